@@ -1,0 +1,48 @@
+# fwaudit — build and test.
+#   make            build bin/fwaudit
+#   sudo make test  install test dependencies, vet, unit tests (with fuzz
+#                   seeds) and the network-namespace kernel tests
+GO       ?= go
+PATH     := $(PATH):/usr/sbin:/sbin
+export PATH
+
+PKGS     := ./cmd/... ./scan/... ./firewall/... ./report/... ./suggest/...
+
+.PHONY: all build test deps vet unit e2e fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o bin/fwaudit ./cmd/fwaudit
+
+deps:
+	@./scripts/test-deps.sh
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+# Unit tests; `go test` also runs every fuzz target on its seed corpus.
+unit:
+	$(GO) test -count=1 $(PKGS)
+
+# Kernel tests in throwaway network namespaces; they skip loudly without root.
+e2e:
+	$(GO) test -count=1 -timeout 20m ./e2e/...
+
+test: deps vet unit e2e
+
+# Longer fuzzing of every parser, for development (not part of test).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in ./scan ./firewall; do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,121 @@
+// Package firewall owns the model of netfilter rules and their meaning: it
+// parses iptables-save / ip6tables-save output, reads the live rules through
+// one exec seam, and evaluates a NEW connection the way the kernel would,
+// answering which sources are accepted and which rule decided. It knows
+// nothing of sockets or services.
+package firewall
+
+import "net/netip"
+
+// Family is an address family: iptables rules are IPv4, ip6tables IPv6.
+type Family string
+
+const (
+	IPv4 Family = "ipv4"
+	IPv6 Family = "ipv6"
+)
+
+// Ruleset is one iptables-save or ip6tables-save dump.
+type Ruleset struct {
+	Family Family
+	Source string // "iptables-nft", "iptables-legacy", or the file it was read from
+	Tables []*Table
+}
+
+// Table is one "*filter" (or nat, mangle, raw, security) section.
+type Table struct {
+	Name   string
+	Chains []*Chain // in declaration order
+}
+
+// Chain is a built-in chain (Policy set) or a user chain (Policy "").
+type Chain struct {
+	Name   string
+	Policy string
+	Rules  []*Rule
+}
+
+// PortRange is an inclusive port range; a single port has Lo == Hi.
+type PortRange struct{ Lo, Hi uint16 }
+
+// Rule is one "-A" line. The exported fields are a summary for callers that
+// reason about rules (stale, duplicate rules); the evaluator uses its own
+// compiled form.
+type Rule struct {
+	Table, Chain string
+	Line         int    // line number in the source
+	Text         string // as in the save file, without a [pkts:bytes] prefix
+
+	Proto     string // "" for any; lower-case name ("tcp", "udp", "icmp") or number
+	ProtoNeg  bool
+	DPorts    []PortRange // nil: any destination port (from --dport, --dports, --ports)
+	DPortsNeg bool
+	Target    string   // ACCEPT, DROP, REJECT, RETURN, LOG, DNAT, a user chain; "" for none
+	Goto      bool     // -g rather than -j
+	Unknown   []string // options not understood; any verdict depending on them is conditional
+
+	m matchSet // compiled matches, filled by the parser
+}
+
+// Verdict is the answer for one port and family, as DESIGN.md defines it.
+type Verdict string
+
+const (
+	Open          Verdict = "open"
+	Restricted    Verdict = "restricted"
+	Blocked       Verdict = "blocked"
+	Conditional   Verdict = "conditional"
+	NotApplicable Verdict = "not-applicable"
+	Unknown       Verdict = "unknown"
+)
+
+// Host is what the evaluator knows of the machine the rules run on. The zero
+// Host is an offline audit: the interfaces the rules name plus one generic
+// outside interface, and any destination address the rules allow.
+type Host struct {
+	Interfaces []string     // non-loopback interface names
+	Addrs      []netip.Addr // the host's own non-loopback addresses
+}
+
+// Query asks who can open a NEW connection to one listening socket.
+type Query struct {
+	Proto string     // "tcp" or "udp"
+	Addr  netip.Addr // bind address; the unspecified address for a wildcard bind
+	Port  uint16
+}
+
+// Result is the answer to a Query for one family.
+type Result struct {
+	Verdict    Verdict
+	Sources    []netip.Prefix // restricted: the accepted sources; conditional: those that may be
+	Except     []netip.Prefix // open: the excluded ranges
+	Interfaces []string       // restricted: accepted only on these input interfaces
+	Reasons    []string       // conditional: the matches that depend on runtime state
+	Rule       string         // the deciding rule as in the save file, or "-P INPUT DROP"
+}
+
+// Packet is one concrete packet, for Decide and explain.
+type Packet struct {
+	Proto        string
+	Src, Dst     netip.Addr
+	SPort, DPort uint16
+	InIface      string
+	State        string // conntrack state; "" means NEW
+}
+
+// Step is one rule or policy visited while deciding a packet.
+type Step struct {
+	Table, Chain string
+	Line         int
+	Rule         string // the rule text, or "policy DROP"
+	Matched      string // "yes", "no" or "maybe" (runtime-state match)
+	Action       string // what the walk did next: "accept", "drop", "jump X", "return", "continue"
+}
+
+// Decision is the fate of one Packet.
+type Decision struct {
+	Verdict string // "accept", "drop" or "conditional"
+	Rule    string // the deciding rule or policy
+	Reasons []string
+	Trace   []Step
+}

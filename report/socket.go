@@ -1,0 +1,168 @@
+// Package report owns what fwaudit tells its users: the per-socket verdicts
+// (scan × firewall), the compliance checks and findings, and the JSON,
+// table and markdown renderings of them. It reads no live state itself.
+package report
+
+import (
+	"net/netip"
+	"sort"
+
+	"github.com/fwaudit/fwaudit/firewall"
+	"github.com/fwaudit/fwaudit/scan"
+)
+
+// Socket is one listener with its firewall verdicts, as in `scan -o json`.
+type Socket struct {
+	Proto     string          `json:"proto"`
+	Family    string          `json:"family"`
+	DualStack bool            `json:"dual_stack"`
+	Address   string          `json:"address"`
+	Port      uint16          `json:"port"`
+	Device    string          `json:"device,omitempty"`
+	PID       int             `json:"pid"`
+	Process   string          `json:"process"`
+	Processes []Process       `json:"processes,omitempty"`
+	Service   string          `json:"service"`
+	Exposure  string          `json:"exposure"`
+	Firewall  *SocketFirewall `json:"firewall"`
+}
+
+// Process is one owner of a socket.
+type Process struct {
+	PID  int    `json:"pid"`
+	Name string `json:"name"`
+}
+
+// SocketFirewall holds the verdicts for a socket: overall and per family
+// (null for a family the socket does not receive).
+type SocketFirewall struct {
+	Verdict string         `json:"verdict"`
+	IPv4    *FamilyVerdict `json:"ipv4"`
+	IPv6    *FamilyVerdict `json:"ipv6"`
+}
+
+// FamilyVerdict is a firewall.Result in its JSON form.
+type FamilyVerdict struct {
+	Verdict    string   `json:"verdict"`
+	Sources    []string `json:"sources"`
+	Except     []string `json:"except"`
+	Interfaces []string `json:"interfaces"`
+	Reasons    []string `json:"reasons"`
+	Rule       string   `json:"rule"`
+}
+
+// Firewall is what is known of the host's rules, per family. A nil
+// evaluator means the family's rules could not be read; the matching Err
+// says why, and verdicts for that family are "unknown".
+type Firewall struct {
+	V4, V6       *firewall.Evaluator
+	Err4, Err6   string
+	Sets4, Sets6 []*firewall.Ruleset
+}
+
+// Sockets judges every listener against fw, sorted by port, proto, family
+// and address. A nil fw leaves Firewall null (no rules were asked for).
+func Sockets(ls []scan.Listener, fw *Firewall) []Socket {
+	out := make([]Socket, 0, len(ls))
+	for _, l := range ls {
+		s := Socket{
+			Proto: l.Proto, Family: l.Family, DualStack: l.DualStack,
+			Address: l.Address.String(), Port: l.Port, Device: l.Device,
+			PID: l.PID, Process: l.Process, Service: l.Service, Exposure: string(l.Exposure),
+		}
+		if len(l.Processes) > 1 {
+			for _, p := range l.Processes {
+				s.Processes = append(s.Processes, Process{PID: p.PID, Name: p.Name})
+			}
+		}
+		if fw != nil {
+			s.Firewall = judge(l, fw)
+		}
+		out = append(out, s)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Port != b.Port {
+			return a.Port < b.Port
+		}
+		if a.Proto != b.Proto {
+			return a.Proto < b.Proto
+		}
+		if a.Family != b.Family {
+			return a.Family < b.Family
+		}
+		return a.Address < b.Address
+	})
+	return out
+}
+
+// judge computes the per-family verdicts of one listener.
+func judge(l scan.Listener, fw *Firewall) *SocketFirewall {
+	sf := &SocketFirewall{}
+	v4 := l.Family == "ipv4" || l.DualStack
+	v6 := l.Family == "ipv6"
+	if v4 {
+		addr := l.Address
+		if l.Family == "ipv6" { // dual stack: the IPv4 side of "::"
+			addr = netip.IPv4Unspecified()
+		}
+		sf.IPv4 = familyVerdict(l, addr, fw.V4, fw.Err4)
+	}
+	if v6 {
+		sf.IPv6 = familyVerdict(l, l.Address, fw.V6, fw.Err6)
+	}
+	sf.Verdict = string(Overall(sf.IPv4, sf.IPv6))
+	return sf
+}
+
+func familyVerdict(l scan.Listener, addr netip.Addr, ev *firewall.Evaluator, why string) *FamilyVerdict {
+	if l.Exposure == scan.ExposureLocal {
+		return newFamilyVerdict(firewall.Result{Verdict: firewall.NotApplicable,
+			Reasons: []string{"bound to loopback"}})
+	}
+	if ev == nil {
+		return newFamilyVerdict(firewall.Result{Verdict: firewall.Unknown, Reasons: []string{why}})
+	}
+	return newFamilyVerdict(ev.Evaluate(firewall.Query{Proto: l.Proto, Addr: addr, Port: l.Port}))
+}
+
+func newFamilyVerdict(r firewall.Result) *FamilyVerdict {
+	fv := &FamilyVerdict{
+		Verdict: string(r.Verdict), Sources: prefixes(r.Sources), Except: prefixes(r.Except),
+		Interfaces: nonNil(r.Interfaces), Reasons: nonNil(r.Reasons), Rule: r.Rule,
+	}
+	return fv
+}
+
+// rank orders verdicts from most to least permissive, for Overall.
+var rank = map[string]int{
+	string(firewall.Open): 6, string(firewall.Conditional): 5, string(firewall.Unknown): 4,
+	string(firewall.Restricted): 3, string(firewall.Blocked): 2, string(firewall.NotApplicable): 1,
+}
+
+// Overall is a socket's most permissive family verdict (open > conditional >
+// unknown > restricted > blocked > not-applicable).
+func Overall(fams ...*FamilyVerdict) firewall.Verdict {
+	best := ""
+	for _, f := range fams {
+		if f != nil && rank[f.Verdict] > rank[best] {
+			best = f.Verdict
+		}
+	}
+	return firewall.Verdict(best)
+}
+
+func prefixes(ps []netip.Prefix) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p.String())
+	}
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
