@@ -1,0 +1,88 @@
+//go:build linux
+
+// Package e2e proves fwaudit against the kernel. Its tests start real
+// listeners in throwaway network namespaces, load real rulesets
+// (iptables-restore, ip6tables-restore, iptables-legacy, nft, even ufw),
+// probe every listener from a peer namespace and require fwaudit's verdicts
+// to agree with what got through. "The kernel is the judge."
+//
+// The tests need root; without it every test skips with a loud message.
+// Run them with `sudo make e2e` (go test -count=1 ./e2e/...).
+//
+// # Binaries
+//
+// TestMain (main_test.go) builds, once per run, the fwaudit binary and the
+// helper e2e/internal/svc (listen, probe and hold modes; see its doc). The
+// helper is hard-linked to daemon names (sshd, nginx, mysqld, postgres,
+// named, redis-server, ...) so /proc/PID/comm shows those names. Package
+// variables FwauditBin and SvcBin hold their paths. When the helper does
+// not build (BuildErr), NewLab fails every test; when fwaudit does not
+// (FwauditErr), only the tests that run it fail.
+//
+// A test file in this package gets all of this for free (TestMain is
+// shared); a lab's methods report to lab.T, and a subtest borrows the lab
+// with `defer lab.Use(t)()`.
+//
+// # The lab
+//
+//	lab := e2e.NewLab(t)
+//
+// creates two namespaces, lab.Host and lab.Peer (names carry the test name
+// and the pid), joined by a veth pair: HostIf "veth0" in the host namespace
+// with 192.0.2.1/24 and 2001:db8::1/64, PeerIf "veth1" in the peer with
+// 192.0.2.2/24, 192.0.2.3/24, 2001:db8::2/64 and 2001:db8::3/64 (nodad, no
+// link-local addresses, permanent neighbour entries both ways: no ARP or
+// neighbour discovery traffic disturbs the rule counters), lo up in both.
+// Everything is removed in t.Cleanup, even on failure: started processes
+// are killed by PID first, then the namespaces are deleted.
+//
+// Running things:
+//
+//	lab.Host.Run("iptables-save")          // stdout; fails the test on error
+//	lab.Host.Exec(stdin, "nft", "-f", "-")  // stdout, stderr, error
+//	p := lab.Start(lab.Host, "sshd", "tcp:0.0.0.0:22", "tcp6only:[::]:22")
+//	p.PID; p.Stop()
+//
+// Listen specs are KIND:ADDR:PORT: tcp or udp (IPv4 for an IPv4 address,
+// dual-stack for "::", plain IPv6 otherwise), tcp6only or udp6only
+// (IPV6_V6ONLY). TCP is echoed until closed, UDP datagrams are echoed.
+//
+// Rules (all in the host namespace, each fails the test on error):
+//
+//	lab.LoadIptables(rules)       // iptables-restore (the default backend, nft)
+//	lab.LoadIp6tables(rules)      // ip6tables-restore
+//	lab.LoadIptablesLegacy(rules) // iptables-legacy-restore
+//	lab.LoadIp6tablesLegacy(rules)
+//	lab.LoadNft(rules)            // nft -f -
+//	lab.Ufw("allow", "80/tcp")    // ufw in a private mount namespace
+//	Testdata(t, "name.rules")     // reads e2e/testdata/name.rules
+//
+// ufw runs as `ip netns exec HOST unshare -m sh -c 'mount --bind ...; ufw ...'`
+// over a per-lab copy of /etc/ufw and /etc/default/ufw (with an empty
+// sysctl.conf), so it never writes the real files; every call checks that
+// the host's copies are unchanged.
+//
+// Probing (always from the peer namespace):
+//
+//	ok := lab.Probe("tcp", "192.0.2.2", "192.0.2.1", 22)
+//	res := lab.ProbeAll([]e2e.ProbeReq{...})  // concurrent, one helper process
+//	h := lab.Hold("192.0.2.2", "192.0.2.1", 22); h.Alive(); h.Close()
+//
+// A TCP probe succeeds when the handshake completes within the timeout, a
+// UDP probe when the echo comes back.
+//
+// fwaudit:
+//
+//	stdout, stderr, code := lab.Fwaudit("scan", "-o", "json") // in the host namespace
+//	scan := lab.Scan()                                        // scan -o json, decoded
+//	res := e2e.RunFwaudit(t, dir, "scan", "--offline", ...)   // outside any namespace
+//
+// Scan, Socket, SocketFirewall and FamilyVerdict decode `scan -o json`
+// independently of package report, so the tests also check the JSON
+// contract. FamilyVerdict.Admits says which sources a verdict admits.
+//
+// Ground truth for explain (counters.go): lab.Decide probes once with
+// per-rule packet counters read before and after (iptables-save -c), and
+// walks the counters that moved through the filter table's INPUT chain to
+// the rule (or policy) the kernel's walk ended on.
+package e2e

@@ -1,0 +1,311 @@
+//go:build linux
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// cmdTimeout bounds every command the harness runs.
+const cmdTimeout = 60 * time.Second
+
+// The lab's fixed addressing. Only documentation ranges, only inside the
+// lab's namespaces.
+var (
+	HostV4 = netip.MustParseAddr("192.0.2.1")
+	HostV6 = netip.MustParseAddr("2001:db8::1")
+	PeerV4 = []netip.Addr{netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.3")}
+	PeerV6 = []netip.Addr{netip.MustParseAddr("2001:db8::2"), netip.MustParseAddr("2001:db8::3")}
+)
+
+const (
+	hostMAC = "02:00:5e:00:53:01"
+	peerMAC = "02:00:5e:00:53:02"
+)
+
+// Lab is a host namespace and a peer namespace joined by a veth pair.
+type Lab struct {
+	T              testing.TB
+	Host, Peer     *Netns
+	HostIf, PeerIf string // "veth0" (in Host), "veth1" (in Peer)
+	Dir            string // a per-lab temporary directory
+
+	mu        sync.Mutex
+	procs     []*Proc
+	ufwDir    string
+	synOnlyOn bool
+}
+
+// Netns is one network namespace of a lab.
+type Netns struct {
+	Name string
+	lab  *Lab
+}
+
+var labSeq atomic.Int64
+
+// RequireRoot skips t, loudly, unless the tests run as root; it fails t
+// when the helper could not be built.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if !IsRoot() {
+		t.Skip("SKIPPING KERNEL TEST: needs root to create network namespaces; run `sudo make e2e`")
+	}
+	if BuildErr != nil {
+		t.Fatalf("building test binaries: %v", BuildErr)
+	}
+	if SvcBin == "" {
+		t.Fatal("binaries not built: TestMain must call e2e.Setup")
+	}
+}
+
+var nsUnsafe = regexp.MustCompile(`[^A-Za-z0-9]+`)
+
+// NewLab creates a lab for t and removes it in t.Cleanup.
+func NewLab(t testing.TB) *Lab {
+	t.Helper()
+	RequireRoot(t)
+	base := strings.Trim(nsUnsafe.ReplaceAllString(t.Name(), "-"), "-")
+	if len(base) > 30 {
+		base = base[len(base)-30:]
+	}
+	id := fmt.Sprintf("%s-%d-%d", base, os.Getpid(), labSeq.Add(1))
+	lab := &Lab{
+		T:      t,
+		Host:   &Netns{Name: "fwa-h-" + id},
+		Peer:   &Netns{Name: "fwa-p-" + id},
+		HostIf: "veth0",
+		PeerIf: "veth1",
+		Dir:    t.TempDir(),
+	}
+	lab.Host.lab, lab.Peer.lab = lab, lab
+	t.Cleanup(func() { lab.cleanup(t) })
+	for _, ns := range []*Netns{lab.Host, lab.Peer} {
+		if _, stderr, err := runCmd("", nil, "ip", "netns", "add", ns.Name); err != nil {
+			t.Fatalf("ip netns add %s: %v: %s", ns.Name, err, stderr)
+		}
+	}
+	h, p := lab.Host.Name, lab.Peer.Name
+	steps := [][]string{
+		{"ip", "-n", h, "link", "add", "veth0", "address", hostMAC, "type", "veth",
+			"peer", "name", "veth1", "address", peerMAC, "netns", p},
+		{"ip", "-n", h, "link", "set", "veth0", "addrgenmode", "none"},
+		{"ip", "-n", p, "link", "set", "veth1", "addrgenmode", "none"},
+		{"ip", "-n", h, "addr", "add", "192.0.2.1/24", "dev", "veth0"},
+		{"ip", "-n", h, "addr", "add", "2001:db8::1/64", "dev", "veth0", "nodad"},
+		{"ip", "-n", p, "addr", "add", "192.0.2.2/24", "dev", "veth1"},
+		{"ip", "-n", p, "addr", "add", "192.0.2.3/24", "dev", "veth1"},
+		{"ip", "-n", p, "addr", "add", "2001:db8::2/64", "dev", "veth1", "nodad"},
+		{"ip", "-n", p, "addr", "add", "2001:db8::3/64", "dev", "veth1", "nodad"},
+		{"ip", "-n", h, "link", "set", "lo", "up"},
+		{"ip", "-n", p, "link", "set", "lo", "up"},
+		{"ip", "-n", h, "link", "set", "veth0", "up"},
+		{"ip", "-n", p, "link", "set", "veth1", "up"},
+	}
+	// Permanent neighbours: no ARP or neighbour discovery, so rule
+	// counters move only for the probes.
+	for _, a := range append(append([]netip.Addr{}, PeerV4...), PeerV6...) {
+		steps = append(steps, []string{"ip", "-n", h, "neigh", "replace", a.String(),
+			"lladdr", peerMAC, "dev", "veth0", "nud", "permanent"})
+	}
+	for _, a := range []netip.Addr{HostV4, HostV6} {
+		steps = append(steps, []string{"ip", "-n", p, "neigh", "replace", a.String(),
+			"lladdr", hostMAC, "dev", "veth1", "nud", "permanent"})
+	}
+	for _, s := range steps {
+		if _, stderr, err := runCmd("", nil, s...); err != nil {
+			t.Fatalf("%s: %v: %s", strings.Join(s, " "), err, stderr)
+		}
+	}
+	return lab
+}
+
+// cleanup kills every started process by PID, then deletes the namespaces.
+func (lab *Lab) cleanup(t testing.TB) {
+	lab.mu.Lock()
+	procs := lab.procs
+	lab.procs = nil
+	lab.mu.Unlock()
+	for _, p := range procs {
+		p.kill()
+	}
+	for _, ns := range []*Netns{lab.Peer, lab.Host} {
+		if _, stderr, err := runCmd("", nil, "ip", "netns", "del", ns.Name); err != nil &&
+			!strings.Contains(stderr, "No such file") {
+			t.Errorf("cleanup: ip netns del %s: %v: %s", ns.Name, err, stderr)
+		}
+	}
+}
+
+// Use makes the lab report to t (a subtest's) until the returned function
+// restores the previous one: defer lab.Use(t)().
+func (lab *Lab) Use(t testing.TB) (restore func()) {
+	prev := lab.T
+	lab.T = t
+	return func() { lab.T = prev }
+}
+
+func (lab *Lab) track(p *Proc) {
+	lab.mu.Lock()
+	defer lab.mu.Unlock()
+	lab.procs = append(lab.procs, p)
+}
+
+// runCmd runs one command with the harness timeout, stdin from in (nil:
+// none), in directory dir ("" for the current one).
+func runCmd(dir string, in []byte, args ...string) (stdout, stderr string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Dir = dir
+	if in != nil {
+		cmd.Stdin = bytes.NewReader(in)
+	}
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("timed out after %v: %w", cmdTimeout, err)
+	}
+	return o.String(), e.String(), err
+}
+
+// Exec runs args in the namespace with stdin in (nil: none). It does not
+// fail the test.
+func (ns *Netns) Exec(in []byte, args ...string) (stdout, stderr string, err error) {
+	full := append([]string{"ip", "netns", "exec", ns.Name}, args...)
+	return runCmd(ns.lab.Dir, in, full...)
+}
+
+// Run runs args in the namespace and returns stdout; an error fails the
+// test (call it from the test's goroutine).
+func (ns *Netns) Run(args ...string) string {
+	ns.lab.T.Helper()
+	return ns.RunInput(nil, args...)
+}
+
+// RunInput is Run with stdin.
+func (ns *Netns) RunInput(in []byte, args ...string) string {
+	ns.lab.T.Helper()
+	out, stderr, err := ns.Exec(in, args...)
+	if err != nil {
+		ns.lab.T.Fatalf("in %s: %s: %v\nstderr: %s", ns.Name, strings.Join(args, " "), err, stderr)
+	}
+	return out
+}
+
+// LoadIptables loads an iptables-save style ruleset with iptables-restore
+// (the default backend: iptables-nft on Debian 12).
+func (lab *Lab) LoadIptables(rules string) {
+	lab.T.Helper()
+	lab.Host.RunInput([]byte(rules), "iptables-restore")
+}
+
+// LoadIp6tables loads rules with ip6tables-restore.
+func (lab *Lab) LoadIp6tables(rules string) {
+	lab.T.Helper()
+	lab.Host.RunInput([]byte(rules), "ip6tables-restore")
+}
+
+// LoadIptablesLegacy loads rules with iptables-legacy-restore.
+func (lab *Lab) LoadIptablesLegacy(rules string) {
+	lab.T.Helper()
+	lab.Host.RunInput([]byte(rules), "iptables-legacy-restore")
+}
+
+// LoadIp6tablesLegacy loads rules with ip6tables-legacy-restore.
+func (lab *Lab) LoadIp6tablesLegacy(rules string) {
+	lab.T.Helper()
+	lab.Host.RunInput([]byte(rules), "ip6tables-legacy-restore")
+}
+
+// LoadNft loads an nft -f file.
+func (lab *Lab) LoadNft(rules string) {
+	lab.T.Helper()
+	lab.Host.RunInput([]byte(rules), "nft", "-f", "-")
+}
+
+// Testdata returns the contents of e2e/testdata/name.
+func Testdata(t testing.TB, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// The host's ufw configuration, which lab.Ufw must never touch.
+var ufwHostPaths = []string{"/etc/ufw", "/etc/default/ufw"}
+
+// Ufw runs ufw args in the host namespace, in a private mount namespace
+// over a per-lab copy of ufw's configuration, and returns its output. An
+// error fails the test, and so does any change to the host's own files.
+func (lab *Lab) Ufw(args ...string) string {
+	lab.T.Helper()
+	before := hashTree(lab.T, ufwHostPaths...)
+	if lab.ufwDir == "" {
+		lab.ufwDir = filepath.Join(lab.Dir, "ufw")
+		if err := os.MkdirAll(lab.ufwDir, 0o755); err != nil {
+			lab.T.Fatal(err)
+		}
+		if _, stderr, err := runCmd("", nil, "cp", "-a", "/etc/ufw", filepath.Join(lab.ufwDir, "etc-ufw")); err != nil {
+			lab.T.Fatalf("copying /etc/ufw: %v: %s", err, stderr)
+		}
+		if _, stderr, err := runCmd("", nil, "cp", "-a", "/etc/default/ufw", filepath.Join(lab.ufwDir, "default-ufw")); err != nil {
+			lab.T.Fatalf("copying /etc/default/ufw: %v: %s", err, stderr)
+		}
+		// ufw applies its sysctl.conf on enable; not all of it is per
+		// namespace, so the lab's copy sets nothing.
+		if err := os.WriteFile(filepath.Join(lab.ufwDir, "etc-ufw", "sysctl.conf"), []byte("# emptied by the e2e lab\n"), 0o644); err != nil {
+			lab.T.Fatal(err)
+		}
+	}
+	script := fmt.Sprintf(`set -e
+mount --bind %q /etc/ufw
+mount --bind %q /etc/default/ufw
+exec ufw "$@"`, filepath.Join(lab.ufwDir, "etc-ufw"), filepath.Join(lab.ufwDir, "default-ufw"))
+	cmd := append([]string{"unshare", "-m", "--propagation", "private", "sh", "-c", script, "ufw"}, args...)
+	out, stderr, err := lab.Host.Exec(nil, cmd...)
+	if after := hashTree(lab.T, ufwHostPaths...); after != before {
+		lab.T.Errorf("ufw %s changed the host's %s", strings.Join(args, " "), strings.Join(ufwHostPaths, " or "))
+	}
+	if err != nil {
+		lab.T.Fatalf("ufw %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
+	}
+	return out
+}
+
+// hashTree hashes the names and contents of every file under paths.
+func hashTree(t testing.TB, paths ...string) string {
+	h := sha256.New()
+	for _, root := range paths {
+		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				fmt.Fprintf(h, "%s: %v\n", p, err)
+				return nil
+			}
+			if d.Type().IsRegular() {
+				b, _ := os.ReadFile(p)
+				fmt.Fprintf(h, "%s %d\n", p, len(b))
+				h.Write(b)
+			}
+			return nil
+		})
+	}
+	return fmt.Sprintf("%x", h.Sum(nil))
+}

@@ -1,0 +1,95 @@
+//go:build linux
+
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ProbeTimeout is a probe's TCP connect or UDP echo timeout. A probe that
+// times out is retried once with RetryTimeout, so a busy machine does not
+// turn a slow answer into "blocked".
+var (
+	ProbeTimeout = 400 * time.Millisecond
+	RetryTimeout = 1500 * time.Millisecond
+)
+
+// ProbeReq is one connection attempt from the peer namespace.
+type ProbeReq struct {
+	Proto    string // "tcp" or "udp"
+	Src, Dst string // addresses; Src must be one of the peer's
+	Port     uint16
+}
+
+func (r ProbeReq) String() string {
+	return fmt.Sprintf("%s %s -> %s port %d", r.Proto, r.Src, r.Dst, r.Port)
+}
+
+func (r ProbeReq) arg() string { return fmt.Sprintf("%s,%s,%s,%d", r.Proto, r.Src, r.Dst, r.Port) }
+
+// ProbeResult is what one probe saw: OK when it got through; otherwise
+// Detail says how it failed ("fail refused", "fail timeout", ...).
+type ProbeResult struct {
+	OK     bool
+	Detail string
+}
+
+// Probe tries one connection from src (in the peer) to dst:port and
+// reports whether it got through.
+func (lab *Lab) Probe(proto, src, dst string, port uint16) bool {
+	lab.T.Helper()
+	return lab.ProbeAll([]ProbeReq{{proto, src, dst, port}})[0].OK
+}
+
+// ProbeAll runs every probe concurrently from the peer, in one helper
+// process, and retries once those that timed out.
+func (lab *Lab) ProbeAll(reqs []ProbeReq) []ProbeResult {
+	lab.T.Helper()
+	res := lab.probeOnce(reqs, ProbeTimeout)
+	var again []int
+	for i, r := range res {
+		if r.Detail == "fail timeout" {
+			again = append(again, i)
+		}
+	}
+	if len(again) > 0 {
+		retry := make([]ProbeReq, len(again))
+		for j, i := range again {
+			retry[j] = reqs[i]
+		}
+		for j, r := range lab.probeOnce(retry, RetryTimeout) {
+			res[again[j]] = r
+		}
+	}
+	return res
+}
+
+// ProbeOnce is a single attempt per request, without retries (for counter
+// readings, where a retry would count twice).
+func (lab *Lab) ProbeOnce(reqs []ProbeReq, timeout time.Duration) []ProbeResult {
+	lab.T.Helper()
+	return lab.probeOnce(reqs, timeout)
+}
+
+func (lab *Lab) probeOnce(reqs []ProbeReq, timeout time.Duration) []ProbeResult {
+	lab.T.Helper()
+	if len(reqs) == 0 {
+		return nil
+	}
+	args := []string{SvcBin, "probe", "-timeout", timeout.String()}
+	for _, r := range reqs {
+		args = append(args, r.arg())
+	}
+	out := lab.Peer.Run(args...)
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) != len(reqs) {
+		lab.T.Fatalf("probe: %d requests, %d answers:\n%s", len(reqs), len(lines), out)
+	}
+	res := make([]ProbeResult, len(reqs))
+	for i, l := range lines {
+		res[i] = ProbeResult{OK: l == "ok", Detail: l}
+	}
+	return res
+}
