@@ -1,0 +1,78 @@
+package suggest
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/fwaudit/fwaudit/firewall"
+)
+
+// foreignTool names the tools whose chains a restore of our filter table
+// would wipe, by chain-name prefix, with how to keep each.
+var foreignTools = []struct {
+	tool     string
+	prefixes []string
+	keep     string
+}{
+	{"fail2ban", []string{"f2b-", "fail2ban-"}, "restart fail2ban after loading (systemctl restart fail2ban) so it recreates its chains"},
+	{"Docker", []string{"DOCKER"}, "restart Docker after loading (systemctl restart docker); FORWARD DROP also blocks published containers unless you allow them in DOCKER-USER"},
+	{"ufw", []string{"ufw-", "ufw6-"}, "use ufw or this ruleset, not both (ufw disable first)"},
+	{"kube-proxy", []string{"KUBE-"}, "do not load this on a Kubernetes node: kube-proxy owns these chains"},
+	{"firewalld", []string{"IN_", "FWDI_", "FWDO_", "FWD_", "OUTPUT_direct", "INPUT_direct", "FORWARD_direct", "INPUT_ZONES", "FORWARD_IN_ZONES"}, "stop and disable firewalld first (systemctl disable --now firewalld)"},
+}
+
+// ForeignChains warns, one line per tool, when the loaded rulesets' filter
+// tables hold chains another tool manages: loading the iptables,
+// ip6tables or script output replaces the filter table and them with it
+// (the nft output replaces only table inet fwaudit, but the other tools'
+// chains still see every packet).
+func ForeignChains(rulesets []*firewall.Ruleset) []string {
+	found := map[string][]string{}
+	for _, rs := range rulesets {
+		if rs == nil {
+			continue
+		}
+		for _, t := range rs.Tables {
+			if t.Name != "filter" { // restoring *filter leaves other tables alone
+				continue
+			}
+			for _, c := range t.Chains {
+				for _, ft := range foreignTools {
+					for _, pre := range ft.prefixes {
+						if strings.HasPrefix(c.Name, pre) {
+							name := t.Name + "/" + c.Name
+							if !contains(found[ft.tool], name) {
+								found[ft.tool] = append(found[ft.tool], name)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	var out []string
+	for _, ft := range foreignTools {
+		chains := found[ft.tool]
+		if len(chains) == 0 {
+			continue
+		}
+		sort.Strings(chains)
+		shown := chains
+		if len(shown) > 4 {
+			shown = append(shown[:4:4], fmt.Sprintf("and %d more", len(chains)-4))
+		}
+		out = append(out, fmt.Sprintf("%s chains are loaded (%s); loading this ruleset replaces the filter table and removes them: %s",
+			ft.tool, strings.Join(shown, ", "), ft.keep))
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,82 @@
+package suggest
+
+import (
+	"net/netip"
+
+	"github.com/fwaudit/fwaudit/scan"
+)
+
+// Test hosts, as the scan package would report them. Each has dual-stack
+// listeners and at least one loopback-only listener that must get no rule.
+
+func lst(proto, addr string, port uint16, process string, dual bool) scan.Listener {
+	a := netip.MustParseAddr(addr)
+	fam := "ipv4"
+	if a.Is6() {
+		fam = "ipv6"
+	}
+	svc, _ := scan.Identify(proto, port, process)
+	return scan.Listener{Proto: proto, Family: fam, DualStack: dual, Address: a, Port: port,
+		PID: 100 + int(port), Process: process, Processes: []scan.Process{{PID: 100 + int(port), Name: process}},
+		Service: svc.Name, Exposure: scan.ExposureOf(addr, "")}
+}
+
+// freshHost: a new VPS, sshd on 22 (one dual-stack socket), chronyd on
+// loopback.
+var freshHost = []scan.Listener{
+	lst("tcp", "::", 22, "sshd", true),
+	lst("udp", "127.0.0.1", 323, "chronyd", false),
+	lst("udp", "::1", 323, "chronyd", false),
+}
+
+// mailHost: sshd moved to 5622, postfix and dovecot, a resolver on
+// loopback.
+var mailHost = []scan.Listener{
+	lst("tcp", "0.0.0.0", 5622, "sshd", false),
+	lst("tcp", "::", 5622, "sshd", false),
+	lst("tcp", "0.0.0.0", 25, "master", false),
+	lst("tcp", "::", 25, "master", false),
+	lst("tcp", "::", 143, "dovecot", true),
+	lst("tcp", "0.0.0.0", 465, "master", false),
+	lst("tcp", "::", 465, "master", false),
+	lst("tcp", "0.0.0.0", 587, "master", false),
+	lst("tcp", "::", 587, "master", false),
+	lst("tcp", "::", 993, "dovecot", true),
+	lst("tcp", "::", 995, "dovecot", true),
+	lst("udp", "127.0.0.53", 53, "systemd-resolve", false),
+	lst("tcp", "127.0.0.53", 53, "systemd-resolve", false),
+}
+
+// dbHost: postgresql on 0.0.0.0 (IPv4 only), nginx dual-stack, sshd on
+// both families, redis on loopback.
+var dbHost = []scan.Listener{
+	lst("tcp", "0.0.0.0", 22, "sshd", false),
+	lst("tcp", "::", 22, "sshd", false),
+	lst("tcp", "::", 80, "nginx", true),
+	lst("tcp", "::", 443, "nginx", true),
+	lst("tcp", "0.0.0.0", 5432, "postgres", false),
+	lst("tcp", "127.0.0.1", 6379, "redis-server", false),
+}
+
+// hostileHost: process names an attacker who can start processes
+// controls, on unknown ports, plus a specific bind of each family.
+var hostileHost = []scan.Listener{
+	lst("tcp", "::", 22, "sshd", true),
+	lst("tcp", "0.0.0.0", 7001, "$(reboot)", false),
+	lst("tcp", "0.0.0.0", 7002, `"; rm -rf /`, false),
+	lst("tcp", "0.0.0.0", 7003, "`reboot`", false),
+	lst("tcp", "0.0.0.0", 7004, "a\nCOMMIT\n*nat", false),
+	lst("tcp", "0.0.0.0", 7005, `it's \ "x"`, false),
+	lst("udp", "192.0.2.10", 7006, "x' ; reboot ; '", false),
+	lst("tcp", "2001:db8::10", 7007, "#}\n} accept", false),
+	lst("tcp", "0.0.0.0", 7008, longName(400), false),
+}
+
+func longName(n int) string {
+	chars := []rune("aé\"'\\")
+	b := make([]rune, n)
+	for i := range b {
+		b[i] = chars[i%len(chars)]
+	}
+	return string(b)
+}

@@ -1,0 +1,392 @@
+package suggest
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/fwaudit/fwaudit/firewall"
+	"github.com/fwaudit/fwaudit/scan"
+)
+
+// Options are the user's wishes on top of what the scan found.
+type Options struct {
+	Allow    []Spec         // --allow: open these (even sensitive ones), optionally only from their sources
+	Deny     []Spec         // --deny: never open these
+	SSHFrom  []netip.Prefix // --ssh-from: SSH only from these sources (nil: from anywhere)
+	NoPing   bool           // --no-ping: no ICMP/ICMPv6 echo-request accept
+	LogDrops bool           // --log-drops: a rate-limited LOG before the policy drops
+	Persist  bool           // --persist: the script also saves to /etc/iptables/rules.v{4,6}
+}
+
+// Policy is the hardened ruleset, independent of its rendering. Every
+// renderer draws on the same Rules in the same order.
+type Policy struct {
+	SSH      []Rule // SSH accepts: before the INVALID drop
+	Rules    []Rule // every other accept, sorted by port, proto, family, address
+	Notes    []string
+	Ping     bool
+	LogDrops bool
+	Persist  bool
+}
+
+// Rule accepts NEW connections to one port in one family.
+type Rule struct {
+	Family  firewall.Family
+	Proto   string         // "tcp" or "udp"
+	Port    uint16         //
+	Dst     netip.Addr     // specific bind: only to this address; invalid for any
+	Sources []netip.Prefix // only from these (of Family); nil for anywhere
+	Service string         // catalog name, "" when unknown
+	Process string         // sanitized process name, "" when unknown
+	Review  bool           // unknown service: opened, but the admin should look
+	Reason  string         // why the rule exists, for --diff
+}
+
+// Warning is for the user (stderr), never part of a rendered ruleset.
+type Warning struct {
+	Msg  string
+	Hint string // may be ""
+}
+
+func (w Warning) String() string { return w.Msg }
+
+// label names the rule's service for comments and echo lines.
+func (r Rule) label() string {
+	switch {
+	case r.Service != "":
+		return r.Service
+	case r.Process != "":
+		return r.Process
+	}
+	return fmt.Sprintf("%s/%d", r.Proto, r.Port)
+}
+
+// Comment is the rule's -m comment / nft comment text (not yet escaped).
+func (r Rule) Comment() string {
+	var c string
+	switch {
+	case r.Review && r.Process != "":
+		c = fmt.Sprintf("review: unknown service %s/%d (%s)", r.Proto, r.Port, r.Process)
+	case r.Review:
+		c = fmt.Sprintf("review: unknown service %s/%d", r.Proto, r.Port)
+	case r.Process != "" && r.Process != r.Service:
+		c = fmt.Sprintf("%s (%s)", r.Service, r.Process)
+	default:
+		c = r.Service
+	}
+	return c
+}
+
+// Build turns the listeners and options into a policy. It fails on
+// contradictory options; everything else it cannot do well is a warning.
+func Build(listeners []scan.Listener, opts Options) (*Policy, []Warning, error) {
+	b := &builder{opts: opts, p: &Policy{Ping: !opts.NoPing, LogDrops: opts.LogDrops, Persist: opts.Persist}}
+	if err := b.check(); err != nil {
+		return nil, nil, err
+	}
+	ls := slices.Clone(listeners)
+	slices.SortStableFunc(ls, cmpListener)
+	used := make([]bool, len(opts.Allow))
+	sshFound := false
+	for _, l := range ls {
+		if l.Exposure == scan.ExposureLocal || !l.Address.IsValid() {
+			continue
+		}
+		ssh := isSSH(l)
+		if ssh {
+			sshFound = true
+		}
+		allows := b.allowsFor(l, used)
+		if d, ok := b.denied(l); ok {
+			if ssh {
+				return nil, nil, fmt.Errorf("--deny %s would close ssh on port %d, which fwaudit always keeps reachable; use --ssh-from to restrict it", d.Raw, l.Port)
+			}
+			b.note(fmt.Sprintf("# %s on %s/%d is not opened: --deny %s", nameOf(l), l.Proto, l.Port, d.Raw))
+			continue
+		}
+		svc, _ := scan.LookupService(l.Service)
+		if svc.Sensitive && len(allows) == 0 && !ssh {
+			b.note(fmt.Sprintf("# %s on %d is not opened: fwaudit suggest --allow %s=CIDR", nameOf(l), l.Port, specName(l)))
+			b.warn(Warning{Msg: fmt.Sprintf("%s listens on %s port %d and is not opened (sensitive service)", nameOf(l), l.Proto, l.Port),
+				Hint: fmt.Sprintf("open it to trusted sources with --allow %s=CIDR", specName(l))})
+			continue
+		}
+		srcs, any := sourcesOf(allows)
+		if ssh && len(opts.SSHFrom) > 0 && (len(allows) == 0 || !any) {
+			srcs, any = append(slices.Clone(opts.SSHFrom), srcs...), false
+		}
+		reason := fmt.Sprintf("%s listens on %s", listenerWho(l), netip.AddrPortFrom(l.Address, l.Port))
+		if len(allows) > 0 {
+			reason += " (--allow " + allows[0].Raw + ")"
+		}
+		for _, fam := range familiesOf(l) {
+			r := Rule{Family: fam, Proto: l.Proto, Port: l.Port, Service: l.Service,
+				Process: sanitize(l.Process), Review: l.Service == "" && !ssh, Reason: reason}
+			if ssh && r.Service == "" {
+				r.Service = "ssh"
+			}
+			if l.Exposure == scan.ExposureSpecific {
+				r.Dst = l.Address.Unmap()
+			}
+			if !any {
+				r.Sources = ofFamily(srcs, fam)
+				if len(r.Sources) == 0 {
+					b.note(fmt.Sprintf("# %s on %s/%d is not opened for %s: no %s source given", nameOf(l), l.Proto, l.Port, fam, fam))
+					continue
+				}
+			}
+			b.add(r, ssh)
+		}
+	}
+	if !sshFound {
+		b.warn(Warning{Msg: "sshd was not found listening; keeping ssh open on port 22",
+			Hint: "run as root so fwaudit can see every process, or check the ruleset before loading it"})
+		for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
+			r := Rule{Family: fam, Proto: "tcp", Port: 22, Service: "ssh", Reason: "sshd not found: ssh kept open on port 22"}
+			if len(opts.SSHFrom) > 0 {
+				r.Sources = ofFamily(opts.SSHFrom, fam)
+				if len(r.Sources) == 0 {
+					continue
+				}
+			}
+			b.add(r, true)
+		}
+	}
+	// An --allow that names nothing listening still opens what it names:
+	// the admin asked for it (a service about to be started).
+	for i, sp := range opts.Allow {
+		if used[i] {
+			continue
+		}
+		type pp struct {
+			proto string
+			port  uint16
+		}
+		targets := []pp{{sp.Proto, sp.Port}}
+		if sp.Proto == "" {
+			targets = []pp{{"tcp", sp.Port}}
+		}
+		if sp.Service != "" {
+			targets = nil
+			for _, s := range scan.Catalog() {
+				if s.Name == sp.Service {
+					targets = append(targets, pp{s.Proto, s.Port})
+				}
+			}
+		}
+		for _, t := range targets {
+			b.warn(Warning{Msg: fmt.Sprintf("--allow %s: nothing listens on %s/%d beyond loopback; opening it anyway", sp.Raw, t.proto, t.port)})
+		}
+		for _, t := range targets {
+			proto := t.proto
+			for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
+				r := Rule{Family: fam, Proto: proto, Port: t.port, Service: sp.Service,
+					Reason: "--allow " + sp.Raw + " (nothing listens yet)"}
+				if r.Service == "" {
+					r.Service = fmt.Sprintf("%s/%d", proto, t.port)
+				}
+				r.Process = "--allow"
+				if sp.Sources != nil {
+					r.Sources = ofFamily(sp.Sources, fam)
+					if len(r.Sources) == 0 {
+						continue
+					}
+				}
+				b.add(r, sp.Service == "ssh")
+			}
+		}
+	}
+	slices.SortStableFunc(b.p.SSH, cmpRule)
+	slices.SortStableFunc(b.p.Rules, cmpRule)
+	return b.p, b.warnings, nil
+}
+
+type builder struct {
+	opts     Options
+	p        *Policy
+	warnings []Warning
+	noted    map[string]bool
+}
+
+func (b *builder) check() error {
+	for _, d := range b.opts.Deny {
+		if d.Sources != nil {
+			return fmt.Errorf("--deny %s: --deny takes no sources", d.Raw)
+		}
+		for _, a := range b.opts.Allow {
+			if a.Port == d.Port && (a.Proto == "" || d.Proto == "" || a.Proto == d.Proto) {
+				return fmt.Errorf("--allow %s and --deny %s name the same port", a.Raw, d.Raw)
+			}
+		}
+	}
+	return nil
+}
+
+func (b *builder) warn(w Warning) { b.warnings = append(b.warnings, w) }
+
+func (b *builder) note(n string) {
+	if b.noted == nil {
+		b.noted = map[string]bool{}
+	}
+	if !b.noted[n] {
+		b.noted[n] = true
+		b.p.Notes = append(b.p.Notes, n)
+	}
+}
+
+// add appends r unless an equal or wider rule is already there (a wildcard
+// bind covers a specific bind of the same port in the same family).
+func (b *builder) add(r Rule, ssh bool) {
+	list := &b.p.Rules
+	if ssh {
+		list = &b.p.SSH
+	}
+	for i, o := range *list {
+		if o.Family != r.Family || o.Proto != r.Proto || o.Port != r.Port {
+			continue
+		}
+		if o.Dst == r.Dst || !o.Dst.IsValid() {
+			(*list)[i].Sources = mergeSources(o.Sources, r.Sources)
+			return
+		}
+	}
+	*list = append(*list, r)
+}
+
+func (b *builder) allowsFor(l scan.Listener, used []bool) []Spec {
+	var out []Spec
+	for i, sp := range b.opts.Allow {
+		if sp.matches(l) {
+			used[i] = true
+			out = append(out, sp)
+		}
+	}
+	return out
+}
+
+func (b *builder) denied(l scan.Listener) (Spec, bool) {
+	for _, sp := range b.opts.Deny {
+		if sp.matches(l) {
+			return sp, true
+		}
+	}
+	return Spec{}, false
+}
+
+// sourcesOf unions the specs' sources; any is true when one spec opens to
+// everyone.
+func sourcesOf(specs []Spec) (srcs []netip.Prefix, any bool) {
+	if len(specs) == 0 {
+		return nil, true
+	}
+	for _, sp := range specs {
+		if sp.Sources == nil {
+			return nil, true
+		}
+		srcs = append(srcs, sp.Sources...)
+	}
+	return srcs, false
+}
+
+// mergeSources unions two source lists where nil means anywhere.
+func mergeSources(a, b []netip.Prefix) []netip.Prefix {
+	if a == nil || b == nil {
+		return nil
+	}
+	out := slices.Clone(a)
+	for _, p := range b {
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func ofFamily(ps []netip.Prefix, fam firewall.Family) []netip.Prefix {
+	out := []netip.Prefix{}
+	for _, p := range ps {
+		if p.Addr().Is4() == (fam == firewall.IPv4) && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b netip.Prefix) int {
+		return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits()))
+	})
+	return out
+}
+
+// familiesOf says which families reach a listener: a dual-stack wildcard
+// both, an IPv4-mapped bind only IPv4.
+func familiesOf(l scan.Listener) []firewall.Family {
+	switch {
+	case l.Family == "ipv4" || l.Address.Is4() || l.Address.Is4In6():
+		return []firewall.Family{firewall.IPv4}
+	case l.DualStack:
+		return []firewall.Family{firewall.IPv4, firewall.IPv6}
+	}
+	return []firewall.Family{firewall.IPv6}
+}
+
+func isSSH(l scan.Listener) bool {
+	return l.Service == "ssh" || l.Process == "sshd" || slices.ContainsFunc(l.Processes, func(p scan.Process) bool { return p.Name == "sshd" })
+}
+
+// nameOf names a listener for comments: service, else process, else port.
+func nameOf(l scan.Listener) string {
+	if l.Service != "" {
+		return l.Service
+	}
+	if p := sanitize(l.Process); p != "" {
+		return p
+	}
+	return fmt.Sprintf("%s/%d", l.Proto, l.Port)
+}
+
+// specName is what to write after --allow to name l.
+func specName(l scan.Listener) string {
+	if l.Service != "" {
+		if s, ok := scan.LookupService(l.Service); ok && s.Port == l.Port {
+			return l.Service
+		}
+	}
+	return fmt.Sprintf("%d/%s", l.Port, l.Proto)
+}
+
+func listenerWho(l scan.Listener) string {
+	if p := sanitize(l.Process); p != "" {
+		return p
+	}
+	if l.Service != "" {
+		return l.Service
+	}
+	return "a process"
+}
+
+func cmpListener(a, b scan.Listener) int {
+	return cmp.Or(cmp.Compare(a.Port, b.Port), cmp.Compare(a.Proto, b.Proto),
+		cmp.Compare(a.Family, b.Family), a.Address.Compare(b.Address))
+}
+
+func cmpRule(a, b Rule) int {
+	return cmp.Or(cmp.Compare(a.Port, b.Port), cmp.Compare(a.Proto, b.Proto),
+		cmp.Compare(a.Family, b.Family), a.Dst.Compare(b.Dst))
+}
+
+// maxName caps a process name in comments and messages (the kernel's comm
+// is 15 bytes; saved ss/netstat output may carry longer ones).
+const maxName = 64
+
+// sanitize makes a process name safe to embed anywhere: control
+// characters and invalid UTF-8 are dropped, the rest kept as is (quoting is
+// each renderer's job), and the length capped to maxName bytes.
+func sanitize(s string) string {
+	return limitBytes(strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\uFFFD' {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, "")), maxName)
+}

@@ -1,0 +1,168 @@
+package suggest
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/fwaudit/fwaudit/firewall"
+)
+
+// step is one thing the ruleset does, in both families at once: the
+// iptables renderers flatten one family's rules, the script echoes the
+// step and runs both. Drawing every format from one list keeps them equal.
+type step struct {
+	echo   string     // what the script says (" * " is added by the script)
+	v4, v6 [][]string // iptables arguments, starting with "-A"
+	rule   *Rule      // the policy rule behind the step, if any
+}
+
+// icmpv6Needed are the ICMPv6 types IPv6 does not work without: errors
+// destination-unreachable, packet-too-big, time-exceeded and
+// parameter-problem (RFC 4443) and neighbour discovery router/neighbour
+// solicitation and advertisement and redirect (RFC 4861, 133-137).
+// Neighbour discovery is never tracked by conntrack (it is state INVALID),
+// so these come before the INVALID drop.
+var icmpv6Needed = []int{1, 2, 3, 4, 133, 134, 135, 136, 137}
+
+const logPrefix = "fwaudit drop: "
+
+// steps lists the policy's INPUT rules in order.
+func (p *Policy) steps() []step {
+	var out []step
+	out = append(out, step{echo: "allowing loopback traffic",
+		v4: [][]string{{"-A", "INPUT", "-i", "lo", "-j", "ACCEPT"}},
+		v6: [][]string{{"-A", "INPUT", "-i", "lo", "-j", "ACCEPT"}}})
+	out = append(out, step{echo: "dropping loopback addresses arriving from outside",
+		v4: [][]string{{"-A", "INPUT", "-s", "127.0.0.0/8", "!", "-i", "lo", "-j", "DROP"}},
+		v6: [][]string{{"-A", "INPUT", "-s", "::1/128", "!", "-i", "lo", "-j", "DROP"}}})
+	out = append(out, step{echo: "allowing established and related connections",
+		v4: [][]string{{"-A", "INPUT", "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}},
+		v6: [][]string{{"-A", "INPUT", "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}}})
+	out = append(out, groupSteps(p.SSH)...)
+	nd := step{echo: "allowing the ICMPv6 errors (types 1-4) and neighbour discovery (133-137) IPv6 needs"}
+	for _, t := range icmpv6Needed {
+		c := "icmpv6 error"
+		if t >= 133 {
+			c = "neighbour discovery"
+		}
+		nd.v6 = append(nd.v6, []string{"-A", "INPUT", "-p", "ipv6-icmp", "-m", "icmp6", "--icmpv6-type", strconv.Itoa(t), "-m", "comment", "--comment", c, "-j", "ACCEPT"})
+	}
+	out = append(out, nd)
+	out = append(out, step{echo: "dropping invalid packets",
+		v4: [][]string{{"-A", "INPUT", "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP"}},
+		v6: [][]string{{"-A", "INPUT", "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP"}}})
+	if p.Ping {
+		out = append(out, step{echo: "allowing ping",
+			v4: [][]string{{"-A", "INPUT", "-p", "icmp", "-m", "icmp", "--icmp-type", "8", "-m", "comment", "--comment", "ping", "-j", "ACCEPT"}},
+			v6: [][]string{{"-A", "INPUT", "-p", "ipv6-icmp", "-m", "icmp6", "--icmpv6-type", "128", "-m", "comment", "--comment", "ping", "-j", "ACCEPT"}}})
+	}
+	out = append(out, groupSteps(p.Rules)...)
+	if p.LogDrops {
+		log := []string{"-A", "INPUT", "-m", "limit", "--limit", "5/min", "-j", "LOG", "--log-prefix", logPrefix}
+		out = append(out, step{echo: "logging dropped packets (at most 5 a minute)", v4: [][]string{log}, v6: [][]string{log}})
+	}
+	return out
+}
+
+// groupSteps makes one step per port and protocol, holding the rules of
+// both families.
+func groupSteps(rules []Rule) []step {
+	var out []step
+	for i := 0; i < len(rules); {
+		j := i
+		for j < len(rules) && rules[j].Port == rules[i].Port && rules[j].Proto == rules[i].Proto {
+			j++
+		}
+		st := step{echo: echoFor(rules[i:j]), rule: &rules[i]}
+		for _, r := range rules[i:j] {
+			if r.Family == firewall.IPv4 {
+				st.v4 = append(st.v4, r.args()...)
+			} else {
+				st.v6 = append(st.v6, r.args()...)
+			}
+		}
+		out = append(out, st)
+		i = j
+	}
+	return out
+}
+
+// args renders a rule as iptables arguments, one rule per source, in the
+// order iptables-save prints options (so a save after a restore matches).
+func (r Rule) args() [][]string {
+	srcs := []string{""}
+	if r.Sources != nil {
+		srcs = srcs[:0]
+		for _, s := range r.Sources {
+			srcs = append(srcs, s.String())
+		}
+	}
+	var out [][]string
+	for _, s := range srcs {
+		a := []string{"-A", "INPUT"}
+		if s != "" {
+			a = append(a, "-s", s)
+		}
+		if r.Dst.IsValid() {
+			a = append(a, "-d", netip.PrefixFrom(r.Dst, r.Dst.BitLen()).String())
+		}
+		a = append(a, "-p", r.Proto, "-m", r.Proto, "--dport", strconv.Itoa(int(r.Port)),
+			"-m", "comment", "--comment", limitBytes(r.Comment(), maxIptComment), "-j", "ACCEPT")
+		out = append(out, a)
+	}
+	return out
+}
+
+// echoFor says what a group of rules (one port and protocol) allows.
+func echoFor(rules []Rule) string {
+	r := rules[0]
+	var b strings.Builder
+	if r.Review {
+		fmt.Fprintf(&b, "allowing %s port %d (unknown service", r.Proto, r.Port)
+		if r.Process != "" {
+			fmt.Fprintf(&b, " %s", r.Process)
+		}
+		b.WriteString(": review)")
+	} else {
+		fmt.Fprintf(&b, "allowing %s on port %d", r.label(), r.Port)
+		if r.Proto != "tcp" {
+			b.WriteString("/" + r.Proto)
+		}
+	}
+	var dsts, srcs []string
+	fams := map[firewall.Family]bool{}
+	for _, x := range rules {
+		fams[x.Family] = true
+		if x.Dst.IsValid() {
+			dsts = appendNew(dsts, x.Dst.String())
+		}
+		for _, s := range x.Sources {
+			srcs = appendNew(srcs, s.String())
+		}
+	}
+	if len(dsts) > 0 {
+		b.WriteString(" on " + strings.Join(dsts, ", "))
+	}
+	if len(srcs) > 0 {
+		b.WriteString(" from " + strings.Join(srcs, ", "))
+	}
+	if len(fams) == 1 {
+		if fams[firewall.IPv4] {
+			b.WriteString(" (IPv4 only)")
+		} else {
+			b.WriteString(" (IPv6 only)")
+		}
+	}
+	return b.String()
+}
+
+func appendNew(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
