@@ -17,7 +17,7 @@ func (p *textParser) ssLine(n int, line string) error {
 	}
 	f := strings.Fields(rest)
 	proto, state := "", ""
-	if f[0] == "tcp" || f[0] == "udp" {
+	if len(f) > 0 && (f[0] == "tcp" || f[0] == "udp") {
 		proto, f = f[0], f[1:]
 	}
 	if len(f) > 0 && ssStates[f[0]] {

@@ -150,6 +150,9 @@ func trim(s string) string {
 // netid but no state column: netstat prints the state word, "PID/Program"
 // or "-" after the foreign address, ss prints users:(...) or key:value.
 func looksNetstat(f []string) bool {
+	if len(f) < 4 {
+		return false
+	}
 	if len(f) < 6 {
 		return strings.HasPrefix(f[3], ":::")
 	}
