@@ -1,0 +1,109 @@
+//go:build linux
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"text/tabwriter"
+)
+
+// Explain is `fwaudit explain ... -o json`.
+type Explain struct {
+	Verdict string   `json:"verdict"`
+	Rule    string   `json:"rule"`
+	Reasons []string `json:"reasons"`
+	Trace   []struct {
+		Table, Chain string
+		Line         int
+		Rule         string
+		Matched      string
+		Action       string
+	} `json:"trace"`
+}
+
+// explainArgs is the explain command line for one probe.
+func explainArgs(c *probeCase) []string {
+	args := []string{"explain", fmt.Sprintf("%s/%d", c.req.Proto, c.req.Port),
+		"--from", c.req.Src, "--to", c.req.Dst, "--iface", "veth0", "-o", "json"}
+	if c.v6 {
+		args = append(args, "-6")
+	}
+	return args
+}
+
+// checkExplain runs explain for every probe case and compares it with the
+// kernel's walk, read from per-rule counters around one more probe: the
+// verdict must match what got through, and the rule must be the one the
+// walk ended on (a rule's text as iptables-save prints it, or the INPUT
+// policy).
+func checkExplain(t *testing.T, lab *Lab, sc scenario, cases []*probeCase) {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "probe\tkernel\tkernel rule\texplain\texplain rule\tproblem")
+	bad := false
+	for _, c := range cases {
+		stdout, stderr, code := lab.Fwaudit(explainArgs(c)...)
+		var ex Explain
+		problem := ""
+		if code != 0 {
+			problem = fmt.Sprintf("explain exit %d: %s", code, strings.TrimSpace(stderr))
+		} else if err := json.Unmarshal([]byte(stdout), &ex); err != nil {
+			problem = fmt.Sprintf("explain output: %v", err)
+		}
+		save := "iptables-save"
+		if c.v6 {
+			save = "ip6tables-save"
+		}
+		d, res, err := lab.Decide(save, c.req)
+		kernel := map[bool]string{true: "accept", false: "drop"}[res.OK]
+		kernelRule := d.Rule
+		switch {
+		case problem != "":
+		case err != nil && !(sc.noExplainRule && d.Verdict == ""):
+			problem = "reading the kernel's walk: " + err.Error()
+		case ex.Verdict == "conditional":
+			if len(ex.Reasons) == 0 {
+				problem = "conditional without reasons"
+			}
+		case ex.Verdict != kernel:
+			problem = "EXPLAIN VERDICT DISAGREES WITH KERNEL"
+		case sc.noExplainRule:
+		case d.NoRules:
+		case d.Policy && !policyMatches(ex.Rule, d.Rule):
+			problem = "EXPLAIN RULE IS NOT WHERE THE KERNEL'S WALK ENDED"
+		case !d.Policy && normSpace(ex.Rule) != normSpace(d.Rule):
+			problem = "EXPLAIN RULE IS NOT WHERE THE KERNEL'S WALK ENDED"
+		}
+		if sc.noExplainRule {
+			kernelRule = "(two backends: not read)"
+		}
+		if problem != "" {
+			bad = true
+		}
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\n", c.l.daemon, c.req, kernel, kernelRule, ex.Verdict, ex.Rule, problem)
+	}
+	tw.Flush()
+	if bad {
+		t.Errorf("fwaudit explain vs the kernel's walk:\n%s", b.String())
+	} else {
+		t.Logf("fwaudit explain vs the kernel's walk:\n%s", b.String())
+	}
+}
+
+func normSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// policyMatches accepts the ways of naming a chain policy ("-P INPUT DROP",
+// ":INPUT DROP", "policy DROP") as long as chain and verdict agree.
+func policyMatches(got, want string) bool {
+	f := strings.Fields(want) // -P CHAIN POLICY
+	g := strings.ToLower(normSpace(got))
+	chain, pol := strings.ToLower(f[1]), strings.ToLower(f[2])
+	if !strings.Contains(g, pol) {
+		return false
+	}
+	return strings.Contains(g, "-p "+chain) || strings.Contains(g, ":"+chain) ||
+		(strings.Contains(g, "policy") && (strings.Contains(g, chain) || !strings.Contains(g, "-a ")))
+}
