@@ -2,19 +2,248 @@ package scan
 
 import (
 	"context"
-	"errors"
+	"io/fs"
+	"net"
+	"net/netip"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
 )
 
-var errTODO = errors.New("not implemented")
-
-// Options for a live scan.
-type Options struct{}
-
-// Live lists the host's listeners. Warnings are for the user (stderr), once
-// each; err is set only when nothing could be listed.
-func Live(ctx context.Context, opts Options) (ls []Listener, warnings []string, err error) {
-	return nil, nil, errTODO
+// Options for a live scan. The zero value reads the running host.
+type Options struct {
+	// ProcFS is /proc; nil means os.DirFS("/proc"). Tests point it at a
+	// fixture tree. (The netlink dump and go-netstat always read the
+	// running kernel.)
+	ProcFS fs.FS
+	// ForceFallback skips netlink sock_diag and reads /proc/net through
+	// go-netstat, as on hosts where sock_diag is unavailable.
+	ForceFallback bool
 }
 
-// Established lists established TCP connections (for lockout checks).
-func Established(ctx context.Context) ([]Conn, error) { return nil, errTODO }
+func (o Options) procFS() fs.FS {
+	if o.ProcFS != nil {
+		return o.ProcFS
+	}
+	return os.DirFS("/proc")
+}
+
+// Live lists the host's listening TCP and unconnected UDP sockets, IPv4 and
+// IPv6, with their owners, sorted by port, proto, family and address.
+// Warnings are for the user (stderr), once each; err is set only when
+// nothing could be listed.
+func Live(ctx context.Context, opts Options) (ls []Listener, warnings []string, err error) {
+	var socks []diagSock
+	netlink := false
+	if !opts.ForceFallback {
+		socks, err = diagDump(ctx, tcpListen, tcpClose)
+		if err == nil {
+			netlink = true
+		} else {
+			warnings = append(warnings, "netlink sock_diag unavailable ("+err.Error()+
+				"); reading /proc/net instead, where bound devices and IPV6_V6ONLY are not visible")
+		}
+	}
+	if !netlink {
+		socks, err = fallbackSockets(true)
+		if err != nil {
+			return nil, warnings, err
+		}
+	}
+	fsys := opts.procFS()
+	owners, w := owners(ctx, fsys, socks)
+	warnings = append(warnings, w...)
+	if err := ctx.Err(); err != nil {
+		return nil, warnings, err
+	}
+	devs := deviceNames(socks)
+	bindv6only := -1 // read lazily, only for sockets without INET_DIAG_SKV6ONLY
+	sysctlUsed := false
+	ls = make([]Listener, 0, len(socks))
+	for _, s := range socks {
+		a := s.local.Addr()
+		l := Listener{Proto: s.proto, Family: "ipv4", Address: a, Port: s.local.Port()}
+		if s.ifindex != 0 {
+			l.Device = devs[s.ifindex]
+		}
+		if a.Is6() {
+			l.Family = "ipv6"
+			if a.IsUnspecified() {
+				v6only := s.v6only
+				if v6only < 0 {
+					if bindv6only < 0 {
+						bindv6only = readBindV6Only(fsys)
+					}
+					v6only, sysctlUsed = int8(bindv6only), true
+				}
+				l.DualStack = v6only == 0
+			}
+		}
+		setProcesses(&l, owners[s.inode])
+		finish(&l)
+		ls = append(ls, l)
+	}
+	if sysctlUsed {
+		warnings = append(warnings, "dual_stack of IPv6 wildcard sockets taken from net.ipv6.bindv6only="+
+			strconv.Itoa(bindv6only)+"; a socket that sets IPV6_V6ONLY itself is not seen")
+	}
+	sortListeners(ls)
+	return ls, warnings, nil
+}
+
+// Established lists established TCP connections with their owners (for
+// the lockout check: live sshd sessions), sorted by local then remote
+// address. IPv4-mapped IPv6 addresses are unmapped.
+func Established(ctx context.Context) ([]Conn, error) {
+	conns, _, err := EstablishedWith(ctx, Options{})
+	return conns, err
+}
+
+// EstablishedWith is Established with options; warnings as for Live.
+func EstablishedWith(ctx context.Context, opts Options) ([]Conn, []string, error) {
+	var warnings []string
+	var socks []diagSock
+	var err error
+	if !opts.ForceFallback {
+		socks, err = diagDump(ctx, tcpEstablished)
+	}
+	if opts.ForceFallback || err != nil {
+		if err != nil {
+			warnings = append(warnings, "netlink sock_diag unavailable ("+err.Error()+"); reading /proc/net instead")
+		}
+		if socks, err = fallbackSockets(false); err != nil {
+			return nil, warnings, err
+		}
+	}
+	owners, w := owners(ctx, opts.procFS(), socks)
+	warnings = append(warnings, w...)
+	if err := ctx.Err(); err != nil {
+		return nil, warnings, err
+	}
+	conns := make([]Conn, 0, len(socks))
+	for _, s := range socks {
+		c := Conn{
+			Local:  netip.AddrPortFrom(s.local.Addr().Unmap(), s.local.Port()),
+			Remote: netip.AddrPortFrom(s.remote.Addr().Unmap(), s.remote.Port()),
+		}
+		if ps := owners[s.inode]; len(ps) > 0 {
+			sort.Slice(ps, func(i, j int) bool { return ps[i].PID < ps[j].PID })
+			c.PID, c.Process = ps[0].PID, ps[0].Name
+		}
+		conns = append(conns, c)
+	}
+	sort.Slice(conns, func(i, j int) bool {
+		if c := conns[i].Local.Compare(conns[j].Local); c != 0 {
+			return c < 0
+		}
+		return conns[i].Remote.Compare(conns[j].Remote) < 0
+	})
+	return conns, warnings, nil
+}
+
+// diagDump lists TCP sockets in tcpState and, if udpState is given, UDP
+// sockets in that state, for IPv4 and IPv6, over one netlink socket.
+func diagDump(ctx context.Context, tcpState int, udpState ...int) ([]diagSock, error) {
+	c, err := openDiag()
+	if err != nil {
+		return nil, err
+	}
+	defer c.close()
+	type req struct {
+		proto uint8
+		state int
+	}
+	reqs := []req{{syscall.IPPROTO_TCP, tcpState}}
+	for _, s := range udpState {
+		reqs = append(reqs, req{syscall.IPPROTO_UDP, s})
+	}
+	var out []diagSock
+	for _, r := range reqs {
+		for _, fam := range []uint8{syscall.AF_INET, syscall.AF_INET6} {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if out, err = c.dump(fam, r.proto, 1<<r.state, out); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// owners walks /proc for the sockets' inodes and words a permission
+// problem as one warning.
+func owners(ctx context.Context, fsys fs.FS, socks []diagSock) (map[uint32][]Process, []string) {
+	want := make(map[uint32]struct{}, len(socks))
+	for _, s := range socks {
+		if s.inode != 0 {
+			want[s.inode] = struct{}{}
+		}
+	}
+	if len(want) == 0 {
+		return nil, nil
+	}
+	owners, denied, err := walkProc(ctx, fsys, want)
+	if err != nil {
+		return nil, []string{"cannot read processes from /proc (" + err.Error() + "); owners are unknown"}
+	}
+	if denied > 0 {
+		return owners, []string{"cannot read the open files of " + strconv.Itoa(denied) +
+			" processes (permission denied; run as root): their sockets are listed without owner"}
+	}
+	return owners, nil
+}
+
+// deviceNames maps the bound-device indexes in socks to interface names,
+// asking the kernel only when a socket is bound to a device.
+func deviceNames(socks []diagSock) map[uint32]string {
+	var m map[uint32]string
+	for _, s := range socks {
+		if s.ifindex == 0 {
+			continue
+		}
+		if m == nil {
+			m = map[uint32]string{}
+			if ifs, err := net.Interfaces(); err == nil {
+				for _, i := range ifs {
+					m[uint32(i.Index)] = i.Name
+				}
+			}
+		}
+		if _, ok := m[s.ifindex]; !ok {
+			m[s.ifindex] = "if" + strconv.FormatUint(uint64(s.ifindex), 10)
+		}
+	}
+	return m
+}
+
+// readBindV6Only reads net.ipv6.bindv6only (0 when unreadable: the
+// kernel default).
+func readBindV6Only(fsys fs.FS) int {
+	b, err := fs.ReadFile(fsys, "sys/net/ipv6/bindv6only")
+	if err == nil && strings.TrimSpace(string(b)) == "1" {
+		return 1
+	}
+	return 0
+}
+
+func sortListeners(ls []Listener) {
+	sort.SliceStable(ls, func(i, j int) bool {
+		a, b := &ls[i], &ls[j]
+		if a.Port != b.Port {
+			return a.Port < b.Port
+		}
+		if a.Proto != b.Proto {
+			return a.Proto < b.Proto
+		}
+		if a.Family != b.Family {
+			return a.Family < b.Family
+		}
+		if c := a.Address.Compare(b.Address); c != 0 {
+			return c < 0
+		}
+		return a.PID < b.PID
+	})
+}
