@@ -75,6 +75,11 @@ const (
 type Host struct {
 	Interfaces []string     // non-loopback interface names
 	Addrs      []netip.Addr // the host's own non-loopback addresses
+	// Unseen names filtering the evaluator cannot see (Live.Unseen: native
+	// nftables tables on the input hook). Any verdict that accepts someone
+	// becomes conditional with these as reasons; blocked stays blocked,
+	// since a drop in one base chain is final.
+	Unseen []string
 }
 
 // Query asks who can open a NEW connection to one listening socket.

@@ -1,0 +1,361 @@
+package firewall
+
+import (
+	"math"
+	"math/bits"
+	"net/netip"
+)
+
+// u128 is an address as a 128-bit number; IPv4 addresses use lo only.
+type u128 struct{ hi, lo uint64 }
+
+func (a u128) less(b u128) bool { return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo) }
+func (a u128) cmp(b u128) int {
+	switch {
+	case a.less(b):
+		return -1
+	case b.less(a):
+		return 1
+	}
+	return 0
+}
+func (a u128) inc() u128 {
+	lo := a.lo + 1
+	hi := a.hi
+	if lo == 0 {
+		hi++
+	}
+	return u128{hi, lo}
+}
+func (a u128) dec() u128 {
+	lo := a.lo - 1
+	hi := a.hi
+	if a.lo == 0 {
+		hi--
+	}
+	return u128{hi, lo}
+}
+
+func addrToU(a netip.Addr) u128 {
+	if a.Is4() {
+		b := a.As4()
+		return u128{0, uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])}
+	}
+	b := a.As16()
+	var hi, lo uint64
+	for i := 0; i < 8; i++ {
+		hi = hi<<8 | uint64(b[i])
+		lo = lo<<8 | uint64(b[i+8])
+	}
+	return u128{hi, lo}
+}
+
+func uToAddr(u u128, fam Family) netip.Addr {
+	if fam == IPv4 {
+		v := uint32(u.lo)
+		return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+	}
+	var b [16]byte
+	for i := 0; i < 8; i++ {
+		b[7-i] = byte(u.hi >> (8 * i))
+		b[15-i] = byte(u.lo >> (8 * i))
+	}
+	return netip.AddrFrom16(b)
+}
+
+// maxU is the largest address of a family.
+func maxU(fam Family) u128 {
+	if fam == IPv4 {
+		return u128{0, math.MaxUint32}
+	}
+	return u128{math.MaxUint64, math.MaxUint64}
+}
+
+// rng is an inclusive address range.
+type rng struct{ lo, hi u128 }
+
+// addrSet is a set of addresses of one family: sorted, disjoint,
+// non-adjacent inclusive ranges. The zero value is the empty set of the
+// family it is combined with; use fullSet/emptySet to name the family.
+type addrSet struct {
+	fam Family
+	r   []rng
+}
+
+func emptySet(fam Family) addrSet { return addrSet{fam: fam} }
+func fullSet(fam Family) addrSet  { return addrSet{fam: fam, r: []rng{{u128{}, maxU(fam)}}} }
+
+// prefixSet is the set of addresses of p (masked).
+func prefixSet(fam Family, p netip.Prefix) addrSet {
+	p = p.Masked()
+	lo := addrToU(p.Addr())
+	width := 32
+	if fam == IPv6 {
+		width = 128
+	}
+	host := width - p.Bits()
+	hi := lo
+	// set the host bits
+	if host >= 64 {
+		hi.lo = math.MaxUint64
+		hi.hi |= mask64(host - 64)
+	} else {
+		hi.lo |= mask64(host)
+	}
+	return addrSet{fam: fam, r: []rng{{lo, hi}}}
+}
+
+// mask64 has the low n bits set (n <= 64).
+func mask64(n int) uint64 {
+	if n >= 64 {
+		return math.MaxUint64
+	}
+	return 1<<uint(n) - 1
+}
+
+func rangeSet(fam Family, lo, hi netip.Addr) addrSet {
+	l, h := addrToU(lo), addrToU(hi)
+	if h.less(l) {
+		return emptySet(fam)
+	}
+	return addrSet{fam: fam, r: []rng{{l, h}}}
+}
+
+func (s addrSet) isEmpty() bool { return len(s.r) == 0 }
+func (s addrSet) isFull() bool {
+	return len(s.r) == 1 && s.r[0].lo == (u128{}) && s.r[0].hi == maxU(s.fam)
+}
+
+func (s addrSet) equal(t addrSet) bool {
+	if len(s.r) != len(t.r) {
+		return false
+	}
+	for i := range s.r {
+		if s.r[i] != t.r[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (s addrSet) contains(a netip.Addr) bool {
+	u := addrToU(a)
+	lo, hi := 0, len(s.r)
+	for lo < hi {
+		m := (lo + hi) / 2
+		if s.r[m].hi.less(u) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo < len(s.r) && !u.less(s.r[lo].lo)
+}
+
+// appendRange adds r to a sorted range list, merging with the last range
+// when they overlap or touch.
+func appendRange(out []rng, r rng) []rng {
+	if n := len(out); n > 0 {
+		last := &out[n-1]
+		if last.hi.hi == math.MaxUint64 && last.hi.lo == math.MaxUint64 || !last.hi.inc().less(r.lo) {
+			if last.hi.less(r.hi) {
+				last.hi = r.hi
+			}
+			return out
+		}
+	}
+	return append(out, r)
+}
+
+func (s addrSet) union(t addrSet) addrSet {
+	if len(t.r) == 0 {
+		return s
+	}
+	if len(s.r) == 0 {
+		return addrSet{fam: t.fam, r: t.r}
+	}
+	out := make([]rng, 0, len(s.r)+len(t.r))
+	i, j := 0, 0
+	for i < len(s.r) || j < len(t.r) {
+		if j >= len(t.r) || (i < len(s.r) && s.r[i].lo.less(t.r[j].lo)) {
+			out = appendRange(out, s.r[i])
+			i++
+		} else {
+			out = appendRange(out, t.r[j])
+			j++
+		}
+	}
+	return addrSet{fam: s.fam, r: out}
+}
+
+func (s addrSet) intersect(t addrSet) addrSet {
+	if len(s.r) == 0 || len(t.r) == 0 {
+		return addrSet{fam: s.fam}
+	}
+	if t.isFull() {
+		return s
+	}
+	if s.isFull() {
+		return addrSet{fam: s.fam, r: t.r}
+	}
+	var out []rng
+	i, j := 0, 0
+	for i < len(s.r) && j < len(t.r) {
+		a, b := s.r[i], t.r[j]
+		lo, hi := a.lo, a.hi
+		if lo.less(b.lo) {
+			lo = b.lo
+		}
+		if b.hi.less(hi) {
+			hi = b.hi
+		}
+		if !hi.less(lo) {
+			out = append(out, rng{lo, hi})
+		}
+		if a.hi.less(b.hi) {
+			i++
+		} else {
+			j++
+		}
+	}
+	return addrSet{fam: s.fam, r: out}
+}
+
+func (s addrSet) complement() addrSet {
+	out := make([]rng, 0, len(s.r)+1)
+	next := u128{}
+	top := maxU(s.fam)
+	done := false
+	for _, r := range s.r {
+		if next.less(r.lo) {
+			out = append(out, rng{next, r.lo.dec()})
+		}
+		if r.hi == top {
+			done = true
+			break
+		}
+		next = r.hi.inc()
+	}
+	if !done {
+		out = append(out, rng{next, top})
+	}
+	return addrSet{fam: s.fam, r: out}
+}
+
+func (s addrSet) subtract(t addrSet) addrSet {
+	if len(s.r) == 0 || len(t.r) == 0 {
+		return s
+	}
+	if t.isFull() {
+		return addrSet{fam: s.fam}
+	}
+	var out []rng
+	j := 0
+	for _, a := range s.r {
+		cur := a
+		alive := true
+		for j < len(t.r) && t.r[j].hi.less(cur.lo) {
+			j++
+		}
+		k := j
+		for k < len(t.r) && !cur.hi.less(t.r[k].lo) {
+			b := t.r[k]
+			if cur.lo.less(b.lo) {
+				out = append(out, rng{cur.lo, b.lo.dec()})
+			}
+			if b.hi.less(cur.hi) {
+				cur.lo = b.hi.inc()
+				k++
+				continue
+			}
+			alive = false
+			break
+		}
+		if alive {
+			out = append(out, cur)
+		}
+	}
+	return addrSet{fam: s.fam, r: out}
+}
+
+// size is the number of addresses, as a float (IPv6 sets are large).
+func (s addrSet) size() float64 {
+	var n float64
+	for _, r := range s.r {
+		d := u128{r.hi.hi - r.lo.hi, r.hi.lo - r.lo.lo}
+		if r.hi.lo < r.lo.lo {
+			d.hi--
+		}
+		n += float64(d.hi)*18446744073709551616.0 + float64(d.lo) + 1
+	}
+	return n
+}
+
+// fraction is the share of the family's address space in s.
+func (s addrSet) fraction() float64 {
+	if s.fam == IPv4 {
+		return s.size() / 4294967296.0
+	}
+	return s.size() / (18446744073709551616.0 * 18446744073709551616.0)
+}
+
+// prefixes is the minimal list of CIDR prefixes covering exactly s.
+func (s addrSet) prefixes() []netip.Prefix {
+	width := 32
+	if s.fam == IPv6 {
+		width = 128
+	}
+	var out []netip.Prefix
+	for _, r := range s.r {
+		lo := r.lo
+		for {
+			// the largest block starting at lo that stays within r
+			tz := trailingZeros(lo, width)
+			var n int
+			for n = tz; n > 0; n-- {
+				end := addBlock(lo, n)
+				if !r.hi.less(end) {
+					break
+				}
+			}
+			out = append(out, netip.PrefixFrom(uToAddr(lo, s.fam), width-n))
+			end := addBlock(lo, n)
+			if !end.less(r.hi) {
+				break
+			}
+			lo = end.inc()
+		}
+	}
+	return out
+}
+
+// addBlock is lo + 2^n - 1 (lo is aligned to 2^n).
+func addBlock(lo u128, n int) u128 {
+	if n >= 64 {
+		return u128{lo.hi | mask64(n-64), math.MaxUint64}
+	}
+	return u128{lo.hi, lo.lo | mask64(n)}
+}
+
+func trailingZeros(u u128, width int) int {
+	var tz int
+	if u.lo != 0 {
+		tz = bits.TrailingZeros64(u.lo)
+	} else if u.hi != 0 {
+		tz = 64 + bits.TrailingZeros64(u.hi)
+	} else {
+		tz = 128
+	}
+	if tz > width {
+		tz = width
+	}
+	return tz
+}
+
+// firstAddr is the lowest address in s; ok is false for the empty set.
+func (s addrSet) firstAddr() (netip.Addr, bool) {
+	if len(s.r) == 0 {
+		return netip.Addr{}, false
+	}
+	return uToAddr(s.r[0].lo, s.fam), true
+}

@@ -1,0 +1,385 @@
+package firewall
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// Issue is a rule that can never change the outcome.
+type Issue struct {
+	Kind string // "duplicate" or "shadowed"
+	Rule *Rule
+	By   *Rule // the earlier rule that makes it dead (duplicate: the first copy)
+}
+
+// Analyze finds duplicate rules (the same matches and target as an
+// earlier rule of the same chain, comments aside) in every table, and
+// shadowed rules in the filter table's INPUT path: rules that no packet
+// can reach with its matches true, because earlier rules decide all of
+// them.
+//
+// Shadowing is computed with the evaluator's set walk, not by comparing
+// text: for every rule still unseen it builds witness packets from the
+// rule's own matches (protocol, ports, interface, destination, state,
+// flags), varies each free dimension over the values the rules name one
+// at a time, and walks the sources as a set. A rule whose matches hold
+// for some witness but which is never reached with a non-empty source set
+// is shadowed. A rule can be both a duplicate and shadowed; both are
+// reported.
+func Analyze(rs *Ruleset) []Issue {
+	if rs == nil {
+		return nil
+	}
+	var out []Issue
+	for _, t := range rs.Tables {
+		for _, c := range t.Chains {
+			first := map[string]*Rule{}
+			for _, r := range c.Rules {
+				k := ruleKey(r)
+				if f, ok := first[k]; ok {
+					out = append(out, Issue{Kind: "duplicate", Rule: r, By: f})
+				} else {
+					first[k] = r
+				}
+			}
+		}
+	}
+	return append(out, shadowed(rs)...)
+}
+
+// ruleKey is a rule's matches and target without chain name and comments.
+func ruleKey(r *Rule) string {
+	var tk tokenizer
+	toks, err := tk.split(r.Text)
+	if err != nil || len(toks) < 2 {
+		return r.Text
+	}
+	var b strings.Builder
+	for i := 2; i < len(toks); i++ {
+		if toks[i].s == "-m" && i+1 < len(toks) && toks[i+1].s == "comment" {
+			i++
+			continue
+		}
+		if toks[i].s == "--comment" && !toks[i].quoted {
+			i++
+			continue
+		}
+		b.WriteString(toks[i].s)
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+type analyzer struct {
+	e       *Evaluator
+	cs      *cruleset
+	hooks   []*cchain
+	reached map[*crule]bool
+	active  map[*crule]bool
+	// per walk: the rules matched, in order, per chain
+	seen map[*cchain][]int
+	idx  map[*crule]int
+}
+
+func shadowed(rs *Ruleset) []Issue {
+	e := NewEvaluator(rs.Family, []*Ruleset{rs}, Host{})
+	if len(e.sets) == 0 {
+		return nil
+	}
+	cs := e.sets[0]
+	filterIn := cs.tables["filter"]["INPUT"]
+	if filterIn == nil {
+		return nil
+	}
+	a := &analyzer{e: e, cs: cs, reached: map[*crule]bool{}, active: map[*crule]bool{}, idx: map[*crule]int{}}
+	// the chains to judge: filter INPUT and what it reaches
+	var chains []*cchain
+	inScope := map[*cchain]bool{}
+	var visit func(c *cchain)
+	visit = func(c *cchain) {
+		if inScope[c] {
+			return
+		}
+		inScope[c] = true
+		chains = append(chains, c)
+		for i := range c.rules {
+			a.idx[&c.rules[i]] = i
+			if c.rules[i].to != nil {
+				visit(c.rules[i].to)
+			}
+		}
+	}
+	visit(filterIn)
+	dims := a.dimensions()
+	var out []Issue
+	for _, c := range chains {
+		for i := range c.rules {
+			cr := &c.rules[i]
+			if a.reached[cr] {
+				continue
+			}
+			var by *Rule
+			for _, w := range a.witnesses(cr, dims) {
+				if cr.m.test(w) == triNo {
+					continue
+				}
+				a.active[cr] = true
+				a.seen = map[*cchain][]int{}
+				a.run(w)
+				if a.reached[cr] {
+					break
+				}
+				if by == nil {
+					for _, j := range a.seen[c] {
+						if j < i && c.rules[j].act != actSkip {
+							by = c.rules[j].r
+						}
+					}
+				}
+			}
+			if a.active[cr] && !a.reached[cr] {
+				out = append(out, Issue{Kind: "shadowed", Rule: cr.r, By: by})
+			}
+		}
+	}
+	return out
+}
+
+func (a *analyzer) run(p *pktCtx) {
+	w := &walker{fam: a.e.fam, p: p}
+	w.nat.local = func(netip.Addr) bool { return true }
+	w.onMatch = func(cr *crule, matched addrSet, t tri) {
+		a.reached[cr] = true
+		if a.seen != nil {
+			if i, ok := a.idx[cr]; ok {
+				c := a.chainOf(cr)
+				if c != nil {
+					a.seen[c] = append(a.seen[c], i)
+				}
+			}
+		}
+	}
+	w.pipeline(a.cs, fullSet(a.e.fam))
+}
+
+func (a *analyzer) chainOf(cr *crule) *cchain {
+	if t := a.cs.tables[cr.r.Table]; t != nil {
+		return t[cr.r.Chain]
+	}
+	return nil
+}
+
+type dstClass struct {
+	addr netip.Addr
+	typ  uint16
+}
+
+type dims struct {
+	protos []int
+	dports []uint16
+	sports []uint16
+	ifaces []string
+	dsts   []dstClass
+	states []uint8
+	flags  []uint8
+	icmp   []int
+}
+
+func (a *analyzer) dimensions() dims {
+	e := a.e
+	var d dims
+	protos := map[int]bool{6: true, 17: true, 1: true, 253: true}
+	if e.fam == IPv6 {
+		delete(protos, 1)
+		protos[58] = true
+	}
+	var dr, sr []PortRange
+	icmp := map[int]bool{8: true, 128: true}
+	e.reachable(func(_ *cruleset, _ *cchain, cr *crule) {
+		if cr.m.proto > 0 {
+			protos[cr.m.proto] = true
+		}
+		for _, pm := range cr.m.ports {
+			if pm.kind != portSrc {
+				dr = append(dr, pm.ranges...)
+			}
+			if pm.kind != portDst {
+				sr = append(sr, pm.ranges...)
+			}
+		}
+		for _, ic := range cr.m.icmp {
+			if ic.typ >= 0 {
+				icmp[ic.typ] = true
+			}
+		}
+	})
+	for p := range protos {
+		d.protos = append(d.protos, p)
+	}
+	d.dports = capPorts(portClasses(dr, 40001), 256)
+	d.sports = capPorts(portClasses(sr, 40000), 64)
+	d.ifaces = append(append([]string{}, e.ifaces...), "lo")
+	for _, x := range e.dsts {
+		d.dsts = append(d.dsts, dstClass{x, atLocal})
+	}
+	if e.fam == IPv4 {
+		d.dsts = append(d.dsts, dstClass{netip.MustParseAddr("192.0.2.200"), atUnicast},
+			dstClass{netip.MustParseAddr("224.0.0.251"), atMulticast},
+			dstClass{netip.MustParseAddr("255.255.255.255"), atBroadcast},
+			dstClass{netip.MustParseAddr("127.0.0.1"), atLocal})
+	} else {
+		d.dsts = append(d.dsts, dstClass{netip.MustParseAddr("2001:db8:ffff::200"), atUnicast},
+			dstClass{netip.MustParseAddr("ff02::fb"), atMulticast},
+			dstClass{netip.MustParseAddr("::1"), atLocal})
+	}
+	d.states = []uint8{stNew, stEstablished, stRelated, stInvalid, stUntracked}
+	d.flags = []uint8{tcpSYN, tcpACK, tcpRST, tcpFIN | tcpACK, tcpSYN | tcpACK, 0}
+	for t := range icmp {
+		d.icmp = append(d.icmp, t)
+	}
+	return d
+}
+
+func capPorts(ps []uint16, n int) []uint16 {
+	if len(ps) <= n {
+		return ps
+	}
+	step := float64(len(ps)) / float64(n)
+	out := make([]uint16, 0, n)
+	for i := 0; i < n; i++ {
+		out = append(out, ps[int(float64(i)*step)])
+	}
+	return out
+}
+
+// witnesses are packets satisfying as much of cr's own matches as can be
+// read off it, then each free dimension varied one at a time.
+func (a *analyzer) witnesses(cr *crule, d dims) []*pktCtx {
+	m := cr.m
+	// start from the generic interface and address: they match no rule
+	// that names one
+	base := pktCtx{proto: 6, sport: 40000, dport: 40001, in: a.e.ifaces[len(a.e.ifaces)-1], state: stNew, flags: tcpSYN, icmpType: 8}
+	if len(a.e.dsts) > 0 {
+		base.dst, base.dstType = a.e.dsts[0], atLocal
+	}
+	if m.proto > 0 && !m.protoNeg {
+		base.proto = m.proto
+	}
+	if base.proto == 58 {
+		base.icmpType = 128
+	}
+	fixed := map[string]bool{}
+	if m.proto > 0 && !m.protoNeg {
+		fixed["proto"] = true
+	}
+	for _, pm := range m.ports {
+		if pm.neg || len(pm.ranges) == 0 {
+			continue
+		}
+		switch pm.kind {
+		case portDst, portEither:
+			base.dport, fixed["dport"] = pm.ranges[0].Lo, true
+		case portSrc:
+			base.sport, fixed["sport"] = pm.ranges[0].Lo, true
+		}
+	}
+	if m.in.set && !m.in.neg {
+		base.in, fixed["in"] = m.in.name, true
+		if m.in.wild {
+			base.in += "0"
+		}
+	}
+	if m.hasDst {
+		if x, ok := m.dst.intersect(normalSpace(a.e.fam)).firstAddr(); ok {
+			base.dst, base.dstType, fixed["dst"] = x, atLocal, true
+		}
+	}
+	for _, s := range m.states {
+		if !s.neg {
+			for b := uint8(1); b != 0; b <<= 1 {
+				if s.mask&b != 0 {
+					base.state, fixed["state"] = b, true
+					break
+				}
+			}
+		}
+	}
+	if base.state != stNew {
+		base.flags = tcpACK
+	}
+	for _, f := range m.flags {
+		if !f.neg {
+			base.flags, fixed["flags"] = f.comp, true
+		}
+	}
+	for _, ic := range m.icmp {
+		if !ic.neg && ic.typ >= 0 {
+			base.icmpType, base.icmpCode, fixed["icmp"] = ic.typ, ic.codeLo, true
+		}
+	}
+	for _, at := range m.addrtype {
+		if at.dst != 0 && !at.dstNeg {
+			for _, dc := range d.dsts {
+				if dc.typ&at.dst != 0 {
+					base.dst, base.dstType, fixed["dst"] = dc.addr, dc.typ, true
+					break
+				}
+			}
+		}
+	}
+	type dim struct {
+		name string
+		n    int
+		set  func(p *pktCtx, i int)
+	}
+	all := []dim{
+		{"proto", len(d.protos), func(p *pktCtx, i int) { p.proto = d.protos[i] }},
+		{"in", len(d.ifaces), func(p *pktCtx, i int) { p.in = d.ifaces[i] }},
+		{"state", len(d.states), func(p *pktCtx, i int) {
+			p.state = d.states[i]
+			if p.state != stNew && !fixed["flags"] {
+				p.flags = tcpACK
+			}
+		}},
+		{"dst", len(d.dsts), func(p *pktCtx, i int) { p.dst, p.dstType = d.dsts[i].addr, d.dsts[i].typ }},
+		{"icmp", len(d.icmp), func(p *pktCtx, i int) { p.icmpType = d.icmp[i] }},
+		{"flags", len(d.flags), func(p *pktCtx, i int) { p.flags = d.flags[i] }},
+		{"dport", len(d.dports), func(p *pktCtx, i int) { p.dport = d.dports[i] }},
+		{"sport", len(d.sports), func(p *pktCtx, i int) { p.sport = d.sports[i] }},
+	}
+	var free []dim
+	for _, x := range all {
+		if !fixed[x.name] {
+			free = append(free, x)
+		}
+	}
+	out := []*pktCtx{&base}
+	// one free dimension at a time
+	for _, x := range free {
+		for i := 0; i < x.n; i++ {
+			p := base
+			x.set(&p, i)
+			out = append(out, &p)
+		}
+	}
+	// then pairs of the small dimensions (ports stay at the base or are
+	// varied alone above)
+	const pairCap = 16
+	for a := 0; a < len(free); a++ {
+		for b := a + 1; b < len(free); b++ {
+			x, y := free[a], free[b]
+			if x.n > pairCap || y.n > pairCap {
+				continue
+			}
+			for i := 0; i < x.n; i++ {
+				for j := 0; j < y.n; j++ {
+					p := base
+					x.set(&p, i)
+					y.set(&p, j)
+					out = append(out, &p)
+				}
+			}
+		}
+	}
+	return out
+}

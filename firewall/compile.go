@@ -1,0 +1,539 @@
+package firewall
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// runtimeModules are match modules whose result depends on state the
+// evaluator cannot see (counters, sets, timers, payload, MAC addresses,
+// marks set elsewhere, routing). A rule using one is explored both ways.
+var runtimeModules = map[string]bool{
+	"limit": true, "hashlimit": true, "set": true, "string": true, "connlimit": true, "time": true,
+	"statistic": true, "u32": true, "bpf": true, "mac": true, "physdev": true, "mark": true,
+	"connmark": true, "length": true, "ttl": true, "hl": true, "tos": true, "dscp": true, "ecn": true,
+	"rpfilter": true, "owner": true, "helper": true, "policy": true, "quota": true, "connbytes": true,
+	"nfacct": true, "socket": true, "cgroup": true, "devgroup": true, "realm": true, "osf": true,
+	"geoip": true, "condition": true, "tcpmss": true, "frag": true, "hbh": true, "rt": true, "dst": true,
+	"ipv6header": true, "mh": true, "ah": true, "esp": true, "cluster": true, "cpu": true, "ipvs": true,
+	"rateest": true, "l2tp": true, "connlabel": true, "recent": true, "ipv4options": true, "eui64": true,
+	"srh": true, "dccp": true, "ipcomp": true, "sctp": false,
+}
+
+// knownModules are understood option by option (see modOption).
+var knownModules = map[string]bool{
+	"tcp": true, "udp": true, "udplite": true, "sctp": true, "multiport": true, "icmp": true, "icmp6": true,
+	"state": true, "conntrack": true, "comment": true, "addrtype": true, "iprange": true, "pkttype": true,
+}
+
+type ruleCompiler struct {
+	r    *Rule
+	m    *matchSet
+	fam  Family
+	toks []token
+	i    int
+	mods []string
+	// recent: only --set given so far (always matches)
+	recentRuntime bool
+}
+
+// compileRule fills r's summary fields and compiled matches from the words
+// after "-A CHAIN".
+func compileRule(r *Rule, toks []token, fam Family) error {
+	c := ruleCompiler{r: r, m: &r.m, fam: fam, toks: toks}
+	c.m.proto = -1
+	return c.run()
+}
+
+func (c *ruleCompiler) value(opt string) (string, bool, error) {
+	neg := false
+	if c.i < len(c.toks) && c.toks[c.i].s == "!" && !c.toks[c.i].quoted {
+		neg = true // old form "-s ! 10.0.0.0/8"
+		c.i++
+	}
+	if c.i >= len(c.toks) {
+		return "", neg, fmt.Errorf("option %q needs a value", opt)
+	}
+	v := c.toks[c.i].s
+	c.i++
+	return v, neg, nil
+}
+
+func isOption(t token) bool {
+	if t.quoted || len(t.s) < 2 || t.s[0] != '-' {
+		return t.s == "!" && !t.quoted
+	}
+	if t.s[1] >= '0' && t.s[1] <= '9' {
+		return false // a negative number is a value
+	}
+	return true
+}
+
+func (c *ruleCompiler) run() error {
+	m, r := c.m, c.r
+	neg := false
+	for c.i < len(c.toks) {
+		t := c.toks[c.i]
+		if t.s == "!" && !t.quoted {
+			neg = true
+			c.i++
+			continue
+		}
+		if t.quoted || !strings.HasPrefix(t.s, "-") {
+			return fmt.Errorf("unexpected word %q", t.s)
+		}
+		opt := t.s
+		c.i++
+		switch opt {
+		case "-p", "--protocol":
+			v, n, err := c.value(opt)
+			if err != nil {
+				return err
+			}
+			p, err := parseProto(v)
+			if err != nil {
+				return err
+			}
+			m.proto, m.protoNeg = p, neg || n
+			r.Proto, r.ProtoNeg = strings.ToLower(v), m.protoNeg
+			if name, ok := protoName[p]; ok {
+				r.Proto = name
+			}
+			if p == -1 {
+				r.Proto = ""
+			}
+		case "-s", "--source", "--src", "-d", "--destination", "--dst":
+			v, n, err := c.value(opt)
+			if err != nil {
+				return err
+			}
+			set, err := parseAddrSet(v, c.fam)
+			if err != nil {
+				return err
+			}
+			if neg || n {
+				set = set.complement()
+			}
+			if opt == "-s" || opt == "--source" || opt == "--src" {
+				c.addSrc(set)
+			} else {
+				c.addDst(set)
+			}
+		case "-i", "--in-interface", "-o", "--out-interface":
+			v, n, err := c.value(opt)
+			if err != nil {
+				return err
+			}
+			im := ifaceMatch{set: true, neg: neg || n, name: v}
+			if strings.HasSuffix(v, "+") {
+				im.wild, im.name = true, strings.TrimSuffix(v, "+")
+			}
+			if opt[1] == 'i' || opt == "--in-interface" {
+				m.in = im
+			} else {
+				m.out = im
+			}
+		case "-f", "--fragment":
+			m.frag = 1
+			if neg {
+				m.frag = -1
+			}
+		case "-m", "--match":
+			v, _, err := c.value(opt)
+			if err != nil {
+				return err
+			}
+			c.mods = append(c.mods, v)
+			switch {
+			case knownModules[v]:
+			case v == "recent":
+			case runtimeModules[v]:
+				c.addRuntime("-m " + v)
+			default:
+				r.Unknown = append(r.Unknown, "-m "+v)
+				c.addRuntime("-m " + v)
+			}
+		case "-j", "--jump", "-g", "--goto":
+			v, _, err := c.value(opt)
+			if err != nil {
+				return err
+			}
+			m.target, r.Target = v, v
+			m.goTo = opt == "-g" || opt == "--goto"
+			r.Goto = m.goTo
+			c.targetArgs()
+		case "-c", "--set-counters":
+			if c.i+1 >= len(c.toks) {
+				return fmt.Errorf("option %q needs two values", opt)
+			}
+			c.i += 2
+		default:
+			if err := c.modOption(opt, neg); err != nil {
+				return err
+			}
+		}
+		neg = false
+	}
+	if c.recentRuntime {
+		c.addRuntime("-m recent")
+	}
+	m.srcOnly = m.proto == -1 && !m.in.set && !m.out.set && m.frag == 0 && !m.hasDst &&
+		len(m.ports) == 0 && len(m.states) == 0 && len(m.flags) == 0 && len(m.icmp) == 0 &&
+		len(m.addrtype) == 0 && len(m.runtime) == 0 && !m.never
+	return nil
+}
+
+func (c *ruleCompiler) addSrc(s addrSet) {
+	if c.m.hasSrc {
+		c.m.src = c.m.src.intersect(s)
+	} else {
+		c.m.hasSrc, c.m.src = true, s
+	}
+}
+
+func (c *ruleCompiler) addDst(s addrSet) {
+	if c.m.hasDst {
+		c.m.dst = c.m.dst.intersect(s)
+	} else {
+		c.m.hasDst, c.m.dst = true, s
+	}
+}
+
+func (c *ruleCompiler) addRuntime(reason string) {
+	for _, r := range c.m.runtime {
+		if r == reason {
+			return
+		}
+	}
+	c.m.runtime = append(c.m.runtime, reason)
+}
+
+// targetArgs reads the target's options: everything after -j TARGET.
+func (c *ruleCompiler) targetArgs() {
+	for c.i < len(c.toks) {
+		t := c.toks[c.i]
+		c.i++
+		if t.quoted || !strings.HasPrefix(t.s, "--") {
+			continue
+		}
+		val := ""
+		if c.i < len(c.toks) && !isOption(c.toks[c.i]) {
+			val = c.toks[c.i].s
+			c.i++
+		}
+		if c.m.targetArgs == nil {
+			c.m.targetArgs = map[string]string{}
+		}
+		c.m.targetArgs[t.s] = val
+	}
+}
+
+// owner finds the loaded module that defines opt; protocol matches are
+// loaded implicitly by -p (iptables does the same).
+func (c *ruleCompiler) owner(opt string) string {
+	for k := len(c.mods) - 1; k >= 0; k-- {
+		if moduleHas(c.mods[k], opt) {
+			return c.mods[k]
+		}
+	}
+	if name, ok := protoName[c.m.proto]; ok {
+		mod := name
+		if mod == "icmpv6" {
+			mod = "icmp6"
+		}
+		if moduleHas(mod, opt) {
+			return mod
+		}
+	}
+	for k := len(c.mods) - 1; k >= 0; k-- {
+		if !knownModules[c.mods[k]] && c.mods[k] != "recent" {
+			return c.mods[k] // an opaque module takes any option
+		}
+	}
+	return ""
+}
+
+var moduleOptions = map[string][]string{
+	"tcp":       {"--sport", "--source-port", "--dport", "--destination-port", "--syn", "--tcp-flags", "--tcp-option"},
+	"udp":       {"--sport", "--source-port", "--dport", "--destination-port"},
+	"udplite":   {"--sport", "--source-port", "--dport", "--destination-port"},
+	"sctp":      {"--sport", "--source-port", "--dport", "--destination-port", "--chunk-types"},
+	"multiport": {"--dports", "--destination-ports", "--sports", "--source-ports", "--ports"},
+	"icmp":      {"--icmp-type"},
+	"icmp6":     {"--icmpv6-type"},
+	"state":     {"--state"},
+	"conntrack": {"--ctstate", "--ctproto", "--ctorigsrc", "--ctorigdst", "--ctreplsrc", "--ctrepldst", "--ctorigsrcport", "--ctorigdstport", "--ctreplsrcport", "--ctrepldstport", "--ctstatus", "--ctexpire", "--ctdir"},
+	"comment":   {"--comment"},
+	"addrtype":  {"--src-type", "--dst-type", "--limit-iface-in", "--limit-iface-out"},
+	"iprange":   {"--src-range", "--dst-range"},
+	"pkttype":   {"--pkt-type"},
+	"recent":    {"--name", "--set", "--rcheck", "--update", "--remove", "--seconds", "--hitcount", "--rttl", "--rsource", "--rdest", "--reap", "--mask"},
+}
+
+func moduleHas(mod, opt string) bool {
+	for _, o := range moduleOptions[mod] {
+		if o == opt {
+			return true
+		}
+	}
+	return false
+}
+
+// opaque consumes the values of an option it does not interpret.
+func (c *ruleCompiler) opaque() []string {
+	var vals []string
+	for c.i < len(c.toks) && !isOption(c.toks[c.i]) {
+		vals = append(vals, c.toks[c.i].s)
+		c.i++
+	}
+	return vals
+}
+
+func (c *ruleCompiler) modOption(opt string, neg bool) error {
+	m := c.m
+	mod := c.owner(opt)
+	switch {
+	case mod == "":
+		c.opaque()
+		c.r.Unknown = append(c.r.Unknown, opt)
+		c.addRuntime(fmt.Sprintf("unknown option %q", opt))
+		return nil
+	case !knownModules[mod] && mod != "recent":
+		c.opaque() // already a runtime reason: "-m mod"
+		return nil
+	}
+	switch opt {
+	case "--sport", "--source-port", "--dport", "--destination-port":
+		v, n, err := c.value(opt)
+		if err != nil {
+			return err
+		}
+		pr, err := parsePortRange(v)
+		if err != nil {
+			return err
+		}
+		pm := portMatch{kind: portDst, neg: neg || n, ranges: []PortRange{pr}}
+		if strings.Contains(opt, "s") && (opt == "--sport" || opt == "--source-port") {
+			pm.kind = portSrc
+		}
+		c.addPorts(pm)
+	case "--dports", "--destination-ports", "--sports", "--source-ports", "--ports":
+		v, n, err := c.value(opt)
+		if err != nil {
+			return err
+		}
+		prs, err := parsePortList(v)
+		if err != nil {
+			return err
+		}
+		pm := portMatch{kind: portDst, neg: neg || n, ranges: prs}
+		switch opt {
+		case "--sports", "--source-ports":
+			pm.kind = portSrc
+		case "--ports":
+			pm.kind = portEither
+		}
+		c.addPorts(pm)
+	case "--syn":
+		m.flags = append(m.flags, flagMatch{mask: tcpFIN | tcpSYN | tcpRST | tcpACK, comp: tcpSYN, neg: neg})
+	case "--tcp-flags":
+		if c.i < len(c.toks) && c.toks[c.i].s == "!" {
+			neg = true
+			c.i++
+		}
+		if c.i+1 >= len(c.toks) {
+			return fmt.Errorf("option %q needs two values", opt)
+		}
+		mask, err := parseFlags(c.toks[c.i].s)
+		if err != nil {
+			return err
+		}
+		comp, err := parseFlags(c.toks[c.i+1].s)
+		if err != nil {
+			return err
+		}
+		c.i += 2
+		m.flags = append(m.flags, flagMatch{mask: mask, comp: comp, neg: neg})
+	case "--icmp-type", "--icmpv6-type":
+		v, n, err := c.value(opt)
+		if err != nil {
+			return err
+		}
+		im, err := parseICMP(v, opt == "--icmpv6-type")
+		if err != nil {
+			return err
+		}
+		im.neg = neg || n
+		m.icmp = append(m.icmp, im)
+	case "--state", "--ctstate":
+		v, n, err := c.value(opt)
+		if err != nil {
+			return err
+		}
+		var mask uint8
+		for _, s := range strings.Split(v, ",") {
+			b, ok := stateNames[strings.ToUpper(s)]
+			if !ok {
+				return fmt.Errorf("unknown state %q", s)
+			}
+			mask |= b
+		}
+		m.states = append(m.states, stateMatch{mask: mask, neg: neg || n})
+	case "--ctorigsrc":
+		// for a NEW connection from outside the original source is the source
+		v, n, err := c.value(opt)
+		if err != nil {
+			return err
+		}
+		set, err := parseAddrSet(v, c.fam)
+		if err != nil {
+			return err
+		}
+		if neg || n {
+			set = set.complement()
+		}
+		c.addSrc(set)
+	case "--ctorigsrcport", "--ctorigdstport":
+		v, n, err := c.value(opt)
+		if err != nil {
+			return err
+		}
+		pr, err := parsePortRange(v)
+		if err != nil {
+			return err
+		}
+		pm := portMatch{kind: portDst, neg: neg || n, ranges: []PortRange{pr}}
+		if opt == "--ctorigsrcport" {
+			pm.kind = portSrc
+		}
+		c.addPorts(pm)
+	case "--ctproto":
+		v, n, err := c.value(opt)
+		if err != nil {
+			return err
+		}
+		p, err := parseProto(v)
+		if err != nil {
+			return err
+		}
+		if m.proto == -1 && p != -1 {
+			m.proto, m.protoNeg = p, neg || n
+		} else if p != -1 && (m.proto != p || m.protoNeg != (neg || n)) {
+			c.addRuntime("-m conntrack " + opt)
+		}
+	case "--ctorigdst", "--ctreplsrc", "--ctrepldst", "--ctreplsrcport", "--ctrepldstport", "--ctstatus", "--ctexpire", "--ctdir", "--chunk-types", "--tcp-option":
+		c.opaque()
+		c.addRuntime("-m " + mod + " " + opt)
+	case "--comment":
+		if _, _, err := c.value(opt); err != nil {
+			return err
+		}
+	case "--src-type", "--dst-type":
+		v, n, err := c.value(opt)
+		if err != nil {
+			return err
+		}
+		var mask uint16
+		for _, s := range strings.Split(v, ",") {
+			b, ok := addrtypeNames[strings.ToUpper(s)]
+			if !ok {
+				return fmt.Errorf("unknown address type %q", s)
+			}
+			mask |= b
+		}
+		am := addrtypeMatch{}
+		if opt == "--src-type" {
+			am.src, am.srcNeg = mask, neg || n
+		} else {
+			am.dst, am.dstNeg = mask, neg || n
+		}
+		m.addrtype = append(m.addrtype, am)
+	case "--limit-iface-in", "--limit-iface-out":
+	case "--src-range", "--dst-range":
+		v, n, err := c.value(opt)
+		if err != nil {
+			return err
+		}
+		set, err := parseRange(v, c.fam)
+		if err != nil {
+			return err
+		}
+		if neg || n {
+			set = set.complement()
+		}
+		if opt == "--src-range" {
+			c.addSrc(set)
+		} else {
+			c.addDst(set)
+		}
+	case "--pkt-type":
+		v, n, err := c.value(opt)
+		if err != nil {
+			return err
+		}
+		var mask uint16
+		switch strings.ToLower(v) {
+		case "unicast":
+			mask = atUnicast | atLocal
+		case "broadcast":
+			mask = atBroadcast
+		case "multicast":
+			mask = atMulticast
+		default:
+			return fmt.Errorf("unknown packet type %q", v)
+		}
+		m.addrtype = append(m.addrtype, addrtypeMatch{dst: mask, dstNeg: neg || n})
+	case "--rcheck", "--update", "--remove":
+		c.recentRuntime = true
+	case "--set", "--rttl", "--rsource", "--rdest", "--reap":
+		// --set always matches (it records the source)
+	case "--name", "--seconds", "--hitcount", "--mask":
+		if _, _, err := c.value(opt); err != nil {
+			return err
+		}
+	default:
+		c.opaque()
+		c.addRuntime("-m " + mod + " " + opt)
+	}
+	return nil
+}
+
+func (c *ruleCompiler) addPorts(pm portMatch) {
+	c.m.ports = append(c.m.ports, pm)
+	if pm.kind != portSrc {
+		c.r.DPorts, c.r.DPortsNeg = pm.ranges, pm.neg
+	}
+}
+
+func parseFlags(s string) (uint8, error) {
+	var out uint8
+	for _, f := range strings.Split(s, ",") {
+		b, ok := flagNames[strings.ToUpper(f)]
+		if !ok {
+			return 0, fmt.Errorf("unknown tcp flag %q", f)
+		}
+		out |= b
+	}
+	return out, nil
+}
+
+// parseRange reads an iprange "a-b" (or a single address).
+func parseRange(s string, fam Family) (addrSet, error) {
+	lo, hi, ok := strings.Cut(s, "-")
+	if !ok {
+		hi = lo
+	}
+	a, err1 := parseCIDR(lo, fam)
+	b, err2 := parseCIDR(hi, fam)
+	if err1 != nil || err2 != nil || a.Bits() != a.Addr().BitLen() || b.Bits() != b.Addr().BitLen() {
+		return addrSet{}, fmt.Errorf("bad address range %q", s)
+	}
+	return rangeSet(fam, a.Addr(), b.Addr()), nil
+}
+
+// Atoi helper kept for target arguments such as --to-ports.
+func atoiPort(s string) (int, bool) {
+	n, err := strconv.Atoi(s)
+	return n, err == nil && n >= 0 && n <= 65535
+}

@@ -1,0 +1,309 @@
+package firewall
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// tri is a match result: runtime-state matches give maybe.
+type tri uint8
+
+const (
+	triNo tri = iota
+	triYes
+	triMaybe
+)
+
+func (t tri) String() string {
+	switch t {
+	case triYes:
+		return "yes"
+	case triMaybe:
+		return "maybe"
+	}
+	return "no"
+}
+
+// pktCtx is everything about a packet but its source address.
+type pktCtx struct {
+	proto        int
+	sport, dport uint16
+	in           string
+	dst          netip.Addr
+	dstType      uint16
+	state        uint8
+	flags        uint8
+	icmpType     int
+	icmpCode     int
+}
+
+var portProtos = map[int]bool{6: true, 17: true, 132: true, 136: true, 33: true}
+
+// test evaluates every match but the source address.
+func (m *matchSet) test(p *pktCtx) tri {
+	if m.never || m.frag == 1 {
+		return triNo
+	}
+	if m.proto != -1 && (p.proto == m.proto) == m.protoNeg {
+		return triNo
+	}
+	if !m.in.test(p.in) || !m.out.test("") {
+		return triNo // INPUT and PREROUTING have no output interface
+	}
+	if m.hasDst && !m.dst.contains(p.dst) {
+		return triNo
+	}
+	for i := range m.ports {
+		pm := &m.ports[i]
+		if !portProtos[p.proto] {
+			return triNo
+		}
+		var in bool
+		switch pm.kind {
+		case portDst:
+			in = inRanges(pm.ranges, p.dport)
+		case portSrc:
+			in = inRanges(pm.ranges, p.sport)
+		default:
+			in = inRanges(pm.ranges, p.dport) || inRanges(pm.ranges, p.sport)
+		}
+		if in == pm.neg {
+			return triNo
+		}
+	}
+	for _, s := range m.states {
+		if (p.state&s.mask != 0) == s.neg {
+			return triNo
+		}
+	}
+	for _, f := range m.flags {
+		if p.proto != 6 || (p.flags&f.mask == f.comp) == f.neg {
+			return triNo
+		}
+	}
+	for _, ic := range m.icmp {
+		if p.proto != 1 && p.proto != 58 {
+			return triNo
+		}
+		ok := (ic.typ == -1 || ic.typ == p.icmpType) && p.icmpCode >= ic.codeLo && p.icmpCode <= ic.codeHi
+		if ok == ic.neg {
+			return triNo
+		}
+	}
+	for _, a := range m.addrtype {
+		if a.dst != 0 && (p.dstType&a.dst != 0) == a.dstNeg {
+			return triNo
+		}
+	}
+	if len(m.runtime) > 0 {
+		return triMaybe
+	}
+	return triYes
+}
+
+type actKind uint8
+
+const (
+	actSkip actKind = iota // no target, or a target that does not end the chain (LOG, MARK...)
+	actAccept
+	actDrop // DROP and REJECT
+	actReturn
+	actJump
+	actGoto
+	actNAT     // DNAT, REDIRECT, NETMAP: decided per query
+	actUnknown // a target whose effect is not known (NFQUEUE, an undeclared chain)
+)
+
+// nonTerminating targets continue with the next rule (iptables-extensions).
+var nonTerminating = map[string]bool{
+	"LOG": true, "NFLOG": true, "ULOG": true, "MARK": true, "CONNMARK": true, "CT": true, "NOTRACK": true,
+	"TRACE": true, "CLASSIFY": true, "TCPMSS": true, "CHECKSUM": true, "TOS": true, "DSCP": true, "TTL": true,
+	"HL": true, "SET": true, "AUDIT": true, "SECMARK": true, "CONNSECMARK": true, "IDLETIMER": true,
+	"LED": true, "TEE": true, "ECN": true, "RATEEST": true, "HMARK": true, "CONNLABEL": true, "TCPOPTSTRIP": true,
+	"NFACCT": true, "SNAT": false,
+}
+
+type crule struct {
+	r    *Rule
+	m    *matchSet
+	src  addrSet // the rule's source set (full when it has none)
+	act  actKind
+	to   *cchain
+	why  string // actUnknown: the reason
+	text string
+}
+
+type cchain struct {
+	table, name string
+	builtin     bool
+	policy      string
+	rules       []crule
+	segs        []segment
+}
+
+// segment is a run of rules handled together: a batch of determinate
+// ACCEPT/DROP/RETURN/goto/NAT rules, or a single other rule.
+type segment struct {
+	lo, hi int // rule indexes [lo, hi)
+	batch  *batch
+}
+
+type cruleset struct {
+	rs     *Ruleset
+	hooks  []*cchain // the chains a packet to this host traverses, in order
+	tables map[string]map[string]*cchain
+}
+
+// inputHooks are the (table, chain) pairs a packet for a local socket
+// traverses, in netfilter priority order (raw -300, mangle -150, nat -100
+// on PREROUTING; mangle -150, filter 0, security 50 on INPUT).
+var inputHooks = [][2]string{
+	{"raw", "PREROUTING"}, {"mangle", "PREROUTING"}, {"nat", "PREROUTING"},
+	{"mangle", "INPUT"}, {"filter", "INPUT"}, {"security", "INPUT"},
+}
+
+func compileRuleset(rs *Ruleset, srcLocal addrSet) *cruleset {
+	out := &cruleset{rs: rs}
+	tables := map[string]map[string]*cchain{}
+	for _, t := range rs.Tables {
+		chains := map[string]*cchain{}
+		for _, c := range t.Chains {
+			chains[c.Name] = &cchain{table: t.Name, name: c.Name, builtin: isBuiltin(t.Name, c.Name), policy: c.Policy}
+		}
+		for _, c := range t.Chains {
+			cc := chains[c.Name]
+			cc.rules = make([]crule, len(c.Rules))
+			for i, r := range c.Rules {
+				cc.rules[i] = compileAction(r, chains, srcLocal, rs.Family)
+			}
+			cc.segs = segmentChain(cc.rules)
+		}
+		tables[t.Name] = chains
+	}
+	for _, h := range inputHooks {
+		if c := tables[h[0]][h[1]]; c != nil {
+			out.hooks = append(out.hooks, c)
+		}
+	}
+	out.tables = tables
+	return out
+}
+
+func compileAction(r *Rule, chains map[string]*cchain, srcLocal addrSet, fam Family) crule {
+	cr := crule{r: r, m: &r.m, src: fullSet(fam), text: r.Text}
+	if r.m.hasSrc {
+		cr.src = r.m.src
+	}
+	for _, a := range r.m.addrtype {
+		if a.src != 0 {
+			cr.src = cr.src.intersect(srcTypeSet(fam, a.src, a.srcNeg, srcLocal))
+		}
+	}
+	t := r.m.target
+	switch {
+	case t == "":
+		cr.act = actSkip
+	case t == "ACCEPT":
+		cr.act = actAccept
+	case t == "DROP" || t == "REJECT":
+		cr.act = actDrop
+	case t == "RETURN":
+		cr.act = actReturn
+	case chains[t] != nil && !chains[t].builtin:
+		cr.act, cr.to = actJump, chains[t]
+		if r.m.goTo {
+			cr.act = actGoto
+		}
+	case t == "DNAT" || t == "REDIRECT" || t == "NETMAP":
+		cr.act = actNAT
+	case t == "SNAT" || t == "MASQUERADE":
+		cr.act = actAccept // ends the nat table; no effect on delivery
+	case nonTerminating[t]:
+		cr.act = actSkip
+	case t == "QUEUE" || t == "NFQUEUE" || t == "SYNPROXY":
+		cr.act, cr.why = actUnknown, "-j "+t
+	default:
+		cr.act, cr.why = actUnknown, "-j "+t+" (unknown target)"
+	}
+	return cr
+}
+
+// srcTypeSet is the set of sources whose address type (addrtype
+// --src-type) is in mask. Local addresses are the loopback net and the
+// host's own; everything else routable is unicast.
+func srcTypeSet(fam Family, mask uint16, neg bool, local addrSet) addrSet {
+	out := emptySet(fam)
+	mc := mustPrefixSet(fam, "224.0.0.0/4", "ff00::/8")
+	bc := emptySet(fam)
+	if fam == IPv4 {
+		bc = prefixSet(fam, netip.MustParsePrefix("255.255.255.255/32"))
+	}
+	if mask&atLocal != 0 {
+		out = out.union(local)
+	}
+	if mask&atMulticast != 0 {
+		out = out.union(mc)
+	}
+	if mask&atBroadcast != 0 {
+		out = out.union(bc)
+	}
+	if mask&atUnicast != 0 {
+		out = out.union(fullSet(fam).subtract(local).subtract(mc).subtract(bc))
+	}
+	if neg {
+		out = out.complement()
+	}
+	return out
+}
+
+func mustPrefixSet(fam Family, v4, v6 string) addrSet {
+	if fam == IPv4 {
+		return prefixSet(fam, netip.MustParsePrefix(v4))
+	}
+	return prefixSet(fam, netip.MustParsePrefix(v6))
+}
+
+// segmentChain groups consecutive determinate rules into batches.
+func segmentChain(rules []crule) []segment {
+	var segs []segment
+	batchable := func(c *crule) bool {
+		if len(c.m.runtime) > 0 {
+			return false
+		}
+		switch c.act {
+		case actAccept, actDrop, actReturn, actGoto, actNAT:
+			return true
+		}
+		return false
+	}
+	for i := 0; i < len(rules); {
+		j := i
+		for j < len(rules) && batchable(&rules[j]) {
+			j++
+		}
+		if j-i >= minBatch {
+			segs = append(segs, segment{lo: i, hi: j})
+			i = j
+			continue
+		}
+		if j == i {
+			j = i + 1
+		}
+		for k := i; k < j; k++ {
+			segs = append(segs, segment{lo: k, hi: k + 1})
+		}
+		i = j
+	}
+	return segs
+}
+
+// minBatch is the run length from which consecutive rules are swept
+// together instead of one set operation per rule.
+const minBatch = 16
+
+func trimPlus(s string) (string, bool) {
+	if strings.HasSuffix(s, "+") {
+		return strings.TrimSuffix(s, "+"), true
+	}
+	return s, false
+}

@@ -1,0 +1,285 @@
+package firewall
+
+import (
+	"net/netip"
+	"sort"
+	"strings"
+)
+
+// Decision verdicts.
+const (
+	DecideAccept      = "accept"
+	DecideDrop        = "drop"
+	DecideConditional = "conditional"
+)
+
+// outcome bits of a concrete walk; several bits mean a runtime match could
+// go either way.
+const (
+	oAcc uint8 = 1 << iota
+	oDrop
+	oRet
+)
+
+// DefaultSource is the source Decide uses when the packet names none.
+func DefaultSource(fam Family) netip.Addr {
+	if fam == IPv6 {
+		return netip.MustParseAddr("2001:db8:ffff::7")
+	}
+	return netip.MustParseAddr("203.0.113.7")
+}
+
+// Decide walks one packet through the rules of every ruleset, recording
+// every rule visited. A packet with no source, destination or interface
+// gets DefaultSource, the first destination the evaluator would try and
+// the first input interface. For ICMP, DPort carries the ICMP type. A
+// runtime-state match is explored both ways; the decision is conditional
+// when the two ways end differently.
+func (e *Evaluator) Decide(p Packet) Decision {
+	proto, err := parseProto(p.Proto)
+	if err != nil {
+		return Decision{Verdict: DecideConditional, Reasons: []string{err.Error()}}
+	}
+	ctx := &pktCtx{proto: proto, sport: p.SPort, dport: p.DPort, in: p.InIface, dst: p.Dst}
+	if e.fam == IPv4 {
+		ctx.dst = ctx.dst.Unmap()
+	}
+	if ctx.in == "" && len(e.ifaces) > 0 {
+		ctx.in = e.ifaces[0]
+	}
+	if !ctx.dst.IsValid() && len(e.dsts) > 0 {
+		ctx.dst = e.dsts[0]
+	}
+	ctx.dstType = e.dstType(ctx.dst)
+	if ctx.sport == 0 && proto != 1 && proto != 58 {
+		ctx.sport = 40000
+	}
+	ctx.state, ctx.flags = stNew, tcpSYN
+	if st := strings.ToUpper(p.State); st != "" && st != "NEW" {
+		ctx.state = 0
+		for _, s := range strings.Split(st, ",") {
+			ctx.state |= stateNames[s]
+		}
+		ctx.flags = tcpACK
+	}
+	if proto == 1 || proto == 58 {
+		ctx.icmpType = int(p.DPort)
+	}
+	src := p.Src
+	if e.fam == IPv4 {
+		src = src.Unmap()
+	}
+	if !src.IsValid() {
+		src = DefaultSource(e.fam)
+	}
+	d := &decider{e: e, p: ctx, src: src, budget: 1 << 20, trace: true}
+	d.w = &walker{fam: e.fam, p: ctx}
+	d.w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
+
+	var dec Decision
+	final := oAcc
+	dropRule, acceptRule := "", ""
+	for _, cs := range e.sets {
+		for _, h := range cs.hooks {
+			d.decisive = ""
+			o := d.chain(h, 0)
+			if o&oDrop != 0 && dropRule == "" {
+				dropRule = d.decisive
+			}
+			if o&oAcc != 0 && (h.table == "filter" || h.table == "security" || acceptRule == "") {
+				acceptRule = d.decisive
+			}
+			final |= o &^ oRet
+			if o == oDrop {
+				final = oDrop
+				break
+			}
+		}
+		if final == oDrop {
+			break
+		}
+	}
+	switch final {
+	case oDrop:
+		dec.Verdict, dec.Rule = DecideDrop, dropRule
+	case oAcc:
+		dec.Verdict, dec.Rule = DecideAccept, acceptRule
+	default:
+		dec.Verdict, dec.Rule = DecideConditional, dropRule
+	}
+	dec.Trace = d.steps
+	if dec.Verdict == DecideConditional {
+		seen := map[string]bool{}
+		for _, r := range d.reasons {
+			if !seen[r] {
+				seen[r] = true
+				dec.Reasons = append(dec.Reasons, r)
+			}
+		}
+		sort.Strings(dec.Reasons)
+	}
+	return dec
+}
+
+type decider struct {
+	e        *Evaluator
+	w        *walker
+	p        *pktCtx
+	src      netip.Addr
+	budget   int
+	trace    bool
+	steps    []Step
+	reasons  []string
+	decisive string // the rule or policy that ended the current hook
+	depth    int
+}
+
+func (d *decider) step(c *cchain, cr *crule, matched tri, action string) {
+	if !d.trace {
+		return
+	}
+	s := Step{Table: c.table, Chain: c.name, Matched: matched.String(), Action: action}
+	if cr != nil {
+		s.Line, s.Rule = cr.r.Line, cr.text
+	} else {
+		s.Rule = "policy " + c.policy
+		s.Matched = "yes"
+	}
+	d.steps = append(d.steps, s)
+}
+
+func (d *decider) setDecisive(text string) {
+	if d.trace {
+		d.decisive = text
+	}
+}
+
+// chain walks c from rule i and returns the possible outcomes.
+func (d *decider) chain(c *cchain, i int) uint8 {
+	if d.depth >= maxDepth || d.budget <= 0 {
+		d.reasons = append(d.reasons, "rules too deep or too many runtime branches to follow")
+		return oAcc | oDrop
+	}
+	d.depth++
+	defer func() { d.depth-- }()
+	for ; i < len(c.rules); i++ {
+		d.budget--
+		cr := &c.rules[i]
+		t := cr.m.test(d.p)
+		if t != triNo && !cr.src.contains(d.src) {
+			t = triNo
+		}
+		if t == triNo {
+			d.step(c, cr, t, "continue")
+			continue
+		}
+		if cr.act == actSkip {
+			d.step(c, cr, t, "continue")
+			continue
+		}
+		if t == triMaybe {
+			d.step(c, cr, t, "maybe "+actionName(cr))
+			saved := d.trace
+			d.trace = false
+			o1 := d.target(c, cr, i)
+			d.trace = saved
+			o2 := d.chain(c, i+1)
+			if o1 != o2 {
+				d.reasons = append(d.reasons, cr.m.runtime...)
+			}
+			return o1 | o2
+		}
+		d.step(c, cr, t, actionName(cr))
+		return d.target(c, cr, i)
+	}
+	if c.builtin {
+		d.step(c, nil, triYes, strings.ToLower(c.policy))
+		d.setDecisive("-P " + c.name + " " + c.policy)
+		if c.policy == "DROP" {
+			return oDrop
+		}
+		return oAcc
+	}
+	d.step(c, nil, triYes, "return")
+	return oRet
+}
+
+// target applies cr (rule i of c, matched) and continues as the kernel
+// would after it.
+func (d *decider) target(c *cchain, cr *crule, i int) uint8 {
+	switch cr.act {
+	case actAccept:
+		d.setDecisive(cr.text)
+		return oAcc
+	case actDrop:
+		d.setDecisive(cr.text)
+		return oDrop
+	case actReturn:
+		return d.endOfChain(c, oRet)
+	case actJump:
+		sub := d.chain(cr.to, 0)
+		out := sub &^ oRet
+		if sub&oRet != 0 {
+			out |= d.chain(c, i+1)
+		}
+		return out
+	case actGoto:
+		sub := d.chain(cr.to, 0)
+		if sub&oRet != 0 && c.builtin {
+			sub = sub&^oRet | d.endOfChain(c, oRet)
+		}
+		return sub
+	case actNAT:
+		same, why := d.w.natSame(cr)
+		d.setDecisive(cr.text)
+		if same {
+			return oAcc
+		}
+		if why != "" {
+			d.reasons = append(d.reasons, why)
+			return oAcc | oDrop
+		}
+		d.reasons = append(d.reasons, "translated by "+cr.text+": not delivered to this socket")
+		return oDrop
+	case actUnknown:
+		d.reasons = append(d.reasons, cr.why)
+		return oAcc | oDrop | d.chain(c, i+1)
+	}
+	return d.chain(c, i+1)
+}
+
+// endOfChain is what a RETURN means in c: the policy for a built-in chain.
+func (d *decider) endOfChain(c *cchain, o uint8) uint8 {
+	if !c.builtin {
+		return o
+	}
+	d.step(c, nil, triYes, strings.ToLower(c.policy))
+	d.setDecisive("-P " + c.name + " " + c.policy)
+	if c.policy == "DROP" {
+		return oDrop
+	}
+	return oAcc
+}
+
+func actionName(cr *crule) string {
+	switch cr.act {
+	case actAccept:
+		return "accept"
+	case actDrop:
+		if cr.r.Target == "REJECT" {
+			return "reject"
+		}
+		return "drop"
+	case actReturn:
+		return "return"
+	case actJump:
+		return "jump " + cr.to.name
+	case actGoto:
+		return "goto " + cr.to.name
+	case actNAT:
+		return strings.ToLower(cr.r.Target)
+	case actUnknown:
+		return "unknown " + cr.r.Target
+	}
+	return "continue"
+}

@@ -1,0 +1,297 @@
+package firewall
+
+import (
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Evaluator answers queries for one family; every ruleset given applies to
+// every packet (iptables-legacy and iptables-nft both loaded).
+type Evaluator struct {
+	fam    Family
+	host   Host
+	sets   []*cruleset
+	local  addrSet // loopback plus the host's addresses
+	ifaces []string
+	dsts   []netip.Addr
+	sports []uint16
+}
+
+// NewEvaluator compiles rulesets (of family fam) for evaluation. host says
+// which interfaces and addresses the machine has; the zero Host evaluates
+// offline (see Host).
+func NewEvaluator(fam Family, rulesets []*Ruleset, host Host) *Evaluator {
+	e := &Evaluator{fam: fam, host: host}
+	e.local = mustPrefixSet(fam, "127.0.0.0/8", "::1/128")
+	for _, a := range host.Addrs {
+		if a = a.Unmap(); (fam == IPv4) == a.Is4() {
+			e.local = e.local.union(prefixSet(fam, netip.PrefixFrom(a, a.BitLen())))
+		}
+	}
+	for _, rs := range rulesets {
+		if rs != nil {
+			e.sets = append(e.sets, compileRuleset(rs, e.local))
+		}
+	}
+	e.candidates()
+	return e
+}
+
+// Family is the address family the evaluator judges.
+func (e *Evaluator) Family() Family { return e.fam }
+
+// reachable calls f for every rule of the input path of every ruleset.
+func (e *Evaluator) reachable(f func(cs *cruleset, c *cchain, cr *crule)) {
+	for _, cs := range e.sets {
+		seen := map[*cchain]bool{}
+		var visit func(c *cchain)
+		visit = func(c *cchain) {
+			if seen[c] {
+				return
+			}
+			seen[c] = true
+			for i := range c.rules {
+				cr := &c.rules[i]
+				f(cs, c, cr)
+				if cr.to != nil {
+					visit(cr.to)
+				}
+			}
+		}
+		for _, h := range cs.hooks {
+			visit(h)
+		}
+	}
+}
+
+// candidates picks the interfaces, destination addresses and source-port
+// classes that can make a difference to the rules.
+func (e *Evaluator) candidates() {
+	ifs := map[string]bool{}
+	var dstSets []addrSet
+	var sranges []PortRange
+	e.reachable(func(_ *cruleset, _ *cchain, cr *crule) {
+		m := cr.m
+		if m.in.set && len(e.host.Interfaces) == 0 {
+			name := m.in.name
+			if m.in.wild {
+				if name != "" {
+					ifs[name+"0"] = true
+				}
+			} else if name != "lo" {
+				ifs[name] = true
+			}
+		}
+		if m.hasDst && len(dstSets) < 256 {
+			dstSets = append(dstSets, m.dst)
+		}
+		for _, pm := range m.ports {
+			if pm.kind != portDst {
+				sranges = append(sranges, pm.ranges...)
+			}
+		}
+	})
+	if len(e.host.Interfaces) > 0 {
+		for _, i := range e.host.Interfaces {
+			if i != "lo" {
+				e.ifaces = append(e.ifaces, i)
+			}
+		}
+	} else {
+		for n := range ifs {
+			if !strings.HasPrefix(n, "lo") {
+				e.ifaces = append(e.ifaces, n)
+			}
+		}
+		sort.Strings(e.ifaces)
+		if len(e.ifaces) > 32 {
+			e.ifaces = e.ifaces[:32]
+		}
+		e.ifaces = append(e.ifaces, genericIface)
+	}
+	// destinations for a wildcard bind
+	for _, a := range e.host.Addrs {
+		if a = a.Unmap(); (e.fam == IPv4) == a.Is4() && !a.IsLoopback() {
+			e.dsts = append(e.dsts, a)
+		}
+	}
+	if len(e.host.Addrs) == 0 {
+		normal := normalSpace(e.fam)
+		all := emptySet(e.fam)
+		seen := map[netip.Addr]bool{}
+		for _, d := range dstSets {
+			all = all.union(d)
+			if a, ok := d.intersect(normal).firstAddr(); ok && !seen[a] && len(e.dsts) < 32 {
+				seen[a] = true
+				e.dsts = append(e.dsts, a)
+			}
+		}
+		generic := netip.MustParseAddr("198.51.100.1")
+		if e.fam == IPv6 {
+			generic = netip.MustParseAddr("2001:db8::1")
+		}
+		if all.contains(generic) {
+			generic, _ = normal.subtract(all).firstAddr()
+		}
+		if generic.IsValid() && !seen[generic] {
+			e.dsts = append([]netip.Addr{generic}, e.dsts...)
+		}
+	}
+	e.sports = portClasses(sranges, 40000)
+}
+
+// normalSpace is the unicast space a packet from outside can be addressed
+// to: not unspecified, loopback, multicast or reserved.
+func normalSpace(fam Family) addrSet {
+	if fam == IPv4 {
+		s := fullSet(fam)
+		for _, p := range []string{"0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4"} {
+			s = s.subtract(prefixSet(fam, netip.MustParsePrefix(p)))
+		}
+		return s
+	}
+	s := fullSet(fam)
+	for _, p := range []string{"::/127", "ff00::/8"} {
+		s = s.subtract(prefixSet(fam, netip.MustParsePrefix(p)))
+	}
+	return s
+}
+
+// portClasses splits 0-65535 at every range boundary and returns one port
+// of each class; with no ranges it returns def alone.
+func portClasses(rs []PortRange, def uint16) []uint16 {
+	if len(rs) == 0 {
+		return []uint16{def}
+	}
+	b := map[int]bool{0: true}
+	for _, r := range rs {
+		b[int(r.Lo)] = true
+		b[int(r.Hi)+1] = true
+	}
+	var out []uint16
+	for v := range b {
+		if v <= 65535 {
+			out = append(out, uint16(v))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	// prefer an unprivileged, unnamed port for the class holding def
+	for i, v := range out {
+		hi := 65535
+		if i+1 < len(out) {
+			hi = int(out[i+1]) - 1
+		}
+		if int(def) >= int(v) && int(def) <= hi {
+			out[i] = def
+		}
+	}
+	return out
+}
+
+func (e *Evaluator) dstType(a netip.Addr) uint16 {
+	switch {
+	case a.IsMulticast():
+		return atMulticast
+	case a.Is4() && a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return atBroadcast
+	case len(e.host.Addrs) > 0 && !e.local.contains(a):
+		return atUnicast
+	}
+	return atLocal
+}
+
+// natSame tells whether a DNAT/REDIRECT/NETMAP rule leaves the packet for
+// the queried socket (same local address and port). why is set when it
+// cannot tell.
+func (w *walker) natSame(cr *crule) (bool, string) {
+	args := cr.m.targetArgs
+	switch cr.r.Target {
+	case "REDIRECT":
+		tp := args["--to-ports"]
+		if tp == "" {
+			return true, ""
+		}
+		lo, hi, ok := portRangeArg(tp)
+		if !ok {
+			return false, "REDIRECT --to-ports " + tp + " not understood"
+		}
+		if lo == w.p.dport && hi == w.p.dport {
+			return true, ""
+		}
+		if w.p.dport >= lo && w.p.dport <= hi {
+			return false, "REDIRECT --to-ports " + tp
+		}
+		return false, ""
+	case "DNAT":
+		to := args["--to-destination"]
+		host, port := splitHostPort(to)
+		if port != "" {
+			lo, hi, ok := portRangeArg(port)
+			if !ok {
+				return false, "DNAT --to-destination " + to + " not understood"
+			}
+			if lo != w.p.dport || hi != w.p.dport {
+				if w.p.dport >= lo && w.p.dport <= hi {
+					return false, "DNAT --to-destination " + to
+				}
+				return false, ""
+			}
+		}
+		if host != "" {
+			a, err := netip.ParseAddr(strings.SplitN(host, "-", 2)[0])
+			if err != nil {
+				return false, "DNAT --to-destination " + to + " not understood"
+			}
+			if a != w.p.dst && (w.nat.local == nil || !w.nat.local(a)) {
+				return false, "" // forwarded to another host
+			}
+		}
+		return true, ""
+	}
+	return false, "-j " + cr.r.Target + " not evaluated"
+}
+
+func splitHostPort(s string) (host, port string) {
+	if strings.HasPrefix(s, "[") {
+		if i := strings.Index(s, "]"); i >= 0 {
+			host = s[1:i]
+			if rest := s[i+1:]; strings.HasPrefix(rest, ":") {
+				port = rest[1:]
+			}
+			return
+		}
+	}
+	if strings.Count(s, ":") == 1 {
+		h, p, _ := strings.Cut(s, ":")
+		return h, p
+	}
+	return s, ""
+}
+
+func portRangeArg(s string) (uint16, uint16, bool) {
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		b = a
+	}
+	lo, err1 := strconv.ParseUint(a, 10, 16)
+	hi, err2 := strconv.ParseUint(b, 10, 16)
+	return uint16(lo), uint16(hi), err1 == nil && err2 == nil && lo <= hi
+}
+
+// pipeline walks x through every hook of one ruleset: it returns the
+// sources possibly accepted (may) and those accepted on every path (must).
+func (w *walker) pipeline(cs *cruleset, x addrSet) (must, may addrSet) {
+	drops := emptySet(w.fam)
+	for _, h := range cs.hooks {
+		if x.isEmpty() {
+			break
+		}
+		w.table = h.table
+		res := w.walk(h, x)
+		drops = drops.union(res.drop)
+		x = res.acc
+	}
+	return x.subtract(drops), x
+}

@@ -1,0 +1,211 @@
+package firewall
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+)
+
+// Evaluate returns who can open a NEW connection to q: the set of sources
+// (per DESIGN.md's verdicts) accepted on the input path of every ruleset,
+// for a first TCP SYN (or UDP datagram) arriving on any non-loopback
+// interface, from any source port.
+func (e *Evaluator) Evaluate(q Query) Result {
+	proto, err := parseProto(q.Proto)
+	if err != nil || proto == -1 {
+		return Result{Verdict: Unknown, Reasons: []string{fmt.Sprintf("unknown protocol %q", q.Proto)}}
+	}
+	dsts := e.dsts
+	if a := q.Addr.Unmap(); q.Addr.IsValid() && !a.IsUnspecified() {
+		if (e.fam == IPv4) != a.Is4() {
+			return Result{Verdict: NotApplicable}
+		}
+		if a.IsLoopback() {
+			return Result{Verdict: NotApplicable}
+		}
+		dsts = []netip.Addr{a}
+	}
+	w := &walker{fam: e.fam}
+	w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
+	var per []ifaceSets
+	full := fullSet(e.fam)
+	for _, iface := range e.ifaces {
+		pi := ifaceSets{name: iface, must: emptySet(e.fam), may: emptySet(e.fam)}
+		for _, dst := range dsts {
+			for _, sp := range e.sports {
+				p := &pktCtx{proto: proto, sport: sp, dport: q.Port, in: iface, dst: dst,
+					dstType: e.dstType(dst), state: stNew, flags: tcpSYN}
+				w.p = p
+				must, may := full, full
+				for _, cs := range e.sets {
+					m1, m2 := w.pipeline(cs, full)
+					must, may = must.intersect(m1), may.intersect(m2)
+				}
+				pi.must, pi.may = pi.must.union(must), pi.may.union(may)
+			}
+		}
+		per = append(per, pi)
+	}
+	return e.result(q, proto, w, per)
+}
+
+type ifaceSets struct {
+	name      string
+	must, may addrSet
+}
+
+func (e *Evaluator) result(q Query, proto int, w *walker, per []ifaceSets) Result {
+	must, may := emptySet(e.fam), emptySet(e.fam)
+	var accepting []string
+	allAccept := true
+	genericAccepts := false
+	for _, p := range per {
+		must, may = must.union(p.must), may.union(p.may)
+		if p.may.isEmpty() {
+			allAccept = false
+		} else {
+			accepting = append(accepting, p.name)
+			if p.name == genericIface {
+				genericAccepts = true
+			}
+		}
+	}
+	var res Result
+	diff := may.subtract(must)
+	var reasons []string
+	if !diff.isEmpty() {
+		seen := map[string]bool{}
+		for _, r := range w.reasons {
+			if !seen[r.why] && !r.set.intersect(diff).isEmpty() {
+				seen[r.why] = true
+				reasons = append(reasons, r.why)
+			}
+		}
+		if len(reasons) == 0 {
+			for _, r := range w.reasons {
+				if !seen[r.why] {
+					seen[r.why] = true
+					reasons = append(reasons, r.why)
+				}
+			}
+		}
+		sort.Strings(reasons)
+	}
+	// accepted through nat from other ports: not evaluated
+	if redirect := e.redirectsTo(proto, q.Port); redirect != "" && may.fraction() <= 0.5 {
+		reasons = append(reasons, redirect)
+	}
+	for _, u := range e.host.Unseen {
+		if !may.isEmpty() {
+			reasons = append(reasons, u)
+		}
+	}
+	switch {
+	case len(reasons) > 0:
+		res.Verdict, res.Reasons = Conditional, reasons
+		res.Sources = may.prefixes()
+		res.Rule = bestRule(w.accBy, may)
+		if may.isEmpty() {
+			res.Rule = bestRule(w.dropBy, fullSet(e.fam))
+		}
+	case must.isEmpty():
+		res.Verdict = Blocked
+		res.Rule = bestRule(w.dropBy, fullSet(e.fam))
+	default:
+		ifaceLimited := !allAccept && !genericAccepts
+		res.Rule = bestRule(w.accBy, must)
+		if must.fraction() > 0.5 && !ifaceLimited {
+			res.Verdict = Open
+			res.Except = must.complement().prefixes()
+		} else {
+			res.Verdict = Restricted
+			if !must.isFull() {
+				res.Sources = must.prefixes()
+			}
+			if ifaceLimited {
+				for _, a := range accepting {
+					if a != genericIface {
+						res.Interfaces = append(res.Interfaces, a)
+					}
+				}
+			}
+		}
+	}
+	return res
+}
+
+// bestRule is the rule that decided for most of within; ACCEPTs in the
+// filter table come before those of earlier tables (whose policy ACCEPT
+// only lets the packet go on).
+func bestRule(as []attrib, within addrSet) string {
+	type score struct {
+		size   float64
+		filter bool
+		first  int
+	}
+	scores := map[string]*score{}
+	for i, a := range as {
+		sz := a.set.intersect(within).size()
+		if sz == 0 {
+			continue
+		}
+		s := scores[a.rule]
+		if s == nil {
+			s = &score{first: i}
+			scores[a.rule] = s
+		}
+		s.size += sz
+		s.filter = s.filter || a.table == "filter" || a.table == "security"
+	}
+	best := ""
+	var bs *score
+	for rule, s := range scores {
+		switch {
+		case bs == nil,
+			s.filter && !bs.filter,
+			s.filter == bs.filter && s.size > bs.size,
+			s.filter == bs.filter && s.size == bs.size && s.first < bs.first:
+			best, bs = rule, s
+		}
+	}
+	return best
+}
+
+// redirectsTo names a nat rule that sends traffic for another port to
+// port, which the per-port evaluation does not follow.
+func (e *Evaluator) redirectsTo(proto int, port uint16) string {
+	found := ""
+	e.reachable(func(_ *cruleset, c *cchain, cr *crule) {
+		if found != "" || cr.act != actNAT || c.table != "nat" {
+			return
+		}
+		if cr.m.proto != -1 && (cr.m.proto == proto) == cr.m.protoNeg {
+			return
+		}
+		var to string
+		switch cr.r.Target {
+		case "REDIRECT":
+			to = cr.m.targetArgs["--to-ports"]
+		case "DNAT":
+			_, to = splitHostPort(cr.m.targetArgs["--to-destination"])
+		}
+		lo, hi, ok := portRangeArg(to)
+		if !ok || port < lo || port > hi {
+			return
+		}
+		for _, pm := range cr.m.ports {
+			if pm.kind == portDst && !pm.neg && len(pm.ranges) == 1 && pm.ranges[0] == (PortRange{port, port}) {
+				return // the same port: evaluated as delivered
+			}
+		}
+		found = fmt.Sprintf("nat %s to port %d from other ports not evaluated: %s", cr.r.Target, port, cr.text)
+	})
+	return found
+}
+
+func ifaceLabel(s string) string {
+	if s == genericIface {
+		return "(any other interface)"
+	}
+	return s
+}

@@ -1,0 +1,69 @@
+package firewall
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+)
+
+// Runner runs a command and returns its standard output; the real one is
+// ExecRunner. Every command fwaudit runs to read the firewall goes through
+// a Runner, so tests can replay captured output.
+type Runner interface {
+	Run(ctx context.Context, name string, args ...string) ([]byte, error)
+}
+
+// ExecRunner runs commands with os/exec.
+type ExecRunner struct{}
+
+// Errors a caller can branch on (errors.Is).
+var (
+	ErrNotInstalled = errors.New("not installed")
+	ErrPermission   = errors.New("permission denied")
+)
+
+// CmdError is a command that failed: its command line, stderr and cause.
+type CmdError struct {
+	Cmd    string
+	Stderr string
+	Err    error
+}
+
+func (e *CmdError) Error() string {
+	if e.Stderr != "" {
+		return fmt.Sprintf("running %s: %v: %s", e.Cmd, e.Err, e.Stderr)
+	}
+	return fmt.Sprintf("running %s: %v", e.Cmd, e.Err)
+}
+
+func (e *CmdError) Unwrap() error { return e.Err }
+
+// Run runs name with args. A missing binary wraps ErrNotInstalled and a
+// refusal for lack of privileges wraps ErrPermission.
+func (ExecRunner) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err == nil {
+		return out, nil
+	}
+	line := strings.TrimSpace(name + " " + strings.Join(args, " "))
+	msg := strings.TrimSpace(stderr.String())
+	switch {
+	case errors.Is(err, exec.ErrNotFound):
+		err = ErrNotInstalled
+	case isPermission(msg):
+		err = fmt.Errorf("%w: %v", ErrPermission, err)
+	}
+	return out, &CmdError{Cmd: line, Stderr: msg, Err: err}
+}
+
+func isPermission(stderr string) bool {
+	s := strings.ToLower(stderr)
+	return strings.Contains(s, "permission denied") || strings.Contains(s, "must be root") ||
+		strings.Contains(s, "operation not permitted")
+}

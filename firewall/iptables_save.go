@@ -1,0 +1,361 @@
+package firewall
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// ParseError is a syntax error in a save file.
+type ParseError struct {
+	Source string // file name or command
+	Line   int
+	Text   string // the raw line
+	Msg    string
+}
+
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("%s line %d: %s", e.Source, e.Line, e.Msg)
+}
+
+// builtinChains are the chains each table has; their policy comes from
+// the ":CHAIN POLICY" line.
+var builtinChains = map[string][]string{
+	"filter":   {"INPUT", "FORWARD", "OUTPUT"},
+	"nat":      {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"},
+	"mangle":   {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"},
+	"raw":      {"PREROUTING", "OUTPUT"},
+	"security": {"INPUT", "FORWARD", "OUTPUT"},
+}
+
+// ParseSave parses iptables-save or ip6tables-save output (with or without
+// -c counters), or an iptables-restore file such as ufw's before.rules.
+// name is used in errors and as the Ruleset's Source.
+//
+// Options and match modules it does not know are kept on the rule
+// (Rule.Unknown) rather than rejected: the evaluator makes any verdict that
+// depends on them conditional. Errors are kept for what iptables-restore
+// itself could not read: a rule outside a table, an undeclared chain, a
+// malformed address, port, counter or quote, a missing COMMIT.
+func ParseSave(r io.Reader, name string, fam Family) (*Ruleset, error) {
+	p := saveParser{rs: &Ruleset{Family: fam, Source: name}, name: name, fam: fam}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
+	for sc.Scan() {
+		p.line++
+		if err := p.parseLine(sc.Text()); err != nil {
+			return nil, err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	if p.table != nil {
+		return nil, &ParseError{Source: name, Line: p.line, Text: "", Msg: fmt.Sprintf("table %q has no COMMIT", p.table.Name)}
+	}
+	return p.rs, nil
+}
+
+type saveParser struct {
+	rs     *Ruleset
+	name   string
+	fam    Family
+	line   int
+	table  *Table
+	chains map[string]*Chain
+	tok    tokenizer
+}
+
+func (p *saveParser) errorf(text, format string, args ...any) error {
+	return &ParseError{Source: p.name, Line: p.line, Text: text, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *saveParser) parseLine(raw string) error {
+	line := strings.TrimSpace(strings.TrimSuffix(raw, "\r"))
+	switch {
+	case line == "" || line[0] == '#':
+		return nil
+	case line[0] == '*':
+		if p.table != nil {
+			return p.errorf(raw, "table %q starts before table %q is committed", line[1:], p.table.Name)
+		}
+		name := strings.TrimSpace(line[1:])
+		if name == "" || strings.ContainsAny(name, " \t") {
+			return p.errorf(raw, "bad table name %q", line)
+		}
+		p.table = p.rs.table(name)
+		p.chains = map[string]*Chain{}
+		for _, c := range p.table.Chains {
+			p.chains[c.Name] = c
+		}
+		return nil
+	case line == "COMMIT":
+		if p.table == nil {
+			return p.errorf(raw, "COMMIT outside a table")
+		}
+		p.table, p.chains = nil, nil
+		return nil
+	}
+	if p.table == nil {
+		return p.errorf(raw, "%q outside a table (no *filter line before it)", firstWord(line))
+	}
+	if line[0] == ':' {
+		return p.parseChain(raw, line)
+	}
+	text := line
+	var counters bool
+	if line[0] == '[' {
+		end := strings.IndexByte(line, ']')
+		if end < 0 || !validCounters(line[1:end]) {
+			return p.errorf(raw, "bad counters %q", firstWord(line))
+		}
+		text = strings.TrimSpace(line[end+1:])
+		counters = true
+	}
+	toks, err := p.tok.split(text)
+	if err != nil {
+		return p.errorf(raw, "%v", err)
+	}
+	if len(toks) == 0 {
+		return p.errorf(raw, "counters without a rule")
+	}
+	switch toks[0].s {
+	case "-A", "--append", "-I", "--insert":
+		return p.parseRule(raw, text, toks, counters)
+	case "-N", "--new-chain":
+		if len(toks) != 2 {
+			return p.errorf(raw, "-N needs one chain name")
+		}
+		p.chain(toks[1].s, "")
+		return nil
+	case "-P", "--policy":
+		if len(toks) != 3 {
+			return p.errorf(raw, "-P needs a chain and a policy")
+		}
+		c, ok := p.chains[toks[1].s]
+		if !ok || !isBuiltin(p.table.Name, c.Name) {
+			return p.errorf(raw, "no built-in chain %q in table %s", toks[1].s, p.table.Name)
+		}
+		c.Policy = toks[2].s
+		return nil
+	case "-F", "--flush", "-X", "--delete-chain", "-Z", "--zero":
+		return nil // restore-file housekeeping; the save state is what follows
+	}
+	return p.errorf(raw, "unknown command %q", toks[0].s)
+}
+
+func firstWord(s string) string {
+	if i := strings.IndexAny(s, " \t"); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func validCounters(s string) bool {
+	a, b, ok := strings.Cut(s, ":")
+	return ok && isDigits(a) && isDigits(b)
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isBuiltin(table, chain string) bool {
+	for _, c := range builtinChains[table] {
+		if c == chain {
+			return true
+		}
+	}
+	return false
+}
+
+// parseChain reads ":NAME POLICY [pkts:bytes]".
+func (p *saveParser) parseChain(raw, line string) error {
+	f := strings.Fields(line[1:])
+	if len(f) < 2 || len(f) > 3 {
+		return p.errorf(raw, "bad chain line %q", line)
+	}
+	if len(f) == 3 && (!strings.HasPrefix(f[2], "[") || !strings.HasSuffix(f[2], "]") || !validCounters(f[2][1:len(f[2])-1])) {
+		return p.errorf(raw, "bad counters %q", f[2])
+	}
+	name, pol := f[0], f[1]
+	if pol == "-" {
+		pol = ""
+	} else if pol != "ACCEPT" && pol != "DROP" {
+		return p.errorf(raw, "bad policy %q for chain %s", pol, name)
+	}
+	if pol != "" && !isBuiltin(p.table.Name, name) {
+		// iptables-restore refuses a policy on a user chain
+		return p.errorf(raw, "policy %s on user chain %q", pol, name)
+	}
+	c := p.chain(name, pol)
+	if pol != "" {
+		c.Policy = pol
+	}
+	return nil
+}
+
+func (p *saveParser) chain(name, pol string) *Chain {
+	if c, ok := p.chains[name]; ok {
+		return c
+	}
+	c := &Chain{Name: name, Policy: pol}
+	if isBuiltin(p.table.Name, name) && pol == "" {
+		c.Policy = "ACCEPT"
+	}
+	p.table.Chains = append(p.table.Chains, c)
+	p.chains[name] = c
+	return c
+}
+
+func (p *saveParser) parseRule(raw, text string, toks []token, counters bool) error {
+	if len(toks) < 2 {
+		return p.errorf(raw, "%s without a chain", toks[0].s)
+	}
+	cname := toks[1].s
+	c, ok := p.chains[cname]
+	if !ok {
+		if !isBuiltin(p.table.Name, cname) {
+			return p.errorf(raw, "chain %q is not declared in table %s", cname, p.table.Name)
+		}
+		c = p.chain(cname, "ACCEPT")
+	}
+	rest := toks[2:]
+	insert := toks[0].s == "-I" || toks[0].s == "--insert"
+	pos := 0
+	if insert && len(rest) > 0 && isDigits(rest[0].s) {
+		fmt.Sscan(rest[0].s, &pos)
+		rest = rest[1:]
+	}
+	r := &Rule{Table: p.table.Name, Chain: cname, Line: p.line, Text: text}
+	if err := compileRule(r, rest, p.fam); err != nil {
+		return p.errorf(raw, "%v", err)
+	}
+	if insert {
+		if pos < 1 || pos > len(c.Rules)+1 {
+			pos = 1
+		}
+		c.Rules = append(c.Rules, nil)
+		copy(c.Rules[pos:], c.Rules[pos-1:])
+		c.Rules[pos-1] = r
+		return nil
+	}
+	c.Rules = append(c.Rules, r)
+	return nil
+}
+
+func (rs *Ruleset) table(name string) *Table {
+	for _, t := range rs.Tables {
+		if t.Name == name {
+			return t
+		}
+	}
+	t := &Table{Name: name}
+	for _, c := range builtinChains[name] {
+		t.Chains = append(t.Chains, &Chain{Name: c, Policy: "ACCEPT"})
+	}
+	rs.Tables = append(rs.Tables, t)
+	return t
+}
+
+// Table returns the named table, or nil.
+func (rs *Ruleset) Table(name string) *Table {
+	for _, t := range rs.Tables {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// Chain returns the named chain, or nil.
+func (t *Table) Chain(name string) *Chain {
+	if t == nil {
+		return nil
+	}
+	for _, c := range t.Chains {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// RuleCount is the number of rules in all tables.
+func (rs *Ruleset) RuleCount() int {
+	n := 0
+	for _, t := range rs.Tables {
+		for _, c := range t.Chains {
+			n += len(c.Rules)
+		}
+	}
+	return n
+}
+
+// token is one word of a rule; quoted words are never options.
+type token struct {
+	s      string
+	quoted bool
+}
+
+type tokenizer struct{ buf []token }
+
+// split cuts a rule line into words the way iptables-restore does:
+// whitespace separates, double quotes group, and a backslash inside quotes
+// escapes the next character (iptables-save writes --comment "\"").
+func (t *tokenizer) split(s string) ([]token, error) {
+	out := t.buf[:0]
+	i := 0
+	for i < len(s) {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
+		if s[i] == '"' || s[i] == '\'' {
+			q := s[i]
+			i++
+			var b strings.Builder
+			closed := false
+			for i < len(s) {
+				c := s[i]
+				if c == '\\' && q == '"' && i+1 < len(s) {
+					b.WriteByte(s[i+1])
+					i += 2
+					continue
+				}
+				if c == q {
+					closed = true
+					i++
+					break
+				}
+				b.WriteByte(c)
+				i++
+			}
+			if !closed {
+				return nil, fmt.Errorf("unterminated quote")
+			}
+			out = append(out, token{s: b.String(), quoted: true})
+			continue
+		}
+		j := i
+		for j < len(s) && s[j] != ' ' && s[j] != '\t' {
+			j++
+		}
+		out = append(out, token{s: s[i:j]})
+		i = j
+	}
+	t.buf = out[:0]
+	// the caller keeps the tokens only while compiling one rule
+	return out, nil
+}

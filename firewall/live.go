@@ -1,0 +1,198 @@
+package firewall
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// Live is what could be read of the live host's rules.
+type Live struct {
+	V4, V6     []*Ruleset // one per backend holding rules (legacy, nft)
+	Err4, Err6 error      // why a family could not be read (nil when read)
+	Warnings   []string
+	// Unseen names native nftables tables that filter incoming traffic and
+	// that the evaluator cannot see ("native nftables table inet filter
+	// not evaluated"). Pass it on as Host.Unseen.
+	Unseen []string
+}
+
+// LoadLive reads the live rules of both families through r: the
+// iptables-legacy and iptables-nft views (both apply to every packet when
+// both hold rules), falling back to plain iptables-save, and lists native
+// nftables tables the iptables view cannot show.
+func LoadLive(ctx context.Context, r Runner) Live {
+	var l Live
+	l.V4, l.Err4 = loadFamily(ctx, r, IPv4, &l.Warnings)
+	l.V6, l.Err6 = loadFamily(ctx, r, IPv6, &l.Warnings)
+	l.Unseen = nativeTables(ctx, r, &l.Warnings)
+	return l
+}
+
+func loadFamily(ctx context.Context, r Runner, fam Family, warnings *[]string) ([]*Ruleset, error) {
+	prefix := "iptables"
+	if fam == IPv6 {
+		prefix = "ip6tables"
+	}
+	var sets []*Ruleset
+	var errs []error
+	for _, backend := range []string{"nft", "legacy"} {
+		cmd := prefix + "-" + backend + "-save"
+		rs, err := runSave(ctx, r, cmd, fam)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rs.Source = prefix + "-" + backend
+		if backend == "legacy" && isEmptyRuleset(rs) {
+			continue // legacy modules loaded but unused
+		}
+		sets = append(sets, rs)
+	}
+	if len(sets) > 0 {
+		return sets, nil
+	}
+	if len(errs) == 2 && allNotInstalled(errs) {
+		// an iptables without the -nft/-legacy names
+		rs, err := runSave(ctx, r, prefix+"-save", fam)
+		if err == nil {
+			rs.Source = prefix
+			return []*Ruleset{rs}, nil
+		}
+		errs = []error{err}
+	}
+	err := familyError(prefix, errs)
+	*warnings = append(*warnings, fmt.Sprintf("cannot read %s rules: %v", fam, err))
+	return nil, err
+}
+
+func allNotInstalled(errs []error) bool {
+	for _, e := range errs {
+		if !errors.Is(e, ErrNotInstalled) {
+			return false
+		}
+	}
+	return true
+}
+
+// familyError picks the most useful reason: permission before the rest.
+func familyError(prefix string, errs []error) error {
+	for _, e := range errs {
+		if errors.Is(e, ErrPermission) {
+			return fmt.Errorf("%s-save: permission denied (run as root): %w", prefix, e)
+		}
+	}
+	if allNotInstalled(errs) {
+		return fmt.Errorf("%s-save: %w", prefix, ErrNotInstalled)
+	}
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return fmt.Errorf("%s-save: no output", prefix)
+}
+
+func runSave(ctx context.Context, r Runner, cmd string, fam Family) (*Ruleset, error) {
+	out, err := r.Run(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSave(bytes.NewReader(out), cmd, fam)
+}
+
+// isEmptyRuleset: no rules and every policy ACCEPT, so it filters nothing.
+func isEmptyRuleset(rs *Ruleset) bool {
+	for _, t := range rs.Tables {
+		for _, c := range t.Chains {
+			if len(c.Rules) > 0 || (c.Policy != "" && c.Policy != "ACCEPT") {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// iptablesTables are the tables iptables-nft creates in families ip and ip6.
+var iptablesTables = map[string]bool{"filter": true, "nat": true, "mangle": true, "raw": true, "security": true}
+
+// nativeTables lists nftables tables with a base chain on the way in that
+// iptables-nft did not create.
+func nativeTables(ctx context.Context, r Runner, warnings *[]string) []string {
+	out, err := r.Run(ctx, "nft", "-j", "list", "ruleset")
+	if err != nil {
+		if !errors.Is(err, ErrNotInstalled) {
+			*warnings = append(*warnings, fmt.Sprintf("cannot list nftables ruleset: %v", err))
+			return []string{"nftables ruleset not readable"}
+		}
+		return nil
+	}
+	names, err := parseNftTables(out)
+	if err != nil {
+		*warnings = append(*warnings, fmt.Sprintf("cannot read nft -j output: %v", err))
+		return []string{"nftables ruleset not readable"}
+	}
+	var unseen []string
+	for _, n := range names {
+		unseen = append(unseen, "native nftables table "+n+" not evaluated")
+	}
+	if len(unseen) > 0 {
+		*warnings = append(*warnings, fmt.Sprintf("%d native nftables table(s) filter incoming traffic and are not evaluated; verdicts that accept are conditional", len(unseen)))
+	}
+	return unseen
+}
+
+// parseNftTables reads `nft -j list ruleset` and returns "family name" of
+// each non-iptables table with a base chain on the prerouting, input or
+// ingress hook that has rules or a drop policy.
+func parseNftTables(data []byte) ([]string, error) {
+	var doc struct {
+		Nftables []map[string]json.RawMessage `json:"nftables"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	type chainKey struct{ family, table, name string }
+	type chainInfo struct {
+		hook, policy string
+	}
+	chains := map[chainKey]chainInfo{}
+	rules := map[chainKey]int{}
+	for _, obj := range doc.Nftables {
+		if raw, ok := obj["chain"]; ok {
+			var c struct {
+				Family, Table, Name, Hook, Policy string
+			}
+			if json.Unmarshal(raw, &c) == nil {
+				chains[chainKey{c.Family, c.Table, c.Name}] = chainInfo{c.Hook, c.Policy}
+			}
+		}
+		if raw, ok := obj["rule"]; ok {
+			var rl struct{ Family, Table, Chain string }
+			if json.Unmarshal(raw, &rl) == nil {
+				rules[chainKey{rl.Family, rl.Table, rl.Chain}]++
+			}
+		}
+	}
+	seen := map[string]bool{}
+	var out []string
+	for k, c := range chains {
+		if c.hook != "input" && c.hook != "prerouting" && c.hook != "ingress" {
+			continue
+		}
+		if (k.family == "ip" || k.family == "ip6") && iptablesTables[k.table] {
+			continue
+		}
+		if rules[k] == 0 && c.policy != "drop" {
+			continue // an empty accept chain filters nothing
+		}
+		name := k.family + " " + k.table
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}

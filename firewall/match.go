@@ -1,0 +1,360 @@
+package firewall
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// matchSet is a rule compiled for evaluation. The source address is kept
+// apart (src) because the evaluator treats it as a set; every other match
+// is tested against one concrete packet context.
+type matchSet struct {
+	hasSrc bool
+	src    addrSet // -s and --src-range, negations applied
+	hasDst bool
+	dst    addrSet
+
+	proto    int // -1: any
+	protoNeg bool
+	in, out  ifaceMatch
+	frag     int8 // 1: -f (non-first fragments), -1: ! -f
+
+	ports    []portMatch
+	states   []stateMatch
+	flags    []flagMatch
+	icmp     []icmpMatch
+	addrtype []addrtypeMatch
+
+	runtime []string // reasons: matches that depend on state the evaluator cannot see
+	never   bool     // a match that cannot hold for traffic to this host
+
+	target     string
+	targetArgs map[string]string
+	goTo       bool
+	srcOnly    bool // nothing but a source match
+}
+
+type ifaceMatch struct {
+	set, neg bool
+	name     string // without a trailing '+'
+	wild     bool
+}
+
+// generic is the name used for "an interface no rule names".
+const genericIface = "\x00outside"
+
+func (m ifaceMatch) test(name string) bool {
+	if !m.set {
+		return true
+	}
+	var ok bool
+	if m.wild {
+		ok = strings.HasPrefix(name, m.name)
+	} else {
+		ok = name == m.name
+	}
+	return ok != m.neg
+}
+
+type portKind uint8
+
+const (
+	portDst portKind = iota
+	portSrc
+	portEither // multiport --ports
+)
+
+type portMatch struct {
+	kind   portKind
+	neg    bool
+	ranges []PortRange
+	proto  int // the protocol the port match belongs to (-p), checked by the caller
+}
+
+func inRanges(rs []PortRange, p uint16) bool {
+	for _, r := range rs {
+		if p >= r.Lo && p <= r.Hi {
+			return true
+		}
+	}
+	return false
+}
+
+// conntrack states as bits; a NEW connection's first packet is stNew.
+const (
+	stNew uint8 = 1 << iota
+	stEstablished
+	stRelated
+	stInvalid
+	stUntracked
+	stSNAT
+	stDNAT
+)
+
+var stateNames = map[string]uint8{
+	"NEW": stNew, "ESTABLISHED": stEstablished, "RELATED": stRelated, "INVALID": stInvalid,
+	"UNTRACKED": stUntracked, "SNAT": stSNAT, "DNAT": stDNAT,
+}
+
+type stateMatch struct {
+	mask uint8
+	neg  bool
+}
+
+// TCP flag bits as in the TCP header.
+const (
+	tcpFIN uint8 = 1 << iota
+	tcpSYN
+	tcpRST
+	tcpPSH
+	tcpACK
+	tcpURG
+	tcpECE
+	tcpCWR
+)
+
+var flagNames = map[string]uint8{
+	"FIN": tcpFIN, "SYN": tcpSYN, "RST": tcpRST, "PSH": tcpPSH, "ACK": tcpACK, "URG": tcpURG,
+	"ECE": tcpECE, "CWR": tcpCWR, "ALL": 0xff, "NONE": 0,
+}
+
+type flagMatch struct {
+	mask, comp uint8
+	neg        bool
+}
+
+type icmpMatch struct {
+	typ            int // -1: any
+	codeLo, codeHi int
+	neg            bool
+}
+
+// addrtype types (iptables-extensions addrtype).
+const (
+	atUnspec uint16 = 1 << iota
+	atUnicast
+	atLocal
+	atBroadcast
+	atAnycast
+	atMulticast
+	atBlackhole
+	atUnreachable
+	atProhibit
+	atThrow
+	atNAT
+	atXResolve
+)
+
+var addrtypeNames = map[string]uint16{
+	"UNSPEC": atUnspec, "UNICAST": atUnicast, "LOCAL": atLocal, "BROADCAST": atBroadcast,
+	"ANYCAST": atAnycast, "MULTICAST": atMulticast, "BLACKHOLE": atBlackhole,
+	"UNREACHABLE": atUnreachable, "PROHIBIT": atProhibit, "THROW": atThrow, "NAT": atNAT,
+	"XRESOLVE": atXResolve,
+}
+
+type addrtypeMatch struct {
+	src, dst       uint16
+	srcNeg, dstNeg bool
+}
+
+// protocol numbers (/etc/protocols facts).
+var protoNumbers = map[string]int{
+	"all": -1, "tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "ipv6-icmp": 58, "esp": 50, "ah": 51,
+	"gre": 47, "sctp": 132, "udplite": 136, "igmp": 2, "ipv6": 41, "ospf": 89, "vrrp": 112,
+	"pim": 103, "dccp": 33, "ipip": 4, "l2tp": 115, "mh": 135, "ipv6-mh": 135,
+}
+
+var protoName = map[int]string{6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6", 50: "esp", 51: "ah", 47: "gre", 132: "sctp", 136: "udplite", 2: "igmp"}
+
+// parseProto accepts a protocol name or number.
+func parseProto(s string) (int, error) {
+	s = strings.ToLower(s)
+	if n, ok := protoNumbers[s]; ok {
+		return n, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 255 {
+		return 0, fmt.Errorf("unknown protocol %q", s)
+	}
+	if n == 0 {
+		return -1, nil
+	}
+	return n, nil
+}
+
+// services names the ports iptables accepts by name in restore files.
+var services = map[string]uint16{
+	"ftp-data": 20, "ftp": 21, "ssh": 22, "telnet": 23, "smtp": 25, "domain": 53, "bootps": 67,
+	"bootpc": 68, "tftp": 69, "http": 80, "www": 80, "pop3": 110, "sunrpc": 111, "ident": 113, "auth": 113,
+	"ntp": 123, "netbios-ns": 137, "netbios-dgm": 138, "netbios-ssn": 139, "imap": 143, "imap2": 143,
+	"snmp": 161, "bgp": 179, "ldap": 389, "https": 443, "microsoft-ds": 445, "isakmp": 500,
+	"syslog": 514, "submission": 587, "ldaps": 636, "rsync": 873, "imaps": 993, "pop3s": 995,
+	"openvpn": 1194, "mysql": 3306, "postgresql": 5432, "domain-s": 853, "ipp": 631,
+}
+
+func parsePort(s string) (uint16, error) {
+	if s == "" {
+		return 0, fmt.Errorf("empty port")
+	}
+	if n, err := strconv.ParseUint(s, 10, 16); err == nil {
+		return uint16(n), nil
+	}
+	if p, ok := services[strings.ToLower(s)]; ok {
+		return p, nil
+	}
+	return 0, fmt.Errorf("bad port %q", s)
+}
+
+// parsePortRange reads "80", "1:1023", ":1023", "1024:".
+func parsePortRange(s string) (PortRange, error) {
+	if lo, hi, ok := strings.Cut(s, ":"); ok {
+		r := PortRange{0, 65535}
+		var err error
+		if lo != "" {
+			if r.Lo, err = parsePort(lo); err != nil {
+				return r, err
+			}
+		}
+		if hi != "" {
+			if r.Hi, err = parsePort(hi); err != nil {
+				return r, err
+			}
+		}
+		if r.Lo > r.Hi {
+			r.Lo, r.Hi = r.Hi, r.Lo // iptables swaps an inverted range
+		}
+		return r, nil
+	}
+	p, err := parsePort(s)
+	return PortRange{p, p}, err
+}
+
+// parsePortList reads a multiport list "22,80:90,443".
+func parsePortList(s string) ([]PortRange, error) {
+	var out []PortRange
+	for _, f := range strings.Split(s, ",") {
+		r, err := parsePortRange(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// parseAddrSet reads "1.2.3.4", "10.0.0.0/8", "10.0.0.0/255.0.0.0" or a
+// comma list of those (iptables expands lists into several rules, but
+// restore files may hold them).
+func parseAddrSet(s string, fam Family) (addrSet, error) {
+	out := emptySet(fam)
+	for _, f := range strings.Split(s, ",") {
+		p, err := parseCIDR(f, fam)
+		if err != nil {
+			return out, err
+		}
+		out = out.union(prefixSet(fam, p))
+	}
+	return out, nil
+}
+
+func parseCIDR(s string, fam Family) (netip.Prefix, error) {
+	a, m, hasMask := strings.Cut(s, "/")
+	addr, err := netip.ParseAddr(a)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("bad address %q", s)
+	}
+	if (fam == IPv4) != addr.Is4() {
+		if fam == IPv4 || !addr.Is4In6() {
+			return netip.Prefix{}, fmt.Errorf("address %q is not %s", s, fam)
+		}
+	}
+	bits := addr.BitLen()
+	if hasMask {
+		if n, err := strconv.Atoi(m); err == nil {
+			bits = n
+		} else if mask, err := netip.ParseAddr(m); err == nil && mask.BitLen() == addr.BitLen() {
+			bits = maskBits(mask)
+			if bits < 0 {
+				return netip.Prefix{}, fmt.Errorf("non-contiguous mask in %q", s)
+			}
+		} else {
+			return netip.Prefix{}, fmt.Errorf("bad mask in %q", s)
+		}
+	}
+	p, err := addr.Prefix(bits)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("bad prefix %q", s)
+	}
+	return p, nil
+}
+
+func maskBits(m netip.Addr) int {
+	b := m.AsSlice()
+	n := 0
+	seenZero := false
+	for _, x := range b {
+		for i := 7; i >= 0; i-- {
+			if x&(1<<uint(i)) != 0 {
+				if seenZero {
+					return -1
+				}
+				n++
+			} else {
+				seenZero = true
+			}
+		}
+	}
+	return n
+}
+
+// icmp type names (iptables -p icmp --help, RFC 792/4443).
+var icmpTypes = map[string][3]int{ // type, codeLo, codeHi
+	"any": {-1, 0, 255}, "echo-reply": {0, 0, 255}, "pong": {0, 0, 255},
+	"destination-unreachable": {3, 0, 255}, "network-unreachable": {3, 0, 0}, "host-unreachable": {3, 1, 1},
+	"protocol-unreachable": {3, 2, 2}, "port-unreachable": {3, 3, 3}, "fragmentation-needed": {3, 4, 4},
+	"source-route-failed": {3, 5, 5}, "network-prohibited": {3, 9, 9}, "host-prohibited": {3, 10, 10},
+	"communication-prohibited": {3, 13, 13}, "source-quench": {4, 0, 255}, "redirect": {5, 0, 255},
+	"echo-request": {8, 0, 255}, "ping": {8, 0, 255}, "router-advertisement": {9, 0, 255},
+	"router-solicitation": {10, 0, 255}, "time-exceeded": {11, 0, 255}, "ttl-exceeded": {11, 0, 255},
+	"ttl-zero-during-transit": {11, 0, 0}, "ttl-zero-during-reassembly": {11, 1, 1},
+	"parameter-problem": {12, 0, 255}, "ip-header-bad": {12, 0, 0}, "required-option-missing": {12, 1, 1},
+	"timestamp-request": {13, 0, 255}, "timestamp-reply": {14, 0, 255},
+	"address-mask-request": {17, 0, 255}, "address-mask-reply": {18, 0, 255},
+}
+
+var icmp6Types = map[string][3]int{
+	"destination-unreachable": {1, 0, 255}, "no-route": {1, 0, 0}, "communication-prohibited": {1, 1, 1},
+	"address-unreachable": {1, 3, 3}, "port-unreachable": {1, 4, 4}, "packet-too-big": {2, 0, 255},
+	"time-exceeded": {3, 0, 255}, "ttl-exceeded": {3, 0, 255}, "parameter-problem": {4, 0, 255},
+	"echo-request": {128, 0, 255}, "ping": {128, 0, 255}, "echo-reply": {129, 0, 255}, "pong": {129, 0, 255},
+	"router-solicitation": {133, 0, 255}, "router-advertisement": {134, 0, 255},
+	"neighbour-solicitation": {135, 0, 255}, "neighbor-solicitation": {135, 0, 255},
+	"neighbour-advertisement": {136, 0, 255}, "neighbor-advertisement": {136, 0, 255},
+	"redirect": {137, 0, 255},
+}
+
+func parseICMP(s string, v6 bool) (icmpMatch, error) {
+	names := icmpTypes
+	if v6 {
+		names = icmp6Types
+	}
+	if t, ok := names[strings.ToLower(s)]; ok {
+		return icmpMatch{typ: t[0], codeLo: t[1], codeHi: t[2]}, nil
+	}
+	ts, cs, hasCode := strings.Cut(s, "/")
+	t, err := strconv.Atoi(ts)
+	if err != nil || t < 0 || t > 255 {
+		return icmpMatch{}, fmt.Errorf("bad icmp type %q", s)
+	}
+	m := icmpMatch{typ: t, codeLo: 0, codeHi: 255}
+	if hasCode {
+		c, err := strconv.Atoi(cs)
+		if err != nil || c < 0 || c > 255 {
+			return icmpMatch{}, fmt.Errorf("bad icmp type %q", s)
+		}
+		m.codeLo, m.codeHi = c, c
+	}
+	return m, nil
+}
