@@ -1,0 +1,431 @@
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/fwaudit/fwaudit/firewall"
+	"github.com/fwaudit/fwaudit/scan"
+)
+
+// CIS recommendation numbers: CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0
+// (4.4.2.x iptables, 4.4.3.x ip6tables, 4.3.x nftables, 4.1.1 one utility)
+// and the 3.5.x numbering of the older editions (CIS Ubuntu 20.04).
+var cisRefs = map[string][]string{
+	"default-deny-v4":          {"Ubuntu 24.04 v1.0.0 4.4.2.1", "Ubuntu 24.04 v1.0.0 4.3.8", "Ubuntu 20.04 3.5.3.2.3"},
+	"default-deny-v6":          {"Ubuntu 24.04 v1.0.0 4.4.3.1", "Ubuntu 24.04 v1.0.0 4.3.8", "Ubuntu 20.04 3.5.3.3.3"},
+	"loopback-v4":              {"Ubuntu 24.04 v1.0.0 4.4.2.2", "Ubuntu 24.04 v1.0.0 4.3.6", "Ubuntu 20.04 3.5.3.2.1"},
+	"loopback-v6":              {"Ubuntu 24.04 v1.0.0 4.4.3.2", "Ubuntu 24.04 v1.0.0 4.3.6", "Ubuntu 20.04 3.5.3.3.1"},
+	"established-v4":           {"Ubuntu 24.04 v1.0.0 4.4.2.3", "Ubuntu 24.04 v1.0.0 4.3.7", "Ubuntu 20.04 3.5.3.2.2"},
+	"established-v6":           {"Ubuntu 24.04 v1.0.0 4.4.3.3", "Ubuntu 24.04 v1.0.0 4.3.7", "Ubuntu 20.04 3.5.3.3.2"},
+	"open-ports-have-rules-v4": {"Ubuntu 24.04 v1.0.0 4.4.2.4", "Ubuntu 20.04 3.5.3.2.4"},
+	"open-ports-have-rules-v6": {"Ubuntu 24.04 v1.0.0 4.4.3.4", "Ubuntu 20.04 3.5.3.3.4"},
+	"single-firewall-backend":  {"Ubuntu 24.04 v1.0.0 4.1.1", "Ubuntu 24.04 v1.0.0 4.4.1.2", "Ubuntu 20.04 3.5.3.1.2"},
+}
+
+var checkTitles = map[string]string{
+	"default-deny":            "%s INPUT and FORWARD deny by default",
+	"loopback":                "%s loopback traffic is accepted on lo and dropped from elsewhere",
+	"established":             "%s replies to outbound connections are accepted",
+	"open-ports-have-rules":   "%s every listening port has a firewall rule",
+	"single-firewall-backend": "one firewall backend holds the rules",
+}
+
+// family is what the audit knows of one address family's rules.
+type family struct {
+	fam  firewall.Family
+	tag  string // "v4", "v6"
+	name string // "IPv4", "IPv6"
+	ev   *firewall.Evaluator
+	sets []*firewall.Ruleset
+	skip string // why this family's checks cannot run; "" when they can
+	free uint16 // a port no rule names and nobody listens on
+}
+
+type audit struct {
+	in    Inputs
+	socks []Socket
+	fams  []*family
+	deny  map[string]denyResult // by family tag + chain
+}
+
+type denyResult struct {
+	ok  bool
+	how string
+}
+
+func newAudit(in Inputs, socks []Socket) *audit {
+	a := &audit{in: in, socks: socks, deny: map[string]denyResult{}}
+	used := map[uint16]bool{}
+	for _, l := range in.Listeners {
+		used[l.Port] = true
+	}
+	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
+		f := &family{fam: fam, tag: "v4", name: "IPv4"}
+		if fam == firewall.IPv6 {
+			f.tag, f.name = "v6", "IPv6"
+		}
+		fw := in.Firewall
+		switch {
+		case fam == firewall.IPv6 && in.IPv6Disabled:
+			f.skip = "IPv6 is disabled on this host"
+		case fw == nil:
+			f.skip = "firewall rules were not read"
+		case fam == firewall.IPv4 && fw.V4 == nil:
+			f.skip = unreadable(fw.Err4)
+		case fam == firewall.IPv6 && fw.V6 == nil:
+			f.skip = unreadable(fw.Err6)
+		case fam == firewall.IPv4:
+			f.ev, f.sets = fw.V4, fw.Sets4
+		default:
+			f.ev, f.sets = fw.V6, fw.Sets6
+		}
+		f.free = freePort(portsNamed(f.sets), used)
+		a.fams = append(a.fams, f)
+	}
+	return a
+}
+
+func unreadable(why string) string {
+	if why == "" {
+		return "rules not provided"
+	}
+	return "rules could not be read: " + why
+}
+
+func (a *audit) checks() []Check {
+	var out []Check
+	for _, f := range a.fams {
+		out = append(out,
+			a.check("default-deny", f, a.defaultDeny),
+			a.check("loopback", f, a.loopback),
+			a.check("established", f, a.established),
+			a.check("open-ports-have-rules", f, a.openPortsHaveRules),
+		)
+	}
+	return append(out, a.singleBackend())
+}
+
+func (a *audit) check(id string, f *family, run func(*family) (Status, string)) Check {
+	c := Check{ID: id + "-" + f.tag, Title: fmt.Sprintf(checkTitles[id], f.name), CIS: cisRefs[id+"-"+f.tag]}
+	if f.skip != "" {
+		c.Status, c.Detail = Skip, f.skip
+		return c
+	}
+	c.Status, c.Detail = run(f)
+	return c
+}
+
+// chainDenies tells whether a NEW packet that no rule of chain accepts is
+// dropped: the chain's policy is DROP, or (with policy ACCEPT) the chain's
+// own rules end every path in a DROP or REJECT. A packet must pass every
+// ruleset of the family, so one denying ruleset is enough.
+func (a *audit) chainDenies(f *family, chain string) denyResult {
+	key := f.tag + " " + chain
+	if r, ok := a.deny[key]; ok {
+		return r
+	}
+	r := denyResult{how: chain + " has no filter chain (accepts everything)"}
+	for _, rs := range f.sets {
+		t := findTable(rs, "filter")
+		c := findChain(t, chain)
+		if c == nil {
+			continue
+		}
+		if c.Policy == "DROP" {
+			r = denyResult{true, chain + " policy DROP" + from(f, rs)}
+			break
+		}
+		if rule, ok := catchAll(f, t, c); ok {
+			r = denyResult{true, fmt.Sprintf("%s policy %s, but every packet its rules do not accept is dropped by %s", chain, c.Policy, rule) + from(f, rs)}
+			break
+		}
+		r.how = fmt.Sprintf("%s policy %s with no catch-all DROP or REJECT", chain, c.Policy) + from(f, rs)
+	}
+	a.deny[key] = r
+	return r
+}
+
+// from names the ruleset when a family has more than one.
+func from(f *family, rs *firewall.Ruleset) string {
+	if len(f.sets) < 2 {
+		return ""
+	}
+	return " (" + rs.Source + ")"
+}
+
+// catchAll finds a rule of c that no packet gets past: from the end, each
+// rule that names no protocol or port and drops, rejects or jumps is tried
+// alone (in a copy of the table where it is the only rule of an INPUT with
+// policy ACCEPT), and the evaluator says whether anything is accepted for a
+// port no rule names. The rule text itself is never inspected.
+func catchAll(f *family, t *firewall.Table, c *firewall.Chain) (string, bool) {
+	var users []*firewall.Chain
+	for _, uc := range t.Chains {
+		if isUserChain(uc) {
+			users = append(users, uc)
+		}
+	}
+	for i := len(c.Rules) - 1; i >= 0; i-- {
+		r := c.Rules[i]
+		if r.Proto != "" || len(r.DPorts) > 0 || len(r.Unknown) > 0 || r.Goto {
+			continue
+		}
+		if r.Target != "DROP" && r.Target != "REJECT" && findChain(t, r.Target) == nil {
+			continue
+		}
+		chains := append([]*firewall.Chain{{Name: "INPUT", Policy: "ACCEPT", Rules: []*firewall.Rule{r}}}, users...)
+		syn := &firewall.Ruleset{Family: f.fam, Source: "catch-all probe", Tables: []*firewall.Table{{Name: "filter", Chains: chains}}}
+		ev := firewall.NewEvaluator(f.fam, []*firewall.Ruleset{syn}, firewall.Host{})
+		blocked := true
+		for _, proto := range []string{"tcp", "udp"} {
+			if ev.Evaluate(firewall.Query{Proto: proto, Addr: unspecified(f.fam), Port: f.free}).Verdict != firewall.Blocked {
+				blocked = false
+			}
+		}
+		if blocked {
+			return r.Text, true
+		}
+	}
+	return "", false
+}
+
+func isUserChain(c *firewall.Chain) bool { return c.Policy == "" || c.Policy == "-" }
+
+func (a *audit) defaultDeny(f *family) (Status, string) {
+	in, fwd := a.chainDenies(f, "INPUT"), a.chainDenies(f, "FORWARD")
+	detail := in.how + "; " + fwd.how
+	if out := outputPolicy(f); out != "" {
+		detail += "; OUTPUT policy " + out
+	}
+	if in.ok && fwd.ok {
+		return Pass, detail
+	}
+	return Fail, detail
+}
+
+func outputPolicy(f *family) string {
+	for _, rs := range f.sets {
+		if c := findChain(findTable(rs, "filter"), "OUTPUT"); c != nil {
+			return c.Policy
+		}
+	}
+	return ""
+}
+
+// probe is one proto/port pair the checks send packets to.
+type probe struct {
+	proto string
+	port  uint16
+}
+
+func (p probe) String() string { return fmt.Sprintf("%s/%d", p.proto, p.port) }
+
+// probes are the ports of the family's sockets (all of them, or only those
+// bound to loopback) plus a port nobody names, in tcp and udp.
+func (a *audit) probes(f *family, onlyLocal bool) []probe {
+	seen := map[probe]bool{{"tcp", f.free}: true, {"udp", f.free}: true}
+	for _, l := range a.in.Listeners {
+		if receives(l, f.fam) && (!onlyLocal || l.Exposure == scan.ExposureLocal) {
+			seen[probe{l.Proto, l.Port}] = true
+		}
+	}
+	out := make([]probe, 0, len(seen))
+	for p := range seen {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].port != out[j].port {
+			return out[i].port < out[j].port
+		}
+		return out[i].proto < out[j].proto
+	})
+	return out
+}
+
+// receives tells whether a listener gets packets of the family: IPv4
+// sockets and dual-stack IPv6 wildcards get IPv4.
+func receives(l scan.Listener, fam firewall.Family) bool {
+	if fam == firewall.IPv4 {
+		return l.Family == "ipv4" || l.DualStack
+	}
+	return l.Family == "ipv6"
+}
+
+// outside is the interface name probe packets from the network arrive on.
+const outside = "eth0"
+
+func (a *audit) loopback(f *family) (Status, string) {
+	lo := loopbackAddr(f.fam)
+	local, _ := probeAddrs(f.fam)
+	var bad []string
+	// Loopback traffic is probed only on ports that nothing outside
+	// loopback uses: a local client's packet is NATed (if at all) in OUTPUT,
+	// so the nat PREROUTING rules a Decide walk applies would mislead.
+	for _, p := range a.probes(f, true) {
+		d := f.ev.Decide(firewall.Packet{Proto: p.proto, Src: lo, Dst: lo, SPort: 40000, DPort: p.port, InIface: "lo"})
+		if d.Verdict != "accept" {
+			bad = append(bad, fmt.Sprintf("lo traffic to %s is not accepted (%s)", p, ruleOrPolicy(d.Rule)))
+			break
+		}
+	}
+	for _, p := range a.probes(f, false) {
+		d := f.ev.Decide(firewall.Packet{Proto: p.proto, Src: lo, Dst: local, SPort: 40000, DPort: p.port, InIface: outside})
+		if d.Verdict != "drop" {
+			bad = append(bad, fmt.Sprintf("%s from %s to %s is %s (%s)", lo, outside, p, verb(d.Verdict), ruleOrPolicy(d.Rule)))
+			break
+		}
+	}
+	if len(bad) > 0 {
+		return Fail, strings.Join(bad, "; ")
+	}
+	return Pass, fmt.Sprintf("lo is accepted and %s from other interfaces is dropped", loNet(f.fam))
+}
+
+func loNet(fam firewall.Family) string {
+	if fam == firewall.IPv6 {
+		return "::1"
+	}
+	return "127.0.0.0/8"
+}
+
+func verb(v string) string {
+	switch v {
+	case "accept":
+		return "accepted"
+	case "drop":
+		return "dropped"
+	case "conditional":
+		return "accepted depending on runtime state"
+	}
+	return "undecided"
+}
+
+func ruleOrPolicy(rule string) string {
+	if rule == "" {
+		return "no rule decides"
+	}
+	return rule
+}
+
+func (a *audit) established(f *family) (Status, string) {
+	local, remote := probeAddrs(f.fam)
+	var by []string
+	for _, p := range []struct {
+		proto string
+		sport uint16
+	}{{"tcp", 443}, {"udp", 53}} {
+		d := f.ev.Decide(firewall.Packet{Proto: p.proto, Src: remote, Dst: local, SPort: p.sport, DPort: f.free, InIface: outside, State: "ESTABLISHED"})
+		if d.Verdict != "accept" {
+			return Fail, fmt.Sprintf("an ESTABLISHED %s reply from port %d is %s (%s)", p.proto, p.sport, verb(d.Verdict), ruleOrPolicy(d.Rule))
+		}
+		if !contains(by, d.Rule) {
+			by = append(by, d.Rule)
+		}
+	}
+	return Pass, "ESTABLISHED replies are accepted by " + strings.Join(by, "; ")
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// openPortsHaveRules wants every socket reachable from outside (not bound
+// to loopback) decided by a rule, accept or drop, rather than by a policy.
+func (a *audit) openPortsHaveRules(f *family) (Status, string) {
+	if a.in.ListenersErr != "" {
+		return Skip, "sockets could not be listed: " + a.in.ListenersErr
+	}
+	var missing []string
+	seen := map[string]bool{}
+	n := 0
+	for _, s := range a.socks {
+		fv := familyOf(s, f.fam)
+		if fv == nil || s.Exposure == string(scan.ExposureLocal) || fv.Verdict == string(firewall.NotApplicable) {
+			continue
+		}
+		key := fmt.Sprintf("%s/%d", s.Proto, s.Port)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		n++
+		if fv.Rule == "" || isPolicy(fv.Rule) {
+			missing = append(missing, fmt.Sprintf("%s (%s)", key, policyWord(fv)))
+		}
+	}
+	switch {
+	case n == 0:
+		return Pass, "no socket outside loopback receives " + f.name
+	case len(missing) > 0:
+		return Fail, "no rule for " + strings.Join(missing, ", ")
+	}
+	return Pass, fmt.Sprintf("all %d listening ports have a rule", n)
+}
+
+func policyWord(fv *FamilyVerdict) string {
+	if fv.Verdict == string(firewall.Open) {
+		return "accepted by the default policy"
+	}
+	if fv.Verdict == string(firewall.Blocked) {
+		return "dropped by the default policy"
+	}
+	return fv.Verdict + " by the default policy"
+}
+
+func familyOf(s Socket, fam firewall.Family) *FamilyVerdict {
+	if s.Firewall == nil {
+		return nil
+	}
+	if fam == firewall.IPv4 {
+		return s.Firewall.IPv4
+	}
+	return s.Firewall.IPv6
+}
+
+func (a *audit) singleBackend() Check {
+	id := "single-firewall-backend"
+	c := Check{ID: id, Title: checkTitles[id], CIS: cisRefs[id]}
+	if a.in.Firewall == nil {
+		c.Status, c.Detail = Skip, "firewall rules were not read"
+		return c
+	}
+	backends, files := a.backends()
+	switch {
+	case len(backends) > 1:
+		c.Status, c.Detail = Fail, "rules are loaded in both "+strings.Join(backends, " and ")+"; a packet must pass both"
+	case len(backends) == 1:
+		c.Status, c.Detail = Pass, "all rules are in "+backends[0]
+	case len(files) > 0:
+		c.Status, c.Detail = Pass, "rules read from "+strings.Join(files, ", ")+" (one ruleset per family)"
+	default:
+		c.Status, c.Detail = Skip, "no rules could be read"
+	}
+	return c
+}
+
+// backends lists the backends holding rules ("iptables-legacy",
+// "iptables-nft") and the files rules were read from.
+func (a *audit) backends() (backends, files []string) {
+	fw := a.in.Firewall
+	if fw == nil {
+		return nil, nil
+	}
+	for _, rs := range append(append([]*firewall.Ruleset{}, fw.Sets4...), fw.Sets6...) {
+		if b := backend(rs); b != "" {
+			if name := "iptables-" + b; !contains(backends, name) {
+				backends = append(backends, name)
+			}
+		} else if !contains(files, rs.Source) {
+			files = append(files, rs.Source)
+		}
+	}
+	sort.Strings(backends)
+	return backends, files
+}

@@ -1,0 +1,411 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/fwaudit/fwaudit/firewall"
+	"github.com/fwaudit/fwaudit/scan"
+)
+
+// lookupService reads the service catalog; tests replace it.
+var lookupService = scan.LookupService
+
+// serviceOf finds the catalog entry of a socket by the canonical name the
+// scan gave it.
+func serviceOf(s Socket) (scan.Service, bool) {
+	if s.Service != "" {
+		if svc, ok := lookupService(s.Service); ok {
+			return svc, true
+		}
+	}
+	return scan.Service{}, false
+}
+
+func (a *audit) findings() []Finding {
+	var out []Finding
+	noFW := map[firewall.Family]bool{}
+	for _, f := range a.fams {
+		if f.skip == "" && filtersNothing(f.sets) && !(f.fam == firewall.IPv6 && a.ipv6Unfiltered()) {
+			noFW[f.fam] = true
+			out = append(out, a.noFirewall(f))
+		}
+	}
+	for _, s := range a.socks {
+		out = append(out, a.socketFindings(s, noFW)...)
+	}
+	for _, f := range a.fams {
+		if f.skip != "" {
+			continue
+		}
+		out = append(out, a.staleRules(f)...)
+		out = append(out, a.deadRules(f)...)
+		out = append(out, a.dockerBypass(f)...)
+	}
+	if bs, _ := a.backends(); len(bs) > 1 {
+		out = append(out, Finding{
+			ID: "mixed-backends", Severity: Medium,
+			Title:       "iptables-legacy and iptables-nft rules are both loaded",
+			Detail:      "rules are loaded in both " + strings.Join(bs, " and ") + ": a packet must pass both, and tools that read only one backend show half the picture",
+			Remediation: "move every rule to one backend (iptables-nft on current distributions) and flush the other",
+		})
+	}
+	return out
+}
+
+// exposed tells whether a socket can be reached from outside at all: not
+// bound to loopback and with a verdict that lets someone in.
+func exposedVerdict(s Socket) string {
+	if s.Exposure == string(scan.ExposureLocal) || s.Device == "lo" || s.Firewall == nil {
+		return ""
+	}
+	return s.Firewall.Verdict
+}
+
+func where(s Socket) string {
+	w := fmt.Sprintf("%s/%d on %s", s.Proto, s.Port, s.Address)
+	if s.Service != "" {
+		w += " (" + s.Service + ")"
+	}
+	return w
+}
+
+func socketFinding(id string, sev Severity, s Socket) Finding {
+	return Finding{ID: id, Severity: sev, Family: s.Family, Proto: s.Proto, Port: s.Port,
+		Address: s.Address, Service: s.Service, Process: s.Process}
+}
+
+// openFamilies lists the families in which a socket's verdict is v.
+func openFamilies(s Socket, v firewall.Verdict) (fams []string, rule string) {
+	for _, fv := range []struct {
+		name string
+		v    *FamilyVerdict
+	}{{"IPv4", s.Firewall.IPv4}, {"IPv6", s.Firewall.IPv6}} {
+		if fv.v != nil && fv.v.Verdict == string(v) {
+			fams = append(fams, fv.name)
+			if rule == "" {
+				rule = fv.v.Rule
+			}
+		}
+	}
+	return fams, rule
+}
+
+func (a *audit) socketFindings(s Socket, noFW map[firewall.Family]bool) []Finding {
+	v := exposedVerdict(s)
+	if v == "" {
+		return nil
+	}
+	var out []Finding
+	svc, known := serviceOf(s)
+	sensitive := known && svc.Sensitive
+
+	switch {
+	case sensitive && v == string(firewall.Open):
+		fams, rule := openFamilies(s, firewall.Open)
+		f := socketFinding("exposed-sensitive-service", High, s)
+		f.Title = fmt.Sprintf("%s is reachable from the internet", serviceName(s))
+		f.Detail = fmt.Sprintf("%s accepts NEW connections from anyone over %s", where(s), strings.Join(fams, " and "))
+		f.Rule = rule
+		f.Remediation = fmt.Sprintf("bind %s to 127.0.0.1 (or a private address), or accept %d/%s only from the addresses that need it", serviceName(s), s.Port, s.Proto)
+		out = append(out, f)
+	case sensitive && v == string(firewall.Conditional):
+		_, rule := openFamilies(s, firewall.Conditional)
+		f := socketFinding("exposed-sensitive-service", Medium, s)
+		f.Title = fmt.Sprintf("%s may be reachable from the internet", serviceName(s))
+		f.Detail = fmt.Sprintf("%s is accepted depending on runtime state (%s)", where(s), strings.Join(reasons(s), "; "))
+		f.Rule = rule
+		f.Remediation = fmt.Sprintf("bind %s to 127.0.0.1, or accept %d/%s only from named sources", serviceName(s), s.Port, s.Proto)
+		out = append(out, f)
+	}
+
+	if v == string(firewall.Open) && !sensitive {
+		for _, fv := range []struct {
+			fam firewall.Family
+			v   *FamilyVerdict
+		}{{firewall.IPv4, s.Firewall.IPv4}, {firewall.IPv6, s.Firewall.IPv6}} {
+			if fv.v == nil || fv.v.Verdict != string(firewall.Open) || !isPolicy(fv.v.Rule) || noFW[fv.fam] {
+				continue
+			}
+			if fv.fam == firewall.IPv6 && a.ipv6Unfiltered() {
+				continue // reported as ipv6-unfiltered
+			}
+			f := socketFinding("exposed-by-policy", Medium, s)
+			f.Family = string(fv.fam)
+			f.Title = "reachable only because of a permissive default policy"
+			f.Detail = fmt.Sprintf("no rule accepts %s over %s; the chain policy does (%s)", where(s), familyName(fv.fam), fv.v.Rule)
+			f.Rule = fv.v.Rule
+			f.Remediation = fmt.Sprintf("add an explicit ACCEPT for %d/%s (from the sources that need it) and set the INPUT policy to DROP", s.Port, s.Proto)
+			out = append(out, f)
+		}
+	}
+
+	if a.ipv6Unfiltered() && s.Firewall.IPv6 != nil && s.Firewall.IPv6.Verdict == string(firewall.Open) {
+		f := socketFinding("ipv6-unfiltered", High, s)
+		f.Family = string(firewall.IPv6)
+		f.Title = "IPv4 is filtered but IPv6 is not"
+		f.Detail = fmt.Sprintf("INPUT denies by default for IPv4, but %s accepts anyone over IPv6 (%s)", where(s), s.Firewall.IPv6.Rule)
+		f.Rule = s.Firewall.IPv6.Rule
+		f.Remediation = "load an ip6tables ruleset with the same policy (fwaudit suggest --format ip6tables), or disable IPv6"
+		out = append(out, f)
+	}
+
+	if s.Service == "ssh" && v == string(firewall.Blocked) {
+		f := socketFinding("ssh-blocked", Medium, s)
+		f.Title = "sshd listens but nobody can reach it"
+		f.Detail = fmt.Sprintf("%s is blocked for every source (%s)", where(s), blockRule(s))
+		f.Rule = blockRule(s)
+		f.Remediation = fmt.Sprintf("accept %d/tcp from the addresses you administer from, or stop sshd if it is not used", s.Port)
+		out = append(out, f)
+	}
+
+	if known && svc.Cleartext && (v == string(firewall.Open) || v == string(firewall.Conditional)) {
+		f := socketFinding("cleartext-service", Info, s)
+		f.Title = fmt.Sprintf("%s speaks plain text to the network", serviceName(s))
+		f.Detail = fmt.Sprintf("%s is reachable from outside and its protocol carries credentials in clear text", where(s))
+		f.Remediation = "use the TLS variant of the protocol (or STARTTLS with TLS required), or restrict it to trusted sources"
+		out = append(out, f)
+	}
+	return out
+}
+
+func serviceName(s Socket) string {
+	if s.Service != "" {
+		return s.Service
+	}
+	if s.Process != "" {
+		return s.Process
+	}
+	return fmt.Sprintf("%d/%s", s.Port, s.Proto)
+}
+
+func familyName(fam firewall.Family) string {
+	if fam == firewall.IPv6 {
+		return "IPv6"
+	}
+	return "IPv4"
+}
+
+func reasons(s Socket) []string {
+	var out []string
+	for _, fv := range []*FamilyVerdict{s.Firewall.IPv4, s.Firewall.IPv6} {
+		if fv != nil {
+			for _, r := range fv.Reasons {
+				if !contains(out, r) {
+					out = append(out, r)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func blockRule(s Socket) string {
+	for _, fv := range []*FamilyVerdict{s.Firewall.IPv4, s.Firewall.IPv6} {
+		if fv != nil && fv.Rule != "" {
+			return fv.Rule
+		}
+	}
+	return "no rule accepts it"
+}
+
+// ipv6Unfiltered: IPv4 denies by default, IPv6 (readable, enabled) does
+// not, and something outside loopback receives IPv6 and is open.
+func (a *audit) ipv6Unfiltered() bool {
+	v4, v6 := a.fams[0], a.fams[1]
+	if v4.skip != "" || v6.skip != "" {
+		return false
+	}
+	if !a.chainDenies(v4, "INPUT").ok || a.chainDenies(v6, "INPUT").ok {
+		return false
+	}
+	for _, s := range a.socks {
+		if exposedVerdict(s) != "" && s.Firewall.IPv6 != nil && s.Firewall.IPv6.Verdict == string(firewall.Open) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *audit) noFirewall(f *family) Finding {
+	sev := Medium
+	var ports []string
+	for _, s := range a.socks {
+		if fv := familyOf(s, f.fam); fv != nil && exposedVerdict(s) != "" && fv.Verdict == string(firewall.Open) {
+			ports = append(ports, fmt.Sprintf("%s/%d", s.Proto, s.Port))
+		}
+	}
+	detail := fmt.Sprintf("the %s rules are empty and every policy is ACCEPT", f.name)
+	if len(ports) > 0 {
+		sev = High
+		detail += ": every listening port is reachable (" + strings.Join(dedupe(ports), ", ") + ")"
+	}
+	return Finding{
+		ID: "no-firewall", Severity: sev, Family: string(f.fam),
+		Title:       fmt.Sprintf("no %s firewall", f.name),
+		Detail:      detail,
+		Remediation: "load a default-deny ruleset that accepts only what must be public (fwaudit suggest)",
+	}
+}
+
+func dedupe(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if !contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// staleRules finds ACCEPT rules, reachable from filter INPUT, for a
+// tcp/udp port (or range) on which no socket of the family listens outside
+// loopback.
+func (a *audit) staleRules(f *family) []Finding {
+	if a.in.ListenersErr != "" {
+		return nil
+	}
+	var out []Finding
+	for _, rs := range f.sets {
+		for _, c := range reachable(findTable(rs, "filter"), "INPUT") {
+			for _, r := range c.Rules {
+				if r.Target != "ACCEPT" || r.DPortsNeg || r.ProtoNeg || len(r.DPorts) == 0 || (r.Proto != "tcp" && r.Proto != "udp") {
+					continue
+				}
+				if a.listensOn(f.fam, r.Proto, r.DPorts, false) {
+					continue
+				}
+				detail := fmt.Sprintf("%s accepts %s %s but nothing listens there", c.Name, r.Proto, portList(r.DPorts))
+				if a.listensOn(f.fam, r.Proto, r.DPorts, true) {
+					detail += " outside loopback"
+				}
+				out = append(out, Finding{
+					ID: "stale-rule", Severity: Low, Family: string(f.fam), Proto: r.Proto, Port: r.DPorts[0].Lo,
+					Title:  "ACCEPT rule for a port nobody listens on",
+					Detail: detail,
+					Rule:   r.Text, Source: rs.Source, Line: r.Line,
+					Remediation: "delete the rule, or keep it only if the service is meant to come back",
+				})
+			}
+		}
+	}
+	return out
+}
+
+func (a *audit) listensOn(fam firewall.Family, proto string, ports []firewall.PortRange, local bool) bool {
+	for _, l := range a.in.Listeners {
+		if l.Proto != proto || !receives(l, fam) || (l.Exposure == scan.ExposureLocal) != local {
+			continue
+		}
+		for _, p := range ports {
+			if l.Port >= p.Lo && l.Port <= p.Hi {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func portList(ps []firewall.PortRange) string {
+	var parts []string
+	for _, p := range ps {
+		if p.Lo == p.Hi {
+			parts = append(parts, fmt.Sprint(p.Lo))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d-%d", p.Lo, p.Hi))
+		}
+	}
+	if len(ps) == 1 && ps[0].Lo == ps[0].Hi {
+		return "port " + parts[0]
+	}
+	return "ports " + strings.Join(parts, ",")
+}
+
+// deadRules reports firewall.Analyze's duplicate and shadowed rules.
+func (a *audit) deadRules(f *family) []Finding {
+	var out []Finding
+	for _, rs := range f.sets {
+		for _, is := range firewall.Analyze(rs) {
+			if is.Rule == nil {
+				continue
+			}
+			fd := Finding{Family: string(f.fam), Rule: is.Rule.Text, Source: rs.Source, Line: is.Rule.Line,
+				Proto: is.Rule.Proto}
+			if len(is.Rule.DPorts) > 0 && !is.Rule.DPortsNeg {
+				fd.Port = is.Rule.DPorts[0].Lo
+			}
+			by := ""
+			if is.By != nil {
+				by = fmt.Sprintf("line %d: %s", is.By.Line, is.By.Text)
+			}
+			switch is.Kind {
+			case "duplicate":
+				fd.ID, fd.Severity = "duplicate-rule", Low
+				fd.Title = "duplicate rule"
+				fd.Detail = fmt.Sprintf("%s line %d repeats %s", is.Rule.Chain, is.Rule.Line, by)
+				fd.Remediation = "delete the second copy"
+			default:
+				fd.ID, fd.Severity = "shadowed-rule", Low
+				fd.Title = "rule can never match"
+				fd.Detail = fmt.Sprintf("%s line %d is shadowed by %s", is.Rule.Chain, is.Rule.Line, by)
+				fd.Remediation = "move the rule above the one that shadows it, or delete it"
+				if blocks(is.Rule) && (is.By == nil || !blocks(is.By)) {
+					fd.Severity = Medium
+					fd.Detail += ": the traffic it was meant to block is decided earlier"
+				}
+			}
+			out = append(out, fd)
+		}
+	}
+	return out
+}
+
+// dnatted tells whether a decision ended in rule r's DNAT: the packet left
+// the host's INPUT path for another address.
+func dnatted(d firewall.Decision, r *firewall.Rule) bool {
+	if len(d.Trace) == 0 {
+		return false
+	}
+	last := d.Trace[len(d.Trace)-1]
+	return last.Action == "dnat" && last.Table == "nat" && last.Line == r.Line
+}
+
+// dockerBypass finds nat PREROUTING DNATs (Docker's published ports, or
+// any port forward) that a packet from the internet gets through: such
+// traffic is filtered by FORWARD, never by INPUT, so host rules for the
+// port do not protect it.
+func (a *audit) dockerBypass(f *family) []Finding {
+	local, remote := probeAddrs(f.fam)
+	var out []Finding
+	for _, rs := range f.sets {
+		for _, c := range reachable(findTable(rs, "nat"), "PREROUTING") {
+			for _, r := range c.Rules {
+				if r.Target != "DNAT" || len(r.DPorts) == 0 || r.DPortsNeg || r.Proto == "" || r.ProtoNeg {
+					continue
+				}
+				port := r.DPorts[0].Lo
+				d := f.ev.Decide(firewall.Packet{Proto: r.Proto, Src: remote, Dst: local, SPort: 40000, DPort: port, InIface: outside})
+				if !dnatted(d, r) {
+					continue
+				}
+				fd := Finding{
+					ID: "docker-bypass", Severity: Medium, Family: string(f.fam), Proto: r.Proto, Port: port,
+					Title:  "published port is forwarded past the INPUT rules",
+					Detail: fmt.Sprintf("nat %s sends %s %s arriving from outside to another address: FORWARD filters it, INPUT rules never see it", c.Name, r.Proto, portList(r.DPorts)),
+					Rule:   r.Text, Source: rs.Source, Line: r.Line,
+					Remediation: fmt.Sprintf("filter the port in the DOCKER-USER chain (it sees forwarded traffic before Docker's rules), or publish it on 127.0.0.1 only (-p 127.0.0.1:%d:...)", port),
+				}
+				if svc, ok := scan.Identify(r.Proto, port, ""); ok {
+					fd.Service = svc.Name
+					if svc.Sensitive {
+						fd.Severity = High
+					}
+				}
+				out = append(out, fd)
+			}
+		}
+	}
+	return out
+}
+
+func blocks(r *firewall.Rule) bool { return r.Target == "DROP" || r.Target == "REJECT" }

@@ -1,0 +1,93 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteMarkdown writes the report as GitHub-flavoured Markdown, for tickets
+// and wikis: summary, checks, findings by severity with remediation, sockets.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	b := bufio.NewWriter(w)
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+
+	p("# Firewall audit: %s\n\n", mdText(hostname(r)))
+	p("Generated %s by fwaudit %s.\n\n", r.GeneratedAt, mdText(r.Tool.Version))
+
+	s := r.Summary
+	p("## Summary\n\n")
+	p("| Sockets | Public | Open | Checks failed | Critical | High | Medium | Low | Info |\n")
+	p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	p("| %d | %d | %d | %d |", s.Sockets, s.Public, s.Open, s.ChecksFailed)
+	for _, sev := range Severities {
+		p(" %d |", s.Findings[sev.String()])
+	}
+	p("\n\n## Checks\n\n")
+	p("| Status | Check | CIS | Detail |\n|---|---|---|---|\n")
+	for _, c := range r.Checks {
+		p("| %s | `%s` | %s | %s |\n", statusMark(c.Status), c.ID, mdCell(strings.Join(c.CIS, "; ")), mdCell(c.Detail))
+	}
+
+	p("\n## Findings\n\n")
+	if len(r.Findings) == 0 {
+		p("No findings.\n")
+	}
+	for _, sev := range Severities {
+		var fs []Finding
+		for _, f := range r.Findings {
+			if f.Severity == sev {
+				fs = append(fs, f)
+			}
+		}
+		if len(fs) == 0 {
+			continue
+		}
+		p("### %s (%d)\n\n", strings.ToUpper(sev.String()[:1])+sev.String()[1:], len(fs))
+		for _, f := range fs {
+			p("- **%s** `%s` (%s): %s\n", mdText(f.Title), f.ID, mdText(f.where()), mdText(f.Detail))
+			if f.Rule != "" {
+				p("  - Rule: `%s`\n", strings.ReplaceAll(f.Rule, "`", "'"))
+			}
+			p("  - Remediation: %s\n", mdText(f.Remediation))
+		}
+		p("\n")
+	}
+
+	p("## Sockets\n\n")
+	if len(r.Sockets) == 0 {
+		p("No sockets.\n")
+	} else {
+		p("| Proto | Address | Port | Process | Service | Exposure | Verdict |\n|---|---|---:|---|---|---|---|\n")
+		for _, so := range r.Sockets {
+			v := "not evaluated"
+			if so.Firewall != nil {
+				v = so.Firewall.Verdict
+			}
+			p("| %s | %s | %d | %s | %s | %s | %s |\n", so.Proto, mdCell(so.Address), so.Port,
+				mdCell(so.Process), mdCell(so.Service), so.Exposure, v)
+		}
+	}
+	return b.Flush()
+}
+
+func statusMark(s Status) string {
+	switch s {
+	case Pass:
+		return "pass"
+	case Fail:
+		return "**FAIL**"
+	}
+	return "skip"
+}
+
+var mdEscaper = strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`)
+
+// mdText escapes Markdown syntax in free text.
+func mdText(s string) string { return mdEscaper.Replace(s) }
+
+// mdCell escapes text for a table cell, where "|" and newlines also matter.
+func mdCell(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(mdText(s), "|", `\|`), "\n", " ")
+}

@@ -1,0 +1,175 @@
+package report
+
+import (
+	"sort"
+	"time"
+
+	"github.com/fwaudit/fwaudit/scan"
+)
+
+// SchemaVersion is the version of the `report --format json` document;
+// schema.json describes it.
+const SchemaVersion = 1
+
+// Inputs is everything a report is computed from. Build reads nothing else:
+// no clock, no hostname, no live state.
+type Inputs struct {
+	Listeners []scan.Listener
+	// ListenersErr says why the sockets could not be listed; the checks that
+	// need them are skipped with it.
+	ListenersErr string
+	// Firewall is what could be read of the rules; nil when the rules were
+	// not asked for (--no-firewall), which skips every firewall check.
+	Firewall *Firewall
+	Hostname string
+	// IPv6Disabled is true when the kernel has IPv6 off
+	// (/proc/sys/net/ipv6/conf/all/disable_ipv6 is 1): IPv6 checks are
+	// skipped and no IPv6 finding is raised.
+	IPv6Disabled bool
+	Now          time.Time
+	Version      string
+}
+
+// Tool names the program that wrote the report.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Report is the compliance report: `report --format json` is its JSON form.
+type Report struct {
+	SchemaVersion int       `json:"schema_version"`
+	Tool          Tool      `json:"tool"`
+	GeneratedAt   string    `json:"generated_at"`
+	Host          Host      `json:"host"`
+	Summary       Summary   `json:"summary"`
+	Checks        []Check   `json:"checks"`
+	Findings      []Finding `json:"findings"`
+	Sockets       []Socket  `json:"sockets"`
+}
+
+// Summary counts what the report holds. Findings always has all five levels.
+type Summary struct {
+	Sockets      int            `json:"sockets"`
+	Public       int            `json:"public"`
+	Open         int            `json:"open"`
+	ChecksFailed int            `json:"checks_failed"`
+	Findings     map[string]int `json:"findings"`
+}
+
+// Status is the outcome of a check.
+type Status string
+
+const (
+	Pass Status = "pass"
+	Fail Status = "fail"
+	Skip Status = "skip" // could not be decided; Detail says why
+)
+
+// Check is one CIS-style control with its outcome.
+type Check struct {
+	ID     string   `json:"id"`
+	Title  string   `json:"title"`
+	Status Status   `json:"status"`
+	CIS    []string `json:"cis"`
+	Detail string   `json:"detail"`
+}
+
+// Finding is one problem, tied to a socket (proto, port, address, service)
+// and/or a rule.
+type Finding struct {
+	ID          string   `json:"id"`
+	Severity    Severity `json:"severity"`
+	Title       string   `json:"title"`
+	Detail      string   `json:"detail"`
+	Family      string   `json:"family,omitempty"`
+	Proto       string   `json:"proto,omitempty"`
+	Port        uint16   `json:"port,omitempty"`
+	Address     string   `json:"address,omitempty"`
+	Service     string   `json:"service,omitempty"`
+	Process     string   `json:"process,omitempty"`
+	Rule        string   `json:"rule,omitempty"`
+	Source      string   `json:"source,omitempty"` // the ruleset the rule is in
+	Line        int      `json:"line,omitempty"`   // the rule's line in Source
+	Remediation string   `json:"remediation"`
+}
+
+// Build computes the report. It never fails: what cannot be known is a
+// skipped check or an "unknown" verdict with the reason.
+func Build(in Inputs) *Report {
+	socks := Sockets(in.Listeners, in.Firewall)
+	a := newAudit(in, socks)
+	r := &Report{
+		SchemaVersion: SchemaVersion,
+		Tool:          Tool{Name: "fwaudit", Version: in.Version},
+		GeneratedAt:   in.Now.UTC().Format(time.RFC3339),
+		Host:          Host{Hostname: in.Hostname},
+		Checks:        a.checks(),
+		Findings:      a.findings(),
+		Sockets:       socks,
+	}
+	sortFindings(r.Findings)
+	r.Summary = summarize(r)
+	return r
+}
+
+// Exceeds reports whether a finding at or above sev exists (--fail-on).
+func (r *Report) Exceeds(sev Severity) bool {
+	for _, f := range r.Findings {
+		if f.Severity >= sev {
+			return true
+		}
+	}
+	return false
+}
+
+func summarize(r *Report) Summary {
+	s := Summary{Sockets: len(r.Sockets), Findings: map[string]int{}}
+	for _, sev := range Severities {
+		s.Findings[sev.String()] = 0
+	}
+	for _, so := range r.Sockets {
+		if so.Exposure == string(scan.ExposurePublic) {
+			s.Public++
+		}
+		if so.Firewall != nil && so.Firewall.Verdict == "open" {
+			s.Open++
+		}
+	}
+	for _, c := range r.Checks {
+		if c.Status == Fail {
+			s.ChecksFailed++
+		}
+	}
+	for _, f := range r.Findings {
+		s.Findings[f.Severity.String()]++
+	}
+	return s
+}
+
+// sortFindings orders by severity (worst first), id, port, rule line, then
+// the remaining fields so that equal keys never depend on input order.
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		switch {
+		case a.Severity != b.Severity:
+			return a.Severity > b.Severity
+		case a.ID != b.ID:
+			return a.ID < b.ID
+		case a.Port != b.Port:
+			return a.Port < b.Port
+		case a.Family != b.Family:
+			return a.Family < b.Family
+		case a.Source != b.Source:
+			return a.Source < b.Source
+		case a.Line != b.Line:
+			return a.Line < b.Line
+		case a.Proto != b.Proto:
+			return a.Proto < b.Proto
+		case a.Address != b.Address:
+			return a.Address < b.Address
+		}
+		return a.Detail < b.Detail
+	})
+}

@@ -1,0 +1,340 @@
+package report
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fwaudit/fwaudit/firewall"
+	"github.com/fwaudit/fwaudit/scan"
+)
+
+var testTime = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+// listener builds a scan.Listener the way the scanner would: addr "[::]"
+// style is not accepted, pass "::" (dual stack) or "::v6only" for an
+// IPV6_V6ONLY wildcard.
+func listener(proto, addr string, port uint16, process string) scan.Listener {
+	v6only := strings.HasSuffix(addr, "v6only")
+	addr = strings.TrimSuffix(addr, "v6only")
+	a := netip.MustParseAddr(addr)
+	l := scan.Listener{Proto: proto, Family: "ipv4", Address: a, Port: port, PID: 100 + int(port), Process: process}
+	if a.Is6() {
+		l.Family = "ipv6"
+		l.DualStack = a.IsUnspecified() && !v6only
+	}
+	l.Exposure = scan.ExposureOf(a.String(), "")
+	if svc, ok := scan.Identify(proto, port, process); ok {
+		l.Service = svc.Name
+	}
+	return l
+}
+
+// fwFrom parses one ruleset per family ("" leaves the family unread with
+// the reason "not provided").
+func fwFrom(t *testing.T, v4, v6 string) *Firewall {
+	t.Helper()
+	fw := &Firewall{Err4: "not provided", Err6: "not provided"}
+	if v4 != "" {
+		rs, err := firewall.ParseSave(strings.NewReader(v4), "rules.v4", firewall.IPv4)
+		if err != nil {
+			t.Fatalf("parsing rules.v4: %v", err)
+		}
+		fw.Sets4, fw.Err4 = []*firewall.Ruleset{rs}, ""
+		fw.V4 = firewall.NewEvaluator(firewall.IPv4, fw.Sets4, firewall.Host{})
+	}
+	if v6 != "" {
+		rs, err := firewall.ParseSave(strings.NewReader(v6), "rules.v6", firewall.IPv6)
+		if err != nil {
+			t.Fatalf("parsing rules.v6: %v", err)
+		}
+		fw.Sets6, fw.Err6 = []*firewall.Ruleset{rs}, ""
+		fw.V6 = firewall.NewEvaluator(firewall.IPv6, fw.Sets6, firewall.Host{})
+	}
+	return fw
+}
+
+func checkStatus(r *Report) map[string]Status {
+	m := map[string]Status{}
+	for _, c := range r.Checks {
+		m[c.ID] = c.Status
+	}
+	return m
+}
+
+// findingKeys lists "id port" for every finding, in report order.
+func findingKeys(r *Report) []string {
+	var out []string
+	for _, f := range r.Findings {
+		out = append(out, fmt.Sprintf("%s %d", f.ID, f.Port))
+	}
+	return out
+}
+
+func TestUnreadableRulesSkipWithReason(t *testing.T) {
+	fw := &Firewall{Err4: "iptables-save: permission denied", Err6: "ip6tables-save: permission denied"}
+	r := Build(Inputs{
+		Listeners: []scan.Listener{listener("tcp", "0.0.0.0", 5432, "postgres"), listener("tcp", "0.0.0.0", 22, "sshd")},
+		Firewall:  fw, Hostname: "h", Now: testTime, Version: "test",
+	})
+	for _, c := range r.Checks {
+		t.Run(c.ID, func(t *testing.T) {
+			if c.Status != Skip {
+				t.Fatalf("status = %s, want skip (detail %q)", c.Status, c.Detail)
+			}
+			if strings.HasSuffix(c.ID, "-v4") && !strings.Contains(c.Detail, "iptables-save: permission denied") {
+				t.Errorf("detail %q does not give the reason", c.Detail)
+			}
+			if strings.HasSuffix(c.ID, "-v6") && !strings.Contains(c.Detail, "ip6tables-save: permission denied") {
+				t.Errorf("detail %q does not give the reason", c.Detail)
+			}
+		})
+	}
+	if len(r.Findings) != 0 {
+		t.Errorf("findings = %v, want none: unreadable rules must not be guessed at", findingKeys(r))
+	}
+	for _, s := range r.Sockets {
+		if s.Firewall == nil || s.Firewall.Verdict != "unknown" || s.Firewall.IPv4.Reasons[0] != "iptables-save: permission denied" {
+			t.Errorf("socket %d firewall = %+v, want unknown with the reason", s.Port, s.Firewall)
+		}
+	}
+	if r.Summary.ChecksFailed != 0 || r.Summary.Open != 0 {
+		t.Errorf("summary = %+v, want no failed checks and nothing open", r.Summary)
+	}
+}
+
+func TestNoFirewallRequested(t *testing.T) {
+	r := Build(Inputs{Listeners: []scan.Listener{listener("tcp", "0.0.0.0", 3306, "mysqld")}, Now: testTime})
+	for _, c := range r.Checks {
+		if c.Status != Skip || c.Detail != "firewall rules were not read" {
+			t.Errorf("%s = %s %q, want skip \"firewall rules were not read\"", c.ID, c.Status, c.Detail)
+		}
+	}
+	if len(r.Findings) != 0 || r.Sockets[0].Firewall != nil {
+		t.Errorf("findings %v, socket firewall %+v; want none and null", findingKeys(r), r.Sockets[0].Firewall)
+	}
+	for _, sev := range []string{"critical", "high", "medium", "low", "info"} {
+		if _, ok := r.Summary.Findings[sev]; !ok {
+			t.Errorf("summary.findings lacks %q", sev)
+		}
+	}
+}
+
+const (
+	emptyV4 = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+	emptyV6 = emptyV4
+
+	// hardenedV4 is the shape `fwaudit suggest` writes.
+	hardenedV4 = `*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -s 127.0.0.0/8 ! -i lo -j DROP
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -m conntrack --ctstate INVALID -j DROP
+-A INPUT -p tcp -m tcp --dport 22 -m comment --comment "ssh" -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 80 -m comment --comment "http" -j ACCEPT
+-A INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT
+COMMIT
+`
+	hardenedV6 = `*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -s ::1/128 ! -i lo -j DROP
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -m conntrack --ctstate INVALID -j DROP
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT
+-A INPUT -p ipv6-icmp -j ACCEPT
+COMMIT
+`
+	mailV4 = `*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -s 127.0.0.0/8 ! -i lo -j DROP
+-A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT
+-A INPUT -p tcp -m multiport --dports 25,587 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 110 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 143 -j ACCEPT
+-A INPUT -p tcp -m multiport --dports 993,995 -j ACCEPT
+COMMIT
+`
+	// catchAllV4 denies with a final rule rather than the policy, and
+	// restricts MySQL to one network.
+	catchAllV4 = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -s 127.0.0.0/8 -j DROP
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p tcp --dport 22 -j ACCEPT
+-A INPUT -s 203.0.113.0/24 -p tcp --dport 3306 -j ACCEPT
+-A INPUT -j REJECT --reject-with icmp-port-unreachable
+-A FORWARD -j DROP
+COMMIT
+`
+	deadV4 = `*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -s 127.0.0.0/8 -j DROP
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -p tcp -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 3306 -j DROP
+COMMIT
+`
+	blocklistV4 = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -s 198.51.100.0/24 -j REJECT --reject-with icmp-port-unreachable
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+COMMIT
+`
+	noSSHV4 = `*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -s 127.0.0.0/8 -j DROP
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT
+COMMIT
+`
+)
+
+func TestChecksAndFindings(t *testing.T) {
+	sshd := listener("tcp", "0.0.0.0", 22, "sshd")
+	nginx := listener("tcp", "0.0.0.0", 80, "nginx")
+	tests := []struct {
+		name         string
+		v4, v6       string
+		listeners    []scan.Listener
+		ipv6Disabled bool
+		wantChecks   map[string]Status // only the ones named
+		wantFindings []string          // "id port", in report order
+	}{
+		{
+			name: "fresh host, no rules, postgres on 0.0.0.0",
+			v4:   emptyV4, v6: emptyV6,
+			listeners: []scan.Listener{sshd, listener("tcp", "0.0.0.0", 5432, "postgres"), listener("tcp", "127.0.0.1", 5433, "postgres")},
+			wantChecks: map[string]Status{"default-deny-v4": Fail, "default-deny-v6": Fail, "loopback-v4": Fail,
+				"established-v4": Pass, "open-ports-have-rules-v4": Fail, "open-ports-have-rules-v6": Pass, "single-firewall-backend": Pass},
+			wantFindings: []string{"exposed-sensitive-service 5432", "no-firewall 0", "no-firewall 0"},
+		},
+		{
+			name: "hardened, everything passes",
+			v4:   hardenedV4, v6: hardenedV6,
+			listeners: []scan.Listener{listener("tcp", "::", 22, "sshd"), listener("tcp", "::", 80, "nginx"), listener("tcp", "127.0.0.1", 5432, "postgres"), listener("udp", "::1", 53, "named")},
+			wantChecks: map[string]Status{"default-deny-v4": Pass, "default-deny-v6": Pass, "loopback-v4": Pass, "loopback-v6": Pass,
+				"established-v4": Pass, "established-v6": Pass, "open-ports-have-rules-v4": Pass, "open-ports-have-rules-v6": Pass,
+				"single-firewall-backend": Pass},
+			wantFindings: nil,
+		},
+		{
+			name: "mail ports accepted, only ssh and http listen",
+			v4:   mailV4, listeners: []scan.Listener{sshd, nginx},
+			ipv6Disabled: true,
+			wantChecks:   map[string]Status{"default-deny-v4": Pass, "default-deny-v6": Skip, "loopback-v6": Skip, "open-ports-have-rules-v4": Pass},
+			wantFindings: []string{"stale-rule 25", "stale-rule 110", "stale-rule 143", "stale-rule 993"},
+		},
+		{
+			name: "catch-all REJECT, mysql restricted to a subnet",
+			v4:   catchAllV4, listeners: []scan.Listener{sshd, listener("tcp", "0.0.0.0", 3306, "mysqld")},
+			ipv6Disabled: true,
+			wantChecks:   map[string]Status{"default-deny-v4": Pass, "loopback-v4": Pass, "open-ports-have-rules-v4": Pass},
+			wantFindings: nil,
+		},
+		{
+			name: "IPv4 locked down, IPv6 empty, mysql on [::]",
+			v4:   hardenedV4, v6: emptyV6,
+			listeners:    []scan.Listener{sshd, listener("tcp", "::v6only", 3306, "mysqld")},
+			wantChecks:   map[string]Status{"default-deny-v4": Pass, "default-deny-v6": Fail},
+			wantFindings: []string{"exposed-sensitive-service 3306", "ipv6-unfiltered 3306", "stale-rule 80"},
+		},
+		{
+			name: "duplicate and shadowed rules",
+			v4:   deadV4, listeners: []scan.Listener{sshd, listener("tcp", "0.0.0.0", 3306, "mysqld")},
+			ipv6Disabled: true,
+			wantFindings: []string{"exposed-sensitive-service 3306", "shadowed-rule 3306", "duplicate-rule 22", "shadowed-rule 22"},
+		},
+		{
+			name: "policy ACCEPT with a blocklist",
+			v4:   blocklistV4, listeners: []scan.Listener{sshd, nginx},
+			ipv6Disabled: true,
+			wantChecks:   map[string]Status{"default-deny-v4": Fail, "open-ports-have-rules-v4": Fail},
+			wantFindings: []string{"exposed-by-policy 80"},
+		},
+		{
+			name: "sshd listens, nothing accepts it",
+			v4:   noSSHV4, listeners: []scan.Listener{sshd, nginx},
+			ipv6Disabled: true,
+			wantChecks:   map[string]Status{"default-deny-v4": Pass, "open-ports-have-rules-v4": Fail},
+			wantFindings: []string{"ssh-blocked 22"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Build(Inputs{Listeners: tt.listeners, Firewall: fwFrom(t, tt.v4, tt.v6), IPv6Disabled: tt.ipv6Disabled, Now: testTime})
+			got := checkStatus(r)
+			var ids []string
+			for id := range tt.wantChecks {
+				ids = append(ids, id)
+			}
+			sort.Strings(ids)
+			for _, id := range ids {
+				if got[id] != tt.wantChecks[id] {
+					t.Errorf("check %s = %s, want %s (%s)", id, got[id], tt.wantChecks[id], detailOf(r, id))
+				}
+			}
+			if d := diffLines(tt.wantFindings, findingKeys(r)); d != "" {
+				t.Errorf("findings (-want +got):\n%s", d)
+			}
+			for _, f := range r.Findings {
+				for _, l := range tt.listeners {
+					if l.Exposure == scan.ExposureLocal && f.Port == l.Port && f.Address == l.Address.String() {
+						t.Errorf("finding %s raised against loopback socket %s:%d", f.ID, f.Address, f.Port)
+					}
+				}
+			}
+		})
+	}
+}
+
+func detailOf(r *Report, id string) string {
+	for _, c := range r.Checks {
+		if c.ID == id {
+			return c.Detail
+		}
+	}
+	return "no such check"
+}
+
+// diffLines is a minimal "(-want +got)" diff of two string lists.
+func diffLines(want, got []string) string {
+	if strings.Join(want, "\n") == strings.Join(got, "\n") {
+		return ""
+	}
+	var b strings.Builder
+	for _, w := range want {
+		fmt.Fprintf(&b, "-%s\n", w)
+	}
+	for _, g := range got {
+		fmt.Fprintf(&b, "+%s\n", g)
+	}
+	return b.String()
+}

@@ -1,0 +1,165 @@
+package report
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/fwaudit/fwaudit/firewall"
+)
+
+// This file holds the structural questions the report asks of a parsed
+// ruleset (which chains INPUT reaches, which backend a dump came from).
+// Questions about what a packet meets are left to the evaluator.
+
+func findTable(rs *firewall.Ruleset, name string) *firewall.Table {
+	for _, t := range rs.Tables {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+func findChain(t *firewall.Table, name string) *firewall.Chain {
+	if t == nil {
+		return nil
+	}
+	for _, c := range t.Chains {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// reachable lists the chains of t that a packet entering start can visit,
+// through -j and -g, in the order they are first reached.
+func reachable(t *firewall.Table, start string) []*firewall.Chain {
+	first := findChain(t, start)
+	if first == nil {
+		return nil
+	}
+	seen := map[string]bool{start: true}
+	out := []*firewall.Chain{first}
+	for i := 0; i < len(out); i++ {
+		for _, r := range out[i].Rules {
+			if r.Target == "" || seen[r.Target] {
+				continue
+			}
+			if c := findChain(t, r.Target); c != nil && c.Policy == "" {
+				seen[r.Target] = true
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// ruleCount is the number of rules in every table of rs.
+func ruleCount(rs *firewall.Ruleset) int {
+	n := 0
+	for _, t := range rs.Tables {
+		for _, c := range t.Chains {
+			n += len(c.Rules)
+		}
+	}
+	return n
+}
+
+// filtersNothing is true when no ruleset of a family holds a rule or a
+// non-ACCEPT filter policy: everything is accepted.
+func filtersNothing(sets []*firewall.Ruleset) bool {
+	for _, rs := range sets {
+		if ruleCount(rs) > 0 {
+			return false
+		}
+		for _, c := range tableChains(findTable(rs, "filter")) {
+			if c.Policy != "" && c.Policy != "ACCEPT" {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func tableChains(t *firewall.Table) []*firewall.Chain {
+	if t == nil {
+		return nil
+	}
+	return t.Chains
+}
+
+// backend names the netfilter backend a ruleset was read from ("nft" or
+// "legacy"), or "" when it came from a file and the backend is not known.
+func backend(rs *firewall.Ruleset) string {
+	switch rs.Source {
+	case "iptables-nft", "ip6tables-nft", "nft":
+		return "nft"
+	case "iptables-legacy", "ip6tables-legacy":
+		return "legacy"
+	}
+	return ""
+}
+
+// isPolicy tells whether a Result.Rule names a chain policy rather than a
+// rule; the evaluator writes policies as iptables-save does ("-P INPUT DROP").
+func isPolicy(rule string) bool { return strings.HasPrefix(rule, "-P ") }
+
+// portsNamed collects every destination port any rule of sets names.
+func portsNamed(sets []*firewall.Ruleset) []firewall.PortRange {
+	var out []firewall.PortRange
+	for _, rs := range sets {
+		for _, t := range rs.Tables {
+			for _, c := range t.Chains {
+				for _, r := range c.Rules {
+					out = append(out, r.DPorts...)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// freePort picks a port that no rule names and nobody listens on, so that
+// what happens to it is what happens to "anything else".
+func freePort(named []firewall.PortRange, used map[uint16]bool) uint16 {
+	for p := 47000; p <= 65535; p++ {
+		if used[uint16(p)] {
+			continue
+		}
+		hit := false
+		for _, r := range named {
+			if uint16(p) >= r.Lo && uint16(p) <= r.Hi {
+				hit = true
+				break
+			}
+		}
+		if !hit {
+			return uint16(p)
+		}
+	}
+	return 47000 // every high port is named: any answer will do
+}
+
+func unspecified(fam firewall.Family) netip.Addr {
+	if fam == firewall.IPv6 {
+		return netip.IPv6Unspecified()
+	}
+	return netip.IPv4Unspecified()
+}
+
+func loopbackAddr(fam firewall.Family) netip.Addr {
+	if fam == firewall.IPv6 {
+		return netip.IPv6Loopback()
+	}
+	return netip.MustParseAddr("127.0.0.1")
+}
+
+// Documentation addresses (RFC 5737, RFC 3849) stand for "this host" and
+// "someone on the internet" in probe packets.
+func probeAddrs(fam firewall.Family) (local, remote netip.Addr) {
+	if fam == firewall.IPv6 {
+		return netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8:ffff::7")
+	}
+	return netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("198.51.100.7")
+}
