@@ -41,6 +41,8 @@ type family struct {
 	sets []*firewall.Ruleset
 	skip string // why this family's checks cannot run; "" when they can
 	free uint16 // a port no rule names and nobody listens on
+
+	posture *firewall.Posture // the evaluator's probes, once computed
 }
 
 type audit struct {
@@ -195,6 +197,14 @@ func isUserChain(c *firewall.Chain) bool { return c.Policy == "" || c.Policy == 
 
 func (a *audit) defaultDeny(f *family) (Status, string) {
 	in, fwd := a.chainDenies(f, "INPUT"), a.chainDenies(f, "FORWARD")
+	// The evaluator's probe catches what the structure does not show (a
+	// deny split over several rules): nothing reaches an unnamed port.
+	if pc := a.posture(f); !in.ok && pc.DefaultDeny.Pass {
+		in = denyResult{true, "INPUT accepts no port that its rules do not name (" + pc.DefaultDeny.Detail + ")"}
+	}
+	if pc := a.posture(f); !fwd.ok && pc.ForwardDefaultDeny.Pass {
+		fwd = denyResult{true, "FORWARD: " + pc.ForwardDefaultDeny.Detail}
+	}
 	detail := in.how + "; " + fwd.how
 	if out := outputPolicy(f); out != "" {
 		detail += "; OUTPUT policy " + out
@@ -222,12 +232,12 @@ type probe struct {
 
 func (p probe) String() string { return fmt.Sprintf("%s/%d", p.proto, p.port) }
 
-// probes are the ports of the family's sockets (all of them, or only those
-// bound to loopback) plus a port nobody names, in tcp and udp.
-func (a *audit) probes(f *family, onlyLocal bool) []probe {
+// probes are the ports of the family's sockets plus a port nobody names,
+// in tcp and udp.
+func (a *audit) probes(f *family) []probe {
 	seen := map[probe]bool{{"tcp", f.free}: true, {"udp", f.free}: true}
 	for _, l := range a.in.Listeners {
-		if receives(l, f.fam) && (!onlyLocal || l.Exposure == scan.ExposureLocal) {
+		if receives(l, f.fam) {
 			seen[probe{l.Proto, l.Port}] = true
 		}
 	}
@@ -253,50 +263,41 @@ func receives(l scan.Listener, fam firewall.Family) bool {
 	return l.Family == "ipv6"
 }
 
-// outside is the interface name probe packets from the network arrive on.
-const outside = "eth0"
-
+// loopback combines the evaluator's posture probe (lo accepted, a loopback
+// source on the outside interface dropped, for a port no rule names) with
+// the same spoofed packet sent to every listening port: CIS wants the
+// 127.0.0.0/8 (::1) drop to hold before any accept.
 func (a *audit) loopback(f *family) (Status, string) {
+	pc := a.posture(f).Loopback
+	if !pc.Pass {
+		return Fail, withRule(pc.Detail, pc.Rule)
+	}
 	lo := loopbackAddr(f.fam)
-	local, _ := probeAddrs(f.fam)
-	var bad []string
-	// Loopback traffic is probed only on ports that nothing outside
-	// loopback uses: a local client's packet is NATed (if at all) in OUTPUT,
-	// so the nat PREROUTING rules a Decide walk applies would mislead.
-	for _, p := range a.probes(f, true) {
-		d := f.ev.Decide(firewall.Packet{Proto: p.proto, Src: lo, Dst: lo, SPort: 40000, DPort: p.port, InIface: "lo"})
-		if d.Verdict != "accept" {
-			bad = append(bad, fmt.Sprintf("lo traffic to %s is not accepted (%s)", p, ruleOrPolicy(d.Rule)))
-			break
+	for _, p := range a.probes(f) {
+		// No interface and no destination: Decide uses the outside
+		// interface and the host's address.
+		d := f.ev.Decide(firewall.Packet{Proto: p.proto, Src: lo, DPort: p.port})
+		if d.Verdict != firewall.DecideDrop {
+			return Fail, fmt.Sprintf("a packet from %s on an outside interface to %s is %s (%s)", lo, p, verb(d.Verdict), ruleOrPolicy(d.Rule))
 		}
 	}
-	for _, p := range a.probes(f, false) {
-		d := f.ev.Decide(firewall.Packet{Proto: p.proto, Src: lo, Dst: local, SPort: 40000, DPort: p.port, InIface: outside})
-		if d.Verdict != "drop" {
-			bad = append(bad, fmt.Sprintf("%s from %s to %s is %s (%s)", lo, outside, p, verb(d.Verdict), ruleOrPolicy(d.Rule)))
-			break
-		}
-	}
-	if len(bad) > 0 {
-		return Fail, strings.Join(bad, "; ")
-	}
-	return Pass, fmt.Sprintf("lo is accepted and %s from other interfaces is dropped", loNet(f.fam))
+	return Pass, pc.Detail
 }
 
-func loNet(fam firewall.Family) string {
-	if fam == firewall.IPv6 {
-		return "::1"
+func withRule(detail, rule string) string {
+	if rule == "" {
+		return detail
 	}
-	return "127.0.0.0/8"
+	return detail + ": " + rule
 }
 
 func verb(v string) string {
 	switch v {
-	case "accept":
+	case firewall.DecideAccept:
 		return "accepted"
-	case "drop":
+	case firewall.DecideDrop:
 		return "dropped"
-	case "conditional":
+	case firewall.DecideConditional:
 		return "accepted depending on runtime state"
 	}
 	return "undecided"
@@ -309,22 +310,22 @@ func ruleOrPolicy(rule string) string {
 	return rule
 }
 
+// established is the evaluator's posture probe: ESTABLISHED and RELATED
+// tcp and udp packets from outside are accepted.
 func (a *audit) established(f *family) (Status, string) {
-	local, remote := probeAddrs(f.fam)
-	var by []string
-	for _, p := range []struct {
-		proto string
-		sport uint16
-	}{{"tcp", 443}, {"udp", 53}} {
-		d := f.ev.Decide(firewall.Packet{Proto: p.proto, Src: remote, Dst: local, SPort: p.sport, DPort: f.free, InIface: outside, State: "ESTABLISHED"})
-		if d.Verdict != "accept" {
-			return Fail, fmt.Sprintf("an ESTABLISHED %s reply from port %d is %s (%s)", p.proto, p.sport, verb(d.Verdict), ruleOrPolicy(d.Rule))
-		}
-		if !contains(by, d.Rule) {
-			by = append(by, d.Rule)
-		}
+	pc := a.posture(f).Established
+	if !pc.Pass {
+		return Fail, withRule(pc.Detail, pc.Rule)
 	}
-	return Pass, "ESTABLISHED replies are accepted by " + strings.Join(by, "; ")
+	return Pass, withRule(pc.Detail, pc.Rule)
+}
+
+func (a *audit) posture(f *family) firewall.Posture {
+	if f.posture == nil {
+		p := f.ev.Posture()
+		f.posture = &p
+	}
+	return *f.posture
 }
 
 func contains(ss []string, s string) bool {

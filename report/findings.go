@@ -272,20 +272,25 @@ func (a *audit) staleRules(f *family) []Finding {
 				if r.Target != "ACCEPT" || r.DPortsNeg || r.ProtoNeg || len(r.DPorts) == 0 || (r.Proto != "tcp" && r.Proto != "udp") {
 					continue
 				}
-				if a.listensOn(f.fam, r.Proto, r.DPorts, false) {
-					continue
+				// One finding per port (or range) of a multiport list that
+				// nobody listens on.
+				for _, pr := range r.DPorts {
+					ports := []firewall.PortRange{pr}
+					if a.listensOn(f.fam, r.Proto, ports, false) {
+						continue
+					}
+					detail := fmt.Sprintf("%s accepts %s %s but nothing listens there", c.Name, r.Proto, portList(ports))
+					if a.listensOn(f.fam, r.Proto, ports, true) {
+						detail += " outside loopback"
+					}
+					out = append(out, Finding{
+						ID: "stale-rule", Severity: Low, Family: string(f.fam), Proto: r.Proto, Port: pr.Lo,
+						Title:  "ACCEPT rule for a port nobody listens on",
+						Detail: detail,
+						Rule:   r.Text, Source: rs.Source, Line: r.Line,
+						Remediation: "delete the rule (or the port from it), or keep it only if the service is meant to come back",
+					})
 				}
-				detail := fmt.Sprintf("%s accepts %s %s but nothing listens there", c.Name, r.Proto, portList(r.DPorts))
-				if a.listensOn(f.fam, r.Proto, r.DPorts, true) {
-					detail += " outside loopback"
-				}
-				out = append(out, Finding{
-					ID: "stale-rule", Severity: Low, Family: string(f.fam), Proto: r.Proto, Port: r.DPorts[0].Lo,
-					Title:  "ACCEPT rule for a port nobody listens on",
-					Detail: detail,
-					Rule:   r.Text, Source: rs.Source, Line: r.Line,
-					Remediation: "delete the rule, or keep it only if the service is meant to come back",
-				})
 			}
 		}
 	}
@@ -375,7 +380,6 @@ func dnatted(d firewall.Decision, r *firewall.Rule) bool {
 // traffic is filtered by FORWARD, never by INPUT, so host rules for the
 // port do not protect it.
 func (a *audit) dockerBypass(f *family) []Finding {
-	local, remote := probeAddrs(f.fam)
 	var out []Finding
 	for _, rs := range f.sets {
 		for _, c := range reachable(findTable(rs, "nat"), "PREROUTING") {
@@ -384,7 +388,8 @@ func (a *audit) dockerBypass(f *family) []Finding {
 					continue
 				}
 				port := r.DPorts[0].Lo
-				d := f.ev.Decide(firewall.Packet{Proto: r.Proto, Src: remote, Dst: local, SPort: 40000, DPort: port, InIface: outside})
+				// From the default outside source and interface to the host's address.
+				d := f.ev.Decide(firewall.Packet{Proto: r.Proto, DPort: port})
 				if !dnatted(d, r) {
 					continue
 				}

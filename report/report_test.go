@@ -250,7 +250,7 @@ func TestChecksAndFindings(t *testing.T) {
 			v4:   mailV4, listeners: []scan.Listener{sshd, nginx},
 			ipv6Disabled: true,
 			wantChecks:   map[string]Status{"default-deny-v4": Pass, "default-deny-v6": Skip, "loopback-v6": Skip, "open-ports-have-rules-v4": Pass},
-			wantFindings: []string{"stale-rule 25", "stale-rule 110", "stale-rule 143", "stale-rule 993"},
+			wantFindings: []string{"stale-rule 25", "stale-rule 110", "stale-rule 143", "stale-rule 587", "stale-rule 993", "stale-rule 995"},
 		},
 		{
 			name: "catch-all REJECT, mysql restricted to a subnet",

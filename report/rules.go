@@ -154,12 +154,3 @@ func loopbackAddr(fam firewall.Family) netip.Addr {
 	}
 	return netip.MustParseAddr("127.0.0.1")
 }
-
-// Documentation addresses (RFC 5737, RFC 3849) stand for "this host" and
-// "someone on the internet" in probe packets.
-func probeAddrs(fam firewall.Family) (local, remote netip.Addr) {
-	if fam == firewall.IPv6 {
-		return netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8:ffff::7")
-	}
-	return netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("198.51.100.7")
-}
