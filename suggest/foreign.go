@@ -22,11 +22,12 @@ var foreignTools = []struct {
 	{"firewalld", []string{"IN_", "FWDI_", "FWDO_", "FWD_", "OUTPUT_direct", "INPUT_direct", "FORWARD_direct", "INPUT_ZONES", "FORWARD_IN_ZONES"}, "stop and disable firewalld first (systemctl disable --now firewalld)"},
 }
 
-// ForeignChains warns, one line per tool, when the loaded rulesets' filter
-// tables hold chains another tool manages: loading the iptables,
-// ip6tables or script output replaces the filter table and them with it
-// (the nft output replaces only table inet fwaudit, but the other tools'
-// chains still see every packet).
+// ForeignChains warns, one line per tool, when the loaded rulesets hold
+// chains another tool manages (in any table: Docker's DOCKER chain lives in
+// nat, its FORWARD rules in filter). Loading the iptables, ip6tables or
+// script output replaces the filter table and the tool's rules there; the
+// nft output replaces only table inet fwaudit, but then the other tools'
+// chains still see every packet.
 func ForeignChains(rulesets []*firewall.Ruleset) []string {
 	found := map[string][]string{}
 	for _, rs := range rulesets {
@@ -34,9 +35,6 @@ func ForeignChains(rulesets []*firewall.Ruleset) []string {
 			continue
 		}
 		for _, t := range rs.Tables {
-			if t.Name != "filter" { // restoring *filter leaves other tables alone
-				continue
-			}
 			for _, c := range t.Chains {
 				for _, ft := range foreignTools {
 					for _, pre := range ft.prefixes {
@@ -62,8 +60,8 @@ func ForeignChains(rulesets []*firewall.Ruleset) []string {
 		if len(shown) > 4 {
 			shown = append(shown[:4:4], fmt.Sprintf("and %d more", len(chains)-4))
 		}
-		out = append(out, fmt.Sprintf("%s chains are loaded (%s); loading this ruleset replaces the filter table and removes them: %s",
-			ft.tool, strings.Join(shown, ", "), ft.keep))
+		out = append(out, fmt.Sprintf("%s chains are loaded (%s); loading this ruleset replaces the filter table and what %s put there: %s",
+			ft.tool, strings.Join(shown, ", "), ft.tool, ft.keep))
 	}
 	return out
 }

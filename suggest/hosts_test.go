@@ -70,6 +70,10 @@ var hostileHost = []scan.Listener{
 	lst("udp", "192.0.2.10", 7006, "x' ; reboot ; '", false),
 	lst("tcp", "2001:db8::10", 7007, "#}\n} accept", false),
 	lst("tcp", "0.0.0.0", 7008, longName(400), false),
+	// Canaries built from bash builtins only: TestScriptRuns runs the
+	// script with an empty PATH and fails if CANARY appears.
+	lst("tcp", "0.0.0.0", 7009, "$(echo x>>CANARY)", false),
+	lst("tcp", "0.0.0.0", 7010, "`echo x>>CANARY`';echo x>>CANARY;'", false),
 }
 
 func longName(n int) string {

@@ -79,6 +79,12 @@ $IP6TABLES -A INPUT -d 2001:db8::10/128 -p tcp -m tcp --dport 7007 -m comment --
 echo ' * allowing tcp port 7008 (unknown service aé"'\''\aé"'\''\aé"'\''\aé"'\''\aé"'\''\aé"'\''\aé"'\''\aé"'\''\aé"'\''\aé"'\''\aé": review) (IPv4 only)'
 $IPTABLES -A INPUT -p tcp -m tcp --dport 7008 -m comment --comment 'review: unknown service tcp/7008 (aé"'\''\aé"'\''\aé"'\''\aé"'\''\aé"'\''\aé"'\''\aé"'\''\aé"'\''\aé"'\''\aé"'\''\aé")' -j ACCEPT
 
+echo ' * allowing tcp port 7009 (unknown service $(echo x>>CANARY): review) (IPv4 only)'
+$IPTABLES -A INPUT -p tcp -m tcp --dport 7009 -m comment --comment 'review: unknown service tcp/7009 ($(echo x>>CANARY))' -j ACCEPT
+
+echo ' * allowing tcp port 7010 (unknown service `echo x>>CANARY`'\'';echo x>>CANARY;'\'': review) (IPv4 only)'
+$IPTABLES -A INPUT -p tcp -m tcp --dport 7010 -m comment --comment 'review: unknown service tcp/7010 (`echo x>>CANARY`'\'';echo x>>CANARY;'\'')' -j ACCEPT
+
 echo ' * dropping everything else (INPUT and FORWARD policies DROP)'
 $IPTABLES -P INPUT DROP
 $IPTABLES -P FORWARD DROP
