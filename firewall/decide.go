@@ -32,7 +32,7 @@ func DefaultSource(fam Family) netip.Addr {
 // Decide walks one packet through the rules of every ruleset, recording
 // every rule visited. A packet with no source, destination or interface
 // gets DefaultSource, the first destination the evaluator would try and
-// the first input interface. For ICMP, DPort carries the ICMP type. A
+// the outside interface (the generic one offline, else the host's last). For ICMP, DPort carries the ICMP type. A
 // runtime-state match is explored both ways; the decision is conditional
 // when the two ways end differently.
 func (e *Evaluator) Decide(p Packet) Decision {
@@ -44,8 +44,8 @@ func (e *Evaluator) Decide(p Packet) Decision {
 	if e.fam == IPv4 {
 		ctx.dst = ctx.dst.Unmap()
 	}
-	if ctx.in == "" && len(e.ifaces) > 0 {
-		ctx.in = e.ifaces[0]
+	if ctx.in == "" {
+		ctx.in = e.outside()
 	}
 	if !ctx.dst.IsValid() && len(e.dsts) > 0 {
 		ctx.dst = e.dsts[0]

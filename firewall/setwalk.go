@@ -62,7 +62,7 @@ func (w *walker) walk(c *cchain, x addrSet) walkRes {
 			break
 		}
 		s := &c.segs[si]
-		if s.hi-s.lo > 1 && w.onMatch == nil {
+		if s.hi-s.lo > 1 {
 			x = w.walkBatch(c, s, x, &res)
 			continue
 		}
@@ -157,6 +157,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 			}
 		}
 	case actUnknown:
+		w.accBy = append(w.accBy, attrib{cr.text, w.table, matched})
 		res.acc = res.acc.union(matched)
 		res.drop = res.drop.union(matched)
 		w.reasons = append(w.reasons, reason{cr.why, matched})
@@ -184,6 +185,20 @@ func (w *walker) walkBatch(c *cchain, s *segment, x addrSet, res *walkRes) addrS
 		return x
 	}
 	br := c.batchResult(s, w.active, isActive)
+	if w.onMatch != nil {
+		// report each rule that owns some of x (first match wins within
+		// the batch)
+		j := 0
+		for _, pc := range br.pieces {
+			for j < len(x.r) && x.r[j].hi.less(pc.r.lo) {
+				j++
+			}
+			if j < len(x.r) && !pc.r.hi.less(x.r[j].lo) {
+				cr := &c.rules[s.lo+int(pc.k)]
+				w.onMatch(cr, addrSet{fam: w.fam, r: []rng{pc.r}}.intersect(x), triYes)
+			}
+		}
+	}
 	for gi := range br.groups {
 		g := &br.groups[gi]
 		matched := x.intersect(g.owned)

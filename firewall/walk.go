@@ -22,6 +22,12 @@ type batchResult struct {
 	active []int32
 	groups []bgroup
 	union  addrSet
+	pieces []piece // who owns what, in address order (for Analyze)
+}
+
+type piece struct {
+	k int32
+	r rng
 }
 
 type bgroup struct {
@@ -99,6 +105,7 @@ func (c *cchain) batchResult(s *segment, active []int32, isActive []bool) *batch
 			grp.rules = append(grp.rules, k)
 		}
 		r := rng{lo, hi}
+		br.pieces = append(br.pieces, piece{k, r})
 		owned[g] = appendRange(owned[g], r)
 		all = appendRange(all, r)
 		sz := addrSet{fam: fam, r: []rng{r}}.size()

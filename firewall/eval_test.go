@@ -1,0 +1,328 @@
+package firewall
+
+import (
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// filterRules builds a filter table with INPUT policy pol, user chains
+// declared from the rules that append to them.
+func filterRules(pol string, rules ...string) string {
+	var b strings.Builder
+	b.WriteString("*filter\n:INPUT " + pol + " [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n")
+	seen := map[string]bool{"INPUT": true, "FORWARD": true, "OUTPUT": true}
+	for _, r := range rules {
+		f := strings.Fields(r)
+		if len(f) > 1 && f[0] == "-A" && !seen[f[1]] {
+			seen[f[1]] = true
+			b.WriteString(":" + f[1] + " - [0:0]\n")
+		}
+	}
+	for _, r := range rules {
+		b.WriteString(r + "\n")
+	}
+	b.WriteString("COMMIT\n")
+	return b.String()
+}
+
+var any4 = netip.IPv4Unspecified()
+
+func tcp(port uint16) Query { return Query{Proto: "tcp", Addr: any4, Port: port} }
+func udp(port uint16) Query { return Query{Proto: "udp", Addr: any4, Port: port} }
+
+// brief is the part of a Result a test pins.
+type brief struct {
+	Verdict    Verdict
+	Sources    string
+	Except     string
+	Interfaces string
+	Reasons    string
+	Rule       string
+}
+
+func briefOf(r Result) brief {
+	return brief{r.Verdict, strings.Join(prefixStrings(r.Sources), " "), strings.Join(prefixStrings(r.Except), " "),
+		strings.Join(r.Interfaces, " "), strings.Join(r.Reasons, "; "), r.Rule}
+}
+
+func evalText(t *testing.T, text string, host Host, q Query) brief {
+	t.Helper()
+	rs := parseString(t, text, IPv4)
+	return briefOf(NewEvaluator(IPv4, []*Ruleset{rs}, host).Evaluate(q))
+}
+
+func TestEvaluateMatches(t *testing.T) {
+	const acc22 = "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT"
+	tests := []struct {
+		name  string
+		rules string
+		q     Query
+		want  brief
+	}{
+		{"policy drop blocks", filterRules("DROP"), tcp(22), brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"policy accept opens", filterRules("ACCEPT"), tcp(22), brief{Verdict: Open, Rule: "-P INPUT ACCEPT"}},
+		{"dport accept", filterRules("DROP", acc22), tcp(22), brief{Verdict: Open, Rule: acc22}},
+		{"dport other port", filterRules("DROP", acc22), tcp(23), brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"dport wrong protocol", filterRules("DROP", acc22), udp(22), brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"protocol number", filterRules("DROP", "-A INPUT -p 6 --dport 22 -j ACCEPT"), tcp(22), brief{Verdict: Open, Rule: "-A INPUT -p 6 --dport 22 -j ACCEPT"}},
+		{"negated protocol", filterRules("DROP", "-A INPUT ! -p udp -j ACCEPT"), tcp(9), brief{Verdict: Open, Rule: "-A INPUT ! -p udp -j ACCEPT"}},
+		{"negated protocol other", filterRules("DROP", "-A INPUT ! -p udp -j ACCEPT"), udp(9), brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"port range", filterRules("DROP", "-A INPUT -p tcp --dport 1000:2000 -j ACCEPT"), tcp(1500), brief{Verdict: Open, Rule: "-A INPUT -p tcp --dport 1000:2000 -j ACCEPT"}},
+		{"negated port", filterRules("ACCEPT", "-A INPUT -p tcp ! --dport 22 -j DROP"), tcp(22), brief{Verdict: Open, Rule: "-P INPUT ACCEPT"}},
+		{"negated port other", filterRules("ACCEPT", "-A INPUT -p tcp ! --dport 22 -j DROP"), tcp(80), brief{Verdict: Blocked, Rule: "-A INPUT -p tcp ! --dport 22 -j DROP"}},
+		{"multiport list and range", filterRules("DROP", "-A INPUT -p tcp -m multiport --dports 80,443,8000:8100 -j ACCEPT"), tcp(8080), brief{Verdict: Open, Rule: "-A INPUT -p tcp -m multiport --dports 80,443,8000:8100 -j ACCEPT"}},
+		{"multiport negated", filterRules("DROP", "-A INPUT -p tcp -m multiport ! --dports 80,443 -j ACCEPT"), tcp(443), brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"multiport ports either side", filterRules("DROP", "-A INPUT -p udp -m multiport --ports 53 -j ACCEPT"), udp(9999), brief{Verdict: Open, Rule: "-A INPUT -p udp -m multiport --ports 53 -j ACCEPT"}},
+		{"source port opens every port", filterRules("DROP", "-A INPUT -p tcp -m tcp --sport 53 -j ACCEPT"), tcp(3306), brief{Verdict: Open, Rule: "-A INPUT -p tcp -m tcp --sport 53 -j ACCEPT"}},
+		{"multiport source ports", filterRules("DROP", "-A INPUT -p tcp -m multiport --sports 137,138 -j ACCEPT"), tcp(1), brief{Verdict: Open, Rule: "-A INPUT -p tcp -m multiport --sports 137,138 -j ACCEPT"}},
+		{"source restricted", filterRules("DROP", "-A INPUT -s 10.0.0.0/8 -p tcp --dport 22 -j ACCEPT", "-A INPUT -s 192.0.2.7 -j ACCEPT"), tcp(22),
+			brief{Verdict: Restricted, Sources: "10.0.0.0/8 192.0.2.7/32", Rule: "-A INPUT -s 10.0.0.0/8 -p tcp --dport 22 -j ACCEPT"}},
+		{"negated source open with except", filterRules("DROP", "-A INPUT ! -s 10.0.0.0/8 -j ACCEPT"), tcp(22),
+			brief{Verdict: Open, Except: "10.0.0.0/8", Rule: "-A INPUT ! -s 10.0.0.0/8 -j ACCEPT"}},
+		{"blocklist then accept", filterRules("DROP", "-A INPUT -s 192.0.2.1/32 -j DROP", "-A INPUT -s 198.51.100.0/24 -j REJECT", acc22), tcp(22),
+			brief{Verdict: Open, Except: "192.0.2.1/32 198.51.100.0/24", Rule: acc22}},
+		{"iprange source", filterRules("DROP", "-A INPUT -m iprange --src-range 10.0.0.1-10.0.0.6 -j ACCEPT"), tcp(22),
+			brief{Verdict: Restricted, Sources: "10.0.0.1/32 10.0.0.2/31 10.0.0.4/31 10.0.0.6/32", Rule: "-A INPUT -m iprange --src-range 10.0.0.1-10.0.0.6 -j ACCEPT"}},
+		{"iprange negated", filterRules("ACCEPT", "-A INPUT -m iprange ! --src-range 0.0.0.0-127.255.255.255 -j DROP"), tcp(22),
+			brief{Verdict: Restricted, Sources: "0.0.0.0/1", Rule: "-P INPUT ACCEPT"}},
+		{"output interface never set on input", filterRules("DROP", "-A INPUT -o eth0 -j ACCEPT"), tcp(22), brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"negated output interface always true", filterRules("DROP", "-A INPUT ! -o eth0 -j ACCEPT"), tcp(22), brief{Verdict: Open, Rule: "-A INPUT ! -o eth0 -j ACCEPT"}},
+		{"input interface restricts", filterRules("DROP", "-A INPUT -i eth1 -p tcp --dport 22 -j ACCEPT"), tcp(22),
+			brief{Verdict: Restricted, Interfaces: "eth1", Rule: "-A INPUT -i eth1 -p tcp --dport 22 -j ACCEPT"}},
+		{"interface wildcard", filterRules("DROP", "-A INPUT -i wg+ -j ACCEPT"), tcp(22),
+			brief{Verdict: Restricted, Interfaces: "wg0", Rule: "-A INPUT -i wg+ -j ACCEPT"}},
+		{"negated interface reaches the outside", filterRules("DROP", "-A INPUT ! -i eth1 -j ACCEPT"), tcp(22),
+			brief{Verdict: Open, Rule: "-A INPUT ! -i eth1 -j ACCEPT"}},
+		{"loopback only", filterRules("DROP", "-A INPUT -i lo -j ACCEPT"), tcp(22), brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"state NEW", filterRules("DROP", "-A INPUT -p tcp -m state --state NEW --dport 22 -j ACCEPT"), tcp(22), brief{Verdict: Open, Rule: "-A INPUT -p tcp -m state --state NEW --dport 22 -j ACCEPT"}},
+		{"established only", filterRules("DROP", "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"), tcp(22), brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"invalid drop does not hit new", filterRules("DROP", "-A INPUT -m conntrack --ctstate INVALID -j DROP", acc22), tcp(22), brief{Verdict: Open, Rule: acc22}},
+		{"negated state", filterRules("DROP", "-A INPUT -m conntrack ! --ctstate NEW -j DROP", "-A INPUT -j ACCEPT"), tcp(22), brief{Verdict: Open, Rule: "-A INPUT -j ACCEPT"}},
+		{"untracked and dnat states", filterRules("DROP", "-A INPUT -m conntrack --ctstate UNTRACKED,DNAT -j ACCEPT"), tcp(22), brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"syn", filterRules("DROP", "-A INPUT -p tcp --syn -j ACCEPT"), tcp(22), brief{Verdict: Open, Rule: "-A INPUT -p tcp --syn -j ACCEPT"}},
+		{"not syn drop", filterRules("DROP", "-A INPUT -p tcp ! --syn -j DROP", acc22), tcp(22), brief{Verdict: Open, Rule: acc22}},
+		{"tcp flags ack only", filterRules("DROP", "-A INPUT -p tcp --tcp-flags SYN,ACK ACK -j ACCEPT"), tcp(22), brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"tcp flags on udp", filterRules("DROP", "-A INPUT -p tcp --tcp-flags SYN SYN -j ACCEPT"), udp(22), brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"icmp rule ignores tcp", filterRules("DROP", "-A INPUT -p icmp --icmp-type echo-request -j ACCEPT"), tcp(22), brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"comment", filterRules("DROP", `-A INPUT -p tcp --dport 22 -m comment --comment "ssh \"admin\"" -j ACCEPT`), tcp(22),
+			brief{Verdict: Open, Rule: `-A INPUT -p tcp --dport 22 -m comment --comment "ssh \"admin\"" -j ACCEPT`}},
+		{"addrtype local", filterRules("DROP", "-A INPUT -m addrtype --dst-type LOCAL -j ACCEPT"), tcp(22), brief{Verdict: Open, Rule: "-A INPUT -m addrtype --dst-type LOCAL -j ACCEPT"}},
+		{"addrtype broadcast", filterRules("DROP", "-A INPUT -m addrtype --dst-type BROADCAST,MULTICAST -j ACCEPT"), tcp(22), brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"addrtype negated local", filterRules("ACCEPT", "-A INPUT -m addrtype ! --dst-type LOCAL -j DROP"), tcp(22), brief{Verdict: Open, Rule: "-P INPUT ACCEPT"}},
+		{"addrtype source local", filterRules("DROP", "-A INPUT -m addrtype --src-type LOCAL -j ACCEPT"), tcp(22),
+			brief{Verdict: Restricted, Sources: "127.0.0.0/8", Rule: "-A INPUT -m addrtype --src-type LOCAL -j ACCEPT"}},
+		{"pkttype unicast", filterRules("DROP", "-A INPUT -m pkttype --pkt-type unicast -j ACCEPT"), tcp(22), brief{Verdict: Open, Rule: "-A INPUT -m pkttype --pkt-type unicast -j ACCEPT"}},
+		{"fragment never first packet", filterRules("DROP", "-A INPUT -f -j ACCEPT"), tcp(22), brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"not fragment", filterRules("DROP", "-A INPUT ! -f -j ACCEPT"), tcp(22), brief{Verdict: Open, Rule: "-A INPUT ! -f -j ACCEPT"}},
+		{"specific bind matches -d", filterRules("DROP", "-A INPUT -d 192.0.2.10/32 -p tcp --dport 22 -j ACCEPT"),
+			Query{Proto: "tcp", Addr: netip.MustParseAddr("192.0.2.10"), Port: 22}, brief{Verdict: Open, Rule: "-A INPUT -d 192.0.2.10/32 -p tcp --dport 22 -j ACCEPT"}},
+		{"specific bind other -d", filterRules("DROP", "-A INPUT -d 192.0.2.10/32 -p tcp --dport 22 -j ACCEPT"),
+			Query{Proto: "tcp", Addr: netip.MustParseAddr("192.0.2.11"), Port: 22}, brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"wildcard bind reachable at a -d address", filterRules("DROP", "-A INPUT -d 192.0.2.10/32 -p tcp --dport 22 -j ACCEPT"), tcp(22),
+			brief{Verdict: Open, Rule: "-A INPUT -d 192.0.2.10/32 -p tcp --dport 22 -j ACCEPT"}},
+		{"loopback bind", filterRules("DROP"), Query{Proto: "tcp", Addr: netip.MustParseAddr("127.0.0.1"), Port: 22}, brief{Verdict: NotApplicable}},
+		{"v6 bind on v4 evaluator", filterRules("DROP"), Query{Proto: "tcp", Addr: netip.MustParseAddr("2001:db8::1"), Port: 22}, brief{Verdict: NotApplicable}},
+		{"unknown protocol query", filterRules("DROP"), Query{Proto: "bogus", Port: 1}, brief{Verdict: Unknown, Reasons: `unknown protocol "bogus"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := evalText(t, tt.rules, Host{}, tt.q)
+			if tt.want != got {
+				t.Errorf("(-want +got):\n- %+v\n+ %+v", tt.want, got)
+			}
+		})
+	}
+}
+
+func TestEvaluateRuntimeMatches(t *testing.T) {
+	const acc22 = "-A INPUT -p tcp --dport 22 -j ACCEPT"
+	tests := []struct {
+		name  string
+		rules string
+		q     Query
+		want  brief
+	}{
+		{"recent drop makes it conditional", filterRules("DROP", "-A INPUT -p tcp --dport 22 -m recent --update --seconds 60 --hitcount 4 --name SSH -j DROP", acc22), tcp(22),
+			brief{Verdict: Conditional, Sources: "0.0.0.0/0", Reasons: "-m recent", Rule: acc22}},
+		{"recent set always matches", filterRules("DROP", "-A INPUT -p tcp --dport 22 -m recent --set --name SSH -j ACCEPT"), tcp(22),
+			brief{Verdict: Open, Rule: "-A INPUT -p tcp --dport 22 -m recent --set --name SSH -j ACCEPT"}},
+		{"runtime match on another port does not matter", filterRules("DROP", "-A INPUT -p tcp --dport 23 -m recent --rcheck -j DROP", acc22), tcp(22),
+			brief{Verdict: Open, Rule: acc22}},
+		{"limited LOG does not taint", filterRules("DROP", "-A INPUT -m limit --limit 3/min -j LOG --log-prefix \"x \"", acc22), tcp(22),
+			brief{Verdict: Open, Rule: acc22}},
+		{"limited accept then accept", filterRules("DROP", "-A INPUT -p tcp --dport 22 -m limit --limit 3/min -j ACCEPT", acc22), tcp(22),
+			brief{Verdict: Open, Rule: "-A INPUT -p tcp --dport 22 -m limit --limit 3/min -j ACCEPT"}},
+		{"limited accept then policy drop", filterRules("DROP", "-A INPUT -p tcp --dport 22 -m limit --limit 3/min -j ACCEPT"), tcp(22),
+			brief{Verdict: Conditional, Sources: "0.0.0.0/0", Reasons: "-m limit", Rule: "-A INPUT -p tcp --dport 22 -m limit --limit 3/min -j ACCEPT"}},
+		{"limited jump to a returning chain", filterRules("DROP", "-A INPUT -m limit --limit 1/s -j LOGGING", acc22, "-A LOGGING -j LOG"), tcp(22),
+			brief{Verdict: Open, Rule: acc22}},
+		{"ipset blocks some sources", filterRules("DROP", "-A INPUT -s 10.0.0.0/8 -m set --match-set bad src -j DROP", acc22), tcp(22),
+			brief{Verdict: Conditional, Sources: "0.0.0.0/0", Reasons: "-m set", Rule: acc22}},
+		{"mac match", filterRules("DROP", "-A INPUT -m mac --mac-source 00:11:22:33:44:55 -j ACCEPT"), tcp(22),
+			brief{Verdict: Conditional, Sources: "0.0.0.0/0", Reasons: "-m mac", Rule: "-A INPUT -m mac --mac-source 00:11:22:33:44:55 -j ACCEPT"}},
+		{"unknown option", filterRules("DROP", "-A INPUT -p tcp -m tcp --dport 22 --frobnicate -j ACCEPT"), tcp(22),
+			brief{Verdict: Conditional, Sources: "0.0.0.0/0", Reasons: `unknown option "--frobnicate"`, Rule: "-A INPUT -p tcp -m tcp --dport 22 --frobnicate -j ACCEPT"}},
+		{"unknown module", filterRules("ACCEPT", "-A INPUT -m geoip --src-cc CN -j DROP"), tcp(22),
+			brief{Verdict: Conditional, Sources: "0.0.0.0/0", Reasons: "-m geoip", Rule: "-P INPUT ACCEPT"}},
+		{"nfqueue", filterRules("DROP", "-A INPUT -p tcp --dport 22 -j NFQUEUE --queue-num 1"), tcp(22),
+			brief{Verdict: Conditional, Sources: "0.0.0.0/0", Reasons: "-j NFQUEUE", Rule: "-A INPUT -p tcp --dport 22 -j NFQUEUE --queue-num 1"}},
+		{"conditional only for some sources", filterRules("DROP", "-A INPUT -s 10.0.0.0/8 -m limit --limit 1/s -j ACCEPT"), tcp(22),
+			brief{Verdict: Conditional, Sources: "10.0.0.0/8", Reasons: "-m limit", Rule: "-A INPUT -s 10.0.0.0/8 -m limit --limit 1/s -j ACCEPT"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := evalText(t, tt.rules, Host{}, tt.q)
+			if tt.want != got {
+				t.Errorf("(-want +got):\n- %+v\n+ %+v", tt.want, got)
+			}
+		})
+	}
+}
+
+func TestEvaluateChains(t *testing.T) {
+	tests := []struct {
+		name  string
+		rules string
+		want  brief
+	}{
+		{"jump and accept", filterRules("DROP", "-A INPUT -j USER", "-A USER -p tcp --dport 22 -j ACCEPT"),
+			brief{Verdict: Open, Rule: "-A USER -p tcp --dport 22 -j ACCEPT"}},
+		{"end of user chain returns", filterRules("DROP", "-A INPUT -j USER", "-A INPUT -j ACCEPT", "-A USER -p udp -j DROP"),
+			brief{Verdict: Open, Rule: "-A INPUT -j ACCEPT"}},
+		{"RETURN skips the rest of the user chain", filterRules("DROP", "-A INPUT -j USER", "-A INPUT -j ACCEPT", "-A USER -p tcp -j RETURN", "-A USER -j DROP"),
+			brief{Verdict: Open, Rule: "-A INPUT -j ACCEPT"}},
+		{"RETURN in a built-in chain applies the policy", filterRules("DROP", "-A INPUT -p tcp -j RETURN", "-A INPUT -j ACCEPT"),
+			brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"drop in a user chain", filterRules("ACCEPT", "-A INPUT -j USER", "-A USER -p tcp --dport 22 -j DROP"),
+			brief{Verdict: Blocked, Rule: "-A USER -p tcp --dport 22 -j DROP"}},
+		{"goto: RETURN goes to the caller of the caller", filterRules("DROP",
+			"-A INPUT -j A", "-A INPUT -j ACCEPT",
+			"-A A -g B", "-A A -j DROP",
+			"-A B -j RETURN"),
+			brief{Verdict: Open, Rule: "-A INPUT -j ACCEPT"}},
+		{"jump: RETURN continues in the caller", filterRules("DROP",
+			"-A INPUT -j A", "-A INPUT -j ACCEPT",
+			"-A A -j B", "-A A -j DROP",
+			"-A B -j RETURN"),
+			brief{Verdict: Blocked, Rule: "-A A -j DROP"}},
+		{"goto from a built-in chain: return applies the policy", filterRules("DROP", "-A INPUT -g B", "-A INPUT -j ACCEPT", "-A B -j RETURN"),
+			brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"non-terminating targets pass", filterRules("DROP", "-A INPUT -j LOG", "-A INPUT -j MARK --set-mark 1", "-A INPUT -j NFLOG", "-A INPUT -j CONNMARK --save-mark", "-A INPUT", "-A INPUT -j ACCEPT"),
+			brief{Verdict: Open, Rule: "-A INPUT -j ACCEPT"}},
+		{"reject", filterRules("ACCEPT", "-A INPUT -p tcp -j REJECT --reject-with tcp-reset"),
+			brief{Verdict: Blocked, Rule: "-A INPUT -p tcp -j REJECT --reject-with tcp-reset"}},
+		{"first match wins", filterRules("ACCEPT", "-A INPUT -s 10.0.0.0/8 -j ACCEPT", "-A INPUT -s 10.0.0.0/7 -j DROP"),
+			brief{Verdict: Open, Except: "11.0.0.0/8", Rule: "-P INPUT ACCEPT"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := evalText(t, tt.rules, Host{}, tcp(22))
+			if tt.want != got {
+				t.Errorf("(-want +got):\n- %+v\n+ %+v", tt.want, got)
+			}
+		})
+	}
+}
+
+func TestEvaluateTables(t *testing.T) {
+	filterOpen := filterRules("DROP", "-A INPUT -p tcp --dport 22 -j ACCEPT", "-A INPUT -p tcp --dport 8080 -j ACCEPT")
+	tests := []struct {
+		name  string
+		rules string
+		q     Query
+		want  brief
+	}{
+		{"raw ACCEPT ends only raw", "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -j ACCEPT\nCOMMIT\n" + filterRules("DROP"), tcp(22),
+			brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"raw DROP", "*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 22 -j DROP\nCOMMIT\n" + filterOpen, tcp(22),
+			brief{Verdict: Blocked, Rule: "-A PREROUTING -p tcp --dport 22 -j DROP"}},
+		{"mangle PREROUTING DROP", "*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -s 10.0.0.0/8 -j DROP\nCOMMIT\n" + filterOpen, tcp(22),
+			brief{Verdict: Open, Except: "10.0.0.0/8", Rule: "-A INPUT -p tcp --dport 22 -j ACCEPT"}},
+		{"mangle INPUT DROP", "*mangle\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 22 -j DROP\nCOMMIT\n" + filterOpen, tcp(22),
+			brief{Verdict: Blocked, Rule: "-A INPUT -p tcp --dport 22 -j DROP"}},
+		{"security INPUT DROP", filterOpen + "*security\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 22 -j DROP\nCOMMIT\n", tcp(22),
+			brief{Verdict: Blocked, Rule: "-A INPUT -p tcp --dport 22 -j DROP"}},
+		{"REDIRECT to the same port", "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 22 -j REDIRECT\nCOMMIT\n" + filterOpen, tcp(22),
+			brief{Verdict: Open, Rule: "-A INPUT -p tcp --dport 22 -j ACCEPT"}},
+		{"REDIRECT away from the port", "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 22 -j REDIRECT --to-ports 8080\nCOMMIT\n" + filterOpen, tcp(22),
+			brief{Verdict: Blocked, Rule: "-A PREROUTING -p tcp --dport 22 -j REDIRECT --to-ports 8080"}},
+		{"REDIRECT into the port is flagged", "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 80 -j REDIRECT --to-ports 3000\nCOMMIT\n" + filterRules("DROP"), tcp(3000),
+			brief{Verdict: Conditional, Reasons: "nat REDIRECT to port 3000 from other ports not evaluated: -A PREROUTING -p tcp --dport 80 -j REDIRECT --to-ports 3000", Rule: "-P INPUT DROP"}},
+		{"DNAT to another host", "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 22 -j DNAT --to-destination 10.1.1.1:22\nCOMMIT\n" + filterOpen, tcp(22),
+			brief{Verdict: Blocked, Rule: "-A PREROUTING -p tcp --dport 22 -j DNAT --to-destination 10.1.1.1:22"}},
+		{"nat ACCEPT keeps the packet", "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j ACCEPT\n-A PREROUTING -p tcp -j DNAT --to-destination 10.1.1.1\nCOMMIT\n" + filterOpen, tcp(22),
+			brief{Verdict: Open, Rule: "-A INPUT -p tcp --dport 22 -j ACCEPT"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := evalText(t, tt.rules, Host{}, tt.q)
+			if tt.want != got {
+				t.Errorf("(-want +got):\n- %+v\n+ %+v", tt.want, got)
+			}
+		})
+	}
+}
+
+func TestEvaluateHostAndBackends(t *testing.T) {
+	t.Run("host interfaces", func(t *testing.T) {
+		rules := filterRules("DROP", "-A INPUT -i eth1 -p tcp --dport 22 -j ACCEPT")
+		got := evalText(t, rules, Host{Interfaces: []string{"eth0", "eth1", "lo"}}, tcp(22))
+		want := brief{Verdict: Restricted, Interfaces: "eth1", Rule: "-A INPUT -i eth1 -p tcp --dport 22 -j ACCEPT"}
+		if want != got {
+			t.Errorf("(-want +got):\n- %+v\n+ %+v", want, got)
+		}
+	})
+	t.Run("accepted on every host interface", func(t *testing.T) {
+		rules := filterRules("DROP", "-A INPUT -i eth+ -p tcp --dport 22 -j ACCEPT")
+		got := evalText(t, rules, Host{Interfaces: []string{"eth0", "eth1"}}, tcp(22))
+		want := brief{Verdict: Open, Rule: "-A INPUT -i eth+ -p tcp --dport 22 -j ACCEPT"}
+		if want != got {
+			t.Errorf("(-want +got):\n- %+v\n+ %+v", want, got)
+		}
+	})
+	t.Run("host addresses are LOCAL", func(t *testing.T) {
+		rules := filterRules("DROP", "-A INPUT -m addrtype --dst-type LOCAL -d 192.0.2.5 -j ACCEPT")
+		got := evalText(t, rules, Host{Interfaces: []string{"eth0"}, Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.5")}}, tcp(22))
+		want := brief{Verdict: Open, Rule: "-A INPUT -m addrtype --dst-type LOCAL -d 192.0.2.5 -j ACCEPT"}
+		if want != got {
+			t.Errorf("(-want +got):\n- %+v\n+ %+v", want, got)
+		}
+	})
+	t.Run("unseen nft table makes accepts conditional", func(t *testing.T) {
+		host := Host{Unseen: []string{"native nftables table inet filter not evaluated"}}
+		got := evalText(t, filterRules("ACCEPT"), host, tcp(22))
+		want := brief{Verdict: Conditional, Sources: "0.0.0.0/0", Reasons: "native nftables table inet filter not evaluated", Rule: "-P INPUT ACCEPT"}
+		if want != got {
+			t.Errorf("(-want +got):\n- %+v\n+ %+v", want, got)
+		}
+		got = evalText(t, filterRules("DROP"), host, tcp(22))
+		if got.Verdict != Blocked {
+			t.Errorf("a drop stays blocked: got %+v", got)
+		}
+	})
+	t.Run("legacy and nft both apply", func(t *testing.T) {
+		legacy := parseString(t, filterRules("DROP", "-A INPUT -p tcp --dport 22 -j ACCEPT"), IPv4)
+		nft := parseString(t, filterRules("ACCEPT", "-A INPUT -p tcp --dport 5432 -j ACCEPT"), IPv4)
+		e := NewEvaluator(IPv4, []*Ruleset{legacy, nft}, Host{})
+		got := []Verdict{e.Evaluate(tcp(22)).Verdict, e.Evaluate(tcp(5432)).Verdict}
+		if want := []Verdict{Open, Blocked}; !reflect.DeepEqual(want, got) {
+			t.Errorf("(-want +got):\n- %v\n+ %v", want, got)
+		}
+	})
+	t.Run("no rulesets accept everything", func(t *testing.T) {
+		e := NewEvaluator(IPv4, nil, Host{})
+		if got := e.Evaluate(tcp(22)).Verdict; got != Open {
+			t.Errorf("got %v", got)
+		}
+	})
+	t.Run("ipv6", func(t *testing.T) {
+		rs := parseString(t, filterRules("DROP", "-A INPUT -s 2001:db8::/32 -p tcp --dport 22 -j ACCEPT", "-A INPUT -p ipv6-icmp -j ACCEPT"), IPv6)
+		got := briefOf(NewEvaluator(IPv6, []*Ruleset{rs}, Host{}).Evaluate(Query{Proto: "tcp", Addr: netip.IPv6Unspecified(), Port: 22}))
+		want := brief{Verdict: Restricted, Sources: "2001:db8::/32", Rule: "-A INPUT -s 2001:db8::/32 -p tcp --dport 22 -j ACCEPT"}
+		if want != got {
+			t.Errorf("(-want +got):\n- %+v\n+ %+v", want, got)
+		}
+	})
+}

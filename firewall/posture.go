@@ -1,0 +1,179 @@
+package firewall
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// Check is the answer to one posture question, with the rule that decided
+// it (or why it could not be decided).
+type Check struct {
+	Pass   bool
+	Detail string
+	Rule   string
+}
+
+// Posture answers the questions behind the report's checks, each by
+// deciding probe packets rather than reading rule text.
+type Posture struct {
+	// DefaultDeny: a NEW TCP and UDP connection to a port no rule names,
+	// from an arbitrary source on an outside interface, is not accepted
+	// from most of the address space (policy DROP or a final catch-all).
+	DefaultDeny Check
+	// ForwardDefaultDeny: the same for a packet routed through the host.
+	ForwardDefaultDeny Check
+	// Loopback: traffic on lo is accepted, and packets claiming a loopback
+	// source (127.0.0.0/8, ::1) on another interface are dropped.
+	Loopback Check
+	// Established: packets of ESTABLISHED and RELATED connections are
+	// accepted on an outside interface.
+	Established Check
+}
+
+// Posture probes the rules for the report's checks.
+func (e *Evaluator) Posture() Posture {
+	var p Posture
+	port := e.unlistedPort()
+	var open []string
+	rule := ""
+	for _, proto := range []string{"tcp", "udp"} {
+		r := e.Evaluate(Query{Proto: proto, Addr: unspecified(e.fam), Port: port})
+		switch r.Verdict {
+		case Open, Conditional:
+			open = append(open, fmt.Sprintf("%s/%d %s", proto, port, r.Verdict))
+			if rule == "" {
+				rule = r.Rule
+			}
+		default:
+			if rule == "" {
+				rule = r.Rule
+			}
+		}
+	}
+	p.DefaultDeny = Check{Pass: len(open) == 0, Rule: rule}
+	if len(open) == 0 {
+		p.DefaultDeny.Detail = fmt.Sprintf("unlisted ports (tcp/udp %d) are not accepted from outside", port)
+	} else {
+		p.DefaultDeny.Detail = fmt.Sprintf("unlisted port accepted: %v", open)
+	}
+
+	p.ForwardDefaultDeny = e.forwardDeny(port)
+
+	lo := Packet{Proto: "tcp", Src: loopbackAddr(e.fam), Dst: loopbackAddr(e.fam), DPort: port, InIface: "lo"}
+	dl := e.Decide(lo)
+	spoof := Packet{Proto: "tcp", Src: loopbackAddr(e.fam), DPort: port, InIface: e.outside()}
+	ds := e.Decide(spoof)
+	p.Loopback = Check{Pass: dl.Verdict == DecideAccept && ds.Verdict == DecideDrop, Rule: dl.Rule}
+	switch {
+	case dl.Verdict != DecideAccept:
+		p.Loopback.Detail = "traffic on lo is not accepted (" + dl.Verdict + ")"
+	case ds.Verdict != DecideDrop:
+		p.Loopback.Detail = fmt.Sprintf("a packet from %s on %s is not dropped (%s)", loopbackAddr(e.fam), ifaceLabel(e.outside()), ds.Verdict)
+		p.Loopback.Rule = ds.Rule
+	default:
+		p.Loopback.Detail = "lo accepted; loopback sources on other interfaces dropped by " + ds.Rule
+	}
+
+	est := true
+	for _, st := range []string{"ESTABLISHED", "RELATED"} {
+		for _, proto := range []string{"tcp", "udp"} {
+			d := e.Decide(Packet{Proto: proto, DPort: port, SPort: 443, InIface: e.outside(), State: st})
+			if d.Verdict != DecideAccept {
+				est = false
+				p.Established.Detail = fmt.Sprintf("%s %s packet not accepted (%s)", st, proto, d.Verdict)
+				p.Established.Rule = d.Rule
+			} else if p.Established.Rule == "" {
+				p.Established.Rule = d.Rule
+			}
+		}
+	}
+	p.Established.Pass = est
+	if est {
+		p.Established.Detail = "ESTABLISHED and RELATED accepted"
+	}
+	return p
+}
+
+func unspecified(fam Family) netip.Addr {
+	if fam == IPv6 {
+		return netip.IPv6Unspecified()
+	}
+	return netip.IPv4Unspecified()
+}
+
+func loopbackAddr(fam Family) netip.Addr {
+	if fam == IPv6 {
+		return netip.IPv6Loopback()
+	}
+	return netip.MustParseAddr("127.0.0.1")
+}
+
+// outside is the interface probes arrive on: the generic one offline, the
+// host's first otherwise.
+func (e *Evaluator) outside() string {
+	if len(e.ifaces) == 0 {
+		return genericIface
+	}
+	return e.ifaces[len(e.ifaces)-1]
+}
+
+// unlistedPort is a high port no destination-port match of the input path
+// names (so the probe meets only catch-all rules and policies).
+func (e *Evaluator) unlistedPort() uint16 {
+	var rs []PortRange
+	e.reachable(func(_ *cruleset, _ *cchain, cr *crule) {
+		for _, pm := range cr.m.ports {
+			if pm.kind != portSrc && !pm.neg {
+				for _, r := range pm.ranges {
+					if r.Hi-r.Lo < 30000 { // 1:65535 style ranges are catch-alls
+						rs = append(rs, r)
+					}
+				}
+			}
+		}
+	})
+	for p := uint16(47000); p < 65000; p += 7 {
+		if !inRanges(rs, p) {
+			return p
+		}
+	}
+	return 47001
+}
+
+// forwardDeny decides a NEW TCP packet routed through the host.
+func (e *Evaluator) forwardDeny(port uint16) Check {
+	dst := netip.MustParseAddr("192.0.2.200")
+	if e.fam == IPv6 {
+		dst = netip.MustParseAddr("2001:db8:ffff::200")
+	}
+	ctx := &pktCtx{proto: 6, sport: 40000, dport: port, in: e.outside(), dst: dst, dstType: atUnicast, state: stNew, flags: tcpSYN}
+	d := &decider{e: e, p: ctx, src: DefaultSource(e.fam), budget: 1 << 20}
+	d.w = &walker{fam: e.fam, p: ctx}
+	final := oAcc
+	rule := ""
+	for _, cs := range e.sets {
+		for _, h := range []*cchain{cs.tables["raw"]["PREROUTING"], cs.tables["mangle"]["PREROUTING"], cs.tables["mangle"]["FORWARD"], cs.tables["filter"]["FORWARD"], cs.tables["security"]["FORWARD"]} {
+			if h == nil {
+				continue
+			}
+			d.trace = true
+			d.decisive = ""
+			o := d.chain(h, 0)
+			final |= o &^ oRet
+			if o&oDrop != 0 && rule == "" {
+				rule = d.decisive
+			}
+			if o == oDrop {
+				final = oDrop
+			}
+		}
+	}
+	d.steps = nil
+	c := Check{Pass: final == oDrop, Rule: rule}
+	if c.Pass {
+		c.Detail = "a forwarded NEW connection is dropped"
+	} else {
+		c.Detail = "a forwarded NEW connection is not dropped"
+	}
+	return c
+}
