@@ -63,6 +63,26 @@ func TestOutputsLoad(t *testing.T) {
 				if msg, err := cmd.CombinedOutput(); err != nil {
 					t.Errorf("%v rejects the %s output: %v\n%s", argv, format, err, msg)
 				}
+				// Loaded for real, iptables-save must print back exactly
+				// what we wrote: our quoting is iptables-save's.
+				if format == "iptables" || format == "ip6tables" {
+					cmd := exec.Command("unshare", "-n", "sh", "-c", format+"-restore && "+format+"-save")
+					cmd.Stdin = bytes.NewReader(out)
+					saved, err := cmd.Output()
+					if err != nil {
+						t.Fatalf("loading the %s output for real: %v", format, err)
+					}
+					if got, want := filterRules(string(saved)), filterRules(string(out)); got != want {
+						t.Errorf("%s-save after loading differs from what we wrote (-ours +saved):\n%s", format, lineDiff(want, got))
+					}
+				}
+				if format == "nft" {
+					cmd := exec.Command("unshare", "-n", "nft", "-f", "-")
+					cmd.Stdin = bytes.NewReader(out)
+					if msg, err := cmd.CombinedOutput(); err != nil {
+						t.Errorf("nft -f rejects the output when loading for real: %v\n%s", err, msg)
+					}
+				}
 			})
 		}
 	}
