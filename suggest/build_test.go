@@ -99,6 +99,11 @@ func TestBuild(t *testing.T) {
 			opts:     func(t testing.TB) Options { return Options{Allow: mustSpecs(t, "8080/tcp=192.0.2.0/24", "dns")} },
 			rules:    []string{"ipv4 tcp/22", "ipv6 tcp/22", "ipv4 tcp/53", "ipv6 tcp/53", "ipv4 udp/53", "ipv6 udp/53", "ipv4 tcp/8080 from 192.0.2.0/24"},
 			warnings: []string{"--allow 8080/tcp=192.0.2.0/24: nothing listens on tcp/8080", "--allow dns: nothing listens on tcp/53", "--allow dns: nothing listens on udp/53"}},
+		{name: "one note and warning for a sensitive service on both families", listeners: []scan.Listener{
+			lst("tcp", "::", 22, "sshd", true), lst("tcp", "0.0.0.0", 6379, "redis-server", false), lst("tcp", "::", 6379, "redis-server", false)},
+			rules:    []string{"ipv4 tcp/22", "ipv6 tcp/22"},
+			notes:    []string{"# redis on 6379 is not opened: fwaudit suggest --allow redis=CIDR"},
+			warnings: []string{"redis listens on tcp port 6379 and is not opened"}},
 		{name: "deny takes no sources", listeners: freshHost,
 			opts: func(t testing.TB) Options { return Options{Deny: mustSpecs(t, "http=192.0.2.0/24")} },
 			err:  "--deny http=192.0.2.0/24: --deny takes no sources"},
@@ -177,5 +182,14 @@ func TestRuleDetails(t *testing.T) {
 	}
 	if fmt.Sprint(got) != "[ipv4 ipv6]" {
 		t.Errorf("dual-stack sshd rule families = %v, want [ipv4 ipv6]", got)
+	}
+}
+
+func TestWarningString(t *testing.T) {
+	if got := (Warning{Msg: "m"}).String(); got != "m" {
+		t.Errorf("got %q", got)
+	}
+	if got := (Warning{Msg: "m", Hint: "h"}).String(); got != "m\nhint: h" {
+		t.Errorf("got %q", got)
 	}
 }

@@ -51,7 +51,14 @@ type Warning struct {
 	Hint string // may be ""
 }
 
-func (w Warning) String() string { return w.Msg }
+// String is the message and, on its own line, the hint, as the CLI prints
+// them after "warning: ".
+func (w Warning) String() string {
+	if w.Hint == "" {
+		return w.Msg
+	}
+	return w.Msg + "\nhint: " + w.Hint
+}
 
 // label names the rule's service for comments and echo lines.
 func (r Rule) label() string {
@@ -225,7 +232,11 @@ func (b *builder) check() error {
 	return nil
 }
 
-func (b *builder) warn(w Warning) { b.warnings = append(b.warnings, w) }
+func (b *builder) warn(w Warning) {
+	if !slices.Contains(b.warnings, w) {
+		b.warnings = append(b.warnings, w)
+	}
+}
 
 func (b *builder) note(n string) {
 	if b.noted == nil {

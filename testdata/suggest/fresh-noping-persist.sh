@@ -69,7 +69,7 @@ persist() {
 		rm -f "$tmp"
 		return 1
 	fi
-	chmod 0644 "$tmp"
+	chmod 0640 "$tmp"
 	mv -f "$tmp" "$2"
 }
 
