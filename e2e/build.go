@@ -30,7 +30,8 @@ var DaemonNames = []string{
 }
 
 // Setup builds the binaries into a temporary directory. It is called by
-// TestMain; the returned function removes them.
+// TestMain; the returned function removes them. FWAUDIT_E2E_BIN names an
+// fwaudit binary to test instead of building one.
 func Setup() (cleanup func()) {
 	dir, err := os.MkdirTemp("", "fwaudit-e2e-")
 	if err != nil {
@@ -46,7 +47,11 @@ func Setup() (cleanup func()) {
 	}
 	FwauditBin = filepath.Join(dir, "fwaudit")
 	SvcBin = filepath.Join(dir, "svc")
-	FwauditErr = goBuild(root, FwauditBin, "./cmd/fwaudit")
+	if prebuilt := os.Getenv("FWAUDIT_E2E_BIN"); prebuilt != "" {
+		FwauditBin = prebuilt
+	} else {
+		FwauditErr = goBuild(root, FwauditBin, "./cmd/fwaudit")
+	}
 	if err := goBuild(root, SvcBin, "./e2e/internal/svc"); err != nil {
 		BuildErr = err
 		return cleanup

@@ -138,30 +138,29 @@ var (
 
 // Deciding walks the filter INPUT chain over the rules whose packet count
 // grew between before and after, as the kernel walked them for exactly one
-// packet, and returns where the walk ended.
+// packet, and returns where the walk ended. Chains off the INPUT path
+// (OUTPUT, FORWARD) may count the host's own packets and are ignored.
 func Deciding(before, after Counters) (KernelDecision, error) {
 	var d KernelDecision
 	for name, a := range after {
-		b := before[name]
-		if b == nil || len(b.Rules) != len(a.Rules) {
+		if b := before[name]; b == nil || len(b.Rules) != len(a.Rules) {
 			return d, fmt.Errorf("chain %s changed between the readings", name)
 		}
-		for i := range a.Rules {
-			if delta := a.Rules[i].Pkts - b.Rules[i].Pkts; delta > 1 {
-				return d, fmt.Errorf("%d packets matched %q: more than the one probe", delta, a.Rules[i].Text)
-			}
-		}
 	}
-	delta := func(chain string, i int) uint64 { return after[chain].Rules[i].Pkts - before[chain].Rules[i].Pkts }
 	var walk func(chain string, depth int) (bool, error)
 	walk = func(chain string, depth int) (bool, error) {
 		if depth > 32 {
 			return false, fmt.Errorf("chain nesting deeper than 32 at %s", chain)
 		}
 		ch := after[chain]
+	rules:
 		for i, r := range ch.Rules {
-			if delta(chain, i) == 0 {
+			delta := r.Pkts - before[chain].Rules[i].Pkts
+			if delta == 0 {
 				continue
+			}
+			if delta > 1 {
+				return false, fmt.Errorf("%d packets matched %q: more than the one probe", delta, r.Text)
 			}
 			d.Path = append(d.Path, r.Text)
 			if v, ok := terminal[r.Target]; ok {
@@ -177,7 +176,9 @@ func Deciding(before, after Counters) (KernelDecision, error) {
 					return done, err
 				}
 				if r.Goto {
-					return false, nil
+					// Back to this chain's caller: for a built-in chain,
+					// that is its policy.
+					break rules
 				}
 			case nonTerminating[r.Target]:
 			default:
@@ -187,9 +188,8 @@ func Deciding(before, after Counters) (KernelDecision, error) {
 		if ch.Policy == "-" {
 			return false, nil
 		}
-		if after[chain].PolicyPkts-before[chain].PolicyPkts != 1 {
-			return false, fmt.Errorf("walk fell off %s but its policy counter moved by %d", chain,
-				after[chain].PolicyPkts-before[chain].PolicyPkts)
+		if moved := ch.PolicyPkts - before[chain].PolicyPkts; moved != 1 {
+			return false, fmt.Errorf("walk reached the %s policy but its counter moved by %d", chain, moved)
 		}
 		d.Verdict, d.Rule, d.Policy = terminal[ch.Policy], "-P "+chain+" "+ch.Policy, true
 		return true, nil

@@ -17,7 +17,8 @@
 // named, redis-server, ...) so /proc/PID/comm shows those names. Package
 // variables FwauditBin and SvcBin hold their paths. When the helper does
 // not build (BuildErr), NewLab fails every test; when fwaudit does not
-// (FwauditErr), only the tests that run it fail.
+// (FwauditErr), only the tests that run it fail. FWAUDIT_E2E_BIN=/path
+// tests that fwaudit binary instead of building one.
 //
 // A test file in this package gets all of this for free (TestMain is
 // shared); a lab's methods report to lab.T, and a subtest borrows the lab

@@ -57,16 +57,27 @@ func checkExplain(t *testing.T, lab *Lab, sc scenario, cases []*probeCase) {
 		if c.v6 {
 			save = "ip6tables-save"
 		}
-		d, res, err := lab.Decide(save, c.req)
+		var d KernelDecision
+		var res ProbeResult
+		var err error
+		if sc.noExplainRule {
+			res = lab.ProbeOnce([]ProbeReq{c.req}, DecideTimeout)[0]
+		} else {
+			d, res, err = lab.Decide(save, c.req)
+		}
 		kernel := map[bool]string{true: "accept", false: "drop"}[res.OK]
 		kernelRule := d.Rule
 		switch {
 		case problem != "":
-		case err != nil && !(sc.noExplainRule && d.Verdict == ""):
+		case err != nil:
 			problem = "reading the kernel's walk: " + err.Error()
+		case ex.Verdict == "conditional" && len(ex.Reasons) == 0:
+			problem = "conditional without reasons"
+		case ex.Verdict == "conditional" && sc.verdicts[c.l.spec] != "conditional":
+			problem = fmt.Sprintf("CONDITIONAL (%s) WHERE THE KERNEL IS DETERMINISTIC", strings.Join(ex.Reasons, ", "))
 		case ex.Verdict == "conditional":
-			if len(ex.Reasons) == 0 {
-				problem = "conditional without reasons"
+			if !d.Policy && normSpace(ex.Rule) != normSpace(d.Rule) {
+				problem = "conditional, and its rule is not where the kernel's walk ended"
 			}
 		case ex.Verdict != kernel:
 			problem = "EXPLAIN VERDICT DISAGREES WITH KERNEL"

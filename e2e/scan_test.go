@@ -120,7 +120,7 @@ func TestScanOfflineErrors(t *testing.T) {
 			"tcp   LISTEN 0      128          0.0.0.0:22        0.0.0.0:*     users:((\"sshd\",pid=630,fd=3))\n" +
 			"tcp   LISTEN 0      128          this is not a socket line\n",
 		"garbage.txt":  "hello, world\n",
-		"broken.rules": "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\n-X INPUT bogus\nCOMMIT\n",
+		"broken.rules": "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nthis is not a rule\nCOMMIT\n",
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {

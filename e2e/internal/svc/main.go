@@ -119,17 +119,21 @@ func (sp spec) network() string {
 	return sp.proto + "6"
 }
 
+// UDP sockets get SO_REUSEADDR, as DNS servers set it, so that one daemon
+// can bind 0.0.0.0:53 and 127.0.0.1:53 (TCP listeners get it from Go).
 func (sp spec) control(_, _ string, c syscall.RawConn) error {
-	if !sp.addrPort.Addr().Is6() {
-		return nil
-	}
 	v := 0
 	if sp.v6only {
 		v = 1
 	}
 	var serr error
 	err := c.Control(func(fd uintptr) {
-		serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY, v)
+		if sp.proto == "udp" {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+		}
+		if serr == nil && sp.addrPort.Addr().Is6() {
+			serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY, v)
+		}
 	})
 	if err != nil {
 		return err
