@@ -105,7 +105,10 @@ func (e *Evaluator) Decide(p Packet) Decision {
 	case oAcc:
 		dec.Verdict, dec.Rule = DecideAccept, acceptRule
 	default:
-		dec.Verdict, dec.Rule = DecideConditional, dropRule
+		dec.Verdict, dec.Rule = DecideConditional, d.condRule
+		if dec.Rule == "" {
+			dec.Rule = dropRule
+		}
 	}
 	dec.Trace = d.steps
 	if dec.Verdict == DecideConditional {
@@ -131,6 +134,7 @@ type decider struct {
 	steps    []Step
 	reasons  []string
 	decisive string // the rule or policy that ended the current hook
+	condRule string // the first runtime match whose two ways differ
 	depth    int
 }
 
@@ -186,6 +190,9 @@ func (d *decider) chain(c *cchain, i int) uint8 {
 			o2 := d.chain(c, i+1)
 			if o1 != o2 {
 				d.reasons = append(d.reasons, cr.m.runtime...)
+				if d.condRule == "" {
+					d.condRule = cr.text
+				}
 			}
 			return o1 | o2
 		}

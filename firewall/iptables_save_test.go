@@ -211,7 +211,6 @@ func TestParseFixtures(t *testing.T) {
 	}
 }
 
-
 func loadFixture(t testing.TB, name string) *Ruleset {
 	t.Helper()
 	f, err := os.Open(filepath.Join("../testdata/rules", name))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // Live is what could be read of the live host's rules.
@@ -16,8 +17,10 @@ type Live struct {
 	Warnings   []string
 	// Unseen names native nftables tables that filter incoming traffic and
 	// that the evaluator cannot see ("native nftables table inet filter
-	// not evaluated"). Pass it on as Host.Unseen.
-	Unseen []string
+	// not evaluated"). Unseen4 and Unseen6 are the ones that see each
+	// family (inet and netdev tables see both): pass them on as Host.Unseen
+	// of the IPv4 and IPv6 evaluators.
+	Unseen, Unseen4, Unseen6 []string
 }
 
 // LoadLive reads the live rules of both families through r: the
@@ -28,7 +31,15 @@ func LoadLive(ctx context.Context, r Runner) Live {
 	var l Live
 	l.V4, l.Err4 = loadFamily(ctx, r, IPv4, &l.Warnings)
 	l.V6, l.Err6 = loadFamily(ctx, r, IPv6, &l.Warnings)
-	l.Unseen = nativeTables(ctx, r, &l.Warnings)
+	for _, t := range nativeTables(ctx, r, &l.Warnings) {
+		l.Unseen = append(l.Unseen, t.reason)
+		if t.family != "ip6" {
+			l.Unseen4 = append(l.Unseen4, t.reason)
+		}
+		if t.family != "ip" {
+			l.Unseen6 = append(l.Unseen6, t.reason)
+		}
+	}
 	return l
 }
 
@@ -118,24 +129,30 @@ func isEmptyRuleset(rs *Ruleset) bool {
 var iptablesTables = map[string]bool{"filter": true, "nat": true, "mangle": true, "raw": true, "security": true}
 
 // nativeTables lists nftables tables with a base chain on the way in that
-// iptables-nft did not create.
-func nativeTables(ctx context.Context, r Runner, warnings *[]string) []string {
+// iptables-nft did not create. iptables-nft names its base chains like the
+// iptables built-ins (INPUT, PREROUTING) in tables ip/ip6 filter, nat,
+// mangle, raw and security; anything else (family inet or netdev, other
+// table names, lower-case "input" chains) was written with nft.
+type nativeTable struct{ family, reason string }
+
+func nativeTables(ctx context.Context, r Runner, warnings *[]string) []nativeTable {
 	out, err := r.Run(ctx, "nft", "-j", "list", "ruleset")
 	if err != nil {
 		if !errors.Is(err, ErrNotInstalled) {
 			*warnings = append(*warnings, fmt.Sprintf("cannot list nftables ruleset: %v", err))
-			return []string{"nftables ruleset not readable"}
+			return []nativeTable{{"inet", "nftables ruleset not readable"}}
 		}
 		return nil
 	}
 	names, err := parseNftTables(out)
 	if err != nil {
 		*warnings = append(*warnings, fmt.Sprintf("cannot read nft -j output: %v", err))
-		return []string{"nftables ruleset not readable"}
+		return []nativeTable{{"inet", "nftables ruleset not readable"}}
 	}
-	var unseen []string
+	var unseen []nativeTable
 	for _, n := range names {
-		unseen = append(unseen, "native nftables table "+n+" not evaluated")
+		fam, _, _ := strings.Cut(n, " ")
+		unseen = append(unseen, nativeTable{fam, "native nftables table " + n + " not evaluated"})
 	}
 	if len(unseen) > 0 {
 		*warnings = append(*warnings, fmt.Sprintf("%d native nftables table(s) filter incoming traffic and are not evaluated; verdicts that accept are conditional", len(unseen)))
@@ -181,8 +198,8 @@ func parseNftTables(data []byte) ([]string, error) {
 		if c.hook != "input" && c.hook != "prerouting" && c.hook != "ingress" {
 			continue
 		}
-		if (k.family == "ip" || k.family == "ip6") && iptablesTables[k.table] {
-			continue
+		if (k.family == "ip" || k.family == "ip6") && iptablesTables[k.table] && isBuiltin(k.table, k.name) {
+			continue // iptables-nft's own chain (INPUT, PREROUTING): read via iptables-nft-save
 		}
 		if rules[k] == 0 && c.policy != "drop" {
 			continue // an empty accept chain filters nothing

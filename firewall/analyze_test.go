@@ -1,0 +1,118 @@
+package firewall
+
+import (
+	"reflect"
+	"strconv"
+	"testing"
+)
+
+func issueStrings(is []Issue) []string {
+	var out []string
+	for _, i := range is {
+		s := i.Kind + " " + strconv.Itoa(i.Rule.Line)
+		if i.By != nil {
+			s += " by " + strconv.Itoa(i.By.Line)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestAnalyze(t *testing.T) {
+	tests := []struct {
+		name  string
+		rules string
+		want  []string
+	}{
+		{"duplicate ignoring comments", filterRules("DROP",
+			`-A INPUT -p tcp --dport 22 -m comment --comment "a" -j ACCEPT`,
+			`-A INPUT -p tcp --dport 22 -j ACCEPT`),
+			[]string{"duplicate 6 by 5", "shadowed 6 by 5"}},
+		{"catch-all drop shadows later rules", filterRules("ACCEPT",
+			"-A INPUT -j DROP",
+			"-A INPUT -p tcp --dport 80 -j ACCEPT"),
+			[]string{"shadowed 6 by 5"}},
+		{"a wider earlier rule shadows", filterRules("DROP",
+			"-A INPUT -s 10.0.0.0/8 -j ACCEPT",
+			"-A INPUT -s 10.1.0.0/16 -p tcp --dport 22 -j ACCEPT"),
+			[]string{"shadowed 6 by 5"}},
+		{"a narrower earlier rule does not", filterRules("DROP",
+			"-A INPUT -s 10.1.0.0/16 -j ACCEPT",
+			"-A INPUT -s 10.0.0.0/8 -p tcp --dport 22 -j ACCEPT"),
+			nil},
+		{"union of earlier rules shadows", filterRules("DROP",
+			"-A INPUT -s 0.0.0.0/1 -j DROP",
+			"-A INPUT -s 128.0.0.0/1 -j ACCEPT",
+			"-A INPUT -p udp -j ACCEPT"),
+			[]string{"shadowed 7 by 6"}},
+		{"different states are not shadowed", filterRules("DROP",
+			"-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT",
+			"-A INPUT -m conntrack --ctstate NEW -j ACCEPT",
+			"-A INPUT -i eth0 -j DROP",
+			"-A INPUT -p icmp --icmp-type 8 -j ACCEPT"),
+			nil},
+		{"rules after a chain that always drops", filterRules("DROP",
+			"-A INPUT -j LOGGING",
+			"-A INPUT -p tcp --dport 443 -j ACCEPT",
+			"-A LOGGING -m limit --limit 2/min -j LOG",
+			"-A LOGGING -j DROP"),
+			[]string{"shadowed 7 by 6"}},
+		{"runtime matches reach later rules", filterRules("DROP",
+			"-A INPUT -m recent --rcheck -j DROP",
+			"-A INPUT -p tcp --dport 443 -j ACCEPT"),
+			nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := issueStrings(Analyze(parseString(t, tt.rules, IPv4)))
+			if !reflect.DeepEqual(tt.want, got) {
+				t.Errorf("(-want +got):\n- %v\n+ %v", tt.want, got)
+			}
+		})
+	}
+}
+
+func TestAnalyzeRancher(t *testing.T) {
+	rs := loadFixture(t, "rancher-docker-shadowed-diekmann.iptables-save")
+	got := issueStrings(Analyze(rs))
+	// line 55 repeats line 53 and sits after "-A INPUT -j LOGGING" (LOG + DROP)
+	want := []string{"duplicate 55 by 53", "shadowed 55 by 53"}
+	if !reflect.DeepEqual(want, got) {
+		t.Errorf("(-want +got):\n- %v\n+ %v", want, got)
+	}
+}
+
+func TestPosture(t *testing.T) {
+	type flags struct{ DefaultDeny, ForwardDeny, Loopback, Established bool }
+	tests := []struct {
+		name string
+		file string
+		want flags
+	}{
+		{"hardened by hand", "", flags{true, true, true, true}},
+		{"ufw", "ufw-server2-diekmann.iptables-save", flags{true, true, true, true}},
+		{"gopherproxy", "gopherproxy-blocklist-diekmann.iptables-save", flags{true, true, true, true}},
+		{"mixed legacy", "GEN-mixed-backends.iptables-legacy-save", flags{true, false, true, true}},
+		{"mixed nft: policy ACCEPT everywhere", "GEN-mixed-backends.iptables-nft-save", flags{false, false, false, true}},
+		{"ugent: source-port accepts", "ugent-server-diekmann.iptables-save", flags{false, true, true, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rs *Ruleset
+			if tt.file == "" {
+				rs = parseString(t, filterRules("DROP",
+					"-A INPUT -i lo -j ACCEPT",
+					"-A INPUT -s 127.0.0.0/8 -j DROP",
+					"-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+					"-A INPUT -p tcp --dport 22 -j ACCEPT"), IPv4)
+			} else {
+				rs = loadFixture(t, tt.file)
+			}
+			p := NewEvaluator(IPv4, []*Ruleset{rs}, Host{}).Posture()
+			got := flags{p.DefaultDeny.Pass, p.ForwardDefaultDeny.Pass, p.Loopback.Pass, p.Established.Pass}
+			if tt.want != got {
+				t.Errorf("(-want +got):\n- %+v\n+ %+v\n%+v", tt.want, got, p)
+			}
+		})
+	}
+}

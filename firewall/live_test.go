@@ -1,0 +1,154 @@
+package firewall
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// fakeRunner maps command lines to captured files under testdata/rules, or
+// to an error.
+type fakeRunner struct {
+	files map[string]string
+	errs  map[string]error
+	calls []string
+}
+
+func (f *fakeRunner) Run(_ context.Context, name string, args ...string) ([]byte, error) {
+	line := strings.TrimSpace(name + " " + strings.Join(args, " "))
+	f.calls = append(f.calls, line)
+	if err, ok := f.errs[line]; ok {
+		return nil, &CmdError{Cmd: line, Err: err}
+	}
+	if file, ok := f.files[line]; ok {
+		if file == "" {
+			return nil, nil
+		}
+		return os.ReadFile(filepath.Join("../testdata/rules", file))
+	}
+	return nil, &CmdError{Cmd: line, Err: ErrNotInstalled}
+}
+
+func sources(sets []*Ruleset) []string {
+	var out []string
+	for _, s := range sets {
+		out = append(out, fmt.Sprintf("%s:%d", s.Source, s.RuleCount()))
+	}
+	return out
+}
+
+func TestLoadLive(t *testing.T) {
+	permission := fmt.Errorf("%w: exit status 4", ErrPermission)
+	tests := []struct {
+		name       string
+		files      map[string]string
+		errs       map[string]error
+		v4, v6     []string
+		err4, err6 string
+		unseen     []string
+		warnings   int
+	}{
+		{
+			name: "both backends hold rules",
+			files: map[string]string{
+				"iptables-nft-save": "GEN-mixed-backends.iptables-nft-save", "iptables-legacy-save": "GEN-mixed-backends.iptables-legacy-save",
+				"ip6tables-nft-save": "parser-torture-diekmann.ip6tables-save", "ip6tables-legacy-save": "",
+			},
+			v4: []string{"iptables-nft:2", "iptables-legacy:3"}, v6: []string{"ip6tables-nft:8"},
+		},
+		{
+			name:  "empty legacy tables are dropped",
+			files: map[string]string{"iptables-nft-save": "ufw-server2-diekmann.iptables-save", "iptables-legacy-save": "blank-lines-between-tables.iptables-save", "ip6tables-nft-save": "synology-ds414-diekmann.ip6tables-save"},
+			v4:    []string{"iptables-nft:68", "iptables-legacy:5"}, v6: []string{"ip6tables-nft:47"},
+		},
+		{
+			name:  "plain iptables-save",
+			files: map[string]string{"iptables-save": "ufw-server2-diekmann.iptables-save", "ip6tables-save": "synology-ds414-diekmann.ip6tables-save"},
+			v4:    []string{"iptables:68"}, v6: []string{"ip6tables:47"},
+		},
+		{
+			name: "not installed",
+			err4: "iptables-save: not installed", err6: "ip6tables-save: not installed", warnings: 2,
+		},
+		{
+			name:     "not root",
+			errs:     map[string]error{"iptables-nft-save": permission, "iptables-legacy-save": permission, "ip6tables-nft-save": permission, "ip6tables-legacy-save": permission},
+			err4:     "iptables-save: permission denied (run as root): running iptables-nft-save: permission denied: exit status 4",
+			err6:     "ip6tables-save: permission denied (run as root): running ip6tables-nft-save: permission denied: exit status 4",
+			warnings: 2,
+		},
+		{
+			name: "native nft table seen",
+			files: map[string]string{"iptables-nft-save": "GEN-mixed-backends.iptables-nft-save", "ip6tables-nft-save": "",
+				"nft -j list ruleset": "nftjson-workstation-ip-ip6.json"},
+			v4: []string{"iptables-nft:2"}, v6: []string{"ip6tables-nft:0"},
+			unseen:   []string{"native nftables table ip filter not evaluated", "native nftables table ip6 filter not evaluated"},
+			warnings: 1,
+		},
+		{
+			name: "iptables-nft's own tables and an empty inet filter are not native filtering",
+			files: map[string]string{"iptables-nft-save": "ufw-server2-diekmann.iptables-save", "ip6tables-nft-save": "",
+				"nft -j list ruleset": "GEN-ufw-server2-as-iptables-nft.nft-j.json"},
+			v4: []string{"iptables-nft:68"}, v6: []string{"ip6tables-nft:0"},
+		},
+		{
+			name: "debian default inet filter accepts and filters nothing",
+			files: map[string]string{"iptables-nft-save": "", "ip6tables-nft-save": "",
+				"nft -j list ruleset": "GEN-debian12-default.nft-j.json"},
+			v4: []string{"iptables-nft:0"}, v6: []string{"ip6tables-nft:0"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &fakeRunner{files: tt.files, errs: tt.errs}
+			l := LoadLive(context.Background(), r)
+			errString := func(e error) string {
+				if e == nil {
+					return ""
+				}
+				return e.Error()
+			}
+			got := []any{sources(l.V4), sources(l.V6), errString(l.Err4), errString(l.Err6), l.Unseen, len(l.Warnings)}
+			if len(l.Unseen4)+len(l.Unseen6) != len(l.Unseen) {
+				t.Errorf("per-family unseen %q %q do not split %q", l.Unseen4, l.Unseen6, l.Unseen)
+			}
+			want := []any{tt.v4, tt.v6, tt.err4, tt.err6, tt.unseen, tt.warnings}
+			if !reflect.DeepEqual(want, got) {
+				t.Errorf("(-want +got):\n- %q\n+ %q\nwarnings: %q", want, got, l.Warnings)
+			}
+		})
+	}
+}
+
+func TestExecRunner(t *testing.T) {
+	t.Run("missing binary", func(t *testing.T) {
+		_, err := ExecRunner{}.Run(context.Background(), "fwaudit-no-such-binary", "-x")
+		var ce *CmdError
+		if !errors.As(err, &ce) || !errors.Is(err, ErrNotInstalled) || ce.Cmd != "fwaudit-no-such-binary -x" {
+			t.Errorf("got %v", err)
+		}
+	})
+	t.Run("stderr in the error", func(t *testing.T) {
+		_, err := ExecRunner{}.Run(context.Background(), "sh", "-c", "echo boom >&2; exit 3")
+		if err == nil || err.Error() != "running sh -c echo boom >&2; exit 3: exit status 3: boom" {
+			t.Errorf("got %v", err)
+		}
+	})
+	t.Run("permission", func(t *testing.T) {
+		_, err := ExecRunner{}.Run(context.Background(), "sh", "-c", "echo 'Permission denied (you must be root)' >&2; exit 4")
+		if !errors.Is(err, ErrPermission) {
+			t.Errorf("got %v", err)
+		}
+	})
+	t.Run("output", func(t *testing.T) {
+		out, err := ExecRunner{}.Run(context.Background(), "echo", "hi")
+		if err != nil || string(out) != "hi\n" {
+			t.Errorf("got %q %v", out, err)
+		}
+	})
+}
