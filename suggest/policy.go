@@ -150,7 +150,7 @@ func Build(listeners []scan.Listener, opts Options) (*Policy, []Warning, error) 
 	}
 	if !sshFound {
 		b.warn(Warning{Msg: "sshd was not found listening; keeping ssh open on port 22",
-			Hint: "run as root so fwaudit can see every process, or check the ruleset before loading it"})
+			Hint: "if SSH runs on another port (or fwaudit could not see its process), open it with --allow PORT/tcp before loading the ruleset"})
 		for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
 			r := Rule{Family: fam, Proto: "tcp", Port: 22, Service: "ssh", Reason: "sshd not found: ssh kept open on port 22"}
 			if len(opts.SSHFrom) > 0 {
