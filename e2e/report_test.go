@@ -3,12 +3,16 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // The report scenarios run `fwaudit report --format json` live in a lab's
@@ -58,6 +62,7 @@ func runReport(t *testing.T, lab *Lab) reportDoc {
 	if code != 0 {
 		t.Fatalf("fwaudit report: exit %d\nstderr: %s", code, stderr)
 	}
+	validateReport(t, stdout)
 	var r reportDoc
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatalf("decoding fwaudit report: %v\n%s", err, stdout)
@@ -66,6 +71,45 @@ func runReport(t *testing.T, lab *Lab) reportDoc {
 		t.Fatalf("schema_version = %d, want 1", r.SchemaVersion)
 	}
 	return r
+}
+
+var (
+	reportSchemaOnce sync.Once
+	reportSchema     *jsonschema.Schema
+	reportSchemaErr  error
+)
+
+// validateReport checks a live report against report/schema.json, the
+// published contract.
+func validateReport(t *testing.T, stdout string) {
+	t.Helper()
+	reportSchemaOnce.Do(func() {
+		b, err := os.ReadFile(filepath.Join("..", "report", "schema.json"))
+		if err != nil {
+			reportSchemaErr = err
+			return
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			reportSchemaErr = err
+			return
+		}
+		c := jsonschema.NewCompiler()
+		c.AssertFormat()
+		if reportSchemaErr = c.AddResource("schema.json", doc); reportSchemaErr == nil {
+			reportSchema, reportSchemaErr = c.Compile("schema.json")
+		}
+	})
+	if reportSchemaErr != nil {
+		t.Fatalf("report/schema.json: %v", reportSchemaErr)
+	}
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(stdout))
+	if err != nil {
+		t.Fatalf("decoding fwaudit report: %v", err)
+	}
+	if err := reportSchema.Validate(inst); err != nil {
+		t.Errorf("live report does not match report/schema.json: %v", err)
+	}
 }
 
 // failOnCode runs fwaudit report --fail-on sev and returns its exit code.

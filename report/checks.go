@@ -367,6 +367,9 @@ func (a *audit) openPortsHaveRules(f *family) (Status, string) {
 	case len(missing) > 0:
 		return Fail, "no rule for " + strings.Join(missing, ", ")
 	}
+	if n == 1 {
+		return Pass, "the one listening port has a rule"
+	}
 	return Pass, fmt.Sprintf("all %d listening ports have a rule", n)
 }
 

@@ -205,6 +205,19 @@ COMMIT
 -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
 COMMIT
 `
+	// recentV4 lets MySQL in only for sources -m recent remembers: the
+	// verdict depends on runtime state.
+	recentV4 = `*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -s 127.0.0.0/8 -j DROP
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 3306 -m recent --rcheck --seconds 60 --name knock -j ACCEPT
+COMMIT
+`
 	noSSHV4 = `*filter
 :INPUT DROP [0:0]
 :FORWARD DROP [0:0]
@@ -227,6 +240,7 @@ func TestChecksAndFindings(t *testing.T) {
 		ipv6Disabled bool
 		wantChecks   map[string]Status // only the ones named
 		wantFindings []string          // "id port", in report order
+		wantSeverity map[string]Severity
 	}{
 		{
 			name: "fresh host, no rules, postgres on 0.0.0.0",
@@ -280,6 +294,14 @@ func TestChecksAndFindings(t *testing.T) {
 			wantFindings: []string{"exposed-by-policy 80"},
 		},
 		{
+			name: "mysql behind -m recent is conditional",
+			v4:   recentV4, listeners: []scan.Listener{sshd, listener("tcp", "0.0.0.0", 3306, "mysqld")},
+			ipv6Disabled: true,
+			wantChecks:   map[string]Status{"default-deny-v4": Pass, "open-ports-have-rules-v4": Pass},
+			wantSeverity: map[string]Severity{"exposed-sensitive-service": Medium},
+			wantFindings: []string{"exposed-sensitive-service 3306"},
+		},
+		{
 			name: "sshd listens, nothing accepts it",
 			v4:   noSSHV4, listeners: []scan.Listener{sshd, nginx},
 			ipv6Disabled: true,
@@ -305,6 +327,9 @@ func TestChecksAndFindings(t *testing.T) {
 				t.Errorf("findings (-want +got):\n%s", d)
 			}
 			for _, f := range r.Findings {
+				if want, ok := tt.wantSeverity[f.ID]; ok && f.Severity != want {
+					t.Errorf("%s severity = %v, want %v", f.ID, f.Severity, want)
+				}
 				for _, l := range tt.listeners {
 					if l.Exposure == scan.ExposureLocal && f.Port == l.Port && f.Address == l.Address.String() {
 						t.Errorf("finding %s raised against loopback socket %s:%d", f.ID, f.Address, f.Port)
