@@ -90,6 +90,9 @@ func TestBuild(t *testing.T) {
 		{name: "wildcard covers a specific bind of the same port", listeners: []scan.Listener{
 			lst("tcp", "::", 22, "sshd", true), lst("tcp", "0.0.0.0", 80, "nginx", false), lst("tcp", "192.0.2.10", 80, "nginx", false)},
 			rules: []string{"ipv4 tcp/22", "ipv6 tcp/22", "ipv4 tcp/80"}},
+		{name: "a dual-stack wildcard covers an earlier IPv4 specific bind", listeners: []scan.Listener{
+			lst("tcp", "::", 22, "sshd", true), lst("tcp", "192.0.2.10", 80, "nginx", false), lst("tcp", "::", 80, "nginx", true)},
+			rules: []string{"ipv4 tcp/22", "ipv6 tcp/22", "ipv4 tcp/80", "ipv6 tcp/80"}},
 		{name: "deny", listeners: dbHost,
 			opts:     func(t testing.TB) Options { return Options{Deny: mustSpecs(t, "http")} },
 			rules:    []string{"ipv4 tcp/22", "ipv6 tcp/22", "ipv4 tcp/443", "ipv6 tcp/443"},

@@ -255,16 +255,23 @@ func (b *builder) add(r Rule, ssh bool) {
 	if ssh {
 		list = &b.p.SSH
 	}
-	for i, o := range *list {
-		if o.Family != r.Family || o.Proto != r.Proto || o.Port != r.Port {
-			continue
+	kept := (*list)[:0]
+	for _, o := range *list {
+		same := o.Family == r.Family && o.Proto == r.Proto && o.Port == r.Port
+		switch {
+		case same && (o.Dst == r.Dst || !o.Dst.IsValid()):
+			o.Sources = mergeSources(o.Sources, r.Sources)
+			r.Port = 0 // merged
+		case same && !r.Dst.IsValid():
+			r.Sources = mergeSources(r.Sources, o.Sources)
+			continue // the wildcard rule being added covers it
 		}
-		if o.Dst == r.Dst || !o.Dst.IsValid() {
-			(*list)[i].Sources = mergeSources(o.Sources, r.Sources)
-			return
-		}
+		kept = append(kept, o)
 	}
-	*list = append(*list, r)
+	*list = kept
+	if r.Port != 0 {
+		*list = append(*list, r)
+	}
 }
 
 func (b *builder) allowsFor(l scan.Listener, used []bool) []Spec {
