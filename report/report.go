@@ -38,14 +38,16 @@ type Tool struct {
 
 // Report is the compliance report: `report --format json` is its JSON form.
 type Report struct {
-	SchemaVersion int       `json:"schema_version"`
-	Tool          Tool      `json:"tool"`
-	GeneratedAt   string    `json:"generated_at"`
-	Host          Host      `json:"host"`
-	Summary       Summary   `json:"summary"`
-	Checks        []Check   `json:"checks"`
-	Findings      []Finding `json:"findings"`
-	Sockets       []Socket  `json:"sockets"`
+	SchemaVersion int    `json:"schema_version"`
+	Tool          Tool   `json:"tool"`
+	GeneratedAt   string `json:"generated_at"`
+	Host          struct {
+		Hostname string `json:"hostname"`
+	} `json:"host"`
+	Summary  Summary   `json:"summary"`
+	Checks   []Check   `json:"checks"`
+	Findings []Finding `json:"findings"`
+	Sockets  []Socket  `json:"sockets"`
 }
 
 // Summary counts what the report holds. Findings always has all five levels.
@@ -103,11 +105,11 @@ func Build(in Inputs) *Report {
 		SchemaVersion: SchemaVersion,
 		Tool:          Tool{Name: "fwaudit", Version: in.Version},
 		GeneratedAt:   in.Now.UTC().Format(time.RFC3339),
-		Host:          Host{Hostname: in.Hostname},
 		Checks:        a.checks(),
 		Findings:      a.findings(),
 		Sockets:       socks,
 	}
+	r.Host.Hostname = in.Hostname
 	sortFindings(r.Findings)
 	r.Summary = summarize(r)
 	return r
