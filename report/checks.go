@@ -128,7 +128,7 @@ func (a *audit) chainDenies(f *family, chain string) denyResult {
 	if r, ok := a.deny[key]; ok {
 		return r
 	}
-	r := denyResult{how: chain + " has no filter chain (accepts everything)"}
+	r := denyResult{how: "no filter " + chain + " chain (everything is accepted)"}
 	for _, rs := range f.sets {
 		t := findTable(rs, "filter")
 		c := findChain(t, chain)

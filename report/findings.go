@@ -235,7 +235,7 @@ func (a *audit) noFirewall(f *family) Finding {
 			ports = append(ports, fmt.Sprintf("%s/%d", s.Proto, s.Port))
 		}
 	}
-	detail := fmt.Sprintf("the %s rules are empty and every policy is ACCEPT", f.name)
+	detail := fmt.Sprintf("no %s rule is loaded and every policy is ACCEPT", f.name)
 	if len(ports) > 0 {
 		sev = High
 		detail += ": every listening port is reachable (" + strings.Join(dedupe(ports), ", ") + ")"
