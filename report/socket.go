@@ -117,16 +117,16 @@ func judge(l scan.Listener, fw *Firewall) *SocketFirewall {
 
 func familyVerdict(l scan.Listener, addr netip.Addr, ev *firewall.Evaluator, why string) *FamilyVerdict {
 	if l.Exposure == scan.ExposureLocal {
-		return newFamilyVerdict(firewall.Result{Verdict: firewall.NotApplicable,
+		return NewFamilyVerdict(firewall.Result{Verdict: firewall.NotApplicable,
 			Reasons: []string{"bound to loopback"}})
 	}
 	if ev == nil {
-		return newFamilyVerdict(firewall.Result{Verdict: firewall.Unknown, Reasons: []string{why}})
+		return NewFamilyVerdict(firewall.Result{Verdict: firewall.Unknown, Reasons: []string{why}})
 	}
-	return newFamilyVerdict(ev.Evaluate(firewall.Query{Proto: l.Proto, Addr: addr, Port: l.Port}))
+	return NewFamilyVerdict(ev.Evaluate(firewall.Query{Proto: l.Proto, Addr: addr, Port: l.Port}))
 }
 
-func newFamilyVerdict(r firewall.Result) *FamilyVerdict {
+func NewFamilyVerdict(r firewall.Result) *FamilyVerdict {
 	fv := &FamilyVerdict{
 		Verdict: string(r.Verdict), Sources: prefixes(r.Sources), Except: prefixes(r.Except),
 		Interfaces: nonNil(r.Interfaces), Reasons: nonNil(r.Reasons), Rule: r.Rule,

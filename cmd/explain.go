@@ -1,0 +1,282 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fwaudit/fwaudit/firewall"
+	"github.com/fwaudit/fwaudit/report"
+	"github.com/fwaudit/fwaudit/scan"
+)
+
+// Default packet ends when the user names none: documentation addresses
+// (RFC 5737, RFC 3849) that stand for "somewhere outside". No packet is
+// ever sent; they only feed the rule walk.
+var (
+	defaultFrom4 = netip.MustParseAddr("203.0.113.77")
+	defaultFrom6 = netip.MustParseAddr("2001:db8:ffff::77")
+	offlineTo4   = netip.MustParseAddr("198.51.100.1")
+	offlineTo6   = netip.MustParseAddr("2001:db8:ff::1")
+)
+
+type explainOptions struct {
+	app    *App
+	in     inputOpts
+	proto  string
+	port   uint16
+	from   string
+	to     string
+	iface  string
+	v6     bool
+	output string
+}
+
+func newExplainCmd(app *App, runF func(context.Context, *explainOptions) error) *cobra.Command {
+	opts := &explainOptions{app: app}
+	c := &cobra.Command{
+		Use:   "explain PROTO/PORT",
+		Short: "Show the path through the rules that decides one port",
+		Long: `Walk a NEW connection to one port through the rules the way the kernel
+does — raw, mangle and nat PREROUTING, then filter INPUT, into user chains
+and back — printing every rule visited and ending at the rule or policy that
+decides it. Then print who, overall, can reach that port.
+
+The port need not be listening. Without --from the packet comes from an
+arbitrary outside address; without --to it goes to the listener's address
+or the host's first address.`,
+		Example: `  sudo fwaudit explain tcp/22
+  sudo fwaudit explain tcp/3306 --from 192.0.2.10
+  sudo fwaudit explain udp/53 -6 --from 2001:db8::10
+  fwaudit explain tcp/443 --offline --rules rules.v4 --iface eth0 -o json`,
+		Args: exactArgs(1, "one PROTO/PORT argument, e.g. tcp/22"),
+		RunE: func(c *cobra.Command, args []string) error {
+			var err error
+			if opts.proto, opts.port, err = parseProtoPort(args[0]); err != nil {
+				return err
+			}
+			if opts.output != "text" && opts.output != "json" {
+				return usageErrorf("unknown output format %q (want text or json)", opts.output)
+			}
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return explainRun(c.Context(), opts)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&opts.from, "from", "", "source address of the packet (default: an arbitrary outside address)")
+	f.StringVar(&opts.to, "to", "", "destination address (default: the listener's or the host's address)")
+	f.StringVar(&opts.iface, "iface", "", "input interface (default: the host's first non-loopback interface)")
+	f.BoolVarP(&opts.v6, "ipv6", "6", false, "walk the IPv6 (ip6tables) rules")
+	f.StringVarP(&opts.output, "output", "o", "text", "output format: text or json")
+	opts.in.bind(c, false)
+	return c
+}
+
+// parseProtoPort reads "tcp/22", "22/tcp", "udp/dns" or "22" (tcp).
+func parseProtoPort(s string) (string, uint16, error) {
+	a, b, found := strings.Cut(strings.ToLower(s), "/")
+	proto, port := "tcp", a
+	if found {
+		proto, port = a, b
+		if a != "tcp" && a != "udp" {
+			proto, port = b, a
+		}
+	}
+	if proto != "tcp" && proto != "udp" {
+		return "", 0, usageErrorf("bad port %q: protocol must be tcp or udp", s)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err == nil && n > 0 {
+		return proto, uint16(n), nil
+	}
+	if svc, ok := scan.LookupService(port); ok {
+		return proto, svc.Port, nil
+	}
+	return "", 0, usageErrorf("bad port %q: want PROTO/PORT like tcp/22 (port 1-65535 or a service name)", s)
+}
+
+type explainDoc struct {
+	Family    string                `json:"family"`
+	Packet    explainPacket         `json:"packet"`
+	Verdict   string                `json:"verdict"`
+	Rule      string                `json:"rule"`
+	Reasons   []string              `json:"reasons"`
+	Trace     []explainStep         `json:"trace"`
+	Port      *report.FamilyVerdict `json:"port"`
+	Listening []string              `json:"listening"`
+}
+
+type explainPacket struct {
+	Proto string `json:"proto"`
+	Src   string `json:"src"`
+	Dst   string `json:"dst"`
+	DPort uint16 `json:"dport"`
+	Iface string `json:"iface"`
+	State string `json:"state"`
+}
+
+type explainStep struct {
+	Table   string `json:"table"`
+	Chain   string `json:"chain"`
+	Line    int    `json:"line"`
+	Rule    string `json:"rule"`
+	Matched string `json:"matched"`
+	Action  string `json:"action"`
+}
+
+func explainRun(ctx context.Context, opts *explainOptions) error {
+	opts.in.socketsOptional = true
+	in, err := opts.in.load(ctx, opts.app, true)
+	if err != nil {
+		return err
+	}
+	fam, ev, why, from, to := firewall.IPv4, in.fw.V4, in.fw.Err4, defaultFrom4, offlineTo4
+	if opts.v6 {
+		fam, ev, why, from, to = firewall.IPv6, in.fw.V6, in.fw.Err6, defaultFrom6, offlineTo6
+	}
+	if ev == nil {
+		return fmt.Errorf("cannot explain %s/%d: %s rules unavailable: %s", opts.proto, opts.port, fam, why)
+	}
+	if opts.from != "" {
+		if from, err = parseFamilyAddr(opts.from, "--from", fam); err != nil {
+			return err
+		}
+	}
+
+	// What listens on that port in this family, and where the packet goes.
+	var listening []string
+	bind := netip.Addr{}
+	for _, l := range in.listeners {
+		if l.Proto != opts.proto || l.Port != opts.port || !(string(fam) == l.Family || (fam == firewall.IPv4 && l.DualStack)) {
+			continue
+		}
+		listening = append(listening, fmt.Sprintf("%s on %s (%s)", dash(l.Process), l.Address, l.Exposure))
+		if l.Exposure == scan.ExposureSpecific && l.Address.Is4() == (fam == firewall.IPv4) {
+			bind = l.Address
+		}
+	}
+	iface := opts.iface
+	switch {
+	case opts.to != "":
+		if to, err = parseFamilyAddr(opts.to, "--to", fam); err != nil {
+			return err
+		}
+	case bind.IsValid():
+		to = bind
+	default:
+		for _, a := range in.host.Addrs {
+			if a.Is4() == (fam == firewall.IPv4) && !a.IsLinkLocalUnicast() {
+				to = a
+				break
+			}
+		}
+	}
+	if iface == "" {
+		iface = "eth0"
+		if len(in.host.Interfaces) > 0 {
+			iface = in.host.Interfaces[0]
+		}
+	}
+
+	pkt := firewall.Packet{Proto: opts.proto, Src: from, Dst: to, SPort: 40000, DPort: opts.port, InIface: iface}
+	d := ev.Decide(pkt)
+	q := firewall.Query{Proto: opts.proto, Addr: bind, Port: opts.port}
+	if !q.Addr.IsValid() {
+		q.Addr = netip.IPv4Unspecified()
+		if fam == firewall.IPv6 {
+			q.Addr = netip.IPv6Unspecified()
+		}
+	}
+	doc := explainDoc{
+		Family: string(fam),
+		Packet: explainPacket{Proto: opts.proto, Src: from.String(), Dst: to.String(), DPort: opts.port, Iface: iface, State: "NEW"},
+		Verdict: d.Verdict, Rule: d.Rule, Reasons: nonNil(d.Reasons), Trace: []explainStep{},
+		Port:      report.NewFamilyVerdict(ev.Evaluate(q)),
+		Listening: nonNil(listening),
+	}
+	for _, s := range d.Trace {
+		doc.Trace = append(doc.Trace, explainStep(s))
+	}
+	if opts.output == "json" {
+		enc := json.NewEncoder(opts.app.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(doc)
+	}
+	return writeExplainText(opts.app, &doc)
+}
+
+func writeExplainText(app *App, d *explainDoc) error {
+	w := app.Stdout
+	p := d.Packet
+	fmt.Fprintf(w, "%s/%d from %s to %s on %s (%s, NEW connection)\n", p.Proto, p.DPort, p.Src, p.Dst, p.Iface, d.Family)
+	if len(d.Listening) == 0 {
+		fmt.Fprintf(w, "listening: nothing known on this port\n")
+	} else {
+		fmt.Fprintf(w, "listening: %s\n", strings.Join(d.Listening, "; "))
+	}
+	chain := ""
+	for _, s := range d.Trace {
+		if c := s.Table + " " + s.Chain; c != chain {
+			chain = c
+			fmt.Fprintf(w, "\n%s\n", c)
+		}
+		mark := map[string]string{"yes": "match", "no": "     ", "maybe": "maybe"}[s.Matched]
+		if mark == "" {
+			mark = s.Matched
+		}
+		line := ""
+		if s.Line > 0 {
+			line = fmt.Sprintf("line %d: ", s.Line)
+		}
+		action := ""
+		if s.Matched != "no" && s.Action != "" && s.Action != "continue" {
+			action = "  -> " + s.Action
+		}
+		fmt.Fprintf(w, "  %s  %s%s%s\n", mark, line, s.Rule, action)
+	}
+	fmt.Fprintf(w, "\nverdict: %s", d.Verdict)
+	if d.Rule != "" {
+		fmt.Fprintf(w, " by %s", d.Rule)
+	}
+	fmt.Fprintln(w)
+	if len(d.Reasons) > 0 {
+		fmt.Fprintf(w, "depends on: %s\n", strings.Join(d.Reasons, ", "))
+	}
+	sf := &report.SocketFirewall{}
+	if d.Family == string(firewall.IPv4) {
+		sf.IPv4 = d.Port
+	} else {
+		sf.IPv6 = d.Port
+	}
+	_, err := fmt.Fprintf(w, "%s/%d overall (%s): %s\n", p.Proto, p.DPort, d.Family, report.FirewallCell(sf))
+	return err
+}
+
+func parseFamilyAddr(s, flag string, fam firewall.Family) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return a, usageErrorf("%s %q: not an IP address", flag, s)
+	}
+	a = a.Unmap()
+	if a.Is4() != (fam == firewall.IPv4) {
+		hint := ""
+		if fam == firewall.IPv4 {
+			hint = " (add -6 for IPv6)"
+		}
+		return a, usageErrorf("%s %s is not an %s address%s", flag, s, fam, hint)
+	}
+	return a, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,225 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fwaudit/fwaudit/firewall"
+	"github.com/fwaudit/fwaudit/report"
+	"github.com/fwaudit/fwaudit/scan"
+)
+
+// inputOpts are the flags that choose where listeners and rules come from;
+// scan, explain, report and suggest share them.
+type inputOpts struct {
+	sockets    string
+	rules      string
+	rules6     string
+	offline    bool
+	noFirewall bool
+
+	socketsOptional bool // explain: listeners are shown when known
+}
+
+func (o *inputOpts) bind(c *cobra.Command, withNoFirewall bool) {
+	f := c.Flags()
+	f.StringVar(&o.sockets, "sockets", "", "read listeners from saved `ss -tunlp` or `netstat -tunlp` output (FILE, - for stdin)")
+	f.StringVar(&o.rules, "rules", "", "read IPv4 rules from saved iptables-save output (FILE)")
+	f.StringVar(&o.rules6, "rules6", "", "read IPv6 rules from saved ip6tables-save output (FILE)")
+	f.BoolVar(&o.offline, "offline", false, "never touch the live host: what no flag provides is \"not provided\"")
+	if withNoFirewall {
+		f.BoolVar(&o.noFirewall, "no-firewall", false, "list sockets only; do not read or evaluate any rules")
+	}
+}
+
+// inputs is what a command learned about the host it audits.
+type inputs struct {
+	listeners []scan.Listener
+	fw        *report.Firewall // nil with --no-firewall
+	fwInfo    report.FirewallInfo
+	host      firewall.Host
+	hostname  string
+	liveRules bool // some rules were read from the live host
+}
+
+// load reads listeners and rules. Sockets and rules are independent, so the
+// live rules are read while the sockets are listed.
+func (o *inputOpts) load(ctx context.Context, app *App, wantRules bool) (*inputs, error) {
+	in := &inputs{hostname: "offline"}
+	if !o.offline {
+		in.hostname, _ = os.Hostname()
+		in.host = liveHost()
+	}
+	type fwResult struct {
+		fw   *report.Firewall
+		info report.FirewallInfo
+		warn []string
+		err  error
+	}
+	fwc := make(chan fwResult, 1)
+	if wantRules && !o.noFirewall {
+		go func() {
+			fw, info, warn, err := o.loadRules(ctx, in.host)
+			fwc <- fwResult{fw, info, warn, err}
+		}()
+	} else {
+		fwc <- fwResult{}
+	}
+
+	ls, err := o.loadListeners(ctx, app)
+	r := <-fwc
+	if err != nil {
+		return nil, err
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	for _, w := range r.warn {
+		app.warnf("%s", w)
+	}
+	in.listeners, in.fw, in.fwInfo = ls, r.fw, r.info
+	in.liveRules = !o.offline && (o.rules == "" || o.rules6 == "")
+	return in, nil
+}
+
+func (o *inputOpts) loadListeners(ctx context.Context, app *App) ([]scan.Listener, error) {
+	if o.sockets != "" {
+		var ls []scan.Listener
+		err := withInput(app, o.sockets, func(r io.Reader, name string) error {
+			var err error
+			ls, err = scan.ParseText(r, name)
+			return err
+		})
+		return ls, err
+	}
+	if o.offline {
+		if o.socketsOptional {
+			return nil, nil
+		}
+		return nil, usageErrorf("--offline needs --sockets FILE: there is no other way to know what listens")
+	}
+	ls, warnings, err := scan.Live(ctx, scan.Options{})
+	for _, w := range warnings {
+		app.warnf("%s", w)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing sockets: %w", err)
+	}
+	return ls, nil
+}
+
+// loadRules reads each family from its file, the live host, or nowhere
+// (--offline); a family that cannot be read has a nil evaluator and a reason.
+func (o *inputOpts) loadRules(ctx context.Context, host firewall.Host) (*report.Firewall, report.FirewallInfo, []string, error) {
+	fw := &report.Firewall{}
+	var warnings []string
+	var live firewall.Live
+	if !o.offline && (o.rules == "" || o.rules6 == "") {
+		live = firewall.LoadLive(ctx, firewall.ExecRunner{})
+		warnings = append(warnings, live.Warnings...)
+	}
+	var err error
+	fw.Sets4, fw.Err4, err = o.family(o.rules, firewall.IPv4, live.V4, live.Err4)
+	if err != nil {
+		return nil, report.FirewallInfo{}, nil, err
+	}
+	fw.Sets6, fw.Err6, err = o.family(o.rules6, firewall.IPv6, live.V6, live.Err6)
+	if err != nil {
+		return nil, report.FirewallInfo{}, nil, err
+	}
+	if fw.Sets4 != nil {
+		fw.V4 = firewall.NewEvaluator(firewall.IPv4, fw.Sets4, host)
+	}
+	if fw.Sets6 != nil {
+		fw.V6 = firewall.NewEvaluator(firewall.IPv6, fw.Sets6, host)
+	}
+	return fw, report.NewFirewallInfo(fw), warnings, nil
+}
+
+func (o *inputOpts) family(file string, fam firewall.Family, live []*firewall.Ruleset, liveErr error) ([]*firewall.Ruleset, string, error) {
+	flag := map[firewall.Family]string{firewall.IPv4: "--rules", firewall.IPv6: "--rules6"}[fam]
+	switch {
+	case file != "":
+		var rs *firewall.Ruleset
+		err := withInput(nil, file, func(r io.Reader, name string) error {
+			var err error
+			rs, err = firewall.ParseSave(r, name, fam)
+			return err
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		return []*firewall.Ruleset{rs}, "", nil
+	case o.offline:
+		return nil, fmt.Sprintf("%s rules not provided (--offline without %s)", fam, flag), nil
+	case liveErr != nil:
+		return nil, liveErr.Error(), nil
+	case live == nil:
+		// Read, and nothing there: an empty ruleset accepts everything.
+		return []*firewall.Ruleset{{Family: fam, Source: "live (no tables loaded)"}}, "", nil
+	}
+	return live, "", nil
+}
+
+// withInput opens name ("-" is stdin) and hands it to parse.
+func withInput(app *App, name string, parse func(io.Reader, string) error) error {
+	if name == "-" {
+		if app == nil {
+			return usageErrorf("only --sockets can read stdin")
+		}
+		return parse(app.Stdin, "stdin")
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", name, unwrapPathError(err))
+	}
+	defer f.Close()
+	return parse(f, name)
+}
+
+// unwrapPathError drops the *PathError prefix, which repeats the name.
+func unwrapPathError(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// liveHost lists the non-loopback interfaces and addresses of this host (of
+// this network namespace), for the evaluator's -i and -d matches.
+func liveHost() firewall.Host {
+	var h firewall.Host
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return h
+	}
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		h.Interfaces = append(h.Interfaces, ifc.Name)
+		addrs, _ := ifc.Addrs()
+		for _, a := range addrs {
+			if p, err := netip.ParsePrefix(a.String()); err == nil {
+				h.Addrs = append(h.Addrs, p.Addr().Unmap())
+			}
+		}
+	}
+	return h
+}
+
+// ipv6Disabled reports whether IPv6 is switched off on the live host.
+func ipv6Disabled() bool {
+	b, err := os.ReadFile("/proc/sys/net/ipv6/conf/all/disable_ipv6")
+	if err != nil {
+		return os.IsNotExist(err) // no IPv6 stack at all
+	}
+	return strings.TrimSpace(string(b)) == "1"
+}

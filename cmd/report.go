@@ -1,0 +1,117 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fwaudit/fwaudit/report"
+)
+
+type reportOptions struct {
+	app      *App
+	in       inputOpts
+	format   string
+	failOn   string
+	hostname string
+	at       string
+	version  string
+}
+
+func newReportCmd(app *App, runF func(context.Context, *reportOptions) error) *cobra.Command {
+	opts := &reportOptions{app: app}
+	c := &cobra.Command{
+		Use:   "report",
+		Short: "Compliance report: CIS-mapped checks and findings with remediation",
+		Long: `Evaluate the host's firewall against its listeners and write a compliance
+record: checks (pass, fail or skip, with CIS recommendation numbers) and
+findings (with severity and remediation), plus every socket's verdict.
+
+Exit codes: 0 no finding at or above --fail-on, 1 error, 2 usage,
+3 a finding at or above --fail-on exists.`,
+		Example: `  sudo fwaudit report > host.json
+  sudo fwaudit report --format table
+  sudo fwaudit report --format markdown > audit.md
+  sudo fwaudit report --fail-on high || echo "fix the high findings"
+  fwaudit report --offline --sockets ss.txt --rules rules.v4 --rules6 rules.v6 \
+      --hostname web1 --time 2026-01-01T00:00:00Z`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			switch opts.format {
+			case "json", "table", "markdown":
+			default:
+				return usageErrorf("unknown report format %q (want json, table or markdown)", opts.format)
+			}
+			if opts.failOn != "" {
+				if _, err := report.ParseSeverity(opts.failOn); err != nil {
+					return usageErrorf("--fail-on: %v", err)
+				}
+			}
+			if opts.at != "" {
+				if _, err := time.Parse(time.RFC3339, opts.at); err != nil {
+					return usageErrorf("--time %q: want RFC 3339, like 2026-01-02T15:04:05Z", opts.at)
+				}
+			}
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return reportRun(c.Context(), opts)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&opts.format, "format", "json", "output format: json, table or markdown")
+	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when a finding at or above this severity exists (critical, high, medium, low, info)")
+	f.StringVar(&opts.hostname, "hostname", "", "host name to record (default: this host's name)")
+	f.StringVar(&opts.at, "time", "", "report time to record, RFC 3339 (default: now)")
+	f.StringVar(&opts.version, "tool-version", "", "tool version to record (default: this build's version)")
+	opts.in.bind(c, false)
+	return c
+}
+
+func reportRun(ctx context.Context, opts *reportOptions) error {
+	in, err := opts.in.load(ctx, opts.app, true)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	if opts.at != "" {
+		now, _ = time.Parse(time.RFC3339, opts.at)
+	}
+	host := in.hostname
+	if opts.hostname != "" {
+		host = opts.hostname
+	}
+	ver := Version()
+	if opts.version != "" {
+		ver = opts.version
+	}
+	rep := report.Build(report.Inputs{
+		Listeners:    in.listeners,
+		Firewall:     in.fw,
+		Hostname:     host,
+		Now:          now,
+		Version:      ver,
+		IPv6Disabled: !opts.in.offline && ipv6Disabled(),
+	})
+	w := opts.app.Stdout
+	switch opts.format {
+	case "table":
+		err = rep.WriteTable(w)
+	case "markdown":
+		err = rep.WriteMarkdown(w)
+	default:
+		err = rep.WriteJSON(w)
+	}
+	if err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	if opts.failOn != "" {
+		sev, _ := report.ParseSeverity(opts.failOn)
+		if rep.Exceeds(sev) {
+			return &exitErr{code: exitFindings}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,68 @@
+package cmd
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fwaudit/fwaudit/report"
+)
+
+type scanOptions struct {
+	app    *App
+	in     inputOpts
+	output string
+}
+
+func newScanCmd(app *App, runF func(context.Context, *scanOptions) error) *cobra.Command {
+	opts := &scanOptions{app: app}
+	c := &cobra.Command{
+		Use:   "scan",
+		Short: "List listening sockets, their services, and who can reach them",
+		Long: `List every listening TCP socket and bound UDP socket with its process,
+service and exposure, and the firewall's verdict for it per address family:
+
+  open         accepted from more than half of the address space
+  restricted   accepted only from some sources and/or on some interfaces
+  blocked      accepted from nowhere
+  conditional  depends on runtime state (rate limits, recent lists, ipsets)
+  not-applicable  bound to loopback; the firewall does not matter
+  unknown      the rules could not be read; the reason is given`,
+		Example: `  sudo fwaudit scan
+  sudo fwaudit scan -o json | jq '.sockets[] | select(.firewall.verdict=="open")'
+  fwaudit scan --offline --sockets ss.txt --rules rules.v4 --rules6 rules.v6
+  fwaudit scan --no-firewall            # sockets only, like ss -tunlp`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if opts.output != "table" && opts.output != "json" {
+				return usageErrorf("unknown output format %q (want table or json)", opts.output)
+			}
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return scanRun(c.Context(), opts)
+		},
+	}
+	c.Flags().StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
+	opts.in.bind(c, true)
+	return c
+}
+
+func scanRun(ctx context.Context, opts *scanOptions) error {
+	in, err := opts.in.load(ctx, opts.app, true)
+	if err != nil {
+		return err
+	}
+	doc := &report.ScanDoc{
+		SchemaVersion: 1,
+		Host:          report.Host{Hostname: in.hostname},
+		Sockets:       report.Sockets(in.listeners, in.fw),
+	}
+	if in.fw != nil {
+		doc.Firewall = &in.fwInfo
+	}
+	if opts.output == "json" {
+		return doc.WriteJSON(opts.app.Stdout)
+	}
+	return doc.WriteTable(opts.app.Stdout)
+}

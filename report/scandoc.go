@@ -1,0 +1,191 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/fwaudit/fwaudit/firewall"
+)
+
+// Host identifies the audited host.
+type Host struct {
+	Hostname string `json:"hostname"`
+}
+
+// FirewallInfo says where each family's rules came from.
+type FirewallInfo struct {
+	IPv4 *RulesInfo `json:"ipv4"`
+	IPv6 *RulesInfo `json:"ipv6"`
+}
+
+// RulesInfo describes one family's rules: their sources and rule count, or
+// why they could not be read.
+type RulesInfo struct {
+	Source string `json:"source"`
+	Rules  int    `json:"rules"`
+	Error  string `json:"error,omitempty"`
+}
+
+// NewFirewallInfo summarises fw for the JSON "firewall" object.
+func NewFirewallInfo(fw *Firewall) FirewallInfo {
+	return FirewallInfo{IPv4: rulesInfo(fw.Sets4, fw.Err4), IPv6: rulesInfo(fw.Sets6, fw.Err6)}
+}
+
+func rulesInfo(sets []*firewall.Ruleset, why string) *RulesInfo {
+	if sets == nil {
+		return &RulesInfo{Source: "none", Error: why}
+	}
+	ri := &RulesInfo{}
+	var srcs []string
+	for _, rs := range sets {
+		srcs = append(srcs, rs.Source)
+		for _, t := range rs.Tables {
+			for _, c := range t.Chains {
+				ri.Rules += len(c.Rules)
+			}
+		}
+	}
+	ri.Source = strings.Join(srcs, "+")
+	return ri
+}
+
+// ScanDoc is the `scan -o json` document.
+type ScanDoc struct {
+	SchemaVersion int           `json:"schema_version"`
+	Host          Host          `json:"host"`
+	Firewall      *FirewallInfo `json:"firewall"`
+	Sockets       []Socket      `json:"sockets"`
+}
+
+// WriteJSON writes d indented, with a final newline.
+func (d *ScanDoc) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(d)
+}
+
+// WriteTable writes one line per socket: PROTO ADDRESS PORT PROCESS
+// SERVICE EXPOSURE, and FIREWALL when verdicts were computed.
+func (d *ScanDoc) WriteTable(w io.Writer) error {
+	withFW := d.Firewall != nil
+	header := []any{"PROTO", "ADDRESS", "PORT", "PROCESS", "SERVICE", "EXPOSURE"}
+	if withFW {
+		header = append(header, "FIREWALL")
+	}
+	t := NewPlainTable(w)
+	t.Header(header...)
+	for _, s := range d.Sockets {
+		proto := s.Proto
+		if s.Family == "ipv6" {
+			proto += "6"
+			if s.DualStack {
+				proto += "+4"
+			}
+		}
+		addr := s.Address
+		if s.Device != "" {
+			addr += "%" + s.Device
+		}
+		row := []string{proto, addr, fmt.Sprint(s.Port), processCell(s), dash(s.Service), s.Exposure}
+		if withFW {
+			row = append(row, FirewallCell(s.Firewall))
+		}
+		if err := t.Append(row); err != nil {
+			return err
+		}
+	}
+	return t.Render()
+}
+
+// NewPlainTable is the borderless, left-aligned table style fwaudit uses
+// for terminal output (like ss and netstat).
+func NewPlainTable(w io.Writer) *tablewriter.Table {
+	return tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders: tw.BorderNone,
+			Symbols: tw.NewSymbols(tw.StyleNone),
+			Settings: tw.Settings{
+				Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off},
+				Lines:      tw.Lines{ShowHeaderLine: tw.Off},
+			},
+		})),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithAlignment(tw.Alignment{tw.AlignLeft}),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+	)
+}
+
+func processCell(s Socket) string {
+	if s.Process == "" && s.PID == 0 {
+		return "-"
+	}
+	cell := fmt.Sprintf("%s(%d)", s.Process, s.PID)
+	if n := len(s.Processes); n > 1 {
+		cell += fmt.Sprintf(" +%d", n-1)
+	}
+	return cell
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// FirewallCell is the short form of a socket's verdict for tables:
+// "open", "restricted: 203.0.113.0/24", "blocked", "conditional: -m recent".
+func FirewallCell(sf *SocketFirewall) string {
+	if sf == nil {
+		return "-"
+	}
+	var parts []string
+	for _, fam := range []struct {
+		name string
+		v    *FamilyVerdict
+	}{{"v4", sf.IPv4}, {"v6", sf.IPv6}} {
+		if fam.v == nil {
+			continue
+		}
+		parts = append(parts, fam.name+" "+verdictText(fam.v))
+	}
+	if sf.IPv4 != nil && sf.IPv6 != nil && verdictText(sf.IPv4) == verdictText(sf.IPv6) {
+		return verdictText(sf.IPv4)
+	}
+	if len(parts) == 1 {
+		return strings.TrimPrefix(strings.TrimPrefix(parts[0], "v4 "), "v6 ")
+	}
+	return strings.Join(parts, "; ")
+}
+
+func verdictText(v *FamilyVerdict) string {
+	switch firewall.Verdict(v.Verdict) {
+	case firewall.Open:
+		if len(v.Except) > 0 {
+			return "open except " + strings.Join(v.Except, ",")
+		}
+	case firewall.Restricted:
+		what := append(append([]string{}, v.Sources...), onIfaces(v.Interfaces)...)
+		return "restricted: " + strings.Join(what, ",")
+	case firewall.Conditional, firewall.Unknown:
+		if len(v.Reasons) > 0 {
+			return v.Verdict + ": " + strings.Join(v.Reasons, ", ")
+		}
+	}
+	return v.Verdict
+}
+
+func onIfaces(ifs []string) []string {
+	out := make([]string, len(ifs))
+	for i, n := range ifs {
+		out[i] = "on " + n
+	}
+	return out
+}
