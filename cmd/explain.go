@@ -194,8 +194,8 @@ func explainRun(ctx context.Context, opts *explainOptions) error {
 		}
 	}
 	doc := explainDoc{
-		Family: string(fam),
-		Packet: explainPacket{Proto: opts.proto, Src: from.String(), Dst: to.String(), DPort: opts.port, Iface: iface, State: "NEW"},
+		Family:  string(fam),
+		Packet:  explainPacket{Proto: opts.proto, Src: from.String(), Dst: to.String(), DPort: opts.port, Iface: iface, State: "NEW"},
 		Verdict: d.Verdict, Rule: d.Rule, Reasons: nonNil(d.Reasons), Trace: []explainStep{},
 		Port:      report.NewFamilyVerdict(ev.Evaluate(q)),
 		Listening: nonNil(listening),

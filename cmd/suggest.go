@@ -176,4 +176,3 @@ func checkLockout(ctx context.Context, opts *suggestOptions, p *suggest.Policy, 
 	}
 	return err
 }
-
