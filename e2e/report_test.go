@@ -371,3 +371,25 @@ COMMIT
 		}
 	})
 }
+
+// iptables-legacy drops by default and accepts SSH; iptables-nft accepts
+// PostgreSQL. A packet must pass both, so PostgreSQL stays unreachable, and
+// the two backends are a finding of their own.
+func TestReportMixedBackends(t *testing.T) {
+	lab := NewLab(t)
+	lab.LoadIptablesLegacy(reportRules(t, "mixed-backends", "iptables-legacy.rules"))
+	lab.LoadIptables(reportRules(t, "mixed-backends", "iptables-nft.rules"))
+	lab.Start(lab.Host, "sshd", "tcp:0.0.0.0:22")
+	lab.Start(lab.Host, "postgres", "tcp:0.0.0.0:5432")
+	kernel(t, lab, "tcp", "192.0.2.2", "192.0.2.1", 22, true)
+	kernel(t, lab, "tcp", "192.0.2.2", "192.0.2.1", 5432, false)
+
+	r := runReport(t, lab)
+	r.wantStatus(t, map[string]string{"single-firewall-backend": "fail"})
+	if fs := r.find("mixed-backends", 0); len(fs) != 1 {
+		t.Errorf("mixed-backends = %v, want one\n%s", fs, r.dump())
+	}
+	if fs := r.find("exposed-sensitive-service", 5432); len(fs) != 0 {
+		t.Errorf("exposed-sensitive-service on 5432, which the legacy policy drops: %v", fs)
+	}
+}

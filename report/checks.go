@@ -408,14 +408,16 @@ func (a *audit) singleBackend() Check {
 		c.Status, c.Detail = Pass, "all rules are in "+backends[0]
 	case len(files) > 0:
 		c.Status, c.Detail = Pass, "rules read from "+strings.Join(files, ", ")+" (one ruleset per family)"
+	case len(a.in.Firewall.Sets4)+len(a.in.Firewall.Sets6) > 0:
+		c.Status, c.Detail = Pass, "no backend holds any rule"
 	default:
 		c.Status, c.Detail = Skip, "no rules could be read"
 	}
 	return c
 }
 
-// backends lists the backends holding rules ("iptables-legacy",
-// "iptables-nft") and the files rules were read from.
+// backends lists the backends holding rules or a DROP policy
+// ("iptables-legacy", "iptables-nft") and the files rules were read from.
 func (a *audit) backends() (backends, files []string) {
 	fw := a.in.Firewall
 	if fw == nil {
@@ -423,6 +425,10 @@ func (a *audit) backends() (backends, files []string) {
 	}
 	for _, rs := range append(append([]*firewall.Ruleset{}, fw.Sets4...), fw.Sets6...) {
 		if b := backend(rs); b != "" {
+			// iptables-nft-save always answers; an empty dump is no backend.
+			if filtersNothing([]*firewall.Ruleset{rs}) {
+				continue
+			}
 			if name := "iptables-" + b; !contains(backends, name) {
 				backends = append(backends, name)
 			}

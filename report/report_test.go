@@ -363,3 +363,42 @@ func diffLines(want, got []string) string {
 	}
 	return b.String()
 }
+
+func TestBackends(t *testing.T) {
+	parse := func(source, text string) *firewall.Ruleset {
+		rs, err := firewall.ParseSave(strings.NewReader(text), source, firewall.IPv4)
+		if err != nil {
+			t.Fatalf("parsing %s: %v", source, err)
+		}
+		return rs
+	}
+	emptyNft := &firewall.Ruleset{Family: firewall.IPv4, Source: "iptables-nft"}
+	tests := []struct {
+		name        string
+		sets        []*firewall.Ruleset
+		wantStatus  Status
+		wantFinding bool
+	}{
+		{"legacy only, empty nft dump", []*firewall.Ruleset{emptyNft, parse("iptables-legacy", hardenedV4)}, Pass, false},
+		{"nft only", []*firewall.Ruleset{parse("iptables-nft", hardenedV4)}, Pass, false},
+		{"both hold rules", []*firewall.Ruleset{parse("iptables-nft", blocklistV4), parse("iptables-legacy", hardenedV4)}, Fail, true},
+		{"nft tables with ACCEPT policies and no rules", []*firewall.Ruleset{parse("iptables-nft", emptyV4), parse("iptables-legacy", hardenedV4)}, Pass, false},
+		{"a file", []*firewall.Ruleset{parse("rules.v4", hardenedV4)}, Pass, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fw := &Firewall{Sets4: tt.sets, V4: firewall.NewEvaluator(firewall.IPv4, tt.sets, firewall.Host{}), Err6: "not provided"}
+			r := Build(Inputs{Firewall: fw, Now: testTime})
+			if got := checkStatus(r)["single-firewall-backend"]; got != tt.wantStatus {
+				t.Errorf("single-firewall-backend = %s, want %s (%s)", got, tt.wantStatus, detailOf(r, "single-firewall-backend"))
+			}
+			got := false
+			for _, f := range r.Findings {
+				got = got || f.ID == "mixed-backends"
+			}
+			if got != tt.wantFinding {
+				t.Errorf("mixed-backends finding = %v, want %v", got, tt.wantFinding)
+			}
+		})
+	}
+}
