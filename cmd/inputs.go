@@ -134,6 +134,8 @@ func (o *inputOpts) loadRules(ctx context.Context, host firewall.Host) (*report.
 	if err != nil {
 		return nil, report.FirewallInfo{}, nil, err
 	}
+	warnings = append(warnings, unknownOptionWarnings(fw.Sets4)...)
+	warnings = append(warnings, unknownOptionWarnings(fw.Sets6)...)
 	if fw.Sets4 != nil {
 		fw.V4 = firewall.NewEvaluator(firewall.IPv4, fw.Sets4, host)
 	}
@@ -166,6 +168,35 @@ func (o *inputOpts) family(file string, fam firewall.Family, live []*firewall.Ru
 		return []*firewall.Ruleset{{Family: fam, Source: "live (no tables loaded)"}}, "", nil
 	}
 	return live, "", nil
+}
+
+// unknownOptionWarnings names the rules holding options the evaluator does
+// not understand (verdicts that depend on them are conditional), the first
+// few by line and then a count.
+func unknownOptionWarnings(sets []*firewall.Ruleset) []string {
+	const most = 3
+	var out []string
+	for _, rs := range sets {
+		n := 0
+		for _, t := range rs.Tables {
+			for _, c := range t.Chains {
+				for _, r := range c.Rules {
+					if len(r.Unknown) == 0 {
+						continue
+					}
+					if n < most {
+						out = append(out, fmt.Sprintf("%s line %d: not understood: %s (verdicts that depend on this rule are conditional)",
+							rs.Source, r.Line, strings.Join(r.Unknown, " ")))
+					}
+					n++
+				}
+			}
+		}
+		if n > most {
+			out = append(out, fmt.Sprintf("%s: %d more rules with options not understood", rs.Source, n-most))
+		}
+	}
+	return out
 }
 
 // withInput opens name ("-" is stdin) and hands it to parse.

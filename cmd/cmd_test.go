@@ -1,0 +1,183 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// run executes one offline command line the way Main does.
+func run(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	app := &App{
+		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+		Getenv: func(k string) string { return env[k] },
+	}
+	code = app.Run(context.Background(), args)
+	return out.String(), errb.String(), code
+}
+
+const (
+	ufwRules   = "../testdata/report/ufw-server2/rules.v4"
+	ufwSockets = "../testdata/report/ufw-server2/ss.txt"
+	pgDir      = "../testdata/report/fresh-postgres/"
+)
+
+// TestGolden pins the complete output (exit code, stdout, stderr) of
+// offline command lines. Regenerate with: go test ./cmd -run TestGolden -update
+func TestGolden(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+	}{
+		{"scan-table", nil, []string{"scan", "--offline", "--sockets", ufwSockets, "--rules", ufwRules}},
+		{"scan-json", nil, []string{"scan", "--offline", "--sockets", ufwSockets, "--rules", ufwRules, "-o", "json"}},
+		{"scan-no-firewall", nil, []string{"scan", "--offline", "--sockets", ufwSockets, "--no-firewall", "-o", "json"}},
+		{"scan-v4-and-v6", nil, []string{"scan", "--offline", "--sockets", pgDir + "ss.txt", "--rules", pgDir + "rules.v4", "--rules6", pgDir + "rules.v6"}},
+		{"scan-broken-sockets", nil, []string{"scan", "--offline", "--sockets", "../testdata/sockets/broken/garbage-line.txt"}},
+		{"scan-missing-file", nil, []string{"scan", "--offline", "--sockets", "testdata/does-not-exist.txt"}},
+		{"scan-broken-rules", nil, []string{"scan", "--offline", "--sockets", ufwSockets, "--rules", "testdata/broken.rules"}},
+		{"scan-offline-without-sockets", nil, []string{"scan", "--offline"}},
+		{"scan-bad-output", nil, []string{"scan", "-o", "xml"}},
+		{"unknown-flag", nil, []string{"scan", "--bogus"}},
+		{"unknown-command", nil, []string{"frobnicate"}},
+		{"explain-text", nil, []string{"explain", "tcp/3306", "--offline", "--rules", ufwRules, "--sockets", ufwSockets, "--from", "188.95.233.38", "--iface", "eth0"}},
+		{"explain-json", nil, []string{"explain", "mysql", "--offline", "--rules", ufwRules, "--from", "192.0.2.9", "--iface", "eth0", "-o", "json"}},
+		{"explain-bad-port", nil, []string{"explain", "tcp/99999", "--offline", "--rules", ufwRules}},
+		{"explain-wrong-family", nil, []string{"explain", "tcp/22", "--offline", "--rules", ufwRules, "--from", "2001:db8::1"}},
+		{"explain-no-rules", nil, []string{"explain", "tcp/22", "--offline"}},
+		{"report-json", nil, []string{"report", "--offline", "--sockets", pgDir + "ss.txt", "--rules", pgDir + "rules.v4", "--rules6", pgDir + "rules.v6",
+			"--hostname", "db1", "--time", "2026-11-21T12:00:00Z", "--tool-version", "1.0.0-test"}},
+		{"report-fail-on-high", nil, []string{"report", "--offline", "--sockets", pgDir + "ss.txt", "--rules", pgDir + "rules.v4", "--rules6", pgDir + "rules.v6",
+			"--hostname", "db1", "--time", "2026-11-21T12:00:00Z", "--tool-version", "1.0.0-test", "--format", "markdown", "--fail-on", "high"}},
+		{"report-fail-on-critical", nil, []string{"report", "--offline", "--sockets", pgDir + "ss.txt", "--rules", pgDir + "rules.v4", "--rules6", pgDir + "rules.v6",
+			"--hostname", "db1", "--time", "2026-11-21T12:00:00Z", "--tool-version", "1.0.0-test", "--format", "table", "--fail-on", "critical"}},
+		{"report-bad-severity", nil, []string{"report", "--offline", "--fail-on", "severe"}},
+		{"report-bad-time", nil, []string{"report", "--offline", "--time", "yesterday"}},
+		{"suggest-iptables", nil, []string{"suggest", "--offline", "--sockets", pgDir + "ss.txt"}},
+		{"suggest-nft-allow", nil, []string{"suggest", "--offline", "--sockets", pgDir + "ss.txt", "--format", "nft", "--allow", "postgresql=192.0.2.0/24"}},
+		{"suggest-lockout", map[string]string{"SSH_CONNECTION": "198.51.100.7 50000 192.0.2.1 22"},
+			[]string{"suggest", "--offline", "--sockets", pgDir + "ss.txt", "--ssh-from", "203.0.113.0/24"}},
+		{"suggest-lockout-forced", map[string]string{"SSH_CONNECTION": "198.51.100.7 50000 192.0.2.1 22"},
+			[]string{"suggest", "--offline", "--sockets", pgDir + "ss.txt", "--ssh-from", "203.0.113.0/24", "--force"}},
+		{"suggest-bad-allow", nil, []string{"suggest", "--offline", "--sockets", pgDir + "ss.txt", "--allow", "nosuchservice"}},
+		{"suggest-bad-format", nil, []string{"suggest", "--format", "pf"}},
+		{"suggest-persist-needs-script", nil, []string{"suggest", "--offline", "--sockets", pgDir + "ss.txt", "--persist"}},
+		{"services", nil, []string{"services"}},
+		{"version-extra-arg", nil, []string{"version", "now"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			stdout, stderr, code := run(t, tc.env, tc.args...)
+			got := fmt.Sprintf("$ fwaudit %s\nexit %d\n--- stdout\n%s--- stderr\n%s", strings.Join(tc.args, " "), code, stdout, stderr)
+			path := filepath.Join("testdata", tc.name+".golden")
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if string(want) != got {
+				t.Errorf("output differs from %s (-want +got):\n%s", path, lineDiff(string(want), got))
+			}
+		})
+	}
+}
+
+// TestExitCodes states the exit-code contract independently of the golden
+// files, so that regenerating goldens cannot silently change it.
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"ok", []string{"scan", "--offline", "--sockets", ufwSockets, "--rules", ufwRules}, exitOK},
+		{"usage: unknown flag", []string{"scan", "--bogus"}, exitUsage},
+		{"usage: bad output", []string{"scan", "-o", "xml"}, exitUsage},
+		{"error: broken input", []string{"scan", "--offline", "--sockets", "../testdata/sockets/broken/garbage-line.txt"}, exitError},
+		{"findings at or above high", []string{"report", "--offline", "--sockets", pgDir + "ss.txt", "--rules", pgDir + "rules.v4", "--rules6", pgDir + "rules.v6", "--fail-on", "high"}, exitFindings},
+		{"no finding at critical", []string{"report", "--offline", "--sockets", pgDir + "ss.txt", "--rules", pgDir + "rules.v4", "--rules6", pgDir + "rules.v6", "--fail-on", "critical"}, exitOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			stdout, stderr, code := run(t, nil, tc.args...)
+			if code != tc.want {
+				t.Errorf("exit %d, want %d\nstderr: %s", code, tc.want, stderr)
+			}
+			if code == exitError || code == exitUsage {
+				if stdout != "" {
+					t.Errorf("stdout not empty on failure: %q", stdout)
+				}
+				if !strings.HasPrefix(stderr, "fwaudit: error: ") {
+					t.Errorf("stderr %q does not start with %q", stderr, "fwaudit: error: ")
+				}
+			}
+		})
+	}
+}
+
+func TestParseProtoPort(t *testing.T) {
+	tests := []struct {
+		in    string
+		proto string
+		port  uint16
+		bad   bool
+	}{
+		{in: "tcp/22", proto: "tcp", port: 22},
+		{in: "22/udp", proto: "udp", port: 22},
+		{in: "UDP/53", proto: "udp", port: 53},
+		{in: "443", proto: "tcp", port: 443},
+		{in: "tcp/ssh", proto: "tcp", port: 22},
+		{in: "tcp/0", bad: true},
+		{in: "tcp/65536", bad: true},
+		{in: "sctp/22", bad: true},
+		{in: "tcp/", bad: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			proto, port, err := parseProtoPort(tc.in)
+			if tc.bad {
+				if err == nil {
+					t.Fatalf("parseProtoPort(%q) = %s/%d, want an error", tc.in, proto, port)
+				}
+				return
+			}
+			if err != nil || proto != tc.proto || port != tc.port {
+				t.Errorf("parseProtoPort(%q) = %s/%d, %v; want %s/%d", tc.in, proto, port, err, tc.proto, tc.port)
+			}
+		})
+	}
+}
+
+// lineDiff is a minimal line diff for golden mismatches.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			fmt.Fprintf(&b, "line %d:\n-%s\n+%s\n", i+1, wl, gl)
+		}
+	}
+	return b.String()
+}
