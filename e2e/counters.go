@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -11,10 +10,12 @@ import (
 	"time"
 )
 
-// Counters is the filter table of one `iptables-save -c` (or
-// ip6tables-save -c) dump: per chain, its policy and per-rule packet
-// counts.
-type Counters map[string]*CountedChain
+// Counters is one `iptables-save -c` (or ip6tables-save -c) dump: per
+// table, per chain, its policy and per-rule packet counts.
+type Counters map[string]CountedTable
+
+// CountedTable is one table's chains by name.
+type CountedTable map[string]*CountedChain
 
 // CountedChain is one chain with its counters.
 type CountedChain struct {
@@ -37,26 +38,26 @@ var (
 	ruleLine  = regexp.MustCompile(`^\[(\d+):\d+\] (-A (\S+) .*)$`)
 )
 
-// errNoFilter: the dump has no filter table at all.
-var errNoFilter = errors.New("no filter INPUT chain in the dump")
-
-// ParseCounters parses the *filter section of iptables-save -c output.
+// ParseCounters parses iptables-save -c output.
 func ParseCounters(save string) (Counters, error) {
 	c := Counters{}
-	in := false
+	var tab CountedTable
 	for n, line := range strings.Split(save, "\n") {
 		line = strings.TrimSpace(line)
 		switch {
 		case strings.HasPrefix(line, "*"):
-			in = line == "*filter"
-		case !in || line == "" || strings.HasPrefix(line, "#") || line == "COMMIT":
+			tab = CountedTable{}
+			c[line[1:]] = tab
+		case line == "" || strings.HasPrefix(line, "#") || line == "COMMIT":
+		case tab == nil:
+			return nil, fmt.Errorf("line %d: %q outside a table", n+1, line)
 		case chainLine.MatchString(line):
 			m := chainLine.FindStringSubmatch(line)
 			pk, _ := strconv.ParseUint(m[3], 10, 64)
-			c[m[1]] = &CountedChain{Policy: m[2], PolicyPkts: pk}
+			tab[m[1]] = &CountedChain{Policy: m[2], PolicyPkts: pk}
 		case ruleLine.MatchString(line):
 			m := ruleLine.FindStringSubmatch(line)
-			ch := c[m[3]]
+			ch := tab[m[3]]
 			if ch == nil {
 				return nil, fmt.Errorf("line %d: rule for undeclared chain %q", n+1, m[3])
 			}
@@ -66,9 +67,6 @@ func ParseCounters(save string) (Counters, error) {
 		default:
 			return nil, fmt.Errorf("line %d: unexpected %q (not saved with -c?)", n+1, line)
 		}
-	}
-	if c["INPUT"] == nil {
-		return nil, errNoFilter
 	}
 	return c, nil
 }
@@ -122,94 +120,136 @@ func fieldsQuoted(s string) []string {
 // KernelDecision is the end of the kernel's walk for one packet.
 type KernelDecision struct {
 	Verdict string // "accept" or "drop" (REJECT is a drop)
-	Rule    string // the rule text, or "-P INPUT DROP" for the policy
-	Policy  bool   // decided by the INPUT policy
-	NoRules bool   // there is no filter table: nothing filters
+	Table   string // the table of Rule
+	Rule    string // the rule text, or "-P INPUT DROP" for a policy
+	Policy  bool   // decided by a chain policy
+	NoRules bool   // accepted, and there is no filter INPUT chain at all
 	Path    []string
 }
 
-// terminal targets end the walk; anything else not a chain, RETURN or a
-// known non-terminating target makes the reading ambiguous.
+// terminal targets end a chain's walk (NAT targets end a nat chain and let
+// the packet go on); anything else not a chain, RETURN or a known
+// non-terminating target makes the reading ambiguous.
 var (
-	terminal       = map[string]string{"ACCEPT": "accept", "DROP": "drop", "REJECT": "drop"}
+	terminal = map[string]string{"ACCEPT": "accept", "DROP": "drop", "REJECT": "drop",
+		"DNAT": "accept", "REDIRECT": "accept", "SNAT": "accept", "MASQUERADE": "accept", "NETMAP": "accept"}
 	nonTerminating = map[string]bool{"": true, "LOG": true, "NFLOG": true, "ULOG": true,
-		"MARK": true, "CONNMARK": true, "NOTRACK": true, "CT": true, "AUDIT": true, "TRACE": true}
+		"MARK": true, "CONNMARK": true, "NOTRACK": true, "CT": true, "AUDIT": true, "TRACE": true,
+		"TCPMSS": true, "DSCP": true, "TOS": true, "CONNSECMARK": true, "SECMARK": true}
 )
 
-// Deciding walks the filter INPUT chain over the rules whose packet count
-// grew between before and after, as the kernel walked them for exactly one
-// packet, and returns where the walk ended. Chains off the INPUT path
-// (OUTPUT, FORWARD) may count the host's own packets and are ignored.
-func Deciding(before, after Counters) (KernelDecision, error) {
-	var d KernelDecision
-	for name, a := range after {
-		if b := before[name]; b == nil || len(b.Rules) != len(a.Rules) {
-			return d, fmt.Errorf("chain %s changed between the readings", name)
-		}
-	}
-	var walk func(chain string, depth int) (bool, error)
-	walk = func(chain string, depth int) (bool, error) {
-		if depth > 32 {
-			return false, fmt.Errorf("chain nesting deeper than 32 at %s", chain)
-		}
-		ch := after[chain]
-	rules:
-		for i, r := range ch.Rules {
-			delta := r.Pkts - before[chain].Rules[i].Pkts
-			if delta == 0 {
-				continue
-			}
-			if delta > 1 {
-				return false, fmt.Errorf("%d packets matched %q: more than the one probe", delta, r.Text)
-			}
-			d.Path = append(d.Path, r.Text)
-			if v, ok := terminal[r.Target]; ok {
-				d.Verdict, d.Rule = v, r.Text
-				return true, nil
-			}
-			switch {
-			case r.Target == "RETURN":
-				return false, nil
-			case after[r.Target] != nil:
-				done, err := walk(r.Target, depth+1)
-				if done || err != nil {
-					return done, err
-				}
-				if r.Goto {
-					// Back to this chain's caller: for a built-in chain,
-					// that is its policy.
-					break rules
-				}
-			case nonTerminating[r.Target]:
-			default:
-				return false, fmt.Errorf("target %q of %q: cannot follow", r.Target, r.Text)
-			}
-		}
-		if ch.Policy == "-" {
-			return false, nil
-		}
-		if moved := ch.PolicyPkts - before[chain].PolicyPkts; moved != 1 {
-			return false, fmt.Errorf("walk reached the %s policy but its counter moved by %d", chain, moved)
-		}
-		d.Verdict, d.Rule, d.Policy = terminal[ch.Policy], "-P "+chain+" "+ch.Policy, true
-		return true, nil
-	}
-	done, err := walk("INPUT", 0)
-	if err == nil && !done {
-		err = fmt.Errorf("walk did not end")
-	}
-	return d, err
+// inputHooks are the chains a packet for the host itself traverses, in
+// the kernel's priority order (raw -300, mangle -150, nat -100 on
+// PREROUTING; mangle -150, filter 0, security 50, nat 100 on INPUT).
+var inputHooks = [][2]string{
+	{"raw", "PREROUTING"}, {"mangle", "PREROUTING"}, {"nat", "PREROUTING"},
+	{"mangle", "INPUT"}, {"filter", "INPUT"}, {"security", "INPUT"}, {"nat", "INPUT"},
 }
 
-// ReadCounters reads the host's filter counters with save (iptables-save,
-// ip6tables-save, iptables-legacy-save, ...); nil when there is no filter
-// table.
+// Deciding walks, over the rules whose packet count grew between before
+// and after, every chain on the way in as the kernel walked them for
+// exactly one packet, and returns where the walk ended: the first DROP or
+// REJECT, or else the filter INPUT chain's accepting rule or policy.
+// Chains off the input path (OUTPUT, FORWARD) may count the host's own
+// packets and are ignored.
+func Deciding(before, after Counters) (KernelDecision, error) {
+	var d KernelDecision
+	for tn, at := range after {
+		for name, a := range at {
+			if b := before[tn][name]; b == nil || len(b.Rules) != len(a.Rules) {
+				return d, fmt.Errorf("chain %s %s changed between the readings", tn, name)
+			}
+		}
+	}
+	var filter *KernelDecision
+	for _, hook := range inputHooks {
+		tn, chain := hook[0], hook[1]
+		if after[tn][chain] == nil {
+			continue
+		}
+		w := walker{before: before[tn], after: after[tn], table: tn}
+		done, err := w.walk(chain, 0)
+		if err == nil && !done {
+			err = fmt.Errorf("walk of %s %s did not end", tn, chain)
+		}
+		d.Path = append(d.Path, w.d.Path...)
+		if err != nil {
+			return d, err
+		}
+		if w.d.Verdict == "drop" {
+			w.d.Path = d.Path
+			return w.d, nil
+		}
+		if tn == "filter" {
+			filter = &w.d
+		}
+	}
+	if filter == nil {
+		return KernelDecision{Verdict: "accept", NoRules: true, Path: d.Path}, nil
+	}
+	filter.Path = d.Path
+	return *filter, nil
+}
+
+// walker walks one table's chains.
+type walker struct {
+	before, after CountedTable
+	table         string
+	d             KernelDecision
+}
+
+func (w *walker) walk(chain string, depth int) (bool, error) {
+	if depth > 32 {
+		return false, fmt.Errorf("chain nesting deeper than 32 at %s", chain)
+	}
+	ch := w.after[chain]
+rules:
+	for i, r := range ch.Rules {
+		delta := r.Pkts - w.before[chain].Rules[i].Pkts
+		if delta == 0 {
+			continue
+		}
+		if delta > 1 {
+			return false, fmt.Errorf("%d packets matched %q: more than the one probe", delta, r.Text)
+		}
+		w.d.Path = append(w.d.Path, w.table+": "+r.Text)
+		if v, ok := terminal[r.Target]; ok {
+			w.d.Verdict, w.d.Rule, w.d.Table = v, r.Text, w.table
+			return true, nil
+		}
+		switch {
+		case r.Target == "RETURN":
+			return false, nil
+		case w.after[r.Target] != nil:
+			done, err := w.walk(r.Target, depth+1)
+			if done || err != nil {
+				return done, err
+			}
+			if r.Goto {
+				// Back to this chain's caller: for a built-in chain,
+				// that is its policy.
+				break rules
+			}
+		case nonTerminating[r.Target]:
+		default:
+			return false, fmt.Errorf("target %q of %q: cannot follow", r.Target, r.Text)
+		}
+	}
+	if ch.Policy == "-" {
+		return false, nil
+	}
+	if moved := ch.PolicyPkts - w.before[chain].PolicyPkts; moved != 1 {
+		return false, fmt.Errorf("walk reached the %s %s policy but its counter moved by %d", w.table, chain, moved)
+	}
+	w.d.Verdict, w.d.Rule, w.d.Table, w.d.Policy = terminal[ch.Policy], "-P "+chain+" "+ch.Policy, w.table, true
+	return true, nil
+}
+
+// ReadCounters reads the host's counters with save (iptables-save,
+// ip6tables-save, iptables-legacy-save, ...).
 func (lab *Lab) ReadCounters(save string) Counters {
 	lab.T.Helper()
 	c, err := ParseCounters(lab.Host.Run(save, "-c"))
-	if errors.Is(err, errNoFilter) {
-		return nil
-	}
 	if err != nil {
 		lab.T.Fatalf("%s -c: %v", save, err)
 	}
@@ -221,7 +261,7 @@ func (lab *Lab) ReadCounters(save string) Counters {
 var DecideTimeout = 700 * time.Millisecond
 
 // Decide probes once and returns what got through and where the kernel's
-// walk through the host's filter INPUT chain (as dumped by save) ended.
+// walk through the host's chains on the way in (as dumped by save) ended.
 //
 // A TCP probe's handshake would add its ACK and RST to the counters, so the
 // first Decide installs, in the peer namespace's OUTPUT chains, a rule
@@ -235,9 +275,6 @@ func (lab *Lab) Decide(save string, r ProbeReq) (KernelDecision, ProbeResult, er
 	before := lab.ReadCounters(save)
 	res := lab.ProbeOnce([]ProbeReq{r}, DecideTimeout)[0]
 	after := lab.ReadCounters(save)
-	if before == nil && after == nil {
-		return KernelDecision{Verdict: "accept", NoRules: true}, res, nil
-	}
 	d, err := Deciding(before, after)
 	if err == nil && (d.Verdict == "accept") != res.OK {
 		err = fmt.Errorf("counters say %s by %q but the probe says %q", d.Verdict, d.Rule, res.Detail)

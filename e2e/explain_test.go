@@ -38,13 +38,18 @@ func explainArgs(c *probeCase) []string {
 // kernel's walk, read from per-rule counters around one more probe: the
 // verdict must match what got through, and the rule must be the one the
 // walk ended on (a rule's text as iptables-save prints it, or the INPUT
-// policy).
+// policy). A conditional explain must give reasons and is accepted only
+// where the scenario pins the listener's verdict to conditional.
 func checkExplain(t *testing.T, lab *Lab, sc scenario, cases []*probeCase) {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "probe\tkernel\tkernel rule\texplain\texplain rule\tproblem")
 	bad := false
 	for _, c := range cases {
+		if why, ok := sc.noExplain[c.l.spec]; ok {
+			fmt.Fprintf(tw, "%s %s\t\t\t\t\tnot checked: %s\n", c.l.daemon, c.req, why)
+			continue
+		}
 		stdout, stderr, code := lab.Fwaudit(explainArgs(c)...)
 		var ex Explain
 		problem := ""
@@ -76,20 +81,19 @@ func checkExplain(t *testing.T, lab *Lab, sc scenario, cases []*probeCase) {
 		case ex.Verdict == "conditional" && sc.verdicts[c.l.spec] != "conditional":
 			problem = fmt.Sprintf("CONDITIONAL (%s) WHERE THE KERNEL IS DETERMINISTIC", strings.Join(ex.Reasons, ", "))
 		case ex.Verdict == "conditional":
-			if !d.Policy && normSpace(ex.Rule) != normSpace(d.Rule) {
-				problem = "conditional, and its rule is not where the kernel's walk ended"
-			}
+			// It may name the runtime-dependent rule rather than where
+			// this one walk ended: recorded, not judged.
 		case ex.Verdict != kernel:
 			problem = "EXPLAIN VERDICT DISAGREES WITH KERNEL"
 		case sc.noExplainRule:
 		case d.NoRules:
 		case d.Policy && !policyMatches(ex.Rule, d.Rule):
 			problem = "EXPLAIN RULE IS NOT WHERE THE KERNEL'S WALK ENDED"
-		case !d.Policy && normSpace(ex.Rule) != normSpace(d.Rule):
+		case !d.Policy && !ruleMatches(ex.Rule, d):
 			problem = "EXPLAIN RULE IS NOT WHERE THE KERNEL'S WALK ENDED"
 		}
 		if sc.noExplainRule {
-			kernelRule = "(two backends: not read)"
+			kernelRule = "(not read: rules in two places)"
 		}
 		if problem != "" {
 			bad = true
@@ -102,6 +106,17 @@ func checkExplain(t *testing.T, lab *Lab, sc scenario, cases []*probeCase) {
 	} else {
 		t.Logf("fwaudit explain vs the kernel's walk:\n%s", b.String())
 	}
+}
+
+// ruleMatches compares explain's rule with the kernel's deciding rule; a
+// rule outside the filter table may carry its table ("-t raw -A ..." or
+// "raw: -A ...").
+func ruleMatches(got string, d KernelDecision) bool {
+	g, w := normSpace(got), normSpace(d.Rule)
+	if g == w {
+		return true
+	}
+	return d.Table != "filter" && strings.HasSuffix(g, " "+w) && strings.Contains(g, d.Table)
 }
 
 func normSpace(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -21,6 +21,7 @@ type scenario struct {
 	// Rulesets, testdata file names (loaded into the host namespace).
 	v4, v6             string // iptables-restore, ip6tables-restore
 	v4Legacy, v6Legacy string // iptables-legacy-restore, ip6tables-legacy-restore
+	nft                string // nft -f
 	setup              func(t *testing.T, lab *Lab)
 	listeners          []listener
 	// noExplainRule: the deciding rule cannot be read from one backend's
@@ -31,6 +32,8 @@ type scenario struct {
 	// every family they receive: where agreeing with the probes is not
 	// enough (a rate limit must be conditional, not open).
 	verdicts map[string]string
+	// noExplain skips explain for some listeners (by spec), saying why.
+	noExplain map[string]string
 }
 
 // A listener is one helper process with one socket. k4 and k6 say what the
@@ -276,6 +279,56 @@ var scenarios = []scenario{
 		},
 	},
 	{
+		name: "nat-redirect",
+		v4:   "nat-redirect.rules",
+		// fwaudit does not follow a REDIRECT from another port into a
+		// listener and says so; its sources are still checked.
+		verdicts: map[string]string{"tcp:0.0.0.0:80": "conditional"},
+		noExplain: map[string]string{
+			"tcp:0.0.0.0:22": "redirected to a port nobody listens on: the firewall accepts, the stack resets",
+		},
+		listeners: []listener{
+			{"sshd", "tcp:0.0.0.0:22", "none", ""},
+			{"nginx", "tcp:0.0.0.0:80", ".2", ""},
+			{"mysqld", "tcp:0.0.0.0:3306", "none", ""},
+		},
+	},
+	{
+		name: "raw-and-mangle-drops",
+		v4:   "raw-mangle.rules",
+		listeners: []listener{
+			{"sshd", "tcp:0.0.0.0:22", "both", ""},
+			{"mysqld", "tcp:0.0.0.0:3306", "none", ""},
+			{"postgres", "tcp:0.0.0.0:5432", ".3", ""},
+			{"named", "udp:0.0.0.0:53", "none", ""},
+		},
+	},
+	{
+		name:     "assorted-matches",
+		v4:       "matches.rules",
+		verdicts: map[string]string{"tcp:0.0.0.0:2022": "conditional"},
+		listeners: []listener{
+			{"sshd", "tcp:0.0.0.0:22", "both", ""},
+			{"mysqld", "tcp:0.0.0.0:3306", ".3", ""},
+			{"postgres", "tcp:0.0.0.0:5432", ".3", ""},
+			{"nginx", "tcp:0.0.0.0:80", "both", ""},
+			{"unknownd", "tcp:0.0.0.0:8080", "both", ""},
+			{"nginx", "tcp:0.0.0.0:443", "none", ""},
+			{"sshd", "tcp:0.0.0.0:2022", "both", ""}, // hashlimit: the first get in
+		},
+	},
+	{
+		name:          "native-nft-table-beside-iptables",
+		v4:            "native-iptables.rules",
+		nft:           "native.nft",
+		noExplainRule: true,
+		listeners: []listener{
+			{"sshd", "tcp:0.0.0.0:22", "both", ""},
+			{"mysqld", "tcp:0.0.0.0:3306", "none", ""},
+			{"postgres", "tcp:0.0.0.0:5432", ".3", ""},
+		},
+	},
+	{
 		name:     "legacy-and-nft-both-loaded",
 		v4Legacy: "mixed-legacy.rules", v4: "mixed-nft.rules",
 		noExplainRule: true,
@@ -339,7 +392,7 @@ func runScenario(t *testing.T, sc scenario) (*Lab, []*probeCase) {
 		file string
 		fn   func(string)
 	}{{sc.v4Legacy, lab.LoadIptablesLegacy}, {sc.v6Legacy, lab.LoadIp6tablesLegacy},
-		{sc.v4, lab.LoadIptables}, {sc.v6, lab.LoadIp6tables}} {
+		{sc.v4, lab.LoadIptables}, {sc.v6, lab.LoadIp6tables}, {sc.nft, lab.LoadNft}} {
 		if load.file != "" {
 			load.fn(Testdata(t, load.file))
 		}
