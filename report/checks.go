@@ -42,14 +42,16 @@ type family struct {
 	skip string // why this family's checks cannot run; "" when they can
 	free uint16 // a port no rule names and nobody listens on
 
-	posture *firewall.Posture // the evaluator's probes, once computed
+	posture *firewall.Posture         // the evaluator's probes, once computed
+	rules   map[string]*firewall.Rule // by text, for the rules Results name
 }
 
 type audit struct {
-	in    Inputs
-	socks []Socket
-	fams  []*family
-	deny  map[string]denyResult // by family tag + chain
+	in     Inputs
+	socks  []Socket
+	fams   []*family
+	deny   map[string]denyResult // by family tag + chain
+	issues map[*firewall.Ruleset][]firewall.Issue
 }
 
 type denyResult struct {
@@ -357,8 +359,11 @@ func (a *audit) openPortsHaveRules(f *family) (Status, string) {
 		}
 		seen[key] = true
 		n++
-		if fv.Rule == "" || isPolicy(fv.Rule) {
+		switch r := f.rule(fv.Rule); {
+		case fv.Rule == "" || isPolicy(fv.Rule):
 			missing = append(missing, fmt.Sprintf("%s (%s)", key, policyWord(fv)))
+		case r != nil && catchAllRule(r) && (blocks(r) || fv.Verdict == string(firewall.Open)):
+			missing = append(missing, fmt.Sprintf("%s (%s by the catch-all %s)", key, fv.Verdict, r.Text))
 		}
 	}
 	switch {
@@ -371,6 +376,29 @@ func (a *audit) openPortsHaveRules(f *family) (Status, string) {
 		return Pass, "the one listening port has a rule"
 	}
 	return Pass, fmt.Sprintf("all %d listening ports have a rule", n)
+}
+
+// catchAllRule names neither protocol nor port: it decides a port without
+// being a rule for it.
+func catchAllRule(r *firewall.Rule) bool { return r.Proto == "" && len(r.DPorts) == 0 }
+
+// rule finds the parsed rule whose text the evaluator named as deciding.
+func (f *family) rule(text string) *firewall.Rule {
+	if f.rules == nil {
+		f.rules = map[string]*firewall.Rule{}
+		for _, rs := range f.sets {
+			for _, t := range rs.Tables {
+				for _, c := range t.Chains {
+					for _, r := range c.Rules {
+						if _, dup := f.rules[r.Text]; !dup {
+							f.rules[r.Text] = r
+						}
+					}
+				}
+			}
+		}
+	}
+	return f.rules[text]
 }
 
 func policyWord(fv *FamilyVerdict) string {

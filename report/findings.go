@@ -267,9 +267,13 @@ func (a *audit) staleRules(f *family) []Finding {
 	}
 	var out []Finding
 	for _, rs := range f.sets {
+		dead := map[*firewall.Rule]bool{} // reported as duplicate or shadowed already
+		for _, is := range a.analyze(rs) {
+			dead[is.Rule] = true
+		}
 		for _, c := range reachable(findTable(rs, "filter"), "INPUT") {
 			for _, r := range c.Rules {
-				if r.Target != "ACCEPT" || r.DPortsNeg || r.ProtoNeg || len(r.DPorts) == 0 || (r.Proto != "tcp" && r.Proto != "udp") {
+				if dead[r] || r.Target != "ACCEPT" || r.DPortsNeg || r.ProtoNeg || len(r.DPorts) == 0 || (r.Proto != "tcp" && r.Proto != "udp") {
 					continue
 				}
 				// One finding per port (or range) of a multiport list that
@@ -326,11 +330,24 @@ func portList(ps []firewall.PortRange) string {
 	return "ports " + strings.Join(parts, ",")
 }
 
+// analyze runs firewall.Analyze once per ruleset.
+func (a *audit) analyze(rs *firewall.Ruleset) []firewall.Issue {
+	if a.issues == nil {
+		a.issues = map[*firewall.Ruleset][]firewall.Issue{}
+	}
+	if is, ok := a.issues[rs]; ok {
+		return is
+	}
+	is := firewall.Analyze(rs)
+	a.issues[rs] = is
+	return is
+}
+
 // deadRules reports firewall.Analyze's duplicate and shadowed rules.
 func (a *audit) deadRules(f *family) []Finding {
 	var out []Finding
 	for _, rs := range f.sets {
-		for _, is := range firewall.Analyze(rs) {
+		for _, is := range a.analyze(rs) {
 			if is.Rule == nil {
 				continue
 			}
