@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"net"
 	"net/netip"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,7 +26,7 @@ func (o Options) procFS() fs.FS {
 	if o.ProcFS != nil {
 		return o.ProcFS
 	}
-	return os.DirFS("/proc")
+	return newHostProc("/proc")
 }
 
 // Live lists the host's listening TCP and unconnected UDP sockets, IPv4 and
@@ -185,7 +184,14 @@ func owners(ctx context.Context, fsys fs.FS, socks []diagSock) (map[uint32][]Pro
 	if len(want) == 0 {
 		return nil, nil
 	}
-	owners, denied, err := walkProc(ctx, fsys, want)
+	var owners map[uint32][]Process
+	var denied int
+	var err error
+	if w, ok := fsys.(fdWalker); ok {
+		owners, denied, err = w.walkSockets(ctx, want)
+	} else {
+		owners, denied, err = walkProc(ctx, fsys, want)
+	}
 	if err != nil {
 		return nil, []string{"cannot read processes from /proc (" + err.Error() + "); owners are unknown"}
 	}

@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"io/fs"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -161,6 +162,62 @@ func TestReadBindV6Only(t *testing.T) {
 		}
 		if got := readBindV6Only(fsys); got != tt.want {
 			t.Errorf("readBindV6Only(%q) = %d, want %d", tt.data, got, tt.want)
+		}
+	}
+}
+
+// TestHostProcMatchesFS checks the direct /proc walk against the fs.FS
+// walk on the live host, for the sockets of this process.
+func TestHostProcMatchesFS(t *testing.T) {
+	s := openTestSockets(t)
+	socks, err := diagDump(context.Background(), tcpListen, tcpClose)
+	if err != nil {
+		t.Skipf("sock_diag unavailable: %v", err)
+	}
+	want := map[uint32]struct{}{}
+	for _, d := range socks {
+		want[d.inode] = struct{}{}
+	}
+	a, _, err := walkProc(context.Background(), os.DirFS("/proc"), want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := newHostProc("/proc").walkSockets(context.Background(), want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := os.Getpid()
+	mine := func(m map[uint32][]Process) map[uint32][]Process {
+		out := map[uint32][]Process{}
+		for ino, ps := range m {
+			for _, p := range ps {
+				if p.PID == self {
+					out[ino] = append(out[ino], p)
+				}
+			}
+		}
+		return out
+	}
+	ma, mb := mine(a), mine(b)
+	if len(ma) < 3 || !reflect.DeepEqual(ma, mb) {
+		t.Errorf("own sockets (%d opened, tcp4 port %d) (-fs.FS +hostProc):\n-%v\n+%v", 3, s.v4, ma, mb)
+	}
+	t.Run("missing root", func(t *testing.T) {
+		if _, _, err := newHostProc("/nonexistent-proc").walkSockets(context.Background(), want); err == nil {
+			t.Error("no error for a missing /proc")
+		}
+	})
+}
+
+func TestDirentPID(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		pid  int
+		isok bool
+	}{{"1\x00", 1, true}, {"4194304\x00", 4194304, true}, {"self\x00", 0, false}, {"\x00", 0, false}, {"12", 0, false}, {"12345678901\x00", 0, false}} {
+		pid, ok := direntPID([]byte(tt.in))
+		if pid != tt.pid || ok != tt.isok {
+			t.Errorf("direntPID(%q) = %d, %v; want %d, %v", tt.in, pid, ok, tt.pid, tt.isok)
 		}
 	}
 }
