@@ -218,6 +218,8 @@ rules:
 			return true, nil
 		}
 		switch {
+		case r.Target == "RETURN" && ch.Policy != "-":
+			break rules // RETURN in a built-in chain: its policy decides
 		case r.Target == "RETURN":
 			return false, nil
 		case w.after[r.Target] != nil:

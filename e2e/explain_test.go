@@ -59,8 +59,14 @@ func checkExplain(t *testing.T, lab *Lab, sc scenario, cases []*probeCase) {
 			problem = fmt.Sprintf("explain output: %v", err)
 		}
 		save := "iptables-save"
+		if sc.v4 == "" && sc.v4Legacy != "" {
+			save = "iptables-legacy-save"
+		}
 		if c.v6 {
 			save = "ip6tables-save"
+			if sc.v6 == "" && sc.v6Legacy != "" {
+				save = "ip6tables-legacy-save"
+			}
 		}
 		var d KernelDecision
 		var res ProbeResult

@@ -279,6 +279,42 @@ var scenarios = []scenario{
 		},
 	},
 	{
+		name: "hardening-ruleset",
+		v4:   "hardening.rules",
+		listeners: []listener{
+			{"sshd", "tcp:0.0.0.0:22", ".2", ""},
+			{"mysqld", "tcp:0.0.0.0:3306", "none", ""},
+			{"postgres", "tcp:0.0.0.0:5432", "none", ""},
+			{"unknownd", "tcp:0.0.0.0:5050", "both", ""},
+			{"unknownd", "tcp:0.0.0.0:65535", "both", ""},
+			{"nginx", "tcp:0.0.0.0:80", "both", ""},
+			{"named", "udp:0.0.0.0:53", "both", ""},
+		},
+	},
+	{
+		name: "output-policy-drop",
+		v4:   "output-drop.rules",
+		noExplain: map[string]string{
+			"tcp:0.0.0.0:80": "INPUT accepts the SYN, OUTPUT drops the SYN-ACK: counters and probe cannot agree",
+		},
+		listeners: []listener{
+			{"sshd", "tcp:0.0.0.0:22", "both", ""},
+			{"nginx", "tcp:0.0.0.0:80", "none", ""},
+			{"named", "udp:0.0.0.0:53", "both", ""},
+		},
+	},
+	{
+		name:     "legacy-only",
+		v4Legacy: "default-drop.rules", v6Legacy: "default-drop.rules6",
+		listeners: []listener{
+			{"sshd", "tcp:0.0.0.0:22", "both", ""},
+			{"sshd", "tcp6only:[::]:22", "", "both"},
+			{"nginx", "tcp:[::]:80", "both", "none"},
+			{"mysqld", "tcp:0.0.0.0:3306", "none", ""},
+			{"named", "udp:0.0.0.0:53", "both", ""},
+		},
+	},
+	{
 		name: "nat-redirect",
 		v4:   "nat-redirect.rules",
 		// fwaudit does not follow a REDIRECT from another port into a
