@@ -44,10 +44,13 @@ type Report struct {
 	Host          struct {
 		Hostname string `json:"hostname"`
 	} `json:"host"`
-	Summary  Summary   `json:"summary"`
-	Checks   []Check   `json:"checks"`
-	Findings []Finding `json:"findings"`
-	Sockets  []Socket  `json:"sockets"`
+	// Firewall says where each family's rules came from (null when the
+	// rules were not read), as in `scan -o json`.
+	Firewall *FirewallInfo `json:"firewall"`
+	Summary  Summary       `json:"summary"`
+	Checks   []Check       `json:"checks"`
+	Findings []Finding     `json:"findings"`
+	Sockets  []Socket      `json:"sockets"`
 }
 
 // Summary counts what the report holds. Findings always has all five levels.
@@ -110,6 +113,10 @@ func Build(in Inputs) *Report {
 		Sockets:       socks,
 	}
 	r.Host.Hostname = in.Hostname
+	if in.Firewall != nil {
+		fi := NewFirewallInfo(in.Firewall)
+		r.Firewall = &fi
+	}
 	sortFindings(r.Findings)
 	r.Summary = summarize(r)
 	return r
