@@ -408,7 +408,7 @@ func policyWord(fv *FamilyVerdict) string {
 	if fv.Verdict == string(firewall.Blocked) {
 		return "dropped by the default policy"
 	}
-	return fv.Verdict + " by the default policy"
+	return fv.Verdict + ", decided by the default policy"
 }
 
 func familyOf(s Socket, fam firewall.Family) *FamilyVerdict {
