@@ -103,7 +103,13 @@ func (a *audit) socketFindings(s Socket, noFW map[firewall.Family]bool) []Findin
 	switch {
 	case sensitive && v == string(firewall.Open):
 		fams, rule := openFamilies(s, firewall.Open)
-		f := socketFinding("exposed-sensitive-service", High, s)
+		sev := High
+		if svc.Cleartext {
+			// Sensitive and unencrypted (the Docker API on 2375, SNMP):
+			// whoever reaches it can read or take over the host.
+			sev = Critical
+		}
+		f := socketFinding("exposed-sensitive-service", sev, s)
 		f.Title = fmt.Sprintf("%s is reachable from the internet", serviceName(s))
 		f.Detail = fmt.Sprintf("%s accepts NEW connections from anyone over %s", where(s), strings.Join(fams, " and "))
 		f.Rule = rule

@@ -294,6 +294,13 @@ func TestChecksAndFindings(t *testing.T) {
 			wantFindings: []string{"exposed-by-policy 80"},
 		},
 		{
+			name: "docker API without TLS open to the world is critical",
+			v4:   blocklistV4, listeners: []scan.Listener{listener("tcp", "0.0.0.0", 2375, "dockerd")},
+			ipv6Disabled: true,
+			wantSeverity: map[string]Severity{"exposed-sensitive-service": Critical},
+			wantFindings: []string{"exposed-sensitive-service 2375", "stale-rule 22", "cleartext-service 2375"},
+		},
+		{
 			name: "mysql behind -m recent is conditional",
 			v4:   recentV4, listeners: []scan.Listener{sshd, listener("tcp", "0.0.0.0", 3306, "mysqld")},
 			ipv6Disabled: true,
