@@ -167,7 +167,72 @@ func appendRange(out []rng, r rng) []rng {
 	return append(out, r)
 }
 
+// smallOp is the operand size below which set operations on a large set
+// use binary search and copy the untouched parts instead of merging.
+const smallOp = 8
+
+// span is the index range [i, j) of s's ranges that overlap or touch
+// [lo, hi].
+func (s addrSet) span(lo, hi u128) (int, int) {
+	n := len(s.r)
+	i := sortSearch(n, func(k int) bool { return !s.r[k].hi.inc().less(lo) || s.r[k].hi == maxU(s.fam) })
+	j := sortSearch(n, func(k int) bool { return hi.inc().less(s.r[k].lo) && hi != maxU(s.fam) })
+	if hi == maxU(s.fam) {
+		j = n
+	}
+	return i, j
+}
+
+func sortSearch(n int, f func(int) bool) int {
+	lo, hi := 0, n
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if !f(m) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// spliceOp applies op to the part of big near small and copies the rest.
+func spliceOp(big, small addrSet, op func(a, b addrSet) addrSet) addrSet {
+	lo, hi := small.r[0].lo, small.r[len(small.r)-1].hi
+	i, j := big.span(lo, hi)
+	mid := op(addrSet{fam: big.fam, r: big.r[i:j]}, small)
+	out := make([]rng, 0, i+len(mid.r)+len(big.r)-j)
+	out = append(out, big.r[:i]...)
+	for _, r := range mid.r {
+		out = appendRange(out, r)
+	}
+	for _, r := range big.r[j:] {
+		if len(out) > 0 && !out[len(out)-1].hi.less(r.lo.dec()) && r.lo != (u128{}) {
+			out = appendRange(out, r)
+			continue
+		}
+		out = append(out, r)
+	}
+	return addrSet{fam: big.fam, r: out}
+}
+
 func (s addrSet) union(t addrSet) addrSet {
+	if len(t.r) == 0 {
+		return s
+	}
+	if len(s.r) == 0 {
+		return addrSet{fam: t.fam, r: t.r}
+	}
+	if len(t.r) <= smallOp && len(s.r) > 4*smallOp {
+		return spliceOp(s, t, addrSet.mergeUnion)
+	}
+	if len(s.r) <= smallOp && len(t.r) > 4*smallOp {
+		return spliceOp(t, s, addrSet.mergeUnion)
+	}
+	return s.mergeUnion(t)
+}
+
+func (s addrSet) mergeUnion(t addrSet) addrSet {
 	if len(t.r) == 0 {
 		return s
 	}
@@ -198,6 +263,18 @@ func (s addrSet) intersect(t addrSet) addrSet {
 	if s.isFull() {
 		return addrSet{fam: s.fam, r: t.r}
 	}
+	if len(t.r) <= smallOp && len(s.r) > 4*smallOp {
+		i, j := s.span(t.r[0].lo, t.r[len(t.r)-1].hi)
+		return addrSet{fam: s.fam, r: s.r[i:j]}.mergeIntersect(t)
+	}
+	if len(s.r) <= smallOp && len(t.r) > 4*smallOp {
+		i, j := t.span(s.r[0].lo, s.r[len(s.r)-1].hi)
+		return s.mergeIntersect(addrSet{fam: t.fam, r: t.r[i:j]})
+	}
+	return s.mergeIntersect(t)
+}
+
+func (s addrSet) mergeIntersect(t addrSet) addrSet {
 	var out []rng
 	i, j := 0, 0
 	for i < len(s.r) && j < len(t.r) {
@@ -248,6 +325,16 @@ func (s addrSet) subtract(t addrSet) addrSet {
 	}
 	if t.isFull() {
 		return addrSet{fam: s.fam}
+	}
+	if len(t.r) <= smallOp && len(s.r) > 4*smallOp {
+		return spliceOp(s, t, addrSet.mergeSubtract)
+	}
+	return s.mergeSubtract(t)
+}
+
+func (s addrSet) mergeSubtract(t addrSet) addrSet {
+	if len(s.r) == 0 || len(t.r) == 0 {
+		return s
 	}
 	var out []rng
 	j := 0

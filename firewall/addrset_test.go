@@ -38,13 +38,15 @@ func checkInvariant(t *testing.T, s addrSet) {
 
 // model is a set of small IPv4 addresses as a bitmap, to check the
 // range arithmetic against.
-type model [72]bool
+type model [1100]bool
 
-func randomSet(rnd *rand.Rand) (addrSet, model) {
+// randomSet is a set of up to maxRanges ranges within [0, 1040]: large
+// sets exercise the binary-search paths of the operations.
+func randomSet(rnd *rand.Rand, maxRanges int) (addrSet, model) {
 	var m model
 	s := emptySet(IPv4)
-	for n := rnd.Intn(5); n > 0; n-- {
-		lo := rnd.Intn(64)
+	for n := rnd.Intn(maxRanges + 1); n > 0; n-- {
+		lo := rnd.Intn(1030)
 		hi := lo + rnd.Intn(8)
 		for i := lo; i <= hi; i++ {
 			m[i] = true
@@ -68,9 +70,10 @@ func TestAddrSetOpsAgainstModel(t *testing.T) {
 	}
 	for _, op := range ops {
 		t.Run(op.name, func(t *testing.T) {
-			for iter := 0; iter < 2000; iter++ {
-				a, ma := randomSet(r)
-				b, mb := randomSet(r)
+			for iter := 0; iter < 1000; iter++ {
+				sizes := [][2]int{{4, 4}, {200, 3}, {3, 200}, {200, 200}, {60, 9}}[iter%5]
+				a, ma := randomSet(r, sizes[0])
+				b, mb := randomSet(r, sizes[1])
 				got := op.set(a, b)
 				checkInvariant(t, got)
 				for i := range ma {

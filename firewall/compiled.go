@@ -299,7 +299,7 @@ func segmentChain(rules []crule) []segment {
 
 // minBatch is the run length from which consecutive rules are swept
 // together instead of one set operation per rule.
-const minBatch = 16
+var minBatch = 16
 
 func trimPlus(s string) (string, bool) {
 	if strings.HasSuffix(s, "+") {

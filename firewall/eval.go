@@ -17,6 +17,7 @@ type Evaluator struct {
 	ifaces []string
 	dsts   []netip.Addr
 	sports []uint16
+	nat    []*crule // DNAT/REDIRECT rules of the nat table on the input path
 }
 
 // NewEvaluator compiles rulesets (of family fam) for evaluation. host says
@@ -91,6 +92,9 @@ func (e *Evaluator) candidates() {
 			if pm.kind != portDst {
 				sranges = append(sranges, pm.ranges...)
 			}
+		}
+		if cr.act == actNAT && cr.r.Table == "nat" {
+			e.nat = append(e.nat, cr)
 		}
 	})
 	if len(e.host.Interfaces) > 0 {
@@ -284,6 +288,7 @@ func portRangeArg(s string) (uint16, uint16, bool) {
 // sources possibly accepted (may) and those accepted on every path (must).
 func (w *walker) pipeline(cs *cruleset, x addrSet) (must, may addrSet) {
 	drops := emptySet(w.fam)
+	w.forked = false
 	for _, h := range cs.hooks {
 		if x.isEmpty() {
 			break

@@ -174,13 +174,9 @@ func bestRule(as []attrib, within addrSet) string {
 // redirectsTo names a nat rule that sends traffic for another port to
 // port, which the per-port evaluation does not follow.
 func (e *Evaluator) redirectsTo(proto int, port uint16) string {
-	found := ""
-	e.reachable(func(_ *cruleset, c *cchain, cr *crule) {
-		if found != "" || cr.act != actNAT || c.table != "nat" {
-			return
-		}
+	for _, cr := range e.nat {
 		if cr.m.proto != -1 && (cr.m.proto == proto) == cr.m.protoNeg {
-			return
+			continue
 		}
 		var to string
 		switch cr.r.Target {
@@ -191,16 +187,19 @@ func (e *Evaluator) redirectsTo(proto int, port uint16) string {
 		}
 		lo, hi, ok := portRangeArg(to)
 		if !ok || port < lo || port > hi {
-			return
+			continue
 		}
+		same := false
 		for _, pm := range cr.m.ports {
 			if pm.kind == portDst && !pm.neg && len(pm.ranges) == 1 && pm.ranges[0] == (PortRange{port, port}) {
-				return // the same port: evaluated as delivered
+				same = true // the same port: evaluated as delivered
 			}
 		}
-		found = fmt.Sprintf("nat %s to port %d from other ports not evaluated: %s", cr.r.Target, port, cr.text)
-	})
-	return found
+		if !same {
+			return fmt.Sprintf("nat %s to port %d from other ports not evaluated: %s", cr.r.Target, port, cr.text)
+		}
+	}
+	return ""
 }
 
 func ifaceLabel(s string) string {

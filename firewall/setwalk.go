@@ -26,8 +26,11 @@ type walker struct {
 	dropBy  []attrib
 	depth   int
 	table   string // the table of the hook being walked
+	// forked is set once a source set went both ways (a runtime match or
+	// a target of unknown effect). Before that every source has one path,
+	// so a drop cannot meet an accept and drop sets need not be kept.
+	forked bool
 	// scratch for batches
-	active   []int32
 	isActive []bool
 	// shadow analysis: called for every rule reached with a non-empty
 	// matching set
@@ -78,7 +81,7 @@ func (w *walker) walk(c *cchain, x addrSet) walkRes {
 		switch c.policy {
 		case "DROP":
 			if !x.isEmpty() {
-				res.drop = res.drop.union(x)
+				w.addDrop(&res, x)
 				w.dropBy = append(w.dropBy, attrib{"-P " + c.name + " DROP", w.table, x})
 			}
 		default:
@@ -110,6 +113,7 @@ func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
 		return x // its match result cannot change the outcome
 	}
 	if t == triMaybe {
+		w.forked = true
 		for _, why := range cr.m.runtime {
 			w.reasons = append(w.reasons, reason{why, matched})
 		}
@@ -122,6 +126,13 @@ func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
 	return x
 }
 
+// addDrop records dropped sources where they can still matter.
+func (w *walker) addDrop(res *walkRes, set addrSet) {
+	if w.forked {
+		res.drop = res.drop.union(set)
+	}
+}
+
 // act applies cr's target to matched and returns the sources that
 // continue with the next rule of the chain.
 func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
@@ -130,7 +141,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		res.acc = res.acc.union(matched)
 		w.accBy = append(w.accBy, attrib{cr.text, w.table, matched})
 	case actDrop:
-		res.drop = res.drop.union(matched)
+		w.addDrop(res, matched)
 		w.dropBy = append(w.dropBy, attrib{cr.text, w.table, matched})
 	case actReturn:
 		res.ret = res.ret.union(matched)
@@ -149,14 +160,16 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		if same {
 			res.acc = res.acc.union(matched) // the nat table ends; delivery unchanged
 		} else {
-			res.drop = res.drop.union(matched) // delivered elsewhere, not to this socket
+			w.addDrop(res, matched) // delivered elsewhere, not to this socket
 			w.dropBy = append(w.dropBy, attrib{cr.text, w.table, matched})
 			if why != "" {
+				w.forked = true
 				w.reasons = append(w.reasons, reason{why, matched})
 				res.acc = res.acc.union(matched)
 			}
 		}
 	case actUnknown:
+		w.forked = true
 		w.accBy = append(w.accBy, attrib{cr.text, w.table, matched})
 		res.acc = res.acc.union(matched)
 		res.drop = res.drop.union(matched)
@@ -167,45 +180,178 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 }
 
 func (w *walker) walkBatch(c *cchain, s *segment, x addrSet, res *walkRes) addrSet {
+	b := c.batchOf(s)
 	n := s.hi - s.lo
 	if cap(w.isActive) < n {
 		w.isActive = make([]bool, n)
 	}
 	isActive := w.isActive[:n]
-	w.active = w.active[:0]
-	for k := 0; k < n; k++ {
-		cr := &c.rules[s.lo+k]
-		ok := cr.m.srcOnly || cr.m.test(w.p) == triYes
+	anyDyn := false
+	for _, k := range b.dynRules {
+		ok := c.rules[s.lo+int(k)].m.test(w.p) == triYes
 		isActive[k] = ok
-		if ok {
-			w.active = append(w.active, int32(k))
+		anyDyn = anyDyn || ok
+	}
+	top := maxU(w.fam)
+	var dyn []piece
+	if anyDyn {
+		sweep(b.dynItems, isActive, top, func(k int32, lo, hi u128) {
+			dyn = append(dyn, piece{k, rng{lo, hi}})
+		})
+	}
+	for _, k := range b.dynRules {
+		isActive[k] = false
+	}
+	var sp *split
+	switch {
+	case x.isFull() && len(dyn) <= smallOp && w.onMatch == nil:
+		if b.full == nil {
+			b.full = w.splitBy(b, b.static, x)
+		}
+		sp = b.full
+		if len(dyn) > 0 {
+			sp = w.patch(b, sp, dyn)
+		}
+	default:
+		owners := b.static
+		if len(dyn) > 0 {
+			owners = make([]piece, 0, len(b.static)+len(dyn))
+			overlay(b.static, dyn, top, func(k int32, lo, hi u128) {
+				owners = append(owners, piece{k, rng{lo, hi}})
+			})
+		}
+		sp = w.splitBy(b, owners, x)
+		if w.onMatch != nil {
+			w.reportOwners(c, s, owners, x)
 		}
 	}
-	if len(w.active) == 0 {
-		return x
+	for g := 0; g < b.nGroups; g++ {
+		if !sp.matched[g].isEmpty() {
+			w.act(&c.rules[s.lo+int(sp.best[g])], sp.matched[g], res)
+		}
 	}
-	br := c.batchResult(s, w.active, isActive)
-	if w.onMatch != nil {
-		// report each rule that owns some of x (first match wins within
-		// the batch)
-		j := 0
-		for _, pc := range br.pieces {
-			for j < len(x.r) && x.r[j].hi.less(pc.r.lo) {
-				j++
+	return sp.rest
+}
+
+// splitBy divides x among the owners' groups.
+func (w *walker) splitBy(b *batch, owners []piece, x addrSet) *split {
+	counts := make([]int, b.nGroups)
+	for _, pc := range owners {
+		counts[b.group[pc.k]]++
+	}
+	matched := make([][]rng, b.nGroups)
+	for g, n := range counts {
+		if n > 0 {
+			matched[g] = make([]rng, 0, n+len(x.r))
+		}
+	}
+	sp := &split{matched: make([]addrSet, b.nGroups), best: make([]int32, b.nGroups)}
+	bestSize := make([]u128, b.nGroups)
+	for g := range sp.best {
+		sp.best[g] = b.groupRule[g]
+	}
+	rest := make([]rng, 0, len(x.r)+len(owners)+1)
+	xi := 0
+	var cur rng
+	if len(x.r) > 0 {
+		cur = x.r[0]
+	}
+	for _, pc := range owners {
+		for xi < len(x.r) && cur.hi.less(pc.r.lo) {
+			rest = appendRange(rest, cur)
+			xi++
+			if xi < len(x.r) {
+				cur = x.r[xi]
 			}
-			if j < len(x.r) && !pc.r.hi.less(x.r[j].lo) {
-				cr := &c.rules[s.lo+int(pc.k)]
-				w.onMatch(cr, addrSet{fam: w.fam, r: []rng{pc.r}}.intersect(x), triYes)
+		}
+		for xi < len(x.r) && !pc.r.hi.less(cur.lo) {
+			if cur.lo.less(pc.r.lo) {
+				rest = appendRange(rest, rng{cur.lo, pc.r.lo.dec()})
+				cur.lo = pc.r.lo
+			}
+			hi := cur.hi
+			if pc.r.hi.less(hi) {
+				hi = pc.r.hi
+			}
+			g := b.group[pc.k]
+			matched[g] = appendRange(matched[g], rng{cur.lo, hi})
+			if sz := (u128{hi.hi - cur.lo.hi, hi.lo - cur.lo.lo}); bestSize[g].less(sz) {
+				sp.best[g], bestSize[g] = pc.k, sz
+			}
+			if pc.r.hi.less(cur.hi) {
+				cur.lo = pc.r.hi.inc()
+				break
+			}
+			xi++
+			if xi < len(x.r) {
+				cur = x.r[xi]
 			}
 		}
 	}
-	for gi := range br.groups {
-		g := &br.groups[gi]
-		matched := x.intersect(g.owned)
-		if matched.isEmpty() {
-			continue
-		}
-		w.act(&c.rules[s.lo+int(g.k)], matched, res)
+	if xi < len(x.r) {
+		rest = appendRange(rest, cur)
+		rest = append(rest, x.r[xi+1:]...)
 	}
-	return x.subtract(br.union)
+	for g := range matched {
+		sp.matched[g] = addrSet{fam: w.fam, r: matched[g]}
+	}
+	sp.rest = addrSet{fam: w.fam, r: rest}
+	return sp
+}
+
+// patch applies a few per-query rules (dyn, sorted, disjoint) on top of
+// the cached split of the static rules over every source: where a dyn rule
+// comes first, its group takes the addresses.
+func (w *walker) patch(b *batch, full *split, dyn []piece) *split {
+	taken := make([]addrSet, b.nGroups)
+	all := emptySet(w.fam)
+	for _, d := range dyn {
+		mine := addrSet{fam: w.fam, r: []rng{d.r}}
+		// static pieces overlapping d with a lower rule index keep theirs
+		i := sortSearch(len(b.static), func(k int) bool { return !b.static[k].r.hi.less(d.r.lo) })
+		for ; i < len(b.static) && !d.r.hi.less(b.static[i].r.lo); i++ {
+			if b.static[i].k < d.k {
+				mine = mine.subtract(addrSet{fam: w.fam, r: []rng{b.static[i].r}})
+			}
+		}
+		g := b.group[d.k]
+		taken[g] = taken[g].union(mine)
+		taken[g].fam = w.fam
+		all = all.union(mine)
+	}
+	sp := &split{matched: make([]addrSet, b.nGroups), best: append([]int32(nil), full.best...)}
+	for g := range sp.matched {
+		m := full.matched[g]
+		m.fam = w.fam
+		if !all.isEmpty() {
+			m = m.subtract(all)
+		}
+		if !taken[g].isEmpty() {
+			if taken[g].size() >= m.size() {
+				// the per-query rules decide most of this group
+				best, bestSize := int32(-1), -1.0
+				for _, d := range dyn {
+					if b.group[d.k] == int32(g) {
+						if sz := (addrSet{fam: w.fam, r: []rng{d.r}}).size(); sz > bestSize {
+							best, bestSize = d.k, sz
+						}
+					}
+				}
+				sp.best[g] = best
+			}
+			m = m.union(taken[g])
+		}
+		sp.matched[g] = m
+	}
+	sp.rest = full.rest.subtract(all)
+	return sp
+}
+
+// reportOwners tells Analyze which rules of a batch took some of x.
+func (w *walker) reportOwners(c *cchain, s *segment, owners []piece, x addrSet) {
+	for _, pc := range owners {
+		if m := x.intersect(addrSet{fam: w.fam, r: []rng{pc.r}}); !m.isEmpty() {
+			w.onMatch(&c.rules[s.lo+int(pc.k)], m, triYes)
+		}
+	}
 }

@@ -1,14 +1,29 @@
 package firewall
 
-import (
-	"hash/maphash"
-	"sort"
-)
+import "slices"
 
-// batch holds a segment's source ranges sorted by start, for sweeping.
+// batch is a run of determinate ACCEPT/DROP/RETURN/goto/NAT rules walked
+// as one: the first rule whose source set holds an address decides it.
+// Rules with nothing but a source match (blocklists) give the same
+// ownership for every query, so it is swept once ("static"); the other
+// rules are swept per query and overlaid on it.
 type batch struct {
-	items []bitem
-	cache map[uint64][]*batchResult
+	group      []int32 // per rule: its group (rules with the same effect)
+	groupRule  []int32 // per group: a rule of the group, for its action
+	nGroups    int
+	static     []piece // owners of the source-only rules, in address order
+	dynItems   []bitem // source ranges of the other rules, sorted by start
+	dynRules   []int32 // indexes of the other rules
+	staticRule []bool
+	full       *split // the static rules applied to every source (cached)
+}
+
+// split is what a batch does to a set of sources: the part each group
+// takes, the rule standing for each group, and what goes on.
+type split struct {
+	matched []addrSet
+	best    []int32
+	rest    addrSet
 }
 
 type bitem struct {
@@ -16,120 +31,76 @@ type bitem struct {
 	k      int32 // rule index within the segment
 }
 
-// batchResult is who owns which sources in a segment for one set of
-// active rules: the first active rule whose source set holds them.
-type batchResult struct {
-	active []int32
-	groups []bgroup
-	union  addrSet
-	pieces []piece // who owns what, in address order (for Analyze)
-}
-
 type piece struct {
 	k int32
 	r rng
-}
-
-type bgroup struct {
-	k     int32   // representative rule (largest share)
-	rules []int32 // every rule of the group, for NAT groups one rule
-	owned addrSet
-	best  float64
-}
-
-func (c *cchain) batchOf(s *segment) *batch {
-	if s.batch != nil {
-		return s.batch
-	}
-	b := &batch{cache: map[uint64][]*batchResult{}}
-	for k := s.lo; k < s.hi; k++ {
-		for _, r := range c.rules[k].src.r {
-			b.items = append(b.items, bitem{r.lo, r.hi, int32(k - s.lo)})
-		}
-	}
-	sort.Slice(b.items, func(i, j int) bool {
-		if b.items[i].lo != b.items[j].lo {
-			return b.items[i].lo.less(b.items[j].lo)
-		}
-		return b.items[i].k < b.items[j].k
-	})
-	s.batch = b
-	return b
-}
-
-var hashSeed = maphash.MakeSeed()
-
-// result sweeps the segment for the given active rules (cached).
-func (c *cchain) batchResult(s *segment, active []int32, isActive []bool) *batchResult {
-	b := c.batchOf(s)
-	var h maphash.Hash
-	h.SetSeed(hashSeed)
-	var buf [4]byte
-	for _, k := range active {
-		buf[0], buf[1], buf[2], buf[3] = byte(k), byte(k>>8), byte(k>>16), byte(k>>24)
-		h.Write(buf[:])
-	}
-	key := h.Sum64()
-	for _, br := range b.cache[key] {
-		if equalInt32(br.active, active) {
-			return br
-		}
-	}
-	br := &batchResult{active: append([]int32(nil), active...)}
-	fam := c.rules[s.lo].src.fam
-	groupOf := map[groupKey]int{}
-	owned := make([][]rng, 0, 4)
-	keyOf := func(k int32) groupKey {
-		cr := &c.rules[s.lo+int(k)]
-		switch cr.act {
-		case actAccept, actDrop, actReturn:
-			return groupKey{act: cr.act}
-		case actGoto:
-			return groupKey{act: cr.act, to: cr.to}
-		}
-		return groupKey{act: cr.act, k: k}
-	}
-	sizes := map[int32]float64{}
-	var all []rng
-	emit := func(k int32, lo, hi u128) {
-		gk := keyOf(k)
-		g, ok := groupOf[gk]
-		if !ok {
-			g = len(br.groups)
-			groupOf[gk] = g
-			br.groups = append(br.groups, bgroup{k: k})
-			owned = append(owned, nil)
-		}
-		grp := &br.groups[g]
-		if len(grp.rules) == 0 || grp.rules[len(grp.rules)-1] != k {
-			grp.rules = append(grp.rules, k)
-		}
-		r := rng{lo, hi}
-		br.pieces = append(br.pieces, piece{k, r})
-		owned[g] = appendRange(owned[g], r)
-		all = appendRange(all, r)
-		sz := addrSet{fam: fam, r: []rng{r}}.size()
-		sizes[k] += sz
-		if sizes[k] > grp.best {
-			grp.best, grp.k = sizes[k], k
-		}
-	}
-	sweep(b.items, isActive, maxU(fam), emit)
-	for g := range br.groups {
-		br.groups[g].owned = addrSet{fam: fam, r: owned[g]}
-		rs := br.groups[g].rules
-		sort.Slice(rs, func(i, j int) bool { return rs[i] < rs[j] })
-		br.groups[g].rules = dedupInt32(rs)
-	}
-	br.union = addrSet{fam: fam, r: all}
-	b.cache[key] = append(b.cache[key], br)
-	return br
 }
 
 type groupKey struct {
 	act actKind
 	to  *cchain
 	k   int32
+}
+
+func (c *cchain) batchOf(s *segment) *batch {
+	if s.batch != nil {
+		return s.batch
+	}
+	n := s.hi - s.lo
+	b := &batch{group: make([]int32, n), staticRule: make([]bool, n)}
+	groups := map[groupKey]int32{}
+	var staticItems []bitem
+	for k := 0; k < n; k++ {
+		cr := &c.rules[s.lo+k]
+		gk := groupKey{act: cr.act, k: int32(k)}
+		switch cr.act {
+		case actAccept, actDrop, actReturn:
+			gk.k = -1
+		case actGoto:
+			gk.k, gk.to = -1, cr.to
+		}
+		g, ok := groups[gk]
+		if !ok {
+			g = int32(len(b.groupRule))
+			groups[gk] = g
+			b.groupRule = append(b.groupRule, int32(k))
+		}
+		b.group[k] = g
+		b.staticRule[k] = cr.m.srcOnly
+		for _, r := range cr.src.r {
+			it := bitem{r.lo, r.hi, int32(k)}
+			if cr.m.srcOnly {
+				staticItems = append(staticItems, it)
+			} else {
+				b.dynItems = append(b.dynItems, it)
+			}
+		}
+		if !cr.m.srcOnly {
+			b.dynRules = append(b.dynRules, int32(k))
+		}
+	}
+	b.nGroups = len(b.groupRule)
+	sortItems(staticItems)
+	sortItems(b.dynItems)
+	all := make([]bool, n)
+	for i := range all {
+		all[i] = true
+	}
+	top := maxU(c.rules[s.lo].src.fam)
+	sweep(staticItems, all, top, func(k int32, lo, hi u128) {
+		b.static = append(b.static, piece{k, rng{lo, hi}})
+	})
+	s.batch = b
+	return b
+}
+
+func sortItems(items []bitem) {
+	slices.SortFunc(items, func(a, b bitem) int {
+		if c := a.lo.cmp(b.lo); c != 0 {
+			return c
+		}
+		return int(a.k - b.k)
+	})
 }
 
 // sweep assigns every address covered by an active item to the active
@@ -164,20 +135,88 @@ func sweep(items []bitem, isActive []bool, top u128, emit func(k int32, lo, hi u
 			continue
 		}
 		end := h[0].hi
-		for j := i; j < n; j++ {
-			if isActive[items[j].k] {
-				if items[j].lo.less(end) || items[j].lo == end {
-					if items[j].k < h[0].k {
-						end = items[j].lo.dec()
-					} else {
-						// a later rule starting inside does not take over; keep looking
-						continue
-					}
-				}
+		for j := i; j < n && !end.less(items[j].lo); j++ {
+			// a lower-numbered rule starting inside takes over there
+			if isActive[items[j].k] && items[j].k < h[0].k {
+				end = items[j].lo.dec()
 				break
 			}
 		}
 		emit(h[0].k, pos, end)
+		if end == top {
+			return
+		}
+		pos = end.inc()
+	}
+}
+
+// overlay merges two owner lists (each sorted and disjoint) into one,
+// giving each address to the lower rule index.
+func overlay(a, b []piece, top u128, emit func(k int32, lo, hi u128)) {
+	i, j := 0, 0
+	var pos u128
+	started := false
+	for {
+		for i < len(a) && started && a[i].r.hi.less(pos) {
+			i++
+		}
+		for j < len(b) && started && b[j].r.hi.less(pos) {
+			j++
+		}
+		if i >= len(a) && j >= len(b) {
+			return
+		}
+		if !started {
+			started = true
+			switch {
+			case i >= len(a):
+				pos = b[j].r.lo
+			case j >= len(b):
+				pos = a[i].r.lo
+			case a[i].r.lo.less(b[j].r.lo):
+				pos = a[i].r.lo
+			default:
+				pos = b[j].r.lo
+			}
+		}
+		ca := i < len(a) && !pos.less(a[i].r.lo)
+		cb := j < len(b) && !pos.less(b[j].r.lo)
+		if !ca && !cb {
+			switch {
+			case i >= len(a):
+				pos = b[j].r.lo
+			case j >= len(b):
+				pos = a[i].r.lo
+			case a[i].r.lo.less(b[j].r.lo):
+				pos = a[i].r.lo
+			default:
+				pos = b[j].r.lo
+			}
+			continue
+		}
+		var owner int32
+		var end u128
+		switch {
+		case ca && cb:
+			owner, end = a[i].k, a[i].r.hi
+			if b[j].k < owner {
+				owner = b[j].k
+			}
+			if b[j].r.hi.less(end) {
+				end = b[j].r.hi
+			}
+		case ca:
+			owner, end = a[i].k, a[i].r.hi
+			if j < len(b) && !end.less(b[j].r.lo) {
+				end = b[j].r.lo.dec()
+			}
+		default:
+			owner, end = b[j].k, b[j].r.hi
+			if i < len(a) && !end.less(a[i].r.lo) {
+				end = a[i].r.lo.dec()
+			}
+		}
+		emit(owner, pos, end)
 		if end == top {
 			return
 		}
@@ -223,26 +262,4 @@ func (h *minHeap) pop() {
 		j = m
 	}
 	*h = a
-}
-
-func equalInt32(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func dedupInt32(a []int32) []int32 {
-	out := a[:0]
-	for i, x := range a {
-		if i == 0 || x != a[i-1] {
-			out = append(out, x)
-		}
-	}
-	return out
 }

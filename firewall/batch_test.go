@@ -1,0 +1,86 @@
+package firewall
+
+import (
+	"fmt"
+	"math/rand"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// randomRuleset writes a filter table whose INPUT chain has long runs of
+// batchable rules mixed with jumps, gotos, LOG and runtime matches.
+func randomRuleset(r *rand.Rand, n int) string {
+	pols := []string{"ACCEPT", "DROP"}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*filter\n:INPUT %s [0:0]\n:U - [0:0]\n", pols[r.Intn(2)])
+	rule := func(chain string) string {
+		var f []string
+		f = append(f, "-A", chain)
+		if r.Intn(3) > 0 {
+			f = append(f, fmt.Sprintf("-s 10.%d.%d.0/%d", r.Intn(4), r.Intn(4)*64, []int{16, 18, 24, 26}[r.Intn(4)]))
+		}
+		if r.Intn(4) == 0 {
+			f = append(f, "! -s 10.1.0.0/16")
+		}
+		switch r.Intn(4) {
+		case 0:
+			f = append(f, "-p tcp", fmt.Sprintf("--dport %d", []int{22, 80, 443}[r.Intn(3)]))
+		case 1:
+			f = append(f, "-p udp")
+		}
+		if r.Intn(10) == 0 {
+			f = append(f, "-m limit --limit 1/s")
+		}
+		targets := []string{"ACCEPT", "DROP", "REJECT", "LOG"}
+		if chain == "U" {
+			targets = append(targets, "RETURN")
+		} else {
+			targets = append(targets, "U", "U")
+		}
+		t := targets[r.Intn(len(targets))]
+		if t == "U" && r.Intn(2) == 0 {
+			f = append(f, "-g U")
+		} else {
+			f = append(f, "-j "+t)
+		}
+		return strings.Join(f, " ")
+	}
+	for i := 0; i < n; i++ {
+		b.WriteString(rule("INPUT") + "\n")
+	}
+	for i := 0; i < n/2; i++ {
+		b.WriteString(rule("U") + "\n")
+	}
+	b.WriteString("COMMIT\n")
+	return b.String()
+}
+
+// TestBatchMatchesRuleByRule checks the batched sweep against walking one
+// rule at a time on random rulesets.
+func TestBatchMatchesRuleByRule(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	defer func(m int) { minBatch = m }(minBatch)
+	for iter := 0; iter < 200; iter++ {
+		text := randomRuleset(r, 40)
+		type out struct {
+			Verdict                              Verdict
+			Sources, Except, Interfaces, Reasons []string
+		}
+		eval := func(mb int) []out {
+			minBatch = mb
+			rs := parseString(t, text, IPv4)
+			e := NewEvaluator(IPv4, []*Ruleset{rs}, Host{})
+			var res []out
+			for _, q := range []Query{tcp(22), tcp(80), udp(53), tcp(9)} {
+				x := e.Evaluate(q)
+				res = append(res, out{x.Verdict, prefixStrings(x.Sources), prefixStrings(x.Except), x.Interfaces, x.Reasons})
+			}
+			return res
+		}
+		batched, single := eval(2), eval(1<<30)
+		if !reflect.DeepEqual(single, batched) {
+			t.Fatalf("ruleset:\n%s\n(-rule by rule +batched):\n- %+v\n+ %+v", text, single, batched)
+		}
+	}
+}
