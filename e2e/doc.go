@@ -43,10 +43,14 @@
 //	lab.Host.Exec(stdin, "nft", "-f", "-")  // stdout, stderr, error
 //	p := lab.Start(lab.Host, "sshd", "tcp:0.0.0.0:22", "tcp6only:[::]:22")
 //	p.PID; p.Stop()
+//	w := lab.StartShared(lab.Host, "apache2", "nginx", "tcp:0.0.0.0:80")
+//	w.Children[0] // a second owner of the same sockets, running as nginx
 //
-// Listen specs are KIND:ADDR:PORT: tcp or udp (IPv4 for an IPv4 address,
-// dual-stack for "::", plain IPv6 otherwise), tcp6only or udp6only
-// (IPV6_V6ONLY). TCP is echoed until closed, UDP datagrams are echoed.
+// Listen specs are KIND:ADDR[%DEV]:PORT: tcp or udp (IPv4 for an IPv4
+// address, dual-stack for "::", plain IPv6 otherwise), tcp6only or udp6only
+// (IPV6_V6ONLY); %DEV binds to a device (tcp:0.0.0.0%lo:7000). TCP is
+// echoed until closed, UDP datagrams are echoed (UDP sockets set
+// SO_REUSEADDR, so 0.0.0.0:53 and 127.0.0.1:53 can coexist).
 //
 // Rules (all in the host namespace, each fails the test on error):
 //

@@ -83,11 +83,19 @@ type Socket struct {
 	DualStack bool            `json:"dual_stack"`
 	Address   string          `json:"address"`
 	Port      uint16          `json:"port"`
+	Device    string          `json:"device"`
 	PID       int             `json:"pid"`
 	Process   string          `json:"process"`
+	Processes []Process       `json:"processes"`
 	Service   string          `json:"service"`
 	Exposure  string          `json:"exposure"`
 	Firewall  *SocketFirewall `json:"firewall"`
+}
+
+// Process is one owner of a shared socket.
+type Process struct {
+	PID  int    `json:"pid"`
+	Name string `json:"name"`
 }
 
 // SocketFirewall is a socket's overall and per-family verdicts.

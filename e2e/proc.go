@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,6 +23,9 @@ type Proc struct {
 	Name  string   // the daemon name it runs under (/proc/PID/comm)
 	PID   int      // ip netns exec execs the helper, so this is its PID
 	Specs []string // listen specs, for Start
+	// Children are the PIDs of processes sharing the sockets (StartShared).
+	Children  []int
+	childName string
 
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
@@ -34,18 +38,49 @@ type Proc struct {
 // to be ready. A failure to start fails the test.
 func (lab *Lab) Start(ns *Netns, name string, specs ...string) *Proc {
 	lab.T.Helper()
+	return lab.start(ns, name, "", specs)
+}
+
+// StartShared is Start with a second process, running as child, that holds
+// the same sockets (a pre-forked worker): the sockets then have two owners.
+// Its PID is in Proc.Children.
+func (lab *Lab) StartShared(ns *Netns, name, child string, specs ...string) *Proc {
+	lab.T.Helper()
+	if _, err := daemonPath(child); err != nil {
+		lab.T.Fatal(err)
+	}
+	return lab.start(ns, name, child, specs)
+}
+
+func (lab *Lab) start(ns *Netns, name, child string, specs []string) *Proc {
+	lab.T.Helper()
 	path, err := daemonPath(name)
 	if err != nil {
 		lab.T.Fatal(err)
 	}
-	p, err := lab.spawn(ns, name, append([]string{path, "listen"}, specs...))
+	args := []string{path, "listen"}
+	if child != "" {
+		args = append(args, "-share", child)
+	}
+	p, err := lab.spawn(ns, name, append(args, specs...))
 	if err != nil {
 		lab.T.Fatalf("starting %s %s: %v", name, strings.Join(specs, " "), err)
 	}
-	p.Specs = specs
-	line, err := p.next(readyTimeout)
-	if err != nil || line != "ready" {
-		lab.T.Fatalf("starting %s %s in %s: got %q, %v", name, strings.Join(specs, " "), ns.Name, line, err)
+	p.Specs, p.childName = specs, child
+	for range 4 {
+		line, err := p.next(readyTimeout)
+		if err != nil {
+			lab.T.Fatalf("starting %s %s in %s: %v", name, strings.Join(specs, " "), ns.Name, err)
+		}
+		if pid, ok := strings.CutPrefix(line, "child "); ok {
+			n, _ := strconv.Atoi(pid)
+			p.Children = append(p.Children, n)
+			continue
+		}
+		if line != "ready" {
+			lab.T.Fatalf("starting %s %s in %s: got %q", name, strings.Join(specs, " "), ns.Name, line)
+		}
+		break
 	}
 	comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p.PID))
 	if got := strings.TrimSpace(string(comm)); got != name && !(len(name) > 15 && got == name[:15]) {
@@ -111,10 +146,19 @@ func (p *Proc) kill() {
 		p.stdin.Close()
 		select {
 		case <-p.done:
-			return
+			if len(p.Children) == 0 {
+				return
+			}
 		case <-time.After(500 * time.Millisecond):
 		}
 		syscall.Kill(p.PID, syscall.SIGKILL)
+		for _, c := range p.Children {
+			// Only if it is still ours: the PID may be gone and reused.
+			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", c))
+			if strings.TrimSpace(string(comm)) == p.childName {
+				syscall.Kill(c, syscall.SIGKILL)
+			}
+		}
 		select {
 		case <-p.done:
 		case <-time.After(5 * time.Second):

@@ -33,7 +33,15 @@ func TestScanLive(t *testing.T) {
 	postgres := lab.Start(lab.Host, "postgres", "tcp:127.0.0.1:5432", "tcp:[::1]:5432")
 	named := lab.Start(lab.Host, "named", "udp:0.0.0.0:53", "udp6only:[::]:53",
 		"tcp:192.0.2.1:53", "tcp:[2001:db8::1]:53", "udp:127.0.0.1:53", "udp:[::1]:53")
-	unknown := lab.Start(lab.Host, "unknownd", "udp:[::]:40001", "tcp6only:[::]:40002", "tcp:0.0.0.0:40003")
+	unknown := lab.Start(lab.Host, "unknownd", "udp:[::]:40001", "tcp6only:[::]:40002", "tcp:0.0.0.0:40003",
+		"tcp:0.0.0.0%lo:7000", "udp:0.0.0.0%veth0:7001")
+	// A pre-forked server: the master and a worker own the same socket.
+	apache := lab.StartShared(lab.Host, "apache2", "nginx", "tcp:0.0.0.0:8443")
+	// An established connection and its server side must not show up.
+	held := lab.Hold("192.0.2.2", "192.0.2.1", 22)
+	if !held.Alive() {
+		t.Fatal("held ssh connection not alive")
+	}
 
 	wants := []want{
 		{"tcp", "ipv4", false, "0.0.0.0", 22, sshd, "ssh", "public"},
@@ -52,6 +60,9 @@ func TestScanLive(t *testing.T) {
 		{"udp", "ipv6", true, "::", 40001, unknown, "", "public"},
 		{"tcp", "ipv6", false, "::", 40002, unknown, "", "public"},
 		{"tcp", "ipv4", false, "0.0.0.0", 40003, unknown, "", "public"},
+		{"tcp", "ipv4", false, "0.0.0.0%lo", 7000, unknown, "", "local"},
+		{"udp", "ipv4", false, "0.0.0.0%veth0", 7001, unknown, "", "public"},
+		{"tcp", "ipv4", false, "0.0.0.0", 8443, apache, "https-alt", "public"},
 	}
 	line := func(proto, family string, dual bool, addr string, port uint16, pid int, process, service, exposure string) string {
 		return fmt.Sprintf("%s %s %-15s port=%-5d dual_stack=%-5v pid=%-7d process=%-8q service=%-12q exposure=%s",
@@ -65,10 +76,28 @@ func TestScanLive(t *testing.T) {
 	scan := lab.Scan()
 	var gotLines []string
 	for _, s := range scan.Sockets {
-		gotLines = append(gotLines, line(s.Proto, s.Family, s.DualStack, s.Address, s.Port, s.PID, s.Process, s.Service, s.Exposure))
+		addr := s.Address
+		if s.Device != "" {
+			addr += "%" + s.Device // the bound device, kept in its own field
+		}
+		gotLines = append(gotLines, line(s.Proto, s.Family, s.DualStack, addr, s.Port, s.PID, s.Process, s.Service, s.Exposure))
 	}
 	if d := lineDiff(wantLines, gotLines); d != "" {
 		t.Errorf("scan -o json sockets mismatch (-want +got):\n%s", d)
+	}
+	// Both owners of the shared socket, master first (lowest PID).
+	for _, s := range scan.Find("tcp", "ipv4", 8443) {
+		var got []string
+		for _, p := range s.Processes {
+			got = append(got, fmt.Sprintf("%s(%d)", p.Name, p.PID))
+		}
+		want := []string{fmt.Sprintf("apache2(%d)", apache.PID), fmt.Sprintf("nginx(%d)", apache.Children[0])}
+		if apache.Children[0] < apache.PID {
+			want[0], want[1] = want[1], want[0]
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("processes of tcp 0.0.0.0:8443: got %v, want %v", got, want)
+		}
 	}
 	// Loopback binds are out of the firewall's reach, whatever the rules.
 	for _, s := range scan.Sockets {

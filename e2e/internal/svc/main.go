@@ -4,17 +4,22 @@
 // built once per test run and copied (hard-linked) to names such as sshd or
 // mysqld, so that /proc/PID/comm shows what a real daemon would.
 //
-//	svc listen SPEC...            bind every SPEC, print "ready", serve until
-//	                              stdin closes or the lifetime ends
+//	svc listen [-share NAME] SPEC...
+//	                              bind every SPEC, print "ready", serve until
+//	                              stdin closes or the lifetime ends; with
+//	                              -share, first start a child running as NAME
+//	                              that holds the same sockets (a pre-forked
+//	                              worker) and print "child PID"
 //	svc probe [-timeout D] REQ... try every REQ concurrently, print one
 //	                              result line per REQ, in order
 //	svc hold SRC DST PORT         open one TCP connection and keep it; every
 //	                              line read on stdin checks it ("alive"/"dead")
 //
-// A listen SPEC is KIND:ADDR:PORT with KIND one of tcp, udp (IPv4 for an IPv4
-// address; for "::" a dual-stack socket, IPV6_V6ONLY off; for any other IPv6
-// address an IPv6 socket) or tcp6only, udp6only (IPV6_V6ONLY on). ADDR may
-// be bracketed: tcp:[::]:80. TCP connections are echoed until the peer
+// A listen SPEC is KIND:ADDR[%DEV]:PORT with KIND one of tcp, udp (IPv4 for
+// an IPv4 address; for "::" a dual-stack socket, IPV6_V6ONLY off; for any
+// other IPv6 address an IPv6 socket) or tcp6only, udp6only (IPV6_V6ONLY on).
+// ADDR may be bracketed: tcp:[::]:80. %DEV binds the socket to a device
+// (SO_BINDTODEVICE): tcp:0.0.0.0%lo:7000. TCP connections are echoed until the peer
 // closes; UDP datagrams are echoed back to their sender.
 //
 // A probe REQ is PROTO,SRC,DST,PORT (PROTO tcp or udp). A TCP probe succeeds
@@ -33,6 +38,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +63,8 @@ func main() {
 		err = probe(os.Args[2:])
 	case "hold":
 		err = hold(os.Args[2:])
+	case "hold-fds": // the child of listen -share: keep inherited sockets
+		io.Copy(io.Discard, os.Stdin)
 	default:
 		usage()
 	}
@@ -75,6 +84,7 @@ type spec struct {
 	proto    string // tcp or udp
 	v6only   bool
 	addrPort netip.AddrPort
+	device   string
 }
 
 func parseSpec(s string) (spec, error) {
@@ -95,7 +105,9 @@ func parseSpec(s string) (spec, error) {
 	if i < 0 {
 		return spec{}, fmt.Errorf("spec %q: no port", s)
 	}
-	addr, err := netip.ParseAddr(strings.Trim(rest[:i], "[]"))
+	host, dev, _ := strings.Cut(rest[:i], "%")
+	sp.device = strings.Trim(dev, "[]")
+	addr, err := netip.ParseAddr(strings.Trim(host, "[]"))
 	if err != nil {
 		return spec{}, fmt.Errorf("spec %q: %v", s, err)
 	}
@@ -131,6 +143,9 @@ func (sp spec) control(_, _ string, c syscall.RawConn) error {
 		if sp.proto == "udp" {
 			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
 		}
+		if serr == nil && sp.device != "" {
+			serr = syscall.BindToDevice(int(fd), sp.device)
+		}
 		if serr == nil && sp.addrPort.Addr().Is6() {
 			serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY, v)
 		}
@@ -142,9 +157,16 @@ func (sp spec) control(_, _ string, c syscall.RawConn) error {
 }
 
 func listen(args []string) error {
+	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
+	share := fs.String("share", "", "also hold the sockets in a child running as this name")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	args = fs.Args()
 	if len(args) == 0 {
 		return errors.New("listen: no specs")
 	}
+	var files []*os.File
 	for _, a := range args {
 		sp, err := parseSpec(a)
 		if err != nil {
@@ -158,19 +180,62 @@ func listen(args []string) error {
 			if err != nil {
 				return fmt.Errorf("listening on %s: %v", a, err)
 			}
+			if *share != "" {
+				f, err := l.(*net.TCPListener).File()
+				if err != nil {
+					return err
+				}
+				files = append(files, f)
+			}
 			go serveTCP(l)
 		} else {
 			pc, err := lc.ListenPacket(ctx, sp.network(), addr)
 			if err != nil {
 				return fmt.Errorf("listening on %s: %v", a, err)
 			}
+			if *share != "" {
+				f, err := pc.(*net.UDPConn).File()
+				if err != nil {
+					return err
+				}
+				files = append(files, f)
+			}
 			go serveUDP(pc)
 		}
+	}
+	if *share != "" {
+		pid, err := startChild(*share, files)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("child %d\n", pid)
 	}
 	fmt.Println("ready")
 	// Serve until stdin closes (the test ends or dies).
 	io.Copy(io.Discard, os.Stdin)
 	return nil
+}
+
+// startChild runs the helper linked as name next to this one, holding
+// files (it only keeps them open). It shares this process's stdin, so it
+// ends with it, and dies with its parent.
+func startChild(name string, files []*os.File) (int, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	cmd := exec.Command(filepath.Join(filepath.Dir(self), name), "hold-fds")
+	cmd.Stdin = os.Stdin
+	cmd.Stderr = os.Stderr
+	cmd.ExtraFiles = files
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("starting %s: %v", name, err)
+	}
+	for _, f := range files {
+		f.Close() // the listeners keep their own descriptors
+	}
+	return cmd.Process.Pid, nil
 }
 
 func serveTCP(l net.Listener) {
