@@ -1,10 +1,12 @@
 package scan
 
 import (
+	"cmp"
 	"context"
 	"io/fs"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -235,21 +237,26 @@ func readBindV6Only(fsys fs.FS) int {
 	return 0
 }
 
+// sortListeners orders by port, proto, family, address and owner; it
+// sorts in place with slices.SortFunc (a Listener is big, and the
+// reflection-based sort.SliceStable showed in profiles at 20,000 sockets).
 func sortListeners(ls []Listener) {
-	sort.SliceStable(ls, func(i, j int) bool {
-		a, b := &ls[i], &ls[j]
-		if a.Port != b.Port {
-			return a.Port < b.Port
+	slices.SortFunc(ls, func(a, b Listener) int {
+		if c := cmp.Compare(a.Port, b.Port); c != 0 {
+			return c
 		}
-		if a.Proto != b.Proto {
-			return a.Proto < b.Proto
+		if c := strings.Compare(a.Proto, b.Proto); c != 0 {
+			return c
 		}
-		if a.Family != b.Family {
-			return a.Family < b.Family
+		if c := strings.Compare(a.Family, b.Family); c != 0 {
+			return c
 		}
 		if c := a.Address.Compare(b.Address); c != 0 {
-			return c < 0
+			return c
 		}
-		return a.PID < b.PID
+		if c := strings.Compare(a.Device, b.Device); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.PID, b.PID)
 	})
 }

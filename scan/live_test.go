@@ -321,3 +321,24 @@ func TestParseDiag(t *testing.T) {
 		}
 	})
 }
+
+func FuzzParseDiag(f *testing.F) {
+	msg := make([]byte, nlmsgHdrLen+inetDiagMsgLen+8)
+	native.PutUint32(msg[0:], uint32(len(msg)))
+	native.PutUint16(msg[4:], sockDiagByFamily)
+	native.PutUint32(msg[8:], 1)
+	msg[nlmsgHdrLen] = syscall.AF_INET6
+	native.PutUint16(msg[nlmsgHdrLen+72:], 5)
+	native.PutUint16(msg[nlmsgHdrLen+74:], inetDiagSKV6Only)
+	f.Add(msg)
+	f.Add(msg[:40])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		socks, _, _ := parseDiag(b, 1, "tcp", nil)
+		for _, s := range socks {
+			if !s.local.Addr().IsValid() {
+				t.Fatalf("invalid address from %x", b)
+			}
+		}
+	})
+}
