@@ -409,3 +409,36 @@ func TestBackends(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenPortsHaveRules: a port has a rule when a rule for its protocol
+// and port decides it, through jumps, multiport lists and ranges, whether
+// that rule accepts or drops; a policy or a catch-all is not a rule for it.
+func TestOpenPortsHaveRules(t *testing.T) {
+	const head = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:svc - [0:0]\n"
+	tests := []struct {
+		name   string
+		rules  string
+		l      scan.Listener
+		want   Status
+		detail string // a substring of the detail
+	}{
+		{"single port", "-A INPUT -p tcp -m tcp --dport 53 -j ACCEPT\n", listener("tcp", "0.0.0.0", 53, "named"), Pass, "has a rule"},
+		{"udp rule does not cover tcp", "-A INPUT -p udp -m udp --dport 53 -j ACCEPT\n", listener("tcp", "0.0.0.0", 53, "named"), Fail, "tcp/53 (dropped by the default policy)"},
+		{"multiport", "-A INPUT -p tcp -m multiport --dports 80,443,8443 -j ACCEPT\n", listener("tcp", "0.0.0.0", 443, "nginx"), Pass, "has a rule"},
+		{"range", "-A INPUT -p udp -m udp --dport 60000:61000 -j ACCEPT\n", listener("udp", "0.0.0.0", 60001, "mosh-server"), Pass, "has a rule"},
+		{"through a jump", "-A INPUT -j svc\n-A svc -p tcp -m tcp --dport 25 -j ACCEPT\n", listener("tcp", "0.0.0.0", 25, "exim4"), Pass, "has a rule"},
+		{"explicit DROP is a rule", "-A INPUT -p tcp -m tcp --dport 3306 -j DROP\n", listener("tcp", "0.0.0.0", 3306, "mysqld"), Pass, "has a rule"},
+		{"catch-all DROP is not", "-A INPUT -j DROP\n", listener("tcp", "0.0.0.0", 3306, "mysqld"), Fail, "blocked by the catch-all -A INPUT -j DROP"},
+		{"loopback socket needs none", "", listener("tcp", "127.0.0.1", 5432, "postgres"), Pass, "no socket outside loopback"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fw := fwFrom(t, head+tt.rules+"COMMIT\n", "")
+			r := Build(Inputs{Listeners: []scan.Listener{tt.l}, Firewall: fw, IPv6Disabled: true, Now: testTime})
+			got, detail := checkStatus(r)["open-ports-have-rules-v4"], detailOf(r, "open-ports-have-rules-v4")
+			if got != tt.want || !strings.Contains(detail, tt.detail) {
+				t.Errorf("open-ports-have-rules-v4 = %s %q, want %s containing %q", got, detail, tt.want, tt.detail)
+			}
+		})
+	}
+}
