@@ -8,14 +8,11 @@ import (
 	"github.com/fwaudit/fwaudit/scan"
 )
 
-// lookupService reads the service catalog; tests replace it.
-var lookupService = scan.LookupService
-
 // serviceOf finds the catalog entry of a socket by the canonical name the
 // scan gave it.
 func serviceOf(s Socket) (scan.Service, bool) {
 	if s.Service != "" {
-		if svc, ok := lookupService(s.Service); ok {
+		if svc, ok := scan.LookupService(s.Service); ok {
 			return svc, true
 		}
 	}
@@ -53,8 +50,8 @@ func (a *audit) findings() []Finding {
 	return out
 }
 
-// exposed tells whether a socket can be reached from outside at all: not
-// bound to loopback and with a verdict that lets someone in.
+// exposedVerdict is the socket's overall verdict, or "" for a socket no
+// finding may name: bound to loopback, or not judged (no rules read).
 func exposedVerdict(s Socket) string {
 	if s.Exposure == string(scan.ExposureLocal) || s.Device == "lo" || s.Firewall == nil {
 		return ""
