@@ -136,11 +136,21 @@ func (o *inputOpts) loadRules(ctx context.Context, host firewall.Host) (*report.
 	}
 	warnings = append(warnings, unknownOptionWarnings(fw.Sets4)...)
 	warnings = append(warnings, unknownOptionWarnings(fw.Sets6)...)
+	// Native nftables tables the iptables view cannot show still filter
+	// live traffic: only the live rules of a family are subject to them.
 	if fw.Sets4 != nil {
-		fw.V4 = firewall.NewEvaluator(firewall.IPv4, fw.Sets4, host)
+		h := host
+		if o.rules == "" {
+			h.Unseen, fw.Unseen4 = live.Unseen4, live.Unseen4
+		}
+		fw.V4 = firewall.NewEvaluator(firewall.IPv4, fw.Sets4, h)
 	}
 	if fw.Sets6 != nil {
-		fw.V6 = firewall.NewEvaluator(firewall.IPv6, fw.Sets6, host)
+		h := host
+		if o.rules6 == "" {
+			h.Unseen, fw.Unseen6 = live.Unseen6, live.Unseen6
+		}
+		fw.V6 = firewall.NewEvaluator(firewall.IPv6, fw.Sets6, h)
 	}
 	return fw, report.NewFirewallInfo(fw), warnings, nil
 }

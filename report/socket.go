@@ -58,6 +58,10 @@ type Firewall struct {
 	V4, V6       *firewall.Evaluator
 	Err4, Err6   string
 	Sets4, Sets6 []*firewall.Ruleset
+	// Unseen4 and Unseen6 name filtering that applies to the family but
+	// that the evaluators cannot see (native nftables tables on the input
+	// hook); the evaluators already make accepting verdicts conditional.
+	Unseen4, Unseen6 []string
 }
 
 // Sockets judges every listener against fw, sorted by port, proto, family
