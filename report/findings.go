@@ -147,7 +147,11 @@ func (a *audit) socketFindings(s Socket, noFW map[firewall.Family]bool) []Findin
 		f := socketFinding("ipv6-unfiltered", High, s)
 		f.Family = string(firewall.IPv6)
 		f.Title = "IPv4 is filtered but IPv6 is not"
-		f.Detail = fmt.Sprintf("INPUT denies by default for IPv4, but %s accepts anyone over IPv6 (%s)", where(s), s.Firewall.IPv6.Rule)
+		by := s.Firewall.IPv6.Rule
+		if by == "" {
+			by = "no ip6tables rules are loaded"
+		}
+		f.Detail = fmt.Sprintf("INPUT denies by default for IPv4, but %s accepts anyone over IPv6 (%s)", where(s), by)
 		f.Rule = s.Firewall.IPv6.Rule
 		f.Remediation = "load an ip6tables ruleset with the same policy (fwaudit suggest --format ip6tables), or disable IPv6"
 		out = append(out, f)
