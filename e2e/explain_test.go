@@ -24,39 +24,48 @@ type Explain struct {
 	} `json:"trace"`
 }
 
+// explainForms are the two ways explain is run for one probe: as a user
+// types it (`explain tcp/22 --from ADDR [-6]`, fwaudit picks the host's
+// interface and address) and fully specified (--to, --iface).
+var explainForms = []string{"short", "full"}
+
 // explainArgs is the explain command line for one probe.
-func explainArgs(c *probeCase) []string {
-	args := []string{"explain", fmt.Sprintf("%s/%d", c.req.Proto, c.req.Port),
-		"--from", c.req.Src, "--to", c.req.Dst, "--iface", "veth0", "-o", "json"}
+func explainArgs(c *probeCase, form string) []string {
+	args := []string{"explain", fmt.Sprintf("%s/%d", c.req.Proto, c.req.Port), "--from", c.req.Src}
+	if form == "full" {
+		args = append(args, "--to", c.req.Dst, "--iface", "veth0")
+	}
 	if c.v6 {
 		args = append(args, "-6")
 	}
-	return args
+	return append(args, "-o", "json")
 }
 
-// checkExplain runs explain for every probe case and compares it with the
-// kernel's walk, read from per-rule counters around one more probe: the
-// verdict must match what got through, and the rule must be the one the
-// walk ended on (a rule's text as iptables-save prints it, or the INPUT
-// policy). A conditional explain must give reasons and is accepted only
-// where the scenario pins the listener's verdict to conditional.
+// checkExplain runs explain for every probe case (both forms) and compares
+// it with the kernel's walk, read from per-rule counters around one more
+// probe: the verdict must match what got through, and the rule must be the
+// one the walk ended on (a rule's text as iptables-save prints it, or the
+// INPUT policy). A conditional explain must give reasons and is accepted
+// only where the scenario pins the listener's verdict to conditional.
 func checkExplain(t *testing.T, lab *Lab, sc scenario, cases []*probeCase) {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "probe\tkernel\tkernel rule\texplain\texplain rule\tproblem")
+	fmt.Fprintln(tw, "probe\tkernel\tkernel rule\tform\texplain\texplain rule\tproblem")
 	bad := false
 	for _, c := range cases {
 		if why, ok := sc.noExplain[c.l.spec]; ok {
-			fmt.Fprintf(tw, "%s %s\t\t\t\t\tnot checked: %s\n", c.l.daemon, c.req, why)
+			fmt.Fprintf(tw, "%s %s\t\t\t\t\t\tnot checked: %s\n", c.l.daemon, c.req, why)
 			continue
 		}
-		stdout, stderr, code := lab.Fwaudit(explainArgs(c)...)
-		var ex Explain
-		problem := ""
-		if code != 0 {
-			problem = fmt.Sprintf("explain exit %d: %s", code, strings.TrimSpace(stderr))
-		} else if err := json.Unmarshal([]byte(stdout), &ex); err != nil {
-			problem = fmt.Sprintf("explain output: %v", err)
+		exs := make([]Explain, len(explainForms))
+		problems := make([]string, len(explainForms))
+		for i, form := range explainForms {
+			stdout, stderr, code := lab.Fwaudit(explainArgs(c, form)...)
+			if code != 0 {
+				problems[i] = fmt.Sprintf("explain exit %d: %s", code, strings.TrimSpace(stderr))
+			} else if err := json.Unmarshal([]byte(stdout), &exs[i]); err != nil {
+				problems[i] = fmt.Sprintf("explain output: %v", err)
+			}
 		}
 		save := "iptables-save"
 		if sc.v4 == "" && sc.v4Legacy != "" {
@@ -78,33 +87,40 @@ func checkExplain(t *testing.T, lab *Lab, sc scenario, cases []*probeCase) {
 		}
 		kernel := map[bool]string{true: "accept", false: "drop"}[res.OK]
 		kernelRule := d.Rule
-		switch {
-		case problem != "":
-		case err != nil:
-			problem = "reading the kernel's walk: " + err.Error()
-		case ex.Verdict == "conditional" && len(ex.Reasons) == 0:
-			problem = "conditional without reasons"
-		case ex.Verdict == "conditional" && sc.verdicts[c.l.spec] != "conditional":
-			problem = fmt.Sprintf("CONDITIONAL (%s) WHERE THE KERNEL IS DETERMINISTIC", strings.Join(ex.Reasons, ", "))
-		case ex.Verdict == "conditional":
-			// It may name the runtime-dependent rule rather than where
-			// this one walk ended: recorded, not judged.
-		case ex.Verdict != kernel:
-			problem = "EXPLAIN VERDICT DISAGREES WITH KERNEL"
-		case sc.noExplainRule:
-		case d.NoRules:
-		case d.Policy && !policyMatches(ex.Rule, d.Rule):
-			problem = "EXPLAIN RULE IS NOT WHERE THE KERNEL'S WALK ENDED"
-		case !d.Policy && !ruleMatches(ex.Rule, d):
-			problem = "EXPLAIN RULE IS NOT WHERE THE KERNEL'S WALK ENDED"
-		}
 		if sc.noExplainRule {
 			kernelRule = "(not read: rules in two places)"
 		}
-		if problem != "" {
-			bad = true
+		for i, form := range explainForms {
+			ex, problem := exs[i], problems[i]
+			switch {
+			case problem != "":
+			case err != nil:
+				problem = "reading the kernel's walk: " + err.Error()
+			case ex.Verdict == "conditional" && len(ex.Reasons) == 0:
+				problem = "conditional without reasons"
+			case ex.Verdict == "conditional" && sc.verdicts[c.l.spec] != "conditional":
+				problem = fmt.Sprintf("CONDITIONAL (%s) WHERE THE KERNEL IS DETERMINISTIC", strings.Join(ex.Reasons, ", "))
+			case ex.Verdict == "conditional":
+				// It may name the runtime-dependent rule rather than
+				// where this one walk ended: recorded, not judged.
+			case ex.Verdict != kernel:
+				problem = "EXPLAIN VERDICT DISAGREES WITH KERNEL"
+			case sc.noExplainRule:
+			case d.NoRules:
+			case d.Policy && !policyMatches(ex.Rule, d.Rule):
+				problem = "EXPLAIN RULE IS NOT WHERE THE KERNEL'S WALK ENDED"
+			case !d.Policy && !ruleMatches(ex.Rule, d):
+				problem = "EXPLAIN RULE IS NOT WHERE THE KERNEL'S WALK ENDED"
+			}
+			if problem != "" {
+				bad = true
+			}
+			probe, kcol, krule := c.l.daemon+" "+c.req.String(), kernel, kernelRule
+			if i > 0 {
+				probe, kcol, krule = "", "", ""
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", probe, kcol, krule, form, ex.Verdict, ex.Rule, problem)
 		}
-		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\n", c.l.daemon, c.req, kernel, kernelRule, ex.Verdict, ex.Rule, problem)
 	}
 	tw.Flush()
 	if bad {

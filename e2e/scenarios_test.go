@@ -279,6 +279,18 @@ var scenarios = []scenario{
 		},
 	},
 	{
+		name: "source-set-arithmetic",
+		v4:   "sets.rules", v6: "sets.rules6",
+		listeners: []listener{
+			{"sshd", "tcp:[::]:22", "none", "both"},
+			{"nginx", "tcp:[::]:80", ".2", ".2"},
+			{"mysqld", "tcp:0.0.0.0:3306", ".3", ""},
+			{"postgres", "tcp:0.0.0.0:5432", ".3", ""},
+			{"unknownd", "tcp:0.0.0.0:8080", "both", ""},
+			{"named", "udp:[::]:53", "both", "none"},
+		},
+	},
+	{
 		name: "hardening-ruleset",
 		v4:   "hardening.rules",
 		listeners: []listener{
@@ -565,6 +577,9 @@ func checkVerdicts(t *testing.T, sc scenario, cases []*probeCase) {
 		if c.fv != nil {
 			verdict = c.fv.Verdict
 			detail = fmt.Sprintf("%v/%v/%v", c.fv.Sources, c.fv.Except, c.fv.Interfaces)
+			if len(detail) > 90 {
+				detail = fmt.Sprintf("%s... (%d sources)", detail[:80], len(c.fv.Sources))
+			}
 			ok, decided := c.fv.Admits(c.src, "veth0")
 			switch {
 			case decided:
