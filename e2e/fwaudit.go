@@ -163,6 +163,7 @@ func (s Scan) Find(proto, family string, port uint16) []Socket {
 //	            Interfaces (any when empty; "eth+" is a prefix); with both
 //	            empty, nobody
 //	blocked:    nobody
+//	not-applicable: nobody (a loopback socket the network cannot reach)
 func (fv *FamilyVerdict) Admits(src netip.Addr, iface string) (admitted, decided bool) {
 	if fv == nil {
 		return false, false
@@ -170,7 +171,7 @@ func (fv *FamilyVerdict) Admits(src netip.Addr, iface string) (admitted, decided
 	switch fv.Verdict {
 	case "open":
 		return !inAny(src, fv.Except), true
-	case "blocked":
+	case "blocked", "not-applicable":
 		return false, true
 	case "restricted":
 		if len(fv.Sources) == 0 && len(fv.Interfaces) == 0 {

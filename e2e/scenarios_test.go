@@ -34,6 +34,10 @@ type scenario struct {
 	verdicts map[string]string
 	// noExplain skips explain for some listeners (by spec), saying why.
 	noExplain map[string]string
+	// probeLoopback probes IPv4 loopback listeners too, through the host's
+	// address (k4 must be set for them): "not-applicable" then promises
+	// that nobody gets in.
+	probeLoopback bool
 }
 
 // A listener is one helper process with one socket. k4 and k6 say what the
@@ -86,6 +90,12 @@ func (s sock) family() string {
 func (s sock) receives4() bool {
 	return !s.loopback && (s.addr.Is4() || (s.addr == netip.IPv6Unspecified() && !s.v6only))
 }
+
+// probed4 is receives4, or an IPv4 loopback socket in a probeLoopback
+// scenario.
+func (s sock) probed4(sc scenario) bool {
+	return s.receives4() || (sc.probeLoopback && s.loopback && s.addr.Is4())
+}
 func (s sock) receives6() bool { return !s.loopback && s.addr.Is6() }
 
 // dst is where the peer aims for the socket in one family.
@@ -93,7 +103,7 @@ func (s sock) dst(v6 bool) netip.Addr {
 	switch {
 	case v6 && s.addr.IsUnspecified():
 		return HostV6
-	case !v6 && s.addr.IsUnspecified():
+	case !v6 && (s.addr.IsUnspecified() || s.addr.IsLoopback()):
 		return HostV4
 	}
 	return s.addr
@@ -291,6 +301,19 @@ var scenarios = []scenario{
 		},
 	},
 	{
+		name: "dnat-to-localhost",
+		v4:   "dnat-localhost.rules",
+		setup: func(t *testing.T, lab *Lab) {
+			lab.Host.Run("sysctl", "-q", "-w", "net.ipv4.conf.veth0.route_localnet=1")
+		},
+		probeLoopback: true,
+		listeners: []listener{
+			{"sshd", "tcp:0.0.0.0:22", "both", ""},
+			{"redis-server", "tcp:127.0.0.1:6379", "both", ""},
+			{"memcached", "tcp:127.0.0.1:11211", "none", ""},
+		},
+	},
+	{
 		name: "hardening-ruleset",
 		v4:   "hardening.rules",
 		listeners: []listener{
@@ -454,12 +477,12 @@ func runScenario(t *testing.T, sc scenario) (*Lab, []*probeCase) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if (l.k4 != "") != s.receives4() || (l.k6 != "") != s.receives6() {
+		if (l.k4 != "") != s.probed4(sc) || (l.k6 != "") != s.receives6() {
 			t.Fatalf("scenario bug: listener %s %s: k4/k6 must be set exactly for the families it receives", l.daemon, l.spec)
 		}
 		lab.Start(lab.Host, l.daemon, l.spec)
 		for _, v6 := range []bool{false, true} {
-			if (!v6 && !s.receives4()) || (v6 && !s.receives6()) {
+			if (!v6 && !s.probed4(sc)) || (v6 && !s.receives6()) {
 				continue
 			}
 			for _, src := range peerSources(v6) {
