@@ -109,26 +109,29 @@ echo "| load | sockets | ss -tunlp | fwaudit scan -o json --no-firewall | ratio 
 echo "|---|---|---|---|---|---|---|"
 for load in $loads; do
 	case $load in
-	small) args="-tcp 20 -udp 4 -conns 200 -procs 50" ;;
-	conns) args="-tcp 50 -udp 0 -conns 19900 -procs 10" ;;
-	listeners) args="-tcp 5000 -udp 1000 -conns 0 -procs 100" ;;
-	huge) args="-tcp 20000 -udp 0 -conns 0 -procs 10" ;;
+	small) args="-tcp 20 -udp 4 -conns 200 -procs 50" expect=24 ;;
+	conns) args="-tcp 50 -udp 0 -conns 19900 -procs 10" expect=50 ;;
+	listeners) args="-tcp 5000 -udp 1000 -conns 0 -procs 100" expect=6000 ;;
+	huge) args="-tcp 20000 -udp 0 -conns 0 -procs 10" expect=20000 ;;
 	*) echo "bench-scan: error: unknown load $load" >&2; exit 2 ;;
 	esac
 	ns=fwaudit-bench-$load-$$
 	ip netns add "$ns"
 	ip -n "$ns" link set lo up
 	# shellcheck disable=SC2086
-	setsid ip netns exec "$ns" "$work/loadgen" $args >"$work/ready" &
+	ready=$work/ready-$load
+	rm -f "$ready"
+	setsid ip netns exec "$ns" "$work/loadgen" $args >"$ready" &
 	lgpid=$!
 	for _ in $(seq 600); do
-		grep -q ready "$work/ready" 2>/dev/null && break
+		grep -q ready "$ready" 2>/dev/null && break
 		kill -0 "$lgpid" 2>/dev/null || { echo "bench-scan: error: loadgen failed for $load" >&2; exit 1; }
 		sleep 0.2
 	done
-	grep -q ready "$work/ready" || { echo "bench-scan: error: loadgen not ready for $load" >&2; exit 1; }
+	grep -q ready "$ready" || { echo "bench-scan: error: loadgen not ready for $load" >&2; exit 1; }
 	nss=$(ip netns exec "$ns" "$ss" -Htunl | wc -l)
 	nfw=$(ip netns exec "$ns" "$fw" scan -o json --no-firewall | grep -o '"proto"' | wc -l)
+	[ "$nss" = "$expect" ] || { echo "bench-scan: error: $load: ss lists $nss sockets, want $expect" >&2; exit 1; }
 	[ "$nss" = "$nfw" ] || echo "bench-scan: warning: $load: ss lists $nss sockets, fwaudit $nfw" >&2
 	export -f timeloop hyperfineloop
 	export runs work
