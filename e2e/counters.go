@@ -125,6 +125,10 @@ type KernelDecision struct {
 	Policy  bool   // decided by a chain policy
 	NoRules bool   // accepted, and there is no filter INPUT chain at all
 	Path    []string
+	// Later holds, for an accepted packet, the accepting ends of the
+	// chains after filter INPUT (security, nat INPUT): also the end of
+	// the walk, strictly speaking.
+	Later []KernelDecision
 }
 
 // terminal targets end a chain's walk (NAT targets end a nat chain and let
@@ -180,8 +184,11 @@ func Deciding(before, after Counters) (KernelDecision, error) {
 			w.d.Path = d.Path
 			return w.d, nil
 		}
-		if tn == "filter" {
+		switch {
+		case tn == "filter":
 			filter = &w.d
+		case filter != nil:
+			filter.Later = append(filter.Later, w.d)
 		}
 	}
 	if filter == nil {

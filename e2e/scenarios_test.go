@@ -314,6 +314,15 @@ var scenarios = []scenario{
 		},
 	},
 	{
+		name: "notrack-untracked",
+		v4:   "notrack.rules",
+		listeners: []listener{
+			{"sshd", "tcp:0.0.0.0:22", "both", ""},
+			{"named", "udp:0.0.0.0:53", "none", ""},
+			{"named", "tcp:0.0.0.0:8053", "both", ""},
+		},
+	},
+	{
 		name: "hardening-ruleset",
 		v4:   "hardening.rules",
 		listeners: []listener{
@@ -372,6 +381,7 @@ var scenarios = []scenario{
 			{"mysqld", "tcp:0.0.0.0:3306", "none", ""},
 			{"postgres", "tcp:0.0.0.0:5432", ".3", ""},
 			{"named", "udp:0.0.0.0:53", "none", ""},
+			{"redis-server", "tcp:0.0.0.0:6379", "none", ""},
 		},
 	},
 	{
