@@ -87,6 +87,10 @@ func fullSet(fam Family) addrSet  { return addrSet{fam: fam, r: []rng{{u128{}, m
 
 // prefixSet is the set of addresses of p (masked).
 func prefixSet(fam Family, p netip.Prefix) addrSet {
+	return addrSet{fam: fam, r: []rng{prefixRange(fam, p)}}
+}
+
+func prefixRange(fam Family, p netip.Prefix) rng {
 	p = p.Masked()
 	lo := addrToU(p.Addr())
 	width := 32
@@ -102,7 +106,7 @@ func prefixSet(fam Family, p netip.Prefix) addrSet {
 	} else {
 		hi.lo |= mask64(host)
 	}
-	return addrSet{fam: fam, r: []rng{{lo, hi}}}
+	return rng{lo, hi}
 }
 
 // mask64 has the low n bits set (n <= 64).
@@ -201,6 +205,9 @@ func spliceOp(big, small addrSet, op func(a, b addrSet) addrSet) addrSet {
 	lo, hi := small.r[0].lo, small.r[len(small.r)-1].hi
 	i, j := big.span(lo, hi)
 	mid := op(addrSet{fam: big.fam, r: big.r[i:j]}, small)
+	if mid.equal(addrSet{fam: big.fam, r: big.r[i:j]}) {
+		return big // nothing changed: share the ranges (sets are immutable)
+	}
 	out := make([]rng, 0, i+len(mid.r)+len(big.r)-j)
 	out = append(out, big.r[:i]...)
 	for _, r := range mid.r {
@@ -214,6 +221,17 @@ func spliceOp(big, small addrSet, op func(a, b addrSet) addrSet) addrSet {
 		out = append(out, r)
 	}
 	return addrSet{fam: big.fam, r: out}
+}
+
+// overlaps tells whether s and t share an address, in O(|t| log |s|).
+func (s addrSet) overlaps(t addrSet) bool {
+	for _, r := range t.r {
+		i := sortSearch(len(s.r), func(k int) bool { return !s.r[k].hi.less(r.lo) })
+		if i < len(s.r) && !r.hi.less(s.r[i].lo) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s addrSet) union(t addrSet) addrSet {

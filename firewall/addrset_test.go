@@ -189,3 +189,25 @@ func TestAddrSetEdges(t *testing.T) {
 		}
 	})
 }
+
+func TestAddrSetOverlaps(t *testing.T) {
+	s := set4(t, "10.0.0.0/24", "10.0.2.0/24")
+	tests := []struct {
+		name string
+		t    addrSet
+		want bool
+	}{
+		{"inside", set4(t, "10.0.0.5/32"), true},
+		{"in the gap", set4(t, "10.0.1.0/24"), false},
+		{"touching only", set4(t, "10.0.1.255/32", "10.0.3.0/32"), false},
+		{"spanning", set4(t, "10.0.0.0/16"), true},
+		{"empty", emptySet(IPv4), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := s.overlaps(tt.t); got != tt.want {
+				t.Errorf("overlaps = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -36,12 +36,13 @@ type ruleCompiler struct {
 	mods []string
 	// recent: only --set given so far (always matches)
 	recentRuntime bool
+	arena         *[]rng
 }
 
 // compileRule fills r's summary fields and compiled matches from the words
 // after "-A CHAIN".
-func compileRule(r *Rule, toks []token, fam Family) error {
-	c := ruleCompiler{r: r, m: &r.m, fam: fam, toks: toks}
+func compileRule(r *Rule, toks []token, fam Family, arena *[]rng) error {
+	c := ruleCompiler{r: r, m: &r.m, fam: fam, toks: toks, arena: arena}
 	c.m.proto = -1
 	return c.run()
 }
@@ -108,7 +109,7 @@ func (c *ruleCompiler) run() error {
 			if err != nil {
 				return err
 			}
-			set, err := parseAddrSet(v, c.fam)
+			set, err := c.addrSet(v)
 			if err != nil {
 				return err
 			}
@@ -182,6 +183,26 @@ func (c *ruleCompiler) run() error {
 		len(m.ports) == 0 && len(m.states) == 0 && len(m.flags) == 0 && len(m.icmp) == 0 &&
 		len(m.addrtype) == 0 && len(m.runtime) == 0 && !m.never
 	return nil
+}
+
+// addrSet parses an address option, taking single prefixes from the
+// parser's arena (a blocklist has one per rule).
+func (c *ruleCompiler) addrSet(v string) (addrSet, error) {
+	if c.arena == nil || strings.IndexByte(v, ',') >= 0 {
+		return parseAddrSet(v, c.fam)
+	}
+	p, err := parseCIDR(v, c.fam)
+	if err != nil {
+		return addrSet{}, err
+	}
+	one := prefixRange(c.fam, p)
+	if len(*c.arena) == 0 {
+		*c.arena = make([]rng, 512)
+	}
+	a := *c.arena
+	a[0] = one
+	*c.arena = a[1:]
+	return addrSet{fam: c.fam, r: a[0:1:1]}, nil
 }
 
 func (c *ruleCompiler) addSrc(s addrSet) {

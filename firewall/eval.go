@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Evaluator answers queries for one family; every ruleset given applies to
@@ -18,6 +19,7 @@ type Evaluator struct {
 	dsts   []netip.Addr
 	sports []uint16
 	nat    []*crule // DNAT/REDIRECT rules of the nat table on the input path
+	sizes  sync.Map // sizeKey -> float64
 }
 
 // NewEvaluator compiles rulesets (of family fam) for evaluation. host says

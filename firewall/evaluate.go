@@ -71,7 +71,10 @@ func (e *Evaluator) result(q Query, proto int, w *walker, per []ifaceSets) Resul
 		}
 	}
 	var res Result
-	diff := may.subtract(must)
+	diff := emptySet(e.fam)
+	if !may.equal(must) {
+		diff = may.subtract(must)
+	}
 	var reasons []string
 	if !diff.isEmpty() {
 		seen := map[string]bool{}
@@ -104,16 +107,16 @@ func (e *Evaluator) result(q Query, proto int, w *walker, per []ifaceSets) Resul
 	case len(reasons) > 0:
 		res.Verdict, res.Reasons = Conditional, reasons
 		res.Sources = may.prefixes()
-		res.Rule = bestRule(w.accBy, may)
+		res.Rule = e.bestRule(w.accBy, may)
 		if may.isEmpty() {
-			res.Rule = bestRule(w.dropBy, fullSet(e.fam))
+			res.Rule = e.bestRule(w.dropBy, fullSet(e.fam))
 		}
 	case must.isEmpty():
 		res.Verdict = Blocked
-		res.Rule = bestRule(w.dropBy, fullSet(e.fam))
+		res.Rule = e.bestRule(w.dropBy, fullSet(e.fam))
 	default:
 		ifaceLimited := !allAccept && !genericAccepts
-		res.Rule = bestRule(w.accBy, must)
+		res.Rule = e.bestRule(w.accBy, must)
 		if must.fraction() > 0.5 && !ifaceLimited {
 			res.Verdict = Open
 			res.Except = must.complement().prefixes()
@@ -137,7 +140,7 @@ func (e *Evaluator) result(q Query, proto int, w *walker, per []ifaceSets) Resul
 // bestRule is the rule that decided for most of within; ACCEPTs in the
 // filter table come before those of earlier tables (whose policy ACCEPT
 // only lets the packet go on).
-func bestRule(as []attrib, within addrSet) string {
+func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
 	type score struct {
 		size   float64
 		filter bool
@@ -145,7 +148,12 @@ func bestRule(as []attrib, within addrSet) string {
 	}
 	scores := map[string]*score{}
 	for i, a := range as {
-		sz := a.set.intersect(within).size()
+		var sz float64
+		if within.isFull() {
+			sz = e.sizeOf(a.set)
+		} else {
+			sz = a.set.intersect(within).size()
+		}
 		if sz == 0 {
 			continue
 		}
@@ -169,6 +177,26 @@ func bestRule(as []attrib, within addrSet) string {
 		}
 	}
 	return best
+}
+
+type sizeKey struct {
+	p *rng
+	n int
+}
+
+// sizeOf remembers the size of large sets, which batches share between
+// queries (sets are immutable, so the first range's address is a key).
+func (e *Evaluator) sizeOf(s addrSet) float64 {
+	if len(s.r) < 64 {
+		return s.size()
+	}
+	k := sizeKey{&s.r[0], len(s.r)}
+	if v, ok := e.sizes.Load(k); ok {
+		return v.(float64)
+	}
+	v := s.size()
+	e.sizes.Store(k, v)
+	return v
 }
 
 // redirectsTo names a nat rule that sends traffic for another port to

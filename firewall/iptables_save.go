@@ -1,7 +1,6 @@
 package firewall
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -40,16 +39,23 @@ var builtinChains = map[string][]string{
 // malformed address, port, counter or quote, a missing COMMIT.
 func ParseSave(r io.Reader, name string, fam Family) (*Ruleset, error) {
 	p := saveParser{rs: &Ruleset{Family: fam, Source: name}, name: name, fam: fam}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
-	for sc.Scan() {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	// one string for the whole input: rule texts are slices of it
+	text := string(data)
+	for len(text) > 0 {
+		line := text
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
+		} else {
+			text = ""
+		}
 		p.line++
-		if err := p.parseLine(sc.Text()); err != nil {
+		if err := p.parseLine(line); err != nil {
 			return nil, err
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
 	if p.table != nil {
 		return nil, &ParseError{Source: name, Line: p.line, Text: "", Msg: fmt.Sprintf("table %q has no COMMIT", p.table.Name)}
@@ -65,6 +71,17 @@ type saveParser struct {
 	table  *Table
 	chains map[string]*Chain
 	tok    tokenizer
+	slab   []Rule // rules are allocated in blocks
+	arena  []rng  // and single-range address sets too
+}
+
+func (p *saveParser) newRule() *Rule {
+	if len(p.slab) == 0 {
+		p.slab = make([]Rule, 256)
+	}
+	r := &p.slab[0]
+	p.slab = p.slab[1:]
+	return r
 }
 
 func (p *saveParser) errorf(text, format string, args ...any) error {
@@ -236,8 +253,9 @@ func (p *saveParser) parseRule(raw, text string, toks []token, counters bool) er
 		fmt.Sscan(rest[0].s, &pos)
 		rest = rest[1:]
 	}
-	r := &Rule{Table: p.table.Name, Chain: cname, Line: p.line, Text: text}
-	if err := compileRule(r, rest, p.fam); err != nil {
+	r := p.newRule()
+	*r = Rule{Table: p.table.Name, Chain: cname, Line: p.line, Text: text}
+	if err := compileRule(r, rest, p.fam, &p.arena); err != nil {
 		return p.errorf(raw, "%v", err)
 	}
 	if insert {

@@ -204,7 +204,7 @@ func (w *walker) walkBatch(c *cchain, s *segment, x addrSet, res *walkRes) addrS
 	}
 	var sp *split
 	switch {
-	case x.isFull() && len(dyn) <= smallOp && w.onMatch == nil:
+	case x.isFull() && len(dyn) <= 1024 && w.onMatch == nil && staticOverlap(b, dyn) <= 4096:
 		if b.full == nil {
 			b.full = w.splitBy(b, b.static, x)
 		}
@@ -306,14 +306,15 @@ func (w *walker) patch(b *batch, full *split, dyn []piece) *split {
 	taken := make([]addrSet, b.nGroups)
 	all := emptySet(w.fam)
 	for _, d := range dyn {
-		mine := addrSet{fam: w.fam, r: []rng{d.r}}
 		// static pieces overlapping d with a lower rule index keep theirs
+		var keep []rng
 		i := sortSearch(len(b.static), func(k int) bool { return !b.static[k].r.hi.less(d.r.lo) })
 		for ; i < len(b.static) && !d.r.hi.less(b.static[i].r.lo); i++ {
 			if b.static[i].k < d.k {
-				mine = mine.subtract(addrSet{fam: w.fam, r: []rng{b.static[i].r}})
+				keep = appendRange(keep, b.static[i].r)
 			}
 		}
+		mine := addrSet{fam: w.fam, r: []rng{d.r}}.subtract(addrSet{fam: w.fam, r: keep})
 		g := b.group[d.k]
 		taken[g] = taken[g].union(mine)
 		taken[g].fam = w.fam
@@ -323,7 +324,7 @@ func (w *walker) patch(b *batch, full *split, dyn []piece) *split {
 	for g := range sp.matched {
 		m := full.matched[g]
 		m.fam = w.fam
-		if !all.isEmpty() {
+		if m.overlaps(all) {
 			m = m.subtract(all)
 		}
 		if !taken[g].isEmpty() {
@@ -345,6 +346,17 @@ func (w *walker) patch(b *batch, full *split, dyn []piece) *split {
 	}
 	sp.rest = full.rest.subtract(all)
 	return sp
+}
+
+// staticOverlap counts the static pieces the dyn pieces overlap.
+func staticOverlap(b *batch, dyn []piece) int {
+	n := 0
+	for _, d := range dyn {
+		i := sortSearch(len(b.static), func(k int) bool { return !b.static[k].r.hi.less(d.r.lo) })
+		j := sortSearch(len(b.static), func(k int) bool { return d.r.hi.less(b.static[k].r.lo) })
+		n += j - i
+	}
+	return n
 }
 
 // reportOwners tells Analyze which rules of a batch took some of x.
