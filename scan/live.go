@@ -36,6 +36,8 @@ func (o Options) procFS() fs.FS {
 // Warnings are for the user (stderr), once each; err is set only when
 // nothing could be listed.
 func Live(ctx context.Context, opts Options) (ls []Listener, warnings []string, err error) {
+	fsys := opts.procFS()
+	ownersOf := startOwners(ctx, fsys)
 	var socks []diagSock
 	netlink := false
 	if !opts.ForceFallback {
@@ -53,8 +55,7 @@ func Live(ctx context.Context, opts Options) (ls []Listener, warnings []string, 
 			return nil, warnings, err
 		}
 	}
-	fsys := opts.procFS()
-	owners, w := owners(ctx, fsys, socks)
+	owners, w := ownersOf(socks)
 	warnings = append(warnings, w...)
 	if err := ctx.Err(); err != nil {
 		return nil, warnings, err
@@ -107,6 +108,7 @@ func EstablishedWith(ctx context.Context, opts Options) ([]Conn, []string, error
 	var warnings []string
 	var socks []diagSock
 	var err error
+	ownersOf := startOwners(ctx, opts.procFS())
 	if !opts.ForceFallback {
 		socks, err = diagDump(ctx, tcpEstablished)
 	}
@@ -118,7 +120,7 @@ func EstablishedWith(ctx context.Context, opts Options) ([]Conn, []string, error
 			return nil, warnings, err
 		}
 	}
-	owners, w := owners(ctx, opts.procFS(), socks)
+	owners, w := ownersOf(socks)
 	warnings = append(warnings, w...)
 	if err := ctx.Err(); err != nil {
 		return nil, warnings, err
@@ -174,26 +176,57 @@ func diagDump(ctx context.Context, tcpState int, udpState ...int) ([]diagSock, e
 	return out, nil
 }
 
-// owners walks /proc for the sockets' inodes and words a permission
-// problem as one warning.
-func owners(ctx context.Context, fsys fs.FS, socks []diagSock) (map[uint32][]Process, []string) {
+// startOwners starts the /proc walk and returns the function that finds
+// the owners of a socket list. On the live host (hostProc) the walk runs
+// while the caller does the netlink dump; a fixture fs.FS is walked when
+// the sockets are known.
+func startOwners(ctx context.Context, fsys fs.FS) func([]diagSock) (map[uint32][]Process, []string) {
+	h, ok := fsys.(hostProc)
+	if !ok {
+		return func(socks []diagSock) (map[uint32][]Process, []string) { return owners(ctx, fsys, socks) }
+	}
+	type walk struct {
+		fds    []inoPID
+		denied int
+		err    error
+	}
+	done := make(chan walk, 1)
+	go func() {
+		fds, denied, err := h.socketFDs(ctx)
+		done <- walk{fds, denied, err}
+	}()
+	return func(socks []diagSock) (map[uint32][]Process, []string) {
+		w := <-done
+		want := wantInodes(socks)
+		if w.err != nil || len(want) == 0 {
+			return ownerWarnings(nil, 0, w.err)
+		}
+		return ownerWarnings(h.ownersOf(w.fds, want), w.denied, nil)
+	}
+}
+
+func wantInodes(socks []diagSock) map[uint32]struct{} {
 	want := make(map[uint32]struct{}, len(socks))
 	for _, s := range socks {
 		if s.inode != 0 {
 			want[s.inode] = struct{}{}
 		}
 	}
+	return want
+}
+
+// owners walks a /proc fs.FS for the sockets' inodes.
+func owners(ctx context.Context, fsys fs.FS, socks []diagSock) (map[uint32][]Process, []string) {
+	want := wantInodes(socks)
 	if len(want) == 0 {
 		return nil, nil
 	}
-	var owners map[uint32][]Process
-	var denied int
-	var err error
-	if w, ok := fsys.(fdWalker); ok {
-		owners, denied, err = w.walkSockets(ctx, want)
-	} else {
-		owners, denied, err = walkProc(ctx, fsys, want)
-	}
+	owners, denied, err := walkProc(ctx, fsys, want)
+	return ownerWarnings(owners, denied, err)
+}
+
+// ownerWarnings words a failed walk or a permission problem as one warning.
+func ownerWarnings(owners map[uint32][]Process, denied int, err error) (map[uint32][]Process, []string) {
 	if err != nil {
 		return nil, []string{"cannot read processes from /proc (" + err.Error() + "); owners are unknown"}
 	}

@@ -23,13 +23,17 @@ type hostProc struct {
 
 func newHostProc(root string) hostProc { return hostProc{os.DirFS(root), root} }
 
-// fdWalker is implemented by a /proc that can walk itself faster than
-// through fs.FS calls.
-type fdWalker interface {
-	walkSockets(ctx context.Context, want map[uint32]struct{}) (map[uint32][]Process, int, error)
+// inoPID is one socket fd: the socket's inode and the process holding it.
+type inoPID struct {
+	ino uint32
+	pid int32
 }
 
-func (h hostProc) walkSockets(ctx context.Context, want map[uint32]struct{}) (map[uint32][]Process, int, error) {
+// socketFDs walks every /proc/PID/fd and returns all socket fds, without
+// knowing yet which sockets matter, so that it can run while the netlink
+// dump is still in flight. Workers split the PIDs (interleaved) when there
+// is more than one CPU. denied counts unreadable fd directories.
+func (h hostProc) socketFDs(ctx context.Context) ([]inoPID, int, error) {
 	pids, err := h.pids()
 	if err != nil {
 		return nil, 0, err
@@ -41,11 +45,7 @@ func (h hostProc) walkSockets(ctx context.Context, want map[uint32]struct{}) (ma
 	if n := len(pids)/64 + 1; workers > n {
 		workers = n
 	}
-	type hit struct {
-		ino uint32
-		p   Process
-	}
-	results := make([][]hit, workers)
+	results := make([][]inoPID, workers)
 	denied := make([]int, workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -54,40 +54,59 @@ func (h hostProc) walkSockets(ctx context.Context, want map[uint32]struct{}) (ma
 			defer wg.Done()
 			dbuf := make([]byte, 32<<10)
 			lbuf := make([]byte, 64)
-			var found []uint32
+			var out []inoPID
 			for i := w; i < len(pids); i += workers {
 				if i&127 == w && ctx.Err() != nil {
 					return
 				}
 				var err error
-				found, err = h.socketInodes(pids[i], want, dbuf, lbuf, found[:0])
+				out, err = h.socketInodes(pids[i], dbuf, lbuf, out)
 				if err == syscall.EACCES || err == syscall.EPERM {
 					denied[w]++
-					continue
-				}
-				if len(found) == 0 {
-					continue
-				}
-				p := Process{PID: pids[i], Name: h.comm(pids[i])}
-				for _, ino := range found {
-					results[w] = append(results[w], hit{ino, p})
 				}
 			}
+			results[w] = out
 		}(w)
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
-	owners := make(map[uint32][]Process, len(want))
+	var all []inoPID
 	n := 0
 	for w := range results {
-		for _, h := range results[w] {
-			owners[h.ino] = append(owners[h.ino], h.p)
-		}
+		all = append(all, results[w]...)
 		n += denied[w]
 	}
-	return owners, n, nil
+	return all, n, nil
+}
+
+// ownersOf keeps the fds of the wanted sockets and names their processes,
+// reading each owner's comm once.
+func (h hostProc) ownersOf(fds []inoPID, want map[uint32]struct{}) map[uint32][]Process {
+	owners := make(map[uint32][]Process, len(want))
+	names := map[int32]string{}
+	for _, f := range fds {
+		if _, ok := want[f.ino]; !ok {
+			continue
+		}
+		name, ok := names[f.pid]
+		if !ok {
+			name = h.comm(int(f.pid))
+			names[f.pid] = name
+		}
+		owners[f.ino] = append(owners[f.ino], Process{PID: int(f.pid), Name: name})
+	}
+	return owners
+}
+
+// walkSockets is socketFDs and ownersOf in one go (Established, tests).
+func (h hostProc) walkSockets(ctx context.Context, want map[uint32]struct{}) (map[uint32][]Process, int, error) {
+	fds, denied, err := h.socketFDs(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	return h.ownersOf(fds, want), denied, nil
 }
 
 // pids lists the numeric entries of /proc.
@@ -141,14 +160,14 @@ func direntPID(name []byte) (int, bool) {
 
 var socketPrefix = []byte("socket:[")
 
-// socketInodes appends to found the inodes in want that process pid holds.
-func (h hostProc) socketInodes(pid int, want map[uint32]struct{}, dbuf, lbuf []byte, found []uint32) ([]uint32, error) {
+// socketInodes appends the socket fds of process pid to out.
+func (h hostProc) socketInodes(pid int, dbuf, lbuf []byte, out []inoPID) ([]inoPID, error) {
 	var pathBuf [64]byte
 	path := append(append(append(pathBuf[:0], h.root...), '/'), strconv.Itoa(pid)...)
 	path = append(path, "/fd"...)
 	dir, err := syscall.Open(string(path), syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return found, err
+		return out, err
 	}
 	defer syscall.Close(dir)
 	for range 1 << 20 {
@@ -157,7 +176,7 @@ func (h hostProc) socketInodes(pid int, want map[uint32]struct{}, dbuf, lbuf []b
 			continue
 		}
 		if err != nil || n <= 0 {
-			return found, err
+			return out, err
 		}
 		for off := 0; off+19 < n; {
 			reclen := int(*(*uint16)(unsafe.Pointer(&dbuf[off+16])))
@@ -175,16 +194,12 @@ func (h hostProc) socketInodes(pid int, want map[uint32]struct{}, dbuf, lbuf []b
 			if e != 0 {
 				continue
 			}
-			ino, ok := socketInodeBytes(lbuf[:r])
-			if !ok {
-				continue
-			}
-			if _, ok := want[ino]; ok {
-				found = append(found, ino)
+			if ino, ok := socketInodeBytes(lbuf[:r]); ok {
+				out = append(out, inoPID{ino, int32(pid)})
 			}
 		}
 	}
-	return found, nil
+	return out, nil
 }
 
 func socketInodeBytes(b []byte) (uint32, bool) {
