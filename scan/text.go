@@ -189,16 +189,34 @@ func isOldSS(data []byte) bool {
 		if len(f) < 5 || f[0] == "tcp6" || f[0] == "udp6" {
 			continue
 		}
-		for _, x := range f[1:] {
+		for i, x := range f[1:] {
 			switch {
 			case strings.HasPrefix(x, "0.0.0.0:"), strings.HasPrefix(x, "["):
 				return false
 			case strings.HasPrefix(x, ":::"), strings.HasPrefix(x, "::ffff:"):
 				old = true
+			case i+2 < len(f) && f[i+2] == "*:*" && isIPv4Port(x):
+				// an IPv4 socket with peer "*:*": new ss prints "0.0.0.0:*"
+				old = true
 			}
 		}
 	}
 	return old
+}
+
+// isIPv4Port reports whether s is "a.b.c.d:port" (an optional %device
+// before the colon allowed).
+func isIPv4Port(s string) bool {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return false
+	}
+	host := s[:i]
+	if j := strings.IndexByte(host, '%'); j >= 0 {
+		host = host[:j]
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Is4()
 }
 
 // sockAddr is a parsed local address column.

@@ -185,6 +185,7 @@ func TestParseTextFacts(t *testing.T) {
 		{"captured-netstat-tunlp", "tcp", "[::]:22", want{"ipv6", true, "", 6832, "python3", 1, "ssh", ExposurePublic}},
 		{"handmade-ss-old-format", "udp", "0.0.0.0:68", want{"ipv4", false, "", 1939, "dhclient", 1, "dhcp-client", ExposurePublic}},
 		{"handmade-ss-old-format", "tcp", "[::]:22", want{"ipv6", true, "", 1206, "sshd", 1, "ssh", ExposurePublic}},
+		{"handmade-ss-old-format-ipv4-only", "tcp", "0.0.0.0:22", want{"ipv4", false, "", 1206, "sshd", 1, "ssh", ExposurePublic}},
 		{"handmade-ss-old-format", "tcp", "[::]:3306", want{"ipv6", true, "", 1344, "mysqld", 1, "mysql", ExposurePublic}},
 	}
 	for _, tt := range tests {
