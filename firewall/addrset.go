@@ -82,8 +82,21 @@ type addrSet struct {
 	r   []rng
 }
 
+var (
+	full4 = []rng{{u128{}, maxU(IPv4)}}
+	full6 = []rng{{u128{}, maxU(IPv6)}}
+)
+
 func emptySet(fam Family) addrSet { return addrSet{fam: fam} }
-func fullSet(fam Family) addrSet  { return addrSet{fam: fam, r: []rng{{u128{}, maxU(fam)}}} }
+
+// fullSet shares one range list per family: sets are never changed in
+// place.
+func fullSet(fam Family) addrSet {
+	if fam == IPv4 {
+		return addrSet{fam: fam, r: full4}
+	}
+	return addrSet{fam: fam, r: full6}
+}
 
 // prefixSet is the set of addresses of p (masked).
 func prefixSet(fam Family, p netip.Prefix) addrSet {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -82,5 +83,23 @@ func TestBatchMatchesRuleByRule(t *testing.T) {
 		if !reflect.DeepEqual(single, batched) {
 			t.Fatalf("ruleset:\n%s\n(-rule by rule +batched):\n- %+v\n+ %+v", text, single, batched)
 		}
+	}
+}
+
+func TestSortItems(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	var items []bitem
+	for k := 0; k < 500; k++ {
+		for n := r.Intn(3); n >= 0; n-- {
+			lo := uint64(r.Intn(50)) * 1000
+			items = append(items, bitem{u128{0, lo}, u128{0, lo + uint64(r.Intn(999))}, int32(k)})
+		}
+	}
+	want := append([]bitem(nil), items...)
+	sort.SliceStable(want, func(i, j int) bool { return want[i].lo.less(want[j].lo) })
+	got := append([]bitem(nil), items...)
+	sortItems(got)
+	if !reflect.DeepEqual(want, got) {
+		t.Errorf("integer-key sort differs from a stable sort by start")
 	}
 }

@@ -82,3 +82,20 @@ func BenchmarkAnalyzeTUM(b *testing.B) {
 		Analyze(rs)
 	}
 }
+
+// BenchmarkEvaluateOnly50 is the 50 listeners alone on a compiled 100,000
+// rule ruleset (batches already swept by a first query).
+func BenchmarkEvaluateOnly50(b *testing.B) {
+	rs, err := ParseSave(bytes.NewReader(benchRuleset(100000)), "bench", IPv4)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := NewEvaluator(IPv4, []*Ruleset{rs}, Host{})
+	e.Evaluate(Query{Proto: "tcp", Addr: netip.IPv4Unspecified(), Port: 1})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, q := range benchQueries() {
+			e.Evaluate(q)
+		}
+	}
+}
