@@ -323,6 +323,29 @@ var scenarios = []scenario{
 		},
 	},
 	{
+		name: "corpus-firewalld-fedora27",
+		v4:   "corpus/firewalld-fedora27-counters.iptables-save",
+		listeners: []listener{
+			{"sshd", "tcp:0.0.0.0:22", "both", ""},
+			{"nginx", "tcp:0.0.0.0:80", "none", ""},
+			{"unknownd", "tcp:0.0.0.0:8080", "both", ""},
+			{"mysqld", "tcp:0.0.0.0:3306", "both", ""},
+			{"named", "udp:0.0.0.0:53", "none", ""},
+			{"unknownd", "udp:0.0.0.0:40001", "both", ""},
+			{"unknownd", "udp:0.0.0.0:137", "both", ""},
+		},
+	},
+	{
+		name: "corpus-ufw-server2",
+		v4:   "corpus/ufw-server2-diekmann.iptables-save",
+		listeners: []listener{
+			{"sshd", "tcp:0.0.0.0:22", "both", ""},
+			{"unknownd", "udp:0.0.0.0:22", "both", ""},
+			{"mysqld", "tcp:0.0.0.0:3306", "none", ""},
+			{"nginx", "tcp:0.0.0.0:80", "none", ""},
+		},
+	},
+	{
 		name: "hardening-ruleset",
 		v4:   "hardening.rules",
 		listeners: []listener{

@@ -24,8 +24,8 @@
 //
 // A probe REQ is PROTO,SRC,DST,PORT (PROTO tcp or udp). A TCP probe succeeds
 // when the connection is established within the timeout; a UDP probe when
-// the echo comes back. Results are "ok", "fail refused", "fail timeout" or
-// "fail error: ...".
+// the echo comes back. Results are "ok", "fail refused", "fail
+// unreachable", "fail timeout" or "fail error: ...".
 package main
 
 import (
@@ -320,6 +320,8 @@ func result(err error) string {
 		return "ok"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "fail refused"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EACCES):
+		return "fail unreachable" // an ICMP error: REJECT --reject-with icmp-*-prohibited
 	case errors.Is(err, os.ErrDeadlineExceeded), isTimeout(err):
 		return "fail timeout"
 	default:
