@@ -120,7 +120,7 @@ func shadowed(rs *Ruleset) []Issue {
 			}
 			var by *Rule
 			for _, w := range a.witnesses(cr, dims) {
-				if cr.m.test(w) == triNo {
+				if cr.r.m.test(w) == triNo {
 					continue
 				}
 				a.active[cr] = true
@@ -196,10 +196,10 @@ func (a *analyzer) dimensions() dims {
 	var dr, sr []PortRange
 	icmp := map[int]bool{8: true, 128: true}
 	e.reachable(func(_ *cruleset, _ *cchain, cr *crule) {
-		if cr.m.proto > 0 {
-			protos[cr.m.proto] = true
+		if cr.r.m.proto > 0 {
+			protos[cr.r.m.proto] = true
 		}
-		for _, pm := range cr.m.ports {
+		for _, pm := range cr.r.m.ports {
 			if pm.kind != portSrc {
 				dr = append(dr, pm.ranges...)
 			}
@@ -207,7 +207,7 @@ func (a *analyzer) dimensions() dims {
 				sr = append(sr, pm.ranges...)
 			}
 		}
-		for _, ic := range cr.m.icmp {
+		for _, ic := range cr.r.m.icmp {
 			if ic.typ >= 0 {
 				icmp[ic.typ] = true
 			}
@@ -255,7 +255,7 @@ func capPorts(ps []uint16, n int) []uint16 {
 // witnesses are packets satisfying as much of cr's own matches as can be
 // read off it, then each free dimension varied one at a time.
 func (a *analyzer) witnesses(cr *crule, d dims) []*pktCtx {
-	m := cr.m
+	m := &cr.r.m
 	// start from the generic interface and address: they match no rule
 	// that names one
 	base := pktCtx{proto: 6, sport: 40000, dport: 40001, in: a.e.ifaces[len(a.e.ifaces)-1], state: stNew, flags: tcpSYN, icmpType: 8}

@@ -124,13 +124,11 @@ var nonTerminating = map[string]bool{
 }
 
 type crule struct {
-	r    *Rule
-	m    *matchSet
-	src  addrSet // the rule's source set (full when it has none)
-	act  actKind
-	to   *cchain
-	why  string // actUnknown: the reason
-	text string
+	r   *Rule
+	src addrSet // the rule's source set (full when it has none)
+	act actKind
+	to  *cchain
+	why string // actUnknown: the reason
 }
 
 type cchain struct {
@@ -190,7 +188,7 @@ func compileRuleset(rs *Ruleset, srcLocal addrSet) *cruleset {
 }
 
 func compileAction(r *Rule, chains map[string]*cchain, srcLocal addrSet, fam Family) crule {
-	cr := crule{r: r, m: &r.m, src: fullSet(fam), text: r.Text}
+	cr := crule{r: r, src: fullSet(fam)}
 	if r.m.hasSrc {
 		cr.src = r.m.src
 	}
@@ -267,7 +265,7 @@ func mustPrefixSet(fam Family, v4, v6 string) addrSet {
 func segmentChain(rules []crule) []segment {
 	var segs []segment
 	batchable := func(c *crule) bool {
-		if len(c.m.runtime) > 0 {
+		if len(c.r.m.runtime) > 0 {
 			return false
 		}
 		switch c.act {

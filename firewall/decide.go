@@ -144,7 +144,7 @@ func (d *decider) step(c *cchain, cr *crule, matched tri, action string) {
 	}
 	s := Step{Table: c.table, Chain: c.name, Matched: matched.String(), Action: action}
 	if cr != nil {
-		s.Line, s.Rule = cr.r.Line, cr.text
+		s.Line, s.Rule = cr.r.Line, cr.r.Text
 	} else {
 		s.Rule = "policy " + c.policy
 		s.Matched = "yes"
@@ -169,7 +169,7 @@ func (d *decider) chain(c *cchain, i int) uint8 {
 	for ; i < len(c.rules); i++ {
 		d.budget--
 		cr := &c.rules[i]
-		t := cr.m.test(d.p)
+		t := cr.r.m.test(d.p)
 		if t != triNo && !cr.src.contains(d.src) {
 			t = triNo
 		}
@@ -189,9 +189,9 @@ func (d *decider) chain(c *cchain, i int) uint8 {
 			d.trace = saved
 			o2 := d.chain(c, i+1)
 			if o1 != o2 {
-				d.reasons = append(d.reasons, cr.m.runtime...)
+				d.reasons = append(d.reasons, cr.r.m.runtime...)
 				if d.condRule == "" {
-					d.condRule = cr.text
+					d.condRule = cr.r.Text
 				}
 			}
 			return o1 | o2
@@ -216,10 +216,10 @@ func (d *decider) chain(c *cchain, i int) uint8 {
 func (d *decider) target(c *cchain, cr *crule, i int) uint8 {
 	switch cr.act {
 	case actAccept:
-		d.setDecisive(cr.text)
+		d.setDecisive(cr.r.Text)
 		return oAcc
 	case actDrop:
-		d.setDecisive(cr.text)
+		d.setDecisive(cr.r.Text)
 		return oDrop
 	case actReturn:
 		return d.endOfChain(c, oRet)
@@ -238,7 +238,7 @@ func (d *decider) target(c *cchain, cr *crule, i int) uint8 {
 		return sub
 	case actNAT:
 		same, why := d.w.natSame(cr)
-		d.setDecisive(cr.text)
+		d.setDecisive(cr.r.Text)
 		if same {
 			return oAcc
 		}
@@ -246,7 +246,7 @@ func (d *decider) target(c *cchain, cr *crule, i int) uint8 {
 			d.reasons = append(d.reasons, why)
 			return oAcc | oDrop
 		}
-		d.reasons = append(d.reasons, "translated by "+cr.text+": not delivered to this socket")
+		d.reasons = append(d.reasons, "translated by "+cr.r.Text+": not delivered to this socket")
 		return oDrop
 	case actUnknown:
 		d.reasons = append(d.reasons, cr.why)

@@ -76,7 +76,7 @@ func (e *Evaluator) candidates() {
 	var dstSets []addrSet
 	var sranges []PortRange
 	e.reachable(func(_ *cruleset, _ *cchain, cr *crule) {
-		m := cr.m
+		m := &cr.r.m
 		if m.in.set && len(e.host.Interfaces) == 0 {
 			name := m.in.name
 			if m.in.wild {
@@ -212,7 +212,7 @@ func (e *Evaluator) dstType(a netip.Addr) uint16 {
 // the queried socket (same local address and port). why is set when it
 // cannot tell.
 func (w *walker) natSame(cr *crule) (bool, string) {
-	args := cr.m.targetArgs
+	args := cr.r.m.targetArgs
 	switch cr.r.Target {
 	case "REDIRECT":
 		tp := args["--to-ports"]

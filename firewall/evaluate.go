@@ -203,28 +203,28 @@ func (e *Evaluator) sizeOf(s addrSet) float64 {
 // port, which the per-port evaluation does not follow.
 func (e *Evaluator) redirectsTo(proto int, port uint16) string {
 	for _, cr := range e.nat {
-		if cr.m.proto != -1 && (cr.m.proto == proto) == cr.m.protoNeg {
+		if cr.r.m.proto != -1 && (cr.r.m.proto == proto) == cr.r.m.protoNeg {
 			continue
 		}
 		var to string
 		switch cr.r.Target {
 		case "REDIRECT":
-			to = cr.m.targetArgs["--to-ports"]
+			to = cr.r.m.targetArgs["--to-ports"]
 		case "DNAT":
-			_, to = splitHostPort(cr.m.targetArgs["--to-destination"])
+			_, to = splitHostPort(cr.r.m.targetArgs["--to-destination"])
 		}
 		lo, hi, ok := portRangeArg(to)
 		if !ok || port < lo || port > hi {
 			continue
 		}
 		same := false
-		for _, pm := range cr.m.ports {
+		for _, pm := range cr.r.m.ports {
 			if pm.kind == portDst && !pm.neg && len(pm.ranges) == 1 && pm.ranges[0] == (PortRange{port, port}) {
 				same = true // the same port: evaluated as delivered
 			}
 		}
 		if !same {
-			return fmt.Sprintf("nat %s to port %d from other ports not evaluated: %s", cr.r.Target, port, cr.text)
+			return fmt.Sprintf("nat %s to port %d from other ports not evaluated: %s", cr.r.Target, port, cr.r.Text)
 		}
 	}
 	return ""

@@ -3,6 +3,7 @@ package firewall
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 )
 
@@ -39,12 +40,19 @@ var builtinChains = map[string][]string{
 // malformed address, port, counter or quote, a missing COMMIT.
 func ParseSave(r io.Reader, name string, fam Family) (*Ruleset, error) {
 	p := saveParser{rs: &Ruleset{Family: fam, Source: name}, name: name, fam: fam}
-	data, err := io.ReadAll(r)
-	if err != nil {
+	// one string for the whole input: rule texts are slices of it
+	var sb strings.Builder
+	if st, ok := r.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() {
+			sb.Grow(int(fi.Size()) + 1)
+		}
+	} else if l, ok := r.(interface{ Len() int }); ok {
+		sb.Grow(l.Len() + 1)
+	}
+	if _, err := io.Copy(&sb, r); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
-	// one string for the whole input: rule texts are slices of it
-	text := string(data)
+	text := sb.String()
 	for len(text) > 0 {
 		line := text
 		if i := strings.IndexByte(text, '\n'); i >= 0 {

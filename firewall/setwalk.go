@@ -98,7 +98,7 @@ func (w *walker) walk(c *cchain, x addrSet) walkRes {
 
 // walkRule passes x through one rule and returns what continues.
 func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
-	t := cr.m.test(w.p)
+	t := cr.r.m.test(w.p)
 	if t == triNo {
 		return x
 	}
@@ -114,7 +114,7 @@ func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
 	}
 	if t == triMaybe {
 		w.forked = true
-		for _, why := range cr.m.runtime {
+		for _, why := range cr.r.m.runtime {
 			w.reasons = append(w.reasons, reason{why, matched})
 		}
 	} else {
@@ -139,10 +139,10 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 	switch cr.act {
 	case actAccept:
 		res.acc = res.acc.union(matched)
-		w.accBy = append(w.accBy, attrib{cr.text, w.table, matched})
+		w.accBy = append(w.accBy, attrib{cr.r.Text, w.table, matched})
 	case actDrop:
 		w.addDrop(res, matched)
-		w.dropBy = append(w.dropBy, attrib{cr.text, w.table, matched})
+		w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.table, matched})
 	case actReturn:
 		res.ret = res.ret.union(matched)
 	case actJump:
@@ -161,7 +161,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 			res.acc = res.acc.union(matched) // the nat table ends; delivery unchanged
 		} else {
 			w.addDrop(res, matched) // delivered elsewhere, not to this socket
-			w.dropBy = append(w.dropBy, attrib{cr.text, w.table, matched})
+			w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.table, matched})
 			if why != "" {
 				w.forked = true
 				w.reasons = append(w.reasons, reason{why, matched})
@@ -170,7 +170,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		}
 	case actUnknown:
 		w.forked = true
-		w.accBy = append(w.accBy, attrib{cr.text, w.table, matched})
+		w.accBy = append(w.accBy, attrib{cr.r.Text, w.table, matched})
 		res.acc = res.acc.union(matched)
 		res.drop = res.drop.union(matched)
 		w.reasons = append(w.reasons, reason{cr.why, matched})
@@ -188,7 +188,7 @@ func (w *walker) walkBatch(c *cchain, s *segment, x addrSet, res *walkRes) addrS
 	isActive := w.isActive[:n]
 	anyDyn := false
 	for _, k := range b.dynRules {
-		ok := c.rules[s.lo+int(k)].m.test(w.p) == triYes
+		ok := c.rules[s.lo+int(k)].r.m.test(w.p) == triYes
 		isActive[k] = ok
 		anyDyn = anyDyn || ok
 	}

@@ -75,16 +75,16 @@ func (c *cchain) batchOf(s *segment) *batch {
 			}
 		}
 		b.group[k] = g
-		b.staticRule[k] = cr.m.srcOnly
+		b.staticRule[k] = cr.r.m.srcOnly
 		for _, r := range cr.src.r {
 			it := bitem{r.lo, r.hi, int32(k)}
-			if cr.m.srcOnly {
+			if cr.r.m.srcOnly {
 				staticItems = append(staticItems, it)
 			} else {
 				b.dynItems = append(b.dynItems, it)
 			}
 		}
-		if !cr.m.srcOnly {
+		if !cr.r.m.srcOnly {
 			b.dynRules = append(b.dynRules, int32(k))
 		}
 	}

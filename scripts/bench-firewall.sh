@@ -6,7 +6,9 @@
 # rules mixed in; see scripts/benchfw), then times, on the same file:
 #   fwaudit:   parse + compile + evaluate 50 listeners (scripts/benchfw, whole process)
 #   iptables:  iptables-restore --test, in a throwaway network namespace
-# and prints the best of RUNS runs of each side by side.
+# and prints the best of RUNS runs of each side by side: wall-clock seconds
+# and CPU seconds (user+sys; on a shared machine the fairer number, since
+# the load of other processes inflates wall time).
 #
 #   scripts/bench-firewall.sh            # RUNS=5 by default
 #   RUNS=10 SIZES="1000 100000" scripts/bench-firewall.sh
@@ -31,30 +33,30 @@ restore_test() {
 	fi
 }
 
-now() { date +%s.%N; }
+# timed CMD...: run CMD with stdout to $tmp/out, print "wall cpu"
+timed() {
+	local TIMEFORMAT='%R %U %S'
+	{ time "$@" >"$tmp/out" 2>"$tmp/err"; } 2>"$tmp/time"
+	awk '{printf "%.4f %.4f\n", $1, $2+$3}' "$tmp/time"
+}
 
-printf '%-8s %12s %12s %8s   %s\n' rules fwaudit_s iptables_s ratio "fwaudit detail (best run)"
+min() { awk -v a="$1" -v b="$2" 'BEGIN{print (b == "" || a+0 < b+0) ? a : b}'; }
+
+printf '%-8s %10s %10s %7s %10s %10s %7s   %s\n' rules fw_wall ipt_wall ratio fw_cpu ipt_cpu ratio "fwaudit detail (last run)"
 for n in $SIZES; do
 	f="$tmp/rules-$n.v4"
 	"$tmp/benchfw" -gen "$n" >"$f"
 	restore_test "$f" # must load: the comparison is only fair on a valid file
-	best_ours="" best_ipt="" detail=""
+	ow="" oc="" iw="" ic=""
 	for _ in $(seq "$RUNS"); do
-		t0=$(now)
-		out=$("$tmp/benchfw" -listeners 50 "$f")
-		t1=$(now)
-		restore_test "$f"
-		t2=$(now)
-		ours=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", b-a}')
-		ipt=$(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.4f", b-a}')
-		if [ -z "$best_ours" ] || awk -v x="$ours" -v y="$best_ours" 'BEGIN{exit !(x<y)}'; then
-			best_ours=$ours detail=$out
-		fi
-		if [ -z "$best_ipt" ] || awk -v x="$ipt" -v y="$best_ipt" 'BEGIN{exit !(x<y)}'; then
-			best_ipt=$ipt
-		fi
+		read -r w c < <(timed "$tmp/benchfw" -listeners 50 "$f")
+		ow=$(min "$w" "$ow") oc=$(min "$c" "$oc")
+		detail=$(cat "$tmp/out")
+		read -r w c < <(timed restore_test "$f")
+		iw=$(min "$w" "$iw") ic=$(min "$c" "$ic")
 	done
-	ratio=$(awk -v a="$best_ours" -v b="$best_ipt" 'BEGIN{printf "%.2f", a/b}')
-	printf '%-8s %12s %12s %8s   %s\n' "$n" "$best_ours" "$best_ipt" "$ratio" "$detail"
+	rw=$(awk -v a="$ow" -v b="$iw" 'BEGIN{printf "%.2f", a/b}')
+	rc=$(awk -v a="$oc" -v b="$ic" 'BEGIN{printf "%.2f", (b > 0) ? a/b : 0}')
+	printf '%-8s %10s %10s %7s %10s %10s %7s   %s\n' "$n" "$ow" "$iw" "$rw" "$oc" "$ic" "$rc" "$detail"
 done
 echo "machine: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)"
