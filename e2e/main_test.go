@@ -11,8 +11,7 @@ import (
 func TestMain(m *testing.M) {
 	ensurePath()
 	if !IsRoot() {
-		fmt.Fprintln(os.Stderr, "\n*** e2e: NOT ROOT: every kernel test SKIPS. Run `sudo make e2e` to prove fwaudit against the kernel. ***")
-		os.Exit(m.Run())
+		fmt.Fprintln(os.Stderr, "\n*** e2e: NOT ROOT: every kernel test SKIPS (offline CLI tests still run). Run `sudo make e2e` to prove fwaudit against the kernel. ***")
 	}
 	cleanup := Setup()
 	code := m.Run()

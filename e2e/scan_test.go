@@ -140,7 +140,6 @@ func lineDiff(want, got []string) string {
 // syntax error).
 func TestScanOfflineErrors(t *testing.T) {
 	t.Parallel()
-	RequireRoot(t)
 	dir := t.TempDir()
 	files := map[string]string{
 		"good-ss.txt": "Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n" +
