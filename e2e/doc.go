@@ -86,8 +86,24 @@
 // independently of package report, so the tests also check the JSON
 // contract. FamilyVerdict.Admits says which sources a verdict admits.
 //
-// Ground truth for explain (counters.go): lab.Decide probes once with
-// per-rule packet counters read before and after (iptables-save -c), and
-// walks the counters that moved through the filter table's INPUT chain to
-// the rule (or policy) the kernel's walk ended on.
+// Ground truth for explain (counters.go):
+//
+//	d, res, err := lab.Decide("iptables-save", e2e.ProbeReq{...})
+//	d.Verdict, d.Rule, d.Table, d.Policy, d.Path
+//
+// probes once with per-rule packet counters read before and after
+// (iptables-save -c, or ip6tables-save, iptables-legacy-save, ...), and
+// walks the counters that moved through every chain on the way in (raw,
+// mangle and nat PREROUTING, mangle, filter, security and nat INPUT;
+// jumps, gotos, RETURN, policies) to the rule or policy the kernel's walk
+// ended on. The first Decide makes the peer send only SYNs (a rule in its
+// OUTPUT chains), so one TCP probe is one packet; held connections stop
+// working after it. The host's ruleset is never touched. ParseCounters
+// and Deciding are the pure halves, unit-tested on captured dumps.
+//
+// # Limits
+//
+// Permanent neighbour entries mean IPv6 works here even when the ruleset
+// drops neighbour discovery, which on a real host would cut IPv6 off; test
+// ICMPv6 with the suggest kernel tests' ping, not with probes.
 package e2e
