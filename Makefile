@@ -7,13 +7,14 @@ PATH     := $(PATH):/usr/sbin:/sbin
 export PATH
 
 PKGS     := ./cmd/... ./scan/... ./firewall/... ./report/... ./suggest/...
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: all build test deps vet unit e2e fuzz bench clean
 
 all: build
 
 build:
-	$(GO) build -o bin/fwaudit ./cmd/fwaudit
+	$(GO) build -ldflags "-X github.com/fwaudit/fwaudit/cmd.version=$(VERSION)" -o bin/fwaudit ./cmd/fwaudit
 
 deps:
 	@./scripts/test-deps.sh
