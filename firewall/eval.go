@@ -99,13 +99,12 @@ func (e *Evaluator) candidates() {
 			e.nat = append(e.nat, cr)
 		}
 	})
-	if len(e.host.Interfaces) > 0 {
-		for _, i := range e.host.Interfaces {
-			if i != "lo" {
-				e.ifaces = append(e.ifaces, i)
-			}
+	for _, i := range e.host.Interfaces {
+		if i != "lo" {
+			e.ifaces = append(e.ifaces, i)
 		}
-	} else {
+	}
+	if len(e.ifaces) == 0 {
 		for n := range ifs {
 			if !strings.HasPrefix(n, "lo") {
 				e.ifaces = append(e.ifaces, n)
@@ -123,7 +122,9 @@ func (e *Evaluator) candidates() {
 			e.dsts = append(e.dsts, a)
 		}
 	}
-	if len(e.host.Addrs) == 0 {
+	if len(e.dsts) == 0 {
+		// offline, or no address of this family: any address the rules
+		// name, and one they do not
 		normal := normalSpace(e.fam)
 		all := emptySet(e.fam)
 		seen := map[netip.Addr]bool{}

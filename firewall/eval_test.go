@@ -290,6 +290,20 @@ func TestEvaluateHostAndBackends(t *testing.T) {
 			t.Errorf("(-want +got):\n- %+v\n+ %+v", want, got)
 		}
 	})
+	t.Run("host with only loopback is judged on a generic interface", func(t *testing.T) {
+		got := evalText(t, filterRules("DROP", "-A INPUT -p tcp --dport 22 -j ACCEPT"), Host{Interfaces: []string{"lo"}}, tcp(22))
+		if got.Verdict != Open {
+			t.Errorf("got %+v", got)
+		}
+	})
+	t.Run("host without an address of the family", func(t *testing.T) {
+		rs := parseString(t, filterRules("DROP", "-A INPUT -p tcp --dport 22 -j ACCEPT"), IPv6)
+		host := Host{Interfaces: []string{"eth0"}, Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1")}}
+		got := NewEvaluator(IPv6, []*Ruleset{rs}, host).Evaluate(Query{Proto: "tcp", Addr: netip.IPv6Unspecified(), Port: 22})
+		if got.Verdict != Open {
+			t.Errorf("got %+v", got)
+		}
+	})
 	t.Run("unseen nft table makes accepts conditional", func(t *testing.T) {
 		host := Host{Unseen: []string{"native nftables table inet filter not evaluated"}}
 		got := evalText(t, filterRules("ACCEPT"), host, tcp(22))
