@@ -27,7 +27,30 @@ func (r ProbeReq) String() string {
 	return fmt.Sprintf("%s %s -> %s port %d", r.Proto, r.Src, r.Dst, r.Port)
 }
 
-func (r ProbeReq) arg() string { return fmt.Sprintf("%s,%s,%s,%d", r.Proto, r.Src, r.Dst, r.Port) }
+// ProbeSpec is a ProbeReq from a fixed source port (0: an ephemeral one).
+type ProbeSpec struct {
+	ProbeReq
+	SPort uint16
+}
+
+func (p ProbeSpec) String() string {
+	if p.SPort == 0 {
+		return p.ProbeReq.String()
+	}
+	return fmt.Sprintf("%s %s:%d -> %s port %d", p.Proto, p.Src, p.SPort, p.Dst, p.Port)
+}
+
+func (p ProbeSpec) arg() string {
+	return fmt.Sprintf("%s,%s,%s,%d,%d", p.Proto, p.Src, p.Dst, p.Port, p.SPort)
+}
+
+func specs(reqs []ProbeReq) []ProbeSpec {
+	out := make([]ProbeSpec, len(reqs))
+	for i, r := range reqs {
+		out[i] = ProbeSpec{ProbeReq: r}
+	}
+	return out
+}
 
 // ProbeResult is what one probe saw: OK when it got through; otherwise
 // Detail says how it failed ("fail refused", "fail timeout", ...).
@@ -47,6 +70,12 @@ func (lab *Lab) Probe(proto, src, dst string, port uint16) bool {
 // process, and retries once those that timed out.
 func (lab *Lab) ProbeAll(reqs []ProbeReq) []ProbeResult {
 	lab.T.Helper()
+	return lab.ProbeSpecs(specs(reqs))
+}
+
+// ProbeSpecs is ProbeAll with source ports.
+func (lab *Lab) ProbeSpecs(reqs []ProbeSpec) []ProbeResult {
+	lab.T.Helper()
 	res := lab.probeOnce(reqs, ProbeTimeout)
 	var again []int
 	for i, r := range res {
@@ -55,7 +84,7 @@ func (lab *Lab) ProbeAll(reqs []ProbeReq) []ProbeResult {
 		}
 	}
 	if len(again) > 0 {
-		retry := make([]ProbeReq, len(again))
+		retry := make([]ProbeSpec, len(again))
 		for j, i := range again {
 			retry[j] = reqs[i]
 		}
@@ -70,10 +99,10 @@ func (lab *Lab) ProbeAll(reqs []ProbeReq) []ProbeResult {
 // readings, where a retry would count twice).
 func (lab *Lab) ProbeOnce(reqs []ProbeReq, timeout time.Duration) []ProbeResult {
 	lab.T.Helper()
-	return lab.probeOnce(reqs, timeout)
+	return lab.probeOnce(specs(reqs), timeout)
 }
 
-func (lab *Lab) probeOnce(reqs []ProbeReq, timeout time.Duration) []ProbeResult {
+func (lab *Lab) probeOnce(reqs []ProbeSpec, timeout time.Duration) []ProbeResult {
 	lab.T.Helper()
 	if len(reqs) == 0 {
 		return nil

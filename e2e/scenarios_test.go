@@ -38,6 +38,10 @@ type scenario struct {
 	// address (k4 must be set for them): "not-applicable" then promises
 	// that nobody gets in.
 	probeLoopback bool
+	// sports: every probe is also tried from these source ports; a source
+	// got in when any of its attempts did (the verdict is about source
+	// addresses, and an attacker picks the source port).
+	sports []uint16
 }
 
 // A listener is one helper process with one socket. k4 and k6 say what the
@@ -346,6 +350,17 @@ var scenarios = []scenario{
 		},
 	},
 	{
+		name:   "source-port-holes",
+		v4:     "sport.rules",
+		sports: []uint16{53, 80},
+		listeners: []listener{
+			{"sshd", "tcp:0.0.0.0:22", "both", ""},
+			{"mysqld", "tcp:0.0.0.0:3306", "both", ""},    // from source port 80
+			{"unknownd", "udp:0.0.0.0:40001", "both", ""}, // from source port 53
+			{"postgres", "tcp:0.0.0.0:5432", "none", ""},
+		},
+	},
+	{
 		name: "hardening-ruleset",
 		v4:   "hardening.rules",
 		listeners: []listener{
@@ -575,12 +590,22 @@ func TestScenarios(t *testing.T) {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
 			lab, cases := runScenario(t, sc)
-			reqs := make([]ProbeReq, len(cases))
-			for i, c := range cases {
-				reqs[i] = c.req
+			var reqs []ProbeSpec
+			var owner []*probeCase
+			for _, c := range cases {
+				for _, sp := range append([]uint16{0}, sc.sports...) {
+					reqs = append(reqs, ProbeSpec{ProbeReq: c.req, SPort: sp})
+					owner = append(owner, c)
+				}
 			}
-			for i, r := range lab.ProbeAll(reqs) {
-				cases[i].got = r
+			for i, r := range lab.ProbeSpecs(reqs) {
+				c := owner[i]
+				switch {
+				case reqs[i].SPort == 0:
+					c.got = r
+				case r.OK && !c.got.OK:
+					c.got = ProbeResult{OK: true, Detail: fmt.Sprintf("ok from source port %d", reqs[i].SPort)}
+				}
 			}
 			t.Run("kernel", func(t *testing.T) { checkKernel(t, cases) })
 			t.Run("verdicts", func(t *testing.T) {
@@ -626,6 +651,9 @@ func checkVerdicts(t *testing.T, sc scenario, cases []*probeCase) {
 	bad := false
 	for _, c := range cases {
 		kernel := "in"
+		if c.got.OK && c.got.Detail != "ok" {
+			kernel = "in (" + strings.TrimPrefix(c.got.Detail, "ok ") + ")"
+		}
 		if !c.got.OK {
 			kernel = "out (" + strings.TrimPrefix(c.got.Detail, "fail ") + ")"
 		}

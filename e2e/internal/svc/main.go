@@ -22,7 +22,8 @@
 // (SO_BINDTODEVICE): tcp:0.0.0.0%lo:7000. TCP connections are echoed until the peer
 // closes; UDP datagrams are echoed back to their sender.
 //
-// A probe REQ is PROTO,SRC,DST,PORT (PROTO tcp or udp). A TCP probe succeeds
+// A probe REQ is PROTO,SRC,DST,PORT[,SPORT] (PROTO tcp or udp; SPORT a fixed
+// source port, set with SO_REUSEADDR so probes may share it). A TCP probe succeeds
 // when the connection is established within the timeout; a UDP probe when
 // the echo comes back. Results are "ok", "fail refused", "fail
 // unreachable", "fail timeout" or "fail error: ...".
@@ -265,23 +266,28 @@ func serveUDP(pc net.PacketConn) {
 
 // req is one probe request.
 type req struct {
-	proto    string
-	src, dst netip.Addr
-	port     uint16
+	proto       string
+	src, dst    netip.Addr
+	port, sport uint16
 }
 
 func parseReq(s string) (req, error) {
 	f := strings.Split(s, ",")
-	if len(f) != 4 || (f[0] != "tcp" && f[0] != "udp") {
-		return req{}, fmt.Errorf("probe %q: want PROTO,SRC,DST,PORT", s)
+	if len(f) < 4 || len(f) > 5 || (f[0] != "tcp" && f[0] != "udp") {
+		return req{}, fmt.Errorf("probe %q: want PROTO,SRC,DST,PORT[,SPORT]", s)
 	}
 	src, err1 := netip.ParseAddr(f[1])
 	dst, err2 := netip.ParseAddr(f[2])
 	port, err3 := strconv.ParseUint(f[3], 10, 16)
-	if err := errors.Join(err1, err2, err3); err != nil {
+	var sport uint64
+	var err4 error
+	if len(f) == 5 {
+		sport, err4 = strconv.ParseUint(f[4], 10, 16)
+	}
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return req{}, fmt.Errorf("probe %q: %v", s, err)
 	}
-	return req{f[0], src, dst, uint16(port)}, nil
+	return req{f[0], src, dst, uint16(port), uint16(sport)}, nil
 }
 
 func probe(args []string) error {
@@ -337,7 +343,7 @@ func isTimeout(err error) bool {
 func try(r req, timeout time.Duration) error {
 	switch r.proto {
 	case "tcp":
-		c, err := dialTCP(r.src, r.dst, r.port, timeout)
+		c, err := dialTCP(r.src, r.sport, r.dst, r.port, timeout)
 		if err != nil {
 			return err
 		}
@@ -345,7 +351,7 @@ func try(r req, timeout time.Duration) error {
 		c.(*net.TCPConn).SetLinger(0)
 		return c.Close()
 	default:
-		d := net.Dialer{LocalAddr: &net.UDPAddr{IP: r.src.AsSlice()}}
+		d := net.Dialer{LocalAddr: &net.UDPAddr{IP: r.src.AsSlice(), Port: int(r.sport)}, Control: reuseAddr}
 		c, err := d.Dial("udp", netip.AddrPortFrom(r.dst, r.port).String())
 		if err != nil {
 			return err
@@ -368,9 +374,21 @@ func try(r req, timeout time.Duration) error {
 	}
 }
 
-func dialTCP(src, dst netip.Addr, port uint16, timeout time.Duration) (net.Conn, error) {
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src.AsSlice()}, Timeout: timeout}
+func dialTCP(src netip.Addr, sport uint16, dst netip.Addr, port uint16, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src.AsSlice(), Port: int(sport)}, Timeout: timeout, Control: reuseAddr}
 	return d.Dial("tcp", netip.AddrPortFrom(dst, port).String())
+}
+
+// reuseAddr lets probes share a fixed source port.
+func reuseAddr(_, _ string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
 }
 
 func hold(args []string) error {
@@ -383,7 +401,7 @@ func hold(args []string) error {
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return fmt.Errorf("hold: %v", err)
 	}
-	c, err := dialTCP(src, dst, uint16(port), time.Second)
+	c, err := dialTCP(src, 0, dst, uint16(port), time.Second)
 	if err != nil {
 		fmt.Println(result(err))
 		return nil
