@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strings"
 )
 
 // Evaluate returns who can open a NEW connection to q: the set of sources
@@ -235,4 +236,42 @@ func ifaceLabel(s string) string {
 		return "(any other interface)"
 	}
 	return s
+}
+
+// Published lists the nat rules on the input path that DNAT (or NETMAP)
+// new connections for proto/port to another address: traffic they match
+// is forwarded (Docker's published ports) and judged by FORWARD, not by
+// INPUT. The report uses it for the docker-bypass finding.
+func (e *Evaluator) Published(proto string, port uint16) []*Rule {
+	p, err := parseProto(proto)
+	if err != nil {
+		return nil
+	}
+	var out []*Rule
+	for _, cr := range e.nat {
+		m := &cr.r.m
+		if cr.r.Target == "REDIRECT" {
+			continue // stays on this host
+		}
+		if m.proto != -1 && (m.proto == p) == m.protoNeg {
+			continue
+		}
+		ok := true
+		for _, pm := range m.ports {
+			if pm.kind == portDst && inRanges(pm.ranges, port) == pm.neg {
+				ok = false
+			}
+		}
+		if !ok {
+			continue
+		}
+		if cr.r.Target == "DNAT" {
+			host, _ := splitHostPort(m.targetArgs["--to-destination"])
+			if a, err := netip.ParseAddr(strings.SplitN(host, "-", 2)[0]); err == nil && e.local.contains(a) && !a.IsLoopback() {
+				continue // to one of our own addresses
+			}
+		}
+		out = append(out, cr.r)
+	}
+	return out
 }
