@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -341,4 +343,70 @@ func FuzzParseDiag(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLiveUnprivileged runs Live as user nobody (a child of the test binary)
+// while this root process holds a listener: the child must list it without
+// owner and say so in exactly one warning.
+func TestLiveUnprivileged(t *testing.T) {
+	if port := os.Getenv("FWAUDIT_SCAN_UNPRIV_PORT"); port != "" {
+		ls, warnings, err := Live(context.Background(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, l := range ls {
+			if l.Proto == "tcp" && strconv.Itoa(int(l.Port)) == port {
+				found = true
+				if l.PID != 0 || l.Process != "" {
+					t.Errorf("root's listener shows owner %d %q to nobody", l.PID, l.Process)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("listener on port %s not listed for nobody", port)
+		}
+		n := 0
+		for _, w := range warnings {
+			if strings.Contains(w, "permission denied") {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("warnings %q: want exactly one permission warning", warnings)
+		}
+		return
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED: needs root to start a child as nobody (run as root to cover the unprivileged path)")
+	}
+	port := listenTCP(t, "tcp4", "127.0.0.1:0", nil)
+	// The test binary sits in a directory only root may enter: copy it to
+	// one nobody can execute from.
+	dir, err := os.MkdirTemp("", "fwaudit-scan-unpriv-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "scan.test")
+	if err := os.WriteFile(exe, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "-test.run", "^TestLiveUnprivileged$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "FWAUDIT_SCAN_UNPRIV_PORT="+strconv.Itoa(int(port)))
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "PASS") || strings.Contains(string(out), "no tests to run") {
+		t.Errorf("child as nobody: %v\n%s", err, out)
+	}
 }
