@@ -42,6 +42,9 @@ func Live(ctx context.Context, opts Options) (ls []Listener, warnings []string, 
 	netlink := false
 	if !opts.ForceFallback {
 		socks, err = diagDump(ctx, tcpListen, tcpClose)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, nil, ctxErr
+		}
 		if err == nil {
 			netlink = true
 		} else {
@@ -111,6 +114,9 @@ func EstablishedWith(ctx context.Context, opts Options) ([]Conn, []string, error
 	ownersOf := startOwners(ctx, opts.procFS())
 	if !opts.ForceFallback {
 		socks, err = diagDump(ctx, tcpEstablished)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, nil, ctxErr
+		}
 	}
 	if opts.ForceFallback || err != nil {
 		if err != nil {

@@ -410,3 +410,16 @@ func TestLiveUnprivileged(t *testing.T) {
 		t.Errorf("child as nobody: %v\n%s", err, out)
 	}
 }
+
+func TestLiveCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, fallback := range []bool{false, true} {
+		if _, _, err := Live(ctx, Options{ForceFallback: fallback}); err != context.Canceled {
+			t.Errorf("Live(canceled, fallback=%v) error = %v, want context.Canceled", fallback, err)
+		}
+	}
+	if _, err := Established(ctx); err != context.Canceled {
+		t.Errorf("Established(canceled) error = %v, want context.Canceled", err)
+	}
+}
