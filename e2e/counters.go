@@ -171,10 +171,14 @@ func Deciding(before, after Counters) (KernelDecision, error) {
 		if after[tn][chain] == nil {
 			continue
 		}
-		w := walker{before: before[tn], after: after[tn], table: tn}
+		w := walker{before: before[tn], after: after[tn], table: tn,
+			used: map[string][]uint64{}, visited: map[string]bool{}}
 		done, err := w.walk(chain, 0)
 		if err == nil && !done {
 			err = fmt.Errorf("walk of %s %s did not end", tn, chain)
+		}
+		if err == nil {
+			err = w.leftover()
 		}
 		d.Path = append(d.Path, w.d.Path...)
 		if err != nil {
@@ -198,11 +202,27 @@ func Deciding(before, after Counters) (KernelDecision, error) {
 	return *filter, nil
 }
 
-// walker walks one table's chains.
+// walker walks one table's chains. A chain may be visited more than once
+// by one packet (jumped to from two places), so each rule's counter is a
+// budget the visits use up; what is left over in a visited chain means
+// the counters moved for more than this one walk.
 type walker struct {
 	before, after CountedTable
 	table         string
 	d             KernelDecision
+	used          map[string][]uint64 // per chain, per rule: matches taken
+	visited       map[string]bool
+}
+
+func (w *walker) leftover() error {
+	for chain := range w.visited {
+		for i, r := range w.after[chain].Rules {
+			if left := r.Pkts - w.before[chain].Rules[i].Pkts - w.used[chain][i]; left != 0 {
+				return fmt.Errorf("%d more packets matched %q than the one probe explains", left, r.Text)
+			}
+		}
+	}
+	return nil
 }
 
 func (w *walker) walk(chain string, depth int) (bool, error) {
@@ -210,15 +230,16 @@ func (w *walker) walk(chain string, depth int) (bool, error) {
 		return false, fmt.Errorf("chain nesting deeper than 32 at %s", chain)
 	}
 	ch := w.after[chain]
+	w.visited[chain] = true
+	if w.used[chain] == nil {
+		w.used[chain] = make([]uint64, len(ch.Rules))
+	}
 rules:
 	for i, r := range ch.Rules {
-		delta := r.Pkts - w.before[chain].Rules[i].Pkts
-		if delta == 0 {
+		if r.Pkts-w.before[chain].Rules[i].Pkts-w.used[chain][i] == 0 {
 			continue
 		}
-		if delta > 1 {
-			return false, fmt.Errorf("%d packets matched %q: more than the one probe", delta, r.Text)
-		}
+		w.used[chain][i]++
 		w.d.Path = append(w.d.Path, w.table+": "+r.Text)
 		if v, ok := terminal[r.Target]; ok {
 			w.d.Verdict, w.d.Rule, w.d.Table = v, r.Text, w.table

@@ -361,6 +361,16 @@ var scenarios = []scenario{
 		},
 	},
 	{
+		name: "chain-reuse-and-depth",
+		v4:   "chain-reuse.rules",
+		listeners: []listener{
+			{"sshd", "tcp:0.0.0.0:22", "both", ""},
+			{"mysqld", "tcp:0.0.0.0:3306", "both", ""},
+			{"postgres", "tcp:0.0.0.0:5432", "none", ""},
+			{"unknownd", "tcp:0.0.0.0:8080", ".3", ""},
+		},
+	},
+	{
 		name: "hardening-ruleset",
 		v4:   "hardening.rules",
 		listeners: []listener{
