@@ -365,3 +365,49 @@ func TestPublished(t *testing.T) {
 		})
 	}
 }
+
+// FuzzEvaluate asks random questions of real rulesets: the evaluator must
+// answer every one with a verdict, and Decide must agree with Evaluate
+// whenever both are determinate.
+func FuzzEvaluate(f *testing.F) {
+	f.Add("tcp", uint16(22), uint32(0xc0000207), "")
+	f.Add("udp", uint16(53), uint32(0x0a000001), "eth0")
+	f.Add("tcp", uint16(3306), uint32(0xbc5fe9c8), "lo")
+	sets := []*Ruleset{}
+	for _, name := range []string{"ufw-server2-diekmann.iptables-save", "gopherproxy-blocklist-diekmann.iptables-save", "parser-torture-diekmann.iptables-save", "firewalld-fedora27-counters.iptables-save"} {
+		sets = append(sets, loadFixture(f, name))
+	}
+	f.Fuzz(func(t *testing.T, proto string, port uint16, src uint32, iface string) {
+		src4 := netip.AddrFrom4([4]byte{byte(src >> 24), byte(src >> 16), byte(src >> 8), byte(src)})
+		for _, rs := range sets {
+			e := NewEvaluator(IPv4, []*Ruleset{rs}, Host{})
+			r := e.Evaluate(Query{Proto: proto, Addr: any4, Port: port})
+			if r.Verdict == "" {
+				t.Fatal("empty verdict")
+			}
+			d := e.Decide(Packet{Proto: proto, Src: src4, DPort: port, InIface: iface})
+			if d.Verdict == "" {
+				t.Fatal("empty decision")
+			}
+			if iface != "" || r.Verdict == Conditional || r.Verdict == Unknown || d.Verdict == DecideConditional || len(r.Interfaces) > 0 {
+				continue
+			}
+			in := false
+			switch r.Verdict {
+			case Open:
+				in = true
+				for _, p := range r.Except {
+					in = in && !p.Contains(src4)
+				}
+			case Restricted:
+				in = len(r.Sources) == 0
+				for _, p := range r.Sources {
+					in = in || p.Contains(src4)
+				}
+			}
+			if in != (d.Verdict == DecideAccept) {
+				t.Fatalf("%s %s/%d from %s: Evaluate %s %v, Decide %s", rs.Source, proto, port, src4, r.Verdict, r.Sources, d.Verdict)
+			}
+		}
+	})
+}

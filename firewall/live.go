@@ -50,6 +50,7 @@ func loadFamily(ctx context.Context, r Runner, fam Family, warnings *[]string) (
 	}
 	var sets []*Ruleset
 	var errs []error
+	var emptyLegacy *Ruleset
 	for _, backend := range []string{"nft", "legacy"} {
 		cmd := prefix + "-" + backend + "-save"
 		rs, err := runSave(ctx, r, cmd, fam)
@@ -59,12 +60,16 @@ func loadFamily(ctx context.Context, r Runner, fam Family, warnings *[]string) (
 		}
 		rs.Source = prefix + "-" + backend
 		if backend == "legacy" && isEmptyRuleset(rs) {
-			continue // legacy modules loaded but unused
+			emptyLegacy = rs // legacy modules loaded but unused
+			continue
 		}
 		sets = append(sets, rs)
 	}
 	if len(sets) > 0 {
 		return sets, nil
+	}
+	if emptyLegacy != nil {
+		return []*Ruleset{emptyLegacy}, nil // read fine: no rules at all
 	}
 	if len(errs) == 2 && allNotInstalled(errs) {
 		// an iptables without the -nft/-legacy names

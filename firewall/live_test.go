@@ -72,6 +72,11 @@ func TestLoadLive(t *testing.T) {
 			v4:    []string{"iptables:68"}, v6: []string{"ip6tables:47"},
 		},
 		{
+			name:  "only an empty legacy backend",
+			files: map[string]string{"iptables-legacy-save": "", "ip6tables-legacy-save": ""},
+			v4:    []string{"iptables-legacy:0"}, v6: []string{"ip6tables-legacy:0"},
+		},
+		{
 			name: "not installed",
 			err4: "iptables-save: not installed", err6: "ip6tables-save: not installed", warnings: 2,
 		},
@@ -151,4 +156,57 @@ func TestExecRunner(t *testing.T) {
 			t.Errorf("got %q %v", out, err)
 		}
 	})
+}
+
+func FuzzParseNftTables(f *testing.F) {
+	seeds, _ := filepath.Glob("../testdata/rules/*.json")
+	for _, p := range seeds {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		names, err := parseNftTables(data)
+		if err != nil && names != nil {
+			t.Fatalf("names %q with error %v", names, err)
+		}
+	})
+}
+
+func TestParseNftTables(t *testing.T) {
+	tests := []struct {
+		file string
+		want []string
+	}{
+		{"GEN-debian12-default.nft-j.json", nil},
+		{"GEN-ufw-server2-as-iptables-nft.nft-j.json", nil},
+		{"nftjson-workstation-ip-ip6.json", []string{"ip filter", "ip6 filter"}},
+		{"GEN-sample-ruleset-vmaps.nft-j.json", []string{"inet filter"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("../testdata/rules", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := parseNftTables(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(tt.want, got) {
+				t.Errorf("(-want +got):\n- %q\n+ %q", tt.want, got)
+			}
+		})
+	}
+	for _, f := range []string{"bogon-nftjson-binop-rhs-decode-error.json", "bogon-nftjson-unknown-stateful-stmt.json"} {
+		t.Run(f, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("../testdata/rules", f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			parseNftTables(b) // must not panic; an error or a list are both fine
+		})
+	}
 }
