@@ -14,7 +14,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 all: build
 
 build:
-	$(GO) build -ldflags "-X github.com/fwaudit/fwaudit/cmd.version=$(VERSION)" -o bin/fwaudit ./cmd/fwaudit
+	CGO_ENABLED=0 $(GO) build -ldflags "-X github.com/fwaudit/fwaudit/cmd.version=$(VERSION)" -o bin/fwaudit ./cmd/fwaudit
 
 deps:
 	@./scripts/test-deps.sh
