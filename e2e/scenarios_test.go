@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"text/tabwriter"
 )
@@ -596,44 +597,61 @@ func attachVerdicts(t *testing.T, lab *Lab, sc scenario, cases []*probeCase) {
 // kernel's walk ended on ("explain", explain_test.go). "kernel" checks the
 // scenario's own expectations and needs no fwaudit.
 func TestScenarios(t *testing.T) {
+	t.Parallel()
+	// The scenarios mostly wait on probe timeouts: run a few at once,
+	// whatever go test's -parallel (GOMAXPROCS by default) says.
+	sem := make(chan struct{}, scenarioConcurrency)
+	var wg sync.WaitGroup
 	for _, sc := range scenarios {
-		t.Run(sc.name, func(t *testing.T) {
-			t.Parallel()
-			lab, cases := runScenario(t, sc)
-			var reqs []ProbeSpec
-			var owner []*probeCase
-			for _, c := range cases {
-				for _, sp := range append([]uint16{0}, sc.sports...) {
-					reqs = append(reqs, ProbeSpec{ProbeReq: c.req, SPort: sp})
-					owner = append(owner, c)
-				}
-			}
-			for i, r := range lab.ProbeSpecs(reqs) {
-				c := owner[i]
-				switch {
-				case reqs[i].SPort == 0:
-					c.got = r
-				case r.OK && !c.got.OK:
-					c.got = ProbeResult{OK: true, Detail: fmt.Sprintf("ok from source port %d", reqs[i].SPort)}
-				}
-			}
-			t.Run("kernel", func(t *testing.T) { checkKernel(t, cases) })
-			t.Run("verdicts", func(t *testing.T) {
-				defer lab.Use(t)()
-				attachVerdicts(t, lab, sc, cases)
-				checkVerdicts(t, sc, cases)
-				for _, c := range cases {
-					if want, ok := sc.verdicts[c.l.spec]; ok && c.fv != nil && c.fv.Verdict != want {
-						t.Errorf("%s %s (%s): fwaudit verdict %q, want %q", c.l.daemon, c.l.spec, c.famName(), c.fv.Verdict, want)
-					}
-				}
-			})
-			t.Run("explain", func(t *testing.T) {
-				defer lab.Use(t)()
-				checkExplain(t, lab, sc, cases)
-			})
-		})
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			t.Run(sc.name, func(t *testing.T) { runProof(t, sc) })
+		}()
 	}
+	wg.Wait()
+}
+
+// scenarioConcurrency bounds the labs TestScenarios runs at once.
+const scenarioConcurrency = 4
+
+// runProof runs one scenario: probes, then the kernel, verdicts and
+// explain checks.
+func runProof(t *testing.T, sc scenario) {
+	lab, cases := runScenario(t, sc)
+	var reqs []ProbeSpec
+	var owner []*probeCase
+	for _, c := range cases {
+		for _, sp := range append([]uint16{0}, sc.sports...) {
+			reqs = append(reqs, ProbeSpec{ProbeReq: c.req, SPort: sp})
+			owner = append(owner, c)
+		}
+	}
+	for i, r := range lab.ProbeSpecs(reqs) {
+		c := owner[i]
+		switch {
+		case reqs[i].SPort == 0:
+			c.got = r
+		case r.OK && !c.got.OK:
+			c.got = ProbeResult{OK: true, Detail: fmt.Sprintf("ok from source port %d", reqs[i].SPort)}
+		}
+	}
+	t.Run("kernel", func(t *testing.T) { checkKernel(t, cases) })
+	t.Run("verdicts", func(t *testing.T) {
+		defer lab.Use(t)()
+		attachVerdicts(t, lab, sc, cases)
+		checkVerdicts(t, sc, cases)
+		for _, c := range cases {
+			if want, ok := sc.verdicts[c.l.spec]; ok && c.fv != nil && c.fv.Verdict != want {
+				t.Errorf("%s %s (%s): fwaudit verdict %q, want %q", c.l.daemon, c.l.spec, c.famName(), c.fv.Verdict, want)
+			}
+		}
+	})
+	t.Run("explain", func(t *testing.T) {
+		defer lab.Use(t)()
+		checkExplain(t, lab, sc, cases)
+	})
 }
 
 // checkKernel checks what got through against the scenario's k4/k6.
