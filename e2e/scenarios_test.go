@@ -459,6 +459,19 @@ var scenarios = []scenario{
 		},
 	},
 	{
+		name:          "native-nft-only",
+		nft:           "native-only.nft",
+		noExplainRule: true,
+		// fwaudit does not evaluate native nftables tables yet and says so:
+		// conditional is the honest answer (its sources are still checked).
+		verdicts: map[string]string{"tcp:[::]:22": "conditional", "tcp:0.0.0.0:3306": "conditional", "tcp:[::]:5432": "conditional"},
+		listeners: []listener{
+			{"sshd", "tcp:[::]:22", "both", "both"},
+			{"mysqld", "tcp:0.0.0.0:3306", "none", ""},
+			{"postgres", "tcp:[::]:5432", ".3", ".2"},
+		},
+	},
+	{
 		name:     "legacy-and-nft-both-loaded",
 		v4Legacy: "mixed-legacy.rules", v4: "mixed-nft.rules",
 		noExplainRule: true,
