@@ -21,6 +21,10 @@ var runtimeModules = map[string]bool{
 	"srh": true, "dccp": true, "ipcomp": true, "sctp": false,
 }
 
+// extHeaderModules match IPv6 extension headers (iptables-extensions: rt,
+// frag, hbh, dst, mh); they never match a packet without one.
+var extHeaderModules = map[string]bool{"rt": true, "frag": true, "hbh": true, "dst": true, "mh": true}
+
 // knownModules are understood option by option (see modOption).
 var knownModules = map[string]bool{
 	"tcp": true, "udp": true, "udplite": true, "sctp": true, "multiport": true, "icmp": true, "icmp6": true,
@@ -149,6 +153,10 @@ func (c *ruleCompiler) run() error {
 			switch {
 			case knownModules[v]:
 			case v == "recent":
+			case extHeaderModules[v]:
+				// a plain SYN or datagram carries no IPv6 extension header,
+				// and a sender can always leave them out
+				m.never = true
 			case runtimeModules[v]:
 				c.addRuntime("-m " + v)
 			default:
@@ -319,6 +327,9 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 		c.opaque()
 		c.r.Unknown = append(c.r.Unknown, opt)
 		c.addRuntime(fmt.Sprintf("unknown option %q", opt))
+		return nil
+	case extHeaderModules[mod]:
+		c.opaque()
 		return nil
 	case !knownModules[mod] && mod != "recent":
 		c.opaque() // already a runtime reason: "-m mod"

@@ -28,7 +28,11 @@ func (t tri) String() string {
 type pktCtx struct {
 	proto        int
 	sport, dport uint16
-	in           string
+	in, out      string // input / output interface ("" where the hook has none)
+	// reply: the packet goes from the local socket (local) back to the
+	// source, which is then the destination and the free variable
+	reply bool
+	local netip.Addr
 	dst          netip.Addr
 	dstType      uint16
 	state        uint8
@@ -47,10 +51,14 @@ func (m *matchSet) test(p *pktCtx) tri {
 	if m.proto != -1 && (p.proto == m.proto) == m.protoNeg {
 		return triNo
 	}
-	if !m.in.test(p.in) || !m.out.test("") {
-		return triNo // INPUT and PREROUTING have no output interface
+	if !m.in.test(p.in) || !m.out.test(p.out) {
+		return triNo // INPUT and PREROUTING have no output interface, OUTPUT no input
 	}
-	if m.hasDst && !m.dst.contains(p.dst) {
+	if p.reply {
+		if m.hasSrc && !m.src.contains(p.local) {
+			return triNo
+		}
+	} else if m.hasDst && !m.dst.contains(p.dst) {
 		return triNo
 	}
 	for i := range m.ports {
@@ -126,6 +134,7 @@ var nonTerminating = map[string]bool{
 type crule struct {
 	r   *Rule
 	src addrSet // the rule's source set (full when it has none)
+	dst addrSet // its destination set, the free variable of reply packets
 	act actKind
 	to  *cchain
 	why string // actUnknown: the reason
@@ -149,6 +158,9 @@ type segment struct {
 type cruleset struct {
 	rs     *Ruleset
 	hooks  []*cchain // the chains a packet to this host traverses, in order
+	out    []*cchain // the chains a reply from this host traverses
+	// outOpen: the reply chains have no rules and ACCEPT policies
+	outOpen bool
 	tables map[string]map[string]*cchain
 }
 
@@ -158,6 +170,13 @@ type cruleset struct {
 var inputHooks = [][2]string{
 	{"raw", "PREROUTING"}, {"mangle", "PREROUTING"}, {"nat", "PREROUTING"},
 	{"mangle", "INPUT"}, {"filter", "INPUT"}, {"security", "INPUT"},
+}
+
+// outputHooks are the chains a locally generated reply traverses (nat is
+// consulted only for the first packet of a connection, never for replies).
+var outputHooks = [][2]string{
+	{"raw", "OUTPUT"}, {"mangle", "OUTPUT"}, {"filter", "OUTPUT"}, {"security", "OUTPUT"},
+	{"mangle", "POSTROUTING"},
 }
 
 func compileRuleset(rs *Ruleset, srcLocal addrSet) *cruleset {
@@ -183,14 +202,26 @@ func compileRuleset(rs *Ruleset, srcLocal addrSet) *cruleset {
 			out.hooks = append(out.hooks, c)
 		}
 	}
+	out.outOpen = true
+	for _, h := range outputHooks {
+		if c := tables[h[0]][h[1]]; c != nil {
+			out.out = append(out.out, c)
+			if len(c.rules) > 0 || c.policy == "DROP" {
+				out.outOpen = false
+			}
+		}
+	}
 	out.tables = tables
 	return out
 }
 
 func compileAction(r *Rule, chains map[string]*cchain, srcLocal addrSet, fam Family) crule {
-	cr := crule{r: r, src: fullSet(fam)}
+	cr := crule{r: r, src: fullSet(fam), dst: fullSet(fam)}
 	if r.m.hasSrc {
 		cr.src = r.m.src
+	}
+	if r.m.hasDst {
+		cr.dst = r.m.dst
 	}
 	for _, a := range r.m.addrtype {
 		if a.src != 0 {

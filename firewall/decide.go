@@ -80,7 +80,11 @@ func (e *Evaluator) Decide(p Packet) Decision {
 	final := oAcc
 	dropRule, acceptRule := "", ""
 	for _, cs := range e.sets {
+		saved := *ctx
 		for _, h := range cs.hooks {
+			if h.table == "nat" && ctx.state&stUntracked != 0 {
+				continue // untracked packets skip the nat table
+			}
 			d.decisive = ""
 			o := d.chain(h, 0)
 			if o&oDrop != 0 && dropRule == "" {
@@ -95,6 +99,26 @@ func (e *Evaluator) Decide(p Packet) Decision {
 				break
 			}
 		}
+		if final&oAcc != 0 && proto == 6 && ctx.state&(stNew|stUntracked) != 0 && ctx.flags == tcpSYN && !cs.outOpen {
+			// the SYN-ACK must get out through the output chains
+			rp := &pktCtx{proto: 6, sport: ctx.dport, dport: ctx.sport, out: ctx.in, reply: true, local: ctx.dst,
+				dstType: atUnicast, state: stEstablished, flags: tcpSYN | tcpACK}
+			d.p = rp
+			for _, h := range cs.out {
+				d.decisive = ""
+				o := d.chain(h, 0)
+				if o&oDrop != 0 && dropRule == "" {
+					dropRule = d.decisive
+				}
+				final |= o & oDrop
+				if o == oDrop {
+					final = oDrop
+					break
+				}
+			}
+			d.p = ctx
+		}
+		*ctx = saved
 		if final == oDrop {
 			break
 		}
@@ -111,6 +135,10 @@ func (e *Evaluator) Decide(p Packet) Decision {
 		}
 	}
 	dec.Trace = d.steps
+	if dec.Verdict == DecideAccept && len(e.host.Unseen) > 0 {
+		dec.Verdict = DecideConditional
+		d.reasons = append(d.reasons, e.host.Unseen...)
+	}
 	if dec.Verdict == DecideConditional {
 		seen := map[string]bool{}
 		for _, r := range d.reasons {
@@ -170,7 +198,11 @@ func (d *decider) chain(c *cchain, i int) uint8 {
 		d.budget--
 		cr := &c.rules[i]
 		t := cr.r.m.test(d.p)
-		if t != triNo && !cr.src.contains(d.src) {
+		set := cr.src
+		if d.p.reply {
+			set = cr.dst // the reply goes back to the source
+		}
+		if t != triNo && !set.contains(d.src) {
 			t = triNo
 		}
 		if t == triNo {
@@ -178,6 +210,11 @@ func (d *decider) chain(c *cchain, i int) uint8 {
 			continue
 		}
 		if cr.act == actSkip {
+			if c.table == "raw" && isNotrack(cr.r) && t == triYes {
+				d.p.state = stUntracked // connection tracking is off from here
+				d.step(c, cr, t, "notrack")
+				continue
+			}
 			d.step(c, cr, t, "continue")
 			continue
 		}
@@ -237,8 +274,15 @@ func (d *decider) target(c *cchain, cr *crule, i int) uint8 {
 		}
 		return sub
 	case actNAT:
-		same, why := d.w.natSame(cr)
 		d.setDecisive(cr.r.Text)
+		if a, port, ok := d.localDNAT(cr); ok {
+			// translated to an address of this host: the packet goes on
+			// to INPUT with its new destination
+			d.p.dst, d.p.dport, d.p.dstType = a, port, atLocal
+			d.p.state |= stDNAT
+			return oAcc
+		}
+		same, why := d.w.natSame(cr)
 		if same {
 			return oAcc
 		}
@@ -253,6 +297,28 @@ func (d *decider) target(c *cchain, cr *crule, i int) uint8 {
 		return oAcc | oDrop | d.chain(c, i+1)
 	}
 	return d.chain(c, i+1)
+}
+
+// localDNAT tells where a DNAT to this host (one of its addresses or a
+// loopback address) sends the packet.
+func (d *decider) localDNAT(cr *crule) (netip.Addr, uint16, bool) {
+	if cr.r.Target != "DNAT" {
+		return netip.Addr{}, 0, false
+	}
+	host, port := splitHostPort(cr.r.m.targetArgs["--to-destination"])
+	a, err := netip.ParseAddr(strings.SplitN(host, "-", 2)[0])
+	if err != nil || !(a.IsLoopback() || d.e.local.contains(a)) {
+		return netip.Addr{}, 0, false
+	}
+	p := d.p.dport
+	if port != "" {
+		lo, hi, ok := portRangeArg(port)
+		if !ok || lo != hi {
+			return netip.Addr{}, 0, false
+		}
+		p = lo
+	}
+	return a, p, true
 }
 
 // endOfChain is what a RETURN means in c: the policy for a built-in chain.

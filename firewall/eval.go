@@ -216,6 +216,9 @@ func (w *walker) natSame(cr *crule) (bool, string) {
 	args := cr.r.m.targetArgs
 	switch cr.r.Target {
 	case "REDIRECT":
+		if w.nat.target.IsValid() {
+			return false, "" // to the interface address, not the loopback one
+		}
 		tp := args["--to-ports"]
 		if tp == "" {
 			return true, ""
@@ -234,26 +237,41 @@ func (w *walker) natSame(cr *crule) (bool, string) {
 	case "DNAT":
 		to := args["--to-destination"]
 		host, port := splitHostPort(to)
+		want := w.p.dport
+		if w.nat.target.IsValid() {
+			want = w.nat.port
+		}
 		if port != "" {
 			lo, hi, ok := portRangeArg(port)
 			if !ok {
 				return false, "DNAT --to-destination " + to + " not understood"
 			}
-			if lo != w.p.dport || hi != w.p.dport {
-				if w.p.dport >= lo && w.p.dport <= hi {
+			if lo != want || hi != want {
+				if want >= lo && want <= hi {
 					return false, "DNAT --to-destination " + to
 				}
 				return false, ""
 			}
+		} else if w.p.dport != want {
+			return false, ""
 		}
 		if host != "" {
 			a, err := netip.ParseAddr(strings.SplitN(host, "-", 2)[0])
 			if err != nil {
 				return false, "DNAT --to-destination " + to + " not understood"
 			}
-			if a != w.p.dst && (w.nat.local == nil || !w.nat.local(a)) {
+			switch {
+			case w.nat.target.IsValid():
+				return a == w.nat.target, ""
+			case a.IsLoopback():
+				// delivered on this host to whatever listens on the
+				// loopback address (route_localnet): a wildcard socket
+				return w.nat.wildcard, ""
+			case a != w.p.dst && (w.nat.local == nil || !w.nat.local(a)):
 				return false, "" // forwarded to another host
 			}
+		} else if w.nat.target.IsValid() {
+			return false, ""
 		}
 		return true, ""
 	}
@@ -290,16 +308,44 @@ func portRangeArg(s string) (uint16, uint16, bool) {
 // pipeline walks x through every hook of one ruleset: it returns the
 // sources possibly accepted (may) and those accepted on every path (must).
 func (w *walker) pipeline(cs *cruleset, x addrSet) (must, may addrSet) {
-	drops := emptySet(w.fam)
 	w.forked = false
-	for _, h := range cs.hooks {
-		if x.isEmpty() {
-			break
+	return w.pipelineFrom(cs.hooks, 0, x, emptySet(w.fam))
+}
+
+func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, may addrSet) {
+	for ; i < len(hooks) && !x.isEmpty(); i++ {
+		h := hooks[i]
+		if h.table == "nat" && w.p.state&stUntracked != 0 {
+			continue // untracked packets skip the nat table
 		}
 		w.table = h.table
+		w.untracked = emptySet(w.fam)
+		w.nat.hit = emptySet(w.fam)
 		res := w.walk(h, x)
 		drops = drops.union(res.drop)
 		x = res.acc
+		if h.table == "nat" && w.nat.target.IsValid() {
+			// a loopback-bound socket sees only what was translated to it
+			missed := x.subtract(w.nat.hit)
+			if !missed.isEmpty() {
+				w.dropBy = append(w.dropBy, attrib{"(not translated to " + w.nat.target.String() + ")", h.table, missed})
+			}
+			x = x.intersect(w.nat.hit)
+			w.p.dst, w.p.dstType, w.p.dport = w.nat.target, atLocal, w.nat.port
+			w.p.state |= stDNAT
+		}
+		if !w.untracked.isEmpty() && w.p.state&stUntracked == 0 && !w.p.reply {
+			if ut := x.intersect(w.untracked); !ut.isEmpty() {
+				// NOTRACK in raw: from here on these sources are UNTRACKED
+				tracked := x.subtract(w.untracked)
+				saved := *w.p
+				w.p.state = stUntracked
+				m2, p2 := w.pipelineFrom(hooks, i+1, ut, drops)
+				*w.p = saved
+				m1, p1 := w.pipelineFrom(hooks, i+1, tracked, drops)
+				return m1.union(m2), p1.union(p2)
+			}
+		}
 	}
 	return x.subtract(drops), x
 }

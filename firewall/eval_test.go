@@ -411,3 +411,80 @@ func FuzzEvaluate(f *testing.F) {
 		}
 	})
 }
+
+func TestEvaluateKernelPaths(t *testing.T) {
+	notrack := "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n" +
+		"-A PREROUTING -p udp -m udp --dport 53 -j CT --notrack\n-A PREROUTING -p tcp --dport 8053 -j NOTRACK\nCOMMIT\n" +
+		filterRules("DROP",
+			"-A INPUT -p udp --dport 53 -m conntrack --ctstate NEW -j ACCEPT",
+			"-A INPUT -p tcp --dport 8053 -m conntrack --ctstate UNTRACKED -j ACCEPT")
+	outputDrop := "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n" +
+		"-A OUTPUT -o lo -j ACCEPT\n-A OUTPUT -p tcp --sport 22 -j ACCEPT\nCOMMIT\n"
+	dnatLo := "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -i veth0 -p tcp --dport 6379 -j DNAT --to-destination 127.0.0.1:6379\n" +
+		"-A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 127.0.0.1:9090\nCOMMIT\n" +
+		filterRules("DROP", "-A INPUT -d 127.0.0.1/32 -p tcp --dport 6379 -j ACCEPT", "-A INPUT -p tcp --dport 9090 -j ACCEPT")
+	lo := func(port uint16) Query { return Query{Proto: "tcp", Addr: netip.MustParseAddr("127.0.0.1"), Port: port} }
+	tests := []struct {
+		name  string
+		rules string
+		q     Query
+		want  brief
+	}{
+		{"notrack: NEW accept does not see untracked packets", notrack, udp(53), brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"notrack: UNTRACKED accept does", notrack, tcp(8053), brief{Verdict: Open, Rule: "-A INPUT -p tcp --dport 8053 -m conntrack --ctstate UNTRACKED -j ACCEPT"}},
+		{"output drop: the SYN-ACK cannot leave", outputDrop, tcp(80), brief{Verdict: Blocked, Rule: "-P OUTPUT DROP"}},
+		{"output drop: replies from 22 allowed", outputDrop, tcp(22), brief{Verdict: Open, Rule: "-P INPUT ACCEPT"}},
+		{"output drop does not judge udp delivery", outputDrop, udp(53), brief{Verdict: Open, Rule: "-P INPUT ACCEPT"}},
+		{"DNAT to a loopback-bound socket", dnatLo, lo(6379), brief{Verdict: Restricted, Interfaces: "veth0", Rule: "-A INPUT -d 127.0.0.1/32 -p tcp --dport 6379 -j ACCEPT"}},
+		{"DNAT from another port to loopback", dnatLo, lo(9090), brief{Verdict: Open, Rule: "-A INPUT -p tcp --dport 9090 -j ACCEPT"}},
+		{"loopback socket nobody DNATs to", dnatLo, lo(11211), brief{Verdict: NotApplicable}},
+		{"ipv6 routing header match never holds", "", tcp(0), brief{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.rules == "" {
+				rs := parseString(t, filterRules("DROP", "-A INPUT -m rt --rt-type 0 -j DROP", "-A INPUT -p tcp --dport 80 -j ACCEPT"), IPv6)
+				got := NewEvaluator(IPv6, []*Ruleset{rs}, Host{}).Evaluate(Query{Proto: "tcp", Addr: netip.IPv6Unspecified(), Port: 80})
+				if got.Verdict != Open {
+					t.Errorf("got %+v", got)
+				}
+				return
+			}
+			got := evalText(t, tt.rules, Host{}, tt.q)
+			if tt.want != got {
+				t.Errorf("(-want +got):\n- %+v\n+ %+v", tt.want, got)
+			}
+		})
+	}
+}
+
+func TestDecideKernelPaths(t *testing.T) {
+	ip := netip.MustParseAddr
+	tests := []struct {
+		name, rules string
+		p           Packet
+		want        string
+	}{
+		{"notrack", "*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p udp --dport 53 -j CT --notrack\nCOMMIT\n" +
+			filterRules("DROP", "-A INPUT -p udp --dport 53 -m conntrack --ctstate NEW -j ACCEPT"), Packet{Proto: "udp", DPort: 53}, "drop"},
+		{"output drop", "*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT DROP [0:0]\nCOMMIT\n", Packet{Proto: "tcp", DPort: 80}, "drop"},
+		{"dnat to loopback", "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 6379 -j DNAT --to-destination 127.0.0.1:6379\nCOMMIT\n" +
+			filterRules("DROP", "-A INPUT -d 127.0.0.1/32 -p tcp --dport 6379 -j ACCEPT"), Packet{Proto: "tcp", Dst: ip("192.0.2.1"), DPort: 6379}, "accept"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := parseString(t, tt.rules, IPv4)
+			d := NewEvaluator(IPv4, []*Ruleset{rs}, Host{}).Decide(tt.p)
+			if d.Verdict != tt.want {
+				t.Errorf("want %s, got %s (%s)", tt.want, d.Verdict, d.Rule)
+			}
+		})
+	}
+	t.Run("unseen nft table", func(t *testing.T) {
+		rs := parseString(t, filterRules("ACCEPT"), IPv4)
+		d := NewEvaluator(IPv4, []*Ruleset{rs}, Host{Unseen: []string{"native nftables table inet guard not evaluated"}}).Decide(Packet{Proto: "tcp", DPort: 22})
+		if d.Verdict != DecideConditional || len(d.Reasons) != 1 {
+			t.Errorf("got %+v", d)
+		}
+	})
+}

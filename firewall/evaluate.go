@@ -17,37 +17,110 @@ func (e *Evaluator) Evaluate(q Query) Result {
 		return Result{Verdict: Unknown, Reasons: []string{fmt.Sprintf("unknown protocol %q", q.Proto)}}
 	}
 	dsts := e.dsts
+	ports := []uint16{q.Port}
+	w := &walker{fam: e.fam}
+	w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
 	if a := q.Addr.Unmap(); q.Addr.IsValid() && !a.IsUnspecified() {
+		if e.fam == IPv6 {
+			a = q.Addr
+		}
 		if (e.fam == IPv4) != a.Is4() {
 			return Result{Verdict: NotApplicable}
 		}
 		if a.IsLoopback() {
-			return Result{Verdict: NotApplicable}
+			// reachable from outside only through a DNAT to it
+			// (route_localnet, as kube-proxy once set)
+			origins := e.dnatOrigins(proto, a, q.Port)
+			if len(origins) == 0 {
+				return Result{Verdict: NotApplicable}
+			}
+			w.nat.target, w.nat.port, ports = a, q.Port, origins
+		} else {
+			dsts = []netip.Addr{a}
 		}
-		dsts = []netip.Addr{a}
+	} else {
+		w.nat.wildcard = true
 	}
-	w := &walker{fam: e.fam}
-	w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
 	var per []ifaceSets
 	full := fullSet(e.fam)
 	for _, iface := range e.ifaces {
 		pi := ifaceSets{name: iface, must: emptySet(e.fam), may: emptySet(e.fam)}
 		for _, dst := range dsts {
-			for _, sp := range e.sports {
-				p := &pktCtx{proto: proto, sport: sp, dport: q.Port, in: iface, dst: dst,
-					dstType: e.dstType(dst), state: stNew, flags: tcpSYN}
-				w.p = p
-				must, may := full, full
-				for _, cs := range e.sets {
-					m1, m2 := w.pipeline(cs, full)
-					must, may = must.intersect(m1), may.intersect(m2)
+			for _, port := range ports {
+				for _, sp := range e.sports {
+					p := &pktCtx{proto: proto, sport: sp, dport: port, in: iface, dst: dst,
+						dstType: e.dstType(dst), state: stNew, flags: tcpSYN}
+					must, may := full, full
+					for _, cs := range e.sets {
+						w.p = p
+						saved := *p
+						m1, m2 := w.pipeline(cs, full)
+						if proto == 6 && !cs.outOpen && !m2.isEmpty() {
+							// the SYN-ACK must get out too (OUTPUT policy DROP)
+							local := w.p.dst
+							*p = saved
+							m1, m2 = e.reply(w, cs, p, local, q.Port, iface, m1, m2)
+						}
+						*p = saved
+						must, may = must.intersect(m1), may.intersect(m2)
+					}
+					pi.must, pi.may = pi.must.union(must), pi.may.union(may)
 				}
-				pi.must, pi.may = pi.must.union(must), pi.may.union(may)
 			}
 		}
 		per = append(per, pi)
 	}
 	return e.result(q, proto, w, per)
+}
+
+// reply walks the SYN-ACK of an accepted connection through the output
+// chains: the sources are now its destination. It returns must and may
+// narrowed to the sources whose reply gets out.
+func (e *Evaluator) reply(w *walker, cs *cruleset, in *pktCtx, local netip.Addr, port uint16, iface string, must, may addrSet) (addrSet, addrSet) {
+	rp := &pktCtx{proto: in.proto, sport: port, dport: in.sport, out: iface, reply: true, local: local,
+		dstType: atUnicast, state: stEstablished, flags: tcpSYN | tcpACK}
+	saved := w.p
+	w.p = rp
+	w.forked = false
+	rm, rmay := w.pipelineFrom(cs.out, 0, may, emptySet(e.fam))
+	w.p = saved
+	return must.intersect(rm), may.intersect(rmay)
+}
+
+// dnatOrigins are the original destination ports of nat rules that DNAT
+// proto traffic to addr:port.
+func (e *Evaluator) dnatOrigins(proto int, addr netip.Addr, port uint16) []uint16 {
+	seen := map[uint16]bool{}
+	var out []uint16
+	for _, cr := range e.nat {
+		m := &cr.r.m
+		if cr.r.Target != "DNAT" || (m.proto != -1 && (m.proto == proto) == m.protoNeg) {
+			continue
+		}
+		host, p := splitHostPort(m.targetArgs["--to-destination"])
+		a, err := netip.ParseAddr(strings.SplitN(host, "-", 2)[0])
+		if err != nil || a != addr {
+			continue
+		}
+		origin := port
+		for _, pm := range m.ports {
+			if pm.kind == portDst && !pm.neg && len(pm.ranges) > 0 {
+				origin = pm.ranges[0].Lo
+			}
+		}
+		if p != "" {
+			if lo, hi, ok := portRangeArg(p); !ok || port < lo || port > hi {
+				continue
+			}
+		} else if origin != port {
+			continue
+		}
+		if !seen[origin] {
+			seen[origin] = true
+			out = append(out, origin)
+		}
+	}
+	return out
 }
 
 type ifaceSets struct {
@@ -96,7 +169,7 @@ func (e *Evaluator) result(q Query, proto int, w *walker, per []ifaceSets) Resul
 		sort.Strings(reasons)
 	}
 	// accepted through nat from other ports: not evaluated
-	if redirect := e.redirectsTo(proto, q.Port); redirect != "" && may.fraction() <= 0.5 {
+	if redirect := e.redirectsTo(proto, q.Port); redirect != "" && may.fraction() <= 0.5 && !w.nat.target.IsValid() {
 		reasons = append(reasons, redirect)
 	}
 	for _, u := range e.host.Unseen {

@@ -30,6 +30,9 @@ type walker struct {
 	// a target of unknown effect). Before that every source has one path,
 	// so a drop cannot meet an accept and drop sets need not be kept.
 	forked bool
+	// untracked collects sources a raw-table NOTRACK (or CT --notrack)
+	// rule matched: from then on their state is UNTRACKED, not NEW
+	untracked addrSet
 	// scratch for batches
 	isActive []bool
 	// shadow analysis: called for every rule reached with a non-empty
@@ -44,6 +47,14 @@ type reason struct {
 
 type natCtx struct {
 	local func(a netip.Addr) bool // is this DNAT address one of the host's?
+	// wildcard: the socket is bound to the unspecified address, so it also
+	// receives what is DNATed to a loopback address
+	wildcard bool
+	// target: a loopback-bound socket reached only through a DNAT to this
+	// address (route_localnet); hit collects the sources so translated
+	target netip.Addr
+	port   uint16
+	hit    addrSet
 }
 
 const maxDepth = 64
@@ -65,7 +76,7 @@ func (w *walker) walk(c *cchain, x addrSet) walkRes {
 			break
 		}
 		s := &c.segs[si]
-		if s.hi-s.lo > 1 {
+		if s.hi-s.lo > 1 && !w.p.reply {
 			x = w.walkBatch(c, s, x, &res)
 			continue
 		}
@@ -86,7 +97,7 @@ func (w *walker) walk(c *cchain, x addrSet) walkRes {
 			}
 		default:
 			res.acc = res.acc.union(x)
-			if !x.isEmpty() {
+			if !x.isEmpty() && !w.p.reply {
 				w.accBy = append(w.accBy, attrib{"-P " + c.name + " ACCEPT", w.table, x})
 			}
 		}
@@ -102,7 +113,11 @@ func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
 	if t == triNo {
 		return x
 	}
-	matched := x.intersect(cr.src)
+	set := cr.src
+	if w.p.reply {
+		set = cr.dst
+	}
+	matched := x.intersect(set)
 	if matched.isEmpty() {
 		return x
 	}
@@ -110,6 +125,10 @@ func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
 		w.onMatch(cr, matched, t)
 	}
 	if cr.act == actSkip {
+		if w.table == "raw" && isNotrack(cr.r) {
+			w.untracked = w.untracked.union(matched)
+			w.untracked.fam = w.fam
+		}
 		return x // its match result cannot change the outcome
 	}
 	if t == triMaybe {
@@ -118,12 +137,21 @@ func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
 			w.reasons = append(w.reasons, reason{why, matched})
 		}
 	} else {
-		x = x.subtract(cr.src)
+		x = x.subtract(set)
 	}
 	if cont := w.act(cr, matched, res); !cont.isEmpty() {
 		x = x.union(cont)
 	}
 	return x
+}
+
+// isNotrack: the raw-table targets that switch connection tracking off.
+func isNotrack(r *Rule) bool {
+	if r.Target == "NOTRACK" {
+		return true
+	}
+	_, ok := r.m.targetArgs["--notrack"]
+	return r.Target == "CT" && ok
 }
 
 // addDrop records dropped sources where they can still matter.
@@ -139,7 +167,9 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 	switch cr.act {
 	case actAccept:
 		res.acc = res.acc.union(matched)
-		w.accBy = append(w.accBy, attrib{cr.r.Text, w.table, matched})
+		if !w.p.reply {
+			w.accBy = append(w.accBy, attrib{cr.r.Text, w.table, matched})
+		}
 	case actDrop:
 		w.addDrop(res, matched)
 		w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.table, matched})
@@ -159,6 +189,8 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		same, why := w.natSame(cr)
 		if same {
 			res.acc = res.acc.union(matched) // the nat table ends; delivery unchanged
+			w.nat.hit = w.nat.hit.union(matched)
+			w.nat.hit.fam = w.fam
 		} else {
 			w.addDrop(res, matched) // delivered elsewhere, not to this socket
 			w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.table, matched})
