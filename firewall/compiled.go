@@ -31,14 +31,14 @@ type pktCtx struct {
 	in, out      string // input / output interface ("" where the hook has none)
 	// reply: the packet goes from the local socket (local) back to the
 	// source, which is then the destination and the free variable
-	reply bool
-	local netip.Addr
-	dst          netip.Addr
-	dstType      uint16
-	state        uint8
-	flags        uint8
-	icmpType     int
-	icmpCode     int
+	reply    bool
+	local    netip.Addr
+	dst      netip.Addr
+	dstType  uint16
+	state    uint8
+	flags    uint8
+	icmpType int
+	icmpCode int
 }
 
 var portProtos = map[int]bool{6: true, 17: true, 132: true, 136: true, 33: true}
@@ -156,12 +156,12 @@ type segment struct {
 }
 
 type cruleset struct {
-	rs     *Ruleset
-	hooks  []*cchain // the chains a packet to this host traverses, in order
-	out    []*cchain // the chains a reply from this host traverses
+	rs    *Ruleset
+	hooks []*cchain // the chains a packet to this host traverses, in order
+	out   []*cchain // the chains a reply from this host traverses
 	// outOpen: the reply chains have no rules and ACCEPT policies
 	outOpen bool
-	tables map[string]map[string]*cchain
+	tables  map[string]map[string]*cchain
 }
 
 // inputHooks are the (table, chain) pairs a packet for a local socket

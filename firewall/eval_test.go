@@ -423,7 +423,9 @@ func TestEvaluateKernelPaths(t *testing.T) {
 	dnatLo := "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -i veth0 -p tcp --dport 6379 -j DNAT --to-destination 127.0.0.1:6379\n" +
 		"-A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 127.0.0.1:9090\nCOMMIT\n" +
 		filterRules("DROP", "-A INPUT -d 127.0.0.1/32 -p tcp --dport 6379 -j ACCEPT", "-A INPUT -p tcp --dport 9090 -j ACCEPT")
-	lo := func(port uint16) Query { return Query{Proto: "tcp", Addr: netip.MustParseAddr("127.0.0.1"), Port: port} }
+	lo := func(port uint16) Query {
+		return Query{Proto: "tcp", Addr: netip.MustParseAddr("127.0.0.1"), Port: port}
+	}
 	tests := []struct {
 		name  string
 		rules string
