@@ -197,9 +197,9 @@ func (a *analyzer) dimensions() dims {
 	icmp := map[int]bool{8: true, 128: true}
 	e.reachable(func(_ *cruleset, _ *cchain, cr *crule) {
 		if cr.r.m.proto > 0 {
-			protos[cr.r.m.proto] = true
+			protos[int(cr.r.m.proto)] = true
 		}
-		for _, pm := range cr.r.m.ports {
+		for _, pm := range cr.r.m.x.ports {
 			if pm.kind != portSrc {
 				dr = append(dr, pm.ranges...)
 			}
@@ -207,7 +207,7 @@ func (a *analyzer) dimensions() dims {
 				sr = append(sr, pm.ranges...)
 			}
 		}
-		for _, ic := range cr.r.m.icmp {
+		for _, ic := range cr.r.m.x.icmp {
 			if ic.typ >= 0 {
 				icmp[ic.typ] = true
 			}
@@ -263,7 +263,7 @@ func (a *analyzer) witnesses(cr *crule, d dims) []*pktCtx {
 		base.dst, base.dstType = a.e.dsts[0], atLocal
 	}
 	if m.proto > 0 && !m.protoNeg {
-		base.proto = m.proto
+		base.proto = int(m.proto)
 	}
 	if base.proto == 58 {
 		base.icmpType = 128
@@ -272,7 +272,7 @@ func (a *analyzer) witnesses(cr *crule, d dims) []*pktCtx {
 	if m.proto > 0 && !m.protoNeg {
 		fixed["proto"] = true
 	}
-	for _, pm := range m.ports {
+	for _, pm := range m.x.ports {
 		if pm.neg || len(pm.ranges) == 0 {
 			continue
 		}
@@ -289,12 +289,12 @@ func (a *analyzer) witnesses(cr *crule, d dims) []*pktCtx {
 			base.in += "0"
 		}
 	}
-	if m.hasDst {
-		if x, ok := m.dst.intersect(normalSpace(a.e.fam)).firstAddr(); ok {
+	if m.x.hasDst {
+		if x, ok := m.x.dst.intersect(normalSpace(a.e.fam)).firstAddr(); ok {
 			base.dst, base.dstType, fixed["dst"] = x, atLocal, true
 		}
 	}
-	for _, s := range m.states {
+	for _, s := range m.x.states {
 		if !s.neg {
 			for b := uint8(1); b != 0; b <<= 1 {
 				if s.mask&b != 0 {
@@ -307,17 +307,17 @@ func (a *analyzer) witnesses(cr *crule, d dims) []*pktCtx {
 	if base.state != stNew {
 		base.flags = tcpACK
 	}
-	for _, f := range m.flags {
+	for _, f := range m.x.flags {
 		if !f.neg {
 			base.flags, fixed["flags"] = f.comp, true
 		}
 	}
-	for _, ic := range m.icmp {
+	for _, ic := range m.x.icmp {
 		if !ic.neg && ic.typ >= 0 {
 			base.icmpType, base.icmpCode, fixed["icmp"] = ic.typ, ic.codeLo, true
 		}
 	}
-	for _, at := range m.addrtype {
+	for _, at := range m.x.addrtype {
 		if at.dst != 0 && !at.dstNeg {
 			for _, dc := range d.dsts {
 				if dc.typ&at.dst != 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // runtimeModules are match modules whose result depends on state the
@@ -43,12 +44,23 @@ type ruleCompiler struct {
 	arena         *[]rng
 }
 
+// extraPool recycles the matchExtra of rules that turn out not to need one.
+var extraPool = sync.Pool{New: func() any { return new(matchExtra) }}
+
 // compileRule fills r's summary fields and compiled matches from the words
 // after "-A CHAIN".
 func compileRule(r *Rule, toks []token, fam Family, arena *[]rng) error {
 	c := ruleCompiler{r: r, m: &r.m, fam: fam, toks: toks, arena: arena}
 	c.m.proto = -1
-	return c.run()
+	scratch := extraPool.Get().(*matchExtra)
+	*scratch = matchExtra{}
+	c.m.x = scratch
+	err := c.run()
+	if scratch.empty() {
+		c.m.x = noExtra
+		extraPool.Put(scratch)
+	} // else the rule keeps it
+	return err
 }
 
 func (c *ruleCompiler) value(opt string) (string, bool, error) {
@@ -100,7 +112,7 @@ func (c *ruleCompiler) run() error {
 			if err != nil {
 				return err
 			}
-			m.proto, m.protoNeg = p, neg || n
+			m.proto, m.protoNeg = int16(p), neg || n
 			r.Proto, r.ProtoNeg = strings.ToLower(v), m.protoNeg
 			if name, ok := protoName[p]; ok {
 				r.Proto = name
@@ -137,7 +149,7 @@ func (c *ruleCompiler) run() error {
 			if opt[1] == 'i' || opt == "--in-interface" {
 				m.in = im
 			} else {
-				m.out = im
+				m.x.out = im
 			}
 		case "-f", "--fragment":
 			m.frag = 1
@@ -168,7 +180,7 @@ func (c *ruleCompiler) run() error {
 			if err != nil {
 				return err
 			}
-			m.target, r.Target = v, v
+			r.Target = v
 			m.goTo = opt == "-g" || opt == "--goto"
 			r.Goto = m.goTo
 			c.targetArgs()
@@ -187,9 +199,9 @@ func (c *ruleCompiler) run() error {
 	if c.recentRuntime {
 		c.addRuntime("-m recent")
 	}
-	m.srcOnly = m.proto == -1 && !m.in.set && !m.out.set && m.frag == 0 && !m.hasDst &&
-		len(m.ports) == 0 && len(m.states) == 0 && len(m.flags) == 0 && len(m.icmp) == 0 &&
-		len(m.addrtype) == 0 && len(m.runtime) == 0 && !m.never
+	m.srcOnly = m.proto == -1 && !m.in.set && !m.x.out.set && m.frag == 0 && !m.x.hasDst &&
+		len(m.x.ports) == 0 && len(m.x.states) == 0 && len(m.x.flags) == 0 && len(m.x.icmp) == 0 &&
+		len(m.x.addrtype) == 0 && len(m.x.runtime) == 0 && !m.never
 	return nil
 }
 
@@ -222,20 +234,20 @@ func (c *ruleCompiler) addSrc(s addrSet) {
 }
 
 func (c *ruleCompiler) addDst(s addrSet) {
-	if c.m.hasDst {
-		c.m.dst = c.m.dst.intersect(s)
+	if c.m.x.hasDst {
+		c.m.x.dst = c.m.x.dst.intersect(s)
 	} else {
-		c.m.hasDst, c.m.dst = true, s
+		c.m.x.hasDst, c.m.x.dst = true, s
 	}
 }
 
 func (c *ruleCompiler) addRuntime(reason string) {
-	for _, r := range c.m.runtime {
+	for _, r := range c.m.x.runtime {
 		if r == reason {
 			return
 		}
 	}
-	c.m.runtime = append(c.m.runtime, reason)
+	c.m.x.runtime = append(c.m.x.runtime, reason)
 }
 
 // targetArgs reads the target's options: everything after -j TARGET.
@@ -251,10 +263,10 @@ func (c *ruleCompiler) targetArgs() {
 			val = c.toks[c.i].s
 			c.i++
 		}
-		if c.m.targetArgs == nil {
-			c.m.targetArgs = map[string]string{}
+		if c.m.x.targetArgs == nil {
+			c.m.x.targetArgs = map[string]string{}
 		}
-		c.m.targetArgs[t.s] = val
+		c.m.x.targetArgs[t.s] = val
 	}
 }
 
@@ -266,7 +278,7 @@ func (c *ruleCompiler) owner(opt string) string {
 			return c.mods[k]
 		}
 	}
-	if name, ok := protoName[c.m.proto]; ok {
+	if name, ok := protoName[int(c.m.proto)]; ok {
 		mod := name
 		if mod == "icmpv6" {
 			mod = "icmp6"
@@ -368,7 +380,7 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 		}
 		c.addPorts(pm)
 	case "--syn":
-		m.flags = append(m.flags, flagMatch{mask: tcpFIN | tcpSYN | tcpRST | tcpACK, comp: tcpSYN, neg: neg})
+		m.x.flags = append(m.x.flags, flagMatch{mask: tcpFIN | tcpSYN | tcpRST | tcpACK, comp: tcpSYN, neg: neg})
 	case "--tcp-flags":
 		if c.i < len(c.toks) && c.toks[c.i].s == "!" {
 			neg = true
@@ -386,7 +398,7 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 			return err
 		}
 		c.i += 2
-		m.flags = append(m.flags, flagMatch{mask: mask, comp: comp, neg: neg})
+		m.x.flags = append(m.x.flags, flagMatch{mask: mask, comp: comp, neg: neg})
 	case "--icmp-type", "--icmpv6-type":
 		v, n, err := c.value(opt)
 		if err != nil {
@@ -397,7 +409,7 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 			return err
 		}
 		im.neg = neg || n
-		m.icmp = append(m.icmp, im)
+		m.x.icmp = append(m.x.icmp, im)
 	case "--state", "--ctstate":
 		v, n, err := c.value(opt)
 		if err != nil {
@@ -411,7 +423,7 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 			}
 			mask |= b
 		}
-		m.states = append(m.states, stateMatch{mask: mask, neg: neg || n})
+		m.x.states = append(m.x.states, stateMatch{mask: mask, neg: neg || n})
 	case "--ctorigsrc":
 		// for a NEW connection from outside the original source is the source
 		v, n, err := c.value(opt)
@@ -450,8 +462,8 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 			return err
 		}
 		if m.proto == -1 && p != -1 {
-			m.proto, m.protoNeg = p, neg || n
-		} else if p != -1 && (m.proto != p || m.protoNeg != (neg || n)) {
+			m.proto, m.protoNeg = int16(p), neg || n
+		} else if p != -1 && (int(m.proto) != p || m.protoNeg != (neg || n)) {
 			c.addRuntime("-m conntrack " + opt)
 		}
 	case "--ctorigdst", "--ctreplsrc", "--ctrepldst", "--ctreplsrcport", "--ctrepldstport", "--ctstatus", "--ctexpire", "--ctdir", "--chunk-types", "--tcp-option":
@@ -480,7 +492,7 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 		} else {
 			am.dst, am.dstNeg = mask, neg || n
 		}
-		m.addrtype = append(m.addrtype, am)
+		m.x.addrtype = append(m.x.addrtype, am)
 	case "--limit-iface-in", "--limit-iface-out":
 	case "--src-range", "--dst-range":
 		v, n, err := c.value(opt)
@@ -515,7 +527,7 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 		default:
 			return fmt.Errorf("unknown packet type %q", v)
 		}
-		m.addrtype = append(m.addrtype, addrtypeMatch{dst: mask, dstNeg: neg || n})
+		m.x.addrtype = append(m.x.addrtype, addrtypeMatch{dst: mask, dstNeg: neg || n})
 	case "--rcheck", "--update", "--remove":
 		c.recentRuntime = true
 	case "--set", "--rttl", "--rsource", "--rdest", "--reap":
@@ -532,7 +544,7 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 }
 
 func (c *ruleCompiler) addPorts(pm portMatch) {
-	c.m.ports = append(c.m.ports, pm)
+	c.m.x.ports = append(c.m.x.ports, pm)
 	if pm.kind != portSrc {
 		c.r.DPorts, c.r.DPortsNeg = pm.ranges, pm.neg
 	}

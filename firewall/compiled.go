@@ -48,21 +48,21 @@ func (m *matchSet) test(p *pktCtx) tri {
 	if m.never || m.frag == 1 {
 		return triNo
 	}
-	if m.proto != -1 && (p.proto == m.proto) == m.protoNeg {
+	if m.proto != -1 && (p.proto == int(m.proto)) == m.protoNeg {
 		return triNo
 	}
-	if !m.in.test(p.in) || !m.out.test(p.out) {
+	if !m.in.test(p.in) || !m.x.out.test(p.out) {
 		return triNo // INPUT and PREROUTING have no output interface, OUTPUT no input
 	}
 	if p.reply {
 		if m.hasSrc && !m.src.contains(p.local) {
 			return triNo
 		}
-	} else if m.hasDst && !m.dst.contains(p.dst) {
+	} else if m.x.hasDst && !m.x.dst.contains(p.dst) {
 		return triNo
 	}
-	for i := range m.ports {
-		pm := &m.ports[i]
+	for i := range m.x.ports {
+		pm := &m.x.ports[i]
 		if !portProtos[p.proto] {
 			return triNo
 		}
@@ -79,17 +79,17 @@ func (m *matchSet) test(p *pktCtx) tri {
 			return triNo
 		}
 	}
-	for _, s := range m.states {
+	for _, s := range m.x.states {
 		if (p.state&s.mask != 0) == s.neg {
 			return triNo
 		}
 	}
-	for _, f := range m.flags {
+	for _, f := range m.x.flags {
 		if p.proto != 6 || (p.flags&f.mask == f.comp) == f.neg {
 			return triNo
 		}
 	}
-	for _, ic := range m.icmp {
+	for _, ic := range m.x.icmp {
 		if p.proto != 1 && p.proto != 58 {
 			return triNo
 		}
@@ -98,12 +98,12 @@ func (m *matchSet) test(p *pktCtx) tri {
 			return triNo
 		}
 	}
-	for _, a := range m.addrtype {
+	for _, a := range m.x.addrtype {
 		if a.dst != 0 && (p.dstType&a.dst != 0) == a.dstNeg {
 			return triNo
 		}
 	}
-	if len(m.runtime) > 0 {
+	if len(m.x.runtime) > 0 {
 		return triMaybe
 	}
 	return triYes
@@ -216,19 +216,22 @@ func compileRuleset(rs *Ruleset, srcLocal addrSet) *cruleset {
 }
 
 func compileAction(r *Rule, chains map[string]*cchain, srcLocal addrSet, fam Family) crule {
+	if r.m.x == nil {
+		r.m.x = noExtra // a Rule not made by the parser matches everything
+	}
 	cr := crule{r: r, src: fullSet(fam), dst: fullSet(fam)}
 	if r.m.hasSrc {
 		cr.src = r.m.src
 	}
-	if r.m.hasDst {
-		cr.dst = r.m.dst
+	if r.m.x.hasDst {
+		cr.dst = r.m.x.dst
 	}
-	for _, a := range r.m.addrtype {
+	for _, a := range r.m.x.addrtype {
 		if a.src != 0 {
 			cr.src = cr.src.intersect(srcTypeSet(fam, a.src, a.srcNeg, srcLocal))
 		}
 	}
-	t := r.m.target
+	t := r.Target
 	switch {
 	case t == "":
 		cr.act = actSkip
@@ -296,7 +299,7 @@ func mustPrefixSet(fam Family, v4, v6 string) addrSet {
 func segmentChain(rules []crule) []segment {
 	var segs []segment
 	batchable := func(c *crule) bool {
-		if len(c.r.m.runtime) > 0 {
+		if len(c.r.m.x.runtime) > 0 {
 			return false
 		}
 		switch c.act {

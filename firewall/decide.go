@@ -226,7 +226,7 @@ func (d *decider) chain(c *cchain, i int) uint8 {
 			d.trace = saved
 			o2 := d.chain(c, i+1)
 			if o1 != o2 {
-				d.reasons = append(d.reasons, cr.r.m.runtime...)
+				d.reasons = append(d.reasons, cr.r.m.x.runtime...)
 				if d.condRule == "" {
 					d.condRule = cr.r.Text
 				}
@@ -305,7 +305,7 @@ func (d *decider) localDNAT(cr *crule) (netip.Addr, uint16, bool) {
 	if cr.r.Target != "DNAT" {
 		return netip.Addr{}, 0, false
 	}
-	host, port := splitHostPort(cr.r.m.targetArgs["--to-destination"])
+	host, port := splitHostPort(cr.r.m.x.targetArgs["--to-destination"])
 	a, err := netip.ParseAddr(strings.SplitN(host, "-", 2)[0])
 	if err != nil || !(a.IsLoopback() || d.e.local.contains(a)) {
 		return netip.Addr{}, 0, false

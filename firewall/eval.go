@@ -87,10 +87,10 @@ func (e *Evaluator) candidates() {
 				ifs[name] = true
 			}
 		}
-		if m.hasDst && len(dstSets) < 256 {
-			dstSets = append(dstSets, m.dst)
+		if m.x.hasDst && len(dstSets) < 256 {
+			dstSets = append(dstSets, m.x.dst)
 		}
-		for _, pm := range m.ports {
+		for _, pm := range m.x.ports {
 			if pm.kind != portDst {
 				sranges = append(sranges, pm.ranges...)
 			}
@@ -213,7 +213,7 @@ func (e *Evaluator) dstType(a netip.Addr) uint16 {
 // the queried socket (same local address and port). why is set when it
 // cannot tell.
 func (w *walker) natSame(cr *crule) (bool, string) {
-	args := cr.r.m.targetArgs
+	args := cr.r.m.x.targetArgs
 	switch cr.r.Target {
 	case "REDIRECT":
 		if w.nat.target.IsValid() {

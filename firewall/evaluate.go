@@ -94,16 +94,16 @@ func (e *Evaluator) dnatOrigins(proto int, addr netip.Addr, port uint16) []uint1
 	var out []uint16
 	for _, cr := range e.nat {
 		m := &cr.r.m
-		if cr.r.Target != "DNAT" || (m.proto != -1 && (m.proto == proto) == m.protoNeg) {
+		if cr.r.Target != "DNAT" || (m.proto != -1 && (int(m.proto) == proto) == m.protoNeg) {
 			continue
 		}
-		host, p := splitHostPort(m.targetArgs["--to-destination"])
+		host, p := splitHostPort(m.x.targetArgs["--to-destination"])
 		a, err := netip.ParseAddr(strings.SplitN(host, "-", 2)[0])
 		if err != nil || a != addr {
 			continue
 		}
 		origin := port
-		for _, pm := range m.ports {
+		for _, pm := range m.x.ports {
 			if pm.kind == portDst && !pm.neg && len(pm.ranges) > 0 {
 				origin = pm.ranges[0].Lo
 			}
@@ -277,22 +277,22 @@ func (e *Evaluator) sizeOf(s addrSet) float64 {
 // port, which the per-port evaluation does not follow.
 func (e *Evaluator) redirectsTo(proto int, port uint16) string {
 	for _, cr := range e.nat {
-		if cr.r.m.proto != -1 && (cr.r.m.proto == proto) == cr.r.m.protoNeg {
+		if cr.r.m.proto != -1 && (int(cr.r.m.proto) == proto) == cr.r.m.protoNeg {
 			continue
 		}
 		var to string
 		switch cr.r.Target {
 		case "REDIRECT":
-			to = cr.r.m.targetArgs["--to-ports"]
+			to = cr.r.m.x.targetArgs["--to-ports"]
 		case "DNAT":
-			_, to = splitHostPort(cr.r.m.targetArgs["--to-destination"])
+			_, to = splitHostPort(cr.r.m.x.targetArgs["--to-destination"])
 		}
 		lo, hi, ok := portRangeArg(to)
 		if !ok || port < lo || port > hi {
 			continue
 		}
 		same := false
-		for _, pm := range cr.r.m.ports {
+		for _, pm := range cr.r.m.x.ports {
 			if pm.kind == portDst && !pm.neg && len(pm.ranges) == 1 && pm.ranges[0] == (PortRange{port, port}) {
 				same = true // the same port: evaluated as delivered
 			}
@@ -326,11 +326,11 @@ func (e *Evaluator) Published(proto string, port uint16) []*Rule {
 		if cr.r.Target == "REDIRECT" {
 			continue // stays on this host
 		}
-		if m.proto != -1 && (m.proto == p) == m.protoNeg {
+		if m.proto != -1 && (int(m.proto) == p) == m.protoNeg {
 			continue
 		}
 		ok := true
-		for _, pm := range m.ports {
+		for _, pm := range m.x.ports {
 			if pm.kind == portDst && inRanges(pm.ranges, port) == pm.neg {
 				ok = false
 			}
@@ -339,7 +339,7 @@ func (e *Evaluator) Published(proto string, port uint16) []*Rule {
 			continue
 		}
 		if cr.r.Target == "DNAT" {
-			host, _ := splitHostPort(m.targetArgs["--to-destination"])
+			host, _ := splitHostPort(m.x.targetArgs["--to-destination"])
 			if a, err := netip.ParseAddr(strings.SplitN(host, "-", 2)[0]); err == nil && e.local.contains(a) && !a.IsLoopback() {
 				continue // to one of our own addresses
 			}

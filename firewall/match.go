@@ -13,13 +13,25 @@ import (
 type matchSet struct {
 	hasSrc bool
 	src    addrSet // -s and --src-range, negations applied
+
+	proto    int16 // -1: any
+	protoNeg bool
+	frag     int8 // 1: -f (non-first fragments), -1: ! -f
+	never    bool // a match that cannot hold for traffic to this host
+	goTo     bool
+	srcOnly  bool // nothing but a source match
+	in       ifaceMatch
+
+	// x holds the matches a blocklist rule does not use, so that the
+	// common rule stays small; it is never nil for a parsed rule
+	x *matchExtra
+}
+
+// matchExtra is the less common part of a compiled rule.
+type matchExtra struct {
 	hasDst bool
 	dst    addrSet
-
-	proto    int // -1: any
-	protoNeg bool
-	in, out  ifaceMatch
-	frag     int8 // 1: -f (non-first fragments), -1: ! -f
+	out    ifaceMatch
 
 	ports    []portMatch
 	states   []stateMatch
@@ -27,13 +39,16 @@ type matchSet struct {
 	icmp     []icmpMatch
 	addrtype []addrtypeMatch
 
-	runtime []string // reasons: matches that depend on state the evaluator cannot see
-	never   bool     // a match that cannot hold for traffic to this host
-
-	target     string
+	runtime    []string // reasons: matches that depend on state the evaluator cannot see
 	targetArgs map[string]string
-	goTo       bool
-	srcOnly    bool // nothing but a source match
+}
+
+// noExtra is the shared empty matchExtra of rules that need none.
+var noExtra = &matchExtra{}
+
+func (x *matchExtra) empty() bool {
+	return !x.hasDst && !x.out.set && len(x.ports) == 0 && len(x.states) == 0 && len(x.flags) == 0 &&
+		len(x.icmp) == 0 && len(x.addrtype) == 0 && len(x.runtime) == 0 && len(x.targetArgs) == 0
 }
 
 type ifaceMatch struct {

@@ -122,7 +122,7 @@ func (e *Evaluator) outside() string {
 func (e *Evaluator) unlistedPort() uint16 {
 	var rs []PortRange
 	e.reachable(func(_ *cruleset, _ *cchain, cr *crule) {
-		for _, pm := range cr.r.m.ports {
+		for _, pm := range cr.r.m.x.ports {
 			if pm.kind != portSrc && !pm.neg {
 				for _, r := range pm.ranges {
 					if r.Hi-r.Lo < 30000 { // 1:65535 style ranges are catch-alls

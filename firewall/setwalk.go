@@ -133,7 +133,7 @@ func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
 	}
 	if t == triMaybe {
 		w.forked = true
-		for _, why := range cr.r.m.runtime {
+		for _, why := range cr.r.m.x.runtime {
 			w.reasons = append(w.reasons, reason{why, matched})
 		}
 	} else {
@@ -150,7 +150,7 @@ func isNotrack(r *Rule) bool {
 	if r.Target == "NOTRACK" {
 		return true
 	}
-	_, ok := r.m.targetArgs["--notrack"]
+	_, ok := r.m.x.targetArgs["--notrack"]
 	return r.Target == "CT" && ok
 }
 
