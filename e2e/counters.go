@@ -318,9 +318,25 @@ func (lab *Lab) decideOnce(save string, r ProbeReq, timeout time.Duration) (Kern
 	after := lab.ReadCounters(save)
 	d, err := Deciding(before, after)
 	if err == nil && (d.Verdict == "accept") != res.OK {
-		err = fmt.Errorf("counters say %s by %q but the probe says %q", d.Verdict, d.Rule, res.Detail)
+		err = &ReplyLost{Rule: d.Rule, Probe: res.Detail}
+		if d.Verdict != "accept" {
+			err = fmt.Errorf("counters say %s by %q but the probe says %q", d.Verdict, d.Rule, res.Detail)
+		}
 	}
 	return d, res, err
+}
+
+// ReplyLost is Decide's error when the way in accepted the probe but it
+// failed anyway: its reply was dropped on the way out (OUTPUT), or nothing
+// listens where the packet was sent (a redirect). The way out is not read
+// from counters: the host's own retransmissions would blur them.
+type ReplyLost struct {
+	Rule  string // where the way in accepted it
+	Probe string // what the probe saw
+}
+
+func (e *ReplyLost) Error() string {
+	return fmt.Sprintf("counters say accept by %q but the probe says %q", e.Rule, e.Probe)
 }
 
 func (lab *Lab) synOnly() {

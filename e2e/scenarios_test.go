@@ -315,6 +315,7 @@ var scenarios = []scenario{
 		listeners: []listener{
 			{"sshd", "tcp:0.0.0.0:22", "both", ""},
 			{"redis-server", "tcp:127.0.0.1:6379", "both", ""},
+			{"redis-server", "tcp:127.0.0.1:6380", "none", ""},
 			{"memcached", "tcp:127.0.0.1:11211", "none", ""},
 		},
 	},
@@ -387,13 +388,11 @@ var scenarios = []scenario{
 	{
 		name: "output-policy-drop",
 		v4:   "output-drop.rules",
-		noExplain: map[string]string{
-			"tcp:0.0.0.0:80": "INPUT accepts the SYN, OUTPUT drops the SYN-ACK: counters and probe cannot agree",
-		},
 		listeners: []listener{
 			{"sshd", "tcp:0.0.0.0:22", "both", ""},
 			{"nginx", "tcp:0.0.0.0:80", "none", ""},
 			{"named", "udp:0.0.0.0:53", "both", ""},
+			{"unknownd", "tcp:0.0.0.0:8080", ".3", ""},
 		},
 	},
 	{
