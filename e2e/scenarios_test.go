@@ -435,7 +435,7 @@ var scenarios = []scenario{
 	{
 		name:     "assorted-matches",
 		v4:       "matches.rules",
-		verdicts: map[string]string{"tcp:0.0.0.0:2022": "conditional"},
+		verdicts: map[string]string{"tcp:0.0.0.0:2022": "conditional", "tcp:0.0.0.0:8443": "conditional"},
 		listeners: []listener{
 			{"sshd", "tcp:0.0.0.0:22", "both", ""},
 			{"mysqld", "tcp:0.0.0.0:3306", ".3", ""},
@@ -443,7 +443,8 @@ var scenarios = []scenario{
 			{"nginx", "tcp:0.0.0.0:80", "both", ""},
 			{"unknownd", "tcp:0.0.0.0:8080", "both", ""},
 			{"nginx", "tcp:0.0.0.0:443", "none", ""},
-			{"sshd", "tcp:0.0.0.0:2022", "both", ""}, // hashlimit: the first get in
+			{"sshd", "tcp:0.0.0.0:2022", "both", ""},  // hashlimit: the first get in
+			{"nginx", "tcp:0.0.0.0:8443", "both", ""}, // connlimit: so do these
 		},
 	},
 	{
