@@ -2,7 +2,6 @@ package firewall
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 )
@@ -574,10 +573,4 @@ func parseRange(s string, fam Family) (addrSet, error) {
 		return addrSet{}, fmt.Errorf("bad address range %q", s)
 	}
 	return rangeSet(fam, a.Addr(), b.Addr()), nil
-}
-
-// Atoi helper kept for target arguments such as --to-ports.
-func atoiPort(s string) (int, bool) {
-	n, err := strconv.Atoi(s)
-	return n, err == nil && n >= 0 && n <= 65535
 }

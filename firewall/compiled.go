@@ -2,7 +2,6 @@ package firewall
 
 import (
 	"net/netip"
-	"strings"
 )
 
 // tri is a match result: runtime-state matches give maybe.
@@ -332,10 +331,3 @@ func segmentChain(rules []crule) []segment {
 // minBatch is the run length from which consecutive rules are swept
 // together instead of one set operation per rule.
 var minBatch = 16
-
-func trimPlus(s string) (string, bool) {
-	if strings.HasSuffix(s, "+") {
-		return strings.TrimSuffix(s, "+"), true
-	}
-	return s, false
-}
