@@ -3,6 +3,32 @@
 // one exec seam, and evaluates a NEW connection the way the kernel would,
 // answering which sources are accepted and which rule decided. It knows
 // nothing of sockets or services.
+//
+// Choices the evaluator makes, each pinned by tests:
+//   - Sources are sets. The other free variables are enumerated: the input
+//     interface (the host's, or offline the ones the rules name plus one
+//     generic outside interface), the destination address of a wildcard
+//     bind (the host's, or offline the -d values the rules name plus one
+//     generic address) and the source port (one per class the --sport
+//     values cut). A source is accepted if some combination lets it in;
+//     an interface restriction is reported when only named interfaces do.
+//   - Runtime-state matches (-m recent, limit, set, string, mac, unknown
+//     modules and options) are explored both ways ("may" sets per outcome);
+//     the verdict is conditional only for sources whose outcomes differ.
+//     IPv6 extension-header matches (-m rt, frag, hbh, dst, mh) never hold:
+//     a plain SYN or datagram carries no such header.
+//   - Tables run in hook order (raw, mangle, nat PREROUTING; mangle, filter,
+//     security INPUT); every ruleset given (legacy and nft) must accept.
+//     NOTRACK in raw makes packets UNTRACKED (and skips nat); a DNAT or
+//     REDIRECT elsewhere takes the packet away from the socket; a DNAT to a
+//     loopback-bound socket makes it reachable. For TCP the SYN-ACK must
+//     also pass the output chains (an OUTPUT policy DROP closes ports).
+//   - Options the parser does not know are kept on the rule as opaque
+//     (Rule.Unknown) rather than rejected: the Diekmann parser-torture file,
+//     which iptables-restore rejects at line 12 for "--something-else",
+//     parses, and verdicts that depend on that rule are conditional.
+//   - Native nftables tables (Live.Unseen*, Host.Unseen) are not evaluated:
+//     anything they could drop makes accepting verdicts conditional.
 package firewall
 
 import "net/netip"
