@@ -71,10 +71,14 @@
 //
 //	ok := lab.Probe("tcp", "192.0.2.2", "192.0.2.1", 22)
 //	res := lab.ProbeAll([]e2e.ProbeReq{...})  // concurrent, one helper process
+//	res = lab.ProbeSpecs([]e2e.ProbeSpec{{ProbeReq: r, SPort: 80}}) // fixed source port
+//	res = lab.ProbeOnce(reqs, 700*time.Millisecond)                 // no retry
 //	h := lab.Hold("192.0.2.2", "192.0.2.1", 22); h.Alive(); h.Close()
 //
 // A TCP probe succeeds when the handshake completes within the timeout, a
-// UDP probe when the echo comes back.
+// UDP probe when the echo comes back; failures say "refused", "unreachable"
+// (an ICMP error) or "timeout", and ProbeAll retries a timeout once with a
+// longer wait.
 //
 // fwaudit:
 //
@@ -98,8 +102,21 @@
 // jumps, gotos, RETURN, policies) to the rule or policy the kernel's walk
 // ended on. The first Decide makes the peer send only SYNs (a rule in its
 // OUTPUT chains), so one TCP probe is one packet; held connections stop
-// working after it. The host's ruleset is never touched. ParseCounters
-// and Deciding are the pure halves, unit-tested on captured dumps.
+// working after it. The host's ruleset is never touched. When the way in
+// accepted but the probe failed (a reply dropped in OUTPUT, a redirect to
+// a closed port) the error is a *ReplyLost. ParseCounters and Deciding are
+// the pure halves, unit-tested on captured dumps.
+//
+// # Scenarios
+//
+// scenarios_test.go holds the evaluator's proof as a table: each scenario
+// names its rulesets (testdata/*.rules, *.rules6, *.nft, corpus/), an
+// optional setup (ufw), and its listeners with what the kernel must let in
+// per family ("both", "none", ".2", ".3"). TestScenarios probes every
+// listener from both peer sources per family, then checks, per scenario,
+// "kernel" (the expectations), "verdicts" (scan -o json admits exactly the
+// sources that got in; conditional only where the scenario pins it) and
+// "explain" (both command forms against the counter walk).
 //
 // # Limits
 //
