@@ -104,16 +104,30 @@ func (e *Evaluator) Decide(p Packet) Decision {
 			rp := &pktCtx{proto: 6, sport: ctx.dport, dport: ctx.sport, out: ctx.in, reply: true, local: ctx.dst,
 				dstType: atUnicast, state: stEstablished, flags: tcpSYN | tcpACK}
 			d.p = rp
+			// the reply's steps join the trace only when it is dropped
+			saved := d.trace
+			d.trace = false
+			var o uint8
 			for _, h := range cs.out {
-				d.decisive = ""
-				o := d.chain(h, 0)
-				if o&oDrop != 0 && dropRule == "" {
-					dropRule = d.decisive
-				}
-				final |= o & oDrop
-				if o == oDrop {
-					final = oDrop
+				if o = d.chain(h, 0); o&oDrop != 0 {
 					break
+				}
+			}
+			d.trace = saved
+			if o&oDrop != 0 {
+				*rp = pktCtx{proto: 6, sport: ctx.dport, dport: ctx.sport, out: ctx.in, reply: true, local: ctx.dst,
+					dstType: atUnicast, state: stEstablished, flags: tcpSYN | tcpACK}
+				for _, h := range cs.out {
+					d.decisive = ""
+					o := d.chain(h, 0)
+					if o&oDrop != 0 && dropRule == "" {
+						dropRule = d.decisive
+					}
+					final |= o & oDrop
+					if o == oDrop {
+						final = oDrop
+						break
+					}
 				}
 			}
 			d.p = ctx
