@@ -318,6 +318,12 @@ var scenarios = []scenario{
 			{"redis-server", "tcp:127.0.0.1:6380", "none", ""},
 			{"memcached", "tcp:127.0.0.1:11211", "none", ""},
 		},
+		// only a loopback socket that no DNAT reaches is out of the firewall's say
+		verdicts: map[string]string{
+			"tcp:127.0.0.1:6379":  "open",
+			"tcp:127.0.0.1:6380":  "blocked",
+			"tcp:127.0.0.1:11211": "not-applicable",
+		},
 	},
 	{
 		name: "notrack-untracked",
@@ -591,7 +597,8 @@ func attachVerdicts(t *testing.T, lab *Lab, sc scenario, cases []*probeCase) {
 			t.Errorf("fwaudit scan does not report %s %s (%s)", l.daemon, l.spec, s.family())
 		case so.Firewall == nil:
 			t.Errorf("fwaudit scan: %s %s has no firewall verdict", l.daemon, l.spec)
-		case s.loopback && so.Firewall.Verdict != "not-applicable":
+		case s.loopback && !sc.probeLoopback && so.Firewall.Verdict != "not-applicable":
+			// with probeLoopback a DNAT may reach the socket: the probes judge
 			t.Errorf("%s %s is bound to loopback: verdict %q, want not-applicable", l.daemon, l.spec, so.Firewall.Verdict)
 		}
 	}

@@ -51,9 +51,10 @@ func (a *audit) findings() []Finding {
 }
 
 // exposedVerdict is the socket's overall verdict, or "" for a socket no
-// finding may name: bound to loopback, or not judged (no rules read).
+// finding may name: bound to loopback (unless a nat DNAT makes it reachable
+// from outside, which its verdict then shows), or not judged (no rules read).
 func exposedVerdict(s Socket) string {
-	if s.Exposure == string(scan.ExposureLocal) || s.Device == "lo" || s.Firewall == nil {
+	if s.Firewall == nil || s.Device == "lo" || s.Firewall.Verdict == string(firewall.NotApplicable) {
 		return ""
 	}
 	return s.Firewall.Verdict

@@ -241,6 +241,7 @@ func TestChecksAndFindings(t *testing.T) {
 		wantChecks   map[string]Status // only the ones named
 		wantFindings []string          // "id port", in report order
 		wantSeverity map[string]Severity
+		published    bool // a DNAT reaches a loopback-bound socket: findings may name it
 	}{
 		{
 			name: "fresh host, no rules, postgres on 0.0.0.0",
@@ -285,6 +286,26 @@ func TestChecksAndFindings(t *testing.T) {
 			v4:   deadV4, listeners: []scan.Listener{sshd, listener("tcp", "0.0.0.0", 3306, "mysqld")},
 			ipv6Disabled: true,
 			wantFindings: []string{"exposed-sensitive-service 3306", "shadowed-rule 3306", "duplicate-rule 22", "shadowed-rule 22"},
+		},
+		{
+			name: "redis on loopback published by a DNAT to 127.0.0.1 is exposed",
+			v4: `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -p tcp -m tcp --dport 6379 -j DNAT --to-destination 127.0.0.1:6379
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+COMMIT
+`,
+			listeners:    []scan.Listener{listener("tcp", "127.0.0.1", 6379, "redis-server"), listener("tcp", "127.0.0.1", 11211, "memcached")},
+			ipv6Disabled: true,
+			published:    true,
+			wantFindings: []string{"exposed-sensitive-service 6379"},
 		},
 		{
 			name: "policy ACCEPT with a blocklist",
@@ -338,7 +359,7 @@ func TestChecksAndFindings(t *testing.T) {
 					t.Errorf("%s severity = %v, want %v", f.ID, f.Severity, want)
 				}
 				for _, l := range tt.listeners {
-					if l.Exposure == scan.ExposureLocal && f.Port == l.Port && f.Address == l.Address.String() {
+					if !tt.published && l.Exposure == scan.ExposureLocal && f.Port == l.Port && f.Address == l.Address.String() {
 						t.Errorf("finding %s raised against loopback socket %s:%d", f.ID, f.Address, f.Port)
 					}
 				}

@@ -120,14 +120,22 @@ func judge(l scan.Listener, fw *Firewall) *SocketFirewall {
 }
 
 func familyVerdict(l scan.Listener, addr netip.Addr, ev *firewall.Evaluator, why string) *FamilyVerdict {
-	if l.Exposure == scan.ExposureLocal {
-		return NewFamilyVerdict(firewall.Result{Verdict: firewall.NotApplicable,
-			Reasons: []string{"bound to loopback"}})
+	notApplicable := firewall.Result{Verdict: firewall.NotApplicable, Reasons: []string{"bound to loopback"}}
+	local := l.Exposure == scan.ExposureLocal
+	// A socket bound to device lo only sees packets that came in on lo. One
+	// bound to a loopback address is out of reach unless a nat DNAT sends
+	// outside traffic to it (with route_localnet): the evaluator knows.
+	if local && (l.Device == "lo" || ev == nil) {
+		return NewFamilyVerdict(notApplicable)
 	}
 	if ev == nil {
 		return NewFamilyVerdict(firewall.Result{Verdict: firewall.Unknown, Reasons: []string{why}})
 	}
-	return NewFamilyVerdict(ev.Evaluate(firewall.Query{Proto: l.Proto, Addr: addr, Port: l.Port}))
+	r := ev.Evaluate(firewall.Query{Proto: l.Proto, Addr: addr, Port: l.Port})
+	if local && r.Verdict == firewall.NotApplicable {
+		r = notApplicable
+	}
+	return NewFamilyVerdict(r)
 }
 
 func NewFamilyVerdict(r firewall.Result) *FamilyVerdict {
