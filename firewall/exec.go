@@ -5,13 +5,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"os/exec"
 	"strings"
 )
 
 // Runner runs a command and returns its standard output; the real one is
 // ExecRunner. Every command fwaudit runs to read the firewall goes through
-// a Runner, so tests can replay captured output.
+// a Runner, so tests can replay captured output. LoadLive calls Run from
+// several goroutines at once.
 type Runner interface {
 	Run(ctx context.Context, name string, args ...string) ([]byte, error)
 }
@@ -66,4 +69,22 @@ func isPermission(stderr string) bool {
 	s := strings.ToLower(stderr)
 	return strings.Contains(s, "permission denied") || strings.Contains(s, "must be root") ||
 		strings.Contains(s, "operation not permitted")
+}
+
+// LegacyTables reports whether iptables-legacy holds any table of fam in
+// this network namespace. The kernel lists them in /proc/net/ip_tables_names
+// (ip6_tables_names); the file is missing when the module is not loaded.
+func (ExecRunner) LegacyTables(fam Family) (present, known bool) {
+	name := "/proc/net/ip_tables_names"
+	if fam == IPv6 {
+		name = "/proc/net/ip6_tables_names"
+	}
+	b, err := os.ReadFile(name)
+	switch {
+	case err == nil:
+		return len(bytes.TrimSpace(b)) > 0, true
+	case errors.Is(err, fs.ErrNotExist):
+		return false, true
+	}
+	return false, false
 }

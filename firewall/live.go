@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Live is what could be read of the live host's rules.
@@ -28,10 +29,19 @@ type Live struct {
 // both hold rules), falling back to plain iptables-save, and lists native
 // nftables tables the iptables view cannot show.
 func LoadLive(ctx context.Context, r Runner) Live {
+	// Every read is a separate command of a few milliseconds, so they run
+	// side by side; warnings are merged in a fixed order afterwards.
 	var l Live
-	l.V4, l.Err4 = loadFamily(ctx, r, IPv4, &l.Warnings)
-	l.V6, l.Err6 = loadFamily(ctx, r, IPv6, &l.Warnings)
-	for _, t := range nativeTables(ctx, r, &l.Warnings) {
+	var w4, w6, wn []string
+	var native []nativeTable
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); l.V4, l.Err4 = loadFamily(ctx, r, IPv4, &w4) }()
+	go func() { defer wg.Done(); l.V6, l.Err6 = loadFamily(ctx, r, IPv6, &w6) }()
+	go func() { defer wg.Done(); native = nativeTables(ctx, r, &wn) }()
+	wg.Wait()
+	l.Warnings = append(append(append(l.Warnings, w4...), w6...), wn...)
+	for _, t := range native {
 		l.Unseen = append(l.Unseen, t.reason)
 		if t.family != "ip6" {
 			l.Unseen4 = append(l.Unseen4, t.reason)
@@ -43,22 +53,54 @@ func LoadLive(ctx context.Context, r Runner) Live {
 	return l
 }
 
+// legacyProber is implemented by runners that can tell, without running
+// iptables-legacy-save, whether any legacy table exists in this network
+// namespace. ExecRunner reads /proc/net/ip_tables_names (ip6_tables_names),
+// the list iptables-legacy-save itself starts from; other runners always
+// run the command.
+type legacyProber interface {
+	LegacyTables(fam Family) (present, known bool)
+}
+
 func loadFamily(ctx context.Context, r Runner, fam Family, warnings *[]string) ([]*Ruleset, error) {
 	prefix := "iptables"
 	if fam == IPv6 {
 		prefix = "ip6tables"
 	}
+	backends := []string{"nft", "legacy"}
+	if p, ok := r.(legacyProber); ok {
+		if present, known := p.LegacyTables(fam); known && !present {
+			backends = backends[:1]
+		}
+	}
+	type read struct {
+		rs  *Ruleset
+		err error
+	}
+	reads := make([]read, len(backends))
+	var wg sync.WaitGroup
+	for i, backend := range backends {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rs, err := runSave(ctx, r, prefix+"-"+backend+"-save", fam)
+			if err == nil {
+				rs.Source = prefix + "-" + backend
+			}
+			reads[i] = read{rs, err}
+		}()
+	}
+	wg.Wait()
+
 	var sets []*Ruleset
 	var errs []error
 	var emptyLegacy *Ruleset
-	for _, backend := range []string{"nft", "legacy"} {
-		cmd := prefix + "-" + backend + "-save"
-		rs, err := runSave(ctx, r, cmd, fam)
+	for i, backend := range backends {
+		rs, err := reads[i].rs, reads[i].err
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		rs.Source = prefix + "-" + backend
 		if backend == "legacy" && isEmptyRuleset(rs) {
 			emptyLegacy = rs // legacy modules loaded but unused
 			continue
@@ -71,7 +113,7 @@ func loadFamily(ctx context.Context, r Runner, fam Family, warnings *[]string) (
 	if emptyLegacy != nil {
 		return []*Ruleset{emptyLegacy}, nil // read fine: no rules at all
 	}
-	if len(errs) == 2 && allNotInstalled(errs) {
+	if len(errs) == len(backends) && allNotInstalled(errs) {
 		// an iptables without the -nft/-legacy names
 		rs, err := runSave(ctx, r, prefix+"-save", fam)
 		if err == nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -16,12 +17,16 @@ import (
 type fakeRunner struct {
 	files map[string]string
 	errs  map[string]error
+
+	mu    sync.Mutex // LoadLive runs commands concurrently
 	calls []string
 }
 
 func (f *fakeRunner) Run(_ context.Context, name string, args ...string) ([]byte, error) {
 	line := strings.TrimSpace(name + " " + strings.Join(args, " "))
+	f.mu.Lock()
 	f.calls = append(f.calls, line)
+	f.mu.Unlock()
 	if err, ok := f.errs[line]; ok {
 		return nil, &CmdError{Cmd: line, Err: err}
 	}
@@ -208,5 +213,35 @@ func TestParseNftTables(t *testing.T) {
 			}
 			parseNftTables(b) // must not panic; an error or a list are both fine
 		})
+	}
+}
+
+// proberRunner also answers LegacyTables, as ExecRunner does from /proc.
+type proberRunner struct {
+	*fakeRunner
+	legacy map[Family]bool
+}
+
+func (p proberRunner) LegacyTables(fam Family) (present, known bool) { return p.legacy[fam], true }
+
+func TestLoadLiveSkipsAbsentLegacyTables(t *testing.T) {
+	f := &fakeRunner{files: map[string]string{
+		"iptables-nft-save":     "GEN-mixed-backends.iptables-nft-save",
+		"iptables-legacy-save":  "GEN-mixed-backends.iptables-legacy-save",
+		"ip6tables-nft-save":    "",
+		"ip6tables-legacy-save": "",
+		"nft -j list ruleset":   "",
+	}}
+	l := LoadLive(context.Background(), proberRunner{f, map[Family]bool{IPv4: true}})
+	if l.Err4 != nil || l.Err6 != nil {
+		t.Fatalf("errors: %v, %v", l.Err4, l.Err6)
+	}
+	if got, want := sources(l.V4), []string{"iptables-nft:2", "iptables-legacy:3"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("ipv4 sources = %v, want %v", got, want)
+	}
+	for _, c := range f.calls {
+		if c == "ip6tables-legacy-save" {
+			t.Errorf("ran %s although no IPv6 legacy table exists", c)
+		}
 	}
 }
