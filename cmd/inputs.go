@@ -118,7 +118,7 @@ func (o *inputOpts) loadListeners(ctx context.Context, app *App) ([]scan.Listene
 // loadRules reads each family from its file, the live host, or nowhere
 // (--offline); a family that cannot be read has a nil evaluator and a reason.
 func (o *inputOpts) loadRules(ctx context.Context, host firewall.Host) (*report.Firewall, report.FirewallInfo, []string, error) {
-	fw := &report.Firewall{}
+	fw := &report.Firewall{Host: host}
 	var warnings []string
 	var live firewall.Live
 	if !o.offline && (o.rules == "" || o.rules6 == "") {

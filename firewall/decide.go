@@ -189,6 +189,9 @@ func (d *decider) step(c *cchain, cr *crule, matched tri, action string) {
 		s.Line, s.Rule = cr.r.Line, cr.r.Text
 	} else {
 		s.Rule = "policy " + c.policy
+		if c.policy == "" { // a user chain has no policy: the walk returns
+			s.Rule = "end of chain"
+		}
 		s.Matched = "yes"
 	}
 	d.steps = append(d.steps, s)

@@ -88,3 +88,6 @@ func (ExecRunner) LegacyTables(fam Family) (present, known bool) {
 	}
 	return false, false
 }
+
+// NftTables lists the nf_tables tables of this network namespace.
+func (ExecRunner) NftTables() ([]NftTable, error) { return listNftTables() }

@@ -31,14 +31,34 @@ type Live struct {
 func LoadLive(ctx context.Context, r Runner) Live {
 	// Every read is a separate command of a few milliseconds, so they run
 	// side by side; warnings are merged in a fixed order afterwards.
+	// When the kernel says which nf_tables tables exist, commands that could
+	// only print nothing are not run at all.
+	skipNft := map[Family]bool{}
+	skipNative := false
+	if p, ok := r.(nftProber); ok {
+		if tables, err := p.NftTables(); err == nil {
+			skipNft[IPv4], skipNft[IPv6], skipNative = true, true, len(tables) == 0
+			for _, t := range tables {
+				switch t.Family {
+				case "ip":
+					skipNft[IPv4] = false
+				case "ip6":
+					skipNft[IPv6] = false
+				}
+			}
+		}
+	}
 	var l Live
 	var w4, w6, wn []string
 	var native []nativeTable
 	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); l.V4, l.Err4 = loadFamily(ctx, r, IPv4, &w4) }()
-	go func() { defer wg.Done(); l.V6, l.Err6 = loadFamily(ctx, r, IPv6, &w6) }()
-	go func() { defer wg.Done(); native = nativeTables(ctx, r, &wn) }()
+	wg.Add(2)
+	go func() { defer wg.Done(); l.V4, l.Err4 = loadFamily(ctx, r, IPv4, skipNft[IPv4], &w4) }()
+	go func() { defer wg.Done(); l.V6, l.Err6 = loadFamily(ctx, r, IPv6, skipNft[IPv6], &w6) }()
+	if !skipNative {
+		wg.Add(1)
+		go func() { defer wg.Done(); native = nativeTables(ctx, r, &wn) }()
+	}
 	wg.Wait()
 	l.Warnings = append(append(append(l.Warnings, w4...), w6...), wn...)
 	for _, t := range native {
@@ -62,16 +82,33 @@ type legacyProber interface {
 	LegacyTables(fam Family) (present, known bool)
 }
 
-func loadFamily(ctx context.Context, r Runner, fam Family, warnings *[]string) ([]*Ruleset, error) {
+// nftProber is implemented by runners that can list the nf_tables tables
+// without running a command (ExecRunner asks the kernel over netlink).
+type nftProber interface {
+	NftTables() ([]NftTable, error)
+}
+
+// loadFamily reads one family's rules from each backend that may hold some.
+// skipNft: nf_tables has no table of this family, so iptables-nft-save
+// could only print nothing. With neither backend present the family has
+// no rules at all: nil, nil.
+func loadFamily(ctx context.Context, r Runner, fam Family, skipNft bool, warnings *[]string) ([]*Ruleset, error) {
 	prefix := "iptables"
 	if fam == IPv6 {
 		prefix = "ip6tables"
 	}
-	backends := []string{"nft", "legacy"}
+	var backends []string
+	if !skipNft {
+		backends = append(backends, "nft")
+	}
+	backends = append(backends, "legacy")
 	if p, ok := r.(legacyProber); ok {
 		if present, known := p.LegacyTables(fam); known && !present {
-			backends = backends[:1]
+			backends = backends[:len(backends)-1]
 		}
+	}
+	if len(backends) == 0 {
+		return nil, nil
 	}
 	type read struct {
 		rs  *Ruleset

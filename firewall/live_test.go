@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -244,4 +245,40 @@ func TestLoadLiveSkipsAbsentLegacyTables(t *testing.T) {
 			t.Errorf("ran %s although no IPv6 legacy table exists", c)
 		}
 	}
+}
+
+// tablesRunner also answers NftTables and LegacyTables, as ExecRunner does.
+type tablesRunner struct {
+	*fakeRunner
+	nft []NftTable
+}
+
+func (r tablesRunner) NftTables() ([]NftTable, error)                { return r.nft, nil }
+func (r tablesRunner) LegacyTables(fam Family) (present, known bool) { return false, true }
+
+func TestLoadLiveRunsOnlyWhatTheKernelHas(t *testing.T) {
+	t.Run("no tables at all", func(t *testing.T) {
+		f := &fakeRunner{}
+		l := LoadLive(context.Background(), tablesRunner{f, nil})
+		if l.V4 != nil || l.V6 != nil || l.Err4 != nil || l.Err6 != nil || len(l.Unseen) > 0 {
+			t.Errorf("got %+v, want no rules and no errors", l)
+		}
+		if len(f.calls) != 0 {
+			t.Errorf("ran %v, want no command", f.calls)
+		}
+	})
+	t.Run("ip table only", func(t *testing.T) {
+		f := &fakeRunner{files: map[string]string{
+			"iptables-nft-save":   "GEN-mixed-backends.iptables-nft-save",
+			"nft -j list ruleset": "GEN-ufw-server2-as-iptables-nft.nft-j.json",
+		}}
+		l := LoadLive(context.Background(), tablesRunner{f, []NftTable{{"ip", "filter"}}})
+		if l.Err4 != nil || l.Err6 != nil || l.V6 != nil {
+			t.Errorf("got %+v, want IPv4 rules only", l)
+		}
+		sort.Strings(f.calls)
+		if want := []string{"iptables-nft-save", "nft -j list ruleset"}; !reflect.DeepEqual(f.calls, want) {
+			t.Errorf("ran %v, want %v", f.calls, want)
+		}
+	})
 }

@@ -201,7 +201,11 @@ func verdictText(v *FamilyVerdict) string {
 		}
 	case firewall.Restricted:
 		what := append(append([]string{}, v.Sources...), onIfaces(v.Interfaces)...)
-		return "restricted: " + strings.Join(what, ",")
+		text := "restricted: " + strings.Join(what, ",")
+		if len(v.Except) > 0 {
+			text += " except " + strings.Join(v.Except, ",")
+		}
+		return text
 	case firewall.Conditional, firewall.Unknown:
 		if len(v.Reasons) > 0 {
 			return v.Verdict + ": " + strings.Join(v.Reasons, ", ")

@@ -58,6 +58,10 @@ type Firewall struct {
 	V4, V6       *firewall.Evaluator
 	Err4, Err6   string
 	Sets4, Sets6 []*firewall.Ruleset
+	// Host is what the evaluators were built with; sockets bound to one
+	// device are judged by evaluators that see only that interface.
+	Host     firewall.Host
+	byDevice map[string]*firewall.Evaluator
 	// Unseen4 and Unseen6 name filtering that applies to the family but
 	// that the evaluators cannot see (native nftables tables on the input
 	// hook); the evaluators already make accepting verdicts conditional.
@@ -110,13 +114,38 @@ func judge(l scan.Listener, fw *Firewall) *SocketFirewall {
 		if l.Family == "ipv6" { // dual stack: the IPv4 side of "::"
 			addr = netip.IPv4Unspecified()
 		}
-		sf.IPv4 = familyVerdict(l, addr, fw.V4, fw.Err4)
+		sf.IPv4 = familyVerdict(l, addr, fw.deviceEvaluator(l.Device, firewall.IPv4), fw.Err4)
 	}
 	if v6 {
-		sf.IPv6 = familyVerdict(l, l.Address, fw.V6, fw.Err6)
+		sf.IPv6 = familyVerdict(l, l.Address, fw.deviceEvaluator(l.Device, firewall.IPv6), fw.Err6)
 	}
 	sf.Verdict = string(Overall(sf.IPv4, sf.IPv6))
 	return sf
+}
+
+// deviceEvaluator is the family's evaluator for a socket bound to dev
+// (SO_BINDTODEVICE): such a socket only receives what arrives on dev, so
+// only that interface is walked. No device: the host's evaluator.
+func (fw *Firewall) deviceEvaluator(dev string, fam firewall.Family) *firewall.Evaluator {
+	ev, sets, unseen := fw.V4, fw.Sets4, fw.Unseen4
+	if fam == firewall.IPv6 {
+		ev, sets, unseen = fw.V6, fw.Sets6, fw.Unseen6
+	}
+	if dev == "" || dev == "lo" || ev == nil {
+		return ev
+	}
+	key := string(fam) + " " + dev
+	if e, ok := fw.byDevice[key]; ok {
+		return e
+	}
+	h := fw.Host
+	h.Interfaces, h.Unseen = []string{dev}, unseen
+	e := firewall.NewEvaluator(fam, sets, h)
+	if fw.byDevice == nil {
+		fw.byDevice = map[string]*firewall.Evaluator{}
+	}
+	fw.byDevice[key] = e
+	return e
 }
 
 func familyVerdict(l scan.Listener, addr netip.Addr, ev *firewall.Evaluator, why string) *FamilyVerdict {
@@ -134,6 +163,10 @@ func familyVerdict(l scan.Listener, addr netip.Addr, ev *firewall.Evaluator, why
 	r := ev.Evaluate(firewall.Query{Proto: l.Proto, Addr: addr, Port: l.Port})
 	if local && r.Verdict == firewall.NotApplicable {
 		r = notApplicable
+	}
+	if dev := l.Device; dev != "" && dev != "lo" && (r.Verdict == firewall.Open || r.Verdict == firewall.Restricted) {
+		// accepted, but only ever on the bound device
+		r.Verdict, r.Interfaces = firewall.Restricted, []string{dev}
 	}
 	return NewFamilyVerdict(r)
 }
