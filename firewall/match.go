@@ -373,3 +373,24 @@ func parseICMP(s string, v6 bool) (icmpMatch, error) {
 	}
 	return m, nil
 }
+
+// nonUnicast holds the destinations no listening socket is reached at by
+// unicast: IPv4 multicast and limited broadcast, IPv6 multicast.
+var nonUnicast = map[Family]addrSet{
+	IPv4: prefixSet(IPv4, netip.MustParsePrefix("224.0.0.0/4")).union(
+		prefixSet(IPv4, netip.MustParsePrefix("255.255.255.255/32"))),
+	IPv6: prefixSet(IPv6, netip.MustParsePrefix("ff00::/8")),
+}
+
+// MulticastOnly reports whether the rule only matches packets sent to
+// multicast or broadcast addresses (a -d match inside 224.0.0.0/4,
+// 255.255.255.255 or ff00::/8), such as ufw's accepts for mDNS and SSDP.
+// Such a rule is not about a unicast listener.
+func (r *Rule) MulticastOnly() bool {
+	x := r.m.x
+	if x == nil || !x.hasDst || x.dst.isEmpty() {
+		return false
+	}
+	nu, ok := nonUnicast[x.dst.fam]
+	return ok && x.dst.subtract(nu).isEmpty()
+}

@@ -281,7 +281,7 @@ func (a *audit) staleRules(f *family) []Finding {
 		}
 		for _, c := range reachable(findTable(rs, "filter"), "INPUT") {
 			for _, r := range c.Rules {
-				if dead[r] || r.Target != "ACCEPT" || r.DPortsNeg || r.ProtoNeg || len(r.DPorts) == 0 || (r.Proto != "tcp" && r.Proto != "udp") {
+				if dead[r] || r.Target != "ACCEPT" || r.MulticastOnly() || r.DPortsNeg || r.ProtoNeg || len(r.DPorts) == 0 || (r.Proto != "tcp" && r.Proto != "udp") {
 					continue
 				}
 				// One finding per port (or range) of a multiport list that
