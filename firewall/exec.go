@@ -55,7 +55,14 @@ func (ExecRunner) Run(ctx context.Context, name string, args ...string) ([]byte,
 		return out, nil
 	}
 	line := strings.TrimSpace(name + " " + strings.Join(args, " "))
-	msg := strings.TrimSpace(stderr.String())
+	// one line, whatever the tool printed: it ends up inside our messages
+	var lines []string
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if l = strings.Join(strings.Fields(l), " "); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	msg := strings.Join(lines, "; ")
 	switch {
 	case errors.Is(err, exec.ErrNotFound):
 		err = ErrNotInstalled

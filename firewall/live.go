@@ -60,6 +60,11 @@ func LoadLive(ctx context.Context, r Runner) Live {
 		go func() { defer wg.Done(); native = nativeTables(ctx, r, &wn) }()
 	}
 	wg.Wait()
+	if errors.Is(l.Err4, ErrPermission) && errors.Is(l.Err6, ErrPermission) {
+		// one cause, one warning: not root
+		w4, w6, wn = []string{"cannot read the firewall rules without root privileges: verdicts are unknown (run fwaudit as root)"}, nil, nil
+		native = nil
+	}
 	l.Warnings = append(append(append(l.Warnings, w4...), w6...), wn...)
 	for _, t := range native {
 		l.Unseen = append(l.Unseen, t.reason)
@@ -177,7 +182,7 @@ func allNotInstalled(errs []error) bool {
 func familyError(prefix string, errs []error) error {
 	for _, e := range errs {
 		if errors.Is(e, ErrPermission) {
-			return fmt.Errorf("%s-save: permission denied (run as root): %w", prefix, e)
+			return fmt.Errorf("%s-save: %w (run as root)", prefix, ErrPermission)
 		}
 	}
 	if allNotInstalled(errs) {
