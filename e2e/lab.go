@@ -46,6 +46,7 @@ type Lab struct {
 
 	mu        sync.Mutex
 	procs     []*Proc
+	extra     []*Netns // namespaces added with AddBackend, deleted on cleanup
 	ufwDir    string
 	synOnlyOn bool
 }
@@ -143,7 +144,7 @@ func (lab *Lab) cleanup(t testing.TB) {
 	for _, p := range procs {
 		p.kill()
 	}
-	for _, ns := range []*Netns{lab.Peer, lab.Host} {
+	for _, ns := range append(lab.extra, lab.Peer, lab.Host) {
 		if _, stderr, err := runCmd("", nil, "ip", "netns", "del", ns.Name); err != nil &&
 			!strings.Contains(stderr, "No such file") {
 			t.Errorf("cleanup: ip netns del %s: %v: %s", ns.Name, err, stderr)
@@ -308,4 +309,43 @@ func hashTree(t testing.TB, paths ...string) string {
 		})
 	}
 	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+// Backend addresses: a host behind the lab host (a container, say), on a
+// link of its own, reached only through the lab host.
+var (
+	BackendHostV4 = netip.MustParseAddr("198.51.100.1") // the lab host's side, "ctr0"
+	BackendV4     = netip.MustParseAddr("198.51.100.2") // the backend's side, "eth0"
+)
+
+// AddBackend adds a third namespace linked to the host by a veth pair
+// (ctr0 on the host, eth0 in the backend, 198.51.100.0/24), routes the
+// backend's replies through the host and turns on IPv4 forwarding in the
+// host: what a container behind Docker's bridge sees. It is deleted with
+// the lab.
+func (lab *Lab) AddBackend() *Netns {
+	lab.T.Helper()
+	ns := &Netns{Name: strings.Replace(lab.Host.Name, "fwa-h-", "fwa-b-", 1), lab: lab}
+	if _, stderr, err := runCmd("", nil, "ip", "netns", "add", ns.Name); err != nil {
+		lab.T.Fatalf("ip netns add %s: %v: %s", ns.Name, err, stderr)
+	}
+	lab.mu.Lock()
+	lab.extra = append(lab.extra, ns)
+	lab.mu.Unlock()
+	h, b := lab.Host.Name, ns.Name
+	for _, s := range [][]string{
+		{"ip", "-n", h, "link", "add", "ctr0", "type", "veth", "peer", "name", "eth0", "netns", b},
+		{"ip", "-n", h, "addr", "add", BackendHostV4.String() + "/24", "dev", "ctr0"},
+		{"ip", "-n", b, "addr", "add", BackendV4.String() + "/24", "dev", "eth0"},
+		{"ip", "-n", h, "link", "set", "ctr0", "up"},
+		{"ip", "-n", b, "link", "set", "lo", "up"},
+		{"ip", "-n", b, "link", "set", "eth0", "up"},
+		{"ip", "-n", b, "route", "add", "default", "via", BackendHostV4.String()},
+		{"ip", "netns", "exec", h, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"},
+	} {
+		if _, stderr, err := runCmd("", nil, s...); err != nil {
+			lab.T.Fatalf("%s: %v: %s", strings.Join(s, " "), err, stderr)
+		}
+	}
+	return ns
 }

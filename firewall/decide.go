@@ -79,6 +79,7 @@ func (e *Evaluator) Decide(p Packet) Decision {
 	var dec Decision
 	final := oAcc
 	dropRule, acceptRule := "", ""
+	forwarded := false
 	for _, cs := range e.sets {
 		saved := *ctx
 		for _, h := range cs.hooks {
@@ -86,7 +87,23 @@ func (e *Evaluator) Decide(p Packet) Decision {
 				continue // untracked packets skip the nat table
 			}
 			d.decisive = ""
+			d.away = netip.AddrPort{}
 			o := d.chain(h, 0)
+			if d.away.IsValid() {
+				o = d.forward(cs, h)
+				if o&oDrop != 0 && dropRule == "" {
+					dropRule = d.decisive
+				}
+				if o&oAcc != 0 {
+					acceptRule = d.decisive
+				}
+				final |= o &^ oRet
+				if o == oDrop {
+					final = oDrop
+				}
+				forwarded = true
+				break
+			}
 			if o&oDrop != 0 && dropRule == "" {
 				dropRule = d.decisive
 			}
@@ -99,7 +116,7 @@ func (e *Evaluator) Decide(p Packet) Decision {
 				break
 			}
 		}
-		if final&oAcc != 0 && proto == 6 && ctx.state&(stNew|stUntracked) != 0 && ctx.flags == tcpSYN && !cs.outOpen {
+		if final&oAcc != 0 && !forwarded && proto == 6 && ctx.state&(stNew|stUntracked) != 0 && ctx.flags == tcpSYN && !cs.outOpen {
 			// the SYN-ACK must get out through the output chains
 			rp := &pktCtx{proto: 6, sport: ctx.dport, dport: ctx.sport, out: ctx.in, reply: true, local: ctx.dst,
 				dstType: atUnicast, state: stEstablished, flags: tcpSYN | tcpACK}
@@ -178,6 +195,7 @@ type decider struct {
 	decisive string // the rule or policy that ended the current hook
 	condRule string // the first runtime match whose two ways differ
 	depth    int
+	away     netip.AddrPort // set when a nat rule forwarded the packet to another host
 }
 
 func (d *decider) step(c *cchain, cr *crule, matched tri, action string) {
@@ -299,8 +317,15 @@ func (d *decider) target(c *cchain, cr *crule, i int) uint8 {
 			d.p.state |= stDNAT
 			return oAcc
 		}
+		d.w.nat.awayTo = netip.AddrPort{}
 		same, why := d.w.natSame(cr)
 		if same {
+			return oAcc
+		}
+		if why == "" && d.w.nat.awayTo.IsValid() {
+			// forwarded to another host: the nat table is done, and
+			// FORWARD decides instead of INPUT (see Decide)
+			d.away = d.w.nat.awayTo
 			return oAcc
 		}
 		if why != "" {
@@ -372,4 +397,51 @@ func actionName(cr *crule) string {
 		return "unknown " + cr.r.Target
 	}
 	return "continue"
+}
+
+// forward walks a packet that a nat rule of hook h sent to d.away (another
+// host) through the FORWARD chains, the way Evaluate does: the route to
+// that host is not known, so every output interface is tried and the first
+// that accepts is the one shown (or the first, when none does).
+func (d *decider) forward(cs *cruleset, h *cchain) uint8 {
+	var hooks []*cchain
+	for _, fh := range forwardHooks {
+		if c := cs.tables[fh[0]][fh[1]]; c != nil {
+			hooks = append(hooks, c)
+		}
+	}
+	in := *d.p
+	walk := func(out string) uint8 {
+		*d.p = pktCtx{proto: in.proto, sport: in.sport, dport: d.away.Port(), in: in.in, out: out,
+			dst: d.away.Addr(), dstType: atUnicast, state: stNew | stDNAT, flags: in.flags, icmpType: in.icmpType}
+		o := oAcc
+		for _, c := range hooks {
+			d.decisive = ""
+			if o = d.chain(c, 0); o&oDrop != 0 && o&oAcc == 0 {
+				break
+			}
+		}
+		if len(hooks) == 0 {
+			d.decisive = "-P FORWARD ACCEPT"
+		}
+		return o
+	}
+	outs := d.e.outIfacesTo(d.away.Addr())
+	chosen := outs[0]
+	tracing := d.trace
+	d.trace = false
+	for _, out := range outs {
+		if walk(out)&oAcc != 0 {
+			chosen = out
+			break
+		}
+	}
+	d.trace = tracing
+	if d.trace {
+		d.steps = append(d.steps, Step{Table: h.table, Chain: h.name, Matched: "yes",
+			Rule: "forwarded to " + d.away.String() + " (out " + chosen + "): FORWARD decides, not INPUT", Action: "forward"})
+	}
+	o := walk(chosen)
+	*d.p = in
+	return o
 }

@@ -16,10 +16,13 @@ type Evaluator struct {
 	sets   []*cruleset
 	local  addrSet // loopback plus the host's addresses
 	ifaces []string
-	dsts   []netip.Addr
-	sports []uint16
-	nat    []*crule // DNAT/REDIRECT rules of the nat table on the input path
-	sizes  sync.Map // sizeKey -> float64
+	// outIfaces are the output interfaces a forwarded packet is tried on:
+	// the host's, or offline those the rules name (-o) plus a generic one
+	outIfaces []string
+	dsts      []netip.Addr
+	sports    []uint16
+	nat       []*crule // DNAT/REDIRECT rules of the nat table on the input path
+	sizes     sync.Map // sizeKey -> float64
 }
 
 // NewEvaluator compiles rulesets (of family fam) for evaluation. host says
@@ -116,6 +119,7 @@ func (e *Evaluator) candidates() {
 		}
 		e.ifaces = append(e.ifaces, genericIface)
 	}
+	e.outIfaces = e.outputInterfaces()
 	// destinations for a wildcard bind
 	for _, a := range e.host.Addrs {
 		if a = a.Unmap(); (e.fam == IPv4) == a.Is4() && !a.IsLoopback() {
@@ -237,6 +241,20 @@ func (w *walker) natSame(cr *crule) (bool, string) {
 	case "DNAT":
 		to := args["--to-destination"]
 		host, port := splitHostPort(to)
+		if a, err := netip.ParseAddr(strings.SplitN(host, "-", 2)[0]); err == nil && !w.nat.target.IsValid() &&
+			!a.IsLoopback() && a != w.p.dst && (w.nat.local == nil || !w.nat.local(a)) {
+			// forwarded to another host, whatever the port
+			tport := w.p.dport
+			if port != "" {
+				lo, _, ok := portRangeArg(port)
+				if !ok {
+					return false, "DNAT --to-destination " + to + " not understood"
+				}
+				tport = lo
+			}
+			w.nat.awayTo = netip.AddrPortFrom(a, tport)
+			return false, ""
+		}
 		want := w.p.dport
 		if w.nat.target.IsValid() {
 			want = w.nat.port
@@ -309,6 +327,7 @@ func portRangeArg(s string) (uint16, uint16, bool) {
 // sources possibly accepted (may) and those accepted on every path (must).
 func (w *walker) pipeline(cs *cruleset, x addrSet) (must, may addrSet) {
 	w.forked = false
+	w.nat.away = nil
 	return w.pipelineFrom(cs.hooks, 0, x, emptySet(w.fam))
 }
 
@@ -321,14 +340,18 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 		w.table = h.table
 		w.untracked = emptySet(w.fam)
 		w.nat.hit = emptySet(w.fam)
+		nAway := len(w.nat.away)
 		res := w.walk(h, x)
+		for j := nAway; j < len(w.nat.away); j++ {
+			w.nat.away[j].drops = drops
+		}
 		drops = drops.union(res.drop)
 		x = res.acc
 		if h.table == "nat" && w.nat.target.IsValid() {
 			// a loopback-bound socket sees only what was translated to it
 			missed := x.subtract(w.nat.hit)
 			if !missed.isEmpty() {
-				w.dropBy = append(w.dropBy, attrib{"(not translated to " + w.nat.target.String() + ")", h.table, missed})
+				w.dropBy = append(w.dropBy, attrib{"(not translated to " + w.nat.target.String() + ")", h.table, missed, false, w.p.in})
 			}
 			x = x.intersect(w.nat.hit)
 			w.p.dst, w.p.dstType, w.p.dport = w.nat.target, atLocal, w.nat.port

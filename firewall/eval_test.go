@@ -152,8 +152,10 @@ func TestEvaluateRuntimeMatches(t *testing.T) {
 			brief{Verdict: Open, Rule: acc22}},
 		{"limited LOG does not taint", filterRules("DROP", "-A INPUT -m limit --limit 3/min -j LOG --log-prefix \"x \"", acc22), tcp(22),
 			brief{Verdict: Open, Rule: acc22}},
+		// open either way; the rule named is the one that accepts whatever
+		// the rate, not the one that may
 		{"limited accept then accept", filterRules("DROP", "-A INPUT -p tcp --dport 22 -m limit --limit 3/min -j ACCEPT", acc22), tcp(22),
-			brief{Verdict: Open, Rule: "-A INPUT -p tcp --dport 22 -m limit --limit 3/min -j ACCEPT"}},
+			brief{Verdict: Open, Rule: acc22}},
 		{"limited accept then policy drop", filterRules("DROP", "-A INPUT -p tcp --dport 22 -m limit --limit 3/min -j ACCEPT"), tcp(22),
 			brief{Verdict: Conditional, Sources: "0.0.0.0/0", Reasons: "-m limit", Rule: "-A INPUT -p tcp --dport 22 -m limit --limit 3/min -j ACCEPT"}},
 		{"limited jump to a returning chain", filterRules("DROP", "-A INPUT -m limit --limit 1/s -j LOGGING", acc22, "-A LOGGING -j LOG"), tcp(22),
@@ -251,7 +253,19 @@ func TestEvaluateTables(t *testing.T) {
 		{"REDIRECT into the port is flagged", "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 80 -j REDIRECT --to-ports 3000\nCOMMIT\n" + filterRules("DROP"), tcp(3000),
 			brief{Verdict: Conditional, Reasons: "nat REDIRECT to port 3000 from other ports not evaluated: -A PREROUTING -p tcp --dport 80 -j REDIRECT --to-ports 3000", Rule: "-P INPUT DROP"}},
 		{"DNAT to another host", "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 22 -j DNAT --to-destination 10.1.1.1:22\nCOMMIT\n" + filterOpen, tcp(22),
-			brief{Verdict: Blocked, Rule: "-A PREROUTING -p tcp --dport 22 -j DNAT --to-destination 10.1.1.1:22"}},
+			brief{Verdict: Blocked, Rule: "-P FORWARD DROP"}},
+		// Docker's published ports: the DNAT sends the connection through
+		// FORWARD, whose rules (not INPUT's) decide who gets in.
+		{"published port, FORWARD accepts it", "*nat\n:PREROUTING ACCEPT [0:0]\n:DOCKER - [0:0]\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80\nCOMMIT\n" +
+			"*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:DOCKER - [0:0]\n-A FORWARD -o docker0 -j DOCKER\n-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT\nCOMMIT\n", tcp(8080),
+			brief{Verdict: Open, Rule: "-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT"}},
+		{"published port, DOCKER-USER restricts it", "*nat\n:PREROUTING ACCEPT [0:0]\n:DOCKER - [0:0]\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80\nCOMMIT\n" +
+			"*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:DOCKER - [0:0]\n:DOCKER-USER - [0:0]\n-A FORWARD -j DOCKER-USER\n-A FORWARD -o docker0 -j DOCKER\n-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT\n" +
+			"-A DOCKER-USER ! -s 192.0.2.0/24 -j DROP\n-A DOCKER-USER -j RETURN\nCOMMIT\n", tcp(8080),
+			brief{Verdict: Restricted, Sources: "192.0.2.0/24", Rule: "-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT"}},
+		{"published port, but INPUT's accept does not apply", "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80\nCOMMIT\n" +
+			"*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n-A INPUT -p tcp --dport 8080 -j ACCEPT\nCOMMIT\n", tcp(8080),
+			brief{Verdict: Blocked, Rule: "-P FORWARD DROP"}},
 		{"nat ACCEPT keeps the packet", "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j ACCEPT\n-A PREROUTING -p tcp -j DNAT --to-destination 10.1.1.1\nCOMMIT\n" + filterOpen, tcp(22),
 			brief{Verdict: Open, Rule: "-A INPUT -p tcp --dport 22 -j ACCEPT"}},
 	}

@@ -62,6 +62,12 @@ func (e *Evaluator) Evaluate(q Query) Result {
 							m1, m2 = e.reply(w, cs, p, local, q.Port, iface, m1, m2)
 						}
 						*p = saved
+						if away := w.nat.away; len(away) > 0 {
+							// a published port: reachable by what FORWARD lets through
+							fm, fmay := e.forward(w, cs, p, away)
+							m1, m2 = m1.union(fm), m2.union(fmay)
+							*p = saved
+						}
 						must, may = must.intersect(m1), may.intersect(m2)
 					}
 					pi.must, pi.may = pi.must.union(must), pi.may.union(may)
@@ -216,10 +222,17 @@ func (e *Evaluator) result(q Query, proto int, w *walker, per []ifaceSets) Resul
 // only lets the packet go on).
 func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
 	type score struct {
-		size   float64
-		filter bool
-		first  int
+		size    float64
+		outside bool // it decided for a packet from outside (see below)
+		filter  bool
+		maybe   bool // every attribution was a rule with a runtime match
+		first   int
 	}
+	// Offline, the generic outside interface stands for the internet: the
+	// rule deciding there is the one a reader wants named (Docker's
+	// bridges, say, may fall through to a policy). Live, every interface
+	// of the host counts alike.
+	live := len(e.host.Interfaces) > 0
 	scores := map[string]*score{}
 	for i, a := range as {
 		var sz float64
@@ -233,11 +246,13 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
 		}
 		s := scores[a.rule]
 		if s == nil {
-			s = &score{first: i}
+			s = &score{first: i, maybe: true}
 			scores[a.rule] = s
 		}
 		s.size += sz
+		s.outside = s.outside || live || a.iface == genericIface
 		s.filter = s.filter || a.table == "filter" || a.table == "security"
+		s.maybe = s.maybe && a.maybe
 	}
 	best := ""
 	var bs *score
@@ -245,8 +260,10 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
 		switch {
 		case bs == nil,
 			s.filter && !bs.filter,
-			s.filter == bs.filter && s.size > bs.size,
-			s.filter == bs.filter && s.size == bs.size && s.first < bs.first:
+			s.filter == bs.filter && s.outside && !bs.outside,
+			s.filter == bs.filter && s.outside == bs.outside && !s.maybe && bs.maybe,
+			s.filter == bs.filter && s.outside == bs.outside && s.maybe == bs.maybe && s.size > bs.size,
+			s.filter == bs.filter && s.outside == bs.outside && s.maybe == bs.maybe && s.size == bs.size && s.first < bs.first:
 			best, bs = rule, s
 		}
 	}
@@ -346,5 +363,123 @@ func (e *Evaluator) Published(proto string, port uint16) []*Rule {
 		}
 		out = append(out, cr.r)
 	}
+	return out
+}
+
+// forwardHooks are the chains a forwarded packet traverses after nat
+// PREROUTING, in priority order (mangle -150, filter 0, security 50).
+var forwardHooks = [][2]string{{"mangle", "FORWARD"}, {"filter", "FORWARD"}, {"security", "FORWARD"}}
+
+// forward walks the sources a nat DNAT sent to another host (Docker's
+// published ports, port forwards) through the FORWARD chains, as a NEW
+// connection in ctstate DNAT to the translated address and port. The route
+// to that address is not known, so it is tried on every output interface
+// in outIfaces: what any of them accepts counts. It assumes the host
+// forwards (net.ipv4.ip_forward), as a DNAT to another host implies.
+func (e *Evaluator) forward(w *walker, cs *cruleset, in *pktCtx, away []awayHit) (must, may addrSet) {
+	must, may = emptySet(e.fam), emptySet(e.fam)
+	var hooks []*cchain
+	for _, h := range forwardHooks {
+		if c := cs.tables[h[0]][h[1]]; c != nil {
+			hooks = append(hooks, c)
+		}
+	}
+	saved := w.p
+	defer func() { w.p = saved }()
+	for _, h := range away {
+		for _, out := range e.outIfacesTo(h.to.Addr()) {
+			w.p = &pktCtx{proto: in.proto, sport: in.sport, dport: h.to.Port(), in: in.in, out: out,
+				dst: h.to.Addr(), dstType: atUnicast, state: stNew | stDNAT, flags: in.flags}
+			drops := h.drops
+			if drops.fam == "" {
+				drops = emptySet(e.fam)
+			}
+			m, y := w.pipelineFrom(hooks, 0, h.set, drops)
+			must, may = must.union(m), may.union(y)
+		}
+	}
+	return must, may
+}
+
+// outputInterfaces lists the interfaces a forwarded packet may leave by.
+func (e *Evaluator) outputInterfaces() []string {
+	if len(e.host.Interfaces) > 0 {
+		var out []string
+		for _, i := range e.host.Interfaces {
+			if i != "lo" {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	names := map[string]bool{}
+	for _, cs := range e.sets {
+		for _, chains := range cs.tables {
+			for _, c := range chains {
+				for i := range c.rules {
+					if x := c.rules[i].r.m.x; x != nil && x.out.set && !x.out.neg {
+						n := x.out.name
+						if x.out.wild {
+							n += "0"
+						}
+						if n != "lo" && n != "0" {
+							names[n] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	out := make([]string, 0, len(names)+1)
+	for n := range names {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	if len(out) > 32 {
+		out = out[:32]
+	}
+	return append(out, genericIface)
+}
+
+// outIfacesTo narrows outIfaces for a forwarded packet to a: rules that
+// name a as destination together with an output interface (Docker's
+// "-d 172.17.0.2/32 -o docker0 ... -j ACCEPT") say where its route goes.
+// Without such a rule every output interface is tried.
+func (e *Evaluator) outIfacesTo(a netip.Addr) []string {
+	names := map[string]bool{}
+	for _, cs := range e.sets {
+		for _, h := range forwardHooks {
+			c := cs.tables[h[0]][h[1]]
+			if c == nil {
+				continue
+			}
+			seen := map[*cchain]bool{}
+			var visit func(c *cchain)
+			visit = func(c *cchain) {
+				if seen[c] {
+					return
+				}
+				seen[c] = true
+				for i := range c.rules {
+					cr := &c.rules[i]
+					if x := cr.r.m.x; x != nil && x.hasDst && x.out.set && !x.out.neg && !x.out.wild && x.dst.contains(a) && !x.dst.isFull() {
+						names[x.out.name] = true
+					}
+					if cr.to != nil {
+						visit(cr.to)
+					}
+				}
+			}
+			visit(c)
+		}
+	}
+	if len(names) == 0 {
+		return e.outIfaces
+	}
+	out := make([]string, 0, len(names))
+	for n := range names {
+		out = append(out, n)
+	}
+	sort.Strings(out)
 	return out
 }

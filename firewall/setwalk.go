@@ -14,6 +14,8 @@ type attrib struct {
 	rule  string
 	table string
 	set   addrSet
+	maybe bool   // the rule has a runtime match: it may not have decided
+	iface string // the input interface of the packet it decided
 }
 
 // walker walks sets of sources through chains for one packet context.
@@ -55,6 +57,21 @@ type natCtx struct {
 	target netip.Addr
 	port   uint16
 	hit    addrSet
+	// away collects the sources a DNAT sent to another host, with where
+	// to: they leave the input path for FORWARD (Docker's published
+	// ports). awayTo is natSame's scratch answer for the rule at hand.
+	away   []awayHit
+	awayTo netip.AddrPort
+}
+
+// awayHit is a set of sources a nat rule forwarded to another host.
+type awayHit struct {
+	to   netip.AddrPort
+	rule *crule
+	set  addrSet
+	// drops are the sources that may have been dropped before the nat
+	// hook (raw, mangle): they are not surely forwarded
+	drops addrSet
 }
 
 const maxDepth = 64
@@ -93,12 +110,12 @@ func (w *walker) walk(c *cchain, x addrSet) walkRes {
 		case "DROP":
 			if !x.isEmpty() {
 				w.addDrop(&res, x)
-				w.dropBy = append(w.dropBy, attrib{"-P " + c.name + " DROP", w.table, x})
+				w.dropBy = append(w.dropBy, attrib{"-P " + c.name + " DROP", w.table, x, false, w.p.in})
 			}
 		default:
 			res.acc = res.acc.union(x)
 			if !x.isEmpty() && !w.p.reply {
-				w.accBy = append(w.accBy, attrib{"-P " + c.name + " ACCEPT", w.table, x})
+				w.accBy = append(w.accBy, attrib{"-P " + c.name + " ACCEPT", w.table, x, false, w.p.in})
 			}
 		}
 	} else {
@@ -168,11 +185,11 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 	case actAccept:
 		res.acc = res.acc.union(matched)
 		if !w.p.reply {
-			w.accBy = append(w.accBy, attrib{cr.r.Text, w.table, matched})
+			w.accBy = append(w.accBy, attrib{cr.r.Text, w.table, matched, len(cr.r.m.x.runtime) > 0, w.p.in})
 		}
 	case actDrop:
 		w.addDrop(res, matched)
-		w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.table, matched})
+		w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.table, matched, false, w.p.in})
 	case actReturn:
 		res.ret = res.ret.union(matched)
 	case actJump:
@@ -186,14 +203,18 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		res.drop = res.drop.union(sub.drop)
 		res.ret = res.ret.union(sub.ret)
 	case actNAT:
+		w.nat.awayTo = netip.AddrPort{}
 		same, why := w.natSame(cr)
+		if !same && why == "" && w.nat.awayTo.IsValid() {
+			w.nat.away = append(w.nat.away, awayHit{to: w.nat.awayTo, rule: cr, set: matched})
+		}
 		if same {
 			res.acc = res.acc.union(matched) // the nat table ends; delivery unchanged
 			w.nat.hit = w.nat.hit.union(matched)
 			w.nat.hit.fam = w.fam
 		} else {
 			w.addDrop(res, matched) // delivered elsewhere, not to this socket
-			w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.table, matched})
+			w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.table, matched, false, w.p.in})
 			if why != "" {
 				w.forked = true
 				w.reasons = append(w.reasons, reason{why, matched})
@@ -202,7 +223,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		}
 	case actUnknown:
 		w.forked = true
-		w.accBy = append(w.accBy, attrib{cr.r.Text, w.table, matched})
+		w.accBy = append(w.accBy, attrib{cr.r.Text, w.table, matched, true, w.p.in})
 		res.acc = res.acc.union(matched)
 		res.drop = res.drop.union(matched)
 		w.reasons = append(w.reasons, reason{cr.why, matched})

@@ -392,12 +392,15 @@ func (a *audit) deadRules(f *family) []Finding {
 
 // dnatted tells whether a decision ended in rule r's DNAT: the packet left
 // the host's INPUT path for another address.
+// dnatted reports whether the walk of d was translated by r and sent on
+// to FORWARD (the walk goes on there, so r's step need not be the last).
 func dnatted(d firewall.Decision, r *firewall.Rule) bool {
-	if len(d.Trace) == 0 {
-		return false
+	for i, s := range d.Trace {
+		if s.Table == "nat" && s.Line == r.Line && s.Action == "dnat" {
+			return i+1 < len(d.Trace) && d.Trace[i+1].Action == "forward"
+		}
 	}
-	last := d.Trace[len(d.Trace)-1]
-	return last.Action == "dnat" && last.Table == "nat" && last.Line == r.Line
+	return false
 }
 
 // dockerBypass finds nat PREROUTING DNATs (Docker's published ports, or
