@@ -414,13 +414,9 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 		if err != nil {
 			return err
 		}
-		var mask uint8
-		for _, s := range strings.Split(v, ",") {
-			b, ok := stateNames[strings.ToUpper(s)]
-			if !ok {
-				return fmt.Errorf("unknown state %q", s)
-			}
-			mask |= b
+		mask, err := parseMask(v, stateNames, "state")
+		if err != nil {
+			return err
 		}
 		m.x.states = append(m.x.states, stateMatch{mask: mask, neg: neg || n})
 	case "--ctorigsrc":
@@ -477,13 +473,9 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 		if err != nil {
 			return err
 		}
-		var mask uint16
-		for _, s := range strings.Split(v, ",") {
-			b, ok := addrtypeNames[strings.ToUpper(s)]
-			if !ok {
-				return fmt.Errorf("unknown address type %q", s)
-			}
-			mask |= b
+		mask, err := parseMask(v, addrtypeNames, "address type")
+		if err != nil {
+			return err
 		}
 		am := addrtypeMatch{}
 		if opt == "--src-type" {
@@ -549,12 +541,16 @@ func (c *ruleCompiler) addPorts(pm portMatch) {
 	}
 }
 
-func parseFlags(s string) (uint8, error) {
-	var out uint8
+func parseFlags(s string) (uint8, error) { return parseMask(s, flagNames, "tcp flag") }
+
+// parseMask ORs together the bits of a comma-separated list of names
+// (conntrack states, TCP flags, address types), case-insensitively.
+func parseMask[T ~uint8 | ~uint16](s string, names map[string]T, what string) (T, error) {
+	var out T
 	for _, f := range strings.Split(s, ",") {
-		b, ok := flagNames[strings.ToUpper(f)]
+		b, ok := names[strings.ToUpper(f)]
 		if !ok {
-			return 0, fmt.Errorf("unknown tcp flag %q", f)
+			return 0, fmt.Errorf("unknown %s %q", what, f)
 		}
 		out |= b
 	}
