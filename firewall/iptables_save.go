@@ -164,8 +164,12 @@ func (p *saveParser) parseLine(raw string) error {
 		}
 		c.Policy = toks[2].s
 		return nil
-	case "-F", "--flush", "-X", "--delete-chain", "-Z", "--zero":
-		return nil // restore-file housekeeping; the save state is what follows
+	case "-F", "--flush":
+		return p.flush(raw, toks)
+	case "-X", "--delete-chain":
+		return p.deleteChain(raw, toks)
+	case "-Z", "--zero":
+		return nil // counters only
 	}
 	return p.errorf(raw, "unknown command %q", toks[0].s)
 }
@@ -384,4 +388,68 @@ func (t *tokenizer) split(s string) ([]token, error) {
 	t.buf = out[:0]
 	// the caller keeps the tokens only while compiling one rule
 	return out, nil
+}
+
+// flush empties one chain, as "-F chain" does in an iptables-restore file.
+// A bare "-F" is refused: iptables-legacy-restore flushes the table there,
+// iptables-nft-restore 1.8.9 leaves it as it is (both seen in a namespace),
+// so which rules remain depends on the backend.
+func (p *saveParser) flush(raw string, toks []token) error {
+	switch len(toks) {
+	case 1:
+		return p.errorf(raw, "-F without a chain: iptables-legacy and iptables-nft restore it differently; name the chain")
+	case 2:
+		c, ok := p.chains[toks[1].s]
+		if !ok {
+			return p.errorf(raw, "-F: no chain %q in table %s", toks[1].s, p.table.Name)
+		}
+		c.Rules = nil
+		return nil
+	}
+	return p.errorf(raw, "-F takes at most one chain name")
+}
+
+// deleteChain removes one user chain, or every user chain of the table, as
+// "-X [chain]" does. Like the kernel (and both restore backends) it refuses
+// built-in chains, chains that still hold rules and chains a rule still
+// jumps to: the whole restore then fails.
+func (p *saveParser) deleteChain(raw string, toks []token) error {
+	if len(toks) > 2 {
+		return p.errorf(raw, "-X takes at most one chain name")
+	}
+	doomed := map[string]bool{}
+	if len(toks) == 2 {
+		name := toks[1].s
+		c, ok := p.chains[name]
+		if !ok || isBuiltin(p.table.Name, name) {
+			return p.errorf(raw, "-X: no user chain %q in table %s", name, p.table.Name)
+		}
+		doomed[c.Name] = true
+	} else {
+		for _, c := range p.table.Chains {
+			if !isBuiltin(p.table.Name, c.Name) {
+				doomed[c.Name] = true
+			}
+		}
+	}
+	for _, c := range p.table.Chains {
+		if doomed[c.Name] && len(c.Rules) > 0 {
+			return p.errorf(raw, "-X: chain %q is not empty (flush it with -F %s first)", c.Name, c.Name)
+		}
+		for _, r := range c.Rules {
+			if doomed[r.Target] {
+				return p.errorf(raw, "-X: chain %q is still referenced by line %d", r.Target, r.Line)
+			}
+		}
+	}
+	kept := p.table.Chains[:0]
+	for _, c := range p.table.Chains {
+		if doomed[c.Name] {
+			delete(p.chains, c.Name)
+			continue
+		}
+		kept = append(kept, c)
+	}
+	p.table.Chains = kept
+	return nil
 }

@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -264,4 +265,49 @@ func FuzzParseSave(f *testing.F) {
 		}
 		Analyze(rs)
 	})
+}
+
+// Restore files may flush and delete chains; what is left is what the
+// kernel would hold after iptables-restore.
+func TestParseSaveRestoreCommands(t *testing.T) {
+	tests := []struct {
+		name  string
+		rules string
+		want  map[string]int // chain -> rule count; absent chains must not exist
+		err   string
+	}{
+		{"flush one chain", "-N A\n-A INPUT -j A\n-A A -j DROP\n-F A\n", map[string]int{"INPUT": 1, "A": 0}, ""},
+		{"flush the table: backends differ", "-A INPUT -j ACCEPT\n-F\n", nil, "-F without a chain"},
+		{"delete an empty chain", "-N A\n-N B\n-A B -j DROP\n-F B\n-X B\n", map[string]int{"INPUT": 0, "A": 0}, ""},
+		{"delete every user chain", "-N A\n-N B\n-X\n", map[string]int{"INPUT": 0}, ""},
+		{"a chain with rules stays", "-N A\n-N B\n-A B -j DROP\n-X\n", nil, `chain "B" is not empty`},
+		{"a referenced chain stays", "-N A\n-A INPUT -j A\n-X A\n", nil, `chain "A" is still referenced by line 4`},
+		{"a built-in chain cannot go", "-X INPUT\n", nil, `no user chain "INPUT"`},
+		{"flush an unknown chain", "-F NOPE\n", nil, `no chain "NOPE"`},
+		{"zero counters", "-A INPUT -j ACCEPT\n-Z\n", map[string]int{"INPUT": 1}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rs, err := ParseSave(strings.NewReader("*filter\n:INPUT DROP [0:0]\n"+tc.rules+"COMMIT\n"), "r", IPv4)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int{}
+			for _, c := range rs.Table("filter").Chains {
+				if c.Name == "FORWARD" || c.Name == "OUTPUT" {
+					continue
+				}
+				got[c.Name] = len(c.Rules)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("chains (-want +got):\n-%v\n+%v", tc.want, got)
+			}
+		})
+	}
 }
