@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
 )
 
@@ -109,6 +110,10 @@ func (p *saveParser) parseLine(raw string) error {
 		if name == "" || strings.ContainsAny(name, " \t") {
 			return p.errorf(raw, "bad table name %q", line)
 		}
+		// iptables-restore flushes each table it is given (without
+		// --noflush), so a table named twice keeps only its last section
+		// (both backends, seen in a namespace)
+		p.rs.Tables = slices.DeleteFunc(p.rs.Tables, func(t *Table) bool { return t.Name == name })
 		p.table = p.rs.table(name)
 		p.chains = map[string]*Chain{}
 		for _, c := range p.table.Chains {

@@ -311,3 +311,19 @@ func TestParseSaveRestoreCommands(t *testing.T) {
 		})
 	}
 }
+
+func TestParseSaveTableTwiceKeepsTheLast(t *testing.T) {
+	in := "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 80 -j ACCEPT\nCOMMIT\n" +
+		"*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n"
+	rs, err := ParseSave(strings.NewReader(in), "r", IPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rs.Table("filter").Chain("INPUT").Rules {
+		got = append(got, r.Text)
+	}
+	if want := []string{"-A INPUT -p tcp --dport 22 -j ACCEPT"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("INPUT rules = %q, want %q", got, want)
+	}
+}
