@@ -84,3 +84,17 @@ func longName(n int) string {
 	}
 	return string(b)
 }
+
+// deviceHost: sockets bound to one interface (SO_BINDTODEVICE, "%virbr0"
+// in ss): dnsmasq's DHCP on a libvirt bridge and a service on eth1 only.
+var deviceHost = []scan.Listener{
+	lst("tcp", "::", 22, "sshd", true),
+	onDevice(lst("udp", "0.0.0.0", 67, "dnsmasq", false), "virbr0"),
+	onDevice(lst("tcp", "0.0.0.0", 8080, "unknownd", false), "eth1"),
+	onDevice(lst("udp", "0.0.0.0", 5353, "avahi-daemon", false), "lo"), // local: no rule
+}
+
+func onDevice(l scan.Listener, dev string) scan.Listener {
+	l.Device, l.Exposure = dev, scan.ExposureOf(l.Address.String(), dev)
+	return l
+}

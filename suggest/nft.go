@@ -71,7 +71,7 @@ func nftRules(rules []Rule) []string {
 		both := false
 		if r.Family == firewall.IPv4 && !r.Dst.IsValid() && r.Sources == nil && i+1 < len(rules) {
 			n := rules[i+1]
-			if n.Family == firewall.IPv6 && n.Port == r.Port && n.Proto == r.Proto && !n.Dst.IsValid() && n.Sources == nil {
+			if n.Family == firewall.IPv6 && n.Port == r.Port && n.Proto == r.Proto && !n.Dst.IsValid() && n.Sources == nil && n.In == r.In {
 				both = true
 				i++
 			}
@@ -94,6 +94,9 @@ func nftRules(rules []Rule) []string {
 				s[j] = p.String()
 			}
 			parts = append(parts, ip+" saddr { "+strings.Join(s, ", ")+" }")
+		}
+		if r.In != "" {
+			parts = append(parts, "iifname "+nftQuote(r.In))
 		}
 		if r.Dst.IsValid() {
 			parts = append(parts, ip+" daddr "+r.Dst.String())

@@ -38,6 +38,7 @@ type Rule struct {
 	Proto   string         // "tcp" or "udp"
 	Port    uint16         //
 	Dst     netip.Addr     // specific bind: only to this address; invalid for any
+	In      string         // bound to one device: only arriving on it; "" for any
 	Sources []netip.Prefix // only from these (of Family); nil for anywhere
 	Service string         // catalog name, "" when unknown
 	Process string         // sanitized process name, "" when unknown
@@ -137,6 +138,10 @@ func Build(listeners []scan.Listener, opts Options) (*Policy, []Warning, error) 
 			}
 			if l.Exposure == scan.ExposureSpecific {
 				r.Dst = l.Address.Unmap()
+			}
+			if l.Device != "" && l.Device != "lo" && safeIfaceName(l.Device) {
+				// SO_BINDTODEVICE: the socket only hears what arrives there
+				r.In = l.Device
 			}
 			if !any {
 				r.Sources = ofFamily(srcs, fam)
@@ -259,10 +264,10 @@ func (b *builder) add(r Rule, ssh bool) {
 	for _, o := range *list {
 		same := o.Family == r.Family && o.Proto == r.Proto && o.Port == r.Port
 		switch {
-		case same && (o.Dst == r.Dst || !o.Dst.IsValid()):
+		case same && (o.In == "" || o.In == r.In) && (o.Dst == r.Dst || !o.Dst.IsValid()):
 			o.Sources = mergeSources(o.Sources, r.Sources)
 			r.Port = 0 // merged
-		case same && !r.Dst.IsValid():
+		case same && (r.In == "" || r.In == o.In) && !r.Dst.IsValid():
 			r.Sources = mergeSources(r.Sources, o.Sources)
 			continue // the wildcard rule being added covers it
 		}
@@ -407,4 +412,19 @@ func sanitize(s string) string {
 		}
 		return r
 	}, strings.ToValidUTF8(s, "")), maxName)
+}
+
+// safeIfaceName accepts the interface names that need no quoting in any
+// output format; a device bound socket with another name gets a rule for
+// every interface (wider, never narrower).
+func safeIfaceName(n string) bool {
+	if n == "" || len(n) > 15 {
+		return false
+	}
+	for _, c := range n {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._-@", c)) {
+			return false
+		}
+	}
+	return true
 }

@@ -21,6 +21,7 @@ type allowance struct {
 	port    uint16
 	addr    string   // bind address; "" for the wildcard
 	sources []string // nil: open to the world; else restricted to exactly these
+	iface   string   // bound to this device: restricted to it, from anywhere
 }
 
 func open(fam firewall.Family, proto string, port uint16) allowance {
@@ -43,15 +44,18 @@ var intended = map[string][]allowance{
 	"mail":                 both("tcp", 25, 143, 465, 587, 993, 995, 5622),
 	"db":                   both("tcp", 22, 80, 443),
 	"db-allow": append(both("tcp", 80, 443),
-		allowance{firewall.IPv4, "tcp", 22, "", []string{"198.51.100.0/24"}},
-		allowance{firewall.IPv6, "tcp", 22, "", []string{"2001:db8:2::/48"}},
-		allowance{firewall.IPv4, "tcp", 5432, "", []string{"192.0.2.0/24"}}),
+		allowance{firewall.IPv4, "tcp", 22, "", []string{"198.51.100.0/24"}, ""},
+		allowance{firewall.IPv6, "tcp", 22, "", []string{"2001:db8:2::/48"}, ""},
+		allowance{firewall.IPv4, "tcp", 5432, "", []string{"192.0.2.0/24"}, ""}),
 	"hostile": append(both("tcp", 22),
 		open(firewall.IPv4, "tcp", 7001), open(firewall.IPv4, "tcp", 7002), open(firewall.IPv4, "tcp", 7003),
 		open(firewall.IPv4, "tcp", 7004), open(firewall.IPv4, "tcp", 7005), open(firewall.IPv4, "tcp", 7008),
 		open(firewall.IPv4, "tcp", 7009), open(firewall.IPv4, "tcp", 7010),
-		allowance{firewall.IPv4, "udp", 7006, "192.0.2.10", nil},
-		allowance{firewall.IPv6, "tcp", 7007, "2001:db8::10", nil}),
+		allowance{firewall.IPv4, "udp", 7006, "192.0.2.10", nil, ""},
+		allowance{firewall.IPv6, "tcp", 7007, "2001:db8::10", nil, ""}),
+	"device-bound": append(both("tcp", 22),
+		allowance{firewall.IPv4, "udp", 67, "", nil, "virbr0"},
+		allowance{firewall.IPv4, "tcp", 8080, "", nil, "eth1"}),
 }
 
 // blockedProbes are ports nothing in the tests opens.
@@ -89,6 +93,23 @@ func checkAllowances(t *testing.T, caseName string, fam firewall.Family, rs *fir
 		}
 		seen[fmt.Sprintf("%s/%d", a.proto, a.port)] = true
 		res := ev.Evaluate(firewall.Query{Proto: a.proto, Addr: addr, Port: a.port})
+		if a.iface != "" {
+			// on that interface from anywhere but loopback addresses (the
+			// ruleset drops 127.0.0.0/8 arriving from outside)
+			in := func(s string) bool {
+				for _, p := range res.Sources {
+					if p.Contains(netip.MustParseAddr(s)) {
+						return true
+					}
+				}
+				return len(res.Sources) == 0
+			}
+			if res.Verdict != firewall.Restricted || !slices.Equal(res.Interfaces, []string{a.iface}) ||
+				!in("192.0.2.9") || !in("8.8.8.8") || !in("255.255.255.254") || in("127.0.0.1") {
+				t.Errorf("%s %s/%d: verdict %s from %v on %v, want restricted to interface %s, from every non-loopback source", fam, a.proto, a.port, res.Verdict, res.Sources, res.Interfaces, a.iface)
+			}
+			continue
+		}
 		if a.sources == nil {
 			if res.Verdict != firewall.Open {
 				t.Errorf("%s %s/%d on %s: verdict %s (rule %q), want open", fam, a.proto, a.port, addr, res.Verdict, res.Rule)

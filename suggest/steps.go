@@ -106,6 +106,9 @@ func (r Rule) args() [][]string {
 		if s != "" {
 			a = append(a, "-s", s)
 		}
+		if r.In != "" {
+			a = append(a, "-i", r.In)
+		}
 		if r.Dst.IsValid() {
 			a = append(a, "-d", netip.PrefixFrom(r.Dst, r.Dst.BitLen()).String())
 		}

@@ -56,6 +56,7 @@ func hostCases(t testing.TB) []hostCase {
 			SSHFrom:  mustPrefixes(t, "198.51.100.0/24,2001:db8:2::/48"),
 			LogDrops: true}},
 		{name: "hostile", listeners: hostileHost},
+		{name: "device-bound", listeners: deviceHost},
 	}
 }
 
