@@ -465,5 +465,11 @@ func (a *audit) backends() (backends, files []string) {
 		}
 	}
 	sort.Strings(backends)
+	// native nftables tables the iptables view cannot show filter too
+	for _, u := range append(append([]string{}, fw.Unseen4...), fw.Unseen6...) {
+		if strings.HasPrefix(u, "native nftables table") && !contains(backends, "native nftables") {
+			backends = append(backends, "native nftables")
+		}
+	}
 	return backends, files
 }

@@ -42,9 +42,9 @@ func (a *audit) findings() []Finding {
 	if bs, _ := a.backends(); len(bs) > 1 {
 		out = append(out, Finding{
 			ID: "mixed-backends", Severity: Medium,
-			Title:       "iptables-legacy and iptables-nft rules are both loaded",
+			Title:       "rules are loaded in more than one firewall backend",
 			Detail:      "rules are loaded in both " + strings.Join(bs, " and ") + ": a packet must pass both, and tools that read only one backend show half the picture",
-			Remediation: "move every rule to one backend (iptables-nft on current distributions) and flush the other",
+			Remediation: "move every rule to one backend (iptables-nft, or native nftables, on current distributions) and flush the other",
 		})
 	}
 	return out

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -413,6 +414,19 @@ func TestBackends(t *testing.T) {
 		{"nft tables with ACCEPT policies and no rules", []*firewall.Ruleset{parse("iptables-nft", emptyV4), parse("iptables-legacy", hardenedV4)}, Pass, false},
 		{"a file", []*firewall.Ruleset{parse("rules.v4", hardenedV4)}, Pass, false},
 	}
+	t.Run("iptables-nft rules beside a native nftables table", func(t *testing.T) {
+		sets := []*firewall.Ruleset{parse("iptables-nft", hardenedV4)}
+		unseen := []string{"native nftables table inet filter not evaluated"}
+		fw := &Firewall{Sets4: sets, V4: firewall.NewEvaluator(firewall.IPv4, sets, firewall.Host{Unseen: unseen}),
+			Unseen4: unseen, Err6: "not provided"}
+		r := Build(Inputs{Firewall: fw, Now: testTime})
+		if got := checkStatus(r)["single-firewall-backend"]; got != Fail {
+			t.Errorf("single-firewall-backend = %s, want fail (%s)", got, detailOf(r, "single-firewall-backend"))
+		}
+		if !slices.Contains(findingKeys(r), "mixed-backends 0") {
+			t.Errorf("findings %v, want mixed-backends", findingKeys(r))
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fw := &Firewall{Sets4: tt.sets, V4: firewall.NewEvaluator(firewall.IPv4, tt.sets, firewall.Host{}), Err6: "not provided"}
