@@ -19,10 +19,13 @@ type Evaluator struct {
 	// outIfaces are the output interfaces a forwarded packet is tried on:
 	// the host's, or offline those the rules name (-o) plus a generic one
 	outIfaces []string
-	dsts      []netip.Addr
-	sports    []uint16
-	nat       []*crule // DNAT/REDIRECT rules of the nat table on the input path
-	sizes     sync.Map // sizeKey -> float64
+	// routes are the FORWARD rules' "-d set -o name" pairs: where a
+	// forwarded destination leaves (see outIfacesTo)
+	routes []route
+	dsts   []netip.Addr
+	sports []uint16
+	nat    []*crule // DNAT/REDIRECT rules of the nat table on the input path
+	sizes  sync.Map // sizeKey -> float64
 }
 
 // NewEvaluator compiles rulesets (of family fam) for evaluation. host says
@@ -51,24 +54,30 @@ func (e *Evaluator) Family() Family { return e.fam }
 // reachable calls f for every rule of the input path of every ruleset.
 func (e *Evaluator) reachable(f func(cs *cruleset, c *cchain, cr *crule)) {
 	for _, cs := range e.sets {
-		seen := map[*cchain]bool{}
-		var visit func(c *cchain)
-		visit = func(c *cchain) {
-			if seen[c] {
-				return
-			}
-			seen[c] = true
-			for i := range c.rules {
-				cr := &c.rules[i]
-				f(cs, c, cr)
-				if cr.to != nil {
-					visit(cr.to)
-				}
+		visitRules(cs.hooks, func(c *cchain, cr *crule) { f(cs, c, cr) })
+	}
+}
+
+// visitRules calls f for every rule of the chains in roots and of the
+// chains they jump or go to, visiting each chain once.
+func visitRules(roots []*cchain, f func(c *cchain, cr *crule)) {
+	seen := map[*cchain]bool{}
+	var visit func(c *cchain)
+	visit = func(c *cchain) {
+		if c == nil || seen[c] {
+			return
+		}
+		seen[c] = true
+		for i := range c.rules {
+			cr := &c.rules[i]
+			f(c, cr)
+			if cr.to != nil {
+				visit(cr.to)
 			}
 		}
-		for _, h := range cs.hooks {
-			visit(h)
-		}
+	}
+	for _, c := range roots {
+		visit(c)
 	}
 }
 
@@ -120,6 +129,7 @@ func (e *Evaluator) candidates() {
 		e.ifaces = append(e.ifaces, genericIface)
 	}
 	e.outIfaces = e.outputInterfaces()
+	e.routes = e.forwardRoutes()
 	// destinations for a wildcard bind
 	for _, a := range e.host.Addrs {
 		if a = a.Unmap(); (e.fam == IPv4) == a.Is4() && !a.IsLoopback() {

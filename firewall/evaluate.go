@@ -3,6 +3,7 @@ package firewall
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -441,44 +442,43 @@ func (e *Evaluator) outputInterfaces() []string {
 	return append(out, genericIface)
 }
 
-// outIfacesTo narrows outIfaces for a forwarded packet to a: rules that
-// name a as destination together with an output interface (Docker's
-// "-d 172.17.0.2/32 -o docker0 ... -j ACCEPT") say where its route goes.
-// Without such a rule every output interface is tried.
-func (e *Evaluator) outIfacesTo(a netip.Addr) []string {
-	names := map[string]bool{}
+// route is a destination set a FORWARD rule sends out one interface.
+type route struct {
+	dst  addrSet
+	name string
+}
+
+// forwardRoutes collects, once per evaluator, the "-d ... -o name" pairs of
+// the rules on the forward path (Docker's "-d 172.17.0.2/32 -o docker0 ...
+// -j ACCEPT").
+func (e *Evaluator) forwardRoutes() []route {
+	var out []route
 	for _, cs := range e.sets {
+		var roots []*cchain
 		for _, h := range forwardHooks {
-			c := cs.tables[h[0]][h[1]]
-			if c == nil {
-				continue
+			roots = append(roots, cs.tables[h[0]][h[1]])
+		}
+		visitRules(roots, func(_ *cchain, cr *crule) {
+			if x := cr.r.m.x; x != nil && x.hasDst && x.out.set && !x.out.neg && !x.out.wild && !x.dst.isFull() {
+				out = append(out, route{x.dst, x.out.name})
 			}
-			seen := map[*cchain]bool{}
-			var visit func(c *cchain)
-			visit = func(c *cchain) {
-				if seen[c] {
-					return
-				}
-				seen[c] = true
-				for i := range c.rules {
-					cr := &c.rules[i]
-					if x := cr.r.m.x; x != nil && x.hasDst && x.out.set && !x.out.neg && !x.out.wild && x.dst.contains(a) && !x.dst.isFull() {
-						names[x.out.name] = true
-					}
-					if cr.to != nil {
-						visit(cr.to)
-					}
-				}
-			}
-			visit(c)
+		})
+	}
+	return out
+}
+
+// outIfacesTo narrows outIfaces for a forwarded packet to a: the rules
+// that name a as destination together with an output interface say where
+// its route goes. Without such a rule every output interface is tried.
+func (e *Evaluator) outIfacesTo(a netip.Addr) []string {
+	var out []string
+	for _, r := range e.routes {
+		if r.dst.contains(a) && !slices.Contains(out, r.name) {
+			out = append(out, r.name)
 		}
 	}
-	if len(names) == 0 {
+	if len(out) == 0 {
 		return e.outIfaces
-	}
-	out := make([]string, 0, len(names))
-	for n := range names {
-		out = append(out, n)
 	}
 	sort.Strings(out)
 	return out

@@ -132,8 +132,8 @@ func (a *audit) chainDenies(f *family, chain string) denyResult {
 	}
 	r := denyResult{how: "no filter " + chain + " chain (everything is accepted)"}
 	for _, rs := range f.sets {
-		t := findTable(rs, "filter")
-		c := findChain(t, chain)
+		t := rs.Table("filter")
+		c := t.Chain(chain)
 		if c == nil {
 			continue
 		}
@@ -176,7 +176,7 @@ func catchAll(f *family, t *firewall.Table, c *firewall.Chain) (string, bool) {
 		if r.Proto != "" || len(r.DPorts) > 0 || len(r.Unknown) > 0 || r.Goto {
 			continue
 		}
-		if r.Target != "DROP" && r.Target != "REJECT" && findChain(t, r.Target) == nil {
+		if r.Target != "DROP" && r.Target != "REJECT" && t.Chain(r.Target) == nil {
 			continue
 		}
 		chains := append([]*firewall.Chain{{Name: "INPUT", Policy: "ACCEPT", Rules: []*firewall.Rule{r}}}, users...)
@@ -219,7 +219,7 @@ func (a *audit) defaultDeny(f *family) (Status, string) {
 
 func outputPolicy(f *family) string {
 	for _, rs := range f.sets {
-		if c := findChain(findTable(rs, "filter"), "OUTPUT"); c != nil {
+		if c := rs.Table("filter").Chain("OUTPUT"); c != nil {
 			return c.Policy
 		}
 	}

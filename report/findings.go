@@ -279,7 +279,7 @@ func (a *audit) staleRules(f *family) []Finding {
 		for _, is := range a.analyze(rs) {
 			dead[is.Rule] = true
 		}
-		for _, c := range reachable(findTable(rs, "filter"), "INPUT") {
+		for _, c := range reachable(rs.Table("filter"), "INPUT") {
 			for _, r := range c.Rules {
 				if dead[r] || r.Target != "ACCEPT" || r.MulticastOnly() || r.DPortsNeg || r.ProtoNeg || len(r.DPorts) == 0 || (r.Proto != "tcp" && r.Proto != "udp") {
 					continue
@@ -410,7 +410,7 @@ func dnatted(d firewall.Decision, r *firewall.Rule) bool {
 func (a *audit) dockerBypass(f *family) []Finding {
 	var out []Finding
 	for _, rs := range f.sets {
-		for _, c := range reachable(findTable(rs, "nat"), "PREROUTING") {
+		for _, c := range reachable(rs.Table("nat"), "PREROUTING") {
 			for _, r := range c.Rules {
 				if r.Target != "DNAT" || len(r.DPorts) == 0 || r.DPortsNeg || r.Proto == "" || r.ProtoNeg {
 					continue

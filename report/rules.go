@@ -11,31 +11,10 @@ import (
 // ruleset (which chains INPUT reaches, which backend a dump came from).
 // Questions about what a packet meets are left to the evaluator.
 
-func findTable(rs *firewall.Ruleset, name string) *firewall.Table {
-	for _, t := range rs.Tables {
-		if t.Name == name {
-			return t
-		}
-	}
-	return nil
-}
-
-func findChain(t *firewall.Table, name string) *firewall.Chain {
-	if t == nil {
-		return nil
-	}
-	for _, c := range t.Chains {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
-}
-
 // reachable lists the chains of t that a packet entering start can visit,
 // through -j and -g, in the order they are first reached.
 func reachable(t *firewall.Table, start string) []*firewall.Chain {
-	first := findChain(t, start)
+	first := t.Chain(start)
 	if first == nil {
 		return nil
 	}
@@ -46,7 +25,7 @@ func reachable(t *firewall.Table, start string) []*firewall.Chain {
 			if r.Target == "" || seen[r.Target] {
 				continue
 			}
-			if c := findChain(t, r.Target); c != nil && c.Policy == "" {
+			if c := t.Chain(r.Target); c != nil && c.Policy == "" {
 				seen[r.Target] = true
 				out = append(out, c)
 			}
@@ -73,7 +52,7 @@ func filtersNothing(sets []*firewall.Ruleset) bool {
 		if ruleCount(rs) > 0 {
 			return false
 		}
-		for _, c := range tableChains(findTable(rs, "filter")) {
+		for _, c := range tableChains(rs.Table("filter")) {
 			if c.Policy != "" && c.Policy != "ACCEPT" {
 				return false
 			}

@@ -46,11 +46,7 @@ func rulesInfo(sets []*firewall.Ruleset, why string) *RulesInfo {
 	var srcs []string
 	for _, rs := range sets {
 		srcs = append(srcs, rs.Source)
-		for _, t := range rs.Tables {
-			for _, c := range t.Chains {
-				ri.Rules += len(c.Rules)
-			}
-		}
+		ri.Rules += rs.RuleCount()
 	}
 	ri.Source = strings.Join(srcs, "+")
 	return ri
