@@ -29,6 +29,10 @@ type scenario struct {
 	// counters (legacy and nft tables both loaded); explain's verdict is
 	// still checked against a probe.
 	noExplainRule bool
+	// nftCounters: explain's rule is read from nft's per-rule counters
+	// (every rule of the scenario is nftables: native, or iptables-nft's
+	// as nft lists it; nft_counters.go) instead of iptables-save -c.
+	nftCounters bool
 	// verdicts pins fwaudit's verdict for some listeners (by spec), in
 	// every family they receive: where agreeing with the probes is not
 	// enough (a rate limit must be conditional, not open).
@@ -639,10 +643,11 @@ func TestScenarios(t *testing.T) {
 // scenarioConcurrency bounds the labs TestScenarios runs at once.
 const scenarioConcurrency = 4
 
-// runProof runs one scenario: probes, then the kernel, verdicts and
-// explain checks.
+// runProof runs one scenario: probes, then the kernel, verdicts, explain
+// and shadowed (shadowed_test.go) checks.
 func runProof(t *testing.T, sc scenario) {
 	lab, cases := runScenario(t, sc)
+	counters := lab.snapshotCounters()
 	var reqs []ProbeSpec
 	var owner []*probeCase
 	for _, c := range cases {
@@ -674,6 +679,10 @@ func runProof(t *testing.T, sc scenario) {
 	t.Run("explain", func(t *testing.T) {
 		defer lab.Use(t)()
 		checkExplain(t, lab, sc, cases)
+	})
+	t.Run("shadowed", func(t *testing.T) {
+		defer lab.Use(t)()
+		checkShadowed(t, lab, movedRules(counters, lab.snapshotCounters()))
 	})
 }
 
