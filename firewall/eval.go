@@ -122,7 +122,7 @@ func (e *Evaluator) candidates() {
 	}
 	if len(e.ifaces) == 0 {
 		for n := range ifs {
-			if !strings.HasPrefix(n, "lo") {
+			if n != "lo" {
 				e.ifaces = append(e.ifaces, n)
 			}
 		}

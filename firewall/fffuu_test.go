@@ -63,32 +63,7 @@ const offline = "(offline)"
 
 // knownBugs are disagreements where the rules show fwaudit is wrong. The
 // value says why.
-var knownBugs = func() map[fffuuDiff]string {
-	m := map[fffuuDiff]string{}
-	add := func(why, ruleset string, port uint16, dsts ...string) {
-		for _, d := range dsts {
-			m[fffuuDiff{ruleset, offline, d, port}] = why
-		}
-	}
-	// Offline, the evaluator drops every interface whose name starts with
-	// "lo" from the ones the rules name (Evaluator.candidates), not just
-	// the loopback "lo". The sqrl rulesets have a LAN called loben.
-	const loben = "offline, interface loben is never tried, so its sources are missed or the verdict's interface list lacks it"
-	// "-A INPUT -i loben -j loben_in" leads to "loc-fw", which accepts tcp
-	// 22 and then everything: on loben alone fwaudit itself says open
-	// (fffuu cannot prove it: its lower bound is empty there)
-	add(loben, "sqrl-2014-akachan", 22, "0.0.0.0", "1.0.0.0", "223.255.255.255")
-	add(loben, "sqrl-2014-akachan", 80, "0.0.0.0", "1.0.0.0", "223.255.255.255")
-	// "-A INPUT -i loben -j ACCEPT" behind raw's "! -s 10.13.42.144/28 -i
-	// loben -j DROP": fffuu proves 10.13.42.144/28 surely accepted on
-	// loben; tcp 80 offline says restricted to ldit, lmd, vpriv, wt
-	for _, rs := range []string{"sqrl-2015-spoofing", "sqrl-2015-sshlimit-drop"} {
-		add(loben, rs, 80, "0.0.0.0", "1.0.0.0", "223.255.255.255", "10.0.0.0", "192.168.255.255",
-			"10.13.42.128", "10.13.42.135", "10.13.42.136", "10.13.42.143", "10.13.42.144",
-			"10.13.42.159", "10.13.42.160", "10.13.42.175", "10.13.42.176", "10.13.42.191")
-	}
-	return m
-}()
+var knownBugs = map[fffuuDiff]string{}
 
 // fffuuExpected are disagreements where fwaudit knows more than fffuu and
 // is right; the value says why.
