@@ -189,7 +189,7 @@ func validateExpr(raw json.RawMessage, depth int) error {
 			switch k {
 			case "&", "|", "^", "<<", ">>":
 				var ops []json.RawMessage
-				if json.Unmarshal(v, &ops) != nil || len(ops) != 2 {
+				if json.Unmarshal(v, &ops) != nil || len(ops) < 2 || (len(ops) != 2 && k != "|") {
 					return fmt.Errorf("operator %q takes two operands", k)
 				}
 				for _, o := range ops {
