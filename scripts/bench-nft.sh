@@ -47,7 +47,7 @@ shift $((OPTIND - 1))
 sizes=${*:-r1000 r10000 ban100000}
 [ "$(id -u)" = 0 ] || { echo "bench-nft: error: needs root (ip netns, nft)" >&2; exit 1; }
 case $runs in '' | *[!0-9]*) echo "bench-nft: error: -r wants a number" >&2; exit 2 ;; esac
-[ "$runs" -ge 1 ] && [ "$runs" -le 1000 ] || { echo "bench-nft: error: -r between 1 and 1000" >&2; exit 2; }
+if [ "$runs" -lt 1 ] || [ "$runs" -gt 1000 ]; then echo "bench-nft: error: -r between 1 and 1000" >&2; exit 2; fi
 command -v nft >/dev/null || { echo "bench-nft: error: nft not found (scripts/test-deps.sh installs it)" >&2; exit 1; }
 if [ -z "$loop" ] && ! command -v hyperfine >/dev/null; then
 	if [ -n "$install" ]; then
@@ -101,6 +101,7 @@ prepare() {
 	esac
 	ip netns exec "$ns" "$nft" -c -f "$f" || { echo "bench-nft: error: nft -c -f rejects $name" >&2; exit 1; }
 	# Load for real in a namespace of its own, and list it back.
+	# shellcheck disable=SC2016 # $1 and $2 are the inner shell's arguments
 	unshare -n sh -c '"$1" -f "$2" && "$1" -j list ruleset >"$2.json" && "$1" list ruleset >"$2.listed"' sh "$nft" "$f" ||
 		{ echo "bench-nft: error: nft -f fails on $name" >&2; exit 1; }
 	case $name in
@@ -110,7 +111,7 @@ prepare() {
 		;;
 	ban*)
 		want=${name#ban}
-		got=$(sed -n '/set banned/,/^\t}/p' "$f.listed" | tr -s ', {}\t' '\n\n\n\n\n' |
+		got=$(sed -n '/set banned/,/^\t}/p' "$f.listed" | tr -s ', {}\t' '\n' |
 			grep -cE '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+(/[0-9]+)?$' || true)
 		;;
 	esac
