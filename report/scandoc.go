@@ -23,6 +23,16 @@ type Host struct {
 type FirewallInfo struct {
 	IPv4 *RulesInfo `json:"ipv4"`
 	IPv6 *RulesInfo `json:"ipv6"`
+	Nft  *NftInfo   `json:"nft,omitempty"`
+}
+
+// NftInfo describes the nftables ruleset read: its tables (every family),
+// the rules of its IP-family tables, and the tables not evaluated.
+type NftInfo struct {
+	Source  string   `json:"source"`
+	Tables  []string `json:"tables"`
+	Rules   int      `json:"rules"`
+	Skipped []string `json:"skipped,omitempty"`
 }
 
 // RulesInfo describes one family's rules: their sources and rule count, or
@@ -35,7 +45,14 @@ type RulesInfo struct {
 
 // NewFirewallInfo summarises fw for the JSON "firewall" object.
 func NewFirewallInfo(fw *Firewall) FirewallInfo {
-	return FirewallInfo{IPv4: rulesInfo(fw.Sets4, fw.Err4), IPv6: rulesInfo(fw.Sets6, fw.Err6)}
+	fi := FirewallInfo{IPv4: rulesInfo(fw.Sets4, fw.Err4), IPv6: rulesInfo(fw.Sets6, fw.Err6)}
+	if fw.Nft != nil {
+		fi.Nft = &NftInfo{Source: fw.Nft.Source, Tables: fw.Nft.Tables(), Rules: fw.Nft.RuleCount(), Skipped: fw.Nft.Skipped}
+		if fi.Nft.Tables == nil {
+			fi.Nft.Tables = []string{}
+		}
+	}
+	return fi
 }
 
 func rulesInfo(sets []*firewall.Ruleset, why string) *RulesInfo {

@@ -66,6 +66,9 @@ type Firewall struct {
 	// that the evaluators cannot see (native nftables tables on the input
 	// hook); the evaluators already make accepting verdicts conditional.
 	Unseen4, Unseen6 []string
+	// Nft is the nftables ruleset read (live or --nft), whose native
+	// tables are already among Sets4 and Sets6; nil when none was read.
+	Nft *firewall.NftRuleset
 }
 
 // Sockets judges every listener against fw, sorted by port, proto, family

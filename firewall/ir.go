@@ -41,24 +41,40 @@ const (
 	IPv6 Family = "ipv6"
 )
 
-// Ruleset is one iptables-save or ip6tables-save dump.
+// Ruleset is one source of rules seen in one address family: an
+// iptables-save or ip6tables-save dump (iptables-legacy or iptables-nft),
+// or the native nftables tables that apply to the family (ip or ip6, and
+// inet). Every front end compiles into this one model; the evaluator walks
+// the base chains of all rulesets together, by hook and priority.
 type Ruleset struct {
 	Family Family
-	Source string // "iptables-nft", "iptables-legacy", or the file it was read from
+	Source string // "iptables-nft", "iptables-legacy", "nft", or the file it was read from
 	Tables []*Table
 }
 
-// Table is one "*filter" (or nat, mangle, raw, security) section.
+// Table is one "*filter" (or nat, mangle, raw, security) section of an
+// iptables dump, or one nftables table.
 type Table struct {
-	Name   string
-	Chains []*Chain // in declaration order
+	Name string
+	// NftFamily is the nftables family of a native table (ip, ip6, inet);
+	// "" for an iptables table, whose built-in chains take their hooks and
+	// priorities from the table name (see iptables_ir.go).
+	NftFamily string
+	Chains    []*Chain // in declaration order
 }
 
-// Chain is a built-in chain (Policy set) or a user chain (Policy "").
+// Chain is a base chain (Hook set, or an iptables built-in chain; Policy
+// set) or a regular chain (Policy "").
 type Chain struct {
 	Name   string
-	Policy string
+	Policy string // "ACCEPT" or "DROP" for a base chain
 	Rules  []*Rule
+	// Hook, Priority and Type place a native base chain in the packet's
+	// path (nft: "type filter hook input priority 0"). iptables built-in
+	// chains leave them unset: their table says where they run.
+	Hook     string // prerouting, input, forward, output, postrouting
+	Priority int
+	Type     string // filter, nat, route
 }
 
 // PortRange is an inclusive port range; a single port has Lo == Hi.
@@ -69,14 +85,20 @@ type PortRange struct{ Lo, Hi uint16 }
 // compiled form.
 type Rule struct {
 	Table, Chain string
-	Line         int    // line number in the source
-	Text         string // as in the save file, without a [pkts:bytes] prefix
+	Line         int    // line number in the source (iptables)
+	Handle       int    // the rule's handle (nftables)
+	Text         string // as in the save file, without a [pkts:bytes] prefix; nft: where and what (see nftRuleText)
+	// Part numbers the pieces of an nft rule that matches a set of
+	// concatenations or a verdict map: the evaluator walks one rule per
+	// element (elements never overlap, so at most one piece matches a
+	// packet). 0 for a whole rule.
+	Part int
 
 	Proto     string // "" for any; lower-case name ("tcp", "udp", "icmp") or number
 	ProtoNeg  bool
 	DPorts    []PortRange // nil: any destination port (from --dport, --dports, --ports)
 	DPortsNeg bool
-	Target    string   // ACCEPT, DROP, REJECT, RETURN, LOG, DNAT, a user chain; "" for none
+	Target    string   // ACCEPT, DROP, REJECT, RETURN, LOG, DNAT, a user chain; "" for none (nft rules use the same names)
 	Goto      bool     // -g rather than -j
 	Unknown   []string // options not understood; any verdict depending on them is conditional
 
@@ -136,8 +158,9 @@ type Packet struct {
 
 // Step is one rule or policy visited while deciding a packet.
 type Step struct {
-	Table, Chain string
-	Line         int
+	Table, Chain string // the table ("filter", "inet fw") and chain
+	Line         int    // the rule's line (iptables)
+	Handle       int    // the rule's handle (nftables)
 	Rule         string // the rule text, or "policy DROP"
 	Matched      string // "yes", "no" or "maybe" (runtime-state match)
 	Action       string // what the walk did next: "accept", "drop", "jump X", "return", "continue"
