@@ -37,8 +37,12 @@ type Listener struct {
 	Process   string
 	Processes []Process
 
-	Service  string // canonical catalog name, "" when unknown
-	Exposure Exposure
+	Service string // canonical catalog name, "" when unknown
+	// ServiceBy says what named the service: ServiceByProcess (an owner is
+	// a known server of it) or ServiceByPort (the port alone: a guess).
+	// "" when Service is.
+	ServiceBy string
+	Exposure  Exposure
 }
 
 // Conn is an established TCP connection, used to keep live sessions alive.

@@ -334,8 +334,8 @@ func setProcesses(l *Listener, procs []Process) {
 
 // finish names the service and the exposure.
 func finish(l *Listener) {
-	if s, ok := identifyListener(l); ok {
-		l.Service = s.Name
+	if s, by := identifyListener(l); by != "" {
+		l.Service, l.ServiceBy = s.Name, by
 	}
 	l.Exposure = exposureOfAddr(l.Address, l.Device)
 }

@@ -31,6 +31,7 @@ type goldenListener struct {
 	Process   string          `json:"process"`
 	Processes []goldenProcess `json:"processes,omitempty"`
 	Service   string          `json:"service"`
+	ServiceBy string          `json:"service_by,omitempty"`
 	Exposure  Exposure        `json:"exposure"`
 }
 
@@ -47,7 +48,7 @@ func toGolden(ls []Listener) []goldenListener {
 			ps = append(ps, goldenProcess{p.PID, p.Name})
 		}
 		out = append(out, goldenListener{l.Proto, l.Family, l.DualStack, l.Address.String(), l.Port,
-			l.Device, l.PID, l.Process, ps, l.Service, l.Exposure})
+			l.Device, l.PID, l.Process, ps, l.Service, l.ServiceBy, l.Exposure})
 	}
 	return out
 }
