@@ -43,6 +43,12 @@ type Listener struct {
 	// "" when Service is.
 	ServiceBy string
 	Exposure  Exposure
+
+	// Client marks an unconnected UDP socket on a port the kernel picked
+	// for a process that is not a known server (dig, a syslog forwarder):
+	// the client side of a conversation, nothing to open or to flag. See
+	// MarkClients.
+	Client bool
 }
 
 // Conn is an established TCP connection, used to keep live sessions alive.

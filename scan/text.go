@@ -60,6 +60,7 @@ func ParseText(r io.Reader, name string) ([]Listener, error) {
 		return nil, &ParseError{Source: name, Msg: "no ss or netstat output recognised"}
 	}
 	inferV6Only(p.out, p.guessed)
+	MarkClients(p.out, DefaultEphemeral)
 	return p.out, nil
 }
 

@@ -33,6 +33,7 @@ type goldenListener struct {
 	Service   string          `json:"service"`
 	ServiceBy string          `json:"service_by,omitempty"`
 	Exposure  Exposure        `json:"exposure"`
+	Client    bool            `json:"client,omitempty"`
 }
 
 type goldenProcess struct {
@@ -48,7 +49,7 @@ func toGolden(ls []Listener) []goldenListener {
 			ps = append(ps, goldenProcess{p.PID, p.Name})
 		}
 		out = append(out, goldenListener{l.Proto, l.Family, l.DualStack, l.Address.String(), l.Port,
-			l.Device, l.PID, l.Process, ps, l.Service, l.ServiceBy, l.Exposure})
+			l.Device, l.PID, l.Process, ps, l.Service, l.ServiceBy, l.Exposure, l.Client})
 	}
 	return out
 }
