@@ -77,6 +77,10 @@ func TestIdentify(t *testing.T) {
 		{"rootlessport", "tcp", 80, "rootlessport", "http", port},
 		{"haproxy in front of postgres", "tcp", 5432, "haproxy", "postgresql", port},
 		{"traefik", "tcp", 443, "traefik", "https", proc},
+		{"tailscaled", "udp", 41641, "tailscaled", "tailscale", proc},
+		{"wireguard-go elsewhere", "udp", 51821, "wireguard-go", "wireguard", proc},
+		{"coturn", "udp", 3478, "turnserver", "turn", proc},
+		{"asterisk", "udp", 5060, "asterisk", "sip", proc},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

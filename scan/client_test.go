@@ -77,6 +77,9 @@ func TestIsClient(t *testing.T) {
 		{"client-only known name", "udp", 47857, []Process{{9, "dhclient"}}, true},
 		{"a catalog port (wireguard)", "udp", 51820, []Process{{9, "dig"}}, false},
 		{"mosh-server in its range", "udp", 60003, []Process{{9, "mosh-server"}}, false},
+		{"tailscaled on its port", "udp", 41641, []Process{{9, "tailscaled"}}, false},
+		{"tailscaled on another port", "udp", 41642, []Process{{9, "tailscaled"}}, false},
+		{"coturn relay port", "udp", 49200, []Process{{9, "turnserver"}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
