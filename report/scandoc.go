@@ -12,6 +12,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/fwaudit/fwaudit/firewall"
+	"github.com/fwaudit/fwaudit/scan"
 )
 
 // Host identifies the audited host.
@@ -112,7 +113,9 @@ func (d *ScanDoc) WriteJSON(w io.Writer) error {
 }
 
 // WriteTable writes one line per socket: PROTO ADDRESS PORT PROCESS
-// SERVICE EXPOSURE, and FIREWALL when verdicts were computed.
+// SERVICE EXPOSURE, and FIREWALL when verdicts were computed. SERVICE ends
+// in "?" when only the port names it, and says "(client)" for a client
+// socket.
 func (d *ScanDoc) WriteTable(w io.Writer) error {
 	withFW := d.Firewall != nil
 	header := []any{"PROTO", "ADDRESS", "PORT", "PROCESS", "SERVICE", "EXPOSURE"}
@@ -133,7 +136,7 @@ func (d *ScanDoc) WriteTable(w io.Writer) error {
 		if s.Device != "" {
 			addr += "%" + s.Device
 		}
-		row := []string{proto, addr, fmt.Sprint(s.Port), processCell(s), dash(s.Service), s.Exposure}
+		row := []string{proto, addr, fmt.Sprint(s.Port), processCell(s), ServiceCell(s), s.Exposure}
 		if withFW {
 			row = append(row, FirewallCell(s.Firewall))
 		}
@@ -172,6 +175,22 @@ func processCell(s Socket) string {
 		cell += fmt.Sprintf(" +%d", n-1)
 	}
 	return cell
+}
+
+// ServiceCell is the service column of tables: the name, with "?" when
+// only the port suggests it, and "(client)" for a client socket.
+func ServiceCell(s Socket) string {
+	name := s.Service
+	if name != "" && s.ServiceBy == scan.ServiceByPort {
+		name += "?"
+	}
+	if s.Client {
+		if name == "" {
+			return "(client)"
+		}
+		return name + " (client)"
+	}
+	return dash(name)
 }
 
 func dash(s string) string {

@@ -23,8 +23,13 @@ type Socket struct {
 	Process   string          `json:"process"`
 	Processes []Process       `json:"processes,omitempty"`
 	Service   string          `json:"service"`
+	ServiceBy string          `json:"service_by,omitempty"` // "process" or "port" (a guess)
 	Exposure  string          `json:"exposure"`
-	Firewall  *SocketFirewall `json:"firewall"`
+	// Client: a UDP socket the kernel bound for a client (scan.MarkClients);
+	// it is listed and judged, but raises no finding and is not counted as
+	// public or open.
+	Client   bool            `json:"client,omitempty"`
+	Firewall *SocketFirewall `json:"firewall"`
 }
 
 // Process is one owner of a socket.
@@ -79,7 +84,8 @@ func Sockets(ls []scan.Listener, fw *Firewall) []Socket {
 		s := Socket{
 			Proto: l.Proto, Family: l.Family, DualStack: l.DualStack,
 			Address: l.Address.String(), Port: l.Port, Device: l.Device,
-			PID: l.PID, Process: l.Process, Service: l.Service, Exposure: string(l.Exposure),
+			PID: l.PID, Process: l.Process, Service: l.Service, ServiceBy: l.ServiceBy,
+			Exposure: string(l.Exposure), Client: l.Client,
 		}
 		if len(l.Processes) > 1 {
 			for _, p := range l.Processes {
