@@ -203,12 +203,22 @@ func isUserChain(c *firewall.Chain) bool { return c.Policy == "" || c.Policy == 
 
 func (a *audit) defaultDeny(f *family) (Status, string) {
 	in, fwd := a.chainDenies(f, "INPUT"), a.chainDenies(f, "FORWARD")
-	// The evaluator's probe catches what the structure does not show (a
-	// deny split over several rules): nothing reaches an unnamed port.
-	if pc := a.posture(f); !in.ok && pc.DefaultDeny.Pass {
+	// Judged by behaviour, on every source together: a NEW packet from an
+	// arbitrary source to a port no rule names, on an outside interface,
+	// must be dropped. A DROP policy behind an accept-everything rule does
+	// not pass; a deny split over several rules, or in a native nft
+	// table, does.
+	pc := a.posture(f)
+	switch {
+	case in.ok && !pc.DefaultDeny.Pass:
+		in = denyResult{false, in.how + ", yet " + pc.DefaultDeny.Detail}
+	case !in.ok && pc.DefaultDeny.Pass:
 		in = denyResult{true, "INPUT accepts no port that its rules do not name (" + pc.DefaultDeny.Detail + ")"}
 	}
-	if pc := a.posture(f); !fwd.ok && pc.ForwardDefaultDeny.Pass {
+	switch {
+	case fwd.ok && !pc.ForwardDefaultDeny.Pass:
+		fwd = denyResult{false, fwd.how + ", yet " + pc.ForwardDefaultDeny.Detail}
+	case !fwd.ok && pc.ForwardDefaultDeny.Pass:
 		fwd = denyResult{true, "FORWARD: " + pc.ForwardDefaultDeny.Detail}
 	}
 	detail := in.how + "; " + fwd.how
