@@ -42,7 +42,7 @@ type family struct {
 	skip string // why this family's checks cannot run; "" when they can
 	// off: the family is disabled on the host, so its skipped checks
 	// leave nothing unaudited
-	off bool
+	off  bool
 	free uint16 // a port no rule names and nobody listens on
 
 	posture *firewall.Posture         // the evaluator's probes, once computed

@@ -13,18 +13,18 @@ import (
 
 // Socket is one listener with its firewall verdicts, as in `scan -o json`.
 type Socket struct {
-	Proto     string          `json:"proto"`
-	Family    string          `json:"family"`
-	DualStack bool            `json:"dual_stack"`
-	Address   string          `json:"address"`
-	Port      uint16          `json:"port"`
-	Device    string          `json:"device,omitempty"`
-	PID       int             `json:"pid"`
-	Process   string          `json:"process"`
-	Processes []Process       `json:"processes,omitempty"`
-	Service   string          `json:"service"`
-	ServiceBy string          `json:"service_by,omitempty"` // "process" or "port" (a guess)
-	Exposure  string          `json:"exposure"`
+	Proto     string    `json:"proto"`
+	Family    string    `json:"family"`
+	DualStack bool      `json:"dual_stack"`
+	Address   string    `json:"address"`
+	Port      uint16    `json:"port"`
+	Device    string    `json:"device,omitempty"`
+	PID       int       `json:"pid"`
+	Process   string    `json:"process"`
+	Processes []Process `json:"processes,omitempty"`
+	Service   string    `json:"service"`
+	ServiceBy string    `json:"service_by,omitempty"` // "process" or "port" (a guess)
+	Exposure  string    `json:"exposure"`
 	// Client: a UDP socket the kernel bound for a client (scan.MarkClients);
 	// it is listed and judged, but raises no finding and is not counted as
 	// public or open.
