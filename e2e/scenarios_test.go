@@ -462,9 +462,8 @@ var scenarios = []scenario{
 		v4:            "native-iptables.rules",
 		nft:           "native.nft",
 		noExplainRule: true,
-		// The native table is not evaluated: where iptables accepts, the
-		// honest answer is conditional (sources still checked).
-		verdicts: map[string]string{"tcp:0.0.0.0:22": "conditional", "tcp:0.0.0.0:3306": "conditional", "tcp:0.0.0.0:5432": "conditional"},
+		// iptables-nft's filter INPUT and the native table run on the same
+		// hook: a packet must pass both.
 		listeners: []listener{
 			{"sshd", "tcp:0.0.0.0:22", "both", ""},
 			{"mysqld", "tcp:0.0.0.0:3306", "none", ""},
@@ -475,9 +474,6 @@ var scenarios = []scenario{
 		name:          "native-nft-only",
 		nft:           "native-only.nft",
 		noExplainRule: true,
-		// fwaudit does not evaluate native nftables tables yet and says so:
-		// conditional is the honest answer (its sources are still checked).
-		verdicts: map[string]string{"tcp:[::]:22": "conditional", "tcp:0.0.0.0:3306": "conditional", "tcp:[::]:5432": "conditional"},
 		listeners: []listener{
 			{"sshd", "tcp:[::]:22", "both", "both"},
 			{"mysqld", "tcp:0.0.0.0:3306", "none", ""},

@@ -40,6 +40,9 @@ type family struct {
 	ev   *firewall.Evaluator
 	sets []*firewall.Ruleset
 	skip string // why this family's checks cannot run; "" when they can
+	// off: the family is disabled on the host, so its skipped checks
+	// leave nothing unaudited
+	off  bool
 	free uint16 // a port no rule names and nobody listens on
 
 	posture *firewall.Posture         // the evaluator's probes, once computed
@@ -73,7 +76,7 @@ func newAudit(in Inputs, socks []Socket) *audit {
 		fw := in.Firewall
 		switch {
 		case fam == firewall.IPv6 && in.IPv6Disabled:
-			f.skip = "IPv6 is disabled on this host"
+			f.skip, f.off = "IPv6 is disabled on this host", true
 		case fw == nil:
 			f.skip = "firewall rules were not read"
 		case fam == firewall.IPv4 && fw.V4 == nil:
@@ -114,10 +117,11 @@ func (a *audit) checks() []Check {
 func (a *audit) check(id string, f *family, run func(*family) (Status, string)) Check {
 	c := Check{ID: id + "-" + f.tag, Title: fmt.Sprintf(checkTitles[id], f.name), CIS: cisRefs[id+"-"+f.tag]}
 	if f.skip != "" {
-		c.Status, c.Detail = Skip, f.skip
+		c.Status, c.Detail, c.lacking = Skip, f.skip, !f.off
 		return c
 	}
 	c.Status, c.Detail = run(f)
+	c.lacking = c.Status == Skip // a check skips only for lack of input
 	return c
 }
 
@@ -199,12 +203,22 @@ func isUserChain(c *firewall.Chain) bool { return c.Policy == "" || c.Policy == 
 
 func (a *audit) defaultDeny(f *family) (Status, string) {
 	in, fwd := a.chainDenies(f, "INPUT"), a.chainDenies(f, "FORWARD")
-	// The evaluator's probe catches what the structure does not show (a
-	// deny split over several rules): nothing reaches an unnamed port.
-	if pc := a.posture(f); !in.ok && pc.DefaultDeny.Pass {
+	// Judged by behaviour, on every source together: a NEW packet from an
+	// arbitrary source to a port no rule names, on an outside interface,
+	// must be dropped. A DROP policy behind an accept-everything rule does
+	// not pass; a deny split over several rules, or in a native nft
+	// table, does.
+	pc := a.posture(f)
+	switch {
+	case in.ok && !pc.DefaultDeny.Pass:
+		in = denyResult{false, in.how + ", yet " + pc.DefaultDeny.Detail}
+	case !in.ok && pc.DefaultDeny.Pass:
 		in = denyResult{true, "INPUT accepts no port that its rules do not name (" + pc.DefaultDeny.Detail + ")"}
 	}
-	if pc := a.posture(f); !fwd.ok && pc.ForwardDefaultDeny.Pass {
+	switch {
+	case fwd.ok && !pc.ForwardDefaultDeny.Pass:
+		fwd = denyResult{false, fwd.how + ", yet " + pc.ForwardDefaultDeny.Detail}
+	case !fwd.ok && pc.ForwardDefaultDeny.Pass:
 		fwd = denyResult{true, "FORWARD: " + pc.ForwardDefaultDeny.Detail}
 	}
 	detail := in.how + "; " + fwd.how
@@ -350,7 +364,7 @@ func (a *audit) openPortsHaveRules(f *family) (Status, string) {
 	n := 0
 	for _, s := range a.socks {
 		fv := familyOf(s, f.fam)
-		if fv == nil || s.Exposure == string(scan.ExposureLocal) || fv.Verdict == string(firewall.NotApplicable) {
+		if fv == nil || s.Client || s.Exposure == string(scan.ExposureLocal) || fv.Verdict == string(firewall.NotApplicable) {
 			continue
 		}
 		key := fmt.Sprintf("%s/%d", s.Proto, s.Port)
@@ -425,7 +439,7 @@ func (a *audit) singleBackend() Check {
 	id := "single-firewall-backend"
 	c := Check{ID: id, Title: checkTitles[id], CIS: cisRefs[id]}
 	if a.in.Firewall == nil {
-		c.Status, c.Detail = Skip, "firewall rules were not read"
+		c.Status, c.Detail, c.lacking = Skip, "firewall rules were not read", true
 		return c
 	}
 	backends, files := a.backends()
@@ -439,7 +453,7 @@ func (a *audit) singleBackend() Check {
 	case len(a.in.Firewall.Sets4)+len(a.in.Firewall.Sets6) > 0:
 		c.Status, c.Detail = Pass, "no backend holds any rule"
 	default:
-		c.Status, c.Detail = Skip, "no rules could be read"
+		c.Status, c.Detail, c.lacking = Skip, "no rules could be read", true
 	}
 	return c
 }

@@ -52,9 +52,10 @@ func (a *audit) findings() []Finding {
 
 // exposedVerdict is the socket's overall verdict, or "" for a socket no
 // finding may name: bound to loopback (unless a nat DNAT makes it reachable
-// from outside, which its verdict then shows), or not judged (no rules read).
+// from outside, which its verdict then shows), not judged (no rules read),
+// or a client socket (nothing listens there for a server to answer).
 func exposedVerdict(s Socket) string {
-	if s.Firewall == nil || s.Device == "lo" || s.Firewall.Verdict == string(firewall.NotApplicable) {
+	if s.Client || s.Firewall == nil || s.Device == "lo" || s.Firewall.Verdict == string(firewall.NotApplicable) {
 		return ""
 	}
 	return s.Firewall.Verdict
@@ -158,7 +159,9 @@ func (a *audit) socketFindings(s Socket, noFW map[firewall.Family]bool) []Findin
 		out = append(out, f)
 	}
 
-	if s.Service == "ssh" && v == string(firewall.Blocked) {
+	// "sshd listens": not when a known program other than an ssh server
+	// holds the port (python3 on 22 is ssh only by its port).
+	if s.Service == "ssh" && !(s.ServiceBy == scan.ServiceByPort && s.Process != "") && v == string(firewall.Blocked) {
 		f := socketFinding("ssh-blocked", Medium, s)
 		f.Title = "sshd listens but nobody can reach it"
 		f.Detail = fmt.Sprintf("%s is blocked for every source (%s)", where(s), blockRule(s))
@@ -311,7 +314,7 @@ func (a *audit) staleRules(f *family) []Finding {
 
 func (a *audit) listensOn(fam firewall.Family, proto string, ports []firewall.PortRange, local bool) bool {
 	for _, l := range a.in.Listeners {
-		if l.Proto != proto || !receives(l, fam) || (l.Exposure == scan.ExposureLocal) != local {
+		if l.Client || l.Proto != proto || !receives(l, fam) || (l.Exposure == scan.ExposureLocal) != local {
 			continue
 		}
 		for _, p := range ports {

@@ -45,27 +45,23 @@ func ruleCount(rs *firewall.Ruleset) int {
 	return n
 }
 
-// filtersNothing is true when no ruleset of a family holds a rule or a
-// non-ACCEPT filter policy: everything is accepted.
+// filtersNothing is true when no ruleset of a family (iptables of either
+// backend, native nft tables) holds a rule or a DROP policy: everything
+// is accepted.
 func filtersNothing(sets []*firewall.Ruleset) bool {
 	for _, rs := range sets {
 		if ruleCount(rs) > 0 {
 			return false
 		}
-		for _, c := range tableChains(rs.Table("filter")) {
-			if c.Policy != "" && c.Policy != "ACCEPT" {
-				return false
+		for _, t := range rs.Tables {
+			for _, c := range t.Chains {
+				if c.Policy == "DROP" {
+					return false
+				}
 			}
 		}
 	}
 	return true
-}
-
-func tableChains(t *firewall.Table) []*firewall.Chain {
-	if t == nil {
-		return nil
-	}
-	return t.Chains
 }
 
 // backend names the netfilter backend a ruleset was read from ("nft" or
@@ -81,8 +77,10 @@ func backend(rs *firewall.Ruleset) string {
 }
 
 // isPolicy tells whether a Result.Rule names a chain policy rather than a
-// rule; the evaluator writes policies as iptables-save does ("-P INPUT DROP").
-func isPolicy(rule string) bool { return strings.HasPrefix(rule, "-P ") }
+// rule: "-P INPUT DROP" (iptables) or "inet filter input policy drop" (nft).
+func isPolicy(rule string) bool {
+	return strings.HasPrefix(rule, "-P ") || (!strings.Contains(rule, ": ") && strings.Contains(rule, " policy "))
+}
 
 // portsNamed collects every destination port any rule of sets names.
 func portsNamed(sets []*firewall.Ruleset) []firewall.PortRange {

@@ -17,12 +17,22 @@ func ruleKeys(p *Policy) []string {
 		if r.Dst.IsValid() {
 			k += " to " + r.Dst.String()
 		}
+		if r.In != "" {
+			k += " on " + r.In
+		}
 		if r.Sources != nil {
 			var s []string
 			for _, p := range r.Sources {
 				s = append(s, p.String())
 			}
 			k += " from " + strings.Join(s, ",")
+		}
+		if r.Except != nil {
+			var s []string
+			for _, p := range r.Except {
+				s = append(s, p.String())
+			}
+			k += " except " + strings.Join(s, ",")
 		}
 		out = append(out, k)
 	}
@@ -55,8 +65,14 @@ func TestBuild(t *testing.T) {
 			rules: []string{"ipv4 tcp/22", "ipv6 tcp/22", "ipv4 tcp/80", "ipv6 tcp/80", "ipv4 tcp/443", "ipv6 tcp/443",
 				"ipv4 tcp/5432 from 192.0.2.0/24,192.0.2.9/32"}},
 		{name: "allowed by port, to everyone", listeners: dbHost,
-			opts:  func(t testing.TB) Options { return Options{Allow: mustSpecs(t, "5432")} },
-			rules: []string{"ipv4 tcp/22", "ipv6 tcp/22", "ipv4 tcp/80", "ipv6 tcp/80", "ipv4 tcp/443", "ipv6 tcp/443", "ipv4 tcp/5432"}},
+			opts:     func(t testing.TB) Options { return Options{Allow: mustSpecs(t, "5432")} },
+			rules:    []string{"ipv4 tcp/22", "ipv6 tcp/22", "ipv4 tcp/80", "ipv6 tcp/80", "ipv4 tcp/443", "ipv6 tcp/443", "ipv4 tcp/5432"},
+			warnings: []string{"--allow 5432 opens port 5432 to everyone (no CIDR given)"}},
+		{name: "allow to every address of a family", listeners: dbHost,
+			opts: func(t testing.TB) Options { return Options{Allow: mustSpecs(t, "postgresql=0.0.0.0/0")} },
+			rules: []string{"ipv4 tcp/22", "ipv6 tcp/22", "ipv4 tcp/80", "ipv6 tcp/80", "ipv4 tcp/443", "ipv6 tcp/443",
+				"ipv4 tcp/5432 from 0.0.0.0/0"},
+			warnings: []string{"--allow postgresql=0.0.0.0/0 opens postgresql to every IPv4 address (0.0.0.0/0)"}},
 		{name: "dual-stack allow with only IPv4 sources", listeners: []scan.Listener{
 			lst("tcp", "::", 22, "sshd", true), lst("tcp", "::", 3306, "mysqld", true)},
 			opts:  func(t testing.TB) Options { return Options{Allow: mustSpecs(t, "mysql=192.0.2.0/24")} },
@@ -70,10 +86,20 @@ func TestBuild(t *testing.T) {
 				"ipv4 tcp/80", "ipv6 tcp/80", "ipv4 tcp/443", "ipv6 tcp/443"},
 			notes:    []string{"# postgresql on 5432"},
 			warnings: []string{"postgresql listens"}},
-		{name: "ssh-from IPv4 only closes SSH over IPv6", listeners: freshHost,
-			opts:  func(t testing.TB) Options { return Options{SSHFrom: mustPrefixes(t, "198.51.100.0/24")} },
-			rules: []string{"ipv4 tcp/22 from 198.51.100.0/24"},
-			notes: []string{"not opened for ipv6"}},
+		{name: "ssh-from IPv4 only keeps SSH over IPv6 as today", listeners: freshHost,
+			opts:     func(t testing.TB) Options { return Options{SSHFrom: mustPrefixes(t, "198.51.100.0/24")} },
+			rules:    []string{"ipv4 tcp/22 from 198.51.100.0/24", "ipv6 tcp/22"},
+			warnings: []string{"--ssh-from names no ipv6 source: ssh over ipv6 stays reachable as the current rules allow"}},
+		{name: "allow ssh to everyone with ssh-from", listeners: freshHost,
+			opts: func(t testing.TB) Options {
+				return Options{Allow: mustSpecs(t, "ssh"), SSHFrom: mustPrefixes(t, "198.51.100.0/24")}
+			},
+			err: "--allow ssh opens ssh to everyone and --ssh-from restricts it"},
+		{name: "allow ssh's port to everyone with ssh-from", listeners: freshHost,
+			opts: func(t testing.TB) Options {
+				return Options{Allow: mustSpecs(t, "22/tcp"), SSHFrom: mustPrefixes(t, "198.51.100.0/24")}
+			},
+			err: "--allow 22/tcp opens ssh on port 22 to everyone and --ssh-from restricts it"},
 		{name: "no sshd: 22 kept, with a warning", listeners: []scan.Listener{lst("tcp", "0.0.0.0", 80, "nginx", false)},
 			rules:    []string{"ipv4 tcp/22", "ipv6 tcp/22", "ipv4 tcp/80"},
 			warnings: []string{"sshd was not found listening; keeping ssh open on port 22"}},
@@ -99,9 +125,10 @@ func TestBuild(t *testing.T) {
 			notes:    []string{"# http on tcp/80 is not opened: --deny http", "# postgresql on 5432"},
 			warnings: []string{"postgresql listens"}},
 		{name: "allow for nothing listening opens it anyway", listeners: freshHost,
-			opts:     func(t testing.TB) Options { return Options{Allow: mustSpecs(t, "8080/tcp=192.0.2.0/24", "dns")} },
-			rules:    []string{"ipv4 tcp/22", "ipv6 tcp/22", "ipv4 tcp/53", "ipv6 tcp/53", "ipv4 udp/53", "ipv6 udp/53", "ipv4 tcp/8080 from 192.0.2.0/24"},
-			warnings: []string{"--allow 8080/tcp=192.0.2.0/24: nothing listens on tcp/8080", "--allow dns: nothing listens on tcp/53", "--allow dns: nothing listens on udp/53"}},
+			opts:  func(t testing.TB) Options { return Options{Allow: mustSpecs(t, "8080/tcp=192.0.2.0/24", "dns")} },
+			rules: []string{"ipv4 tcp/22", "ipv6 tcp/22", "ipv4 tcp/53", "ipv6 tcp/53", "ipv4 udp/53", "ipv6 udp/53", "ipv4 tcp/8080 from 192.0.2.0/24"},
+			warnings: []string{"--allow dns opens dns to everyone (no CIDR given)",
+				"--allow 8080/tcp=192.0.2.0/24: nothing listens on tcp/8080", "--allow dns: nothing listens on tcp/53", "--allow dns: nothing listens on udp/53"}},
 		{name: "one note and warning for a sensitive service on both families", listeners: []scan.Listener{
 			lst("tcp", "::", 22, "sshd", true), lst("tcp", "0.0.0.0", 6379, "redis-server", false), lst("tcp", "::", 6379, "redis-server", false)},
 			rules:    []string{"ipv4 tcp/22", "ipv6 tcp/22"},

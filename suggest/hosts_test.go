@@ -98,3 +98,46 @@ func onDevice(l scan.Listener, dev string) scan.Listener {
 	l.Device, l.Exposure = dev, scan.ExposureOf(l.Address.String(), dev)
 	return l
 }
+
+// carriedHost runs behind rules of its own (carriedV4, carriedV6): a
+// blocklist, source and interface restrictions, listeners the rules keep
+// closed, and families that differ. Its suggestion carries all of it over.
+var carriedHost = []scan.Listener{
+	lst("tcp", "::", 22, "sshd", true),
+	lst("udp", "::", 53, "named", true),
+	lst("tcp", "::", 80, "nginx", true),
+	lst("tcp", "::", 443, "nginx", true),
+	lst("tcp", "0.0.0.0", 5432, "postgres", false),
+	lst("tcp", "0.0.0.0", 8080, "myapp", false),
+	lst("tcp", "0.0.0.0", 8099, "myapp", false),
+	lst("tcp", "0.0.0.0", 9100, "node_exporter", false),
+}
+
+const carriedV4 = `*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -s 198.51.100.7/32 -p tcp -m multiport --dports 22,80 -j REJECT --reject-with icmp-port-unreachable
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT
+-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 5432 -j ACCEPT
+-A INPUT -i eth1 -p tcp -m tcp --dport 8080 -j ACCEPT
+-A INPUT -s 192.0.2.2/31 -p udp -m udp --dport 53 -j ACCEPT
+COMMIT
+`
+
+const carriedV6 = `*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -s 2001:db8:bad::/48 -j DROP
+-A INPUT -p ipv6-icmp -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT
+-A INPUT -p udp -m udp --dport 53 -j ACCEPT
+COMMIT
+`

@@ -128,6 +128,16 @@ func CheckLockout(p *Policy, sessions []Session) error {
 
 // evaluator renders p in one family and loads it into our own evaluator.
 func evaluator(p *Policy, fam firewall.Family) (*firewall.Evaluator, error) {
+	rs, err := suggestedRuleset(p, fam)
+	if err != nil {
+		return nil, err
+	}
+	return firewall.NewEvaluator(fam, []*firewall.Ruleset{rs}, firewall.Host{}), nil
+}
+
+// suggestedRuleset renders p in one family and parses it back with the
+// firewall package's parser.
+func suggestedRuleset(p *Policy, fam firewall.Family) (*firewall.Ruleset, error) {
 	var buf bytes.Buffer
 	format := "iptables"
 	if fam == firewall.IPv6 {
@@ -136,11 +146,7 @@ func evaluator(p *Policy, fam firewall.Family) (*firewall.Evaluator, error) {
 	if err := Render(&buf, p, format); err != nil {
 		return nil, err
 	}
-	rs, err := firewall.ParseSave(&buf, "suggested "+format+" ruleset", fam)
-	if err != nil {
-		return nil, err
-	}
-	return firewall.NewEvaluator(fam, []*firewall.Ruleset{rs}, firewall.Host{}), nil
+	return firewall.ParseSave(&buf, "suggested "+format+" ruleset", fam)
 }
 
 // missing explains which allowance a session lacks.

@@ -93,8 +93,13 @@ func TestCheckLockout(t *testing.T) {
 		{name: "ssh-from includes the client", listeners: freshHost,
 			opts:     func(t testing.TB) Options { return Options{SSHFrom: mustPrefixes(t, "198.51.100.0/24")} },
 			sessions: []Session{sess("198.51.100.7:50000", "192.0.2.1:22")}},
-		{name: "ssh-from of one family cuts the other", listeners: freshHost,
+		{name: "ssh-from of one family keeps the other as today", listeners: freshHost,
 			opts:     func(t testing.TB) Options { return Options{SSHFrom: mustPrefixes(t, "198.51.100.0/24")} },
+			sessions: []Session{sess("198.51.100.7:50000", "192.0.2.1:22"), sess("[2001:db8::7]:50000", "[2001:db8::1]:22")}},
+		{name: "ssh blocked over ipv6 today, a session over ipv6 all the same", listeners: freshHost,
+			opts: func(t testing.TB) Options {
+				return Options{SSHFrom: mustPrefixes(t, "198.51.100.0/24"), Current: currentOf(t, acceptAll, dropAll)}
+			},
 			sessions: []Session{sess("198.51.100.7:50000", "192.0.2.1:22"), sess("[2001:db8::7]:50000", "[2001:db8::1]:22")},
 			err:      "from 2001:db8::7 to port 22 ($SSH_CONNECTION): no rule allows tcp port 22 over ipv6"},
 		{name: "session on a port sshd does not listen on", listeners: mailHost,

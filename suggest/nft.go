@@ -3,6 +3,9 @@ package suggest
 import (
 	"bufio"
 	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/fwaudit/fwaudit/firewall"
@@ -33,6 +36,9 @@ table inet fwaudit {
 		ct state established,related accept
 `)
 	line := func(s string) { w.WriteString("\t\t" + s + "\n") }
+	for _, l := range nftBlocklist(append(slices.Clone(p.SSH), p.Rules...)) {
+		line(l)
+	}
 	for _, l := range nftRules(p.SSH) {
 		line(l)
 	}
@@ -105,4 +111,82 @@ func nftRules(rules []Rule) []string {
 		out = append(out, strings.Join(parts, " "))
 	}
 	return out
+}
+
+// nftBlocklist drops the sources today's rules keep out, as the iptables
+// renderings do and in the same place (before any accept): one rule per
+// family, protocol, destination, interface and set of ports, with the
+// sources as a set. A source inside another of the same rule is left out
+// (an anonymous set must not hold overlapping intervals).
+func nftBlocklist(rules []Rule) []string {
+	keys, ports := blocklist(rules)
+	type group struct {
+		k     blockKey // src unused
+		ports string
+	}
+	var order []group
+	srcs := map[group][]netip.Prefix{}
+	for _, k := range keys {
+		ps := make([]string, len(ports[k]))
+		for i, p := range ports[k] {
+			ps[i] = strconv.Itoa(int(p))
+		}
+		g := group{blockKey{fam: k.fam, proto: k.proto, dst: k.dst, in: k.in}, strings.Join(ps, ", ")}
+		if _, ok := srcs[g]; !ok {
+			order = append(order, g)
+		}
+		srcs[g] = append(srcs[g], k.src)
+	}
+	var out []string
+	for _, g := range order {
+		ip := "ip"
+		if g.k.fam == firewall.IPv6 {
+			ip = "ip6"
+		}
+		var parts []string
+		parts = append(parts, ip+" saddr "+nftSet(outermost(srcs[g])))
+		if g.k.in != "" {
+			parts = append(parts, "iifname "+nftQuote(g.k.in))
+		}
+		if g.k.dst.IsValid() {
+			parts = append(parts, ip+" daddr "+g.k.dst.String())
+		}
+		dports := g.ports
+		if strings.Contains(dports, ",") {
+			dports = "{ " + dports + " }"
+		}
+		parts = append(parts, fmt.Sprintf("%s dport %s drop comment %s", g.k.proto, dports, nftQuote(blockComment)))
+		out = append(out, strings.Join(parts, " "))
+	}
+	return out
+}
+
+// outermost keeps the prefixes no other one of ps contains.
+func outermost(ps []netip.Prefix) []netip.Prefix {
+	var out []netip.Prefix
+	for i, p := range ps {
+		inside := false
+		for j, q := range ps {
+			if i != j && q.Bits() <= p.Bits() && q.Contains(p.Addr()) && (q.Bits() < p.Bits() || j < i) {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// nftSet writes one element bare, several as an anonymous set.
+func nftSet(ps []netip.Prefix) string {
+	if len(ps) == 1 {
+		return ps[0].String()
+	}
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return "{ " + strings.Join(s, ", ") + " }"
 }

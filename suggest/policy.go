@@ -19,6 +19,11 @@ type Options struct {
 	NoPing   bool           // --no-ping: no ICMP/ICMPv6 echo-request accept
 	LogDrops bool           // --log-drops: a rate-limited LOG before the policy drops
 	Persist  bool           // --persist: the script also saves to /etc/iptables/rules.v{4,6}
+	// Current is the firewall loaded today: the suggestion admits no
+	// source to any listener, in any family, that it does not admit,
+	// unless --allow or --ssh-from names it. Nil builds from the listeners
+	// alone, as on a host without rules (--ignore-current).
+	Current *Current
 }
 
 // Policy is the hardened ruleset, independent of its rendering. Every
@@ -30,6 +35,8 @@ type Policy struct {
 	Ping     bool
 	LogDrops bool
 	Persist  bool
+
+	decisions []decision // per listener and family, for Changes
 }
 
 // Rule accepts NEW connections to one port in one family.
@@ -38,12 +45,21 @@ type Rule struct {
 	Proto   string         // "tcp" or "udp"
 	Port    uint16         //
 	Dst     netip.Addr     // specific bind: only to this address; invalid for any
-	In      string         // bound to one device: only arriving on it; "" for any
+	In      string         // only arriving on this interface (a bound device, or today's -i); "" for any
 	Sources []netip.Prefix // only from these (of Family); nil for anywhere
+	Except  []netip.Prefix // from anywhere but these (Sources nil): today's blocklist, dropped first
 	Service string         // catalog name, "" when unknown
 	Process string         // sanitized process name, "" when unknown
 	Review  bool           // unknown service: opened, but the admin should look
 	Reason  string         // why the rule exists, for --diff
+}
+
+// decision is what the policy does for one listener in one family, and why.
+type decision struct {
+	l        scan.Listener
+	fam      firewall.Family
+	why      string // why the suggestion admits what it does ("" when it keeps today's)
+	explicit bool   // --allow or --ssh-from named it: it may be wider than today
 }
 
 // Warning is for the user (stderr), never part of a rendered ruleset.
@@ -89,18 +105,24 @@ func (r Rule) Comment() string {
 }
 
 // Build turns the listeners and options into a policy. It fails on
-// contradictory options; everything else it cannot do well is a warning.
+// contradictory options, and when the policy would admit more than
+// opts.Current does where no flag asked for it (checked with the firewall
+// package's evaluator on the rendered rules); everything else it cannot do
+// well is a warning.
 func Build(listeners []scan.Listener, opts Options) (*Policy, []Warning, error) {
 	b := &builder{opts: opts, p: &Policy{Ping: !opts.NoPing, LogDrops: opts.LogDrops, Persist: opts.Persist}}
 	if err := b.check(); err != nil {
 		return nil, nil, err
+	}
+	for _, sp := range opts.Allow {
+		b.warnEveryone(sp)
 	}
 	ls := slices.Clone(listeners)
 	slices.SortStableFunc(ls, cmpListener)
 	used := make([]bool, len(opts.Allow))
 	sshFound := false
 	for _, l := range ls {
-		if l.Exposure == scan.ExposureLocal || !l.Address.IsValid() {
+		if l.Exposure == scan.ExposureLocal || !l.Address.IsValid() || l.Client { // a client socket serves nothing
 			continue
 		}
 		ssh := isSSH(l)
@@ -113,59 +135,30 @@ func Build(listeners []scan.Listener, opts Options) (*Policy, []Warning, error) 
 				return nil, nil, fmt.Errorf("--deny %s would close ssh on port %d, which fwaudit always keeps reachable; use --ssh-from to restrict it", d.Raw, l.Port)
 			}
 			b.note(fmt.Sprintf("# %s on %s/%d is not opened: --deny %s", nameOf(l), l.Proto, l.Port, d.Raw))
+			for _, fam := range familiesOf(l) {
+				b.decide(l, fam, "--deny "+d.Raw, true)
+			}
 			continue
 		}
-		svc, _ := scan.LookupService(l.Service)
-		if svc.Sensitive && len(allows) == 0 && !ssh {
-			b.note(fmt.Sprintf("# %s on %d is not opened: fwaudit suggest --allow %s=CIDR", nameOf(l), l.Port, specName(l)))
-			b.warn(Warning{Msg: fmt.Sprintf("%s listens on %s port %d and is not opened (sensitive service)", nameOf(l), l.Proto, l.Port),
-				Hint: fmt.Sprintf("open it to trusted sources with --allow %s=CIDR", specName(l))})
-			continue
-		}
-		srcs, any := sourcesOf(allows)
-		if ssh && len(opts.SSHFrom) > 0 && (len(allows) == 0 || !any) {
-			srcs, any = append(slices.Clone(opts.SSHFrom), srcs...), false
+		if ssh && len(opts.SSHFrom) > 0 {
+			for _, a := range allows {
+				if a.Sources == nil {
+					return nil, nil, fmt.Errorf("--allow %s opens ssh on port %d to everyone and --ssh-from restricts it: give one of them (or --allow %s=CIDR)", a.Raw, l.Port, a.Raw)
+				}
+			}
 		}
 		reason := fmt.Sprintf("%s listens on %s", listenerWho(l), netip.AddrPortFrom(l.Address, l.Port))
 		if len(allows) > 0 {
 			reason += " (--allow " + allows[0].Raw + ")"
 		}
-		for _, fam := range familiesOf(l) {
-			r := Rule{Family: fam, Proto: l.Proto, Port: l.Port, Service: l.Service,
-				Process: sanitize(l.Process), Review: l.Service == "" && !ssh, Reason: reason}
-			if ssh && r.Service == "" {
-				r.Service = "ssh"
-			}
-			if l.Exposure == scan.ExposureSpecific {
-				r.Dst = l.Address.Unmap()
-			}
-			if l.Device != "" && l.Device != "lo" && safeIfaceName(l.Device) {
-				// SO_BINDTODEVICE: the socket only hears what arrives there
-				r.In = l.Device
-			}
-			if !any {
-				r.Sources = ofFamily(srcs, fam)
-				if len(r.Sources) == 0 {
-					b.note(fmt.Sprintf("# %s on %s/%d is not opened for %s: no %s source given", nameOf(l), l.Proto, l.Port, fam, fam))
-					continue
-				}
-			}
-			b.add(r, ssh)
-		}
+		b.listener(l, ssh, allows, reason)
 	}
 	if !sshFound {
 		b.warn(Warning{Msg: "sshd was not found listening; keeping ssh open on port 22",
 			Hint: "if SSH runs on another port (or fwaudit could not see its process), open it with --allow PORT/tcp before loading the ruleset"})
-		for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
-			r := Rule{Family: fam, Proto: "tcp", Port: 22, Service: "ssh", Reason: "sshd not found: ssh kept open on port 22"}
-			if len(opts.SSHFrom) > 0 {
-				r.Sources = ofFamily(opts.SSHFrom, fam)
-				if len(r.Sources) == 0 {
-					continue
-				}
-			}
-			b.add(r, true)
-		}
+		l := scan.Listener{Proto: "tcp", Family: "ipv6", DualStack: true, Address: netip.IPv6Unspecified(),
+			Port: 22, Service: "ssh", Exposure: scan.ExposurePublic}
+		b.listener(l, true, nil, "sshd not found: ssh kept open on port 22")
 	}
 	// An --allow that names nothing listening still opens what it names:
 	// the admin asked for it (a service about to be started).
@@ -213,7 +206,52 @@ func Build(listeners []scan.Listener, opts Options) (*Policy, []Warning, error) 
 	}
 	slices.SortStableFunc(b.p.SSH, cmpRule)
 	slices.SortStableFunc(b.p.Rules, cmpRule)
+	if err := b.verify(); err != nil {
+		return nil, nil, err
+	}
 	return b.p, b.warnings, nil
+}
+
+// listener adds the rules for one listener in every family it receives.
+func (b *builder) listener(l scan.Listener, ssh bool, allows []Spec, reason string) {
+	for _, fam := range familiesOf(l) {
+		rc, why, explicit := b.reachFor(l, fam, ssh, allows)
+		b.decide(l, fam, why, explicit)
+		if rc == nil {
+			continue
+		}
+		ins := []string{""}
+		switch {
+		case l.Device != "" && l.Device != "lo" && safeIfaceName(l.Device):
+			// SO_BINDTODEVICE: the socket only hears what arrives there
+			ins = []string{l.Device}
+		case len(rc.ifaces) > 0:
+			ins = nil
+			for _, in := range rc.ifaces {
+				if safeIfaceName(in) {
+					ins = append(ins, in)
+				} else {
+					b.note(fmt.Sprintf("# %s on %s/%d is not opened on interface %q for %s: the name cannot be written safely", nameOf(l), l.Proto, l.Port, in, fam))
+				}
+			}
+		}
+		for _, in := range ins {
+			r := Rule{Family: fam, Proto: l.Proto, Port: l.Port, Service: l.Service, In: in,
+				Sources: rc.sources, Except: rc.except,
+				Process: sanitize(l.Process), Review: l.Service == "" && !ssh, Reason: reason}
+			if ssh && r.Service == "" {
+				r.Service = "ssh"
+			}
+			if l.Exposure == scan.ExposureSpecific {
+				r.Dst = l.Address.Unmap()
+			}
+			b.add(r, ssh)
+		}
+	}
+}
+
+func (b *builder) decide(l scan.Listener, fam firewall.Family, why string, explicit bool) {
+	b.p.decisions = append(b.p.decisions, decision{l: l, fam: fam, why: why, explicit: explicit})
 }
 
 type builder struct {
@@ -224,6 +262,11 @@ type builder struct {
 }
 
 func (b *builder) check() error {
+	for _, a := range b.opts.Allow {
+		if a.Service == "ssh" && a.Sources == nil && len(b.opts.SSHFrom) > 0 {
+			return fmt.Errorf("--allow %s opens ssh to everyone and --ssh-from restricts it: give one of them (or --allow ssh=CIDR)", a.Raw)
+		}
+	}
 	for _, d := range b.opts.Deny {
 		if d.Sources != nil {
 			return fmt.Errorf("--deny %s: --deny takes no sources", d.Raw)
@@ -253,8 +296,12 @@ func (b *builder) note(n string) {
 	}
 }
 
-// add appends r unless an equal or wider rule is already there (a wildcard
-// bind covers a specific bind of the same port in the same family).
+// add appends r unless an equal or wider rule is already there: a rule
+// with the same place (interface, destination) and no blocklist merges its
+// sources into the other, and a wildcard bind covers a specific bind of the
+// same port in the same family that admits exactly the same sources.
+// Rules that admit differently stay apart: every renderer drops all of a
+// port's blocklists before its accepts, which is never wider than either.
 func (b *builder) add(r Rule, ssh bool) {
 	list := &b.p.Rules
 	if ssh {
@@ -263,12 +310,14 @@ func (b *builder) add(r Rule, ssh bool) {
 	kept := (*list)[:0]
 	for _, o := range *list {
 		same := o.Family == r.Family && o.Proto == r.Proto && o.Port == r.Port
+		alike := slices.Equal(o.Sources, r.Sources) && slices.Equal(o.Except, r.Except) && (o.Sources == nil) == (r.Sources == nil)
 		switch {
-		case same && (o.In == "" || o.In == r.In) && (o.Dst == r.Dst || !o.Dst.IsValid()):
+		case same && o.In == r.In && o.Dst == r.Dst && (alike || o.Except == nil && r.Except == nil):
 			o.Sources = mergeSources(o.Sources, r.Sources)
 			r.Port = 0 // merged
-		case same && (r.In == "" || r.In == o.In) && !r.Dst.IsValid():
-			r.Sources = mergeSources(r.Sources, o.Sources)
+		case same && alike && (o.In == "" || o.In == r.In) && !o.Dst.IsValid():
+			r.Port = 0 // the wildcard rule already there covers it
+		case same && alike && (r.In == "" || r.In == o.In) && !r.Dst.IsValid():
 			continue // the wildcard rule being added covers it
 		}
 		kept = append(kept, o)
@@ -395,7 +444,7 @@ func cmpListener(a, b scan.Listener) int {
 
 func cmpRule(a, b Rule) int {
 	return cmp.Or(cmp.Compare(a.Port, b.Port), cmp.Compare(a.Proto, b.Proto),
-		cmp.Compare(a.Family, b.Family), a.Dst.Compare(b.Dst))
+		cmp.Compare(a.Family, b.Family), a.Dst.Compare(b.Dst), cmp.Compare(a.In, b.In))
 }
 
 // maxName caps a process name in comments and messages (the kernel's comm

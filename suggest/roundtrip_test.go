@@ -22,6 +22,7 @@ type allowance struct {
 	addr    string   // bind address; "" for the wildcard
 	sources []string // nil: open to the world; else restricted to exactly these
 	iface   string   // bound to this device: restricted to it, from anywhere
+	except  []string // open to the world but these
 }
 
 func open(fam firewall.Family, proto string, port uint16) allowance {
@@ -44,18 +45,29 @@ var intended = map[string][]allowance{
 	"mail":                 both("tcp", 25, 143, 465, 587, 993, 995, 5622),
 	"db":                   both("tcp", 22, 80, 443),
 	"db-allow": append(both("tcp", 80, 443),
-		allowance{firewall.IPv4, "tcp", 22, "", []string{"198.51.100.0/24"}, ""},
-		allowance{firewall.IPv6, "tcp", 22, "", []string{"2001:db8:2::/48"}, ""},
-		allowance{firewall.IPv4, "tcp", 5432, "", []string{"192.0.2.0/24"}, ""}),
+		allowance{firewall.IPv4, "tcp", 22, "", []string{"198.51.100.0/24"}, "", nil},
+		allowance{firewall.IPv6, "tcp", 22, "", []string{"2001:db8:2::/48"}, "", nil},
+		allowance{firewall.IPv4, "tcp", 5432, "", []string{"192.0.2.0/24"}, "", nil}),
 	"hostile": append(both("tcp", 22),
 		open(firewall.IPv4, "tcp", 7001), open(firewall.IPv4, "tcp", 7002), open(firewall.IPv4, "tcp", 7003),
 		open(firewall.IPv4, "tcp", 7004), open(firewall.IPv4, "tcp", 7005), open(firewall.IPv4, "tcp", 7008),
 		open(firewall.IPv4, "tcp", 7009), open(firewall.IPv4, "tcp", 7010),
-		allowance{firewall.IPv4, "udp", 7006, "192.0.2.10", nil, ""},
-		allowance{firewall.IPv6, "tcp", 7007, "2001:db8::10", nil, ""}),
+		allowance{firewall.IPv4, "udp", 7006, "192.0.2.10", nil, "", nil},
+		allowance{firewall.IPv6, "tcp", 7007, "2001:db8::10", nil, "", nil}),
 	"device-bound": append(both("tcp", 22),
-		allowance{firewall.IPv4, "udp", 67, "", nil, "virbr0"},
-		allowance{firewall.IPv4, "tcp", 8080, "", nil, "eth1"}),
+		allowance{firewall.IPv4, "udp", 67, "", nil, "virbr0", nil},
+		allowance{firewall.IPv4, "tcp", 8080, "", nil, "eth1", nil}),
+	"carried-over": {
+		{fam: firewall.IPv4, proto: "tcp", port: 22, except: []string{"198.51.100.7/32"}},
+		{fam: firewall.IPv6, proto: "tcp", port: 22, except: []string{"2001:db8:bad::/48"}},
+		{fam: firewall.IPv4, proto: "udp", port: 53, sources: []string{"192.0.2.2/31"}},
+		{fam: firewall.IPv6, proto: "udp", port: 53, except: []string{"2001:db8:bad::/48"}},
+		{fam: firewall.IPv4, proto: "tcp", port: 80, except: []string{"198.51.100.7/32"}},
+		{fam: firewall.IPv6, proto: "tcp", port: 80, except: []string{"2001:db8:bad::/48"}},
+		open(firewall.IPv4, "tcp", 443),
+		{fam: firewall.IPv4, proto: "tcp", port: 5432, sources: []string{"192.0.2.0/24"}},
+		{fam: firewall.IPv4, proto: "tcp", port: 8080, iface: "eth1"},
+	},
 }
 
 // blockedProbes are ports nothing in the tests opens.
@@ -107,6 +119,18 @@ func checkAllowances(t *testing.T, caseName string, fam firewall.Family, rs *fir
 			if res.Verdict != firewall.Restricted || !slices.Equal(res.Interfaces, []string{a.iface}) ||
 				!in("192.0.2.9") || !in("8.8.8.8") || !in("255.255.255.254") || in("127.0.0.1") {
 				t.Errorf("%s %s/%d: verdict %s from %v on %v, want restricted to interface %s, from every non-loopback source", fam, a.proto, a.port, res.Verdict, res.Sources, res.Interfaces, a.iface)
+			}
+			continue
+		}
+		if a.except != nil {
+			var got []string
+			for _, e := range res.Except {
+				if !e.Addr().IsLoopback() {
+					got = append(got, e.String())
+				}
+			}
+			if res.Verdict != firewall.Open || !slices.Equal(got, a.except) {
+				t.Errorf("%s %s/%d: verdict %s except %v, want open except exactly %v (and loopback)", fam, a.proto, a.port, res.Verdict, got, a.except)
 			}
 			continue
 		}

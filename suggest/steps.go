@@ -1,8 +1,10 @@
 package suggest
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -41,6 +43,9 @@ func (p *Policy) steps() []step {
 	out = append(out, step{echo: "allowing established and related connections",
 		v4: [][]string{{"-A", "INPUT", "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}},
 		v6: [][]string{{"-A", "INPUT", "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}}})
+	if st, ok := blocklistStep(append(slices.Clone(p.SSH), p.Rules...)); ok {
+		out = append(out, st)
+	}
 	out = append(out, groupSteps(p.SSH)...)
 	nd := step{echo: "allowing the ICMPv6 errors (types 1-4) and neighbour discovery (133-137) IPv6 needs"}
 	for _, t := range icmpv6Needed {
@@ -90,6 +95,90 @@ func groupSteps(rules []Rule) []step {
 	return out
 }
 
+// blockComment marks the drops that carry today's blocklists over.
+const blockComment = "kept out by the current rules"
+
+// maxMultiport is the most ports one -m multiport --dports takes (the
+// kernel's XT_MULTI_PORTS; iptables says "too many ports specified").
+const maxMultiport = 15
+
+// blockKey is where one blocklisted source is dropped: for which family,
+// protocol, destination and interface; the ports are collected.
+type blockKey struct {
+	fam   firewall.Family
+	proto string
+	dst   netip.Addr
+	in    string
+	src   netip.Prefix
+}
+
+// blocklist collects every rule's Except by place and source, with the
+// ports each is dropped for (sorted), in a fixed order.
+func blocklist(rules []Rule) ([]blockKey, map[blockKey][]uint16) {
+	ports := map[blockKey][]uint16{}
+	var keys []blockKey
+	for _, r := range rules {
+		for _, e := range r.Except {
+			k := blockKey{r.Family, r.Proto, r.Dst, r.In, e}
+			if _, ok := ports[k]; !ok {
+				keys = append(keys, k)
+			}
+			if !slices.Contains(ports[k], r.Port) {
+				ports[k] = append(ports[k], r.Port)
+			}
+		}
+	}
+	for _, k := range keys {
+		slices.Sort(ports[k])
+	}
+	slices.SortFunc(keys, func(a, b blockKey) int {
+		return cmp.Or(cmp.Compare(a.fam, b.fam), a.src.Addr().Compare(b.src.Addr()), cmp.Compare(a.src.Bits(), b.src.Bits()),
+			cmp.Compare(a.proto, b.proto), a.dst.Compare(b.dst), cmp.Compare(a.in, b.in))
+	})
+	return keys, ports
+}
+
+// blocklistStep drops, before any accept, the sources today's rules keep
+// out of ports the policy opens to everyone else: one rule per source and
+// place, its ports in -m multiport lists of at most 15.
+func blocklistStep(rules []Rule) (step, bool) {
+	keys, ports := blocklist(rules)
+	if len(keys) == 0 {
+		return step{}, false
+	}
+	st := step{echo: "dropping the sources the current rules keep out"}
+	for _, k := range keys {
+		ps := ports[k]
+		for i := 0; i < len(ps); i += maxMultiport {
+			chunk := ps[i:min(i+maxMultiport, len(ps))]
+			a := []string{"-A", "INPUT", "-s", k.src.String()}
+			if k.dst.IsValid() {
+				a = append(a, "-d", netip.PrefixFrom(k.dst, k.dst.BitLen()).String())
+			}
+			if k.in != "" {
+				a = append(a, "-i", k.in)
+			}
+			a = append(a, "-p", k.proto)
+			if len(chunk) == 1 {
+				a = append(a, "-m", k.proto, "--dport", strconv.Itoa(int(chunk[0])))
+			} else {
+				list := make([]string, len(chunk))
+				for j, p := range chunk {
+					list[j] = strconv.Itoa(int(p))
+				}
+				a = append(a, "-m", "multiport", "--dports", strings.Join(list, ","))
+			}
+			a = append(a, "-m", "comment", "--comment", blockComment, "-j", "DROP")
+			if k.fam == firewall.IPv4 {
+				st.v4 = append(st.v4, a)
+			} else {
+				st.v6 = append(st.v6, a)
+			}
+		}
+	}
+	return st, true
+}
+
 // args renders a rule as iptables arguments, one rule per source, in the
 // order iptables-save prints options (so a save after a restore matches).
 func (r Rule) args() [][]string {
@@ -106,11 +195,11 @@ func (r Rule) args() [][]string {
 		if s != "" {
 			a = append(a, "-s", s)
 		}
-		if r.In != "" {
-			a = append(a, "-i", r.In)
-		}
 		if r.Dst.IsValid() {
 			a = append(a, "-d", netip.PrefixFrom(r.Dst, r.Dst.BitLen()).String())
+		}
+		if r.In != "" {
+			a = append(a, "-i", r.In)
 		}
 		a = append(a, "-p", r.Proto, "-m", r.Proto, "--dport", strconv.Itoa(int(r.Port)),
 			"-m", "comment", "--comment", limitBytes(r.Comment(), maxIptComment), "-j", "ACCEPT")
@@ -135,10 +224,15 @@ func echoFor(rules []Rule) string {
 			b.WriteString("/" + r.Proto)
 		}
 	}
-	var dsts, srcs []string
+	var dsts, srcs, ins []string
 	fams := map[firewall.Family]bool{}
+	except := false
 	for _, x := range rules {
 		fams[x.Family] = true
+		except = except || len(x.Except) > 0
+		if x.In != "" {
+			ins = appendNew(ins, x.In)
+		}
 		if x.Dst.IsValid() {
 			dsts = appendNew(dsts, x.Dst.String())
 		}
@@ -149,8 +243,14 @@ func echoFor(rules []Rule) string {
 	if len(dsts) > 0 {
 		b.WriteString(" on " + strings.Join(dsts, ", "))
 	}
+	if len(ins) > 0 {
+		b.WriteString(" arriving on " + strings.Join(ins, ", "))
+	}
 	if len(srcs) > 0 {
 		b.WriteString(" from " + strings.Join(srcs, ", "))
+	}
+	if except {
+		b.WriteString(", but for the sources the current rules keep out")
 	}
 	if len(fams) == 1 {
 		if fams[firewall.IPv4] {

@@ -57,6 +57,7 @@ func hostCases(t testing.TB) []hostCase {
 			LogDrops: true}},
 		{name: "hostile", listeners: hostileHost},
 		{name: "device-bound", listeners: deviceHost},
+		{name: "carried-over", listeners: carriedHost, opts: Options{Current: currentOf(t, carriedV4, carriedV6)}},
 	}
 }
 

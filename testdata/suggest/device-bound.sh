@@ -55,10 +55,10 @@ echo ' * allowing ping'
 $IPTABLES -A INPUT -p icmp -m icmp --icmp-type 8 -m comment --comment ping -j ACCEPT
 $IP6TABLES -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 128 -m comment --comment ping -j ACCEPT
 
-echo ' * allowing dhcp on port 67/udp (IPv4 only)'
+echo ' * allowing dhcp on port 67/udp arriving on virbr0 (IPv4 only)'
 $IPTABLES -A INPUT -i virbr0 -p udp -m udp --dport 67 -m comment --comment 'dhcp (dnsmasq)' -j ACCEPT
 
-echo ' * allowing http-alt on port 8080 (IPv4 only)'
+echo ' * allowing http-alt on port 8080 arriving on eth1 (IPv4 only)'
 $IPTABLES -A INPUT -i eth1 -p tcp -m tcp --dport 8080 -m comment --comment 'http-alt (unknownd)' -j ACCEPT
 
 echo ' * dropping everything else (INPUT and FORWARD policies DROP)'

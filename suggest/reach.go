@@ -1,0 +1,223 @@
+package suggest
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/fwaudit/fwaudit/firewall"
+	"github.com/fwaudit/fwaudit/scan"
+)
+
+// reach is whom one listener's rule admits in one family.
+type reach struct {
+	sources []netip.Prefix // nil: from anywhere (but except)
+	except  []netip.Prefix // dropped before the accept (sources nil)
+	ifaces  []string       // nil: on any interface
+}
+
+// reachFor decides whom the suggestion admits to l over fam: what a flag
+// names (explicit, may be wider than today), else at most what today's
+// rules admit, narrowed by the default policy (sensitive services are not
+// opened to everyone). A nil reach opens nothing; why says why the
+// suggestion differs from today ("" when it keeps today's answer).
+func (b *builder) reachFor(l scan.Listener, fam firewall.Family, ssh bool, allows []Spec) (rc *reach, why string, explicit bool) {
+	if len(allows) > 0 {
+		srcs, any := sourcesOf(allows)
+		if ssh && len(b.opts.SSHFrom) > 0 && !any {
+			srcs = append(slices.Clone(b.opts.SSHFrom), srcs...)
+		}
+		why = "--allow " + allows[0].Raw
+		if any {
+			return &reach{}, why, true
+		}
+		fs := ofFamily(srcs, fam)
+		if len(fs) == 0 {
+			b.note(fmt.Sprintf("# %s on %s/%d is not opened for %s: no %s source given", nameOf(l), l.Proto, l.Port, fam, fam))
+			return nil, fmt.Sprintf("--allow %s names no %s source", allows[0].Raw, fam), true
+		}
+		return &reach{sources: fs}, why, true
+	}
+	if ssh && len(b.opts.SSHFrom) > 0 {
+		if fs := ofFamily(b.opts.SSHFrom, fam); len(fs) > 0 {
+			return &reach{sources: fs}, "--ssh-from", true
+		}
+		other := firewall.IPv4
+		if fam == firewall.IPv4 {
+			other = firewall.IPv6
+		}
+		b.warn(Warning{Msg: fmt.Sprintf("--ssh-from names no %s source: ssh over %s stays reachable as the current rules allow", fam, fam),
+			Hint: fmt.Sprintf("to restrict ssh over %s too, add %s CIDRs to --ssh-from (only %s were given)", fam, fam, other)})
+	}
+	svc, _ := scan.LookupService(l.Service)
+	sensitive := svc.Sensitive && !ssh
+	closeSensitive := func(detail string) (*reach, string, bool) {
+		b.note(fmt.Sprintf("# %s on %d is not opened: fwaudit suggest --allow %s=CIDR", nameOf(l), l.Port, specName(l)))
+		b.warn(Warning{Msg: fmt.Sprintf("%s listens on %s port %d and is not opened (sensitive service%s)", nameOf(l), l.Proto, l.Port, detail),
+			Hint: fmt.Sprintf("open it to trusted sources with --allow %s=CIDR", specName(l))})
+		return nil, fmt.Sprintf("sensitive service: open it to trusted sources with --allow %s=CIDR", specName(l)), false
+	}
+	if b.opts.Current == nil {
+		// nothing to keep: the default policy alone
+		if sensitive {
+			return closeSensitive("")
+		}
+		return &reach{}, "", false
+	}
+	res, known := b.opts.Current.result(l, fam)
+	if !known {
+		why := fmt.Sprintf("the current %s rules are not known: %s", fam, b.opts.Current.family(fam).Why)
+		if ssh {
+			return &reach{}, "ssh is always kept reachable; " + why, false
+		}
+		b.warn(Warning{Msg: fmt.Sprintf("the current %s rules are not known (%s): listeners other than ssh are not opened over %s",
+			fam, b.opts.Current.family(fam).Why, fam),
+			Hint: "give the rules (run as root, or --rules/--rules6 FILE), or pass --ignore-current to open what listens without comparing"})
+		return nil, why, false
+	}
+	port := fmt.Sprintf("%s/%d", l.Proto, l.Port)
+	switch res.Verdict {
+	case firewall.Open:
+		if sensitive {
+			return closeSensitive(", open to everyone today")
+		}
+		return &reach{except: withoutLoopback(res.Except)}, "", false
+	case firewall.Restricted:
+		rc := &reach{ifaces: slices.Clone(res.Interfaces)}
+		if res.Sources != nil {
+			rc.sources = withoutLoopback(res.Sources)
+			if len(rc.sources) == 0 {
+				return nil, "the current rules admit only loopback addresses", false
+			}
+		}
+		if sensitive {
+			b.warn(Warning{Msg: fmt.Sprintf("%s listens on %s port %d and stays reachable over %s %s only, as the current rules allow (sensitive service)",
+				nameOf(l), l.Proto, l.Port, fam, describe(rc.sources, rc.ifaces)),
+				Hint: fmt.Sprintf("to change who may connect: --allow %s=%s or --deny %s", specName(l), cidrList(rc.sources), specName(l))})
+		}
+		return rc, "", false
+	case firewall.Blocked:
+		if ssh {
+			b.warn(Warning{Msg: fmt.Sprintf("ssh on %s is not reachable over %s today and stays closed there", port, fam),
+				Hint: "open it with --ssh-from CIDR or --allow ssh=CIDR"})
+		}
+		return nil, "", false
+	case firewall.Conditional:
+		cond := strings.Join(res.Reasons, "; ")
+		if ssh {
+			may := addrsOf(withoutLoopback(res.Sources))
+			rc := reachOfSet(may, fam)
+			if rc == nil {
+				return nil, "", false
+			}
+			rc.ifaces = slices.Clone(res.Interfaces)
+			b.warn(Warning{Msg: fmt.Sprintf("ssh on %s is admitted over %s today only under runtime conditions (%s): it stays reachable from where it may be today, without them", port, fam, cond)})
+			return rc, "ssh is kept reachable where the current rules may admit it; their runtime conditions are not carried over", false
+		}
+		return nil, fmt.Sprintf("the current rules admit it only under runtime conditions (%s); kept closed: --allow %s opens it", cond, specName(l)), false
+	}
+	return nil, fmt.Sprintf("the current rules give %s", res.Verdict), false
+}
+
+// reachOfSet admits the addresses of a: as sources when they are the
+// smaller side, else as everyone except the rest.
+func reachOfSet(a addrs, fam firewall.Family) *reach {
+	switch {
+	case len(a) == 0:
+		return nil
+	case a.fraction(fam) > 0.5:
+		return &reach{except: withoutLoopback(allAddrs(fam).subtract(a).prefixes())}
+	}
+	return &reach{sources: a.prefixes()}
+}
+
+var loopbackNets = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+// withoutLoopback drops the prefixes inside 127.0.0.0/8 and ::1: every
+// rendering already drops them when they arrive from outside, and lo is
+// accepted first.
+func withoutLoopback(ps []netip.Prefix) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range ps {
+		inside := false
+		for _, lb := range loopbackNets {
+			if lb.Addr().Is4() == p.Addr().Is4() && lb.Bits() <= p.Bits() && lb.Contains(p.Addr()) {
+				inside = true
+			}
+		}
+		if !inside {
+			out = append(out, p)
+		}
+	}
+	if ps != nil && out == nil {
+		out = []netip.Prefix{}
+	}
+	return out
+}
+
+// describe says whom sources and interfaces admit, for messages.
+func describe(sources []netip.Prefix, ifaces []string) string {
+	s := "from anywhere"
+	if sources != nil {
+		s = "from " + shortList(sources)
+	}
+	if len(ifaces) > 0 {
+		s += " on " + strings.Join(ifaces, ", ")
+	}
+	return s
+}
+
+// shortList joins at most a few prefixes, then counts the rest.
+func shortList(ps []netip.Prefix) string {
+	const most = 4
+	var parts []string
+	for i, p := range ps {
+		if i == most {
+			parts = append(parts, fmt.Sprintf("and %d more", len(ps)-most))
+			break
+		}
+		parts = append(parts, p.String())
+	}
+	return strings.Join(parts, ", ")
+}
+
+func cidrList(ps []netip.Prefix) string {
+	if ps == nil {
+		return "CIDR"
+	}
+	var parts []string
+	for _, p := range ps {
+		parts = append(parts, p.String())
+	}
+	return strings.Join(parts, ",")
+}
+
+// warnEveryone warns about an --allow that opens to the whole of a family.
+func (b *builder) warnEveryone(sp Spec) {
+	name := sp.Service
+	if name == "" {
+		name = fmt.Sprintf("port %d", sp.Port)
+		if sp.Proto != "" {
+			name += "/" + sp.Proto
+		}
+	}
+	what := sp.Raw
+	if i := strings.IndexByte(what, '='); i >= 0 {
+		what = what[:i]
+	}
+	if sp.Sources == nil {
+		b.warn(Warning{Msg: fmt.Sprintf("--allow %s opens %s to everyone (no CIDR given)", sp.Raw, name),
+			Hint: fmt.Sprintf("to open it to trusted sources only: --allow %s=CIDR[,CIDR...]", what)})
+		return
+	}
+	for _, p := range sp.Sources {
+		if p.Bits() == 0 {
+			fam := "IPv4"
+			if p.Addr().Is6() {
+				fam = "IPv6"
+			}
+			b.warn(Warning{Msg: fmt.Sprintf("--allow %s opens %s to every %s address (%s)", sp.Raw, name, fam, p)})
+		}
+	}
+}

@@ -1,0 +1,160 @@
+package suggest
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/fwaudit/fwaudit/firewall"
+	"github.com/fwaudit/fwaudit/scan"
+)
+
+// verify proves the promise Build makes: loaded alone, the rendered
+// ruleset admits no source to any listener, in any family whose current
+// rules are known, that the current rules do not admit, except where
+// --allow or --ssh-from named it. The judge is the firewall package's
+// evaluator on both sides, not the policy's own bookkeeping.
+func (b *builder) verify() error {
+	cur := b.opts.Current
+	if cur == nil {
+		return nil
+	}
+	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
+		if !cur.known(fam) {
+			continue
+		}
+		rs, err := suggestedRuleset(b.p, fam)
+		if err != nil {
+			return fmt.Errorf("checking the suggested %s ruleset: %w", fam, err)
+		}
+		// Loaded alone: after `nft flush ruleset`, nothing unseen remains.
+		h := cur.family(fam).Host
+		h.Unseen = nil
+		evs := map[string]*firewall.Evaluator{}
+		for _, d := range b.p.decisions {
+			if d.fam != fam || d.explicit {
+				continue
+			}
+			before, _ := cur.result(d.l, fam)
+			dev := d.l.Device
+			if dev == "lo" {
+				dev = ""
+			}
+			ev := evs[dev]
+			if ev == nil {
+				hd := h
+				if dev != "" {
+					hd.Interfaces = []string{dev}
+				}
+				ev = firewall.NewEvaluator(fam, []*firewall.Ruleset{rs}, hd)
+				evs[dev] = ev
+			}
+			after := judge(ev, d.l, fam)
+			if extra := wider(after, before, fam); extra != "" {
+				return fmt.Errorf("refusing: the suggested ruleset would admit %s to %s over %s, which the current rules do not (%s today); this is a bug in fwaudit, please report it",
+					extra, where(d.l), fam, verdictText(before))
+			}
+		}
+	}
+	return nil
+}
+
+// admitted is the set of sources a result lets in, and the interfaces it
+// is limited to (nil: any).
+func admitted(r firewall.Result, fam firewall.Family) (addrs, []string) {
+	switch r.Verdict {
+	case firewall.Open:
+		return allAddrs(fam).subtract(addrsOf(r.Except)), nil
+	case firewall.Restricted:
+		if r.Sources == nil {
+			return allAddrs(fam), r.Interfaces
+		}
+		return addrsOf(r.Sources), r.Interfaces
+	case firewall.Conditional:
+		return addrsOf(r.Sources), r.Interfaces
+	case firewall.Blocked, firewall.NotApplicable:
+		return nil, nil
+	}
+	return allAddrs(fam), nil
+}
+
+// wider says what after admits beyond before ("" when nothing): sources,
+// or interfaces. Loopback sources do not count: every rendering drops them
+// when they arrive from outside.
+func wider(after, before firewall.Result, fam firewall.Family) string {
+	a, ai := admitted(after, fam)
+	a = a.subtract(addrsOf(loopbackNets[:1])).subtract(addrsOf(loopbackNets[1:]))
+	if len(a) == 0 {
+		return ""
+	}
+	bs, bi := admitted(before, fam)
+	if extra := a.subtract(bs); len(extra) > 0 {
+		return "sources " + shortList(extra.prefixes())
+	}
+	if len(bi) > 0 {
+		if len(ai) == 0 {
+			return "connections on every interface (today only on " + strings.Join(bi, ", ") + ")"
+		}
+		for _, i := range ai {
+			if !slices.Contains(bi, i) {
+				return "connections on " + i
+			}
+		}
+	}
+	return ""
+}
+
+// where names a listener's port and, for a specific or device bind, where.
+func where(l scan.Listener) string {
+	s := fmt.Sprintf("%s/%d", l.Proto, l.Port)
+	if l.Exposure == scan.ExposureSpecific {
+		s += " on " + l.Address.Unmap().String()
+	}
+	if l.Device != "" && l.Device != "lo" {
+		s += " on " + l.Device
+	}
+	return s
+}
+
+// verdictText is a result in words: "open", "open except 198.51.100.7/32",
+// "restricted 192.0.2.0/24 on eth1", "blocked", "conditional (...)".
+// Loopback ranges are left out: every suggestion drops them from outside,
+// and the kernel does too (martian sources).
+func verdictText(r firewall.Result) string {
+	switch r.Verdict {
+	case firewall.Open:
+		if ex := withoutLoopback(r.Except); len(ex) > 0 {
+			return "open except " + shortList(ex)
+		}
+		return "open"
+	case firewall.Restricted:
+		s := "restricted"
+		if r.Sources != nil {
+			s += " " + shortList(withoutLoopback(r.Sources))
+		}
+		if len(r.Interfaces) > 0 {
+			s += " on " + strings.Join(r.Interfaces, ", ")
+		}
+		return s
+	case firewall.Conditional:
+		s := "conditional"
+		if len(r.Reasons) > 0 {
+			s += " (" + strings.Join(r.Reasons, "; ") + ")"
+		}
+		return s
+	}
+	return string(r.Verdict)
+}
+
+// sameVerdict compares two results in full (verdictText shortens lists).
+func sameVerdict(a, b firewall.Result) bool {
+	return a.Verdict == b.Verdict &&
+		prefixesEqual(withoutLoopback(a.Sources), withoutLoopback(b.Sources)) &&
+		prefixesEqual(withoutLoopback(a.Except), withoutLoopback(b.Except)) &&
+		slices.Equal(a.Interfaces, b.Interfaces) && slices.Equal(a.Reasons, b.Reasons)
+}
+
+func prefixesEqual(a, b []netip.Prefix) bool {
+	return (a == nil) == (b == nil) && addrsOf(a).equal(addrsOf(b))
+}
