@@ -216,10 +216,10 @@ type decider struct {
 	// decisivePolicy: decisive is a chain's policy, which says less than
 	// an accepting rule of an earlier chain
 	decisivePolicy bool
-	condRule string // the first runtime match whose two ways differ
-	depth    int
-	away     netip.AddrPort // set when a nat rule forwarded the packet to another host
-	hook     *cchain        // the base chain being walked
+	condRule       string // the first runtime match whose two ways differ
+	depth          int
+	away           netip.AddrPort // set when a nat rule forwarded the packet to another host
+	hook           *cchain        // the base chain being walked
 }
 
 func (d *decider) step(c *cchain, cr *crule, matched tri, action string) {
