@@ -78,7 +78,7 @@ func (e *Evaluator) Decide(p Packet) Decision {
 	for i, pth := range e.paths {
 		p := *ctx
 		di := &decider{e: e, p: &p, src: src, budget: 1 << 20, trace: i == 0}
-		di.w = &walker{fam: e.fam, p: &p}
+		di.w = &walker{fam: e.fam, p: &p, rp: e.rp}
 		di.w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
 		f, dr, ar := di.run(pth, proto)
 		if i == 0 {
@@ -270,6 +270,15 @@ func (d *decider) chain(c *cchain, i int) uint8 {
 		}
 		if t != triNo && !set.contains(d.src) {
 			t = triNo
+		}
+		if c := cr.r.m.x.rpf; c != nil && t != triNo && !d.p.reply {
+			switch {
+			case d.e.rp == nil:
+				t = triMaybe
+				d.reasons = append(d.reasons, c.why)
+			case !d.e.rp.matching(c, d.p.in, d.e.fam).contains(d.src):
+				t = triNo
+			}
 		}
 		if t == triNo {
 			d.step(c, cr, t, "continue")

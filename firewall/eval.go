@@ -19,6 +19,7 @@ type Evaluator struct {
 	// their order can matter (orderWhy says which)
 	paths    []*path
 	orderWhy string
+	rp       *routeTable // nil when the routes are not known
 	local    addrSet // loopback plus the host's addresses
 	ifaces   []string
 	// outIfaces are the output interfaces a forwarded packet is tried on:
@@ -48,6 +49,9 @@ func NewEvaluator(fam Family, rulesets []*Ruleset, host Host) *Evaluator {
 		if rs != nil {
 			e.sets = append(e.sets, compileRuleset(rs, e.local))
 		}
+	}
+	if host.Routes != nil {
+		e.rp = newRouteTable(fam, host.Routes, e.local)
 	}
 	e.paths, e.orderWhy = buildPaths(e.sets)
 	e.candidates()

@@ -19,7 +19,7 @@ func (e *Evaluator) Evaluate(q Query) Result {
 	}
 	dsts := e.dsts
 	ports := []uint16{q.Port}
-	w := &walker{fam: e.fam}
+	w := &walker{fam: e.fam, rp: e.rp}
 	w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
 	if a := q.Addr.Unmap(); q.Addr.IsValid() && !a.IsUnspecified() {
 		if e.fam == IPv6 {

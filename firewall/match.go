@@ -45,6 +45,8 @@ type matchExtra struct {
 	// nft matches that take sets of values
 	protos []protoCond
 	ifaces []ifaceCond
+	// rpf: a reverse-path check, a set of sources per input interface
+	rpf *rpf
 	// actWhy: the rule's action is not understood (nft: an anonymous
 	// chain, a queue); any verdict that depends on it is conditional
 	actWhy string
@@ -86,7 +88,7 @@ var noExtra = &matchExtra{}
 func (x *matchExtra) empty() bool {
 	return !x.hasDst && !x.out.set && len(x.ports) == 0 && len(x.states) == 0 && len(x.flags) == 0 &&
 		len(x.icmp) == 0 && len(x.addrtype) == 0 && len(x.runtime) == 0 && len(x.targetArgs) == 0 &&
-		len(x.protos) == 0 && len(x.ifaces) == 0 && x.actWhy == ""
+		len(x.protos) == 0 && len(x.ifaces) == 0 && x.actWhy == "" && x.rpf == nil
 }
 
 type ifaceMatch struct {
