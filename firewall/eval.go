@@ -20,7 +20,7 @@ type Evaluator struct {
 	paths    []*path
 	orderWhy string
 	rp       *routeTable // nil when the routes are not known
-	local    addrSet // loopback plus the host's addresses
+	local    addrSet     // loopback plus the host's addresses
 	ifaces   []string
 	// outIfaces are the output interfaces a forwarded packet is tried on:
 	// the host's, or offline those the rules name (-o) plus a generic one
