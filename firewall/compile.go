@@ -186,6 +186,7 @@ func (c *ruleCompiler) run() error {
 			m.goTo = opt == "-g" || opt == "--goto"
 			r.Goto = m.goTo
 			c.targetArgs()
+			m.x.nat = iptablesNAT(v, m.x.targetArgs)
 		case "-c", "--set-counters":
 			if c.i+1 >= len(c.toks) {
 				return fmt.Errorf("option %q needs two values", opt)

@@ -387,20 +387,18 @@ func (d *decider) localDNAT(cr *crule) (netip.Addr, uint16, bool) {
 	if cr.r.Target != "DNAT" {
 		return netip.Addr{}, 0, false
 	}
-	host, port := splitHostPort(cr.r.m.x.targetArgs["--to-destination"])
-	a, err := netip.ParseAddr(strings.SplitN(host, "-", 2)[0])
-	if err != nil || !(a.IsLoopback() || d.e.local.contains(a)) {
+	n := cr.r.m.x.nat
+	if n == nil || n.bad || !n.addr.IsValid() || !(n.addr.IsLoopback() || d.e.local.contains(n.addr)) {
 		return netip.Addr{}, 0, false
 	}
 	p := d.p.dport
-	if port != "" {
-		lo, hi, ok := portRangeArg(port)
-		if !ok || lo != hi {
+	if n.hasPort {
+		if n.ports.Lo != n.ports.Hi {
 			return netip.Addr{}, 0, false
 		}
-		p = lo
+		p = n.ports.Lo
 	}
-	return a, p, true
+	return n.addr, p, true
 }
 
 // endOfChain is what a RETURN means in c: the policy for a built-in chain.

@@ -144,13 +144,6 @@ func cloneRule(r *Rule) *Rule {
 	x.protos = slices.Clone(x.protos)
 	x.ifaces = slices.Clone(x.ifaces)
 	c.DPorts = slices.Clone(c.DPorts)
-	if x.targetArgs != nil {
-		m := map[string]string{}
-		for k, v := range x.targetArgs {
-			m[k] = v
-		}
-		x.targetArgs = m
-	}
 	c.m.x = &x
 	return &c
 }
@@ -250,8 +243,8 @@ func (nc *nftCompiler) jump(r *Rule, kind, target string) {
 	r.Target, r.Goto, r.m.goTo = target, kind == "goto", kind == "goto"
 }
 
-// nat fills a NAT statement's target in the form the evaluator reads
-// (as iptables prints it: --to-destination ADDR:PORT, --to-ports PORT).
+// nat fills a NAT statement's target (natTarget), from "dnat to ADDR:PORT"
+// or "redirect to :PORT".
 func (nc *nftCompiler) nat(r *Rule, kind string, v json.RawMessage) {
 	r.Target = map[string]string{"dnat": "DNAT", "snat": "SNAT", "redirect": "REDIRECT", "masquerade": "MASQUERADE"}[kind]
 	var n struct {
@@ -269,23 +262,16 @@ func (nc *nftCompiler) nat(r *Rule, kind string, v json.RawMessage) {
 		}
 		return
 	}
-	if r.m.x.targetArgs == nil {
-		r.m.x.targetArgs = map[string]string{}
+	nt := &natTarget{text: nftStmtText(kind, v)}
+	if addr != "" {
+		a, err := netip.ParseAddr(addr)
+		nt.addr, nt.bad = a, err != nil
 	}
-	switch kind {
-	case "dnat":
-		to := addr
-		if strings.Contains(addr, ":") && port != "" {
-			to = "[" + addr + "]"
-		}
-		if port != "" {
-			to += ":" + port
-		}
-		r.m.x.targetArgs["--to-destination"] = to
-	case "redirect":
-		if port != "" {
-			r.m.x.targetArgs["--to-ports"] = port
-		}
+	if port != "" && !nt.bad {
+		nt.setPorts(port)
+	}
+	if kind == "dnat" || kind == "redirect" {
+		r.m.x.nat = nt
 	}
 }
 
