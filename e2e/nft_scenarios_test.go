@@ -148,6 +148,18 @@ var nftScenarios = []scenario{
 		},
 	},
 	{
+		// The routing table decides, not runtime state: the lab's peers
+		// are on-link, so their packets pass the reverse-path check.
+		name:        "nft-fib-rpfilter",
+		nft:         "nft/fib-rpfilter.nft",
+		nftCounters: true,
+		listeners: []listener{
+			{"sshd", "tcp:[::]:22", "both", "both"},
+			{"nginx", "tcp:[::]:80", "none", ".2"},
+			{"mysqld", "tcp:0.0.0.0:3306", "none", ""},
+		},
+	},
+	{
 		name:        "nft-native-beside-iptables-nft",
 		v4:          "nft/beside-nft.rules",
 		nft:         "nft/beside-iptables.nft",
