@@ -187,6 +187,31 @@ var nftScenarios = []scenario{
 		},
 	},
 	{
+		name:        "nft-named-maps-concat",
+		nft:         "nft/named-maps-concat.nft",
+		nftCounters: true,
+		listeners: []listener{
+			{"sshd", "tcp:[::]:22", "both", "both"},
+			{"mysqld", "tcp:[::]:3306", "none", "none"},
+			{"unknownd", "tcp:[::]:8080", ".2", ".3"}, // web, else the high-port rule
+			{"postgres", "tcp:[::]:5432", "both", ".2"},
+			{"redis-server", "tcp:0.0.0.0:6379", ".2", ""},
+			{"nginx", "tcp:[::]:80", "none", "none"},
+		},
+	},
+	{
+		// The ruleset marks packets itself; nothing else does.
+		name:        "nft-meta-mark",
+		nft:         "nft/meta-mark.nft",
+		nftCounters: true,
+		listeners: []listener{
+			{"sshd", "tcp:[::]:22", "both", "both"},
+			{"unknownd", "tcp:[::]:9000", "both", "both"},
+			{"unknownd", "tcp:0.0.0.0:9001", ".3", ""},
+			{"mysqld", "tcp:[::]:3306", "none", "none"},
+		},
+	},
+	{
 		name:        "nft-fwaudit-suggest",
 		nftCounters: true,
 		setup:       loadSuggestedNft,
