@@ -29,6 +29,7 @@ const (
 	ufwRules   = "../testdata/report/ufw-server2/rules.v4"
 	ufwSockets = "../testdata/report/ufw-server2/ss.txt"
 	pgDir      = "../testdata/report/fresh-postgres/"
+	keptDir    = "testdata/kept/"
 )
 
 // TestGolden pins the complete output (exit code, stdout, stderr) of
@@ -64,7 +65,17 @@ func TestGolden(t *testing.T) {
 		{"report-bad-severity", nil, []string{"report", "--offline", "--fail-on", "severe"}},
 		{"report-bad-time", nil, []string{"report", "--offline", "--time", "yesterday"}},
 		{"suggest-iptables", nil, []string{"suggest", "--offline", "--sockets", pgDir + "ss.txt"}},
-		{"suggest-nft-allow", nil, []string{"suggest", "--offline", "--sockets", pgDir + "ss.txt", "--format", "nft", "--allow", "postgresql=192.0.2.0/24"}},
+		{"suggest-no-rules", nil, []string{"suggest", "--offline", "--sockets", pgDir + "ss.txt", "--rules", pgDir + "rules.v4", "--rules6", pgDir + "rules.v6", "--format", "script"}},
+		{"suggest-ignore-current", nil, []string{"suggest", "--offline", "--sockets", pgDir + "ss.txt", "--ignore-current"}},
+		{"suggest-nft-allow", nil, []string{"suggest", "--offline", "--sockets", pgDir + "ss.txt", "--rules", pgDir + "rules.v4", "--rules6", pgDir + "rules.v6", "--format", "nft", "--allow", "postgresql=192.0.2.0/24"}},
+		{"suggest-kept", nil, []string{"suggest", "--offline", "--sockets", keptDir + "ss.txt", "--rules", keptDir + "rules.v4", "--rules6", keptDir + "rules.v6"}},
+		{"suggest-kept-ip6tables", nil, []string{"suggest", "--offline", "--sockets", keptDir + "ss.txt", "--rules", keptDir + "rules.v4", "--rules6", keptDir + "rules.v6", "--format", "ip6tables"}},
+		{"suggest-kept-nft", nil, []string{"suggest", "--offline", "--sockets", keptDir + "ss.txt", "--rules", keptDir + "rules.v4", "--rules6", keptDir + "rules.v6", "--format", "nft"}},
+		{"suggest-kept-diff", nil, []string{"suggest", "--offline", "--sockets", keptDir + "ss.txt", "--rules", keptDir + "rules.v4", "--rules6", keptDir + "rules.v6", "--diff"}},
+		{"suggest-kept-diff-nft", nil, []string{"suggest", "--offline", "--sockets", keptDir + "ss.txt", "--rules", keptDir + "rules.v4", "--rules6", keptDir + "rules.v6", "--diff", "--format", "nft"}},
+		{"suggest-kept-diff-ip6tables", nil, []string{"suggest", "--offline", "--sockets", keptDir + "ss.txt", "--rules", keptDir + "rules.v4", "--rules6", keptDir + "rules.v6", "--diff", "--format", "ip6tables"}},
+		{"suggest-ssh-from-one-family", nil, []string{"suggest", "--offline", "--sockets", keptDir + "ss.txt", "--rules", keptDir + "rules.v4", "--rules6", keptDir + "rules.v6", "--ssh-from", "2001:db8::/32"}},
+		{"suggest-allow-everyone", nil, []string{"suggest", "--offline", "--sockets", keptDir + "ss.txt", "--rules", keptDir + "rules.v4", "--rules6", keptDir + "rules.v6", "--allow", "postgresql", "--format", "nft"}},
 		{"suggest-lockout", map[string]string{"SSH_CONNECTION": "198.51.100.7 50000 192.0.2.1 22"},
 			[]string{"suggest", "--offline", "--sockets", pgDir + "ss.txt", "--ssh-from", "203.0.113.0/24"}},
 		{"suggest-lockout-forced", map[string]string{"SSH_CONNECTION": "198.51.100.7 50000 192.0.2.1 22"},

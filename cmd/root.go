@@ -33,6 +33,9 @@ type exitErr struct {
 	code int
 	err  error
 	hint string // printed after the error
+	// notUsage: exit with code 2 without the usage hint (suggest --diff
+	// exits 2 on any trouble, as diff(1) does)
+	notUsage bool
 }
 
 func (e *exitErr) Error() string {
@@ -92,17 +95,19 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		return exitOK
 	}
 	code := exitError
+	usage := false
 	var ee *exitErr
 	if errors.As(err, &ee) {
 		code = ee.code
+		usage = code == exitUsage && !ee.notUsage
 		if ee.err == nil {
 			return code
 		}
 	} else if isCobraUsageError(err) {
-		code = exitUsage
+		code, usage = exitUsage, true
 	}
 	fmt.Fprintf(a.Stderr, "fwaudit: error: %s\n", strings.TrimSuffix(err.Error(), "."))
-	if code == exitUsage {
+	if usage {
 		a.hintf("run 'fwaudit --help' for usage")
 	}
 	if ee != nil && ee.hint != "" {

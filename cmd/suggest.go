@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,6 +14,10 @@ import (
 	"github.com/fwaudit/fwaudit/scan"
 	"github.com/fwaudit/fwaudit/suggest"
 )
+
+// exitDiffTrouble is suggest --diff's exit code for any error, as diff(1)
+// exits 2 on trouble (1 means "something would change").
+const exitDiffTrouble = 2
 
 type suggestOptions struct {
 	app      *App
@@ -26,6 +31,9 @@ type suggestOptions struct {
 	persist  bool
 	force    bool
 	diff     bool
+	ignore   bool
+
+	formatGiven bool // --format was given (--diff then loads only that format)
 }
 
 func newSuggestCmd(app *App, runF func(context.Context, *suggestOptions) error) *cobra.Command {
@@ -37,32 +45,67 @@ func newSuggestCmd(app *App, runF func(context.Context, *suggestOptions) error) 
 and FORWARD, loopback and established traffic accepted, one commented accept
 per public listener, SSH always kept reachable, ICMP echo and the ICMPv6
 types IPv6 needs. Sensitive services (databases, caches, admin interfaces)
-stay closed unless --allow names them.
+are not opened to everyone unless --allow names them.
 
-Only the ruleset goes to stdout; warnings go to stderr. Before printing, the
-ruleset is checked with fwaudit's own evaluator against the current SSH
-session ($SSH_CONNECTION) and every established sshd connection: if it would
-cut one, suggest refuses (exit 1) unless --force is given.
+Never wider than today: for every listener, source and family, the ruleset
+admits at most what the current rules admit, as fwaudit's evaluator judges
+them. Blocklists and source or interface restrictions are carried over,
+ports blocked today stay blocked, a port admitted today only under runtime
+conditions (rate limits, recent lists, ipsets) is kept closed, and a
+sensitive service reachable today from some sources only stays so. ssh stays
+reachable from wherever it is reachable now. Only --allow and --ssh-from may
+open more; --ignore-current builds from the listeners alone, as on a host
+without rules. When a family's rules cannot be read (not root, --offline
+without --rules/--rules6), only ssh is opened in it.
+
+Only the ruleset goes to stdout. On stderr: warnings, and per port what
+loading the ruleset changes ("tcp/25: open → blocked (nothing listens)").
+Before printing, the ruleset is checked with fwaudit's own evaluator against
+the current SSH session ($SSH_CONNECTION) and every established sshd
+connection: if it would cut one, suggest refuses unless --force is given.
+
+--diff prints, instead of the ruleset, what loading it would change: every
+chain policy, and who may connect to each listener and to the ports nothing
+listens on, per family, before and after. Without --format it compares
+loading both restore files (iptables and ip6tables); --format iptables or
+ip6tables only that family, nft the table added beside today's rules, script
+both families.
+
+--ssh-from with CIDRs of one family only restricts ssh in that family; in
+the other, ssh stays reachable as the current rules allow (a warning says
+so). --allow SERVICE without =CIDR opens it to everyone (a warning says so).
 
 Formats: iptables (iptables-restore, /etc/iptables/rules.v4), ip6tables
 (rules.v6), nft (one nft -f file, table inet fwaudit), script (a bash
-script of iptables commands, safe to run twice).`,
+script of iptables commands, safe to run twice).
+
+Exit codes: 0 the ruleset was written; 1 error (a refusal included);
+2 usage error. With --diff, as diff(1): 0 nothing would change, 1 something
+would, 2 usage error or any other error.`,
 		Example: `  sudo fwaudit suggest > rules.v4 && sudo iptables-restore --test rules.v4
   sudo fwaudit suggest --format ip6tables > rules.v6
   sudo fwaudit suggest --format nft > fwaudit.nft && sudo nft -c -f fwaudit.nft
   sudo fwaudit suggest --allow postgresql=10.0.0.0/8 --ssh-from 203.0.113.0/24
   sudo fwaudit suggest --format script --persist > fwall-rules
-  sudo fwaudit suggest --diff           # what would change, rule by rule
-  fwaudit suggest --offline --sockets ss.txt --deny 8080/tcp`,
+  sudo fwaudit suggest --diff           # what would change, port by port
+  fwaudit suggest --offline --sockets ss.txt --rules rules.v4 --rules6 rules.v6
+  fwaudit suggest --offline --sockets ss.txt --ignore-current --deny 8080/tcp`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if !slices.Contains(suggest.Formats, opts.format) {
 				return usageErrorf("unknown format %q (want %s)", opts.format, strings.Join(suggest.Formats, ", "))
 			}
+			opts.formatGiven = c.Flags().Changed("format")
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
-			return suggestRun(c.Context(), opts)
+			err := suggestRun(c.Context(), opts)
+			var ee *exitErr
+			if opts.diff && err != nil && !errors.As(err, &ee) {
+				// as diff(1): 1 is "differences", trouble is 2
+				err = &exitErr{code: exitDiffTrouble, err: err, notUsage: true}
+			}
+			return err
 		},
 	}
 	f := c.Flags()
@@ -74,7 +117,8 @@ script of iptables commands, safe to run twice).`,
 	f.BoolVar(&opts.logDrops, "log-drops", false, "log dropped packets (rate-limited) before the final drop")
 	f.BoolVar(&opts.persist, "persist", false, "script format: also save to /etc/iptables/rules.v4 and rules.v6")
 	f.BoolVar(&opts.force, "force", false, "print the ruleset even if it would cut a current SSH session")
-	f.BoolVar(&opts.diff, "diff", false, "print what would change against the current rules instead of the ruleset")
+	f.BoolVar(&opts.diff, "diff", false, "print what loading the ruleset would change, per port and policy, instead of the ruleset (exit 1 when something would)")
+	f.BoolVar(&opts.ignore, "ignore-current", false, "build from the listeners alone, without keeping the current rules' restrictions (may admit more than they do)")
 	opts.in.bind(c, false)
 	return c
 }
@@ -111,13 +155,22 @@ func suggestRun(ctx context.Context, opts *suggestOptions) error {
 		return usageErrorf("--persist goes with --format script")
 	}
 
-	// Current rules only matter for the foreign-chain warning and --diff;
-	// failing to read them is not fatal.
 	in, err := opts.in.load(ctx, app, true)
 	if err != nil {
 		return err
 	}
+	if opts.diff && in.fw.Sets4 == nil && in.fw.Sets6 == nil {
+		return fmt.Errorf("--diff needs the current rules: %s; %s", in.fw.Err4, in.fw.Err6)
+	}
+	cur := currentOf(in)
+	if !opts.ignore {
+		so.Current = cur
+	}
 	p, warnings, err := suggest.Build(in.listeners, so)
+	var oe *suggest.OptionError
+	if errors.As(err, &oe) {
+		return usageErrorf("%v", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -138,18 +191,114 @@ func suggestRun(ctx context.Context, opts *suggestOptions) error {
 
 	var buf bytes.Buffer
 	if opts.diff {
-		if in.fw.Sets4 == nil && in.fw.Sets6 == nil {
-			return fmt.Errorf("--diff needs the current rules: %s; %s", in.fw.Err4, in.fw.Err6)
+		format := ""
+		if opts.formatGiven {
+			format = opts.format
 		}
-		for _, line := range suggest.Diff(current, p) {
-			fmt.Fprintln(&buf, line)
+		changes, err := suggest.Changes(p, in.listeners, cur, format)
+		if err != nil {
+			return err
 		}
-	} else if err := suggest.Render(&buf, p, opts.format); err != nil {
+		n := 0
+		for _, c := range changes {
+			fmt.Fprintf(&buf, "%s %s\n", c.Family, c)
+			if c.Changed {
+				n++
+			}
+		}
+		for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
+			if !suggest.Touches(format, fam) {
+				fmt.Fprintf(&buf, "%s: not changed: --format %s loads no %s rules\n", fam, format, fam)
+			}
+		}
+		switch n {
+		case 0:
+			buf.WriteString("no changes\n")
+		case 1:
+			buf.WriteString("1 change\n")
+		default:
+			fmt.Fprintf(&buf, "%d changes\n", n)
+		}
+		if _, err := app.Stdout.Write(buf.Bytes()); err != nil {
+			return err
+		}
+		if n > 0 {
+			return &exitErr{code: exitError}
+		}
+		return nil
+	}
+	if err := suggest.Render(&buf, p, opts.format); err != nil {
 		return err
+	}
+	if in.fw.Sets4 != nil || in.fw.Sets6 != nil {
+		changes, err := suggest.Changes(p, in.listeners, cur, opts.format)
+		if err != nil {
+			return err
+		}
+		printChanges(app, changes)
 	}
 	// Written in one piece: a failure above leaves stdout empty.
 	_, err = app.Stdout.Write(buf.Bytes())
 	return err
+}
+
+// currentOf is the current firewall as suggest compares with it: each
+// family's rules (or why they are not known), seen from this host.
+func currentOf(in *inputs) *suggest.Current {
+	cur := &suggest.Current{}
+	fw := in.fw
+	if fw == nil {
+		cur.V4.Why, cur.V6.Why = "no rules were read", "no rules were read"
+		return cur
+	}
+	h4, h6 := in.host, in.host
+	h4.Unseen, h6.Unseen = fw.Unseen4, fw.Unseen6
+	cur.V4 = suggest.Today{Sets: fw.Sets4, Host: h4, Why: fw.Err4}
+	cur.V6 = suggest.Today{Sets: fw.Sets6, Host: h6, Why: fw.Err6}
+	return cur
+}
+
+// printChanges writes, on stderr, per port what loading the ruleset
+// changes; a port alike in both families is written once.
+func printChanges(app *App, changes []suggest.Change) {
+	var ports []suggest.Change
+	fams := map[firewall.Family]bool{}
+	for _, c := range changes {
+		if !strings.HasPrefix(c.What, "policy ") {
+			ports = append(ports, c)
+			fams[c.Family] = true
+		}
+	}
+	if len(ports) == 0 {
+		return
+	}
+	alike := func(a, b suggest.Change) bool {
+		return a.What == b.What && a.Before == b.Before && a.After == b.After && a.Why == b.Why && a.Changed == b.Changed
+	}
+	done := make([]bool, len(ports))
+	fmt.Fprintln(app.Stderr, "changes against the current rules, per port:")
+	for i, c := range ports {
+		if done[i] {
+			continue
+		}
+		line := c.String()
+		if len(fams) > 1 {
+			twin := -1
+			for j := i + 1; j < len(ports); j++ {
+				if !done[j] && ports[j].Family != c.Family && ports[j].What == c.What {
+					twin = j
+					break
+				}
+			}
+			if twin >= 0 && alike(c, ports[twin]) {
+				done[twin] = true
+			} else {
+				c.What += " (" + string(c.Family) + ")"
+				line = c.String()
+			}
+		}
+		fmt.Fprintf(app.Stderr, "  %s\n", line)
+	}
 }
 
 // checkLockout refuses a policy that would cut the current SSH session or

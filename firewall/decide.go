@@ -130,6 +130,7 @@ func (d *decider) run(pth *path, proto int) (final uint8, dropRule, acceptRule s
 	ctx := d.p
 	final = oAcc
 	forwarded := false
+	acceptPolicy := false
 	for _, h := range pth.input() {
 		if h.isNAT() && ctx.state&stUntracked != 0 {
 			continue // untracked packets skip the nat chains
@@ -156,8 +157,8 @@ func (d *decider) run(pth *path, proto int) (final uint8, dropRule, acceptRule s
 		if o&oDrop != 0 && dropRule == "" {
 			dropRule = d.decisive
 		}
-		if o&oAcc != 0 && (h.isFinal() || acceptRule == "") {
-			acceptRule = d.decisive
+		if o&oAcc != 0 && (acceptRule == "" || (h.isFinal() && (!d.decisivePolicy || acceptPolicy))) {
+			acceptRule, acceptPolicy = d.decisive, d.decisivePolicy
 		}
 		final |= o &^ oRet
 		if o == oDrop {
@@ -212,10 +213,13 @@ type decider struct {
 	steps    []Step
 	reasons  []string
 	decisive string // the rule or policy that ended the current hook
-	condRule string // the first runtime match whose two ways differ
-	depth    int
-	away     netip.AddrPort // set when a nat rule forwarded the packet to another host
-	hook     *cchain        // the base chain being walked
+	// decisivePolicy: decisive is a chain's policy, which says less than
+	// an accepting rule of an earlier chain
+	decisivePolicy bool
+	condRule       string // the first runtime match whose two ways differ
+	depth          int
+	away           netip.AddrPort // set when a nat rule forwarded the packet to another host
+	hook           *cchain        // the base chain being walked
 }
 
 func (d *decider) step(c *cchain, cr *crule, matched tri, action string) {
@@ -237,7 +241,14 @@ func (d *decider) step(c *cchain, cr *crule, matched tri, action string) {
 
 func (d *decider) setDecisive(text string) {
 	if d.trace {
-		d.decisive = text
+		d.decisive, d.decisivePolicy = text, false
+	}
+}
+
+// setPolicy records that c's policy ended the walk.
+func (d *decider) setPolicy(c *cchain) {
+	if d.trace {
+		d.decisive, d.decisivePolicy = c.policyText(), true
 	}
 }
 
@@ -293,7 +304,7 @@ func (d *decider) chain(c *cchain, i int) uint8 {
 	}
 	if c.builtin {
 		d.step(c, nil, triYes, strings.ToLower(c.policy))
-		d.setDecisive(c.policyText())
+		d.setPolicy(c)
 		if c.policy == "DROP" {
 			return oDrop
 		}
@@ -389,7 +400,7 @@ func (d *decider) endOfChain(c *cchain, o uint8) uint8 {
 		return o
 	}
 	d.step(c, nil, triYes, strings.ToLower(c.policy))
-	d.setDecisive(c.policyText())
+	d.setPolicy(c)
 	if c.policy == "DROP" {
 		return oDrop
 	}

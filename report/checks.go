@@ -11,17 +11,50 @@ import (
 
 // CIS recommendation numbers: CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0
 // (4.4.2.x iptables, 4.4.3.x ip6tables, 4.3.x nftables, 4.1.1 one utility)
-// and the 3.5.x numbering of the older editions (CIS Ubuntu 20.04).
+// and the 3.5.x numbering of the older editions (CIS Ubuntu 20.04). A
+// family judged on iptables rules cites the iptables numbers, one with
+// native nft tables the nftables numbers (both when it has both).
 var cisRefs = map[string][]string{
-	"default-deny-v4":          {"Ubuntu 24.04 v1.0.0 4.4.2.1", "Ubuntu 24.04 v1.0.0 4.3.8", "Ubuntu 20.04 3.5.3.2.3"},
-	"default-deny-v6":          {"Ubuntu 24.04 v1.0.0 4.4.3.1", "Ubuntu 24.04 v1.0.0 4.3.8", "Ubuntu 20.04 3.5.3.3.3"},
-	"loopback-v4":              {"Ubuntu 24.04 v1.0.0 4.4.2.2", "Ubuntu 24.04 v1.0.0 4.3.6", "Ubuntu 20.04 3.5.3.2.1"},
-	"loopback-v6":              {"Ubuntu 24.04 v1.0.0 4.4.3.2", "Ubuntu 24.04 v1.0.0 4.3.6", "Ubuntu 20.04 3.5.3.3.1"},
-	"established-v4":           {"Ubuntu 24.04 v1.0.0 4.4.2.3", "Ubuntu 24.04 v1.0.0 4.3.7", "Ubuntu 20.04 3.5.3.2.2"},
-	"established-v6":           {"Ubuntu 24.04 v1.0.0 4.4.3.3", "Ubuntu 24.04 v1.0.0 4.3.7", "Ubuntu 20.04 3.5.3.3.2"},
+	"default-deny-v4":          {"Ubuntu 24.04 v1.0.0 4.4.2.1", "Ubuntu 20.04 3.5.3.2.3"},
+	"default-deny-v6":          {"Ubuntu 24.04 v1.0.0 4.4.3.1", "Ubuntu 20.04 3.5.3.3.3"},
+	"loopback-v4":              {"Ubuntu 24.04 v1.0.0 4.4.2.2", "Ubuntu 20.04 3.5.3.2.1"},
+	"loopback-v6":              {"Ubuntu 24.04 v1.0.0 4.4.3.2", "Ubuntu 20.04 3.5.3.3.1"},
+	"established-v4":           {"Ubuntu 24.04 v1.0.0 4.4.2.3", "Ubuntu 20.04 3.5.3.2.2"},
+	"established-v6":           {"Ubuntu 24.04 v1.0.0 4.4.3.3", "Ubuntu 20.04 3.5.3.3.2"},
 	"open-ports-have-rules-v4": {"Ubuntu 24.04 v1.0.0 4.4.2.4", "Ubuntu 20.04 3.5.3.2.4"},
 	"open-ports-have-rules-v6": {"Ubuntu 24.04 v1.0.0 4.4.3.4", "Ubuntu 20.04 3.5.3.3.4"},
 	"single-firewall-backend":  {"Ubuntu 24.04 v1.0.0 4.1.1", "Ubuntu 24.04 v1.0.0 4.4.1.2", "Ubuntu 20.04 3.5.3.1.2"},
+}
+
+// nftCISRefs are the nftables section's numbers (4.3.x), for either family.
+var nftCISRefs = map[string][]string{
+	"default-deny": {"Ubuntu 24.04 v1.0.0 4.3.8"},
+	"loopback":     {"Ubuntu 24.04 v1.0.0 4.3.6"},
+	"established":  {"Ubuntu 24.04 v1.0.0 4.3.7"},
+}
+
+// cisFor cites the numbers for the rules family f was judged on.
+func cisFor(id string, f *family) []string {
+	var ipt, nft bool
+	for _, rs := range f.sets {
+		native := false
+		for _, t := range rs.Tables {
+			native = native || t.NftFamily != ""
+		}
+		nft = nft || native
+		ipt = ipt || !native
+	}
+	if !ipt && !nft {
+		ipt, nft = true, true // not read: cite both
+	}
+	out := []string{}
+	if ipt {
+		out = append(out, cisRefs[id+"-"+f.tag]...)
+	}
+	if nft {
+		out = append(out, nftCISRefs[id]...)
+	}
+	return out
 }
 
 var checkTitles = map[string]string{
@@ -115,7 +148,7 @@ func (a *audit) checks() []Check {
 }
 
 func (a *audit) check(id string, f *family, run func(*family) (Status, string)) Check {
-	c := Check{ID: id + "-" + f.tag, Title: fmt.Sprintf(checkTitles[id], f.name), CIS: cisRefs[id+"-"+f.tag]}
+	c := Check{ID: id + "-" + f.tag, Title: fmt.Sprintf(checkTitles[id], f.name), CIS: cisFor(id, f)}
 	if f.skip != "" {
 		c.Status, c.Detail, c.lacking = Skip, f.skip, !f.off
 		return c
@@ -136,20 +169,22 @@ func (a *audit) chainDenies(f *family, chain string) denyResult {
 	}
 	r := denyResult{how: "no filter " + chain + " chain (everything is accepted)"}
 	for _, rs := range f.sets {
-		t := rs.Table("filter")
-		c := t.Chain(chain)
-		if c == nil {
-			continue
+	chains:
+		for _, h := range rs.FilterChains(strings.ToLower(chain)) {
+			t, c, name := h.Table, h.Chain, h.Name()
+			if c.Policy == "DROP" {
+				r = denyResult{true, name + " policy DROP" + from(f, rs)}
+				break chains
+			}
+			if rule, ok := catchAll(f, t, c); ok {
+				r = denyResult{true, fmt.Sprintf("%s policy %s, but every packet its rules do not accept is dropped by %s", name, c.Policy, rule) + from(f, rs)}
+				break chains
+			}
+			r.how = fmt.Sprintf("%s policy %s with no catch-all DROP or REJECT", name, c.Policy) + from(f, rs)
 		}
-		if c.Policy == "DROP" {
-			r = denyResult{true, chain + " policy DROP" + from(f, rs)}
+		if r.ok {
 			break
 		}
-		if rule, ok := catchAll(f, t, c); ok {
-			r = denyResult{true, fmt.Sprintf("%s policy %s, but every packet its rules do not accept is dropped by %s", chain, c.Policy, rule) + from(f, rs)}
-			break
-		}
-		r.how = fmt.Sprintf("%s policy %s with no catch-all DROP or REJECT", chain, c.Policy) + from(f, rs)
 	}
 	a.deny[key] = r
 	return r
@@ -233,8 +268,8 @@ func (a *audit) defaultDeny(f *family) (Status, string) {
 
 func outputPolicy(f *family) string {
 	for _, rs := range f.sets {
-		if c := rs.Table("filter").Chain("OUTPUT"); c != nil {
-			return c.Policy
+		for _, h := range rs.FilterChains("output") {
+			return h.Chain.Policy
 		}
 	}
 	return ""

@@ -8,28 +8,26 @@ import (
 )
 
 // This file holds the structural questions the report asks of a parsed
-// ruleset (which chains INPUT reaches, which backend a dump came from).
-// Questions about what a packet meets are left to the evaluator.
+// ruleset (which chains the input hook reaches, which backend a dump came
+// from), answered by firewall in terms of hooks. Questions about what a
+// packet meets are left to the evaluator.
 
-// reachable lists the chains of t that a packet entering start can visit,
-// through -j and -g, in the order they are first reached.
-func reachable(t *firewall.Table, start string) []*firewall.Chain {
-	first := t.Chain(start)
-	if first == nil {
-		return nil
+// inputChains lists the chains that filter packets for local sockets
+// (iptables' filter INPUT, nft's filter chains on the input hook) and the
+// chains they reach.
+func inputChains(rs *firewall.Ruleset) []*firewall.Chain {
+	var out []*firewall.Chain
+	for _, h := range rs.FilterChains("input") {
+		out = append(out, h.Reach()...)
 	}
-	seen := map[string]bool{start: true}
-	out := []*firewall.Chain{first}
-	for i := 0; i < len(out); i++ {
-		for _, r := range out[i].Rules {
-			if r.Target == "" || seen[r.Target] {
-				continue
-			}
-			if c := t.Chain(r.Target); c != nil && c.Policy == "" {
-				seen[r.Target] = true
-				out = append(out, c)
-			}
-		}
+	return out
+}
+
+// natChains lists the nat chains on prerouting and the chains they reach.
+func natChains(rs *firewall.Ruleset) []*firewall.Chain {
+	var out []*firewall.Chain
+	for _, h := range rs.NATChains() {
+		out = append(out, h.Reach()...)
 	}
 	return out
 }

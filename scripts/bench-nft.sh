@@ -15,9 +15,12 @@
 #   fwaudit scan --offline --sockets SS --nft FILE.nft -o json   vs  nft -c -f FILE.nft
 #   fwaudit scan --offline --sockets SS --nft FILE.json -o json  vs  nft -j -c -f FILE.json
 # `nft -c` parses and evaluates the file and sends the batch to the kernel,
-# which validates it and throws it away.
+# which validates it and throws it away. fwaudit reads nft text by loading
+# it into a throwaway namespace and listing it as JSON; the text rows also
+# time that step alone (unshare -n sh -c 'nft -f FILE && nft -j list
+# ruleset'), so the rest of fwaudit's time is the JSON path.
 #
-#   sudo scripts/bench-nft.sh [-r RUNS] [-l] [-i] [SIZE...]
+#   sudo scripts/bench-nft.sh [-r RUNS] [-l] [-i] [-k DIR] [SIZE...]
 #
 # SIZE is rN (N rules) or banN (an N-element ban set); default
 # "r1000 r10000 ban100000". -r RUNS (default 10) timed runs after 2
@@ -26,21 +29,26 @@
 # bounded loop, wall time from bash's $EPOCHREALTIME, which a load change
 # on a shared machine hits alike. FWAUDIT names the binary to time;
 # without it ./cmd/fwaudit is built fresh. Without a --nft flag in that
-# binary only the nft side is timed. Output: markdown table rows, medians
-# of wall time in seconds; with hyperfine also mean CPU (user+sys).
+# binary only the nft side is timed. -k DIR keeps the generated files
+# there (FWAUDIT_NFT_BENCH_DIR=DIR go test -bench BenchmarkNft ./firewall
+# reads the JSON ones). Output: markdown table rows, medians of wall time
+# in seconds; with hyperfine also mean CPU (user+sys).
 set -euo pipefail
+here=$PWD
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin:/sbin"
 
 runs=10
 loop=
 install=
-while getopts r:li opt; do
+keep=
+while getopts r:lik: opt; do
 	case $opt in
 	r) runs=$OPTARG ;;
 	l) loop=1 ;;
 	i) install=1 ;;
-	*) echo "usage: $0 [-r RUNS] [-l] [-i] [rN|banN ...]" >&2; exit 2 ;;
+	k) case $OPTARG in /*) keep=$OPTARG ;; *) keep=$here/$OPTARG ;; esac ;;
+	*) echo "usage: $0 [-r RUNS] [-l] [-i] [-k DIR] [rN|banN ...]" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -62,6 +70,9 @@ work=$(mktemp -d)
 ns=
 cleanup() {
 	if [ -n "$ns" ]; then ip netns del "$ns" 2>/dev/null || true; fi
+	if [ -n "$keep" ] && mkdir -p "$keep"; then
+		cp "$work"/*.nft "$work"/*.json "$work/ss.txt" "$keep"/ 2>/dev/null || true
+	fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -151,10 +162,13 @@ timeloop() {
 # hyperfineloop CMDFILE...: the same with hyperfine, one command after the
 # other; also writes CMDFILE.cpu (mean user+sys seconds).
 hyperfineloop() {
-	local c
+	local c line
+	local -a cmd
 	for c in "$@"; do
-		hyperfine -N -w 2 -r "$runs" --export-json "$c.h" "$(tr '\n' ' ' <"$c")" >/dev/null 2>&1 ||
-			{ echo "bench-nft: error: hyperfine: $(tr '\n' ' ' <"$c") failed" >&2; return 1; }
+		mapfile -t cmd <"$c"
+		line=$(printf '%q ' "${cmd[@]}")
+		hyperfine -N -w 2 -r "$runs" --export-json "$c.h" "$line" >/dev/null 2>&1 ||
+			{ echo "bench-nft: error: hyperfine: $line failed" >&2; return 1; }
 		awk '/"median":/ {gsub(/[",]/, "", $2); printf "%d\n", $2 * 1e6}' "$c.h" >"$c.us"
 		awk '/"user":/ {gsub(/,/, "", $2); u = $2} /"system":/ {gsub(/,/, "", $2); s = $2} END {printf "%.4f\n", u + s}' "$c.h" >"$c.cpu"
 	done
@@ -162,8 +176,8 @@ hyperfineloop() {
 
 cpu() { if [ -s "$1.cpu" ]; then cat "$1.cpu"; else echo -; fi; }
 
-echo "| input | size | bytes | nft -c -f s | fwaudit s | ratio | nft CPU s | fwaudit CPU s | fwaudit verdicts |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---|"
+echo "| input | size | bytes | nft -c -f s | fwaudit s | ratio | nft CPU s | fwaudit CPU s | load+list s | fwaudit verdicts |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
 for name in $sizes; do
 	f=$work/$name.nft
 	prepare "$name" "$f"
@@ -174,15 +188,20 @@ for name in $sizes; do
 			in=$f.json
 			ncmd=("$nft" -j -c -f "$in")
 		fi
-		printf '%s\n' "${ncmd[@]}" >"$work/c.nft"
-		cmds=("$work/c.nft")
+		printf '%s\n' "${ncmd[@]}" >"$work/cmd_n"
+		cmds=("$work/cmd_n")
+		if [ "$kind" = text ]; then
+			# shellcheck disable=SC2016 # the inner shell's arguments
+			printf '%s\n' unshare -n sh -c '"$1" -f "$2" && exec "$1" -j list ruleset' sh "$nft" "$in" >"$work/cmd_l"
+			cmds+=("$work/cmd_l")
+		fi
 		verdicts=-
 		if [ -n "$hasnft" ]; then
 			verdicts=$(fwcheck "$in")
-			printf '%s\n' "$fw" scan --offline --sockets "$socks" --nft "$in" -o json >"$work/c.fw"
-			cmds+=("$work/c.fw")
+			printf '%s\n' "$fw" scan --offline --sockets "$socks" --nft "$in" -o json >"$work/cmd_f"
+			cmds+=("$work/cmd_f")
 		fi
-		rm -f "$work"/c.*.us "$work"/c.*.cpu
+		rm -f "$work"/cmd_*.us "$work"/cmd_*.cpu
 		export -f timeloop hyperfineloop
 		export runs
 		if [ -n "$loop" ]; then
@@ -190,10 +209,12 @@ for name in $sizes; do
 		else
 			ip netns exec "$ns" bash -c 'hyperfineloop "$@"' sh "${cmds[@]}"
 		fi
-		tn=$(median "$work/c.nft.us") tf=- cf=-
-		if [ -n "$hasnft" ]; then tf=$(median "$work/c.fw.us") cf=$(cpu "$work/c.fw"); fi
-		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$kind" "$name" "$(wc -c <"$in")" \
-			"$tn" "$tf" "$(ratio "$tf" "$tn")" "$(cpu "$work/c.nft")" "$cf" "$verdicts"
+		tn=$(median "$work/cmd_n.us") tf=- cf=-
+		tl=-
+		if [ "$kind" = text ]; then tl=$(median "$work/cmd_l.us"); fi
+		if [ -n "$hasnft" ]; then tf=$(median "$work/cmd_f.us") cf=$(cpu "$work/cmd_f"); fi
+		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$kind" "$name" "$(wc -c <"$in")" \
+			"$tn" "$tf" "$(ratio "$tf" "$tn")" "$(cpu "$work/cmd_n")" "$cf" "$tl" "$verdicts"
 	done
 done
 echo "machine: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), kernel $(uname -r), $("$nft" --version), load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -62,6 +62,16 @@ type decision struct {
 	explicit bool   // --allow or --ssh-from named it: it may be wider than today
 }
 
+// OptionError is Build's refusal of options that contradict each other
+// or fwaudit's promises (a usage error for the CLI).
+type OptionError struct{ msg string }
+
+func (e *OptionError) Error() string { return e.msg }
+
+func optionErrorf(format string, a ...any) error {
+	return &OptionError{msg: fmt.Sprintf(format, a...)}
+}
+
 // Warning is for the user (stderr), never part of a rendered ruleset.
 type Warning struct {
 	Msg  string
@@ -132,7 +142,7 @@ func Build(listeners []scan.Listener, opts Options) (*Policy, []Warning, error) 
 		allows := b.allowsFor(l, used)
 		if d, ok := b.denied(l); ok {
 			if ssh {
-				return nil, nil, fmt.Errorf("--deny %s would close ssh on port %d, which fwaudit always keeps reachable; use --ssh-from to restrict it", d.Raw, l.Port)
+				return nil, nil, optionErrorf("--deny %s would close ssh on port %d, which fwaudit always keeps reachable; use --ssh-from to restrict it", d.Raw, l.Port)
 			}
 			b.note(fmt.Sprintf("# %s on %s/%d is not opened: --deny %s", nameOf(l), l.Proto, l.Port, d.Raw))
 			for _, fam := range familiesOf(l) {
@@ -143,7 +153,7 @@ func Build(listeners []scan.Listener, opts Options) (*Policy, []Warning, error) 
 		if ssh && len(opts.SSHFrom) > 0 {
 			for _, a := range allows {
 				if a.Sources == nil {
-					return nil, nil, fmt.Errorf("--allow %s opens ssh on port %d to everyone and --ssh-from restricts it: give one of them (or --allow %s=CIDR)", a.Raw, l.Port, a.Raw)
+					return nil, nil, optionErrorf("--allow %s opens ssh on port %d to everyone and --ssh-from restricts it: give one of them (or --allow %s=CIDR)", a.Raw, l.Port, a.Raw)
 				}
 			}
 		}
@@ -264,16 +274,16 @@ type builder struct {
 func (b *builder) check() error {
 	for _, a := range b.opts.Allow {
 		if a.Service == "ssh" && a.Sources == nil && len(b.opts.SSHFrom) > 0 {
-			return fmt.Errorf("--allow %s opens ssh to everyone and --ssh-from restricts it: give one of them (or --allow ssh=CIDR)", a.Raw)
+			return optionErrorf("--allow %s opens ssh to everyone and --ssh-from restricts it: give one of them (or --allow ssh=CIDR)", a.Raw)
 		}
 	}
 	for _, d := range b.opts.Deny {
 		if d.Sources != nil {
-			return fmt.Errorf("--deny %s: --deny takes no sources", d.Raw)
+			return optionErrorf("--deny %s: --deny takes no sources", d.Raw)
 		}
 		for _, a := range b.opts.Allow {
 			if a.Port == d.Port && (a.Proto == "" || d.Proto == "" || a.Proto == d.Proto) {
-				return fmt.Errorf("--allow %s and --deny %s name the same port", a.Raw, d.Raw)
+				return optionErrorf("--allow %s and --deny %s name the same port", a.Raw, d.Raw)
 			}
 		}
 	}

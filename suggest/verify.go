@@ -2,7 +2,6 @@ package suggest
 
 import (
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 
@@ -149,12 +148,9 @@ func verdictText(r firewall.Result) string {
 
 // sameVerdict compares two results in full (verdictText shortens lists).
 func sameVerdict(a, b firewall.Result) bool {
-	return a.Verdict == b.Verdict &&
-		prefixesEqual(withoutLoopback(a.Sources), withoutLoopback(b.Sources)) &&
-		prefixesEqual(withoutLoopback(a.Except), withoutLoopback(b.Except)) &&
+	// nil Sources (restricted by interface alone) is not an empty list
+	return a.Verdict == b.Verdict && (a.Sources == nil) == (b.Sources == nil) &&
+		addrsOf(withoutLoopback(a.Sources)).equal(addrsOf(withoutLoopback(b.Sources))) &&
+		addrsOf(withoutLoopback(a.Except)).equal(addrsOf(withoutLoopback(b.Except))) &&
 		slices.Equal(a.Interfaces, b.Interfaces) && slices.Equal(a.Reasons, b.Reasons)
-}
-
-func prefixesEqual(a, b []netip.Prefix) bool {
-	return (a == nil) == (b == nil) && addrsOf(a).equal(addrsOf(b))
 }
