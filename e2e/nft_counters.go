@@ -901,6 +901,11 @@ func (lab *Lab) nftStatic() *nftStatic {
 		ipt6: iptablesRules(lab.Host.Run("ip6tables-save")),
 	}
 	nftStatics[lab] = s
+	lab.T.Cleanup(func() {
+		nftStaticMu.Lock()
+		delete(nftStatics, lab)
+		nftStaticMu.Unlock()
+	})
 	return s
 }
 
