@@ -220,9 +220,16 @@ func unknownOptionWarnings(sets []*firewall.Ruleset) []string {
 					if len(r.Unknown) == 0 {
 						continue
 					}
+					if r.Part > 1 {
+						continue // one nft rule split per set element: said once
+					}
 					if n < most {
-						out = append(out, fmt.Sprintf("%s line %d: not understood: %s (verdicts that depend on this rule are conditional)",
-							rs.Source, r.Line, strings.Join(r.Unknown, " ")))
+						where := fmt.Sprintf("%s line %d", rs.Source, r.Line)
+						if r.Line == 0 {
+							where, _, _ = strings.Cut(r.Text, ": ") // nft: family table chain handle N
+						}
+						out = append(out, fmt.Sprintf("%s: not understood: %s (verdicts that depend on this rule are conditional)",
+							where, strings.Join(r.Unknown, " ")))
 					}
 					n++
 				}

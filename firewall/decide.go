@@ -138,7 +138,7 @@ func (d *decider) run(pth *path, proto int) (final uint8, dropRule, acceptRule s
 		d.decisive = ""
 		d.away = netip.AddrPort{}
 		d.hook = h
-		o := d.chain(h, 0)
+		o := d.base(h)
 		if d.away.IsValid() {
 			o = d.forward(pth, h)
 			if o&oDrop != 0 && dropRule == "" {
@@ -284,6 +284,13 @@ func (d *decider) chain(c *cchain, i int) uint8 {
 			d.step(c, cr, t, "continue")
 			continue
 		}
+		if op := cr.r.m.x.markSet; op != nil && !d.p.reply {
+			if t == triYes && !op.unknown {
+				d.p.mark = op.apply(d.p.mark)
+			} else {
+				d.p.markUnsure = true
+			}
+		}
 		if cr.act == actSkip {
 			if d.hook != nil && d.hook.beforeConntrack() && isNotrack(cr.r) && t == triYes {
 				d.p.state = stUntracked // connection tracking is off from here
@@ -302,6 +309,9 @@ func (d *decider) chain(c *cchain, i int) uint8 {
 			o2 := d.chain(c, i+1)
 			if o1 != o2 {
 				d.reasons = append(d.reasons, cr.r.m.x.runtime...)
+				if len(cr.r.m.x.marks) > 0 && d.p.markUnsure {
+					d.reasons = append(d.reasons, markWhy)
+				}
 				if d.condRule == "" {
 					d.condRule = cr.r.Text
 				}
@@ -401,6 +411,9 @@ func (d *decider) localDNAT(cr *crule) (netip.Addr, uint16, bool) {
 	return n.addr, p, true
 }
 
+// base walks base chain h (Decide follows marks rule by rule).
+func (d *decider) base(h *cchain) uint8 { return d.chain(h, 0) }
+
 // endOfChain is what a RETURN means in c: the policy for a built-in chain.
 func (d *decider) endOfChain(c *cchain, o uint8) uint8 {
 	if !c.builtin {
@@ -446,11 +459,12 @@ func (d *decider) forward(pth *path, h *cchain) uint8 {
 	in := *d.p
 	walk := func(out string) uint8 {
 		*d.p = pktCtx{proto: in.proto, sport: in.sport, dport: d.away.Port(), in: in.in, out: out,
-			dst: d.away.Addr(), dstType: atUnicast, state: stNew | stDNAT, flags: in.flags, icmpType: in.icmpType}
+			dst: d.away.Addr(), dstType: atUnicast, state: stNew | stDNAT, flags: in.flags, icmpType: in.icmpType,
+			mark: in.mark, markUnsure: in.markUnsure}
 		o := oAcc
 		for _, c := range hooks {
 			d.decisive = ""
-			if o = d.chain(c, 0); o&oDrop != 0 && o&oAcc == 0 {
+			if o = d.base(c); o&oDrop != 0 && o&oAcc == 0 {
 				break
 			}
 		}

@@ -143,6 +143,7 @@ func cloneRule(r *Rule) *Rule {
 	x.runtime = slices.Clone(x.runtime)
 	x.protos = slices.Clone(x.protos)
 	x.ifaces = slices.Clone(x.ifaces)
+	x.marks = slices.Clone(x.marks)
 	c.DPorts = slices.Clone(c.DPorts)
 	c.m.x = &x
 	return &c
@@ -210,7 +211,15 @@ func (nc *nftCompiler) statement(b *branch, raw json.RawMessage) []*branch {
 			if json.Unmarshal(v, &st) == nil && len(st.Stmt) > 0 && string(st.Stmt) != "null" {
 				nc.runtime(b.r, "nft per-element "+clip(string(st.Stmt)))
 			}
-		case "counter", "log", "comment", "mangle", "last", "flow", "ct helper", "ct timeout", "ct expectation", "secmark":
+		case "mangle":
+			var mg struct {
+				Key   json.RawMessage
+				Value json.RawMessage
+			}
+			if json.Unmarshal(v, &mg) == nil && isMetaMark(mg.Key) {
+				b.r.m.x.markSet = nftMarkOp(mg.Value)
+			}
+		case "counter", "log", "comment", "last", "flow", "ct helper", "ct timeout", "ct expectation", "secmark":
 			// no effect on the verdict
 		case "tproxy", "dup", "fwd":
 			b.r.Target, b.r.m.x.actWhy, b.done = strings.ToUpper(k), "nft "+k+" not evaluated", true
@@ -523,6 +532,10 @@ func (nc *nftCompiler) leaf(r *Rule, l map[string]json.RawMessage, op string, va
 		case "&":
 			var operands []json.RawMessage
 			json.Unmarshal(v, &operands)
+			var mask uint32
+			if len(operands) == 2 && isMetaMark(operands[0]) && json.Unmarshal(operands[1], &mask) == nil {
+				return markMatches(r, mask, neg, vals)
+			}
 			if len(operands) == 2 && isTCPFlags(operands[0]) {
 				mask, ok1 := flagMask(operands[1])
 				var comp uint8
@@ -904,8 +917,25 @@ func (nc *nftCompiler) protoMatch(r *Rule, neg bool, vals []json.RawMessage) str
 	return ""
 }
 
+// markMatches adds "meta mark [& mask] == value": one value, or a set of
+// them (disjoint: the rule is split per value by the set expansion
+// elsewhere; here a set is read as "any of").
+func markMatches(r *Rule, mask uint32, neg bool, vals []json.RawMessage) string {
+	if len(vals) != 1 {
+		return "meta mark set match not evaluated"
+	}
+	var v uint32
+	if json.Unmarshal(vals[0], &v) != nil {
+		return "meta mark " + clip(string(vals[0])) + " not evaluated"
+	}
+	r.m.x.marks = append(r.m.x.marks, markMatch{mask: mask, val: v & mask, neg: neg})
+	return ""
+}
+
 func (nc *nftCompiler) meta(r *Rule, key string, neg bool, vals []json.RawMessage) string {
 	switch key {
+	case "mark":
+		return markMatches(r, 0xffffffff, neg, vals)
 	case "iifname", "oifname", "iif", "oif":
 		var alts []ifaceMatch
 		for _, v := range vals {

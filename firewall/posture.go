@@ -156,7 +156,7 @@ func (e *Evaluator) forwardDeny(port uint16) Check {
 		d.trace = true
 		d.decisive = ""
 		d.hook = h
-		o := d.chain(h, 0)
+		o := d.base(h)
 		final |= o &^ oRet
 		if o&oDrop != 0 && rule == "" {
 			rule = d.decisive
