@@ -285,3 +285,33 @@ func TestWider(t *testing.T) {
 		})
 	}
 }
+
+// TestPingKeptOff: where the current rules drop echo-request, the
+// suggestion does not accept it either; the other family keeps its ping.
+func TestPingKeptOff(t *testing.T) {
+	v6 := rules(":INPUT DROP [0:0]", "-A INPUT -p ipv6-icmp -j ACCEPT", "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT")
+	p, warns, err := Build(freshHost, Options{Current: currentOf(t, dropAll, v6)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v4 := string(render(t, p, "iptables")); strings.Contains(v4, "--icmp-type 8") {
+		t.Errorf("IPv4 ping accepted though dropped today:\n%s", v4)
+	}
+	if v6 := string(render(t, p, "ip6tables")); !strings.Contains(v6, "--icmpv6-type 128 -m comment --comment ping -j ACCEPT") {
+		t.Errorf("IPv6 ping not accepted though accepted today:\n%s", v6)
+	}
+	nft := string(render(t, p, "nft"))
+	if strings.Contains(nft, "icmp type echo-request") || !strings.Contains(nft, "icmpv6 type echo-request") {
+		t.Errorf("nft: want IPv6 ping only:\n%s", nft)
+	}
+	if script := string(render(t, p, "script")); !strings.Contains(script, "allowing ping (IPv6 only)") {
+		t.Errorf("script does not say ping is IPv6 only:\n%s", script)
+	}
+	found := false
+	for _, w := range warns {
+		found = found || strings.HasPrefix(w.Msg, "ping (echo-request) is not answered over ipv4 today (-P INPUT DROP)")
+	}
+	if !found {
+		t.Errorf("no warning about ping: %q", warns)
+	}
+}
