@@ -125,6 +125,8 @@ func TestExitCodes(t *testing.T) {
 		{"error: broken input", []string{"scan", "--offline", "--sockets", "../testdata/sockets/broken/garbage-line.txt"}, exitError},
 		{"findings at or above high", []string{"report", "--offline", "--sockets", pgDir + "ss.txt", "--rules", pgDir + "rules.v4", "--rules6", pgDir + "rules.v6", "--fail-on", "high"}, exitFindings},
 		{"no finding at critical", []string{"report", "--offline", "--sockets", pgDir + "ss.txt", "--rules", pgDir + "rules.v4", "--rules6", pgDir + "rules.v6", "--fail-on", "critical"}, exitOK},
+		{"incomplete audit", []string{"report", "--offline", "--sockets", pgDir + "ss.txt", "--fail-on", "info"}, exitIncomplete},
+		{"incomplete audit allowed", []string{"report", "--offline", "--sockets", pgDir + "ss.txt", "--fail-on", "info", "--allow-incomplete"}, exitOK},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -125,6 +125,7 @@ type explainStep struct {
 	Table   string `json:"table"`
 	Chain   string `json:"chain"`
 	Line    int    `json:"line"`
+	Handle  int    `json:"handle,omitempty"`
 	Rule    string `json:"rule"`
 	Matched string `json:"matched"`
 	Action  string `json:"action"`

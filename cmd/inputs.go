@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ type inputOpts struct {
 	sockets    string
 	rules      string
 	rules6     string
+	nft        string
 	offline    bool
 	noFirewall bool
 
@@ -33,6 +35,7 @@ func (o *inputOpts) bind(c *cobra.Command, withNoFirewall bool) {
 	f.StringVar(&o.sockets, "sockets", "", "read listeners from saved `ss -tunlp` or `netstat -tunlp` output (FILE, - for stdin)")
 	f.StringVar(&o.rules, "rules", "", "read IPv4 rules from saved iptables-save output (FILE)")
 	f.StringVar(&o.rules6, "rules6", "", "read IPv6 rules from saved ip6tables-save output (FILE)")
+	f.StringVar(&o.nft, "nft", "", "read native nftables rules from FILE: nft -j list ruleset output, or nft text such as /etc/nftables.conf (then no live rules are read)")
 	f.BoolVar(&o.offline, "offline", false, "never touch the live host: what no flag provides is \"not provided\"")
 	if withNoFirewall {
 		f.BoolVar(&o.noFirewall, "no-firewall", false, "list sockets only; do not read or evaluate any rules")
@@ -85,7 +88,7 @@ func (o *inputOpts) load(ctx context.Context, app *App, wantRules bool) (*inputs
 		app.warnf("%s", w)
 	}
 	in.listeners, in.fw, in.fwInfo = ls, r.fw, r.info
-	in.liveRules = !o.offline && (o.rules == "" || o.rules6 == "")
+	in.liveRules = o.readsLive()
 	return in, nil
 }
 
@@ -117,20 +120,37 @@ func (o *inputOpts) loadListeners(ctx context.Context, app *App) ([]scan.Listene
 
 // loadRules reads each family from its file, the live host, or nowhere
 // (--offline); a family that cannot be read has a nil evaluator and a reason.
+// readsLive: some family's rules come from the live host. A --nft file
+// holds both families, so with it nothing is read live.
+func (o *inputOpts) readsLive() bool {
+	return !o.offline && o.nft == "" && (o.rules == "" || o.rules6 == "")
+}
+
 func (o *inputOpts) loadRules(ctx context.Context, host firewall.Host) (*report.Firewall, report.FirewallInfo, []string, error) {
 	fw := &report.Firewall{Host: host}
 	var warnings []string
 	var live firewall.Live
-	if !o.offline && (o.rules == "" || o.rules6 == "") {
+	if o.readsLive() {
 		live = firewall.LoadLive(ctx, firewall.ExecRunner{})
 		warnings = append(warnings, live.Warnings...)
+		fw.Nft = live.Nft
+	}
+	if o.nft != "" {
+		n, err := loadNftFile(ctx, o.nft)
+		if err != nil {
+			return nil, report.FirewallInfo{}, nil, err
+		}
+		fw.Nft = n
+		for _, s := range n.Skipped {
+			warnings = append(warnings, fmt.Sprintf("%s: table %s is not an IP family table: not evaluated", o.nft, s))
+		}
 	}
 	var err error
-	fw.Sets4, fw.Err4, err = o.family(o.rules, firewall.IPv4, live.V4, live.Err4)
+	fw.Sets4, fw.Err4, err = o.family(o.rules, firewall.IPv4, live.V4, live.Err4, fw.Nft)
 	if err != nil {
 		return nil, report.FirewallInfo{}, nil, err
 	}
-	fw.Sets6, fw.Err6, err = o.family(o.rules6, firewall.IPv6, live.V6, live.Err6)
+	fw.Sets6, fw.Err6, err = o.family(o.rules6, firewall.IPv6, live.V6, live.Err6, fw.Nft)
 	if err != nil {
 		return nil, report.FirewallInfo{}, nil, err
 	}
@@ -140,14 +160,14 @@ func (o *inputOpts) loadRules(ctx context.Context, host firewall.Host) (*report.
 	// live traffic: only the live rules of a family are subject to them.
 	if fw.Sets4 != nil {
 		h := host
-		if o.rules == "" {
+		if o.rules == "" && o.readsLive() {
 			h.Unseen, fw.Unseen4 = live.Unseen4, live.Unseen4
 		}
 		fw.V4 = firewall.NewEvaluator(firewall.IPv4, fw.Sets4, h)
 	}
 	if fw.Sets6 != nil {
 		h := host
-		if o.rules6 == "" {
+		if o.rules6 == "" && o.readsLive() {
 			h.Unseen, fw.Unseen6 = live.Unseen6, live.Unseen6
 		}
 		fw.V6 = firewall.NewEvaluator(firewall.IPv6, fw.Sets6, h)
@@ -155,9 +175,15 @@ func (o *inputOpts) loadRules(ctx context.Context, host firewall.Host) (*report.
 	return fw, report.NewFirewallInfo(fw), warnings, nil
 }
 
-func (o *inputOpts) family(file string, fam firewall.Family, live []*firewall.Ruleset, liveErr error) ([]*firewall.Ruleset, string, error) {
+func (o *inputOpts) family(file string, fam firewall.Family, live []*firewall.Ruleset, liveErr error, nft *firewall.NftRuleset) ([]*firewall.Ruleset, string, error) {
 	flag := map[firewall.Family]string{firewall.IPv4: "--rules", firewall.IPv6: "--rules6"}[fam]
+	var native []*firewall.Ruleset
+	if o.nft != "" {
+		native = []*firewall.Ruleset{nft.Family(fam)}
+	}
 	switch {
+	case file == "" && o.nft != "":
+		return native, "", nil
 	case file != "":
 		var rs *firewall.Ruleset
 		err := withInput(nil, file, func(r io.Reader, name string) error {
@@ -168,7 +194,7 @@ func (o *inputOpts) family(file string, fam firewall.Family, live []*firewall.Ru
 		if err != nil {
 			return nil, "", err
 		}
-		return []*firewall.Ruleset{rs}, "", nil
+		return append([]*firewall.Ruleset{rs}, native...), "", nil
 	case o.offline:
 		return nil, fmt.Sprintf("%s rules not provided (--offline without %s)", fam, flag), nil
 	case liveErr != nil:
@@ -207,6 +233,19 @@ func unknownOptionWarnings(sets []*firewall.Ruleset) []string {
 		}
 	}
 	return out
+}
+
+// loadNftFile reads --nft FILE: libnftables JSON when it starts with "{",
+// else nft's own language.
+func loadNftFile(ctx context.Context, name string) (*firewall.NftRuleset, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, unwrapPathError(err))
+	}
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
+		return firewall.ParseNftJSON(bytes.NewReader(b), name)
+	}
+	return firewall.LoadNftText(ctx, firewall.ExecRunner{}, b, name)
 }
 
 // withInput opens name ("-" is stdin) and hands it to parse.

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,13 +12,16 @@ import (
 )
 
 type reportOptions struct {
-	app      *App
-	in       inputOpts
-	format   string
-	failOn   string
-	hostname string
-	at       string
-	version  string
+	app    *App
+	in     inputOpts
+	format string
+	failOn string
+	// allowIncomplete lets --fail-on pass an audit with checks skipped for
+	// lack of input
+	allowIncomplete bool
+	hostname        string
+	at              string
+	version         string
 }
 
 func newReportCmd(app *App, runF func(context.Context, *reportOptions) error) *cobra.Command {
@@ -29,12 +33,25 @@ func newReportCmd(app *App, runF func(context.Context, *reportOptions) error) *c
 record: checks (pass, fail or skip, with CIS recommendation numbers) and
 findings (with severity and remediation), plus every socket's verdict.
 
-Exit codes: 0 no finding at or above --fail-on, 1 error, 2 usage,
-3 a finding at or above --fail-on exists.`,
+The audit is incomplete when checks were skipped for lack of input: a
+family's rules could not be read (not root, iptables-save not found,
+--offline without --rules or --rules6) or the sockets could not be listed.
+Checks skipped because the host has nothing to check (IPv6 disabled) do not
+count. The summary counts skipped checks (checks_skipped) and says why the
+audit is incomplete (incomplete); a warning on stderr says so too.
+
+Exit codes:
+  0  no finding at or above --fail-on (or no --fail-on given)
+  1  error
+  2  usage
+  3  a finding at or above --fail-on exists (even when the audit is incomplete)
+  4  with --fail-on: no such finding, but the audit is incomplete, so it
+     cannot pass; --allow-incomplete lets it exit 0`,
 		Example: `  sudo fwaudit report > host.json
   sudo fwaudit report --format table
   sudo fwaudit report --format markdown > audit.md
   sudo fwaudit report --fail-on high || echo "fix the high findings"
+  fwaudit report --offline --sockets ss.txt --rules rules.v4 --fail-on high --allow-incomplete
   fwaudit report --offline --sockets ss.txt --rules rules.v4 --rules6 rules.v6 \
       --hostname web1 --time 2026-01-01T00:00:00Z`,
 		Args: noArgs,
@@ -62,7 +79,8 @@ Exit codes: 0 no finding at or above --fail-on, 1 error, 2 usage,
 	}
 	f := c.Flags()
 	f.StringVar(&opts.format, "format", "json", "output format: json, table or markdown")
-	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when a finding at or above this severity exists (critical, high, medium, low, info)")
+	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when a finding at or above this severity exists (critical, high, medium, low, info), 4 when the audit is incomplete")
+	f.BoolVar(&opts.allowIncomplete, "allow-incomplete", false, "with --fail-on, pass an incomplete audit (checks skipped for lack of input) instead of exiting 4")
 	f.StringVar(&opts.hostname, "hostname", "", "host name to record (default: this host's name)")
 	f.StringVar(&opts.at, "time", "", "report time to record, RFC 3339 (default: now)")
 	f.StringVar(&opts.version, "tool-version", "", "tool version to record (default: this build's version)")
@@ -107,10 +125,18 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 	if err != nil {
 		return fmt.Errorf("writing report: %w", err)
 	}
+	if rep.Incomplete() {
+		opts.app.warnf("audit incomplete, %d checks skipped: %s", rep.Summary.ChecksSkipped, strings.Join(rep.Summary.Incomplete, "; "))
+	}
 	if opts.failOn != "" {
 		sev, _ := report.ParseSeverity(opts.failOn)
 		if rep.Exceeds(sev) {
 			return &exitErr{code: exitFindings}
+		}
+		if rep.Incomplete() && !opts.allowIncomplete {
+			return &exitErr{code: exitIncomplete,
+				err:  fmt.Errorf("--fail-on %s: the audit is incomplete, so it cannot pass", opts.failOn),
+				hint: "--allow-incomplete passes it on the findings alone"}
 		}
 	}
 	return nil

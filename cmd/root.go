@@ -20,10 +20,11 @@ import (
 
 // Exit codes, as DESIGN.md fixes them.
 const (
-	exitOK       = 0
-	exitError    = 1
-	exitUsage    = 2
-	exitFindings = 3
+	exitOK         = 0
+	exitError      = 1
+	exitUsage      = 2
+	exitFindings   = 3
+	exitIncomplete = 4 // report --fail-on: checks skipped for lack of input
 )
 
 // exitErr carries an exit code other than 1 out of a command. A nil err
@@ -31,6 +32,7 @@ const (
 type exitErr struct {
 	code int
 	err  error
+	hint string // printed after the error
 	// notUsage: exit with code 2 without the usage hint (suggest --diff
 	// exits 2 on any trouble, as diff(1) does)
 	notUsage bool
@@ -107,6 +109,9 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	fmt.Fprintf(a.Stderr, "fwaudit: error: %s\n", strings.TrimSuffix(err.Error(), "."))
 	if usage {
 		a.hintf("run 'fwaudit --help' for usage")
+	}
+	if ee != nil && ee.hint != "" {
+		a.hintf("%s", ee.hint)
 	}
 	return code
 }

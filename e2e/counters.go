@@ -127,8 +127,12 @@ type KernelDecision struct {
 	Path    []string
 	// Later holds, for an accepted packet, the accepting ends of the
 	// chains after filter INPUT (security, nat INPUT): also the end of
-	// the walk, strictly speaking.
+	// the walk, strictly speaking. From nft counters (NftDeciding): the
+	// accepting ends of the other base chains on the hook.
 	Later []KernelDecision
+	// Nft names the rule or policy when it is a native nftables one
+	// (NftDeciding); nil for iptables rules.
+	Nft *NftRef
 }
 
 // terminal targets end a chain's walk (NAT targets end a nat chain and let

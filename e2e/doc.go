@@ -107,6 +107,24 @@
 // a closed port) the error is a *ReplyLost. ParseCounters and Deciding are
 // the pure halves, unit-tested on captured dumps.
 //
+// The nft twin (nft_counters.go):
+//
+//	d, res, err := lab.DecideNft(e2e.ProbeReq{...})
+//	d.Nft // family, table, chain and handle (or policy) of a native rule
+//
+// reads `nft -a -j list ruleset` around one probe and walks the base
+// chains the packet met (netdev ingress, prerouting, then input, or
+// forward after a dnat to another host) by priority: an accept ends its
+// base chain only, a drop is final. nft counts only where a rule says
+// `counter`, and never a policy, so every verdict rule the walk reaches
+// must carry a counter right before its verdict (the e2e rulesets do), and
+// a base chain the walk falls off ended on its policy. Verdict maps are
+// looked up for the probe's packet; rules on ct state that no NEW packet
+// matches are skipped (their counters may move for replies crossing the
+// host). iptables-nft's rules, which nft lists too, are named by their
+// iptables-save text. NftDeciding is the pure half, unit-tested on
+// captured listings (testdata/nft/captured).
+//
 // # Scenarios
 //
 // scenarios_test.go holds the evaluator's proof as a table: each scenario
@@ -115,8 +133,12 @@
 // per family ("both", "none", ".2", ".3"). TestScenarios probes every
 // listener from both peer sources per family, then checks, per scenario,
 // "kernel" (the expectations), "verdicts" (scan -o json admits exactly the
-// sources that got in; conditional only where the scenario pins it) and
-// "explain" (both command forms against the counter walk).
+// sources that got in; conditional only where the scenario pins it),
+// "explain" (both command forms against the counter walk; nft counters
+// where the scenario sets nftCounters) and "shadowed" (no shadowed-rule
+// finding of `report` names a rule whose counter moved during the
+// probes). nft_scenarios_test.go holds the native nftables scenarios
+// (testdata/nft/), run the same way by TestScenariosNft.
 //
 // # Limits
 //

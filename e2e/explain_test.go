@@ -46,7 +46,8 @@ func explainArgs(c *probeCase, form string) []string {
 // it with the kernel's walk, read from per-rule counters around one more
 // probe: the verdict must match what got through, and the rule must be the
 // one the walk ended on (a rule's text as iptables-save prints it, or the
-// INPUT policy). A conditional explain must give reasons and is accepted
+// INPUT policy; for nft, the rule's family, table, chain and handle, or the
+// base chain's policy). A conditional explain must give reasons and is accepted
 // only where the scenario pins the listener's verdict to conditional.
 func checkExplain(t *testing.T, lab *Lab, sc scenario, cases []*probeCase) {
 	var b strings.Builder
@@ -85,9 +86,12 @@ func checkExplain(t *testing.T, lab *Lab, sc scenario, cases []*probeCase) {
 		var d KernelDecision
 		var res ProbeResult
 		var err error
-		if sc.noExplainRule {
+		switch {
+		case sc.noExplainRule:
 			res = lab.ProbeOnce([]ProbeReq{c.req}, DecideTimeout)[0]
-		} else {
+		case sc.nftCounters:
+			d, res, err = lab.DecideNft(c.req)
+		default:
 			d, res, err = lab.Decide(save, c.req)
 		}
 		kernel := map[bool]string{true: "accept", false: "drop"}[res.OK]
@@ -143,6 +147,12 @@ func checkExplain(t *testing.T, lab *Lab, sc scenario, cases []*probeCase) {
 // a table walked after filter (security, nat INPUT).
 func endMatches(rule string, d KernelDecision) bool {
 	for _, e := range append([]KernelDecision{d}, d.Later...) {
+		if e.Nft != nil {
+			if e.Nft.Matches(rule) {
+				return true
+			}
+			continue
+		}
 		if (e.Policy && policyMatches(rule, e.Rule)) || (!e.Policy && ruleMatches(rule, e)) {
 			return true
 		}

@@ -29,6 +29,10 @@ type scenario struct {
 	// counters (legacy and nft tables both loaded); explain's verdict is
 	// still checked against a probe.
 	noExplainRule bool
+	// nftCounters: explain's rule is read from nft's per-rule counters
+	// (every rule of the scenario is nftables: native, or iptables-nft's
+	// as nft lists it; nft_counters.go) instead of iptables-save -c.
+	nftCounters bool
 	// verdicts pins fwaudit's verdict for some listeners (by spec), in
 	// every family they receive: where agreeing with the probes is not
 	// enough (a rate limit must be conditional, not open).
@@ -458,9 +462,8 @@ var scenarios = []scenario{
 		v4:            "native-iptables.rules",
 		nft:           "native.nft",
 		noExplainRule: true,
-		// The native table is not evaluated: where iptables accepts, the
-		// honest answer is conditional (sources still checked).
-		verdicts: map[string]string{"tcp:0.0.0.0:22": "conditional", "tcp:0.0.0.0:3306": "conditional", "tcp:0.0.0.0:5432": "conditional"},
+		// iptables-nft's filter INPUT and the native table run on the same
+		// hook: a packet must pass both.
 		listeners: []listener{
 			{"sshd", "tcp:0.0.0.0:22", "both", ""},
 			{"mysqld", "tcp:0.0.0.0:3306", "none", ""},
@@ -471,9 +474,6 @@ var scenarios = []scenario{
 		name:          "native-nft-only",
 		nft:           "native-only.nft",
 		noExplainRule: true,
-		// fwaudit does not evaluate native nftables tables yet and says so:
-		// conditional is the honest answer (its sources are still checked).
-		verdicts: map[string]string{"tcp:[::]:22": "conditional", "tcp:0.0.0.0:3306": "conditional", "tcp:[::]:5432": "conditional"},
 		listeners: []listener{
 			{"sshd", "tcp:[::]:22", "both", "both"},
 			{"mysqld", "tcp:0.0.0.0:3306", "none", ""},
@@ -639,10 +639,11 @@ func TestScenarios(t *testing.T) {
 // scenarioConcurrency bounds the labs TestScenarios runs at once.
 const scenarioConcurrency = 4
 
-// runProof runs one scenario: probes, then the kernel, verdicts and
-// explain checks.
+// runProof runs one scenario: probes, then the kernel, verdicts, explain
+// and shadowed (shadowed_test.go) checks.
 func runProof(t *testing.T, sc scenario) {
 	lab, cases := runScenario(t, sc)
+	counters := lab.snapshotCounters()
 	var reqs []ProbeSpec
 	var owner []*probeCase
 	for _, c := range cases {
@@ -674,6 +675,10 @@ func runProof(t *testing.T, sc scenario) {
 	t.Run("explain", func(t *testing.T) {
 		defer lab.Use(t)()
 		checkExplain(t, lab, sc, cases)
+	})
+	t.Run("shadowed", func(t *testing.T) {
+		defer lab.Use(t)()
+		checkShadowed(t, lab, movedRules(counters, lab.snapshotCounters()))
 	})
 }
 

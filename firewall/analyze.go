@@ -72,8 +72,7 @@ func ruleKey(r *Rule) string {
 
 type analyzer struct {
 	e       *Evaluator
-	cs      *cruleset
-	hooks   []*cchain
+	chainOf map[*crule]*cchain
 	reached map[*crule]bool
 	active  map[*crule]bool
 	// per walk: the rules matched, in order, per chain
@@ -83,16 +82,9 @@ type analyzer struct {
 
 func shadowed(rs *Ruleset) []Issue {
 	e := NewEvaluator(rs.Family, []*Ruleset{rs}, Host{})
-	if len(e.sets) == 0 {
-		return nil
-	}
-	cs := e.sets[0]
-	filterIn := cs.tables["filter"]["INPUT"]
-	if filterIn == nil {
-		return nil
-	}
-	a := &analyzer{e: e, cs: cs, reached: map[*crule]bool{}, active: map[*crule]bool{}, idx: map[*crule]int{}}
-	// the chains to judge: filter INPUT and what it reaches
+	a := &analyzer{e: e, chainOf: map[*crule]*cchain{}, reached: map[*crule]bool{}, active: map[*crule]bool{}, idx: map[*crule]int{}}
+	// the chains to judge: the filter chains on the input hook (iptables'
+	// filter INPUT) and what they reach
 	var chains []*cchain
 	inScope := map[*cchain]bool{}
 	var visit func(c *cchain)
@@ -104,12 +96,17 @@ func shadowed(rs *Ruleset) []Issue {
 		chains = append(chains, c)
 		for i := range c.rules {
 			a.idx[&c.rules[i]] = i
+			a.chainOf[&c.rules[i]] = c
 			if c.rules[i].to != nil {
 				visit(c.rules[i].to)
 			}
 		}
 	}
-	visit(filterIn)
+	for _, c := range e.paths[0].in {
+		if c.isFinal() {
+			visit(c)
+		}
+	}
 	dims := a.dimensions()
 	var out []Issue
 	for _, c := range chains {
@@ -152,21 +149,13 @@ func (a *analyzer) run(p *pktCtx) {
 		a.reached[cr] = true
 		if a.seen != nil {
 			if i, ok := a.idx[cr]; ok {
-				c := a.chainOf(cr)
-				if c != nil {
+				if c := a.chainOf[cr]; c != nil {
 					a.seen[c] = append(a.seen[c], i)
 				}
 			}
 		}
 	}
-	w.pipeline(a.cs, fullSet(a.e.fam))
-}
-
-func (a *analyzer) chainOf(cr *crule) *cchain {
-	if t := a.cs.tables[cr.r.Table]; t != nil {
-		return t[cr.r.Chain]
-	}
-	return nil
+	w.pipeline(a.e.paths[0], fullSet(a.e.fam))
 }
 
 type dstClass struct {
@@ -195,7 +184,7 @@ func (a *analyzer) dimensions() dims {
 	}
 	var dr, sr []PortRange
 	icmp := map[int]bool{8: true, 128: true}
-	e.reachable(func(_ *cruleset, _ *cchain, cr *crule) {
+	e.reachable(func(_ *cchain, cr *crule) {
 		if cr.r.m.proto > 0 {
 			protos[int(cr.r.m.proto)] = true
 		}

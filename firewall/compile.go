@@ -198,10 +198,16 @@ func (c *ruleCompiler) run() error {
 	if c.recentRuntime {
 		c.addRuntime("-m recent")
 	}
+	m.finish()
+	return nil
+}
+
+// finish marks a rule that matches on nothing but its source address.
+func (m *matchSet) finish() {
 	m.srcOnly = m.proto == -1 && !m.in.set && !m.x.out.set && m.frag == 0 && !m.x.hasDst &&
 		len(m.x.ports) == 0 && len(m.x.states) == 0 && len(m.x.flags) == 0 && len(m.x.icmp) == 0 &&
-		len(m.x.addrtype) == 0 && len(m.x.runtime) == 0 && !m.never
-	return nil
+		len(m.x.addrtype) == 0 && len(m.x.runtime) == 0 && !m.never && len(m.x.protos) == 0 &&
+		len(m.x.ifaces) == 0 && m.x.actWhy == ""
 }
 
 // addrSet parses an address option, taking single prefixes from the

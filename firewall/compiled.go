@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"net/netip"
+	"strings"
 )
 
 // tri is a match result: runtime-state matches give maybe.
@@ -84,7 +85,24 @@ func (m *matchSet) test(p *pktCtx) tri {
 		}
 	}
 	for _, f := range m.x.flags {
-		if p.proto != 6 || (p.flags&f.mask == f.comp) == f.neg {
+		if p.proto != 6 {
+			return triNo
+		}
+		hit := p.flags&f.mask == f.comp
+		if f.any {
+			hit = p.flags&f.mask != 0
+		}
+		if hit == f.neg {
+			return triNo
+		}
+	}
+	for _, pc := range m.x.protos {
+		if pc.has(p.proto) == pc.neg {
+			return triNo
+		}
+	}
+	for _, ic := range m.x.ifaces {
+		if !ic.test(p.in, p.out) {
 			return triNo
 		}
 	}
@@ -141,11 +159,34 @@ type crule struct {
 
 type cchain struct {
 	table, name string
-	builtin     bool
-	policy      string
-	rules       []crule
-	segs        []segment
+	// nftFamily is the nftables family of a native table ("" for iptables)
+	nftFamily string
+	builtin   bool // a base chain: its policy ends the walk
+	base      base
+	policy    string
+	rules     []crule
+	segs      []segment
 }
+
+// label names the chain's table for traces: "filter", or "inet fw".
+func (c *cchain) label() string {
+	if c.nftFamily != "" {
+		return c.nftFamily + " " + c.table
+	}
+	return c.table
+}
+
+// policyText names the chain's policy as its front end prints it.
+func (c *cchain) policyText() string {
+	if c.nftFamily != "" {
+		return c.nftFamily + " " + c.table + " " + c.name + " policy " + strings.ToLower(c.policy)
+	}
+	return "-P " + c.name + " " + c.policy
+}
+
+// isNAT: a nat-type base chain, consulted only for a connection's first
+// packet (and never for an untracked one).
+func (c *cchain) isNAT() bool { return c.base.typ == "nat" }
 
 // segment is a run of rules handled together: a batch of determinate
 // ACCEPT/DROP/RETURN/goto/NAT rules, or a single other rule.
@@ -154,37 +195,29 @@ type segment struct {
 	batch  *batch
 }
 
+// cruleset is one ruleset compiled: its base chains, and every chain by
+// table for lookups.
 type cruleset struct {
 	rs    *Ruleset
-	hooks []*cchain // the chains a packet to this host traverses, in order
-	out   []*cchain // the chains a reply from this host traverses
-	// outOpen: the reply chains have no rules and ACCEPT policies
-	outOpen bool
-	tables  map[string]map[string]*cchain
-}
-
-// inputHooks are the (table, chain) pairs a packet for a local socket
-// traverses, in netfilter priority order (raw -300, mangle -150, nat -100
-// on PREROUTING; mangle -150, filter 0, security 50 on INPUT).
-var inputHooks = [][2]string{
-	{"raw", "PREROUTING"}, {"mangle", "PREROUTING"}, {"nat", "PREROUTING"},
-	{"mangle", "INPUT"}, {"filter", "INPUT"}, {"security", "INPUT"},
-}
-
-// outputHooks are the chains a locally generated reply traverses (nat is
-// consulted only for the first packet of a connection, never for replies).
-var outputHooks = [][2]string{
-	{"raw", "OUTPUT"}, {"mangle", "OUTPUT"}, {"filter", "OUTPUT"}, {"security", "OUTPUT"},
-	{"mangle", "POSTROUTING"},
+	bases []*cchain
+	all   []*cchain
 }
 
 func compileRuleset(rs *Ruleset, srcLocal addrSet) *cruleset {
 	out := &cruleset{rs: rs}
-	tables := map[string]map[string]*cchain{}
 	for _, t := range rs.Tables {
 		chains := map[string]*cchain{}
 		for _, c := range t.Chains {
-			chains[c.Name] = &cchain{table: t.Name, name: c.Name, builtin: isBuiltin(t.Name, c.Name), policy: c.Policy}
+			cc := &cchain{table: t.Name, nftFamily: t.NftFamily, name: c.Name, policy: c.Policy}
+			if b, ok := chainBase(t, c); ok {
+				cc.builtin, cc.base = true, b
+				if cc.policy == "" {
+					cc.policy = "ACCEPT"
+				}
+				out.bases = append(out.bases, cc)
+			}
+			chains[c.Name] = cc
+			out.all = append(out.all, cc)
 		}
 		for _, c := range t.Chains {
 			cc := chains[c.Name]
@@ -194,23 +227,7 @@ func compileRuleset(rs *Ruleset, srcLocal addrSet) *cruleset {
 			}
 			cc.segs = segmentChain(cc.rules)
 		}
-		tables[t.Name] = chains
 	}
-	for _, h := range inputHooks {
-		if c := tables[h[0]][h[1]]; c != nil {
-			out.hooks = append(out.hooks, c)
-		}
-	}
-	out.outOpen = true
-	for _, h := range outputHooks {
-		if c := tables[h[0]][h[1]]; c != nil {
-			out.out = append(out.out, c)
-			if len(c.rules) > 0 || c.policy == "DROP" {
-				out.outOpen = false
-			}
-		}
-	}
-	out.tables = tables
 	return out
 }
 
@@ -232,6 +249,8 @@ func compileAction(r *Rule, chains map[string]*cchain, srcLocal addrSet, fam Fam
 	}
 	t := r.Target
 	switch {
+	case r.m.x.actWhy != "":
+		cr.act, cr.why = actUnknown, r.m.x.actWhy
 	case t == "":
 		cr.act = actSkip
 	case t == "ACCEPT":

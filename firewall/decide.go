@@ -72,88 +72,29 @@ func (e *Evaluator) Decide(p Packet) Decision {
 	if !src.IsValid() {
 		src = DefaultSource(e.fam)
 	}
-	d := &decider{e: e, p: ctx, src: src, budget: 1 << 20, trace: true}
-	d.w = &walker{fam: e.fam, p: ctx}
-	d.w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
-
-	var dec Decision
-	final := oAcc
-	dropRule, acceptRule := "", ""
-	forwarded := false
-	for _, cs := range e.sets {
-		saved := *ctx
-		for _, h := range cs.hooks {
-			if h.table == "nat" && ctx.state&stUntracked != 0 {
-				continue // untracked packets skip the nat table
-			}
-			d.decisive = ""
-			d.away = netip.AddrPort{}
-			o := d.chain(h, 0)
-			if d.away.IsValid() {
-				o = d.forward(cs, h)
-				if o&oDrop != 0 && dropRule == "" {
-					dropRule = d.decisive
-				}
-				if o&oAcc != 0 {
-					acceptRule = d.decisive
-				}
-				final |= o &^ oRet
-				if o == oDrop {
-					final = oDrop
-				}
-				forwarded = true
-				break
-			}
-			if o&oDrop != 0 && dropRule == "" {
-				dropRule = d.decisive
-			}
-			if o&oAcc != 0 && (h.table == "filter" || h.table == "security" || acceptRule == "") {
-				acceptRule = d.decisive
-			}
-			final |= o &^ oRet
-			if o == oDrop {
-				final = oDrop
-				break
-			}
+	var d *decider
+	var final uint8
+	var dropRule, acceptRule string
+	for i, pth := range e.paths {
+		p := *ctx
+		di := &decider{e: e, p: &p, src: src, budget: 1 << 20, trace: i == 0}
+		di.w = &walker{fam: e.fam, p: &p}
+		di.w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
+		f, dr, ar := di.run(pth, proto)
+		if i == 0 {
+			d, final, dropRule, acceptRule = di, f, dr, ar
+			continue
 		}
-		if final&oAcc != 0 && !forwarded && proto == 6 && ctx.state&(stNew|stUntracked) != 0 && ctx.flags == tcpSYN && !cs.outOpen {
-			// the SYN-ACK must get out through the output chains
-			rp := &pktCtx{proto: 6, sport: ctx.dport, dport: ctx.sport, out: ctx.in, reply: true, local: ctx.dst,
-				dstType: atUnicast, state: stEstablished, flags: tcpSYN | tcpACK}
-			d.p = rp
-			// the reply's steps join the trace only when it is dropped
-			saved := d.trace
-			d.trace = false
-			var o uint8
-			for _, h := range cs.out {
-				if o = d.chain(h, 0); o&oDrop != 0 {
-					break
-				}
+		if f != final {
+			// chains of equal priority the other way round end otherwise
+			final |= f
+			d.reasons = append(d.reasons, e.orderWhy)
+			if d.condRule == "" {
+				d.condRule = d.decisive
 			}
-			d.trace = saved
-			if o&oDrop != 0 {
-				*rp = pktCtx{proto: 6, sport: ctx.dport, dport: ctx.sport, out: ctx.in, reply: true, local: ctx.dst,
-					dstType: atUnicast, state: stEstablished, flags: tcpSYN | tcpACK}
-				for _, h := range cs.out {
-					d.decisive = ""
-					o := d.chain(h, 0)
-					if o&oDrop != 0 && dropRule == "" {
-						dropRule = d.decisive
-					}
-					final |= o & oDrop
-					if o == oDrop {
-						final = oDrop
-						break
-					}
-				}
-			}
-			d.p = ctx
-		}
-		*ctx = saved
-		if final == oDrop {
-			break
 		}
 	}
+	var dec Decision
 	switch final {
 	case oDrop:
 		dec.Verdict, dec.Rule = DecideDrop, dropRule
@@ -183,6 +124,85 @@ func (e *Evaluator) Decide(p Packet) Decision {
 	return dec
 }
 
+// run walks d.p along pth: every base chain of the way in, FORWARD when a
+// nat rule sends the packet to another host, and the SYN-ACK's way out.
+func (d *decider) run(pth *path, proto int) (final uint8, dropRule, acceptRule string) {
+	ctx := d.p
+	final = oAcc
+	forwarded := false
+	acceptPolicy := false
+	for _, h := range pth.input() {
+		if h.isNAT() && ctx.state&stUntracked != 0 {
+			continue // untracked packets skip the nat chains
+		}
+		d.decisive = ""
+		d.away = netip.AddrPort{}
+		d.hook = h
+		o := d.chain(h, 0)
+		if d.away.IsValid() {
+			o = d.forward(pth, h)
+			if o&oDrop != 0 && dropRule == "" {
+				dropRule = d.decisive
+			}
+			if o&oAcc != 0 {
+				acceptRule = d.decisive
+			}
+			final |= o &^ oRet
+			if o == oDrop {
+				final = oDrop
+			}
+			forwarded = true
+			break
+		}
+		if o&oDrop != 0 && dropRule == "" {
+			dropRule = d.decisive
+		}
+		if o&oAcc != 0 && (acceptRule == "" || (h.isFinal() && (!d.decisivePolicy || acceptPolicy))) {
+			acceptRule, acceptPolicy = d.decisive, d.decisivePolicy
+		}
+		final |= o &^ oRet
+		if o == oDrop {
+			final = oDrop
+			break
+		}
+	}
+	if final&oAcc != 0 && !forwarded && proto == 6 && ctx.state&(stNew|stUntracked) != 0 && ctx.flags == tcpSYN && !pth.replyOpen {
+		// the SYN-ACK must get out through the output chains
+		reply := func() *pktCtx {
+			return &pktCtx{proto: 6, sport: ctx.dport, dport: ctx.sport, out: ctx.in, reply: true, local: ctx.dst,
+				dstType: atUnicast, state: stEstablished, flags: tcpSYN | tcpACK}
+		}
+		d.p = reply()
+		// the reply's steps join the trace only when it is dropped
+		saved := d.trace
+		d.trace = false
+		var o uint8
+		for _, h := range pth.reply {
+			if o = d.chain(h, 0); o&oDrop != 0 {
+				break
+			}
+		}
+		d.trace = saved
+		if o&oDrop != 0 {
+			d.p = reply()
+			for _, h := range pth.reply {
+				d.decisive = ""
+				o := d.chain(h, 0)
+				if o&oDrop != 0 && dropRule == "" {
+					dropRule = d.decisive
+				}
+				final |= o & oDrop
+				if o == oDrop {
+					final = oDrop
+					break
+				}
+			}
+		}
+		d.p = ctx
+	}
+	return final, dropRule, acceptRule
+}
+
 type decider struct {
 	e        *Evaluator
 	w        *walker
@@ -193,18 +213,22 @@ type decider struct {
 	steps    []Step
 	reasons  []string
 	decisive string // the rule or policy that ended the current hook
-	condRule string // the first runtime match whose two ways differ
-	depth    int
-	away     netip.AddrPort // set when a nat rule forwarded the packet to another host
+	// decisivePolicy: decisive is a chain's policy, which says less than
+	// an accepting rule of an earlier chain
+	decisivePolicy bool
+	condRule       string // the first runtime match whose two ways differ
+	depth          int
+	away           netip.AddrPort // set when a nat rule forwarded the packet to another host
+	hook           *cchain        // the base chain being walked
 }
 
 func (d *decider) step(c *cchain, cr *crule, matched tri, action string) {
 	if !d.trace {
 		return
 	}
-	s := Step{Table: c.table, Chain: c.name, Matched: matched.String(), Action: action}
+	s := Step{Table: c.label(), Chain: c.name, Matched: matched.String(), Action: action}
 	if cr != nil {
-		s.Line, s.Rule = cr.r.Line, cr.r.Text
+		s.Line, s.Handle, s.Rule = cr.r.Line, cr.r.Handle, cr.r.Text
 	} else {
 		s.Rule = "policy " + c.policy
 		if c.policy == "" { // a user chain has no policy: the walk returns
@@ -217,7 +241,14 @@ func (d *decider) step(c *cchain, cr *crule, matched tri, action string) {
 
 func (d *decider) setDecisive(text string) {
 	if d.trace {
-		d.decisive = text
+		d.decisive, d.decisivePolicy = text, false
+	}
+}
+
+// setPolicy records that c's policy ended the walk.
+func (d *decider) setPolicy(c *cchain) {
+	if d.trace {
+		d.decisive, d.decisivePolicy = c.policyText(), true
 	}
 }
 
@@ -245,7 +276,7 @@ func (d *decider) chain(c *cchain, i int) uint8 {
 			continue
 		}
 		if cr.act == actSkip {
-			if c.table == "raw" && isNotrack(cr.r) && t == triYes {
+			if d.hook != nil && d.hook.beforeConntrack() && isNotrack(cr.r) && t == triYes {
 				d.p.state = stUntracked // connection tracking is off from here
 				d.step(c, cr, t, "notrack")
 				continue
@@ -273,7 +304,7 @@ func (d *decider) chain(c *cchain, i int) uint8 {
 	}
 	if c.builtin {
 		d.step(c, nil, triYes, strings.ToLower(c.policy))
-		d.setDecisive("-P " + c.name + " " + c.policy)
+		d.setPolicy(c)
 		if c.policy == "DROP" {
 			return oDrop
 		}
@@ -369,7 +400,7 @@ func (d *decider) endOfChain(c *cchain, o uint8) uint8 {
 		return o
 	}
 	d.step(c, nil, triYes, strings.ToLower(c.policy))
-	d.setDecisive("-P " + c.name + " " + c.policy)
+	d.setPolicy(c)
 	if c.policy == "DROP" {
 		return oDrop
 	}
@@ -403,13 +434,8 @@ func actionName(cr *crule) string {
 // host) through the FORWARD chains, the way Evaluate does: the route to
 // that host is not known, so every output interface is tried and the first
 // that accepts is the one shown (or the first, when none does).
-func (d *decider) forward(cs *cruleset, h *cchain) uint8 {
-	var hooks []*cchain
-	for _, fh := range forwardHooks {
-		if c := cs.tables[fh[0]][fh[1]]; c != nil {
-			hooks = append(hooks, c)
-		}
-	}
+func (d *decider) forward(pth *path, h *cchain) uint8 {
+	hooks := pth.forward
 	in := *d.p
 	walk := func(out string) uint8 {
 		*d.p = pktCtx{proto: in.proto, sport: in.sport, dport: d.away.Port(), in: in.in, out: out,
@@ -438,7 +464,7 @@ func (d *decider) forward(cs *cruleset, h *cchain) uint8 {
 	}
 	d.trace = tracing
 	if d.trace {
-		d.steps = append(d.steps, Step{Table: h.table, Chain: h.name, Matched: "yes",
+		d.steps = append(d.steps, Step{Table: h.label(), Chain: h.name, Matched: "yes",
 			Rule: "forwarded to " + d.away.String() + " (out " + chosen + "): FORWARD decides, not INPUT", Action: "forward"})
 	}
 	o := walk(chosen)

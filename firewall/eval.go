@@ -11,11 +11,16 @@ import (
 // Evaluator answers queries for one family; every ruleset given applies to
 // every packet (iptables-legacy and iptables-nft both loaded).
 type Evaluator struct {
-	fam    Family
-	host   Host
-	sets   []*cruleset
-	local  addrSet // loopback plus the host's addresses
-	ifaces []string
+	fam  Family
+	host Host
+	sets []*cruleset
+	// paths are the base chains of every set in the kernel's order; a
+	// second path holds chains of equal priority the other way round when
+	// their order can matter (orderWhy says which)
+	paths    []*path
+	orderWhy string
+	local    addrSet // loopback plus the host's addresses
+	ifaces   []string
 	// outIfaces are the output interfaces a forwarded packet is tried on:
 	// the host's, or offline those the rules name (-o) plus a generic one
 	outIfaces []string
@@ -44,6 +49,7 @@ func NewEvaluator(fam Family, rulesets []*Ruleset, host Host) *Evaluator {
 			e.sets = append(e.sets, compileRuleset(rs, e.local))
 		}
 	}
+	e.paths, e.orderWhy = buildPaths(e.sets)
 	e.candidates()
 	return e
 }
@@ -52,10 +58,8 @@ func NewEvaluator(fam Family, rulesets []*Ruleset, host Host) *Evaluator {
 func (e *Evaluator) Family() Family { return e.fam }
 
 // reachable calls f for every rule of the input path of every ruleset.
-func (e *Evaluator) reachable(f func(cs *cruleset, c *cchain, cr *crule)) {
-	for _, cs := range e.sets {
-		visitRules(cs.hooks, func(c *cchain, cr *crule) { f(cs, c, cr) })
-	}
+func (e *Evaluator) reachable(f func(c *cchain, cr *crule)) {
+	visitRules(e.paths[0].input(), f)
 }
 
 // visitRules calls f for every rule of the chains in roots and of the
@@ -87,7 +91,7 @@ func (e *Evaluator) candidates() {
 	ifs := map[string]bool{}
 	var dstSets []addrSet
 	var sranges []PortRange
-	e.reachable(func(_ *cruleset, _ *cchain, cr *crule) {
+	e.reachable(func(_ *cchain, cr *crule) {
 		m := &cr.r.m
 		if m.in.set && len(e.host.Interfaces) == 0 {
 			name := m.in.name
@@ -107,7 +111,7 @@ func (e *Evaluator) candidates() {
 				sranges = append(sranges, pm.ranges...)
 			}
 		}
-		if cr.act == actNAT && cr.r.Table == "nat" {
+		if cr.act == actNAT {
 			e.nat = append(e.nat, cr)
 		}
 	})
@@ -118,7 +122,7 @@ func (e *Evaluator) candidates() {
 	}
 	if len(e.ifaces) == 0 {
 		for n := range ifs {
-			if !strings.HasPrefix(n, "lo") {
+			if n != "lo" {
 				e.ifaces = append(e.ifaces, n)
 			}
 		}
@@ -333,21 +337,22 @@ func portRangeArg(s string) (uint16, uint16, bool) {
 	return uint16(lo), uint16(hi), err1 == nil && err2 == nil && lo <= hi
 }
 
-// pipeline walks x through every hook of one ruleset: it returns the
-// sources possibly accepted (may) and those accepted on every path (must).
-func (w *walker) pipeline(cs *cruleset, x addrSet) (must, may addrSet) {
+// pipeline walks x through every base chain on the way in: it returns
+// the sources possibly accepted (may) and those accepted on every path
+// (must).
+func (w *walker) pipeline(p *path, x addrSet) (must, may addrSet) {
 	w.forked = false
 	w.nat.away = nil
-	return w.pipelineFrom(cs.hooks, 0, x, emptySet(w.fam))
+	return w.pipelineFrom(p.input(), 0, x, emptySet(w.fam))
 }
 
 func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, may addrSet) {
 	for ; i < len(hooks) && !x.isEmpty(); i++ {
 		h := hooks[i]
-		if h.table == "nat" && w.p.state&stUntracked != 0 {
-			continue // untracked packets skip the nat table
+		if h.isNAT() && w.p.state&stUntracked != 0 {
+			continue // untracked packets skip the nat chains
 		}
-		w.table = h.table
+		w.hook = h
 		w.untracked = emptySet(w.fam)
 		w.nat.hit = emptySet(w.fam)
 		nAway := len(w.nat.away)
@@ -357,11 +362,11 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 		}
 		drops = drops.union(res.drop)
 		x = res.acc
-		if h.table == "nat" && w.nat.target.IsValid() {
+		if h.isNAT() && w.nat.target.IsValid() {
 			// a loopback-bound socket sees only what was translated to it
 			missed := x.subtract(w.nat.hit)
 			if !missed.isEmpty() {
-				w.dropBy = append(w.dropBy, attrib{"(not translated to " + w.nat.target.String() + ")", h.table, missed, false, w.p.in})
+				w.dropBy = append(w.dropBy, attrib{"(not translated to " + w.nat.target.String() + ")", false, missed, false, w.p.in})
 			}
 			x = x.intersect(w.nat.hit)
 			w.p.dst, w.p.dstType, w.p.dport = w.nat.target, atLocal, w.nat.port

@@ -51,25 +51,34 @@ func (e *Evaluator) Evaluate(q Query) Result {
 				for _, sp := range e.sports {
 					p := &pktCtx{proto: proto, sport: sp, dport: port, in: iface, dst: dst,
 						dstType: e.dstType(dst), state: stNew, flags: tcpSYN}
-					must, may := full, full
-					for _, cs := range e.sets {
+					var must, may addrSet
+					for i, pth := range e.paths {
 						w.p = p
 						saved := *p
-						m1, m2 := w.pipeline(cs, full)
-						if proto == 6 && !cs.outOpen && !m2.isEmpty() {
+						m1, m2 := w.pipeline(pth, full)
+						if proto == 6 && !pth.replyOpen && !m2.isEmpty() {
 							// the SYN-ACK must get out too (OUTPUT policy DROP)
 							local := w.p.dst
 							*p = saved
-							m1, m2 = e.reply(w, cs, p, local, q.Port, iface, m1, m2)
+							m1, m2 = e.reply(w, pth, p, local, q.Port, iface, m1, m2)
 						}
 						*p = saved
 						if away := w.nat.away; len(away) > 0 {
 							// a published port: reachable by what FORWARD lets through
-							fm, fmay := e.forward(w, cs, p, away)
+							fm, fmay := e.forward(w, pth, p, away)
 							m1, m2 = m1.union(fm), m2.union(fmay)
 							*p = saved
 						}
-						must, may = must.intersect(m1), may.intersect(m2)
+						if i == 0 {
+							must, may = m1, m2
+							continue
+						}
+						// chains of equal priority the other way round
+						nmust, nmay := must.intersect(m1), may.union(m2)
+						if d := nmay.subtract(nmust); !nmust.equal(must) || !nmay.equal(may) {
+							w.reasons = append(w.reasons, reason{e.orderWhy, d})
+						}
+						must, may = nmust, nmay
 					}
 					pi.must, pi.may = pi.must.union(must), pi.may.union(may)
 				}
@@ -83,13 +92,13 @@ func (e *Evaluator) Evaluate(q Query) Result {
 // reply walks the SYN-ACK of an accepted connection through the output
 // chains: the sources are now its destination. It returns must and may
 // narrowed to the sources whose reply gets out.
-func (e *Evaluator) reply(w *walker, cs *cruleset, in *pktCtx, local netip.Addr, port uint16, iface string, must, may addrSet) (addrSet, addrSet) {
+func (e *Evaluator) reply(w *walker, pth *path, in *pktCtx, local netip.Addr, port uint16, iface string, must, may addrSet) (addrSet, addrSet) {
 	rp := &pktCtx{proto: in.proto, sport: port, dport: in.sport, out: iface, reply: true, local: local,
 		dstType: atUnicast, state: stEstablished, flags: tcpSYN | tcpACK}
 	saved := w.p
 	w.p = rp
 	w.forked = false
-	rm, rmay := w.pipelineFrom(cs.out, 0, may, emptySet(e.fam))
+	rm, rmay := w.pipelineFrom(pth.reply, 0, may, emptySet(e.fam))
 	w.p = saved
 	return must.intersect(rm), may.intersect(rmay)
 }
@@ -252,7 +261,7 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
 		}
 		s.size += sz
 		s.outside = s.outside || live || a.iface == genericIface
-		s.filter = s.filter || a.table == "filter" || a.table == "security"
+		s.filter = s.filter || a.final
 		s.maybe = s.maybe && a.maybe
 	}
 	best := ""
@@ -367,24 +376,15 @@ func (e *Evaluator) Published(proto string, port uint16) []*Rule {
 	return out
 }
 
-// forwardHooks are the chains a forwarded packet traverses after nat
-// PREROUTING, in priority order (mangle -150, filter 0, security 50).
-var forwardHooks = [][2]string{{"mangle", "FORWARD"}, {"filter", "FORWARD"}, {"security", "FORWARD"}}
-
 // forward walks the sources a nat DNAT sent to another host (Docker's
 // published ports, port forwards) through the FORWARD chains, as a NEW
 // connection in ctstate DNAT to the translated address and port. The route
 // to that address is not known, so it is tried on every output interface
 // in outIfaces: what any of them accepts counts. It assumes the host
 // forwards (net.ipv4.ip_forward), as a DNAT to another host implies.
-func (e *Evaluator) forward(w *walker, cs *cruleset, in *pktCtx, away []awayHit) (must, may addrSet) {
+func (e *Evaluator) forward(w *walker, pth *path, in *pktCtx, away []awayHit) (must, may addrSet) {
 	must, may = emptySet(e.fam), emptySet(e.fam)
-	var hooks []*cchain
-	for _, h := range forwardHooks {
-		if c := cs.tables[h[0]][h[1]]; c != nil {
-			hooks = append(hooks, c)
-		}
-	}
+	hooks := pth.forward
 	saved := w.p
 	defer func() { w.p = saved }()
 	for _, h := range away {
@@ -415,17 +415,15 @@ func (e *Evaluator) outputInterfaces() []string {
 	}
 	names := map[string]bool{}
 	for _, cs := range e.sets {
-		for _, chains := range cs.tables {
-			for _, c := range chains {
-				for i := range c.rules {
-					if x := c.rules[i].r.m.x; x != nil && x.out.set && !x.out.neg {
-						n := x.out.name
-						if x.out.wild {
-							n += "0"
-						}
-						if n != "lo" && n != "0" {
-							names[n] = true
-						}
+		for _, c := range cs.all {
+			for i := range c.rules {
+				if x := c.rules[i].r.m.x; x != nil && x.out.set && !x.out.neg {
+					n := x.out.name
+					if x.out.wild {
+						n += "0"
+					}
+					if n != "lo" && n != "0" {
+						names[n] = true
 					}
 				}
 			}
@@ -453,17 +451,11 @@ type route struct {
 // -j ACCEPT").
 func (e *Evaluator) forwardRoutes() []route {
 	var out []route
-	for _, cs := range e.sets {
-		var roots []*cchain
-		for _, h := range forwardHooks {
-			roots = append(roots, cs.tables[h[0]][h[1]])
+	visitRules(e.paths[0].forward, func(_ *cchain, cr *crule) {
+		if x := cr.r.m.x; x != nil && x.hasDst && x.out.set && !x.out.neg && !x.out.wild && !x.dst.isFull() {
+			out = append(out, route{x.dst, x.out.name})
 		}
-		visitRules(roots, func(_ *cchain, cr *crule) {
-			if x := cr.r.m.x; x != nil && x.hasDst && x.out.set && !x.out.neg && !x.out.wild && !x.dst.isFull() {
-				out = append(out, route{x.dst, x.out.name})
-			}
-		})
-	}
+	})
 	return out
 }
 

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
@@ -44,17 +45,50 @@ func (e *CmdError) Error() string {
 
 func (e *CmdError) Unwrap() error { return e.Err }
 
-// Run runs name with args. A missing binary wraps ErrNotInstalled and a
-// refusal for lack of privileges wraps ErrPermission.
+// sbinDirs are searched after PATH: iptables, ip6tables and nft live in
+// /usr/sbin (or /sbin), which the PATH of cron jobs and of unprivileged
+// users (/usr/bin:/bin) leaves out.
+var sbinDirs = []string{"/usr/sbin", "/sbin"}
+
+// lookCommand resolves a command name the way a shell would, then in
+// sbinDirs. A name holding a slash is used as it is.
+func lookCommand(name string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path, nil
+	}
+	for _, dir := range sbinDirs {
+		p := filepath.Join(dir, name)
+		if fi, statErr := os.Stat(p); statErr == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", err
+}
+
+// Run runs name with args, found in PATH or else in /usr/sbin or /sbin. A
+// missing binary wraps ErrNotInstalled and a refusal for lack of
+// privileges wraps ErrPermission.
 func (ExecRunner) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
+	line := strings.TrimSpace(name + " " + strings.Join(args, " "))
+	path, err := lookCommand(name)
+	if err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			err = ErrNotInstalled
+		}
+		return nil, &CmdError{Cmd: line, Err: err}
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Args[0] = name // multi-call binaries (xtables-nft-multi) dispatch on it
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err == nil {
 		return out, nil
 	}
-	line := strings.TrimSpace(name + " " + strings.Join(args, " "))
 	// one line, whatever the tool printed: it ends up inside our messages
 	var lines []string
 	for _, l := range strings.Split(stderr.String(), "\n") {

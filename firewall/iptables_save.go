@@ -20,16 +20,6 @@ func (e *ParseError) Error() string {
 	return fmt.Sprintf("%s line %d: %s", e.Source, e.Line, e.Msg)
 }
 
-// builtinChains are the chains each table has; their policy comes from
-// the ":CHAIN POLICY" line.
-var builtinChains = map[string][]string{
-	"filter":   {"INPUT", "FORWARD", "OUTPUT"},
-	"nat":      {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"},
-	"mangle":   {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"},
-	"raw":      {"PREROUTING", "OUTPUT"},
-	"security": {"INPUT", "FORWARD", "OUTPUT"},
-}
-
 // ParseSave parses iptables-save or ip6tables-save output (with or without
 // -c counters), or an iptables-restore file such as ufw's before.rules.
 // name is used in errors and as the Ruleset's Source.
@@ -201,15 +191,6 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
-}
-
-func isBuiltin(table, chain string) bool {
-	for _, c := range builtinChains[table] {
-		if c == chain {
-			return true
-		}
-	}
-	return false
 }
 
 // parseChain reads ":NAME POLICY [pkts:bytes]".

@@ -3,10 +3,8 @@ package firewall
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 )
@@ -22,6 +20,10 @@ type Live struct {
 	// family (inet and netdev tables see both): pass them on as Host.Unseen
 	// of the IPv4 and IPv6 evaluators.
 	Unseen, Unseen4, Unseen6 []string
+	// Nft is every nf_tables table as `nft -j list ruleset` printed it
+	// (nil when it could not be read); its native tables are already in
+	// V4 and V6.
+	Nft *NftRuleset
 }
 
 // LoadLive reads the live rules of both families through r: the
@@ -34,10 +36,11 @@ func LoadLive(ctx context.Context, r Runner) Live {
 	// When the kernel says which nf_tables tables exist, commands that could
 	// only print nothing are not run at all.
 	skipNft := map[Family]bool{}
-	skipNative := false
+	skipNative, kernelHasTables := false, false
 	if p, ok := r.(nftProber); ok {
 		if tables, err := p.NftTables(); err == nil {
 			skipNft[IPv4], skipNft[IPv6], skipNative = true, true, len(tables) == 0
+			kernelHasTables = len(tables) > 0
 			for _, t := range tables {
 				switch t.Family {
 				case "ip":
@@ -51,19 +54,23 @@ func LoadLive(ctx context.Context, r Runner) Live {
 	var l Live
 	var w4, w6, wn []string
 	var native []nativeTable
+	var nft *NftRuleset
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); l.V4, l.Err4 = loadFamily(ctx, r, IPv4, skipNft[IPv4], &w4) }()
 	go func() { defer wg.Done(); l.V6, l.Err6 = loadFamily(ctx, r, IPv6, skipNft[IPv6], &w6) }()
 	if !skipNative {
 		wg.Add(1)
-		go func() { defer wg.Done(); native = nativeTables(ctx, r, &wn) }()
+		go func() { defer wg.Done(); nft, native = nativeRules(ctx, r, kernelHasTables, &wn) }()
 	}
 	wg.Wait()
 	if errors.Is(l.Err4, ErrPermission) && errors.Is(l.Err6, ErrPermission) {
 		// one cause, one warning: not root
 		w4, w6, wn = []string{"cannot read the firewall rules without root privileges: verdicts are unknown (run fwaudit as root)"}, nil, nil
-		native = nil
+		native, nft = nil, nil
+	}
+	if nft != nil {
+		l.addNative(nft, &w4, &w6)
 	}
 	l.Warnings = append(append(append(l.Warnings, w4...), w6...), wn...)
 	for _, t := range native {
@@ -76,6 +83,38 @@ func LoadLive(ctx context.Context, r Runner) Live {
 		}
 	}
 	return l
+}
+
+// addNative adds the native nftables tables to each family's rulesets.
+// Tables iptables-nft made are left to iptables-nft-save where it could
+// read the family; where it could not (it fails on tables holding native
+// expressions, "meta sreg key not supported"), nft's view of them is
+// used instead and the family is still judged.
+func (l *Live) addNative(nft *NftRuleset, w4, w6 *[]string) {
+	l.Nft = nft
+	for _, f := range []struct {
+		fam      Family
+		nftFam   string
+		sets     *[]*Ruleset
+		err      *error
+		warnings *[]string
+	}{{IPv4, "ip", &l.V4, &l.Err4, w4}, {IPv6, "ip6", &l.V6, &l.Err6, w6}} {
+		viaSave := false
+		for _, rs := range *f.sets {
+			viaSave = viaSave || !strings.HasSuffix(rs.Source, "-legacy")
+		}
+		if *f.err != nil {
+			*f.warnings = []string{fmt.Sprintf("cannot read %s rules with iptables (%v): reading every table with nft instead", f.fam, *f.err)}
+			*f.err = nil
+		}
+		n := nft.Without(func(family, table string) bool {
+			return viaSave && family == f.nftFam && nft.iptablesManaged(family, table)
+		})
+		rs := n.Family(f.fam)
+		if !isEmptyRuleset(rs) {
+			*f.sets = append(*f.sets, rs)
+		}
+	}
 }
 
 // legacyProber is implemented by runners that can tell, without running
@@ -217,88 +256,49 @@ func isEmptyRuleset(rs *Ruleset) bool {
 // iptablesTables are the tables iptables-nft creates in families ip and ip6.
 var iptablesTables = map[string]bool{"filter": true, "nat": true, "mangle": true, "raw": true, "security": true}
 
-// nativeTables lists nftables tables with a base chain on the way in that
-// iptables-nft did not create. iptables-nft names its base chains like the
-// iptables built-ins (INPUT, PREROUTING) in tables ip/ip6 filter, nat,
-// mangle, raw and security; anything else (family inet or netdev, other
-// table names, lower-case "input" chains) was written with nft.
-type nativeTable struct{ family, reason string }
-
-func nativeTables(ctx context.Context, r Runner, warnings *[]string) []nativeTable {
-	out, err := r.Run(ctx, "nft", "-j", "list", "ruleset")
-	if err != nil {
-		if !errors.Is(err, ErrNotInstalled) {
-			*warnings = append(*warnings, fmt.Sprintf("cannot list nftables ruleset: %v", err))
-			return []nativeTable{{"inet", "nftables ruleset not readable"}}
-		}
-		return nil
+// iptablesManaged: a table iptables-nft made (ip/ip6, an iptables table
+// name, and only base chains named like iptables' built-ins). Its rules
+// are read with iptables-nft-save, whose compat (xt) matches are exact;
+// nft shows them only as opaque "xt" expressions.
+func (n *NftRuleset) iptablesManaged(family, table string) bool {
+	if (family != "ip" && family != "ip6") || !iptablesTables[table] {
+		return false
 	}
-	names, err := parseNftTables(out)
-	if err != nil {
-		*warnings = append(*warnings, fmt.Sprintf("cannot read nft -j output: %v", err))
-		return []nativeTable{{"inet", "nftables ruleset not readable"}}
-	}
-	var unseen []nativeTable
-	for _, n := range names {
-		fam, _, _ := strings.Cut(n, " ")
-		unseen = append(unseen, nativeTable{fam, "native nftables table " + n + " not evaluated"})
-	}
-	if len(unseen) > 0 {
-		*warnings = append(*warnings, fmt.Sprintf("%d native nftables table(s) filter incoming traffic and are not evaluated; verdicts that accept are conditional", len(unseen)))
-	}
-	return unseen
-}
-
-// parseNftTables reads `nft -j list ruleset` and returns "family name" of
-// each non-iptables table with a base chain on the prerouting, input or
-// ingress hook that has rules or a drop policy.
-func parseNftTables(data []byte) ([]string, error) {
-	var doc struct {
-		Nftables []map[string]json.RawMessage `json:"nftables"`
-	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, err
-	}
-	type chainKey struct{ family, table, name string }
-	type chainInfo struct {
-		hook, policy string
-	}
-	chains := map[chainKey]chainInfo{}
-	rules := map[chainKey]int{}
-	for _, obj := range doc.Nftables {
-		if raw, ok := obj["chain"]; ok {
-			var c struct {
-				Family, Table, Name, Hook, Policy string
-			}
-			if json.Unmarshal(raw, &c) == nil {
-				chains[chainKey{c.Family, c.Table, c.Name}] = chainInfo{c.Hook, c.Policy}
-			}
-		}
-		if raw, ok := obj["rule"]; ok {
-			var rl struct{ Family, Table, Chain string }
-			if json.Unmarshal(raw, &rl) == nil {
-				rules[chainKey{rl.Family, rl.Table, rl.Chain}]++
-			}
-		}
-	}
-	seen := map[string]bool{}
-	var out []string
-	for k, c := range chains {
-		if c.hook != "input" && c.hook != "prerouting" && c.hook != "ingress" {
+	for _, t := range n.tables {
+		if t.family != family || t.name != table {
 			continue
 		}
-		if (k.family == "ip" || k.family == "ip6") && iptablesTables[k.table] && isBuiltin(k.table, k.name) {
-			continue // iptables-nft's own chain (INPUT, PREROUTING): read via iptables-nft-save
-		}
-		if rules[k] == 0 && c.policy != "drop" {
-			continue // an empty accept chain filters nothing
-		}
-		name := k.family + " " + k.table
-		if !seen[name] {
-			seen[name] = true
-			out = append(out, name)
+		for _, c := range t.chains {
+			if c.base && !isBuiltin(table, c.name) {
+				return false // a native chain in a table of that name (Tailscale's ip filter)
+			}
 		}
 	}
-	sort.Strings(out)
-	return out, nil
+	return true
+}
+
+// nativeTable is filtering the evaluator cannot see, with the reason.
+type nativeTable struct{ family, reason string }
+
+// nativeRules reads every nf_tables table with `nft -j list ruleset`. A
+// failure is a warning and a reason: the tables the kernel lists still
+// filter, so accepting verdicts become conditional.
+func nativeRules(ctx context.Context, r Runner, kernelHasTables bool, warnings *[]string) (*NftRuleset, []nativeTable) {
+	out, err := r.Run(ctx, "nft", "-j", "list", "ruleset")
+	if err == nil {
+		var n *NftRuleset
+		if n, err = ParseNftJSON(bytes.NewReader(out), "nft -j list ruleset"); err == nil {
+			n.Source = "nft"
+			return n, nil
+		}
+	}
+	if errors.Is(err, ErrNotInstalled) {
+		if !kernelHasTables {
+			return nil, nil // nothing says there is any table
+		}
+		*warnings = append(*warnings, "the kernel holds nftables tables but nft is not installed: verdicts that accept are conditional (install nftables)")
+	} else {
+		*warnings = append(*warnings, fmt.Sprintf("cannot list nftables ruleset: %v", err))
+	}
+	return nil, []nativeTable{{"inet", "nftables ruleset not readable"}}
 }

@@ -41,6 +41,43 @@ type matchExtra struct {
 
 	runtime    []string // reasons: matches that depend on state the evaluator cannot see
 	targetArgs map[string]string
+
+	// nft matches that take sets of values
+	protos []protoCond
+	ifaces []ifaceCond
+	// actWhy: the rule's action is not understood (nft: an anonymous
+	// chain, a queue); any verdict that depends on it is conditional
+	actWhy string
+}
+
+// protoCond holds when the packet's protocol is (not) one of a set.
+type protoCond struct {
+	set [4]uint64 // bit n: protocol n
+	neg bool
+}
+
+func (c protoCond) has(p int) bool { return p >= 0 && p < 256 && c.set[p/64]&(1<<(p%64)) != 0 }
+
+// ifaceCond holds when the input (or output) interface is (not) one of alts.
+type ifaceCond struct {
+	out  bool
+	neg  bool
+	alts []ifaceMatch
+}
+
+func (c ifaceCond) test(in, out string) bool {
+	name := in
+	if c.out {
+		name = out
+	}
+	hit := false
+	for _, a := range c.alts {
+		if a.test(name) {
+			hit = true
+			break
+		}
+	}
+	return hit != c.neg
 }
 
 // noExtra is the shared empty matchExtra of rules that need none.
@@ -48,7 +85,8 @@ var noExtra = &matchExtra{}
 
 func (x *matchExtra) empty() bool {
 	return !x.hasDst && !x.out.set && len(x.ports) == 0 && len(x.states) == 0 && len(x.flags) == 0 &&
-		len(x.icmp) == 0 && len(x.addrtype) == 0 && len(x.runtime) == 0 && len(x.targetArgs) == 0
+		len(x.icmp) == 0 && len(x.addrtype) == 0 && len(x.runtime) == 0 && len(x.targetArgs) == 0 &&
+		len(x.protos) == 0 && len(x.ifaces) == 0 && x.actWhy == ""
 }
 
 type ifaceMatch struct {
@@ -138,6 +176,7 @@ var flagNames = map[string]uint8{
 type flagMatch struct {
 	mask, comp uint8
 	neg        bool
+	any        bool // nft "tcp flags syn,ack": some bit of mask is set
 }
 
 type icmpMatch struct {

@@ -121,7 +121,7 @@ func (e *Evaluator) outside() string {
 // names (so the probe meets only catch-all rules and policies).
 func (e *Evaluator) unlistedPort() uint16 {
 	var rs []PortRange
-	e.reachable(func(_ *cruleset, _ *cchain, cr *crule) {
+	e.reachable(func(_ *cchain, cr *crule) {
 		for _, pm := range cr.r.m.x.ports {
 			if pm.kind != portSrc && !pm.neg {
 				for _, r := range pm.ranges {
@@ -151,21 +151,18 @@ func (e *Evaluator) forwardDeny(port uint16) Check {
 	d.w = &walker{fam: e.fam, p: ctx}
 	final := oAcc
 	rule := ""
-	for _, cs := range e.sets {
-		for _, h := range []*cchain{cs.tables["raw"]["PREROUTING"], cs.tables["mangle"]["PREROUTING"], cs.tables["mangle"]["FORWARD"], cs.tables["filter"]["FORWARD"], cs.tables["security"]["FORWARD"]} {
-			if h == nil {
-				continue
-			}
-			d.trace = true
-			d.decisive = ""
-			o := d.chain(h, 0)
-			final |= o &^ oRet
-			if o&oDrop != 0 && rule == "" {
-				rule = d.decisive
-			}
-			if o == oDrop {
-				final = oDrop
-			}
+	pth := e.paths[0]
+	for _, h := range append(pth.preNoNAT(), pth.forward...) {
+		d.trace = true
+		d.decisive = ""
+		d.hook = h
+		o := d.chain(h, 0)
+		final |= o &^ oRet
+		if o&oDrop != 0 && rule == "" {
+			rule = d.decisive
+		}
+		if o == oDrop {
+			final = oDrop
 		}
 	}
 	d.steps = nil

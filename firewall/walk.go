@@ -1,298 +1,424 @@
 package firewall
 
-import "slices"
+import "net/netip"
 
-// batch is a run of determinate ACCEPT/DROP/RETURN/goto/NAT rules walked
-// as one: the first rule whose source set holds an address decides it.
-// Rules with nothing but a source match (blocklists) give the same
-// ownership for every query, so it is swept once ("static"); the other
-// rules are swept per query and overlaid on it.
-type batch struct {
-	group      []int32 // per rule: its group (rules with the same effect)
-	groupRule  []int32 // per group: a rule of the group, for its action
-	nGroups    int
-	static     []piece // owners of the source-only rules, in address order
-	dynItems   []bitem // source ranges of the other rules, sorted by start
-	dynRules   []int32 // indexes of the other rules
-	staticRule []bool
-	full       *split // the static rules applied to every source (cached)
+// walkRes is the fate of a set of sources entering a chain, as "may" sets:
+// a source in more than one set has several possible fates (a runtime
+// match went both ways) and its verdict is conditional.
+type walkRes struct {
+	acc, drop, ret addrSet
 }
 
-// split is what a batch does to a set of sources: the part each group
-// takes, the rule standing for each group, and what goes on.
-type split struct {
-	matched []addrSet
-	best    []int32
-	rest    addrSet
+// attrib remembers which rule accepted or dropped which sources.
+type attrib struct {
+	rule  string
+	final bool // decided in a chain whose accept is worth naming (cchain.isFinal)
+	set   addrSet
+	maybe bool   // the rule has a runtime match: it may not have decided
+	iface string // the input interface of the packet it decided
 }
 
-type bitem struct {
-	lo, hi u128
-	k      int32 // rule index within the segment
+// walker walks sets of sources through chains for one packet context.
+type walker struct {
+	fam     Family
+	p       *pktCtx
+	nat     natCtx
+	reasons []reason
+	accBy   []attrib
+	dropBy  []attrib
+	depth   int
+	hook    *cchain // the base chain being walked
+	// forked is set once a source set went both ways (a runtime match or
+	// a target of unknown effect). Before that every source has one path,
+	// so a drop cannot meet an accept and drop sets need not be kept.
+	forked bool
+	// untracked collects sources a raw-table NOTRACK (or CT --notrack)
+	// rule matched: from then on their state is UNTRACKED, not NEW
+	untracked addrSet
+	// scratch for batches
+	isActive []bool
+	// shadow analysis: called for every rule reached with a non-empty
+	// matching set
+	onMatch func(cr *crule, matched addrSet, t tri)
 }
 
-type piece struct {
-	k int32
-	r rng
+type reason struct {
+	why string
+	set addrSet
 }
 
-type groupKey struct {
-	act actKind
-	to  *cchain
-	k   int32
+type natCtx struct {
+	local func(a netip.Addr) bool // is this DNAT address one of the host's?
+	// wildcard: the socket is bound to the unspecified address, so it also
+	// receives what is DNATed to a loopback address
+	wildcard bool
+	// target: a loopback-bound socket reached only through a DNAT to this
+	// address (route_localnet); hit collects the sources so translated
+	target netip.Addr
+	port   uint16
+	hit    addrSet
+	// away collects the sources a DNAT sent to another host, with where
+	// to: they leave the input path for FORWARD (Docker's published
+	// ports). awayTo is natSame's scratch answer for the rule at hand.
+	away   []awayHit
+	awayTo netip.AddrPort
 }
 
-func (c *cchain) batchOf(s *segment) *batch {
-	if s.batch != nil {
-		return s.batch
+// awayHit is a set of sources a nat rule forwarded to another host.
+type awayHit struct {
+	to   netip.AddrPort
+	rule *crule
+	set  addrSet
+	// drops are the sources that may have been dropped before the nat
+	// hook (raw, mangle): they are not surely forwarded
+	drops addrSet
+}
+
+const maxDepth = 64
+
+func (w *walker) empty() addrSet { return emptySet(w.fam) }
+
+func (w *walker) walk(c *cchain, x addrSet) walkRes {
+	res := walkRes{acc: w.empty(), drop: w.empty(), ret: w.empty()}
+	if w.depth >= maxDepth {
+		// iptables refuses loops; a file given to us may still hold one
+		res.acc, res.drop = x, x
+		w.reasons = append(w.reasons, reason{"chain " + c.name + " nested too deep (loop?)", x})
+		return res
 	}
-	n := s.hi - s.lo
-	b := &batch{group: make([]int32, n), staticRule: make([]bool, n)}
-	staticItems := make([]bitem, 0, n)
-	b.static = make([]piece, 0, n+1)
-	groups := map[groupKey]int32{}
-	simple := [actUnknown + 1]int32{} // group+1 of ACCEPT, DROP, RETURN
-	for k := 0; k < n; k++ {
-		cr := &c.rules[s.lo+k]
-		var g int32
-		switch cr.act {
-		case actAccept, actDrop, actReturn:
-			if simple[cr.act] == 0 {
-				b.groupRule = append(b.groupRule, int32(k))
-				simple[cr.act] = int32(len(b.groupRule))
-			}
-			g = simple[cr.act] - 1
-		default:
-			gk := groupKey{act: cr.act, k: int32(k)}
-			if cr.act == actGoto {
-				gk.k, gk.to = -1, cr.to
-			}
-			var ok bool
-			if g, ok = groups[gk]; !ok {
-				g = int32(len(b.groupRule))
-				groups[gk] = g
-				b.groupRule = append(b.groupRule, int32(k))
-			}
+	w.depth++
+	defer func() { w.depth-- }()
+	for si := range c.segs {
+		if x.isEmpty() {
+			break
 		}
-		b.group[k] = g
-		b.staticRule[k] = cr.r.m.srcOnly
-		for _, r := range cr.src.r {
-			it := bitem{r.lo, r.hi, int32(k)}
-			if cr.r.m.srcOnly {
-				staticItems = append(staticItems, it)
-			} else {
-				b.dynItems = append(b.dynItems, it)
-			}
-		}
-		if !cr.r.m.srcOnly {
-			b.dynRules = append(b.dynRules, int32(k))
-		}
-	}
-	b.nGroups = len(b.groupRule)
-	sortItems(staticItems)
-	sortItems(b.dynItems)
-	all := make([]bool, n)
-	for i := range all {
-		all[i] = true
-	}
-	top := maxU(c.rules[s.lo].src.fam)
-	sweep(staticItems, all, top, func(k int32, lo, hi u128) {
-		b.static = append(b.static, piece{k, rng{lo, hi}})
-	})
-	s.batch = b
-	return b
-}
-
-func sortItems(items []bitem) {
-	if len(items) > 64 && len(items) < 1<<32 && allV4(items) {
-		// IPv4 start and item index fit one integer key, and items were
-		// appended in rule order, so the index breaks ties as the rule
-		// index would: a plain integer sort is several times faster
-		keys := make([]uint64, len(items))
-		for i, it := range items {
-			keys[i] = it.lo.lo<<32 | uint64(i)
-		}
-		slices.Sort(keys)
-		old := slices.Clone(items)
-		for i, key := range keys {
-			items[i] = old[uint32(key)]
-		}
-		return
-	}
-	slices.SortFunc(items, func(a, b bitem) int {
-		if c := a.lo.cmp(b.lo); c != 0 {
-			return c
-		}
-		return int(a.k - b.k)
-	})
-}
-
-func allV4(items []bitem) bool {
-	for _, it := range items {
-		if it.lo.hi != 0 || it.lo.lo > 0xffffffff {
-			return false
-		}
-	}
-	return true
-}
-
-// sweep assigns every address covered by an active item to the active
-// item with the lowest rule index (first match wins), calling emit for
-// each maximal piece in address order.
-func sweep(items []bitem, isActive []bool, top u128, emit func(k int32, lo, hi u128)) {
-	var h minHeap
-	i, n := 0, len(items)
-	var pos u128
-	for {
-		if len(h) == 0 {
-			for i < n && !isActive[items[i].k] {
-				i++
-			}
-			if i >= n {
-				return
-			}
-			if pos.less(items[i].lo) {
-				pos = items[i].lo
-			}
-		}
-		for i < n && !pos.less(items[i].lo) {
-			if isActive[items[i].k] {
-				h.push(items[i])
-			}
-			i++
-		}
-		for len(h) > 0 && h[0].hi.less(pos) {
-			h.pop()
-		}
-		if len(h) == 0 {
+		s := &c.segs[si]
+		if s.hi-s.lo > 1 && !w.p.reply {
+			x = w.walkBatch(c, s, x, &res)
 			continue
 		}
-		end := h[0].hi
-		for j := i; j < n && !end.less(items[j].lo); j++ {
-			// a lower-numbered rule starting inside takes over there
-			if isActive[items[j].k] && items[j].k < h[0].k {
-				end = items[j].lo.dec()
+		for k := s.lo; k < s.hi && !x.isEmpty(); k++ {
+			x = w.walkRule(&c.rules[k], x, &res)
+		}
+	}
+	if c.builtin {
+		// RETURN from a built-in chain (or from a chain it went to with
+		// -g) applies the policy
+		x = x.union(res.ret)
+		res.ret = w.empty()
+		switch c.policy {
+		case "DROP":
+			if !x.isEmpty() {
+				w.addDrop(&res, x)
+				w.dropBy = append(w.dropBy, attrib{c.policyText(), w.final(), x, false, w.p.in})
+			}
+		default:
+			res.acc = res.acc.union(x)
+			if !x.isEmpty() && !w.p.reply {
+				w.accBy = append(w.accBy, attrib{c.policyText(), w.final(), x, false, w.p.in})
+			}
+		}
+	} else {
+		res.ret = res.ret.union(x)
+	}
+	return res
+}
+
+// walkRule passes x through one rule and returns what continues.
+func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
+	t := cr.r.m.test(w.p)
+	if t == triNo {
+		return x
+	}
+	set := cr.src
+	if w.p.reply {
+		set = cr.dst
+	}
+	matched := x.intersect(set)
+	if matched.isEmpty() {
+		return x
+	}
+	if w.onMatch != nil {
+		w.onMatch(cr, matched, t)
+	}
+	if cr.act == actSkip {
+		if w.hook != nil && w.hook.beforeConntrack() && isNotrack(cr.r) {
+			w.untracked = w.untracked.union(matched)
+			w.untracked.fam = w.fam
+		}
+		return x // its match result cannot change the outcome
+	}
+	if t == triMaybe {
+		w.forked = true
+		for _, why := range cr.r.m.x.runtime {
+			w.reasons = append(w.reasons, reason{why, matched})
+		}
+	} else {
+		x = x.subtract(set)
+	}
+	if cont := w.act(cr, matched, res); !cont.isEmpty() {
+		x = x.union(cont)
+	}
+	return x
+}
+
+// isNotrack: the raw-table targets that switch connection tracking off.
+func isNotrack(r *Rule) bool {
+	if r.Target == "NOTRACK" {
+		return true
+	}
+	_, ok := r.m.x.targetArgs["--notrack"]
+	return r.Target == "CT" && ok
+}
+
+func (w *walker) final() bool { return w.hook != nil && w.hook.isFinal() }
+
+// addDrop records dropped sources where they can still matter.
+func (w *walker) addDrop(res *walkRes, set addrSet) {
+	if w.forked {
+		res.drop = res.drop.union(set)
+	}
+}
+
+// act applies cr's target to matched and returns the sources that
+// continue with the next rule of the chain.
+func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
+	switch cr.act {
+	case actAccept:
+		res.acc = res.acc.union(matched)
+		if !w.p.reply {
+			w.accBy = append(w.accBy, attrib{cr.r.Text, w.final(), matched, len(cr.r.m.x.runtime) > 0, w.p.in})
+		}
+	case actDrop:
+		w.addDrop(res, matched)
+		w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.final(), matched, false, w.p.in})
+	case actReturn:
+		res.ret = res.ret.union(matched)
+	case actJump:
+		sub := w.walk(cr.to, matched)
+		res.acc = res.acc.union(sub.acc)
+		res.drop = res.drop.union(sub.drop)
+		return sub.ret
+	case actGoto:
+		sub := w.walk(cr.to, matched)
+		res.acc = res.acc.union(sub.acc)
+		res.drop = res.drop.union(sub.drop)
+		res.ret = res.ret.union(sub.ret)
+	case actNAT:
+		w.nat.awayTo = netip.AddrPort{}
+		same, why := w.natSame(cr)
+		if !same && why == "" && w.nat.awayTo.IsValid() {
+			w.nat.away = append(w.nat.away, awayHit{to: w.nat.awayTo, rule: cr, set: matched})
+		}
+		if same {
+			res.acc = res.acc.union(matched) // the nat table ends; delivery unchanged
+			w.nat.hit = w.nat.hit.union(matched)
+			w.nat.hit.fam = w.fam
+		} else {
+			w.addDrop(res, matched) // delivered elsewhere, not to this socket
+			w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.final(), matched, false, w.p.in})
+			if why != "" {
+				w.forked = true
+				w.reasons = append(w.reasons, reason{why, matched})
+				res.acc = res.acc.union(matched)
+			}
+		}
+	case actUnknown:
+		w.forked = true
+		w.accBy = append(w.accBy, attrib{cr.r.Text, w.final(), matched, true, w.p.in})
+		res.acc = res.acc.union(matched)
+		res.drop = res.drop.union(matched)
+		w.reasons = append(w.reasons, reason{cr.why, matched})
+		return matched
+	}
+	return w.empty()
+}
+
+func (w *walker) walkBatch(c *cchain, s *segment, x addrSet, res *walkRes) addrSet {
+	b := c.batchOf(s)
+	n := s.hi - s.lo
+	if cap(w.isActive) < n {
+		w.isActive = make([]bool, n)
+	}
+	isActive := w.isActive[:n]
+	anyDyn := false
+	for _, k := range b.dynRules {
+		ok := c.rules[s.lo+int(k)].r.m.test(w.p) == triYes
+		isActive[k] = ok
+		anyDyn = anyDyn || ok
+	}
+	top := maxU(w.fam)
+	var dyn []piece
+	if anyDyn {
+		sweep(b.dynItems, isActive, top, func(k int32, lo, hi u128) {
+			dyn = append(dyn, piece{k, rng{lo, hi}})
+		})
+	}
+	for _, k := range b.dynRules {
+		isActive[k] = false
+	}
+	var sp *split
+	switch {
+	case x.isFull() && len(dyn) <= 1024 && w.onMatch == nil && staticOverlap(b, dyn) <= 4096:
+		if b.full == nil {
+			b.full = w.splitBy(b, b.static, x)
+		}
+		sp = b.full
+		if len(dyn) > 0 {
+			sp = w.patch(b, sp, dyn)
+		}
+	default:
+		owners := b.static
+		if len(dyn) > 0 {
+			owners = make([]piece, 0, len(b.static)+len(dyn))
+			overlay(b.static, dyn, top, func(k int32, lo, hi u128) {
+				owners = append(owners, piece{k, rng{lo, hi}})
+			})
+		}
+		sp = w.splitBy(b, owners, x)
+		if w.onMatch != nil {
+			w.reportOwners(c, s, owners, x)
+		}
+	}
+	for g := 0; g < b.nGroups; g++ {
+		if !sp.matched[g].isEmpty() {
+			w.act(&c.rules[s.lo+int(sp.best[g])], sp.matched[g], res)
+		}
+	}
+	return sp.rest
+}
+
+// splitBy divides x among the owners' groups.
+func (w *walker) splitBy(b *batch, owners []piece, x addrSet) *split {
+	counts := make([]int, b.nGroups)
+	for _, pc := range owners {
+		counts[b.group[pc.k]]++
+	}
+	matched := make([][]rng, b.nGroups)
+	for g, n := range counts {
+		if n > 0 {
+			matched[g] = make([]rng, 0, n+len(x.r))
+		}
+	}
+	sp := &split{matched: make([]addrSet, b.nGroups), best: make([]int32, b.nGroups)}
+	bestSize := make([]u128, b.nGroups)
+	for g := range sp.best {
+		sp.best[g] = b.groupRule[g]
+	}
+	rest := make([]rng, 0, len(x.r)+len(owners)+1)
+	xi := 0
+	var cur rng
+	if len(x.r) > 0 {
+		cur = x.r[0]
+	}
+	for _, pc := range owners {
+		for xi < len(x.r) && cur.hi.less(pc.r.lo) {
+			rest = appendRange(rest, cur)
+			xi++
+			if xi < len(x.r) {
+				cur = x.r[xi]
+			}
+		}
+		for xi < len(x.r) && !pc.r.hi.less(cur.lo) {
+			if cur.lo.less(pc.r.lo) {
+				rest = appendRange(rest, rng{cur.lo, pc.r.lo.dec()})
+				cur.lo = pc.r.lo
+			}
+			hi := cur.hi
+			if pc.r.hi.less(hi) {
+				hi = pc.r.hi
+			}
+			g := b.group[pc.k]
+			matched[g] = appendRange(matched[g], rng{cur.lo, hi})
+			if sz := (u128{hi.hi - cur.lo.hi, hi.lo - cur.lo.lo}); bestSize[g].less(sz) {
+				sp.best[g], bestSize[g] = pc.k, sz
+			}
+			if pc.r.hi.less(cur.hi) {
+				cur.lo = pc.r.hi.inc()
 				break
 			}
+			xi++
+			if xi < len(x.r) {
+				cur = x.r[xi]
+			}
 		}
-		emit(h[0].k, pos, end)
-		if end == top {
-			return
-		}
-		pos = end.inc()
 	}
+	if xi < len(x.r) {
+		rest = appendRange(rest, cur)
+		rest = append(rest, x.r[xi+1:]...)
+	}
+	for g := range matched {
+		sp.matched[g] = addrSet{fam: w.fam, r: matched[g]}
+	}
+	sp.rest = addrSet{fam: w.fam, r: rest}
+	return sp
 }
 
-// overlay merges two owner lists (each sorted and disjoint) into one,
-// giving each address to the lower rule index.
-func overlay(a, b []piece, top u128, emit func(k int32, lo, hi u128)) {
-	i, j := 0, 0
-	var pos u128
-	started := false
-	for {
-		for i < len(a) && started && a[i].r.hi.less(pos) {
-			i++
-		}
-		for j < len(b) && started && b[j].r.hi.less(pos) {
-			j++
-		}
-		if i >= len(a) && j >= len(b) {
-			return
-		}
-		if !started {
-			started = true
-			switch {
-			case i >= len(a):
-				pos = b[j].r.lo
-			case j >= len(b):
-				pos = a[i].r.lo
-			case a[i].r.lo.less(b[j].r.lo):
-				pos = a[i].r.lo
-			default:
-				pos = b[j].r.lo
+// patch applies a few per-query rules (dyn, sorted, disjoint) on top of
+// the cached split of the static rules over every source: where a dyn rule
+// comes first, its group takes the addresses.
+func (w *walker) patch(b *batch, full *split, dyn []piece) *split {
+	taken := make([]addrSet, b.nGroups)
+	all := emptySet(w.fam)
+	for _, d := range dyn {
+		// static pieces overlapping d with a lower rule index keep theirs
+		var keep []rng
+		i := sortSearch(len(b.static), func(k int) bool { return !b.static[k].r.hi.less(d.r.lo) })
+		for ; i < len(b.static) && !d.r.hi.less(b.static[i].r.lo); i++ {
+			if b.static[i].k < d.k {
+				keep = appendRange(keep, b.static[i].r)
 			}
 		}
-		ca := i < len(a) && !pos.less(a[i].r.lo)
-		cb := j < len(b) && !pos.less(b[j].r.lo)
-		if !ca && !cb {
-			switch {
-			case i >= len(a):
-				pos = b[j].r.lo
-			case j >= len(b):
-				pos = a[i].r.lo
-			case a[i].r.lo.less(b[j].r.lo):
-				pos = a[i].r.lo
-			default:
-				pos = b[j].r.lo
-			}
-			continue
-		}
-		var owner int32
-		var end u128
-		switch {
-		case ca && cb:
-			owner, end = a[i].k, a[i].r.hi
-			if b[j].k < owner {
-				owner = b[j].k
-			}
-			if b[j].r.hi.less(end) {
-				end = b[j].r.hi
-			}
-		case ca:
-			owner, end = a[i].k, a[i].r.hi
-			if j < len(b) && !end.less(b[j].r.lo) {
-				end = b[j].r.lo.dec()
-			}
-		default:
-			owner, end = b[j].k, b[j].r.hi
-			if i < len(a) && !end.less(a[i].r.lo) {
-				end = a[i].r.lo.dec()
-			}
-		}
-		emit(owner, pos, end)
-		if end == top {
-			return
-		}
-		pos = end.inc()
+		mine := addrSet{fam: w.fam, r: []rng{d.r}}.subtract(addrSet{fam: w.fam, r: keep})
+		g := b.group[d.k]
+		taken[g] = taken[g].union(mine)
+		taken[g].fam = w.fam
+		all = all.union(mine)
 	}
+	sp := &split{matched: make([]addrSet, b.nGroups), best: append([]int32(nil), full.best...)}
+	for g := range sp.matched {
+		m := full.matched[g]
+		m.fam = w.fam
+		if m.overlaps(all) {
+			m = m.subtract(all)
+		}
+		if !taken[g].isEmpty() {
+			if taken[g].size() >= m.size() {
+				// the per-query rules decide most of this group
+				best, bestSize := int32(-1), -1.0
+				for _, d := range dyn {
+					if b.group[d.k] == int32(g) {
+						if sz := (addrSet{fam: w.fam, r: []rng{d.r}}).size(); sz > bestSize {
+							best, bestSize = d.k, sz
+						}
+					}
+				}
+				sp.best[g] = best
+			}
+			m = m.union(taken[g])
+		}
+		sp.matched[g] = m
+	}
+	sp.rest = full.rest.subtract(all)
+	return sp
 }
 
-type minHeap []bitem
-
-func (h *minHeap) push(x bitem) {
-	*h = append(*h, x)
-	a := *h
-	j := len(a) - 1
-	for j > 0 {
-		p := (j - 1) / 2
-		if a[p].k <= a[j].k {
-			break
-		}
-		a[p], a[j] = a[j], a[p]
-		j = p
+// staticOverlap counts the static pieces the dyn pieces overlap.
+func staticOverlap(b *batch, dyn []piece) int {
+	n := 0
+	for _, d := range dyn {
+		i := sortSearch(len(b.static), func(k int) bool { return !b.static[k].r.hi.less(d.r.lo) })
+		j := sortSearch(len(b.static), func(k int) bool { return d.r.hi.less(b.static[k].r.lo) })
+		n += j - i
 	}
+	return n
 }
 
-func (h *minHeap) pop() {
-	a := *h
-	n := len(a) - 1
-	a[0] = a[n]
-	a = a[:n]
-	j := 0
-	for {
-		l := 2*j + 1
-		if l >= n {
-			break
+// reportOwners tells Analyze which rules of a batch took some of x.
+func (w *walker) reportOwners(c *cchain, s *segment, owners []piece, x addrSet) {
+	for _, pc := range owners {
+		if m := x.intersect(addrSet{fam: w.fam, r: []rng{pc.r}}); !m.isEmpty() {
+			w.onMatch(&c.rules[s.lo+int(pc.k)], m, triYes)
 		}
-		m := l
-		if r := l + 1; r < n && a[r].k < a[l].k {
-			m = r
-		}
-		if a[j].k <= a[m].k {
-			break
-		}
-		a[j], a[m] = a[m], a[j]
-		j = m
 	}
-	*h = a
 }

@@ -11,17 +11,50 @@ import (
 
 // CIS recommendation numbers: CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0
 // (4.4.2.x iptables, 4.4.3.x ip6tables, 4.3.x nftables, 4.1.1 one utility)
-// and the 3.5.x numbering of the older editions (CIS Ubuntu 20.04).
+// and the 3.5.x numbering of the older editions (CIS Ubuntu 20.04). A
+// family judged on iptables rules cites the iptables numbers, one with
+// native nft tables the nftables numbers (both when it has both).
 var cisRefs = map[string][]string{
-	"default-deny-v4":          {"Ubuntu 24.04 v1.0.0 4.4.2.1", "Ubuntu 24.04 v1.0.0 4.3.8", "Ubuntu 20.04 3.5.3.2.3"},
-	"default-deny-v6":          {"Ubuntu 24.04 v1.0.0 4.4.3.1", "Ubuntu 24.04 v1.0.0 4.3.8", "Ubuntu 20.04 3.5.3.3.3"},
-	"loopback-v4":              {"Ubuntu 24.04 v1.0.0 4.4.2.2", "Ubuntu 24.04 v1.0.0 4.3.6", "Ubuntu 20.04 3.5.3.2.1"},
-	"loopback-v6":              {"Ubuntu 24.04 v1.0.0 4.4.3.2", "Ubuntu 24.04 v1.0.0 4.3.6", "Ubuntu 20.04 3.5.3.3.1"},
-	"established-v4":           {"Ubuntu 24.04 v1.0.0 4.4.2.3", "Ubuntu 24.04 v1.0.0 4.3.7", "Ubuntu 20.04 3.5.3.2.2"},
-	"established-v6":           {"Ubuntu 24.04 v1.0.0 4.4.3.3", "Ubuntu 24.04 v1.0.0 4.3.7", "Ubuntu 20.04 3.5.3.3.2"},
+	"default-deny-v4":          {"Ubuntu 24.04 v1.0.0 4.4.2.1", "Ubuntu 20.04 3.5.3.2.3"},
+	"default-deny-v6":          {"Ubuntu 24.04 v1.0.0 4.4.3.1", "Ubuntu 20.04 3.5.3.3.3"},
+	"loopback-v4":              {"Ubuntu 24.04 v1.0.0 4.4.2.2", "Ubuntu 20.04 3.5.3.2.1"},
+	"loopback-v6":              {"Ubuntu 24.04 v1.0.0 4.4.3.2", "Ubuntu 20.04 3.5.3.3.1"},
+	"established-v4":           {"Ubuntu 24.04 v1.0.0 4.4.2.3", "Ubuntu 20.04 3.5.3.2.2"},
+	"established-v6":           {"Ubuntu 24.04 v1.0.0 4.4.3.3", "Ubuntu 20.04 3.5.3.3.2"},
 	"open-ports-have-rules-v4": {"Ubuntu 24.04 v1.0.0 4.4.2.4", "Ubuntu 20.04 3.5.3.2.4"},
 	"open-ports-have-rules-v6": {"Ubuntu 24.04 v1.0.0 4.4.3.4", "Ubuntu 20.04 3.5.3.3.4"},
 	"single-firewall-backend":  {"Ubuntu 24.04 v1.0.0 4.1.1", "Ubuntu 24.04 v1.0.0 4.4.1.2", "Ubuntu 20.04 3.5.3.1.2"},
+}
+
+// nftCISRefs are the nftables section's numbers (4.3.x), for either family.
+var nftCISRefs = map[string][]string{
+	"default-deny": {"Ubuntu 24.04 v1.0.0 4.3.8"},
+	"loopback":     {"Ubuntu 24.04 v1.0.0 4.3.6"},
+	"established":  {"Ubuntu 24.04 v1.0.0 4.3.7"},
+}
+
+// cisFor cites the numbers for the rules family f was judged on.
+func cisFor(id string, f *family) []string {
+	var ipt, nft bool
+	for _, rs := range f.sets {
+		native := false
+		for _, t := range rs.Tables {
+			native = native || t.NftFamily != ""
+		}
+		nft = nft || native
+		ipt = ipt || !native
+	}
+	if !ipt && !nft {
+		ipt, nft = true, true // not read: cite both
+	}
+	out := []string{}
+	if ipt {
+		out = append(out, cisRefs[id+"-"+f.tag]...)
+	}
+	if nft {
+		out = append(out, nftCISRefs[id]...)
+	}
+	return out
 }
 
 var checkTitles = map[string]string{
@@ -40,6 +73,9 @@ type family struct {
 	ev   *firewall.Evaluator
 	sets []*firewall.Ruleset
 	skip string // why this family's checks cannot run; "" when they can
+	// off: the family is disabled on the host, so its skipped checks
+	// leave nothing unaudited
+	off  bool
 	free uint16 // a port no rule names and nobody listens on
 
 	posture *firewall.Posture         // the evaluator's probes, once computed
@@ -73,7 +109,7 @@ func newAudit(in Inputs, socks []Socket) *audit {
 		fw := in.Firewall
 		switch {
 		case fam == firewall.IPv6 && in.IPv6Disabled:
-			f.skip = "IPv6 is disabled on this host"
+			f.skip, f.off = "IPv6 is disabled on this host", true
 		case fw == nil:
 			f.skip = "firewall rules were not read"
 		case fam == firewall.IPv4 && fw.V4 == nil:
@@ -112,12 +148,13 @@ func (a *audit) checks() []Check {
 }
 
 func (a *audit) check(id string, f *family, run func(*family) (Status, string)) Check {
-	c := Check{ID: id + "-" + f.tag, Title: fmt.Sprintf(checkTitles[id], f.name), CIS: cisRefs[id+"-"+f.tag]}
+	c := Check{ID: id + "-" + f.tag, Title: fmt.Sprintf(checkTitles[id], f.name), CIS: cisFor(id, f)}
 	if f.skip != "" {
-		c.Status, c.Detail = Skip, f.skip
+		c.Status, c.Detail, c.lacking = Skip, f.skip, !f.off
 		return c
 	}
 	c.Status, c.Detail = run(f)
+	c.lacking = c.Status == Skip // a check skips only for lack of input
 	return c
 }
 
@@ -132,20 +169,22 @@ func (a *audit) chainDenies(f *family, chain string) denyResult {
 	}
 	r := denyResult{how: "no filter " + chain + " chain (everything is accepted)"}
 	for _, rs := range f.sets {
-		t := rs.Table("filter")
-		c := t.Chain(chain)
-		if c == nil {
-			continue
+	chains:
+		for _, h := range rs.FilterChains(strings.ToLower(chain)) {
+			t, c, name := h.Table, h.Chain, h.Name()
+			if c.Policy == "DROP" {
+				r = denyResult{true, name + " policy DROP" + from(f, rs)}
+				break chains
+			}
+			if rule, ok := catchAll(f, t, c); ok {
+				r = denyResult{true, fmt.Sprintf("%s policy %s, but every packet its rules do not accept is dropped by %s", name, c.Policy, rule) + from(f, rs)}
+				break chains
+			}
+			r.how = fmt.Sprintf("%s policy %s with no catch-all DROP or REJECT", name, c.Policy) + from(f, rs)
 		}
-		if c.Policy == "DROP" {
-			r = denyResult{true, chain + " policy DROP" + from(f, rs)}
+		if r.ok {
 			break
 		}
-		if rule, ok := catchAll(f, t, c); ok {
-			r = denyResult{true, fmt.Sprintf("%s policy %s, but every packet its rules do not accept is dropped by %s", chain, c.Policy, rule) + from(f, rs)}
-			break
-		}
-		r.how = fmt.Sprintf("%s policy %s with no catch-all DROP or REJECT", chain, c.Policy) + from(f, rs)
 	}
 	a.deny[key] = r
 	return r
@@ -199,12 +238,22 @@ func isUserChain(c *firewall.Chain) bool { return c.Policy == "" || c.Policy == 
 
 func (a *audit) defaultDeny(f *family) (Status, string) {
 	in, fwd := a.chainDenies(f, "INPUT"), a.chainDenies(f, "FORWARD")
-	// The evaluator's probe catches what the structure does not show (a
-	// deny split over several rules): nothing reaches an unnamed port.
-	if pc := a.posture(f); !in.ok && pc.DefaultDeny.Pass {
+	// Judged by behaviour, on every source together: a NEW packet from an
+	// arbitrary source to a port no rule names, on an outside interface,
+	// must be dropped. A DROP policy behind an accept-everything rule does
+	// not pass; a deny split over several rules, or in a native nft
+	// table, does.
+	pc := a.posture(f)
+	switch {
+	case in.ok && !pc.DefaultDeny.Pass:
+		in = denyResult{false, in.how + ", yet " + pc.DefaultDeny.Detail}
+	case !in.ok && pc.DefaultDeny.Pass:
 		in = denyResult{true, "INPUT accepts no port that its rules do not name (" + pc.DefaultDeny.Detail + ")"}
 	}
-	if pc := a.posture(f); !fwd.ok && pc.ForwardDefaultDeny.Pass {
+	switch {
+	case fwd.ok && !pc.ForwardDefaultDeny.Pass:
+		fwd = denyResult{false, fwd.how + ", yet " + pc.ForwardDefaultDeny.Detail}
+	case !fwd.ok && pc.ForwardDefaultDeny.Pass:
 		fwd = denyResult{true, "FORWARD: " + pc.ForwardDefaultDeny.Detail}
 	}
 	detail := in.how + "; " + fwd.how
@@ -219,8 +268,8 @@ func (a *audit) defaultDeny(f *family) (Status, string) {
 
 func outputPolicy(f *family) string {
 	for _, rs := range f.sets {
-		if c := rs.Table("filter").Chain("OUTPUT"); c != nil {
-			return c.Policy
+		for _, h := range rs.FilterChains("output") {
+			return h.Chain.Policy
 		}
 	}
 	return ""
@@ -350,7 +399,7 @@ func (a *audit) openPortsHaveRules(f *family) (Status, string) {
 	n := 0
 	for _, s := range a.socks {
 		fv := familyOf(s, f.fam)
-		if fv == nil || s.Exposure == string(scan.ExposureLocal) || fv.Verdict == string(firewall.NotApplicable) {
+		if fv == nil || s.Client || s.Exposure == string(scan.ExposureLocal) || fv.Verdict == string(firewall.NotApplicable) {
 			continue
 		}
 		key := fmt.Sprintf("%s/%d", s.Proto, s.Port)
@@ -425,7 +474,7 @@ func (a *audit) singleBackend() Check {
 	id := "single-firewall-backend"
 	c := Check{ID: id, Title: checkTitles[id], CIS: cisRefs[id]}
 	if a.in.Firewall == nil {
-		c.Status, c.Detail = Skip, "firewall rules were not read"
+		c.Status, c.Detail, c.lacking = Skip, "firewall rules were not read", true
 		return c
 	}
 	backends, files := a.backends()
@@ -439,7 +488,7 @@ func (a *audit) singleBackend() Check {
 	case len(a.in.Firewall.Sets4)+len(a.in.Firewall.Sets6) > 0:
 		c.Status, c.Detail = Pass, "no backend holds any rule"
 	default:
-		c.Status, c.Detail = Skip, "no rules could be read"
+		c.Status, c.Detail, c.lacking = Skip, "no rules could be read", true
 	}
 	return c
 }

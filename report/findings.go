@@ -47,14 +47,39 @@ func (a *audit) findings() []Finding {
 			Remediation: "move every rule to one backend (iptables-nft, or native nftables, on current distributions) and flush the other",
 		})
 	}
+	return bothFamilies(out)
+}
+
+// bothFamilies merges the two findings an nft inet table's rule raises,
+// one per family, when they say the same: one finding, for both families.
+func bothFamilies(fs []Finding) []Finding {
+	type key struct{ id, rule, detail, proto string }
+	at := map[key]int{}
+	out := fs[:0]
+	for _, f := range fs {
+		if !strings.HasPrefix(f.Rule, "inet ") {
+			out = append(out, f)
+			continue
+		}
+		k := key{f.ID, f.Rule, f.Detail, f.Proto}
+		if i, ok := at[k]; ok {
+			if out[i].Family != f.Family {
+				out[i].Family = ""
+			}
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, f)
+	}
 	return out
 }
 
 // exposedVerdict is the socket's overall verdict, or "" for a socket no
 // finding may name: bound to loopback (unless a nat DNAT makes it reachable
-// from outside, which its verdict then shows), or not judged (no rules read).
+// from outside, which its verdict then shows), not judged (no rules read),
+// or a client socket (nothing listens there for a server to answer).
 func exposedVerdict(s Socket) string {
-	if s.Firewall == nil || s.Device == "lo" || s.Firewall.Verdict == string(firewall.NotApplicable) {
+	if s.Client || s.Firewall == nil || s.Device == "lo" || s.Firewall.Verdict == string(firewall.NotApplicable) {
 		return ""
 	}
 	return s.Firewall.Verdict
@@ -158,7 +183,9 @@ func (a *audit) socketFindings(s Socket, noFW map[firewall.Family]bool) []Findin
 		out = append(out, f)
 	}
 
-	if s.Service == "ssh" && v == string(firewall.Blocked) {
+	// "sshd listens": not when a known program other than an ssh server
+	// holds the port (python3 on 22 is ssh only by its port).
+	if s.Service == "ssh" && !(s.ServiceBy == scan.ServiceByPort && s.Process != "") && v == string(firewall.Blocked) {
 		f := socketFinding("ssh-blocked", Medium, s)
 		f.Title = "sshd listens but nobody can reach it"
 		f.Detail = fmt.Sprintf("%s is blocked for every source (%s)", where(s), blockRule(s))
@@ -279,8 +306,11 @@ func (a *audit) staleRules(f *family) []Finding {
 		for _, is := range a.analyze(rs) {
 			dead[is.Rule] = true
 		}
-		for _, c := range reachable(rs.Table("filter"), "INPUT") {
+		for _, c := range inputChains(rs) {
 			for _, r := range c.Rules {
+				if r.Part > 1 {
+					continue // one finding for an nft rule split per set element
+				}
 				if dead[r] || r.Target != "ACCEPT" || r.MulticastOnly() || r.DPortsNeg || r.ProtoNeg || len(r.DPorts) == 0 || (r.Proto != "tcp" && r.Proto != "udp") {
 					continue
 				}
@@ -311,7 +341,7 @@ func (a *audit) staleRules(f *family) []Finding {
 
 func (a *audit) listensOn(fam firewall.Family, proto string, ports []firewall.PortRange, local bool) bool {
 	for _, l := range a.in.Listeners {
-		if l.Proto != proto || !receives(l, fam) || (l.Exposure == scan.ExposureLocal) != local {
+		if l.Client || l.Proto != proto || !receives(l, fam) || (l.Exposure == scan.ExposureLocal) != local {
 			continue
 		}
 		for _, p := range ports {
@@ -366,18 +396,18 @@ func (a *audit) deadRules(f *family) []Finding {
 			}
 			by := ""
 			if is.By != nil {
-				by = fmt.Sprintf("line %d: %s", is.By.Line, is.By.Text)
+				by = ruleWhere(is.By)
 			}
 			switch is.Kind {
 			case "duplicate":
 				fd.ID, fd.Severity = "duplicate-rule", Low
 				fd.Title = "duplicate rule"
-				fd.Detail = fmt.Sprintf("%s line %d repeats %s", is.Rule.Chain, is.Rule.Line, by)
+				fd.Detail = fmt.Sprintf("%s repeats %s", ruleAt(is.Rule), by)
 				fd.Remediation = "delete the second copy"
 			default:
 				fd.ID, fd.Severity = "shadowed-rule", Low
 				fd.Title = "rule can never match"
-				fd.Detail = fmt.Sprintf("%s line %d is shadowed by %s", is.Rule.Chain, is.Rule.Line, by)
+				fd.Detail = fmt.Sprintf("%s is shadowed by %s", ruleAt(is.Rule), by)
 				fd.Remediation = "move the rule above the one that shadows it, or delete it"
 				if blocks(is.Rule) && (is.By == nil || !blocks(is.By)) {
 					fd.Severity = Medium
@@ -390,13 +420,35 @@ func (a *audit) deadRules(f *family) []Finding {
 	return out
 }
 
+// ruleAt names where a rule is: "INPUT line 12" in an iptables file; an
+// nft rule's text already says its table, chain and handle.
+func ruleAt(r *firewall.Rule) string {
+	if isNftRule(r) {
+		where, _, _ := strings.Cut(r.Text, ": ")
+		return where
+	}
+	return fmt.Sprintf("%s line %d", r.Chain, r.Line)
+}
+
+// isNftRule: the rule came from nft (its text starts with its table).
+func isNftRule(r *firewall.Rule) bool { return r.Line == 0 && !strings.HasPrefix(r.Text, "-") }
+
+// ruleWhere names a rule with its text: "line 12: -A INPUT ..." or the
+// nft rule's own text.
+func ruleWhere(r *firewall.Rule) string {
+	if isNftRule(r) {
+		return r.Text
+	}
+	return fmt.Sprintf("line %d: %s", r.Line, r.Text)
+}
+
 // dnatted tells whether a decision ended in rule r's DNAT: the packet left
 // the host's INPUT path for another address.
 // dnatted reports whether the walk of d was translated by r and sent on
 // to FORWARD (the walk goes on there, so r's step need not be the last).
 func dnatted(d firewall.Decision, r *firewall.Rule) bool {
 	for i, s := range d.Trace {
-		if s.Table == "nat" && s.Line == r.Line && s.Action == "dnat" {
+		if s.Rule == r.Text && s.Action == "dnat" {
 			return i+1 < len(d.Trace) && d.Trace[i+1].Action == "forward"
 		}
 	}
@@ -410,7 +462,7 @@ func dnatted(d firewall.Decision, r *firewall.Rule) bool {
 func (a *audit) dockerBypass(f *family) []Finding {
 	var out []Finding
 	for _, rs := range f.sets {
-		for _, c := range reachable(rs.Table("nat"), "PREROUTING") {
+		for _, c := range natChains(rs) {
 			for _, r := range c.Rules {
 				if r.Target != "DNAT" || len(r.DPorts) == 0 || r.DPortsNeg || r.Proto == "" || r.ProtoNeg {
 					continue

@@ -32,6 +32,7 @@ type goldenCase struct {
 		File   string `json:"file"`
 		Source string `json:"source"`
 	} `json:"rules6"`
+	Nft          string `json:"nft"` // nft -j list ruleset output, for both families
 	Err4         string `json:"err4"`
 	Err6         string `json:"err6"`
 	IPv6Disabled bool   `json:"ipv6_disabled"`
@@ -76,6 +77,19 @@ func loadCase(t *testing.T, dir string) Inputs {
 	}
 	for _, r := range c.Rules6 {
 		fw.Sets6 = append(fw.Sets6, parse(r.File, r.Source, firewall.IPv6))
+	}
+	if c.Nft != "" {
+		b, err := os.ReadFile(filepath.Join(dir, c.Nft))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := firewall.ParseNftJSON(bytes.NewReader(b), c.Nft)
+		if err != nil {
+			t.Fatalf("parsing %s: %v", c.Nft, err)
+		}
+		fw.Nft = n
+		fw.Sets4 = append(fw.Sets4, n.Family(firewall.IPv4))
+		fw.Sets6 = append(fw.Sets6, n.Family(firewall.IPv6))
 	}
 	if fw.Sets4 != nil {
 		fw.V4 = firewall.NewEvaluator(firewall.IPv4, fw.Sets4, firewall.Host{})

@@ -18,13 +18,20 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 
 	s := r.Summary
 	p("## Summary\n\n")
-	p("| Sockets | Public | Open | Checks failed | Critical | High | Medium | Low | Info |\n")
-	p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	p("| %d | %d | %d | %d |", s.Sockets, s.Public, s.Open, s.ChecksFailed)
+	p("| Sockets | Public | Open | Clients | Checks failed | Checks skipped | Critical | High | Medium | Low | Info |\n")
+	p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	p("| %d | %d | %d | %d | %d | %d |", s.Sockets, s.Public, s.Open, s.Clients, s.ChecksFailed, s.ChecksSkipped)
 	for _, sev := range Severities {
 		p(" %d |", s.Findings[sev.String()])
 	}
-	p("\n\n## Checks\n\n")
+	p("\n")
+	if r.Incomplete() {
+		p("\n**Audit incomplete** (%d checks skipped):\n\n", s.ChecksSkipped)
+		for _, why := range s.Incomplete {
+			p("- %s\n", mdText(why))
+		}
+	}
+	p("\n## Checks\n\n")
 	p("| Status | Check | CIS | Detail |\n|---|---|---|---|\n")
 	for _, c := range r.Checks {
 		p("| %s | `%s` | %s | %s |\n", statusMark(c.Status), c.ID, mdCell(strings.Join(c.CIS, "; ")), mdCell(c.Detail))
@@ -66,7 +73,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 				v = so.Firewall.Verdict
 			}
 			p("| %s | %s | %d | %s | %s | %s | %s |\n", so.Proto, mdCell(so.Address), so.Port,
-				mdCell(so.Process), mdCell(so.Service), so.Exposure, v)
+				mdCell(so.Process), mdCell(ServiceCell(so)), so.Exposure, v)
 		}
 	}
 	return b.Flush()

@@ -2,6 +2,7 @@ package report
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/fwaudit/fwaudit/scan"
@@ -54,12 +55,24 @@ type Report struct {
 }
 
 // Summary counts what the report holds. Findings always has all five levels.
+//
+// Client sockets (Socket.Client) are counted in Sockets and in Clients,
+// never in Public or Open: nothing serves there.
+//
+// ChecksSkipped counts every skipped check; Incomplete says why the audit
+// did not cover everything it should have (a family's rules or the
+// sockets could not be read), one reason per cause, empty when it did.
+// Checks skipped because the host has nothing to check (IPv6 disabled)
+// leave the audit complete.
 type Summary struct {
-	Sockets      int            `json:"sockets"`
-	Public       int            `json:"public"`
-	Open         int            `json:"open"`
-	ChecksFailed int            `json:"checks_failed"`
-	Findings     map[string]int `json:"findings"`
+	Sockets       int            `json:"sockets"`
+	Public        int            `json:"public"`
+	Open          int            `json:"open"`
+	Clients       int            `json:"clients"`
+	ChecksFailed  int            `json:"checks_failed"`
+	ChecksSkipped int            `json:"checks_skipped"`
+	Incomplete    []string       `json:"incomplete"`
+	Findings      map[string]int `json:"findings"`
 }
 
 // Status is the outcome of a check.
@@ -78,6 +91,10 @@ type Check struct {
 	Status Status   `json:"status"`
 	CIS    []string `json:"cis"`
 	Detail string   `json:"detail"`
+
+	// lacking: skipped because an input is missing (rules or sockets not
+	// read), not because the host has nothing to check (IPv6 disabled)
+	lacking bool
 }
 
 // Finding is one problem, tied to a socket (proto, port, address, service)
@@ -122,6 +139,10 @@ func Build(in Inputs) *Report {
 	return r
 }
 
+// Incomplete reports whether some check was skipped for lack of input:
+// `report --fail-on` must not pass such an audit (exit code 4).
+func (r *Report) Incomplete() bool { return len(r.Summary.Incomplete) > 0 }
+
 // Exceeds reports whether a finding at or above sev exists (--fail-on).
 func (r *Report) Exceeds(sev Severity) bool {
 	for _, f := range r.Findings {
@@ -133,11 +154,15 @@ func (r *Report) Exceeds(sev Severity) bool {
 }
 
 func summarize(r *Report) Summary {
-	s := Summary{Sockets: len(r.Sockets), Findings: map[string]int{}}
+	s := Summary{Sockets: len(r.Sockets), Findings: map[string]int{}, Incomplete: []string{}}
 	for _, sev := range Severities {
 		s.Findings[sev.String()] = 0
 	}
 	for _, so := range r.Sockets {
+		if so.Client {
+			s.Clients++
+			continue
+		}
 		if so.Exposure == string(scan.ExposurePublic) {
 			s.Public++
 		}
@@ -146,8 +171,23 @@ func summarize(r *Report) Summary {
 		}
 	}
 	for _, c := range r.Checks {
-		if c.Status == Fail {
+		switch c.Status {
+		case Fail:
 			s.ChecksFailed++
+		case Skip:
+			s.ChecksSkipped++
+			why := c.Detail
+			switch {
+			case strings.HasSuffix(c.ID, "-v4"):
+				why = "IPv4: " + why
+			case strings.HasSuffix(c.ID, "-v6"):
+				why = "IPv6: " + why
+			default:
+				why = c.ID + ": " + why
+			}
+			if c.lacking && !contains(s.Incomplete, why) {
+				s.Incomplete = append(s.Incomplete, why)
+			}
 		}
 	}
 	for _, f := range r.Findings {

@@ -8,28 +8,26 @@ import (
 )
 
 // This file holds the structural questions the report asks of a parsed
-// ruleset (which chains INPUT reaches, which backend a dump came from).
-// Questions about what a packet meets are left to the evaluator.
+// ruleset (which chains the input hook reaches, which backend a dump came
+// from), answered by firewall in terms of hooks. Questions about what a
+// packet meets are left to the evaluator.
 
-// reachable lists the chains of t that a packet entering start can visit,
-// through -j and -g, in the order they are first reached.
-func reachable(t *firewall.Table, start string) []*firewall.Chain {
-	first := t.Chain(start)
-	if first == nil {
-		return nil
+// inputChains lists the chains that filter packets for local sockets
+// (iptables' filter INPUT, nft's filter chains on the input hook) and the
+// chains they reach.
+func inputChains(rs *firewall.Ruleset) []*firewall.Chain {
+	var out []*firewall.Chain
+	for _, h := range rs.FilterChains("input") {
+		out = append(out, h.Reach()...)
 	}
-	seen := map[string]bool{start: true}
-	out := []*firewall.Chain{first}
-	for i := 0; i < len(out); i++ {
-		for _, r := range out[i].Rules {
-			if r.Target == "" || seen[r.Target] {
-				continue
-			}
-			if c := t.Chain(r.Target); c != nil && c.Policy == "" {
-				seen[r.Target] = true
-				out = append(out, c)
-			}
-		}
+	return out
+}
+
+// natChains lists the nat chains on prerouting and the chains they reach.
+func natChains(rs *firewall.Ruleset) []*firewall.Chain {
+	var out []*firewall.Chain
+	for _, h := range rs.NATChains() {
+		out = append(out, h.Reach()...)
 	}
 	return out
 }
@@ -45,27 +43,23 @@ func ruleCount(rs *firewall.Ruleset) int {
 	return n
 }
 
-// filtersNothing is true when no ruleset of a family holds a rule or a
-// non-ACCEPT filter policy: everything is accepted.
+// filtersNothing is true when no ruleset of a family (iptables of either
+// backend, native nft tables) holds a rule or a DROP policy: everything
+// is accepted.
 func filtersNothing(sets []*firewall.Ruleset) bool {
 	for _, rs := range sets {
 		if ruleCount(rs) > 0 {
 			return false
 		}
-		for _, c := range tableChains(rs.Table("filter")) {
-			if c.Policy != "" && c.Policy != "ACCEPT" {
-				return false
+		for _, t := range rs.Tables {
+			for _, c := range t.Chains {
+				if c.Policy == "DROP" {
+					return false
+				}
 			}
 		}
 	}
 	return true
-}
-
-func tableChains(t *firewall.Table) []*firewall.Chain {
-	if t == nil {
-		return nil
-	}
-	return t.Chains
 }
 
 // backend names the netfilter backend a ruleset was read from ("nft" or
@@ -81,8 +75,10 @@ func backend(rs *firewall.Ruleset) string {
 }
 
 // isPolicy tells whether a Result.Rule names a chain policy rather than a
-// rule; the evaluator writes policies as iptables-save does ("-P INPUT DROP").
-func isPolicy(rule string) bool { return strings.HasPrefix(rule, "-P ") }
+// rule: "-P INPUT DROP" (iptables) or "inet filter input policy drop" (nft).
+func isPolicy(rule string) bool {
+	return strings.HasPrefix(rule, "-P ") || (!strings.Contains(rule, ": ") && strings.Contains(rule, " policy "))
+}
 
 // portsNamed collects every destination port any rule of sets names.
 func portsNamed(sets []*firewall.Ruleset) []firewall.PortRange {

@@ -12,6 +12,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/fwaudit/fwaudit/firewall"
+	"github.com/fwaudit/fwaudit/scan"
 )
 
 // Host identifies the audited host.
@@ -23,6 +24,16 @@ type Host struct {
 type FirewallInfo struct {
 	IPv4 *RulesInfo `json:"ipv4"`
 	IPv6 *RulesInfo `json:"ipv6"`
+	Nft  *NftInfo   `json:"nft,omitempty"`
+}
+
+// NftInfo describes the nftables ruleset read: its tables (every family),
+// the rules of its IP-family tables, and the tables not evaluated.
+type NftInfo struct {
+	Source  string   `json:"source"`
+	Tables  []string `json:"tables"`
+	Rules   int      `json:"rules"`
+	Skipped []string `json:"skipped,omitempty"`
 }
 
 // RulesInfo describes one family's rules: their sources and rule count, or
@@ -35,7 +46,14 @@ type RulesInfo struct {
 
 // NewFirewallInfo summarises fw for the JSON "firewall" object.
 func NewFirewallInfo(fw *Firewall) FirewallInfo {
-	return FirewallInfo{IPv4: rulesInfo(fw.Sets4, fw.Err4), IPv6: rulesInfo(fw.Sets6, fw.Err6)}
+	fi := FirewallInfo{IPv4: rulesInfo(fw.Sets4, fw.Err4), IPv6: rulesInfo(fw.Sets6, fw.Err6)}
+	if fw.Nft != nil {
+		fi.Nft = &NftInfo{Source: fw.Nft.Source, Tables: fw.Nft.Tables(), Rules: fw.Nft.RuleCount(), Skipped: fw.Nft.Skipped}
+		if fi.Nft.Tables == nil {
+			fi.Nft.Tables = []string{}
+		}
+	}
+	return fi
 }
 
 func rulesInfo(sets []*firewall.Ruleset, why string) *RulesInfo {
@@ -95,7 +113,9 @@ func (d *ScanDoc) WriteJSON(w io.Writer) error {
 }
 
 // WriteTable writes one line per socket: PROTO ADDRESS PORT PROCESS
-// SERVICE EXPOSURE, and FIREWALL when verdicts were computed.
+// SERVICE EXPOSURE, and FIREWALL when verdicts were computed. SERVICE ends
+// in "?" when only the port names it, and says "(client)" for a client
+// socket.
 func (d *ScanDoc) WriteTable(w io.Writer) error {
 	withFW := d.Firewall != nil
 	header := []any{"PROTO", "ADDRESS", "PORT", "PROCESS", "SERVICE", "EXPOSURE"}
@@ -116,7 +136,7 @@ func (d *ScanDoc) WriteTable(w io.Writer) error {
 		if s.Device != "" {
 			addr += "%" + s.Device
 		}
-		row := []string{proto, addr, fmt.Sprint(s.Port), processCell(s), dash(s.Service), s.Exposure}
+		row := []string{proto, addr, fmt.Sprint(s.Port), processCell(s), ServiceCell(s), s.Exposure}
 		if withFW {
 			row = append(row, FirewallCell(s.Firewall))
 		}
@@ -155,6 +175,22 @@ func processCell(s Socket) string {
 		cell += fmt.Sprintf(" +%d", n-1)
 	}
 	return cell
+}
+
+// ServiceCell is the service column of tables: the name, with "?" when
+// only the port suggests it, and "(client)" for a client socket.
+func ServiceCell(s Socket) string {
+	name := s.Service
+	if name != "" && s.ServiceBy == scan.ServiceByPort {
+		name += "?"
+	}
+	if s.Client {
+		if name == "" {
+			return "(client)"
+		}
+		return name + " (client)"
+	}
+	return dash(name)
 }
 
 func dash(s string) string {

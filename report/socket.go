@@ -13,18 +13,23 @@ import (
 
 // Socket is one listener with its firewall verdicts, as in `scan -o json`.
 type Socket struct {
-	Proto     string          `json:"proto"`
-	Family    string          `json:"family"`
-	DualStack bool            `json:"dual_stack"`
-	Address   string          `json:"address"`
-	Port      uint16          `json:"port"`
-	Device    string          `json:"device,omitempty"`
-	PID       int             `json:"pid"`
-	Process   string          `json:"process"`
-	Processes []Process       `json:"processes,omitempty"`
-	Service   string          `json:"service"`
-	Exposure  string          `json:"exposure"`
-	Firewall  *SocketFirewall `json:"firewall"`
+	Proto     string    `json:"proto"`
+	Family    string    `json:"family"`
+	DualStack bool      `json:"dual_stack"`
+	Address   string    `json:"address"`
+	Port      uint16    `json:"port"`
+	Device    string    `json:"device,omitempty"`
+	PID       int       `json:"pid"`
+	Process   string    `json:"process"`
+	Processes []Process `json:"processes,omitempty"`
+	Service   string    `json:"service"`
+	ServiceBy string    `json:"service_by,omitempty"` // "process" or "port" (a guess)
+	Exposure  string    `json:"exposure"`
+	// Client: a UDP socket the kernel bound for a client (scan.MarkClients);
+	// it is listed and judged, but raises no finding and is not counted as
+	// public or open.
+	Client   bool            `json:"client,omitempty"`
+	Firewall *SocketFirewall `json:"firewall"`
 }
 
 // Process is one owner of a socket.
@@ -66,6 +71,9 @@ type Firewall struct {
 	// that the evaluators cannot see (native nftables tables on the input
 	// hook); the evaluators already make accepting verdicts conditional.
 	Unseen4, Unseen6 []string
+	// Nft is the nftables ruleset read (live or --nft), whose native
+	// tables are already among Sets4 and Sets6; nil when none was read.
+	Nft *firewall.NftRuleset
 }
 
 // Sockets judges every listener against fw, sorted by port, proto, family
@@ -76,7 +84,8 @@ func Sockets(ls []scan.Listener, fw *Firewall) []Socket {
 		s := Socket{
 			Proto: l.Proto, Family: l.Family, DualStack: l.DualStack,
 			Address: l.Address.String(), Port: l.Port, Device: l.Device,
-			PID: l.PID, Process: l.Process, Service: l.Service, Exposure: string(l.Exposure),
+			PID: l.PID, Process: l.Process, Service: l.Service, ServiceBy: l.ServiceBy,
+			Exposure: string(l.Exposure), Client: l.Client,
 		}
 		if len(l.Processes) > 1 {
 			for _, p := range l.Processes {

@@ -15,8 +15,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	s := r.Summary
 	t := newTable(w)
-	t.Header("Sockets", "Public", "Open", "Checks failed", "Critical", "High", "Medium", "Low", "Info")
-	row := []any{s.Sockets, s.Public, s.Open, s.ChecksFailed}
+	t.Header("Sockets", "Public", "Open", "Clients", "Checks failed", "Checks skipped", "Critical", "High", "Medium", "Low", "Info")
+	row := []any{s.Sockets, s.Public, s.Open, s.Clients, s.ChecksFailed, s.ChecksSkipped}
 	for _, sev := range Severities {
 		row = append(row, s.Findings[sev.String()])
 	}
@@ -25,6 +25,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	if err := t.Render(); err != nil {
 		return err
+	}
+	if r.Incomplete() {
+		fmt.Fprintf(w, "\nAUDIT INCOMPLETE (%d checks skipped)\n", s.ChecksSkipped)
+		for _, why := range s.Incomplete {
+			fmt.Fprintf(w, "- %s\n", why)
+		}
 	}
 
 	var notPassed [][]string

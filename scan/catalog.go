@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -74,6 +75,7 @@ var catalog = []entry{
 	{"mssql", "tcp", 1433, sens, "Microsoft SQL Server"},
 	{"oracle", "tcp", 1521, sens, "Oracle database listener"},
 	{"radius", "udp", 1812, 0, "RADIUS authentication"},
+	{"turn", "tcp,udp", 3478, 0, "STUN/TURN relay (coturn)"},
 	{"mqtt", "tcp", 1883, clear, "MQTT message broker"},
 	{"nfs", "tcp,udp", 2049, sens, "Network File System"},
 	{"zookeeper", "tcp", 2181, sens, "Apache ZooKeeper"},
@@ -83,6 +85,7 @@ var catalog = []entry{
 	{"etcd", "tcp", 2379, sens, "etcd client API"},
 	{"etcd", "tcp", 2380, sens, "etcd peer traffic"},
 	{"iscsi", "tcp", 3260, sens, "iSCSI target"},
+	{"grafana", "tcp", 3000, 0, "Grafana dashboards"},
 	{"http-proxy", "tcp", 3128, sens, "HTTP proxy (Squid)"},
 	{"mysql", "tcp", 3306, sens, "MySQL / MariaDB"},
 	{"rdp", "tcp,udp", 3389, sens, "Remote Desktop Protocol"},
@@ -111,8 +114,12 @@ var catalog = []entry{
 	{"consul", "tcp", 8500, sens, "HashiCorp Consul HTTP API"},
 	{"cassandra", "tcp", 9042, sens, "Apache Cassandra CQL"},
 	{"cockpit", "tcp", 9090, sens, "Cockpit web console"},
+	{"prometheus", "tcp", 9090, sens, "Prometheus server (no auth by default)"},
+	{"pushgateway", "tcp", 9091, sens, "Prometheus Pushgateway (no auth by default)"},
 	{"kafka", "tcp", 9092, sens, "Apache Kafka"},
+	{"alertmanager", "tcp", 9093, sens, "Prometheus Alertmanager (no auth by default)"},
 	{"node-exporter", "tcp", 9100, 0, "Prometheus node exporter"},
+	{"blackbox-exporter", "tcp", 9115, sens, "Blackbox exporter (probes any target asked)"},
 	{"elasticsearch", "tcp", 9200, sens, "Elasticsearch HTTP API"},
 	{"elasticsearch", "tcp", 9300, sens, "Elasticsearch transport"},
 	{"webmin", "tcp", 10000, sens, "Webmin administration"},
@@ -121,7 +128,9 @@ var catalog = []entry{
 	{"memcached", "tcp,udp", 11211, sens, "Memcached"},
 	{"rabbitmq-management", "tcp", 15672, sens, "RabbitMQ management UI"},
 	{"mongodb", "tcp", 27017, sens, "MongoDB"},
+	{"tailscale", "udp", 41641, 0, "Tailscale (WireGuard underneath)"},
 	{"wireguard", "udp", 51820, 0, "WireGuard VPN"},
+	{"mosh", "udp", 60001, 0, "Mosh mobile shell (ports 60001-60999)"},
 }
 
 // byProcess maps a process name (/proc/PID/comm, at most 15 bytes) to the
@@ -129,74 +138,109 @@ var catalog = []entry{
 // the socket's port is that service's catalog port (nginx on 443 is https,
 // dnsmasq on 67 is dhcp). A name match wins over the port: sshd on 80 is ssh.
 var byProcess = map[string][]string{
-	"sshd":            {"ssh"},
-	"dropbear":        {"ssh"},
-	"nginx":           web,
-	"apache2":         web,
-	"httpd":           web,
-	"caddy":           web,
-	"lighttpd":        web,
-	"mysqld":          {"mysql"},
-	"mariadbd":        {"mysql"},
-	"postgres":        {"postgresql"},
-	"postmaster":      {"postgresql"},
-	"redis-server":    {"redis"},
-	"valkey-server":   {"redis"},
-	"mongod":          {"mongodb"},
-	"mongos":          {"mongodb"},
-	"memcached":       {"memcached"},
-	"named":           dns,
-	"unbound":         dns,
-	"dnsmasq":         {"dns", "dhcp", "tftp"},
-	"systemd-resolve": dns,
-	"pdns_server":     dns,
-	"pdns_recursor":   dns,
-	"coredns":         dns,
-	"knotd":           dns,
-	"nsd":             dns,
-	"master":          smtp,
-	"smtpd":           smtp,
-	"exim4":           smtp,
-	"exim":            smtp,
-	"sendmail":        smtp,
-	"dovecot":         mail,
-	"imap-login":      mail,
-	"pop3-login":      mail,
-	"vsftpd":          {"ftp"},
-	"proftpd":         {"ftp"},
-	"pure-ftpd":       {"ftp"},
-	"telnetd":         {"telnet"},
-	"in.telnetd":      {"telnet"},
-	"rsync":           {"rsync"},
-	"ntpd":            {"ntp"},
-	"chronyd":         {"ntp", "chrony"},
-	"snmpd":           {"snmp"},
-	"slapd":           {"ldap", "ldaps"},
-	"smbd":            {"smb", "netbios"},
-	"nmbd":            {"netbios"},
-	"rpcbind":         {"rpcbind"},
-	"portmap":         {"rpcbind"},
-	"xrdp":            {"rdp"},
-	"Xvnc":            {"vnc"},
-	"x11vnc":          {"vnc"},
-	"kube-apiserver":  {"kubernetes-api"},
-	"kubelet":         {"kubelet"},
-	"etcd":            {"etcd"},
-	"cockpit-ws":      {"cockpit"},
-	"miniserv.pl":     {"webmin"},
-	"openvpn":         {"openvpn"},
-	"avahi-daemon":    {"mdns"},
-	"cupsd":           {"ipp"},
-	"cups-browsed":    {"ipp"},
-	"squid":           {"http-proxy"},
-	"mosquitto":       {"mqtt"},
-	"influxd":         {"influxdb"},
-	"zabbix_agentd":   {"zabbix-agent"},
-	"zabbix_agent2":   {"zabbix-agent"},
-	"rsyslogd":        {"syslog"},
-	"dhclient":        {"dhcp-client"},
-	"dhcpcd":          {"dhcp-client"},
-	"systemd-network": {"dhcp-client"},
+	"sshd":              {"ssh"},
+	"dropbear":          {"ssh"},
+	"nginx":             web,
+	"apache2":           web,
+	"httpd":             web,
+	"caddy":             web,
+	"lighttpd":          web,
+	"mysqld":            {"mysql"},
+	"mariadbd":          {"mysql"},
+	"postgres":          {"postgresql"},
+	"postmaster":        {"postgresql"},
+	"redis-server":      {"redis"},
+	"valkey-server":     {"redis"},
+	"mongod":            {"mongodb"},
+	"mongos":            {"mongodb"},
+	"memcached":         {"memcached"},
+	"named":             dns,
+	"unbound":           dns,
+	"dnsmasq":           {"dns", "dhcp", "tftp"},
+	"systemd-resolve":   dns,
+	"pdns_server":       dns,
+	"pdns_recursor":     dns,
+	"coredns":           dns,
+	"knotd":             dns,
+	"nsd":               dns,
+	"master":            smtp,
+	"smtpd":             smtp,
+	"exim4":             smtp,
+	"exim":              smtp,
+	"sendmail":          smtp,
+	"dovecot":           mail,
+	"imap-login":        mail,
+	"pop3-login":        mail,
+	"vsftpd":            {"ftp"},
+	"proftpd":           {"ftp"},
+	"pure-ftpd":         {"ftp"},
+	"telnetd":           {"telnet"},
+	"in.telnetd":        {"telnet"},
+	"rsync":             {"rsync"},
+	"ntpd":              {"ntp"},
+	"chronyd":           {"ntp", "chrony"},
+	"snmpd":             {"snmp"},
+	"slapd":             {"ldap", "ldaps"},
+	"smbd":              {"smb", "netbios"},
+	"nmbd":              {"netbios"},
+	"rpcbind":           {"rpcbind"},
+	"portmap":           {"rpcbind"},
+	"xrdp":              {"rdp"},
+	"Xvnc":              {"vnc"},
+	"x11vnc":            {"vnc"},
+	"kube-apiserver":    {"kubernetes-api"},
+	"kubelet":           {"kubelet"},
+	"etcd":              {"etcd"},
+	"cockpit-ws":        {"cockpit"},
+	"miniserv.pl":       {"webmin"},
+	"openvpn":           {"openvpn"},
+	"avahi-daemon":      {"mdns"},
+	"cupsd":             {"ipp"},
+	"cups-browsed":      {"ipp"},
+	"squid":             {"http-proxy"},
+	"mosquitto":         {"mqtt"},
+	"influxd":           {"influxdb"},
+	"zabbix_agentd":     {"zabbix-agent"},
+	"zabbix_agent2":     {"zabbix-agent"},
+	"rsyslogd":          {"syslog"},
+	"prometheus":        {"prometheus"},
+	"pushgateway":       {"pushgateway"},
+	"alertmanager":      {"alertmanager"},
+	"node_exporter":     {"node-exporter"},
+	"blackbox_exporter": {"blackbox-exporter"},
+	"grafana":           {"grafana"},
+	"grafana-server":    {"grafana"},
+	"mosh-server":       {"mosh"},
+	"wireguard-go":      {"wireguard"},
+	"tailscaled":        {"tailscale"},
+	"turnserver":        {"turn"},
+	"asterisk":          {"sip"},
+	"kamailio":          {"sip"},
+	"opensips":          {"sip"},
+	"freeswitch":        {"sip"},
+	"traefik":           web,
+	// Debian's package names for the Prometheus tools
+	"prometheus-node-exporter":     {"node-exporter"},
+	"prometheus-alertmanager":      {"alertmanager"},
+	"prometheus-pushgateway":       {"pushgateway"},
+	"prometheus-blackbox-exporter": {"blackbox-exporter"},
+	"dhclient":                     {"dhcp-client"},
+	"dhcpcd":                       {"dhcp-client"},
+	"systemd-network":              {"dhcp-client"},
+}
+
+// forwarders are processes that listen on behalf of something else: the
+// service is whatever is published behind them (a container's postgres on
+// 5432), so only the port can name it; the services listed are the ones
+// the forwarder serves itself. They are servers all the same.
+var forwarders = map[string][]string{
+	"docker-proxy": nil,                        // Docker's userland proxy for published ports
+	"dockerd":      {"docker", "docker-swarm"}, // older Docker published ports from the daemon itself
+	"rootlesskit":  nil,                        // rootless Docker's port driver
+	"rootlessport": nil,                        // rootless Podman's port forwarder
+	"pasta":        nil,                        // Podman's user-mode network (passt)
+	"haproxy":      nil,
+	"envoy":        nil,
 }
 
 var (
@@ -236,7 +280,9 @@ func init() {
 	byPort = make(map[portKey]int, len(services))
 	byName = make(map[string]Service)
 	for i, s := range services {
-		byPort[portKey{s.Proto, s.Port}] = i
+		if _, ok := byPort[portKey{s.Proto, s.Port}]; !ok {
+			byPort[portKey{s.Proto, s.Port}] = i
+		}
 		if _, ok := byName[s.Name]; !ok {
 			byName[s.Name] = s
 		}
@@ -256,41 +302,63 @@ func LookupService(name string) (Service, bool) {
 	return s, ok
 }
 
+// How a listener's service was named (Listener.ServiceBy).
+const (
+	ServiceByProcess = "process" // an owner's process name is a known server of it
+	ServiceByPort    = "port"    // only the port: a guess, whatever actually listens there
+)
+
 // Identify names the service behind a socket: by process name first (sshd
 // on 5622 is ssh), then by port and proto. process is a comm name as the
 // kernel or ss/netstat print it; paths, arguments ("sshd: /usr/sbin") and
 // the 15-byte truncation ("/usr/sbin/apach") are understood.
 func Identify(proto string, port uint16, process string) (Service, bool) {
+	s, by := identify(proto, port, process)
+	return s, by != ""
+}
+
+// identify is Identify that also says how: ServiceByProcess,
+// ServiceByPort, or "" when the service is unknown.
+func identify(proto string, port uint16, process string) (Service, string) {
 	var atPort *Service
 	if i, ok := byPort[portKey{proto, port}]; ok {
 		atPort = &services[i]
 	}
-	if cands := processServices(process); cands != nil {
-		if atPort != nil {
-			for _, c := range cands {
-				if c == atPort.Name {
-					return *atPort, true
+	cands, fwd := knownProcess(process)
+	if fwd {
+		if atPort != nil && slices.Contains(cands, atPort.Name) {
+			return *atPort, ServiceByProcess // dockerd's own API on 2375
+		}
+		cands = nil
+	}
+	if len(cands) > 0 {
+		// A port shared by two services (9090: cockpit, prometheus)
+		// is the process's when it serves one of them.
+		for _, c := range cands {
+			for i := range services {
+				if s := services[i]; s.Name == c && s.Proto == proto && s.Port == port {
+					return s, ServiceByProcess
 				}
 			}
 		}
-		return lookupProto(cands[0], proto), true
+		return lookupProto(cands[0], proto), ServiceByProcess
 	}
 	if atPort != nil {
-		return *atPort, true
+		return *atPort, ServiceByPort
 	}
-	return Service{}, false
+	return Service{}, ""
 }
 
 // identifyListener tries every owner in PID order before the port, so a
 // pre-forked "smtpd" worker or systemd socket activation does not hide the
 // daemon that owns the socket too.
-func identifyListener(l *Listener) (Service, bool) {
+func identifyListener(l *Listener) (Service, string) {
 	for _, p := range l.Processes {
-		if processServices(p.Name) != nil {
-			return Identify(l.Proto, l.Port, p.Name)
+		if cands, fwd := knownProcess(p.Name); len(cands) > 0 && !fwd {
+			return identify(l.Proto, l.Port, p.Name)
 		}
 	}
-	return Identify(l.Proto, l.Port, l.Process)
+	return identify(l.Proto, l.Port, l.Process)
 }
 
 // lookupProto prefers the entry of a service on the socket's protocol.
@@ -306,11 +374,12 @@ func lookupProto(name, proto string) Service {
 // commLen is the kernel's TASK_COMM_LEN minus the terminating NUL.
 const commLen = 15
 
-// processServices returns the candidate services for a process name, nil
-// if the name is not known.
-func processServices(process string) []string {
+// knownProcess returns the candidate services of a process name, and
+// whether it is a port forwarder (docker-proxy; cands are then the
+// services it serves itself); nil, false when the name is not known.
+func knownProcess(process string) (cands []string, forwarder bool) {
 	if process == "" {
-		return nil
+		return nil, false
 	}
 	name := process
 	// netstat prints the start of the command line: "sshd: /usr/sbin",
@@ -318,27 +387,58 @@ func processServices(process string) []string {
 	if i := strings.IndexAny(name, ": "); i > 0 {
 		name = name[:i]
 	}
-	if c, ok := byProcess[name]; ok {
-		return c
-	}
 	base := name
 	if i := strings.LastIndexByte(base, '/'); i >= 0 {
 		base = base[i+1:]
 	}
-	if c, ok := byProcess[base]; ok {
-		return c
+	for _, n := range []string{name, base} {
+		if c, ok := byProcess[n]; ok {
+			return c, false
+		}
+		if c, ok := forwarders[n]; ok {
+			return c, true
+		}
 	}
-	// A comm cut at 15 bytes ("/usr/sbin/apach" for /usr/sbin/apache2)
-	// matches a known name it is a prefix of.
+	// A comm cut at 15 bytes ("/usr/sbin/apach" for /usr/sbin/apache2,
+	// "prometheus-node" for prometheus-node-exporter) matches the known
+	// name it is a prefix of (the first in byte order if several are).
 	if len(process) >= commLen && len(base) >= 4 {
-		var best []string
 		bestName := ""
-		for n, c := range byProcess {
+		for n := range byProcess {
 			if strings.HasPrefix(n, base) && (bestName == "" || n < bestName) {
-				best, bestName = c, n
+				bestName = n
 			}
 		}
-		return best
+		for n := range forwarders {
+			if strings.HasPrefix(n, base) && (bestName == "" || n < bestName) {
+				bestName = n
+			}
+		}
+		if c, ok := forwarders[bestName]; ok {
+			return c, true
+		}
+		if bestName != "" {
+			return byProcess[bestName], false
+		}
 	}
-	return nil
+	return nil, false
 }
+
+// knownServer reports whether a process name is one the catalog knows to
+// serve (sshd, nginx) or to forward (docker-proxy). Client-only names
+// (dhclient) are not servers.
+func knownServer(process string) bool {
+	cands, fwd := knownProcess(process)
+	if fwd {
+		return true
+	}
+	for _, c := range cands {
+		if !clientServices[c] {
+			return true
+		}
+	}
+	return false
+}
+
+// clientServices are catalog entries for the client side of a protocol.
+var clientServices = map[string]bool{"dhcp-client": true}

@@ -37,8 +37,18 @@ type Listener struct {
 	Process   string
 	Processes []Process
 
-	Service  string // canonical catalog name, "" when unknown
-	Exposure Exposure
+	Service string // canonical catalog name, "" when unknown
+	// ServiceBy says what named the service: ServiceByProcess (an owner is
+	// a known server of it) or ServiceByPort (the port alone: a guess).
+	// "" when Service is.
+	ServiceBy string
+	Exposure  Exposure
+
+	// Client marks an unconnected UDP socket on a port the kernel picked
+	// for a process that is not a known server (dig, a syslog forwarder):
+	// the client side of a conversation, nothing to open or to flag. See
+	// MarkClients.
+	Client bool
 }
 
 // Conn is an established TCP connection, used to keep live sessions alive.

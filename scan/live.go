@@ -33,6 +33,7 @@ func (o Options) procFS() fs.FS {
 
 // Live lists the host's listening TCP and unconnected UDP sockets, IPv4 and
 // IPv6, with their owners, sorted by port, proto, family and address.
+// Client sockets are marked by the host's ephemeral port range.
 // Warnings are for the user (stderr), once each; err is set only when
 // nothing could be listed.
 func Live(ctx context.Context, opts Options) (ls []Listener, warnings []string, err error) {
@@ -90,6 +91,13 @@ func Live(ctx context.Context, opts Options) (ls []Listener, warnings []string, 
 		finish(&l)
 		ls = append(ls, l)
 	}
+	eph, err := ReadEphemeral(fsys)
+	if err != nil {
+		eph = DefaultEphemeral
+		warnings = append(warnings, "cannot read the ephemeral port range ("+err.Error()+
+			"); client sockets are judged by the default "+eph.String())
+	}
+	MarkClients(ls, eph)
 	if sysctlUsed {
 		warnings = append(warnings, "dual_stack of IPv6 wildcard sockets taken from net.ipv6.bindv6only="+
 			strconv.Itoa(bindv6only)+"; a socket that sets IPV6_V6ONLY itself is not seen")

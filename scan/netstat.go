@@ -56,6 +56,9 @@ func (p *textParser) netstatLine(n int, line string, f []string) error {
 		procs = []Process{{PID: pid, Name: name}}
 		break
 	}
+	if a.addr.Is6() && a.addr.IsUnspecified() {
+		p.guessed = append(p.guessed, len(p.out))
+	}
 	p.out = append(p.out, newListener(proto, a.addr, a.port, a.device, true, procs))
 	return nil
 }

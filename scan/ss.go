@@ -61,6 +61,8 @@ func (p *textParser) ssLine(n int, line string) error {
 	}
 	if v6only != "" && addr.Is6() {
 		dual = v6only == "0"
+	} else if p.oldSS && addr.Is6() && addr.IsUnspecified() {
+		p.guessed = append(p.guessed, len(p.out))
 	}
 	p.out = append(p.out, newListener(proto, addr, a.port, a.device, dual, procs))
 	return nil

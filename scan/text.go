@@ -59,7 +59,45 @@ func ParseText(r io.Reader, name string) ([]Listener, error) {
 	if !p.recognised {
 		return nil, &ParseError{Source: name, Msg: "no ss or netstat output recognised"}
 	}
+	inferV6Only(p.out, p.guessed)
+	MarkClients(p.out, DefaultEphemeral)
 	return p.out, nil
+}
+
+// inferV6Only corrects the dual-stack guess for the IPv6 wildcards in
+// guessed (indexes into ls). A dual-stack IPv6 socket receives IPv4 on its
+// port, so Linux refuses a bind of the IPv4 wildcard on the same port next
+// to it (EADDRINUSE, short of SO_REUSEPORT); OpenSSH, nginx and others set
+// IPV6_V6ONLY exactly when they bind both. So when the process that owns
+// the IPv6 wildcard (same PID, or the same name: netstat names one of
+// several pre-forked owners) also holds 0.0.0.0 on the same port, proto
+// and device, its IPv6 socket is V6ONLY. Without owners nothing is changed.
+func inferV6Only(ls []Listener, guessed []int) {
+	for _, i := range guessed {
+		l := &ls[i]
+		if !l.DualStack || len(l.Processes) == 0 {
+			continue
+		}
+		for _, v4 := range ls {
+			if v4.Family == "ipv4" && v4.Address.IsUnspecified() && v4.Proto == l.Proto &&
+				v4.Port == l.Port && v4.Device == l.Device && sameOwner(v4.Processes, l.Processes) {
+				l.DualStack = false
+				break
+			}
+		}
+	}
+}
+
+// sameOwner reports whether two owner lists share a PID or a process name.
+func sameOwner(a, b []Process) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if x.PID == y.PID || x.Name != "" && x.Name == y.Name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 type textFormat int
@@ -77,6 +115,7 @@ type textParser struct {
 	otherInet  bool       // inside netstat's "Active UNIX domain sockets" section
 	recognised bool       // a header or a socket line was seen
 	out        []Listener
+	guessed    []int // indexes in out of IPv6 wildcards whose dual stack is assumed
 }
 
 func (p *textParser) errorf(n int, line, msg string) error {
@@ -296,8 +335,8 @@ func setProcesses(l *Listener, procs []Process) {
 
 // finish names the service and the exposure.
 func finish(l *Listener) {
-	if s, ok := identifyListener(l); ok {
-		l.Service = s.Name
+	if s, by := identifyListener(l); by != "" {
+		l.Service, l.ServiceBy = s.Name, by
 	}
 	l.Exposure = exposureOfAddr(l.Address, l.Device)
 }

@@ -31,7 +31,9 @@ type goldenListener struct {
 	Process   string          `json:"process"`
 	Processes []goldenProcess `json:"processes,omitempty"`
 	Service   string          `json:"service"`
+	ServiceBy string          `json:"service_by,omitempty"`
 	Exposure  Exposure        `json:"exposure"`
+	Client    bool            `json:"client,omitempty"`
 }
 
 type goldenProcess struct {
@@ -47,7 +49,7 @@ func toGolden(ls []Listener) []goldenListener {
 			ps = append(ps, goldenProcess{p.PID, p.Name})
 		}
 		out = append(out, goldenListener{l.Proto, l.Family, l.DualStack, l.Address.String(), l.Port,
-			l.Device, l.PID, l.Process, ps, l.Service, l.Exposure})
+			l.Device, l.PID, l.Process, ps, l.Service, l.ServiceBy, l.Exposure, l.Client})
 	}
 	return out
 }
@@ -173,7 +175,7 @@ func TestParseTextFacts(t *testing.T) {
 		{"corpus-netstat-lnp-procnames-with-spaces", "tcp", "0.0.0.0:9000", want{"ipv4", false, "", 1187, "pgpool: watchd", 1, "", ExposurePublic}},
 		{"corpus-netstat-lnp-procnames-with-spaces", "tcp", "127.0.0.53:53", want{"ipv4", false, "", 885, "systemd-resolve", 1, "dns", ExposureLocal}},
 		{"corpus-netstat-lnp-centos77", "tcp", "[::1]:25", want{"ipv6", false, "", 1469, "master", 1, "smtp", ExposureLocal}},
-		{"corpus-netstat-lnp-centos77", "tcp", "[::]:22", want{"ipv6", true, "", 1206, "sshd", 1, "ssh", ExposurePublic}},
+		{"corpus-netstat-lnp-centos77", "tcp", "[::]:22", want{"ipv6", false, "", 1206, "sshd", 1, "ssh", ExposurePublic}},
 		{"captured-ss-tunlp", "tcp", "[::]:5622", want{"ipv6", true, "", 6832, "sshd", 1, "ssh", ExposurePublic}},
 		{"captured-ss-tunlp", "tcp", "[::]:22", want{"ipv6", false, "", 6832, "sshd", 1, "ssh", ExposurePublic}},
 		{"captured-ss-tunlp", "tcp", "0.0.0.0:8080", want{"ipv4", false, "", 6840, `we"ird (x`, 1, "http-alt", ExposurePublic}},
@@ -182,9 +184,9 @@ func TestParseTextFacts(t *testing.T) {
 		{"captured-ss-tunlp", "udp", "[::]:53", want{"ipv6", true, "", 6838, "named", 1, "dns", ExposurePublic}},
 		{"captured-ss-tunlp", "tcp", "[2001:db8::10]:5433", want{"ipv6", false, "", 6836, "postgres", 1, "postgresql", ExposureSpecific}},
 		{"captured-ss-tulpen", "tcp", "[::]:5622", want{"ipv6", true, "", 6832, "sshd", 1, "ssh", ExposurePublic}},
-		{"captured-netstat-tunlp", "tcp", "[::]:22", want{"ipv6", true, "", 6832, "python3", 1, "ssh", ExposurePublic}},
+		{"captured-netstat-tunlp", "tcp", "[::]:22", want{"ipv6", false, "", 6832, "python3", 1, "ssh", ExposurePublic}},
 		{"handmade-ss-old-format", "udp", "0.0.0.0:68", want{"ipv4", false, "", 1939, "dhclient", 1, "dhcp-client", ExposurePublic}},
-		{"handmade-ss-old-format", "tcp", "[::]:22", want{"ipv6", true, "", 1206, "sshd", 1, "ssh", ExposurePublic}},
+		{"handmade-ss-old-format", "tcp", "[::]:22", want{"ipv6", false, "", 1206, "sshd", 1, "ssh", ExposurePublic}},
 		{"handmade-ss-old-format-ipv4-only", "tcp", "0.0.0.0:22", want{"ipv4", false, "", 1206, "sshd", 1, "ssh", ExposurePublic}},
 		{"handmade-ss-old-format", "tcp", "[::]:3306", want{"ipv6", true, "", 1344, "mysqld", 1, "mysql", ExposurePublic}},
 	}
@@ -273,6 +275,90 @@ func TestParseTextFlagVariantsAgree(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestNetstatDualStackAgreesWithSS: netstat cannot see IPV6_V6ONLY, ss -e
+// can (v6only:0|1). Captured from the same host, the dual stack netstat's
+// parse infers must be what ss reported.
+func TestNetstatDualStackAgreesWithSS(t *testing.T) {
+	truth := map[string]bool{}
+	for _, l := range parseFile(t, filepath.Join(sockets, "captured-ss-tulpen.txt")) {
+		truth[fmt.Sprintf("%s %s %d", l.Proto, l.Address, l.Port)] = l.DualStack
+	}
+	for _, f := range []string{"captured-netstat-tunlp.txt", "captured-netstat-tulpen.txt", "captured-netstat-lnp.txt"} {
+		t.Run(f, func(t *testing.T) {
+			wildcards := 0
+			for _, l := range parseFile(t, filepath.Join(sockets, f)) {
+				if l.Family != "ipv6" || !l.Address.IsUnspecified() {
+					continue
+				}
+				wildcards++
+				key := fmt.Sprintf("%s %s %d", l.Proto, l.Address, l.Port)
+				want, ok := truth[key]
+				if !ok {
+					t.Errorf("%s: not in the ss capture", key)
+					continue
+				}
+				if l.DualStack != want {
+					t.Errorf("%s: dual_stack %v, ss -e says %v", key, l.DualStack, want)
+				}
+			}
+			if wildcards < 4 { // 22 and 80 V6ONLY, 5622 and udp 53 dual stack
+				t.Errorf("%d IPv6 wildcards, want at least 4", wildcards)
+			}
+		})
+	}
+}
+
+func TestInferV6Only(t *testing.T) {
+	const header = "Active Internet connections (only servers)\n" +
+		"Proto Recv-Q Send-Q Local Address           Foreign Address         State       PID/Program name\n"
+	tests := []struct {
+		name  string
+		lines string
+		dual  bool // of the one IPv6 wildcard
+	}{
+		{"same PID holds the IPv4 wildcard", "tcp 0 0 0.0.0.0:22 0.0.0.0:* LISTEN 600/sshd\ntcp6 0 0 :::22 :::* LISTEN 600/sshd\n", false},
+		{"IPv4 wildcard after the IPv6 one", "tcp6 0 0 :::22 :::* LISTEN 600/sshd\ntcp 0 0 0.0.0.0:22 0.0.0.0:* LISTEN 600/sshd\n", false},
+		{"pre-forked: another PID of the same program", "tcp 0 0 0.0.0.0:80 0.0.0.0:* LISTEN 701/nginx\ntcp6 0 0 :::80 :::* LISTEN 700/nginx\n", false},
+		{"udp too", "udp 0 0 0.0.0.0:53 0.0.0.0:* 9/named\nudp6 0 0 :::53 :::* 9/named\n", false},
+		{"alone", "tcp6 0 0 :::22 :::* LISTEN 600/sshd\n", true},
+		{"another process holds the IPv4 wildcard", "tcp 0 0 0.0.0.0:22 0.0.0.0:* LISTEN 5/inetd\ntcp6 0 0 :::22 :::* LISTEN 600/sshd\n", true},
+		{"IPv4 on one address only", "tcp 0 0 192.0.2.1:22 0.0.0.0:* LISTEN 600/sshd\ntcp6 0 0 :::22 :::* LISTEN 600/sshd\n", true},
+		{"IPv4 wildcard on another port", "tcp 0 0 0.0.0.0:2222 0.0.0.0:* LISTEN 600/sshd\ntcp6 0 0 :::22 :::* LISTEN 600/sshd\n", true},
+		{"IPv4 wildcard of the other proto", "udp 0 0 0.0.0.0:53 0.0.0.0:* 9/named\ntcp6 0 0 :::53 :::* LISTEN 9/named\n", true},
+		{"no owners (netstat without -p)", "tcp 0 0 0.0.0.0:22 0.0.0.0:* LISTEN -\ntcp6 0 0 :::22 :::* LISTEN -\n", true},
+		{"old ss, same PID", "Netid State Recv-Q Send-Q Local Address:Port Peer Address:Port\n" +
+			"tcp LISTEN 0 128 *:22 *:* users:((\"sshd\",pid=1206,fd=3))\ntcp LISTEN 0 128 :::22 :::* users:((\"sshd\",pid=1206,fd=4))\n", false},
+		{"new ss: [::] is V6ONLY whatever else", "Netid State Recv-Q Send-Q Local Address:Port Peer Address:Port\n" +
+			"tcp LISTEN 0 128 [::]:22 [::]:* users:((\"sshd\",pid=1,fd=4))\n", false},
+		{"new ss: *:22 is dual stack, -e says so", "Netid State Recv-Q Send-Q Local Address:Port Peer Address:Port\n" +
+			"tcp LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:((\"sshd\",pid=1,fd=3))\ntcp LISTEN 0 128 *:22 *:* users:((\"sshd\",pid=1,fd=4)) v6only:0\n", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := tt.lines
+			if strings.HasPrefix(in, "tcp") || strings.HasPrefix(in, "udp") {
+				in = header + in
+			}
+			ls, err := ParseText(strings.NewReader(in), "x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, l := range ls {
+				if l.Family == "ipv6" && l.Address.IsUnspecified() {
+					n++
+					if l.DualStack != tt.dual {
+						t.Errorf("dual_stack = %v, want %v", l.DualStack, tt.dual)
+					}
+				}
+			}
+			if n != 1 {
+				t.Fatalf("%d IPv6 wildcards, want 1: %+v", n, ls)
+			}
+		})
+	}
 }
 
 func TestParseTextErrors(t *testing.T) {

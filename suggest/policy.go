@@ -133,7 +133,7 @@ func Build(listeners []scan.Listener, opts Options) (*Policy, []Warning, error) 
 	used := make([]bool, len(opts.Allow))
 	sshFound := false
 	for _, l := range ls {
-		if l.Exposure == scan.ExposureLocal || !l.Address.IsValid() {
+		if l.Exposure == scan.ExposureLocal || !l.Address.IsValid() || l.Client { // a client socket serves nothing
 			continue
 		}
 		ssh := isSSH(l)

@@ -1,0 +1,175 @@
+// Package firewall owns the model of netfilter rules and their meaning: it
+// parses iptables-save / ip6tables-save output, reads the live rules through
+// one exec seam, and evaluates a NEW connection the way the kernel would,
+// answering which sources are accepted and which rule decided. It knows
+// nothing of sockets or services.
+//
+// Choices the evaluator makes, each pinned by tests:
+//   - Sources are sets. The other free variables are enumerated: the input
+//     interface (the host's, or offline the ones the rules name plus one
+//     generic outside interface), the destination address of a wildcard
+//     bind (the host's, or offline the -d values the rules name plus one
+//     generic address) and the source port (one per class the --sport
+//     values cut). A source is accepted if some combination lets it in;
+//     an interface restriction is reported when only named interfaces do.
+//   - Runtime-state matches (-m recent, limit, set, string, mac, unknown
+//     modules and options) are explored both ways ("may" sets per outcome);
+//     the verdict is conditional only for sources whose outcomes differ.
+//     IPv6 extension-header matches (-m rt, frag, hbh, dst, mh) never hold:
+//     a plain SYN or datagram carries no such header.
+//   - Tables run in hook order (raw, mangle, nat PREROUTING; mangle, filter,
+//     security INPUT); every ruleset given (legacy and nft) must accept.
+//     NOTRACK in raw makes packets UNTRACKED (and skips nat); a DNAT or
+//     REDIRECT elsewhere takes the packet away from the socket; a DNAT to a
+//     loopback-bound socket makes it reachable. For TCP the SYN-ACK must
+//     also pass the output chains (an OUTPUT policy DROP closes ports).
+//   - Options the parser does not know are kept on the rule as opaque
+//     (Rule.Unknown) rather than rejected: the Diekmann parser-torture file,
+//     which iptables-restore rejects at line 12 for "--something-else",
+//     parses, and verdicts that depend on that rule are conditional.
+//   - Native nftables tables (Live.Unseen*, Host.Unseen) are not evaluated:
+//     anything they could drop makes accepting verdicts conditional.
+package firewall
+
+import "net/netip"
+
+// Family is an address family: iptables rules are IPv4, ip6tables IPv6.
+type Family string
+
+const (
+	IPv4 Family = "ipv4"
+	IPv6 Family = "ipv6"
+)
+
+// Ruleset is one source of rules seen in one address family: an
+// iptables-save or ip6tables-save dump (iptables-legacy or iptables-nft),
+// or the native nftables tables that apply to the family (ip or ip6, and
+// inet). Every front end compiles into this one model; the evaluator walks
+// the base chains of all rulesets together, by hook and priority.
+type Ruleset struct {
+	Family Family
+	Source string // "iptables-nft", "iptables-legacy", "nft", or the file it was read from
+	Tables []*Table
+}
+
+// Table is one "*filter" (or nat, mangle, raw, security) section of an
+// iptables dump, or one nftables table.
+type Table struct {
+	Name string
+	// NftFamily is the nftables family of a native table (ip, ip6, inet);
+	// "" for an iptables table, whose built-in chains take their hooks and
+	// priorities from the table name (see iptables_ir.go).
+	NftFamily string
+	Chains    []*Chain // in declaration order
+}
+
+// Chain is a base chain (Hook set, or an iptables built-in chain; Policy
+// set) or a regular chain (Policy "").
+type Chain struct {
+	Name   string
+	Policy string // "ACCEPT" or "DROP" for a base chain
+	Rules  []*Rule
+	// Hook, Priority and Type place a native base chain in the packet's
+	// path (nft: "type filter hook input priority 0"). iptables built-in
+	// chains leave them unset: their table says where they run.
+	Hook     string // prerouting, input, forward, output, postrouting
+	Priority int
+	Type     string // filter, nat, route
+}
+
+// PortRange is an inclusive port range; a single port has Lo == Hi.
+type PortRange struct{ Lo, Hi uint16 }
+
+// Rule is one "-A" line. The exported fields are a summary for callers that
+// reason about rules (stale, duplicate rules); the evaluator uses its own
+// compiled form.
+type Rule struct {
+	Table, Chain string
+	Line         int    // line number in the source (iptables)
+	Handle       int    // the rule's handle (nftables)
+	Text         string // as in the save file, without a [pkts:bytes] prefix; nft: where and what (see nftRuleText)
+	// Part numbers the pieces of an nft rule that matches a set of
+	// concatenations or a verdict map: the evaluator walks one rule per
+	// element (elements never overlap, so at most one piece matches a
+	// packet). 0 for a whole rule.
+	Part int
+
+	Proto     string // "" for any; lower-case name ("tcp", "udp", "icmp") or number
+	ProtoNeg  bool
+	DPorts    []PortRange // nil: any destination port (from --dport, --dports, --ports)
+	DPortsNeg bool
+	Target    string   // ACCEPT, DROP, REJECT, RETURN, LOG, DNAT, a user chain; "" for none (nft rules use the same names)
+	Goto      bool     // -g rather than -j
+	Unknown   []string // options not understood; any verdict depending on them is conditional
+
+	m matchSet // compiled matches, filled by the parser
+}
+
+// Verdict is the answer for one port and family, as DESIGN.md defines it.
+type Verdict string
+
+const (
+	Open          Verdict = "open"
+	Restricted    Verdict = "restricted"
+	Blocked       Verdict = "blocked"
+	Conditional   Verdict = "conditional"
+	NotApplicable Verdict = "not-applicable"
+	Unknown       Verdict = "unknown"
+)
+
+// Host is what the evaluator knows of the machine the rules run on. The zero
+// Host is an offline audit: the interfaces the rules name plus one generic
+// outside interface, and any destination address the rules allow.
+type Host struct {
+	Interfaces []string     // non-loopback interface names
+	Addrs      []netip.Addr // the host's own non-loopback addresses
+	// Unseen names filtering the evaluator cannot see (Live.Unseen: native
+	// nftables tables on the input hook). Any verdict that accepts someone
+	// becomes conditional with these as reasons; blocked stays blocked,
+	// since a drop in one base chain is final.
+	Unseen []string
+}
+
+// Query asks who can open a NEW connection to one listening socket.
+type Query struct {
+	Proto string     // "tcp" or "udp"
+	Addr  netip.Addr // bind address; the unspecified address for a wildcard bind
+	Port  uint16
+}
+
+// Result is the answer to a Query for one family.
+type Result struct {
+	Verdict    Verdict
+	Sources    []netip.Prefix // restricted: the accepted sources; conditional: those that may be
+	Except     []netip.Prefix // open: the excluded ranges
+	Interfaces []string       // restricted: accepted only on these input interfaces
+	Reasons    []string       // conditional: the matches that depend on runtime state
+	Rule       string         // the deciding rule as in the save file, or "-P INPUT DROP"
+}
+
+// Packet is one concrete packet, for Decide and explain.
+type Packet struct {
+	Proto        string
+	Src, Dst     netip.Addr
+	SPort, DPort uint16
+	InIface      string
+	State        string // conntrack state; "" means NEW
+}
+
+// Step is one rule or policy visited while deciding a packet.
+type Step struct {
+	Table, Chain string // the table ("filter", "inet fw") and chain
+	Line         int    // the rule's line (iptables)
+	Handle       int    // the rule's handle (nftables)
+	Rule         string // the rule text, or "policy DROP"
+	Matched      string // "yes", "no" or "maybe" (runtime-state match)
+	Action       string // what the walk did next: "accept", "drop", "jump X", "return", "continue"
+}
+
+// Decision is the fate of one Packet.
+type Decision struct {
+	Verdict string // "accept", "drop" or "conditional"
+	Rule    string // the deciding rule or policy
+	Reasons []string
+	Trace   []Step
+}
