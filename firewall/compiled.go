@@ -317,7 +317,7 @@ func mustPrefixSet(fam Family, v4, v6 string) addrSet {
 func segmentChain(rules []crule) []segment {
 	var segs []segment
 	batchable := func(c *crule) bool {
-		if len(c.r.m.x.runtime) > 0 {
+		if len(c.r.m.x.runtime) > 0 || c.r.m.x.rpf != nil {
 			return false
 		}
 		switch c.act {

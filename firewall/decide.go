@@ -78,7 +78,7 @@ func (e *Evaluator) Decide(p Packet) Decision {
 	for i, pth := range e.paths {
 		p := *ctx
 		di := &decider{e: e, p: &p, src: src, budget: 1 << 20, trace: i == 0}
-		di.w = &walker{fam: e.fam, p: &p}
+		di.w = &walker{fam: e.fam, p: &p, rp: e.rp}
 		di.w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
 		f, dr, ar := di.run(pth, proto)
 		if i == 0 {
@@ -271,6 +271,15 @@ func (d *decider) chain(c *cchain, i int) uint8 {
 		if t != triNo && !set.contains(d.src) {
 			t = triNo
 		}
+		if c := cr.r.m.x.rpf; c != nil && t != triNo && !d.p.reply {
+			switch {
+			case d.e.rp == nil:
+				t = triMaybe
+				d.reasons = append(d.reasons, c.why)
+			case !d.e.rp.matching(c, d.p.in, d.e.fam).contains(d.src):
+				t = triNo
+			}
+		}
 		if t == triNo {
 			d.step(c, cr, t, "continue")
 			continue
@@ -378,20 +387,18 @@ func (d *decider) localDNAT(cr *crule) (netip.Addr, uint16, bool) {
 	if cr.r.Target != "DNAT" {
 		return netip.Addr{}, 0, false
 	}
-	host, port := splitHostPort(cr.r.m.x.targetArgs["--to-destination"])
-	a, err := netip.ParseAddr(strings.SplitN(host, "-", 2)[0])
-	if err != nil || !(a.IsLoopback() || d.e.local.contains(a)) {
+	n := cr.r.m.x.nat
+	if n == nil || n.bad || !n.addr.IsValid() || !(n.addr.IsLoopback() || d.e.local.contains(n.addr)) {
 		return netip.Addr{}, 0, false
 	}
 	p := d.p.dport
-	if port != "" {
-		lo, hi, ok := portRangeArg(port)
-		if !ok || lo != hi {
+	if n.hasPort {
+		if n.ports.Lo != n.ports.Hi {
 			return netip.Addr{}, 0, false
 		}
-		p = lo
+		p = n.ports.Lo
 	}
-	return a, p, true
+	return n.addr, p, true
 }
 
 // endOfChain is what a RETURN means in c: the policy for a built-in chain.

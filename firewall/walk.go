@@ -35,6 +35,8 @@ type walker struct {
 	// untracked collects sources a raw-table NOTRACK (or CT --notrack)
 	// rule matched: from then on their state is UNTRACKED, not NEW
 	untracked addrSet
+	// rp answers reverse-path checks (nil: routes not known)
+	rp *routeTable
 	// scratch for batches
 	isActive []bool
 	// shadow analysis: called for every rule reached with a non-empty
@@ -134,6 +136,14 @@ func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
 	if w.p.reply {
 		set = cr.dst
 	}
+	rpfWhy := ""
+	if c := cr.r.m.x.rpf; c != nil && !w.p.reply {
+		if w.rp == nil {
+			t, rpfWhy = triMaybe, c.why
+		} else {
+			set = set.intersect(w.rp.matching(c, w.p.in, w.fam))
+		}
+	}
 	matched := x.intersect(set)
 	if matched.isEmpty() {
 		return x
@@ -152,6 +162,9 @@ func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
 		w.forked = true
 		for _, why := range cr.r.m.x.runtime {
 			w.reasons = append(w.reasons, reason{why, matched})
+		}
+		if rpfWhy != "" {
+			w.reasons = append(w.reasons, reason{rpfWhy, matched})
 		}
 	} else {
 		x = x.subtract(set)
