@@ -91,18 +91,19 @@ func Changes(p *Policy, listeners []scan.Listener, cur *Current, format string) 
 }
 
 // replaceFilter is what a restore of ours leaves: today's rulesets with
-// their filter table replaced by ours. With both iptables backends loaded
-// the restore goes to one of them, the nft one (legacy tables stay).
+// the filter table of one iptables dump replaced by ours. With both
+// iptables backends loaded the restore goes to the nft one (legacy tables
+// stay); native nftables tables stay whatever happens, so with none but
+// them ours comes in beside them.
 func replaceFilter(today []*firewall.Ruleset, ours *firewall.Ruleset) []*firewall.Ruleset {
 	target := -1
 	for i, rs := range today {
-		if !strings.Contains(rs.Source, "legacy") {
+		if isIptables(rs) && (target < 0 || strings.Contains(today[target].Source, "legacy") && !strings.Contains(rs.Source, "legacy")) {
 			target = i
-			break
 		}
 	}
 	if target < 0 {
-		target = 0
+		return append(slices.Clone(today), ours)
 	}
 	out := make([]*firewall.Ruleset, 0, len(today))
 	for i, rs := range today {
@@ -122,6 +123,16 @@ func replaceFilter(today []*firewall.Ruleset, ours *firewall.Ruleset) []*firewal
 	return out
 }
 
+// isIptables: rs is an iptables dump (no native nftables table in it).
+func isIptables(rs *firewall.Ruleset) bool {
+	for _, t := range rs.Tables {
+		if t.NftFamily != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // policyChanges lists the policy of every built-in chain on either side.
 func policyChanges(fam firewall.Family, before, after []*firewall.Ruleset, nft, unknown bool) []Change {
 	type chainPolicy struct{ key, label, policy string }
@@ -134,13 +145,16 @@ func policyChanges(fam firewall.Family, before, after []*firewall.Ruleset, nft, 
 						continue
 					}
 					label := "policy " + t.Name + "/" + c.Name
+					if t.NftFamily != "" {
+						label = "policy " + t.NftFamily + " " + t.Name + "/" + c.Name
+					}
 					if nft && rs.Source == "table inet fwaudit" {
 						label = "policy " + strings.ToLower(c.Name)
 					}
 					if len(sets) > 1 {
 						label += " (" + rs.Source + ")"
 					}
-					out = append(out, chainPolicy{rs.Source + "\x00" + t.Name + "\x00" + c.Name, label, c.Policy})
+					out = append(out, chainPolicy{rs.Source + "\x00" + t.NftFamily + "\x00" + t.Name + "\x00" + c.Name, label, c.Policy})
 				}
 			}
 		}
@@ -207,7 +221,10 @@ func portChanges(p *Policy, listeners []scan.Listener, before, after *Current, f
 		b, _ := before.result(l, fam)
 		a, _ := after.result(l, fam)
 		c := Change{Family: fam, What: what, Before: verdictText(b), After: verdictText(a), Changed: !sameVerdict(b, a)}
-		if c.Changed {
+		switch {
+		case c.Changed && l.Client:
+			c.Why = "a client socket (" + listenerWho(l) + "), not a service: not opened"
+		case c.Changed:
 			c.Why = p.why(l, fam)
 		}
 		out = append(out, c)
