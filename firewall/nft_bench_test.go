@@ -77,7 +77,8 @@ func nftBenchQueries() []nftBenchQuery {
 // with the rules into its steps, per file: parse the JSON, compile both
 // families (NftRuleset.Family), build both evaluators, answer the 50
 // listeners' queries, and all of it together. Steps after the first
-// re-use the earlier steps' results, made outside the timer.
+// re-use the earlier steps' results, made outside the timer (and only when
+// the step runs, so that -bench NAME/all -cpuprofile profiles that alone).
 func BenchmarkNft(b *testing.B) {
 	qs := nftBenchQueries()
 	for _, path := range nftBenchFiles(b) {
@@ -111,14 +112,14 @@ func BenchmarkNft(b *testing.B) {
 				parse()
 			}
 		})
-		n := parse()
 		b.Run(name+"/compile", func(b *testing.B) {
+			n := parse()
 			for b.Loop() {
 				compile(n)
 			}
 		})
-		v4, v6 := compile(n)
 		b.Run(name+"/evaluators", func(b *testing.B) {
+			v4, v6 := compile(parse())
 			for b.Loop() {
 				evaluators(v4, v6)
 			}
@@ -126,6 +127,8 @@ func BenchmarkNft(b *testing.B) {
 		// Evaluators compute what every query shares on first use, so
 		// each round gets fresh ones, built outside the timer.
 		b.Run(name+"/query50", func(b *testing.B) {
+			v4, v6 := compile(parse())
+			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				evs := evaluators(v4, v6)

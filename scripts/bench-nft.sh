@@ -32,7 +32,7 @@
 # binary only the nft side is timed. -k DIR keeps the generated files
 # there (FWAUDIT_NFT_BENCH_DIR=DIR go test -bench BenchmarkNft ./firewall
 # reads the JSON ones). Output: markdown table rows, medians of wall time
-# in seconds; with hyperfine also mean CPU (user+sys).
+# in seconds, and mean CPU (user+sys).
 set -euo pipefail
 here=$PWD
 cd "$(dirname "$0")/.."
@@ -143,19 +143,30 @@ fwcheck() {
 
 # timeloop CMDFILE...: each file holds one command line (words separated by
 # newlines); the commands run in turn, 2 warm-up rounds, then $runs rounds;
-# microseconds go to CMDFILE.us. Runs inside the namespace.
+# microseconds go to CMDFILE.us, mean CPU seconds to CMDFILE.cpu. Runs
+# inside the namespace. CPU is the shell's reaped children's user+sys from
+# /proc/$$/stat (fields 16 and 17, clock ticks), read without a fork.
 timeloop() {
-	local i c s e
-	local -a cmd
-	for c in "$@"; do : >"$c.us"; done
+	local i c s e t0 t1 hz
+	local -a cmd st
+	local -A ticks=()
+	hz=$(getconf CLK_TCK)
+	for c in "$@"; do : >"$c.us"; ticks[$c]=0; done
 	for ((i = -2; i < runs; i++)); do
 		for c in "$@"; do
 			mapfile -t cmd <"$c"
+			read -ra st <"/proc/$$/stat"
+			t0=$((st[15] + st[16]))
 			s=$EPOCHREALTIME
 			"${cmd[@]}" >/dev/null 2>&1 || { echo "bench-nft: error: ${cmd[*]} failed" >&2; return 1; }
 			e=$EPOCHREALTIME
-			((i < 0)) || echo $((${e/./} - ${s/./})) >>"$c.us"
+			read -ra st <"/proc/$$/stat"
+			t1=$((st[15] + st[16]))
+			((i < 0)) || { echo $((${e/./} - ${s/./})) >>"$c.us"; ticks[$c]=$((ticks[$c] + t1 - t0)); }
 		done
+	done
+	for c in "$@"; do
+		awk -v t="${ticks[$c]}" -v n="$runs" -v hz="$hz" 'BEGIN{printf "%.4f\n", t / hz / n}' >"$c.cpu"
 	done
 }
 
@@ -176,8 +187,8 @@ hyperfineloop() {
 
 cpu() { if [ -s "$1.cpu" ]; then cat "$1.cpu"; else echo -; fi; }
 
-echo "| input | size | bytes | nft -c -f s | fwaudit s | ratio | nft CPU s | fwaudit CPU s | load+list s | fwaudit verdicts |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+echo "| input | size | bytes | nft -c -f s | fwaudit s | ratio | nft CPU s | fwaudit CPU s | CPU ratio | load+list s | fwaudit verdicts |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 for name in $sizes; do
 	f=$work/$name.nft
 	prepare "$name" "$f"
@@ -213,8 +224,9 @@ for name in $sizes; do
 		tl=-
 		if [ "$kind" = text ]; then tl=$(median "$work/cmd_l.us"); fi
 		if [ -n "$hasnft" ]; then tf=$(median "$work/cmd_f.us") cf=$(cpu "$work/cmd_f"); fi
-		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$kind" "$name" "$(wc -c <"$in")" \
-			"$tn" "$tf" "$(ratio "$tf" "$tn")" "$(cpu "$work/cmd_n")" "$cf" "$tl" "$verdicts"
+		cn=$(cpu "$work/cmd_n")
+		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$kind" "$name" "$(wc -c <"$in")" \
+			"$tn" "$tf" "$(ratio "$tf" "$tn")" "$cn" "$cf" "$(ratio "$cf" "$cn")" "$tl" "$verdicts"
 	done
 done
 echo "machine: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), kernel $(uname -r), $("$nft" --version), load $(cut -d' ' -f1-3 /proc/loadavg)"
