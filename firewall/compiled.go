@@ -115,6 +115,10 @@ func (m *matchSet) test(p *pktCtx) tri {
 			return triNo
 		}
 		ok := (ic.typ == -1 || ic.typ == p.icmpType) && p.icmpCode >= ic.codeLo && p.icmpCode <= ic.codeHi
+		if ic.set != nil {
+			t := p.icmpType
+			ok = t >= 0 && t < 256 && ic.set[t/64]&(1<<(t%64)) != 0
+		}
 		if ok == ic.neg {
 			return triNo
 		}

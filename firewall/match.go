@@ -190,6 +190,7 @@ type icmpMatch struct {
 	typ            int // -1: any
 	codeLo, codeHi int
 	neg            bool
+	set            *[4]uint64 // nft "icmp type { a, b }": any of these types (typ unused)
 }
 
 // addrtype types (iptables-extensions addrtype).

@@ -152,7 +152,7 @@ func cloneRule(r *Rule) *Rule {
 // statement applies one statement to b and returns what it becomes.
 func (nc *nftCompiler) statement(b *branch, raw json.RawMessage) []*branch {
 	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	if jsonIs(raw, '"') && json.Unmarshal(raw, &s) == nil {
 		// nft 1.0.6 prints an anonymous chain ("jump { ... }") as text
 		first, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 		b.r.m.x.actWhy = "anonymous chain not evaluated: " + strings.TrimSpace(first) + " …"
@@ -289,7 +289,7 @@ func portArg(raw json.RawMessage) (string, bool) {
 		return "", true
 	}
 	var n int
-	if json.Unmarshal(raw, &n) == nil {
+	if jsonNumber(raw) && json.Unmarshal(raw, &n) == nil {
 		return strconv.Itoa(n), true
 	}
 	var rg struct{ Range []int }
@@ -304,7 +304,7 @@ func scalarString(raw json.RawMessage) (string, bool) {
 		return "", true
 	}
 	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	if jsonIs(raw, '"') && json.Unmarshal(raw, &s) == nil {
 		return s, true
 	}
 	return "", false
@@ -365,7 +365,7 @@ func (nc *nftCompiler) vmap(b *branch, v json.RawMessage) []*branch {
 // named set or map ("@name"), or a single value.
 func (nc *nftCompiler) elements(raw json.RawMessage) ([]json.RawMessage, string) {
 	var name string
-	if json.Unmarshal(raw, &name) == nil && strings.HasPrefix(name, "@") {
+	if jsonIs(raw, '"') && json.Unmarshal(raw, &name) == nil && strings.HasPrefix(name, "@") {
 		s := nc.t.sets[name[1:]]
 		if s == nil {
 			return nil, "set " + name + " does not exist"
@@ -598,16 +598,16 @@ func isTCPFlags(raw json.RawMessage) bool {
 // flagMask reads tcp flags: "syn", ["fin", "syn"], {"|": [...]}.
 func flagMask(raw json.RawMessage) (uint8, bool) {
 	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	if jsonIs(raw, '"') && json.Unmarshal(raw, &s) == nil {
 		f, ok := flagNames[strings.ToUpper(s)]
 		return f, ok
 	}
 	var n int
-	if json.Unmarshal(raw, &n) == nil && n >= 0 && n < 256 {
+	if jsonNumber(raw) && json.Unmarshal(raw, &n) == nil && n >= 0 && n < 256 {
 		return uint8(n), true
 	}
 	var list []json.RawMessage
-	if json.Unmarshal(raw, &list) == nil {
+	if jsonIs(raw, '[') && json.Unmarshal(raw, &list) == nil {
 		var m uint8
 		for _, e := range list {
 			f, ok := flagMask(e)
@@ -619,7 +619,7 @@ func flagMask(raw json.RawMessage) (uint8, bool) {
 		return m, true
 	}
 	var or map[string][]json.RawMessage
-	if json.Unmarshal(raw, &or) == nil && len(or["|"]) > 0 {
+	if jsonIs(raw, '{') && json.Unmarshal(raw, &or) == nil && len(or["|"]) > 0 {
 		var m uint8
 		for _, e := range or["|"] {
 			f, ok := flagMask(e)
@@ -636,15 +636,15 @@ func flagMask(raw json.RawMessage) (uint8, bool) {
 // atomStrings flattens a value that may be a list or an OR of names.
 func atomStrings(raw json.RawMessage) []string {
 	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	if jsonIs(raw, '"') && json.Unmarshal(raw, &s) == nil {
 		return []string{s}
 	}
 	var n json.Number
-	if json.Unmarshal(raw, &n) == nil {
+	if jsonNumber(raw) && json.Unmarshal(raw, &n) == nil {
 		return []string{n.String()}
 	}
 	var list []json.RawMessage
-	if json.Unmarshal(raw, &list) == nil {
+	if jsonIs(raw, '[') && json.Unmarshal(raw, &list) == nil {
 		var out []string
 		for _, e := range list {
 			out = append(out, atomStrings(e)...)
@@ -652,7 +652,7 @@ func atomStrings(raw json.RawMessage) []string {
 		return out
 	}
 	var or map[string][]json.RawMessage
-	if json.Unmarshal(raw, &or) == nil && len(or["|"]) > 0 {
+	if jsonIs(raw, '{') && json.Unmarshal(raw, &or) == nil && len(or["|"]) > 0 {
 		var out []string
 		for _, e := range or["|"] {
 			out = append(out, atomStrings(e)...)
@@ -746,17 +746,11 @@ func (nc *nftCompiler) payload(r *Rule, proto, field string, neg bool, vals []js
 			return ""
 		}
 		if len(types) > 1 {
-			// one of several types: a type set the model holds as
-			// "not any of the others"
-			all := map[int]bool{}
+			var set [4]uint64
 			for _, t := range types {
-				all[t] = true
+				set[t/64] |= 1 << (t % 64)
 			}
-			for t := 0; t < 256; t++ {
-				if !all[t] {
-					r.m.x.icmp = append(r.m.x.icmp, icmpMatch{typ: t, codeLo: 0, codeHi: 255, neg: true})
-				}
-			}
+			r.m.x.icmp = append(r.m.x.icmp, icmpMatch{typ: -1, codeLo: 0, codeHi: 255, set: &set})
 			return ""
 		}
 		r.m.x.icmp = append(r.m.x.icmp, icmpMatch{typ: types[0], codeLo: 0, codeHi: 255})
@@ -827,11 +821,11 @@ func icmpTypeValue(s string, v6 bool, field string) (int, bool) {
 
 func portValue(raw json.RawMessage) (PortRange, string) {
 	var n int
-	if json.Unmarshal(raw, &n) == nil && n >= 0 && n <= 65535 {
+	if jsonNumber(raw) && json.Unmarshal(raw, &n) == nil && n >= 0 && n <= 65535 {
 		return PortRange{uint16(n), uint16(n)}, ""
 	}
 	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	if jsonIs(raw, '"') && json.Unmarshal(raw, &s) == nil {
 		p, err := parsePort(s)
 		if err != nil {
 			return PortRange{}, "port " + s + " not understood"
@@ -1043,7 +1037,7 @@ func (nc *nftCompiler) addrs(vals []json.RawMessage) (addrSet, string) {
 	var rs []rng
 	for _, v := range vals {
 		var s string
-		if json.Unmarshal(v, &s) == nil {
+		if jsonIs(v, '"') && json.Unmarshal(v, &s) == nil {
 			a, err := netip.ParseAddr(s)
 			if err != nil || a.Is4() != (nc.fam == IPv4) {
 				return addrSet{}, "address " + s + " not understood"

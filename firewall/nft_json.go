@@ -55,7 +55,8 @@ type nftRule struct {
 	handle  int
 	comment string
 	exprs   []json.RawMessage
-	index   int // position in the JSON array, for errors
+	index   int    // position in the JSON array, for errors
+	text    string // the rule in nft's words (rendered once, for both families)
 }
 
 // ParseNftJSON reads `nft -j list ruleset` output. name is used in errors
@@ -157,9 +158,11 @@ func ParseNftJSON(r io.Reader, name string) (*NftRuleset, error) {
 				if err := json.Unmarshal(raw, &r); err != nil {
 					return nil, bad(i, kind, err)
 				}
-				for _, e := range r.Expr {
-					if err := validateExpr(e, 0); err != nil {
-						return nil, bad(i, fmt.Sprintf("rule in %s %s %s", r.Family, r.Table, r.Chain), err)
+				if mayHaveOperator(raw) {
+					for _, e := range r.Expr {
+						if err := validateExpr(e, 0); err != nil {
+							return nil, bad(i, fmt.Sprintf("rule in %s %s %s", r.Family, r.Table, r.Chain), err)
+						}
 					}
 				}
 				t := table(r.Family, r.Table)
@@ -183,6 +186,17 @@ func ParseNftJSON(r io.Reader, name string) (*NftRuleset, error) {
 	}
 	sort.Strings(rs.Skipped)
 	return rs, nil
+}
+
+// mayHaveOperator: raw holds a binary operator, the only expressions
+// validateExpr checks (most rules have none, and skip the walk).
+func mayHaveOperator(raw []byte) bool {
+	for _, op := range []string{`"&"`, `"|"`, `"^"`, `"<<"`, `">>"`} {
+		if bytes.Contains(raw, []byte(op)) {
+			return true
+		}
+	}
+	return false
 }
 
 // validateExpr rejects what libnftables itself refuses to read: empty
@@ -213,7 +227,7 @@ func validateExpr(raw json.RawMessage, depth int) error {
 		return nil
 	}
 	var list []json.RawMessage
-	if json.Unmarshal(raw, &list) == nil {
+	if jsonIs(raw, '[') && json.Unmarshal(raw, &list) == nil {
 		for _, e := range list {
 			if err := validateExpr(e, depth+1); err != nil {
 				return err
@@ -367,6 +381,32 @@ func lineAt(data []byte, off int64) int {
 	}
 	return bytes.Count(data[:off], []byte("\n")) + 1
 }
+
+// jsonIs: raw's first byte is c (a cheap test before decoding it as one
+// kind of value: a failed decode scans the whole value).
+func jsonIs(raw json.RawMessage, c byte) bool {
+	for _, b := range raw {
+		switch b {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return b == c
+	}
+	return false
+}
+
+func jsonNumber(raw json.RawMessage) bool {
+	for _, b := range raw {
+		switch b {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return b == '-' || b >= '0' && b <= '9'
+	}
+	return false
+}
+
+func jsonBool(raw json.RawMessage) bool { return jsonIs(raw, 't') || jsonIs(raw, 'f') }
 
 // shortErr keeps an error message to one short line.
 func shortErr(err error) string {

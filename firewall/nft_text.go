@@ -12,14 +12,17 @@ import (
 // chain and handle (as `nft -a list ruleset` shows them), then the rule
 // in nft's own words, rendered from its JSON.
 func nftRuleText(t *nftTable, c *nftChain, r *nftRule, pos int, positions bool) string {
-	var parts []string
-	for _, e := range r.exprs {
-		parts = append(parts, nftExprText(e))
+	if r.text == "" {
+		var parts []string
+		for _, e := range r.exprs {
+			parts = append(parts, nftExprText(e))
+		}
+		r.text = strings.Join(parts, " ")
+		if r.comment != "" {
+			r.text += " comment " + strconv.Quote(r.comment)
+		}
 	}
-	body := strings.Join(parts, " ")
-	if r.comment != "" {
-		body += " comment " + strconv.Quote(r.comment)
-	}
+	body := r.text
 	if positions {
 		return fmt.Sprintf("%s %s %s rule %d: %s", t.family, t.name, c.name, pos, body)
 	}
@@ -29,7 +32,7 @@ func nftRuleText(t *nftTable, c *nftChain, r *nftRule, pos int, positions bool) 
 // nftExprText renders one statement.
 func nftExprText(raw json.RawMessage) string {
 	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	if jsonIs(raw, '"') && json.Unmarshal(raw, &s) == nil {
 		return strings.Join(strings.Fields(s), " ")
 	}
 	var obj map[string]json.RawMessage
@@ -146,22 +149,22 @@ func nftValueText(raw json.RawMessage) string {
 		return ""
 	}
 	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	if jsonIs(raw, '"') && json.Unmarshal(raw, &s) == nil {
 		return s
 	}
 	var n json.Number
-	if json.Unmarshal(raw, &n) == nil {
+	if jsonNumber(raw) && json.Unmarshal(raw, &n) == nil {
 		return n.String()
 	}
 	var b bool
-	if json.Unmarshal(raw, &b) == nil {
+	if jsonBool(raw) && json.Unmarshal(raw, &b) == nil {
 		if b {
 			return "exists"
 		}
 		return "missing"
 	}
 	var list []json.RawMessage
-	if json.Unmarshal(raw, &list) == nil {
+	if jsonIs(raw, '[') && json.Unmarshal(raw, &list) == nil {
 		var parts []string
 		for _, e := range list {
 			parts = append(parts, nftValueText(e))
@@ -283,7 +286,7 @@ func isIfaceKey(raw json.RawMessage) bool {
 // quoteNames renders interface names as nft does: "eth0", { "a", "b" }.
 func quoteNames(raw json.RawMessage) string {
 	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	if jsonIs(raw, '"') && json.Unmarshal(raw, &s) == nil {
 		if strings.HasPrefix(s, "@") {
 			return s
 		}
