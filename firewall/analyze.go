@@ -116,7 +116,14 @@ func shadowed(rs *Ruleset) []Issue {
 				continue
 			}
 			var by *Rule
-			for _, w := range a.witnesses(cr, dims) {
+			if r := a.coveredBy(c, i); r != nil {
+				// earlier rules that test nothing but the source, and end
+				// the walk, take every source of this one: proven
+				out = append(out, Issue{Kind: "shadowed", Rule: cr.r, By: r})
+				continue
+			}
+			ws, exact := a.witnesses(cr, dims)
+			for _, w := range ws {
 				if cr.r.m.test(w) == triNo {
 					continue
 				}
@@ -134,12 +141,32 @@ func shadowed(rs *Ruleset) []Issue {
 					}
 				}
 			}
-			if a.active[cr] && !a.reached[cr] {
+			if a.active[cr] && !a.reached[cr] && exact {
+				// no packet of any class the rules tell apart reaches it
 				out = append(out, Issue{Kind: "shadowed", Rule: cr.r, By: by})
 			}
 		}
 	}
 	return out
+}
+
+// coveredBy returns the earlier rule of c that completes the cover of
+// rule i's sources by rules that match on nothing but the source and
+// accept or drop (nil when they do not cover it): no packet reaches rule i.
+func (a *analyzer) coveredBy(c *cchain, i int) *Rule {
+	cr := &c.rules[i]
+	covered := emptySet(a.e.fam)
+	for j := 0; j < i; j++ {
+		o := &c.rules[j]
+		if !o.r.m.srcOnly || (o.act != actAccept && o.act != actDrop) || !o.src.overlaps(cr.src) {
+			continue
+		}
+		covered = covered.union(o.src)
+		if cr.src.subtract(covered).isEmpty() {
+			return o.r
+		}
+	}
+	return nil
 }
 
 func (a *analyzer) run(p *pktCtx) {
@@ -172,6 +199,11 @@ type dims struct {
 	states []uint8
 	flags  []uint8
 	icmp   []int
+	// used: the dimensions some rule tests (the others cannot tell two
+	// packets apart); sampled: a dimension whose classes were cut to a
+	// sample, so the walk over them proves nothing
+	used    map[string]bool
+	sampled map[string]bool
 }
 
 func (a *analyzer) dimensions() dims {
@@ -184,7 +216,22 @@ func (a *analyzer) dimensions() dims {
 	}
 	var dr, sr []PortRange
 	icmp := map[int]bool{8: true, 128: true}
+	d.used, d.sampled = map[string]bool{}, map[string]bool{}
 	e.reachable(func(_ *cchain, cr *crule) {
+		m := &cr.r.m
+		d.used["proto"] = d.used["proto"] || m.proto != -1 || len(m.x.protos) > 0 || len(m.x.ports) > 0 || len(m.x.icmp) > 0 || len(m.x.flags) > 0
+		d.used["in"] = d.used["in"] || m.in.set || len(m.x.ifaces) > 0
+		d.used["state"] = d.used["state"] || len(m.x.states) > 0
+		d.used["dst"] = d.used["dst"] || m.x.hasDst || len(m.x.addrtype) > 0
+		d.used["icmp"] = d.used["icmp"] || len(m.x.icmp) > 0
+		d.used["flags"] = d.used["flags"] || len(m.x.flags) > 0
+		for _, pm := range m.x.ports {
+			d.used["dport"] = d.used["dport"] || pm.kind != portSrc
+			d.used["sport"] = d.used["sport"] || pm.kind != portDst
+		}
+		if len(m.x.runtime) > 0 || len(m.x.marks) > 0 || m.x.rpf != nil {
+			d.used["other"] = true // runtime state: walked both ways already
+		}
 		if cr.r.m.proto > 0 {
 			protos[int(cr.r.m.proto)] = true
 		}
@@ -207,6 +254,8 @@ func (a *analyzer) dimensions() dims {
 	}
 	d.dports = capPorts(portClasses(dr, 40001), 256)
 	d.sports = capPorts(portClasses(sr, 40000), 64)
+	d.sampled["dport"] = len(portClasses(dr, 40001)) > 256
+	d.sampled["sport"] = len(portClasses(sr, 40000)) > 64
 	d.ifaces = append(append([]string{}, e.ifaces...), "lo")
 	for _, x := range e.dsts {
 		d.dsts = append(d.dsts, dstClass{x, atLocal})
@@ -241,9 +290,16 @@ func capPorts(ps []uint16, n int) []uint16 {
 	return out
 }
 
+// exhaustive bounds the witnesses of the full product of classes tried for
+// one rule before it may be called shadowed.
+const exhaustive = 4096
+
 // witnesses are packets satisfying as much of cr's own matches as can be
-// read off it, then each free dimension varied one at a time.
-func (a *analyzer) witnesses(cr *crule, d dims) []*pktCtx {
+// read off it, then each free dimension varied one at a time, then pairs,
+// then (where it is small enough) every combination of the classes of the
+// dimensions the rules test. exact says whether that last walk covers
+// every class, so that a rule none of them reaches can never be reached.
+func (a *analyzer) witnesses(cr *crule, d dims) (ws []*pktCtx, exact bool) {
 	m := &cr.r.m
 	// start from the generic interface and address: they match no rule
 	// that names one
@@ -370,5 +426,42 @@ func (a *analyzer) witnesses(cr *crule, d dims) []*pktCtx {
 			}
 		}
 	}
-	return out
+	// then every combination of the classes of the dimensions the rules
+	// test, within a budget: only that proves a rule unreachable
+	var prod []dim
+	size := 1
+	exact = true
+	for _, x := range free {
+		if !d.used[x.name] {
+			continue // no rule tells packets apart on it: the base value stands for all
+		}
+		if d.sampled[x.name] {
+			exact = false
+		}
+		prod = append(prod, x)
+		if size *= x.n; size > exhaustive {
+			return out, false
+		}
+	}
+	if len(prod) > 2 {
+		idx := make([]int, len(prod))
+		for {
+			p := base
+			for k, x := range prod {
+				x.set(&p, idx[k])
+			}
+			out = append(out, &p)
+			k := 0
+			for ; k < len(prod); k++ {
+				if idx[k]++; idx[k] < prod[k].n {
+					break
+				}
+				idx[k] = 0
+			}
+			if k == len(prod) {
+				break
+			}
+		}
+	}
+	return out, exact
 }

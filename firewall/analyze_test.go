@@ -36,6 +36,15 @@ func TestAnalyze(t *testing.T) {
 			"-A INPUT -s 10.0.0.0/8 -j ACCEPT",
 			"-A INPUT -s 10.1.0.0/16 -p tcp --dport 22 -j ACCEPT"),
 			[]string{"shadowed 6 by 5"}},
+		// an ESTABLISHED UDP packet on eth1 from 10/8 gets past all three:
+		// three dimensions at once, which no one- or two-at-a-time
+		// variation finds (the kernel's counter on the last rule moves)
+		{"three conditions at once reach the last rule", filterRules("DROP",
+			"-A INPUT ! -i eth1 -j ACCEPT",
+			"-A INPUT -m conntrack ! --ctstate ESTABLISHED -j ACCEPT",
+			"-A INPUT ! -p udp -j ACCEPT",
+			"-A INPUT -s 10.0.0.0/8 -j DROP"),
+			nil},
 		{"a narrower earlier rule does not", filterRules("DROP",
 			"-A INPUT -s 10.1.0.0/16 -j ACCEPT",
 			"-A INPUT -s 10.0.0.0/8 -p tcp --dport 22 -j ACCEPT"),
