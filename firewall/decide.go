@@ -44,8 +44,15 @@ func (e *Evaluator) Decide(p Packet) Decision {
 	if e.fam == IPv4 {
 		ctx.dst = ctx.dst.Unmap()
 	}
+	src := p.Src
+	if e.fam == IPv4 {
+		src = src.Unmap()
+	}
+	if !src.IsValid() {
+		src = DefaultSource(e.fam)
+	}
 	if ctx.in == "" {
-		ctx.in = e.outside()
+		ctx.in = e.outside(src)
 	}
 	if !ctx.dst.IsValid() && len(e.dsts) > 0 {
 		ctx.dst = e.dsts[0]
@@ -64,13 +71,6 @@ func (e *Evaluator) Decide(p Packet) Decision {
 	}
 	if proto == 1 || proto == 58 {
 		ctx.icmpType = int(p.DPort)
-	}
-	src := p.Src
-	if e.fam == IPv4 {
-		src = src.Unmap()
-	}
-	if !src.IsValid() {
-		src = DefaultSource(e.fam)
 	}
 	var d *decider
 	var final uint8

@@ -1,8 +1,10 @@
 package firewall
 
 import (
+	"fmt"
 	"net/netip"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -18,8 +20,11 @@ type Evaluator struct {
 	paths    []*path
 	orderWhy string
 	rp       *routeTable // nil when the routes are not known
-	local    addrSet     // loopback plus the host's addresses
-	ifaces   []string
+	// capWhy says where offline candidates were cut (maxCandidates): a
+	// verdict that accepts someone is then conditional, never definite
+	capWhy []string
+	local  addrSet // loopback plus the host's addresses
+	ifaces []string
 	// outIfaces are the output interfaces a forwarded packet is tried on:
 	// the host's, or offline those the rules name (-o) plus a generic one
 	outIfaces []string
@@ -105,7 +110,7 @@ func (e *Evaluator) candidates() {
 				ifs[name] = true
 			}
 		}
-		if m.x.hasDst && len(dstSets) < 256 {
+		if m.x.hasDst {
 			dstSets = append(dstSets, m.x.dst)
 		}
 		for _, pm := range m.x.ports {
@@ -129,8 +134,9 @@ func (e *Evaluator) candidates() {
 			}
 		}
 		sort.Strings(e.ifaces)
-		if len(e.ifaces) > 32 {
-			e.ifaces = e.ifaces[:32]
+		if len(e.ifaces) > maxCandidates {
+			e.capWhy = append(e.capWhy, fmt.Sprintf("the rules name %d interfaces; only %d were tried offline", len(e.ifaces), maxCandidates))
+			e.ifaces = e.ifaces[:maxCandidates]
 		}
 		e.ifaces = append(e.ifaces, genericIface)
 	}
@@ -150,7 +156,13 @@ func (e *Evaluator) candidates() {
 		seen := map[netip.Addr]bool{}
 		for _, d := range dstSets {
 			all = all.union(d)
-			if a, ok := d.intersect(normal).firstAddr(); ok && !seen[a] && len(e.dsts) < 32 {
+			if a, ok := d.intersect(normal).firstAddr(); ok && !seen[a] {
+				if len(e.dsts) >= maxCandidates {
+					if len(e.capWhy) == 0 || !strings.Contains(e.capWhy[len(e.capWhy)-1], "destinations") {
+						e.capWhy = append(e.capWhy, fmt.Sprintf("the rules name more than %d destinations; only %d were tried offline", maxCandidates, maxCandidates))
+					}
+					continue
+				}
 				seen[a] = true
 				e.dsts = append(e.dsts, a)
 			}
@@ -168,6 +180,10 @@ func (e *Evaluator) candidates() {
 	}
 	e.sports = portClasses(sranges, 40000)
 }
+
+// maxCandidates bounds the interfaces and destination addresses tried
+// offline (each is a walk of every rule per query).
+const maxCandidates = 256
 
 // normalSpace is the unicast space a packet from outside can be addressed
 // to: not unspecified, loopback, multicast or reserved.

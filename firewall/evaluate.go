@@ -186,7 +186,7 @@ func (e *Evaluator) result(q Query, proto int, w *walker, per []ifaceSets) Resul
 	if redirect := e.redirectsTo(proto, q.Port); redirect != "" && may.fraction() <= 0.5 && !w.nat.target.IsValid() {
 		reasons = append(reasons, redirect)
 	}
-	for _, u := range e.host.Unseen {
+	for _, u := range append(append([]string{}, e.host.Unseen...), e.capWhy...) {
 		if !may.isEmpty() {
 			reasons = append(reasons, u)
 		}
@@ -422,8 +422,9 @@ func (e *Evaluator) outputInterfaces() []string {
 		out = append(out, n)
 	}
 	sort.Strings(out)
-	if len(out) > 32 {
-		out = out[:32]
+	if len(out) > maxCandidates {
+		e.capWhy = append(e.capWhy, fmt.Sprintf("the rules name %d output interfaces; only %d were tried offline", len(out), maxCandidates))
+		out = out[:maxCandidates]
 	}
 	return append(out, genericIface)
 }

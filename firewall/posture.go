@@ -3,6 +3,7 @@ package firewall
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 )
 
 // Check is the answer to one posture question, with the rule that decided
@@ -61,29 +62,45 @@ func (e *Evaluator) Posture() Posture {
 
 	lo := Packet{Proto: "tcp", Src: loopbackAddr(e.fam), Dst: loopbackAddr(e.fam), DPort: port, InIface: "lo"}
 	dl := e.Decide(lo)
-	spoof := Packet{Proto: "tcp", Src: loopbackAddr(e.fam), DPort: port, InIface: e.outside()}
-	ds := e.Decide(spoof)
+	// a spoofed loopback source must be dropped on every outside
+	// interface; the first (by name) that lets it in is the one named
+	var ds Decision
+	spoofIface := ""
+	for _, o := range e.outsides() {
+		spoofIface = o
+		if ds = e.Decide(Packet{Proto: "tcp", Src: loopbackAddr(e.fam), DPort: port, InIface: o}); ds.Verdict != DecideDrop {
+			break
+		}
+	}
 	p.Loopback = Check{Pass: dl.Verdict == DecideAccept && ds.Verdict == DecideDrop, Rule: dl.Rule}
 	switch {
 	case dl.Verdict != DecideAccept:
 		p.Loopback.Detail = "traffic on lo is not accepted (" + dl.Verdict + ")"
 	case ds.Verdict != DecideDrop:
-		p.Loopback.Detail = fmt.Sprintf("a packet from %s on %s is not dropped (%s)", loopbackAddr(e.fam), ifaceLabel(e.outside()), ds.Verdict)
+		p.Loopback.Detail = fmt.Sprintf("a packet from %s on %s is not dropped (%s)", loopbackAddr(e.fam), ifaceLabel(spoofIface), ds.Verdict)
 		p.Loopback.Rule = ds.Rule
 	default:
 		p.Loopback.Detail = "lo accepted; loopback sources on other interfaces dropped by " + ds.Rule
 	}
 
 	est := true
-	for _, st := range []string{"ESTABLISHED", "RELATED"} {
-		for _, proto := range []string{"tcp", "udp"} {
-			d := e.Decide(Packet{Proto: proto, DPort: port, SPort: 443, InIface: e.outside(), State: st})
-			if d.Verdict != DecideAccept {
-				est = false
-				p.Established.Detail = fmt.Sprintf("%s %s packet not accepted (%s)", st, proto, d.Verdict)
-				p.Established.Rule = d.Rule
-			} else if p.Established.Rule == "" {
-				p.Established.Rule = d.Rule
+	outs := e.outsides()
+	for _, o := range outs {
+		for _, st := range []string{"ESTABLISHED", "RELATED"} {
+			for _, proto := range []string{"tcp", "udp"} {
+				d := e.Decide(Packet{Proto: proto, DPort: port, SPort: 443, InIface: o, State: st})
+				if d.Verdict != DecideAccept {
+					if est {
+						p.Established.Detail = fmt.Sprintf("%s %s packet not accepted (%s)", st, proto, d.Verdict)
+						if len(outs) > 1 {
+							p.Established.Detail = fmt.Sprintf("%s %s packet on %s not accepted (%s)", st, proto, o, d.Verdict)
+						}
+						p.Established.Rule = d.Rule
+					}
+					est = false
+				} else if p.Established.Rule == "" {
+					p.Established.Rule = d.Rule
+				}
 			}
 		}
 	}
@@ -108,13 +125,30 @@ func loopbackAddr(fam Family) netip.Addr {
 	return netip.MustParseAddr("127.0.0.1")
 }
 
-// outside is the interface probes arrive on: the generic one offline, the
-// host's first otherwise.
-func (e *Evaluator) outside() string {
-	if len(e.ifaces) == 0 {
-		return genericIface
+// outsides are the interfaces the checks' probes arrive on: offline the
+// generic outside one; live every interface of the host, by name, so that
+// no check depends on the order the host lists them in.
+func (e *Evaluator) outsides() []string {
+	if len(e.host.Interfaces) == 0 || len(e.ifaces) == 0 {
+		return []string{genericIface}
 	}
-	return e.ifaces[len(e.ifaces)-1]
+	out := slices.Clone(e.ifaces)
+	slices.Sort(out)
+	return out
+}
+
+// outside is the interface a packet from src arrives on: the one the route
+// back to src leaves by (the host's routes), else the first outside
+// interface by name (the generic one offline).
+func (e *Evaluator) outside(src netip.Addr) string {
+	if e.rp != nil && src.IsValid() {
+		for _, o := range e.outsides() {
+			if s, ok := e.rp.byIface[o]; ok && s.contains(src) {
+				return o
+			}
+		}
+	}
+	return e.outsides()[0]
 }
 
 // unlistedPort is a high port no destination-port match of the input path
@@ -146,7 +180,7 @@ func (e *Evaluator) forwardDeny(port uint16) Check {
 	if e.fam == IPv6 {
 		dst = netip.MustParseAddr("2001:db8:ffff::200")
 	}
-	ctx := &pktCtx{proto: 6, sport: 40000, dport: port, in: e.outside(), dst: dst, dstType: atUnicast, state: stNew, flags: tcpSYN}
+	ctx := &pktCtx{proto: 6, sport: 40000, dport: port, in: e.outside(DefaultSource(e.fam)), dst: dst, dstType: atUnicast, state: stNew, flags: tcpSYN}
 	d := &decider{e: e, p: ctx, src: DefaultSource(e.fam), budget: 1 << 20}
 	d.w = &walker{fam: e.fam, p: ctx, rp: e.rp}
 	final := oAcc
