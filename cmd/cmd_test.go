@@ -56,6 +56,11 @@ func TestGolden(t *testing.T) {
 		{"explain-bad-port", nil, []string{"explain", "tcp/99999", "--offline", "--rules", ufwRules}},
 		{"explain-wrong-family", nil, []string{"explain", "tcp/22", "--offline", "--rules", ufwRules, "--from", "2001:db8::1"}},
 		{"explain-no-rules", nil, []string{"explain", "tcp/22", "--offline"}},
+		// accepted on eth1 only: the packet explained (on eth0) is dropped,
+		// and the output says where it fares otherwise
+		{"explain-per-interface", nil, []string{"explain", "tcp/8080", "--offline", "--rules", "testdata/iface.rules"}},
+		// a native nft ruleset: rules named by table, chain and handle
+		{"explain-nft", nil, []string{"explain", "tcp/5432", "--offline", "--nft", "../testdata/report/nft-debian-host/ruleset.json", "--from", "192.0.2.9"}},
 		{"report-json", nil, []string{"report", "--offline", "--sockets", pgDir + "ss.txt", "--rules", pgDir + "rules.v4", "--rules6", pgDir + "rules.v6",
 			"--hostname", "db1", "--time", "2026-11-21T12:00:00Z", "--tool-version", "1.0.0-test"}},
 		{"report-fail-on-high", nil, []string{"report", "--offline", "--sockets", pgDir + "ss.txt", "--rules", pgDir + "rules.v4", "--rules6", pgDir + "rules.v6",

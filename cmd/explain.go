@@ -108,8 +108,17 @@ type explainDoc struct {
 	Rule      string                `json:"rule"`
 	Reasons   []string              `json:"reasons"`
 	Trace     []explainStep         `json:"trace"`
+	Elsewhere []explainElsewhere    `json:"elsewhere,omitempty"`
 	Port      *report.FamilyVerdict `json:"port"`
 	Listening []string              `json:"listening"`
+}
+
+// explainElsewhere is the same packet's verdict on another interface,
+// where it differs.
+type explainElsewhere struct {
+	Iface   string `json:"iface"`
+	Verdict string `json:"verdict"`
+	Rule    string `json:"rule"`
 }
 
 type explainPacket struct {
@@ -178,15 +187,15 @@ func explainRun(ctx context.Context, opts *explainOptions) error {
 			}
 		}
 	}
-	if iface == "" {
-		iface = "eth0"
-		if len(in.host.Interfaces) > 0 {
-			iface = in.host.Interfaces[0]
-		}
+	if iface == "" && len(in.host.Interfaces) == 0 {
+		iface = "eth0" // offline: a name for "an outside interface"
 	}
 
+	// live without --iface, the packet comes in where the route back to
+	// its source leaves (the evaluator picks it)
 	pkt := firewall.Packet{Proto: opts.proto, Src: from, Dst: to, SPort: 40000, DPort: opts.port, InIface: iface}
 	d := ev.Decide(pkt)
+	iface = d.InIface
 	q := firewall.Query{Proto: opts.proto, Addr: bind, Port: opts.port}
 	if !q.Addr.IsValid() {
 		q.Addr = netip.IPv4Unspecified()
@@ -203,6 +212,26 @@ func explainRun(ctx context.Context, opts *explainOptions) error {
 	}
 	for _, s := range d.Trace {
 		doc.Trace = append(doc.Trace, explainStep(s))
+	}
+	if opts.iface == "" {
+		// the same packet on the other interfaces: where it fares
+		// otherwise, say so, so that this packet's verdict and the
+		// overall one never seem to contradict each other
+		for _, other := range ev.Interfaces() {
+			if other == iface || (other == "" && len(in.host.Interfaces) > 0) {
+				continue
+			}
+			p := pkt
+			p.InIface = other
+			od := ev.Decide(p)
+			if od.Verdict != d.Verdict {
+				name := other
+				if name == "" {
+					name = "(any other interface)"
+				}
+				doc.Elsewhere = append(doc.Elsewhere, explainElsewhere{Iface: name, Verdict: od.Verdict, Rule: od.Rule})
+			}
+		}
 	}
 	if opts.output == "json" {
 		enc := json.NewEncoder(opts.app.Stdout)
@@ -248,6 +277,13 @@ func writeExplainText(app *App, d *explainDoc) error {
 	fmt.Fprintln(w)
 	if len(d.Reasons) > 0 {
 		fmt.Fprintf(w, "depends on: %s\n", strings.Join(d.Reasons, ", "))
+	}
+	for _, e := range d.Elsewhere {
+		fmt.Fprintf(w, "on %s instead: %s", e.Iface, e.Verdict)
+		if e.Rule != "" {
+			fmt.Fprintf(w, " by %s", e.Rule)
+		}
+		fmt.Fprintln(w)
 	}
 	sf := &report.SocketFirewall{}
 	if d.Family == string(firewall.IPv4) {

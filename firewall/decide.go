@@ -94,7 +94,7 @@ func (e *Evaluator) Decide(p Packet) Decision {
 			}
 		}
 	}
-	var dec Decision
+	dec := Decision{InIface: ctx.in}
 	switch final {
 	case oDrop:
 		dec.Verdict, dec.Rule = DecideDrop, dropRule

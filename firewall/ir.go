@@ -171,6 +171,7 @@ type Step struct {
 
 // Decision is the fate of one Packet.
 type Decision struct {
+	InIface string // the input interface the packet was decided on
 	Verdict string // "accept", "drop" or "conditional"
 	Rule    string // the deciding rule or policy
 	Reasons []string

@@ -137,6 +137,21 @@ func (e *Evaluator) outsides() []string {
 	return out
 }
 
+// Interfaces lists the input interfaces the evaluator tells apart: the
+// host's (by name), or offline the ones the rules name and "" for any
+// other.
+func (e *Evaluator) Interfaces() []string {
+	var out []string
+	for _, i := range e.ifaces {
+		if i == genericIface {
+			i = ""
+		}
+		out = append(out, i)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // outside is the interface a packet from src arrives on: the one the route
 // back to src leaves by (the host's routes), else the first outside
 // interface by name (the generic one offline).
