@@ -212,6 +212,7 @@ func (c *cchain) isNAT() bool { return c.base.typ == "nat" }
 type segment struct {
 	lo, hi int // rule indexes [lo, hi)
 	batch  *batch
+	swept  bool // a single rule swept as a batch
 }
 
 // cruleset is one ruleset compiled: its base chains, and every chain by
@@ -339,6 +340,9 @@ func mustPrefixSet(fam Family, v4, v6 string) addrSet {
 func segmentChain(rules []crule) []segment {
 	var segs []segment
 	batchable := func(c *crule) bool {
+		if c.r.m.never {
+			return true // never matches (an ip6 rule in the IPv4 walk): no effect on a run
+		}
 		if len(c.r.m.x.runtime) > 0 || c.r.m.x.rpf != nil || len(c.r.m.x.marks) > 0 || c.r.m.x.markSet != nil {
 			return false
 		}
@@ -362,12 +366,19 @@ func segmentChain(rules []crule) []segment {
 			j = i + 1
 		}
 		for k := i; k < j; k++ {
-			segs = append(segs, segment{lo: k, hi: k + 1})
+			// a rule with a large source set (a ban set) is swept alone,
+			// so that its split of every source is kept between queries
+			swept := k < j && j > i && batchable(&rules[k]) && len(rules[k].src.r) >= bigSet
+			segs = append(segs, segment{lo: k, hi: k + 1, swept: swept})
 		}
 		i = j
 	}
 	return segs
 }
+
+// bigSet is the number of source ranges from which one rule is swept as
+// a batch of its own.
+const bigSet = 64
 
 // minBatch is the run length from which consecutive rules are swept
 // together instead of one set operation per rule.

@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -390,6 +391,9 @@ func (nc *nftCompiler) elements(raw json.RawMessage) ([]json.RawMessage, string)
 
 // unwrapElem removes {"elem": {"val": X, ...}} around a set member.
 func unwrapElem(raw json.RawMessage) json.RawMessage {
+	if !jsonIs(raw, '{') {
+		return raw
+	}
 	var e struct {
 		Elem *struct {
 			Val json.RawMessage `json:"val"`
@@ -411,14 +415,24 @@ func (nc *nftCompiler) match(b *branch, left json.RawMessage, op string, right j
 	if c, ok := l["concat"]; ok {
 		return nc.concat(b, c, op, right)
 	}
+	if p, ok := l["payload"]; ok {
+		var pl struct{ Protocol string }
+		json.Unmarshal(p, &pl)
+		if f := headerFamily(pl.Protocol); f != "" && f != nc.fam {
+			b.r.m.never = true // the other family's header: never, whatever the set holds
+			return []*branch{b}
+		}
+	}
 	elems, why := nc.elements(right)
 	if why != "" {
 		nc.runtime(b.r, why)
 		return []*branch{b}
 	}
+	vals := make([]json.RawMessage, len(elems)) // the set's own list stays as it is
 	for i := range elems {
-		elems[i] = unwrapElem(elems[i])
+		vals[i] = unwrapElem(elems[i])
 	}
+	elems = vals
 	if err := nc.leaf(b.r, l, op, elems); err != "" {
 		nc.runtime(b.r, err)
 	}
@@ -1037,6 +1051,14 @@ func (nc *nftCompiler) addrs(vals []json.RawMessage) (addrSet, string) {
 	var rs []rng
 	for _, v := range vals {
 		var s string
+		if str, ok := plainString(v); ok {
+			a, err := netip.ParseAddr(str)
+			if err != nil || a.Is4() != (nc.fam == IPv4) {
+				return addrSet{}, "address " + str + " not understood"
+			}
+			rs = append(rs, prefixRange(nc.fam, netip.PrefixFrom(a, a.BitLen())))
+			continue
+		}
 		if jsonIs(v, '"') && json.Unmarshal(v, &s) == nil {
 			a, err := netip.ParseAddr(s)
 			if err != nil || a.Is4() != (nc.fam == IPv4) {
@@ -1078,6 +1100,16 @@ func (nc *nftCompiler) addrs(vals []json.RawMessage) (addrSet, string) {
 		}
 	}
 	return setOf(nc.fam, rs), ""
+}
+
+// plainString reads a JSON string without escapes, without a decoder (a
+// ban set holds 100,000 of them).
+func plainString(raw json.RawMessage) (string, bool) {
+	b := bytes.TrimSpace(raw)
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' || bytes.IndexByte(b[1:len(b)-1], '\\') >= 0 || bytes.IndexByte(b[1:len(b)-1], '"') >= 0 {
+		return "", false
+	}
+	return string(b[1 : len(b)-1]), true
 }
 
 // setOf makes a set of any ranges, in one sort (a ban set has 100,000).

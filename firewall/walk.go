@@ -110,7 +110,7 @@ func (w *walker) walk(c *cchain, x addrSet) walkRes {
 			break
 		}
 		s := &c.segs[si]
-		if s.hi-s.lo > 1 && !w.p.reply {
+		if (s.hi-s.lo > 1 || s.swept) && !w.p.reply {
 			x = w.walkBatch(c, s, x, &res)
 			continue
 		}
@@ -202,7 +202,11 @@ func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
 			w.reasons = append(w.reasons, reason{markWhy, matched})
 		}
 	} else {
-		x = x.subtract(set)
+		cont := w.act(cr, matched, res)
+		if cont.equal(matched) {
+			return x // a chain that returned every source: nothing changes
+		}
+		return x.subtract(set).union(cont)
 	}
 	if cont := w.act(cr, matched, res); !cont.isEmpty() {
 		x = x.union(cont)
