@@ -106,14 +106,14 @@ func (nc *nftCompiler) compile() []*Rule {
 	base.m.proto = -1
 	base.m.x = &matchExtra{}
 	bs := []*branch{{r: base}}
-	for _, raw := range nc.r.exprs {
+	for _, st := range nc.r.statements() {
 		var next []*branch
 		for _, b := range bs {
 			if b.done || b.r.m.never {
 				next = append(next, b)
 				continue
 			}
-			next = append(next, nc.statement(b, raw)...)
+			next = append(next, nc.statement(b, st)...)
 		}
 		if len(next) > maxParts {
 			base.m.x.runtime = append(base.m.x.runtime, "nft rule too large to expand")
@@ -150,34 +150,79 @@ func cloneRule(r *Rule) *Rule {
 	return &c
 }
 
-// statement applies one statement to b and returns what it becomes.
-func (nc *nftCompiler) statement(b *branch, raw json.RawMessage) []*branch {
-	var s string
-	if jsonIs(raw, '"') && json.Unmarshal(raw, &s) == nil {
-		// nft 1.0.6 prints an anonymous chain ("jump { ... }") as text
-		first, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-		b.r.m.x.actWhy = "anonymous chain not evaluated: " + strings.TrimSpace(first) + " …"
-		b.r.Target, b.done = "?", true
-		return []*branch{b}
+// nftStmt is one statement of a rule, decoded once for both families.
+type nftStmt struct {
+	raw   json.RawMessage
+	text  string // a bare string (nft 1.0.6's anonymous chain)
+	isStr bool
+	key   string // the statement's one key ("match", "accept", ...)
+	val   json.RawMessage
+	bad   bool // not one key
+	// a match's parts
+	op          string
+	left        map[string]json.RawMessage
+	right       json.RawMessage
+	matchBroken bool
+}
+
+// statements decodes the rule's statements (once: both families read
+// them; the families are compiled one after the other).
+func (r *nftRule) statements() []nftStmt {
+	if r.stmts != nil {
+		return r.stmts
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil || len(obj) != 1 {
-		nc.runtime(b.r, "nft statement not understood: "+clip(string(raw)))
-		return []*branch{b}
-	}
-	for k, v := range obj {
-		switch k {
-		case "match":
+	r.stmts = make([]nftStmt, len(r.exprs))
+	for i, raw := range r.exprs {
+		st := nftStmt{raw: raw}
+		if jsonIs(raw, '"') && json.Unmarshal(raw, &st.text) == nil {
+			st.isStr = true
+			r.stmts[i] = st
+			continue
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &obj); err != nil || len(obj) != 1 {
+			st.bad = true
+		}
+		for k, v := range obj {
+			st.key, st.val = k, v
+		}
+		if st.key == "match" {
 			var m struct {
 				Op    string
 				Left  json.RawMessage
 				Right json.RawMessage
 			}
-			if json.Unmarshal(v, &m) != nil {
+			if json.Unmarshal(st.val, &m) != nil || json.Unmarshal(m.Left, &st.left) != nil || len(st.left) != 1 {
+				st.matchBroken = true
+			}
+			st.op, st.right = m.Op, m.Right
+		}
+		r.stmts[i] = st
+	}
+	return r.stmts
+}
+
+// statement applies one statement to b and returns what it becomes.
+func (nc *nftCompiler) statement(b *branch, st nftStmt) []*branch {
+	if st.isStr {
+		// nft 1.0.6 prints an anonymous chain ("jump { ... }") as text
+		first, _, _ := strings.Cut(strings.TrimSpace(st.text), "\n")
+		b.r.m.x.actWhy = "anonymous chain not evaluated: " + strings.TrimSpace(first) + " …"
+		b.r.Target, b.done = "?", true
+		return []*branch{b}
+	}
+	if st.bad {
+		nc.runtime(b.r, "nft statement not understood: "+clip(string(st.raw)))
+		return []*branch{b}
+	}
+	for k, v := range map[string]json.RawMessage{st.key: st.val} {
+		switch k {
+		case "match":
+			if st.matchBroken {
 				nc.runtime(b.r, "nft match not understood: "+clip(string(v)))
 				return []*branch{b}
 			}
-			return nc.match(b, m.Left, m.Op, m.Right)
+			return nc.matchParsed(b, st.left, st.op, st.right)
 		case "accept", "drop", "reject", "return", "continue":
 			b.r.Target = map[string]string{"accept": "ACCEPT", "drop": "DROP", "reject": "REJECT", "return": "RETURN", "continue": ""}[k]
 			b.done = true
@@ -412,6 +457,11 @@ func (nc *nftCompiler) match(b *branch, left json.RawMessage, op string, right j
 		nc.runtime(b.r, "nft match on "+clip(string(left))+" not evaluated")
 		return []*branch{b}
 	}
+	return nc.matchParsed(b, l, op, right)
+}
+
+// matchParsed is match with the left side decoded.
+func (nc *nftCompiler) matchParsed(b *branch, l map[string]json.RawMessage, op string, right json.RawMessage) []*branch {
 	if c, ok := l["concat"]; ok {
 		return nc.concat(b, c, op, right)
 	}

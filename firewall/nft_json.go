@@ -57,6 +57,7 @@ type nftRule struct {
 	exprs   []json.RawMessage
 	index   int    // position in the JSON array, for errors
 	text    string // the rule in nft's words (rendered once, for both families)
+	stmts   []nftStmt
 }
 
 // ParseNftJSON reads `nft -j list ruleset` output. name is used in errors
