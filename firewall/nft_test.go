@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -202,6 +203,25 @@ func TestNftTextAndJSONAgree(t *testing.T) {
 						}
 					}
 				}
+			}
+		})
+	}
+	// Texts the installed nft (1.0.6) cannot load itself (written by a
+	// newer nft, or needing a kernel module or an iptables extension in
+	// text): a clean error naming the file and line nft objects to.
+	for _, f := range []string{"docker29-nftabler-nat.ip.nft", "docker29-nftabler-routed.ip.nft", "docker-nft-free5gc-tailscale.nft",
+		"nft-named-limits.nft", "nft-syntax-variety.nft"} {
+		t.Run("refused/"+f, func(t *testing.T) {
+			text, err := os.ReadFile(filepath.Join("../testdata/rules", f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = LoadNftText(context.Background(), ExecRunner{}, text, f)
+			if err == nil {
+				t.Skipf("this nft loads %s: nothing to check", f)
+			}
+			if !regexp.MustCompile(regexp.QuoteMeta(f) + `:\d+:`).MatchString(err.Error()) {
+				t.Errorf("error does not name %s and a line: %v", f, err)
 			}
 		})
 	}

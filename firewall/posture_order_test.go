@@ -59,3 +59,18 @@ func TestManyInterfacesOffline(t *testing.T) {
 		t.Errorf("got %+v, want restricted to zz40 (the 41st interface named)", r)
 	}
 }
+
+// TestInterfaceNamedLoSomething: offline, only "lo" itself is loopback; a
+// LAN called loben is an outside interface like any other (the verified
+// analyser fffuu, and the kernel, accept ssh from everyone on it).
+func TestInterfaceNamedLoSomething(t *testing.T) {
+	rules := "*filter\n:INPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -i loben -p tcp --dport 22 -j ACCEPT\nCOMMIT\n"
+	rs, err := ParseSave(strings.NewReader(rules), "loben.rules", IPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewEvaluator(IPv4, []*Ruleset{rs}, Host{}).Evaluate(Query{Proto: "tcp", Port: 22})
+	if r.Verdict != Restricted || len(r.Sources) != 0 || len(r.Interfaces) != 1 || r.Interfaces[0] != "loben" {
+		t.Errorf("got %+v, want restricted to interface loben, from every source", r)
+	}
+}
