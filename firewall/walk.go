@@ -201,12 +201,14 @@ func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
 		if len(cr.r.m.x.marks) > 0 && w.p.markUnsure {
 			w.reasons = append(w.reasons, reason{markWhy, matched})
 		}
-	} else {
+	} else if cr.act == actJump {
 		cont := w.act(cr, matched, res)
-		if cont.equal(matched) {
-			return x // a chain that returned every source: nothing changes
+		if len(cont.r) == len(matched.r) && cont.equal(matched) {
+			return x // the chain returned every source: nothing changes
 		}
 		return x.subtract(set).union(cont)
+	} else {
+		x = x.subtract(set)
 	}
 	if cont := w.act(cr, matched, res); !cont.isEmpty() {
 		x = x.union(cont)
