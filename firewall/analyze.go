@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -47,8 +48,17 @@ func Analyze(rs *Ruleset) []Issue {
 	return append(out, shadowed(rs)...)
 }
 
-// ruleKey is a rule's matches and target without chain name and comments.
+// ruleKey is a rule's matches and target without chain name and comments;
+// for an nft rule, its statements without the place (table, chain, handle)
+// and comment.
 func ruleKey(r *Rule) string {
+	if r.Line == 0 && !strings.HasPrefix(r.Text, "-") {
+		_, body, _ := strings.Cut(r.Text, ": ")
+		if i := strings.Index(body, " comment \""); i >= 0 {
+			body = body[:i]
+		}
+		return body + "\x00" + strconv.Itoa(r.Part)
+	}
 	var tk tokenizer
 	toks, err := tk.split(r.Text)
 	if err != nil || len(toks) < 2 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -295,5 +296,27 @@ func TestIngressChain(t *testing.T) {
 	}
 	if r := NewEvaluator(IPv6, []*Ruleset{n.Family(IPv6)}, Host{Interfaces: []string{"veth0"}}).Evaluate(q); r.Verdict != Open || len(r.Except) != 0 {
 		t.Errorf("IPv6 (an ip match never holds): got %+v, want open", r)
+	}
+}
+
+// TestNftDuplicates: two nft rules with the same statements in one chain
+// are a duplicate (their handles and comments aside).
+func TestNftDuplicates(t *testing.T) {
+	doc := `{"nftables": [{"table": {"family": "inet", "name": "f"}},
+	{"chain": {"family": "inet", "table": "f", "name": "input", "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}},
+	{"rule": {"family": "inet", "table": "f", "chain": "input", "handle": 2, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 22}}, {"accept": null}]}},
+	{"rule": {"family": "inet", "table": "f", "chain": "input", "handle": 3, "comment": "again", "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 22}}, {"accept": null}]}},
+	{"rule": {"family": "inet", "table": "f", "chain": "input", "handle": 4, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 80}}, {"accept": null}]}}]}`
+	n, err := ParseNftJSON(strings.NewReader(doc), "dup.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, is := range Analyze(n.Family(IPv4)) {
+		got = append(got, fmt.Sprintf("%s %d by %d", is.Kind, is.Rule.Handle, is.By.Handle))
+	}
+	want := []string{"duplicate 3 by 2", "shadowed 3 by 2"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
