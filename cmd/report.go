@@ -40,6 +40,9 @@ Checks skipped because the host has nothing to check (IPv6 disabled) do not
 count. The summary counts skipped checks (checks_skipped) and says why the
 audit is incomplete (incomplete); a warning on stderr says so too.
 
+Client sockets (see fwaudit scan --help) raise no finding and are counted
+in summary.clients, not in public or open.
+
 Exit codes:
   0  no finding at or above --fail-on (or no --fail-on given)
   1  error

@@ -27,7 +27,16 @@ service and exposure, and the firewall's verdict for it per address family:
   blocked      accepted from nowhere
   conditional  depends on runtime state (rate limits, recent lists, ipsets)
   not-applicable  bound to loopback; the firewall does not matter
-  unknown      the rules could not be read; the reason is given`,
+  unknown      the rules could not be read; the reason is given
+
+The process names the service (prometheus on 9090 is prometheus); a name
+that only the port suggests ends in "?" (service_by "port" in JSON).
+
+A UDP socket on a port the kernel picked (net.ipv4.ip_local_port_range,
+32768-60999 for saved ss/netstat output) for a program that is not a known
+server (dig, host) is a client socket: shown as "(client)" ("client": true
+in JSON). report raises no finding for it and counts it apart, and suggest
+never opens it. A socket whose program is unknown is never taken for one.`,
 		Example: `  sudo fwaudit scan
   sudo fwaudit scan -o json | jq '.sockets[] | select(.firewall.verdict=="open")'
   fwaudit scan --offline --sockets ss.txt --rules rules.v4 --rules6 rules.v6

@@ -241,6 +241,11 @@ var forwarders = map[string][]string{
 	"pasta":        nil,                        // Podman's user-mode network (passt)
 	"haproxy":      nil,
 	"envoy":        nil,
+	// socket activation: they hold the socket of the service they start
+	"systemd":         nil,
+	"inetd":           nil,
+	"xinetd":          nil,
+	"dockerd-current": {"docker", "docker-swarm"}, // RHEL's docker package
 }
 
 var (

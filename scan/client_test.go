@@ -74,6 +74,8 @@ func TestIsClient(t *testing.T) {
 		{"known server", "udp", 47857, []Process{{9, "named"}}, false},
 		{"known server among the owners", "udp", 47857, []Process{{9, "dig"}, {10, "rsyslogd"}}, false},
 		{"port forwarder", "udp", 47857, []Process{{9, "docker-proxy"}}, false},
+		{"socket activation", "udp", 47857, []Process{{1, "systemd"}}, false},
+		{"inetd", "udp", 47857, []Process{{7, "xinetd"}}, false},
 		{"client-only known name", "udp", 47857, []Process{{9, "dhclient"}}, true},
 		{"a catalog port (wireguard)", "udp", 51820, []Process{{9, "dig"}}, false},
 		{"mosh-server in its range", "udp", 60003, []Process{{9, "mosh-server"}}, false},
