@@ -220,9 +220,16 @@ func unknownOptionWarnings(sets []*firewall.Ruleset) []string {
 					if len(r.Unknown) == 0 {
 						continue
 					}
+					if r.Part > 1 {
+						continue // one nft rule split per set element: said once
+					}
 					if n < most {
-						out = append(out, fmt.Sprintf("%s line %d: not understood: %s (verdicts that depend on this rule are conditional)",
-							rs.Source, r.Line, strings.Join(r.Unknown, " ")))
+						where := fmt.Sprintf("%s line %d", rs.Source, r.Line)
+						if r.Line == 0 {
+							where, _, _ = strings.Cut(r.Text, ": ") // nft: family table chain handle N
+						}
+						out = append(out, fmt.Sprintf("%s: not understood: %s (verdicts that depend on this rule are conditional)",
+							where, strings.Join(r.Unknown, " ")))
 					}
 					n++
 				}
@@ -280,6 +287,7 @@ func liveHost() firewall.Host {
 	if err != nil {
 		return h
 	}
+	h.Routes = liveRoutes()
 	for _, ifc := range ifs {
 		if ifc.Flags&net.FlagLoopback != 0 {
 			continue
@@ -293,6 +301,32 @@ func liveHost() firewall.Host {
 		}
 	}
 	return h
+}
+
+// liveRoutes reads the main routing table of both families, for
+// reverse-path checks; nil when it cannot be read (they are then
+// conditional).
+func liveRoutes() []firewall.Route {
+	routes := []firewall.Route{}
+	for _, f := range []struct {
+		path  string
+		parse func(io.Reader) ([]firewall.Route, error)
+	}{{"/proc/net/route", firewall.ParseProcRoutes}, {"/proc/net/ipv6_route", firewall.ParseProcIPv6Routes}} {
+		fh, err := os.Open(f.path)
+		if err != nil {
+			if os.IsNotExist(err) {
+				continue // no such family
+			}
+			return nil
+		}
+		rs, err := f.parse(fh)
+		fh.Close()
+		if err != nil {
+			return nil
+		}
+		routes = append(routes, rs...)
+	}
+	return routes
 }
 
 // ipv6Disabled reports whether IPv6 is switched off on the live host.

@@ -185,7 +185,7 @@ func suggestRun(ctx context.Context, opts *suggestOptions) error {
 		app.warnf("%s", w)
 	}
 
-	if err := checkLockout(ctx, opts, p, in.listeners); err != nil {
+	if err := checkLockout(ctx, opts, p, in.listeners, cur); err != nil {
 		return err
 	}
 
@@ -236,6 +236,13 @@ func suggestRun(ctx context.Context, opts *suggestOptions) error {
 			return err
 		}
 		printChanges(app, changes)
+		beside, err := suggest.Beside(p, in.listeners, cur, opts.format)
+		if err != nil {
+			return err
+		}
+		for _, w := range beside {
+			app.warnf("%s", w)
+		}
 	}
 	// Written in one piece: a failure above leaves stdout empty.
 	_, err = app.Stdout.Write(buf.Bytes())
@@ -303,7 +310,7 @@ func printChanges(app *App, changes []suggest.Change) {
 
 // checkLockout refuses a policy that would cut the current SSH session or
 // an established sshd connection, unless --force.
-func checkLockout(ctx context.Context, opts *suggestOptions, p *suggest.Policy, ls []scan.Listener) error {
+func checkLockout(ctx context.Context, opts *suggestOptions, p *suggest.Policy, ls []scan.Listener, cur *suggest.Current) error {
 	var conns []scan.Conn
 	if !opts.in.offline {
 		var err error
@@ -315,7 +322,11 @@ func checkLockout(ctx context.Context, opts *suggestOptions, p *suggest.Policy, 
 	if err != nil {
 		return err
 	}
-	err = suggest.CheckLockout(p, sessions)
+	format := opts.format
+	if opts.diff && !opts.formatGiven {
+		format = ""
+	}
+	err = suggest.CheckLockout(p, sessions, cur, format)
 	if err == nil {
 		return nil
 	}

@@ -130,7 +130,20 @@ func ParseNftCounters(js string) (*NftCounters, error) {
 		return nil, fmt.Errorf("nft -j list ruleset: %v", err)
 	}
 	c := &NftCounters{byName: map[string]*NftChain{}}
+	maps := map[string]json.RawMessage{} // named verdict maps' elements
 	for i, obj := range doc.Nftables {
+		if raw, ok := obj["map"]; ok {
+			var m struct {
+				Family, Table, Name, Map string
+				Elem                     json.RawMessage
+			}
+			if err := json.Unmarshal(raw, &m); err != nil {
+				return nil, fmt.Errorf("nft -j list ruleset: object %d: map: %v", i, err)
+			}
+			if m.Map == "verdict" {
+				maps[nftChainKey(m.Family, m.Table, m.Name)] = m.Elem
+			}
+		}
 		if raw, ok := obj["chain"]; ok {
 			var ch struct {
 				Family, Table, Name, Hook, Type, Policy, Dev string
@@ -160,7 +173,9 @@ func ParseNftCounters(js string) (*NftCounters, error) {
 			if ch == nil {
 				return nil, fmt.Errorf("nft -j list ruleset: rule %d for unlisted chain %s", r.Handle, nftChainKey(r.Family, r.Table, r.Chain))
 			}
-			rule, err := parseNftRule(r.Handle, r.Expr)
+			rule, err := parseNftRule(r.Handle, r.Expr, func(name string) json.RawMessage {
+				return maps[nftChainKey(r.Family, r.Table, name)]
+			})
 			if err != nil {
 				return nil, fmt.Errorf("nft -j list ruleset: %s handle %d: %v", nftChainKey(r.Family, r.Table, r.Chain), r.Handle, err)
 			}
@@ -175,7 +190,7 @@ var nftVerdicts = map[string]string{"accept": "accept", "drop": "drop", "reject"
 	"jump": "jump", "goto": "goto", "return": "return", "continue": "continue",
 	"dnat": "nat", "snat": "nat", "redirect": "nat", "masquerade": "nat", "vmap": "vmap", "queue": "queue"}
 
-func parseNftRule(handle uint64, expr []map[string]json.RawMessage) (NftRule, error) {
+func parseNftRule(handle uint64, expr []map[string]json.RawMessage, namedMap func(string) json.RawMessage) (NftRule, error) {
 	r := NftRule{Handle: handle}
 	counter, verdict := -1, -1
 	for i, e := range expr {
@@ -221,7 +236,7 @@ func parseNftRule(handle uint64, expr []map[string]json.RawMessage) (NftRule, er
 						return r, fmt.Errorf("dnat to %s: only a literal address is understood", d.Addr)
 					}
 				case "vmap":
-					m, err := parseVMap(v)
+					m, err := parseVMap(v, namedMap)
 					if err != nil {
 						return r, err
 					}
@@ -293,7 +308,9 @@ func jsonStrings(raw json.RawMessage) []string {
 	return out
 }
 
-func parseVMap(raw json.RawMessage) (*nftVMap, error) {
+// parseVMap reads a vmap statement: an anonymous map, or a named one
+// ("@name") that namedMap finds in the same table.
+func parseVMap(raw json.RawMessage, namedMap func(string) json.RawMessage) (*nftVMap, error) {
 	var v struct {
 		Key  json.RawMessage
 		Data json.RawMessage
@@ -301,9 +318,21 @@ func parseVMap(raw json.RawMessage) (*nftVMap, error) {
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, fmt.Errorf("vmap: %v", err)
 	}
+	var name string
+	if json.Unmarshal(v.Data, &name) == nil && strings.HasPrefix(name, "@") {
+		elem := namedMap(name[1:])
+		if elem == nil {
+			return nil, fmt.Errorf("vmap %s: no such verdict map", name)
+		}
+		var els [][2]json.RawMessage
+		if err := json.Unmarshal(elem, &els); err != nil {
+			return nil, fmt.Errorf("vmap %s: elements: %v", name, err)
+		}
+		return &nftVMap{Key: v.Key, Elements: els}, nil
+	}
 	var data struct{ Set [][2]json.RawMessage }
 	if err := json.Unmarshal(v.Data, &data); err != nil || data.Set == nil {
-		return nil, fmt.Errorf("vmap %s: only an anonymous map is understood", v.Data)
+		return nil, fmt.Errorf("vmap %s: cannot read its map", v.Data)
 	}
 	return &nftVMap{Key: v.Key, Elements: data.Set}, nil
 }
@@ -872,6 +901,11 @@ func (lab *Lab) nftStatic() *nftStatic {
 		ipt6: iptablesRules(lab.Host.Run("ip6tables-save")),
 	}
 	nftStatics[lab] = s
+	lab.T.Cleanup(func() {
+		nftStaticMu.Lock()
+		delete(nftStatics, lab)
+		nftStaticMu.Unlock()
+	})
 	return s
 }
 

@@ -123,6 +123,14 @@ func TestNftDeciding(t *testing.T) {
 			pkt("tcp", "2001:db8::3", 9000), "", "", nil, "off the walk"},
 		{"a drop is final: later chains do not count", "two-base-chains", map[string]uint64{"inet early input 4": 1, "inet late input 5": 1},
 			pkt("tcp", "192.0.2.2", 5432), "", "", nil, "off the walk"},
+		{"named vmap jumps, falls back, a later rule accepts", "named-maps-concat",
+			map[string]uint64{"inet filter input 7": 1, "inet filter input 10": 1},
+			pkt("tcp", "192.0.2.2", 8080), "accept", "inet filter input handle 10", nil, ""},
+		{"named vmap drops", "named-maps-concat", map[string]uint64{"inet filter input 7": 1},
+			pkt("tcp", "2001:db8::2", 3306), "drop", "inet filter input handle 7", nil, ""},
+		{"a statement without verdict is passed", "meta-mark",
+			map[string]uint64{"inet filter prerouting 3": 1, "inet filter input 7": 1},
+			pkt("tcp", "2001:db8::2", 9000), "accept", "inet filter input handle 7", nil, ""},
 		{"native accept, iptables-nft policy drop", "beside-iptables", map[string]uint64{"inet guard early 3": 1},
 			pkt("tcp", "192.0.2.3", 5432), "drop", "-P INPUT DROP", nil, ""},
 		{"iptables-nft accepts, native policy accept", "beside-iptables", map[string]uint64{"ip filter INPUT 6": 1},
@@ -275,5 +283,31 @@ table ip filter { # handle 2
 		if g := got[strings.Join(f[:3], " ")][h]; g != want {
 			t.Errorf("%s: %q, want %q", key, g, want)
 		}
+	}
+}
+
+// TestShadowNames: which report findings name a rule that counted packets.
+func TestShadowNames(t *testing.T) {
+	nftRule := movedRule{nft: &NftRef{Family: "inet", Table: "filter", Chain: "input", Handle: 7}, text: "tcp dport 22 counter accept"}
+	iptRule := movedRule{source: "iptables-nft", text: "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT"}
+	for _, c := range []struct {
+		name string
+		f    shadowFinding
+		m    movedRule
+		want bool
+	}{
+		{"nft by handle", shadowFinding{Rule: "inet filter input handle 7: tcp dport 22 accept"}, nftRule, true},
+		{"nft other handle", shadowFinding{Rule: "inet filter input handle 8: tcp dport 22 accept"}, nftRule, false},
+		{"iptables same source", shadowFinding{Family: "ipv4", Source: "iptables-nft", Rule: "-A INPUT -p tcp -m tcp --dport 22  -j ACCEPT"}, iptRule, true},
+		{"iptables other backend", shadowFinding{Family: "ipv4", Source: "iptables-legacy", Rule: "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT"}, iptRule, false},
+		{"iptables no source, same family", shadowFinding{Family: "ipv4", Rule: "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT"}, iptRule, true},
+		{"iptables no source, other family", shadowFinding{Family: "ipv6", Rule: "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT"}, iptRule, false},
+		{"iptables other text", shadowFinding{Family: "ipv4", Source: "iptables-nft", Rule: "-A INPUT -p tcp -m tcp --dport 23 -j ACCEPT"}, iptRule, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := shadowNames(c.f, c.m); got != c.want {
+				t.Errorf("shadowNames(%+v, %s) = %v, want %v", c.f, c.m, got, c.want)
+			}
+		})
 	}
 }

@@ -148,6 +148,18 @@ var nftScenarios = []scenario{
 		},
 	},
 	{
+		// The routing table decides, not runtime state: the lab's peers
+		// are on-link, so their packets pass the reverse-path check.
+		name:        "nft-fib-rpfilter",
+		nft:         "nft/fib-rpfilter.nft",
+		nftCounters: true,
+		listeners: []listener{
+			{"sshd", "tcp:[::]:22", "both", "both"},
+			{"nginx", "tcp:[::]:80", "none", ".2"},
+			{"mysqld", "tcp:0.0.0.0:3306", "none", ""},
+		},
+	},
+	{
 		name:        "nft-native-beside-iptables-nft",
 		v4:          "nft/beside-nft.rules",
 		nft:         "nft/beside-iptables.nft",
@@ -172,6 +184,31 @@ var nftScenarios = []scenario{
 			{"sshd", "tcp:0.0.0.0:22", "both", ""},
 			{"unknownd", "tcp:0.0.0.0:8080", "both", ""}, // forwarded: INPUT's policy does not apply
 			{"mysqld", "tcp:0.0.0.0:3306", "none", ""},
+		},
+	},
+	{
+		name:        "nft-named-maps-concat",
+		nft:         "nft/named-maps-concat.nft",
+		nftCounters: true,
+		listeners: []listener{
+			{"sshd", "tcp:[::]:22", "both", "both"},
+			{"mysqld", "tcp:[::]:3306", "none", "none"},
+			{"unknownd", "tcp:[::]:8080", ".2", ".3"}, // web, else the high-port rule
+			{"postgres", "tcp:[::]:5432", "both", ".2"},
+			{"redis-server", "tcp:0.0.0.0:6379", ".2", ""},
+			{"nginx", "tcp:[::]:80", "none", "none"},
+		},
+	},
+	{
+		// The ruleset marks packets itself; nothing else does.
+		name:        "nft-meta-mark",
+		nft:         "nft/meta-mark.nft",
+		nftCounters: true,
+		listeners: []listener{
+			{"sshd", "tcp:[::]:22", "both", "both"},
+			{"unknownd", "tcp:[::]:9000", "both", "both"},
+			{"unknownd", "tcp:0.0.0.0:9001", ".3", ""},
+			{"mysqld", "tcp:[::]:3306", "none", "none"},
 		},
 	},
 	{

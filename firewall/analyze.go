@@ -143,7 +143,7 @@ func shadowed(rs *Ruleset) []Issue {
 }
 
 func (a *analyzer) run(p *pktCtx) {
-	w := &walker{fam: a.e.fam, p: p}
+	w := &walker{fam: a.e.fam, p: p, rp: a.e.rp}
 	w.nat.local = func(netip.Addr) bool { return true }
 	w.onMatch = func(cr *crule, matched addrSet, t tri) {
 		a.reached[cr] = true

@@ -11,9 +11,9 @@ import (
 // marks set elsewhere, routing). A rule using one is explored both ways.
 var runtimeModules = map[string]bool{
 	"limit": true, "hashlimit": true, "set": true, "string": true, "connlimit": true, "time": true,
-	"statistic": true, "u32": true, "bpf": true, "mac": true, "physdev": true, "mark": true,
+	"statistic": true, "u32": true, "bpf": true, "mac": true, "physdev": true,
 	"connmark": true, "length": true, "ttl": true, "hl": true, "tos": true, "dscp": true, "ecn": true,
-	"rpfilter": true, "owner": true, "helper": true, "policy": true, "quota": true, "connbytes": true,
+	"owner": true, "helper": true, "policy": true, "quota": true, "connbytes": true,
 	"nfacct": true, "socket": true, "cgroup": true, "devgroup": true, "realm": true, "osf": true,
 	"geoip": true, "condition": true, "tcpmss": true, "frag": true, "hbh": true, "rt": true, "dst": true,
 	"ipv6header": true, "mh": true, "ah": true, "esp": true, "cluster": true, "cpu": true, "ipvs": true,
@@ -29,6 +29,7 @@ var extHeaderModules = map[string]bool{"rt": true, "frag": true, "hbh": true, "d
 var knownModules = map[string]bool{
 	"tcp": true, "udp": true, "udplite": true, "sctp": true, "multiport": true, "icmp": true, "icmp6": true,
 	"state": true, "conntrack": true, "comment": true, "addrtype": true, "iprange": true, "pkttype": true,
+	"rpfilter": true, "mark": true,
 }
 
 type ruleCompiler struct {
@@ -162,6 +163,8 @@ func (c *ruleCompiler) run() error {
 			}
 			c.mods = append(c.mods, v)
 			switch {
+			case v == "rpfilter":
+				m.x.rpf = &rpf{why: "-m rpfilter"}
 			case knownModules[v]:
 			case v == "recent":
 			case extHeaderModules[v]:
@@ -183,6 +186,15 @@ func (c *ruleCompiler) run() error {
 			m.goTo = opt == "-g" || opt == "--goto"
 			r.Goto = m.goTo
 			c.targetArgs()
+			m.x.nat = iptablesNAT(v, m.x.targetArgs)
+			switch v {
+			case "MARK":
+				m.x.markSet = iptablesMarkOp(m.x.targetArgs)
+			case "CONNMARK":
+				if _, ok := m.x.targetArgs["--restore-mark"]; ok {
+					m.x.markSet = &markOp{unknown: true} // the connection's mark, not known here
+				}
+			}
 		case "-c", "--set-counters":
 			if c.i+1 >= len(c.toks) {
 				return fmt.Errorf("option %q needs two values", opt)
@@ -207,7 +219,7 @@ func (m *matchSet) finish() {
 	m.srcOnly = m.proto == -1 && !m.in.set && !m.x.out.set && m.frag == 0 && !m.x.hasDst &&
 		len(m.x.ports) == 0 && len(m.x.states) == 0 && len(m.x.flags) == 0 && len(m.x.icmp) == 0 &&
 		len(m.x.addrtype) == 0 && len(m.x.runtime) == 0 && !m.never && len(m.x.protos) == 0 &&
-		len(m.x.ifaces) == 0 && m.x.actWhy == ""
+		len(m.x.ifaces) == 0 && m.x.actWhy == "" && m.x.rpf == nil && len(m.x.marks) == 0 && m.x.markSet == nil
 }
 
 // addrSet parses an address option, taking single prefixes from the
@@ -314,6 +326,8 @@ var moduleOptions = map[string][]string{
 	"addrtype":  {"--src-type", "--dst-type", "--limit-iface-in", "--limit-iface-out"},
 	"iprange":   {"--src-range", "--dst-range"},
 	"pkttype":   {"--pkt-type"},
+	"rpfilter":  {"--loose", "--validmark", "--accept-local", "--invert"},
+	"mark":      {"--mark"},
 	"recent":    {"--name", "--set", "--rcheck", "--update", "--remove", "--seconds", "--hitcount", "--rttl", "--rsource", "--rdest", "--reap", "--mask"},
 }
 
@@ -350,6 +364,32 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 		return nil
 	case !knownModules[mod] && mod != "recent":
 		c.opaque() // already a runtime reason: "-m mod"
+		return nil
+	}
+	if mod == "rpfilter" && m.x.rpf != nil {
+		switch opt {
+		case "--loose":
+			m.x.rpf.loose = true
+		case "--invert":
+			m.x.rpf.failing = true
+		case "--validmark":
+		case "--accept-local":
+			// local source addresses pass: never a packet from outside
+		default:
+			return fmt.Errorf("unknown rpfilter option %q", opt)
+		}
+		return nil
+	}
+	if mod == "mark" && opt == "--mark" {
+		v, n, err := c.value(opt)
+		if err != nil {
+			return err
+		}
+		val, mask, err := parseMarkValue(v)
+		if err != nil {
+			return err
+		}
+		m.x.marks = append(m.x.marks, markMatch{mask: mask, val: val & mask, neg: neg || n})
 		return nil
 	}
 	switch opt {

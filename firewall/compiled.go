@@ -39,6 +39,10 @@ type pktCtx struct {
 	flags    uint8
 	icmpType int
 	icmpCode int
+	// mark is the packet mark rules have set (0 on arrival); markUnsure:
+	// it cannot be followed here (see marks.go)
+	mark       uint32
+	markUnsure bool
 }
 
 var portProtos = map[int]bool{6: true, 17: true, 132: true, 136: true, 33: true}
@@ -120,6 +124,16 @@ func (m *matchSet) test(p *pktCtx) tri {
 			return triNo
 		}
 	}
+	if len(m.x.marks) > 0 {
+		if p.markUnsure {
+			return triMaybe
+		}
+		for _, mm := range m.x.marks {
+			if !mm.test(p.mark) {
+				return triNo
+			}
+		}
+	}
 	if len(m.x.runtime) > 0 {
 		return triMaybe
 	}
@@ -163,6 +177,7 @@ type cchain struct {
 	nftFamily string
 	builtin   bool // a base chain: its policy ends the walk
 	base      base
+	setsMark  bool // a base chain that (or whose chains) sets packet marks
 	policy    string
 	rules     []crule
 	segs      []segment
@@ -227,6 +242,9 @@ func compileRuleset(rs *Ruleset, srcLocal addrSet) *cruleset {
 			}
 			cc.segs = segmentChain(cc.rules)
 		}
+	}
+	for _, c := range out.bases {
+		c.setsMark = marksSet(c)
 	}
 	return out
 }
@@ -317,7 +335,7 @@ func mustPrefixSet(fam Family, v4, v6 string) addrSet {
 func segmentChain(rules []crule) []segment {
 	var segs []segment
 	batchable := func(c *crule) bool {
-		if len(c.r.m.x.runtime) > 0 {
+		if len(c.r.m.x.runtime) > 0 || c.r.m.x.rpf != nil || len(c.r.m.x.marks) > 0 || c.r.m.x.markSet != nil {
 			return false
 		}
 		switch c.act {

@@ -78,7 +78,7 @@ func (e *Evaluator) Decide(p Packet) Decision {
 	for i, pth := range e.paths {
 		p := *ctx
 		di := &decider{e: e, p: &p, src: src, budget: 1 << 20, trace: i == 0}
-		di.w = &walker{fam: e.fam, p: &p}
+		di.w = &walker{fam: e.fam, p: &p, rp: e.rp}
 		di.w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
 		f, dr, ar := di.run(pth, proto)
 		if i == 0 {
@@ -138,7 +138,7 @@ func (d *decider) run(pth *path, proto int) (final uint8, dropRule, acceptRule s
 		d.decisive = ""
 		d.away = netip.AddrPort{}
 		d.hook = h
-		o := d.chain(h, 0)
+		o := d.base(h)
 		if d.away.IsValid() {
 			o = d.forward(pth, h)
 			if o&oDrop != 0 && dropRule == "" {
@@ -271,9 +271,25 @@ func (d *decider) chain(c *cchain, i int) uint8 {
 		if t != triNo && !set.contains(d.src) {
 			t = triNo
 		}
+		if c := cr.r.m.x.rpf; c != nil && t != triNo && !d.p.reply {
+			switch {
+			case d.e.rp == nil:
+				t = triMaybe
+				d.reasons = append(d.reasons, c.why)
+			case !d.e.rp.matching(c, d.p.in, d.e.fam).contains(d.src):
+				t = triNo
+			}
+		}
 		if t == triNo {
 			d.step(c, cr, t, "continue")
 			continue
+		}
+		if op := cr.r.m.x.markSet; op != nil && !d.p.reply {
+			if t == triYes && !op.unknown {
+				d.p.mark = op.apply(d.p.mark)
+			} else {
+				d.p.markUnsure = true
+			}
 		}
 		if cr.act == actSkip {
 			if d.hook != nil && d.hook.beforeConntrack() && isNotrack(cr.r) && t == triYes {
@@ -293,6 +309,9 @@ func (d *decider) chain(c *cchain, i int) uint8 {
 			o2 := d.chain(c, i+1)
 			if o1 != o2 {
 				d.reasons = append(d.reasons, cr.r.m.x.runtime...)
+				if len(cr.r.m.x.marks) > 0 && d.p.markUnsure {
+					d.reasons = append(d.reasons, markWhy)
+				}
 				if d.condRule == "" {
 					d.condRule = cr.r.Text
 				}
@@ -378,21 +397,22 @@ func (d *decider) localDNAT(cr *crule) (netip.Addr, uint16, bool) {
 	if cr.r.Target != "DNAT" {
 		return netip.Addr{}, 0, false
 	}
-	host, port := splitHostPort(cr.r.m.x.targetArgs["--to-destination"])
-	a, err := netip.ParseAddr(strings.SplitN(host, "-", 2)[0])
-	if err != nil || !(a.IsLoopback() || d.e.local.contains(a)) {
+	n := cr.r.m.x.nat
+	if n == nil || n.bad || !n.addr.IsValid() || !(n.addr.IsLoopback() || d.e.local.contains(n.addr)) {
 		return netip.Addr{}, 0, false
 	}
 	p := d.p.dport
-	if port != "" {
-		lo, hi, ok := portRangeArg(port)
-		if !ok || lo != hi {
+	if n.hasPort {
+		if n.ports.Lo != n.ports.Hi {
 			return netip.Addr{}, 0, false
 		}
-		p = lo
+		p = n.ports.Lo
 	}
-	return a, p, true
+	return n.addr, p, true
 }
+
+// base walks base chain h (Decide follows marks rule by rule).
+func (d *decider) base(h *cchain) uint8 { return d.chain(h, 0) }
 
 // endOfChain is what a RETURN means in c: the policy for a built-in chain.
 func (d *decider) endOfChain(c *cchain, o uint8) uint8 {
@@ -439,11 +459,12 @@ func (d *decider) forward(pth *path, h *cchain) uint8 {
 	in := *d.p
 	walk := func(out string) uint8 {
 		*d.p = pktCtx{proto: in.proto, sport: in.sport, dport: d.away.Port(), in: in.in, out: out,
-			dst: d.away.Addr(), dstType: atUnicast, state: stNew | stDNAT, flags: in.flags, icmpType: in.icmpType}
+			dst: d.away.Addr(), dstType: atUnicast, state: stNew | stDNAT, flags: in.flags, icmpType: in.icmpType,
+			mark: in.mark, markUnsure: in.markUnsure}
 		o := oAcc
 		for _, c := range hooks {
 			d.decisive = ""
-			if o = d.chain(c, 0); o&oDrop != 0 && o&oAcc == 0 {
+			if o = d.base(c); o&oDrop != 0 && o&oAcc == 0 {
 				break
 			}
 		}

@@ -3,8 +3,6 @@ package firewall
 import (
 	"net/netip"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 )
 
@@ -19,7 +17,8 @@ type Evaluator struct {
 	// their order can matter (orderWhy says which)
 	paths    []*path
 	orderWhy string
-	local    addrSet // loopback plus the host's addresses
+	rp       *routeTable // nil when the routes are not known
+	local    addrSet     // loopback plus the host's addresses
 	ifaces   []string
 	// outIfaces are the output interfaces a forwarded packet is tried on:
 	// the host's, or offline those the rules name (-o) plus a generic one
@@ -48,6 +47,9 @@ func NewEvaluator(fam Family, rulesets []*Ruleset, host Host) *Evaluator {
 		if rs != nil {
 			e.sets = append(e.sets, compileRuleset(rs, e.local))
 		}
+	}
+	if host.Routes != nil {
+		e.rp = newRouteTable(fam, host.Routes, e.local)
 	}
 	e.paths, e.orderWhy = buildPaths(e.sets)
 	e.candidates()
@@ -231,40 +233,35 @@ func (e *Evaluator) dstType(a netip.Addr) uint16 {
 // the queried socket (same local address and port). why is set when it
 // cannot tell.
 func (w *walker) natSame(cr *crule) (bool, string) {
-	args := cr.r.m.x.targetArgs
+	n := cr.r.m.x.nat
+	if n == nil {
+		return false, "-j " + cr.r.Target + " not evaluated"
+	}
+	if n.bad {
+		return false, n.text + " not understood"
+	}
 	switch cr.r.Target {
 	case "REDIRECT":
 		if w.nat.target.IsValid() {
 			return false, "" // to the interface address, not the loopback one
 		}
-		tp := args["--to-ports"]
-		if tp == "" {
+		if !n.hasPort {
 			return true, ""
 		}
-		lo, hi, ok := portRangeArg(tp)
-		if !ok {
-			return false, "REDIRECT --to-ports " + tp + " not understood"
-		}
-		if lo == w.p.dport && hi == w.p.dport {
+		if n.ports == (PortRange{w.p.dport, w.p.dport}) {
 			return true, ""
 		}
-		if w.p.dport >= lo && w.p.dport <= hi {
-			return false, "REDIRECT --to-ports " + tp
+		if inRanges([]PortRange{n.ports}, w.p.dport) {
+			return false, n.text
 		}
 		return false, ""
 	case "DNAT":
-		to := args["--to-destination"]
-		host, port := splitHostPort(to)
-		if a, err := netip.ParseAddr(strings.SplitN(host, "-", 2)[0]); err == nil && !w.nat.target.IsValid() &&
-			!a.IsLoopback() && a != w.p.dst && (w.nat.local == nil || !w.nat.local(a)) {
+		a := n.addr
+		if a.IsValid() && !w.nat.target.IsValid() && !a.IsLoopback() && a != w.p.dst && (w.nat.local == nil || !w.nat.local(a)) {
 			// forwarded to another host, whatever the port
 			tport := w.p.dport
-			if port != "" {
-				lo, _, ok := portRangeArg(port)
-				if !ok {
-					return false, "DNAT --to-destination " + to + " not understood"
-				}
-				tport = lo
+			if n.hasPort {
+				tport = n.ports.Lo
 			}
 			w.nat.awayTo = netip.AddrPortFrom(a, tport)
 			return false, ""
@@ -273,25 +270,17 @@ func (w *walker) natSame(cr *crule) (bool, string) {
 		if w.nat.target.IsValid() {
 			want = w.nat.port
 		}
-		if port != "" {
-			lo, hi, ok := portRangeArg(port)
-			if !ok {
-				return false, "DNAT --to-destination " + to + " not understood"
-			}
-			if lo != want || hi != want {
-				if want >= lo && want <= hi {
-					return false, "DNAT --to-destination " + to
+		if n.hasPort {
+			if n.ports != (PortRange{want, want}) {
+				if inRanges([]PortRange{n.ports}, want) {
+					return false, n.text
 				}
 				return false, ""
 			}
 		} else if w.p.dport != want {
 			return false, ""
 		}
-		if host != "" {
-			a, err := netip.ParseAddr(strings.SplitN(host, "-", 2)[0])
-			if err != nil {
-				return false, "DNAT --to-destination " + to + " not understood"
-			}
+		if a.IsValid() {
 			switch {
 			case w.nat.target.IsValid():
 				return a == w.nat.target, ""
@@ -308,33 +297,6 @@ func (w *walker) natSame(cr *crule) (bool, string) {
 		return true, ""
 	}
 	return false, "-j " + cr.r.Target + " not evaluated"
-}
-
-func splitHostPort(s string) (host, port string) {
-	if strings.HasPrefix(s, "[") {
-		if i := strings.Index(s, "]"); i >= 0 {
-			host = s[1:i]
-			if rest := s[i+1:]; strings.HasPrefix(rest, ":") {
-				port = rest[1:]
-			}
-			return
-		}
-	}
-	if strings.Count(s, ":") == 1 {
-		h, p, _ := strings.Cut(s, ":")
-		return h, p
-	}
-	return s, ""
-}
-
-func portRangeArg(s string) (uint16, uint16, bool) {
-	a, b, ok := strings.Cut(s, "-")
-	if !ok {
-		b = a
-	}
-	lo, err1 := strconv.ParseUint(a, 10, 16)
-	hi, err2 := strconv.ParseUint(b, 10, 16)
-	return uint16(lo), uint16(hi), err1 == nil && err2 == nil && lo <= hi
 }
 
 // pipeline walks x through every base chain on the way in: it returns
@@ -355,6 +317,7 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 		w.hook = h
 		w.untracked = emptySet(w.fam)
 		w.nat.hit = emptySet(w.fam)
+		w.markHits = w.markHits[:0]
 		nAway := len(w.nat.away)
 		res := w.walk(h, x)
 		for j := nAway; j < len(w.nat.away); j++ {
@@ -372,18 +335,99 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 			w.p.dst, w.p.dstType, w.p.dport = w.nat.target, atLocal, w.nat.port
 			w.p.state |= stDNAT
 		}
-		if !w.untracked.isEmpty() && w.p.state&stUntracked == 0 && !w.p.reply {
-			if ut := x.intersect(w.untracked); !ut.isEmpty() {
-				// NOTRACK in raw: from here on these sources are UNTRACKED
-				tracked := x.subtract(w.untracked)
-				saved := *w.p
-				w.p.state = stUntracked
-				m2, p2 := w.pipelineFrom(hooks, i+1, ut, drops)
-				*w.p = saved
-				m1, p1 := w.pipelineFrom(hooks, i+1, tracked, drops)
-				return m1.union(m2), p1.union(p2)
-			}
+		if w.p.reply {
+			continue
 		}
+		// Sources whose packet changed on this hook (NOTRACK in raw makes
+		// them UNTRACKED, a mark set) go on separately, each with its
+		// own packet.
+		classes := w.classes(x, true)
+		if len(classes) == 1 && classes[0].same(w.p) {
+			continue
+		}
+		must, may = emptySet(w.fam), emptySet(w.fam)
+		for _, c := range classes {
+			saved := *w.p
+			c.applyTo(w.p)
+			m, y := w.pipelineFrom(hooks, i+1, c.set, drops)
+			*w.p = saved
+			must, may = must.union(m), may.union(y)
+		}
+		return must, may
 	}
 	return x.subtract(drops), x
+}
+
+// pktClass is a set of sources whose packets are alike after a hook.
+type pktClass struct {
+	set        addrSet
+	untracked  bool
+	mark       uint32
+	markUnsure bool
+}
+
+func (c pktClass) same(p *pktCtx) bool {
+	return c.untracked == (p.state&stUntracked != 0) && c.mark == p.mark && c.markUnsure == p.markUnsure
+}
+
+func (c pktClass) applyTo(p *pktCtx) {
+	if c.untracked {
+		p.state = stUntracked
+	}
+	p.mark, p.markUnsure = c.mark, c.markUnsure
+}
+
+// classes splits x by what the hook did to each source's packet so far:
+// the marks rules set (w.markHits, in order) and, once the hook is done
+// (untracked), NOTRACK (w.untracked).
+func (w *walker) classes(x addrSet, untracked bool) []pktClass {
+	cur := []pktClass{{set: x, untracked: w.p.state&stUntracked != 0, mark: w.p.mark, markUnsure: w.p.markUnsure}}
+	if untracked && !w.untracked.isEmpty() && !cur[0].untracked {
+		if ut := x.intersect(w.untracked); !ut.isEmpty() {
+			cur = []pktClass{{set: x.subtract(w.untracked), mark: w.p.mark, markUnsure: w.p.markUnsure},
+				{set: ut, untracked: true, mark: w.p.mark, markUnsure: w.p.markUnsure}}
+		}
+	}
+	for _, h := range w.markHits {
+		var next []pktClass
+		for _, c := range cur {
+			in := c.set.intersect(h.set)
+			if in.isEmpty() {
+				next = append(next, c)
+				continue
+			}
+			hit := c
+			hit.set = in
+			if h.maybe || h.op.unknown {
+				hit.markUnsure = true
+			} else {
+				hit.mark = h.op.apply(c.mark)
+			}
+			if rest := c.set.subtract(h.set); !rest.isEmpty() {
+				c.set = rest
+				next = append(next, c)
+			}
+			next = append(next, hit)
+		}
+		cur = next
+	}
+	// one class per packet
+	var out []pktClass
+	for _, c := range cur {
+		merged := false
+		for i := range out {
+			if out[i].untracked == c.untracked && out[i].mark == c.mark && out[i].markUnsure == c.markUnsure {
+				out[i].set = out[i].set.union(c.set)
+				merged = true
+				break
+			}
+		}
+		if !merged && !c.set.isEmpty() {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		out = []pktClass{{set: x, untracked: w.p.state&stUntracked != 0, mark: w.p.mark, markUnsure: w.p.markUnsure}}
+	}
+	return out
 }

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
-	"strings"
 )
 
 // Evaluate returns who can open a NEW connection to q: the set of sources
@@ -19,7 +18,7 @@ func (e *Evaluator) Evaluate(q Query) Result {
 	}
 	dsts := e.dsts
 	ports := []uint16{q.Port}
-	w := &walker{fam: e.fam}
+	w := &walker{fam: e.fam, rp: e.rp}
 	w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
 	if a := q.Addr.Unmap(); q.Addr.IsValid() && !a.IsUnspecified() {
 		if e.fam == IPv6 {
@@ -113,9 +112,8 @@ func (e *Evaluator) dnatOrigins(proto int, addr netip.Addr, port uint16) []uint1
 		if cr.r.Target != "DNAT" || (m.proto != -1 && (int(m.proto) == proto) == m.protoNeg) {
 			continue
 		}
-		host, p := splitHostPort(m.x.targetArgs["--to-destination"])
-		a, err := netip.ParseAddr(strings.SplitN(host, "-", 2)[0])
-		if err != nil || a != addr {
+		n := m.x.nat
+		if n == nil || n.bad || n.addr != addr {
 			continue
 		}
 		origin := port
@@ -124,8 +122,8 @@ func (e *Evaluator) dnatOrigins(proto int, addr netip.Addr, port uint16) []uint1
 				origin = pm.ranges[0].Lo
 			}
 		}
-		if p != "" {
-			if lo, hi, ok := portRangeArg(p); !ok || port < lo || port > hi {
+		if n.hasPort {
+			if !inRanges([]PortRange{n.ports}, port) {
 				continue
 			}
 		} else if origin != port {
@@ -307,15 +305,8 @@ func (e *Evaluator) redirectsTo(proto int, port uint16) string {
 		if cr.r.m.proto != -1 && (int(cr.r.m.proto) == proto) == cr.r.m.protoNeg {
 			continue
 		}
-		var to string
-		switch cr.r.Target {
-		case "REDIRECT":
-			to = cr.r.m.x.targetArgs["--to-ports"]
-		case "DNAT":
-			_, to = splitHostPort(cr.r.m.x.targetArgs["--to-destination"])
-		}
-		lo, hi, ok := portRangeArg(to)
-		if !ok || port < lo || port > hi {
+		n := cr.r.m.x.nat
+		if n == nil || n.bad || !n.hasPort || !inRanges([]PortRange{n.ports}, port) {
 			continue
 		}
 		same := false
@@ -365,11 +356,8 @@ func (e *Evaluator) Published(proto string, port uint16) []*Rule {
 		if !ok {
 			continue
 		}
-		if cr.r.Target == "DNAT" {
-			host, _ := splitHostPort(m.x.targetArgs["--to-destination"])
-			if a, err := netip.ParseAddr(strings.SplitN(host, "-", 2)[0]); err == nil && e.local.contains(a) && !a.IsLoopback() {
-				continue // to one of our own addresses
-			}
+		if n := m.x.nat; cr.r.Target == "DNAT" && n != nil && n.addr.IsValid() && e.local.contains(n.addr) && !n.addr.IsLoopback() {
+			continue // to one of our own addresses
 		}
 		out = append(out, cr.r)
 	}
@@ -390,7 +378,7 @@ func (e *Evaluator) forward(w *walker, pth *path, in *pktCtx, away []awayHit) (m
 	for _, h := range away {
 		for _, out := range e.outIfacesTo(h.to.Addr()) {
 			w.p = &pktCtx{proto: in.proto, sport: in.sport, dport: h.to.Port(), in: in.in, out: out,
-				dst: h.to.Addr(), dstType: atUnicast, state: stNew | stDNAT, flags: in.flags}
+				dst: h.to.Addr(), dstType: atUnicast, state: stNew | stDNAT, flags: in.flags, mark: h.mark, markUnsure: h.markUnsure}
 			drops := h.drops
 			if drops.fam == "" {
 				drops = emptySet(e.fam)

@@ -123,6 +123,9 @@ const (
 type Host struct {
 	Interfaces []string     // non-loopback interface names
 	Addrs      []netip.Addr // the host's own non-loopback addresses
+	// Routes is the main routing table, for reverse-path checks (nil when
+	// not read: such checks then make verdicts conditional)
+	Routes []Route
 	// Unseen names filtering the evaluator cannot see (Live.Unseen: native
 	// nftables tables on the input hook). Any verdict that accepts someone
 	// becomes conditional with these as reasons; blocked stays blocked,

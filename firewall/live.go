@@ -289,6 +289,15 @@ func nativeRules(ctx context.Context, r Runner, kernelHasTables bool, warnings *
 		var n *NftRuleset
 		if n, err = ParseNftJSON(bytes.NewReader(out), "nft -j list ruleset"); err == nil {
 			n.Source = "nft"
+			// nft before 1.0.7 leaves an ingress chain's device out of
+			// its JSON; its text says it
+			for _, c := range n.unboundIngress() {
+				if text, err := r.Run(ctx, "nft", "list", "chain", c[0], c[1], c[2]); err == nil {
+					if devs, ok := parseChainDevices(string(text)); ok {
+						n.setDevices(c[0], c[1], c[2], devs)
+					}
+				}
+			}
 			return n, nil
 		}
 	}

@@ -41,10 +41,16 @@ type matchExtra struct {
 
 	runtime    []string // reasons: matches that depend on state the evaluator cannot see
 	targetArgs map[string]string
+	nat        *natTarget // DNAT and REDIRECT: where the packet goes
 
 	// nft matches that take sets of values
 	protos []protoCond
 	ifaces []ifaceCond
+	// marks: packet mark matches; markSet: the rule sets the mark
+	marks   []markMatch
+	markSet *markOp
+	// rpf: a reverse-path check, a set of sources per input interface
+	rpf *rpf
 	// actWhy: the rule's action is not understood (nft: an anonymous
 	// chain, a queue); any verdict that depends on it is conditional
 	actWhy string
@@ -85,8 +91,9 @@ var noExtra = &matchExtra{}
 
 func (x *matchExtra) empty() bool {
 	return !x.hasDst && !x.out.set && len(x.ports) == 0 && len(x.states) == 0 && len(x.flags) == 0 &&
-		len(x.icmp) == 0 && len(x.addrtype) == 0 && len(x.runtime) == 0 && len(x.targetArgs) == 0 &&
-		len(x.protos) == 0 && len(x.ifaces) == 0 && x.actWhy == ""
+		len(x.icmp) == 0 && len(x.addrtype) == 0 && len(x.runtime) == 0 && len(x.targetArgs) == 0 && x.nat == nil &&
+		len(x.protos) == 0 && len(x.ifaces) == 0 && x.actWhy == "" && x.rpf == nil &&
+		len(x.marks) == 0 && x.markSet == nil
 }
 
 type ifaceMatch struct {

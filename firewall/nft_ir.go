@@ -24,7 +24,7 @@ import (
 func (n *NftRuleset) Family(fam Family) *Ruleset {
 	rs := &Ruleset{Family: fam, Source: n.Source}
 	for _, t := range n.tables {
-		if t.family != "inet" && !(t.family == "ip" && fam == IPv4) && !(t.family == "ip6" && fam == IPv6) {
+		if t.family != "inet" && t.family != "netdev" && !(t.family == "ip" && fam == IPv4) && !(t.family == "ip6" && fam == IPv6) {
 			continue
 		}
 		tb := &Table{Name: t.name, NftFamily: t.family}
@@ -32,13 +32,18 @@ func (n *NftRuleset) Family(fam Family) *Ruleset {
 			ch := &Chain{Name: c.name}
 			if c.base {
 				ch.Hook, ch.Priority, ch.Type = c.hook, c.prio, c.typ
-				if c.hook == "ingress" {
-					// inet ingress runs before every prerouting chain
-					ch.Hook, ch.Priority = "prerouting", c.prio-1<<20
-				}
 				ch.Policy = "ACCEPT"
 				if c.policy == "drop" {
 					ch.Policy = "DROP"
+				}
+				switch c.hook {
+				case "ingress":
+					// ingress runs on the device, before every
+					// prerouting chain, for packets of that device only
+					ch.Hook, ch.Priority = "prerouting", c.prio-1<<20
+					ch.Rules = append(ch.Rules, ingressGate(t, c, fam))
+				case "egress":
+					ch.Hook = "" // leaving the host: not on any path judged
 				}
 			}
 			for i, r := range c.rules {
@@ -50,6 +55,30 @@ func (n *NftRuleset) Family(fam Family) *Ruleset {
 		rs.Tables = append(rs.Tables, tb)
 	}
 	return rs
+}
+
+// ingressGate is the first rule of an ingress chain: packets from other
+// devices never meet the chain, so for them it ends at once (an accept
+// ends one base chain only).
+func ingressGate(t *nftTable, c *nftChain, fam Family) *Rule {
+	r := &Rule{Table: t.name, Chain: c.name, Target: "ACCEPT"}
+	r.m.proto = -1
+	r.m.x = &matchExtra{}
+	if c.devsKnown {
+		var alts []ifaceMatch
+		for _, d := range c.devs {
+			alts = append(alts, ifaceMatch{set: true, name: d})
+		}
+		r.m.x.ifaces = []ifaceCond{{neg: true, alts: alts}}
+		r.Text = fmt.Sprintf("%s %s %s: (bound to %s; packets of other devices pass)", t.family, t.name, c.name, strings.Join(c.devs, ", "))
+	} else {
+		why := fmt.Sprintf("the device of ingress chain %s %s %s is not known (nft -j before 1.0.7 does not print it)", t.family, t.name, c.name)
+		r.m.x.runtime = []string{why}
+		r.Unknown = []string{why}
+		r.Text = fmt.Sprintf("%s %s %s: (bound to a device not known)", t.family, t.name, c.name)
+	}
+	r.m.finish()
+	return r
 }
 
 type nftCompiler struct {
@@ -114,14 +143,8 @@ func cloneRule(r *Rule) *Rule {
 	x.runtime = slices.Clone(x.runtime)
 	x.protos = slices.Clone(x.protos)
 	x.ifaces = slices.Clone(x.ifaces)
+	x.marks = slices.Clone(x.marks)
 	c.DPorts = slices.Clone(c.DPorts)
-	if x.targetArgs != nil {
-		m := map[string]string{}
-		for k, v := range x.targetArgs {
-			m[k] = v
-		}
-		x.targetArgs = m
-	}
 	c.m.x = &x
 	return &c
 }
@@ -188,7 +211,15 @@ func (nc *nftCompiler) statement(b *branch, raw json.RawMessage) []*branch {
 			if json.Unmarshal(v, &st) == nil && len(st.Stmt) > 0 && string(st.Stmt) != "null" {
 				nc.runtime(b.r, "nft per-element "+clip(string(st.Stmt)))
 			}
-		case "counter", "log", "comment", "mangle", "last", "flow", "ct helper", "ct timeout", "ct expectation", "secmark":
+		case "mangle":
+			var mg struct {
+				Key   json.RawMessage
+				Value json.RawMessage
+			}
+			if json.Unmarshal(v, &mg) == nil && isMetaMark(mg.Key) {
+				b.r.m.x.markSet = nftMarkOp(mg.Value)
+			}
+		case "counter", "log", "comment", "last", "flow", "ct helper", "ct timeout", "ct expectation", "secmark":
 			// no effect on the verdict
 		case "tproxy", "dup", "fwd":
 			b.r.Target, b.r.m.x.actWhy, b.done = strings.ToUpper(k), "nft "+k+" not evaluated", true
@@ -221,8 +252,8 @@ func (nc *nftCompiler) jump(r *Rule, kind, target string) {
 	r.Target, r.Goto, r.m.goTo = target, kind == "goto", kind == "goto"
 }
 
-// nat fills a NAT statement's target in the form the evaluator reads
-// (as iptables prints it: --to-destination ADDR:PORT, --to-ports PORT).
+// nat fills a NAT statement's target (natTarget), from "dnat to ADDR:PORT"
+// or "redirect to :PORT".
 func (nc *nftCompiler) nat(r *Rule, kind string, v json.RawMessage) {
 	r.Target = map[string]string{"dnat": "DNAT", "snat": "SNAT", "redirect": "REDIRECT", "masquerade": "MASQUERADE"}[kind]
 	var n struct {
@@ -240,23 +271,16 @@ func (nc *nftCompiler) nat(r *Rule, kind string, v json.RawMessage) {
 		}
 		return
 	}
-	if r.m.x.targetArgs == nil {
-		r.m.x.targetArgs = map[string]string{}
+	nt := &natTarget{text: nftStmtText(kind, v)}
+	if addr != "" {
+		a, err := netip.ParseAddr(addr)
+		nt.addr, nt.bad = a, err != nil
 	}
-	switch kind {
-	case "dnat":
-		to := addr
-		if strings.Contains(addr, ":") && port != "" {
-			to = "[" + addr + "]"
-		}
-		if port != "" {
-			to += ":" + port
-		}
-		r.m.x.targetArgs["--to-destination"] = to
-	case "redirect":
-		if port != "" {
-			r.m.x.targetArgs["--to-ports"] = port
-		}
+	if port != "" && !nt.bad {
+		nt.setPorts(port)
+	}
+	if kind == "dnat" || kind == "redirect" {
+		r.m.x.nat = nt
 	}
 }
 
@@ -494,10 +518,24 @@ func (nc *nftCompiler) leaf(r *Rule, l map[string]json.RawMessage, op string, va
 				r.m.x.addrtype = append(r.m.x.addrtype, addrtypeMatch{dst: mask, dstNeg: neg})
 				return ""
 			}
+			if (f.Result == "oif" || f.Result == "oifname") && slices.Contains(f.Flags, "saddr") && len(vals) == 1 {
+				var present bool
+				if json.Unmarshal(vals[0], &present) == nil {
+					// "fib saddr . iif oif missing": no route back out of
+					// the input interface (strict); without iif, none at all
+					r.m.x.rpf = &rpf{loose: !slices.Contains(f.Flags, "iif"), failing: present == neg,
+						why: "fib " + strings.Join(f.Flags, " . ") + " " + f.Result + " (the reverse-path check depends on the routing table, which was not read)"}
+					return ""
+				}
+			}
 			return "fib " + strings.Join(f.Flags, " . ") + " " + f.Result + " (depends on the routing table)"
 		case "&":
 			var operands []json.RawMessage
 			json.Unmarshal(v, &operands)
+			var mask uint32
+			if len(operands) == 2 && isMetaMark(operands[0]) && json.Unmarshal(operands[1], &mask) == nil {
+				return markMatches(r, mask, neg, vals)
+			}
 			if len(operands) == 2 && isTCPFlags(operands[0]) {
 				mask, ok1 := flagMask(operands[1])
 				var comp uint8
@@ -879,8 +917,25 @@ func (nc *nftCompiler) protoMatch(r *Rule, neg bool, vals []json.RawMessage) str
 	return ""
 }
 
+// markMatches adds "meta mark [& mask] == value": one value, or a set of
+// them (disjoint: the rule is split per value by the set expansion
+// elsewhere; here a set is read as "any of").
+func markMatches(r *Rule, mask uint32, neg bool, vals []json.RawMessage) string {
+	if len(vals) != 1 {
+		return "meta mark set match not evaluated"
+	}
+	var v uint32
+	if json.Unmarshal(vals[0], &v) != nil {
+		return "meta mark " + clip(string(vals[0])) + " not evaluated"
+	}
+	r.m.x.marks = append(r.m.x.marks, markMatch{mask: mask, val: v & mask, neg: neg})
+	return ""
+}
+
 func (nc *nftCompiler) meta(r *Rule, key string, neg bool, vals []json.RawMessage) string {
 	switch key {
+	case "mark":
+		return markMatches(r, 0xffffffff, neg, vals)
 	case "iifname", "oifname", "iif", "oif":
 		var alts []ifaceMatch
 		for _, v := range vals {

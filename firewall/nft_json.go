@@ -36,6 +36,10 @@ type nftChain struct {
 	handle                  int
 	base                    bool
 	rules                   []*nftRule
+	// devs are the devices a netdev (or inet ingress) chain is bound to;
+	// devsKnown is false where nft's JSON did not say (nft before 1.0.7)
+	devs      []string
+	devsKnown bool
 }
 
 type nftSet struct {
@@ -103,6 +107,7 @@ func ParseNftJSON(r io.Reader, name string) (*NftRuleset, error) {
 					Family, Table, Name, Type, Hook, Policy string
 					Handle                                  int
 					Prio                                    *json.Number
+					Dev                                     json.RawMessage
 				}
 				if err := json.Unmarshal(raw, &c); err != nil {
 					return nil, bad(i, kind, err)
@@ -115,6 +120,9 @@ func ParseNftJSON(r io.Reader, name string) (*NftRuleset, error) {
 					t.chains = append(t.chains, ch)
 				}
 				ch.handle = c.Handle
+				if len(c.Dev) > 0 {
+					ch.devs, ch.devsKnown = atomStrings(c.Dev), true
+				}
 				if c.Hook != "" {
 					ch.base, ch.hook, ch.typ, ch.policy = true, c.Hook, c.Type, c.Policy
 					if c.Prio != nil {
@@ -167,7 +175,7 @@ func ParseNftJSON(r io.Reader, name string) (*NftRuleset, error) {
 	}
 	for _, t := range rs.tables {
 		switch t.family {
-		case "ip", "ip6", "inet":
+		case "ip", "ip6", "inet", "netdev":
 		default:
 			rs.Skipped = append(rs.Skipped, t.family+" "+t.name)
 		}
@@ -266,6 +274,59 @@ func markDynamicSets(t *nftTable) {
 	}
 }
 
+// unboundIngress lists the ingress chains whose devices the JSON did not
+// name, as "family table chain".
+func (n *NftRuleset) unboundIngress() [][3]string {
+	var out [][3]string
+	for _, t := range n.tables {
+		for _, c := range t.chains {
+			if c.base && c.hook == "ingress" && !c.devsKnown {
+				out = append(out, [3]string{t.family, t.name, c.name})
+			}
+		}
+	}
+	return out
+}
+
+// setDevices records the devices of an ingress chain.
+func (n *NftRuleset) setDevices(family, table, chain string, devs []string) {
+	for _, t := range n.tables {
+		if t.family == family && t.name == table {
+			if c := t.byName[chain]; c != nil {
+				c.devs, c.devsKnown = devs, true
+			}
+		}
+	}
+}
+
+// parseChainDevices reads the devices from `nft list chain` text: the
+// chain's type line says `device "eth0"` or `devices = { eth0, eth1 }`.
+func parseChainDevices(text string) ([]string, bool) {
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "type ") {
+			continue
+		}
+		if _, rest, ok := strings.Cut(line, "devices = {"); ok {
+			list, _, _ := strings.Cut(rest, "}")
+			var devs []string
+			for _, d := range strings.Split(list, ",") {
+				if d = strings.Trim(strings.TrimSpace(d), `"`); d != "" {
+					devs = append(devs, d)
+				}
+			}
+			return devs, len(devs) > 0
+		}
+		if _, rest, ok := strings.Cut(line, "device "); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				return []string{strings.Trim(strings.TrimSuffix(f[0], ";"), `"`)}, true
+			}
+		}
+	}
+	return nil, false
+}
+
 // Tables lists "family name" of every table read.
 func (n *NftRuleset) Tables() []string {
 	var out []string
@@ -279,7 +340,7 @@ func (n *NftRuleset) Tables() []string {
 func (n *NftRuleset) RuleCount() int {
 	c := 0
 	for _, t := range n.tables {
-		if t.family == "ip" || t.family == "ip6" || t.family == "inet" {
+		if t.family == "ip" || t.family == "ip6" || t.family == "inet" || t.family == "netdev" {
 			for _, ch := range t.chains {
 				c += len(ch.rules)
 			}

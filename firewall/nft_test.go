@@ -233,3 +233,47 @@ func FuzzParseNftJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestParseChainDevices(t *testing.T) {
+	tests := map[string][]string{
+		"table netdev edge {\n\tchain ingress {\n\t\ttype filter hook ingress device \"veth0\" priority -500; policy accept;\n\t}\n}\n": {"veth0"},
+		"\t\ttype filter hook ingress devices = { eth0, \"eth1\" } priority 0; policy drop;\n":                                          {"eth0", "eth1"},
+		"\t\ttype filter hook input priority 0; policy drop;\n":                                                                         nil,
+	}
+	for in, want := range tests {
+		got, ok := parseChainDevices(in)
+		if !reflect.DeepEqual(got, want) || ok != (want != nil) {
+			t.Errorf("%q: got %q %v, want %q", in, got, ok, want)
+		}
+	}
+}
+
+// TestIngressChain: a netdev ingress chain sees only its device's packets;
+// where nft's JSON leaves the device out, what it drops is conditional.
+func TestIngressChain(t *testing.T) {
+	doc := `{"nftables": [{"table": {"family": "netdev", "name": "edge"}},
+	{"chain": {"family": "netdev", "table": "edge", "name": "ingress", "handle": 1, "type": "filter", "hook": "ingress", "prio": -500, "policy": "accept"}},
+	{"rule": {"family": "netdev", "table": "edge", "chain": "ingress", "handle": 2, "expr": [
+		{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "192.0.2.2"}},
+		{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 22}},
+		{"drop": null}]}}]}`
+	n, err := ParseNftJSON(strings.NewReader(doc), "edge.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := Query{Proto: "tcp", Port: 22}
+	if r := NewEvaluator(IPv4, []*Ruleset{n.Family(IPv4)}, Host{Interfaces: []string{"veth0"}}).Evaluate(q); r.Verdict != Conditional {
+		t.Errorf("device unknown: got %+v, want conditional", r)
+	}
+	n.setDevices("netdev", "edge", "ingress", []string{"veth0"})
+	r := NewEvaluator(IPv4, []*Ruleset{n.Family(IPv4)}, Host{Interfaces: []string{"veth0"}}).Evaluate(q)
+	if r.Verdict != Open || len(r.Except) != 1 || r.Except[0] != netip.MustParsePrefix("192.0.2.2/32") {
+		t.Errorf("on veth0: got %+v, want open except 192.0.2.2", r)
+	}
+	if r := NewEvaluator(IPv4, []*Ruleset{n.Family(IPv4)}, Host{Interfaces: []string{"eth9"}}).Evaluate(q); r.Verdict != Open || len(r.Except) != 0 {
+		t.Errorf("on another device: got %+v, want open to all", r)
+	}
+	if r := NewEvaluator(IPv6, []*Ruleset{n.Family(IPv6)}, Host{Interfaces: []string{"veth0"}}).Evaluate(q); r.Verdict != Open || len(r.Except) != 0 {
+		t.Errorf("IPv6 (an ip match never holds): got %+v, want open", r)
+	}
+}

@@ -54,7 +54,11 @@ func nftExprText(raw json.RawMessage) string {
 			if m.Op == "==" || m.Op == "in" {
 				op = " "
 			}
-			out = append(out, nftValueText(m.Left)+op+nftValueText(m.Right))
+			right := nftValueText(m.Right)
+			if isIfaceKey(m.Left) {
+				right = quoteNames(m.Right)
+			}
+			out = append(out, nftValueText(m.Left)+op+right)
 			continue
 		}
 		out = append(out, nftStmtText(k, v))
@@ -90,16 +94,30 @@ func nftStmtText(k string, v json.RawMessage) string {
 		return nftValueText(args["key"]) + " vmap " + nftValueText(args["data"])
 	case "limit":
 		var l struct {
-			Rate int
-			Per  string
-			Inv  bool
+			Rate      int    `json:"rate"`
+			Burst     int    `json:"burst"`
+			Per       string `json:"per"`
+			RateUnit  string `json:"rate_unit"`
+			BurstUnit string `json:"burst_unit"`
+			Inv       bool   `json:"inv"`
 		}
 		json.Unmarshal(v, &l)
 		over := ""
 		if l.Inv {
 			over = "over "
 		}
-		return fmt.Sprintf("limit rate %s%d/%s", over, l.Rate, l.Per)
+		s := fmt.Sprintf("limit rate %s%d/%s", over, l.Rate, l.Per)
+		if l.RateUnit != "" && l.RateUnit != "packets" {
+			s = fmt.Sprintf("limit rate %s%d %s/%s", over, l.Rate, l.RateUnit, l.Per)
+		}
+		if l.Burst > 0 {
+			unit := "packets"
+			if l.BurstUnit != "" {
+				unit = l.BurstUnit
+			}
+			s += fmt.Sprintf(" burst %d %s", l.Burst, unit)
+		}
+		return s
 	case "ct count":
 		var c struct {
 			Val int
@@ -174,7 +192,7 @@ func nftValueText(raw json.RawMessage) string {
 			var m struct{ Key string }
 			json.Unmarshal(v, &m)
 			switch m.Key {
-			case "iifname", "oifname", "iif", "oif", "l4proto", "nfproto", "mark", "pkttype", "skuid", "skgid":
+			case "iifname", "oifname", "iif", "oif":
 				return m.Key
 			}
 			return "meta " + m.Key
@@ -247,6 +265,41 @@ func nftValueText(raw json.RawMessage) string {
 		return k
 	}
 	return string(raw)
+}
+
+// isIfaceKey: the expression is an interface name (printed quoted).
+func isIfaceKey(raw json.RawMessage) bool {
+	var l struct{ Meta struct{ Key string } }
+	if json.Unmarshal(raw, &l) != nil {
+		return false
+	}
+	switch l.Meta.Key {
+	case "iifname", "oifname", "iif", "oif":
+		return true
+	}
+	return false
+}
+
+// quoteNames renders interface names as nft does: "eth0", { "a", "b" }.
+func quoteNames(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if strings.HasPrefix(s, "@") {
+			return s
+		}
+		return strconv.Quote(s)
+	}
+	var set struct {
+		Set []json.RawMessage `json:"set"`
+	}
+	if json.Unmarshal(raw, &set) == nil && set.Set != nil {
+		var parts []string
+		for _, e := range set.Set {
+			parts = append(parts, quoteNames(e))
+		}
+		return "{ " + strings.Join(parts, ", ") + " }"
+	}
+	return nftValueText(raw)
 }
 
 func isVerdictPair(list []json.RawMessage) bool {

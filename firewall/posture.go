@@ -148,7 +148,7 @@ func (e *Evaluator) forwardDeny(port uint16) Check {
 	}
 	ctx := &pktCtx{proto: 6, sport: 40000, dport: port, in: e.outside(), dst: dst, dstType: atUnicast, state: stNew, flags: tcpSYN}
 	d := &decider{e: e, p: ctx, src: DefaultSource(e.fam), budget: 1 << 20}
-	d.w = &walker{fam: e.fam, p: ctx}
+	d.w = &walker{fam: e.fam, p: ctx, rp: e.rp}
 	final := oAcc
 	rule := ""
 	pth := e.paths[0]
@@ -156,7 +156,7 @@ func (e *Evaluator) forwardDeny(port uint16) Check {
 		d.trace = true
 		d.decisive = ""
 		d.hook = h
-		o := d.chain(h, 0)
+		o := d.base(h)
 		final |= o &^ oRet
 		if o&oDrop != 0 && rule == "" {
 			rule = d.decisive

@@ -35,11 +35,25 @@ type walker struct {
 	// untracked collects sources a raw-table NOTRACK (or CT --notrack)
 	// rule matched: from then on their state is UNTRACKED, not NEW
 	untracked addrSet
+	// rp answers reverse-path checks (nil: routes not known)
+	rp *routeTable
+	// markHits collects, per hook, the sources rules set a mark on, in
+	// order: a later match on the same hook, and every later hook, sees
+	// each source with its own mark (see classes)
+	markHits []markHit
+	inClass  bool
 	// scratch for batches
 	isActive []bool
 	// shadow analysis: called for every rule reached with a non-empty
 	// matching set
 	onMatch func(cr *crule, matched addrSet, t tri)
+}
+
+// markHit is a set of sources a rule set the mark of.
+type markHit struct {
+	op    markOp
+	set   addrSet
+	maybe bool // the rule's match depended on runtime state
 }
 
 type reason struct {
@@ -72,6 +86,9 @@ type awayHit struct {
 	// drops are the sources that may have been dropped before the nat
 	// hook (raw, mangle): they are not surely forwarded
 	drops addrSet
+	// the packet's mark when it was translated
+	mark       uint32
+	markUnsure bool
 }
 
 const maxDepth = 64
@@ -126,6 +143,20 @@ func (w *walker) walk(c *cchain, x addrSet) walkRes {
 
 // walkRule passes x through one rule and returns what continues.
 func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
+	if len(cr.r.m.x.marks) > 0 && len(w.markHits) > 0 && !w.inClass {
+		// a mark set earlier on this hook: each source is matched with
+		// the mark it has now
+		rest := w.empty()
+		saved := *w.p
+		w.inClass = true
+		for _, c := range w.classes(x, false) {
+			w.p.mark, w.p.markUnsure = c.mark, c.markUnsure
+			rest = rest.union(w.walkRule(cr, c.set, res))
+		}
+		w.inClass = false
+		*w.p = saved
+		return rest
+	}
 	t := cr.r.m.test(w.p)
 	if t == triNo {
 		return x
@@ -134,12 +165,23 @@ func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
 	if w.p.reply {
 		set = cr.dst
 	}
+	rpfWhy := ""
+	if c := cr.r.m.x.rpf; c != nil && !w.p.reply {
+		if w.rp == nil {
+			t, rpfWhy = triMaybe, c.why
+		} else {
+			set = set.intersect(w.rp.matching(c, w.p.in, w.fam))
+		}
+	}
 	matched := x.intersect(set)
 	if matched.isEmpty() {
 		return x
 	}
 	if w.onMatch != nil {
 		w.onMatch(cr, matched, t)
+	}
+	if op := cr.r.m.x.markSet; op != nil && !w.p.reply {
+		w.markHits = append(w.markHits, markHit{*op, matched, t == triMaybe})
 	}
 	if cr.act == actSkip {
 		if w.hook != nil && w.hook.beforeConntrack() && isNotrack(cr.r) {
@@ -152,6 +194,12 @@ func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
 		w.forked = true
 		for _, why := range cr.r.m.x.runtime {
 			w.reasons = append(w.reasons, reason{why, matched})
+		}
+		if rpfWhy != "" {
+			w.reasons = append(w.reasons, reason{rpfWhy, matched})
+		}
+		if len(cr.r.m.x.marks) > 0 && w.p.markUnsure {
+			w.reasons = append(w.reasons, reason{markWhy, matched})
 		}
 	} else {
 		x = x.subtract(set)
@@ -173,6 +221,12 @@ func isNotrack(r *Rule) bool {
 
 func (w *walker) final() bool { return w.hook != nil && w.hook.isFinal() }
 
+// uncertain: whether cr matches can depend on runtime state.
+func (w *walker) uncertain(cr *crule) bool {
+	x := cr.r.m.x
+	return len(x.runtime) > 0 || (len(x.marks) > 0 && w.p.markUnsure) || (x.rpf != nil && w.rp == nil)
+}
+
 // addDrop records dropped sources where they can still matter.
 func (w *walker) addDrop(res *walkRes, set addrSet) {
 	if w.forked {
@@ -187,7 +241,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 	case actAccept:
 		res.acc = res.acc.union(matched)
 		if !w.p.reply {
-			w.accBy = append(w.accBy, attrib{cr.r.Text, w.final(), matched, len(cr.r.m.x.runtime) > 0, w.p.in})
+			w.accBy = append(w.accBy, attrib{cr.r.Text, w.final(), matched, w.uncertain(cr), w.p.in})
 		}
 	case actDrop:
 		w.addDrop(res, matched)
@@ -208,7 +262,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		w.nat.awayTo = netip.AddrPort{}
 		same, why := w.natSame(cr)
 		if !same && why == "" && w.nat.awayTo.IsValid() {
-			w.nat.away = append(w.nat.away, awayHit{to: w.nat.awayTo, rule: cr, set: matched})
+			w.nat.away = append(w.nat.away, awayHit{to: w.nat.awayTo, rule: cr, set: matched, mark: w.p.mark, markUnsure: w.p.markUnsure})
 		}
 		if same {
 			res.acc = res.acc.union(matched) // the nat table ends; delivery unchanged

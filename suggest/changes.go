@@ -67,21 +67,11 @@ func Changes(p *Policy, listeners []scan.Listener, cur *Current, format string) 
 		if !Touches(format, fam) {
 			continue
 		}
-		ours, err := suggestedRuleset(p, fam)
+		sets, err := afterLoading(p, cur, format, fam)
 		if err != nil {
 			return nil, fmt.Errorf("comparing the suggested %s ruleset: %w", fam, err)
 		}
 		today := cur.family(fam)
-		var sets []*firewall.Ruleset
-		switch {
-		case today.Sets == nil:
-			sets = []*firewall.Ruleset{ours}
-		case format == "nft":
-			ours.Source = "table inet fwaudit"
-			sets = append(slices.Clone(today.Sets), ours)
-		default:
-			sets = replaceFilter(today.Sets, ours)
-		}
 		after := &Current{}
 		*after.family(fam) = Today{Sets: sets, Host: today.Host}
 		out = append(out, policyChanges(fam, today.Sets, sets, format == "nft", today.Sets == nil)...)
@@ -90,19 +80,116 @@ func Changes(p *Policy, listeners []scan.Listener, cur *Current, format string) 
 	return out, nil
 }
 
+// afterLoading is what is loaded in fam once p is loaded in format: ours
+// alone where today's rules are not known; for nft, ours beside every
+// table loaded today but an earlier table inet fwaudit (the output
+// replaces it); for the restore formats, today's rules with the filter
+// table replaced.
+func afterLoading(p *Policy, cur *Current, format string, fam firewall.Family) ([]*firewall.Ruleset, error) {
+	ours, err := suggestedRuleset(p, fam)
+	if err != nil {
+		return nil, err
+	}
+	today := cur.family(fam)
+	switch {
+	case today.Sets == nil:
+		return []*firewall.Ruleset{ours}, nil
+	case format == "nft":
+		ours.Source = "table inet fwaudit"
+		return append(withoutOurTable(today.Sets), ours), nil
+	}
+	return replaceFilter(today.Sets, ours), nil
+}
+
+// withoutOurTable drops an earlier suggestion's table inet fwaudit.
+func withoutOurTable(sets []*firewall.Ruleset) []*firewall.Ruleset {
+	var out []*firewall.Ruleset
+	for _, rs := range sets {
+		nrs := &firewall.Ruleset{Family: rs.Family, Source: rs.Source}
+		for _, t := range rs.Tables {
+			if !(t.NftFamily == "inet" && t.Name == "fwaudit") {
+				nrs.Tables = append(nrs.Tables, t)
+			}
+		}
+		if len(nrs.Tables) > 0 || len(rs.Tables) == 0 {
+			out = append(out, nrs)
+		}
+	}
+	return out
+}
+
+// Beside lists, for the listeners whose verdict under p alone differs
+// from the verdict with everything else that stays loaded (other tables
+// on the same hooks: native nft tables, the other iptables backend, nat
+// and mangle), a warning that says so: those tables still drop or
+// accept what the suggestion decides.
+func Beside(p *Policy, listeners []scan.Listener, cur *Current, format string) ([]string, error) {
+	if cur == nil {
+		return nil, nil
+	}
+	var out []string
+	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
+		if !Touches(format, fam) || !cur.known(fam) {
+			continue
+		}
+		sets, err := afterLoading(p, cur, format, fam)
+		if err != nil {
+			return nil, err
+		}
+		ours, err := suggestedRuleset(p, fam)
+		if err != nil {
+			return nil, err
+		}
+		if len(sets) == 1 {
+			continue // nothing else stays loaded
+		}
+		h := cur.family(fam).Host
+		h.Unseen = nil
+		alone, with := &Current{}, &Current{}
+		*alone.family(fam) = Today{Sets: []*firewall.Ruleset{ours}, Host: h}
+		*with.family(fam) = Today{Sets: sets, Host: cur.family(fam).Host}
+		seen := map[string]bool{}
+		for _, l := range listeners {
+			if l.Exposure == scan.ExposureLocal || l.Client || !slices.Contains(familiesOf(l), fam) || seen[where(l)] {
+				continue
+			}
+			seen[where(l)] = true
+			a, _ := alone.result(l, fam)
+			w, _ := with.result(l, fam)
+			if !sameVerdict(a, w) {
+				out = append(out, fmt.Sprintf("%s over %s: the suggestion alone is %s, but with the rules that stay loaded beside it (%s) it is %s",
+					where(l), fam, verdictText(a), others(sets), verdictText(w)))
+			}
+		}
+	}
+	return out, nil
+}
+
+// others names the rulesets besides ours.
+func others(sets []*firewall.Ruleset) string {
+	var names []string
+	for _, rs := range sets {
+		if rs.Source != "table inet fwaudit" {
+			names = append(names, rs.Source)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
 // replaceFilter is what a restore of ours leaves: today's rulesets with
-// their filter table replaced by ours. With both iptables backends loaded
-// the restore goes to one of them, the nft one (legacy tables stay).
+// the filter table of one iptables dump replaced by ours. With both
+// iptables backends loaded the restore goes to the nft one (legacy tables
+// stay); native nftables tables stay whatever happens, so with none but
+// them ours comes in beside them.
 func replaceFilter(today []*firewall.Ruleset, ours *firewall.Ruleset) []*firewall.Ruleset {
 	target := -1
 	for i, rs := range today {
-		if !strings.Contains(rs.Source, "legacy") {
+		if isIptables(rs) && (target < 0 || strings.Contains(today[target].Source, "legacy") && !strings.Contains(rs.Source, "legacy")) {
 			target = i
-			break
 		}
 	}
 	if target < 0 {
-		target = 0
+		return append(slices.Clone(today), ours)
 	}
 	out := make([]*firewall.Ruleset, 0, len(today))
 	for i, rs := range today {
@@ -122,6 +209,16 @@ func replaceFilter(today []*firewall.Ruleset, ours *firewall.Ruleset) []*firewal
 	return out
 }
 
+// isIptables: rs is an iptables dump (no native nftables table in it).
+func isIptables(rs *firewall.Ruleset) bool {
+	for _, t := range rs.Tables {
+		if t.NftFamily != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // policyChanges lists the policy of every built-in chain on either side.
 func policyChanges(fam firewall.Family, before, after []*firewall.Ruleset, nft, unknown bool) []Change {
 	type chainPolicy struct{ key, label, policy string }
@@ -134,13 +231,16 @@ func policyChanges(fam firewall.Family, before, after []*firewall.Ruleset, nft, 
 						continue
 					}
 					label := "policy " + t.Name + "/" + c.Name
+					if t.NftFamily != "" {
+						label = "policy " + t.NftFamily + " " + t.Name + "/" + c.Name
+					}
 					if nft && rs.Source == "table inet fwaudit" {
 						label = "policy " + strings.ToLower(c.Name)
 					}
 					if len(sets) > 1 {
 						label += " (" + rs.Source + ")"
 					}
-					out = append(out, chainPolicy{rs.Source + "\x00" + t.Name + "\x00" + c.Name, label, c.Policy})
+					out = append(out, chainPolicy{rs.Source + "\x00" + t.NftFamily + "\x00" + t.Name + "\x00" + c.Name, label, c.Policy})
 				}
 			}
 		}
@@ -207,7 +307,10 @@ func portChanges(p *Policy, listeners []scan.Listener, before, after *Current, f
 		b, _ := before.result(l, fam)
 		a, _ := after.result(l, fam)
 		c := Change{Family: fam, What: what, Before: verdictText(b), After: verdictText(a), Changed: !sameVerdict(b, a)}
-		if c.Changed {
+		switch {
+		case c.Changed && l.Client:
+			c.Why = "a client socket (" + listenerWho(l) + "), not a service: not opened"
+		case c.Changed:
 			c.Why = p.why(l, fam)
 		}
 		out = append(out, c)

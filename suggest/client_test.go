@@ -33,3 +33,24 @@ func TestClientSocketsNotOpened(t *testing.T) {
 		t.Errorf("the same socket, not a client, is not opened: rules %v", got)
 	}
 }
+
+// TestClientSocketsInChanges: the per-port account names a client socket
+// as such rather than as a listener closed for no reason.
+func TestClientSocketsInChanges(t *testing.T) {
+	dig := lst("udp", "0.0.0.0", 47857, "dig", false)
+	dig.Client = true
+	ls := []scan.Listener{lst("tcp", "0.0.0.0", 22, "sshd", false), dig}
+	cur := currentOf(t, acceptAll, acceptAll)
+	p, _, err := Build(ls, Options{Current: cur})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := Changes(p, ls, cur, "iptables")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "udp/47857: open → blocked (a client socket (dig), not a service: not opened)"
+	if got := strings.Join(changeLines(cs), "\n"); !strings.Contains(got, want) {
+		t.Errorf("no line %q in:\n%s", want, got)
+	}
+}

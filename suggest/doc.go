@@ -3,9 +3,14 @@
 // --ssh-from, --no-ping, --log-drops) into a Policy, renders it as an
 // iptables-restore file, its ip6tables twin, one nft -f file or a bash
 // script, and refuses a policy that would cut the current SSH sessions
-// (proved with the firewall package's own evaluator). It warns about other
-// tools' chains a restore would wipe and diffs a policy against the loaded
-// rules.
+// (proved with the firewall package's own evaluator).
+//
+// The policy is never wider than the rules loaded today (Current): for
+// every listener, source and family it admits at most what the evaluator
+// says they admit, unless --allow or --ssh-from names it, and Build proves
+// that on the rendered ruleset. Changes says, per port and chain policy,
+// what loading a rendering would change, judging both sides with the
+// evaluator. It also warns about other tools' chains a restore would wipe.
 //
 // It reads no live state: the caller passes listeners, sessions and the
 // current rulesets in, and writes what Render produces.

@@ -95,9 +95,11 @@ func (e *LockoutError) Error() string {
 // CheckLockout renders p for each session's family, parses it back with the
 // firewall package and decides a NEW TCP connection from the session's
 // client to its server port: existing sessions survive through ESTABLISHED,
-// but a reconnect from the same place must be let in too. It returns a
-// *LockoutError for the first session that would be cut.
-func CheckLockout(p *Policy, sessions []Session) error {
+// but a reconnect from the same place must be let in too. The decision is
+// made on everything loaded once p is (in format, beside what stays of
+// cur: an nft table does not replace the iptables rules, nor they it). It
+// returns a *LockoutError for the first session that would be cut.
+func CheckLockout(p *Policy, sessions []Session, cur *Current, format string) error {
 	evs := map[firewall.Family]*firewall.Evaluator{}
 	for _, s := range sessions {
 		c, srv := s.Client.Addr(), s.Server.Addr()
@@ -111,7 +113,7 @@ func CheckLockout(p *Policy, sessions []Session) error {
 		ev := evs[fam]
 		if ev == nil {
 			var err error
-			if ev, err = evaluator(p, fam); err != nil {
+			if ev, err = evaluator(p, cur, format, fam); err != nil {
 				return fmt.Errorf("checking the ruleset against the SSH sessions: %w", err)
 			}
 			evs[fam] = ev
@@ -126,13 +128,16 @@ func CheckLockout(p *Policy, sessions []Session) error {
 	return nil
 }
 
-// evaluator renders p in one family and loads it into our own evaluator.
-func evaluator(p *Policy, fam firewall.Family) (*firewall.Evaluator, error) {
-	rs, err := suggestedRuleset(p, fam)
+// evaluator loads what is loaded in fam once p is into our own evaluator.
+func evaluator(p *Policy, cur *Current, format string, fam firewall.Family) (*firewall.Evaluator, error) {
+	if cur == nil {
+		cur = &Current{}
+	}
+	sets, err := afterLoading(p, cur, format, fam)
 	if err != nil {
 		return nil, err
 	}
-	return firewall.NewEvaluator(fam, []*firewall.Ruleset{rs}, firewall.Host{}), nil
+	return firewall.NewEvaluator(fam, sets, firewall.Host{}), nil
 }
 
 // suggestedRuleset renders p in one family and parses it back with the

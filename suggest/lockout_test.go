@@ -123,7 +123,7 @@ func TestCheckLockout(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = CheckLockout(p, c.sessions)
+			err = CheckLockout(p, c.sessions, nil, "iptables")
 			if c.err == "" {
 				if err != nil {
 					t.Fatalf("CheckLockout: %v, want nil", err)

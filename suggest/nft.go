@@ -45,8 +45,10 @@ table inet fwaudit {
 	line("icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } accept comment \"icmpv6 errors\"")
 	line("icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } accept comment \"neighbour discovery\"")
 	line("ct state invalid drop")
-	if p.Ping {
+	if p.Ping && !p.noPing[firewall.IPv4] {
 		line(`icmp type echo-request accept comment "ping"`)
+	}
+	if p.Ping && !p.noPing[firewall.IPv6] {
 		line(`icmpv6 type echo-request accept comment "ping"`)
 	}
 	for _, l := range nftRules(p.Rules) {

@@ -36,7 +36,8 @@ type Policy struct {
 	LogDrops bool
 	Persist  bool
 
-	decisions []decision // per listener and family, for Changes
+	decisions []decision               // per listener and family, for Changes
+	noPing    map[firewall.Family]bool // echo-request dropped today in that family: not accepted
 }
 
 // Rule accepts NEW connections to one port in one family.
@@ -214,12 +215,39 @@ func Build(listeners []scan.Listener, opts Options) (*Policy, []Warning, error) 
 			}
 		}
 	}
+	b.ping()
 	slices.SortStableFunc(b.p.SSH, cmpRule)
 	slices.SortStableFunc(b.p.Rules, cmpRule)
 	if err := b.verify(); err != nil {
 		return nil, nil, err
 	}
 	return b.p, b.warnings, nil
+}
+
+// ping keeps echo-request unanswered in a family where the current rules
+// drop it (asked from DefaultSource, as an outsider would).
+func (b *builder) ping() {
+	cur := b.opts.Current
+	if !b.p.Ping || cur == nil {
+		return
+	}
+	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
+		ev := cur.evaluator(fam, "")
+		if ev == nil {
+			continue
+		}
+		proto, echo := "1", uint16(8)
+		if fam == firewall.IPv6 {
+			proto, echo = "58", 128
+		}
+		if d := ev.Decide(firewall.Packet{Proto: proto, DPort: echo}); d.Verdict == firewall.DecideDrop {
+			if b.p.noPing == nil {
+				b.p.noPing = map[firewall.Family]bool{}
+			}
+			b.p.noPing[fam] = true
+			b.warn(Warning{Msg: fmt.Sprintf("ping (echo-request) is not answered over %s today (%s): the suggestion keeps it so", fam, d.Rule)})
+		}
+	}
 }
 
 // listener adds the rules for one listener in every family it receives.

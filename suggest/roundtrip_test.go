@@ -2,6 +2,7 @@ package suggest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/netip"
 	"os"
@@ -209,6 +210,35 @@ func TestRoundTrip(t *testing.T) {
 					t.Fatalf("our parser rejects the rendered ruleset: %v", err)
 				}
 				checkAllowances(t, hc.name, c.fam, rs)
+			})
+		}
+	}
+}
+
+// TestNftRoundTrip reads every rendered nft ruleset with the firewall
+// package's nft front end (loaded into a throwaway network namespace and
+// listed back as JSON) and requires exactly the intended allowances, as
+// for the restore files: the nft output is judged on its own terms, not
+// through its iptables twin.
+func TestNftRoundTrip(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPING: reading nft text needs a network namespace (root); run `sudo make test`")
+	}
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Fatalf("nft not installed (make test installs it): %v", err)
+	}
+	for _, hc := range hostCases(t) {
+		p, _, err := Build(hc.listeners, hc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := firewall.LoadNftText(context.Background(), firewall.ExecRunner{}, render(t, p, "nft"), hc.name+".nft")
+		if err != nil {
+			t.Fatalf("%s: the nft front end cannot read our nft output: %v", hc.name, err)
+		}
+		for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
+			t.Run(hc.name+"/nft/"+string(fam), func(t *testing.T) {
+				checkAllowances(t, hc.name, fam, n.Family(fam))
 			})
 		}
 	}

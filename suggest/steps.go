@@ -60,9 +60,24 @@ func (p *Policy) steps() []step {
 		v4: [][]string{{"-A", "INPUT", "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP"}},
 		v6: [][]string{{"-A", "INPUT", "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP"}}})
 	if p.Ping {
-		out = append(out, step{echo: "allowing ping",
-			v4: [][]string{{"-A", "INPUT", "-p", "icmp", "-m", "icmp", "--icmp-type", "8", "-m", "comment", "--comment", "ping", "-j", "ACCEPT"}},
-			v6: [][]string{{"-A", "INPUT", "-p", "ipv6-icmp", "-m", "icmp6", "--icmpv6-type", "128", "-m", "comment", "--comment", "ping", "-j", "ACCEPT"}}})
+		st := step{echo: "allowing ping"}
+		if !p.noPing[firewall.IPv4] {
+			st.v4 = [][]string{{"-A", "INPUT", "-p", "icmp", "-m", "icmp", "--icmp-type", "8", "-m", "comment", "--comment", "ping", "-j", "ACCEPT"}}
+		}
+		if !p.noPing[firewall.IPv6] {
+			st.v6 = [][]string{{"-A", "INPUT", "-p", "ipv6-icmp", "-m", "icmp6", "--icmpv6-type", "128", "-m", "comment", "--comment", "ping", "-j", "ACCEPT"}}
+		}
+		switch {
+		case st.v4 == nil && st.v6 == nil:
+		case st.v4 == nil:
+			st.echo += " (IPv6 only)"
+			out = append(out, st)
+		case st.v6 == nil:
+			st.echo += " (IPv4 only)"
+			out = append(out, st)
+		default:
+			out = append(out, st)
+		}
 	}
 	out = append(out, groupSteps(p.Rules)...)
 	if p.LogDrops {

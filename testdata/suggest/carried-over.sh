@@ -56,8 +56,7 @@ echo ' * dropping invalid packets'
 $IPTABLES -A INPUT -m conntrack --ctstate INVALID -j DROP
 $IP6TABLES -A INPUT -m conntrack --ctstate INVALID -j DROP
 
-echo ' * allowing ping'
-$IPTABLES -A INPUT -p icmp -m icmp --icmp-type 8 -m comment --comment ping -j ACCEPT
+echo ' * allowing ping (IPv6 only)'
 $IP6TABLES -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 128 -m comment --comment ping -j ACCEPT
 
 echo ' * allowing dns on port 53/udp from 192.0.2.2/31, but for the sources the current rules keep out'
