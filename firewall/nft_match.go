@@ -1,0 +1,667 @@
+package firewall
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// The matches of an nft rule, one expression at a time: payload fields
+// (addresses, protocols, ports, ICMP, TCP flags), meta and ct keys, fib
+// lookups and packet marks, each compiled into the model's matches for
+// the family being compiled.
+
+// leaf applies a match of one expression against values; it returns a
+// reason when it cannot.
+func (nc *nftCompiler) leaf(r *Rule, l map[string]json.RawMessage, op string, vals []json.RawMessage) string {
+	neg := op == "!="
+	if op != "==" && op != "!=" && op != "in" {
+		return nc.ordered(r, l, op, vals)
+	}
+	for key, v := range l {
+		switch key {
+		case "payload":
+			var p struct{ Protocol, Field string }
+			json.Unmarshal(v, &p)
+			if p.Protocol == "tcp" && p.Field == "flags" && op == "==" {
+				comp, ok := uint8(0), len(vals) == 1
+				for _, val := range vals {
+					c, okc := flagMask(val)
+					comp, ok = comp|c, ok && okc
+				}
+				if !ok {
+					return "tcp flags match not evaluated"
+				}
+				nc.requireProto(r, 6)
+				r.m.x.flags = append(r.m.x.flags, flagMatch{mask: 0xff, comp: comp})
+				return ""
+			}
+			return nc.payload(r, p.Protocol, p.Field, neg, vals)
+		case "meta":
+			var m struct{ Key string }
+			json.Unmarshal(v, &m)
+			return nc.meta(r, m.Key, neg, vals)
+		case "ct":
+			var c struct{ Key, Dir string }
+			json.Unmarshal(v, &c)
+			return nc.ct(r, c.Key, c.Dir, op, vals)
+		case "fib":
+			var f struct {
+				Result string
+				Flags  []string
+			}
+			json.Unmarshal(v, &f)
+			if f.Result == "type" && slices.Contains(f.Flags, "daddr") {
+				var mask uint16
+				for _, val := range vals {
+					for _, s := range atomStrings(val) {
+						t, ok := addrtypeNames[strings.ToUpper(s)]
+						if !ok {
+							return "fib type " + s + " not evaluated"
+						}
+						mask |= t
+					}
+				}
+				r.m.x.addrtype = append(r.m.x.addrtype, addrtypeMatch{dst: mask, dstNeg: neg})
+				return ""
+			}
+			if (f.Result == "oif" || f.Result == "oifname") && slices.Contains(f.Flags, "saddr") && len(vals) == 1 {
+				var present bool
+				if json.Unmarshal(vals[0], &present) == nil {
+					// "fib saddr . iif oif missing": no route back out of
+					// the input interface (strict); without iif, none at all
+					r.m.x.rpf = &rpf{loose: !slices.Contains(f.Flags, "iif"), failing: present == neg,
+						why: "fib " + strings.Join(f.Flags, " . ") + " " + f.Result + " (the reverse-path check depends on the routing table, which was not read)"}
+					return ""
+				}
+			}
+			return "fib " + strings.Join(f.Flags, " . ") + " " + f.Result + " (depends on the routing table)"
+		case "&":
+			var operands []json.RawMessage
+			json.Unmarshal(v, &operands)
+			var mask uint32
+			if len(operands) == 2 && isMetaMark(operands[0]) && json.Unmarshal(operands[1], &mask) == nil {
+				return markMatches(r, mask, neg, vals)
+			}
+			if len(operands) == 2 && isTCPFlags(operands[0]) {
+				mask, ok1 := flagMask(operands[1])
+				var comp uint8
+				ok2 := true
+				for _, val := range vals {
+					c, ok := flagMask(val)
+					comp |= c
+					ok2 = ok2 && ok
+				}
+				if !ok1 || !ok2 || len(vals) != 1 {
+					return "tcp flags match not evaluated"
+				}
+				nc.requireProto(r, 6)
+				r.m.x.flags = append(r.m.x.flags, flagMatch{mask: mask, comp: comp, neg: neg})
+				return ""
+			}
+			return "nft bitwise match " + clip(string(v)) + " not evaluated"
+		case "exthdr":
+			// a plain SYN or datagram carries no extension header: the
+			// lookup fails and the rule does not match
+			r.m.never = true
+			return ""
+		}
+		return "nft " + key + " match not evaluated"
+	}
+	return "empty nft match"
+}
+
+// ordered handles "<", ">", "<=", ">=" on ports.
+func (nc *nftCompiler) ordered(r *Rule, l map[string]json.RawMessage, op string, vals []json.RawMessage) string {
+	var p struct{ Protocol, Field string }
+	if raw, ok := l["payload"]; ok && len(vals) == 1 {
+		json.Unmarshal(raw, &p)
+		var n int
+		if json.Unmarshal(vals[0], &n) == nil && (p.Field == "dport" || p.Field == "sport") {
+			var pr PortRange
+			switch op {
+			case "<":
+				pr = PortRange{0, uint16(max(n-1, 0))}
+			case "<=":
+				pr = PortRange{0, uint16(n)}
+			case ">":
+				pr = PortRange{uint16(min(n+1, 65535)), 65535}
+			case ">=":
+				pr = PortRange{uint16(n), 65535}
+			}
+			return nc.ports(r, p.Protocol, p.Field, false, []PortRange{pr})
+		}
+	}
+	return "nft match with " + op + " not evaluated"
+}
+
+func isTCPFlags(raw json.RawMessage) bool {
+	var l struct {
+		Payload struct{ Protocol, Field string }
+	}
+	return json.Unmarshal(raw, &l) == nil && l.Payload.Protocol == "tcp" && l.Payload.Field == "flags"
+}
+
+// flagMask reads tcp flags: "syn", ["fin", "syn"], {"|": [...]}.
+func flagMask(raw json.RawMessage) (uint8, bool) {
+	var s string
+	if jsonIs(raw, '"') && json.Unmarshal(raw, &s) == nil {
+		f, ok := flagNames[strings.ToUpper(s)]
+		return f, ok
+	}
+	var n int
+	if jsonNumber(raw) && json.Unmarshal(raw, &n) == nil && n >= 0 && n < 256 {
+		return uint8(n), true
+	}
+	var list []json.RawMessage
+	if jsonIs(raw, '[') && json.Unmarshal(raw, &list) == nil {
+		var m uint8
+		for _, e := range list {
+			f, ok := flagMask(e)
+			if !ok {
+				return 0, false
+			}
+			m |= f
+		}
+		return m, true
+	}
+	var or map[string][]json.RawMessage
+	if jsonIs(raw, '{') && json.Unmarshal(raw, &or) == nil && len(or["|"]) > 0 {
+		var m uint8
+		for _, e := range or["|"] {
+			f, ok := flagMask(e)
+			if !ok {
+				return 0, false
+			}
+			m |= f
+		}
+		return m, true
+	}
+	return 0, false
+}
+
+// atomStrings flattens a value that may be a list or an OR of names.
+func atomStrings(raw json.RawMessage) []string {
+	var s string
+	if jsonIs(raw, '"') && json.Unmarshal(raw, &s) == nil {
+		return []string{s}
+	}
+	var n json.Number
+	if jsonNumber(raw) && json.Unmarshal(raw, &n) == nil {
+		return []string{n.String()}
+	}
+	var list []json.RawMessage
+	if jsonIs(raw, '[') && json.Unmarshal(raw, &list) == nil {
+		var out []string
+		for _, e := range list {
+			out = append(out, atomStrings(e)...)
+		}
+		return out
+	}
+	var or map[string][]json.RawMessage
+	if jsonIs(raw, '{') && json.Unmarshal(raw, &or) == nil && len(or["|"]) > 0 {
+		var out []string
+		for _, e := range or["|"] {
+			out = append(out, atomStrings(e)...)
+		}
+		return out
+	}
+	return []string{string(raw)}
+}
+
+// headerFamily says which address family a protocol name's header belongs
+// to ("" for either).
+func headerFamily(proto string) Family {
+	switch proto {
+	case "ip", "icmp":
+		return IPv4
+	case "ip6", "icmpv6":
+		return IPv6
+	}
+	return ""
+}
+
+func (nc *nftCompiler) payload(r *Rule, proto, field string, neg bool, vals []json.RawMessage) string {
+	if f := headerFamily(proto); f != "" && f != nc.fam {
+		r.m.never = true // an ip header match never holds for an IPv6 packet, and the reverse
+		return ""
+	}
+	switch {
+	case (proto == "ip" || proto == "ip6") && (field == "saddr" || field == "daddr"):
+		set, err := nc.addrs(vals)
+		if err != "" {
+			return err
+		}
+		if neg {
+			set = set.complement()
+		}
+		if field == "saddr" {
+			if r.m.hasSrc {
+				set = set.intersect(r.m.src)
+			}
+			r.m.hasSrc, r.m.src = true, set
+		} else {
+			if r.m.x.hasDst {
+				set = set.intersect(r.m.x.dst)
+			}
+			r.m.x.hasDst, r.m.x.dst = true, set
+		}
+		return ""
+	case (proto == "ip" && field == "protocol") || (proto == "ip6" && field == "nexthdr"):
+		return nc.protoMatch(r, neg, vals)
+	case field == "dport" || field == "sport":
+		var rs []PortRange
+		for _, v := range vals {
+			pr, err := portValue(v)
+			if err != "" {
+				return err
+			}
+			rs = append(rs, pr)
+		}
+		return nc.ports(r, proto, field, neg, rs)
+	case (proto == "icmp" || proto == "icmpv6") && (field == "type" || field == "code"):
+		p := 1
+		if proto == "icmpv6" {
+			p = 58
+		}
+		nc.requireProto(r, p)
+		var types []int
+		for _, v := range vals {
+			for _, s := range atomStrings(v) {
+				t, ok := icmpTypeValue(s, proto == "icmpv6", field)
+				if !ok {
+					return proto + " " + field + " " + s + " not evaluated"
+				}
+				types = append(types, t)
+			}
+		}
+		if len(types) == 0 {
+			r.m.never = !neg
+			return ""
+		}
+		if field == "code" {
+			if len(types) != 1 {
+				return proto + " code set not evaluated"
+			}
+			r.m.x.icmp = append(r.m.x.icmp, icmpMatch{typ: -1, codeLo: types[0], codeHi: types[0], neg: neg})
+			return ""
+		}
+		if neg {
+			for _, t := range types {
+				r.m.x.icmp = append(r.m.x.icmp, icmpMatch{typ: t, codeLo: 0, codeHi: 255, neg: true})
+			}
+			return ""
+		}
+		if len(types) > 1 {
+			var set [4]uint64
+			for _, t := range types {
+				set[t/64] |= 1 << (t % 64)
+			}
+			r.m.x.icmp = append(r.m.x.icmp, icmpMatch{typ: -1, codeLo: 0, codeHi: 255, set: &set})
+			return ""
+		}
+		r.m.x.icmp = append(r.m.x.icmp, icmpMatch{typ: types[0], codeLo: 0, codeHi: 255})
+		return ""
+	case proto == "tcp" && field == "flags":
+		var m uint8
+		for _, v := range vals {
+			f, ok := flagMask(v)
+			if !ok {
+				return "tcp flags " + clip(string(v)) + " not evaluated"
+			}
+			m |= f
+		}
+		nc.requireProto(r, 6)
+		r.m.x.flags = append(r.m.x.flags, flagMatch{mask: m, any: true, neg: neg})
+		return ""
+	}
+	return "nft " + proto + " " + field + " match not evaluated"
+}
+
+func icmpTypeValue(s string, v6 bool, field string) (int, bool) {
+	if n, err := strconv.Atoi(s); err == nil && n >= 0 && n < 256 {
+		return n, true
+	}
+	if field == "code" {
+		return 0, false
+	}
+	names := icmpTypes
+	if v6 {
+		names = icmp6Types
+		// nft's names for neighbour discovery and MLD
+		switch s {
+		case "nd-router-solicit":
+			return 133, true
+		case "nd-router-advert":
+			return 134, true
+		case "nd-neighbor-solicit":
+			return 135, true
+		case "nd-neighbor-advert":
+			return 136, true
+		case "nd-redirect":
+			return 137, true
+		case "mld-listener-query":
+			return 130, true
+		case "mld-listener-report":
+			return 131, true
+		case "mld-listener-done", "mld-listener-reduction":
+			return 132, true
+		case "mld2-listener-report":
+			return 143, true
+		case "ind-neighbor-solicit":
+			return 141, true
+		case "ind-neighbor-advert":
+			return 142, true
+		}
+	}
+	if t, ok := names[s]; ok && t[1] == 0 && t[2] == 255 {
+		return t[0], true
+	}
+	switch s {
+	case "info-request":
+		return 15, !v6
+	case "info-reply":
+		return 16, !v6
+	}
+	return 0, false
+}
+
+func portValue(raw json.RawMessage) (PortRange, string) {
+	var n int
+	if jsonNumber(raw) && json.Unmarshal(raw, &n) == nil && n >= 0 && n <= 65535 {
+		return PortRange{uint16(n), uint16(n)}, ""
+	}
+	var s string
+	if jsonIs(raw, '"') && json.Unmarshal(raw, &s) == nil {
+		p, err := parsePort(s)
+		if err != nil {
+			return PortRange{}, "port " + s + " not understood"
+		}
+		return PortRange{p, p}, ""
+	}
+	var rg struct{ Range []json.RawMessage }
+	if json.Unmarshal(raw, &rg) == nil && len(rg.Range) == 2 {
+		lo, e1 := portValue(rg.Range[0])
+		hi, e2 := portValue(rg.Range[1])
+		if e1 == "" && e2 == "" && lo.Lo <= hi.Lo {
+			return PortRange{lo.Lo, hi.Lo}, ""
+		}
+	}
+	return PortRange{}, "port " + clip(string(raw)) + " not understood"
+}
+
+func (nc *nftCompiler) ports(r *Rule, proto, field string, neg bool, rs []PortRange) string {
+	switch proto {
+	case "tcp":
+		nc.requireProto(r, 6)
+	case "udp":
+		nc.requireProto(r, 17)
+	case "udplite":
+		nc.requireProto(r, 136)
+	case "sctp":
+		nc.requireProto(r, 132)
+	case "dccp":
+		nc.requireProto(r, 33)
+	case "th":
+	default:
+		return "nft " + proto + " " + field + " not evaluated"
+	}
+	kind := portDst
+	if field == "sport" {
+		kind = portSrc
+	}
+	r.m.x.ports = append(r.m.x.ports, portMatch{kind: kind, neg: neg, ranges: rs})
+	if kind == portDst && !neg && r.DPorts == nil {
+		r.DPorts = rs
+	}
+	return ""
+}
+
+// requireProto narrows r to protocol p (a tcp/udp header match implies it).
+func (nc *nftCompiler) requireProto(r *Rule, p int) {
+	m := &r.m
+	switch {
+	case m.proto == int16(p) && !m.protoNeg:
+	case m.proto == -1:
+		m.proto, m.protoNeg = int16(p), false
+		if name, ok := protoName[p]; ok {
+			r.Proto = name
+		} else {
+			r.Proto = strconv.Itoa(p)
+		}
+	default:
+		var c protoCond
+		c.set[p/64] |= 1 << (p % 64)
+		m.x.protos = append(m.x.protos, c)
+	}
+}
+
+func (nc *nftCompiler) protoMatch(r *Rule, neg bool, vals []json.RawMessage) string {
+	var c protoCond
+	var ps []int
+	for _, v := range vals {
+		for _, s := range atomStrings(v) {
+			p, err := parseProto(s)
+			if err != nil || p < 0 {
+				return "protocol " + s + " not understood"
+			}
+			c.set[p/64] |= 1 << (p % 64)
+			ps = append(ps, p)
+		}
+	}
+	if len(ps) == 1 && !neg {
+		nc.requireProto(r, ps[0])
+		return ""
+	}
+	c.neg = neg
+	r.m.x.protos = append(r.m.x.protos, c)
+	return ""
+}
+
+// markMatches adds "meta mark [& mask] == value": one value, or a set of
+// them (disjoint: the rule is split per value by the set expansion
+// elsewhere; here a set is read as "any of").
+func markMatches(r *Rule, mask uint32, neg bool, vals []json.RawMessage) string {
+	if len(vals) != 1 {
+		return "meta mark set match not evaluated"
+	}
+	var v uint32
+	if json.Unmarshal(vals[0], &v) != nil {
+		return "meta mark " + clip(string(vals[0])) + " not evaluated"
+	}
+	r.m.x.marks = append(r.m.x.marks, markMatch{mask: mask, val: v & mask, neg: neg})
+	return ""
+}
+
+func (nc *nftCompiler) meta(r *Rule, key string, neg bool, vals []json.RawMessage) string {
+	switch key {
+	case "mark":
+		return markMatches(r, 0xffffffff, neg, vals)
+	case "iifname", "oifname", "iif", "oif":
+		var alts []ifaceMatch
+		for _, v := range vals {
+			for _, s := range atomStrings(v) {
+				im := ifaceMatch{set: true, name: s}
+				if strings.HasSuffix(s, "*") && !strings.HasSuffix(s, `\*`) {
+					im.wild, im.name = true, strings.TrimSuffix(s, "*")
+				}
+				alts = append(alts, im)
+			}
+		}
+		out := key[0] == 'o'
+		if len(alts) == 1 {
+			im := alts[0]
+			im.neg = neg
+			if !out && !r.m.in.set {
+				r.m.in = im
+				return ""
+			}
+			if out && !r.m.x.out.set {
+				r.m.x.out = im
+				return ""
+			}
+		}
+		r.m.x.ifaces = append(r.m.x.ifaces, ifaceCond{out: out, neg: neg, alts: alts})
+		return ""
+	case "l4proto":
+		return nc.protoMatch(r, neg, vals)
+	case "nfproto", "protocol":
+		hit := false
+		for _, v := range vals {
+			for _, s := range atomStrings(v) {
+				switch s {
+				case "ipv4", "ip":
+					hit = hit || nc.fam == IPv4
+				case "ipv6", "ip6":
+					hit = hit || nc.fam == IPv6
+				}
+			}
+		}
+		if hit == neg {
+			r.m.never = true
+		}
+		return ""
+	case "pkttype":
+		hit := false
+		for _, v := range vals {
+			for _, s := range atomStrings(v) {
+				hit = hit || s == "host" || s == "unicast"
+			}
+		}
+		if hit == neg {
+			r.m.never = true
+		}
+		return ""
+	}
+	return "meta " + key
+}
+
+// ctStatusBits: the conntrack status bits a NEW connection may carry.
+var ctStatusBits = map[string]uint8{"dnat": stDNAT, "snat": stSNAT}
+
+func (nc *nftCompiler) ct(r *Rule, key, dir, op string, vals []json.RawMessage) string {
+	neg := op == "!="
+	switch key {
+	case "state", "status":
+		var mask uint8
+		for _, v := range vals {
+			for _, s := range atomStrings(v) {
+				if key == "state" {
+					b, ok := stateNames[strings.ToUpper(s)]
+					if !ok {
+						return "ct state " + s + " not understood"
+					}
+					mask |= b
+				} else if b, ok := ctStatusBits[s]; ok {
+					mask |= b
+				}
+				// other status bits (confirmed, assured, seen-reply...)
+				// are never set on a connection's first packet
+			}
+		}
+		r.m.x.states = append(r.m.x.states, stateMatch{mask: mask, neg: neg})
+		return ""
+	case "direction":
+		hit := false
+		for _, v := range vals {
+			for _, s := range atomStrings(v) {
+				hit = hit || s == "original"
+			}
+		}
+		if hit == neg {
+			r.m.never = true
+		}
+		return ""
+	}
+	if dir != "" {
+		return "ct " + dir + " " + key
+	}
+	return "ct " + key
+}
+
+// addrs reads address values (single, prefix, range) into one set.
+func (nc *nftCompiler) addrs(vals []json.RawMessage) (addrSet, string) {
+	var rs []rng
+	for _, v := range vals {
+		var s string
+		if str, ok := plainString(v); ok {
+			a, err := netip.ParseAddr(str)
+			if err != nil || a.Is4() != (nc.fam == IPv4) {
+				return addrSet{}, "address " + str + " not understood"
+			}
+			rs = append(rs, prefixRange(nc.fam, netip.PrefixFrom(a, a.BitLen())))
+			continue
+		}
+		if jsonIs(v, '"') && json.Unmarshal(v, &s) == nil {
+			a, err := netip.ParseAddr(s)
+			if err != nil || a.Is4() != (nc.fam == IPv4) {
+				return addrSet{}, "address " + s + " not understood"
+			}
+			rs = append(rs, prefixRange(nc.fam, netip.PrefixFrom(a, a.BitLen())))
+			continue
+		}
+		var p struct {
+			Prefix *struct {
+				Addr string
+				Len  int
+			}
+			Range []string
+		}
+		if json.Unmarshal(v, &p) != nil {
+			return addrSet{}, "address " + clip(string(v)) + " not understood"
+		}
+		switch {
+		case p.Prefix != nil:
+			a, err := netip.ParseAddr(p.Prefix.Addr)
+			if err != nil || a.Is4() != (nc.fam == IPv4) {
+				return addrSet{}, "address " + p.Prefix.Addr + " not understood"
+			}
+			pf, err := a.Prefix(p.Prefix.Len)
+			if err != nil {
+				return addrSet{}, "prefix " + p.Prefix.Addr + " not understood"
+			}
+			rs = append(rs, prefixRange(nc.fam, pf))
+		case len(p.Range) == 2:
+			lo, e1 := netip.ParseAddr(p.Range[0])
+			hi, e2 := netip.ParseAddr(p.Range[1])
+			if e1 != nil || e2 != nil || lo.Is4() != (nc.fam == IPv4) || hi.Less(lo) {
+				return addrSet{}, "address range " + clip(string(v)) + " not understood"
+			}
+			rs = append(rs, rng{addrToU(lo), addrToU(hi)})
+		default:
+			return addrSet{}, "address " + clip(string(v)) + " not understood"
+		}
+	}
+	return setOf(nc.fam, rs), ""
+}
+
+// plainString reads a JSON string without escapes, without a decoder (a
+// ban set holds 100,000 of them).
+func plainString(raw json.RawMessage) (string, bool) {
+	b := bytes.TrimSpace(raw)
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' || bytes.IndexByte(b[1:len(b)-1], '\\') >= 0 || bytes.IndexByte(b[1:len(b)-1], '"') >= 0 {
+		return "", false
+	}
+	return string(b[1 : len(b)-1]), true
+}
+
+// setOf makes a set of any ranges, in one sort (a ban set has 100,000).
+func setOf(fam Family, rs []rng) addrSet {
+	slices.SortFunc(rs, func(a, b rng) int { return a.lo.cmp(b.lo) })
+	out := make([]rng, 0, len(rs))
+	for _, r := range rs {
+		out = appendRange(out, r)
+	}
+	return addrSet{fam: fam, r: out}
+}
+
+func clip(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}

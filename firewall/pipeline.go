@@ -1,0 +1,139 @@
+package firewall
+
+// The pipeline: a set of sources walks every base chain of the path in
+// the kernel's order, hook after hook. Where a hook changed some sources'
+// packets (NOTRACK, a mark), each class of sources goes on with its own
+// packet.
+
+// pipeline walks x through every base chain on the way in: it returns
+// the sources possibly accepted (may) and those accepted on every path
+// (must).
+func (w *walker) pipeline(p *path, x addrSet) (must, may addrSet) {
+	w.forked = false
+	w.nat.away = nil
+	return w.pipelineFrom(p.input(), 0, x, emptySet(w.fam))
+}
+
+func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, may addrSet) {
+	for ; i < len(hooks) && !x.isEmpty(); i++ {
+		h := hooks[i]
+		if h.isNAT() && w.p.state&stUntracked != 0 {
+			continue // untracked packets skip the nat chains
+		}
+		w.hook = h
+		w.untracked = emptySet(w.fam)
+		w.nat.hit = emptySet(w.fam)
+		w.markHits = w.markHits[:0]
+		nAway := len(w.nat.away)
+		res := w.walk(h, x)
+		for j := nAway; j < len(w.nat.away); j++ {
+			w.nat.away[j].drops = drops
+		}
+		drops = drops.union(res.drop)
+		x = res.acc
+		if h.isNAT() && w.nat.target.IsValid() {
+			// a loopback-bound socket sees only what was translated to it
+			missed := x.subtract(w.nat.hit)
+			if !missed.isEmpty() {
+				w.dropBy = append(w.dropBy, attrib{"(not translated to " + w.nat.target.String() + ")", false, missed, false, w.p.in})
+			}
+			x = x.intersect(w.nat.hit)
+			w.p.dst, w.p.dstType, w.p.dport = w.nat.target, atLocal, w.nat.port
+			w.p.state |= stDNAT
+		}
+		if w.p.reply {
+			continue
+		}
+		// Sources whose packet changed on this hook (NOTRACK in raw makes
+		// them UNTRACKED, a mark set) go on separately, each with its
+		// own packet.
+		classes := w.classes(x, true)
+		if len(classes) == 1 && classes[0].same(w.p) {
+			continue
+		}
+		must, may = emptySet(w.fam), emptySet(w.fam)
+		for _, c := range classes {
+			saved := *w.p
+			c.applyTo(w.p)
+			m, y := w.pipelineFrom(hooks, i+1, c.set, drops)
+			*w.p = saved
+			must, may = must.union(m), may.union(y)
+		}
+		return must, may
+	}
+	return x.subtract(drops), x
+}
+
+// pktClass is a set of sources whose packets are alike after a hook.
+type pktClass struct {
+	set        addrSet
+	untracked  bool
+	mark       uint32
+	markUnsure bool
+}
+
+func (c pktClass) same(p *pktCtx) bool {
+	return c.untracked == (p.state&stUntracked != 0) && c.mark == p.mark && c.markUnsure == p.markUnsure
+}
+
+func (c pktClass) applyTo(p *pktCtx) {
+	if c.untracked {
+		p.state = stUntracked
+	}
+	p.mark, p.markUnsure = c.mark, c.markUnsure
+}
+
+// classes splits x by what the hook did to each source's packet so far:
+// the marks rules set (w.markHits, in order) and, once the hook is done
+// (untracked), NOTRACK (w.untracked).
+func (w *walker) classes(x addrSet, untracked bool) []pktClass {
+	cur := []pktClass{{set: x, untracked: w.p.state&stUntracked != 0, mark: w.p.mark, markUnsure: w.p.markUnsure}}
+	if untracked && !w.untracked.isEmpty() && !cur[0].untracked {
+		if ut := x.intersect(w.untracked); !ut.isEmpty() {
+			cur = []pktClass{{set: x.subtract(w.untracked), mark: w.p.mark, markUnsure: w.p.markUnsure},
+				{set: ut, untracked: true, mark: w.p.mark, markUnsure: w.p.markUnsure}}
+		}
+	}
+	for _, h := range w.markHits {
+		var next []pktClass
+		for _, c := range cur {
+			in := c.set.intersect(h.set)
+			if in.isEmpty() {
+				next = append(next, c)
+				continue
+			}
+			hit := c
+			hit.set = in
+			if h.maybe || h.op.unknown {
+				hit.markUnsure = true
+			} else {
+				hit.mark = h.op.apply(c.mark)
+			}
+			if rest := c.set.subtract(h.set); !rest.isEmpty() {
+				c.set = rest
+				next = append(next, c)
+			}
+			next = append(next, hit)
+		}
+		cur = next
+	}
+	// one class per packet
+	var out []pktClass
+	for _, c := range cur {
+		merged := false
+		for i := range out {
+			if out[i].untracked == c.untracked && out[i].mark == c.mark && out[i].markUnsure == c.markUnsure {
+				out[i].set = out[i].set.union(c.set)
+				merged = true
+				break
+			}
+		}
+		if !merged && !c.set.isEmpty() {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		out = []pktClass{{set: x, untracked: w.p.state&stUntracked != 0, mark: w.p.mark, markUnsure: w.p.markUnsure}}
+	}
+	return out
+}
