@@ -1,34 +1,54 @@
-// Package firewall owns the model of netfilter rules and their meaning: it
-// parses iptables-save / ip6tables-save output, reads the live rules through
-// one exec seam, and evaluates a NEW connection the way the kernel would,
-// answering which sources are accepted and which rule decided. It knows
-// nothing of sockets or services.
+// Package firewall owns the model of netfilter rules and their meaning.
+// It reads like the path a packet takes through it:
+//
+//   - front ends: iptables-save / ip6tables-save text (iptables_save.go,
+//     compile.go, iptables_ir.go for the built-in chains' hooks and
+//     priorities) and nftables JSON (nft_json.go, nft_ir.go, nft_match.go;
+//     nft text through nft itself, nft_load.go), reading the live host
+//     through one exec seam (live.go, exec.go);
+//   - one model (this file): base chains with a hook, priority and type,
+//     regular chains, and rules with their origin in the user's own terms;
+//   - one path (path.go) and one pipeline (pipeline.go, walk.go, batch.go):
+//     every source's base chains in the kernel's order, walked with sources
+//     as sets; Evaluate (evaluate.go) and Decide (decide.go) are two uses
+//     of it;
+//   - questions callers ask (questions.go, posture.go, analyze.go).
+//
+// It knows nothing of sockets or services.
 //
 // Choices the evaluator makes, each pinned by tests:
 //   - Sources are sets. The other free variables are enumerated: the input
 //     interface (the host's, or offline the ones the rules name plus one
 //     generic outside interface), the destination address of a wildcard
-//     bind (the host's, or offline the -d values the rules name plus one
-//     generic address) and the source port (one per class the --sport
-//     values cut). A source is accepted if some combination lets it in;
+//     bind (the host's, or offline the addresses the rules name plus one
+//     generic address) and the source port (one per class the source-port
+//     matches cut). A source is accepted if some combination lets it in;
 //     an interface restriction is reported when only named interfaces do.
-//   - Runtime-state matches (-m recent, limit, set, string, mac, unknown
-//     modules and options) are explored both ways ("may" sets per outcome);
-//     the verdict is conditional only for sources whose outcomes differ.
-//     IPv6 extension-header matches (-m rt, frag, hbh, dst, mh) never hold:
-//     a plain SYN or datagram carries no such header.
-//   - Tables run in hook order (raw, mangle, nat PREROUTING; mangle, filter,
-//     security INPUT); every ruleset given (legacy and nft) must accept.
-//     NOTRACK in raw makes packets UNTRACKED (and skips nat); a DNAT or
-//     REDIRECT elsewhere takes the packet away from the socket; a DNAT to a
-//     loopback-bound socket makes it reachable. For TCP the SYN-ACK must
-//     also pass the output chains (an OUTPUT policy DROP closes ports).
+//   - Runtime-state matches (-m recent, limit, set, string, unknown
+//     modules and options; nft limit, quota, ct count, meters, sets the
+//     packet path fills, unknown expressions) are explored both ways ("may"
+//     sets per outcome); the verdict is conditional only for sources whose
+//     outcomes differ. IPv6 extension-header matches never hold: a plain
+//     SYN or datagram carries no such header.
+//   - Base chains run per hook in priority order across every source
+//     (iptables-legacy, iptables-nft, native nft): an accept ends that
+//     chain only, a drop anywhere is final, a NAT in any chain moves the
+//     packet for all. Chains of equal priority whose order could matter
+//     are walked both ways. NOTRACK before conntrack makes packets
+//     UNTRACKED (and skips nat); a mark a rule sets is followed; a DNAT
+//     or REDIRECT elsewhere takes the packet away from the socket (to
+//     FORWARD when it goes to another host); a DNAT to a loopback-bound
+//     socket makes it reachable. For TCP the SYN-ACK must also pass the
+//     output chains (an OUTPUT policy DROP closes ports).
+//   - Reverse-path checks are judged from the host's routes; offline they
+//     are runtime-dependent.
 //   - Options the parser does not know are kept on the rule as opaque
 //     (Rule.Unknown) rather than rejected: the Diekmann parser-torture file,
 //     which iptables-restore rejects at line 12 for "--something-else",
 //     parses, and verdicts that depend on that rule are conditional.
-//   - Native nftables tables (Live.Unseen*, Host.Unseen) are not evaluated:
-//     anything they could drop makes accepting verdicts conditional.
+//   - nftables tables that cannot be read live (nft missing while the
+//     kernel lists tables) are named in Host.Unseen: anything they could
+//     drop makes accepting verdicts conditional.
 package firewall
 
 import "net/netip"
