@@ -237,7 +237,7 @@ func (a *analyzer) dimensions() dims {
 		d.used["flags"] = d.used["flags"] || len(m.x.flags) > 0
 		for _, pm := range m.x.ports {
 			d.used["dport"] = d.used["dport"] || pm.kind != portSrc
-			d.used["sport"] = d.used["sport"] || pm.kind != portDst
+			d.used["sport"] = d.used["sport"] || pm.kind == portSrc || pm.kind == portEither
 		}
 		if len(m.x.runtime) > 0 || len(m.x.marks) > 0 || m.x.rpf != nil {
 			d.used["other"] = true // runtime state: walked both ways already
@@ -249,7 +249,7 @@ func (a *analyzer) dimensions() dims {
 			if pm.kind != portSrc {
 				dr = append(dr, pm.ranges...)
 			}
-			if pm.kind != portDst {
+			if pm.kind == portSrc || pm.kind == portEither {
 				sr = append(sr, pm.ranges...)
 			}
 		}
@@ -332,7 +332,7 @@ func (a *analyzer) witnesses(cr *crule, d dims) (ws []*pktCtx, exact bool) {
 			continue
 		}
 		switch pm.kind {
-		case portDst, portEither:
+		case portDst, portEither, portOrigDst:
 			base.dport, fixed["dport"] = pm.ranges[0].Lo, true
 		case portSrc:
 			base.sport, fixed["sport"] = pm.ranges[0].Lo, true

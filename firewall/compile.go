@@ -488,7 +488,10 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 		if err != nil {
 			return err
 		}
-		pm := portMatch{kind: portDst, neg: neg || n, ranges: []PortRange{pr}}
+		// the connection's original ports: for a NEW connection the
+		// source port is the packet's, the destination port the one the
+		// client used, before any DNAT (Docker's DOCKER-USER advice)
+		pm := portMatch{kind: portOrigDst, neg: neg || n, ranges: []PortRange{pr}}
 		if opt == "--ctorigsrcport" {
 			pm.kind = portSrc
 		}

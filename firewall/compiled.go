@@ -43,6 +43,17 @@ type pktCtx struct {
 	// it cannot be followed here (see marks.go)
 	mark       uint32
 	markUnsure bool
+	// origDport is the destination port the client used, where a DNAT
+	// changed dport (0: unchanged)
+	origDport uint16
+}
+
+// origPort is the destination port before any DNAT.
+func (p *pktCtx) origPort() uint16 {
+	if p.origDport != 0 {
+		return p.origDport
+	}
+	return p.dport
 }
 
 var portProtos = map[int]bool{6: true, 17: true, 132: true, 136: true, 33: true}
@@ -74,6 +85,8 @@ func (m *matchSet) test(p *pktCtx) tri {
 		switch pm.kind {
 		case portDst:
 			in = inRanges(pm.ranges, p.dport)
+		case portOrigDst:
+			in = inRanges(pm.ranges, p.origPort())
 		case portSrc:
 			in = inRanges(pm.ranges, p.sport)
 		default:

@@ -114,7 +114,7 @@ func (e *Evaluator) candidates() {
 			dstSets = append(dstSets, m.x.dst)
 		}
 		for _, pm := range m.x.ports {
-			if pm.kind != portDst {
+			if pm.kind == portSrc || pm.kind == portEither {
 				sranges = append(sranges, pm.ranges...)
 			}
 		}

@@ -123,7 +123,8 @@ type portKind uint8
 const (
 	portDst portKind = iota
 	portSrc
-	portEither // multiport --ports
+	portEither  // multiport --ports
+	portOrigDst // conntrack --ctorigdstport, nft ct original proto-dst: the port before any DNAT
 )
 
 type portMatch struct {

@@ -576,6 +576,22 @@ func (nc *nftCompiler) ct(r *Rule, key, dir, op string, vals []json.RawMessage) 
 		}
 		return ""
 	}
+	if dir == "original" && (key == "proto-dst" || key == "proto-src") && op != "<" && op != ">" {
+		var rs []PortRange
+		for _, v := range vals {
+			pr, err := portValue(v)
+			if err != "" {
+				return err
+			}
+			rs = append(rs, pr)
+		}
+		kind := portOrigDst
+		if key == "proto-src" {
+			kind = portSrc
+		}
+		r.m.x.ports = append(r.m.x.ports, portMatch{kind: kind, neg: neg, ranges: rs})
+		return ""
+	}
 	if dir != "" {
 		return "ct " + dir + " " + key
 	}
