@@ -1,7 +1,6 @@
 package firewall
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -74,33 +73,34 @@ func iptablesMarkOp(args map[string]string) *markOp {
 
 // nftMarkOp reads the value of "meta mark set VALUE": a number, or the
 // mark itself or-ed, and-ed or xor-ed with one.
-func nftMarkOp(v json.RawMessage) *markOp {
-	var n uint32
-	if json.Unmarshal(v, &n) == nil {
-		return &markOp{xor: n}
+func nftMarkOp(v any) *markOp {
+	if n, ok := jInt(v); ok {
+		return &markOp{xor: uint32(n)}
 	}
-	var bin map[string][]json.RawMessage
-	if json.Unmarshal(v, &bin) == nil && len(bin) == 1 {
-		for op, args := range bin {
-			if len(args) != 2 || !isMetaMark(args[0]) || json.Unmarshal(args[1], &n) != nil {
-				break
+	if op, args, ok := jOne(v); ok {
+		l := jList(args)
+		if n, isNum := jInt(func() any {
+			if len(l) == 2 {
+				return l[1]
 			}
+			return nil
+		}()); len(l) == 2 && isNum && isMetaMark(l[0]) {
+			m := uint32(n)
 			switch op {
 			case "|":
-				return &markOp{and: ^n, xor: n}
+				return &markOp{and: ^m, xor: m}
 			case "&":
-				return &markOp{and: n}
+				return &markOp{and: m}
 			case "^":
-				return &markOp{and: 0xffffffff, xor: n}
+				return &markOp{and: 0xffffffff, xor: m}
 			}
 		}
 	}
 	return &markOp{unknown: true}
 }
 
-func isMetaMark(raw json.RawMessage) bool {
-	var l struct{ Meta struct{ Key string } }
-	return json.Unmarshal(raw, &l) == nil && l.Meta.Key == "mark"
+func isMetaMark(v any) bool {
+	return jField(jObj(v)["meta"], "key") == "mark"
 }
 
 // marksSet: c, or a chain it reaches, sets a mark.

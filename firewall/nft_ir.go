@@ -1,7 +1,6 @@
 package firewall
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -149,23 +148,23 @@ func cloneRule(r *Rule) *Rule {
 	return &c
 }
 
-// nftStmt is one statement of a rule, decoded once for both families.
+// nftStmt is one statement of a rule.
 type nftStmt struct {
-	raw   json.RawMessage
+	raw   any
 	text  string // a bare string (nft 1.0.6's anonymous chain)
 	isStr bool
 	key   string // the statement's one key ("match", "accept", ...)
-	val   json.RawMessage
+	val   any
 	bad   bool // not one key
 	// a match's parts
 	op          string
-	left        map[string]json.RawMessage
-	right       json.RawMessage
+	left        map[string]any
+	right       any
 	matchBroken bool
 }
 
-// statements decodes the rule's statements (once: both families read
-// them; the families are compiled one after the other).
+// statements splits the rule's statements into their parts (once: both
+// families read them; the families are compiled one after the other).
 func (r *nftRule) statements() []nftStmt {
 	if r.stmts != nil {
 		return r.stmts
@@ -173,28 +172,18 @@ func (r *nftRule) statements() []nftStmt {
 	r.stmts = make([]nftStmt, len(r.exprs))
 	for i, raw := range r.exprs {
 		st := nftStmt{raw: raw}
-		if jsonIs(raw, '"') && json.Unmarshal(raw, &st.text) == nil {
-			st.isStr = true
+		if s, ok := jStr(raw); ok {
+			st.text, st.isStr = s, true
 			r.stmts[i] = st
 			continue
 		}
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &obj); err != nil || len(obj) != 1 {
-			st.bad = true
-		}
-		for k, v := range obj {
-			st.key, st.val = k, v
-		}
-		if st.key == "match" {
-			var m struct {
-				Op    string
-				Left  json.RawMessage
-				Right json.RawMessage
-			}
-			if json.Unmarshal(st.val, &m) != nil || json.Unmarshal(m.Left, &st.left) != nil || len(st.left) != 1 {
-				st.matchBroken = true
-			}
-			st.op, st.right = m.Op, m.Right
+		k, v, ok := jOne(raw)
+		st.key, st.val, st.bad = k, v, !ok
+		if k == "match" {
+			m := jObj(v)
+			st.op, _ = jStr(m["op"])
+			st.left, st.right = jObj(m["left"]), m["right"]
+			st.matchBroken = m == nil || len(st.left) != 1
 		}
 		r.stmts[i] = st
 	}
@@ -211,69 +200,61 @@ func (nc *nftCompiler) statement(b *branch, st nftStmt) []*branch {
 		return []*branch{b}
 	}
 	if st.bad {
-		nc.runtime(b.r, "nft statement not understood: "+clip(string(st.raw)))
+		nc.runtime(b.r, "nft statement not understood: "+clip(jText(st.raw)))
 		return []*branch{b}
 	}
-	for k, v := range map[string]json.RawMessage{st.key: st.val} {
-		switch k {
-		case "match":
-			if st.matchBroken {
-				nc.runtime(b.r, "nft match not understood: "+clip(string(v)))
-				return []*branch{b}
-			}
-			return nc.matchParsed(b, st.left, st.op, st.right)
-		case "accept", "drop", "reject", "return", "continue":
-			b.r.Target = map[string]string{"accept": "ACCEPT", "drop": "DROP", "reject": "REJECT", "return": "RETURN", "continue": ""}[k]
-			b.done = true
-		case "jump", "goto":
-			var j struct{ Target string }
-			json.Unmarshal(v, &j)
-			nc.jump(b.r, k, j.Target)
-			b.done = true
-		case "queue":
-			b.r.Target, b.r.m.x.actWhy, b.done = "QUEUE", "nft queue (a userspace program decides)", true
-		case "dnat", "snat", "redirect", "masquerade":
-			nc.nat(b.r, k, v)
-			b.done = true
-		case "notrack":
-			b.r.Target = "NOTRACK"
-		case "vmap":
-			return nc.vmap(b, v)
-		case "limit", "quota", "ct count", "meter", "synproxy":
-			nc.runtime(b.r, "nft "+k+" "+nftStmtText(k, v))
-		case "xt":
-			var x struct{ Type, Name string }
-			json.Unmarshal(v, &x)
-			if x.Type == "target" {
-				b.r.Target, b.r.m.x.actWhy, b.done = x.Name, "iptables extension target "+x.Name+" in nft (read this table with iptables-nft-save)", true
-			} else {
-				nc.runtime(b.r, "iptables extension match "+x.Name+" in nft")
-			}
-		case "set":
-			var st struct {
-				Stmt json.RawMessage `json:"stmt"`
-			}
-			if json.Unmarshal(v, &st) == nil && len(st.Stmt) > 0 && string(st.Stmt) != "null" {
-				nc.runtime(b.r, "nft per-element "+clip(string(st.Stmt)))
-			}
-		case "mangle":
-			var mg struct {
-				Key   json.RawMessage
-				Value json.RawMessage
-			}
-			if json.Unmarshal(v, &mg) == nil && isMetaMark(mg.Key) {
-				b.r.m.x.markSet = nftMarkOp(mg.Value)
-			}
-		case "counter", "log", "comment", "last", "flow", "ct helper", "ct timeout", "ct expectation", "secmark":
-			// no effect on the verdict
-		case "tproxy", "dup", "fwd":
-			b.r.Target, b.r.m.x.actWhy, b.done = strings.ToUpper(k), "nft "+k+" not evaluated", true
-		default:
-			nc.runtime(b.r, "nft "+k+" not evaluated")
+	k, v := st.key, st.val
+	switch k {
+	case "match":
+		if st.matchBroken {
+			nc.runtime(b.r, "nft match not understood: "+clip(jText(v)))
+			return []*branch{b}
 		}
+		return nc.matchParsed(b, st.left, st.op, st.right)
+	case "accept", "drop", "reject", "return", "continue":
+		b.r.Target = verdictTarget[k]
+		b.done = true
+	case "jump", "goto":
+		nc.jump(b.r, k, jField(v, "target"))
+		b.done = true
+	case "queue":
+		b.r.Target, b.r.m.x.actWhy, b.done = "QUEUE", "nft queue (a userspace program decides)", true
+	case "dnat", "snat", "redirect", "masquerade":
+		nc.nat(b.r, k, v)
+		b.done = true
+	case "notrack":
+		b.r.Target = "NOTRACK"
+	case "vmap":
+		return nc.vmap(b, v)
+	case "limit", "quota", "ct count", "meter", "synproxy":
+		nc.runtime(b.r, "nft "+k+" "+nftStmtText(k, v))
+	case "xt":
+		name := jField(v, "name")
+		if jField(v, "type") == "target" {
+			b.r.Target, b.r.m.x.actWhy, b.done = name, "iptables extension target "+name+" in nft (read this table with iptables-nft-save)", true
+		} else {
+			nc.runtime(b.r, "iptables extension match "+name+" in nft")
+		}
+	case "set":
+		if stmt := jObj(v)["stmt"]; stmt != nil {
+			nc.runtime(b.r, "nft per-element "+clip(jText(stmt)))
+		}
+	case "mangle":
+		if mg := jObj(v); isMetaMark(mg["key"]) {
+			b.r.m.x.markSet = nftMarkOp(mg["value"])
+		}
+	case "counter", "log", "comment", "last", "flow", "ct helper", "ct timeout", "ct expectation", "secmark":
+		// no effect on the verdict
+	case "tproxy", "dup", "fwd":
+		b.r.Target, b.r.m.x.actWhy, b.done = strings.ToUpper(k), "nft "+k+" not evaluated", true
+	default:
+		nc.runtime(b.r, "nft "+k+" not evaluated")
 	}
 	return []*branch{b}
 }
+
+// verdictTarget names nft's verdicts as the model's targets.
+var verdictTarget = map[string]string{"accept": "ACCEPT", "drop": "DROP", "reject": "REJECT", "return": "RETURN", "continue": ""}
 
 func (nc *nftCompiler) runtime(r *Rule, why string) {
 	if !slices.Contains(r.m.x.runtime, why) {
@@ -299,18 +280,12 @@ func (nc *nftCompiler) jump(r *Rule, kind, target string) {
 
 // nat fills a NAT statement's target (natTarget), from "dnat to ADDR:PORT"
 // or "redirect to :PORT".
-func (nc *nftCompiler) nat(r *Rule, kind string, v json.RawMessage) {
+func (nc *nftCompiler) nat(r *Rule, kind string, v any) {
 	r.Target = map[string]string{"dnat": "DNAT", "snat": "SNAT", "redirect": "REDIRECT", "masquerade": "MASQUERADE"}[kind]
-	var n struct {
-		Addr json.RawMessage
-		Port json.RawMessage
-	}
-	if len(v) > 0 && string(v) != "null" {
-		json.Unmarshal(v, &n)
-	}
-	addr, aok := scalarString(n.Addr)
-	port, pok := portArg(n.Port)
-	if (len(n.Addr) > 0 && !aok) || (len(n.Port) > 0 && !pok) {
+	o := jObj(v)
+	addr, aok := scalarString(o["addr"])
+	port, pok := portArg(o["port"])
+	if !aok || !pok {
 		if kind == "dnat" || kind == "redirect" {
 			r.m.x.actWhy = "nft " + kind + " to a computed address not evaluated: " + nftStmtText(kind, v)
 		}
@@ -329,68 +304,59 @@ func (nc *nftCompiler) nat(r *Rule, kind string, v json.RawMessage) {
 	}
 }
 
-func portArg(raw json.RawMessage) (string, bool) {
-	if len(raw) == 0 || string(raw) == "null" {
+func portArg(v any) (string, bool) {
+	if v == nil {
 		return "", true
 	}
-	var n int
-	if jsonNumber(raw) && json.Unmarshal(raw, &n) == nil {
-		return strconv.Itoa(n), true
+	if n, ok := jInt(v); ok {
+		return strconv.FormatInt(n, 10), true
 	}
-	var rg struct{ Range []int }
-	if json.Unmarshal(raw, &rg) == nil && len(rg.Range) == 2 {
-		return fmt.Sprintf("%d-%d", rg.Range[0], rg.Range[1]), true
+	if rg := jList(jObj(v)["range"]); len(rg) == 2 {
+		lo, ok1 := jInt(rg[0])
+		hi, ok2 := jInt(rg[1])
+		if ok1 && ok2 {
+			return fmt.Sprintf("%d-%d", lo, hi), true
+		}
 	}
 	return "", false
 }
 
-func scalarString(raw json.RawMessage) (string, bool) {
-	if len(raw) == 0 || string(raw) == "null" {
+func scalarString(v any) (string, bool) {
+	if v == nil {
 		return "", true
 	}
-	var s string
-	if jsonIs(raw, '"') && json.Unmarshal(raw, &s) == nil {
-		return s, true
-	}
-	return "", false
+	s, ok := jStr(v)
+	return s, ok
 }
 
 // vmap turns a verdict map into one piece per element, each with the
 // element's key as a match and its verdict as the action.
-func (nc *nftCompiler) vmap(b *branch, v json.RawMessage) []*branch {
-	var vm struct {
-		Key  json.RawMessage
-		Data json.RawMessage
-	}
-	json.Unmarshal(v, &vm)
-	elems, why := nc.elements(vm.Data)
+func (nc *nftCompiler) vmap(b *branch, v any) []*branch {
+	vm := jObj(v)
+	elems, why := nc.elements(vm["data"])
 	if why != "" {
 		b.r.Target, b.r.m.x.actWhy, b.done = "?", why, true
 		return []*branch{b}
 	}
 	var out []*branch
 	for _, e := range elems {
-		var pair []json.RawMessage
-		if json.Unmarshal(e, &pair) != nil || len(pair) != 2 {
-			b.r.Target, b.r.m.x.actWhy, b.done = "?", "verdict map element not understood: "+clip(string(e)), true
+		pair := jList(e)
+		if len(pair) != 2 {
+			b.r.Target, b.r.m.x.actWhy, b.done = "?", "verdict map element not understood: "+clip(jText(e)), true
 			return []*branch{b}
 		}
 		nb := &branch{r: cloneRule(b.r)}
-		for _, got := range nc.match(nb, vm.Key, "==", pair[0]) {
+		for _, got := range nc.match(nb, vm["key"], "==", pair[0]) {
 			if got.r.m.never {
 				continue
 			}
 			got.done = true
-			var verdict map[string]json.RawMessage
-			json.Unmarshal(pair[1], &verdict)
-			for k, vv := range verdict {
+			for k, vv := range jObj(pair[1]) {
 				switch k {
 				case "accept", "drop", "reject", "return", "continue":
-					got.r.Target = map[string]string{"accept": "ACCEPT", "drop": "DROP", "reject": "REJECT", "return": "RETURN", "continue": ""}[k]
+					got.r.Target = verdictTarget[k]
 				case "jump", "goto":
-					var j struct{ Target string }
-					json.Unmarshal(vv, &j)
-					nc.jump(got.r, k, j.Target)
+					nc.jump(got.r, k, jField(vv, "target"))
 				default:
 					got.r.Target, got.r.m.x.actWhy = "?", "verdict map verdict "+k+" not evaluated"
 				}
@@ -408,9 +374,8 @@ func (nc *nftCompiler) vmap(b *branch, v json.RawMessage) []*branch {
 
 // elements lists the members of an anonymous set ({"set": [...]}), a
 // named set or map ("@name"), or a single value.
-func (nc *nftCompiler) elements(raw json.RawMessage) ([]json.RawMessage, string) {
-	var name string
-	if jsonIs(raw, '"') && json.Unmarshal(raw, &name) == nil && strings.HasPrefix(name, "@") {
+func (nc *nftCompiler) elements(v any) ([]any, string) {
+	if name, ok := jStr(v); ok && strings.HasPrefix(name, "@") {
 		s := nc.t.sets[name[1:]]
 		if s == nil {
 			return nil, "set " + name + " does not exist"
@@ -420,54 +385,44 @@ func (nc *nftCompiler) elements(raw json.RawMessage) ([]json.RawMessage, string)
 		}
 		return s.elems, ""
 	}
-	var set struct {
-		Set json.RawMessage `json:"set"`
-	}
-	if json.Unmarshal(raw, &set) == nil && len(set.Set) > 0 {
-		var list []json.RawMessage
-		if json.Unmarshal(set.Set, &list) == nil {
-			return list, ""
+	if o := jObj(v); o != nil {
+		if set, ok := o["set"]; ok && len(o) == 1 {
+			if l, ok := set.([]any); ok {
+				return l, ""
+			}
+			return []any{set}, ""
 		}
-		return []json.RawMessage{set.Set}, ""
 	}
-	return []json.RawMessage{raw}, ""
+	return []any{v}, ""
 }
 
 // unwrapElem removes {"elem": {"val": X, ...}} around a set member.
-func unwrapElem(raw json.RawMessage) json.RawMessage {
-	if !jsonIs(raw, '{') {
-		return raw
+func unwrapElem(v any) any {
+	if e := jObj(jObj(v)["elem"]); e != nil {
+		if val, ok := e["val"]; ok {
+			return val
+		}
 	}
-	var e struct {
-		Elem *struct {
-			Val json.RawMessage `json:"val"`
-		} `json:"elem"`
-	}
-	if json.Unmarshal(raw, &e) == nil && e.Elem != nil && len(e.Elem.Val) > 0 {
-		return e.Elem.Val
-	}
-	return raw
+	return v
 }
 
 // match applies "left op right" to b.
-func (nc *nftCompiler) match(b *branch, left json.RawMessage, op string, right json.RawMessage) []*branch {
-	var l map[string]json.RawMessage
-	if json.Unmarshal(left, &l) != nil || len(l) != 1 {
-		nc.runtime(b.r, "nft match on "+clip(string(left))+" not evaluated")
+func (nc *nftCompiler) match(b *branch, left any, op string, right any) []*branch {
+	l := jObj(left)
+	if len(l) != 1 {
+		nc.runtime(b.r, "nft match on "+clip(jText(left))+" not evaluated")
 		return []*branch{b}
 	}
 	return nc.matchParsed(b, l, op, right)
 }
 
-// matchParsed is match with the left side decoded.
-func (nc *nftCompiler) matchParsed(b *branch, l map[string]json.RawMessage, op string, right json.RawMessage) []*branch {
+// matchParsed is match with the left side an expression.
+func (nc *nftCompiler) matchParsed(b *branch, l map[string]any, op string, right any) []*branch {
 	if c, ok := l["concat"]; ok {
 		return nc.concat(b, c, op, right)
 	}
 	if p, ok := l["payload"]; ok {
-		var pl struct{ Protocol string }
-		json.Unmarshal(p, &pl)
-		if f := headerFamily(pl.Protocol); f != "" && f != nc.fam {
+		if f := headerFamily(jField(p, "protocol")); f != "" && f != nc.fam {
 			b.r.m.never = true // the other family's header: never, whatever the set holds
 			return []*branch{b}
 		}
@@ -477,12 +432,11 @@ func (nc *nftCompiler) matchParsed(b *branch, l map[string]json.RawMessage, op s
 		nc.runtime(b.r, why)
 		return []*branch{b}
 	}
-	vals := make([]json.RawMessage, len(elems)) // the set's own list stays as it is
+	vals := make([]any, len(elems)) // the set's own list stays as it is
 	for i := range elems {
 		vals[i] = unwrapElem(elems[i])
 	}
-	elems = vals
-	if err := nc.leaf(b.r, l, op, elems); err != "" {
+	if err := nc.leaf(b.r, l, op, vals); err != "" {
 		nc.runtime(b.r, err)
 	}
 	return []*branch{b}
@@ -490,9 +444,8 @@ func (nc *nftCompiler) matchParsed(b *branch, l map[string]json.RawMessage, op s
 
 // concat expands a match of a concatenation against a set into one piece
 // per element, each matching every part of the element.
-func (nc *nftCompiler) concat(b *branch, parts json.RawMessage, op string, right json.RawMessage) []*branch {
-	var keys []json.RawMessage
-	json.Unmarshal(parts, &keys)
+func (nc *nftCompiler) concat(b *branch, parts any, op string, right any) []*branch {
+	keys := jList(parts)
 	elems, why := nc.elements(right)
 	if why == "" && op != "==" && op != "in" {
 		why = "negated concatenation match not evaluated"
@@ -503,16 +456,14 @@ func (nc *nftCompiler) concat(b *branch, parts json.RawMessage, op string, right
 	}
 	var out []*branch
 	for _, e := range elems {
-		var c struct{ Concat []json.RawMessage }
-		if json.Unmarshal(unwrapElem(e), &c) != nil || len(c.Concat) != len(keys) {
-			nc.runtime(b.r, "set element not understood: "+clip(string(e)))
+		c := jList(jObj(unwrapElem(e))["concat"])
+		if len(c) != len(keys) {
+			nc.runtime(b.r, "set element not understood: "+clip(jText(e)))
 			return []*branch{b}
 		}
 		nb := &branch{r: cloneRule(b.r)}
 		for i, k := range keys {
-			var l map[string]json.RawMessage
-			json.Unmarshal(k, &l)
-			if err := nc.leaf(nb.r, l, "==", []json.RawMessage{unwrapElem(c.Concat[i])}); err != "" {
+			if err := nc.leaf(nb.r, jObj(k), "==", []any{unwrapElem(c[i])}); err != "" {
 				nc.runtime(nb.r, err)
 			}
 		}

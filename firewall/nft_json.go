@@ -44,9 +44,7 @@ type nftChain struct {
 
 type nftSet struct {
 	name    string
-	typ     json.RawMessage // "ipv4_addr" or ["ipv4_addr", "inet_service"]
-	flags   []string
-	elems   []json.RawMessage
+	elems   []any
 	isMap   bool
 	dynamic bool // the packet path adds or updates elements (add @set, meters)
 }
@@ -54,7 +52,7 @@ type nftSet struct {
 type nftRule struct {
 	handle  int
 	comment string
-	exprs   []json.RawMessage
+	exprs   []any
 	index   int    // position in the JSON array, for errors
 	text    string // the rule in nft's words (rendered once, for both families)
 	stmts   []nftStmt
@@ -71,9 +69,10 @@ func ParseNftJSON(r io.Reader, name string) (*NftRuleset, error) {
 		return nil, &ParseError{Source: name, Line: 1, Msg: "empty input: not nft -j output"}
 	}
 	var doc struct {
-		Nftables []map[string]json.RawMessage `json:"nftables"`
+		Nftables []map[string]any `json:"nftables"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
 	if err := dec.Decode(&doc); err != nil {
 		return nil, &ParseError{Source: name, Line: lineAt(data, dec.InputOffset()), Msg: "not nft -j output: " + shortErr(err)}
 	}
@@ -92,88 +91,66 @@ func ParseNftJSON(r io.Reader, name string) (*NftRuleset, error) {
 		rs.tables = append(rs.tables, t)
 		return t
 	}
+	chain := func(t *nftTable, cname string) *nftChain {
+		ch := t.byName[cname]
+		if ch == nil {
+			ch = &nftChain{name: cname}
+			t.byName[cname] = ch
+			t.chains = append(t.chains, ch)
+		}
+		return ch
+	}
 	bad := func(i int, kind string, err error) error {
 		return &ParseError{Source: name, Line: 1, Msg: fmt.Sprintf("object %d (%s): %s", i, kind, shortErr(err))}
 	}
 	for i, obj := range doc.Nftables {
 		for kind, raw := range obj {
+			o := jObj(raw)
+			if o == nil && kind != "metainfo" {
+				if kind == "table" || kind == "chain" || kind == "rule" || kind == "set" || kind == "map" {
+					return nil, bad(i, kind, fmt.Errorf("not an object"))
+				}
+				continue
+			}
+			fam, tname := jField(o, "family"), jField(o, "table")
 			switch kind {
 			case "table":
-				var t struct{ Family, Name string }
-				if err := json.Unmarshal(raw, &t); err != nil {
-					return nil, bad(i, kind, err)
-				}
-				table(t.Family, t.Name)
+				table(fam, jField(o, "name"))
 			case "chain":
-				var c struct {
-					Family, Table, Name, Type, Hook, Policy string
-					Handle                                  int
-					Prio                                    *json.Number
-					Dev                                     json.RawMessage
+				ch := chain(table(fam, tname), jField(o, "name"))
+				if h, ok := jInt(o["handle"]); ok {
+					ch.handle = int(h)
 				}
-				if err := json.Unmarshal(raw, &c); err != nil {
-					return nil, bad(i, kind, err)
+				if d, ok := o["dev"]; ok && d != nil {
+					ch.devs, ch.devsKnown = atomStrings(d), true
 				}
-				t := table(c.Family, c.Table)
-				ch := t.byName[c.Name]
-				if ch == nil {
-					ch = &nftChain{name: c.Name}
-					t.byName[c.Name] = ch
-					t.chains = append(t.chains, ch)
-				}
-				ch.handle = c.Handle
-				if len(c.Dev) > 0 {
-					ch.devs, ch.devsKnown = atomStrings(c.Dev), true
-				}
-				if c.Hook != "" {
-					ch.base, ch.hook, ch.typ, ch.policy = true, c.Hook, c.Type, c.Policy
-					if c.Prio != nil {
-						p, err := c.Prio.Int64()
-						if err != nil {
-							return nil, bad(i, kind, fmt.Errorf("chain %s: priority %q", c.Name, c.Prio.String()))
+				if hook := jField(o, "hook"); hook != "" {
+					ch.base, ch.hook, ch.typ, ch.policy = true, hook, jField(o, "type"), jField(o, "policy")
+					if p, ok := o["prio"]; ok {
+						n, ok := jInt(p)
+						if !ok {
+							return nil, bad(i, kind, fmt.Errorf("chain %s: priority %s", ch.name, jText(p)))
 						}
-						ch.prio = int(p)
+						ch.prio = int(n)
 					}
 				}
 			case "set", "map":
-				var s struct {
-					Family, Table, Name string
-					Type                json.RawMessage
-					Flags               []string
-					Elem                []json.RawMessage
+				sname := jField(o, "name")
+				if err := validateSetStmts(o["stmt"]); err != nil {
+					return nil, bad(i, kind+" "+sname, err)
 				}
-				if err := json.Unmarshal(raw, &s); err != nil {
-					return nil, bad(i, kind, err)
-				}
-				if err := validateSetStmts(raw); err != nil {
-					return nil, bad(i, kind+" "+s.Name, err)
-				}
-				t := table(s.Family, s.Table)
-				t.sets[s.Name] = &nftSet{name: s.Name, typ: s.Type, flags: s.Flags, elems: s.Elem, isMap: kind == "map"}
+				t := table(fam, tname)
+				t.sets[sname] = &nftSet{name: sname, elems: jList(o["elem"]), isMap: kind == "map"}
 			case "rule":
-				var r struct {
-					Family, Table, Chain, Comment string
-					Handle                        int
-					Expr                          []json.RawMessage
-				}
-				if err := json.Unmarshal(raw, &r); err != nil {
-					return nil, bad(i, kind, err)
-				}
-				if mayHaveOperator(raw) {
-					for _, e := range r.Expr {
-						if err := validateExpr(e, 0); err != nil {
-							return nil, bad(i, fmt.Sprintf("rule in %s %s %s", r.Family, r.Table, r.Chain), err)
-						}
+				exprs := jList(o["expr"])
+				for _, e := range exprs {
+					if err := validateExpr(e, 0); err != nil {
+						return nil, bad(i, fmt.Sprintf("rule in %s %s %s", fam, tname, jField(o, "chain")), err)
 					}
 				}
-				t := table(r.Family, r.Table)
-				ch := t.byName[r.Chain]
-				if ch == nil {
-					ch = &nftChain{name: r.Chain}
-					t.byName[r.Chain] = ch
-					t.chains = append(t.chains, ch)
-				}
-				ch.rules = append(ch.rules, &nftRule{handle: r.Handle, comment: r.Comment, exprs: r.Expr, index: i})
+				ch := chain(table(fam, tname), jField(o, "chain"))
+				h, _ := jInt(o["handle"])
+				ch.rules = append(ch.rules, &nftRule{handle: int(h), comment: jField(o, "comment"), exprs: exprs, index: i})
 			}
 		}
 	}
@@ -189,47 +166,33 @@ func ParseNftJSON(r io.Reader, name string) (*NftRuleset, error) {
 	return rs, nil
 }
 
-// mayHaveOperator: raw holds a binary operator, the only expressions
-// validateExpr checks (most rules have none, and skip the walk).
-func mayHaveOperator(raw []byte) bool {
-	for _, op := range []string{`"&"`, `"|"`, `"^"`, `"<<"`, `">>"`} {
-		if bytes.Contains(raw, []byte(op)) {
-			return true
-		}
-	}
-	return false
-}
-
-// validateExpr rejects what libnftables itself refuses to read: empty
-// expressions and operators with the wrong number of operands.
-func validateExpr(raw json.RawMessage, depth int) error {
+// validateExpr rejects what libnftables itself refuses to read:
+// operators with the wrong number of operands, or an empty one.
+func validateExpr(v any, depth int) error {
 	if depth > 64 {
 		return fmt.Errorf("expression nested too deep")
 	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(raw, &obj) == nil {
-		for k, v := range obj {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
 			switch k {
 			case "&", "|", "^", "<<", ">>":
-				var ops []json.RawMessage
-				if json.Unmarshal(v, &ops) != nil || len(ops) < 2 || (len(ops) != 2 && k != "|") {
+				ops := jList(e)
+				if len(ops) < 2 || (len(ops) != 2 && k != "|") {
 					return fmt.Errorf("operator %q takes two operands", k)
 				}
 				for _, o := range ops {
-					if strings.TrimSpace(string(o)) == "{}" {
+					if m, ok := o.(map[string]any); ok && len(m) == 0 {
 						return fmt.Errorf("operator %q has an empty operand", k)
 					}
 				}
 			}
-			if err := validateExpr(v, depth+1); err != nil {
+			if err := validateExpr(e, depth+1); err != nil {
 				return err
 			}
 		}
-		return nil
-	}
-	var list []json.RawMessage
-	if jsonIs(raw, '[') && json.Unmarshal(raw, &list) == nil {
-		for _, e := range list {
+	case []any:
+		for _, e := range x {
 			if err := validateExpr(e, depth+1); err != nil {
 				return err
 			}
@@ -241,15 +204,9 @@ func validateExpr(raw json.RawMessage, depth int) error {
 // statefulStmts are the statements a set or map may attach to each element.
 var statefulStmts = map[string]bool{"counter": true, "quota": true, "limit": true, "ct count": true, "last": true}
 
-func validateSetStmts(raw json.RawMessage) error {
-	var s struct {
-		Stmt []map[string]json.RawMessage `json:"stmt"`
-	}
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return err
-	}
-	for _, st := range s.Stmt {
-		for k := range st {
+func validateSetStmts(v any) error {
+	for _, st := range jList(v) {
+		for k := range jObj(st) {
 			if !statefulStmts[k] {
 				return fmt.Errorf("statement %q is not a stateful statement", k)
 			}
@@ -265,24 +222,19 @@ func markDynamicSets(t *nftTable) {
 	for _, c := range t.chains {
 		for _, r := range c.rules {
 			for _, e := range r.exprs {
-				var st map[string]struct {
-					Set  string `json:"set"`
-					Name string `json:"name"`
-				}
-				if json.Unmarshal(e, &st) != nil {
+				k, v, ok := jOne(e)
+				if !ok {
 					continue
 				}
-				for k, v := range st {
-					var n string
-					switch k {
-					case "set":
-						n = strings.TrimPrefix(v.Set, "@")
-					case "meter":
-						n = v.Name
-					}
-					if s := t.sets[n]; s != nil {
-						s.dynamic = true
-					}
+				var n string
+				switch k {
+				case "set":
+					n = strings.TrimPrefix(jField(v, "set"), "@")
+				case "meter":
+					n = jField(v, "name")
+				}
+				if s := t.sets[n]; s != nil {
+					s.dynamic = true
 				}
 			}
 		}
@@ -382,32 +334,6 @@ func lineAt(data []byte, off int64) int {
 	}
 	return bytes.Count(data[:off], []byte("\n")) + 1
 }
-
-// jsonIs: raw's first byte is c (a cheap test before decoding it as one
-// kind of value: a failed decode scans the whole value).
-func jsonIs(raw json.RawMessage, c byte) bool {
-	for _, b := range raw {
-		switch b {
-		case ' ', '\t', '\n', '\r':
-			continue
-		}
-		return b == c
-	}
-	return false
-}
-
-func jsonNumber(raw json.RawMessage) bool {
-	for _, b := range raw {
-		switch b {
-		case ' ', '\t', '\n', '\r':
-			continue
-		}
-		return b == '-' || b >= '0' && b <= '9'
-	}
-	return false
-}
-
-func jsonBool(raw json.RawMessage) bool { return jsonIs(raw, 't') || jsonIs(raw, 'f') }
 
 // shortErr keeps an error message to one short line.
 func shortErr(err error) string {

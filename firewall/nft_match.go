@@ -1,8 +1,6 @@
 package firewall
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -16,7 +14,7 @@ import (
 
 // leaf applies a match of one expression against values; it returns a
 // reason when it cannot.
-func (nc *nftCompiler) leaf(r *Rule, l map[string]json.RawMessage, op string, vals []json.RawMessage) string {
+func (nc *nftCompiler) leaf(r *Rule, l map[string]any, op string, vals []any) string {
 	neg := op == "!="
 	if op != "==" && op != "!=" && op != "in" {
 		return nc.ordered(r, l, op, vals)
@@ -24,9 +22,8 @@ func (nc *nftCompiler) leaf(r *Rule, l map[string]json.RawMessage, op string, va
 	for key, v := range l {
 		switch key {
 		case "payload":
-			var p struct{ Protocol, Field string }
-			json.Unmarshal(v, &p)
-			if p.Protocol == "tcp" && p.Field == "flags" && op == "==" {
+			proto, field := jField(v, "protocol"), jField(v, "field")
+			if proto == "tcp" && field == "flags" && op == "==" {
 				comp, ok := uint8(0), len(vals) == 1
 				for _, val := range vals {
 					c, okc := flagMask(val)
@@ -39,22 +36,15 @@ func (nc *nftCompiler) leaf(r *Rule, l map[string]json.RawMessage, op string, va
 				r.m.x.flags = append(r.m.x.flags, flagMatch{mask: 0xff, comp: comp})
 				return ""
 			}
-			return nc.payload(r, p.Protocol, p.Field, neg, vals)
+			return nc.payload(r, proto, field, neg, vals)
 		case "meta":
-			var m struct{ Key string }
-			json.Unmarshal(v, &m)
-			return nc.meta(r, m.Key, neg, vals)
+			return nc.meta(r, jField(v, "key"), neg, vals)
 		case "ct":
-			var c struct{ Key, Dir string }
-			json.Unmarshal(v, &c)
-			return nc.ct(r, c.Key, c.Dir, op, vals)
+			return nc.ct(r, jField(v, "key"), jField(v, "dir"), op, vals)
 		case "fib":
-			var f struct {
-				Result string
-				Flags  []string
-			}
-			json.Unmarshal(v, &f)
-			if f.Result == "type" && slices.Contains(f.Flags, "daddr") {
+			result := jField(v, "result")
+			flags := atomStrings(jObj(v)["flags"])
+			if result == "type" && slices.Contains(flags, "daddr") {
 				var mask uint16
 				for _, val := range vals {
 					for _, s := range atomStrings(val) {
@@ -68,23 +58,22 @@ func (nc *nftCompiler) leaf(r *Rule, l map[string]json.RawMessage, op string, va
 				r.m.x.addrtype = append(r.m.x.addrtype, addrtypeMatch{dst: mask, dstNeg: neg})
 				return ""
 			}
-			if (f.Result == "oif" || f.Result == "oifname") && slices.Contains(f.Flags, "saddr") && len(vals) == 1 {
-				var present bool
-				if json.Unmarshal(vals[0], &present) == nil {
+			if (result == "oif" || result == "oifname") && slices.Contains(flags, "saddr") && len(vals) == 1 {
+				if present, ok := vals[0].(bool); ok {
 					// "fib saddr . iif oif missing": no route back out of
 					// the input interface (strict); without iif, none at all
-					r.m.x.rpf = &rpf{loose: !slices.Contains(f.Flags, "iif"), failing: present == neg,
-						why: "fib " + strings.Join(f.Flags, " . ") + " " + f.Result + " (the reverse-path check depends on the routing table, which was not read)"}
+					r.m.x.rpf = &rpf{loose: !slices.Contains(flags, "iif"), failing: present == neg,
+						why: "fib " + strings.Join(flags, " . ") + " " + result + " (the reverse-path check depends on the routing table, which was not read)"}
 					return ""
 				}
 			}
-			return "fib " + strings.Join(f.Flags, " . ") + " " + f.Result + " (depends on the routing table)"
+			return "fib " + strings.Join(flags, " . ") + " " + result + " (depends on the routing table)"
 		case "&":
-			var operands []json.RawMessage
-			json.Unmarshal(v, &operands)
-			var mask uint32
-			if len(operands) == 2 && isMetaMark(operands[0]) && json.Unmarshal(operands[1], &mask) == nil {
-				return markMatches(r, mask, neg, vals)
+			operands := jList(v)
+			if len(operands) == 2 && isMetaMark(operands[0]) {
+				if mask, ok := jInt(operands[1]); ok {
+					return markMatches(r, uint32(mask), neg, vals)
+				}
 			}
 			if len(operands) == 2 && isTCPFlags(operands[0]) {
 				mask, ok1 := flagMask(operands[1])
@@ -102,7 +91,7 @@ func (nc *nftCompiler) leaf(r *Rule, l map[string]json.RawMessage, op string, va
 				r.m.x.flags = append(r.m.x.flags, flagMatch{mask: mask, comp: comp, neg: neg})
 				return ""
 			}
-			return "nft bitwise match " + clip(string(v)) + " not evaluated"
+			return "nft bitwise match " + clip(jText(v)) + " not evaluated"
 		case "exthdr":
 			// a plain SYN or datagram carries no extension header: the
 			// lookup fails and the rule does not match
@@ -115,12 +104,11 @@ func (nc *nftCompiler) leaf(r *Rule, l map[string]json.RawMessage, op string, va
 }
 
 // ordered handles "<", ">", "<=", ">=" on ports.
-func (nc *nftCompiler) ordered(r *Rule, l map[string]json.RawMessage, op string, vals []json.RawMessage) string {
-	var p struct{ Protocol, Field string }
-	if raw, ok := l["payload"]; ok && len(vals) == 1 {
-		json.Unmarshal(raw, &p)
-		var n int
-		if json.Unmarshal(vals[0], &n) == nil && (p.Field == "dport" || p.Field == "sport") {
+func (nc *nftCompiler) ordered(r *Rule, l map[string]any, op string, vals []any) string {
+	if p, ok := l["payload"]; ok && len(vals) == 1 {
+		field := jField(p, "field")
+		if n64, ok := jInt(vals[0]); ok && (field == "dport" || field == "sport") {
+			n := int(n64)
 			var pr PortRange
 			switch op {
 			case "<":
@@ -132,84 +120,64 @@ func (nc *nftCompiler) ordered(r *Rule, l map[string]json.RawMessage, op string,
 			case ">=":
 				pr = PortRange{uint16(n), 65535}
 			}
-			return nc.ports(r, p.Protocol, p.Field, false, []PortRange{pr})
+			return nc.ports(r, jField(p, "protocol"), field, false, []PortRange{pr})
 		}
 	}
 	return "nft match with " + op + " not evaluated"
 }
 
-func isTCPFlags(raw json.RawMessage) bool {
-	var l struct {
-		Payload struct{ Protocol, Field string }
-	}
-	return json.Unmarshal(raw, &l) == nil && l.Payload.Protocol == "tcp" && l.Payload.Field == "flags"
+func isTCPFlags(v any) bool {
+	p := jObj(jObj(v)["payload"])
+	return p != nil && jField(p, "protocol") == "tcp" && jField(p, "field") == "flags"
 }
 
 // flagMask reads tcp flags: "syn", ["fin", "syn"], {"|": [...]}.
-func flagMask(raw json.RawMessage) (uint8, bool) {
-	var s string
-	if jsonIs(raw, '"') && json.Unmarshal(raw, &s) == nil {
+func flagMask(v any) (uint8, bool) {
+	if s, ok := jStr(v); ok {
 		f, ok := flagNames[strings.ToUpper(s)]
 		return f, ok
 	}
-	var n int
-	if jsonNumber(raw) && json.Unmarshal(raw, &n) == nil && n >= 0 && n < 256 {
-		return uint8(n), true
+	if n, ok := jInt(v); ok {
+		return uint8(n), n >= 0 && n < 256
 	}
-	var list []json.RawMessage
-	if jsonIs(raw, '[') && json.Unmarshal(raw, &list) == nil {
-		var m uint8
-		for _, e := range list {
-			f, ok := flagMask(e)
-			if !ok {
-				return 0, false
-			}
-			m |= f
+	list := jList(v)
+	if list == nil {
+		list = jList(jObj(v)["|"])
+	}
+	if len(list) == 0 {
+		return 0, false
+	}
+	var m uint8
+	for _, e := range list {
+		f, ok := flagMask(e)
+		if !ok {
+			return 0, false
 		}
-		return m, true
+		m |= f
 	}
-	var or map[string][]json.RawMessage
-	if jsonIs(raw, '{') && json.Unmarshal(raw, &or) == nil && len(or["|"]) > 0 {
-		var m uint8
-		for _, e := range or["|"] {
-			f, ok := flagMask(e)
-			if !ok {
-				return 0, false
-			}
-			m |= f
-		}
-		return m, true
-	}
-	return 0, false
+	return m, true
 }
 
 // atomStrings flattens a value that may be a list or an OR of names.
-func atomStrings(raw json.RawMessage) []string {
-	var s string
-	if jsonIs(raw, '"') && json.Unmarshal(raw, &s) == nil {
+func atomStrings(v any) []string {
+	if s, ok := jStr(v); ok {
 		return []string{s}
 	}
-	var n json.Number
-	if jsonNumber(raw) && json.Unmarshal(raw, &n) == nil {
-		return []string{n.String()}
+	if n, ok := jNumberText(v); ok {
+		return []string{n}
 	}
-	var list []json.RawMessage
-	if jsonIs(raw, '[') && json.Unmarshal(raw, &list) == nil {
+	list := jList(v)
+	if list == nil {
+		list = jList(jObj(v)["|"])
+	}
+	if list != nil {
 		var out []string
 		for _, e := range list {
 			out = append(out, atomStrings(e)...)
 		}
 		return out
 	}
-	var or map[string][]json.RawMessage
-	if jsonIs(raw, '{') && json.Unmarshal(raw, &or) == nil && len(or["|"]) > 0 {
-		var out []string
-		for _, e := range or["|"] {
-			out = append(out, atomStrings(e)...)
-		}
-		return out
-	}
-	return []string{string(raw)}
+	return []string{jText(v)}
 }
 
 // headerFamily says which address family a protocol name's header belongs
@@ -224,7 +192,7 @@ func headerFamily(proto string) Family {
 	return ""
 }
 
-func (nc *nftCompiler) payload(r *Rule, proto, field string, neg bool, vals []json.RawMessage) string {
+func (nc *nftCompiler) payload(r *Rule, proto, field string, neg bool, vals []any) string {
 	if f := headerFamily(proto); f != "" && f != nc.fam {
 		r.m.never = true // an ip header match never holds for an IPv6 packet, and the reverse
 		return ""
@@ -310,7 +278,7 @@ func (nc *nftCompiler) payload(r *Rule, proto, field string, neg bool, vals []js
 		for _, v := range vals {
 			f, ok := flagMask(v)
 			if !ok {
-				return "tcp flags " + clip(string(v)) + " not evaluated"
+				return "tcp flags " + clip(jText(v)) + " not evaluated"
 			}
 			m |= f
 		}
@@ -369,28 +337,25 @@ func icmpTypeValue(s string, v6 bool, field string) (int, bool) {
 	return 0, false
 }
 
-func portValue(raw json.RawMessage) (PortRange, string) {
-	var n int
-	if jsonNumber(raw) && json.Unmarshal(raw, &n) == nil && n >= 0 && n <= 65535 {
+func portValue(v any) (PortRange, string) {
+	if n, ok := jInt(v); ok && n >= 0 && n <= 65535 {
 		return PortRange{uint16(n), uint16(n)}, ""
 	}
-	var s string
-	if jsonIs(raw, '"') && json.Unmarshal(raw, &s) == nil {
+	if s, ok := jStr(v); ok {
 		p, err := parsePort(s)
 		if err != nil {
 			return PortRange{}, "port " + s + " not understood"
 		}
 		return PortRange{p, p}, ""
 	}
-	var rg struct{ Range []json.RawMessage }
-	if json.Unmarshal(raw, &rg) == nil && len(rg.Range) == 2 {
-		lo, e1 := portValue(rg.Range[0])
-		hi, e2 := portValue(rg.Range[1])
+	if rg := jList(jObj(v)["range"]); len(rg) == 2 {
+		lo, e1 := portValue(rg[0])
+		hi, e2 := portValue(rg[1])
 		if e1 == "" && e2 == "" && lo.Lo <= hi.Lo {
 			return PortRange{lo.Lo, hi.Lo}, ""
 		}
 	}
-	return PortRange{}, "port " + clip(string(raw)) + " not understood"
+	return PortRange{}, "port " + clip(jText(v)) + " not understood"
 }
 
 func (nc *nftCompiler) ports(r *Rule, proto, field string, neg bool, rs []PortRange) string {
@@ -439,7 +404,7 @@ func (nc *nftCompiler) requireProto(r *Rule, p int) {
 	}
 }
 
-func (nc *nftCompiler) protoMatch(r *Rule, neg bool, vals []json.RawMessage) string {
+func (nc *nftCompiler) protoMatch(r *Rule, neg bool, vals []any) string {
 	var c protoCond
 	var ps []int
 	for _, v := range vals {
@@ -464,19 +429,19 @@ func (nc *nftCompiler) protoMatch(r *Rule, neg bool, vals []json.RawMessage) str
 // markMatches adds "meta mark [& mask] == value": one value, or a set of
 // them (disjoint: the rule is split per value by the set expansion
 // elsewhere; here a set is read as "any of").
-func markMatches(r *Rule, mask uint32, neg bool, vals []json.RawMessage) string {
+func markMatches(r *Rule, mask uint32, neg bool, vals []any) string {
 	if len(vals) != 1 {
 		return "meta mark set match not evaluated"
 	}
-	var v uint32
-	if json.Unmarshal(vals[0], &v) != nil {
-		return "meta mark " + clip(string(vals[0])) + " not evaluated"
+	v, ok := jInt(vals[0])
+	if !ok || v < 0 || v > 0xffffffff {
+		return "meta mark " + clip(jText(vals[0])) + " not evaluated"
 	}
-	r.m.x.marks = append(r.m.x.marks, markMatch{mask: mask, val: v & mask, neg: neg})
+	r.m.x.marks = append(r.m.x.marks, markMatch{mask: mask, val: uint32(v) & mask, neg: neg})
 	return ""
 }
 
-func (nc *nftCompiler) meta(r *Rule, key string, neg bool, vals []json.RawMessage) string {
+func (nc *nftCompiler) meta(r *Rule, key string, neg bool, vals []any) string {
 	switch key {
 	case "mark":
 		return markMatches(r, 0xffffffff, neg, vals)
@@ -542,7 +507,7 @@ func (nc *nftCompiler) meta(r *Rule, key string, neg bool, vals []json.RawMessag
 // ctStatusBits: the conntrack status bits a NEW connection may carry.
 var ctStatusBits = map[string]uint8{"dnat": stDNAT, "snat": stSNAT}
 
-func (nc *nftCompiler) ct(r *Rule, key, dir, op string, vals []json.RawMessage) string {
+func (nc *nftCompiler) ct(r *Rule, key, dir, op string, vals []any) string {
 	neg := op == "!="
 	switch key {
 	case "state", "status":
@@ -599,19 +564,10 @@ func (nc *nftCompiler) ct(r *Rule, key, dir, op string, vals []json.RawMessage) 
 }
 
 // addrs reads address values (single, prefix, range) into one set.
-func (nc *nftCompiler) addrs(vals []json.RawMessage) (addrSet, string) {
-	var rs []rng
+func (nc *nftCompiler) addrs(vals []any) (addrSet, string) {
+	rs := make([]rng, 0, len(vals))
 	for _, v := range vals {
-		var s string
-		if str, ok := plainString(v); ok {
-			a, err := netip.ParseAddr(str)
-			if err != nil || a.Is4() != (nc.fam == IPv4) {
-				return addrSet{}, "address " + str + " not understood"
-			}
-			rs = append(rs, prefixRange(nc.fam, netip.PrefixFrom(a, a.BitLen())))
-			continue
-		}
-		if jsonIs(v, '"') && json.Unmarshal(v, &s) == nil {
+		if s, ok := jStr(v); ok {
 			a, err := netip.ParseAddr(s)
 			if err != nil || a.Is4() != (nc.fam == IPv4) {
 				return addrSet{}, "address " + s + " not understood"
@@ -619,49 +575,35 @@ func (nc *nftCompiler) addrs(vals []json.RawMessage) (addrSet, string) {
 			rs = append(rs, prefixRange(nc.fam, netip.PrefixFrom(a, a.BitLen())))
 			continue
 		}
-		var p struct {
-			Prefix *struct {
-				Addr string
-				Len  int
+		o := jObj(v)
+		if p := jObj(o["prefix"]); p != nil {
+			addr := jField(p, "addr")
+			a, err := netip.ParseAddr(addr)
+			n, ok := jInt(p["len"])
+			if err != nil || !ok || a.Is4() != (nc.fam == IPv4) {
+				return addrSet{}, "address " + clip(jText(v)) + " not understood"
 			}
-			Range []string
-		}
-		if json.Unmarshal(v, &p) != nil {
-			return addrSet{}, "address " + clip(string(v)) + " not understood"
-		}
-		switch {
-		case p.Prefix != nil:
-			a, err := netip.ParseAddr(p.Prefix.Addr)
-			if err != nil || a.Is4() != (nc.fam == IPv4) {
-				return addrSet{}, "address " + p.Prefix.Addr + " not understood"
-			}
-			pf, err := a.Prefix(p.Prefix.Len)
+			pf, err := a.Prefix(int(n))
 			if err != nil {
-				return addrSet{}, "prefix " + p.Prefix.Addr + " not understood"
+				return addrSet{}, "prefix " + clip(jText(v)) + " not understood"
 			}
 			rs = append(rs, prefixRange(nc.fam, pf))
-		case len(p.Range) == 2:
-			lo, e1 := netip.ParseAddr(p.Range[0])
-			hi, e2 := netip.ParseAddr(p.Range[1])
+			continue
+		}
+		if r := jList(o["range"]); len(r) == 2 {
+			l, _ := jStr(r[0])
+			h, _ := jStr(r[1])
+			lo, e1 := netip.ParseAddr(l)
+			hi, e2 := netip.ParseAddr(h)
 			if e1 != nil || e2 != nil || lo.Is4() != (nc.fam == IPv4) || hi.Less(lo) {
-				return addrSet{}, "address range " + clip(string(v)) + " not understood"
+				return addrSet{}, "address range " + clip(jText(v)) + " not understood"
 			}
 			rs = append(rs, rng{addrToU(lo), addrToU(hi)})
-		default:
-			return addrSet{}, "address " + clip(string(v)) + " not understood"
+			continue
 		}
+		return addrSet{}, "address " + clip(jText(v)) + " not understood"
 	}
 	return setOf(nc.fam, rs), ""
-}
-
-// plainString reads a JSON string without escapes, without a decoder (a
-// ban set holds 100,000 of them).
-func plainString(raw json.RawMessage) (string, bool) {
-	b := bytes.TrimSpace(raw)
-	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' || bytes.IndexByte(b[1:len(b)-1], '\\') >= 0 || bytes.IndexByte(b[1:len(b)-1], '"') >= 0 {
-		return "", false
-	}
-	return string(b[1 : len(b)-1]), true
 }
 
 // setOf makes a set of any ranges, in one sort (a ban set has 100,000).

@@ -1,7 +1,6 @@
 package firewall
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -13,7 +12,7 @@ import (
 // in nft's own words, rendered from its JSON.
 func nftRuleText(t *nftTable, c *nftChain, r *nftRule, pos int, positions bool) string {
 	if r.text == "" {
-		var parts []string
+		parts := make([]string, 0, len(r.exprs))
 		for _, e := range r.exprs {
 			parts = append(parts, nftExprText(e))
 		}
@@ -30,14 +29,13 @@ func nftRuleText(t *nftTable, c *nftChain, r *nftRule, pos int, positions bool) 
 }
 
 // nftExprText renders one statement.
-func nftExprText(raw json.RawMessage) string {
-	var s string
-	if jsonIs(raw, '"') && json.Unmarshal(raw, &s) == nil {
+func nftExprText(v any) string {
+	if s, ok := jStr(v); ok {
 		return strings.Join(strings.Fields(s), " ")
 	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(raw, &obj) != nil {
-		return string(raw)
+	obj := jObj(v)
+	if obj == nil {
+		return jText(v)
 	}
 	keys := make([]string, 0, len(obj))
 	for k := range obj {
@@ -46,237 +44,176 @@ func nftExprText(raw json.RawMessage) string {
 	sort.Strings(keys)
 	var out []string
 	for _, k := range keys {
-		v := obj[k]
+		x := obj[k]
 		if k == "match" {
-			var m struct {
-				Op          string
-				Left, Right json.RawMessage
+			m := jObj(x)
+			op, _ := jStr(m["op"])
+			sep := " " + op + " "
+			if op == "==" || op == "in" {
+				sep = " "
 			}
-			json.Unmarshal(v, &m)
-			op := " " + m.Op + " "
-			if m.Op == "==" || m.Op == "in" {
-				op = " "
+			right := nftValueText(m["right"])
+			if isIfaceKey(m["left"]) {
+				right = quoteNames(m["right"])
 			}
-			right := nftValueText(m.Right)
-			if isIfaceKey(m.Left) {
-				right = quoteNames(m.Right)
-			}
-			out = append(out, nftValueText(m.Left)+op+right)
+			out = append(out, nftValueText(m["left"])+sep+right)
 			continue
 		}
-		out = append(out, nftStmtText(k, v))
+		out = append(out, nftStmtText(k, x))
 	}
 	return strings.Join(out, " ")
 }
 
 // nftStmtText renders a statement other than a match.
-func nftStmtText(k string, v json.RawMessage) string {
-	var args map[string]json.RawMessage
-	json.Unmarshal(v, &args)
+func nftStmtText(k string, v any) string {
+	args := jObj(v)
 	switch k {
 	case "accept", "drop", "return", "continue", "notrack", "masquerade":
 		return k
 	case "reject", "counter", "log", "queue":
 		return k
 	case "jump", "goto":
-		var j struct{ Target string }
-		json.Unmarshal(v, &j)
-		return k + " " + j.Target
+		return k + " " + jField(v, "target")
 	case "dnat", "snat", "redirect":
 		s := k
-		if a := args["addr"]; len(a) > 0 {
+		if a, ok := args["addr"]; ok {
 			s += " to " + nftValueText(a)
-			if p := args["port"]; len(p) > 0 {
+			if p, ok := args["port"]; ok {
 				s += ":" + nftValueText(p)
 			}
-		} else if p := args["port"]; len(p) > 0 {
+		} else if p, ok := args["port"]; ok {
 			s += " to :" + nftValueText(p)
 		}
 		return s
 	case "vmap":
 		return nftValueText(args["key"]) + " vmap " + nftValueText(args["data"])
 	case "limit":
-		var l struct {
-			Rate      int    `json:"rate"`
-			Burst     int    `json:"burst"`
-			Per       string `json:"per"`
-			RateUnit  string `json:"rate_unit"`
-			BurstUnit string `json:"burst_unit"`
-			Inv       bool   `json:"inv"`
-		}
-		json.Unmarshal(v, &l)
 		over := ""
-		if l.Inv {
+		if inv, _ := args["inv"].(bool); inv {
 			over = "over "
 		}
-		s := fmt.Sprintf("limit rate %s%d/%s", over, l.Rate, l.Per)
-		if l.RateUnit != "" && l.RateUnit != "packets" {
-			s = fmt.Sprintf("limit rate %s%d %s/%s", over, l.Rate, l.RateUnit, l.Per)
+		rate, _ := jNumberText(args["rate"])
+		per := jField(v, "per")
+		s := fmt.Sprintf("limit rate %s%s/%s", over, rate, per)
+		if unit := jField(v, "rate_unit"); unit != "" && unit != "packets" {
+			s = fmt.Sprintf("limit rate %s%s %s/%s", over, rate, unit, per)
 		}
-		if l.Burst > 0 {
-			unit := "packets"
-			if l.BurstUnit != "" {
-				unit = l.BurstUnit
+		if burst, ok := jInt(args["burst"]); ok && burst > 0 {
+			unit := jField(v, "burst_unit")
+			if unit == "" {
+				unit = "packets"
 			}
-			s += fmt.Sprintf(" burst %d %s", l.Burst, unit)
+			s += fmt.Sprintf(" burst %d %s", burst, unit)
 		}
 		return s
 	case "ct count":
-		var c struct {
-			Val int
-			Inv bool
+		n, _ := jNumberText(args["val"])
+		if inv, _ := args["inv"].(bool); inv {
+			return "ct count over " + n
 		}
-		json.Unmarshal(v, &c)
-		if c.Inv {
-			return fmt.Sprintf("ct count over %d", c.Val)
-		}
-		return fmt.Sprintf("ct count %d", c.Val)
+		return "ct count " + n
 	case "set":
-		var st struct{ Op, Set string }
-		json.Unmarshal(v, &st)
-		return st.Op + " " + st.Set + " { " + nftValueText(args["elem"]) + " }"
+		return jField(v, "op") + " " + jField(v, "set") + " { " + nftValueText(args["elem"]) + " }"
 	case "xt":
-		var x struct{ Type, Name string }
-		json.Unmarshal(v, &x)
-		return "xt " + x.Type + " " + strconv.Quote(x.Name)
+		return "xt " + jField(v, "type") + " " + strconv.Quote(jField(v, "name"))
 	}
 	return k
 }
 
 // nftValueText renders an expression or a value.
-func nftValueText(raw json.RawMessage) string {
-	if len(raw) == 0 || string(raw) == "null" {
+func nftValueText(v any) string {
+	switch x := v.(type) {
+	case nil:
 		return ""
-	}
-	var s string
-	if jsonIs(raw, '"') && json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var n json.Number
-	if jsonNumber(raw) && json.Unmarshal(raw, &n) == nil {
-		return n.String()
-	}
-	var b bool
-	if jsonBool(raw) && json.Unmarshal(raw, &b) == nil {
-		if b {
+	case string:
+		return x
+	case bool:
+		if x {
 			return "exists"
 		}
 		return "missing"
-	}
-	var list []json.RawMessage
-	if jsonIs(raw, '[') && json.Unmarshal(raw, &list) == nil {
-		var parts []string
-		for _, e := range list {
+	case []any:
+		parts := make([]string, 0, len(x))
+		for _, e := range x {
 			parts = append(parts, nftValueText(e))
 		}
-		if len(parts) == 2 && strings.HasPrefix(string(raw), "[[") == false && isVerdictPair(list) {
+		if len(parts) == 2 && isVerdictPair(x) {
 			return parts[0] + " : " + parts[1]
 		}
 		return strings.Join(parts, ",")
-	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(raw, &obj) != nil {
-		return string(raw)
-	}
-	for k, v := range obj {
-		switch k {
-		case "payload":
-			var p struct {
-				Protocol, Field string
-				Base            string
-				Offset, Len     int
+	case map[string]any:
+		for k, e := range x {
+			switch k {
+			case "payload":
+				p := jObj(e)
+				if proto := jField(p, "protocol"); proto != "" {
+					return proto + " " + jField(p, "field")
+				}
+				off, _ := jNumberText(p["offset"])
+				n, _ := jNumberText(p["len"])
+				return "@" + jField(p, "base") + "," + off + "," + n
+			case "meta":
+				key := jField(e, "key")
+				switch key {
+				case "iifname", "oifname", "iif", "oif":
+					return key
+				}
+				return "meta " + key
+			case "ct":
+				return strings.Join(strings.Fields("ct "+jField(e, "dir")+" "+jField(e, "family")+" "+jField(e, "key")), " ")
+			case "fib":
+				return "fib " + strings.Join(atomStrings(jObj(e)["flags"]), " . ") + " " + jField(e, "result")
+			case "concat":
+				var ss []string
+				for _, p := range jList(e) {
+					ss = append(ss, nftValueText(p))
+				}
+				return strings.Join(ss, " . ")
+			case "set":
+				l, ok := e.([]any)
+				if !ok {
+					return "{ " + nftValueText(e) + " }"
+				}
+				ss := make([]string, 0, len(l))
+				for _, p := range l {
+					ss = append(ss, nftValueText(p))
+				}
+				return "{ " + strings.Join(ss, ", ") + " }"
+			case "prefix":
+				n, _ := jNumberText(jObj(e)["len"])
+				return jField(e, "addr") + "/" + n
+			case "range":
+				if r := jList(e); len(r) == 2 {
+					return nftValueText(r[0]) + "-" + nftValueText(r[1])
+				}
+			case "elem":
+				return nftValueText(jObj(e)["val"])
+			case "&", "|", "^":
+				var ss []string
+				for _, o := range jList(e) {
+					ss = append(ss, nftValueText(o))
+				}
+				if k == "|" {
+					return strings.Join(ss, " | ")
+				}
+				return "(" + strings.Join(ss, " "+k+" ") + ")"
+			case "exthdr":
+				return jField(e, "name") + " " + jField(e, "field")
+			case "accept", "drop", "reject", "return", "continue", "jump", "goto":
+				return nftStmtText(k, e)
 			}
-			json.Unmarshal(v, &p)
-			if p.Protocol == "" {
-				return fmt.Sprintf("@%s,%d,%d", p.Base, p.Offset, p.Len)
-			}
-			return p.Protocol + " " + p.Field
-		case "meta":
-			var m struct{ Key string }
-			json.Unmarshal(v, &m)
-			switch m.Key {
-			case "iifname", "oifname", "iif", "oif":
-				return m.Key
-			}
-			return "meta " + m.Key
-		case "ct":
-			var c struct{ Key, Dir, Family string }
-			json.Unmarshal(v, &c)
-			return strings.Join(strings.Fields("ct "+c.Dir+" "+c.Family+" "+c.Key), " ")
-		case "fib":
-			var f struct {
-				Result string
-				Flags  []string
-			}
-			json.Unmarshal(v, &f)
-			return "fib " + strings.Join(f.Flags, " . ") + " " + f.Result
-		case "concat":
-			var parts []json.RawMessage
-			json.Unmarshal(v, &parts)
-			var ss []string
-			for _, p := range parts {
-				ss = append(ss, nftValueText(p))
-			}
-			return strings.Join(ss, " . ")
-		case "set":
-			var parts []json.RawMessage
-			if json.Unmarshal(v, &parts) != nil {
-				return "{ " + nftValueText(v) + " }"
-			}
-			var ss []string
-			for _, p := range parts {
-				ss = append(ss, nftValueText(p))
-			}
-			return "{ " + strings.Join(ss, ", ") + " }"
-		case "prefix":
-			var p struct {
-				Addr string
-				Len  int
-			}
-			json.Unmarshal(v, &p)
-			return fmt.Sprintf("%s/%d", p.Addr, p.Len)
-		case "range":
-			var r []json.RawMessage
-			json.Unmarshal(v, &r)
-			if len(r) == 2 {
-				return nftValueText(r[0]) + "-" + nftValueText(r[1])
-			}
-		case "elem":
-			var e struct {
-				Val json.RawMessage
-			}
-			json.Unmarshal(v, &e)
-			return nftValueText(e.Val)
-		case "&", "|", "^":
-			var ops []json.RawMessage
-			json.Unmarshal(v, &ops)
-			var ss []string
-			for _, o := range ops {
-				ss = append(ss, nftValueText(o))
-			}
-			if k == "|" {
-				return strings.Join(ss, " | ")
-			}
-			return "(" + strings.Join(ss, " "+k+" ") + ")"
-		case "exthdr":
-			var x struct{ Name, Field string }
-			json.Unmarshal(v, &x)
-			return x.Name + " " + x.Field
-		case "accept", "drop", "reject", "return", "continue", "jump", "goto":
-			return nftStmtText(k, v)
+			return k
 		}
-		return k
 	}
-	return string(raw)
+	if n, ok := jNumberText(v); ok {
+		return n
+	}
+	return jText(v)
 }
 
 // isIfaceKey: the expression is an interface name (printed quoted).
-func isIfaceKey(raw json.RawMessage) bool {
-	var l struct{ Meta struct{ Key string } }
-	if json.Unmarshal(raw, &l) != nil {
-		return false
-	}
-	switch l.Meta.Key {
+func isIfaceKey(v any) bool {
+	switch jField(jObj(v)["meta"], "key") {
 	case "iifname", "oifname", "iif", "oif":
 		return true
 	}
@@ -284,40 +221,34 @@ func isIfaceKey(raw json.RawMessage) bool {
 }
 
 // quoteNames renders interface names as nft does: "eth0", { "a", "b" }.
-func quoteNames(raw json.RawMessage) string {
-	var s string
-	if jsonIs(raw, '"') && json.Unmarshal(raw, &s) == nil {
+func quoteNames(v any) string {
+	if s, ok := jStr(v); ok {
 		if strings.HasPrefix(s, "@") {
 			return s
 		}
 		return strconv.Quote(s)
 	}
-	var set struct {
-		Set []json.RawMessage `json:"set"`
-	}
-	if json.Unmarshal(raw, &set) == nil && set.Set != nil {
-		var parts []string
-		for _, e := range set.Set {
+	if set, ok := jObj(v)["set"].([]any); ok {
+		parts := make([]string, 0, len(set))
+		for _, e := range set {
 			parts = append(parts, quoteNames(e))
 		}
 		return "{ " + strings.Join(parts, ", ") + " }"
 	}
-	return nftValueText(raw)
+	return nftValueText(v)
 }
 
-func isVerdictPair(list []json.RawMessage) bool {
+func isVerdictPair(list []any) bool {
 	if len(list) != 2 {
 		return false
 	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(list[1], &obj) != nil {
+	k, _, ok := jOne(list[1])
+	if !ok {
 		return false
 	}
-	for k := range obj {
-		switch k {
-		case "accept", "drop", "reject", "return", "continue", "jump", "goto":
-			return true
-		}
+	switch k {
+	case "accept", "drop", "reject", "return", "continue", "jump", "goto":
+		return true
 	}
 	return false
 }
