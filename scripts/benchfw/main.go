@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 	"time"
 
@@ -19,6 +20,13 @@ import (
 )
 
 func main() {
+	// the same garbage collector setting as fwaudit itself (cmd/gc.go)
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(1 << 30)
+	}
 	gen := flag.Int("gen", 0, "write a ruleset with this many rules to stdout")
 	listeners := flag.Int("listeners", 50, "listeners to evaluate")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
