@@ -430,6 +430,16 @@ var nonUnicast = map[Family]addrSet{
 	IPv6: prefixSet(IPv6, netip.MustParsePrefix("ff00::/8")),
 }
 
+// DstAddr is the first address of the rule's destination match (-d, ip
+// daddr), when it has one.
+func (r *Rule) DstAddr() (netip.Addr, bool) {
+	x := r.m.x
+	if x == nil || !x.hasDst {
+		return netip.Addr{}, false
+	}
+	return x.dst.intersect(normalSpace(x.dst.fam)).firstAddr()
+}
+
 // MulticastOnly reports whether the rule only matches packets sent to
 // multicast or broadcast addresses (a -d match inside 224.0.0.0/4,
 // 255.255.255.255 or ff00::/8), such as ufw's accepts for mDNS and SSDP.

@@ -468,10 +468,19 @@ func (a *audit) dockerBypass(f *family) []Finding {
 					continue
 				}
 				port := r.DPorts[0].Lo
-				// From the default outside source and interface to the host's address.
-				d := f.ev.Decide(firewall.Packet{Proto: r.Proto, DPort: port})
+				// From the default outside source and interface to the
+				// address the rule publishes on (-d), else the host's.
+				pkt := firewall.Packet{Proto: r.Proto, DPort: port}
+				q := firewall.Query{Proto: r.Proto, Port: port, Addr: unspecified(f.fam)}
+				if a, ok := r.DstAddr(); ok {
+					pkt.Dst, q.Addr = a, a
+				}
+				d := f.ev.Decide(pkt)
 				if !dnatted(d, r) {
 					continue
+				}
+				if d.Verdict == firewall.DecideDrop && f.ev.Evaluate(q).Verdict == firewall.Blocked {
+					continue // FORWARD lets nobody through: nothing bypasses anything
 				}
 				fd := Finding{
 					ID: "docker-bypass", Severity: Medium, Family: string(f.fam), Proto: r.Proto, Port: port,

@@ -369,6 +369,45 @@ COMMIT
 	}
 }
 
+// TestDockerBypassPublishedOnOneAddress: a port published on one host
+// address (-p 10.79.0.1:8082:80, DNAT -d 10.79.0.1/32) is found; a
+// published port FORWARD lets nobody through is not a bypass.
+func TestDockerBypassPublishedOnOneAddress(t *testing.T) {
+	rules := func(forward string) string {
+		return `*nat
+:PREROUTING ACCEPT [0:0]
+-A PREROUTING -d 10.79.0.1/32 -p tcp -m tcp --dport 8082 -j DNAT --to-destination 172.17.0.2:80
+COMMIT
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+` + forward + `COMMIT
+`
+	}
+	proxy := listener("tcp", "10.79.0.1", 8082, "docker-proxy")
+	for _, c := range []struct {
+		name, forward string
+		want          []string
+	}{
+		{"FORWARD accepts it", "-A FORWARD -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j ACCEPT\n", []string{"docker-bypass 8082"}},
+		{"FORWARD drops everything", "", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := Build(Inputs{Listeners: []scan.Listener{proxy}, Firewall: fwFrom(t, rules(c.forward), emptyV6), Now: testTime})
+			var got []string
+			for _, k := range findingKeys(r) {
+				if strings.HasPrefix(k, "docker-bypass") {
+					got = append(got, k)
+				}
+			}
+			if d := diffLines(c.want, got); d != "" {
+				t.Errorf("docker-bypass findings (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
 func detailOf(r *Report, id string) string {
 	for _, c := range r.Checks {
 		if c.ID == id {
