@@ -93,6 +93,11 @@ func TestGolden(t *testing.T) {
 		{"suggest-persist-needs-script", nil, []string{"suggest", "--offline", "--sockets", pgDir + "ss.txt", "--persist"}},
 		{"services", nil, []string{"services"}},
 		{"version-extra-arg", nil, []string{"version", "now"}},
+		// help: every flag's value is named (--rules FILE), see TestFlagValueNames
+		{"help-scan", nil, []string{"scan", "--help"}},
+		{"help-explain", nil, []string{"explain", "--help"}},
+		{"help-report", nil, []string{"report", "--help"}},
+		{"help-suggest", nil, []string{"suggest", "--help"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -70,11 +70,11 @@ or the host's first address.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&opts.from, "from", "", "source address of the packet (default: an arbitrary outside address)")
-	f.StringVar(&opts.to, "to", "", "destination address (default: the listener's or the host's address)")
-	f.StringVar(&opts.iface, "iface", "", "input interface (default: the host's first non-loopback interface)")
+	f.StringVar(&opts.from, "from", "", "source `ADDRESS` of the packet (default: an arbitrary outside address)")
+	f.StringVar(&opts.to, "to", "", "destination `ADDRESS` (default: the listener's or the host's address)")
+	f.StringVar(&opts.iface, "iface", "", "input `INTERFACE` (default: the host's first non-loopback interface)")
 	f.BoolVarP(&opts.v6, "ipv6", "6", false, "walk the IPv6 (ip6tables) rules")
-	f.StringVarP(&opts.output, "output", "o", "text", "output format: text or json")
+	f.StringVarP(&opts.output, "output", "o", "text", "output `FORMAT`: text or json")
 	opts.in.bind(c, false)
 	return c
 }

@@ -32,10 +32,10 @@ type inputOpts struct {
 
 func (o *inputOpts) bind(c *cobra.Command, withNoFirewall bool) {
 	f := c.Flags()
-	f.StringVar(&o.sockets, "sockets", "", "read listeners from saved `ss -tunlp` or `netstat -tunlp` output (FILE, - for stdin)")
-	f.StringVar(&o.rules, "rules", "", "read IPv4 rules from saved iptables-save output (FILE)")
-	f.StringVar(&o.rules6, "rules6", "", "read IPv6 rules from saved ip6tables-save output (FILE)")
-	f.StringVar(&o.nft, "nft", "", "read native nftables rules from FILE: nft -j list ruleset output, or nft text such as /etc/nftables.conf (then no live rules are read)")
+	f.StringVar(&o.sockets, "sockets", "", "read listeners from `FILE`: saved ss -tunlp or netstat -tunlp output (- for stdin)")
+	f.StringVar(&o.rules, "rules", "", "read IPv4 rules from `FILE`: saved iptables-save output")
+	f.StringVar(&o.rules6, "rules6", "", "read IPv6 rules from `FILE`: saved ip6tables-save output")
+	f.StringVar(&o.nft, "nft", "", "read native nftables rules from `FILE`: nft -j list ruleset output, or nft text such as /etc/nftables.conf (then no live rules are read)")
 	f.BoolVar(&o.offline, "offline", false, "never touch the live host: what no flag provides is \"not provided\"")
 	if withNoFirewall {
 		f.BoolVar(&o.noFirewall, "no-firewall", false, "list sockets only; do not read or evaluate any rules")

@@ -81,12 +81,12 @@ Exit codes:
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&opts.format, "format", "json", "output format: json, table or markdown")
-	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when a finding at or above this severity exists (critical, high, medium, low, info), 4 when the audit is incomplete")
+	f.StringVar(&opts.format, "format", "json", "output `FORMAT`: json, table or markdown")
+	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when a finding at or above `SEVERITY` exists (critical, high, medium, low, info), 4 when the audit is incomplete")
 	f.BoolVar(&opts.allowIncomplete, "allow-incomplete", false, "with --fail-on, pass an incomplete audit (checks skipped for lack of input) instead of exiting 4")
-	f.StringVar(&opts.hostname, "hostname", "", "host name to record (default: this host's name)")
-	f.StringVar(&opts.at, "time", "", "report time to record, RFC 3339 (default: now)")
-	f.StringVar(&opts.version, "tool-version", "", "tool version to record (default: this build's version)")
+	f.StringVar(&opts.hostname, "hostname", "", "host `NAME` to record (default: this host's name)")
+	f.StringVar(&opts.at, "time", "", "report `TIME` to record, RFC 3339 (default: now)")
+	f.StringVar(&opts.version, "tool-version", "", "tool `VERSION` to record (default: this build's version)")
 	opts.in.bind(c, false)
 	return c
 }

@@ -52,7 +52,7 @@ never opens it. A socket whose program is unknown is never taken for one.`,
 			return scanRun(c.Context(), opts)
 		},
 	}
-	c.Flags().StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
+	c.Flags().StringVarP(&opts.output, "output", "o", "table", "output `FORMAT`: table or json")
 	opts.in.bind(c, true)
 	return c
 }

@@ -109,10 +109,10 @@ would, 2 usage error or any other error.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&opts.format, "format", "iptables", "output format: "+strings.Join(suggest.Formats, ", "))
-	f.StringArrayVar(&opts.allow, "allow", nil, "open PORT[/PROTO]|SERVICE[=CIDR,...], even a sensitive one (repeatable)")
-	f.StringArrayVar(&opts.deny, "deny", nil, "keep PORT[/PROTO]|SERVICE closed (repeatable)")
-	f.StringSliceVar(&opts.sshFrom, "ssh-from", nil, "accept SSH only from these CIDRs (comma-separated)")
+	f.StringVar(&opts.format, "format", "iptables", "output `FORMAT`: "+strings.Join(suggest.Formats, ", "))
+	f.StringArrayVar(&opts.allow, "allow", nil, "open `SPEC`, even a sensitive one: PORT[/PROTO] or SERVICE, with =CIDR,... to limit the sources (repeatable)")
+	f.StringArrayVar(&opts.deny, "deny", nil, "keep `SPEC` closed: PORT[/PROTO] or SERVICE (repeatable)")
+	f.StringSliceVar(&opts.sshFrom, "ssh-from", nil, "accept SSH only from these `CIDR`s (comma-separated, repeatable)")
 	f.BoolVar(&opts.noPing, "no-ping", false, "do not accept ICMP echo-request")
 	f.BoolVar(&opts.logDrops, "log-drops", false, "log dropped packets (rate-limited) before the final drop")
 	f.BoolVar(&opts.persist, "persist", false, "script format: also save to /etc/iptables/rules.v4 and rules.v6")
