@@ -92,6 +92,11 @@ func TestGolden(t *testing.T) {
 		{"suggest-bad-format", nil, []string{"suggest", "--format", "pf"}},
 		{"suggest-persist-needs-script", nil, []string{"suggest", "--offline", "--sockets", pgDir + "ss.txt", "--persist"}},
 		{"services", nil, []string{"services"}},
+		{"services-json", nil, []string{"services", "-o", "json"}},
+		{"report-output-table", nil, []string{"report", "--offline", "--sockets", pgDir + "ss.txt", "--rules", pgDir + "rules.v4", "--rules6", pgDir + "rules.v6",
+			"--hostname", "db1", "--time", "2026-11-21T12:00:00Z", "--tool-version", "1.0.0-test", "-o", "table"}},
+		{"report-bad-output", nil, []string{"report", "--offline", "-o", "xml"}},
+		{"services-bad-output", nil, []string{"services", "--format", "xml"}},
 		{"version-extra-arg", nil, []string{"version", "now"}},
 		// help: every flag's value is named (--rules FILE), see TestFlagValueNames
 		{"help-scan", nil, []string{"scan", "--help"}},

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -92,10 +91,10 @@ would, 2 usage error or any other error.`,
   fwaudit suggest --offline --sockets ss.txt --ignore-current --deny 8080/tcp`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if !slices.Contains(suggest.Formats, opts.format) {
-				return usageErrorf("unknown format %q (want %s)", opts.format, strings.Join(suggest.Formats, ", "))
+			if err := checkOutput(opts.format, "format", suggest.Formats); err != nil {
+				return err
 			}
-			opts.formatGiven = c.Flags().Changed("format")
+			opts.formatGiven = c.Flags().Changed("output")
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
@@ -109,7 +108,7 @@ would, 2 usage error or any other error.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&opts.format, "format", "iptables", "output `FORMAT`: "+strings.Join(suggest.Formats, ", "))
+	bindOutput(c, &opts.format, suggest.Formats[0], suggest.Formats)
 	f.StringArrayVar(&opts.allow, "allow", nil, "open `SPEC`, even a sensitive one: PORT[/PROTO] or SERVICE, with =CIDR,... to limit the sources (repeatable)")
 	f.StringArrayVar(&opts.deny, "deny", nil, "keep `SPEC` closed: PORT[/PROTO] or SERVICE (repeatable)")
 	f.StringSliceVar(&opts.sshFrom, "ssh-from", nil, "accept SSH only from these `CIDR`s (comma-separated, repeatable)")
