@@ -145,6 +145,11 @@ audited offline: --sockets (ss -tunlp or netstat -tunlp output), --rules
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// --version, as the version command prints it; defined here so that
+	// cobra does not also take -v for it
+	root.Version = Version()
+	root.SetVersionTemplate("fwaudit {{.Version}}\n")
+	root.Flags().Bool("version", false, "print fwaudit's version")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitErr{code: exitUsage, err: err}
 	})
