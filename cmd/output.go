@@ -21,6 +21,15 @@ func bindOutput(c *cobra.Command, p *string, def string, formats []string) {
 		}
 		return pflag.NormalizedName(name)
 	})
+	completeValues(c, "output", formats)
+}
+
+// completeValues offers values to shell completion for a flag that takes
+// one of a fixed list, and no file names.
+func completeValues(c *cobra.Command, flag string, values []string) {
+	if err := c.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp)); err != nil {
+		panic(err) // a flag registered twice, or not defined: a programming error
+	}
 }
 
 // checkOutput is the usage error for a format the command does not write.

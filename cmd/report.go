@@ -88,6 +88,11 @@ Exit codes:
 	f.StringVar(&opts.at, "time", "", "report `TIME` to record, RFC 3339 (default: now)")
 	f.StringVar(&opts.version, "tool-version", "", "tool `VERSION` to record (default: this build's version)")
 	opts.in.bind(c, false)
+	var severities []string
+	for _, s := range report.Severities {
+		severities = append(severities, s.String())
+	}
+	completeValues(c, "fail-on", severities)
 	return c
 }
 
