@@ -16,9 +16,15 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // run executes one offline command line the way Main does.
 func run(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runStdin(t, env, "", args...)
+}
+
+// runStdin is run with stdin.
+func runStdin(t *testing.T, env map[string]string, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	app := &App{
-		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
 		Getenv: func(k string) string { return env[k] },
 	}
 	code = app.Run(context.Background(), args)
@@ -92,7 +98,19 @@ func TestGolden(t *testing.T) {
 		{"suggest-bad-format", nil, []string{"suggest", "--format", "pf"}},
 		{"suggest-persist-needs-script", nil, []string{"suggest", "--offline", "--sockets", pgDir + "ss.txt", "--persist"}},
 		{"services", nil, []string{"services"}},
+		{"scan-two-stdin", nil, []string{"scan", "--offline", "--sockets", "-", "--rules", "-"}},
+		{"scan-no-firewall-with-rules", nil, []string{"scan", "--offline", "--sockets", ufwSockets, "--no-firewall", "--rules", ufwRules, "--nft", "x.json"}},
+		{"services-json", nil, []string{"services", "-o", "json"}},
+		{"report-output-table", nil, []string{"report", "--offline", "--sockets", pgDir + "ss.txt", "--rules", pgDir + "rules.v4", "--rules6", pgDir + "rules.v6",
+			"--hostname", "db1", "--time", "2026-11-21T12:00:00Z", "--tool-version", "1.0.0-test", "-o", "table"}},
+		{"report-bad-output", nil, []string{"report", "--offline", "-o", "xml"}},
+		{"services-bad-output", nil, []string{"services", "--format", "xml"}},
 		{"version-extra-arg", nil, []string{"version", "now"}},
+		// help: every flag's value is named (--rules FILE), see TestFlagValueNames
+		{"help-scan", nil, []string{"scan", "--help"}},
+		{"help-explain", nil, []string{"explain", "--help"}},
+		{"help-report", nil, []string{"report", "--help"}},
+		{"help-suggest", nil, []string{"suggest", "--help"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -130,6 +148,8 @@ func TestExitCodes(t *testing.T) {
 		{"error: broken input", []string{"scan", "--offline", "--sockets", "../testdata/sockets/broken/garbage-line.txt"}, exitError},
 		{"findings at or above high", []string{"report", "--offline", "--sockets", pgDir + "ss.txt", "--rules", pgDir + "rules.v4", "--rules6", pgDir + "rules.v6", "--fail-on", "high"}, exitFindings},
 		{"no finding at critical", []string{"report", "--offline", "--sockets", pgDir + "ss.txt", "--rules", pgDir + "rules.v4", "--rules6", pgDir + "rules.v6", "--fail-on", "critical"}, exitOK},
+		{"usage: two inputs on stdin", []string{"report", "--offline", "--rules", "-", "--nft", "-"}, exitUsage},
+		{"usage: --no-firewall with --rules6", []string{"scan", "--offline", "--sockets", ufwSockets, "--no-firewall", "--rules6", ufwRules}, exitUsage},
 		{"incomplete audit", []string{"report", "--offline", "--sockets", pgDir + "ss.txt", "--fail-on", "info"}, exitIncomplete},
 		{"incomplete audit allowed", []string{"report", "--offline", "--sockets", pgDir + "ss.txt", "--fail-on", "info", "--allow-incomplete"}, exitOK},
 	}

@@ -25,6 +25,8 @@ var (
 	offlineTo6   = netip.MustParseAddr("2001:db8:ff::1")
 )
 
+var explainFormats = []string{"text", "json"}
+
 type explainOptions struct {
 	app    *App
 	in     inputOpts
@@ -60,8 +62,8 @@ or the host's first address.`,
 			if opts.proto, opts.port, err = parseProtoPort(args[0]); err != nil {
 				return err
 			}
-			if opts.output != "text" && opts.output != "json" {
-				return usageErrorf("unknown output format %q (want text or json)", opts.output)
+			if err := checkOutput(opts.output, "output format", explainFormats); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(c.Context(), opts)
@@ -70,11 +72,11 @@ or the host's first address.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&opts.from, "from", "", "source address of the packet (default: an arbitrary outside address)")
-	f.StringVar(&opts.to, "to", "", "destination address (default: the listener's or the host's address)")
-	f.StringVar(&opts.iface, "iface", "", "input interface (default: the host's first non-loopback interface)")
+	f.StringVar(&opts.from, "from", "", "source `ADDRESS` of the packet (default: an arbitrary outside address)")
+	f.StringVar(&opts.to, "to", "", "destination `ADDRESS` (default: the listener's or the host's address)")
+	f.StringVar(&opts.iface, "iface", "", "input `INTERFACE` (default: the host's first non-loopback interface)")
 	f.BoolVarP(&opts.v6, "ipv6", "6", false, "walk the IPv6 (ip6tables) rules")
-	f.StringVarP(&opts.output, "output", "o", "text", "output format: text or json")
+	bindOutput(c, &opts.output, "text", explainFormats)
 	opts.in.bind(c, false)
 	return c
 }

@@ -32,10 +32,10 @@ type inputOpts struct {
 
 func (o *inputOpts) bind(c *cobra.Command, withNoFirewall bool) {
 	f := c.Flags()
-	f.StringVar(&o.sockets, "sockets", "", "read listeners from saved `ss -tunlp` or `netstat -tunlp` output (FILE, - for stdin)")
-	f.StringVar(&o.rules, "rules", "", "read IPv4 rules from saved iptables-save output (FILE)")
-	f.StringVar(&o.rules6, "rules6", "", "read IPv6 rules from saved ip6tables-save output (FILE)")
-	f.StringVar(&o.nft, "nft", "", "read native nftables rules from FILE: nft -j list ruleset output, or nft text such as /etc/nftables.conf (then no live rules are read)")
+	f.StringVar(&o.sockets, "sockets", "", "read listeners from `FILE`: saved ss -tunlp or netstat -tunlp output (- for stdin)")
+	f.StringVar(&o.rules, "rules", "", "read IPv4 rules from `FILE`: saved iptables-save output (- for stdin)")
+	f.StringVar(&o.rules6, "rules6", "", "read IPv6 rules from `FILE`: saved ip6tables-save output (- for stdin)")
+	f.StringVar(&o.nft, "nft", "", "read native nftables rules from `FILE`: nft -j list ruleset output, or nft text such as /etc/nftables.conf (- for stdin; then no live rules are read)")
 	f.BoolVar(&o.offline, "offline", false, "never touch the live host: what no flag provides is \"not provided\"")
 	if withNoFirewall {
 		f.BoolVar(&o.noFirewall, "no-firewall", false, "list sockets only; do not read or evaluate any rules")
@@ -52,9 +52,36 @@ type inputs struct {
 	liveRules bool // some rules were read from the live host
 }
 
+// check refuses contradictory input flags: two inputs cannot both be
+// stdin, and --no-firewall reads no rules.
+func (o *inputOpts) check() error {
+	var stdin, rules []string
+	for _, f := range []struct{ name, val string }{
+		{"--sockets", o.sockets}, {"--rules", o.rules}, {"--rules6", o.rules6}, {"--nft", o.nft},
+	} {
+		if f.val == "-" {
+			stdin = append(stdin, f.name)
+		}
+		if f.val != "" && f.name != "--sockets" {
+			rules = append(rules, f.name)
+		}
+	}
+	if len(stdin) > 1 {
+		return usageErrorf("%s read stdin (-): only one input can", andList(stdin))
+	}
+	if o.noFirewall && len(rules) > 0 {
+		return usageErrorf("--no-firewall reads no rules: drop %s, or --no-firewall", andList(rules))
+	}
+	return nil
+}
+
 // load reads listeners and rules. Sockets and rules are independent, so the
-// live rules are read while the sockets are listed.
+// live rules are read while the sockets are listed; at most one of them
+// reads stdin (check).
 func (o *inputOpts) load(ctx context.Context, app *App, wantRules bool) (*inputs, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	in := &inputs{hostname: "offline"}
 	if !o.offline {
 		in.hostname, _ = os.Hostname()
@@ -69,7 +96,7 @@ func (o *inputOpts) load(ctx context.Context, app *App, wantRules bool) (*inputs
 	fwc := make(chan fwResult, 1)
 	if wantRules && !o.noFirewall {
 		go func() {
-			fw, info, warn, err := o.loadRules(ctx, in.host)
+			fw, info, warn, err := o.loadRules(ctx, app, in.host)
 			fwc <- fwResult{fw, info, warn, err}
 		}()
 	} else {
@@ -126,7 +153,7 @@ func (o *inputOpts) readsLive() bool {
 	return !o.offline && o.nft == "" && (o.rules == "" || o.rules6 == "")
 }
 
-func (o *inputOpts) loadRules(ctx context.Context, host firewall.Host) (*report.Firewall, report.FirewallInfo, []string, error) {
+func (o *inputOpts) loadRules(ctx context.Context, app *App, host firewall.Host) (*report.Firewall, report.FirewallInfo, []string, error) {
 	fw := &report.Firewall{Host: host}
 	var warnings []string
 	var live firewall.Live
@@ -136,21 +163,21 @@ func (o *inputOpts) loadRules(ctx context.Context, host firewall.Host) (*report.
 		fw.Nft = live.Nft
 	}
 	if o.nft != "" {
-		n, err := loadNftFile(ctx, o.nft)
+		n, err := loadNftFile(ctx, app, o.nft)
 		if err != nil {
 			return nil, report.FirewallInfo{}, nil, err
 		}
 		fw.Nft = n
 		for _, s := range n.Skipped {
-			warnings = append(warnings, fmt.Sprintf("%s: table %s is not an IP family table: not evaluated", o.nft, s))
+			warnings = append(warnings, fmt.Sprintf("%s: table %s is not an IP family table: not evaluated", inputName(o.nft), s))
 		}
 	}
 	var err error
-	fw.Sets4, fw.Err4, err = o.family(o.rules, firewall.IPv4, live.V4, live.Err4, fw.Nft)
+	fw.Sets4, fw.Err4, err = o.family(app, o.rules, firewall.IPv4, live.V4, live.Err4, fw.Nft)
 	if err != nil {
 		return nil, report.FirewallInfo{}, nil, err
 	}
-	fw.Sets6, fw.Err6, err = o.family(o.rules6, firewall.IPv6, live.V6, live.Err6, fw.Nft)
+	fw.Sets6, fw.Err6, err = o.family(app, o.rules6, firewall.IPv6, live.V6, live.Err6, fw.Nft)
 	if err != nil {
 		return nil, report.FirewallInfo{}, nil, err
 	}
@@ -175,7 +202,7 @@ func (o *inputOpts) loadRules(ctx context.Context, host firewall.Host) (*report.
 	return fw, report.NewFirewallInfo(fw), warnings, nil
 }
 
-func (o *inputOpts) family(file string, fam firewall.Family, live []*firewall.Ruleset, liveErr error, nft *firewall.NftRuleset) ([]*firewall.Ruleset, string, error) {
+func (o *inputOpts) family(app *App, file string, fam firewall.Family, live []*firewall.Ruleset, liveErr error, nft *firewall.NftRuleset) ([]*firewall.Ruleset, string, error) {
 	flag := map[firewall.Family]string{firewall.IPv4: "--rules", firewall.IPv6: "--rules6"}[fam]
 	var native []*firewall.Ruleset
 	if o.nft != "" {
@@ -186,7 +213,7 @@ func (o *inputOpts) family(file string, fam firewall.Family, live []*firewall.Ru
 		return native, "", nil
 	case file != "":
 		var rs *firewall.Ruleset
-		err := withInput(nil, file, func(r io.Reader, name string) error {
+		err := withInput(app, file, func(r io.Reader, name string) error {
 			var err error
 			rs, err = firewall.ParseSave(r, name, fam)
 			return err
@@ -242,12 +269,20 @@ func unknownOptionWarnings(sets []*firewall.Ruleset) []string {
 	return out
 }
 
-// loadNftFile reads --nft FILE: libnftables JSON when it starts with "{",
-// else nft's own language.
-func loadNftFile(ctx context.Context, name string) (*firewall.NftRuleset, error) {
-	b, err := os.ReadFile(name)
+// loadNftFile reads --nft FILE ("-" is stdin): libnftables JSON when it
+// starts with "{", else nft's own language.
+func loadNftFile(ctx context.Context, app *App, file string) (*firewall.NftRuleset, error) {
+	var b []byte
+	name := inputName(file)
+	err := withInput(app, file, func(r io.Reader, _ string) error {
+		var err error
+		if b, err = io.ReadAll(r); err != nil {
+			return fmt.Errorf("reading %s: %w", name, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, unwrapPathError(err))
+		return nil, err
 	}
 	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
 		return firewall.ParseNftJSON(bytes.NewReader(b), name)
@@ -258,10 +293,7 @@ func loadNftFile(ctx context.Context, name string) (*firewall.NftRuleset, error)
 // withInput opens name ("-" is stdin) and hands it to parse.
 func withInput(app *App, name string, parse func(io.Reader, string) error) error {
 	if name == "-" {
-		if app == nil {
-			return usageErrorf("only --sockets can read stdin")
-		}
-		return parse(app.Stdin, "stdin")
+		return parse(app.Stdin, inputName(name))
 	}
 	f, err := os.Open(name)
 	if err != nil {
@@ -269,6 +301,14 @@ func withInput(app *App, name string, parse func(io.Reader, string) error) error
 	}
 	defer f.Close()
 	return parse(f, name)
+}
+
+// inputName is how messages name an input file: "-" is "stdin".
+func inputName(file string) string {
+	if file == "-" {
+		return "stdin"
+	}
+	return file
 }
 
 // unwrapPathError drops the *PathError prefix, which repeats the name.

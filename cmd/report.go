@@ -11,6 +11,8 @@ import (
 	"github.com/fwaudit/fwaudit/report"
 )
 
+var reportFormats = []string{"json", "table", "markdown"}
+
 type reportOptions struct {
 	app    *App
 	in     inputOpts
@@ -51,18 +53,16 @@ Exit codes:
   4  with --fail-on: no such finding, but the audit is incomplete, so it
      cannot pass; --allow-incomplete lets it exit 0`,
 		Example: `  sudo fwaudit report > host.json
-  sudo fwaudit report --format table
-  sudo fwaudit report --format markdown > audit.md
+  sudo fwaudit report -o table
+  sudo fwaudit report -o markdown > audit.md
   sudo fwaudit report --fail-on high || echo "fix the high findings"
   fwaudit report --offline --sockets ss.txt --rules rules.v4 --fail-on high --allow-incomplete
   fwaudit report --offline --sockets ss.txt --rules rules.v4 --rules6 rules.v6 \
       --hostname web1 --time 2026-01-01T00:00:00Z`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			switch opts.format {
-			case "json", "table", "markdown":
-			default:
-				return usageErrorf("unknown report format %q (want json, table or markdown)", opts.format)
+			if err := checkOutput(opts.format, "report format", reportFormats); err != nil {
+				return err
 			}
 			if opts.failOn != "" {
 				if _, err := report.ParseSeverity(opts.failOn); err != nil {
@@ -81,13 +81,18 @@ Exit codes:
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&opts.format, "format", "json", "output format: json, table or markdown")
-	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when a finding at or above this severity exists (critical, high, medium, low, info), 4 when the audit is incomplete")
+	bindOutput(c, &opts.format, "json", reportFormats)
+	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when a finding at or above `SEVERITY` exists (critical, high, medium, low, info), 4 when the audit is incomplete")
 	f.BoolVar(&opts.allowIncomplete, "allow-incomplete", false, "with --fail-on, pass an incomplete audit (checks skipped for lack of input) instead of exiting 4")
-	f.StringVar(&opts.hostname, "hostname", "", "host name to record (default: this host's name)")
-	f.StringVar(&opts.at, "time", "", "report time to record, RFC 3339 (default: now)")
-	f.StringVar(&opts.version, "tool-version", "", "tool version to record (default: this build's version)")
+	f.StringVar(&opts.hostname, "hostname", "", "host `NAME` to record (default: this host's name)")
+	f.StringVar(&opts.at, "time", "", "report `TIME` to record, RFC 3339 (default: now)")
+	f.StringVar(&opts.version, "tool-version", "", "tool `VERSION` to record (default: this build's version)")
 	opts.in.bind(c, false)
+	var severities []string
+	for _, s := range report.Severities {
+		severities = append(severities, s.String())
+	}
+	completeValues(c, "fail-on", severities)
 	return c
 }
 

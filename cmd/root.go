@@ -134,7 +134,8 @@ the way the kernel does), and writes a hardened ruleset for what runs.
 
 Every live source has a file twin, so captured data from other hosts can be
 audited offline: --sockets (ss -tunlp or netstat -tunlp output), --rules
-(iptables-save), --rules6 (ip6tables-save).`,
+(iptables-save), --rules6 (ip6tables-save), --nft (nft list ruleset). One
+of them may be - to read stdin: iptables-save | fwaudit scan --rules -`,
 		Example: `  sudo fwaudit scan                      # what listens, what it is, who can reach it
   sudo fwaudit scan -o json              # the same, machine-readable
   sudo fwaudit explain tcp/3306          # the rules that decide one port
@@ -145,6 +146,11 @@ audited offline: --sockets (ss -tunlp or netstat -tunlp output), --rules
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// --version, as the version command prints it; defined here so that
+	// cobra does not also take -v for it
+	root.Version = Version()
+	root.SetVersionTemplate("fwaudit {{.Version}}\n")
+	root.Flags().Bool("version", false, "print fwaudit's version")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitErr{code: exitUsage, err: err}
 	})

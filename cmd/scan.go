@@ -8,6 +8,8 @@ import (
 	"github.com/fwaudit/fwaudit/report"
 )
 
+var scanFormats = []string{"table", "json"}
+
 type scanOptions struct {
 	app    *App
 	in     inputOpts
@@ -43,8 +45,8 @@ never opens it. A socket whose program is unknown is never taken for one.`,
   fwaudit scan --no-firewall            # sockets only, like ss -tunlp`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if opts.output != "table" && opts.output != "json" {
-				return usageErrorf("unknown output format %q (want table or json)", opts.output)
+			if err := checkOutput(opts.output, "output format", scanFormats); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(c.Context(), opts)
@@ -52,7 +54,7 @@ never opens it. A socket whose program is unknown is never taken for one.`,
 			return scanRun(c.Context(), opts)
 		},
 	}
-	c.Flags().StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
+	bindOutput(c, &opts.output, "table", scanFormats)
 	opts.in.bind(c, true)
 	return c
 }

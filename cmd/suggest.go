@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -92,10 +91,10 @@ would, 2 usage error or any other error.`,
   fwaudit suggest --offline --sockets ss.txt --ignore-current --deny 8080/tcp`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if !slices.Contains(suggest.Formats, opts.format) {
-				return usageErrorf("unknown format %q (want %s)", opts.format, strings.Join(suggest.Formats, ", "))
+			if err := checkOutput(opts.format, "format", suggest.Formats); err != nil {
+				return err
 			}
-			opts.formatGiven = c.Flags().Changed("format")
+			opts.formatGiven = c.Flags().Changed("output")
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
@@ -109,10 +108,10 @@ would, 2 usage error or any other error.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&opts.format, "format", "iptables", "output format: "+strings.Join(suggest.Formats, ", "))
-	f.StringArrayVar(&opts.allow, "allow", nil, "open PORT[/PROTO]|SERVICE[=CIDR,...], even a sensitive one (repeatable)")
-	f.StringArrayVar(&opts.deny, "deny", nil, "keep PORT[/PROTO]|SERVICE closed (repeatable)")
-	f.StringSliceVar(&opts.sshFrom, "ssh-from", nil, "accept SSH only from these CIDRs (comma-separated)")
+	bindOutput(c, &opts.format, suggest.Formats[0], suggest.Formats)
+	f.StringArrayVar(&opts.allow, "allow", nil, "open `SPEC`, even a sensitive one: PORT, PORT/PROTO, PROTO/PORT or SERVICE, with =CIDR,... to limit the sources (repeatable)")
+	f.StringArrayVar(&opts.deny, "deny", nil, "keep `SPEC` closed: PORT, PORT/PROTO, PROTO/PORT or SERVICE (repeatable)")
+	f.StringSliceVar(&opts.sshFrom, "ssh-from", nil, "accept SSH only from these `CIDR`s (comma-separated, repeatable)")
 	f.BoolVar(&opts.noPing, "no-ping", false, "do not accept ICMP echo-request")
 	f.BoolVar(&opts.logDrops, "log-drops", false, "log dropped packets (rate-limited) before the final drop")
 	f.BoolVar(&opts.persist, "persist", false, "script format: also save to /etc/iptables/rules.v4 and rules.v6")

@@ -20,7 +20,7 @@ type Spec struct {
 	Sources []netip.Prefix // --allow only; nil means from anywhere
 }
 
-// ParseSpec parses PORT[/PROTO] or SERVICE, optionally followed by
+// ParseSpec parses PORT[/PROTO], PROTO/PORT or SERVICE, optionally followed by
 // =CIDR[,CIDR...] (as in `--allow mysql=192.0.2.0/24,2001:db8::/32`). A bare
 // address counts as a /32 or /128. Whether sources are allowed at all (not
 // for --deny) is for the caller, or Build, to decide.
@@ -48,6 +48,9 @@ func ParseSpec(s string) (Spec, error) {
 		}
 	}
 	port, proto, hasProto := strings.Cut(what, "/")
+	if p := strings.ToLower(port); hasProto && (p == "tcp" || p == "udp") {
+		port, proto = proto, port // tcp/5432, as explain takes it
+	}
 	if n, err := strconv.ParseUint(port, 10, 16); err == nil {
 		if n == 0 {
 			return Spec{}, fmt.Errorf("parsing %q: port 0 is not a port", s)
