@@ -97,6 +97,17 @@ func (c *ruleCompiler) run() error {
 			c.i++
 			continue
 		}
+		if c.unsupportedRevision() {
+			// an iptables newer than the one that saved the file: the
+			// match's options were not printed
+			why := "[unsupported revision]"
+			if len(c.mods) > 0 {
+				why = "-m " + c.mods[len(c.mods)-1] + " " + why
+			}
+			r.Unknown = append(r.Unknown, why)
+			c.addRuntime(why)
+			continue
+		}
 		if t.quoted || !strings.HasPrefix(t.s, "-") {
 			return fmt.Errorf("unexpected word %q", t.s)
 		}
@@ -187,10 +198,15 @@ func (c *ruleCompiler) run() error {
 			r.Goto = m.goTo
 			c.targetArgs()
 			m.x.nat = iptablesNAT(v, m.x.targetArgs)
-			switch v {
-			case "MARK":
+			switch {
+			case m.x.actWhy != "":
+				m.x.nat = nil // its options are not known
+				if v == "MARK" || v == "CONNMARK" {
+					m.x.markSet = &markOp{unknown: true}
+				}
+			case v == "MARK":
 				m.x.markSet = iptablesMarkOp(m.x.targetArgs)
-			case "CONNMARK":
+			case v == "CONNMARK":
 				if _, ok := m.x.targetArgs["--restore-mark"]; ok {
 					m.x.markSet = &markOp{unknown: true} // the connection's mark, not known here
 				}
@@ -267,9 +283,33 @@ func (c *ruleCompiler) addRuntime(reason string) {
 	c.m.x.runtime = append(c.m.x.runtime, reason)
 }
 
+// unsupportedRevision consumes the words "[unsupported revision]", which
+// iptables-save 1.8.9 and later print after a match or target of a revision
+// it cannot show (the rule came from another iptables version).
+func (c *ruleCompiler) unsupportedRevision() bool {
+	if c.i+1 < len(c.toks) && c.toks[c.i].s == "[unsupported" && c.toks[c.i+1].s == "revision]" &&
+		!c.toks[c.i].quoted && !c.toks[c.i+1].quoted {
+		c.i += 2
+		return true
+	}
+	return false
+}
+
+// revisionKeepsFate: targets whose effect on delivery does not depend on
+// their options.
+var revisionKeepsFate = map[string]bool{"ACCEPT": true, "DROP": true, "REJECT": true, "LOG": true, "NFLOG": true, "ULOG": true, "AUDIT": true, "TRACE": true}
+
 // targetArgs reads the target's options: everything after -j TARGET.
 func (c *ruleCompiler) targetArgs() {
 	for c.i < len(c.toks) {
+		if c.unsupportedRevision() {
+			why := "-j " + c.r.Target + " [unsupported revision]"
+			c.r.Unknown = append(c.r.Unknown, why)
+			if !revisionKeepsFate[c.r.Target] {
+				c.m.x.actWhy = why
+			}
+			continue
+		}
 		t := c.toks[c.i]
 		c.i++
 		if t.quoted || !strings.HasPrefix(t.s, "--") {
