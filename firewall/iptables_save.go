@@ -217,6 +217,10 @@ func (p *saveParser) parseLine(raw string) error {
 		if name == "" || strings.ContainsAny(name, " \t") {
 			return p.errorf(raw, "bad table name %q", line)
 		}
+		if _, ok := builtinChains[name]; !ok {
+			// both restore backends refuse a table the kernel lacks
+			return p.errorf(raw, "unknown table %q (iptables has filter, nat, mangle, raw and security)", name)
+		}
 		// iptables-restore flushes each table it is given (without
 		// --noflush), so a table named twice keeps only its last section
 		// (both backends, seen in a namespace)
