@@ -264,3 +264,33 @@ func TestHostileIPv6Addresses(t *testing.T) {
 		})
 	}
 }
+
+// FuzzHostileSaveErrors: whatever the input, an error is a ParseError
+// whose message is short and holds no raw control character, and the
+// parse never panics.
+func FuzzHostileSaveErrors(f *testing.F) {
+	f.Add("*filter\n-X \x1b[31mred\nCOMMIT\n")
+	f.Add("*filter\n:INPUT DROP [0:0]\n-A INPUT -j ACCEPT\r\nCOMMIT\n")
+	f.Add("*filter\n:a - [0:0]\n-A a -j ACCEPT\n-X a\nCOMMIT\n")
+	f.Add(randomBytes(3, 300))
+	f.Add("# Table `filter' is incompatible, use 'nft' tool.\n*nat\nCOMMIT\n")
+	f.Add("*filter\n-A INPUT -p tcp -m conntrack [unsupported revision] -j MARK [unsupported revision]\nCOMMIT\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		_, _, err := ParseSaveInfo(strings.NewReader(text), "fuzz", IPv4)
+		if err == nil {
+			return
+		}
+		var pe *ParseError
+		if !errors.As(err, &pe) {
+			t.Fatalf("error is not a *ParseError: %v", err)
+		}
+		if len(pe.Msg) > 2*errQuoteMax {
+			t.Errorf("message is %d bytes: %q", len(pe.Msg), pe.Msg)
+		}
+		for _, r := range pe.Msg {
+			if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+				t.Fatalf("raw control character %U in %q", r, pe.Msg)
+			}
+		}
+	})
+}

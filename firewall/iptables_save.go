@@ -37,6 +37,9 @@ type clipped struct {
 }
 
 func (c clipped) Format(f fmt.State, verb rune) {
+	if verb != 'q' && !printable(c.s) {
+		verb = 'q' // never a raw control character on a terminal
+	}
 	n, end := 0, len(c.s)
 	for i := 0; i < len(c.s); {
 		r, size := utf8.DecodeRuneInString(c.s[i:])
@@ -166,6 +169,15 @@ func (p *saveParser) newRule() *Rule {
 	r := &p.slab[0]
 	p.slab = p.slab[1:]
 	return r
+}
+
+func printable(s string) bool {
+	for _, r := range s {
+		if !strconv.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // openQuote: s ends inside a Go-quoted string.
