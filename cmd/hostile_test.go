@@ -56,6 +56,9 @@ func TestHostileRulesFiles(t *testing.T) {
 		{"unsupported revision", write("rev.rules", full+"-A INPUT -p tcp -m conntrack [unsupported revision] -j ACCEPT\nCOMMIT\n"), 0,
 			[]string{"maybe", "tcp/22 overall (ipv4): conditional"},
 			[]string{"rev.rules line 5: not understood: -m conntrack [unsupported revision] (verdicts that depend on this rule are conditional)"}, ""},
+		// an escape sequence in the input is quoted in a warning
+		{"escape sequence in a module name", write("esc.rules", full+"-A INPUT -m \x1b[31mevil -j ACCEPT\nCOMMIT\n"), 0,
+			nil, []string{`esc.rules line 5: not understood: "-m \x1b[31mevil"`}, "\x1b"},
 		// errors: exit 1, one line, at most about 80 characters of the input
 		{"binary file", "/bin/ls", 1, nil, []string{`fwaudit: error: /bin/ls line 1: "\x7fELF`, `"... (`, "outside a table"}, ""},
 		{"CRLF", write("crlf.rules", strings.ReplaceAll(full+"COMMIT\n", "\n", "\r\n")), 1, nil,

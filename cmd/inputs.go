@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -278,7 +279,7 @@ func unknownOptionWarnings(sets []*firewall.Ruleset) []string {
 							where, _, _ = strings.Cut(r.Text, ": ") // nft: family table chain handle N
 						}
 						out = append(out, fmt.Sprintf("%s: not understood: %s (verdicts that depend on this rule are conditional)",
-							where, strings.Join(r.Unknown, " ")))
+							where, printableText(strings.Join(r.Unknown, " "))))
 					}
 					n++
 				}
@@ -289,6 +290,17 @@ func unknownOptionWarnings(sets []*firewall.Ruleset) []string {
 		}
 	}
 	return out
+}
+
+// printableText is s, or s quoted when it holds a character a terminal
+// would act on (an escape sequence in a rules file).
+func printableText(s string) string {
+	for _, r := range s {
+		if !strconv.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 // loadNftFile reads --nft FILE: libnftables JSON when it starts with "{",
