@@ -55,6 +55,13 @@ func TestHostileSaveErrors(t *testing.T) {
 		// counters must be [digits:digits] (iptables-restore: "Bad argument")
 		{"counters with a letter", "*filter\n[12:x] -A INPUT -j ACCEPT\nCOMMIT\n", 2, "bad counters"},
 		{"counters without a rule", "*filter\n[1:2]\nCOMMIT\n", 2, "counters without a rule"},
+		// the prefix length is a C number and 8 is no octal digit
+		// (iptables-restore: "invalid mask `08' specified")
+		{"prefix length 08", "*filter\n-A INPUT -s 10.1.2.3/08 -j ACCEPT\nCOMMIT\n", 2, "bad mask"},
+		{"prefix length 0x", "*filter\n-A INPUT -s 10.1.2.3/0x -j ACCEPT\nCOMMIT\n", 2, "bad mask"},
+		{"prefix length -8", "*filter\n-A INPUT -s 10.1.2.3/-8 -j ACCEPT\nCOMMIT\n", 2, "bad mask"},
+		// ip6tables-restore: "host/network `fe80::1%eth0' not found"
+		{"IPv6 zone", "*filter\n-A INPUT -s fe80::1%eth0 -j ACCEPT\nCOMMIT\n", 2, "zone"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -249,6 +256,12 @@ func TestHostileIPv6Addresses(t *testing.T) {
 		{"upper case and zeros", "2001:0DB8:0000:0:0:0:0:00A1", "2001:db8::a1/128"},
 		{"v4-mapped with host bits", "::ffff:10.1.2.3/120", "::ffff:10.1.2.0/120"},
 		{"netmask form", "2001:db8:1::5/ffff:ffff:ffff::", "2001:db8:1::/48"},
+		// the prefix length is a C number: octal with a leading 0, hex
+		// with 0x (ip6tables-save: 2001:db8::/52, 2001:db8::/64)
+		{"octal prefix length", "2001:DB8::1/064", "2001:db8::/52"},
+		{"hex prefix length", "2001:db8::1/0x40", "2001:db8::/64"},
+		{"plus sign", "2001:db8::1/+64", "2001:db8::/64"},
+		{"in a list", "2001:db8::1/0100,2001:db8:5::1/0x30", "2001:db8::/64 2001:db8:5::/48"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -293,4 +306,31 @@ func FuzzHostileSaveErrors(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestHostileIPv4PrefixLength: iptables-save's output after loading each
+// -s value (iptables-legacy-restore 1.8.9).
+func TestHostileIPv4PrefixLength(t *testing.T) {
+	tests := []struct {
+		name, src, want string
+	}{
+		{"octal", "10.1.2.3/010", "10.0.0.0/8"},
+		{"hex", "10.1.2.3/0x10", "10.1.0.0/16"},
+		{"plus sign", "10.1.2.3/+8", "10.0.0.0/8"},
+		{"decimal with host bits", "10.1.2.3/8", "10.0.0.0/8"},
+		{"zero", "10.1.2.3/0", ""},
+		{"octal zero", "10.1.2.3/00", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := evalText(t, filterRules("DROP", "-A INPUT -s "+tc.src+" -p tcp -j ACCEPT"), Host{}, tcp(22))
+			want := Restricted
+			if tc.want == "" {
+				want = Open
+			}
+			if got.Verdict != want || got.Sources != tc.want {
+				t.Errorf("got %+v, want %s %s", got, want, tc.want)
+			}
+		})
+	}
 }
