@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -173,36 +174,84 @@ func (o *inputOpts) loadRules(ctx context.Context, app *App, host firewall.Host)
 		}
 	}
 	var err error
-	fw.Sets4, fw.Err4, err = o.family(app, o.rules, firewall.IPv4, live.V4, live.Err4, fw.Nft)
+	var file4, file6 fileNotes
+	fw.Sets4, fw.Err4, file4, err = o.family(app, o.rules, firewall.IPv4, live.V4, live.Err4, fw.Nft)
 	if err != nil {
 		return nil, report.FirewallInfo{}, nil, err
 	}
-	fw.Sets6, fw.Err6, err = o.family(app, o.rules6, firewall.IPv6, live.V6, live.Err6, fw.Nft)
+	fw.Sets6, fw.Err6, file6, err = o.family(app, o.rules6, firewall.IPv6, live.V6, live.Err6, fw.Nft)
 	if err != nil {
 		return nil, report.FirewallInfo{}, nil, err
 	}
+	warnings = append(append(warnings, file4.warnings...), file6.warnings...)
 	warnings = append(warnings, unknownOptionWarnings(fw.Sets4)...)
 	warnings = append(warnings, unknownOptionWarnings(fw.Sets6)...)
 	// Native nftables tables the iptables view cannot show still filter
 	// live traffic: only the live rules of a family are subject to them.
+	// A restore fragment leaves policies to the host: like unseen tables,
+	// they may drop what the file accepts.
 	if fw.Sets4 != nil {
 		h := host
 		if o.rules == "" && o.readsLive() {
-			h.Unseen, fw.Unseen4 = live.Unseen4, live.Unseen4
+			fw.Unseen4 = live.Unseen4
 		}
+		fw.Unseen4 = append(fw.Unseen4, file4.unseen...)
+		h.Unseen = fw.Unseen4
 		fw.V4 = firewall.NewEvaluator(firewall.IPv4, fw.Sets4, h)
 	}
 	if fw.Sets6 != nil {
 		h := host
 		if o.rules6 == "" && o.readsLive() {
-			h.Unseen, fw.Unseen6 = live.Unseen6, live.Unseen6
+			fw.Unseen6 = live.Unseen6
 		}
+		fw.Unseen6 = append(fw.Unseen6, file6.unseen...)
+		h.Unseen = fw.Unseen6
 		fw.V6 = firewall.NewEvaluator(firewall.IPv6, fw.Sets6, h)
 	}
 	return fw, report.NewFirewallInfo(fw), warnings, nil
 }
 
-func (o *inputOpts) family(app *App, file string, fam firewall.Family, live []*firewall.Ruleset, liveErr error, nft *firewall.NftRuleset) ([]*firewall.Ruleset, string, error) {
+// fileNotes is what a --rules file leaves unsaid: warnings for stderr, and
+// reasons a verdict that accepts someone is only conditional.
+type fileNotes struct {
+	warnings []string
+	unseen   []string
+}
+
+// inputPolicy: a built-in chain ("filter INPUT") whose policy a packet for
+// a local socket meets.
+func inputPolicy(chain string) bool {
+	return strings.HasSuffix(chain, " INPUT") || strings.HasSuffix(chain, " PREROUTING")
+}
+
+// notesOf says what a parsed --rules file does not say: nothing at all (an
+// empty file: every port open, which may not be what was meant), or the
+// policies of a restore fragment.
+func notesOf(rs *firewall.Ruleset, info firewall.SaveInfo) fileNotes {
+	var n fileNotes
+	for _, u := range info.Unshown {
+		n.warnings = append(n.warnings, fmt.Sprintf("%s %s: its rules are not in the file; verdicts that accept someone are conditional", rs.Source, u))
+		n.unseen = append(n.unseen, fmt.Sprintf("%s %s", rs.Source, u))
+	}
+	if len(rs.Tables) == 0 && len(info.Unshown) == 0 {
+		n.warnings = append(n.warnings, fmt.Sprintf("%s holds no rules (no *table section): read as a host without %s rules, where every port is open", rs.Source, rs.Family))
+		return n
+	}
+	var input []string
+	for _, c := range info.Undeclared {
+		if inputPolicy(c) {
+			input = append(input, c)
+		}
+	}
+	if len(input) > 0 {
+		n.warnings = append(n.warnings, fmt.Sprintf("%s is a restore fragment: it sets no policy for %s, which stays as the host has it; verdicts that accept someone are conditional",
+			rs.Source, strings.Join(input, ", ")))
+		n.unseen = append(n.unseen, fmt.Sprintf("%s is a restore fragment: the policy of %s is not in it", rs.Source, strings.Join(input, ", ")))
+	}
+	return n
+}
+
+func (o *inputOpts) family(app *App, file string, fam firewall.Family, live []*firewall.Ruleset, liveErr error, nft *firewall.NftRuleset) ([]*firewall.Ruleset, string, fileNotes, error) {
 	flag := map[firewall.Family]string{firewall.IPv4: "--rules", firewall.IPv6: "--rules6"}[fam]
 	var native []*firewall.Ruleset
 	if o.nft != "" {
@@ -210,27 +259,28 @@ func (o *inputOpts) family(app *App, file string, fam firewall.Family, live []*f
 	}
 	switch {
 	case file == "" && o.nft != "":
-		return native, "", nil
+		return native, "", fileNotes{}, nil
 	case file != "":
 		var rs *firewall.Ruleset
+		var info firewall.SaveInfo
 		err := withInput(app, file, func(r io.Reader, name string) error {
 			var err error
-			rs, err = firewall.ParseSave(r, name, fam)
+			rs, info, err = firewall.ParseSaveInfo(r, name, fam)
 			return err
 		})
 		if err != nil {
-			return nil, "", err
+			return nil, "", fileNotes{}, err
 		}
-		return append([]*firewall.Ruleset{rs}, native...), "", nil
+		return append([]*firewall.Ruleset{rs}, native...), "", notesOf(rs, info), nil
 	case o.offline:
-		return nil, fmt.Sprintf("%s rules not provided (--offline without %s)", fam, flag), nil
+		return nil, fmt.Sprintf("%s rules not provided (--offline without %s)", fam, flag), fileNotes{}, nil
 	case liveErr != nil:
-		return nil, liveErr.Error(), nil
+		return nil, liveErr.Error(), fileNotes{}, nil
 	case live == nil:
 		// Read, and nothing there: an empty ruleset accepts everything.
-		return []*firewall.Ruleset{{Family: fam, Source: "live (no tables loaded)"}}, "", nil
+		return []*firewall.Ruleset{{Family: fam, Source: "live (no tables loaded)"}}, "", fileNotes{}, nil
 	}
-	return live, "", nil
+	return live, "", fileNotes{}, nil
 }
 
 // unknownOptionWarnings names the rules holding options the evaluator does
@@ -256,7 +306,7 @@ func unknownOptionWarnings(sets []*firewall.Ruleset) []string {
 							where, _, _ = strings.Cut(r.Text, ": ") // nft: family table chain handle N
 						}
 						out = append(out, fmt.Sprintf("%s: not understood: %s (verdicts that depend on this rule are conditional)",
-							where, strings.Join(r.Unknown, " ")))
+							where, printableText(strings.Join(r.Unknown, " "))))
 					}
 					n++
 				}
@@ -267,6 +317,17 @@ func unknownOptionWarnings(sets []*firewall.Ruleset) []string {
 		}
 	}
 	return out
+}
+
+// printableText is s, or s quoted when it holds a character a terminal
+// would act on (an escape sequence in a rules file).
+func printableText(s string) string {
+	for _, r := range s {
+		if !strconv.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 // loadNftFile reads --nft FILE ("-" is stdin): libnftables JSON when it

@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -97,6 +98,17 @@ func (c *ruleCompiler) run() error {
 			c.i++
 			continue
 		}
+		if c.unsupportedRevision() {
+			// an iptables newer than the one that saved the file: the
+			// match's options were not printed
+			why := "[unsupported revision]"
+			if len(c.mods) > 0 {
+				why = "-m " + c.mods[len(c.mods)-1] + " " + why
+			}
+			r.Unknown = append(r.Unknown, why)
+			c.addRuntime(why)
+			continue
+		}
 		if t.quoted || !strings.HasPrefix(t.s, "-") {
 			return fmt.Errorf("unexpected word %q", t.s)
 		}
@@ -187,10 +199,15 @@ func (c *ruleCompiler) run() error {
 			r.Goto = m.goTo
 			c.targetArgs()
 			m.x.nat = iptablesNAT(v, m.x.targetArgs)
-			switch v {
-			case "MARK":
+			switch {
+			case m.x.actWhy != "":
+				m.x.nat = nil // its options are not known
+				if v == "MARK" || v == "CONNMARK" {
+					m.x.markSet = &markOp{unknown: true}
+				}
+			case v == "MARK":
 				m.x.markSet = iptablesMarkOp(m.x.targetArgs)
-			case "CONNMARK":
+			case v == "CONNMARK":
 				if _, ok := m.x.targetArgs["--restore-mark"]; ok {
 					m.x.markSet = &markOp{unknown: true} // the connection's mark, not known here
 				}
@@ -225,6 +242,10 @@ func (m *matchSet) finish() {
 // addrSet parses an address option, taking single prefixes from the
 // parser's arena (a blocklist has one per rule).
 func (c *ruleCompiler) addrSet(v string) (addrSet, error) {
+	v, err := iptablesAddr(v)
+	if err != nil {
+		return addrSet{}, err
+	}
 	if c.arena == nil || strings.IndexByte(v, ',') >= 0 {
 		return parseAddrSet(v, c.fam)
 	}
@@ -240,6 +261,50 @@ func (c *ruleCompiler) addrSet(v string) (addrSet, error) {
 	a[0] = one
 	*c.arena = a[1:]
 	return addrSet{fam: c.fam, r: a[0:1:1]}, nil
+}
+
+// iptablesAddr rewrites an -s or -d value the way iptables reads it: a
+// prefix length is a C number (strtoul base 0), so "/010" is /8 and
+// "/0x10" is /16, and "/08" is refused; an IPv6 zone ("fe80::1%eth0") is
+// refused (iptables looks it up as a host name and fails). Seen with
+// iptables-restore and ip6tables-restore 1.8.9, legacy and nft.
+func iptablesAddr(v string) (string, error) {
+	if strings.IndexByte(v, '%') >= 0 {
+		return "", fmt.Errorf("bad address %q: iptables takes no IPv6 zone", v)
+	}
+	if strings.IndexByte(v, '/') < 0 {
+		return v, nil
+	}
+	parts := strings.Split(v, ",")
+	for i, el := range parts {
+		a, m, ok := strings.Cut(el, "/")
+		if !ok || m == "" || strings.ContainsAny(m, ".:") {
+			continue // no mask, or a netmask written as an address
+		}
+		n, ok := cNumber(strings.TrimPrefix(m, "+"))
+		if !ok {
+			return "", fmt.Errorf("bad mask in %q", el)
+		}
+		parts[i] = a + "/" + strconv.FormatUint(n, 10)
+	}
+	return strings.Join(parts, ","), nil
+}
+
+// cNumber reads an unsigned number as C's strtoul with base 0 does: "0x"
+// hexadecimal, a leading 0 octal, else decimal; all of s must be digits.
+func cNumber(s string) (uint64, bool) {
+	base := 10
+	switch {
+	case len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X"):
+		s, base = s[2:], 16
+	case len(s) > 1 && s[0] == '0':
+		s, base = s[1:], 8
+	}
+	if s == "" || s[0] == '+' || s[0] == '-' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s, base, 32)
+	return n, err == nil
 }
 
 func (c *ruleCompiler) addSrc(s addrSet) {
@@ -267,9 +332,33 @@ func (c *ruleCompiler) addRuntime(reason string) {
 	c.m.x.runtime = append(c.m.x.runtime, reason)
 }
 
+// unsupportedRevision consumes the words "[unsupported revision]", which
+// iptables-save 1.8.9 and later print after a match or target of a revision
+// it cannot show (the rule came from another iptables version).
+func (c *ruleCompiler) unsupportedRevision() bool {
+	if c.i+1 < len(c.toks) && c.toks[c.i].s == "[unsupported" && c.toks[c.i+1].s == "revision]" &&
+		!c.toks[c.i].quoted && !c.toks[c.i+1].quoted {
+		c.i += 2
+		return true
+	}
+	return false
+}
+
+// revisionKeepsFate: targets whose effect on delivery does not depend on
+// their options.
+var revisionKeepsFate = map[string]bool{"ACCEPT": true, "DROP": true, "REJECT": true, "LOG": true, "NFLOG": true, "ULOG": true, "AUDIT": true, "TRACE": true}
+
 // targetArgs reads the target's options: everything after -j TARGET.
 func (c *ruleCompiler) targetArgs() {
 	for c.i < len(c.toks) {
+		if c.unsupportedRevision() {
+			why := "-j " + c.r.Target + " [unsupported revision]"
+			c.r.Unknown = append(c.r.Unknown, why)
+			if !revisionKeepsFate[c.r.Target] {
+				c.m.x.actWhy = why
+			}
+			continue
+		}
 		t := c.toks[c.i]
 		c.i++
 		if t.quoted || !strings.HasPrefix(t.s, "--") {
