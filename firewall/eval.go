@@ -20,6 +20,12 @@ type Evaluator struct {
 	paths    []*path
 	orderWhy string
 	rp       *routeTable // nil when the routes are not known
+	// ifaceRules are the rules on the input path that test the input
+	// interface; ifaceGrouping: no rule elsewhere (forward, reply) tests
+	// an interface and no reverse-path check does, so interfaces those
+	// rules cannot tell apart get one walk (see ifaceClasses)
+	ifaceRules    []*crule
+	ifaceGrouping bool
 	// capWhy says where offline candidates were cut (maxCandidates): a
 	// verdict that accepts someone is then conditional, never definite
 	capWhy []string
@@ -58,6 +64,7 @@ func NewEvaluator(fam Family, rulesets []*Ruleset, host Host) *Evaluator {
 	}
 	e.paths, e.orderWhy = buildPaths(e.sets)
 	e.candidates()
+	e.groupInterfaces()
 	return e
 }
 
@@ -184,6 +191,33 @@ func (e *Evaluator) candidates() {
 // maxCandidates bounds the interfaces and destination addresses tried
 // offline (each is a walk of every rule per query).
 const maxCandidates = 256
+
+// groupInterfaces finds the rules that test the input interface, and
+// whether interfaces may share a walk.
+func (e *Evaluator) groupInterfaces() {
+	testsIface := func(cr *crule) bool {
+		m := &cr.r.m
+		return m.in.set || m.x.out.set || len(m.x.ifaces) > 0 || m.x.rpf != nil
+	}
+	inInput := map[*crule]bool{}
+	visitRules(e.paths[0].input(), func(_ *cchain, cr *crule) {
+		inInput[cr] = true
+		if testsIface(cr) {
+			e.ifaceRules = append(e.ifaceRules, cr)
+		}
+	})
+	e.ifaceGrouping = true
+	for _, cs := range e.sets {
+		for _, c := range cs.all {
+			for i := range c.rules {
+				cr := &c.rules[i]
+				if testsIface(cr) && (!inInput[cr] || cr.r.m.x.rpf != nil || cr.r.m.x.out.set) {
+					e.ifaceGrouping = false // forward or reply rules, or routes, see the interface too
+				}
+			}
+		}
+	}
+}
 
 // normalSpace is the unicast space a packet from outside can be addressed
 // to: not unspecified, loopback, multicast or reserved.

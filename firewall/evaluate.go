@@ -43,7 +43,12 @@ func (e *Evaluator) Evaluate(q Query) Result {
 	}
 	var per []ifaceSets
 	full := fullSet(e.fam)
-	for _, iface := range e.ifaces {
+	rep := e.ifaceClasses(proto, dsts, ports)
+	walked := make([]ifaceSets, len(e.ifaces))
+	for ii, iface := range e.ifaces {
+		if rep[ii] != ii {
+			continue // the rules cannot tell it from rep[ii]'s: filled in below
+		}
 		pi := ifaceSets{name: iface, must: emptySet(e.fam), may: emptySet(e.fam)}
 		for _, dst := range dsts {
 			for _, port := range ports {
@@ -83,9 +88,54 @@ func (e *Evaluator) Evaluate(q Query) Result {
 				}
 			}
 		}
+		walked[ii] = pi
+	}
+	for ii, iface := range e.ifaces {
+		pi := walked[rep[ii]]
+		pi.name = iface
 		per = append(per, pi)
 	}
 	return e.result(q, proto, w, per)
+}
+
+// ifaceClasses says, for each candidate interface, which one stands for
+// it in this query: itself, or an interface after it that no rule tells
+// it apart from (every rule that tests an interface decides alike for
+// both, for every destination, port and source port tried). Only the
+// input path may test interfaces for this (e.ifaceGrouping); the one
+// walked for a class is its last member, so the generic outside
+// interface stands for its class offline.
+func (e *Evaluator) ifaceClasses(proto int, dsts []netip.Addr, ports []uint16) []int {
+	rep := make([]int, len(e.ifaces))
+	for i := range rep {
+		rep[i] = i
+	}
+	if !e.ifaceGrouping || len(e.ifaces) < 2 {
+		return rep
+	}
+	sig := make([][]tri, len(e.ifaces))
+	for i, iface := range e.ifaces {
+		for _, dst := range dsts {
+			for _, port := range ports {
+				for _, sp := range e.sports {
+					p := pktCtx{proto: proto, sport: sp, dport: port, in: iface, dst: dst,
+						dstType: e.dstType(dst), state: stNew, flags: tcpSYN}
+					for _, cr := range e.ifaceRules {
+						sig[i] = append(sig[i], cr.r.m.test(&p))
+					}
+				}
+			}
+		}
+	}
+	for i := range e.ifaces {
+		for j := len(e.ifaces) - 1; j > i; j-- {
+			if slices.Equal(sig[i], sig[j]) {
+				rep[i] = rep[j]
+				break
+			}
+		}
+	}
+	return rep
 }
 
 // reply walks the SYN-ACK of an accepted connection through the output
