@@ -70,6 +70,9 @@ type Ruleset struct {
 	Family Family
 	Source string // "iptables-nft", "iptables-legacy", "nft", or the file it was read from
 	Tables []*Table
+	// unshown names the tables iptables-nft-save said it could not show
+	// (nft's view of them is read instead)
+	unshown []string
 }
 
 // Table is one "*filter" (or nat, mangle, raw, security) section of an

@@ -107,8 +107,14 @@ func (l *Live) addNative(nft *NftRuleset, w4, w6 *[]string) {
 			*f.warnings = []string{fmt.Sprintf("cannot read %s rules with iptables (%v): reading every table with nft instead", f.fam, *f.err)}
 			*f.err = nil
 		}
+		unshown := map[string]bool{}
+		for _, rs := range *f.sets {
+			for _, t := range rs.unshown {
+				unshown[t] = true
+			}
+		}
 		n := nft.Without(func(family, table string) bool {
-			return viaSave && family == f.nftFam && nft.iptablesManaged(family, table)
+			return viaSave && family == f.nftFam && nft.iptablesManaged(family, table) && !unshown[table]
 		})
 		rs := n.Family(f.fam)
 		if !isEmptyRuleset(rs) {
@@ -238,7 +244,20 @@ func runSave(ctx context.Context, r Runner, cmd string, fam Family) (*Ruleset, e
 	if err != nil {
 		return nil, err
 	}
-	return ParseSave(bytes.NewReader(out), cmd, fam)
+	rs, info, err := ParseSaveInfo(bytes.NewReader(out), cmd, fam)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range info.Unshown {
+		// "# Table `filter' is incompatible, use 'nft' tool.": its rules
+		// are not in the dump; nft's view of the table is used instead
+		if _, rest, ok := strings.Cut(u, "`"); ok {
+			if name, _, ok := strings.Cut(rest, "'"); ok {
+				rs.unshown = append(rs.unshown, name)
+			}
+		}
+	}
+	return rs, nil
 }
 
 // isEmptyRuleset: no rules and every policy ACCEPT, so it filters nothing.

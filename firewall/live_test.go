@@ -240,3 +240,44 @@ func TestLoadLiveRunsOnlyWhatTheKernelHas(t *testing.T) {
 		}
 	})
 }
+
+// TestLoadLiveIncompatibleTable: iptables-nft-save prints no rules for a
+// table holding native expressions ("# Table `filter' is incompatible"),
+// so nft's view of that table is evaluated rather than dropped as
+// iptables-nft's own.
+func TestLoadLiveIncompatibleTable(t *testing.T) {
+	doc := `{"nftables": [{"table": {"family": "ip", "name": "filter"}},
+	{"chain": {"family": "ip", "table": "filter", "name": "INPUT", "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}},
+	{"rule": {"family": "ip", "table": "filter", "chain": "INPUT", "handle": 3, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 22}}, {"accept": null}]}}]}`
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "save"), []byte("# Table `filter' is incompatible, use 'nft' tool.\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "nft.json"), []byte(doc), 0o644)
+	r := &fileRunner{files: map[string]string{"iptables-nft-save": filepath.Join(dir, "save"), "ip6tables-nft-save": "", "iptables-legacy-save": "", "ip6tables-legacy-save": "",
+		"nft -j list ruleset": filepath.Join(dir, "nft.json")}}
+	l := LoadLive(context.Background(), r)
+	var got []string
+	for _, rs := range l.V4 {
+		got = append(got, rs.Source)
+	}
+	if len(got) != 2 || got[1] != "nft" {
+		t.Fatalf("IPv4 rulesets %q, want the empty iptables-nft dump and nft's view of ip filter", got)
+	}
+	if res := NewEvaluator(IPv4, l.V4, Host{}).Evaluate(Query{Proto: "tcp", Port: 80}); res.Verdict != Blocked {
+		t.Errorf("tcp/80: %+v, want blocked by the table's policy drop", res)
+	}
+}
+
+// fileRunner answers commands with files by absolute path ("" for no output).
+type fileRunner struct{ files map[string]string }
+
+func (f *fileRunner) Run(_ context.Context, name string, args ...string) ([]byte, error) {
+	line := strings.TrimSpace(name + " " + strings.Join(args, " "))
+	p, ok := f.files[line]
+	if !ok {
+		return nil, &CmdError{Cmd: line, Err: ErrNotInstalled}
+	}
+	if p == "" {
+		return nil, nil
+	}
+	return os.ReadFile(p)
+}
