@@ -244,7 +244,7 @@ func explainRun(ctx context.Context, opts *explainOptions) error {
 }
 
 func writeExplainText(app *App, d *explainDoc) error {
-	w := app.Stdout
+	w := report.TerminalSafe(app.Stdout)
 	p := d.Packet
 	fmt.Fprintf(w, "%s/%d from %s to %s on %s (%s, NEW connection)\n", p.Proto, p.DPort, p.Src, p.Dst, p.Iface, d.Family)
 	if len(d.Listening) == 0 {

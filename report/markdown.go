@@ -10,6 +10,7 @@ import (
 // WriteMarkdown writes the report as GitHub-flavoured Markdown, for tickets
 // and wikis: summary, checks, findings by severity with remediation, sockets.
 func (r *Report) WriteMarkdown(w io.Writer) error {
+	w = TerminalSafe(w)
 	b := bufio.NewWriter(w)
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 

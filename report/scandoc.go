@@ -117,6 +117,7 @@ func (d *ScanDoc) WriteJSON(w io.Writer) error {
 // in "?" when only the port names it, and says "(client)" for a client
 // socket.
 func (d *ScanDoc) WriteTable(w io.Writer) error {
+	w = TerminalSafe(w)
 	withFW := d.Firewall != nil
 	header := []any{"PROTO", "ADDRESS", "PORT", "PROCESS", "SERVICE", "EXPOSURE"}
 	if withFW {

@@ -10,6 +10,7 @@ import (
 // WriteTable writes the report for a terminal: a summary, the checks that
 // did not pass, and the findings from the worst down.
 func (r *Report) WriteTable(w io.Writer) error {
+	w = TerminalSafe(w)
 	if _, err := fmt.Fprintf(w, "fwaudit %s report for %s, generated %s\n\nSUMMARY\n", r.Tool.Version, hostname(r), r.GeneratedAt); err != nil {
 		return err
 	}
