@@ -221,13 +221,9 @@ func (nc *nftCompiler) payload(r *Rule, proto, field string, neg bool, vals []an
 	case (proto == "ip" && field == "protocol") || (proto == "ip6" && field == "nexthdr"):
 		return nc.protoMatch(r, neg, vals)
 	case field == "dport" || field == "sport":
-		var rs []PortRange
-		for _, v := range vals {
-			pr, err := portValue(v)
-			if err != "" {
-				return err
-			}
-			rs = append(rs, pr)
+		rs, err := portValues(vals)
+		if err != "" {
+			return err
 		}
 		return nc.ports(r, proto, field, neg, rs)
 	case (proto == "icmp" || proto == "icmpv6") && (field == "type" || field == "code"):
@@ -335,6 +331,19 @@ func icmpTypeValue(s string, v6 bool, field string) (int, bool) {
 		return 16, !v6
 	}
 	return 0, false
+}
+
+// portValues reads every value as a port or range.
+func portValues(vals []any) ([]PortRange, string) {
+	rs := make([]PortRange, 0, len(vals))
+	for _, v := range vals {
+		pr, err := portValue(v)
+		if err != "" {
+			return nil, err
+		}
+		rs = append(rs, pr)
+	}
+	return rs, ""
 }
 
 func portValue(v any) (PortRange, string) {
@@ -542,13 +551,9 @@ func (nc *nftCompiler) ct(r *Rule, key, dir, op string, vals []any) string {
 		return ""
 	}
 	if dir == "original" && (key == "proto-dst" || key == "proto-src") && op != "<" && op != ">" {
-		var rs []PortRange
-		for _, v := range vals {
-			pr, err := portValue(v)
-			if err != "" {
-				return err
-			}
-			rs = append(rs, pr)
+		rs, err := portValues(vals)
+		if err != "" {
+			return err
 		}
 		kind := portOrigDst
 		if key == "proto-src" {
