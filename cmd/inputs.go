@@ -302,8 +302,8 @@ func unknownOptionWarnings(sets []*firewall.Ruleset) []string {
 					}
 					if n < most {
 						where := fmt.Sprintf("%s line %d", rs.Source, r.Line)
-						if r.Line == 0 {
-							where, _, _ = strings.Cut(r.Text, ": ") // nft: family table chain handle N
+						if r.Native {
+							where = r.Where()
 						}
 						out = append(out, fmt.Sprintf("%s: not understood: %s (verdicts that depend on this rule are conditional)",
 							where, printableText(strings.Join(r.Unknown, " "))))

@@ -52,8 +52,8 @@ func Analyze(rs *Ruleset) []Issue {
 // for an nft rule, its statements without the place (table, chain, handle)
 // and comment.
 func ruleKey(r *Rule) string {
-	if r.Line == 0 && !strings.HasPrefix(r.Text, "-") {
-		_, body, _ := strings.Cut(r.Text, ": ")
+	if r.Native {
+		body := r.Statements()
 		if i := strings.Index(body, " comment \""); i >= 0 {
 			body = body[:i]
 		}

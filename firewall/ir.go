@@ -51,7 +51,11 @@
 //     drop makes accepting verdicts conditional.
 package firewall
 
-import "net/netip"
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
 
 // Family is an address family: iptables rules are IPv4, ip6tables IPv6.
 type Family string
@@ -111,6 +115,8 @@ type Rule struct {
 	Line         int    // line number in the source (iptables)
 	Handle       int    // the rule's handle (nftables)
 	Text         string // as in the save file, without a [pkts:bytes] prefix; nft: where and what (see nftRuleText)
+	// Native: an nft rule (Text is "family table chain handle N: statements")
+	Native bool
 	// Part numbers the pieces of an nft rule that matches a set of
 	// concatenations or a verdict map: the evaluator walks one rule per
 	// element (elements never overlap, so at most one piece matches a
@@ -126,6 +132,25 @@ type Rule struct {
 	Unknown   []string // options not understood; any verdict depending on them is conditional
 
 	m matchSet // compiled matches, filled by the parser
+}
+
+// Where names the rule's place: "INPUT line 12" for an iptables rule,
+// "inet filter input handle 7" for an nft one.
+func (r *Rule) Where() string {
+	if r.Native {
+		where, _, _ := strings.Cut(r.Text, ": ")
+		return where
+	}
+	return fmt.Sprintf("%s line %d", r.Chain, r.Line)
+}
+
+// Statements is an nft rule's text without its place ("" for iptables).
+func (r *Rule) Statements() string {
+	if !r.Native {
+		return ""
+	}
+	_, body, _ := strings.Cut(r.Text, ": ")
+	return body
 }
 
 // Verdict is the answer for one port and family, as DESIGN.md defines it.

@@ -60,7 +60,7 @@ func (n *NftRuleset) Family(fam Family) *Ruleset {
 // devices never meet the chain, so for them it ends at once (an accept
 // ends one base chain only).
 func ingressGate(t *nftTable, c *nftChain, fam Family) *Rule {
-	r := &Rule{Table: t.name, Chain: c.name, Target: "ACCEPT"}
+	r := &Rule{Table: t.name, Chain: c.name, Target: "ACCEPT", Native: true}
 	r.m.proto = -1
 	r.m.x = &matchExtra{}
 	if c.devsKnown {
@@ -100,7 +100,7 @@ const maxParts = 1 << 20
 
 func (nc *nftCompiler) compile() []*Rule {
 	text := nftRuleText(nc.t, nc.c, nc.r, nc.pos, nc.positions)
-	base := &Rule{Table: nc.t.name, Chain: nc.c.name, Handle: nc.r.handle, Text: text}
+	base := &Rule{Table: nc.t.name, Chain: nc.c.name, Handle: nc.r.handle, Text: text, Native: true}
 	base.m.proto = -1
 	base.m.x = &matchExtra{}
 	bs := []*branch{{r: base}}

@@ -17,10 +17,11 @@ type path struct {
 	reply   []*cchain // output then postrouting, nat left out: a locally generated reply
 	// replyOpen: the reply chains have no rules and accept policies
 	replyOpen bool
+	way       []*cchain // pre then in, built once
 }
 
 // input is the way of a packet for a local socket.
-func (p *path) input() []*cchain { return append(append([]*cchain{}, p.pre...), p.in...) }
+func (p *path) input() []*cchain { return p.way }
 
 // preNoNAT is prerouting without its nat chains (a probe that must not be
 // translated).
@@ -67,6 +68,7 @@ func buildPaths(sets []*cruleset) ([]*path, string) {
 				}
 			}
 		}
+		p.way = append(append([]*cchain{}, p.pre...), p.in...)
 		return p
 	}
 	paths := []*path{mk(byHook)}

@@ -48,6 +48,9 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 		// Sources whose packet changed on this hook (NOTRACK in raw makes
 		// them UNTRACKED, a mark set) go on separately, each with its
 		// own packet.
+		if len(w.markHits) == 0 && (w.untracked.isEmpty() || w.p.state&stUntracked != 0) {
+			continue // nothing on this hook changed any packet
+		}
 		classes := w.classes(x, true)
 		if len(classes) == 1 && classes[0].same(w.p) {
 			continue

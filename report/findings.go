@@ -402,12 +402,12 @@ func (a *audit) deadRules(f *family) []Finding {
 			case "duplicate":
 				fd.ID, fd.Severity = "duplicate-rule", Low
 				fd.Title = "duplicate rule"
-				fd.Detail = fmt.Sprintf("%s repeats %s", ruleAt(is.Rule), by)
+				fd.Detail = fmt.Sprintf("%s repeats %s", is.Rule.Where(), by)
 				fd.Remediation = "delete the second copy"
 			default:
 				fd.ID, fd.Severity = "shadowed-rule", Low
 				fd.Title = "rule can never match"
-				fd.Detail = fmt.Sprintf("%s is shadowed by %s", ruleAt(is.Rule), by)
+				fd.Detail = fmt.Sprintf("%s is shadowed by %s", is.Rule.Where(), by)
 				fd.Remediation = "move the rule above the one that shadows it, or delete it"
 				if blocks(is.Rule) && (is.By == nil || !blocks(is.By)) {
 					fd.Severity = Medium
@@ -420,23 +420,10 @@ func (a *audit) deadRules(f *family) []Finding {
 	return out
 }
 
-// ruleAt names where a rule is: "INPUT line 12" in an iptables file; an
-// nft rule's text already says its table, chain and handle.
-func ruleAt(r *firewall.Rule) string {
-	if isNftRule(r) {
-		where, _, _ := strings.Cut(r.Text, ": ")
-		return where
-	}
-	return fmt.Sprintf("%s line %d", r.Chain, r.Line)
-}
-
-// isNftRule: the rule came from nft (its text starts with its table).
-func isNftRule(r *firewall.Rule) bool { return r.Line == 0 && !strings.HasPrefix(r.Text, "-") }
-
 // ruleWhere names a rule with its text: "line 12: -A INPUT ..." or the
 // nft rule's own text.
 func ruleWhere(r *firewall.Rule) string {
-	if isNftRule(r) {
+	if r.Native {
 		return r.Text
 	}
 	return fmt.Sprintf("line %d: %s", r.Line, r.Text)

@@ -74,8 +74,6 @@ func (a addrs) normalize() addrs {
 	return out
 }
 
-func (a addrs) union(b addrs) addrs { return append(slices.Clone(a), b...).normalize() }
-
 // subtract is a without b.
 func (a addrs) subtract(b addrs) addrs {
 	var out addrs
@@ -101,8 +99,6 @@ func (a addrs) subtract(b addrs) addrs {
 	}
 	return out.normalize()
 }
-
-func (a addrs) subsetOf(b addrs) bool { return len(a.subtract(b)) == 0 }
 
 func (a addrs) equal(b addrs) bool { return slices.Equal(a, b) }
 
