@@ -440,7 +440,7 @@ func (e *Evaluator) forward(w *walker, pth *path, in *pktCtx, away []awayHit) (m
 	for _, h := range away {
 		for _, out := range e.outIfacesTo(h.to.Addr()) {
 			w.p = &pktCtx{proto: in.proto, sport: in.sport, dport: h.to.Port(), in: in.in, out: out,
-				dst: h.to.Addr(), dstType: atUnicast, state: stNew | stDNAT, flags: in.flags, mark: h.mark, markUnsure: h.markUnsure, origDport: in.origPort()}
+				dst: h.to.Addr(), dstType: atUnicast, state: stNew | stDNAT, flags: in.flags, mark: h.mark, markUnsure: h.markUnsure, origDport: in.origPort(), origDst: in.origAddr()}
 			drops := h.drops
 			if drops.fam == "" {
 				drops = emptySet(e.fam)
