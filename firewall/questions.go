@@ -70,3 +70,34 @@ func (h HookChain) Reach() []*Chain {
 	}
 	return out
 }
+
+// WithoutDNAT is an evaluator of the same rules on the same host in which
+// no nat chain on the prerouting hook changes a packet: what the filter
+// chains alone decide for a port nothing forwards. A port forward (a
+// Docker publish) that is reachable while this evaluator blocks it
+// bypasses the host's INPUT rules.
+func (e *Evaluator) WithoutDNAT() *Evaluator {
+	out := make([]*Ruleset, 0, len(e.src))
+	for _, rs := range e.src {
+		if rs == nil {
+			continue
+		}
+		cp := *rs
+		cp.Tables = make([]*Table, len(rs.Tables))
+		for i, t := range rs.Tables {
+			ct := *t
+			ct.Chains = make([]*Chain, len(t.Chains))
+			for j, c := range t.Chains {
+				ct.Chains[j] = c
+				if b, ok := chainBase(t, c); ok && b.hook == "prerouting" && b.typ == "nat" {
+					cc := *c
+					cc.Rules = nil
+					ct.Chains[j] = &cc
+				}
+			}
+			cp.Tables[i] = &ct
+		}
+		out = append(out, &cp)
+	}
+	return NewEvaluator(e.fam, out, e.host)
+}

@@ -443,11 +443,15 @@ func dnatted(d firewall.Decision, r *firewall.Rule) bool {
 }
 
 // dockerBypass finds nat PREROUTING DNATs (Docker's published ports, or
-// any port forward) that a packet from the internet gets through: such
-// traffic is filtered by FORWARD, never by INPUT, so host rules for the
-// port do not protect it.
+// any port forward) that a packet from the internet gets through while
+// the host's INPUT rules alone would keep it out: such traffic is filtered
+// by FORWARD, never by INPUT, so host rules for the port do not protect
+// it. Reachability is judged with the rule's own destination (every host
+// address, or the one it publishes on) and the FORWARD outcome.
 func (a *audit) dockerBypass(f *family) []Finding {
 	var out []Finding
+	var alone *firewall.Evaluator // the rules with no DNAT, made once
+	seen := map[string]bool{}
 	for _, rs := range f.sets {
 		for _, c := range natChains(rs) {
 			for _, r := range c.Rules {
@@ -455,26 +459,33 @@ func (a *audit) dockerBypass(f *family) []Finding {
 					continue
 				}
 				port := r.DPorts[0].Lo
-				// From the default outside source and interface to the
-				// address the rule publishes on (-d), else the host's.
 				pkt := firewall.Packet{Proto: r.Proto, DPort: port}
 				q := firewall.Query{Proto: r.Proto, Port: port, Addr: unspecified(f.fam)}
 				if a, ok := r.DstAddr(); ok {
 					pkt.Dst, q.Addr = a, a
 				}
-				d := f.ev.Decide(pkt)
-				if !dnatted(d, r) {
-					continue
+				key := r.Proto + "/" + q.Addr.String() + ":" + fmt.Sprint(port)
+				if seen[key] || !dnatted(f.ev.Decide(pkt), r) {
+					continue // not forwarded to another host from outside
 				}
-				if d.Verdict == firewall.DecideDrop && f.ev.Evaluate(q).Verdict == firewall.Blocked {
+				got := f.ev.Evaluate(q)
+				if got.Verdict == firewall.Blocked || got.Verdict == firewall.NotApplicable || got.Verdict == firewall.Unknown {
 					continue // FORWARD lets nobody through: nothing bypasses anything
 				}
+				if alone == nil {
+					alone = f.ev.WithoutDNAT()
+				}
+				in := alone.Evaluate(q)
+				if !(in.Verdict == firewall.Blocked || (in.Verdict == firewall.Restricted && got.Verdict == firewall.Open)) {
+					continue // INPUT would let them in anyway
+				}
+				seen[key] = true
 				fd := Finding{
 					ID: "docker-bypass", Severity: Medium, Family: string(f.fam), Proto: r.Proto, Port: port,
 					Title:  "published port is forwarded past the INPUT rules",
-					Detail: fmt.Sprintf("nat %s sends %s %s arriving from outside to another address: FORWARD filters it, INPUT rules never see it", c.Name, r.Proto, portList(r.DPorts)),
+					Detail: fmt.Sprintf("nat %s sends %s %s arriving from outside to another address: FORWARD lets it in (%s) where INPUT alone would say %s", c.Name, r.Proto, portList(r.DPorts), got.Verdict, in.Verdict),
 					Rule:   r.Text, Source: rs.Source, Line: r.Line,
-					Remediation: fmt.Sprintf("filter the port in the DOCKER-USER chain (it sees forwarded traffic before Docker's rules), or publish it on 127.0.0.1 only (-p 127.0.0.1:%d:...)", port),
+					Remediation: bypassRemedy(r, port),
 				}
 				if svc, ok := scan.Identify(r.Proto, port, ""); ok {
 					fd.Service = svc.Name
@@ -487,6 +498,18 @@ func (a *audit) dockerBypass(f *family) []Finding {
 		}
 	}
 	return out
+}
+
+// bypassRemedy says where to filter a forwarded port: DOCKER-USER for
+// iptables (it sees forwarded traffic before Docker's rules), a base chain
+// of one's own on the forward hook for native nft (Docker 29's nftables
+// backend has no DOCKER-USER), or a publish on 127.0.0.1 only.
+func bypassRemedy(r *firewall.Rule, port uint16) string {
+	local := fmt.Sprintf("or publish it on 127.0.0.1 only (-p 127.0.0.1:%d:...)", port)
+	if r.Native {
+		return "filter it in a base chain of your own, in a table of your own, on the forward hook at a priority before Docker's (type filter hook forward priority filter - 1), matching ct original proto-dst " + fmt.Sprint(port) + ", " + local
+	}
+	return "filter it in the DOCKER-USER chain (it sees forwarded traffic before Docker's rules), matching -m conntrack --ctorigdstport " + fmt.Sprint(port) + ", " + local
 }
 
 func blocks(r *firewall.Rule) bool { return r.Target == "DROP" || r.Target == "REJECT" }
