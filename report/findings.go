@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/fwaudit/fwaudit/firewall"
@@ -38,6 +39,7 @@ func (a *audit) findings() []Finding {
 		out = append(out, a.staleRules(f)...)
 		out = append(out, a.deadRules(f)...)
 		out = append(out, a.dockerBypass(f)...)
+		out = append(out, a.directAccess(f)...)
 	}
 	if bs, _ := a.backends(); len(bs) > 1 {
 		out = append(out, Finding{
@@ -433,13 +435,73 @@ func ruleWhere(r *firewall.Rule) string {
 // the host's INPUT path for another address.
 // dnatted reports whether the walk of d was translated by r and sent on
 // to FORWARD (the walk goes on there, so r's step need not be the last).
-func dnatted(d firewall.Decision, r *firewall.Rule) bool {
-	for i, s := range d.Trace {
-		if s.Rule == r.Text && s.Action == "dnat" {
-			return i+1 < len(d.Trace) && d.Trace[i+1].Action == "forward"
+// directAccess finds containers (any DNAT target behind the host) that a
+// neighbour reaches by routing straight to their address, with no DNAT:
+// Docker before 28 (or with allow-direct-routing) leaves them open that
+// way, whatever DOCKER-USER says about the published port and even when
+// the port is published on 127.0.0.1 only.
+func (a *audit) directAccess(f *family) []Finding {
+	var out []Finding
+	seen := map[string]bool{}
+	for _, rs := range f.sets {
+		for _, c := range natChains(rs) {
+			for _, r := range c.Rules {
+				to, port, ok := r.NATTo()
+				if !ok || r.Proto == "" || r.ProtoNeg || f.ev.Local(to) || to.IsLoopback() {
+					continue
+				}
+				if port == 0 {
+					if len(r.DPorts) == 0 || r.DPortsNeg {
+						continue
+					}
+					port = r.DPorts[0].Lo
+				}
+				key := r.Proto + "/" + netip.AddrPortFrom(to, port).String()
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				got := f.ev.Routed(r.Proto, to, port)
+				if got.Verdict == firewall.Blocked {
+					continue
+				}
+				who := string(got.Verdict)
+				if got.Verdict == firewall.Restricted {
+					who += " to " + joinPrefixes(got.Sources)
+				}
+				fd := Finding{
+					ID: "direct-access", Severity: Medium, Family: string(f.fam), Proto: r.Proto, Port: port, Address: to.String(),
+					Title:  "container reachable by routing straight to its address",
+					Detail: fmt.Sprintf("a neighbour that routes %s to this host reaches %s %s directly, with no DNAT (%s): rules on the published port (DOCKER-USER --ctorigdstport, a publish on 127.0.0.1) do not apply", to, r.Proto, netip.AddrPortFrom(to, port), who),
+					Rule:   r.Text, Source: rs.Source, Line: r.Line,
+					Remediation: directRemedy(r, to),
+				}
+				if svc, ok := scan.Identify(r.Proto, port, ""); ok {
+					fd.Service = svc.Name
+					if svc.Sensitive {
+						fd.Severity = High
+					}
+				}
+				out = append(out, fd)
+			}
 		}
 	}
-	return false
+	return out
+}
+
+func directRemedy(r *firewall.Rule, to netip.Addr) string {
+	if r.Native {
+		return fmt.Sprintf("drop it before routing: a prerouting chain at priority raw with ip daddr %s iifname != <its bridge> drop (Docker 29 adds this unless allow-direct-routing is set)", to)
+	}
+	return fmt.Sprintf("upgrade to Docker 28 or later without allow-direct-routing (it drops direct access in the raw table), or add iptables -t raw -I PREROUTING -d %s ! -i <its bridge> -j DROP", to)
+}
+
+func joinPrefixes(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 // dockerBypass finds nat PREROUTING DNATs (Docker's published ports, or
@@ -459,14 +521,13 @@ func (a *audit) dockerBypass(f *family) []Finding {
 					continue
 				}
 				port := r.DPorts[0].Lo
-				pkt := firewall.Packet{Proto: r.Proto, DPort: port}
 				q := firewall.Query{Proto: r.Proto, Port: port, Addr: unspecified(f.fam)}
 				if a, ok := r.DstAddr(); ok {
-					pkt.Dst, q.Addr = a, a
+					q.Addr = a
 				}
 				key := r.Proto + "/" + q.Addr.String() + ":" + fmt.Sprint(port)
-				if seen[key] || !dnatted(f.ev.Decide(pkt), r) {
-					continue // not forwarded to another host from outside
+				if to, _, ok := r.NATTo(); seen[key] || !ok || f.ev.Local(to) {
+					continue // not forwarded to another host
 				}
 				got := f.ev.Evaluate(q)
 				if got.Verdict == firewall.Blocked || got.Verdict == firewall.NotApplicable || got.Verdict == firewall.Unknown {
