@@ -120,6 +120,9 @@ func (e *Evaluator) candidates() {
 		if m.x.hasDst {
 			dstSets = append(dstSets, m.x.dst)
 		}
+		if m.x.hasOrigDst {
+			dstSets = append(dstSets, m.x.origDst)
+		}
 		for _, pm := range m.x.ports {
 			if pm.kind == portSrc || pm.kind == portEither {
 				sranges = append(sranges, pm.ranges...)
