@@ -261,6 +261,39 @@ func testDockerBackend(t *testing.T, backend string) {
 			}
 			got := lab.ProbeAll(reqs)
 			scan := lab.Scan()
+			// bridge members are never input interfaces: no verdict names one
+			members := map[string]bool{}
+			for _, l := range strings.Split(lab.Host.Run("ip", "-o", "link", "show", "master", "docker0"), "\n") {
+				if f := strings.Fields(l); len(f) > 1 {
+					name, _, _ := strings.Cut(strings.TrimSuffix(f[1], ":"), "@")
+					members[name] = true
+				}
+			}
+			if len(members) != 2 {
+				t.Fatalf("docker0 should have the two containers' veths as members, has %v", members)
+			}
+			for _, so := range scan.Sockets {
+				if so.Firewall == nil {
+					continue
+				}
+				for _, fv := range []*FamilyVerdict{so.Firewall.IPv4, so.Firewall.IPv6} {
+					if fv == nil {
+						continue
+					}
+					for _, in := range fv.Interfaces {
+						named := members[in]
+						if pre, ok := strings.CutSuffix(in, "+"); ok {
+							for m := range members {
+								named = named || strings.HasPrefix(m, pre)
+							}
+						}
+						if named {
+							j, _ := json.Marshal(fv)
+							t.Errorf("MISMATCH %s [%s]: scan verdict of %s %s:%d names bridge member %s as an input interface: %s", st.name, backend, so.Proto, so.Address, so.Port, in, j)
+						}
+					}
+				}
+			}
 			reachable := map[string]bool{} // fam/proto/port of a host port someone outside reached
 			directIn := map[string]bool{}  // family -> a container reached directly
 			for i, pr := range probes {
