@@ -43,6 +43,8 @@ const d29UserTable = `table inet admin {
 }
 `
 
+// The Docker 28 iptables layout (moby's iptabler golden files) is loaded
+// the same way, with iptables-restore.
 func TestDocker29Golden(t *testing.T) {
 	type probe struct {
 		fam    string
@@ -92,6 +94,12 @@ func TestDocker29Golden(t *testing.T) {
 		{"routed", []string{"docker29-nftabler-routed.ip.nft"}, "", "0.0.0.0", false, false, cat(
 			all("ipv4", HostV4, 8080, false, yes),
 			all("ipv4", d29CtrV4, 80, true, yes), all("ipv4", d29CtrV4, 81, true, no))},
+		{"d28-nat", []string{"docker28-iptabler-nat.iptables-save"}, "", "0.0.0.0", false, false, cat(
+			all("ipv4", HostV4, 8080, false, yes),
+			all("ipv4", d29CtrV4, 80, true, no), all("ipv4", d29CtrV4, 81, true, no))},
+		{"d28-nat-bindlh", []string{"docker28-iptabler-nat-bindlh.iptables-save"}, "", "127.0.0.1", false, false, cat(
+			all("ipv4", HostV4, 8080, false, no),
+			all("ipv4", d29CtrV4, 80, true, no))},
 		{"nat-admin-chain", []string{"docker29-nftabler-nat.ip.nft", "docker29-nftabler-nat.ip6.nft"}, d29UserTable, "0.0.0.0", true, true, cat(
 			all("ipv4", HostV4, 8080, false, onlyA), all("ipv6", HostV6, 8080, false, onlyA),
 			all("ipv4", d29CtrV4, 80, true, no), all("ipv6", d29CtrV6, 80, true, no))},
@@ -110,10 +118,16 @@ func TestDocker29Golden(t *testing.T) {
 			lab.Start(lab.Host, "unknownd", specs...)
 			var rules strings.Builder
 			for _, f := range c.files {
+				if strings.HasSuffix(f, ".iptables-save") {
+					lab.LoadIptables(Testdata(t, "docker/"+f))
+					continue
+				}
 				rules.WriteString(d29Loadable(Testdata(t, "docker/"+f)))
 			}
 			rules.WriteString(c.extra)
-			lab.LoadNft(rules.String())
+			if rules.Len() > 0 {
+				lab.LoadNft(rules.String())
+			}
 			dump := "\n--- nft list ruleset ---\n" + lab.Host.Run("nft", "list", "ruleset")
 
 			ctl := lab.ProbeAll([]ProbeReq{
