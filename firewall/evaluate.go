@@ -265,7 +265,8 @@ func (e *Evaluator) result(q Query, proto int, w *walker, per []ifaceSets) Resul
 		// interface only when some outside interface admits nobody: an
 		// accept on every interface but a container bridge is an accept
 		// for every outsider. What only a bridge for containers admits
-		// never makes a port open.
+		// never makes a port open; where it admits everyone while the
+		// outside interfaces admit a few, the sources are the outsiders'.
 		res.Rule = e.bestRule(w.accBy, must)
 		if everyOutsideAdmits && outMust.fraction() > 0.5 {
 			res.Verdict = Open
@@ -273,10 +274,16 @@ func (e *Evaluator) result(q Query, proto int, w *walker, per []ifaceSets) Resul
 			break
 		}
 		res.Verdict = Restricted
-		if !must.isFull() {
-			res.Sources = must.prefixes()
+		src := must
+		if src.isFull() && live && everyOutsideAdmits {
+			// a container bridge admits everyone: say what outsiders get
+			src = outMust
+			res.Rule = e.bestRule(w.accBy, src)
 		}
-		if !everyOutsideAdmits || must.isFull() {
+		if !src.isFull() {
+			res.Sources = src.prefixes()
+		}
+		if !everyOutsideAdmits {
 			for _, a := range accepting {
 				if a != genericIface {
 					res.Interfaces = append(res.Interfaces, a)

@@ -39,3 +39,17 @@ func TestInsideInterfaces(t *testing.T) {
 		})
 	}
 }
+
+// TestInsideAdmitsEveryone: when the containers' bridge admits everyone
+// and the outside interface one source, the verdict speaks for outsiders.
+func TestInsideAdmitsEveryone(t *testing.T) {
+	host := Host{Interfaces: []string{"eth0", "docker0"}, Inside: []string{"docker0"}, Addrs: []netip.Addr{netip.MustParseAddr("203.0.113.10")}}
+	rules := filterRules("DROP",
+		"-A INPUT -i docker0 -p tcp -m tcp --dport 8080 -j ACCEPT",
+		"-A INPUT -s 192.0.2.3/32 -i eth0 -p tcp -m tcp --dport 8080 -j ACCEPT",
+	)
+	want := brief{Verdict: Restricted, Sources: "192.0.2.3/32", Rule: "-A INPUT -s 192.0.2.3/32 -i eth0 -p tcp -m tcp --dport 8080 -j ACCEPT"}
+	if got := evalText(t, rules, host, tcp(8080)); got != want {
+		t.Errorf("\n got %+v\nwant %+v", got, want)
+	}
+}
