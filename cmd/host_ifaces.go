@@ -3,6 +3,7 @@ package cmd
 import (
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // ifaceRole is what an interface is to packets arriving on it.
@@ -41,6 +42,17 @@ func ifaceRoleOf(sysfs, name string) ifaceRole {
 		}
 	}
 	return roleInside
+}
+
+// bridgeNetfilter reports whether br_netfilter hands bridged packets to
+// the IP hooks in this network namespace (dir: /proc/sys/net/bridge).
+func bridgeNetfilter(dir string) bool {
+	for _, f := range []string{"bridge-nf-call-iptables", "bridge-nf-call-ip6tables"} {
+		if b, err := os.ReadFile(filepath.Join(dir, f)); err == nil && strings.TrimSpace(string(b)) == "1" {
+			return true
+		}
+	}
+	return false
 }
 
 func exists(path string) bool {

@@ -115,6 +115,9 @@ func (o *inputOpts) load(ctx context.Context, app *App, wantRules bool) (*inputs
 	for _, w := range r.warn {
 		app.warnf("%s", w)
 	}
+	if r.fw != nil && o.readsLive() && len(in.host.Inside) > 0 && bridgeNetfilter("/proc/sys/net/bridge") {
+		app.warnf("br_netfilter is active (net.bridge.bridge-nf-call-iptables): packets bridged between containers pass the IP hooks again; verdicts judge routed packets only")
+	}
 	in.listeners, in.fw, in.fwInfo = ls, r.fw, r.info
 	in.liveRules = o.readsLive()
 	return in, nil

@@ -272,6 +272,9 @@ func addBridgedContainer(lab *Lab) *Netns {
 		{"ip", "-n", p, "-6", "route", "add", "fd49:efd7:54aa::/64", "via", HostV6.String()},
 		{"ip", "netns", "exec", h, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"},
 		{"ip", "netns", "exec", h, "sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1"},
+		// fwaudit judges routed packets; br_netfilter (loaded by an earlier
+		// dockerd) would pass bridged ones through the IP hooks again
+		{"sh", "-c", "[ ! -e /proc/sys/net/bridge ] || ip netns exec " + h + " sysctl -q -w net.bridge.bridge-nf-call-iptables=0 net.bridge.bridge-nf-call-ip6tables=0"},
 	} {
 		if _, stderr, err := runCmd("", nil, s...); err != nil {
 			lab.T.Fatalf("%s: %v: %s", strings.Join(s, " "), err, stderr)
