@@ -208,7 +208,12 @@ func TestWidthContent(t *testing.T) {
 			var doc struct {
 				Sockets []struct {
 					Port     int
-					Firewall struct{ IPv4 struct{ Verdict string; Except []string } }
+					Firewall struct {
+						IPv4 struct {
+							Verdict string
+							Except  []string
+						}
+					}
 				}
 			}
 			jsonOf(t, args, &doc)
