@@ -154,3 +154,24 @@ func readFile(t *testing.T, path string) (string, error) {
 	}
 	return string(b), nil
 }
+
+// TestCompleteAllow: --allow and --deny complete to the listening ports of
+// the --sockets file and to the catalog's service names; after "=" (a
+// CIDR follows) nothing is offered.
+func TestCompleteAllow(t *testing.T) {
+	for _, flag := range []string{"--allow", "--deny"} {
+		stdout, _, code := run(t, nil, "__complete", "suggest", "--offline", "--sockets", pgDir+"ss.txt", flag, "")
+		if code != exitOK {
+			t.Fatalf("%s: exit %d", flag, code)
+		}
+		for _, want := range []string{"22/tcp\tlistening: sshd\n", "5432/tcp\tlistening: postgres\n", "\npostgresql\t5432/tcp ", "\nssh\t22/tcp ", "\n:4\n"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("%s: completions lack %q:\n%s", flag, want, stdout)
+			}
+		}
+	}
+	stdout, _, _ := run(t, nil, "__complete", "suggest", "--offline", "--allow", "ssh=")
+	if stdout != ":4\n" {
+		t.Errorf("after =: %q", stdout)
+	}
+}
