@@ -180,7 +180,7 @@ func (t *textTable) add(cells ...string) { t.rows = append(t.rows, cells) }
 // columns are shortened (to no less than minOther).
 const (
 	minLast  = 24
-	minOther = 6
+	minOther = 12
 )
 
 func (t *textTable) write(w *bufio.Writer, o TextOptions) {
@@ -219,13 +219,14 @@ func (t *textTable) write(w *bufio.Writer, o TextOptions) {
 			others += cw
 		}
 		last := lim - others
-		if last < min(widths[n-1], minLast) {
-			// shorten the widest other columns until the last has room
-			want := min(widths[n-1], minLast)
+		// shorten the widest other columns until the last has room: first
+		// only those wider than minOther, then any, down to three columns
+		for _, pass := range []struct{ floor, want int }{{minOther, minLast}, {3, 8}} {
+			want := min(widths[n-1], pass.want)
 			for last < want {
 				k := -1
 				for j := range n - 1 {
-					if widths[j] > minOther && (k < 0 || widths[j] > widths[k]) {
+					if widths[j] > pass.floor && (k < 0 || widths[j] > widths[k]) {
 						k = j
 					}
 				}

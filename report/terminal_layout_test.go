@@ -60,7 +60,7 @@ func TestTextTable(t *testing.T) {
 		{"wide", TextOptions{Width: 10, Wide: true}, [][]string{{"tcp", "a long last cell"}},
 			"tcp  a long last cell\n"},
 		{"shortens others", TextOptions{Width: 36}, [][]string{{"a-very-long-process-name", "x", "some words here to show"}},
-			"a-very-~  x  some words here to show\n"},
+			"a-very-long~  x  some words here to\n|                show\n"},
 		{"empty first cell", TextOptions{}, [][]string{{"", "b"}}, "-  b\n"},
 	}
 	for _, tc := range tests {
