@@ -18,7 +18,7 @@ const fleetWidth = 80
 // the reports that could not be read.
 func (fl *Fleet) WriteTable(w io.Writer) error {
 	b := bufio.NewWriter(TerminalSafe(w))
-	fmt.Fprintf(b, "fwaudit fleet: %d hosts, %d findings, %d exposed sensitive services, %d unreadable reports\n",
+	fmt.Fprintf(b, "fwaudit fleet: %d hosts, %d findings, %d exposed, %d unreadable reports\n",
 		len(fl.Hosts), len(fl.Findings), len(fl.Exposed), len(fl.Errors))
 
 	fmt.Fprintf(b, "\nHOSTS (%d)\n", len(fl.Hosts))
@@ -152,6 +152,9 @@ func writeColumns(b *bufio.Writer, rows [][]string, right []bool) {
 					fmt.Fprintf(b, "%s%s\n", prefix, l)
 				}
 				line.Reset()
+				if rowEmptyAfter(r, i) {
+					break
+				}
 				line.WriteString(strings.Repeat(" ", colStart(width, i)+width[i]+2))
 				continue
 			}
@@ -163,6 +166,9 @@ func writeColumns(b *bufio.Writer, rows [][]string, right []bool) {
 			}
 			line.WriteString("  ")
 		}
+		if line.Len() == 0 {
+			continue // the rest of the row was empty
+		}
 		lines := wrap(r[n-1], last)
 		for j, l := range lines {
 			if j == 0 {
@@ -172,6 +178,16 @@ func writeColumns(b *bufio.Writer, rows [][]string, right []bool) {
 			fmt.Fprintf(b, "%s%s\n", strings.Repeat(" ", indent), l)
 		}
 	}
+}
+
+// rowEmptyAfter reports whether every cell of r after the i-th is empty.
+func rowEmptyAfter(r []string, i int) bool {
+	for _, c := range r[i+1:] {
+		if c != "" {
+			return false
+		}
+	}
+	return true
 }
 
 func colStart(width []int, i int) int {

@@ -34,3 +34,6 @@ report "$out/week1/web.json" $w1 web --sockets $in/web.ss.txt --nft $in/web.nft
 report "$out/week2/web.json" $w2 web --sockets $in/web.ss.txt --nft $in/web-week2.nft
 # new in week 2: process names and rule comments carrying HTML
 report "$out/week2/hostile.json" $w2 hostile --sockets $in/hostile.ss.txt --rules $in/hostile.rules.v4 --rules6 $in/v6-default-drop.rules
+# an audit without IPv6 rules: incomplete (checks skipped for lack of input)
+mkdir -p "$out/incomplete"
+report "$out/incomplete/server2.json" $w2 server2 --sockets $rep/ufw-server2/ss.txt --rules $rep/ufw-server2/rules.v4
