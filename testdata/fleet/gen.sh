@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the reports of testdata/fleet with fwaudit report --offline
-# from the inputs in inputs/ and testdata/report (run from the repository
-# root, as root: the nft text inputs are read by loading them into a
-# throwaway network namespace). broken/ is written by hand and kept.
+# from the inputs in inputs/ and testdata/report (run it as root from
+# anywhere: the nft text inputs are read by loading them into a throwaway
+# network namespace). broken/ is written by hand and kept.
 set -eu
 cd "$(dirname "$0")/../.."
 bin=$(mktemp -d)/fwaudit
