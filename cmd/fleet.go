@@ -127,10 +127,10 @@ func fleetRun(opts *fleetOptions) error {
 		opts.app.warnf("%s: %s", what, e.Error)
 	}
 	if n := len(fl.Errors); n > 0 {
-		return fmt.Errorf("%d of %d reports could not be read (see errors)", n, len(cur)+len(base))
+		return fmt.Errorf("%d of %s could not be read (see errors)", n, report.Plural(len(cur)+len(base), "report"))
 	}
 	if inc := fl.Incomplete(); len(inc) > 0 {
-		opts.app.warnf("audit incomplete on %d hosts: %s", len(inc), strings.Join(inc, ", "))
+		opts.app.warnf("audit incomplete on %s: %s", report.Plural(len(inc), "host"), strings.Join(inc, ", "))
 	}
 	if opts.failOn != "" {
 		sev, _ := report.ParseSeverity(opts.failOn)
@@ -139,7 +139,7 @@ func fleetRun(opts *fleetOptions) error {
 		}
 		if len(fl.Incomplete()) > 0 && !opts.allowIncomplete {
 			return &exitErr{code: exitIncomplete,
-				err:  fmt.Errorf("--fail-on %s: the audit of %d hosts is incomplete, so the fleet cannot pass", opts.failOn, len(fl.Incomplete())),
+				err:  fmt.Errorf("--fail-on %s: the audit of %s is incomplete, so the fleet cannot pass", opts.failOn, report.Plural(len(fl.Incomplete()), "host")),
 				hint: "--allow-incomplete passes it on the findings alone"}
 		}
 	}

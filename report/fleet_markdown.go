@@ -14,7 +14,7 @@ func (fl *Fleet) WriteMarkdown(w io.Writer) error {
 	b := bufio.NewWriter(TerminalSafe(w))
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 
-	p("# Firewall audit of %d hosts\n\n", len(fl.Hosts))
+	p("# Firewall audit of %s\n\n", Plural(len(fl.Hosts), "host"))
 	p("| Hosts | Critical | High | Medium | Low | Info | Exposed | Unreadable |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	p("| %d |", len(fl.Hosts))
 	for _, sev := range Severities {
@@ -35,12 +35,15 @@ func (fl *Fleet) WriteMarkdown(w io.Writer) error {
 			}
 			checks := make([]string, len(h.ChecksFailed))
 			for i, c := range h.ChecksFailed {
-				checks[i] = "`" + strings.ReplaceAll(c, "`", "'") + "`"
+				checks[i] = mdCodeCell(c)
+			}
+			if len(checks) == 0 {
+				checks = []string{"none"}
 			}
 			if len(h.Summary.Incomplete) > 0 {
 				checks = append(checks, "**audit incomplete**")
 			}
-			p(" %s | %s |\n", mdCell(strings.Join(checks, " ")), mdCell(h.GeneratedAt))
+			p(" %s | %s |\n", strings.Join(checks, " "), mdCell(h.GeneratedAt))
 		}
 	}
 
@@ -67,10 +70,10 @@ func (fl *Fleet) WriteMarkdown(w io.Writer) error {
 				p("| host removed | %s | | | |\n", mdCell(h))
 			}
 			for _, f := range d.New {
-				p("| new | %s | %s | `%s` | %s |\n", mdCell(f.Host), f.Severity, f.ID, mdCell(f.stableWhere()))
+				p("| new | %s | %s | %s | %s |\n", mdCell(f.Host), f.Severity, mdCodeCell(f.ID), mdCell(f.stableWhere()))
 			}
 			for _, f := range d.Resolved {
-				p("| resolved | %s | %s | `%s` | %s |\n", mdCell(f.Host), f.Severity, f.ID, mdCell(f.stableWhere()))
+				p("| resolved | %s | %s | %s | %s |\n", mdCell(f.Host), f.Severity, mdCodeCell(f.ID), mdCell(f.stableWhere()))
 			}
 		}
 	}
@@ -80,9 +83,9 @@ func (fl *Fleet) WriteMarkdown(w io.Writer) error {
 		p("No findings.\n")
 	}
 	for _, f := range fl.Findings {
-		p("- **%s** %s `%s` on %s (%s): %s\n", f.Severity, mdText(f.Title), f.ID, mdText(f.Host), mdText(f.where()), mdText(f.Detail))
+		p("- **%s** %s %s on %s (%s): %s\n", f.Severity, mdText(f.Title), mdCode(f.ID), mdText(f.Host), mdText(f.where()), mdText(f.Detail))
 		if f.Rule != "" {
-			p("  - Rule: `%s`\n", strings.ReplaceAll(f.Rule, "`", "'"))
+			p("  - Rule: %s\n", mdCode(f.Rule))
 		}
 		p("  - Remediation: %s\n", mdText(f.Remediation))
 	}
@@ -99,3 +102,13 @@ func (fl *Fleet) WriteMarkdown(w io.Writer) error {
 	}
 	return b.Flush()
 }
+
+// mdCode is s as a code span: a report comes from the host it describes,
+// so even an id may hold a backtick or a newline.
+func mdCode(s string) string {
+	return "`" + strings.ReplaceAll(strings.ReplaceAll(s, "`", "'"), "\n", " ") + "`"
+}
+
+// mdCodeCell is a code span inside a table cell, where "|" ends the cell
+// unless escaped.
+func mdCodeCell(s string) string { return strings.ReplaceAll(mdCode(s), "|", `\|`) }

@@ -18,8 +18,8 @@ const fleetWidth = 80
 // the reports that could not be read.
 func (fl *Fleet) WriteTable(w io.Writer) error {
 	b := bufio.NewWriter(TerminalSafe(w))
-	fmt.Fprintf(b, "fwaudit fleet: %d hosts, %d findings, %d exposed, %d unreadable reports\n",
-		len(fl.Hosts), len(fl.Findings), len(fl.Exposed), len(fl.Errors))
+	fmt.Fprintf(b, "fwaudit fleet: %s, %s, %d exposed, %s\n",
+		Plural(len(fl.Hosts), "host"), Plural(len(fl.Findings), "finding"), len(fl.Exposed), Plural(len(fl.Errors), "unreadable report"))
 
 	fmt.Fprintf(b, "\nHOSTS (%d)\n", len(fl.Hosts))
 	if len(fl.Hosts) == 0 {
@@ -55,8 +55,8 @@ func (fl *Fleet) WriteTable(w io.Writer) error {
 	}
 
 	if d := fl.Diff; d != nil {
-		fmt.Fprintf(b, "\nCHANGES SINCE THE BASELINE (%d new, %d resolved, %d hosts added, %d removed)\n",
-			len(d.New), len(d.Resolved), len(d.HostsAdded), len(d.HostsRemoved))
+		fmt.Fprintf(b, "\nCHANGES SINCE THE BASELINE (%d new, %d resolved, %s added, %d removed)\n",
+			len(d.New), len(d.Resolved), Plural(len(d.HostsAdded), "host"), len(d.HostsRemoved))
 		if len(d.New)+len(d.Resolved)+len(d.HostsAdded)+len(d.HostsRemoved) == 0 {
 			fmt.Fprintln(b, "no change")
 		} else {
@@ -104,6 +104,14 @@ func (f Finding) stableWhere() string {
 		return f.Family
 	}
 	return "host"
+}
+
+// Plural is "1 host", "2 hosts".
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func orDash(s string) string {

@@ -30,6 +30,7 @@ var htmlTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 		return strings.ToUpper(s[:1]) + s[1:]
 	},
 	"join":    strings.Join,
+	"plural":  Plural,
 	"verdict": socketVerdict,
 	"host":    hostname,
 	"fleetFinding": func(host string, f Finding) FleetFinding {
