@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the kernel tests need when it is missing: iptables (legacy
 # and nft), nftables, ufw, iproute2 (ip, ss), net-tools (netstat), procps
-# (sysctl) and util-linux (unshare).
+# (sysctl), util-linux (unshare) and chromium (the HTML reports are opened
+# in it headless).
 set -eu
 need=()
-for pair in iptables-restore:iptables iptables-legacy:iptables nft:nftables ufw:ufw ip:iproute2 ss:iproute2 netstat:net-tools sysctl:procps unshare:util-linux; do
+for pair in iptables-restore:iptables iptables-legacy:iptables nft:nftables ufw:ufw ip:iproute2 ss:iproute2 netstat:net-tools sysctl:procps unshare:util-linux chromium:chromium; do
 	bin=${pair%%:*} pkg=${pair##*:}
 	if ! command -v "$bin" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$bin" ] && ! [ -x "/sbin/$bin" ]; then
 		need+=("$pkg")
