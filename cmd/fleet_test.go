@@ -136,3 +136,37 @@ func TestFleetCompletion(t *testing.T) {
 		})
 	}
 }
+
+// TestFleetReadme keeps the output shown in the README's Fleets section
+// what the commands print.
+func TestFleetReadme(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	for _, args := range [][]string{
+		{"fleet", "--baseline", "testdata/fleet/week1", "testdata/fleet/week2"},
+		{"diff", "testdata/fleet/week1/mail.json", "testdata/fleet/week2/mail.json"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			prompt := "$ fwaudit " + strings.Join(args, " ") + "\n"
+			i := strings.Index(readme, prompt)
+			if i < 0 {
+				t.Fatalf("README.md does not show %q", prompt)
+			}
+			shown := readme[i+len(prompt):]
+			shown = shown[:strings.Index(shown, "\n```")+1]
+			shown = strings.SplitN(shown, "\n$ ", 2)[0]
+			shown = strings.TrimSuffix(shown, "\n") + "\n"
+			var rel []string
+			for _, a := range args {
+				rel = append(rel, strings.Replace(a, "testdata/", "../testdata/", 1))
+			}
+			stdout, stderr, _ := run(t, nil, rel...)
+			if stdout != shown {
+				t.Errorf("README.md shows (-) what %s prints (+):\n%s\nstderr: %s", prompt, lineDiff(shown, stdout), stderr)
+			}
+		})
+	}
+}
