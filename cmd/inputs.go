@@ -381,7 +381,9 @@ func unwrapPathError(err error) error {
 }
 
 // liveHost lists the non-loopback interfaces and addresses of this host (of
-// this network namespace), for the evaluator's -i and -d matches.
+// this network namespace), for the evaluator's -i and -d matches: bridge
+// and bond ports are left out (their bridge or bond is the input
+// interface), and bridges for containers are marked inside.
 func liveHost() firewall.Host {
 	var h firewall.Host
 	ifs, err := net.Interfaces()
@@ -392,6 +394,12 @@ func liveHost() firewall.Host {
 	for _, ifc := range ifs {
 		if ifc.Flags&net.FlagLoopback != 0 {
 			continue
+		}
+		switch ifaceRoleOf("/sys/class/net", ifc.Name) {
+		case roleMember:
+			continue // its bridge or bond is the input interface
+		case roleInside:
+			h.Inside = append(h.Inside, ifc.Name)
 		}
 		h.Interfaces = append(h.Interfaces, ifc.Name)
 		addrs, _ := ifc.Addrs()

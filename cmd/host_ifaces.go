@@ -1,0 +1,49 @@
+package cmd
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// ifaceRole is what an interface is to packets arriving on it.
+type ifaceRole int
+
+const (
+	roleOutside ifaceRole = iota // packets from the network arrive on it
+	roleInside                   // a bridge for the host's containers or VMs
+	roleMember                   // a port of a bridge or bond: never a packet's input interface
+)
+
+// ifaceRoleOf reads sysfs (normally /sys/class/net) for one interface:
+//   - a bridge or bond port is never the input interface of a routed or
+//     locally delivered packet; its bridge or bond is;
+//   - a bridge none of whose ports is a physical device (docker0, br-*,
+//     virbr0, lxcbr0, cni0, with only veth or tap ports or none) leads to
+//     the host's own containers or VMs: it is inside;
+//   - anything else is outside.
+//
+// An unreadable sysfs says outside, the answer that hides nothing.
+func ifaceRoleOf(sysfs, name string) ifaceRole {
+	dir := filepath.Join(sysfs, name)
+	if exists(filepath.Join(dir, "brport")) || exists(filepath.Join(dir, "bonding_slave")) {
+		return roleMember
+	}
+	if !exists(filepath.Join(dir, "bridge")) {
+		return roleOutside
+	}
+	ports, err := os.ReadDir(filepath.Join(dir, "brif"))
+	if err != nil {
+		return roleOutside
+	}
+	for _, p := range ports {
+		if exists(filepath.Join(sysfs, p.Name(), "device")) {
+			return roleOutside // a physical port: the bridge is the uplink
+		}
+	}
+	return roleInside
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
