@@ -11,7 +11,7 @@ import (
 	"github.com/fwaudit/fwaudit/report"
 )
 
-var reportFormats = []string{"json", "table", "markdown"}
+var reportFormats = []string{"json", "table", "markdown", "html"}
 
 type reportOptions struct {
 	app    *App
@@ -56,6 +56,7 @@ Exit codes:
 		Example: `  sudo fwaudit report > host.json
   sudo fwaudit report -o table
   sudo fwaudit report -o markdown > audit.md
+  sudo fwaudit report -o html > audit.html
   sudo fwaudit report --fail-on high || echo "fix the high findings"
   fwaudit report --offline --sockets ss.txt --rules rules.v4 --fail-on high --allow-incomplete
   fwaudit report --offline --sockets ss.txt --rules rules.v4 --rules6 rules.v6 \
@@ -127,6 +128,8 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 		err = rep.WriteTable(w, opts.layout.options(opts.app))
 	case "markdown":
 		err = rep.WriteMarkdown(w)
+	case "html":
+		err = rep.WriteHTML(w)
 	default:
 		err = rep.WriteJSON(w)
 	}

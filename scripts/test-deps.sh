@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the kernel tests need when it is missing: iptables (legacy
 # and nft), nftables, ufw, iproute2 (ip, ss), net-tools (netstat), procps
-# (sysctl), util-linux (unshare, nsenter) and docker.io (dockerd, docker,
-# containerd, runc, docker-proxy) for the real-daemon Docker test.
+# (sysctl), util-linux (unshare, nsenter), docker.io (dockerd, docker,
+# containerd, runc, docker-proxy) for the real-daemon Docker test, and
+# chromium (the HTML reports are opened in it headless).
 set -eu
 need=()
-for pair in iptables-restore:iptables iptables-legacy:iptables nft:nftables ufw:ufw ip:iproute2 ss:iproute2 netstat:net-tools sysctl:procps unshare:util-linux nsenter:util-linux dockerd:docker.io docker:docker.io containerd:containerd runc:runc containerd-shim-runc-v2:containerd docker-proxy:docker.io; do
+for pair in iptables-restore:iptables iptables-legacy:iptables nft:nftables ufw:ufw ip:iproute2 ss:iproute2 netstat:net-tools sysctl:procps unshare:util-linux nsenter:util-linux dockerd:docker.io docker:docker.io containerd:containerd runc:runc containerd-shim-runc-v2:containerd docker-proxy:docker.io chromium:chromium; do
 	bin=${pair%%:*} pkg=${pair##*:}
 	if ! command -v "$bin" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$bin" ] && ! [ -x "/sbin/$bin" ]; then
 		need+=("$pkg")
