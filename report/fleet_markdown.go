@@ -103,12 +103,6 @@ func (fl *Fleet) WriteMarkdown(w io.Writer) error {
 	return b.Flush()
 }
 
-// mdCode is s as a code span: a report comes from the host it describes,
-// so even an id may hold a backtick or a newline.
-func mdCode(s string) string {
-	return "`" + strings.ReplaceAll(strings.ReplaceAll(s, "`", "'"), "\n", " ") + "`"
-}
-
 // mdCodeCell is a code span inside a table cell, where "|" ends the cell
 // unless escaped.
 func mdCodeCell(s string) string { return strings.ReplaceAll(mdCode(s), "|", `\|`) }
