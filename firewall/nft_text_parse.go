@@ -45,7 +45,7 @@ type NftTextFiles interface {
 
 type osNftFiles struct{}
 
-func (osNftFiles) ReadFile(p string) ([]byte, error)       { return os.ReadFile(p) }
+func (osNftFiles) ReadFile(p string) ([]byte, error)     { return os.ReadFile(p) }
 func (osNftFiles) Glob(pattern string) ([]string, error) { return filepath.Glob(pattern) }
 
 // ParseNftText reads nft text into a ruleset without running nft. name is
@@ -115,13 +115,13 @@ type ntok struct {
 }
 
 type ntParser struct {
-	files    NftTextFiles
-	names    []string // files read, by index
-	defines  map[string][]ntok
-	toks     []ntok
-	pos      int
-	depth    int
-	tables   []*ntTable
+	files   NftTextFiles
+	names   []string // files read, by index
+	defines map[string][]ntok
+	toks    []ntok
+	pos     int
+	depth   int
+	tables  []*ntTable
 	// chains named by jump/goto in the statement being read
 	pendingRefs []ntok
 	chainRefs   []ntRef // every jump/goto, checked at the end

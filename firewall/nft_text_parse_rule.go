@@ -16,7 +16,6 @@ type ntSel struct {
 	tys   []string // the parts of a concatenation
 }
 
-
 func payload(proto, field string) map[string]any {
 	return map[string]any{"payload": map[string]any{"protocol": proto, "field": field}}
 }
@@ -169,9 +168,6 @@ func (p *ntParser) rule(tb *ntTable, c *ntChain) (*ntRule, error) {
 		if t.kind == tkNL || t.kind == tkEOF || (t.kind == tkPunct && (t.s == ";" || t.s == "}")) {
 			break
 		}
-		if ended {
-			return nil, p.errAt(t, "statement after a verdict not handled")
-		}
 		if t.kind != tkWord {
 			return nil, p.errAt(t, "unexpected %s in a rule", tokText(t))
 		}
@@ -187,6 +183,9 @@ func (p *ntParser) rule(tb *ntTable, c *ntChain) (*ntRule, error) {
 				return nil, p.errAt(n, "comment must end the rule")
 			}
 			break
+		}
+		if ended {
+			return nil, p.errAt(t, "statement after a verdict not handled")
 		}
 		p.pendingRefs = p.pendingRefs[:0]
 		stmts, verdict, err := p.statement(tb, c, r)
