@@ -43,6 +43,9 @@ type NftTextFiles interface {
 	Glob(pattern string) ([]string, error)
 }
 
+// nftIncludeDir is where nft looks for an include's relative path.
+const nftIncludeDir = "/etc"
+
 type osNftFiles struct{}
 
 func (osNftFiles) ReadFile(p string) ([]byte, error)     { return os.ReadFile(p) }
@@ -304,15 +307,19 @@ func (p *ntParser) preprocess(in []ntok, name string, nest int) ([]ntok, error) 
 	return out, nil
 }
 
-// include reads the files an include names: a path relative to the
-// including file's directory, or absolute; a glob may match none.
+// include reads the files an include names, where nft finds them: an
+// absolute path as it is, any other path under nft's include directory
+// (/etc: `include "nftables.d/*.nft"` is /etc/nftables.d/*.nft), but
+// "./" and "../" from the directory nft was started in, which this
+// reader cannot know (nft must read those). A glob may match nothing.
 func (p *ntParser) include(t ntok, from string, nest int) ([]ntok, error) {
 	path := t.s
-	if !filepath.IsAbs(path) {
-		if from == "-" || from == "stdin" || from == "" {
-			return nil, p.errAt(t, "relative include %q from standard input", path)
-		}
-		path = filepath.Join(filepath.Dir(from), path)
+	switch {
+	case filepath.IsAbs(path):
+	case strings.HasPrefix(path, "./") || strings.HasPrefix(path, "../"):
+		return nil, p.errAt(t, "include %q relative to the directory nft runs in not handled", path)
+	default:
+		path = filepath.Join(nftIncludeDir, path)
 	}
 	var paths []string
 	if strings.ContainsAny(path, "*?[") {
@@ -452,11 +459,33 @@ func (p *ntParser) name() (ntok, error) {
 	if t.kind != tkWord && t.kind != tkString {
 		return t, p.errAt(t, "expected a name, found %s", tokText(t))
 	}
-	if t.kind == tkWord && !isIdent(t.s) {
-		return t, p.errAt(t, "name %q not handled", t.s)
+	if t.kind == tkWord && (!isIdent(t.s) || ntKeywords[t.s]) {
+		return t, p.errAt(t, "name %q not handled (nft may take it for a keyword)", t.s)
 	}
 	return t, nil
 }
+
+// ntKeywords are words of nft's language that nft does not take as an
+// unquoted name (a conservative list: some of them it would).
+var ntKeywords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(`accept drop reject jump goto return continue counter log limit ip ip6
+		inet arp bridge netdev tcp udp udplite sctp dccp th icmp icmpv6 icmpx igmp meta ct fib dnat snat
+		masquerade redirect fwd dup queue tproxy notrack synproxy quota meter comment table chain set map
+		rule type hook priority policy device devices flags elements element add update delete insert
+		flush create include define redefine undefine mark iif oif iifname oifname vmap to with handle
+		position index timeout expires size typeof ruleset describe list reset rename flowtable monitor
+		export import secmark ah esp comp vlan ether numgen jhash symhash hash osf socket rt exthdr ipsec
+		level prefix group random persistent fully-random over burst rate packets bytes state status
+		direction l4proto nfproto saddr daddr sport dport protocol nexthdr length ttl dscp ecn sequence
+		dynamic constant interval auto-merge gc-interval and or xor lshift rshift not exists missing
+		missing dport sport last counters quotas limits helper helpers cgroup skuid skgid pkttype
+		priority meta nftrace rtclassid ibrname obrname cpu iifgroup oifgroup ipsec sdif sdifname
+		original reply label zone event expectation ct_state ct_status verdict`) {
+		m[w] = true
+	}
+	return m
+}()
 
 func isIdent(s string) bool {
 	if s == "" {
@@ -635,7 +664,8 @@ func (p *ntParser) tableCmd(kw ntok, create bool) error {
 		default:
 			return p.errAt(w, "%q in a table not handled", w.s)
 		}
-		if err := p.endStmt(true); err != nil {
+		// nft wants a line end or ';' after each, even before '}'
+		if err := p.endStmt(false); err != nil {
 			return err
 		}
 	}
@@ -1045,10 +1075,8 @@ func (p *ntParser) emit() []any {
 	out := make([]any, 0, n+1)
 	out = append(out, map[string]any{"metainfo": map[string]any{"json_schema_version": jnum(1)}})
 	for _, tb := range p.tables {
+		// (nft 1.0.6 lists no table comment in JSON)
 		t := map[string]any{"family": tb.family, "name": tb.name}
-		if tb.comment != "" {
-			t["comment"] = tb.comment
-		}
 		out = append(out, map[string]any{"table": t})
 		for _, s := range tb.sets {
 			o := map[string]any{"family": tb.family, "name": s.name, "table": tb.name}

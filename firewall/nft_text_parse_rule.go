@@ -872,7 +872,11 @@ func (p *ntParser) noOverlap(es []*ntElem, sel ntSel, t ntok) error {
 			ivals = append(ivals, e)
 		}
 	}
-	if len(ivals) < 2 {
+	ranged := false
+	for _, e := range ivals {
+		ranged = ranged || !e.parts[0].single
+	}
+	if len(ivals) < 2 || !ranged {
 		return nil
 	}
 	cp := make([]*ntElem, len(ivals))
@@ -882,7 +886,7 @@ func (p *ntParser) noOverlap(es []*ntElem, sel ntSel, t ntok) error {
 		c.data = nil
 		cp[i] = &c
 	}
-	_, err := p.intervals(cp, mergeNone, sel.ty == tyAddr4, sel.ty, t)
+	_, err := p.intervals(cp, mergeNoOverlap, sel.ty == tyAddr4, sel.ty, t)
 	return err
 }
 

@@ -498,6 +498,7 @@ const (
 	mergeNone   = iota // refused
 	mergeAll           // merged (auto-merge)
 	mergeInside        // one inside another: merged; else refused
+	mergeNoOverlap     // overlapping refused, adjacent kept apart
 )
 
 // intervals sorts and checks interval elements (one-part keys with
@@ -516,9 +517,12 @@ func (p *ntParser) intervals(es []*ntElem, mode int, v4 bool, ty string, tok nto
 			lv, ev := &last.parts[0], &e.parts[0]
 			next, ok := keyNext(lv.hi)
 			touch := !ok || bytes.Compare(ev.lo[:], next[:]) <= 0
+			if mode == mergeNoOverlap && bytes.Compare(ev.lo[:], lv.hi[:]) > 0 {
+				touch = false // adjacent: kept apart
+			}
 			inside := bytes.Compare(ev.hi[:], lv.hi[:]) <= 0
 			if touch {
-				if mode == mergeNone || (mode == mergeInside && !inside) || last.opts != nil || e.opts != nil || last.data != nil {
+				if mode == mergeNone || mode == mergeNoOverlap || (mode == mergeInside && !inside) || last.opts != nil || e.opts != nil || last.data != nil {
 					return nil, p.errAt(e.tok, "overlapping or adjacent interval elements not handled")
 				}
 				if bytes.Compare(ev.hi[:], lv.hi[:]) > 0 {
