@@ -168,6 +168,10 @@ func (p *ntParser) lexFile(text []byte, name string, nest int) ([]ntok, error) {
 			for i < len(s) && s[i] != '\n' {
 				i++
 			}
+			if i == len(s) {
+				// nft refuses a comment that the input's end cuts off
+				return nil, &nftTextError{file: name, line: int(line), msg: "comment without a line end"}
+			}
 		case c == '"':
 			j := strings.IndexByte(s[i+1:], '"')
 			if j < 0 || strings.IndexByte(s[i+1:i+1+j], '\n') >= 0 {
@@ -212,7 +216,7 @@ func (p *ntParser) lexFile(text []byte, name string, nest int) ([]ntok, error) {
 			}
 		}
 	}
-	emit(tkNL, "")
+	emit(tkNL, "eof") // the input's end, marked
 	return p.preprocess(out, name, nest)
 }
 
@@ -270,6 +274,9 @@ func (p *ntParser) preprocess(in []ntok, name string, nest int) ([]ntok, error) 
 						continue
 					}
 					val = append(val, x)
+				}
+				if j >= len(in) || (in[j].kind == tkNL && in[j].s == "eof") {
+					return nil, p.errAt(t, "define %s: nft wants a line end after it", vname)
 				}
 				if len(val) == 0 || depth != 0 {
 					return nil, p.errAt(t, "define %s not understood", vname)
@@ -456,7 +463,8 @@ func (p *ntParser) word() (ntok, error) {
 // name is an identifier or a quoted string.
 func (p *ntParser) name() (ntok, error) {
 	t := p.next()
-	if t.kind != tkWord && t.kind != tkString {
+	if t.kind != tkWord {
+		// nft takes a quoted name in some places only
 		return t, p.errAt(t, "expected a name, found %s", tokText(t))
 	}
 	if t.kind == tkWord && (!isIdent(t.s) || ntKeywords[t.s]) {
