@@ -495,10 +495,10 @@ func (p *ntParser) verdict() (any, error) {
 
 // how intervals treats elements that overlap or touch
 const (
-	mergeNone   = iota // refused
-	mergeAll           // merged (auto-merge)
-	mergeInside        // one inside another: merged; else refused
-	mergeNoOverlap     // overlapping refused, adjacent kept apart
+	mergeNone      = iota // refused
+	mergeAll              // merged (auto-merge)
+	mergeInside           // one inside another: merged; else refused
+	mergeNoOverlap        // overlapping refused, adjacent kept apart
 )
 
 // intervals sorts and checks interval elements (one-part keys with
