@@ -2,7 +2,8 @@
 # Installs what the kernel tests need when it is missing: iptables (legacy
 # and nft), nftables, ufw, iproute2 (ip, ss), net-tools (netstat), procps
 # (sysctl) and util-linux (unshare, setpriv); for the Debian package's tests
-# dpkg-deb, lintian, man-db (man) and systemd (systemd-analyze).
+# dpkg-deb, lintian, man-db (man), systemd (systemd-analyze) and
+# bash-completion.
 set -eu
 need=()
 for pair in iptables-restore:iptables iptables-legacy:iptables nft:nftables ufw:ufw ip:iproute2 ss:iproute2 netstat:net-tools sysctl:procps unshare:util-linux setpriv:util-linux dpkg-deb:dpkg lintian:lintian man:man-db systemd-analyze:systemd; do
@@ -11,6 +12,8 @@ for pair in iptables-restore:iptables iptables-legacy:iptables nft:nftables ufw:
 		need+=("$pkg")
 	fi
 done
+# completion scripts in /usr/share/bash-completion are loaded by bash-completion
+[ -f /usr/share/bash-completion/bash_completion ] || need+=(bash-completion)
 [ ${#need[@]} -eq 0 ] && exit 0
 pkgs=$(printf '%s\n' "${need[@]}" | sort -u | tr '\n' ' ')
 if [ "$(id -u)" != 0 ]; then
