@@ -74,7 +74,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 				v = so.Firewall.Verdict
 			}
 			p("| %s | %s | %d | %s | %s | %s | %s |\n", so.Proto, mdCell(so.Address), so.Port,
-				mdCell(so.Process), mdCell(ServiceCell(so)), so.Exposure, v)
+				mdCell(ProcessLabel(so)), mdCell(ServiceCell(so)), so.Exposure, v)
 		}
 	}
 	return b.Flush()

@@ -168,12 +168,36 @@ func NewPlainTable(w io.Writer) *tablewriter.Table {
 }
 
 func processCell(s Socket) string {
-	if s.Process == "" && s.PID == 0 {
-		return "-"
+	cell := "-"
+	if s.Published {
+		cell = "(published)"
+	} else if s.Process != "" || s.PID != 0 {
+		cell = fmt.Sprintf("%s(%d)", s.Process, s.PID)
+		if n := len(s.Processes); n > 1 {
+			cell += fmt.Sprintf(" +%d", n-1)
+		}
 	}
-	cell := fmt.Sprintf("%s(%d)", s.Process, s.PID)
-	if n := len(s.Processes); n > 1 {
-		cell += fmt.Sprintf(" +%d", n-1)
+	return cell + forwardsCell(s)
+}
+
+// ProcessLabel is the process column without PIDs (the report's tables):
+// the name, "(published)" for a published port no host socket receives,
+// and where a DNAT sends the port's traffic.
+func ProcessLabel(s Socket) string {
+	cell := s.Process
+	if s.Published {
+		cell = "(published)"
+	}
+	return cell + forwardsCell(s)
+}
+
+func forwardsCell(s Socket) string {
+	cell := ""
+	if len(s.ForwardsTo) > 0 {
+		cell = " → " + s.ForwardsTo[0]
+		if n := len(s.ForwardsTo); n > 1 {
+			cell += fmt.Sprintf(" +%d", n-1)
+		}
 	}
 	return cell
 }

@@ -1,0 +1,55 @@
+package firewall
+
+import (
+	"net/netip"
+	"testing"
+)
+
+// Which interfaces an outsider reaches decides open and restricted: a
+// bridge for containers (Host.Inside) is judged, but it neither keeps a
+// port from being open nor makes it restricted.
+func TestInsideInterfaces(t *testing.T) {
+	host := Host{
+		Interfaces: []string{"eth0", "eth1", "docker0"},
+		Inside:     []string{"docker0"},
+		Addrs:      []netip.Addr{netip.MustParseAddr("203.0.113.10")},
+	}
+	rules := filterRules("DROP",
+		"-A INPUT ! -i docker0 -p tcp -m tcp --dport 8080 -j ACCEPT",
+		"-A INPUT -i docker0 -p tcp -m tcp --dport 8081 -j ACCEPT",
+		"-A INPUT -i eth0 -p tcp -m tcp --dport 8082 -j ACCEPT",
+		"-A INPUT -i eth0 -p tcp -m tcp --dport 8083 -j ACCEPT",
+		"-A INPUT -i eth1 -s 10.0.0.0/8 -p tcp -m tcp --dport 8083 -j ACCEPT",
+	)
+	tests := []struct {
+		name string
+		port uint16
+		want brief
+	}{
+		{"every outside interface but not the bridge", 8080, brief{Verdict: Open, Rule: "-A INPUT ! -i docker0 -p tcp -m tcp --dport 8080 -j ACCEPT"}},
+		{"only the bridge", 8081, brief{Verdict: Restricted, Interfaces: "docker0", Rule: "-A INPUT -i docker0 -p tcp -m tcp --dport 8081 -j ACCEPT"}},
+		{"one of two outside interfaces", 8082, brief{Verdict: Restricted, Interfaces: "eth0", Rule: "-A INPUT -i eth0 -p tcp -m tcp --dport 8082 -j ACCEPT"}},
+		{"everyone on eth0, a subnet on eth1", 8083, brief{Verdict: Open, Rule: "-A INPUT -i eth0 -p tcp -m tcp --dport 8083 -j ACCEPT"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := evalText(t, rules, host, tcp(tt.port)); got != tt.want {
+				t.Errorf("tcp/%d:\n got %+v\nwant %+v", tt.port, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestInsideAdmitsEveryone: when the containers' bridge admits everyone
+// and the outside interface one source, the verdict speaks for outsiders.
+func TestInsideAdmitsEveryone(t *testing.T) {
+	host := Host{Interfaces: []string{"eth0", "docker0"}, Inside: []string{"docker0"}, Addrs: []netip.Addr{netip.MustParseAddr("203.0.113.10")}}
+	rules := filterRules("DROP",
+		"-A INPUT -i docker0 -p tcp -m tcp --dport 8080 -j ACCEPT",
+		"-A INPUT -s 192.0.2.3/32 -i eth0 -p tcp -m tcp --dport 8080 -j ACCEPT",
+	)
+	want := brief{Verdict: Restricted, Sources: "192.0.2.3/32", Rule: "-A INPUT -s 192.0.2.3/32 -i eth0 -p tcp -m tcp --dport 8080 -j ACCEPT"}
+	if got := evalText(t, rules, host, tcp(8080)); got != want {
+		t.Errorf("\n got %+v\nwant %+v", got, want)
+	}
+}
