@@ -30,7 +30,7 @@ unit:
 
 # Kernel tests in throwaway network namespaces; they skip loudly without root.
 e2e:
-	$(GO) test -count=1 -timeout 20m ./e2e/...
+	$(GO) test -count=1 -timeout 30m ./e2e/...
 
 test: deps vet unit e2e
 
