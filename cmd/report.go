@@ -25,6 +25,7 @@ type reportOptions struct {
 	at              string
 	version         string
 	layout          textLayout
+	out             outDirOptions // --output-dir, --keep (report_outdir.go)
 }
 
 func newReportCmd(app *App, runF func(context.Context, *reportOptions) error) *cobra.Command {
@@ -66,6 +67,9 @@ Exit codes:
 			if err := checkOutput(opts.format, "report format", reportFormats); err != nil {
 				return err
 			}
+			if err := opts.out.check(c); err != nil {
+				return err
+			}
 			if opts.failOn != "" {
 				if _, err := report.ParseSeverity(opts.failOn); err != nil {
 					return usageErrorf("--fail-on: %v", err)
@@ -91,6 +95,7 @@ Exit codes:
 	f.StringVar(&opts.at, "time", "", "report `TIME` to record, RFC 3339 (default: now)")
 	f.StringVar(&opts.version, "tool-version", "", "tool `VERSION` to record (default: this build's version)")
 	opts.in.bind(c, false)
+	opts.out.bind(c)
 	var severities []string
 	for _, s := range report.Severities {
 		severities = append(severities, s.String())
@@ -123,6 +128,14 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 		IPv6Disabled: !opts.in.offline && ipv6Disabled(),
 	})
 	w := opts.app.Stdout
+	var file *reportFile
+	if opts.out.dir != "" {
+		if file, err = opts.out.create(host.Hostname, now, opts.format); err != nil {
+			return err
+		}
+		defer file.abort()
+		w = file
+	}
 	switch opts.format {
 	case "table":
 		err = rep.WriteTable(w, opts.layout.options(opts.app))
@@ -135,6 +148,11 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 	}
 	if err != nil {
 		return fmt.Errorf("writing report: %w", err)
+	}
+	if file != nil {
+		if err := opts.out.save(opts.app, file, host.Hostname, opts.format, rep); err != nil {
+			return err
+		}
 	}
 	if rep.Incomplete() {
 		opts.app.warnf("audit incomplete, %d checks skipped: %s", rep.Summary.ChecksSkipped, strings.Join(rep.Summary.Incomplete, "; "))
