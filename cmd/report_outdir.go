@@ -28,7 +28,7 @@ const reportFileMode = 0o640
 
 func (o *outDirOptions) bind(c *cobra.Command) {
 	f := c.Flags()
-	f.StringVar(&o.dir, "output-dir", "", "write the report to `DIR`/HOST-TIME.json (.md, .txt) instead of stdout, mode 0640, and print a one-line summary")
+	f.StringVar(&o.dir, "output-dir", "", "write the report to `DIR`/HOST-TIME.json (.md, .txt, .html) instead of stdout, mode 0640, and print a one-line summary")
 	f.IntVar(&o.keep, "keep", 0, "with --output-dir, keep only the newest `N` reports of this host there (0 keeps all)")
 	if err := c.MarkFlagDirname("output-dir"); err != nil {
 		panic(err)
