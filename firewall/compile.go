@@ -272,7 +272,7 @@ func iptablesAddr(v string) (string, error) {
 	if strings.IndexByte(v, '%') >= 0 {
 		return "", fmt.Errorf("bad address %q: iptables takes no IPv6 zone", v)
 	}
-	if strings.IndexByte(v, '/') < 0 {
+	if strings.IndexByte(v, '/') < 0 || plainMasks(v) {
 		return v, nil
 	}
 	parts := strings.Split(v, ",")
@@ -288,6 +288,34 @@ func iptablesAddr(v string) (string, error) {
 		parts[i] = a + "/" + strconv.FormatUint(n, 10)
 	}
 	return strings.Join(parts, ","), nil
+}
+
+// plainMasks: every prefix length in the address list v is already written
+// as iptablesAddr would rewrite it (decimal, no leading zero or sign), so v
+// needs no copy. A blocklist has one such address per rule.
+func plainMasks(v string) bool {
+	for v != "" {
+		el := v
+		if i := strings.IndexByte(v, ','); i >= 0 {
+			el, v = v[:i], v[i+1:]
+		} else {
+			v = ""
+		}
+		i := strings.IndexByte(el, '/')
+		if i < 0 {
+			continue
+		}
+		m := el[i+1:]
+		if m == "" || len(m) > 3 || (m[0] == '0' && len(m) > 1) {
+			return false
+		}
+		for j := 0; j < len(m); j++ {
+			if m[j] < '0' || m[j] > '9' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // cNumber reads an unsigned number as C's strtoul with base 0 does: "0x"
