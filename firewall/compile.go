@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -249,9 +250,11 @@ func (c *ruleCompiler) addrSet(v string) (addrSet, error) {
 	if c.arena == nil || strings.IndexByte(v, ',') >= 0 {
 		return parseAddrSet(v, c.fam)
 	}
-	p, err := parseCIDR(v, c.fam)
-	if err != nil {
-		return addrSet{}, err
+	p, ok := parsePrefix4(v)
+	if !ok || c.fam != IPv4 {
+		if p, err = parseCIDR(v, c.fam); err != nil {
+			return addrSet{}, err
+		}
 	}
 	one := prefixRange(c.fam, p)
 	if len(*c.arena) == 0 {
@@ -261,6 +264,50 @@ func (c *ruleCompiler) addrSet(v string) (addrSet, error) {
 	a[0] = one
 	*c.arena = a[1:]
 	return addrSet{fam: c.fam, r: a[0:1:1]}, nil
+}
+
+// parsePrefix4 reads "a.b.c.d" or "a.b.c.d/n" (n from 0 to 32, decimal)
+// as parseCIDR does, without its allocations; ok is false for anything
+// else (IPv6, a netmask, a malformed value), which parseCIDR then reads or
+// refuses. Like netip.ParseAddr it refuses leading zeros in a field.
+func parsePrefix4(v string) (netip.Prefix, bool) {
+	var b [4]byte
+	i := 0
+	for f := 0; f < 4; f++ {
+		if f > 0 {
+			if i >= len(v) || v[i] != '.' {
+				return netip.Prefix{}, false
+			}
+			i++
+		}
+		start, n := i, 0
+		for i < len(v) && v[i] >= '0' && v[i] <= '9' && i-start < 3 {
+			n = n*10 + int(v[i]-'0')
+			i++
+		}
+		if i == start || n > 255 || (v[start] == '0' && i-start > 1) {
+			return netip.Prefix{}, false
+		}
+		b[f] = byte(n)
+	}
+	bits := 32
+	if i < len(v) {
+		if v[i] != '/' || i+1 == len(v) || len(v)-i-1 > 2 {
+			return netip.Prefix{}, false
+		}
+		bits = 0
+		for _, d := range []byte(v[i+1:]) {
+			if d < '0' || d > '9' {
+				return netip.Prefix{}, false
+			}
+			bits = bits*10 + int(d-'0')
+		}
+		if bits > 32 {
+			return netip.Prefix{}, false
+		}
+	}
+	p, err := netip.AddrFrom4(b).Prefix(bits)
+	return p, err == nil
 }
 
 // iptablesAddr rewrites an -s or -d value the way iptables reads it: a

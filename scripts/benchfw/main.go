@@ -92,7 +92,9 @@ func run(path string, listeners int) error {
 	if err != nil {
 		return err
 	}
-	rs, err := firewall.ParseSave(bufio.NewReaderSize(f, 1<<20), path, firewall.IPv4)
+	// the file itself, as fwaudit passes it: the parser sizes its buffer
+	// from Stat
+	rs, err := firewall.ParseSave(f, path, firewall.IPv4)
 	f.Close()
 	if err != nil {
 		return err
