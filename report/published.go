@@ -1,0 +1,137 @@
+package report
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/fwaudit/fwaudit/firewall"
+	"github.com/fwaudit/fwaudit/scan"
+)
+
+// publish is one port a nat DNAT forwards to another host (a container):
+// Docker's published ports, or any port forward.
+type publish struct {
+	proto, family string
+	addr          netip.Addr // the host address it is published on; unspecified for all
+	port          uint16
+	to            netip.AddrPort
+}
+
+// forward is a nat DNAT rule on the prerouting hook that sends a port
+// range to another host (a container): a Docker publish or a port forward.
+type forward struct {
+	rs    *firewall.Ruleset
+	chain *firewall.Chain
+	rule  *firewall.Rule
+	addr  netip.Addr // the host address it applies to; unspecified for all
+	ports firewall.PortRange
+	to    netip.Addr
+	toLo  uint16 // the first port it sends to; 0 keeps the port
+}
+
+// forwards lists fam's forwards to addresses that are not the host's.
+func forwards(fam firewall.Family, ev *firewall.Evaluator, sets []*firewall.Ruleset) []forward {
+	if ev == nil {
+		return nil
+	}
+	var out []forward
+	for _, rs := range sets {
+		for _, c := range natChains(rs) {
+			for _, r := range c.Rules {
+				to, toLo, ok := r.NATTo()
+				if !ok || (r.Proto != "tcp" && r.Proto != "udp" && r.Proto != "sctp") || r.ProtoNeg || len(r.DPorts) == 0 || r.DPortsNeg ||
+					ev.Local(to) || to.IsLoopback() {
+					continue
+				}
+				addr := unspecified(fam)
+				if a, ok := r.DstAddr(); ok {
+					addr = a
+				}
+				out = append(out, forward{rs, c, r, addr, r.DPorts[0], to, toLo})
+			}
+		}
+	}
+	return out
+}
+
+// target is where the forward sends port p of its range.
+func (f forward) target(p uint16) netip.AddrPort {
+	if f.toLo == 0 {
+		return netip.AddrPortFrom(f.to, p)
+	}
+	return netip.AddrPortFrom(f.to, f.toLo+(p-f.ports.Lo))
+}
+
+// maxPublishRange bounds the ports taken from one DNAT rule with a port
+// range (each is one row).
+const maxPublishRange = 64
+
+// publishes lists the ports the rules forward to other hosts, per family,
+// in rule order.
+func (fw *Firewall) publishes() []publish {
+	var out []publish
+	for _, f := range []struct {
+		fam  firewall.Family
+		ev   *firewall.Evaluator
+		sets []*firewall.Ruleset
+	}{{firewall.IPv4, fw.V4, fw.Sets4}, {firewall.IPv6, fw.V6, fw.Sets6}} {
+		for _, fd := range forwards(f.fam, f.ev, f.sets) {
+			if fd.rule.Proto != "tcp" && fd.rule.Proto != "udp" {
+				continue // the socket list has tcp and udp only
+			}
+			for p := int(fd.ports.Lo); p <= int(fd.ports.Hi) && p-int(fd.ports.Lo) < maxPublishRange; p++ {
+				out = append(out, publish{fd.rule.Proto, string(f.fam), fd.addr, uint16(p), fd.target(uint16(p))})
+			}
+		}
+	}
+	return out
+}
+
+// receives reports whether socket s gets what is published on p.
+func (p publish) receives(s Socket) bool {
+	if s.Proto != p.proto || s.Port != p.port || !(s.Family == p.family || (s.DualStack && p.family == "ipv4")) {
+		return false
+	}
+	a, err := netip.ParseAddr(s.Address)
+	return err == nil && (a.IsUnspecified() || p.addr.IsUnspecified() || a.Unmap() == p.addr)
+}
+
+// withPublished names the container side of published ports: each socket
+// that receives one (docker-proxy's) lists where the DNAT sends it, and a
+// published port with no host socket at all (Docker with the userland
+// proxy off) is added as a row of its own, judged like a socket bound
+// where the port is published.
+func withPublished(out []Socket, fw *Firewall) []Socket {
+	if fw == nil {
+		return out
+	}
+	for _, p := range fw.publishes() {
+		to := p.to.String()
+		found := false
+		for i := range out {
+			if p.receives(out[i]) {
+				found = true
+				if !slices.Contains(out[i].ForwardsTo, to) {
+					out[i].ForwardsTo = append(out[i].ForwardsTo, to)
+				}
+			}
+		}
+		if found {
+			continue
+		}
+		exp := scan.ExposurePublic
+		if p.addr.IsLoopback() {
+			exp = scan.ExposureLocal
+		}
+		l := scan.Listener{Proto: p.proto, Family: p.family, Address: p.addr, Port: p.port, Exposure: exp}
+		if svc, ok := scan.Identify(p.proto, p.port, ""); ok {
+			l.Service, l.ServiceBy = svc.Name, scan.ServiceByPort
+		}
+		out = append(out, Socket{
+			Proto: l.Proto, Family: l.Family, Address: l.Address.String(), Port: l.Port,
+			Service: l.Service, ServiceBy: l.ServiceBy, Exposure: string(l.Exposure),
+			Published: true, ForwardsTo: []string{to}, Firewall: judge(l, fw),
+		})
+	}
+	return out
+}
