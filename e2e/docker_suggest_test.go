@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -28,14 +29,11 @@ type dsProbe struct {
 	want bool
 }
 
-// dsProbes: from both peers in both families, to the host ports. open
-// ports admit both peers, onlyA ports peer A only, closed ports nobody.
-func dsProbes(open, onlyA, closed []uint16, v6 bool) []dsProbe {
+// dsProbes: from both peers to the host ports, in the families fams.
+// open ports admit both peers, onlyA ports peer A only, closed ports
+// nobody.
+func dsProbes(fams []string, open, onlyA, closed []uint16) []dsProbe {
 	var out []dsProbe
-	fams := []string{"ipv4"}
-	if v6 {
-		fams = append(fams, "ipv6")
-	}
 	for _, fam := range fams {
 		a, b, dst := peerA4, peerB4, HostV4
 		if fam == "ipv6" {
@@ -53,6 +51,12 @@ func dsProbes(open, onlyA, closed []uint16, v6 bool) []dsProbe {
 	}
 	return out
 }
+
+var (
+	v4only = []string{"ipv4"}
+	v6only = []string{"ipv6"}
+	both   = []string{"ipv4", "ipv6"}
+)
 
 // checkDockerSuggestProbes probes, requires what the suggestion means, and
 // requires fwaudit scan's verdicts to match what got through.
@@ -121,8 +125,11 @@ func testDockerSuggest(t *testing.T, backend string) {
 	lab.Start(lab.Host, "sshd", "tcp:[::]:22")
 	lab.Start(lab.Host, "unknownd", "tcp:[::]:9999")
 	dk := StartDocker(lab, backend)
-	dk.RunContainer("web", []string{"-p", "8080:80", "-p", "5432:5432", "-p", "6379:6379", "-p", "127.0.0.1:8083:80"},
-		"tcp:80", "tcp:5432", "tcp:6379")
+	// one container per published port: Docker 20.10 with ip6tables
+	// sometimes writes the IPv6 DNAT of only one of a container's ports
+	dk.RunContainer("web", []string{"-p", "8080:80", "-p", "127.0.0.1:8083:80"}, "tcp:80")
+	dk.RunContainer("db", []string{"-p", "5432:5432"}, "tcp:5432")
+	dk.RunContainer("cache", []string{"-p", "6379:6379"}, "tcp:6379")
 	client := dk.RunContainer("client", nil)
 
 	ipt := map[string]string{"ipv4": "iptables-" + backend, "ipv6": "ip6tables-" + backend}
@@ -146,7 +153,32 @@ func testDockerSuggest(t *testing.T, backend string) {
 		return "\n--- " + ipt["ipv4"] + "-save ---\n" + save("ipv4") + "--- " + ipt["ipv6"] + "-save ---\n" + save("ipv6")
 	}
 	today()
-	before := dsProbes([]uint16{8080, 6379, 9999, 22}, []uint16{5432}, nil, true)
+	// Docker 20.10 with ip6tables writes the IPv6 DNAT of some published
+	// ports only (seen: one of three); the others reach docker-proxy's
+	// socket through INPUT, where today's DOCKER-USER rule does not apply.
+	// 5432's IPv6 expectations follow what Docker wrote.
+	nat6 := save("ipv6")
+	dnat6 := func(port uint16) bool {
+		return strings.Contains(nat6, fmt.Sprintf("! -i docker0 -p tcp -m tcp --dport %d -j DNAT", port))
+	}
+	if !dnat6(8080) && !dnat6(5432) && !dnat6(6379) {
+		t.Fatalf("Docker wrote no IPv6 DNAT for the published ports: the IPv6 forward path cannot be tested%s", dump())
+	}
+	t.Logf("IPv6 DNAT written by Docker: 8080 %v, 5432 %v, 6379 %v", dnat6(8080), dnat6(5432), dnat6(6379))
+	before := dsProbes(both, []uint16{8080, 6379, 9999, 22}, nil, nil)
+	after := dsProbes(both, []uint16{8080, 9999, 22}, nil, []uint16{6379})
+	before = append(before, dsProbes(v4only, nil, []uint16{5432}, nil)...)
+	after = append(after, dsProbes(v4only, nil, []uint16{5432}, nil)...)
+	if dnat6(5432) {
+		// published through DNAT: today's DOCKER-USER restriction holds
+		before = append(before, dsProbes(v6only, nil, []uint16{5432}, nil)...)
+		after = append(after, dsProbes(v6only, nil, []uint16{5432}, nil)...)
+	} else {
+		// docker-proxy through INPUT: open today, a sensitive service the
+		// suggestion closes
+		before = append(before, dsProbes(v6only, []uint16{5432}, nil, nil)...)
+		after = append(after, dsProbes(v6only, nil, nil, []uint16{5432})...)
+	}
 	checkDockerSuggestProbes(t, lab, "today's rules", before, dump)
 
 	out := map[string]string{}
@@ -170,7 +202,6 @@ func testDockerSuggest(t *testing.T, backend string) {
 		}
 	}
 
-	after := dsProbes([]uint16{8080, 9999, 22}, []uint16{5432}, []uint16{6379}, true)
 	dockerChains := func(what string) {
 		t.Helper()
 		for fam, want := range map[string][]string{
@@ -207,9 +238,9 @@ func testDockerSuggest(t *testing.T, backend string) {
 			case "script":
 				env := []string{"env", "IPTABLES=" + ipt["ipv4"], "IP6TABLES=" + ipt["ipv6"], "bash", "-c", out["script"]}
 				lab.Host.Run(env...)
-				first := dump()
+				first := rulesOnly(dump())
 				lab.Host.Run(env...)
-				if again := dump(); again != first {
+				if again := rulesOnly(dump()); again != first {
 					t.Errorf("the script run twice gives other rules:\n--- once ---%s\n--- twice ---%s", first, again)
 				}
 			}
@@ -266,7 +297,7 @@ func TestDocker29Suggest(t *testing.T) {
 	waitIPv6Ready(t, lab.Host, ctr)
 	dump := func() string { return "\n--- nft list ruleset ---\n" + lab.Host.Run("nft", "list", "ruleset") }
 
-	before := dsProbes([]uint16{8080, 5432, 6379, 9999, 22}, nil, nil, true)
+	before := dsProbes(both, []uint16{8080, 5432, 6379, 9999, 22}, nil, nil)
 	checkDockerSuggestProbes(t, lab, "today's rules", before, dump)
 
 	stdout, stderr, code := lab.Fwaudit("suggest", "--format", "nft", "--allow", "postgresql="+peerA4.String()+","+peerA6.String())
@@ -288,7 +319,7 @@ func TestDocker29Suggest(t *testing.T) {
 			t.Errorf("after loading the suggestion, nft list tables has no %q:\n%s", want, tables)
 		}
 	}
-	after := dsProbes([]uint16{8080, 9999, 22}, []uint16{5432}, []uint16{6379}, true)
+	after := dsProbes(both, []uint16{8080, 9999, 22}, []uint16{5432}, []uint16{6379})
 	checkDockerSuggestProbes(t, lab, "suggest --format nft", after, dump)
 }
 
@@ -314,3 +345,17 @@ func waitIPv6Ready(t *testing.T, nss ...*Netns) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// rulesOnly drops the comments and counters of iptables-save output.
+func rulesOnly(save string) string {
+	var out []string
+	for _, l := range strings.Split(save, "\n") {
+		if strings.HasPrefix(l, "#") {
+			continue
+		}
+		out = append(out, saveCounters.ReplaceAllString(l, "[0:0]"))
+	}
+	return strings.Join(out, "\n")
+}
+
+var saveCounters = regexp.MustCompile(`\[[0-9]+:[0-9]+\]`)
