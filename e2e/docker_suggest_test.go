@@ -148,7 +148,9 @@ func testDockerSuggest(t *testing.T, backend string) {
 			run(fam, "-A", "DOCKER-USER", "-j", "RETURN")
 		}
 	}
-	save := func(fam string) string { return lab.Host.Run(strings.Replace(ipt[fam], "-"+backend, "-"+backend+"-save", 1)) }
+	save := func(fam string) string {
+		return lab.Host.Run(strings.Replace(ipt[fam], "-"+backend, "-"+backend+"-save", 1))
+	}
 	dump := func() string {
 		return "\n--- " + ipt["ipv4"] + "-save ---\n" + save("ipv4") + "--- " + ipt["ipv6"] + "-save ---\n" + save("ipv6")
 	}

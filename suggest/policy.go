@@ -158,6 +158,9 @@ func Build(listeners []scan.Listener, opts Options) (*Policy, []Warning, error) 
 			b.note(fmt.Sprintf("# %s on %s/%d is not opened: --deny %s", nameOf(l), l.Proto, l.Port, d.Raw))
 			for _, fam := range familiesOf(l) {
 				b.decide(l, fam, "--deny "+d.Raw, true)
+				if b.pubs != nil {
+					b.forwardFor(l, fam, nil) // a published port: closed where it is forwarded
+				}
 			}
 			continue
 		}
