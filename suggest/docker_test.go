@@ -361,3 +361,27 @@ func TestDockerUserNotReached(t *testing.T) {
 		}
 	}
 }
+
+// TestDockerLockout: on a Docker host the SSH check judges today's rules
+// with INPUT and DOCKER-USER replaced (restore formats) or with table inet
+// fwaudit beside them (nft): a session --ssh-from leaves out is refused,
+// one it names is kept.
+func TestDockerLockout(t *testing.T) {
+	cur := dockerCurrent(t, dockerFile(t, "docker20-legacy-default.iptables-save"), dockerFile(t, "docker20-legacy-default.ip6tables-save"), "docker0")
+	sess := []Session{{Client: netip.MustParseAddrPort("192.0.2.2:50000"), Server: netip.MustParseAddrPort("192.0.2.1:22"), From: "$SSH_CONNECTION"}}
+	for _, c := range []struct {
+		from string
+		cut  bool
+	}{{"192.0.2.2/32", false}, {"198.51.100.0/24", true}} {
+		p, _, err := Build(docker20Listeners(), Options{Current: cur, SSHFrom: []netip.Prefix{netip.MustParsePrefix(c.from)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, format := range []string{"iptables", "nft", "script"} {
+			err := CheckLockout(p, sess, cur, format)
+			if _, cut := err.(*LockoutError); cut != c.cut || (err != nil && !cut) {
+				t.Errorf("--ssh-from %s, %s: CheckLockout = %v, want a refusal %v", c.from, format, err, c.cut)
+			}
+		}
+	}
+}
