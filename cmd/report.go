@@ -11,7 +11,7 @@ import (
 	"github.com/fwaudit/fwaudit/report"
 )
 
-var reportFormats = []string{"json", "table", "markdown"}
+var reportFormats = []string{"json", "table", "markdown", "html"}
 
 type reportOptions struct {
 	app    *App
@@ -25,6 +25,7 @@ type reportOptions struct {
 	at              string
 	version         string
 	layout          textLayout
+	out             outDirOptions // --output-dir, --keep (report_outdir.go)
 }
 
 func newReportCmd(app *App, runF func(context.Context, *reportOptions) error) *cobra.Command {
@@ -56,6 +57,7 @@ Exit codes:
 		Example: `  sudo fwaudit report > host.json
   sudo fwaudit report -o table
   sudo fwaudit report -o markdown > audit.md
+  sudo fwaudit report -o html > audit.html
   sudo fwaudit report --fail-on high || echo "fix the high findings"
   fwaudit report --offline --sockets ss.txt --rules rules.v4 --fail-on high --allow-incomplete
   fwaudit report --offline --sockets ss.txt --rules rules.v4 --rules6 rules.v6 \
@@ -63,6 +65,9 @@ Exit codes:
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := checkOutput(opts.format, "report format", reportFormats); err != nil {
+				return err
+			}
+			if err := opts.out.check(c); err != nil {
 				return err
 			}
 			if opts.failOn != "" {
@@ -90,6 +95,7 @@ Exit codes:
 	f.StringVar(&opts.at, "time", "", "report `TIME` to record, RFC 3339 (default: now)")
 	f.StringVar(&opts.version, "tool-version", "", "tool `VERSION` to record (default: this build's version)")
 	opts.in.bind(c, false)
+	opts.out.bind(c)
 	var severities []string
 	for _, s := range report.Severities {
 		severities = append(severities, s.String())
@@ -122,16 +128,31 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 		IPv6Disabled: !opts.in.offline && ipv6Disabled(),
 	})
 	w := opts.app.Stdout
+	var file *reportFile
+	if opts.out.dir != "" {
+		if file, err = opts.out.create(host.Hostname, now, opts.format); err != nil {
+			return err
+		}
+		defer file.abort()
+		w = file
+	}
 	switch opts.format {
 	case "table":
 		err = rep.WriteTable(w, opts.layout.options(opts.app))
 	case "markdown":
 		err = rep.WriteMarkdown(w)
+	case "html":
+		err = rep.WriteHTML(w)
 	default:
 		err = rep.WriteJSON(w)
 	}
 	if err != nil {
 		return fmt.Errorf("writing report: %w", err)
+	}
+	if file != nil {
+		if err := opts.out.save(opts.app, file, host.Hostname, opts.format, rep); err != nil {
+			return err
+		}
 	}
 	if rep.Incomplete() {
 		opts.app.warnf("audit incomplete, %d checks skipped: %s", rep.Summary.ChecksSkipped, strings.Join(rep.Summary.Incomplete, "; "))

@@ -307,21 +307,9 @@ func cNumber(s string) (uint64, bool) {
 	return n, err == nil
 }
 
-func (c *ruleCompiler) addSrc(s addrSet) {
-	if c.m.hasSrc {
-		c.m.src = c.m.src.intersect(s)
-	} else {
-		c.m.hasSrc, c.m.src = true, s
-	}
-}
+func (c *ruleCompiler) addSrc(s addrSet) { c.m.andSrc(s) }
 
-func (c *ruleCompiler) addDst(s addrSet) {
-	if c.m.x.hasDst {
-		c.m.x.dst = c.m.x.dst.intersect(s)
-	} else {
-		c.m.x.hasDst, c.m.x.dst = true, s
-	}
-}
+func (c *ruleCompiler) addDst(s addrSet) { c.m.andDst(s) }
 
 func (c *ruleCompiler) addRuntime(reason string) {
 	for _, r := range c.m.x.runtime {
@@ -554,8 +542,10 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 			return err
 		}
 		m.x.states = append(m.x.states, stateMatch{mask: mask, neg: neg || n})
-	case "--ctorigsrc":
-		// for a NEW connection from outside the original source is the source
+	case "--ctorigsrc", "--ctorigdst":
+		// the connection's original addresses: for a NEW connection the
+		// source is the packet's, the destination the one the client
+		// used, before any DNAT
 		v, n, err := c.value(opt)
 		if err != nil {
 			return err
@@ -567,7 +557,11 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 		if neg || n {
 			set = set.complement()
 		}
-		c.addSrc(set)
+		if opt == "--ctorigsrc" {
+			c.m.andSrc(set)
+		} else {
+			c.m.andOrigDst(set)
+		}
 	case "--ctorigsrcport", "--ctorigdstport":
 		v, n, err := c.value(opt)
 		if err != nil {
@@ -599,24 +593,6 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 		} else if p != -1 && (int(m.proto) != p || m.protoNeg != (neg || n)) {
 			c.addRuntime("-m conntrack " + opt)
 		}
-	case "--ctorigdst":
-		// the connection's original destination: for a NEW connection the
-		// address the client used, before any DNAT
-		v, n, err := c.value(opt)
-		if err != nil {
-			return err
-		}
-		set, err := parseAddrSet(v, c.fam)
-		if err != nil {
-			return err
-		}
-		if neg || n {
-			set = set.complement()
-		}
-		if c.m.x.hasOrigDst {
-			set = set.intersect(c.m.x.origDst)
-		}
-		c.m.x.hasOrigDst, c.m.x.origDst = true, set
 	case "--ctreplsrc", "--ctrepldst", "--ctreplsrcport", "--ctrepldstport", "--ctstatus", "--ctexpire", "--ctdir", "--chunk-types", "--tcp-option":
 		c.opaque()
 		c.addRuntime("-m " + mod + " " + opt)

@@ -90,6 +90,29 @@ func (c ifaceCond) test(in, out string) bool {
 	return hit != c.neg
 }
 
+// andSrc, andDst and andOrigDst narrow the rule's address matches: a
+// second match on the same address intersects with the first.
+func (m *matchSet) andSrc(s addrSet) {
+	if m.hasSrc {
+		s = s.intersect(m.src)
+	}
+	m.hasSrc, m.src = true, s
+}
+
+func (m *matchSet) andDst(s addrSet) {
+	if m.x.hasDst {
+		s = s.intersect(m.x.dst)
+	}
+	m.x.hasDst, m.x.dst = true, s
+}
+
+func (m *matchSet) andOrigDst(s addrSet) {
+	if m.x.hasOrigDst {
+		s = s.intersect(m.x.origDst)
+	}
+	m.x.hasOrigDst, m.x.origDst = true, s
+}
+
 // noExtra is the shared empty matchExtra of rules that need none.
 var noExtra = &matchExtra{}
 

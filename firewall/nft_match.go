@@ -207,15 +207,9 @@ func (nc *nftCompiler) payload(r *Rule, proto, field string, neg bool, vals []an
 			set = set.complement()
 		}
 		if field == "saddr" {
-			if r.m.hasSrc {
-				set = set.intersect(r.m.src)
-			}
-			r.m.hasSrc, r.m.src = true, set
+			r.m.andSrc(set)
 		} else {
-			if r.m.x.hasDst {
-				set = set.intersect(r.m.x.dst)
-			}
-			r.m.x.hasDst, r.m.x.dst = true, set
+			r.m.andDst(set)
 		}
 		return ""
 	case (proto == "ip" && field == "protocol") || (proto == "ip6" && field == "nexthdr"):
@@ -566,15 +560,9 @@ func (nc *nftCompiler) ct(r *Rule, key, dir, op string, vals []any) string {
 			set = set.complement()
 		}
 		if field == "saddr" {
-			if r.m.hasSrc {
-				set = set.intersect(r.m.src)
-			}
-			r.m.hasSrc, r.m.src = true, set
+			r.m.andSrc(set)
 		} else {
-			if r.m.x.hasOrigDst {
-				set = set.intersect(r.m.x.origDst)
-			}
-			r.m.x.hasOrigDst, r.m.x.origDst = true, set
+			r.m.andOrigDst(set)
 		}
 		return ""
 	}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -245,8 +246,12 @@ func ownerWarnings(owners map[uint32][]Process, denied int, err error) (map[uint
 		return nil, []string{"cannot read processes from /proc (" + err.Error() + "); owners are unknown"}
 	}
 	if denied > 0 {
+		why := "permission denied; run as root"
+		if os.Geteuid() == 0 {
+			why = "permission denied, even to root: a capability such as CAP_SYS_PTRACE is missing, or they belong to another container"
+		}
 		return owners, []string{"cannot read the open files of " + strconv.Itoa(denied) +
-			" processes (permission denied; run as root): their sockets are listed without owner"}
+			" processes (" + why + "): their sockets, if any, are listed without owner"}
 	}
 	return owners, nil
 }

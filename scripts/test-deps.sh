@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Installs what the kernel tests need when it is missing: iptables (legacy
 # and nft), nftables, ufw, iproute2 (ip, ss), net-tools (netstat), procps
-# (sysctl), util-linux (unshare, nsenter) and docker.io (dockerd, docker,
-# containerd, runc, docker-proxy) for the real-daemon Docker test.
+# (sysctl), util-linux (unshare, nsenter, setpriv), docker.io (dockerd,
+# docker, containerd, runc, docker-proxy) for the real-daemon Docker test,
+# chromium (the HTML reports are opened in it headless), and for the Debian
+# package's tests dpkg-deb, lintian, man-db (man), systemd
+# (systemd-analyze) and bash-completion.
 set -eu
 need=()
-for pair in iptables-restore:iptables iptables-legacy:iptables nft:nftables ufw:ufw ip:iproute2 ss:iproute2 netstat:net-tools sysctl:procps unshare:util-linux nsenter:util-linux dockerd:docker.io docker:docker.io containerd:containerd runc:runc containerd-shim-runc-v2:containerd docker-proxy:docker.io; do
+for pair in iptables-restore:iptables iptables-legacy:iptables nft:nftables ufw:ufw ip:iproute2 ss:iproute2 netstat:net-tools sysctl:procps unshare:util-linux nsenter:util-linux dockerd:docker.io docker:docker.io containerd:containerd runc:runc containerd-shim-runc-v2:containerd docker-proxy:docker.io chromium:chromium setpriv:util-linux dpkg-deb:dpkg lintian:lintian man:man-db systemd-analyze:systemd; do
 	bin=${pair%%:*} pkg=${pair##*:}
 	if ! command -v "$bin" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$bin" ] && ! [ -x "/sbin/$bin" ]; then
 		need+=("$pkg")
 	fi
 done
+# completion scripts in /usr/share/bash-completion are loaded by bash-completion
+[ -f /usr/share/bash-completion/bash_completion ] || need+=(bash-completion)
 [ ${#need[@]} -eq 0 ] && exit 0
 pkgs=$(printf '%s\n' "${need[@]}" | sort -u | tr '\n' ' ')
 if [ "$(id -u)" != 0 ]; then
