@@ -169,6 +169,27 @@ func (s addrSet) contains(a netip.Addr) bool {
 	return lo < len(s.r) && !u.less(s.r[lo].lo)
 }
 
+// within reports whether every address of s is in t (s ⊆ t), with a
+// binary search in t per range of s: cheap when s is small and t large.
+func (s addrSet) within(t addrSet) bool {
+	for _, r := range s.r {
+		lo, hi := 0, len(t.r)
+		for lo < hi {
+			m := (lo + hi) / 2
+			if t.r[m].hi.less(r.lo) {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		// t's ranges never touch, so one of them must hold all of r
+		if lo == len(t.r) || r.lo.less(t.r[lo].lo) || t.r[lo].hi.less(r.hi) {
+			return false
+		}
+	}
+	return true
+}
+
 // appendRange adds r to a sorted range list, merging with the last range
 // when they overlap or touch.
 func appendRange(out []rng, r rng) []rng {

@@ -120,13 +120,33 @@ func shadowed(rs *Ruleset) []Issue {
 	dims := a.dimensions()
 	var out []Issue
 	for _, c := range chains {
+		cv := &cover{fam: a.e.fam}
+		// first: an earlier rule with the same matches that ends the walk
+		// for every packet it matches (no runtime match), by its key
+		first := map[string]*Rule{}
 		for i := range c.rules {
 			cr := &c.rules[i]
+			key := ""
+			if a.reached[cr] || endsAlways(cr) {
+				key = ruleKey(cr.r)
+			}
 			if a.reached[cr] {
+				if _, ok := first[key]; !ok && endsAlways(cr) {
+					first[key] = cr.r
+				}
 				continue
 			}
+			if r, ok := first[key]; ok && key != "" {
+				// the same matches as an earlier rule that accepts or drops
+				// whatever it matches: nothing is left for this one
+				out = append(out, Issue{Kind: "shadowed", Rule: cr.r, By: r})
+				continue
+			}
+			if endsAlways(cr) {
+				first[key] = cr.r
+			}
 			var by *Rule
-			if r := a.coveredBy(c, i); r != nil {
+			if r := cv.by(c, i); r != nil {
 				// earlier rules that test nothing but the source, and end
 				// the walk, take every source of this one: proven
 				out = append(out, Issue{Kind: "shadowed", Rule: cr.r, By: r})
@@ -160,19 +180,59 @@ func shadowed(rs *Ruleset) []Issue {
 	return out
 }
 
-// coveredBy returns the earlier rule of c that completes the cover of
-// rule i's sources by rules that match on nothing but the source and
-// accept or drop (nil when they do not cover it): no packet reaches rule i.
-func (a *analyzer) coveredBy(c *cchain, i int) *Rule {
+// endsAlways: the rule accepts or drops every packet its matches take,
+// whatever the runtime state (no limit, recent list, set the packet path
+// fills, mark it sets).
+func endsAlways(cr *crule) bool {
+	x := cr.r.m.x
+	return (cr.act == actAccept || cr.act == actDrop) && !cr.r.m.never &&
+		(x == nil || (len(x.runtime) == 0 && x.markSet == nil && x.actWhy == "" && x.nat == nil))
+}
+
+// cover finds, walking one chain in order, the earlier rules that match on
+// nothing but the source and accept or drop: once their sources together
+// hold all of a rule's, no packet reaches it. It folds each such rule in
+// once (in batches, as later rules ask), so a chain costs one pass, not a
+// pass per unreached rule.
+type cover struct {
+	fam     Family
+	next    int     // rules before next are folded into covered
+	covered addrSet // the union of their sources
+}
+
+// by returns the earlier rule of c that completes the cover of rule i's
+// sources (nil when they are not covered): the first j < i where the
+// sources of rules 0..j hold them all.
+func (cv *cover) by(c *cchain, i int) *Rule {
+	ends := func(o *crule) bool { return o.r.m.srcOnly && (o.act == actAccept || o.act == actDrop) }
+	if cv.covered.fam == "" {
+		cv.covered = emptySet(cv.fam)
+	}
+	if cv.next < i {
+		var rs []rng
+		for j := cv.next; j < i; j++ {
+			if o := &c.rules[j]; ends(o) {
+				rs = append(rs, o.src.r...)
+			}
+		}
+		cv.next = i
+		if len(rs) > 0 {
+			cv.covered = cv.covered.union(setOf(cv.fam, rs))
+		}
+	}
 	cr := &c.rules[i]
-	covered := emptySet(a.e.fam)
+	if cr.src.isEmpty() || !cr.src.within(cv.covered) {
+		return nil
+	}
+	// rare (a proven shadow): find the rule that completed the cover
+	covered := emptySet(cv.fam)
 	for j := 0; j < i; j++ {
 		o := &c.rules[j]
-		if !o.r.m.srcOnly || (o.act != actAccept && o.act != actDrop) || !o.src.overlaps(cr.src) {
+		if !ends(o) || !o.src.overlaps(cr.src) {
 			continue
 		}
 		covered = covered.union(o.src)
-		if cr.src.subtract(covered).isEmpty() {
+		if cr.src.within(covered) {
 			return o.r
 		}
 	}
