@@ -113,26 +113,27 @@ func (e *Evaluator) ifaceClasses(proto int, dsts []netip.Addr, ports []uint16) [
 	if !e.ifaceGrouping || len(e.ifaces) < 2 {
 		return rep
 	}
-	sig := make([][]tri, len(e.ifaces))
-	for i, iface := range e.ifaces {
+	// each interface's signature, keyed as bytes: the last interface with
+	// a signature stands for every earlier one with the same
+	last := map[string]int{}
+	var sig []byte
+	for i := len(e.ifaces) - 1; i >= 0; i-- {
+		sig = sig[:0]
 		for _, dst := range dsts {
 			for _, port := range ports {
 				for _, sp := range e.sports {
-					p := pktCtx{proto: proto, sport: sp, dport: port, in: iface, dst: dst,
+					p := pktCtx{proto: proto, sport: sp, dport: port, in: e.ifaces[i], dst: dst,
 						dstType: e.dstType(dst), state: stNew, flags: tcpSYN}
 					for _, cr := range e.ifaceRules {
-						sig[i] = append(sig[i], cr.r.m.test(&p))
+						sig = append(sig, byte(cr.r.m.test(&p)))
 					}
 				}
 			}
 		}
-	}
-	for i := range e.ifaces {
-		for j := len(e.ifaces) - 1; j > i; j-- {
-			if slices.Equal(sig[i], sig[j]) {
-				rep[i] = rep[j]
-				break
-			}
+		if j, ok := last[string(sig)]; ok {
+			rep[i] = j
+		} else {
+			last[string(sig)] = i
 		}
 	}
 	return rep
