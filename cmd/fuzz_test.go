@@ -1,0 +1,108 @@
+package cmd
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/fwaudit/fwaudit/firewall"
+	"github.com/fwaudit/fwaudit/suggest"
+)
+
+// rawControl returns the first character of s a terminal would act on
+// (C0 but newline and tab, DEL, C1, or bytes that are not UTF-8), or -1.
+func rawControl(s string) rune {
+	for i, r := range s {
+		if r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD") {
+			return r
+		}
+		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f || r >= 0x80 && r < 0xa0 {
+			return r
+		}
+	}
+	return -1
+}
+
+// FuzzFlagValues feeds one string to every parser of a flag value:
+// --allow/--deny (suggest.ParseSpec), --ssh-from (suggest.ParsePrefix and
+// ParsePrefixes), explain's port (parseProtoPort) and its --src/--dst
+// (parseFamilyAddr). None may panic; what they accept is well formed;
+// what they refuse is a usage error whose text, printed on a terminal,
+// holds no raw control character.
+func FuzzFlagValues(f *testing.F) {
+	for _, s := range []string{
+		"22", "tcp/22", "22/udp", "UDP/53", "ssh", "tcp/ssh", "postgresql=192.0.2.0/24,2001:db8::/32",
+		"mysql=10.1.2.3", "5432/tcp=::ffff:192.0.2.0/120", "http=", "=", "/", "0", "65536", "tcp/0",
+		"192.0.2.1", "2001:db8::1/64", "fe80::1%eth0", "fe80::1%\x1b[31m", "::ffff:10.0.0.1/104",
+		"10.0.0.0/33", " 22 / tcp ", "sctp/22", "a=b=c", "ssh=,,,", "\x00", "tcp/\x1b]0;x\x07",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if sp, err := suggest.ParseSpec(s); err != nil {
+			if r := rawControl(err.Error()); r >= 0 {
+				t.Errorf("ParseSpec(%q): raw %U in the error %q", s, r, err)
+			}
+		} else {
+			if sp.Port == 0 || sp.Proto != "" && sp.Proto != "tcp" && sp.Proto != "udp" {
+				t.Errorf("ParseSpec(%q) = %+v: bad port or protocol", s, sp)
+			}
+			for _, p := range sp.Sources {
+				if !p.IsValid() || p != p.Masked() || p.Addr().Is4In6() || p.Addr().Zone() != "" {
+					t.Errorf("ParseSpec(%q): source %v is not a canonical prefix", s, p)
+				}
+			}
+		}
+		if p, err := suggest.ParsePrefix(s); err != nil {
+			if r := rawControl(err.Error()); r >= 0 {
+				t.Errorf("ParsePrefix(%q): raw %U in the error %q", s, r, err)
+			}
+		} else {
+			if !p.IsValid() || p != p.Masked() || p.Addr().Is4In6() || p.Addr().Zone() != "" {
+				t.Errorf("ParsePrefix(%q) = %v: not a canonical prefix", s, p)
+			}
+			// the canonical form reads back as itself
+			if q, err := suggest.ParsePrefix(p.String()); err != nil || q != p {
+				t.Errorf("ParsePrefix(%q) = %v, which reads back as %v, %v", s, p, q, err)
+			}
+		}
+		if ps, err := suggest.ParsePrefixes(s); err == nil {
+			for _, p := range ps {
+				if p != p.Masked() {
+					t.Errorf("ParsePrefixes(%q): %v has host bits", s, p)
+				}
+			}
+		} else if r := rawControl(err.Error()); r >= 0 {
+			t.Errorf("ParsePrefixes(%q): raw %U in the error %q", s, r, err)
+		}
+		if proto, port, err := parseProtoPort(s); err != nil {
+			var ee *exitErr
+			if !errors.As(err, &ee) || ee.code != exitUsage {
+				t.Errorf("parseProtoPort(%q): %v is not a usage error", s, err)
+			}
+			if r := rawControl(err.Error()); r >= 0 {
+				t.Errorf("parseProtoPort(%q): raw %U in the error %q", s, r, err)
+			}
+		} else if proto != "tcp" && proto != "udp" || port == 0 {
+			t.Errorf("parseProtoPort(%q) = %s/%d", s, proto, port)
+		}
+		for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
+			a, err := parseFamilyAddr(s, "--src", fam)
+			if err != nil {
+				var ee *exitErr
+				if !errors.As(err, &ee) || ee.code != exitUsage {
+					t.Errorf("parseFamilyAddr(%q): %v is not a usage error", s, err)
+				}
+				if r := rawControl(err.Error()); r >= 0 {
+					t.Errorf("parseFamilyAddr(%q, %s): raw %U in the error %q", s, fam, r, err)
+				}
+				continue
+			}
+			if a.Is4() != (fam == firewall.IPv4) || a.Is4In6() || a == (netip.Addr{}) {
+				t.Errorf("parseFamilyAddr(%q, %s) = %v", s, fam, a)
+			}
+		}
+	})
+}
