@@ -106,3 +106,24 @@ func FuzzFlagValues(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSafeStderr: whatever is written to stderr reaches it with no
+// character a terminal acts on, and text without one passes unchanged.
+func FuzzSafeStderr(f *testing.F) {
+	f.Add([]byte("warning: plain text\n"))
+	f.Add([]byte("nft: tcp dport 22 \x1b[31mevil accept\n"))
+	f.Add([]byte("c1 \xc2\x9b31m and bad \xff\xfe utf-8, é ok\n"))
+	f.Fuzz(func(t *testing.T, p []byte) {
+		var b strings.Builder
+		n, err := safeStderr{&b}.Write(p)
+		if err != nil || n != len(p) {
+			t.Fatalf("Write = %d, %v; want %d, nil", n, err, len(p))
+		}
+		if r := rawControl(b.String()); r >= 0 {
+			t.Fatalf("raw %U in %q (from %q)", r, b.String(), p)
+		}
+		if rawControl(string(p)) < 0 && b.String() != string(p) {
+			t.Fatalf("printable %q came out as %q", p, b.String())
+		}
+	})
+}
