@@ -127,3 +127,57 @@ func FuzzSafeStderr(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCommandLine runs whole offline command lines with fuzzed flag
+// values: suggest --allow/--deny/--ssh-from on the kept host, and explain
+// with a fuzzed port. The exit code is one README documents for the
+// command (0, or 2 for a value refused); on 2 stderr says why in one
+// "fwaudit: error:" line; on 0 suggest's stdout is a ruleset our parser
+// reads; stderr never carries a raw control character.
+func FuzzCommandLine(f *testing.F) {
+	f.Add("postgresql=192.0.2.0/25", "http", "203.0.113.0/24", "tcp/22")
+	f.Add("8099/tcp", "25", "2001:db8::/48", "udp/dns")
+	f.Add("ssh", "ssh", "10.0.0.0/8", "22")
+	f.Add("tcp/\x1b[2J", "=x", "fe80::1%\x1b", "\x00/tcp")
+	f.Add("mysql=::ffff:10.0.0.0/104", "", "", "tcp/65535")
+	f.Fuzz(func(t *testing.T, allow, deny, sshFrom, port string) {
+		args := keptArgs()
+		for _, a := range []struct{ flag, v string }{{"--allow", allow}, {"--deny", deny}, {"--ssh-from", sshFrom}} {
+			if a.v != "" {
+				args = append(args, a.flag+"="+a.v)
+			}
+		}
+		stdout, stderr, code := run(t, nil, args...)
+		checkCLI(t, args, stdout, stderr, code)
+		if code == 0 {
+			if _, err := firewall.ParseSave(strings.NewReader(stdout), "suggested", firewall.IPv4); err != nil {
+				t.Fatalf("%q: our parser rejects the ruleset: %v\n%s", args, err, stdout)
+			}
+		}
+		args = []string{"explain", port, "--offline", "--rules", keptDir + "rules.v4"}
+		if strings.HasPrefix(port, "-") {
+			args = []string{"explain", "--offline", "--rules", keptDir + "rules.v4", "--", port}
+		}
+		stdout, stderr, code = run(t, nil, args...)
+		checkCLI(t, args, stdout, stderr, code)
+	})
+}
+
+func checkCLI(t *testing.T, args []string, stdout, stderr string, code int) {
+	t.Helper()
+	if r := rawControl(stderr); r >= 0 {
+		t.Fatalf("%q: raw %U on stderr: %q", args, r, stderr)
+	}
+	switch code {
+	case exitOK:
+		if stdout == "" {
+			t.Fatalf("%q: exit 0 and nothing on stdout; stderr: %s", args, stderr)
+		}
+	case exitUsage:
+		if stdout != "" || strings.Count(stderr, "fwaudit: error: ") != 1 {
+			t.Fatalf("%q: exit 2 with stdout %q, stderr %q; want no data and one error line", args, stdout, stderr)
+		}
+	default:
+		t.Fatalf("%q: exit %d; stderr: %s", args, code, stderr)
+	}
+}
