@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,4 +106,141 @@ func ufwHostileChild(t *testing.T) {
 	if after := hashTree(t, ufwHostPaths...); after != before {
 		t.Errorf("the lab's ufw changed the (hostile) host files")
 	}
+}
+
+// rawTerminal returns the first character of s a terminal would act on
+// (C0 but newline and tab, DEL, C1), or -1.
+func rawTerminal(s string) rune {
+	for _, r := range s {
+		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f || r >= 0x80 && r < 0xa0 {
+			return r
+		}
+	}
+	return -1
+}
+
+// TestHostileProcessNames: process names are chosen by whoever starts the
+// process. Names with spaces, quotes, $(), a newline and terminal escape
+// sequences are reported exactly in JSON (as /proc/PID/comm has them),
+// never reach a terminal raw in any text output or warning, and every
+// suggested ruleset carrying them in comments loads, and the script runs
+// without executing anything from a name.
+func TestHostileProcessNames(t *testing.T) {
+	t.Parallel()
+	lab := NewLab(t)
+	requireFwaudit(t)
+	dir := t.TempDir()
+	names := map[uint16]string{
+		7101: "my app",
+		7102: `it's "q"`,
+		7103: "$(touch pwned)",
+		7104: "a\nb",
+		7105: "\x1b[31mred\x1b[0m",
+		7106: "\x1b]0;pwn\x07",
+		7107: "`touch pwned2`",
+	}
+	pids := map[uint16]int{}
+	for port, name := range names {
+		path := filepath.Join(dir, name)
+		if err := os.Link(SvcBin, path); err != nil {
+			t.Fatal(err)
+		}
+		p, err := lab.spawn(lab.Host, name, []string{path, "listen", fmt.Sprintf("tcp:0.0.0.0:%d", port)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line, err := p.next(readyTimeout); err != nil || line != "ready" {
+			t.Fatalf("starting %q: %q, %v", name, line, err)
+		}
+		pids[port] = p.PID
+	}
+	lab.Start(lab.Host, "sshd", "tcp:0.0.0.0:22")
+	lab.LoadIptables("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n")
+
+	t.Run("json has the names exactly", func(t *testing.T) {
+		s := lab.Scan()
+		for port, pid := range pids {
+			comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := strings.TrimSuffix(string(comm), "\n")
+			found := false
+			for _, so := range s.Sockets {
+				if so.Port == port {
+					found = true
+					if so.Process != want || so.PID != pid {
+						t.Errorf("port %d: process %q pid %d, want %q pid %d", port, so.Process, so.PID, want, pid)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("port %d not listed", port)
+			}
+		}
+	})
+	for _, args := range [][]string{
+		{"scan"},
+		{"report", "--format", "table"},
+		{"report", "--format", "markdown"},
+		{"explain", "tcp/7105"},
+		{"explain", "tcp/7106"},
+		{"suggest", "--diff"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			stdout, stderr, code := lab.Fwaudit(args...)
+			if code != 0 && !(args[0] == "suggest" && code == 1) {
+				t.Errorf("exit %d\nstderr: %s", code, stderr)
+			}
+			if r := rawTerminal(stdout); r >= 0 {
+				t.Errorf("raw %U on stdout:\n%q", r, stdout)
+			}
+			if r := rawTerminal(stderr); r >= 0 {
+				t.Errorf("raw %U on stderr:\n%q", r, stderr)
+			}
+			if args[0] == "scan" && (!strings.Contains(stdout, "my app") || !strings.Contains(stdout, `\x1b[31mred`)) {
+				t.Errorf("the table does not name the processes (escaped):\n%s", stdout)
+			}
+		})
+	}
+	t.Run("suggested rulesets load", func(t *testing.T) {
+		v4, stderr, code := lab.Fwaudit("suggest")
+		if code != 0 {
+			t.Fatalf("suggest: exit %d: %s", code, stderr)
+		}
+		if r := rawTerminal(v4 + stderr); r >= 0 {
+			t.Errorf("raw %U in suggest's output:\n%q", r, v4+stderr)
+		}
+		lab.Host.RunInput([]byte(v4), "iptables-restore", "--test")
+		nft, _, code := lab.Fwaudit("suggest", "--format", "nft")
+		if code != 0 {
+			t.Fatalf("suggest --format nft: exit %d", code)
+		}
+		lab.Host.RunInput([]byte(nft), "nft", "-c", "-f", "-")
+		script, _, code := lab.Fwaudit("suggest", "--format", "script")
+		if code != 0 {
+			t.Fatalf("suggest --format script: exit %d", code)
+		}
+		// run it for real in the lab's namespace, in an empty directory:
+		// it loads the rules and creates no file
+		work := t.TempDir()
+		path := filepath.Join(work, "rules.sh")
+		if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		out, stderr, err := runCmd(work, nil, "ip", "netns", "exec", lab.Host.Name, "bash", path)
+		if err != nil {
+			t.Fatalf("running the script: %v\n%s%s", err, out, stderr)
+		}
+		if r := rawTerminal(out + stderr); r >= 0 {
+			t.Errorf("raw %U in what the script prints:\n%q", r, out+stderr)
+		}
+		ents, _ := os.ReadDir(work)
+		if len(ents) != 1 {
+			t.Errorf("the script created files: %v", ents)
+		}
+		if !lab.Probe("tcp", "192.0.2.2", "192.0.2.1", 22) {
+			t.Errorf("after the script, ssh is not reachable")
+		}
+	})
 }
