@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the kernel tests need when it is missing: iptables (legacy
 # and nft), nftables, ufw, iproute2 (ip, ss), net-tools (netstat), procps
-# (sysctl) and util-linux (unshare).
+# (sysctl) and util-linux (unshare, setpriv).
 set -eu
 need=()
-for pair in iptables-restore:iptables iptables-legacy:iptables nft:nftables ufw:ufw ip:iproute2 ss:iproute2 netstat:net-tools sysctl:procps unshare:util-linux; do
+for pair in iptables-restore:iptables iptables-legacy:iptables nft:nftables ufw:ufw ip:iproute2 ss:iproute2 netstat:net-tools sysctl:procps unshare:util-linux setpriv:util-linux; do
 	bin=${pair%%:*} pkg=${pair##*:}
 	if ! command -v "$bin" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$bin" ] && ! [ -x "/sbin/$bin" ]; then
 		need+=("$pkg")
