@@ -11,7 +11,7 @@ import (
 	"github.com/fwaudit/fwaudit/report"
 )
 
-var reportFormats = []string{"json", "table", "markdown"}
+var reportFormats = []string{"json", "table", "markdown", "html"}
 
 type reportOptions struct {
 	app    *App
@@ -24,6 +24,7 @@ type reportOptions struct {
 	hostname        string
 	at              string
 	version         string
+	layout          textLayout
 }
 
 func newReportCmd(app *App, runF func(context.Context, *reportOptions) error) *cobra.Command {
@@ -55,6 +56,7 @@ Exit codes:
 		Example: `  sudo fwaudit report > host.json
   sudo fwaudit report -o table
   sudo fwaudit report -o markdown > audit.md
+  sudo fwaudit report -o html > audit.html
   sudo fwaudit report --fail-on high || echo "fix the high findings"
   fwaudit report --offline --sockets ss.txt --rules rules.v4 --fail-on high --allow-incomplete
   fwaudit report --offline --sockets ss.txt --rules rules.v4 --rules6 rules.v6 \
@@ -82,6 +84,7 @@ Exit codes:
 	}
 	f := c.Flags()
 	bindOutput(c, &opts.format, "json", reportFormats)
+	opts.layout.bind(c)
 	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when a finding at or above `SEVERITY` exists (critical, high, medium, low, info), 4 when the audit is incomplete")
 	f.BoolVar(&opts.allowIncomplete, "allow-incomplete", false, "with --fail-on, pass an incomplete audit (checks skipped for lack of input) instead of exiting 4")
 	f.StringVar(&opts.hostname, "hostname", "", "host `NAME` to record (default: this host's name)")
@@ -105,10 +108,7 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 	if opts.at != "" {
 		now, _ = time.Parse(time.RFC3339, opts.at)
 	}
-	host := in.hostname
-	if opts.hostname != "" {
-		host = opts.hostname
-	}
+	host := hostOf(opts.app, in, &opts.in, opts.hostname, true)
 	ver := Version()
 	if opts.version != "" {
 		ver = opts.version
@@ -116,7 +116,8 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 	rep := report.Build(report.Inputs{
 		Listeners:    in.listeners,
 		Firewall:     in.fw,
-		Hostname:     host,
+		Hostname:     host.Hostname,
+		HostSource:   host.Source,
 		Now:          now,
 		Version:      ver,
 		IPv6Disabled: !opts.in.offline && ipv6Disabled(),
@@ -124,9 +125,11 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 	w := opts.app.Stdout
 	switch opts.format {
 	case "table":
-		err = rep.WriteTable(w)
+		err = rep.WriteTable(w, opts.layout.options(opts.app))
 	case "markdown":
 		err = rep.WriteMarkdown(w)
+	case "html":
+		err = rep.WriteHTML(w)
 	default:
 		err = rep.WriteJSON(w)
 	}

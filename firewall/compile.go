@@ -233,7 +233,7 @@ func (c *ruleCompiler) run() error {
 
 // finish marks a rule that matches on nothing but its source address.
 func (m *matchSet) finish() {
-	m.srcOnly = m.proto == -1 && !m.in.set && !m.x.out.set && m.frag == 0 && !m.x.hasDst &&
+	m.srcOnly = m.proto == -1 && !m.in.set && !m.x.out.set && m.frag == 0 && !m.x.hasDst && !m.x.hasOrigDst &&
 		len(m.x.ports) == 0 && len(m.x.states) == 0 && len(m.x.flags) == 0 && len(m.x.icmp) == 0 &&
 		len(m.x.addrtype) == 0 && len(m.x.runtime) == 0 && !m.never && len(m.x.protos) == 0 &&
 		len(m.x.ifaces) == 0 && m.x.actWhy == "" && m.x.rpf == nil && len(m.x.marks) == 0 && m.x.markSet == nil
@@ -599,7 +599,25 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 		} else if p != -1 && (int(m.proto) != p || m.protoNeg != (neg || n)) {
 			c.addRuntime("-m conntrack " + opt)
 		}
-	case "--ctorigdst", "--ctreplsrc", "--ctrepldst", "--ctreplsrcport", "--ctrepldstport", "--ctstatus", "--ctexpire", "--ctdir", "--chunk-types", "--tcp-option":
+	case "--ctorigdst":
+		// the connection's original destination: for a NEW connection the
+		// address the client used, before any DNAT
+		v, n, err := c.value(opt)
+		if err != nil {
+			return err
+		}
+		set, err := parseAddrSet(v, c.fam)
+		if err != nil {
+			return err
+		}
+		if neg || n {
+			set = set.complement()
+		}
+		if c.m.x.hasOrigDst {
+			set = set.intersect(c.m.x.origDst)
+		}
+		c.m.x.hasOrigDst, c.m.x.origDst = true, set
+	case "--ctreplsrc", "--ctrepldst", "--ctreplsrcport", "--ctrepldstport", "--ctstatus", "--ctexpire", "--ctdir", "--chunk-types", "--tcp-option":
 		c.opaque()
 		c.addRuntime("-m " + mod + " " + opt)
 	case "--comment":

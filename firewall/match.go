@@ -32,6 +32,10 @@ type matchExtra struct {
 	hasDst bool
 	dst    addrSet
 	out    ifaceMatch
+	// origDst: the connection's original destination (conntrack
+	// --ctorigdst, nft ct original daddr), the address before any DNAT
+	hasOrigDst bool
+	origDst    addrSet
 
 	ports    []portMatch
 	states   []stateMatch
@@ -90,7 +94,7 @@ func (c ifaceCond) test(in, out string) bool {
 var noExtra = &matchExtra{}
 
 func (x *matchExtra) empty() bool {
-	return !x.hasDst && !x.out.set && len(x.ports) == 0 && len(x.states) == 0 && len(x.flags) == 0 &&
+	return !x.hasDst && !x.hasOrigDst && !x.out.set && len(x.ports) == 0 && len(x.states) == 0 && len(x.flags) == 0 &&
 		len(x.icmp) == 0 && len(x.addrtype) == 0 && len(x.runtime) == 0 && len(x.targetArgs) == 0 && x.nat == nil &&
 		len(x.protos) == 0 && len(x.ifaces) == 0 && x.actWhy == "" && x.rpf == nil &&
 		len(x.marks) == 0 && x.markSet == nil

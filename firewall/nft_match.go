@@ -550,6 +550,34 @@ func (nc *nftCompiler) ct(r *Rule, key, dir, op string, vals []any) string {
 		}
 		return ""
 	}
+	if f, field, ok := strings.Cut(key, " "); ok && dir == "original" && (field == "saddr" || field == "daddr") && op != "<" && op != ">" {
+		// ct original ip saddr / ip6 daddr: for a NEW connection the
+		// source is the packet's, the destination the one the client
+		// used, before any DNAT
+		if hf := headerFamily(f); hf != "" && hf != nc.fam {
+			r.m.never = true
+			return ""
+		}
+		set, err := nc.addrs(vals)
+		if err != "" {
+			return err
+		}
+		if neg {
+			set = set.complement()
+		}
+		if field == "saddr" {
+			if r.m.hasSrc {
+				set = set.intersect(r.m.src)
+			}
+			r.m.hasSrc, r.m.src = true, set
+		} else {
+			if r.m.x.hasOrigDst {
+				set = set.intersect(r.m.x.origDst)
+			}
+			r.m.x.hasOrigDst, r.m.x.origDst = true, set
+		}
+		return ""
+	}
 	if dir == "original" && (key == "proto-dst" || key == "proto-src") && op != "<" && op != ">" {
 		rs, err := portValues(vals)
 		if err != "" {

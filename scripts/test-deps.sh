@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the kernel tests need when it is missing: iptables (legacy
 # and nft), nftables, ufw, iproute2 (ip, ss), net-tools (netstat), procps
-# (sysctl) and util-linux (unshare, setpriv).
+# (sysctl), util-linux (unshare, nsenter, setpriv), docker.io (dockerd, docker,
+# containerd, runc, docker-proxy) for the real-daemon Docker test, and
+# chromium (the HTML reports are opened in it headless).
 set -eu
 need=()
-for pair in iptables-restore:iptables iptables-legacy:iptables nft:nftables ufw:ufw ip:iproute2 ss:iproute2 netstat:net-tools sysctl:procps unshare:util-linux setpriv:util-linux; do
+for pair in iptables-restore:iptables iptables-legacy:iptables nft:nftables ufw:ufw ip:iproute2 ss:iproute2 netstat:net-tools sysctl:procps unshare:util-linux nsenter:util-linux setpriv:util-linux dockerd:docker.io docker:docker.io containerd:containerd runc:runc containerd-shim-runc-v2:containerd docker-proxy:docker.io chromium:chromium; do
 	bin=${pair%%:*} pkg=${pair##*:}
 	if ! command -v "$bin" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$bin" ] && ! [ -x "/sbin/$bin" ]; then
 		need+=("$pkg")
@@ -19,5 +21,14 @@ fi
 echo "installing test dependencies: $pkgs" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# Installing docker.io must not start a daemon on this machine (the tests
+# start their own, in a network namespace): deny service starts meanwhile.
+made_policy=
+if ! [ -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod +x /usr/sbin/policy-rc.d
+	made_policy=1
+fi
+trap 'if [ -n "$made_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
