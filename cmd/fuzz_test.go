@@ -3,6 +3,9 @@ package cmd
 import (
 	"errors"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -180,4 +183,48 @@ func checkCLI(t *testing.T, args []string, stdout, stderr string, code int) {
 	default:
 		t.Fatalf("%q: exit %d; stderr: %s", args, code, stderr)
 	}
+}
+
+// FuzzReportReaders feeds a fuzzed report (seeded with the fleet's own
+// reports) to `fwaudit diff` and `fwaudit fleet`, which read reports
+// gathered from many hosts: hostile input by nature. Exit codes are
+// README's (diff: 0, 1 or 2; fleet: 0 or 1), nothing panics, and no text
+// output or message carries a raw control character.
+func FuzzReportReaders(f *testing.F) {
+	const week = "../testdata/fleet/week1/"
+	for _, n := range []string{"mail.json", "web.json", "fresh.json"} {
+		b, err := os.ReadFile(week + n)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"schema_version":1,"tool":{"name":"fwaudit"},"host":{"hostname":"\u001b[31mx"}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "host.json")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			args  []string
+			codes []int
+		}{
+			{[]string{"diff", week + "mail.json", p}, []int{0, 1, 2}},
+			{[]string{"diff", "-o", "json", p, week + "web.json"}, []int{0, 1, 2}},
+			{[]string{"fleet", dir}, []int{0, 1}},
+			{[]string{"fleet", "--format", "markdown", dir}, []int{0, 1}},
+		} {
+			stdout, stderr, code := run(t, nil, c.args...)
+			if !slices.Contains(c.codes, code) {
+				t.Fatalf("%q: exit %d, want one of %v\nstderr: %s", c.args, code, c.codes, stderr)
+			}
+			if r := rawControl(stderr); r >= 0 {
+				t.Fatalf("%q: raw %U on stderr: %q", c.args, r, stderr)
+			}
+			if r := rawControl(stdout); r >= 0 {
+				t.Fatalf("%q: raw %U on stdout: %q", c.args, r, stdout)
+			}
+		}
+	})
 }
