@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -182,5 +183,27 @@ func TestHostileRulesContent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHostileNftTextError: nft echoes the offending line of a file in its
+// error; an escape sequence on that line reaches stderr escaped.
+func TestHostileNftTextError(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED: reading nft text needs a network namespace (root); sudo make test runs it")
+	}
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Skipf("SKIPPED: nft not installed: %v", err)
+	}
+	p := filepath.Join(t.TempDir(), "evil.nft")
+	if err := os.WriteFile(p, []byte("table inet x {\n\tchain y {\n\t\ttype filter hook input priority 0;\n\t\ttcp dport 22 \x1b[31mevil accept\n\t}\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := run(t, nil, "explain", "tcp/22", "--offline", "--nft", p)
+	if code != 1 || stdout != "" {
+		t.Errorf("exit %d, stdout %q; want 1 and nothing", code, stdout)
+	}
+	if strings.Contains(stderr, "\x1b") || !strings.Contains(stderr, `tcp dport 22 \x1b[31mevil accept`) {
+		t.Errorf("stderr does not quote the line escaped:\n%q", stderr)
 	}
 }
