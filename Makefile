@@ -1,7 +1,9 @@
 # fwaudit — build and test.
 #   make            build bin/fwaudit
 #   sudo make test  install test dependencies, vet, unit tests (with fuzz
-#                   seeds) and the network-namespace kernel tests
+#                   seeds), every fuzz target for FUZZSHORT and the
+#                   network-namespace kernel tests
+#   make fuzz       every fuzz target for FUZZTIME (default 10m)
 #   make deb        build the Debian package into dist/ (packaging/)
 GO       ?= go
 PATH     := $(PATH):/usr/sbin:/sbin
@@ -10,7 +12,7 @@ export PATH
 PKGS     := ./cmd/... ./scan/... ./firewall/... ./report/... ./suggest/...
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test deps vet unit e2e fuzz bench clean deb
+.PHONY: all build test deps vet unit e2e fuzz fuzz-short bench clean deb
 
 all: build
 
@@ -32,16 +34,31 @@ unit:
 e2e:
 	$(GO) test -count=1 -timeout 30m ./e2e/...
 
-test: deps vet unit e2e
+test: deps vet unit fuzz-short e2e
 
-# Longer fuzzing of every parser, for development (not part of test).
-FUZZTIME ?= 30s
-fuzz:
-	@for pkg in ./scan ./firewall; do \
+# Every fuzz target of every package, one at a time, one worker each
+# (docs/TESTING.md). `make fuzz` runs each for FUZZTIME; `make test` runs
+# each for FUZZSHORT. A crasher is written to PKG/testdata/fuzz/TARGET/:
+# keep it there as a regression case.
+FUZZPKGS  := ./scan ./firewall ./cmd ./suggest
+FUZZTIME  ?= 10m
+FUZZSHORT ?= 3s
+define fuzz_each
+	@for pkg in $(FUZZPKGS); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+			echo "fuzz $$pkg $$f for $(1)"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(1) -fuzzminimizetime $(2) -parallel 1 -timeout 0 $$pkg >/tmp/fwaudit-fuzz.$$$$.log 2>&1 \
+				|| { cat /tmp/fwaudit-fuzz.$$$$.log; rm -f /tmp/fwaudit-fuzz.$$$$.log; exit 1; }; \
+			tail -n 3 /tmp/fwaudit-fuzz.$$$$.log | grep 'elapsed' | tail -n 1; \
 		done; \
-	done
+	done; rm -f /tmp/fwaudit-fuzz.$$$$.log
+endef
+
+fuzz-short:
+	$(call fuzz_each,$(FUZZSHORT),1s)
+
+fuzz:
+	$(call fuzz_each,$(FUZZTIME),10s)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

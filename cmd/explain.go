@@ -274,7 +274,7 @@ func parseFamilyAddr(s, flag string, fam firewall.Family) (netip.Addr, error) {
 		if fam == firewall.IPv4 {
 			hint = " (add -6 for IPv6)"
 		}
-		return a, usageErrorf("%s %s is not an %s address%s", flag, s, fam, hint)
+		return a, usageErrorf("%s %s is not an %s address%s", flag, printableText(s), fam, hint)
 	}
 	return a, nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -326,7 +327,7 @@ func unknownOptionWarnings(sets []*firewall.Ruleset) []string {
 // would act on (an escape sequence in a rules file).
 func printableText(s string) string {
 	for _, r := range s {
-		if !strconv.IsPrint(r) {
+		if r == utf8.RuneError || !strconv.IsPrint(r) { // RuneError: a byte that is not UTF-8
 			return strconv.Quote(s)
 		}
 	}

@@ -86,6 +86,9 @@ func Main() int {
 
 // Run executes one command line and maps its error to an exit code.
 func (a *App) Run(ctx context.Context, args []string) int {
+	if _, ok := a.Stderr.(safeStderr); !ok {
+		a.Stderr = safeStderr{a.Stderr}
+	}
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetOut(a.Stdout)

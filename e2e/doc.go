@@ -63,9 +63,11 @@
 //	Testdata(t, "name.rules")     // reads e2e/testdata/name.rules
 //
 // ufw runs as `ip netns exec HOST unshare -m sh -c 'mount --bind ...; ufw ...'`
-// over a per-lab copy of /etc/ufw and /etc/default/ufw (with an empty
-// sysctl.conf), so it never writes the real files; every call checks that
-// the host's copies are unchanged.
+// over per-lab /etc/ufw, /etc/default/ufw and /lib/ufw built from the ufw
+// package's own templates (checked against dpkg's md5sums; an empty
+// sysctl.conf), never from the host's files: whatever the host has enabled,
+// the lab starts from a pristine ufw, and every call checks that the host's
+// files are unchanged (TestUfwHostileHost).
 //
 // Probing (always from the peer namespace):
 //

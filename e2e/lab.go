@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"fmt"
 	"io/fs"
@@ -250,36 +251,27 @@ func Testdata(t testing.TB, name string) string {
 	return string(b)
 }
 
-// The host's ufw configuration, which lab.Ufw must never touch.
-var ufwHostPaths = []string{"/etc/ufw", "/etc/default/ufw"}
+// The host's ufw configuration, which lab.Ufw must never touch nor read.
+var ufwHostPaths = []string{"/etc/ufw", "/etc/default/ufw", "/lib/ufw"}
 
-// Ufw runs ufw args in the host namespace, in a private mount namespace
-// over a per-lab copy of ufw's configuration, and returns its output. An
-// error fails the test, and so does any change to the host's own files.
+// Ufw runs ufw args in the lab's host namespace, in a private mount
+// namespace where /etc/ufw, /etc/default/ufw and /lib/ufw are the lab's
+// own pristine copies (pristineUfw), and returns its output. Whatever the
+// host has enabled or added (ENABLED=yes, its own rules, another default
+// policy) the lab starts from ufw as its package installs it. An error
+// fails the test, and so does any change to the host's own files.
 func (lab *Lab) Ufw(args ...string) string {
 	lab.T.Helper()
 	before := hashTree(lab.T, ufwHostPaths...)
 	if lab.ufwDir == "" {
 		lab.ufwDir = filepath.Join(lab.Dir, "ufw")
-		if err := os.MkdirAll(lab.ufwDir, 0o755); err != nil {
-			lab.T.Fatal(err)
-		}
-		if _, stderr, err := runCmd("", nil, "cp", "-a", "/etc/ufw", filepath.Join(lab.ufwDir, "etc-ufw")); err != nil {
-			lab.T.Fatalf("copying /etc/ufw: %v: %s", err, stderr)
-		}
-		if _, stderr, err := runCmd("", nil, "cp", "-a", "/etc/default/ufw", filepath.Join(lab.ufwDir, "default-ufw")); err != nil {
-			lab.T.Fatalf("copying /etc/default/ufw: %v: %s", err, stderr)
-		}
-		// ufw applies its sysctl.conf on enable; not all of it is per
-		// namespace, so the lab's copy sets nothing.
-		if err := os.WriteFile(filepath.Join(lab.ufwDir, "etc-ufw", "sysctl.conf"), []byte("# emptied by the e2e lab\n"), 0o644); err != nil {
-			lab.T.Fatal(err)
-		}
+		pristineUfw(lab.T, lab.ufwDir)
 	}
 	script := fmt.Sprintf(`set -e
 mount --bind %q /etc/ufw
 mount --bind %q /etc/default/ufw
-exec ufw "$@"`, filepath.Join(lab.ufwDir, "etc-ufw"), filepath.Join(lab.ufwDir, "default-ufw"))
+mount --bind %q /lib/ufw
+exec ufw "$@"`, filepath.Join(lab.ufwDir, "etc-ufw"), filepath.Join(lab.ufwDir, "default-ufw"), filepath.Join(lab.ufwDir, "lib-ufw"))
 	cmd := append([]string{"unshare", "-m", "--propagation", "private", "sh", "-c", script, "ufw"}, args...)
 	out, stderr, err := lab.Host.Exec(nil, cmd...)
 	if after := hashTree(lab.T, ufwHostPaths...); after != before {
@@ -289,6 +281,75 @@ exec ufw "$@"`, filepath.Join(lab.ufwDir, "etc-ufw"), filepath.Join(lab.ufwDir, 
 		lab.T.Fatalf("ufw %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
 	}
 	return out
+}
+
+// ufwDefaults is /etc/default/ufw as the ufw package (0.36) ships it, less
+// its comments: the host's copy may say otherwise.
+const ufwDefaults = `IPV6=yes
+DEFAULT_INPUT_POLICY="DROP"
+DEFAULT_OUTPUT_POLICY="ACCEPT"
+DEFAULT_FORWARD_POLICY="DROP"
+DEFAULT_APPLICATION_POLICY="SKIP"
+MANAGE_BUILTINS=no
+IPT_SYSCTL=/etc/ufw/sysctl.conf
+IPT_MODULES=""
+`
+
+// pristineUfw builds in dir what ufw reads, from the package's own
+// templates (what its postinst copies to a fresh /etc/ufw), never from
+// the host's /etc/ufw: etc-ufw (rules files, ufw.conf with ENABLED=no,
+// the init hooks, no application profiles, an empty sysctl.conf, since
+// not all of ufw's sysctls are per network namespace), default-ufw and
+// lib-ufw. Each package file is checked against dpkg's md5sums first: a
+// modified one fails the test rather than leaking the host's state in.
+func pristineUfw(t testing.TB, dir string) {
+	t.Helper()
+	sums := map[string]string{}
+	if b, err := os.ReadFile("/var/lib/dpkg/info/ufw.md5sums"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if sum, path, ok := strings.Cut(l, "  "); ok {
+				sums["/"+path] = sum
+			}
+		}
+	} else {
+		t.Skipf("SKIPPING: ufw's package file list is not readable (%v): cannot build a pristine ufw", err)
+	}
+	etc, lib := filepath.Join(dir, "etc-ufw"), filepath.Join(dir, "lib-ufw")
+	for _, d := range []string{filepath.Join(etc, "applications.d"), lib} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile := func(src, dst string, mode os.FileMode) {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatalf("pristine ufw: %v", err)
+		}
+		if sum := fmt.Sprintf("%x", md5.Sum(b)); sums[src] != sum {
+			t.Fatalf("pristine ufw: %s differs from the package (md5 %s, dpkg says %q): reinstall ufw", src, sum, sums[src])
+		}
+		if err := os.WriteFile(dst, b, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"before.rules", "before6.rules", "after.rules", "after6.rules", "user.rules", "user6.rules"} {
+		copyFile("/usr/share/ufw/iptables/"+f, filepath.Join(etc, f), 0o640)
+	}
+	for _, f := range []string{"before.init", "after.init"} {
+		copyFile("/usr/share/ufw/"+f, filepath.Join(etc, f), 0o640)
+	}
+	copyFile("/usr/share/ufw/ufw.conf", filepath.Join(etc, "ufw.conf"), 0o644)
+	for _, f := range []string{"ufw-init", "ufw-init-functions"} {
+		copyFile("/lib/ufw/"+f, filepath.Join(lib, f), 0o755)
+	}
+	for name, text := range map[string]string{
+		filepath.Join(etc, "sysctl.conf"): "# emptied by the e2e lab\n",
+		filepath.Join(dir, "default-ufw"): ufwDefaults,
+	} {
+		if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // hashTree hashes the names and contents of every file under paths.

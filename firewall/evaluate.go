@@ -55,6 +55,9 @@ func (e *Evaluator) Evaluate(q Query) Result {
 				for _, sp := range e.sports {
 					p := &pktCtx{proto: proto, sport: sp, dport: port, in: iface, dst: dst,
 						dstType: e.dstType(dst), state: stNew, flags: tcpSYN}
+					if proto == 1 || proto == 58 {
+						p.icmpType = int(port) // as Decide reads DPort for ICMP
+					}
 					var must, may addrSet
 					for i, pth := range e.paths {
 						w.p = p

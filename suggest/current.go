@@ -77,7 +77,8 @@ func (c *Current) result(l scan.Listener, fam firewall.Family) (firewall.Result,
 func judge(ev *firewall.Evaluator, l scan.Listener, fam firewall.Family) firewall.Result {
 	r := ev.Evaluate(firewall.Query{Proto: l.Proto, Addr: queryAddr(l, fam), Port: l.Port})
 	if dev := l.Device; dev != "" && dev != "lo" && (r.Verdict == firewall.Open || r.Verdict == firewall.Restricted) {
-		// accepted, but only ever on the bound device
+		// accepted, but only ever on the bound device; Except stays: those
+		// sources are still kept out there
 		r.Verdict, r.Interfaces = firewall.Restricted, []string{dev}
 	}
 	return r

@@ -90,6 +90,9 @@ func (b *builder) reachFor(l scan.Listener, fam firewall.Family, ssh bool, allow
 			if len(rc.sources) == 0 {
 				return nil, "the current rules admit only loopback addresses", false
 			}
+		} else {
+			// open on a bound device (judge): today's blocklist still holds
+			rc.except = withoutLoopback(res.Except)
 		}
 		if sensitive {
 			b.warn(Warning{Msg: fmt.Sprintf("%s listens on %s port %d and stays reachable over %s %s only, as the current rules allow (sensitive service)",

@@ -98,7 +98,8 @@ func admitted(r firewall.Result, fam firewall.Family) (addrs, []string) {
 		return allAddrs(fam).subtract(addrsOf(r.Except)), nil
 	case firewall.Restricted:
 		if r.Sources == nil {
-			return allAddrs(fam), r.Interfaces
+			// open on a bound device keeps its exceptions (judge)
+			return allAddrs(fam).subtract(addrsOf(r.Except)), r.Interfaces
 		}
 		return addrsOf(r.Sources), r.Interfaces
 	case firewall.Conditional:
