@@ -2,6 +2,7 @@
 #   make            build bin/fwaudit
 #   sudo make test  install test dependencies, vet, unit tests (with fuzz
 #                   seeds) and the network-namespace kernel tests
+#   make deb        build the Debian package into dist/ (packaging/)
 GO       ?= go
 PATH     := $(PATH):/usr/sbin:/sbin
 export PATH
@@ -9,7 +10,7 @@ export PATH
 PKGS     := ./cmd/... ./scan/... ./firewall/... ./report/... ./suggest/...
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test deps vet unit e2e fuzz bench clean
+.PHONY: all build test deps vet unit e2e fuzz bench clean deb
 
 all: build
 
@@ -29,7 +30,7 @@ unit:
 
 # Kernel tests in throwaway network namespaces; they skip loudly without root.
 e2e:
-	$(GO) test -count=1 -timeout 20m ./e2e/...
+	$(GO) test -count=1 -timeout 30m ./e2e/...
 
 test: deps vet unit e2e
 
@@ -46,4 +47,9 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 clean:
-	rm -rf bin
+	rm -rf bin dist
+
+# The Debian package, built with dpkg-deb (packaging/build-deb.sh).
+DEBDIR ?= dist
+deb:
+	GO="$(GO)" VERSION="$(VERSION)" ./packaging/build-deb.sh "$(DEBDIR)"

@@ -37,6 +37,8 @@ type explainOptions struct {
 	iface  string
 	v6     bool
 	output string
+	full   bool
+	layout textLayout
 }
 
 func newExplainCmd(app *App, runF func(context.Context, *explainOptions) error) *cobra.Command {
@@ -77,6 +79,8 @@ or the host's first address.`,
 	f.StringVar(&opts.iface, "iface", "", "input `INTERFACE` (default: the host's first non-loopback interface)")
 	f.BoolVarP(&opts.v6, "ipv6", "6", false, "walk the IPv6 (ip6tables) rules")
 	bindOutput(c, &opts.output, "text", explainFormats)
+	f.BoolVar(&opts.full, "full", false, "list every rule visited; without it a run of rules that do not match is one line")
+	opts.layout.bind(c)
 	opts.in.bind(c, false)
 	return c
 }
@@ -133,13 +137,16 @@ type explainPacket struct {
 }
 
 type explainStep struct {
-	Table   string `json:"table"`
-	Chain   string `json:"chain"`
-	Line    int    `json:"line"`
-	Handle  int    `json:"handle,omitempty"`
-	Rule    string `json:"rule"`
-	Matched string `json:"matched"`
-	Action  string `json:"action"`
+	Table string `json:"table"`
+	Chain string `json:"chain"`
+	// Position is the rule's number in its chain, as iptables -L
+	// --line-numbers shows it; 0 for a policy or the end of a chain
+	Position int    `json:"position,omitempty"`
+	Line     int    `json:"line"`
+	Handle   int    `json:"handle,omitempty"`
+	Rule     string `json:"rule"`
+	Matched  string `json:"matched"`
+	Action   string `json:"action"`
 }
 
 func explainRun(ctx context.Context, opts *explainOptions) error {
@@ -212,8 +219,16 @@ func explainRun(ctx context.Context, opts *explainOptions) error {
 		Port:      report.NewFamilyVerdict(ev.Evaluate(q)),
 		Listening: nonNil(listening),
 	}
+	sets, rulesFile := in.fw.Sets4, opts.in.rules
+	if opts.v6 {
+		sets, rulesFile = in.fw.Sets6, opts.in.rules6
+	}
+	pos := rulePositions(sets)
 	for _, s := range d.Trace {
-		doc.Trace = append(doc.Trace, explainStep(s))
+		doc.Trace = append(doc.Trace, explainStep{
+			Table: s.Table, Chain: s.Chain, Position: pos[stepKey(s.Table, s.Chain, s.Line, s.Handle, s.Rule)],
+			Line: s.Line, Handle: s.Handle, Rule: s.Rule, Matched: s.Matched, Action: s.Action,
+		})
 	}
 	if opts.iface == "" {
 		// the same packet on the other interfaces: where it fares
@@ -240,61 +255,12 @@ func explainRun(ctx context.Context, opts *explainOptions) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(doc)
 	}
-	return writeExplainText(opts.app, &doc)
-}
-
-func writeExplainText(app *App, d *explainDoc) error {
-	w := report.TerminalSafe(app.Stdout)
-	p := d.Packet
-	fmt.Fprintf(w, "%s/%d from %s to %s on %s (%s, NEW connection)\n", p.Proto, p.DPort, p.Src, p.Dst, p.Iface, d.Family)
-	if len(d.Listening) == 0 {
-		fmt.Fprintf(w, "listening: nothing known on this port\n")
-	} else {
-		fmt.Fprintf(w, "listening: %s\n", strings.Join(d.Listening, "; "))
-	}
-	chain := ""
-	for _, s := range d.Trace {
-		if c := s.Table + " " + s.Chain; c != chain {
-			chain = c
-			fmt.Fprintf(w, "\n%s\n", c)
-		}
-		mark := map[string]string{"yes": "match", "no": "     ", "maybe": "maybe"}[s.Matched]
-		if mark == "" {
-			mark = s.Matched
-		}
-		line := ""
-		if s.Line > 0 {
-			line = fmt.Sprintf("line %d: ", s.Line)
-		}
-		action := ""
-		if s.Matched != "no" && s.Action != "" && s.Action != "continue" {
-			action = "  -> " + s.Action
-		}
-		fmt.Fprintf(w, "  %s  %s%s%s\n", mark, line, s.Rule, action)
-	}
-	fmt.Fprintf(w, "\nverdict: %s", d.Verdict)
-	if d.Rule != "" {
-		fmt.Fprintf(w, " by %s", d.Rule)
-	}
-	fmt.Fprintln(w)
-	if len(d.Reasons) > 0 {
-		fmt.Fprintf(w, "depends on: %s\n", strings.Join(d.Reasons, ", "))
-	}
-	for _, e := range d.Elsewhere {
-		fmt.Fprintf(w, "on %s instead: %s", e.Iface, e.Verdict)
-		if e.Rule != "" {
-			fmt.Fprintf(w, " by %s", e.Rule)
-		}
-		fmt.Fprintln(w)
-	}
-	sf := &report.SocketFirewall{}
-	if d.Family == string(firewall.IPv4) {
-		sf.IPv4 = d.Port
-	} else {
-		sf.IPv6 = d.Port
-	}
-	_, err := fmt.Fprintf(w, "%s/%d overall (%s): %s\n", p.Proto, p.DPort, d.Family, report.FirewallCell(sf))
-	return err
+	return writeExplainText(opts.app, &doc, explainText{
+		o: opts.layout.options(opts.app), full: opts.full,
+		// the rules came from a file the user has: its line numbers mean
+		// something to them
+		lines: rulesFile != "",
+	})
 }
 
 func parseFamilyAddr(s, flag string, fam firewall.Family) (netip.Addr, error) {

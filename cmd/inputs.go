@@ -115,6 +115,9 @@ func (o *inputOpts) load(ctx context.Context, app *App, wantRules bool) (*inputs
 	for _, w := range r.warn {
 		app.warnf("%s", w)
 	}
+	if r.fw != nil && o.readsLive() && len(in.host.Inside) > 0 && bridgeNetfilter("/proc/sys/net/bridge") {
+		app.warnf("br_netfilter is active (net.bridge.bridge-nf-call-iptables): packets bridged between containers pass the IP hooks again; verdicts judge routed packets only")
+	}
 	in.listeners, in.fw, in.fwInfo = ls, r.fw, r.info
 	in.liveRules = o.readsLive()
 	return in, nil
@@ -381,7 +384,9 @@ func unwrapPathError(err error) error {
 }
 
 // liveHost lists the non-loopback interfaces and addresses of this host (of
-// this network namespace), for the evaluator's -i and -d matches.
+// this network namespace), for the evaluator's -i and -d matches: bridge
+// and bond ports are left out (their bridge or bond is the input
+// interface), and bridges for containers are marked inside.
 func liveHost() firewall.Host {
 	var h firewall.Host
 	ifs, err := net.Interfaces()
@@ -392,6 +397,12 @@ func liveHost() firewall.Host {
 	for _, ifc := range ifs {
 		if ifc.Flags&net.FlagLoopback != 0 {
 			continue
+		}
+		switch ifaceRoleOf("/sys/class/net", ifc.Name) {
+		case roleMember:
+			continue // its bridge or bond is the input interface
+		case roleInside:
+			h.Inside = append(h.Inside, ifc.Name)
 		}
 		h.Interfaces = append(h.Interfaces, ifc.Name)
 		addrs, _ := ifc.Addrs()

@@ -11,7 +11,7 @@ import (
 	"github.com/fwaudit/fwaudit/report"
 )
 
-var reportFormats = []string{"json", "table", "markdown"}
+var reportFormats = []string{"json", "table", "markdown", "html"}
 
 type reportOptions struct {
 	app    *App
@@ -24,6 +24,8 @@ type reportOptions struct {
 	hostname        string
 	at              string
 	version         string
+	layout          textLayout
+	out             outDirOptions // --output-dir, --keep (report_outdir.go)
 }
 
 func newReportCmd(app *App, runF func(context.Context, *reportOptions) error) *cobra.Command {
@@ -55,6 +57,7 @@ Exit codes:
 		Example: `  sudo fwaudit report > host.json
   sudo fwaudit report -o table
   sudo fwaudit report -o markdown > audit.md
+  sudo fwaudit report -o html > audit.html
   sudo fwaudit report --fail-on high || echo "fix the high findings"
   fwaudit report --offline --sockets ss.txt --rules rules.v4 --fail-on high --allow-incomplete
   fwaudit report --offline --sockets ss.txt --rules rules.v4 --rules6 rules.v6 \
@@ -62,6 +65,9 @@ Exit codes:
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := checkOutput(opts.format, "report format", reportFormats); err != nil {
+				return err
+			}
+			if err := opts.out.check(c); err != nil {
 				return err
 			}
 			if opts.failOn != "" {
@@ -82,12 +88,14 @@ Exit codes:
 	}
 	f := c.Flags()
 	bindOutput(c, &opts.format, "json", reportFormats)
+	opts.layout.bind(c)
 	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when a finding at or above `SEVERITY` exists (critical, high, medium, low, info), 4 when the audit is incomplete")
 	f.BoolVar(&opts.allowIncomplete, "allow-incomplete", false, "with --fail-on, pass an incomplete audit (checks skipped for lack of input) instead of exiting 4")
 	f.StringVar(&opts.hostname, "hostname", "", "host `NAME` to record (default: this host's name)")
 	f.StringVar(&opts.at, "time", "", "report `TIME` to record, RFC 3339 (default: now)")
 	f.StringVar(&opts.version, "tool-version", "", "tool `VERSION` to record (default: this build's version)")
 	opts.in.bind(c, false)
+	opts.out.bind(c)
 	var severities []string
 	for _, s := range report.Severities {
 		severities = append(severities, s.String())
@@ -105,10 +113,7 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 	if opts.at != "" {
 		now, _ = time.Parse(time.RFC3339, opts.at)
 	}
-	host := in.hostname
-	if opts.hostname != "" {
-		host = opts.hostname
-	}
+	host := hostOf(opts.app, in, &opts.in, opts.hostname, true)
 	ver := Version()
 	if opts.version != "" {
 		ver = opts.version
@@ -116,22 +121,38 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 	rep := report.Build(report.Inputs{
 		Listeners:    in.listeners,
 		Firewall:     in.fw,
-		Hostname:     host,
+		Hostname:     host.Hostname,
+		HostSource:   host.Source,
 		Now:          now,
 		Version:      ver,
 		IPv6Disabled: !opts.in.offline && ipv6Disabled(),
 	})
 	w := opts.app.Stdout
+	var file *reportFile
+	if opts.out.dir != "" {
+		if file, err = opts.out.create(host.Hostname, now, opts.format); err != nil {
+			return err
+		}
+		defer file.abort()
+		w = file
+	}
 	switch opts.format {
 	case "table":
-		err = rep.WriteTable(w)
+		err = rep.WriteTable(w, opts.layout.options(opts.app))
 	case "markdown":
 		err = rep.WriteMarkdown(w)
+	case "html":
+		err = rep.WriteHTML(w)
 	default:
 		err = rep.WriteJSON(w)
 	}
 	if err != nil {
 		return fmt.Errorf("writing report: %w", err)
+	}
+	if file != nil {
+		if err := opts.out.save(opts.app, file, host.Hostname, opts.format, rep); err != nil {
+			return err
+		}
 	}
 	if rep.Incomplete() {
 		opts.app.warnf("audit incomplete, %d checks skipped: %s", rep.Summary.ChecksSkipped, strings.Join(rep.Summary.Incomplete, "; "))

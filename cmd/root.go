@@ -142,6 +142,8 @@ of them may be - to read stdin: iptables-save | fwaudit scan --rules -`,
   sudo fwaudit suggest > rules.v4        # hardened iptables-restore ruleset
   sudo fwaudit suggest --format nft      # the same policy for nft -f
   sudo fwaudit report --fail-on high     # compliance report for CI
+  fwaudit fleet reports/                 # many hosts' reports in one view
+  fwaudit diff old.json new.json         # what changed on one host
   fwaudit scan --offline --sockets ss.txt --rules rules.v4 --rules6 rules.v6`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -159,6 +161,8 @@ of them may be - to read stdin: iptables-save | fwaudit scan --rules -`,
 		newExplainCmd(app, nil),
 		newReportCmd(app, nil),
 		newSuggestCmd(app, nil),
+		newFleetCmd(app, nil),
+		newDiffCmd(app, nil),
 		newServicesCmd(app),
 		newVersionCmd(app),
 	)

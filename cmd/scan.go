@@ -11,9 +11,11 @@ import (
 var scanFormats = []string{"table", "json"}
 
 type scanOptions struct {
-	app    *App
-	in     inputOpts
-	output string
+	app      *App
+	in       inputOpts
+	output   string
+	layout   textLayout
+	hostname string
 }
 
 func newScanCmd(app *App, runF func(context.Context, *scanOptions) error) *cobra.Command {
@@ -55,6 +57,8 @@ never opens it. A socket whose program is unknown is never taken for one.`,
 		},
 	}
 	bindOutput(c, &opts.output, "table", scanFormats)
+	opts.layout.bind(c)
+	c.Flags().StringVar(&opts.hostname, "hostname", "", "host `NAME` to record in -o json (default: this host's name)")
 	opts.in.bind(c, true)
 	return c
 }
@@ -66,7 +70,7 @@ func scanRun(ctx context.Context, opts *scanOptions) error {
 	}
 	doc := &report.ScanDoc{
 		SchemaVersion: 1,
-		Host:          report.Host{Hostname: in.hostname},
+		Host:          hostOf(opts.app, in, &opts.in, opts.hostname, opts.output == "json"),
 		Sockets:       report.Sockets(in.listeners, in.fw),
 	}
 	if in.fw != nil {
@@ -75,5 +79,21 @@ func scanRun(ctx context.Context, opts *scanOptions) error {
 	if opts.output == "json" {
 		return doc.WriteJSON(opts.app.Stdout)
 	}
-	return doc.WriteTable(opts.app.Stdout)
+	return doc.WriteTable(opts.app.Stdout, opts.layout.options(opts.app))
+}
+
+// hostOf names the audited host and says where the name came from:
+// --hostname, the kernel (live), or "offline". Offline without --hostname,
+// a hint names the flag when the name is shown (hint).
+func hostOf(app *App, in *inputs, o *inputOpts, flag string, hint bool) report.Host {
+	switch {
+	case flag != "":
+		return report.Host{Hostname: flag, Source: "hostname-flag"}
+	case o.offline:
+		if hint {
+			app.hintf("--offline records the host as \"offline\": --hostname NAME names it")
+		}
+		return report.Host{Hostname: in.hostname, Source: "offline"}
+	}
+	return report.Host{Hostname: in.hostname, Source: "kernel"}
 }

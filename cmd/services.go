@@ -30,6 +30,7 @@ type serviceEntry struct {
 
 func newServicesCmd(app *App) *cobra.Command {
 	var output string
+	var layout textLayout
 	c := &cobra.Command{
 		Use:   "services",
 		Short: "List the built-in service catalog",
@@ -48,10 +49,11 @@ are flagged in reports.`,
 			if output == "json" {
 				return writeServicesJSON(app)
 			}
-			return writeServicesTable(app)
+			return writeServicesTable(app, layout.options(app))
 		},
 	}
 	bindOutput(c, &output, "table", servicesFormats)
+	layout.bind(c)
 	return c
 }
 
@@ -68,9 +70,8 @@ func writeServicesJSON(app *App) error {
 	return enc.Encode(doc)
 }
 
-func writeServicesTable(app *App) error {
-	t := report.NewPlainTable(app.Stdout)
-	t.Header("SERVICE", "PORT", "PROTO", "CLASS", "DESCRIPTION")
+func writeServicesTable(app *App, o report.TextOptions) error {
+	var rows [][]string
 	for _, s := range scan.Catalog() {
 		var class []string
 		if s.Sensitive {
@@ -79,11 +80,9 @@ func writeServicesTable(app *App) error {
 		if s.Cleartext {
 			class = append(class, "cleartext")
 		}
-		if err := t.Append([]string{s.Name, fmt.Sprint(s.Port), s.Proto, dash(strings.Join(class, ",")), s.Description}); err != nil {
-			return err
-		}
+		rows = append(rows, []string{s.Name, fmt.Sprint(s.Port), s.Proto, dash(strings.Join(class, ",")), s.Description})
 	}
-	return t.Render()
+	return report.WriteColumns(app.Stdout, o, []string{"SERVICE", "PORT", "PROTO", "CLASS", "DESCRIPTION"}, rows)
 }
 
 func dash(s string) string {

@@ -111,6 +111,7 @@ would, 2 usage error or any other error.`,
 	bindOutput(c, &opts.format, suggest.Formats[0], suggest.Formats)
 	f.StringArrayVar(&opts.allow, "allow", nil, "open `SPEC`, even a sensitive one: PORT, PORT/PROTO, PROTO/PORT or SERVICE, with =CIDR,... to limit the sources (repeatable)")
 	f.StringArrayVar(&opts.deny, "deny", nil, "keep `SPEC` closed: PORT, PORT/PROTO, PROTO/PORT or SERVICE (repeatable)")
+	completeSpecs(c, "allow", "deny")
 	f.StringSliceVar(&opts.sshFrom, "ssh-from", nil, "accept SSH only from these `CIDR`s (comma-separated, repeatable)")
 	f.BoolVar(&opts.noPing, "no-ping", false, "do not accept ICMP echo-request")
 	f.BoolVar(&opts.logDrops, "log-drops", false, "log dropped packets (rate-limited) before the final drop")

@@ -232,7 +232,7 @@ func (a *analyzer) dimensions() dims {
 		d.used["proto"] = d.used["proto"] || m.proto != -1 || len(m.x.protos) > 0 || len(m.x.ports) > 0 || len(m.x.icmp) > 0 || len(m.x.flags) > 0
 		d.used["in"] = d.used["in"] || m.in.set || len(m.x.ifaces) > 0
 		d.used["state"] = d.used["state"] || len(m.x.states) > 0
-		d.used["dst"] = d.used["dst"] || m.x.hasDst || len(m.x.addrtype) > 0
+		d.used["dst"] = d.used["dst"] || m.x.hasDst || m.x.hasOrigDst || len(m.x.addrtype) > 0
 		d.used["icmp"] = d.used["icmp"] || len(m.x.icmp) > 0
 		d.used["flags"] = d.used["flags"] || len(m.x.flags) > 0
 		for _, pm := range m.x.ports {
@@ -344,9 +344,14 @@ func (a *analyzer) witnesses(cr *crule, d dims) (ws []*pktCtx, exact bool) {
 			base.in += "0"
 		}
 	}
-	if m.x.hasDst {
-		if x, ok := m.x.dst.intersect(normalSpace(a.e.fam)).firstAddr(); ok {
-			base.dst, base.dstType, fixed["dst"] = x, atLocal, true
+	for _, d := range []struct {
+		has bool
+		set addrSet
+	}{{m.x.hasDst, m.x.dst}, {m.x.hasOrigDst, m.x.origDst}} {
+		if d.has && !fixed["dst"] {
+			if x, ok := d.set.intersect(normalSpace(a.e.fam)).firstAddr(); ok {
+				base.dst, base.dstType, fixed["dst"] = x, atLocal, true
+			}
 		}
 	}
 	for _, s := range m.x.states {

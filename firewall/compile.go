@@ -233,7 +233,7 @@ func (c *ruleCompiler) run() error {
 
 // finish marks a rule that matches on nothing but its source address.
 func (m *matchSet) finish() {
-	m.srcOnly = m.proto == -1 && !m.in.set && !m.x.out.set && m.frag == 0 && !m.x.hasDst &&
+	m.srcOnly = m.proto == -1 && !m.in.set && !m.x.out.set && m.frag == 0 && !m.x.hasDst && !m.x.hasOrigDst &&
 		len(m.x.ports) == 0 && len(m.x.states) == 0 && len(m.x.flags) == 0 && len(m.x.icmp) == 0 &&
 		len(m.x.addrtype) == 0 && len(m.x.runtime) == 0 && !m.never && len(m.x.protos) == 0 &&
 		len(m.x.ifaces) == 0 && m.x.actWhy == "" && m.x.rpf == nil && len(m.x.marks) == 0 && m.x.markSet == nil
@@ -307,21 +307,9 @@ func cNumber(s string) (uint64, bool) {
 	return n, err == nil
 }
 
-func (c *ruleCompiler) addSrc(s addrSet) {
-	if c.m.hasSrc {
-		c.m.src = c.m.src.intersect(s)
-	} else {
-		c.m.hasSrc, c.m.src = true, s
-	}
-}
+func (c *ruleCompiler) addSrc(s addrSet) { c.m.andSrc(s) }
 
-func (c *ruleCompiler) addDst(s addrSet) {
-	if c.m.x.hasDst {
-		c.m.x.dst = c.m.x.dst.intersect(s)
-	} else {
-		c.m.x.hasDst, c.m.x.dst = true, s
-	}
-}
+func (c *ruleCompiler) addDst(s addrSet) { c.m.andDst(s) }
 
 func (c *ruleCompiler) addRuntime(reason string) {
 	for _, r := range c.m.x.runtime {
@@ -554,8 +542,10 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 			return err
 		}
 		m.x.states = append(m.x.states, stateMatch{mask: mask, neg: neg || n})
-	case "--ctorigsrc":
-		// for a NEW connection from outside the original source is the source
+	case "--ctorigsrc", "--ctorigdst":
+		// the connection's original addresses: for a NEW connection the
+		// source is the packet's, the destination the one the client
+		// used, before any DNAT
 		v, n, err := c.value(opt)
 		if err != nil {
 			return err
@@ -567,7 +557,11 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 		if neg || n {
 			set = set.complement()
 		}
-		c.addSrc(set)
+		if opt == "--ctorigsrc" {
+			c.m.andSrc(set)
+		} else {
+			c.m.andOrigDst(set)
+		}
 	case "--ctorigsrcport", "--ctorigdstport":
 		v, n, err := c.value(opt)
 		if err != nil {
@@ -599,7 +593,7 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 		} else if p != -1 && (int(m.proto) != p || m.protoNeg != (neg || n)) {
 			c.addRuntime("-m conntrack " + opt)
 		}
-	case "--ctorigdst", "--ctreplsrc", "--ctrepldst", "--ctreplsrcport", "--ctrepldstport", "--ctstatus", "--ctexpire", "--ctdir", "--chunk-types", "--tcp-option":
+	case "--ctreplsrc", "--ctrepldst", "--ctreplsrcport", "--ctrepldstport", "--ctstatus", "--ctexpire", "--ctdir", "--chunk-types", "--tcp-option":
 		c.opaque()
 		c.addRuntime("-m " + mod + " " + opt)
 	case "--comment":

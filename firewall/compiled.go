@@ -46,6 +46,17 @@ type pktCtx struct {
 	// origDport is the destination port the client used, where a DNAT
 	// changed dport (0: unchanged)
 	origDport uint16
+	// origDst is the destination address the client used, where a DNAT
+	// changed dst (invalid: unchanged)
+	origDst netip.Addr
+}
+
+// origAddr is the destination address before any DNAT.
+func (p *pktCtx) origAddr() netip.Addr {
+	if p.origDst.IsValid() {
+		return p.origDst
+	}
+	return p.dst
 }
 
 // origPort is the destination port before any DNAT.
@@ -75,6 +86,20 @@ func (m *matchSet) test(p *pktCtx) tri {
 		}
 	} else if m.x.hasDst && !m.x.dst.contains(p.dst) {
 		return triNo
+	}
+	if m.x.hasOrigDst {
+		// the original tuple's destination: on a reply, the local address
+		// the client first used
+		a := p.origAddr()
+		if p.reply {
+			a = p.local
+			if p.origDst.IsValid() {
+				a = p.origDst
+			}
+		}
+		if !m.x.origDst.contains(a) {
+			return triNo
+		}
 	}
 	for i := range m.x.ports {
 		pm := &m.x.ports[i]

@@ -363,7 +363,7 @@ func (d *decider) target(c *cchain, cr *crule, i int) uint8 {
 		if a, port, ok := d.localDNAT(cr); ok {
 			// translated to an address of this host: the packet goes on
 			// to INPUT with its new destination
-			d.p.origDport = d.p.origPort()
+			d.p.origDport, d.p.origDst = d.p.origPort(), d.p.origAddr()
 			d.p.dst, d.p.dport, d.p.dstType = a, port, atLocal
 			d.p.state |= stDNAT
 			return oAcc
@@ -461,7 +461,7 @@ func (d *decider) forward(pth *path, h *cchain) uint8 {
 	walk := func(out string) uint8 {
 		*d.p = pktCtx{proto: in.proto, sport: in.sport, dport: d.away.Port(), in: in.in, out: out,
 			dst: d.away.Addr(), dstType: atUnicast, state: stNew | stDNAT, flags: in.flags, icmpType: in.icmpType,
-			mark: in.mark, markUnsure: in.markUnsure, origDport: in.origPort()}
+			mark: in.mark, markUnsure: in.markUnsure, origDport: in.origPort(), origDst: in.origAddr()}
 		o := oAcc
 		for _, c := range hooks {
 			d.decisive = ""

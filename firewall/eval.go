@@ -13,6 +13,7 @@ import (
 type Evaluator struct {
 	fam  Family
 	host Host
+	src  []*Ruleset // as given
 	sets []*cruleset
 	// paths are the base chains of every set in the kernel's order; a
 	// second path holds chains of equal priority the other way round when
@@ -47,7 +48,7 @@ type Evaluator struct {
 // which interfaces and addresses the machine has; the zero Host evaluates
 // offline (see Host).
 func NewEvaluator(fam Family, rulesets []*Ruleset, host Host) *Evaluator {
-	e := &Evaluator{fam: fam, host: host}
+	e := &Evaluator{fam: fam, host: host, src: rulesets}
 	e.local = mustPrefixSet(fam, "127.0.0.0/8", "::1/128")
 	for _, a := range host.Addrs {
 		if a = a.Unmap(); (fam == IPv4) == a.Is4() {
@@ -119,6 +120,9 @@ func (e *Evaluator) candidates() {
 		}
 		if m.x.hasDst {
 			dstSets = append(dstSets, m.x.dst)
+		}
+		if m.x.hasOrigDst {
+			dstSets = append(dstSets, m.x.origDst)
 		}
 		for _, pm := range m.x.ports {
 			if pm.kind == portSrc || pm.kind == portEither {

@@ -195,17 +195,24 @@ type ifaceSets struct {
 func (e *Evaluator) result(q Query, proto int, w *walker, per []ifaceSets) Result {
 	must, may := emptySet(e.fam), emptySet(e.fam)
 	var accepting []string
-	allAccept := true
-	genericAccepts := false
+	// Live, the outside interfaces are known (outsides). Offline, the
+	// interfaces the rules name may lead anywhere, so what they admit
+	// counts as admitted from outside, and the generic one alone decides
+	// whether the accept is limited to named interfaces.
+	outside := e.outsides()
+	live := len(e.host.Interfaces) > 0
+	outMust := emptySet(e.fam) // admitted from outside
+	everyOutsideAdmits := true
 	for _, p := range per {
 		must, may = must.union(p.must), may.union(p.may)
-		if p.may.isEmpty() {
-			allAccept = false
-		} else {
+		isOut := slices.Contains(outside, p.name)
+		if isOut || !live {
+			outMust = outMust.union(p.must)
+		}
+		if !p.may.isEmpty() {
 			accepting = append(accepting, p.name)
-			if p.name == genericIface {
-				genericAccepts = true
-			}
+		} else if isOut {
+			everyOutsideAdmits = false
 		}
 	}
 	var res Result
@@ -253,21 +260,33 @@ func (e *Evaluator) result(q Query, proto int, w *walker, per []ifaceSets) Resul
 		res.Verdict = Blocked
 		res.Rule = e.bestRule(w.dropBy, fullSet(e.fam))
 	default:
-		ifaceLimited := !allAccept && !genericAccepts
+		// open: every outside interface admits someone, and together they
+		// admit more than half of the address space. Restricted by
+		// interface only when some outside interface admits nobody: an
+		// accept on every interface but a container bridge is an accept
+		// for every outsider. What only a bridge for containers admits
+		// never makes a port open; where it admits everyone while the
+		// outside interfaces admit a few, the sources are the outsiders'.
 		res.Rule = e.bestRule(w.accBy, must)
-		if must.fraction() > 0.5 && !ifaceLimited {
+		if everyOutsideAdmits && outMust.fraction() > 0.5 {
 			res.Verdict = Open
-			res.Except = must.complement().prefixes()
-		} else {
-			res.Verdict = Restricted
-			if !must.isFull() {
-				res.Sources = must.prefixes()
-			}
-			if ifaceLimited {
-				for _, a := range accepting {
-					if a != genericIface {
-						res.Interfaces = append(res.Interfaces, a)
-					}
+			res.Except = outMust.complement().prefixes()
+			break
+		}
+		res.Verdict = Restricted
+		src := must
+		if src.isFull() && live && everyOutsideAdmits {
+			// a container bridge admits everyone: say what outsiders get
+			src = outMust
+			res.Rule = e.bestRule(w.accBy, src)
+		}
+		if !src.isFull() {
+			res.Sources = src.prefixes()
+		}
+		if !everyOutsideAdmits {
+			for _, a := range accepting {
+				if a != genericIface {
+					res.Interfaces = append(res.Interfaces, a)
 				}
 			}
 		}
@@ -428,7 +447,7 @@ func (e *Evaluator) forward(w *walker, pth *path, in *pktCtx, away []awayHit) (m
 	for _, h := range away {
 		for _, out := range e.outIfacesTo(h.to.Addr()) {
 			w.p = &pktCtx{proto: in.proto, sport: in.sport, dport: h.to.Port(), in: in.in, out: out,
-				dst: h.to.Addr(), dstType: atUnicast, state: stNew | stDNAT, flags: in.flags, mark: h.mark, markUnsure: h.markUnsure, origDport: in.origPort()}
+				dst: h.to.Addr(), dstType: atUnicast, state: stNew | stDNAT, flags: in.flags, mark: h.mark, markUnsure: h.markUnsure, origDport: in.origPort(), origDst: in.origAddr()}
 			drops := h.drops
 			if drops.fam == "" {
 				drops = emptySet(e.fam)

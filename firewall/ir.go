@@ -169,8 +169,13 @@ const (
 // Host is an offline audit: the interfaces the rules name plus one generic
 // outside interface, and any destination address the rules allow.
 type Host struct {
-	Interfaces []string     // non-loopback interface names
-	Addrs      []netip.Addr // the host's own non-loopback addresses
+	Interfaces []string // non-loopback interface names a packet can arrive on
+	// Inside names those of Interfaces that lead to the host's own
+	// containers or virtual machines (bridges with no physical port, such
+	// as docker0): packets from them are judged like any other, but they
+	// are not outside, so they neither make a port open nor restricted.
+	Inside []string
+	Addrs  []netip.Addr // the host's own non-loopback addresses
 	// Routes is the main routing table, for reverse-path checks (nil when
 	// not read: such checks then make verdicts conditional)
 	Routes []Route

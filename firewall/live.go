@@ -52,13 +52,13 @@ func LoadLive(ctx context.Context, r Runner) Live {
 		}
 	}
 	var l Live
-	var w4, w6, wn []string
+	var w4, w6, wn, u4, u6 []string
 	var native []nativeTable
 	var nft *NftRuleset
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); l.V4, l.Err4 = loadFamily(ctx, r, IPv4, skipNft[IPv4], &w4) }()
-	go func() { defer wg.Done(); l.V6, l.Err6 = loadFamily(ctx, r, IPv6, skipNft[IPv6], &w6) }()
+	go func() { defer wg.Done(); l.V4, l.Err4 = loadFamily(ctx, r, IPv4, skipNft[IPv4], &w4, &u4) }()
+	go func() { defer wg.Done(); l.V6, l.Err6 = loadFamily(ctx, r, IPv6, skipNft[IPv6], &w6, &u6) }()
 	if !skipNative {
 		wg.Add(1)
 		go func() { defer wg.Done(); nft, native = nativeRules(ctx, r, kernelHasTables, &wn) }()
@@ -73,6 +73,7 @@ func LoadLive(ctx context.Context, r Runner) Live {
 		l.addNative(nft, &w4, &w6)
 	}
 	l.Warnings = append(append(append(l.Warnings, w4...), w6...), wn...)
+	l.Unseen, l.Unseen4, l.Unseen6 = append(append(l.Unseen, u4...), u6...), append(l.Unseen4, u4...), append(l.Unseen6, u6...)
 	for _, t := range native {
 		l.Unseen = append(l.Unseen, t.reason)
 		if t.family != "ip6" {
@@ -142,7 +143,11 @@ type nftProber interface {
 // skipNft: nf_tables has no table of this family, so iptables-nft-save
 // could only print nothing. With neither backend present the family has
 // no rules at all: nil, nil.
-func loadFamily(ctx context.Context, r Runner, fam Family, skipNft bool, warnings *[]string) ([]*Ruleset, error) {
+//
+// When iptables-legacy-save fails while iptables-nft-save is read, the
+// legacy tables may hold rules nobody sees: they are named in unseen, so
+// verdicts that accept someone are conditional.
+func loadFamily(ctx context.Context, r Runner, fam Family, skipNft bool, warnings, unseen *[]string) ([]*Ruleset, error) {
 	prefix := "iptables"
 	if fam == IPv6 {
 		prefix = "ip6tables"
@@ -193,6 +198,16 @@ func loadFamily(ctx context.Context, r Runner, fam Family, skipNft bool, warning
 			continue
 		}
 		sets = append(sets, rs)
+	}
+	if len(sets) > 0 || emptyLegacy != nil {
+		for i, backend := range backends {
+			// (a failed iptables-nft-save is made up for by nft's own view
+			// of its tables, see addNative; legacy tables have no other)
+			if err := reads[i].err; backend == "legacy" && err != nil && !errors.Is(err, ErrNotInstalled) {
+				*warnings = append(*warnings, fmt.Sprintf("cannot read %s-%s rules: %v: %s verdicts that accept someone are conditional", prefix, backend, err, fam))
+				*unseen = append(*unseen, fmt.Sprintf("%s-%s rules not read (%v)", prefix, backend, err))
+			}
+		}
 	}
 	if len(sets) > 0 {
 		return sets, nil

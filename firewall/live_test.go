@@ -113,6 +113,14 @@ func TestLoadLive(t *testing.T) {
 			v4:   []string{"iptables-legacy:0", "nft:9"}, v6: []string{"ip6tables-nft:0", "nft:9"},
 		},
 		{
+			// legacy rules may drop what nft accepts: nobody saw them
+			name:  "iptables-legacy-save fails, iptables-nft-save reads",
+			files: map[string]string{"iptables-nft-save": "ufw-server2-diekmann.iptables-save", "ip6tables-nft-save": "", "ip6tables-legacy-save": ""},
+			errs:  map[string]error{"iptables-legacy-save": ErrPermission},
+			v4:    []string{"iptables-nft:68"}, v6: []string{"ip6tables-nft:0"},
+			unseen: []string{"iptables-legacy rules not read (running iptables-legacy-save: permission denied)"}, warnings: 1,
+		},
+		{
 			name: "iptables-nft's own tables and an empty inet filter are not native filtering",
 			files: map[string]string{"iptables-nft-save": "ufw-server2-diekmann.iptables-save", "ip6tables-nft-save": "",
 				"nft -j list ruleset": "GEN-ufw-server2-as-iptables-nft.nft-j.json"},

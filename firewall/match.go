@@ -32,6 +32,10 @@ type matchExtra struct {
 	hasDst bool
 	dst    addrSet
 	out    ifaceMatch
+	// origDst: the connection's original destination (conntrack
+	// --ctorigdst, nft ct original daddr), the address before any DNAT
+	hasOrigDst bool
+	origDst    addrSet
 
 	ports    []portMatch
 	states   []stateMatch
@@ -86,11 +90,34 @@ func (c ifaceCond) test(in, out string) bool {
 	return hit != c.neg
 }
 
+// andSrc, andDst and andOrigDst narrow the rule's address matches: a
+// second match on the same address intersects with the first.
+func (m *matchSet) andSrc(s addrSet) {
+	if m.hasSrc {
+		s = s.intersect(m.src)
+	}
+	m.hasSrc, m.src = true, s
+}
+
+func (m *matchSet) andDst(s addrSet) {
+	if m.x.hasDst {
+		s = s.intersect(m.x.dst)
+	}
+	m.x.hasDst, m.x.dst = true, s
+}
+
+func (m *matchSet) andOrigDst(s addrSet) {
+	if m.x.hasOrigDst {
+		s = s.intersect(m.x.origDst)
+	}
+	m.x.hasOrigDst, m.x.origDst = true, s
+}
+
 // noExtra is the shared empty matchExtra of rules that need none.
 var noExtra = &matchExtra{}
 
 func (x *matchExtra) empty() bool {
-	return !x.hasDst && !x.out.set && len(x.ports) == 0 && len(x.states) == 0 && len(x.flags) == 0 &&
+	return !x.hasDst && !x.hasOrigDst && !x.out.set && len(x.ports) == 0 && len(x.states) == 0 && len(x.flags) == 0 &&
 		len(x.icmp) == 0 && len(x.addrtype) == 0 && len(x.runtime) == 0 && len(x.targetArgs) == 0 && x.nat == nil &&
 		len(x.protos) == 0 && len(x.ifaces) == 0 && x.actWhy == "" && x.rpf == nil &&
 		len(x.marks) == 0 && x.markSet == nil

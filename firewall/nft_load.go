@@ -9,7 +9,8 @@ import (
 )
 
 // LoadNftText reads nft's own language (the text of `nft list ruleset`,
-// or an /etc/nftables.conf) by loading it into a throwaway network
+// or an /etc/nftables.conf) with the built-in reader (ParseNftText) and,
+// where that does not handle the text, by loading it into a throwaway network
 // namespace and listing it back as JSON: nft is the only complete reader
 // of its language (defines, includes, symbolic priorities). It needs
 // unshare(1) and nft(8), and root or unprivileged user namespaces.
@@ -18,6 +19,11 @@ import (
 func LoadNftText(ctx context.Context, r Runner, text []byte, name string) (*NftRuleset, error) {
 	if len(bytes.TrimSpace(text)) == 0 {
 		return nil, &ParseError{Source: name, Line: 1, Msg: "empty input: no nft ruleset"}
+	}
+	// the built-in reader first (nft_text_parse.go); nft itself reads
+	// what that one does not handle, and reports the errors
+	if n, err := ParseNftText(text, name, nil); err == nil {
+		return n, nil
 	}
 	f, err := os.CreateTemp("", "fwaudit-*.nft")
 	if err != nil {

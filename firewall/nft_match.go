@@ -207,15 +207,9 @@ func (nc *nftCompiler) payload(r *Rule, proto, field string, neg bool, vals []an
 			set = set.complement()
 		}
 		if field == "saddr" {
-			if r.m.hasSrc {
-				set = set.intersect(r.m.src)
-			}
-			r.m.hasSrc, r.m.src = true, set
+			r.m.andSrc(set)
 		} else {
-			if r.m.x.hasDst {
-				set = set.intersect(r.m.x.dst)
-			}
-			r.m.x.hasDst, r.m.x.dst = true, set
+			r.m.andDst(set)
 		}
 		return ""
 	case (proto == "ip" && field == "protocol") || (proto == "ip6" && field == "nexthdr"):
@@ -547,6 +541,28 @@ func (nc *nftCompiler) ct(r *Rule, key, dir, op string, vals []any) string {
 		}
 		if hit == neg {
 			r.m.never = true
+		}
+		return ""
+	}
+	if f, field, ok := strings.Cut(key, " "); ok && dir == "original" && (field == "saddr" || field == "daddr") && op != "<" && op != ">" {
+		// ct original ip saddr / ip6 daddr: for a NEW connection the
+		// source is the packet's, the destination the one the client
+		// used, before any DNAT
+		if hf := headerFamily(f); hf != "" && hf != nc.fam {
+			r.m.never = true
+			return ""
+		}
+		set, err := nc.addrs(vals)
+		if err != "" {
+			return err
+		}
+		if neg {
+			set = set.complement()
+		}
+		if field == "saddr" {
+			r.m.andSrc(set)
+		} else {
+			r.m.andOrigDst(set)
 		}
 		return ""
 	}

@@ -38,7 +38,7 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 				w.dropBy = append(w.dropBy, attrib{"(not translated to " + w.nat.target.String() + ")", false, missed, false, w.p.in})
 			}
 			x = x.intersect(w.nat.hit)
-			w.p.origDport = w.p.origPort()
+			w.p.origDport, w.p.origDst = w.p.origPort(), w.p.origAddr()
 			w.p.dst, w.p.dstType, w.p.dport = w.nat.target, atLocal, w.nat.port
 			w.p.state |= stDNAT
 		}

@@ -125,14 +125,24 @@ func loopbackAddr(fam Family) netip.Addr {
 	return netip.MustParseAddr("127.0.0.1")
 }
 
-// outsides are the interfaces the checks' probes arrive on: offline the
-// generic outside one; live every interface of the host, by name, so that
-// no check depends on the order the host lists them in.
+// outsides are the interfaces an outsider's packets arrive on: offline the
+// generic outside one; live every interface of the host that is not
+// inside (a bridge for containers), by name, so that no check depends on
+// the order the host lists them in. A host with no outside interface at
+// all is judged on every one it has.
 func (e *Evaluator) outsides() []string {
 	if len(e.host.Interfaces) == 0 || len(e.ifaces) == 0 {
 		return []string{genericIface}
 	}
-	out := slices.Clone(e.ifaces)
+	var out []string
+	for _, i := range e.ifaces {
+		if !slices.Contains(e.host.Inside, i) {
+			out = append(out, i)
+		}
+	}
+	if len(out) == 0 {
+		out = slices.Clone(e.ifaces)
+	}
 	slices.Sort(out)
 	return out
 }

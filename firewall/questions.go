@@ -1,5 +1,10 @@
 package firewall
 
+import (
+	"net/netip"
+	"slices"
+)
+
 // Questions callers ask of a ruleset, in terms of hooks rather than
 // iptables table names, so that report and suggest never walk tables by
 // name and native nft tables answer too.
@@ -70,3 +75,97 @@ func (h HookChain) Reach() []*Chain {
 	}
 	return out
 }
+
+// WithoutDNAT is an evaluator of the same rules on the same host in which
+// no nat chain on the prerouting hook changes a packet: what the filter
+// chains alone decide for a port nothing forwards. A port forward (a
+// Docker publish) that is reachable while this evaluator blocks it
+// bypasses the host's INPUT rules.
+func (e *Evaluator) WithoutDNAT() *Evaluator {
+	out := make([]*Ruleset, 0, len(e.src))
+	for _, rs := range e.src {
+		if rs == nil {
+			continue
+		}
+		cp := *rs
+		cp.Tables = make([]*Table, len(rs.Tables))
+		for i, t := range rs.Tables {
+			ct := *t
+			ct.Chains = make([]*Chain, len(t.Chains))
+			for j, c := range t.Chains {
+				ct.Chains[j] = c
+				if b, ok := chainBase(t, c); ok && b.hook == "prerouting" && b.typ == "nat" {
+					cc := *c
+					cc.Rules = nil
+					ct.Chains[j] = &cc
+				}
+			}
+			cp.Tables[i] = &ct
+		}
+		out = append(out, &cp)
+	}
+	return NewEvaluator(e.fam, out, e.host)
+}
+
+// Routed answers who can open a NEW connection straight to dst:port, an
+// address behind this host (a container's), sent by an outsider that
+// routes it through the host with no DNAT: the non-nat prerouting chains
+// (raw, mangle: Docker 28's and 29's direct-access drops), then the
+// forward hook, on each output interface the forward rules route dst to.
+// The result reads like Evaluate's: blocked, open, restricted (Sources),
+// or conditional (Reasons).
+func (e *Evaluator) Routed(proto string, dst netip.Addr, port uint16) Result {
+	p, err := parseProto(proto)
+	if err != nil {
+		return Result{Verdict: Conditional, Reasons: []string{err.Error()}}
+	}
+	if e.fam == IPv4 {
+		dst = dst.Unmap()
+	}
+	pth := e.paths[0]
+	hooks := append(pth.preNoNAT(), pth.forward...)
+	must, may := emptySet(e.fam), emptySet(e.fam)
+	var reasons []string
+	in := e.outside(DefaultSource(e.fam))
+	for _, out := range e.outIfacesTo(dst) {
+		ctx := &pktCtx{proto: p, sport: 40000, dport: port, in: in, out: out, dst: dst, dstType: atUnicast, state: stNew, flags: tcpSYN}
+		if p != 6 {
+			ctx.flags = 0
+		}
+		w := &walker{fam: e.fam, p: ctx, rp: e.rp}
+		w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
+		m, y := w.pipelineFrom(hooks, 0, fullSet(e.fam), emptySet(e.fam))
+		must, may = must.union(m), may.union(y)
+		if !y.equal(m) {
+			for _, r := range w.reasons {
+				reasons = append(reasons, r.why)
+			}
+		}
+	}
+	switch {
+	case len(reasons) > 0:
+		slices.Sort(reasons)
+		return Result{Verdict: Conditional, Sources: may.prefixes(), Reasons: slices.Compact(reasons)}
+	case must.isEmpty():
+		return Result{Verdict: Blocked}
+	case must.fraction() > 0.5:
+		return Result{Verdict: Open, Except: must.complement().prefixes()}
+	}
+	return Result{Verdict: Restricted, Sources: must.prefixes()}
+}
+
+// NATTo is where a DNAT rule sends packets: its address and first port
+// (0 when it keeps the port). ok is false for other rules.
+func (r *Rule) NATTo() (addr netip.Addr, port uint16, ok bool) {
+	if r.Target != "DNAT" || r.m.x == nil || r.m.x.nat == nil || r.m.x.nat.bad || !r.m.x.nat.addr.IsValid() {
+		return netip.Addr{}, 0, false
+	}
+	n := r.m.x.nat
+	if n.hasPort {
+		port = n.ports.Lo
+	}
+	return n.addr, port, true
+}
+
+// Local reports whether a is one of this host's addresses (or loopback).
+func (e *Evaluator) Local(a netip.Addr) bool { return e.local.contains(a.Unmap()) }

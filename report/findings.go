@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/fwaudit/fwaudit/firewall"
@@ -38,6 +39,7 @@ func (a *audit) findings() []Finding {
 		out = append(out, a.staleRules(f)...)
 		out = append(out, a.deadRules(f)...)
 		out = append(out, a.dockerBypass(f)...)
+		out = append(out, a.directAccess(f)...)
 	}
 	if bs, _ := a.backends(); len(bs) > 1 {
 		out = append(out, Finding{
@@ -433,48 +435,46 @@ func ruleWhere(r *firewall.Rule) string {
 // the host's INPUT path for another address.
 // dnatted reports whether the walk of d was translated by r and sent on
 // to FORWARD (the walk goes on there, so r's step need not be the last).
-func dnatted(d firewall.Decision, r *firewall.Rule) bool {
-	for i, s := range d.Trace {
-		if s.Rule == r.Text && s.Action == "dnat" {
-			return i+1 < len(d.Trace) && d.Trace[i+1].Action == "forward"
-		}
-	}
-	return false
-}
-
-// dockerBypass finds nat PREROUTING DNATs (Docker's published ports, or
-// any port forward) that a packet from the internet gets through: such
-// traffic is filtered by FORWARD, never by INPUT, so host rules for the
-// port do not protect it.
-func (a *audit) dockerBypass(f *family) []Finding {
+// directAccess finds containers (any DNAT target behind the host) that a
+// neighbour reaches by routing straight to their address, with no DNAT:
+// Docker before 28 (or with allow-direct-routing) leaves them open that
+// way, whatever DOCKER-USER says about the published port and even when
+// the port is published on 127.0.0.1 only.
+func (a *audit) directAccess(f *family) []Finding {
 	var out []Finding
+	seen := map[string]bool{}
 	for _, rs := range f.sets {
 		for _, c := range natChains(rs) {
 			for _, r := range c.Rules {
-				if r.Target != "DNAT" || len(r.DPorts) == 0 || r.DPortsNeg || r.Proto == "" || r.ProtoNeg {
+				to, port, ok := r.NATTo()
+				if !ok || r.Proto == "" || r.ProtoNeg || f.ev.Local(to) || to.IsLoopback() {
 					continue
 				}
-				port := r.DPorts[0].Lo
-				// From the default outside source and interface to the
-				// address the rule publishes on (-d), else the host's.
-				pkt := firewall.Packet{Proto: r.Proto, DPort: port}
-				q := firewall.Query{Proto: r.Proto, Port: port, Addr: unspecified(f.fam)}
-				if a, ok := r.DstAddr(); ok {
-					pkt.Dst, q.Addr = a, a
+				if port == 0 {
+					if len(r.DPorts) == 0 || r.DPortsNeg {
+						continue
+					}
+					port = r.DPorts[0].Lo
 				}
-				d := f.ev.Decide(pkt)
-				if !dnatted(d, r) {
+				key := r.Proto + "/" + netip.AddrPortFrom(to, port).String()
+				if seen[key] {
 					continue
 				}
-				if d.Verdict == firewall.DecideDrop && f.ev.Evaluate(q).Verdict == firewall.Blocked {
-					continue // FORWARD lets nobody through: nothing bypasses anything
+				seen[key] = true
+				got := f.ev.Routed(r.Proto, to, port)
+				if got.Verdict == firewall.Blocked {
+					continue
+				}
+				who := string(got.Verdict)
+				if got.Verdict == firewall.Restricted {
+					who += " to " + joinPrefixes(got.Sources)
 				}
 				fd := Finding{
-					ID: "docker-bypass", Severity: Medium, Family: string(f.fam), Proto: r.Proto, Port: port,
-					Title:  "published port is forwarded past the INPUT rules",
-					Detail: fmt.Sprintf("nat %s sends %s %s arriving from outside to another address: FORWARD filters it, INPUT rules never see it", c.Name, r.Proto, portList(r.DPorts)),
+					ID: "direct-access", Severity: Medium, Family: string(f.fam), Proto: r.Proto, Port: port, Address: to.String(),
+					Title:  "container reachable by routing straight to its address",
+					Detail: fmt.Sprintf("a neighbour that routes %s to this host reaches %s %s directly, with no DNAT (%s): rules on the published port (DOCKER-USER --ctorigdstport, a publish on 127.0.0.1) do not apply", to, r.Proto, netip.AddrPortFrom(to, port), who),
 					Rule:   r.Text, Source: rs.Source, Line: r.Line,
-					Remediation: fmt.Sprintf("filter the port in the DOCKER-USER chain (it sees forwarded traffic before Docker's rules), or publish it on 127.0.0.1 only (-p 127.0.0.1:%d:...)", port),
+					Remediation: directRemedy(r, to),
 				}
 				if svc, ok := scan.Identify(r.Proto, port, ""); ok {
 					fd.Service = svc.Name
@@ -487,6 +487,90 @@ func (a *audit) dockerBypass(f *family) []Finding {
 		}
 	}
 	return out
+}
+
+func directRemedy(r *firewall.Rule, to netip.Addr) string {
+	if r.Native {
+		return fmt.Sprintf("drop it before routing: a prerouting chain at priority raw with ip daddr %s iifname != <its bridge> drop (Docker 29 adds this unless allow-direct-routing is set)", to)
+	}
+	return fmt.Sprintf("upgrade to Docker 28 or later without allow-direct-routing (it drops direct access in the raw table), or add iptables -t raw -I PREROUTING -d %s ! -i <its bridge> -j DROP", to)
+}
+
+func joinPrefixes(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// dockerBypass finds nat PREROUTING DNATs (Docker's published ports, or
+// any port forward) that a packet from the internet gets through while
+// the host's INPUT rules alone would keep it out: such traffic is filtered
+// by FORWARD, never by INPUT, so host rules for the port do not protect
+// it. Reachability is judged with the rule's own destination (every host
+// address, or the one it publishes on) and the FORWARD outcome.
+func (a *audit) dockerBypass(f *family) []Finding {
+	var out []Finding
+	var alone *firewall.Evaluator // the rules with no DNAT, made once
+	seen := map[string]bool{}
+	for _, rs := range f.sets {
+		for _, c := range natChains(rs) {
+			for _, r := range c.Rules {
+				if r.Target != "DNAT" || len(r.DPorts) == 0 || r.DPortsNeg || r.Proto == "" || r.ProtoNeg {
+					continue
+				}
+				port := r.DPorts[0].Lo
+				q := firewall.Query{Proto: r.Proto, Port: port, Addr: unspecified(f.fam)}
+				if a, ok := r.DstAddr(); ok {
+					q.Addr = a
+				}
+				key := r.Proto + "/" + q.Addr.String() + ":" + fmt.Sprint(port)
+				if to, _, ok := r.NATTo(); seen[key] || !ok || f.ev.Local(to) {
+					continue // not forwarded to another host
+				}
+				got := f.ev.Evaluate(q)
+				if got.Verdict == firewall.Blocked || got.Verdict == firewall.NotApplicable || got.Verdict == firewall.Unknown {
+					continue // FORWARD lets nobody through: nothing bypasses anything
+				}
+				if alone == nil {
+					alone = f.ev.WithoutDNAT()
+				}
+				in := alone.Evaluate(q)
+				if !(in.Verdict == firewall.Blocked || (in.Verdict == firewall.Restricted && got.Verdict == firewall.Open)) {
+					continue // INPUT would let them in anyway
+				}
+				seen[key] = true
+				fd := Finding{
+					ID: "docker-bypass", Severity: Medium, Family: string(f.fam), Proto: r.Proto, Port: port,
+					Title:  "published port is forwarded past the INPUT rules",
+					Detail: fmt.Sprintf("nat %s sends %s %s arriving from outside to another address: FORWARD lets it in (%s) where INPUT alone would say %s", c.Name, r.Proto, portList(r.DPorts), got.Verdict, in.Verdict),
+					Rule:   r.Text, Source: rs.Source, Line: r.Line,
+					Remediation: bypassRemedy(r, port),
+				}
+				if svc, ok := scan.Identify(r.Proto, port, ""); ok {
+					fd.Service = svc.Name
+					if svc.Sensitive {
+						fd.Severity = High
+					}
+				}
+				out = append(out, fd)
+			}
+		}
+	}
+	return out
+}
+
+// bypassRemedy says where to filter a forwarded port: DOCKER-USER for
+// iptables (it sees forwarded traffic before Docker's rules), a base chain
+// of one's own on the forward hook for native nft (Docker 29's nftables
+// backend has no DOCKER-USER), or a publish on 127.0.0.1 only.
+func bypassRemedy(r *firewall.Rule, port uint16) string {
+	local := fmt.Sprintf("or publish it on 127.0.0.1 only (-p 127.0.0.1:%d:...)", port)
+	if r.Native {
+		return "filter it in a base chain of your own, in a table of your own, on the forward hook at a priority before Docker's (type filter hook forward priority filter - 1), matching ct original proto-dst " + fmt.Sprint(port) + ", " + local
+	}
+	return "filter it in the DOCKER-USER chain (it sees forwarded traffic before Docker's rules), matching -m conntrack --ctorigdstport " + fmt.Sprint(port) + ", " + local
 }
 
 func blocks(r *firewall.Rule) bool { return r.Target == "DROP" || r.Target == "REJECT" }

@@ -148,7 +148,7 @@ func TestGolden(t *testing.T) {
 				write func(*bytes.Buffer) error
 			}{
 				{"report.json", func(b *bytes.Buffer) error { return r.WriteJSON(b) }},
-				{"report.txt", func(b *bytes.Buffer) error { return r.WriteTable(b) }},
+				{"report.txt", func(b *bytes.Buffer) error { return r.WriteTable(b, TextOptions{Width: 80, UTF8: true}) }},
 				{"report.md", func(b *bytes.Buffer) error { return r.WriteMarkdown(b) }},
 			} {
 				var got bytes.Buffer

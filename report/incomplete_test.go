@@ -76,7 +76,7 @@ func TestIncomplete(t *testing.T) {
 			}
 			// and the table
 			buf.Reset()
-			if err := r.WriteTable(&buf); err != nil {
+			if err := r.WriteTable(&buf, TextOptions{Width: 80}); err != nil {
 				t.Fatal(err)
 			}
 			if got := strings.Contains(buf.String(), "AUDIT INCOMPLETE"); got != (len(tt.want) > 0) {

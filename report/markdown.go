@@ -56,7 +56,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		for _, f := range fs {
 			p("- **%s** `%s` (%s): %s\n", mdText(f.Title), f.ID, mdText(f.where()), mdText(f.Detail))
 			if f.Rule != "" {
-				p("  - Rule: `%s`\n", strings.ReplaceAll(f.Rule, "`", "'"))
+				p("  - Rule: %s\n", mdCode(f.Rule))
 			}
 			p("  - Remediation: %s\n", mdText(f.Remediation))
 		}
@@ -74,7 +74,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 				v = so.Firewall.Verdict
 			}
 			p("| %s | %s | %d | %s | %s | %s | %s |\n", so.Proto, mdCell(so.Address), so.Port,
-				mdCell(so.Process), mdCell(ServiceCell(so)), so.Exposure, v)
+				mdCell(ProcessLabel(so)), mdCell(ServiceCell(so)), so.Exposure, v)
 		}
 	}
 	return b.Flush()
@@ -90,10 +90,36 @@ func statusMark(s Status) string {
 	return "skip"
 }
 
-var mdEscaper = strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`)
+var mdEscaper = strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "~", `\~`,
+	"&", "&amp;", "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "#", `\#`)
 
 // mdText escapes Markdown syntax in free text.
 func mdText(s string) string { return mdEscaper.Replace(s) }
+
+// mdCode writes s as a code span that shows it byte for byte: backslashes
+// and other Markdown syntax mean nothing inside one, so only back-quotes
+// need care. The span is fenced by one more back-quote than the longest
+// run of them in s, and padded with a space when s starts or ends with a
+// back-quote (CommonMark 0.31, "Code spans"; the padding is stripped when
+// shown). A line break would end the list item, so it becomes a space.
+func mdCode(s string) string {
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r", " "), "\n", " ")
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") ||
+		(len(s) > 1 && strings.HasPrefix(s, " ") && strings.HasSuffix(s, " ") && strings.Trim(s, " ") != "") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}
 
 // mdCell escapes text for a table cell, where "|" and newlines also matter.
 func mdCell(s string) string {

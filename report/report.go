@@ -23,6 +23,8 @@ type Inputs struct {
 	// not asked for (--no-firewall), which skips every firewall check.
 	Firewall *Firewall
 	Hostname string
+	// HostSource says where Hostname came from (Host.Source)
+	HostSource string
 	// IPv6Disabled is true when the kernel has IPv6 off
 	// (/proc/sys/net/ipv6/conf/all/disable_ipv6 is 1): IPv6 checks are
 	// skipped and no IPv6 finding is raised.
@@ -42,9 +44,7 @@ type Report struct {
 	SchemaVersion int    `json:"schema_version"`
 	Tool          Tool   `json:"tool"`
 	GeneratedAt   string `json:"generated_at"`
-	Host          struct {
-		Hostname string `json:"hostname"`
-	} `json:"host"`
+	Host          Host   `json:"host"`
 	// Firewall says where each family's rules came from (null when the
 	// rules were not read), as in `scan -o json`.
 	Firewall *FirewallInfo `json:"firewall"`
@@ -130,6 +130,7 @@ func Build(in Inputs) *Report {
 		Sockets:       socks,
 	}
 	r.Host.Hostname = in.Hostname
+	r.Host.Source = in.HostSource
 	if in.Firewall != nil {
 		fi := NewFirewallInfo(in.Firewall)
 		r.Firewall = &fi

@@ -373,28 +373,34 @@ COMMIT
 // address (-p 10.79.0.1:8082:80, DNAT -d 10.79.0.1/32) is found; a
 // published port FORWARD lets nobody through is not a bypass.
 func TestDockerBypassPublishedOnOneAddress(t *testing.T) {
-	rules := func(forward string) string {
+	rules := func(policy, input, forward string) string {
 		return `*nat
 :PREROUTING ACCEPT [0:0]
 -A PREROUTING -d 10.79.0.1/32 -p tcp -m tcp --dport 8082 -j DNAT --to-destination 172.17.0.2:80
 COMMIT
 *filter
-:INPUT DROP [0:0]
+:INPUT ` + policy + ` [0:0]
 :FORWARD DROP [0:0]
 :OUTPUT ACCEPT [0:0]
-` + forward + `COMMIT
+` + input + forward + `COMMIT
 `
 	}
+	const fwdAccept = "-A FORWARD -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j ACCEPT\n"
 	proxy := listener("tcp", "10.79.0.1", 8082, "docker-proxy")
 	for _, c := range []struct {
-		name, forward string
-		want          []string
+		name, policy, input, forward string
+		want                         []string
 	}{
-		{"FORWARD accepts it", "-A FORWARD -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j ACCEPT\n", []string{"docker-bypass 8082"}},
-		{"FORWARD drops everything", "", nil},
+		{"FORWARD accepts it", "DROP", "", fwdAccept, []string{"docker-bypass 8082"}},
+		{"FORWARD drops everything", "DROP", "", "", nil},
+		// INPUT alone would let everyone in: nothing is bypassed
+		{"INPUT policy accept", "ACCEPT", "", fwdAccept, nil},
+		{"INPUT accepts the port", "DROP", "-A INPUT -p tcp -m tcp --dport 8082 -j ACCEPT\n", fwdAccept, nil},
+		// INPUT admits one subnet, FORWARD everyone
+		{"INPUT narrower than FORWARD", "DROP", "-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 8082 -j ACCEPT\n", fwdAccept, []string{"docker-bypass 8082"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := Build(Inputs{Listeners: []scan.Listener{proxy}, Firewall: fwFrom(t, rules(c.forward), emptyV6), Now: testTime})
+			r := Build(Inputs{Listeners: []scan.Listener{proxy}, Firewall: fwFrom(t, rules(c.policy, c.input, c.forward), emptyV6), Now: testTime})
 			var got []string
 			for _, k := range findingKeys(r) {
 				if strings.HasPrefix(k, "docker-bypass") {

@@ -7,10 +7,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
-
 	"github.com/fwaudit/fwaudit/firewall"
 	"github.com/fwaudit/fwaudit/scan"
 )
@@ -18,6 +14,10 @@ import (
 // Host identifies the audited host.
 type Host struct {
 	Hostname string `json:"hostname"`
+	// Source says where the name came from: "hostname-flag" (--hostname),
+	// "kernel" (the live host's name) or "offline" (--offline without
+	// --hostname: the name is the word "offline")
+	Source string `json:"host_source,omitempty"`
 }
 
 // FirewallInfo says where each family's rules came from.
@@ -112,68 +112,37 @@ func (d *ScanDoc) WriteJSON(w io.Writer) error {
 	return bw.Flush()
 }
 
-// WriteTable writes one line per socket: PROTO ADDRESS PORT PROCESS
-// SERVICE EXPOSURE, and FIREWALL when verdicts were computed. SERVICE ends
-// in "?" when only the port names it, and says "(client)" for a client
-// socket.
-func (d *ScanDoc) WriteTable(w io.Writer) error {
-	w = TerminalSafe(w)
-	withFW := d.Firewall != nil
-	header := []any{"PROTO", "ADDRESS", "PORT", "PROCESS", "SERVICE", "EXPOSURE"}
-	if withFW {
-		header = append(header, "FIREWALL")
-	}
-	t := NewPlainTable(w)
-	t.Header(header...)
-	for _, s := range d.Sockets {
-		proto := s.Proto
-		if s.Family == "ipv6" {
-			proto += "6"
-			if s.DualStack {
-				proto += "+4"
-			}
-		}
-		addr := s.Address
-		if s.Device != "" {
-			addr += "%" + s.Device
-		}
-		row := []string{proto, addr, fmt.Sprint(s.Port), processCell(s), ServiceCell(s), s.Exposure}
-		if withFW {
-			row = append(row, FirewallCell(s.Firewall))
-		}
-		if err := t.Append(row); err != nil {
-			return err
-		}
-	}
-	return t.Render()
-}
-
-// NewPlainTable is the borderless, left-aligned table style fwaudit uses
-// for terminal output (like ss and netstat).
-func NewPlainTable(w io.Writer) *tablewriter.Table {
-	return tablewriter.NewTable(w,
-		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
-			Borders: tw.BorderNone,
-			Symbols: tw.NewSymbols(tw.StyleNone),
-			Settings: tw.Settings{
-				Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off},
-				Lines:      tw.Lines{ShowHeaderLine: tw.Off},
-			},
-		})),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithAlignment(tw.Alignment{tw.AlignLeft}),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-	)
-}
-
 func processCell(s Socket) string {
-	if s.Process == "" && s.PID == 0 {
-		return "-"
+	cell := "-"
+	if s.Published {
+		cell = "(published)"
+	} else if s.Process != "" || s.PID != 0 {
+		cell = fmt.Sprintf("%s(%d)", s.Process, s.PID)
+		if n := len(s.Processes); n > 1 {
+			cell += fmt.Sprintf(" +%d", n-1)
+		}
 	}
-	cell := fmt.Sprintf("%s(%d)", s.Process, s.PID)
-	if n := len(s.Processes); n > 1 {
-		cell += fmt.Sprintf(" +%d", n-1)
+	return cell + forwardsCell(s)
+}
+
+// ProcessLabel is the process column without PIDs (the report's tables):
+// the name, "(published)" for a published port no host socket receives,
+// and where a DNAT sends the port's traffic.
+func ProcessLabel(s Socket) string {
+	cell := s.Process
+	if s.Published {
+		cell = "(published)"
+	}
+	return cell + forwardsCell(s)
+}
+
+func forwardsCell(s Socket) string {
+	cell := ""
+	if len(s.ForwardsTo) > 0 {
+		cell = " → " + s.ForwardsTo[0]
+		if n := len(s.ForwardsTo); n > 1 {
+			cell += fmt.Sprintf(" +%d", n-1)
+		}
 	}
 	return cell
 }

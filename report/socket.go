@@ -28,8 +28,13 @@ type Socket struct {
 	// Client: a UDP socket the kernel bound for a client (scan.MarkClients);
 	// it is listed and judged, but raises no finding and is not counted as
 	// public or open.
-	Client   bool            `json:"client,omitempty"`
-	Firewall *SocketFirewall `json:"firewall"`
+	Client bool `json:"client,omitempty"`
+	// ForwardsTo: where a nat DNAT sends what arrives on this port (the
+	// container side of a published port, "172.17.0.2:80"). Published: no
+	// host socket listens; the row stands for the published port itself.
+	ForwardsTo []string        `json:"forwards_to,omitempty"`
+	Published  bool            `json:"published,omitempty"`
+	Firewall   *SocketFirewall `json:"firewall"`
 }
 
 // Process is one owner of a socket.
@@ -97,6 +102,7 @@ func Sockets(ls []scan.Listener, fw *Firewall) []Socket {
 		}
 		out = append(out, s)
 	}
+	out = withPublished(out, fw)
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if a.Port != b.Port {

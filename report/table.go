@@ -1,79 +1,101 @@
 package report
 
 import (
+	"bufio"
 	"fmt"
 	"io"
-
-	"github.com/olekukonko/tablewriter"
+	"strings"
 )
 
-// WriteTable writes the report for a terminal: a summary, the checks that
-// did not pass, and the findings from the worst down.
-func (r *Report) WriteTable(w io.Writer) error {
-	w = TerminalSafe(w)
-	if _, err := fmt.Fprintf(w, "fwaudit %s report for %s, generated %s\n\nSUMMARY\n", r.Tool.Version, hostname(r), r.GeneratedAt); err != nil {
-		return err
-	}
+// WriteTable writes the report for a terminal, fitted to o: a summary,
+// the checks that did not pass (those that passed as a count), and every
+// finding from the worst down with its rule and remediation. It carries
+// the same checks and findings as the JSON and Markdown reports.
+//
+// Each check and finding is a heading line and an indented body whose
+// lines start with the gutter ("│ ", or "| " when the locale is not
+// UTF-8), so that no line starts with a space and wrapped text stays
+// visibly part of its entry.
+func (r *Report) WriteTable(w io.Writer, o TextOptions) error {
+	b := bufio.NewWriter(TerminalSafe(w))
+	o.paragraph(b, fmt.Sprintf("fwaudit %s report for %s, generated %s", r.Tool.Version, hostname(r), r.GeneratedAt))
+
 	s := r.Summary
-	t := newTable(w)
-	t.Header("Sockets", "Public", "Open", "Clients", "Checks failed", "Checks skipped", "Critical", "High", "Medium", "Low", "Info")
-	row := []any{s.Sockets, s.Public, s.Open, s.Clients, s.ChecksFailed, s.ChecksSkipped}
+	passed, failed := 0, 0
+	for _, c := range r.Checks {
+		switch c.Status {
+		case Pass:
+			passed++
+		case Fail:
+			failed++
+		}
+	}
+	b.WriteString("\nSUMMARY\n")
+	o.paragraph(b, fmt.Sprintf("sockets: %d (%d public, %d open, %d clients)", s.Sockets, s.Public, s.Open, s.Clients))
+	o.paragraph(b, fmt.Sprintf("checks: %d (%d passed, %d failed, %d skipped)", len(r.Checks), passed, failed, len(r.Checks)-passed-failed))
+	var bySev []string
 	for _, sev := range Severities {
-		row = append(row, s.Findings[sev.String()])
+		bySev = append(bySev, fmt.Sprintf("%d %s", s.Findings[sev.String()], sev))
 	}
-	if err := t.Append(row...); err != nil {
-		return err
-	}
-	if err := t.Render(); err != nil {
-		return err
-	}
+	o.paragraph(b, fmt.Sprintf("findings: %d (%s)", len(r.Findings), strings.Join(bySev, ", ")))
 	if r.Incomplete() {
-		fmt.Fprintf(w, "\nAUDIT INCOMPLETE (%d checks skipped)\n", s.ChecksSkipped)
+		fmt.Fprintf(b, "\nAUDIT INCOMPLETE (%d checks skipped)\n", s.ChecksSkipped)
 		for _, why := range s.Incomplete {
-			fmt.Fprintf(w, "- %s\n", why)
+			o.block(b, "- ", why)
 		}
 	}
 
-	var notPassed [][]string
-	passed := 0
+	fmt.Fprintf(b, "\nCHECKS (%d of %d passed)\n", passed, len(r.Checks))
+	if passed == len(r.Checks) {
+		b.WriteString("every check passed\n")
+	}
 	for _, c := range r.Checks {
 		if c.Status == Pass {
-			passed++
 			continue
 		}
-		notPassed = append(notPassed, []string{string(c.Status), c.ID, c.Detail})
-	}
-	fmt.Fprintf(w, "\nCHECKS (%d of %d passed)\n", passed, len(r.Checks))
-	if len(notPassed) == 0 {
-		fmt.Fprintln(w, "every check passed")
-	} else {
-		t = newTable(w)
-		t.Header("Status", "Check", "Detail")
-		if err := t.Bulk(notPassed); err != nil {
-			return err
-		}
-		if err := t.Render(); err != nil {
-			return err
+		o.paragraph(b, fmt.Sprintf("%s %s: %s", c.Status, c.ID, c.Title))
+		o.block(b, o.gutter()+" ", c.Detail)
+		if len(c.CIS) > 0 {
+			o.block(b, o.gutter()+" ", "CIS: "+strings.Join(c.CIS, "; "))
 		}
 	}
 
-	fmt.Fprintf(w, "\nFINDINGS (%d)\n", len(r.Findings))
+	fmt.Fprintf(b, "\nFINDINGS (%d)\n", len(r.Findings))
 	if len(r.Findings) == 0 {
-		_, err := fmt.Fprintln(w, "no findings")
-		return err
+		b.WriteString("no findings\n")
 	}
-	t = newTable(w)
-	t.Header("Severity", "Finding", "Where", "Detail")
-	for _, f := range r.Findings {
-		if err := t.Append(f.Severity.String(), f.ID, f.where(), f.Detail); err != nil {
-			return err
+	for i, f := range r.Findings {
+		if i > 0 {
+			b.WriteByte('\n')
 		}
+		o.paragraph(b, fmt.Sprintf("%s %s (%s): %s", strings.ToUpper(f.Severity.String()), f.ID, f.where(), f.Title))
+		o.block(b, o.gutter()+" ", f.Detail)
+		if f.Rule != "" {
+			o.block(b, o.gutter()+" ", "rule: "+f.Rule)
+		}
+		o.block(b, o.gutter()+" ", "fix: "+f.Remediation)
 	}
-	return t.Render()
+	return b.Flush()
 }
 
-func newTable(w io.Writer) *tablewriter.Table {
-	return tablewriter.NewTable(w, tablewriter.WithRowMaxWidth(72))
+// block writes text wrapped to the width less the prefix, every line
+// starting with prefix: the first "- " of a list item, or the gutter of
+// an entry's body. Continuation lines of a list item take the gutter.
+func (o TextOptions) block(b *bufio.Writer, prefix, text string) {
+	text = CleanText(text)
+	lim := o.limit()
+	if lim > 0 {
+		lim = max(lim-textWidth(prefix), 1)
+	}
+	cont := o.gutter() + strings.Repeat(" ", max(textWidth(prefix)-textWidth(o.gutter()), 1))
+	for i, l := range Wrap(text, lim) {
+		p := prefix
+		if i > 0 {
+			p = cont
+		}
+		b.WriteString(strings.TrimRight(p+l, " "))
+		b.WriteByte('\n')
+	}
 }
 
 func hostname(r *Report) string {

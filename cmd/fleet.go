@@ -1,0 +1,208 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fwaudit/fwaudit/report"
+)
+
+var fleetFormats = []string{"table", "json", "markdown", "html"}
+
+type fleetOptions struct {
+	app             *App
+	paths           []string
+	format          string
+	failOn          string
+	allowIncomplete bool
+	baseline        string
+}
+
+func newFleetCmd(app *App, runF func(context.Context, *fleetOptions) error) *cobra.Command {
+	opts := &fleetOptions{app: app}
+	c := &cobra.Command{
+		Use:   "fleet [flags] PATH...",
+		Short: "Many hosts' reports in one view: worst severity per host, exposed services, changes",
+		Long: `Read the JSON reports of many hosts (fwaudit report -o json), each PATH a
+report file or a directory of them (its *.json files, not its
+subdirectories), and show them as one fleet: per host the worst severity,
+the findings per severity and the failed checks; every sensitive service
+(database, cache, admin interface) open to the world; every finding with
+its host. A host is named by its report's hostname, or by the file's name
+without .json when the report has none.
+
+With --baseline (an earlier directory of reports) it also shows what
+changed: findings new or resolved on the hosts in both runs, and hosts
+added or removed. A finding is the same across runs when its host, id,
+family, protocol, port, address, service and rule text are: line numbers,
+file names and nft handles are not part of it, so inserting a rule above
+another does not make its findings new.
+
+A report that cannot be read (missing, truncated, not an fwaudit report,
+a second report of the same host) is listed under errors and on stderr,
+never dropped silently, and the exit code is 1. A directory without any
+*.json file is such an error too.
+
+Exit codes:
+  0  every report was read, and no finding is at or above --fail-on
+  1  a report (or a baseline report) could not be read, or no report was
+     found; this wins over 3 and 4: the fleet is not fully known
+  2  usage
+  3  a host has a finding at or above --fail-on
+  4  with --fail-on: no such finding, but a host's audit is incomplete
+     (checks skipped for lack of input); --allow-incomplete lets it exit 0`,
+		Example: `  fwaudit fleet fwaudit-reports/
+  fwaudit fleet -o json fwaudit-reports/ > fleet.json
+  fwaudit fleet -o html fwaudit-reports/ > fleet.html
+  fwaudit fleet --fail-on high fwaudit-reports/ || echo "a host has a high finding"
+  fwaudit fleet --baseline last-week/ fwaudit-reports/`,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErrorf("%s takes one or more report files or directories", c.CommandPath())
+			}
+			if err := checkOutput(opts.format, "fleet format", fleetFormats); err != nil {
+				return err
+			}
+			if opts.failOn != "" {
+				if _, err := report.ParseSeverity(opts.failOn); err != nil {
+					return usageErrorf("--fail-on: %v", err)
+				}
+			}
+			opts.paths = args
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return fleetRun(opts)
+		},
+	}
+	f := c.Flags()
+	bindOutput(c, &opts.format, "table", fleetFormats)
+	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when a host has a finding at or above `SEVERITY` (critical, high, medium, low, info)")
+	f.BoolVar(&opts.allowIncomplete, "allow-incomplete", false, "with --fail-on, pass hosts whose audit is incomplete instead of exiting 4")
+	f.StringVar(&opts.baseline, "baseline", "", "earlier reports to compare with: a directory of them or one report `PATH`")
+	var severities []string
+	for _, s := range report.Severities {
+		severities = append(severities, s.String())
+	}
+	completeValues(c, "fail-on", severities)
+	return c
+}
+
+func fleetRun(opts *fleetOptions) error {
+	var cur []report.FleetInput
+	for _, p := range opts.paths {
+		cur = append(cur, readReports(p)...)
+	}
+	var base []report.FleetInput
+	if opts.baseline != "" {
+		base = readReports(opts.baseline)
+	}
+	fl := report.NewFleet(cur, base)
+	w := opts.app.Stdout
+	var err error
+	switch opts.format {
+	case "json":
+		err = fl.WriteJSON(w)
+	case "markdown":
+		err = fl.WriteMarkdown(w)
+	case "html":
+		err = fl.WriteHTML(w)
+	default:
+		err = fl.WriteTable(w)
+	}
+	if err != nil {
+		return fmt.Errorf("writing fleet: %w", err)
+	}
+	for _, e := range fl.Errors {
+		what := e.File
+		if e.Baseline {
+			what = "baseline " + what
+		}
+		opts.app.warnf("%s: %s", what, e.Error)
+	}
+	if n := len(fl.Errors); n > 0 {
+		return fmt.Errorf("%d of %s could not be read (see errors)", n, report.Plural(len(cur)+len(base), "report"))
+	}
+	if inc := fl.Incomplete(); len(inc) > 0 {
+		opts.app.warnf("audit incomplete on %s: %s", report.Plural(len(inc), "host"), strings.Join(inc, ", "))
+	}
+	if opts.failOn != "" {
+		sev, _ := report.ParseSeverity(opts.failOn)
+		if fl.Exceeds(sev) {
+			return &exitErr{code: exitFindings}
+		}
+		if len(fl.Incomplete()) > 0 && !opts.allowIncomplete {
+			return &exitErr{code: exitIncomplete,
+				err:  fmt.Errorf("--fail-on %s: the audit of %s is incomplete, so the fleet cannot pass", opts.failOn, report.Plural(len(fl.Incomplete()), "host")),
+				hint: "--allow-incomplete passes it on the findings alone"}
+		}
+	}
+	return nil
+}
+
+// readReports reads one PATH: a report file, or every *.json file directly
+// in a directory, in name order. What cannot be read is an input with Err,
+// so that the fleet lists it; so is a directory without reports.
+func readReports(path string) []report.FleetInput {
+	st, err := os.Stat(path)
+	if err != nil {
+		return []report.FleetInput{{File: path, Err: statError(err)}}
+	}
+	if !st.IsDir() {
+		return []report.FleetInput{readReport(path)}
+	}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return []report.FleetInput{{File: path, Err: fmt.Errorf("listing the directory: %v", unwrapPath(err))}}
+	}
+	var names []string
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".json") && !e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		return []report.FleetInput{{File: path, Err: fmt.Errorf("no report: the directory has no *.json file")}}
+	}
+	sort.Strings(names)
+	var out []report.FleetInput
+	for _, n := range names {
+		out = append(out, readReport(filepath.Join(path, n)))
+	}
+	return out
+}
+
+func readReport(file string) report.FleetInput {
+	f, err := os.Open(file)
+	if err != nil {
+		return report.FleetInput{File: file, Err: statError(err)}
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
+		return report.FleetInput{File: file, Err: fmt.Errorf("not a regular file")}
+	}
+	r, err := report.ParseReport(f)
+	return report.FleetInput{File: file, Report: r, Err: err}
+}
+
+func statError(err error) error {
+	if os.IsNotExist(err) {
+		return fmt.Errorf("no such file or directory")
+	}
+	return unwrapPath(err)
+}
+
+// unwrapPath drops the path from an *os.PathError: the fleet names the
+// file already.
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return fmt.Errorf("%s: %v", pe.Op, pe.Err)
+	}
+	return err
+}

@@ -1,0 +1,356 @@
+package report
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// FleetSchemaVersion is the version of the `fleet -o json` document;
+// fleet.schema.json describes it.
+const FleetSchemaVersion = 1
+
+// Fleet is many hosts' reports in one view: `fleet -o json` is its JSON
+// form.
+type Fleet struct {
+	SchemaVersion int            `json:"schema_version"`
+	Hosts         []FleetHost    `json:"hosts"`
+	Exposed       []Exposed      `json:"exposed"`
+	Findings      []FleetFinding `json:"findings"`
+	Totals        FleetTotals    `json:"totals"`
+	Errors        []FleetError   `json:"errors"`
+	// Diff is set when a baseline was given.
+	Diff *FleetDiff `json:"diff,omitempty"`
+}
+
+// FleetHost is one host's line: its report's summary, the worst severity
+// among its findings ("none" without findings) and its failed checks.
+type FleetHost struct {
+	Host         string   `json:"host"`
+	File         string   `json:"file"`
+	GeneratedAt  string   `json:"generated_at"`
+	Summary      Summary  `json:"summary"`
+	Worst        string   `json:"worst"`
+	ChecksFailed []string `json:"checks_failed"`
+}
+
+// Exposed is a sensitive service (database, cache, admin interface) that
+// anyone can reach: its exposed-sensitive-service finding on a socket
+// whose verdict is open.
+type Exposed struct {
+	Host     string   `json:"host"`
+	Proto    string   `json:"proto"`
+	Port     uint16   `json:"port"`
+	Address  string   `json:"address"`
+	Service  string   `json:"service"`
+	Severity Severity `json:"severity"`
+}
+
+// FleetFinding is a finding with the host it was raised on.
+type FleetFinding struct {
+	Host string `json:"host"`
+	Finding
+}
+
+// FleetTotals sums the fleet: hosts read, findings by severity (all five
+// levels), sensitive services exposed, reports that could not be read.
+type FleetTotals struct {
+	Hosts    int            `json:"hosts"`
+	Findings map[string]int `json:"findings"`
+	Exposed  int            `json:"exposed"`
+	Errors   int            `json:"errors"`
+}
+
+// FleetError is a report that could not be used, with why. Baseline is
+// true for a file of the baseline.
+type FleetError struct {
+	File     string `json:"file"`
+	Error    string `json:"error"`
+	Baseline bool   `json:"baseline,omitempty"`
+}
+
+// FleetDiff is what changed since the baseline. New and Resolved hold the
+// findings of hosts present in both runs; a host only in one run is in
+// HostsAdded or HostsRemoved instead. A host whose report cannot be read
+// now is neither removed nor changed: it is in Errors.
+type FleetDiff struct {
+	New          []FleetFinding `json:"new"`
+	Resolved     []FleetFinding `json:"resolved"`
+	HostsAdded   []string       `json:"hosts_added"`
+	HostsRemoved []string       `json:"hosts_removed"`
+}
+
+// FleetInput is one report file as read: Report, or Err when it could not
+// be read or is not a valid report.
+type FleetInput struct {
+	File   string
+	Report *Report
+	Err    error
+}
+
+// NewFleet gathers reports into one view. A nil baseline gives no Diff.
+// Every input with an Err is listed in Errors; so is a second report of a
+// host already read (two machines sharing a hostname cannot be told apart
+// across runs).
+func NewFleet(current, baseline []FleetInput) *Fleet {
+	fl := &Fleet{
+		SchemaVersion: FleetSchemaVersion,
+		Hosts:         []FleetHost{},
+		Exposed:       []Exposed{},
+		Findings:      []FleetFinding{},
+		Errors:        []FleetError{},
+		Totals:        FleetTotals{Findings: map[string]int{}},
+	}
+	for _, sev := range Severities {
+		fl.Totals.Findings[sev.String()] = 0
+	}
+	cur, errs := gather(current, false)
+	fl.Errors = append(fl.Errors, errs...)
+	for _, e := range cur {
+		fl.add(e)
+	}
+	if baseline != nil {
+		base, errs := gather(baseline, true)
+		fl.Errors = append(fl.Errors, errs...)
+		fl.Diff = diffFleet(cur, base, fl.Errors)
+	}
+	fl.Totals.Hosts = len(fl.Hosts)
+	fl.Totals.Exposed = len(fl.Exposed)
+	fl.Totals.Errors = len(fl.Errors)
+	return fl
+}
+
+// hostReport is one usable report under its host name.
+type hostReport struct {
+	host, file string
+	rep        *Report
+}
+
+// gather names each report's host (its hostname, else the file's name
+// without .json), sorted by host, and lists what cannot be used.
+func gather(in []FleetInput, baseline bool) ([]hostReport, []FleetError) {
+	var out []hostReport
+	var errs []FleetError
+	seen := map[string]string{}
+	for _, i := range in {
+		if i.Err != nil || i.Report == nil {
+			msg := "no report"
+			if i.Err != nil {
+				msg = i.Err.Error()
+			}
+			errs = append(errs, FleetError{File: i.File, Error: msg, Baseline: baseline})
+			continue
+		}
+		host := i.Report.Host.Hostname
+		if host == "" {
+			host = fileHost(i.File)
+		}
+		if first, ok := seen[host]; ok {
+			errs = append(errs, FleetError{File: i.File, Baseline: baseline,
+				Error: fmt.Sprintf("host %q is already reported by %s (give each host its own name: fwaudit report --hostname)", host, first)})
+			continue
+		}
+		seen[host] = i.File
+		out = append(out, hostReport{host: host, file: i.File, rep: i.Report})
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].host < out[b].host })
+	return out, errs
+}
+
+// fileHost is the host a report without a hostname is named after: its
+// file name without the extension (DEST/web1.json is web1).
+func fileHost(file string) string {
+	return strings.TrimSuffix(filepath.Base(file), ".json")
+}
+
+func (fl *Fleet) add(h hostReport) {
+	r := h.rep
+	fh := FleetHost{Host: h.host, File: h.file, GeneratedAt: r.GeneratedAt, Summary: r.Summary,
+		Worst: "none", ChecksFailed: []string{}}
+	if fh.Summary.Incomplete == nil {
+		fh.Summary.Incomplete = []string{}
+	}
+	for _, c := range r.Checks {
+		if c.Status == Fail {
+			fh.ChecksFailed = append(fh.ChecksFailed, c.ID)
+		}
+	}
+	worst := Severity(-1)
+	for _, f := range r.Findings {
+		if f.Severity > worst {
+			worst = f.Severity
+		}
+		fl.Findings = append(fl.Findings, FleetFinding{Host: h.host, Finding: f})
+		fl.Totals.Findings[f.Severity.String()]++
+	}
+	if worst >= Info {
+		fh.Worst = worst.String()
+	}
+	fl.Hosts = append(fl.Hosts, fh)
+	fl.Exposed = append(fl.Exposed, exposed(h.host, r)...)
+}
+
+// exposed lists a report's sensitive services open to anyone: the
+// exposed-sensitive-service findings whose socket's verdict is open (not
+// the conditional ones, which are reachable only depending on runtime
+// state).
+func exposed(host string, r *Report) []Exposed {
+	var out []Exposed
+	for _, f := range r.Findings {
+		if f.ID != "exposed-sensitive-service" {
+			continue
+		}
+		for _, s := range r.Sockets {
+			if s.Proto == f.Proto && s.Port == f.Port && s.Address == f.Address && s.Family == f.Family &&
+				s.Firewall != nil && s.Firewall.Verdict == "open" {
+				out = append(out, Exposed{Host: host, Proto: f.Proto, Port: f.Port, Address: f.Address,
+					Service: f.Service, Severity: f.Severity})
+				break
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		switch {
+		case a.Port != b.Port:
+			return a.Port < b.Port
+		case a.Proto != b.Proto:
+			return a.Proto < b.Proto
+		}
+		return a.Address < b.Address
+	})
+	return out
+}
+
+// Exceeds reports whether some host has a finding at or above sev
+// (--fail-on).
+func (fl *Fleet) Exceeds(sev Severity) bool {
+	for _, f := range fl.Findings {
+		if f.Severity >= sev {
+			return true
+		}
+	}
+	return false
+}
+
+// Incomplete lists the hosts whose audit was incomplete (checks skipped
+// for lack of input).
+func (fl *Fleet) Incomplete() []string {
+	var out []string
+	for _, h := range fl.Hosts {
+		if len(h.Summary.Incomplete) > 0 {
+			out = append(out, h.Host)
+		}
+	}
+	return out
+}
+
+// FindingKey is a finding's identity across runs: host, id, family,
+// proto, port, address, service and the rule's text without where it sits
+// (no line number, file name, nft handle or position, which shift when a rule is
+// inserted above it or the ruleset is reloaded). Title, detail and
+// remediation are prose that may name lines; they are not part of it.
+type FindingKey struct {
+	Host, ID, Family, Proto string
+	Port                    uint16
+	Address, Service, Rule  string
+}
+
+// Key is f's identity on host.
+func (f Finding) Key(host string) FindingKey {
+	return FindingKey{Host: host, ID: f.ID, Family: f.Family, Proto: f.Proto, Port: f.Port,
+		Address: f.Address, Service: f.Service, Rule: RuleIdentity(f.Rule)}
+}
+
+var (
+	// "inet filter input handle 13: tcp dport 22 accept" (from nft JSON)
+	// and "inet filter input rule 9: ..." (from nft text, by position)
+	nftHandle = regexp.MustCompile(`^(\S+ \S+ \S+) (?:handle|rule) \d+: `)
+	// "line 12: -A INPUT ..." and "rules.v4:12: -A INPUT ..."
+	linePrefix = regexp.MustCompile(`^(?:line \d+|\S+:\d+): `)
+	// iptables-save -c counters: "[12:3456] -A INPUT ..."
+	counters = regexp.MustCompile(`^\[\d+:\d+\] `)
+)
+
+// RuleIdentity is a rule's text without its position: what stays the same
+// when rules are inserted above it or the ruleset is reloaded.
+func RuleIdentity(rule string) string {
+	rule = strings.TrimSpace(rule)
+	rule = linePrefix.ReplaceAllString(rule, "")
+	rule = counters.ReplaceAllString(rule, "")
+	rule = nftHandle.ReplaceAllString(rule, "$1: ")
+	return strings.Join(strings.Fields(rule), " ")
+}
+
+// diffFleet compares the hosts read in both runs finding by finding, as
+// multisets of identities: a rule repeated three times raises two
+// duplicate-rule findings with one identity, and losing one copy resolves
+// one of them.
+func diffFleet(cur, base []hostReport, errs []FleetError) *FleetDiff {
+	d := &FleetDiff{New: []FleetFinding{}, Resolved: []FleetFinding{}, HostsAdded: []string{}, HostsRemoved: []string{}}
+	baseBy := map[string]hostReport{}
+	for _, b := range base {
+		baseBy[b.host] = b
+	}
+	curBy := map[string]bool{}
+	unread := map[string]bool{} // file names of current reports that could not be read
+	for _, e := range errs {
+		if !e.Baseline {
+			unread[filepath.Base(e.File)] = true
+		}
+	}
+	for _, c := range cur {
+		curBy[c.host] = true
+		b, ok := baseBy[c.host]
+		if !ok {
+			d.HostsAdded = append(d.HostsAdded, c.host)
+			continue
+		}
+		n, r := DiffFindings(b.rep.Findings, c.rep.Findings)
+		for _, f := range n {
+			d.New = append(d.New, FleetFinding{Host: c.host, Finding: f})
+		}
+		for _, f := range r {
+			d.Resolved = append(d.Resolved, FleetFinding{Host: c.host, Finding: f})
+		}
+	}
+	for _, b := range base {
+		if !curBy[b.host] && !unread[filepath.Base(b.file)] {
+			d.HostsRemoved = append(d.HostsRemoved, b.host)
+		}
+	}
+	return d
+}
+
+// DiffFindings returns the findings of cur that old does not have and
+// those of old that cur no longer has, by identity (Finding.Key), counting
+// repeats.
+func DiffFindings(old, cur []Finding) (added, resolved []Finding) {
+	left := map[FindingKey]int{}
+	for _, f := range old {
+		left[f.Key("")]++
+	}
+	for _, f := range cur {
+		k := f.Key("")
+		if left[k] > 0 {
+			left[k]--
+			continue
+		}
+		added = append(added, f)
+	}
+	have := map[FindingKey]int{}
+	for _, f := range cur {
+		have[f.Key("")]++
+	}
+	for _, f := range old {
+		k := f.Key("")
+		if have[k] > 0 {
+			have[k]--
+			continue
+		}
+		resolved = append(resolved, f)
+	}
+	return added, resolved
+}

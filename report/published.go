@@ -1,0 +1,110 @@
+package report
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/fwaudit/fwaudit/firewall"
+	"github.com/fwaudit/fwaudit/scan"
+)
+
+// publish is one port a nat DNAT forwards to another host (a container):
+// Docker's published ports, or any port forward.
+type publish struct {
+	proto, family string
+	addr          netip.Addr // the host address it is published on; unspecified for all
+	port          uint16
+	to            netip.AddrPort
+}
+
+// maxPublishRange bounds the ports taken from one DNAT rule with a port
+// range (each is one row).
+const maxPublishRange = 64
+
+// publishes lists the ports the rules forward to other hosts, per family,
+// in rule order.
+func (fw *Firewall) publishes() []publish {
+	var out []publish
+	for _, f := range []struct {
+		family string
+		ev     *firewall.Evaluator
+		sets   []*firewall.Ruleset
+	}{{"ipv4", fw.V4, fw.Sets4}, {"ipv6", fw.V6, fw.Sets6}} {
+		if f.ev == nil {
+			continue
+		}
+		for _, rs := range f.sets {
+			for _, c := range natChains(rs) {
+				for _, r := range c.Rules {
+					to, toPort, ok := r.NATTo()
+					if !ok || (r.Proto != "tcp" && r.Proto != "udp") || r.ProtoNeg || len(r.DPorts) != 1 || r.DPortsNeg ||
+						f.ev.Local(to) || to.IsLoopback() {
+						continue
+					}
+					addr := unspecified(firewall.Family(f.family))
+					if a, ok := r.DstAddr(); ok {
+						addr = a
+					}
+					pr := r.DPorts[0]
+					for p := int(pr.Lo); p <= int(pr.Hi) && p-int(pr.Lo) < maxPublishRange; p++ {
+						tp := uint16(p)
+						if toPort != 0 {
+							tp = toPort + uint16(p-int(pr.Lo))
+						}
+						out = append(out, publish{r.Proto, f.family, addr, uint16(p), netip.AddrPortFrom(to, tp)})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// receives reports whether socket s gets what is published on p.
+func (p publish) receives(s Socket) bool {
+	if s.Proto != p.proto || s.Port != p.port || !(s.Family == p.family || (s.DualStack && p.family == "ipv4")) {
+		return false
+	}
+	a, err := netip.ParseAddr(s.Address)
+	return err == nil && (a.IsUnspecified() || p.addr.IsUnspecified() || a.Unmap() == p.addr)
+}
+
+// withPublished names the container side of published ports: each socket
+// that receives one (docker-proxy's) lists where the DNAT sends it, and a
+// published port with no host socket at all (Docker with the userland
+// proxy off) is added as a row of its own, judged like a socket bound
+// where the port is published.
+func withPublished(out []Socket, fw *Firewall) []Socket {
+	if fw == nil {
+		return out
+	}
+	for _, p := range fw.publishes() {
+		to := p.to.String()
+		found := false
+		for i := range out {
+			if p.receives(out[i]) {
+				found = true
+				if !slices.Contains(out[i].ForwardsTo, to) {
+					out[i].ForwardsTo = append(out[i].ForwardsTo, to)
+				}
+			}
+		}
+		if found {
+			continue
+		}
+		exp := scan.ExposurePublic
+		if p.addr.IsLoopback() {
+			exp = scan.ExposureLocal
+		}
+		l := scan.Listener{Proto: p.proto, Family: p.family, Address: p.addr, Port: p.port, Exposure: exp}
+		if svc, ok := scan.Identify(p.proto, p.port, ""); ok {
+			l.Service, l.ServiceBy = svc.Name, scan.ServiceByPort
+		}
+		out = append(out, Socket{
+			Proto: l.Proto, Family: l.Family, Address: l.Address.String(), Port: l.Port,
+			Service: l.Service, ServiceBy: l.ServiceBy, Exposure: string(l.Exposure),
+			Published: true, ForwardsTo: []string{to}, Firewall: judge(l, fw),
+		})
+	}
+	return out
+}
