@@ -135,18 +135,33 @@ func TestAnsibleFleet(t *testing.T) {
 		}
 	})
 
-	t.Run("tags", func(t *testing.T) {
-		dest := a.dest("tag-run")
-		r := a.play(t, dest, "--tags", "fwaudit_run")
-		r.wantCode(t, 0)
-		if strings.Contains(r.Out, "Install the fwaudit binary") || strings.Contains(r.Out, "Fetch the report") {
-			t.Errorf("--tags fwaudit_run ran install or fetch tasks:\n%s", r.Out)
+	// Only the audit and the gate, in check mode: no install task runs,
+	// nothing is fetched, and the gate judges the report read on the host.
+	t.Run("tags and the gate in check mode", func(t *testing.T) {
+		dest := a.dest("tag-check")
+		r := a.play(t, dest, "--check", "--tags", "fwaudit_run,fwaudit_fetch", "-e", "fwaudit_fail_on=high")
+		r.wantCode(t, 2)
+		r.wantHosts(t, lab)
+		if strings.Contains(r.Out, "Install the fwaudit binary") || strings.Contains(r.Out, "Look for the binary's directory") {
+			t.Errorf("--tags fwaudit_run,fwaudit_fetch ran install tasks:\n%s", r.Out)
 		}
-		if !strings.Contains(r.Out, "Write the report with fwaudit report") {
-			t.Errorf("--tags fwaudit_run did not run the audit:\n%s", r.Out)
+		if !strings.Contains(r.Out, "TASK [fwaudit.fleet.audit : Write the report with fwaudit report]") {
+			t.Errorf("the audit did not run:\n%s", r.Out)
+		}
+		var failed []string
+		for _, h := range lab.Hosts {
+			if st := r.Recap[h.Name]; st.Changed != 0 {
+				t.Errorf("%s: recap %+v, want changed=0", h.Name, st)
+			}
+			if r.Recap[h.Name].Failed > 0 {
+				failed = append(failed, h.Name)
+			}
+		}
+		if want := []string{web.Name, db.Name}; !slices.Equal(failed, want) {
+			t.Errorf("failed hosts %v, want %v", failed, want)
 		}
 		if ents, _ := os.ReadDir(dest); len(ents) != 0 {
-			t.Errorf("--tags fwaudit_run fetched %d files", len(ents))
+			t.Errorf("check mode fetched %d files", len(ents))
 		}
 	})
 
