@@ -306,7 +306,7 @@ waitfor() {
 		fmt.Fprintf(&b, "%s listen %s <&3 >\"%s\" 2>&1 &\necho \"pid %s $!\"\nwaitfor \"%s\" '^ready$'\n",
 			shq(bin), strings.Join(quoted, " "), out, l.Daemon, out)
 	}
-	b.WriteString(`/usr/sbin/sshd -D -e -f "$d/sshd_config" </dev/null 2>"$d/sshd.log" &
+	b.WriteString(`/usr/sbin/sshd -D -e -f "$d/sshd_config" </dev/null >/dev/null 2>"$d/sshd.log" &
 echo "pid sshd $!"
 waitfor "$d/sshd.log" 'Server listening on 0.0.0.0 port 22'
 waitfor "$d/sshd.log" 'Server listening on :: port 22'
@@ -375,6 +375,13 @@ func (lab *SSHLab) start(h *SSHHost) error {
 			ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid_for_children", h.PID))
 			if err != nil {
 				return fmt.Errorf("reading the host's PID namespace: %w", err)
+			}
+			own, err := os.Readlink("/proc/self/ns/pid")
+			if err != nil {
+				return fmt.Errorf("reading the test's PID namespace: %w", err)
+			}
+			if ns == own {
+				return fmt.Errorf("the host shares the test's PID namespace (%s)", ns)
 			}
 			h.pidNS = ns
 			return nil
@@ -476,7 +483,7 @@ func (lab *SSHLab) cleanup(t testing.TB) {
 			}
 		}
 		if h.pidNS != "" {
-			for _, pid := range pidsInNS(h.pidNS) {
+			for _, pid := range pidsInHostNS(h.pidNS) {
 				t.Errorf("cleanup: pid %d of host %s outlived its PID namespace's init; killing it", pid, h.Name)
 				syscall.Kill(pid, syscall.SIGKILL)
 			}
@@ -498,9 +505,13 @@ func (lab *SSHLab) delNetns(t testing.TB, name string) {
 	}
 }
 
-// pidsInNS lists the processes whose PID namespace is ns (a
-// /proc/PID/ns/pid link target).
-func pidsInNS(ns string) []int {
+// pidsInHostNS lists the processes whose PID namespace is ns (a
+// /proc/PID/ns/pid link target). It lists none when ns is the test's own
+// PID namespace, where every process of the machine is.
+func pidsInHostNS(ns string) []int {
+	if own, err := os.Readlink("/proc/self/ns/pid"); err != nil || own == ns {
+		return nil
+	}
 	ents, _ := os.ReadDir("/proc")
 	var out []int
 	for _, e := range ents {
