@@ -394,6 +394,7 @@ func liveHost() firewall.Host {
 		return h
 	}
 	h.Routes = liveRoutes()
+	byIndex := addrsByIndex()
 	for _, ifc := range ifs {
 		if ifc.Flags&net.FlagLoopback != 0 {
 			continue
@@ -405,6 +406,10 @@ func liveHost() firewall.Host {
 			h.Inside = append(h.Inside, ifc.Name)
 		}
 		h.Interfaces = append(h.Interfaces, ifc.Name)
+		if byIndex != nil {
+			h.Addrs = append(h.Addrs, byIndex[ifc.Index]...)
+			continue
+		}
 		addrs, _ := ifc.Addrs()
 		for _, a := range addrs {
 			if p, err := netip.ParsePrefix(a.String()); err == nil {

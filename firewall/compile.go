@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -249,9 +250,11 @@ func (c *ruleCompiler) addrSet(v string) (addrSet, error) {
 	if c.arena == nil || strings.IndexByte(v, ',') >= 0 {
 		return parseAddrSet(v, c.fam)
 	}
-	p, err := parseCIDR(v, c.fam)
-	if err != nil {
-		return addrSet{}, err
+	p, ok := parsePrefix4(v)
+	if !ok || c.fam != IPv4 {
+		if p, err = parseCIDR(v, c.fam); err != nil {
+			return addrSet{}, err
+		}
 	}
 	one := prefixRange(c.fam, p)
 	if len(*c.arena) == 0 {
@@ -263,6 +266,50 @@ func (c *ruleCompiler) addrSet(v string) (addrSet, error) {
 	return addrSet{fam: c.fam, r: a[0:1:1]}, nil
 }
 
+// parsePrefix4 reads "a.b.c.d" or "a.b.c.d/n" (n from 0 to 32, decimal)
+// as parseCIDR does, without its allocations; ok is false for anything
+// else (IPv6, a netmask, a malformed value), which parseCIDR then reads or
+// refuses. Like netip.ParseAddr it refuses leading zeros in a field.
+func parsePrefix4(v string) (netip.Prefix, bool) {
+	var b [4]byte
+	i := 0
+	for f := 0; f < 4; f++ {
+		if f > 0 {
+			if i >= len(v) || v[i] != '.' {
+				return netip.Prefix{}, false
+			}
+			i++
+		}
+		start, n := i, 0
+		for i < len(v) && v[i] >= '0' && v[i] <= '9' && i-start < 3 {
+			n = n*10 + int(v[i]-'0')
+			i++
+		}
+		if i == start || n > 255 || (v[start] == '0' && i-start > 1) {
+			return netip.Prefix{}, false
+		}
+		b[f] = byte(n)
+	}
+	bits := 32
+	if i < len(v) {
+		if v[i] != '/' || i+1 == len(v) || len(v)-i-1 > 2 {
+			return netip.Prefix{}, false
+		}
+		bits = 0
+		for _, d := range []byte(v[i+1:]) {
+			if d < '0' || d > '9' {
+				return netip.Prefix{}, false
+			}
+			bits = bits*10 + int(d-'0')
+		}
+		if bits > 32 {
+			return netip.Prefix{}, false
+		}
+	}
+	p, err := netip.AddrFrom4(b).Prefix(bits)
+	return p, err == nil
+}
+
 // iptablesAddr rewrites an -s or -d value the way iptables reads it: a
 // prefix length is a C number (strtoul base 0), so "/010" is /8 and
 // "/0x10" is /16, and "/08" is refused; an IPv6 zone ("fe80::1%eth0") is
@@ -272,7 +319,7 @@ func iptablesAddr(v string) (string, error) {
 	if strings.IndexByte(v, '%') >= 0 {
 		return "", fmt.Errorf("bad address %q: iptables takes no IPv6 zone", v)
 	}
-	if strings.IndexByte(v, '/') < 0 {
+	if strings.IndexByte(v, '/') < 0 || plainMasks(v) {
 		return v, nil
 	}
 	parts := strings.Split(v, ",")
@@ -288,6 +335,34 @@ func iptablesAddr(v string) (string, error) {
 		parts[i] = a + "/" + strconv.FormatUint(n, 10)
 	}
 	return strings.Join(parts, ","), nil
+}
+
+// plainMasks: every prefix length in the address list v is already written
+// as iptablesAddr would rewrite it (decimal, no leading zero or sign), so v
+// needs no copy. A blocklist has one such address per rule.
+func plainMasks(v string) bool {
+	for v != "" {
+		el := v
+		if i := strings.IndexByte(v, ','); i >= 0 {
+			el, v = v[:i], v[i+1:]
+		} else {
+			v = ""
+		}
+		i := strings.IndexByte(el, '/')
+		if i < 0 {
+			continue
+		}
+		m := el[i+1:]
+		if m == "" || len(m) > 3 || (m[0] == '0' && len(m) > 1) {
+			return false
+		}
+		for j := 0; j < len(m); j++ {
+			if m[j] < '0' || m[j] > '9' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // cNumber reads an unsigned number as C's strtoul with base 0 does: "0x"

@@ -79,6 +79,12 @@ func ParseNftJSON(r io.Reader, name string) (*NftRuleset, error) {
 	if doc.Nftables == nil {
 		return nil, &ParseError{Source: name, Line: 1, Msg: `not nft -j output: no "nftables" array`}
 	}
+	return nftFromDoc(doc.Nftables, name)
+}
+
+// nftFromDoc builds the ruleset from the decoded "nftables" array (numbers
+// as json.Number), from ParseNftJSON or from the nft text reader.
+func nftFromDoc(objs []map[string]any, name string) (*NftRuleset, error) {
 	rs := &NftRuleset{Source: name}
 	tables := map[[2]string]*nftTable{}
 	table := func(fam, tname string) *nftTable {
@@ -103,7 +109,7 @@ func ParseNftJSON(r io.Reader, name string) (*NftRuleset, error) {
 	bad := func(i int, kind string, err error) error {
 		return &ParseError{Source: name, Line: 1, Msg: fmt.Sprintf("object %d (%s): %s", i, kind, shortErr(err))}
 	}
-	for i, obj := range doc.Nftables {
+	for i, obj := range objs {
 		for kind, raw := range obj {
 			o := jObj(raw)
 			if o == nil && kind != "metainfo" {

@@ -56,11 +56,21 @@ func (osNftFiles) Glob(pattern string) ([]string, error) { return filepath.Glob(
 // label such as "stdin". The error wraps ErrNftTextUnsupported when the
 // text must be read by nft instead.
 func ParseNftText(text []byte, name string, files NftTextFiles) (*NftRuleset, error) {
-	js, err := nftTextJSON(text, name, files)
+	doc, err := nftTextTree(text, name, files)
 	if err != nil {
 		return nil, err
 	}
-	n, err := ParseNftJSON(bytes.NewReader(js), name)
+	// the tree is what decoding nft -j output gives: build from it
+	// directly, with the JSON front end's own checks
+	objs := make([]map[string]any, len(doc))
+	for i, o := range doc {
+		m, ok := o.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s: object %d of the reading is not an object", name, i)
+		}
+		objs[i] = m
+	}
+	n, err := nftFromDoc(objs, name)
 	if err != nil {
 		return nil, err
 	}

@@ -443,48 +443,28 @@ func ruleWhere(r *firewall.Rule) string {
 func (a *audit) directAccess(f *family) []Finding {
 	var out []Finding
 	seen := map[string]bool{}
-	for _, rs := range f.sets {
-		for _, c := range natChains(rs) {
-			for _, r := range c.Rules {
-				to, port, ok := r.NATTo()
-				if !ok || r.Proto == "" || r.ProtoNeg || f.ev.Local(to) || to.IsLoopback() {
-					continue
-				}
-				if port == 0 {
-					if len(r.DPorts) == 0 || r.DPortsNeg {
-						continue
-					}
-					port = r.DPorts[0].Lo
-				}
-				key := r.Proto + "/" + netip.AddrPortFrom(to, port).String()
-				if seen[key] {
-					continue
-				}
-				seen[key] = true
-				got := f.ev.Routed(r.Proto, to, port)
-				if got.Verdict == firewall.Blocked {
-					continue
-				}
-				who := string(got.Verdict)
-				if got.Verdict == firewall.Restricted {
-					who += " to " + joinPrefixes(got.Sources)
-				}
-				fd := Finding{
-					ID: "direct-access", Severity: Medium, Family: string(f.fam), Proto: r.Proto, Port: port, Address: to.String(),
-					Title:  "container reachable by routing straight to its address",
-					Detail: fmt.Sprintf("a neighbour that routes %s to this host reaches %s %s directly, with no DNAT (%s): rules on the published port (DOCKER-USER --ctorigdstport, a publish on 127.0.0.1) do not apply", to, r.Proto, netip.AddrPortFrom(to, port), who),
-					Rule:   r.Text, Source: rs.Source, Line: r.Line,
-					Remediation: directRemedy(r, to),
-				}
-				if svc, ok := scan.Identify(r.Proto, port, ""); ok {
-					fd.Service = svc.Name
-					if svc.Sensitive {
-						fd.Severity = High
-					}
-				}
-				out = append(out, fd)
-			}
+	for _, fd := range forwards(f.fam, f.ev, f.sets) {
+		r, dst := fd.rule, fd.target(fd.ports.Lo)
+		key := r.Proto + "/" + dst.String()
+		if seen[key] {
+			continue
 		}
+		seen[key] = true
+		got := f.ev.Routed(r.Proto, dst.Addr(), dst.Port())
+		if got.Verdict == firewall.Blocked {
+			continue
+		}
+		who := string(got.Verdict)
+		if got.Verdict == firewall.Restricted {
+			who += " to " + joinPrefixes(got.Sources)
+		}
+		out = append(out, withService(Finding{
+			ID: "direct-access", Severity: Medium, Family: string(f.fam), Proto: r.Proto, Port: dst.Port(), Address: dst.Addr().String(),
+			Title:  "container reachable by routing straight to its address",
+			Detail: fmt.Sprintf("a neighbour that routes %s to this host reaches %s %s directly, with no DNAT (%s): rules on the published port (DOCKER-USER --ctorigdstport, a publish on 127.0.0.1) do not apply", dst.Addr(), r.Proto, dst, who),
+			Rule:   r.Text, Source: fd.rs.Source, Line: r.Line,
+			Remediation: directRemedy(r, dst.Addr()),
+		}))
 	}
 	return out
 }
@@ -514,51 +494,46 @@ func (a *audit) dockerBypass(f *family) []Finding {
 	var out []Finding
 	var alone *firewall.Evaluator // the rules with no DNAT, made once
 	seen := map[string]bool{}
-	for _, rs := range f.sets {
-		for _, c := range natChains(rs) {
-			for _, r := range c.Rules {
-				if r.Target != "DNAT" || len(r.DPorts) == 0 || r.DPortsNeg || r.Proto == "" || r.ProtoNeg {
-					continue
-				}
-				port := r.DPorts[0].Lo
-				q := firewall.Query{Proto: r.Proto, Port: port, Addr: unspecified(f.fam)}
-				if a, ok := r.DstAddr(); ok {
-					q.Addr = a
-				}
-				key := r.Proto + "/" + q.Addr.String() + ":" + fmt.Sprint(port)
-				if to, _, ok := r.NATTo(); seen[key] || !ok || f.ev.Local(to) {
-					continue // not forwarded to another host
-				}
-				got := f.ev.Evaluate(q)
-				if got.Verdict == firewall.Blocked || got.Verdict == firewall.NotApplicable || got.Verdict == firewall.Unknown {
-					continue // FORWARD lets nobody through: nothing bypasses anything
-				}
-				if alone == nil {
-					alone = f.ev.WithoutDNAT()
-				}
-				in := alone.Evaluate(q)
-				if !(in.Verdict == firewall.Blocked || (in.Verdict == firewall.Restricted && got.Verdict == firewall.Open)) {
-					continue // INPUT would let them in anyway
-				}
-				seen[key] = true
-				fd := Finding{
-					ID: "docker-bypass", Severity: Medium, Family: string(f.fam), Proto: r.Proto, Port: port,
-					Title:  "published port is forwarded past the INPUT rules",
-					Detail: fmt.Sprintf("nat %s sends %s %s arriving from outside to another address: FORWARD lets it in (%s) where INPUT alone would say %s", c.Name, r.Proto, portList(r.DPorts), got.Verdict, in.Verdict),
-					Rule:   r.Text, Source: rs.Source, Line: r.Line,
-					Remediation: bypassRemedy(r, port),
-				}
-				if svc, ok := scan.Identify(r.Proto, port, ""); ok {
-					fd.Service = svc.Name
-					if svc.Sensitive {
-						fd.Severity = High
-					}
-				}
-				out = append(out, fd)
-			}
+	for _, fd := range forwards(f.fam, f.ev, f.sets) {
+		r, port := fd.rule, fd.ports.Lo
+		q := firewall.Query{Proto: r.Proto, Port: port, Addr: fd.addr}
+		key := r.Proto + "/" + netip.AddrPortFrom(fd.addr, port).String()
+		if seen[key] {
+			continue
 		}
+		got := f.ev.Evaluate(q)
+		if got.Verdict == firewall.Blocked || got.Verdict == firewall.NotApplicable || got.Verdict == firewall.Unknown {
+			continue // FORWARD lets nobody through: nothing bypasses anything
+		}
+		if alone == nil {
+			alone = f.ev.WithoutDNAT()
+		}
+		in := alone.Evaluate(q)
+		if !(in.Verdict == firewall.Blocked || (in.Verdict == firewall.Restricted && got.Verdict == firewall.Open)) {
+			continue // INPUT would let them in anyway
+		}
+		seen[key] = true
+		fnd := Finding{
+			ID: "docker-bypass", Severity: Medium, Family: string(f.fam), Proto: r.Proto, Port: port,
+			Title:  "published port is forwarded past the INPUT rules",
+			Detail: fmt.Sprintf("nat %s sends %s %s arriving from outside to another address: FORWARD lets it in (%s) where INPUT alone would say %s", fd.chain.Name, r.Proto, portList(r.DPorts), got.Verdict, in.Verdict),
+			Rule:   r.Text, Source: fd.rs.Source, Line: r.Line,
+			Remediation: bypassRemedy(r, port),
+		}
+		out = append(out, withService(fnd))
 	}
 	return out
+}
+
+// withService names the finding's service, high when it is sensitive.
+func withService(fd Finding) Finding {
+	if svc, ok := scan.Identify(fd.Proto, fd.Port, ""); ok {
+		fd.Service = svc.Name
+		if svc.Sensitive {
+			fd.Severity = High
+		}
+	}
+	return fd
 }
 
 // bypassRemedy says where to filter a forwarded port: DOCKER-USER for

@@ -170,12 +170,19 @@ func (h hostProc) socketInodes(pid int, dbuf, lbuf []byte, out []inoPID) ([]inoP
 		return out, err
 	}
 	defer syscall.Close(dir)
+	// denied: a link could not be read (the directory opens with
+	// CAP_DAC_READ_SEARCH, the links need ptrace access): the process
+	// counts as unreadable, so its sockets are not silently ownerless
+	var denied error
 	for range 1 << 20 {
 		n, err := syscall.Getdents(dir, dbuf)
 		if err == syscall.EINTR {
 			continue
 		}
 		if err != nil || n <= 0 {
+			if err == nil {
+				err = denied
+			}
 			return out, err
 		}
 		for off := 0; off+19 < n; {
@@ -192,6 +199,9 @@ func (h hostProc) socketInodes(pid int, dbuf, lbuf []byte, out []inoPID) ([]inoP
 			r, _, e := syscall.Syscall6(syscall.SYS_READLINKAT, uintptr(dir),
 				uintptr(unsafe.Pointer(&dbuf[name])), uintptr(unsafe.Pointer(&lbuf[0])), uintptr(len(lbuf)), 0, 0)
 			if e != 0 {
+				if e == syscall.EACCES || e == syscall.EPERM {
+					denied = e
+				}
 				continue
 			}
 			if ino, ok := socketInodeBytes(lbuf[:r]); ok {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -245,8 +246,12 @@ func ownerWarnings(owners map[uint32][]Process, denied int, err error) (map[uint
 		return nil, []string{"cannot read processes from /proc (" + err.Error() + "); owners are unknown"}
 	}
 	if denied > 0 {
+		why := "permission denied; run as root"
+		if os.Geteuid() == 0 {
+			why = "permission denied, even to root: a capability such as CAP_SYS_PTRACE is missing, or they belong to another container"
+		}
 		return owners, []string{"cannot read the open files of " + strconv.Itoa(denied) +
-			" processes (permission denied; run as root): their sockets are listed without owner"}
+			" processes (" + why + "): their sockets, if any, are listed without owner"}
 	}
 	return owners, nil
 }
@@ -284,26 +289,47 @@ func readBindV6Only(fsys fs.FS) int {
 	return 0
 }
 
-// sortListeners orders by port, proto, family, address and owner; it
-// sorts in place with slices.SortFunc (a Listener is big, and the
-// reflection-based sort.SliceStable showed in profiles at 20,000 sockets).
+// sortListeners orders by port, proto, family, address, device and owner,
+// in place; listeners equal in all of these keep their order. (A Listener
+// is big: the reflection-based sort.SliceStable showed in profiles at
+// 20,000 sockets.)
 func sortListeners(ls []Listener) {
-	slices.SortFunc(ls, func(a, b Listener) int {
-		if c := cmp.Compare(a.Port, b.Port); c != 0 {
+	// sort positions, then move each listener once: a comparison function
+	// taking Listeners by value copied two 150-byte structs per call, 5 %
+	// of a report at 20,000 listeners
+	idx := make([]int32, len(ls))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(i, j int32) int {
+		if c := compareListeners(&ls[i], &ls[j]); c != 0 {
 			return c
 		}
-		if c := strings.Compare(a.Proto, b.Proto); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Family, b.Family); c != 0 {
-			return c
-		}
-		if c := a.Address.Compare(b.Address); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Device, b.Device); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.PID, b.PID)
+		return cmp.Compare(i, j) // equal keys keep their order
 	})
+	sorted := make([]Listener, len(ls))
+	for k, i := range idx {
+		sorted[k] = ls[i]
+	}
+	copy(ls, sorted)
+}
+
+// compareListeners orders by port, proto, family, address, device and PID.
+func compareListeners(a, b *Listener) int {
+	if c := cmp.Compare(a.Port, b.Port); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Proto, b.Proto); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Family, b.Family); c != 0 {
+		return c
+	}
+	if c := a.Address.Compare(b.Address); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Device, b.Device); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.PID, b.PID)
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Times `fwaudit scan -o json` against `ss -tunlp` under four socket loads,
+# Times `fwaudit scan -o json` and `fwaudit report -o json` against
+# `ss -tunlp` under four socket loads,
 # each in its own throwaway network namespace (loopback only: 127.0.0.1 and
 # ::1), side by side in one run. Needs root, iproute2 and Go. By default a
 # bounded loop runs the commands in turn, RUNS rounds, and reports medians;
@@ -68,7 +69,7 @@ ss=$(command -v ss)
 median() { sort -n "$1" | awk '{a[NR]=$1} END {if (NR%2) m=a[(NR+1)/2]; else m=(a[NR/2]+a[NR/2+1])/2; printf "%.6f\n", m/1e6}'; }
 
 # timeloop SS FW: runs inside the namespace, so `ip netns exec` is not timed.
-# The three commands take turns within every round (after 2 warm-up
+# The four commands take turns within every round (after 2 warm-up
 # rounds), so a load change on a shared machine hits all of them alike.
 # Wall times come from $EPOCHREALTIME: no fork of date(1) in the interval.
 timeloop() {
@@ -76,6 +77,7 @@ timeloop() {
 	: >"$work/ss.us"
 	: >"$work/fw.us"
 	: >"$work/full.us"
+	: >"$work/report.us"
 	for ((i = -2; i < runs; i++)); do
 		s=$EPOCHREALTIME
 		"$ss" -tunlp >/dev/null 2>&1
@@ -89,6 +91,10 @@ timeloop() {
 		"$fw" scan -o json >/dev/null 2>&1
 		e=$EPOCHREALTIME
 		((i < 0)) || echo $((${e/./} - ${s/./})) >>"$work/full.us"
+		s=$EPOCHREALTIME
+		"$fw" report -o json >/dev/null 2>&1
+		e=$EPOCHREALTIME
+		((i < 0)) || echo $((${e/./} - ${s/./})) >>"$work/report.us"
 	done
 }
 
@@ -96,17 +102,17 @@ timeloop() {
 hyperfineloop() {
 	local ss=$1 fw=$2 name
 	hyperfine -N -w 2 -r "$runs" --export-json "$work/h.json" "$ss -tunlp" \
-		"$fw scan -o json --no-firewall" "$fw scan -o json" >/dev/null 2>&1
+		"$fw scan -o json --no-firewall" "$fw scan -o json" "$fw report -o json" >/dev/null 2>&1
 	# medians in seconds, in command order
 	grep -o '"median": *[0-9.e-]*' "$work/h.json" | sed 's/.*: *//' >"$work/h.med"
-	for name in ss fw full; do
-		awk -v n="$name" 'BEGIN {i = (n == "ss") ? 1 : (n == "fw") ? 2 : 3} NR == i {printf "%d\n", $1 * 1e6}' \
+	for name in ss fw full report; do
+		awk -v n="$name" 'BEGIN {i = (n == "ss") ? 1 : (n == "fw") ? 2 : (n == "full") ? 3 : 4} NR == i {printf "%d\n", $1 * 1e6}' \
 			"$work/h.med" >"$work/$name.us"
 	done
 }
 
-echo "| load | sockets | ss -tunlp | fwaudit scan -o json --no-firewall | ratio | fwaudit scan -o json | ratio |"
-echo "|---|---|---|---|---|---|---|"
+echo "| load | sockets | ss -tunlp | fwaudit scan -o json --no-firewall | ratio | fwaudit scan -o json | ratio | fwaudit report -o json | ratio |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for load in $loads; do
 	case $load in
 	small) args="-tcp 20 -udp 4 -conns 200 -procs 50" expect=24 ;;
@@ -136,9 +142,9 @@ for load in $loads; do
 	export -f timeloop hyperfineloop
 	export runs work
 	ip netns exec "$ns" bash -c "$loop '$ss' '$fw'"
-	tss=$(median "$work/ss.us") tfw=$(median "$work/fw.us") tfull=$(median "$work/full.us")
-	printf '| %s | %s | %.4f | %.4f | %.2f | %.4f | %.2f |\n' "$load" "$nss" "$tss" "$tfw" \
-		"$(echo "$tfw / $tss" | bc -l)" "$tfull" "$(echo "$tfull / $tss" | bc -l)"
+	tss=$(median "$work/ss.us") tfw=$(median "$work/fw.us") tfull=$(median "$work/full.us") trep=$(median "$work/report.us")
+	printf '| %s | %s | %.4f | %.4f | %.2f | %.4f | %.2f | %.4f | %.2f |\n' "$load" "$nss" "$tss" "$tfw" \
+		"$(echo "$tfw / $tss" | bc -l)" "$tfull" "$(echo "$tfull / $tss" | bc -l)" "$trep" "$(echo "$trep / $tss" | bc -l)"
 	kill -- "-$lgpid" 2>/dev/null || true
 	wait "$lgpid" 2>/dev/null || true
 	lgpid=

@@ -62,6 +62,7 @@ func Changes(p *Policy, listeners []scan.Listener, cur *Current, format string) 
 	if cur == nil {
 		cur = &Current{}
 	}
+	listeners = append(slices.Clone(listeners), p.published...)
 	var out []Change
 	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
 		if !Touches(format, fam) {
@@ -95,8 +96,15 @@ func afterLoading(p *Policy, cur *Current, format string, fam firewall.Family) (
 	case today.Sets == nil:
 		return []*firewall.Ruleset{ours}, nil
 	case format == "nft":
+		if p.onDocker() {
+			if ours, err = nftStandIn(p, fam); err != nil {
+				return nil, err
+			}
+		}
 		ours.Source = "table inet fwaudit"
 		return append(withoutOurTable(today.Sets), ours), nil
+	case p.noflush(fam):
+		return mergeNoflush(today.Sets, ours), nil
 	}
 	return replaceFilter(today.Sets, ours), nil
 }
@@ -127,10 +135,11 @@ func Beside(p *Policy, listeners []scan.Listener, cur *Current, format string) (
 	if cur == nil {
 		return nil, nil
 	}
+	listeners = append(slices.Clone(listeners), p.published...)
 	var out []string
 	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
-		if !Touches(format, fam) || !cur.known(fam) {
-			continue
+		if !Touches(format, fam) || !cur.known(fam) || p.noflush(fam) || (format == "nft" && p.onDocker()) {
+			continue // on a Docker host the suggestion is made to work with Docker's rules
 		}
 		sets, err := afterLoading(p, cur, format, fam)
 		if err != nil {
@@ -182,12 +191,7 @@ func others(sets []*firewall.Ruleset) string {
 // stay); native nftables tables stay whatever happens, so with none but
 // them ours comes in beside them.
 func replaceFilter(today []*firewall.Ruleset, ours *firewall.Ruleset) []*firewall.Ruleset {
-	target := -1
-	for i, rs := range today {
-		if isIptables(rs) && (target < 0 || strings.Contains(today[target].Source, "legacy") && !strings.Contains(rs.Source, "legacy")) {
-			target = i
-		}
-	}
+	target := restoreTarget(today)
 	if target < 0 {
 		return append(slices.Clone(today), ours)
 	}
@@ -208,6 +212,8 @@ func replaceFilter(today []*firewall.Ruleset, ours *firewall.Ruleset) []*firewal
 	}
 	return out
 }
+
+func isLegacy(rs *firewall.Ruleset) bool { return strings.Contains(rs.Source, "legacy") }
 
 // isIptables: rs is an iptables dump (no native nftables table in it).
 func isIptables(rs *firewall.Ruleset) bool {

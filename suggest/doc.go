@@ -12,6 +12,13 @@
 // what loading a rendering would change, judging both sides with the
 // evaluator. It also warns about other tools' chains a restore would wipe.
 //
+// On a Docker host (docker.go) it keeps Docker's chains: the restore files
+// are for iptables-restore --noflush and rewrite only INPUT and
+// DOCKER-USER, the nft file adds a forward chain before Docker's, and the
+// published ports the policy closes or restricts are matched there by the
+// port the client used. The proofs judge today's rules with those chains
+// replaced (merge.go).
+//
 // It reads no live state: the caller passes listeners, sessions and the
 // current rulesets in, and writes what Render produces.
 package suggest

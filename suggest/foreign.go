@@ -60,10 +60,28 @@ func ForeignChains(rulesets []*firewall.Ruleset) []string {
 		if len(shown) > 4 {
 			shown = append(shown[:4:4], fmt.Sprintf("and %d more", len(chains)-4))
 		}
+		if ft.tool == "Docker" && dockerIn(rulesets) {
+			out = append(out, fmt.Sprintf("Docker chains are loaded (%s); the suggestion keeps them: the iptables, ip6tables and script outputs rewrite only INPUT and DOCKER-USER (load the files with --noflush), the nft output adds a forward chain before Docker's. With --ignore-current it does not know them: loading it then replaces the filter table and what Docker put there: %s",
+				strings.Join(shown, ", "), ft.keep))
+			continue
+		}
 		out = append(out, fmt.Sprintf("%s chains are loaded (%s); loading this ruleset replaces the filter table and what %s put there: %s",
 			ft.tool, strings.Join(shown, ", "), ft.tool, ft.keep))
 	}
 	return out
+}
+
+// dockerIn reports whether Docker filters forwarded traffic in the
+// rulesets (the layouts Build keeps; see docker.go).
+func dockerIn(rulesets []*firewall.Ruleset) bool {
+	cur := &Current{}
+	for _, rs := range rulesets {
+		if rs != nil {
+			t := cur.family(rs.Family)
+			t.Sets = append(t.Sets, rs)
+		}
+	}
+	return dockerLayout(cur, firewall.IPv4) != noDocker || dockerLayout(cur, firewall.IPv6) != noDocker
 }
 
 func contains(list []string, s string) bool {

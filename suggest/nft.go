@@ -21,6 +21,11 @@ func renderNft(w *bufio.Writer, p *Policy) {
 # Check it with: nft -c -f FILE. Loading it replaces table inet fwaudit
 # only; other tables (iptables-nft, other tools) still see every packet.
 `)
+	if p.onDocker() {
+		w.WriteString(`# On this Docker host its forward chain runs before Docker's and only drops
+# the published ports closed or restricted here; Docker's tables stay.
+`)
+	}
 	for _, n := range p.Notes {
 		w.WriteString(n + "\n")
 	}
@@ -57,12 +62,29 @@ table inet fwaudit {
 	if p.LogDrops {
 		line(fmt.Sprintf("limit rate 5/minute log prefix %s", nftQuote(logPrefix)))
 	}
-	w.WriteString(`	}
-
+	w.WriteString("\t}\n")
+	if p.onDocker() {
+		// Docker's forward chains run at priority filter: ours runs first,
+		// and its accept only hands the packet on to them
+		w.WriteString(`
+	chain forward {
+		type filter hook forward priority filter - 1; policy accept;
+		ct state established,related accept
+`)
+		for _, f := range p.Forward {
+			for _, l := range f.nft() {
+				line(l)
+			}
+		}
+		w.WriteString("\t}\n")
+	} else {
+		w.WriteString(`
 	chain forward {
 		type filter hook forward priority filter; policy drop;
 	}
-
+`)
+	}
+	w.WriteString(`
 	chain output {
 		type filter hook output priority filter; policy accept;
 	}

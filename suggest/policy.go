@@ -36,8 +36,14 @@ type Policy struct {
 	LogDrops bool
 	Persist  bool
 
+	// Forward restricts published ports (Docker's) where they are
+	// forwarded, sorted like Rules; see docker.go.
+	Forward []Forward
+
 	decisions []decision               // per listener and family, for Changes
 	noPing    map[firewall.Family]bool // echo-request dropped today in that family: not accepted
+	docker    map[firewall.Family]dockerKind
+	published []scan.Listener // published ports no socket receives, decided like listeners
 }
 
 // Rule accepts NEW connections to one port in one family.
@@ -130,13 +136,17 @@ func Build(listeners []scan.Listener, opts Options) (*Policy, []Warning, error) 
 	}
 	ls := slices.Clone(listeners)
 	slices.SortStableFunc(ls, cmpListener)
+	if extra := b.dockerSetup(ls); len(extra) > 0 {
+		ls = append(ls, extra...)
+		slices.SortStableFunc(ls, cmpListener)
+	}
 	used := make([]bool, len(opts.Allow))
 	sshFound := false
 	for _, l := range ls {
 		if l.Exposure == scan.ExposureLocal || !l.Address.IsValid() || l.Client { // a client socket serves nothing
 			continue
 		}
-		ssh := isSSH(l)
+		ssh := isSSH(l) && !b.isPublished(l)
 		if ssh {
 			sshFound = true
 		}
@@ -148,6 +158,9 @@ func Build(listeners []scan.Listener, opts Options) (*Policy, []Warning, error) 
 			b.note(fmt.Sprintf("# %s on %s/%d is not opened: --deny %s", nameOf(l), l.Proto, l.Port, d.Raw))
 			for _, fam := range familiesOf(l) {
 				b.decide(l, fam, "--deny "+d.Raw, true)
+				if b.pubs != nil {
+					b.forwardFor(l, fam, nil) // a published port: closed where it is forwarded
+				}
 			}
 			continue
 		}
@@ -218,6 +231,9 @@ func Build(listeners []scan.Listener, opts Options) (*Policy, []Warning, error) 
 	b.ping()
 	slices.SortStableFunc(b.p.SSH, cmpRule)
 	slices.SortStableFunc(b.p.Rules, cmpRule)
+	slices.SortStableFunc(b.p.Forward, func(x, y Forward) int {
+		return cmp.Or(cmp.Compare(x.Port, y.Port), cmp.Compare(x.Proto, y.Proto), cmp.Compare(x.Family, y.Family), x.Dst.Compare(y.Dst))
+	})
 	if err := b.verify(); err != nil {
 		return nil, nil, err
 	}
@@ -255,8 +271,11 @@ func (b *builder) listener(l scan.Listener, ssh bool, allows []Spec, reason stri
 	for _, fam := range familiesOf(l) {
 		rc, why, explicit := b.reachFor(l, fam, ssh, allows)
 		b.decide(l, fam, why, explicit)
-		if rc == nil {
-			continue
+		if b.pubs != nil {
+			b.forwardFor(l, fam, rc)
+		}
+		if rc == nil || b.isPublished(l) {
+			continue // a published port without a socket is reached through FORWARD only
 		}
 		ins := []string{""}
 		switch {
@@ -297,6 +316,14 @@ type builder struct {
 	p        *Policy
 	warnings []Warning
 	noted    map[string]bool
+	pubs     map[firewall.Family][]publish // Docker's published ports, per family (docker.go)
+}
+
+// isPublished: l stands for a published port no socket receives.
+func (b *builder) isPublished(l scan.Listener) bool {
+	return slices.ContainsFunc(b.p.published, func(o scan.Listener) bool {
+		return o.Proto == l.Proto && o.Family == l.Family && o.Address == l.Address && o.Port == l.Port && !l.DualStack && l.PID == 0 && l.Process == ""
+	})
 }
 
 func (b *builder) check() error {

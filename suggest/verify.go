@@ -23,6 +23,19 @@ func (b *builder) verify() error {
 		if !cur.known(fam) {
 			continue
 		}
+		if b.p.noflush(fam) {
+			// Docker's rules stay: judge what each format leaves loaded
+			for _, format := range []string{restoreFormat(fam), "nft"} {
+				sets, err := afterLoading(b.p, cur, format, fam)
+				if err != nil {
+					return fmt.Errorf("checking the suggested %s ruleset: %w", fam, err)
+				}
+				if err := b.verifyOn(fam, sets, cur.family(fam).Host); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		rs, err := suggestedRuleset(b.p, fam)
 		if err != nil {
 			return fmt.Errorf("checking the suggested %s ruleset: %w", fam, err)
@@ -30,30 +43,48 @@ func (b *builder) verify() error {
 		// Loaded alone: after `nft flush ruleset`, nothing unseen remains.
 		h := cur.family(fam).Host
 		h.Unseen = nil
-		evs := map[string]*firewall.Evaluator{}
-		for _, d := range b.p.decisions {
-			if d.fam != fam || d.explicit {
-				continue
+		if err := b.verifyOn(fam, []*firewall.Ruleset{rs}, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// restoreFormat is the restore format of fam.
+func restoreFormat(fam firewall.Family) string {
+	if fam == firewall.IPv6 {
+		return "ip6tables"
+	}
+	return "iptables"
+}
+
+// verifyOn judges every decision of fam on the rulesets sets (what is
+// loaded once the suggestion is) against today's answer.
+func (b *builder) verifyOn(fam firewall.Family, sets []*firewall.Ruleset, h firewall.Host) error {
+	cur := b.opts.Current
+	evs := map[string]*firewall.Evaluator{}
+	for _, d := range b.p.decisions {
+		if d.fam != fam || d.explicit {
+			continue
+		}
+		before, _ := cur.result(d.l, fam)
+		dev := d.l.Device
+		if dev == "lo" {
+			dev = ""
+		}
+		ev := evs[dev]
+		if ev == nil {
+			hd := h
+			if dev != "" {
+				hd.Interfaces = []string{dev}
 			}
-			before, _ := cur.result(d.l, fam)
-			dev := d.l.Device
-			if dev == "lo" {
-				dev = ""
-			}
-			ev := evs[dev]
-			if ev == nil {
-				hd := h
-				if dev != "" {
-					hd.Interfaces = []string{dev}
-				}
-				ev = firewall.NewEvaluator(fam, []*firewall.Ruleset{rs}, hd)
-				evs[dev] = ev
-			}
-			after := judge(ev, d.l, fam)
-			if extra := wider(after, before, fam); extra != "" {
-				return fmt.Errorf("refusing: the suggested ruleset would admit %s to %s over %s, which the current rules do not (%s today); this is a bug in fwaudit, please report it",
-					extra, where(d.l), fam, verdictText(before))
-			}
+			ev = firewall.NewEvaluator(fam, sets, hd)
+			evs[dev] = ev
+		}
+		after := judge(ev, d.l, fam)
+		if extra := wider(after, before, fam); extra != "" {
+			return fmt.Errorf("refusing: the suggested ruleset would admit %s to %s over %s, which the current rules do not (%s today); this is a bug in fwaudit, please report it",
+				extra, where(d.l), fam, verdictText(before))
 		}
 	}
 	return nil

@@ -4,6 +4,13 @@
 //
 //	benchfw -gen 10000 > rules.v4     # write a ruleset of 10,000 rules
 //	benchfw -listeners 50 rules.v4    # parse + evaluate 50 listeners, print seconds
+//
+// For scripts/bench-scale.sh it also writes the other inputs of a scale
+// run, deterministically:
+//
+//	benchfw -sockets 20000 > ss.txt   # 20,000 listeners in ss -tunlp layout
+//	benchfw -ifaces 200 > rules.v4    # one accept per input interface eth0..eth199
+//	benchfw -gen6 > rules.v6          # a small ip6tables ruleset
 package main
 
 import (
@@ -30,7 +37,30 @@ func main() {
 	gen := flag.Int("gen", 0, "write a ruleset with this many rules to stdout")
 	listeners := flag.Int("listeners", 50, "listeners to evaluate")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	sockets := flag.Int("sockets", 0, "write this many listeners in ss -tunlp layout to stdout")
+	ifaces := flag.Int("ifaces", 0, "write a ruleset naming this many input interfaces to stdout")
+	gen6 := flag.Bool("gen6", false, "write a small IPv6 ruleset to stdout")
 	flag.Parse()
+	if *sockets > 0 || *ifaces > 0 || *gen6 {
+		w := bufio.NewWriter(os.Stdout)
+		switch {
+		case *sockets > 0:
+			if *sockets > 60000 {
+				fmt.Fprintln(os.Stderr, "benchfw: error: -sockets at most 60000 (one port each)")
+				os.Exit(2)
+			}
+			writeSockets(w, *sockets)
+		case *ifaces > 0:
+			writeIfaces(w, *ifaces)
+		default:
+			writeRules6(w)
+		}
+		if err := w.Flush(); err != nil {
+			fmt.Fprintln(os.Stderr, "benchfw: error:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *cpuprofile != "" {
 		pf, err := os.Create(*cpuprofile)
 		if err == nil && pprof.StartCPUProfile(pf) == nil {
@@ -62,7 +92,9 @@ func run(path string, listeners int) error {
 	if err != nil {
 		return err
 	}
-	rs, err := firewall.ParseSave(bufio.NewReaderSize(f, 1<<20), path, firewall.IPv4)
+	// the file itself, as fwaudit passes it: the parser sizes its buffer
+	// from Stat
+	rs, err := firewall.ParseSave(f, path, firewall.IPv4)
 	f.Close()
 	if err != nil {
 		return err
@@ -122,5 +154,68 @@ func generate(w *bufio.Writer, n int) {
 	fmt.Fprintln(w, "-A INPUT -p tcp -m multiport --dports 22,80,443 -j ACCEPT")
 	fmt.Fprintln(w, "-A INPUT -j SERVICES")
 	fmt.Fprintln(w, "-A SERVICES -s 10.0.0.0/8 -p tcp -m tcp --dport 5432 -j ACCEPT")
+	fmt.Fprintln(w, "COMMIT")
+}
+
+// writeSockets writes n listeners as `ss -tunlp` prints them: TCP and UDP
+// (one in five), on ports from 1024 up, bound to 0.0.0.0, * (dual stack),
+// [::], 127.0.0.1 and 192.0.2.10, owned by n/4 processes.
+func writeSockets(w *bufio.Writer, n int) {
+	fmt.Fprintf(w, "%-5s %-6s %-6s %-6s %20s %-17s%s\n", "Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Process")
+	for i := 0; i < n; i++ {
+		proto, state, backlog := "tcp", "LISTEN", 128
+		if i%5 == 4 {
+			proto, state, backlog = "udp", "UNCONN", 0
+		}
+		addr, peer := "0.0.0.0", "0.0.0.0"
+		switch i % 5 {
+		case 1:
+			addr, peer = "*", "*"
+		case 2:
+			addr, peer = "[::]", "[::]"
+		case 3:
+			addr = "127.0.0.1"
+		case 4:
+			addr = "192.0.2.10"
+		}
+		pid := 1000 + i/4
+		fmt.Fprintf(w, "%-5s %-6s %-6d %-6d %14s:%-5d %11s:%-5s users:((\"app%d\",pid=%d,fd=%d))\n",
+			proto, state, 0, backlog, addr, 1024+i, peer, "*", pid%997, pid, 3+i%4)
+	}
+}
+
+// writeIfaces writes a ruleset that tells n input interfaces apart: eth<k>
+// accepts TCP port 1024+k%50 (the ports of the first 50 -sockets), from
+// 10.k/16 for every third one, and every
+// interface is named by one rule.
+func writeIfaces(w *bufio.Writer, n int) {
+	fmt.Fprintln(w, "*filter")
+	fmt.Fprintln(w, ":INPUT DROP [0:0]")
+	fmt.Fprintln(w, ":FORWARD DROP [0:0]")
+	fmt.Fprintln(w, ":OUTPUT ACCEPT [0:0]")
+	fmt.Fprintln(w, "-A INPUT -i lo -j ACCEPT")
+	fmt.Fprintln(w, "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+	for k := 0; k < n; k++ {
+		src := ""
+		if k%3 == 2 {
+			src = fmt.Sprintf(" -s 10.%d.0.0/16", k%256)
+		}
+		fmt.Fprintf(w, "-A INPUT -i eth%d%s -p tcp -m tcp --dport %d -j ACCEPT\n", k, src, 1024+k%50)
+	}
+	fmt.Fprintln(w, "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT")
+	fmt.Fprintln(w, "COMMIT")
+}
+
+// writeRules6 writes a small default-deny IPv6 ruleset.
+func writeRules6(w *bufio.Writer) {
+	fmt.Fprintln(w, "*filter")
+	fmt.Fprintln(w, ":INPUT DROP [0:0]")
+	fmt.Fprintln(w, ":FORWARD DROP [0:0]")
+	fmt.Fprintln(w, ":OUTPUT ACCEPT [0:0]")
+	fmt.Fprintln(w, "-A INPUT -i lo -j ACCEPT")
+	fmt.Fprintln(w, "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+	fmt.Fprintln(w, "-A INPUT -p ipv6-icmp -j ACCEPT")
+	fmt.Fprintln(w, "-A INPUT -s 2001:db8::/32 -p tcp -m multiport --dports 22,80,443 -j ACCEPT")
+	fmt.Fprintln(w, "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT")
 	fmt.Fprintln(w, "COMMIT")
 }
