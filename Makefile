@@ -12,7 +12,7 @@ export PATH
 PKGS     := ./cmd/... ./scan/... ./firewall/... ./report/... ./suggest/...
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test deps vet unit e2e fuzz fuzz-short bench clean deb
+.PHONY: all build test deps vet lint unit e2e fuzz fuzz-short bench clean deb
 
 all: build
 
@@ -26,6 +26,10 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 
+# The Ansible collection (ansible/); ansible-lint comes from test-deps.sh.
+lint:
+	cd ansible/collections/ansible_collections/fwaudit/fleet && ansible-lint --offline --nocolor
+
 # Unit tests; `go test` also runs every fuzz target on its seed corpus.
 unit:
 	$(GO) test -count=1 $(PKGS)
@@ -34,7 +38,7 @@ unit:
 e2e:
 	$(GO) test -count=1 -timeout 30m ./e2e/...
 
-test: deps vet unit fuzz-short e2e
+test: deps vet lint unit fuzz-short e2e
 
 # Every fuzz target of every package, one at a time, one worker each
 # (docs/TESTING.md). `make fuzz` runs each for FUZZTIME; `make test` runs

@@ -5,10 +5,12 @@
 # docker, containerd, runc, docker-proxy) for the real-daemon Docker test,
 # chromium (the HTML reports are opened in it headless), and for the Debian
 # package's tests dpkg-deb, lintian, man-db (man), systemd
-# (systemd-analyze) and bash-completion.
+# (systemd-analyze) and bash-completion; for the Ansible fleet test
+# ansible-core (ansible-playbook), openssh-server (sshd), openssh-client and
+# ansible-lint (make lint), with no ssh daemon started on this machine.
 set -eu
 need=()
-for pair in iptables-restore:iptables iptables-legacy:iptables nft:nftables ufw:ufw ip:iproute2 ss:iproute2 netstat:net-tools sysctl:procps unshare:util-linux nsenter:util-linux dockerd:docker.io docker:docker.io containerd:containerd runc:runc containerd-shim-runc-v2:containerd docker-proxy:docker.io chromium:chromium setpriv:util-linux dpkg-deb:dpkg lintian:lintian man:man-db systemd-analyze:systemd; do
+for pair in iptables-restore:iptables iptables-legacy:iptables nft:nftables ufw:ufw ip:iproute2 ss:iproute2 netstat:net-tools sysctl:procps unshare:util-linux nsenter:util-linux dockerd:docker.io docker:docker.io containerd:containerd runc:runc containerd-shim-runc-v2:containerd docker-proxy:docker.io chromium:chromium setpriv:util-linux dpkg-deb:dpkg lintian:lintian man:man-db systemd-analyze:systemd ansible-playbook:ansible-core sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client ansible-lint:ansible-lint; do
 	bin=${pair%%:*} pkg=${pair##*:}
 	if ! command -v "$bin" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$bin" ] && ! [ -x "/sbin/$bin" ]; then
 		need+=("$pkg")
@@ -25,7 +27,7 @@ fi
 echo "installing test dependencies: $pkgs" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# Installing docker.io must not start a daemon on this machine (the tests
+# Installing docker.io or openssh-server must not start a daemon on this machine (the tests
 # start their own, in a network namespace): deny service starts meanwhile.
 made_policy=
 if ! [ -e /usr/sbin/policy-rc.d ]; then
