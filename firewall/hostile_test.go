@@ -52,6 +52,9 @@ func TestHostileSaveErrors(t *testing.T) {
 		// name" at that line
 		{"CR on a blank line", "# saved\r\n*filter\n\r\n:INPUT DROP [0:0]\nCOMMIT\n", 3, "carriage return"},
 		{"CR after the target", "*filter\n:INPUT DROP [0:0]\n-A INPUT -j ACCEPT\r\nCOMMIT\n", 3, "carriage return"},
+		// iptables-restore: "chain name ... too long (must be under 29 chars)"
+		{"29-character chain", "*filter\n:ufw-user-limit-accept~~~~~~~x - [0:0]\nCOMMIT\n", 2, "29 characters"},
+		{"29-character chain by -N", "*filter\n-N ufw-user-limit-accept~~~~~~~x\nCOMMIT\n", 2, "29 characters"},
 		// counters must be [digits:digits] (iptables-restore: "Bad argument")
 		{"counters with a letter", "*filter\n[12:x] -A INPUT -j ACCEPT\nCOMMIT\n", 2, "bad counters"},
 		{"counters without a rule", "*filter\n[1:2]\nCOMMIT\n", 2, "counters without a rule"},

@@ -289,6 +289,9 @@ func (p *saveParser) parseLine(raw string) error {
 		if len(toks) != 2 {
 			return p.errorf(raw, "-N needs one chain name")
 		}
+		if err := chainNameError(toks[1].s); err != "" {
+			return p.errorf(raw, "%s", err)
+		}
 		p.chain(toks[1].s, "")
 		return nil
 	case "-P", "--policy":
@@ -337,6 +340,18 @@ func isDigits(s string) bool {
 }
 
 // parseChain reads ":NAME POLICY [pkts:bytes]".
+// maxChainName is the longest chain name the kernel takes
+// (XT_EXTENSION_MAXNAMELEN 29, less its NUL): iptables-restore refuses
+// longer ones, so a file holding one was never loaded as it reads.
+const maxChainName = 28
+
+func chainNameError(name string) string {
+	if len(name) > maxChainName {
+		return fmt.Sprintf("chain name %q is %d characters; the kernel takes at most %d", clip(name), len(name), maxChainName)
+	}
+	return ""
+}
+
 func (p *saveParser) parseChain(raw, line string) error {
 	f := strings.Fields(line[1:])
 	if len(f) < 2 || len(f) > 3 {
@@ -346,6 +361,9 @@ func (p *saveParser) parseChain(raw, line string) error {
 		return p.errorf(raw, "bad counters %q", f[2])
 	}
 	name, pol := f[0], f[1]
+	if err := chainNameError(name); err != "" {
+		return p.errorf(raw, "%s", err)
+	}
 	if pol == "-" {
 		pol = ""
 	} else if pol != "ACCEPT" && pol != "DROP" {
