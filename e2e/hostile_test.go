@@ -306,7 +306,7 @@ func TestHostileMissingTools(t *testing.T) {
 		if v4 != "open" || v6 != "restricted 2001:db8::3/128" {
 			t.Errorf("tcp/80: ipv4 %q, ipv6 %q; want open, restricted 2001:db8::3/128 (as the kernel)", v4, v6)
 		}
-		if strings.Count(stderr, "warning: ") != 1 || !strings.Contains(stderr, "cannot read ipv6 rules with iptables") || !strings.Contains(stderr, "reading every table with nft instead") {
+		if strings.Count(withoutOwnerWarning(stderr), "warning: ") != 1 || !strings.Contains(stderr, "cannot read ipv6 rules with iptables") || !strings.Contains(stderr, "reading every table with nft instead") {
 			t.Errorf("want one warning that ipv6 is read with nft; stderr:\n%s", stderr)
 		}
 	})
@@ -328,7 +328,7 @@ func TestHostileMissingTools(t *testing.T) {
 				t.Errorf("want once %q; stderr:\n%s", w, stderr)
 			}
 		}
-		if strings.Count(stderr, "warning: ") != 2 {
+		if strings.Count(withoutOwnerWarning(stderr), "warning: ") != 2 {
 			t.Errorf("want exactly two warnings; stderr:\n%s", stderr)
 		}
 		_, stderr, code = lab.fwauditWithout(append(ip6save, "nft"), "report", "--fail-on", "high")
@@ -411,4 +411,17 @@ func TestHostileManyPorts(t *testing.T) {
 			t.Errorf("%v: got through %v, want %v (%s)", reqs[i], r.OK, !blocked, r.Detail)
 		}
 	}
+}
+
+// withoutOwnerWarning drops the warning about processes whose open files
+// even root cannot read (on some machines PID 1 is such a process): it
+// belongs to the machine, not to the case under test.
+func withoutOwnerWarning(stderr string) string {
+	var keep []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if !strings.Contains(l, "even to root") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
 }

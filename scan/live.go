@@ -251,7 +251,7 @@ func ownerWarnings(owners map[uint32][]Process, denied int, err error) (map[uint
 			why = "permission denied, even to root: a capability such as CAP_SYS_PTRACE is missing, or they belong to another container"
 		}
 		return owners, []string{"cannot read the open files of " + strconv.Itoa(denied) +
-			" processes (" + why + "): their sockets, if any, are listed without owner"}
+			" processes (" + why + "): their sockets are listed without owner"}
 	}
 	return owners, nil
 }
