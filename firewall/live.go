@@ -37,8 +37,10 @@ func LoadLive(ctx context.Context, r Runner) Live {
 	// only print nothing are not run at all.
 	skipNft := map[Family]bool{}
 	skipNative, kernelHasTables := false, false
+	var kernelTables []NftTable // nil: not known
 	if p, ok := r.(nftProber); ok {
 		if tables, err := p.NftTables(); err == nil {
+			kernelTables = tables
 			skipNft[IPv4], skipNft[IPv6], skipNative = true, true, len(tables) == 0
 			kernelHasTables = len(tables) > 0
 			for _, t := range tables {
@@ -71,6 +73,10 @@ func LoadLive(ctx context.Context, r Runner) Live {
 	}
 	if nft != nil {
 		l.addNative(nft, &w4, &w6)
+	} else if len(native) == 1 && native[0].family == "inet" && kernelTables != nil {
+		// nft could not list them: name only the families whose tables
+		// nothing else read (iptables-nft-save reads its own tables)
+		native = unreadTables(kernelTables, native[0].reason, l.V4 != nil && hasSource(l.V4, "iptables-nft"), l.V6 != nil && hasSource(l.V6, "ip6tables-nft"))
 	}
 	l.Warnings = append(append(append(l.Warnings, w4...), w6...), wn...)
 	l.Unseen, l.Unseen4, l.Unseen6 = append(append(l.Unseen, u4...), u6...), append(l.Unseen4, u4...), append(l.Unseen6, u6...)
@@ -313,6 +319,44 @@ func (n *NftRuleset) iptablesManaged(family, table string) bool {
 
 // nativeTable is filtering the evaluator cannot see, with the reason.
 type nativeTable struct{ family, reason string }
+
+// unreadTables are the families of tables nft could not list that no other
+// reading covers: an iptables-named table of family ip (ip6) is read by
+// iptables-nft-save when that worked (read4, read6); arp tables filter no
+// IP packet; every other table may filter both families (inet, netdev,
+// bridge) or its own.
+func unreadTables(tables []NftTable, reason string, read4, read6 bool) []nativeTable {
+	var v4, v6 bool
+	for _, t := range tables {
+		switch {
+		case t.Family == "arp":
+		case t.Family == "ip":
+			v4 = v4 || !(read4 && iptablesTables[t.Name])
+		case t.Family == "ip6":
+			v6 = v6 || !(read6 && iptablesTables[t.Name])
+		default:
+			v4, v6 = true, true
+		}
+	}
+	switch {
+	case v4 && v6:
+		return []nativeTable{{"inet", reason}}
+	case v4:
+		return []nativeTable{{"ip", reason}}
+	case v6:
+		return []nativeTable{{"ip6", reason}}
+	}
+	return nil
+}
+
+func hasSource(sets []*Ruleset, src string) bool {
+	for _, rs := range sets {
+		if rs != nil && rs.Source == src {
+			return true
+		}
+	}
+	return false
+}
 
 // nativeRules reads every nf_tables table with `nft -j list ruleset`. A
 // failure is a warning and a reason: the tables the kernel lists still

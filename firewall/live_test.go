@@ -289,3 +289,29 @@ func (f *fileRunner) Run(_ context.Context, name string, args ...string) ([]byte
 	}
 	return os.ReadFile(p)
 }
+
+// TestUnreadTables: with nft missing, only the families whose tables no
+// other reading covers make verdicts conditional.
+func TestUnreadTables(t *testing.T) {
+	tests := []struct {
+		name         string
+		tables       []NftTable
+		read4, read6 bool
+		want         []nativeTable
+	}{
+		{"iptables-nft tables read, an ip6 table not", []NftTable{{"ip", "filter"}, {"ip6", "filter"}}, true, false, []nativeTable{{"ip6", "r"}}},
+		{"both read", []NftTable{{"ip", "filter"}, {"ip6", "nat"}}, true, true, nil},
+		{"a native ip table", []NftTable{{"ip", "tailscale"}}, true, true, []nativeTable{{"ip", "r"}}},
+		{"an inet table sees both", []NftTable{{"inet", "filter"}}, true, true, []nativeTable{{"inet", "r"}}},
+		{"netdev sees both", []NftTable{{"netdev", "edge"}, {"ip", "filter"}}, true, true, []nativeTable{{"inet", "r"}}},
+		{"arp filters no IP packet", []NftTable{{"arp", "filter"}}, false, false, nil},
+		{"iptables names not read", []NftTable{{"ip", "filter"}}, false, true, []nativeTable{{"ip", "r"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := unreadTables(tt.tables, "r", tt.read4, tt.read6); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
