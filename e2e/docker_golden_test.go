@@ -190,35 +190,7 @@ func TestDocker29Golden(t *testing.T) {
 					t.Errorf("MISMATCH docker29 %s: %s tcp %s -> %s:%d: kernel %s; fwaudit scan on socket %s:%d says admitted=%v decided=%v: %s", c.name, p.fam, p.src, p.dst, p.port, got[i].Detail, socks[0].Address, socks[0].Port, admitted, decided, j)
 				}
 			}
-			stdout, stderr, _ := lab.Fwaudit("report", "-o", "json")
-			var rep struct {
-				Findings []struct {
-					ID, Family, Proto string
-					Port              uint16
-				}
-			}
-			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-				t.Fatalf("fwaudit report -o json: %v\n%s\nstderr: %s", err, stdout, stderr)
-			}
-			gotBypass, gotDirect := map[string]bool{}, map[string]bool{}
-			for _, f := range rep.Findings {
-				switch {
-				case f.ID == "docker-bypass":
-					gotBypass[fmt.Sprintf("%s/%s/%d", f.Family, f.Proto, f.Port)] = true
-				case strings.Contains(f.ID, "direct"):
-					gotDirect[f.Family] = true
-				}
-			}
-			wantBypass := map[string]bool{}
-			if c.inputDrop {
-				wantBypass = reachable
-			}
-			if a, b := keys(gotBypass), keys(wantBypass); a != b {
-				t.Errorf("MISMATCH docker29 %s: docker-bypass findings for %s; the kernel says published ports reached past INPUT: %s", c.name, a, b)
-			}
-			if a, b := keys(gotDirect), keys(directIn); a != b {
-				t.Errorf("MISMATCH docker29 %s: direct-access findings for families %s; the kernel let outside sources reach the container at its own address in %s", c.name, a, b)
-			}
+			checkDockerFindings(t, lab, "docker29 "+c.name, c.inputDrop, reachable, directIn)
 		})
 	}
 }

@@ -370,36 +370,45 @@ func testDockerBackend(t *testing.T, backend string) {
 			// report: docker-bypass exactly where a published port is
 			// reached although INPUT alone drops it; direct-access where a
 			// container is reached at its own address
-			stdout, stderr, _ := lab.Fwaudit("report", "-o", "json")
-			var rep struct {
-				Findings []struct {
-					ID, Family, Proto, Detail, Rule string
-					Port                            uint16
-				}
-			}
-			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-				t.Fatalf("fwaudit report -o json: %v\n%s\nstderr: %s", err, stdout, stderr)
-			}
-			gotBypass, gotDirect := map[string]bool{}, map[string]bool{}
-			for _, f := range rep.Findings {
-				switch {
-				case f.ID == "docker-bypass":
-					gotBypass[fmt.Sprintf("%s/%s/%d", f.Family, f.Proto, f.Port)] = true
-				case strings.Contains(f.ID, "direct"):
-					gotDirect[f.Family] = true
-				}
-			}
-			wantBypass := map[string]bool{}
-			if st.inputDrop {
-				wantBypass = reachable
-			}
-			if a, b := keys(gotBypass), keys(wantBypass); a != b {
-				t.Errorf("MISMATCH %s [%s]: docker-bypass findings for %s; the kernel says published ports reached past INPUT: %s", st.name, backend, a, b)
-			}
-			if a, b := keys(gotDirect), keys(directIn); a != b {
-				t.Errorf("MISMATCH %s [%s]: direct-access findings for families %s; the kernel let outside sources reach a container at its own address in %s", st.name, backend, a, b)
-			}
+			checkDockerFindings(t, lab, st.name+" ["+backend+"]", st.inputDrop, reachable, directIn)
 		})
+	}
+}
+
+// checkDockerFindings runs `fwaudit report` and requires docker-bypass
+// exactly for the published ports reached while INPUT drops (reachable,
+// when inputDrop), and direct-access exactly for the families in which an
+// outside source reached a container at its own address (directIn).
+func checkDockerFindings(t *testing.T, lab *Lab, label string, inputDrop bool, reachable, directIn map[string]bool) {
+	t.Helper()
+	stdout, stderr, _ := lab.Fwaudit("report", "-o", "json")
+	var rep struct {
+		Findings []struct {
+			ID, Family, Proto string
+			Port              uint16
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("fwaudit report -o json: %v\n%s\nstderr: %s", err, stdout, stderr)
+	}
+	gotBypass, gotDirect := map[string]bool{}, map[string]bool{}
+	for _, f := range rep.Findings {
+		switch {
+		case f.ID == "docker-bypass":
+			gotBypass[fmt.Sprintf("%s/%s/%d", f.Family, f.Proto, f.Port)] = true
+		case strings.Contains(f.ID, "direct"):
+			gotDirect[f.Family] = true
+		}
+	}
+	wantBypass := map[string]bool{}
+	if inputDrop {
+		wantBypass = reachable
+	}
+	if a, b := keys(gotBypass), keys(wantBypass); a != b {
+		t.Errorf("MISMATCH %s: docker-bypass findings for %s; the kernel says published ports reached past INPUT: %s", label, a, b)
+	}
+	if a, b := keys(gotDirect), keys(directIn); a != b {
+		t.Errorf("MISMATCH %s: direct-access findings for families %s; the kernel let outside sources reach a container at its own address in %s", label, a, b)
 	}
 }
 

@@ -5,7 +5,6 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -259,20 +258,7 @@ exec "$2" --data-root "$D/data" --exec-root "$D/exec" --pidfile "$D/docker.pid" 
 
 // exec runs the docker client against this daemon.
 func (d *Docker) exec(in []byte, args ...string) (stdout, stderr string, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, d.cli, append([]string{"-H", "unix://" + d.sock}, args...)...)
-	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+filepath.Join(d.Dir, "cli"))
-	if in != nil {
-		cmd.Stdin = bytes.NewReader(in)
-	}
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err = cmd.Run()
-	if ctx.Err() != nil {
-		err = fmt.Errorf("timed out after %v: %w", cmdTimeout, err)
-	}
-	return o.String(), e.String(), err
+	return runCmdEnv("", []string{"DOCKER_CONFIG=" + filepath.Join(d.Dir, "cli")}, in, append([]string{d.cli, "-H", "unix://" + d.sock}, args...)...)
 }
 
 // Run runs `docker args...` and returns its stdout; an error fails the

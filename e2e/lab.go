@@ -170,10 +170,18 @@ func (lab *Lab) track(p *Proc) {
 // runCmd runs one command with the harness timeout, stdin from in (nil:
 // none), in directory dir ("" for the current one).
 func runCmd(dir string, in []byte, args ...string) (stdout, stderr string, err error) {
+	return runCmdEnv(dir, nil, in, args...)
+}
+
+// runCmdEnv is runCmd with env added to the environment.
+func runCmdEnv(dir string, env []string, in []byte, args ...string) (stdout, stderr string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Dir = dir
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	if in != nil {
 		cmd.Stdin = bytes.NewReader(in)
 	}

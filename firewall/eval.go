@@ -32,6 +32,9 @@ type Evaluator struct {
 	capWhy []string
 	local  addrSet // loopback plus the host's addresses
 	ifaces []string
+	// outs are the outside interfaces (outsides), isOut the same as a set
+	outs  []string
+	isOut map[string]bool
 	// outIfaces are the output interfaces a forwarded packet is tried on:
 	// the host's, or offline those the rules name (-o) plus a generic one
 	outIfaces []string
@@ -150,6 +153,11 @@ func (e *Evaluator) candidates() {
 			e.ifaces = e.ifaces[:maxCandidates]
 		}
 		e.ifaces = append(e.ifaces, genericIface)
+	}
+	e.outs = e.computeOutsides()
+	e.isOut = make(map[string]bool, len(e.outs))
+	for _, o := range e.outs {
+		e.isOut[o] = true
 	}
 	e.outIfaces = e.outputInterfaces()
 	e.routes = e.forwardRoutes()

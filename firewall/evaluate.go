@@ -203,13 +203,12 @@ func (e *Evaluator) result(q Query, proto int, w *walker, per []ifaceSets) Resul
 	// interfaces the rules name may lead anywhere, so what they admit
 	// counts as admitted from outside, and the generic one alone decides
 	// whether the accept is limited to named interfaces.
-	outside := e.outsides()
 	live := len(e.host.Interfaces) > 0
 	outMust := emptySet(e.fam) // admitted from outside
 	everyOutsideAdmits := true
 	for _, p := range per {
 		must, may = must.union(p.must), may.union(p.may)
-		isOut := slices.Contains(outside, p.name)
+		isOut := e.isOut[p.name]
 		if isOut || !live {
 			outMust = outMust.union(p.must)
 		}

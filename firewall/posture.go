@@ -129,8 +129,10 @@ func loopbackAddr(fam Family) netip.Addr {
 // generic outside one; live every interface of the host that is not
 // inside (a bridge for containers), by name, so that no check depends on
 // the order the host lists them in. A host with no outside interface at
-// all is judged on every one it has.
-func (e *Evaluator) outsides() []string {
+// all is judged on every one it has. Computed once, by candidates.
+func (e *Evaluator) outsides() []string { return e.outs }
+
+func (e *Evaluator) computeOutsides() []string {
 	if len(e.host.Interfaces) == 0 || len(e.ifaces) == 0 {
 		return []string{genericIface}
 	}

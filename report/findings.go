@@ -431,10 +431,6 @@ func ruleWhere(r *firewall.Rule) string {
 	return fmt.Sprintf("line %d: %s", r.Line, r.Text)
 }
 
-// dnatted tells whether a decision ended in rule r's DNAT: the packet left
-// the host's INPUT path for another address.
-// dnatted reports whether the walk of d was translated by r and sent on
-// to FORWARD (the walk goes on there, so r's step need not be the last).
 // directAccess finds containers (any DNAT target behind the host) that a
 // neighbour reaches by routing straight to their address, with no DNAT:
 // Docker before 28 (or with allow-direct-routing) leaves them open that
@@ -456,7 +452,7 @@ func (a *audit) directAccess(f *family) []Finding {
 		}
 		who := string(got.Verdict)
 		if got.Verdict == firewall.Restricted {
-			who += " to " + joinPrefixes(got.Sources)
+			who += " to " + strings.Join(prefixes(got.Sources), ", ")
 		}
 		out = append(out, withService(Finding{
 			ID: "direct-access", Severity: Medium, Family: string(f.fam), Proto: r.Proto, Port: dst.Port(), Address: dst.Addr().String(),
@@ -474,14 +470,6 @@ func directRemedy(r *firewall.Rule, to netip.Addr) string {
 		return fmt.Sprintf("drop it before routing: a prerouting chain at priority raw with ip daddr %s iifname != <its bridge> drop (Docker 29 adds this unless allow-direct-routing is set)", to)
 	}
 	return fmt.Sprintf("upgrade to Docker 28 or later without allow-direct-routing (it drops direct access in the raw table), or add iptables -t raw -I PREROUTING -d %s ! -i <its bridge> -j DROP", to)
-}
-
-func joinPrefixes(ps []netip.Prefix) string {
-	s := make([]string, len(ps))
-	for i, p := range ps {
-		s[i] = p.String()
-	}
-	return strings.Join(s, ", ")
 }
 
 // dockerBypass finds nat PREROUTING DNATs (Docker's published ports, or
