@@ -209,6 +209,9 @@ func testDockerBackend(t *testing.T, backend string) {
 		{"ipv6", "udp", client.V6, gw6, 8081, false},
 	}
 	capture := os.Getenv("FWAUDIT_E2E_CAPTURE")
+	// the bridge's and the veths' link-local addresses still in duplicate
+	// address detection delay IPv6 past a probe's timeout
+	waitIPv6Ready(t, lab.Host, lab.Peer)
 
 	for _, st := range states {
 		t.Run(st.name, func(t *testing.T) {
