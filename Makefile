@@ -46,7 +46,7 @@ test: deps vet lint unit fuzz-short e2e
 # keep it there as a regression case.
 FUZZPKGS  := ./scan ./firewall ./cmd ./suggest
 FUZZTIME  ?= 10m
-FUZZSHORT ?= 3s
+FUZZSHORT ?= 500x
 define fuzz_each
 	@for pkg in $(FUZZPKGS); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
