@@ -143,3 +143,45 @@ func BenchmarkNft(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNftText is BenchmarkNft's "all" for the text of a ruleset
+// (`nft list ruleset`, an nftables.conf): read it with the built-in
+// reader, compile both families, build both evaluators and answer the 50
+// listeners' queries. The files are the *.nft in FWAUDIT_NFT_BENCH_DIR
+// (scripts/bench-nft.sh -k DIR leaves them there) and the fixtures.
+func BenchmarkNftText(b *testing.B) {
+	files, err := filepath.Glob("../testdata/rules/*.nft")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if dir := os.Getenv("FWAUDIT_NFT_BENCH_DIR"); dir != "" {
+		more, _ := filepath.Glob(filepath.Join(dir, "*.nft"))
+		files = append(files, more...)
+	}
+	qs := nftBenchQueries()
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ParseNftText(data, path, nil); err != nil {
+			continue // needs nft itself (LoadNftText's fallback)
+		}
+		b.Run(filepath.Base(path), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				n, err := ParseNftText(data, path, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				evs := map[Family]*Evaluator{
+					IPv4: NewEvaluator(IPv4, []*Ruleset{n.Family(IPv4)}, Host{}),
+					IPv6: NewEvaluator(IPv6, []*Ruleset{n.Family(IPv6)}, Host{}),
+				}
+				for _, q := range qs {
+					evs[q.fam].Evaluate(q.q)
+				}
+			}
+		})
+	}
+}

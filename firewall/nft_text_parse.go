@@ -155,7 +155,7 @@ func (p *ntParser) lexFile(text []byte, name string, nest int) ([]ntok, error) {
 	}
 	fi := int32(len(p.names))
 	p.names = append(p.names, name)
-	var out []ntok
+	out := make([]ntok, 0, len(text)/4+16) // about one token per four bytes
 	line := int32(1)
 	s := string(text)
 	i := 0
