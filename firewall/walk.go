@@ -44,7 +44,6 @@ type walker struct {
 	inClass  bool
 	// scratch for batches
 	isActive []bool
-	parts    []groupPart
 	// shadow analysis: called for every rule reached with a non-empty
 	// matching set
 	onMatch func(cr *crule, matched addrSet, t tri)
@@ -349,17 +348,23 @@ func (w *walker) walkBatch(c *cchain, s *segment, x addrSet, res *walkRes) addrS
 	return sp.rest
 }
 
-// splitBy divides x among the owners' groups. The matched parts are
-// collected in address order first and then laid out group by group in one
-// array, so that the memory is the size of the answer, not the number of
-// groups times the size of x.
+// splitBy divides x among the owners' groups.
 func (w *walker) splitBy(b *batch, owners []piece, x addrSet) *split {
+	counts := make([]int, b.nGroups)
+	for _, pc := range owners {
+		counts[b.group[pc.k]]++
+	}
+	matched := make([][]rng, b.nGroups)
+	for g, n := range counts {
+		if n > 0 {
+			matched[g] = make([]rng, 0, n+len(x.r))
+		}
+	}
 	sp := &split{matched: make([]addrSet, b.nGroups), best: make([]int32, b.nGroups)}
 	bestSize := make([]u128, b.nGroups)
 	for g := range sp.best {
 		sp.best[g] = b.groupRule[g]
 	}
-	parts := w.parts[:0]
 	rest := make([]rng, 0, len(x.r)+len(owners)+1)
 	xi := 0
 	var cur rng
@@ -384,7 +389,7 @@ func (w *walker) splitBy(b *batch, owners []piece, x addrSet) *split {
 				hi = pc.r.hi
 			}
 			g := b.group[pc.k]
-			parts = append(parts, groupPart{g, rng{cur.lo, hi}})
+			matched[g] = appendRange(matched[g], rng{cur.lo, hi})
 			if sz := (u128{hi.hi - cur.lo.hi, hi.lo - cur.lo.lo}); bestSize[g].less(sz) {
 				sp.best[g], bestSize[g] = pc.k, sz
 			}
@@ -402,46 +407,11 @@ func (w *walker) splitBy(b *batch, owners []piece, x addrSet) *split {
 		rest = appendRange(rest, cur)
 		rest = append(rest, x.r[xi+1:]...)
 	}
-	w.parts = parts
-	if len(parts) > 0 {
-		end := make([]int, b.nGroups) // per group: its count, then where it ends
-		for _, p := range parts {
-			end[p.g]++
-		}
-		off := 0
-		for g, n := range end {
-			off += n
-			end[g] = off
-		}
-		all := make([]rng, len(parts))
-		at := make([][]rng, b.nGroups)
-		for g := range at {
-			lo := 0
-			if g > 0 {
-				lo = end[g-1]
-			}
-			at[g] = all[lo:lo:end[g]]
-		}
-		for _, p := range parts {
-			at[p.g] = appendRange(at[p.g], p.r)
-		}
-		for g, r := range at {
-			if len(r) > 0 {
-				sp.matched[g] = addrSet{fam: w.fam, r: r}
-			}
-		}
-	}
-	for g := range sp.matched {
-		sp.matched[g].fam = w.fam
+	for g := range matched {
+		sp.matched[g] = addrSet{fam: w.fam, r: matched[g]}
 	}
 	sp.rest = addrSet{fam: w.fam, r: rest}
 	return sp
-}
-
-// groupPart is a part of the sources a batch group takes.
-type groupPart struct {
-	g int32
-	r rng
 }
 
 // patch applies a few per-query rules (dyn, sorted, disjoint) on top of
