@@ -59,7 +59,7 @@ func (e *Evaluator) Decide(p Packet) Decision {
 	}
 	ctx.dstType = e.dstType(ctx.dst)
 	if ctx.sport == 0 && proto != 1 && proto != 58 {
-		ctx.sport = 40000
+		ctx.sport = decideSPort
 	}
 	ctx.state, ctx.flags = stNew, tcpSYN
 	if st := strings.ToUpper(p.State); st != "" && st != "NEW" {

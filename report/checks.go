@@ -324,7 +324,20 @@ func (a *audit) loopback(f *family) (Status, string) {
 		return Fail, withRule(pc.Detail, pc.Rule)
 	}
 	lo := loopbackAddr(f.fam)
+	// Ports no rule tells apart are decided alike (PortClasses): one
+	// probe per class stands for its listening ports.
+	classes := f.ev.PortClasses()
+	type class struct {
+		proto string
+		n     int
+	}
+	tried := map[class]bool{}
 	for _, p := range a.probes(f) {
+		k := class{p.proto, classes.Of(p.port)}
+		if tried[k] {
+			continue
+		}
+		tried[k] = true
 		// No interface and no destination: Decide uses the outside
 		// interface and the host's address.
 		d := f.ev.Decide(firewall.Packet{Proto: p.proto, Src: lo, DPort: p.port})
