@@ -121,6 +121,9 @@ func (o *inputOpts) load(ctx context.Context, app *App, wantRules bool) (*inputs
 	}
 	in.listeners, in.fw, in.fwInfo = ls, r.fw, r.info
 	in.liveRules = o.readsLive()
+	if app.BoundHeap {
+		boundHeap(inputSize(o.sockets, o.rules, o.rules6, o.nft))
+	}
 	return in, nil
 }
 
