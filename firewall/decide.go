@@ -35,7 +35,12 @@ func DefaultSource(fam Family) netip.Addr {
 // the outside interface (the generic one offline, else the host's last). For ICMP, DPort carries the ICMP type. A
 // runtime-state match is explored both ways; the decision is conditional
 // when the two ways end differently.
-func (e *Evaluator) Decide(p Packet) Decision {
+func (e *Evaluator) Decide(p Packet) Decision { return e.decide(p, true) }
+
+// decide is Decide; without steps the decision has no trace (the
+// posture probes, which walk a packet per outside interface, read only
+// the verdict and the deciding rule).
+func (e *Evaluator) decide(p Packet, steps bool) Decision {
 	proto, err := parseProto(p.Proto)
 	if err != nil {
 		return Decision{Verdict: DecideConditional, Reasons: []string{err.Error()}}
@@ -77,7 +82,7 @@ func (e *Evaluator) Decide(p Packet) Decision {
 	var dropRule, acceptRule string
 	for i, pth := range e.paths {
 		p := *ctx
-		di := &decider{e: e, p: &p, src: src, budget: 1 << 20, trace: i == 0}
+		di := &decider{e: e, p: &p, src: src, budget: 1 << 20, trace: i == 0, noSteps: !steps}
 		di.w = &walker{fam: e.fam, p: &p, rp: e.rp}
 		di.w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
 		f, dr, ar := di.run(pth, proto)
@@ -210,6 +215,7 @@ type decider struct {
 	src      netip.Addr
 	budget   int
 	trace    bool
+	noSteps  bool // trace the deciding rule only, not every step
 	steps    []Step
 	reasons  []string
 	decisive string // the rule or policy that ended the current hook
@@ -223,7 +229,7 @@ type decider struct {
 }
 
 func (d *decider) step(c *cchain, cr *crule, matched tri, action string) {
-	if !d.trace {
+	if !d.trace || d.noSteps {
 		return
 	}
 	s := Step{Table: c.label(), Chain: c.name, Matched: matched.String(), Action: action}
@@ -485,7 +491,7 @@ func (d *decider) forward(pth *path, h *cchain) uint8 {
 		}
 	}
 	d.trace = tracing
-	if d.trace {
+	if d.trace && !d.noSteps {
 		d.steps = append(d.steps, Step{Table: h.label(), Chain: h.name, Matched: "yes",
 			Rule: "forwarded to " + d.away.String() + " (out " + chosen + "): FORWARD decides, not INPUT", Action: "forward"})
 	}

@@ -27,6 +27,13 @@ type Evaluator struct {
 	// rules cannot tell apart get one walk (see ifaceClasses)
 	ifaceRules    []*crule
 	ifaceGrouping bool
+	// ifaceNamed are the ifaceRules whose only interface test is one
+	// exact input name ("-i eth7"), by that name, with their place in
+	// ifaceRules; ifaceOther are the rest. A named rule never matches a
+	// packet from another interface, so only its own interface's
+	// signature needs its answer (see ifaceClasses).
+	ifaceNamed map[string][]int
+	ifaceOther []int
 	// capWhy says where offline candidates were cut (maxCandidates): a
 	// verdict that accepts someone is then conditional, never definite
 	capWhy []string
@@ -218,6 +225,15 @@ func (e *Evaluator) groupInterfaces() {
 			e.ifaceRules = append(e.ifaceRules, cr)
 		}
 	})
+	e.ifaceNamed = map[string][]int{}
+	for i, cr := range e.ifaceRules {
+		m := &cr.r.m
+		if m.in.set && !m.in.neg && !m.in.wild && !m.x.out.set && len(m.x.ifaces) == 0 && m.x.rpf == nil {
+			e.ifaceNamed[m.in.name] = append(e.ifaceNamed[m.in.name], i)
+		} else {
+			e.ifaceOther = append(e.ifaceOther, i)
+		}
+	}
 	e.ifaceGrouping = true
 	for _, cs := range e.sets {
 		for _, c := range cs.all {

@@ -117,19 +117,35 @@ func (e *Evaluator) ifaceClasses(proto int, dsts []netip.Addr, ports []uint16) [
 		return rep
 	}
 	// each interface's signature, keyed as bytes: the last interface with
-	// a signature stands for every earlier one with the same
+	// a signature stands for every earlier one with the same. It holds
+	// the answers of the rules that do not name one interface exactly,
+	// then the place and answer of each rule naming this interface that
+	// does not answer no: every other named rule answers no (its input
+	// interface differs), alike for every interface, so the signatures of
+	// two interfaces are equal exactly when all their answers are. Each
+	// rule is thus tested for at most every interface or for its own one.
 	last := map[string]int{}
 	var sig []byte
 	for i := len(e.ifaces) - 1; i >= 0; i-- {
 		sig = sig[:0]
+		named := e.ifaceNamed[e.ifaces[i]]
 		for _, dst := range dsts {
 			for _, port := range ports {
 				for _, sp := range e.sports {
 					p := pktCtx{proto: proto, sport: sp, dport: port, in: e.ifaces[i], dst: dst,
 						dstType: e.dstType(dst), state: stNew, flags: tcpSYN}
-					for _, cr := range e.ifaceRules {
-						sig = append(sig, byte(cr.r.m.test(&p)))
+					for _, k := range e.ifaceOther {
+						sig = append(sig, byte(e.ifaceRules[k].r.m.test(&p)))
 					}
+					at, n := len(sig), 0
+					sig = append(sig, 0, 0, 0, 0) // how many follow
+					for _, k := range named {
+						if t := e.ifaceRules[k].r.m.test(&p); t != triNo {
+							sig = append(sig, byte(k), byte(k>>8), byte(k>>16), byte(k>>24), byte(t))
+							n++
+						}
+					}
+					sig[at], sig[at+1], sig[at+2], sig[at+3] = byte(n), byte(n>>8), byte(n>>16), byte(n>>24)
 				}
 			}
 		}

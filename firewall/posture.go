@@ -61,14 +61,14 @@ func (e *Evaluator) Posture() Posture {
 	p.ForwardDefaultDeny = e.forwardDeny(port)
 
 	lo := Packet{Proto: "tcp", Src: loopbackAddr(e.fam), Dst: loopbackAddr(e.fam), DPort: port, InIface: "lo"}
-	dl := e.Decide(lo)
+	dl := e.decide(lo, false)
 	// a spoofed loopback source must be dropped on every outside
 	// interface; the first (by name) that lets it in is the one named
 	var ds Decision
 	spoofIface := ""
 	for _, o := range e.outsides() {
 		spoofIface = o
-		if ds = e.Decide(Packet{Proto: "tcp", Src: loopbackAddr(e.fam), DPort: port, InIface: o}); ds.Verdict != DecideDrop {
+		if ds = e.decide(Packet{Proto: "tcp", Src: loopbackAddr(e.fam), DPort: port, InIface: o}, false); ds.Verdict != DecideDrop {
 			break
 		}
 	}
@@ -88,7 +88,7 @@ func (e *Evaluator) Posture() Posture {
 	for _, o := range outs {
 		for _, st := range []string{"ESTABLISHED", "RELATED"} {
 			for _, proto := range []string{"tcp", "udp"} {
-				d := e.Decide(Packet{Proto: proto, DPort: port, SPort: 443, InIface: o, State: st})
+				d := e.decide(Packet{Proto: proto, DPort: port, SPort: 443, InIface: o, State: st}, false)
 				if d.Verdict != DecideAccept {
 					if est {
 						p.Established.Detail = fmt.Sprintf("%s %s packet not accepted (%s)", st, proto, d.Verdict)
