@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 )
@@ -29,25 +30,65 @@ const heapSlack = 10 << 20
 // rules compiled, so that the peak stays below twice the input plus 50 MiB
 // (docs/PERFORMANCE.md): the collector then runs more often where a
 // report would otherwise let garbage grow to four times the live heap.
-// Where the heap is already more than two thirds of that budget (the
-// compiled rules of a very large ruleset), a limit that tight would keep
-// the collector running without end: the 1 GiB limit stays, and the peak
-// may pass the budget (docs/PERFORMANCE.md says by how much).
+// A limit close to the live heap would keep the collector running without
+// end: where the heap already holds two thirds of the budget, the 1 GiB
+// limit stays, and after every collection watchHeap lifts the limit
+// again as soon as the live heap passes two thirds of it. The peak may
+// then pass the budget; docs/PERFORMANCE.md says where.
 func boundHeap(inputBytes int64) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	var heap int64
-	if s[0].Value.Kind() == metrics.KindUint64 {
-		heap = int64(s[0].Value.Uint64())
-	}
 	limit := 2*inputBytes + 50<<20 - heapSlack
-	if heap > limit*2/3 {
+	if heapBytes("/memory/classes/heap/objects:bytes") > limit*2/3 {
 		return
 	}
 	debug.SetMemoryLimit(limit)
+	watchHeap(limit)
+}
+
+// watchHeap checks after each collection (a finalizer runs once per
+// cycle on an object nothing else holds) whether the limit costs too
+// much: the live heap past two thirds of it, or the collector past a
+// quarter of the CPU time spent since the limit was set. It then lifts
+// the limit back to 1 GiB.
+func watchHeap(limit int64) {
+	gc0, all0 := cpuSeconds()
+	var watch func(*gcCycle)
+	watch = func(*gcCycle) {
+		gc, all := cpuSeconds()
+		if heapBytes("/gc/heap/live:bytes") > limit*2/3 || (all-all0 > 0.02 && gc-gc0 > (all-all0)/4) {
+			debug.SetMemoryLimit(1 << 30)
+			return
+		}
+		runtime.SetFinalizer(new(gcCycle), watch)
+	}
+	runtime.SetFinalizer(new(gcCycle), watch)
+}
+
+// cpuSeconds is the CPU time the collector and the whole process have
+// spent, as the runtime estimates them.
+func cpuSeconds() (gc, all float64) {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/total:cpu-seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() == metrics.KindFloat64 && s[1].Value.Kind() == metrics.KindFloat64 {
+		return s[0].Value.Float64(), s[1].Value.Float64()
+	}
+	return 0, 0
+}
+
+// gcCycle is what watchHeap's finalizer is set on: 16 bytes, so that it
+// is an object of its own (smaller pointer-free objects share a block,
+// whose finalizers may never run).
+type gcCycle struct{ _ [2]int64 }
+
+func heapBytes(name string) int64 {
+	s := []metrics.Sample{{Name: name}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64())
 }
 
 // inputSize is the size of the regular files among names ("" and "-"
