@@ -190,6 +190,9 @@ func (o *inputOpts) loadRules(ctx context.Context, app *App, host firewall.Host)
 	if err != nil {
 		return nil, report.FirewallInfo{}, nil, err
 	}
+	if fw.Nft != nil {
+		fw.Nft = fw.Nft.Outline() // compiled: the rules' text is no longer needed
+	}
 	warnings = append(append(warnings, file4.warnings...), file6.warnings...)
 	warnings = append(warnings, unknownOptionWarnings(fw.Sets4)...)
 	warnings = append(warnings, unknownOptionWarnings(fw.Sets6)...)

@@ -309,6 +309,25 @@ func (n *NftRuleset) Tables() []string {
 	return out
 }
 
+// Outline is the ruleset without its rules' and sets' contents: the
+// tables, chains and number of rules Tables and RuleCount report. Once
+// the families are compiled, the outline is all a caller keeps, and the
+// decoded document (for a large ban set, most of the memory) can go.
+func (n *NftRuleset) Outline() *NftRuleset {
+	out := &NftRuleset{Source: n.Source, Skipped: n.Skipped, positions: n.positions}
+	for _, t := range n.tables {
+		ot := &nftTable{family: t.family, name: t.name, byName: map[string]*nftChain{}, sets: map[string]*nftSet{}}
+		for _, c := range t.chains {
+			oc := *c
+			oc.rules = make([]*nftRule, len(c.rules))
+			ot.chains = append(ot.chains, &oc)
+			ot.byName[c.name] = &oc
+		}
+		out.tables = append(out.tables, ot)
+	}
+	return out
+}
+
 // RuleCount is the number of rules in tables of the IP families.
 func (n *NftRuleset) RuleCount() int {
 	c := 0
