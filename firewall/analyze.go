@@ -323,9 +323,9 @@ func (a *analyzer) dimensions() dims {
 		d.protos = append(d.protos, p)
 	}
 	d.dports = capPorts(portClasses(dr, 40001), 256)
-	d.sports = capPorts(portClasses(sr, 40000), 64)
+	d.sports = capPorts(portClasses(sr, defaultSPort), 64)
 	d.sampled["dport"] = len(portClasses(dr, 40001)) > 256
-	d.sampled["sport"] = len(portClasses(sr, 40000)) > 64
+	d.sampled["sport"] = len(portClasses(sr, defaultSPort)) > 64
 	d.ifaces = append(append([]string{}, e.ifaces...), "lo")
 	for _, x := range e.dsts {
 		d.dsts = append(d.dsts, dstClass{x, atLocal})
@@ -373,7 +373,7 @@ func (a *analyzer) witnesses(cr *crule, d dims) (ws []*pktCtx, exact bool) {
 	m := &cr.r.m
 	// start from the generic interface and address: they match no rule
 	// that names one
-	base := pktCtx{proto: 6, sport: 40000, dport: 40001, in: a.e.ifaces[len(a.e.ifaces)-1], state: stNew, flags: tcpSYN, icmpType: 8}
+	base := pktCtx{proto: 6, sport: defaultSPort, dport: defaultSPort + 1, in: a.e.ifaces[len(a.e.ifaces)-1], state: stNew, flags: tcpSYN, icmpType: 8}
 	if len(a.e.dsts) > 0 {
 		base.dst, base.dstType = a.e.dsts[0], atLocal
 	}

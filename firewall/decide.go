@@ -64,7 +64,7 @@ func (e *Evaluator) decide(p Packet, steps bool) Decision {
 	}
 	ctx.dstType = e.dstType(ctx.dst)
 	if ctx.sport == 0 && proto != 1 && proto != 58 {
-		ctx.sport = decideSPort
+		ctx.sport = defaultSPort
 	}
 	ctx.state, ctx.flags = stNew, tcpSYN
 	if st := strings.ToUpper(p.State); st != "" && st != "NEW" {

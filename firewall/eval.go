@@ -3,6 +3,7 @@ package firewall
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -204,7 +205,7 @@ func (e *Evaluator) candidates() {
 			e.dsts = append([]netip.Addr{generic}, e.dsts...)
 		}
 	}
-	e.sports = portClasses(sranges, 40000)
+	e.sports = portClasses(sranges, defaultSPort)
 }
 
 // maxCandidates bounds the interfaces and destination addresses tried
@@ -270,18 +271,13 @@ func portClasses(rs []PortRange, def uint16) []uint16 {
 	if len(rs) == 0 {
 		return []uint16{def}
 	}
-	b := map[int]bool{0: true}
-	for _, r := range rs {
-		b[int(r.Lo)] = true
-		b[int(r.Hi)+1] = true
-	}
-	var out []uint16
-	for v := range b {
+	cuts := portCuts(rs, 0)
+	out := make([]uint16, 0, len(cuts))
+	for _, v := range cuts {
 		if v <= 65535 {
 			out = append(out, uint16(v))
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	// prefer an unprivileged, unnamed port for the class holding def
 	for i, v := range out {
 		hi := 65535
@@ -293,6 +289,18 @@ func portClasses(rs []PortRange, def uint16) []uint16 {
 		}
 	}
 	return out
+}
+
+// portCuts is where the ranges rs (and the extra cuts) split the port
+// space: the sorted, distinct first ports of its classes (65536 ends the
+// last one).
+func portCuts(rs []PortRange, extra ...uint32) []uint32 {
+	cuts := append(make([]uint32, 0, 2*len(rs)+len(extra)), extra...)
+	for _, r := range rs {
+		cuts = append(cuts, uint32(r.Lo), uint32(r.Hi)+1)
+	}
+	slices.Sort(cuts)
+	return slices.Compact(cuts)
 }
 
 func (e *Evaluator) dstType(a netip.Addr) uint16 {

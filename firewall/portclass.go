@@ -1,9 +1,6 @@
 package firewall
 
-import (
-	"slices"
-	"sort"
-)
+import "sort"
 
 // PortClasses divides the port space where the rules tell ports apart.
 // Two ports of one class meet every rule alike: every port match (destination,
@@ -16,38 +13,32 @@ type PortClasses struct {
 	cuts []uint32 // sorted: a class starts at each cut
 }
 
-// decideSPort is the source port Decide gives a packet that names none:
-// a port equal to it is a class of its own.
-const decideSPort = 40000
+// defaultSPort is the source port a packet gets when none is given
+// (Decide, the evaluator's source-port classes, the probes): a port equal
+// to it is a class of its own.
+const defaultSPort = 40000
 
-// PortClasses reads the classes off every rule of every ruleset.
+// PortClasses reads the classes off every rule of every ruleset. A rule's
+// DPorts repeat one of its port matches, so the port matches are all.
 func (e *Evaluator) PortClasses() PortClasses {
-	cuts := []uint32{decideSPort, decideSPort + 1}
-	add := func(r PortRange) { cuts = append(cuts, uint32(r.Lo), uint32(r.Hi)+1) }
+	var rs []PortRange
 	for _, cs := range e.sets {
 		for _, c := range cs.all {
 			for i := range c.rules {
-				r := c.rules[i].r
-				for _, pr := range r.DPorts {
-					add(pr)
-				}
-				x := r.m.x
+				x := c.rules[i].r.m.x
 				if x == nil {
 					continue
 				}
 				for _, pm := range x.ports {
-					for _, pr := range pm.ranges {
-						add(pr)
-					}
+					rs = append(rs, pm.ranges...)
 				}
 				if x.nat != nil && x.nat.hasPort {
-					add(x.nat.ports)
+					rs = append(rs, x.nat.ports)
 				}
 			}
 		}
 	}
-	slices.Sort(cuts)
-	return PortClasses{cuts: slices.Compact(cuts)}
+	return PortClasses{cuts: portCuts(rs, defaultSPort, defaultSPort+1)}
 }
 
 // Of is the class of port.

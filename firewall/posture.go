@@ -207,7 +207,7 @@ func (e *Evaluator) forwardDeny(port uint16) Check {
 	if e.fam == IPv6 {
 		dst = netip.MustParseAddr("2001:db8:ffff::200")
 	}
-	ctx := &pktCtx{proto: 6, sport: 40000, dport: port, in: e.outside(DefaultSource(e.fam)), dst: dst, dstType: atUnicast, state: stNew, flags: tcpSYN}
+	ctx := &pktCtx{proto: 6, sport: defaultSPort, dport: port, in: e.outside(DefaultSource(e.fam)), dst: dst, dstType: atUnicast, state: stNew, flags: tcpSYN}
 	d := &decider{e: e, p: ctx, src: DefaultSource(e.fam), budget: 1 << 20}
 	d.w = &walker{fam: e.fam, p: ctx, rp: e.rp}
 	final := oAcc

@@ -128,7 +128,7 @@ func (e *Evaluator) Routed(proto string, dst netip.Addr, port uint16) Result {
 	var reasons []string
 	in := e.outside(DefaultSource(e.fam))
 	for _, out := range e.outIfacesTo(dst) {
-		ctx := &pktCtx{proto: p, sport: 40000, dport: port, in: in, out: out, dst: dst, dstType: atUnicast, state: stNew, flags: tcpSYN}
+		ctx := &pktCtx{proto: p, sport: defaultSPort, dport: port, in: in, out: out, dst: dst, dstType: atUnicast, state: stNew, flags: tcpSYN}
 		if p != 6 {
 			ctx.flags = 0
 		}
