@@ -139,6 +139,13 @@ func rangeSet(fam Family, lo, hi netip.Addr) addrSet {
 }
 
 func (s addrSet) isEmpty() bool { return len(s.r) == 0 }
+
+// same tells whether s and t are one range list (sets are never changed
+// in place, so one list is one set): interfaces of one class, or a set
+// combined with what it was made from, share theirs.
+func (s addrSet) same(t addrSet) bool {
+	return len(s.r) == len(t.r) && (len(s.r) == 0 || &s.r[0] == &t.r[0])
+}
 func (s addrSet) isFull() bool {
 	return len(s.r) == 1 && s.r[0].lo == (u128{}) && s.r[0].hi == maxU(s.fam)
 }
@@ -269,7 +276,7 @@ func (s addrSet) overlaps(t addrSet) bool {
 }
 
 func (s addrSet) union(t addrSet) addrSet {
-	if len(t.r) == 0 {
+	if len(t.r) == 0 || s.same(t) {
 		return s
 	}
 	if len(s.r) == 0 {
@@ -309,6 +316,9 @@ func (s addrSet) intersect(t addrSet) addrSet {
 	if len(s.r) == 0 || len(t.r) == 0 {
 		return addrSet{fam: s.fam}
 	}
+	if s.same(t) {
+		return s
+	}
 	if t.isFull() {
 		return s
 	}
@@ -327,7 +337,8 @@ func (s addrSet) intersect(t addrSet) addrSet {
 }
 
 func (s addrSet) mergeIntersect(t addrSet) addrSet {
-	var out []rng
+	// each range of the result ends where a range of s or of t ends
+	out := make([]rng, 0, s.intersectCount(t))
 	i, j := 0, 0
 	for i < len(s.r) && j < len(t.r) {
 		a, b := s.r[i], t.r[j]
@@ -348,6 +359,24 @@ func (s addrSet) mergeIntersect(t addrSet) addrSet {
 		}
 	}
 	return addrSet{fam: s.fam, r: out}
+}
+
+// intersectCount is the number of ranges of s ∩ t (mergeIntersect's
+// loop without the output): counting first is cheaper than growing it.
+func (s addrSet) intersectCount(t addrSet) int {
+	n, i, j := 0, 0, 0
+	for i < len(s.r) && j < len(t.r) {
+		a, b := &s.r[i], &t.r[j]
+		if !a.hi.less(b.lo) && !b.hi.less(a.lo) {
+			n++
+		}
+		if a.hi.less(b.hi) {
+			i++
+		} else {
+			j++
+		}
+	}
+	return n
 }
 
 func (s addrSet) complement() addrSet {
@@ -375,6 +404,9 @@ func (s addrSet) subtract(t addrSet) addrSet {
 	if len(s.r) == 0 || len(t.r) == 0 {
 		return s
 	}
+	if s.same(t) {
+		return addrSet{fam: s.fam}
+	}
 	if t.isFull() {
 		return addrSet{fam: s.fam}
 	}
@@ -388,7 +420,8 @@ func (s addrSet) mergeSubtract(t addrSet) addrSet {
 	if len(s.r) == 0 || len(t.r) == 0 {
 		return s
 	}
-	var out []rng
+	// a range of t cuts at most one range of s in two
+	out := make([]rng, 0, len(s.r)+len(t.r))
 	j := 0
 	for _, a := range s.r {
 		cur := a
@@ -444,7 +477,10 @@ func (s addrSet) prefixes() []netip.Prefix {
 	if s.fam == IPv6 {
 		width = 128
 	}
-	var out []netip.Prefix
+	if len(s.r) == 0 {
+		return nil
+	}
+	out := make([]netip.Prefix, 0, len(s.r))
 	for _, r := range s.r {
 		lo := r.lo
 		for {

@@ -16,7 +16,59 @@ type batch struct {
 	dynRules   []int32 // indexes of the other rules
 	staticRule []bool
 	full       *split // the static rules applied to every source (cached)
+	// memo holds the last few splits with what they depended on (see
+	// recall); next is the entry the next one replaces
+	memo [memoSize]splitMemo
+	next int
 }
+
+// A split depends on nothing but the sources that enter the batch and
+// which of its per-query rules match the packet: queries for other ports
+// or interfaces that leave those alike get the same split. A walk that
+// reuses a split passes the same rest to the next batch, so there the
+// sources are recognised without comparing them.
+type splitMemo struct {
+	x      addrSet
+	active []int32
+	sp     *split
+}
+
+// memoSize is how many splits a batch remembers: a query walks one
+// interface class after another, each of which may activate other rules.
+const memoSize = 4
+
+// recall returns the split remembered for sources x with the per-query
+// rules active matching, or nil.
+func (b *batch) recall(x addrSet, active []int32) *split {
+	for i := range b.memo {
+		m := &b.memo[i]
+		if m.sp != nil && slices.Equal(m.active, active) && (x.same(m.x) || x.equal(m.x)) {
+			return m.sp
+		}
+	}
+	return nil
+}
+
+// remember keeps sp as the split of x with the rules active matching,
+// while the chain's splits kept so far hold fewer than memoRanges ranges:
+// a long chain of blocklists would otherwise keep a copy of the sources
+// left after every batch.
+func (c *cchain) remember(b *batch, x addrSet, active []int32, sp *split) {
+	n := len(x.r) + len(sp.rest.r)
+	for _, m := range sp.matched {
+		n += len(m.r)
+	}
+	if c.memoRanges+n > memoRanges {
+		return
+	}
+	c.memoRanges += n
+	b.memo[b.next] = splitMemo{x: x, active: slices.Clone(active), sp: sp}
+	b.next = (b.next + 1) % memoSize
+}
+
+// memoRanges bounds the address ranges a chain's remembered splits hold
+// (32 bytes each: 2 MiB).
+const memoRanges = 1 << 16
 
 // split is what a batch does to a set of sources: the part each group
 // takes, the rule standing for each group, and what goes on.

@@ -103,3 +103,52 @@ func TestSortItems(t *testing.T) {
 		t.Errorf("integer-key sort differs from a stable sort by start")
 	}
 }
+
+// TestSplitMemo: an evaluator answering many queries reuses the splits of
+// its batches (batch.recall) and must answer each exactly as a fresh
+// evaluator does; on a long chain of small blocklists the remembered
+// splits stop growing at the chain's budget.
+func TestSplitMemo(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("*filter\n:INPUT DROP [0:0]\n")
+	n := 0
+	for i := 0; i < 600; i++ {
+		for j := 0; j < 4; j++ {
+			fmt.Fprintf(&b, "-A INPUT -s 10.%d.%d.%d/32 -j DROP\n", n>>16&255, n>>8&255, n&255)
+			n += 3
+		}
+		fmt.Fprintf(&b, "-A INPUT -p tcp --dport %d -j ACCEPT\n", 1000+i%40)
+		fmt.Fprintf(&b, "-A INPUT -p udp --dport %d -s 10.%d.0.0/16 -j ACCEPT\n", 2000+i%7, i%256)
+		b.WriteString("-A INPUT -j LOG\n")
+	}
+	b.WriteString("COMMIT\n")
+	rs := parseString(t, b.String(), IPv4)
+	var qs []Query
+	for p := uint16(995); p < 1045; p += 3 {
+		qs = append(qs, tcp(p), udp(p+1000))
+	}
+	shared := NewEvaluator(IPv4, []*Ruleset{rs}, Host{})
+	for round := 0; round < 2; round++ {
+		for _, q := range qs {
+			got := shared.Evaluate(q)
+			want := NewEvaluator(IPv4, []*Ruleset{parseString(t, b.String(), IPv4)}, Host{}).Evaluate(q)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s/%d, round %d: with remembered splits %+v, fresh %+v", q.Proto, q.Port, round, got, want)
+			}
+		}
+	}
+	hits := 0
+	for _, c := range shared.sets[0].all {
+		if c.memoRanges > memoRanges {
+			t.Errorf("chain %s keeps %d ranges in remembered splits, bound %d", c.name, c.memoRanges, memoRanges)
+		}
+		for i := range c.segs {
+			if bt := c.segs[i].batch; bt != nil && bt.memo[0].sp != nil {
+				hits++
+			}
+		}
+	}
+	if hits == 0 {
+		t.Errorf("no batch remembered a split: the test checks nothing")
+	}
+}

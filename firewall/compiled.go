@@ -223,6 +223,8 @@ type cchain struct {
 	policy    string
 	rules     []crule
 	segs      []segment
+	// memoRanges counts the ranges its batches' remembered splits hold
+	memoRanges int
 }
 
 // label names the chain's table for traces: "filter", or "inet fw".
@@ -420,4 +422,4 @@ const bigSet = 64
 
 // minBatch is the run length from which consecutive rules are swept
 // together instead of one set operation per rule.
-var minBatch = 16
+var minBatch = 4

@@ -44,6 +44,7 @@ type walker struct {
 	inClass  bool
 	// scratch for batches
 	isActive []bool
+	active   []int32
 	// shadow analysis: called for every rule reached with a non-empty
 	// matching set
 	onMatch func(cr *crule, matched addrSet, t tri)
@@ -301,44 +302,26 @@ func (w *walker) walkBatch(c *cchain, s *segment, x addrSet, res *walkRes) addrS
 		w.isActive = make([]bool, n)
 	}
 	isActive := w.isActive[:n]
-	anyDyn := false
+	active := w.active[:0]
 	for _, k := range b.dynRules {
-		ok := c.rules[s.lo+int(k)].r.m.test(w.p) == triYes
-		isActive[k] = ok
-		anyDyn = anyDyn || ok
+		if c.rules[s.lo+int(k)].r.m.test(w.p) == triYes {
+			isActive[k] = true
+			active = append(active, k)
+		}
 	}
-	top := maxU(w.fam)
-	var dyn []piece
-	if anyDyn {
-		sweep(b.dynItems, isActive, top, func(k int32, lo, hi u128) {
-			dyn = append(dyn, piece{k, rng{lo, hi}})
-		})
-	}
-	for _, k := range b.dynRules {
-		isActive[k] = false
-	}
+	w.active = active
 	var sp *split
-	switch {
-	case x.isFull() && len(dyn) <= 1024 && w.onMatch == nil && staticOverlap(b, dyn) <= 4096:
-		if b.full == nil {
-			b.full = w.splitBy(b, b.static, x)
+	if w.onMatch == nil {
+		sp = b.recall(x, active)
+	}
+	if sp == nil {
+		sp = w.split(c, s, b, x, isActive, len(active) > 0)
+		if w.onMatch == nil {
+			c.remember(b, x, active, sp)
 		}
-		sp = b.full
-		if len(dyn) > 0 {
-			sp = w.patch(b, sp, dyn)
-		}
-	default:
-		owners := b.static
-		if len(dyn) > 0 {
-			owners = make([]piece, 0, len(b.static)+len(dyn))
-			overlay(b.static, dyn, top, func(k int32, lo, hi u128) {
-				owners = append(owners, piece{k, rng{lo, hi}})
-			})
-		}
-		sp = w.splitBy(b, owners, x)
-		if w.onMatch != nil {
-			w.reportOwners(c, s, owners, x)
-		}
+	}
+	for _, k := range active {
+		isActive[k] = false
 	}
 	for g := 0; g < b.nGroups; g++ {
 		if !sp.matched[g].isEmpty() {
@@ -348,24 +331,78 @@ func (w *walker) walkBatch(c *cchain, s *segment, x addrSet, res *walkRes) addrS
 	return sp.rest
 }
 
-// splitBy divides x among the owners' groups.
-func (w *walker) splitBy(b *batch, owners []piece, x addrSet) *split {
-	counts := make([]int, b.nGroups)
-	for _, pc := range owners {
-		counts[b.group[pc.k]]++
+// split divides x among the groups of batch b, given which of its
+// per-query rules match the packet (isActive, any of them: anyDyn).
+func (w *walker) split(c *cchain, s *segment, b *batch, x addrSet, isActive []bool, anyDyn bool) *split {
+	top := maxU(w.fam)
+	var dyn []piece
+	if anyDyn {
+		sweep(b.dynItems, isActive, top, func(k int32, lo, hi u128) {
+			dyn = append(dyn, piece{k, rng{lo, hi}})
+		})
 	}
-	matched := make([][]rng, b.nGroups)
-	for g, n := range counts {
-		if n > 0 {
-			matched[g] = make([]rng, 0, n+len(x.r))
+	if x.isFull() && len(dyn) <= 1024 && w.onMatch == nil && staticOverlap(b, dyn) <= 4096 {
+		if b.full == nil {
+			b.full = w.splitBy(b, b.static, x)
 		}
+		if len(dyn) > 0 {
+			return w.patch(b, b.full, dyn)
+		}
+		return b.full
 	}
+	owners := b.static
+	if len(dyn) > 0 {
+		owners = make([]piece, 0, len(b.static)+len(dyn))
+		overlay(b.static, dyn, top, func(k int32, lo, hi u128) {
+			owners = append(owners, piece{k, rng{lo, hi}})
+		})
+	}
+	sp := w.splitBy(b, owners, x)
+	if w.onMatch != nil {
+		w.reportOwners(c, s, owners, x)
+	}
+	return sp
+}
+
+// splitBy divides x among the owners' groups. A first pass counts the
+// ranges each group takes (an upper bound: touching pieces merge), so that
+// every group's ranges are cut from one array of the size needed.
+func (w *walker) splitBy(b *batch, owners []piece, x addrSet) *split {
+	counts := make([]int, b.nGroups+1) // the last counts what goes on
+	w.cutOwners(b, owners, x, func(g int32, _ int32, _ rng) { counts[g]++ }, func(rng) { counts[b.nGroups]++ })
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	buf := make([]rng, 0, total)
+	matched := make([][]rng, b.nGroups)
+	for g, n := range counts[:b.nGroups] {
+		matched[g] = buf[len(buf) : len(buf) : len(buf)+n]
+		buf = buf[:len(buf)+n]
+	}
+	rest := buf[len(buf) : len(buf) : len(buf)+counts[b.nGroups]]
 	sp := &split{matched: make([]addrSet, b.nGroups), best: make([]int32, b.nGroups)}
 	bestSize := make([]u128, b.nGroups)
 	for g := range sp.best {
 		sp.best[g] = b.groupRule[g]
 	}
-	rest := make([]rng, 0, len(x.r)+len(owners)+1)
+	w.cutOwners(b, owners, x, func(g int32, k int32, r rng) {
+		matched[g] = appendRange(matched[g], r)
+		if sz := (u128{r.hi.hi - r.lo.hi, r.hi.lo - r.lo.lo}); bestSize[g].less(sz) {
+			sp.best[g], bestSize[g] = k, sz
+		}
+	}, func(r rng) { rest = appendRange(rest, r) })
+	for g := range matched {
+		sp.matched[g] = addrSet{fam: w.fam, r: matched[g]}
+	}
+	sp.rest = addrSet{fam: w.fam, r: rest}
+	return sp
+}
+
+// cutOwners cuts x along the owners (sorted, disjoint pieces): take gets
+// each part an owner holds, with the owner's group and rule, and rest each
+// part no owner holds, both in address order.
+func (w *walker) cutOwners(b *batch, owners []piece, x addrSet, take func(g, k int32, r rng), rest func(rng)) {
 	xi := 0
 	var cur rng
 	if len(x.r) > 0 {
@@ -373,7 +410,7 @@ func (w *walker) splitBy(b *batch, owners []piece, x addrSet) *split {
 	}
 	for _, pc := range owners {
 		for xi < len(x.r) && cur.hi.less(pc.r.lo) {
-			rest = appendRange(rest, cur)
+			rest(cur)
 			xi++
 			if xi < len(x.r) {
 				cur = x.r[xi]
@@ -381,18 +418,14 @@ func (w *walker) splitBy(b *batch, owners []piece, x addrSet) *split {
 		}
 		for xi < len(x.r) && !pc.r.hi.less(cur.lo) {
 			if cur.lo.less(pc.r.lo) {
-				rest = appendRange(rest, rng{cur.lo, pc.r.lo.dec()})
+				rest(rng{cur.lo, pc.r.lo.dec()})
 				cur.lo = pc.r.lo
 			}
 			hi := cur.hi
 			if pc.r.hi.less(hi) {
 				hi = pc.r.hi
 			}
-			g := b.group[pc.k]
-			matched[g] = appendRange(matched[g], rng{cur.lo, hi})
-			if sz := (u128{hi.hi - cur.lo.hi, hi.lo - cur.lo.lo}); bestSize[g].less(sz) {
-				sp.best[g], bestSize[g] = pc.k, sz
-			}
+			take(b.group[pc.k], pc.k, rng{cur.lo, hi})
 			if pc.r.hi.less(cur.hi) {
 				cur.lo = pc.r.hi.inc()
 				break
@@ -404,14 +437,11 @@ func (w *walker) splitBy(b *batch, owners []piece, x addrSet) *split {
 		}
 	}
 	if xi < len(x.r) {
-		rest = appendRange(rest, cur)
-		rest = append(rest, x.r[xi+1:]...)
+		rest(cur)
+		for _, r := range x.r[xi+1:] {
+			rest(r)
+		}
 	}
-	for g := range matched {
-		sp.matched[g] = addrSet{fam: w.fam, r: matched[g]}
-	}
-	sp.rest = addrSet{fam: w.fam, r: rest}
-	return sp
 }
 
 // patch applies a few per-query rules (dyn, sorted, disjoint) on top of
