@@ -106,6 +106,12 @@ func (c *cchain) batchOf(s *segment) *batch {
 	simple := [actUnknown + 1]int32{} // group+1 of ACCEPT, DROP, RETURN
 	for k := 0; k < n; k++ {
 		cr := &c.rules[s.lo+k]
+		if cr.r.m.never {
+			// never matches (an ip6 rule in the IPv4 walk): it owns no
+			// address, so it needs no group of its own
+			b.group[k] = -1
+			continue
+		}
 		var g int32
 		switch cr.act {
 		case actAccept, actDrop, actReturn:
