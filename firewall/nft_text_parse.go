@@ -95,7 +95,7 @@ func nftTextTree(text []byte, name string, files NftTextFiles) ([]any, error) {
 	if files == nil {
 		files = osNftFiles{}
 	}
-	p := &ntParser{files: files, defines: map[string][]ntok{}}
+	p := &ntParser{files: files, defines: map[string][]ntok{}, sels: map[[2]string]map[string]any{}}
 	toks, err := p.lexFile(text, name, 0)
 	if err != nil {
 		return nil, err
@@ -138,6 +138,8 @@ type ntParser struct {
 	// chains named by jump/goto in the statement being read
 	pendingRefs []ntok
 	chainRefs   []ntRef // every jump/goto, checked at the end
+	// sels holds one tree per payload field or meta key (see payload)
+	sels map[[2]string]map[string]any
 }
 
 func (p *ntParser) errAt(t ntok, format string, args ...any) error {

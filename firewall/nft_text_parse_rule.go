@@ -24,6 +24,29 @@ func metaKey(k string) map[string]any {
 	return map[string]any{"meta": map[string]any{"key": k}}
 }
 
+// payload and metaKey give the parser's one copy of each selector: a
+// ruleset names the same few fields in rule after rule, and no step after
+// the parser changes a tree it is given.
+func (p *ntParser) payload(proto, field string) map[string]any {
+	k := [2]string{proto, field}
+	if e, ok := p.sels[k]; ok {
+		return e
+	}
+	e := payload(proto, field)
+	p.sels[k] = e
+	return e
+}
+
+func (p *ntParser) metaKey(k string) map[string]any {
+	key := [2]string{"", k} // no payload protocol is empty: the keys stay apart
+	if e, ok := p.sels[key]; ok {
+		return e
+	}
+	e := metaKey(k)
+	p.sels[key] = e
+	return e
+}
+
 // selector reads one selector (not a concatenation).
 func (p *ntParser) selector(tb *ntTable, single bool) (ntSel, error) {
 	w, err := p.word()
@@ -50,18 +73,18 @@ func (p *ntParser) selector(tb *ntTable, single bool) (ntSel, error) {
 			if w.s == "ip6" {
 				ty = tyAddr6
 			}
-			return ntSel{expr: payload(w.s, f), ty: ty, proto: w.s, field: f}, nil
+			return ntSel{expr: p.payload(w.s, f), ty: ty, proto: w.s, field: f}, nil
 		case (w.s == "ip" && f == "protocol") || (w.s == "ip6" && f == "nexthdr"):
-			return ntSel{expr: payload(w.s, f), ty: tyProto, proto: w.s, field: f}, nil
+			return ntSel{expr: p.payload(w.s, f), ty: tyProto, proto: w.s, field: f}, nil
 		}
 		return ntSel{}, p.errAt(w, "%s %s not handled", w.s, f)
 	case "tcp", "udp", "udplite", "sctp", "dccp", "th":
 		f := field()
 		if f == "dport" || f == "sport" {
-			return ntSel{expr: payload(w.s, f), ty: tyPort, proto: w.s, field: f}, nil
+			return ntSel{expr: p.payload(w.s, f), ty: tyPort, proto: w.s, field: f}, nil
 		}
 		if w.s == "tcp" && f == "flags" {
-			return ntSel{expr: payload(w.s, f), ty: tyFlags, proto: w.s, field: f}, nil
+			return ntSel{expr: p.payload(w.s, f), ty: tyFlags, proto: w.s, field: f}, nil
 		}
 		return ntSel{}, p.errAt(w, "%s %s not handled", w.s, f)
 	case "icmp", "icmpv6":
@@ -75,21 +98,21 @@ func (p *ntParser) selector(tb *ntTable, single bool) (ntSel, error) {
 			if w.s == "icmpv6" {
 				ty = tyICMP6
 			}
-			return ntSel{expr: payload(w.s, f), ty: ty, proto: w.s, field: f}, nil
+			return ntSel{expr: p.payload(w.s, f), ty: ty, proto: w.s, field: f}, nil
 		case "code":
-			return ntSel{expr: payload(w.s, f), ty: tyCode, proto: w.s, field: f}, nil
+			return ntSel{expr: p.payload(w.s, f), ty: tyCode, proto: w.s, field: f}, nil
 		}
 		return ntSel{}, p.errAt(w, "%s %s not handled", w.s, f)
 	case "meta":
 		k := p.next()
 		switch k.s {
 		case "l4proto":
-			return ntSel{expr: metaKey(k.s), ty: tyProto, field: k.s}, nil
+			return ntSel{expr: p.metaKey(k.s), ty: tyProto, field: k.s}, nil
 		case "nfproto":
 			if fam != "inet" {
 				return bad()
 			}
-			return ntSel{expr: metaKey(k.s), ty: tyNfproto, field: k.s}, nil
+			return ntSel{expr: p.metaKey(k.s), ty: tyNfproto, field: k.s}, nil
 		case "mark", "iifname", "oifname", "iif", "oif", "pkttype":
 			return p.metaSel(k.s), nil
 		}
@@ -138,7 +161,7 @@ func (p *ntParser) selector(tb *ntTable, single bool) (ntSel, error) {
 
 func (p *ntParser) metaSel(k string) ntSel {
 	ty := map[string]string{"mark": tyMark, "iifname": tyIfname, "oifname": tyIfname, "iif": tyIface, "oif": tyIface, "pkttype": tyPkttype}[k]
-	return ntSel{expr: metaKey(k), ty: ty, field: k}
+	return ntSel{expr: p.metaKey(k), ty: ty, field: k}
 }
 
 // fibHooks: where the kernel allows a fib lookup.
