@@ -420,8 +420,10 @@ func (s addrSet) mergeSubtract(t addrSet) addrSet {
 	if len(s.r) == 0 || len(t.r) == 0 {
 		return s
 	}
-	// a range of t cuts at most one range of s in two
-	out := make([]rng, 0, len(s.r)+len(t.r))
+	// a range of t cuts at most one range of s in two; a large t (a ban
+	// set) taken from a few ranges rarely cuts them all, and out grows
+	// past this if it does
+	out := make([]rng, 0, len(s.r)+min(len(t.r), len(s.r)+8))
 	j := 0
 	for _, a := range s.r {
 		cur := a

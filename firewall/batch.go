@@ -54,7 +54,10 @@ func (b *batch) recall(x addrSet, active []int32) *split {
 // a long chain of blocklists would otherwise keep a copy of the sources
 // left after every batch.
 func (c *cchain) remember(b *batch, x addrSet, active []int32, sp *split) {
-	n := len(x.r) + len(sp.rest.r)
+	n := len(x.r)
+	if !sp.rest.same(x) {
+		n += len(sp.rest.r)
+	}
 	for _, m := range sp.matched {
 		n += len(m.r)
 	}

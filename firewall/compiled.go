@@ -392,9 +392,17 @@ func segmentChain(rules []crule) []segment {
 		}
 		return false
 	}
+	big := func(c *crule) bool { return batchable(c) && len(c.src.r) >= bigSet }
 	for i := 0; i < len(rules); {
+		if big(&rules[i]) {
+			// a rule with a large source set (a ban set) is swept alone,
+			// so that its split of every source is kept between queries
+			segs = append(segs, segment{lo: i, hi: i + 1, swept: true})
+			i++
+			continue
+		}
 		j := i
-		for j < len(rules) && batchable(&rules[j]) {
+		for j < len(rules) && batchable(&rules[j]) && !big(&rules[j]) {
 			j++
 		}
 		if j-i >= minBatch {
@@ -406,10 +414,7 @@ func segmentChain(rules []crule) []segment {
 			j = i + 1
 		}
 		for k := i; k < j; k++ {
-			// a rule with a large source set (a ban set) is swept alone,
-			// so that its split of every source is kept between queries
-			swept := k < j && j > i && batchable(&rules[k]) && len(rules[k].src.r) >= bigSet
-			segs = append(segs, segment{lo: k, hi: k + 1, swept: swept})
+			segs = append(segs, segment{lo: k, hi: k + 1})
 		}
 		i = j
 	}

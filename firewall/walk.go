@@ -1,6 +1,9 @@
 package firewall
 
-import "net/netip"
+import (
+	"net/netip"
+	"slices"
+)
 
 // walkRes is the fate of a set of sources entering a chain, as "may" sets:
 // a source in more than one set has several possible fates (a runtime
@@ -371,9 +374,14 @@ func (w *walker) splitBy(b *batch, owners []piece, x addrSet) *split {
 	counts := make([]int, b.nGroups+1) // the last counts what goes on
 	w.cutOwners(b, owners, x, func(g int32, _ int32, _ rng) { counts[g]++ }, func(rng) { counts[b.nGroups]++ })
 	total := 0
-	for _, n := range counts {
+	for _, n := range counts[:b.nGroups] {
 		total += n
 	}
+	if total == 0 {
+		// no owner holds any of x: it all goes on, as it is
+		return &split{matched: make([]addrSet, b.nGroups), best: slices.Clone(b.groupRule), rest: x}
+	}
+	total += counts[b.nGroups]
 	buf := make([]rng, 0, total)
 	matched := make([][]rng, b.nGroups)
 	for g, n := range counts[:b.nGroups] {
