@@ -12,6 +12,7 @@ type batch struct {
 	groupRule  []int32 // per group: a rule of the group, for its action
 	nGroups    int
 	static     []piece // owners of the source-only rules, in address order
+	byRule     []int32 // indexes into static, in rule order (see keepBelow)
 	dynItems   []bitem // source ranges of the other rules, sorted by start
 	dynRules   []int32 // indexes of the other rules
 	staticRule []bool
@@ -160,6 +161,11 @@ func (c *cchain) batchOf(s *segment) *batch {
 	sweep(staticItems, all, top, func(k int32, lo, hi u128) {
 		b.static = append(b.static, piece{k, rng{lo, hi}})
 	})
+	b.byRule = make([]int32, len(b.static))
+	for i := range b.byRule {
+		b.byRule[i] = int32(i)
+	}
+	slices.SortStableFunc(b.byRule, func(i, j int32) int { return int(b.static[i].k) - int(b.static[j].k) })
 	s.batch = b
 	return b
 }

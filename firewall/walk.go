@@ -344,7 +344,7 @@ func (w *walker) split(c *cchain, s *segment, b *batch, x addrSet, isActive []bo
 			dyn = append(dyn, piece{k, rng{lo, hi}})
 		})
 	}
-	if x.isFull() && len(dyn) <= 1024 && w.onMatch == nil && staticOverlap(b, dyn) <= 4096 {
+	if x.isFull() && len(dyn) <= 1024 && w.onMatch == nil && patchCost(b, dyn) <= 4096 {
 		if b.full == nil {
 			b.full = w.splitBy(b, b.static, x)
 		}
@@ -460,13 +460,7 @@ func (w *walker) patch(b *batch, full *split, dyn []piece) *split {
 	all := emptySet(w.fam)
 	for _, d := range dyn {
 		// static pieces overlapping d with a lower rule index keep theirs
-		var keep []rng
-		i := sortSearch(len(b.static), func(k int) bool { return !b.static[k].r.hi.less(d.r.lo) })
-		for ; i < len(b.static) && !d.r.hi.less(b.static[i].r.lo); i++ {
-			if b.static[i].k < d.k {
-				keep = appendRange(keep, b.static[i].r)
-			}
-		}
+		keep := b.keepBelow(nil, d)
 		mine := addrSet{fam: w.fam, r: []rng{d.r}}.subtract(addrSet{fam: w.fam, r: keep})
 		g := b.group[d.k]
 		taken[g] = taken[g].union(mine)
@@ -501,15 +495,57 @@ func (w *walker) patch(b *batch, full *split, dyn []piece) *split {
 	return sp
 }
 
-// staticOverlap counts the static pieces the dyn pieces overlap.
-func staticOverlap(b *batch, dyn []piece) int {
+// patchCost is the number of static pieces patch looks at for dyn (see
+// keepBelow).
+func patchCost(b *batch, dyn []piece) int {
 	n := 0
 	for _, d := range dyn {
-		i := sortSearch(len(b.static), func(k int) bool { return !b.static[k].r.hi.less(d.r.lo) })
-		j := sortSearch(len(b.static), func(k int) bool { return d.r.hi.less(b.static[k].r.lo) })
-		n += j - i
+		i, j := b.staticSpan(d.r)
+		n += min(j-i, b.staticBefore(d.k))
 	}
 	return n
+}
+
+// staticSpan is the index range of the static pieces that overlap r.
+func (b *batch) staticSpan(r rng) (int, int) {
+	i := sortSearch(len(b.static), func(k int) bool { return !b.static[k].r.hi.less(r.lo) })
+	j := sortSearch(len(b.static), func(k int) bool { return r.hi.less(b.static[k].r.lo) })
+	return i, j
+}
+
+// staticBefore is the number of static pieces of rules before rule k.
+func (b *batch) staticBefore(k int32) int {
+	return sortSearch(len(b.byRule), func(i int) bool { return b.static[b.byRule[i]].k >= k })
+}
+
+// keepBelow appends to keep, in address order, the parts of d's range
+// that static pieces of earlier rules own: d does not take those. It looks
+// at the static pieces d's range overlaps or at those of earlier rules,
+// whichever are fewer: a rule with no source match early in a long
+// blocklist overlaps every piece but comes after few of them.
+func (b *batch) keepBelow(keep []rng, d piece) []rng {
+	i, j := b.staticSpan(d.r)
+	if n := b.staticBefore(d.k); n < j-i {
+		at := len(keep)
+		for _, si := range b.byRule[:n] {
+			if r := b.static[si].r; !r.hi.less(d.r.lo) && !d.r.hi.less(r.lo) {
+				keep = append(keep, r)
+			}
+		}
+		slices.SortFunc(keep[at:], func(x, y rng) int { return x.lo.cmp(y.lo) })
+		// pieces of different rules may touch: merge them as a set's are
+		out := keep[:at]
+		for _, r := range keep[at:] {
+			out = appendRange(out, r)
+		}
+		return out
+	}
+	for ; i < j; i++ {
+		if b.static[i].k < d.k {
+			keep = appendRange(keep, b.static[i].r)
+		}
+	}
+	return keep
 }
 
 // reportOwners tells Analyze which rules of a batch took some of x.
