@@ -264,8 +264,12 @@ func spliceOp(big, small addrSet, op func(a, b addrSet) addrSet) addrSet {
 	return addrSet{fam: big.fam, r: out}
 }
 
-// overlaps tells whether s and t share an address, in O(|t| log |s|).
+// overlaps tells whether s and t share an address, in O(n log m) for the
+// smaller n and the larger m of their sizes.
 func (s addrSet) overlaps(t addrSet) bool {
+	if len(t.r) > len(s.r) {
+		s, t = t, s // search the larger one
+	}
 	for _, r := range t.r {
 		i := sortSearch(len(s.r), func(k int) bool { return !s.r[k].hi.less(r.lo) })
 		if i < len(s.r) && !r.hi.less(s.r[i].lo) {

@@ -85,14 +85,18 @@ type analyzer struct {
 	chainOf map[*crule]*cchain
 	reached map[*crule]bool
 	active  map[*crule]bool
-	// per walk: the rules matched, in order, per chain
+	// per walk: the rules matched, in order, per chain (only while by
+	// asks)
 	seen map[*cchain][]int
 	idx  map[*crule]int
+	// walked: the packets walked so far; a walk adds to reached and to
+	// nothing else, so walking one packet again adds nothing
+	walked map[pktCtx]bool
 }
 
 func shadowed(rs *Ruleset) []Issue {
 	e := NewEvaluator(rs.Family, []*Ruleset{rs}, Host{})
-	a := &analyzer{e: e, chainOf: map[*crule]*cchain{}, reached: map[*crule]bool{}, active: map[*crule]bool{}, idx: map[*crule]int{}}
+	a := &analyzer{e: e, chainOf: map[*crule]*cchain{}, reached: map[*crule]bool{}, active: map[*crule]bool{}, idx: map[*crule]int{}, walked: map[pktCtx]bool{}}
 	// the chains to judge: the filter chains on the input hook (iptables'
 	// filter INPUT) and what they reach
 	var chains []*cchain
@@ -145,7 +149,6 @@ func shadowed(rs *Ruleset) []Issue {
 			if endsAlways(cr) {
 				first[key] = cr.r
 			}
-			var by *Rule
 			if r := cv.by(c, i); r != nil {
 				// earlier rules that test nothing but the source, and end
 				// the walk, take every source of this one: proven
@@ -153,27 +156,28 @@ func shadowed(rs *Ruleset) []Issue {
 				continue
 			}
 			ws, exact := a.witnesses(cr, dims)
+			if !exact {
+				// its witnesses do not cover every class: walking them
+				// could not prove it shadowed
+				continue
+			}
 			for _, w := range ws {
 				if cr.r.m.test(w) == triNo {
 					continue
 				}
 				a.active[cr] = true
-				a.seen = map[*cchain][]int{}
+				if a.walked[*w] {
+					continue // reached already holds what this packet reaches
+				}
+				a.walked[*w] = true
 				a.run(w)
 				if a.reached[cr] {
 					break
 				}
-				if by == nil {
-					for _, j := range a.seen[c] {
-						if j < i && c.rules[j].act != actSkip {
-							by = c.rules[j].r
-						}
-					}
-				}
 			}
-			if a.active[cr] && !a.reached[cr] && exact {
+			if a.active[cr] && !a.reached[cr] {
 				// no packet of any class the rules tell apart reaches it
-				out = append(out, Issue{Kind: "shadowed", Rule: cr.r, By: by})
+				out = append(out, Issue{Kind: "shadowed", Rule: cr.r, By: a.by(c, i, ws)})
 			}
 		}
 	}
@@ -239,10 +243,36 @@ func (cv *cover) by(c *cchain, i int) *Rule {
 	return nil
 }
 
+// by names the rule that shadows rule i of c: the last earlier rule
+// (other than LOG and the like) that the first witness to reach any
+// earlier rule matched. Only a shadowed rule asks, so its witnesses are
+// walked again here rather than keeping what every walk matched.
+func (a *analyzer) by(c *cchain, i int, ws []*pktCtx) *Rule {
+	defer func() { a.seen = nil }()
+	for _, w := range ws {
+		if c.rules[i].r.m.test(w) == triNo {
+			continue
+		}
+		a.seen = map[*cchain][]int{}
+		a.run(w)
+		var by *Rule
+		for _, j := range a.seen[c] {
+			if j < i && c.rules[j].act != actSkip {
+				by = c.rules[j].r
+			}
+		}
+		if by != nil {
+			return by
+		}
+	}
+	return nil
+}
+
 func (a *analyzer) run(p *pktCtx) {
-	w := &walker{fam: a.e.fam, p: p, rp: a.e.rp}
+	q := *p // a walk may translate its packet: the witness stays as it was
+	w := &walker{fam: a.e.fam, p: &q, rp: a.e.rp}
 	w.nat.local = func(netip.Addr) bool { return true }
-	w.onMatch = func(cr *crule, matched addrSet, t tri) {
+	w.onMatch = func(cr *crule) {
 		a.reached[cr] = true
 		if a.seen != nil {
 			if i, ok := a.idx[cr]; ok {

@@ -32,6 +32,7 @@ type splitMemo struct {
 	x      addrSet
 	active []int32
 	sp     *split
+	ranges int // the ranges it holds (see remember)
 }
 
 // memoSize is how many splits a batch remembers: a query walks one
@@ -62,17 +63,19 @@ func (c *cchain) remember(b *batch, x addrSet, active []int32, sp *split) {
 	for _, m := range sp.matched {
 		n += len(m.r)
 	}
-	if c.memoRanges+n > memoRanges {
+	n += len(sp.took) / 4 // 4-byte indexes against 32-byte ranges
+	old := b.memo[b.next].ranges // the entry this one replaces
+	if c.memoRanges-old+n > memoRanges {
 		return
 	}
-	c.memoRanges += n
-	b.memo[b.next] = splitMemo{x: x, active: slices.Clone(active), sp: sp}
+	c.memoRanges += n - old
+	b.memo[b.next] = splitMemo{x: x, active: slices.Clone(active), sp: sp, ranges: n}
 	b.next = (b.next + 1) % memoSize
 }
 
 // memoRanges bounds the address ranges a chain's remembered splits hold
-// (32 bytes each: 2 MiB).
-const memoRanges = 1 << 16
+// (32 bytes each: 16 MiB).
+const memoRanges = 1 << 19
 
 // split is what a batch does to a set of sources: the part each group
 // takes, the rule standing for each group, and what goes on.
@@ -80,6 +83,11 @@ type split struct {
 	matched []addrSet
 	best    []int32
 	rest    addrSet
+	// took lists the rules (in the owners' order) whose sources took
+	// some of the sources split, for the rule analysis (tookKnown: it was
+	// worked out)
+	took      []int32
+	tookKnown bool
 }
 
 type bitem struct {

@@ -50,7 +50,7 @@ type walker struct {
 	active   []int32
 	// shadow analysis: called for every rule reached with a non-empty
 	// matching set
-	onMatch func(cr *crule, matched addrSet, t tri)
+	onMatch func(cr *crule)
 }
 
 // markHit is a set of sources a rule set the mark of.
@@ -182,7 +182,7 @@ func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
 		return x
 	}
 	if w.onMatch != nil {
-		w.onMatch(cr, matched, t)
+		w.onMatch(cr)
 	}
 	if op := cr.r.m.x.markSet; op != nil && !w.p.reply {
 		w.markHits = append(w.markHits, markHit{*op, matched, t == triMaybe})
@@ -313,18 +313,21 @@ func (w *walker) walkBatch(c *cchain, s *segment, x addrSet, res *walkRes) addrS
 		}
 	}
 	w.active = active
-	var sp *split
-	if w.onMatch == nil {
-		sp = b.recall(x, active)
+	sp := b.recall(x, active)
+	if sp != nil && w.onMatch != nil && !sp.tookKnown {
+		sp = nil // the rule analysis needs the rules that took sources
 	}
 	if sp == nil {
 		sp = w.split(c, s, b, x, isActive, len(active) > 0)
-		if w.onMatch == nil {
-			c.remember(b, x, active, sp)
-		}
+		c.remember(b, x, active, sp)
 	}
 	for _, k := range active {
 		isActive[k] = false
+	}
+	if w.onMatch != nil {
+		for _, k := range sp.took {
+			w.onMatch(&c.rules[s.lo+int(k)])
+		}
 	}
 	for g := 0; g < b.nGroups; g++ {
 		if !sp.matched[g].isEmpty() {
@@ -362,7 +365,7 @@ func (w *walker) split(c *cchain, s *segment, b *batch, x addrSet, isActive []bo
 	}
 	sp := w.splitBy(b, owners, x)
 	if w.onMatch != nil {
-		w.reportOwners(c, s, owners, x)
+		sp.took, sp.tookKnown = ownersTaking(owners, x), true
 	}
 	return sp
 }
@@ -460,8 +463,15 @@ func (w *walker) patch(b *batch, full *split, dyn []piece) *split {
 	all := emptySet(w.fam)
 	for _, d := range dyn {
 		// static pieces overlapping d with a lower rule index keep theirs
-		keep := b.keepBelow(nil, d)
-		mine := addrSet{fam: w.fam, r: []rng{d.r}}.subtract(addrSet{fam: w.fam, r: keep})
+		var mine addrSet
+		if b.staticBefore(d.k) == len(b.static) {
+			// every static rule comes before d: d takes what none of
+			// them holds (full split the whole address space)
+			mine = full.rest.intersect(addrSet{fam: w.fam, r: []rng{d.r}})
+		} else {
+			keep := b.keepBelow(nil, d)
+			mine = addrSet{fam: w.fam, r: []rng{d.r}}.subtract(addrSet{fam: w.fam, r: keep})
+		}
 		g := b.group[d.k]
 		taken[g] = taken[g].union(mine)
 		taken[g].fam = w.fam
@@ -500,8 +510,12 @@ func (w *walker) patch(b *batch, full *split, dyn []piece) *split {
 func patchCost(b *batch, dyn []piece) int {
 	n := 0
 	for _, d := range dyn {
+		before := b.staticBefore(d.k)
+		if before == len(b.static) {
+			continue // see patch
+		}
 		i, j := b.staticSpan(d.r)
-		n += min(j-i, b.staticBefore(d.k))
+		n += min(j-i, before)
 	}
 	return n
 }
@@ -548,11 +562,14 @@ func (b *batch) keepBelow(keep []rng, d piece) []rng {
 	return keep
 }
 
-// reportOwners tells Analyze which rules of a batch took some of x.
-func (w *walker) reportOwners(c *cchain, s *segment, owners []piece, x addrSet) {
+// ownersTaking lists, in the owners' order, the rule of each owner piece
+// that takes some of x (a rule holding several pieces is listed for each).
+func ownersTaking(owners []piece, x addrSet) []int32 {
+	var out []int32
 	for _, pc := range owners {
-		if m := x.intersect(addrSet{fam: w.fam, r: []rng{pc.r}}); !m.isEmpty() {
-			w.onMatch(&c.rules[s.lo+int(pc.k)], m, triYes)
+		if x.overlaps(addrSet{fam: x.fam, r: []rng{pc.r}}) {
+			out = append(out, pc.k)
 		}
 	}
+	return out
 }
