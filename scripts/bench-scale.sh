@@ -19,6 +19,9 @@
 #   analysis    report --offline, the same with 1,000 and 2,000 rules: the
 #               report adds the duplicate and shadowed rule analysis
 #               (firewall.Analyze), which grows much faster than the rules
+#   nftanalysis report --offline, 50 listeners, generated nft rulesets of
+#               500 and 1,000 rules (scripts/gennft -rules: interfaces,
+#               port sets, jumps), whose analysis tries many more packets
 #   elements    report --offline, 50 listeners, an nft ban set (JSON, as
 #               nft -j list ruleset prints it) of 50,000 and 100,000
 #               elements (scripts/gennft -banset; needs nft and root to
@@ -42,11 +45,11 @@ while getopts r:i opt; do
 	case $opt in
 	r) runs=$OPTARG ;;
 	i) install=1 ;;
-	*) echo "usage: $0 [-r RUNS] [-i] [listeners|live|rules|analysis|elements|interfaces|ifoffline ...]" >&2; exit 2 ;;
+	*) echo "usage: $0 [-r RUNS] [-i] [listeners|live|rules|analysis|nftanalysis|elements|interfaces|ifoffline ...]" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
-kinds=${*:-listeners live rules analysis elements interfaces ifoffline}
+kinds=${*:-listeners live rules analysis nftanalysis elements interfaces ifoffline}
 case $runs in '' | *[!0-9]*) echo "bench-scale: error: -r wants a number" >&2; exit 2 ;; esac
 [ "$runs" -ge 1 ] && [ "$runs" -le 100 ] || { echo "bench-scale: error: -r between 1 and 100" >&2; exit 2; }
 if ! [ -x /usr/bin/time ]; then
@@ -184,6 +187,15 @@ for kind in $kinds; do
 		pair "iptables rules (report)" 1000 2000 "$(size "$work/r2k.v4")" -- \
 			"$fw" report --offline --sockets "$work/ss50.txt" --rules "$work/r1k.v4" --rules6 "$work/rules.v6" -o json -- \
 			"$fw" report --offline --sockets "$work/ss50.txt" --rules "$work/r2k.v4" --rules6 "$work/rules.v6" -o json
+		;;
+	nftanalysis)
+		# the nft text is read by fwaudit's own reader: no root needed
+		"$work/gennft" -rules 500 >"$work/g500.nft"
+		"$work/gennft" -rules 1000 >"$work/g1000.nft"
+		"$work/gennft" -sockets 50 >"$work/ssn50.txt"
+		pair "nft rules (report)" 500 1000 "$(size "$work/g1000.nft")" -- \
+			"$fw" report --offline --sockets "$work/ssn50.txt" --nft "$work/g500.nft" -o json -- \
+			"$fw" report --offline --sockets "$work/ssn50.txt" --nft "$work/g1000.nft" -o json
 		;;
 	elements)
 		needroot elements || continue
