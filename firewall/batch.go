@@ -63,7 +63,7 @@ func (c *cchain) remember(b *batch, x addrSet, active []int32, sp *split) {
 	for _, m := range sp.matched {
 		n += len(m.r)
 	}
-	n += len(sp.took) / 4 // 4-byte indexes against 32-byte ranges
+	n += len(sp.took) / 4        // 4-byte indexes against 32-byte ranges
 	old := b.memo[b.next].ranges // the entry this one replaces
 	if c.memoRanges-old+n > memoRanges {
 		return
