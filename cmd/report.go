@@ -90,7 +90,7 @@ Exit codes:
 	bindOutput(c, &opts.format, "json", reportFormats)
 	opts.layout.bind(c)
 	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when a finding at or above `SEVERITY` exists (critical, high, medium, low, info), 4 when the audit is incomplete")
-	f.BoolVar(&opts.allowIncomplete, "allow-incomplete", false, "with --fail-on, pass an incomplete audit (checks skipped for lack of input) instead of exiting 4")
+	f.BoolVar(&opts.allowIncomplete, "allow-incomplete", false, "with --fail-on, pass an incomplete audit (checks skipped for lack of input, or the rule analysis of a large ruleset cut short) instead of exiting 4")
 	f.StringVar(&opts.hostname, "hostname", "", "host `NAME` to record (default: this host's name)")
 	f.StringVar(&opts.at, "time", "", "report `TIME` to record, RFC 3339 (default: now)")
 	f.StringVar(&opts.version, "tool-version", "", "tool `VERSION` to record (default: this build's version)")

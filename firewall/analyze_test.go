@@ -1,8 +1,11 @@
 package firewall
 
 import (
+	"math/rand"
 	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -123,5 +126,49 @@ func TestPosture(t *testing.T) {
 				t.Errorf("(-want +got):\n- %+v\n+ %+v\n%+v", tt.want, got, p)
 			}
 		})
+	}
+}
+
+// TestAnalyzeBudget: with its walks cut short, the analysis reports only
+// what the full analysis reports, plus one "unfinished" issue naming the
+// rule where it stopped; with the budget it has, it finishes.
+func TestAnalyzeBudget(t *testing.T) {
+	defer func(w int) { AnalysisWork = w }(AnalysisWork)
+	r := rand.New(rand.NewSource(11))
+	cut, dropped := 0, 0
+	for iter := 0; iter < 150; iter++ {
+		rs := parseString(t, randomRuleset(r, 30), IPv4)
+		AnalysisWork = 200_000_000
+		full := issueStrings(Analyze(rs))
+		for _, s := range full {
+			if strings.HasPrefix(s, "unfinished") {
+				t.Fatalf("a 30-rule ruleset ran out of budget: %v", full)
+			}
+		}
+		AnalysisWork = 40 * 3 // a few walks of a chain of about 40 rules
+		part := Analyze(rs)
+		got := issueStrings(part)
+		unfinished := 0
+		for i, s := range got {
+			if part[i].Kind == "unfinished" {
+				unfinished++
+				continue
+			}
+			if !slices.Contains(full, s) {
+				t.Fatalf("cut short, the analysis reports %q, which the full one does not: %v", s, full)
+			}
+		}
+		if unfinished > 1 {
+			t.Fatalf("%d unfinished issues, want at most one: %v", unfinished, got)
+		}
+		if unfinished == 1 {
+			cut++
+			if len(got)-1 < len(full) {
+				dropped++
+			}
+		}
+	}
+	if cut == 0 || dropped == 0 {
+		t.Fatalf("the budget cut %d analyses short and lost a finding in %d: the test proves nothing", cut, dropped)
 	}
 }

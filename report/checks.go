@@ -88,6 +88,9 @@ type audit struct {
 	fams   []*family
 	deny   map[string]denyResult // by family tag + chain
 	issues map[*firewall.Ruleset][]firewall.Issue
+	// incomplete says what the findings could not cover (see
+	// Summary.Incomplete)
+	incomplete []string
 }
 
 type denyResult struct {

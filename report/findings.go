@@ -391,6 +391,11 @@ func (a *audit) deadRules(f *family) []Finding {
 			if is.Rule == nil {
 				continue
 			}
+			if is.Kind == "unfinished" {
+				// no finding: the rules from there on were not tried
+				a.incomplete = append(a.incomplete, fmt.Sprintf("%s: the shadowed-rule analysis of %s reached its work limit at %s; from there on rules were checked only against duplicates and earlier sources", f.name, rs.Source, is.Rule.Where()))
+				continue
+			}
 			fd := Finding{Family: string(f.fam), Rule: is.Rule.Text, Source: rs.Source, Line: is.Rule.Line,
 				Proto: is.Rule.Proto}
 			if len(is.Rule.DPorts) > 0 && !is.Rule.DPortsNeg {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fwaudit/fwaudit/firewall"
 	"github.com/fwaudit/fwaudit/scan"
 )
 
@@ -193,5 +194,46 @@ func TestSSHBlockedNeedsSSH(t *testing.T) {
 				t.Errorf("ssh-blocked raised: %v, want %v (findings %v)", got, tt.want, findingKeys(r))
 			}
 		})
+	}
+}
+
+// TestAnalysisCutShort: when the shadowed-rule analysis stops at its
+// bound, the audit says so in Summary.Incomplete and reports no finding
+// for the rule where it stopped; with its full bound it finds the shadowed
+// rule.
+func TestAnalysisCutShort(t *testing.T) {
+	rules := "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n" +
+		"-A INPUT ! -i eth1 -j ACCEPT\n" +
+		"-A INPUT -m conntrack ! --ctstate ESTABLISHED -j ACCEPT\n" +
+		"-A INPUT ! -p udp -j ACCEPT\n" +
+		"-A INPUT -p udp -j ACCEPT\n" +
+		"-A INPUT -p udp --dport 53 -j ACCEPT\n" +
+		"COMMIT\n"
+	ls := []scan.Listener{listener("tcp", "0.0.0.0", 22, "sshd")}
+	build := func() *Report {
+		return Build(Inputs{Listeners: ls, Firewall: fwFrom(t, rules, acceptAll), Now: testTime})
+	}
+	shadowed := func(r *Report) int {
+		n := 0
+		for _, f := range r.Findings {
+			if f.ID == "shadowed-rule" {
+				n++
+			}
+		}
+		return n
+	}
+	full := build()
+	if shadowed(full) == 0 || len(full.Summary.Incomplete) != 0 {
+		t.Fatalf("full analysis: %d shadowed-rule findings, incomplete %q; want the last rule shadowed, complete", shadowed(full), full.Summary.Incomplete)
+	}
+	defer func(w int) { firewall.AnalysisWork = w }(firewall.AnalysisWork)
+	firewall.AnalysisWork = 1
+	cut := build()
+	if shadowed(cut) != 0 {
+		t.Errorf("cut short: %d shadowed-rule findings, want none", shadowed(cut))
+	}
+	want := "IPv4: the shadowed-rule analysis of"
+	if len(cut.Summary.Incomplete) != 1 || !strings.HasPrefix(cut.Summary.Incomplete[0], want) {
+		t.Errorf("cut short: incomplete %q, want one reason starting %q", cut.Summary.Incomplete, want)
 	}
 }

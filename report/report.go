@@ -61,7 +61,8 @@ type Report struct {
 //
 // ChecksSkipped counts every skipped check; Incomplete says why the audit
 // did not cover everything it should have (a family's rules or the
-// sockets could not be read), one reason per cause, empty when it did.
+// sockets could not be read, or the shadowed-rule analysis of a large
+// ruleset stopped), one reason per cause, empty when it did.
 // Checks skipped because the host has nothing to check (IPv6 disabled)
 // leave the audit complete.
 type Summary struct {
@@ -137,6 +138,11 @@ func Build(in Inputs) *Report {
 	}
 	sortFindings(r.Findings)
 	r.Summary = summarize(r)
+	for _, why := range a.incomplete {
+		if !contains(r.Summary.Incomplete, why) {
+			r.Summary.Incomplete = append(r.Summary.Incomplete, why)
+		}
+	}
 	return r
 }
 
