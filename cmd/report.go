@@ -155,7 +155,11 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 		}
 	}
 	if rep.Incomplete() {
-		opts.app.warnf("audit incomplete, %d checks skipped: %s", rep.Summary.ChecksSkipped, strings.Join(rep.Summary.Incomplete, "; "))
+		skipped := ""
+		if n := rep.Summary.ChecksSkipped; n > 0 {
+			skipped = fmt.Sprintf(", %s skipped", report.Plural(n, "check"))
+		}
+		opts.app.warnf("audit incomplete%s: %s", skipped, strings.Join(rep.Summary.Incomplete, "; "))
 	}
 	if opts.failOn != "" {
 		sev, _ := report.ParseSeverity(opts.failOn)

@@ -209,9 +209,9 @@ func shadowed(rs *Ruleset) []Issue {
 }
 
 // AnalysisWork bounds the shadow analysis of one ruleset, in rules
-// walked (a variable so that tests can lower it): each packet tried costs a walk of the chains in scope, and a
-// large ruleset with many classes of packets would otherwise take
-// minutes. 200 million is a few seconds; 2,000 generated nft rules need
+// walked (a variable so that tests can lower it): each packet tried costs
+// a walk of the chains in scope, and a large ruleset with many classes of
+// packets would otherwise take minutes. 200 million is a few seconds; 2,000 generated nft rules need
 // 160 million. Past it, rules are still checked for duplicates and for
 // shadowing by earlier rules' sources, not with packets (Issue
 // "unfinished").
