@@ -341,11 +341,19 @@ func (s addrSet) intersect(t addrSet) addrSet {
 }
 
 func (s addrSet) mergeIntersect(t addrSet) addrSet {
-	// each range of the result ends where a range of s or of t ends
-	out := make([]rng, 0, s.intersectCount(t))
+	// counting first is cheaper than growing the output
+	n := 0
+	s.eachIntersection(t, func(rng) { n++ })
+	out := make([]rng, 0, n)
+	s.eachIntersection(t, func(r rng) { out = append(out, r) })
+	return addrSet{fam: s.fam, r: out}
+}
+
+// eachIntersection calls f with each range of s ∩ t, in address order.
+func (s addrSet) eachIntersection(t addrSet, f func(rng)) {
 	i, j := 0, 0
 	for i < len(s.r) && j < len(t.r) {
-		a, b := s.r[i], t.r[j]
+		a, b := &s.r[i], &t.r[j]
 		lo, hi := a.lo, a.hi
 		if lo.less(b.lo) {
 			lo = b.lo
@@ -354,7 +362,7 @@ func (s addrSet) mergeIntersect(t addrSet) addrSet {
 			hi = b.hi
 		}
 		if !hi.less(lo) {
-			out = append(out, rng{lo, hi})
+			f(rng{lo, hi})
 		}
 		if a.hi.less(b.hi) {
 			i++
@@ -362,25 +370,6 @@ func (s addrSet) mergeIntersect(t addrSet) addrSet {
 			j++
 		}
 	}
-	return addrSet{fam: s.fam, r: out}
-}
-
-// intersectCount is the number of ranges of s ∩ t (mergeIntersect's
-// loop without the output): counting first is cheaper than growing it.
-func (s addrSet) intersectCount(t addrSet) int {
-	n, i, j := 0, 0, 0
-	for i < len(s.r) && j < len(t.r) {
-		a, b := &s.r[i], &t.r[j]
-		if !a.hi.less(b.lo) && !b.hi.less(a.lo) {
-			n++
-		}
-		if a.hi.less(b.hi) {
-			i++
-		} else {
-			j++
-		}
-	}
-	return n
 }
 
 func (s addrSet) complement() addrSet {

@@ -28,22 +28,20 @@ func metaKey(k string) map[string]any {
 // ruleset names the same few fields in rule after rule, and no step after
 // the parser changes a tree it is given.
 func (p *ntParser) payload(proto, field string) map[string]any {
-	k := [2]string{proto, field}
-	if e, ok := p.sels[k]; ok {
-		return e
-	}
-	e := payload(proto, field)
-	p.sels[k] = e
-	return e
+	return p.sel([2]string{proto, field}, func() map[string]any { return payload(proto, field) })
 }
 
 func (p *ntParser) metaKey(k string) map[string]any {
-	key := [2]string{"", k} // no payload protocol is empty: the keys stay apart
-	if e, ok := p.sels[key]; ok {
-		return e
+	// no payload protocol is empty: the keys stay apart from payload's
+	return p.sel([2]string{"", k}, func() map[string]any { return metaKey(k) })
+}
+
+func (p *ntParser) sel(key [2]string, build func() map[string]any) map[string]any {
+	e, ok := p.sels[key]
+	if !ok {
+		e = build()
+		p.sels[key] = e
 	}
-	e := metaKey(k)
-	p.sels[key] = e
 	return e
 }
 

@@ -318,7 +318,7 @@ func (w *walker) walkBatch(c *cchain, s *segment, x addrSet, res *walkRes) addrS
 		sp = nil // the rule analysis needs the rules that took sources
 	}
 	if sp == nil {
-		sp = w.split(c, s, b, x, isActive, len(active) > 0)
+		sp = w.split(b, x, isActive, len(active) > 0)
 		c.remember(b, x, active, sp)
 	}
 	for _, k := range active {
@@ -339,7 +339,7 @@ func (w *walker) walkBatch(c *cchain, s *segment, x addrSet, res *walkRes) addrS
 
 // split divides x among the groups of batch b, given which of its
 // per-query rules match the packet (isActive, any of them: anyDyn).
-func (w *walker) split(c *cchain, s *segment, b *batch, x addrSet, isActive []bool, anyDyn bool) *split {
+func (w *walker) split(b *batch, x addrSet, isActive []bool, anyDyn bool) *split {
 	top := maxU(w.fam)
 	var dyn []piece
 	if anyDyn {
@@ -469,7 +469,7 @@ func (w *walker) patch(b *batch, full *split, dyn []piece) *split {
 			// them holds (full split the whole address space)
 			mine = full.rest.intersect(addrSet{fam: w.fam, r: []rng{d.r}})
 		} else {
-			keep := b.keepBelow(nil, d)
+			keep := b.keepBelow(d)
 			mine = addrSet{fam: w.fam, r: []rng{d.r}}.subtract(addrSet{fam: w.fam, r: keep})
 		}
 		g := b.group[d.k]
@@ -532,24 +532,24 @@ func (b *batch) staticBefore(k int32) int {
 	return sortSearch(len(b.byRule), func(i int) bool { return b.static[b.byRule[i]].k >= k })
 }
 
-// keepBelow appends to keep, in address order, the parts of d's range
-// that static pieces of earlier rules own: d does not take those. It looks
-// at the static pieces d's range overlaps or at those of earlier rules,
-// whichever are fewer: a rule with no source match early in a long
-// blocklist overlaps every piece but comes after few of them.
-func (b *batch) keepBelow(keep []rng, d piece) []rng {
+// keepBelow is, in address order, the parts of d's range that static
+// pieces of earlier rules own: d does not take those. It looks at the
+// static pieces d's range overlaps or at those of earlier rules, whichever
+// are fewer: a rule with no source match early in a long blocklist
+// overlaps every piece but comes after few of them.
+func (b *batch) keepBelow(d piece) []rng {
+	var keep []rng
 	i, j := b.staticSpan(d.r)
 	if n := b.staticBefore(d.k); n < j-i {
-		at := len(keep)
 		for _, si := range b.byRule[:n] {
 			if r := b.static[si].r; !r.hi.less(d.r.lo) && !d.r.hi.less(r.lo) {
 				keep = append(keep, r)
 			}
 		}
-		slices.SortFunc(keep[at:], func(x, y rng) int { return x.lo.cmp(y.lo) })
+		slices.SortFunc(keep, func(x, y rng) int { return x.lo.cmp(y.lo) })
 		// pieces of different rules may touch: merge them as a set's are
-		out := keep[:at]
-		for _, r := range keep[at:] {
+		out := keep[:0]
+		for _, r := range keep {
 			out = appendRange(out, r)
 		}
 		return out
