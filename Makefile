@@ -27,8 +27,18 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 
 # The Ansible collection (ansible/); ansible-lint comes from test-deps.sh.
+# It runs with a home of its own, emptied each time, and finds the collection
+# only through ANSIBLE_COLLECTIONS_PATH (this checkout): `--offline` installs
+# nothing, so a role or collection that an earlier run left in
+# ~/.cache/ansible-compat or ~/.ansible must not be what makes it pass.
+LINTHOME = $(CURDIR)/.lint-home
 lint:
-	cd ansible/collections/ansible_collections/fwaudit/fleet && ansible-lint --offline --nocolor
+	rm -rf "$(LINTHOME)" && mkdir -p "$(LINTHOME)"
+	cd ansible/collections/ansible_collections/fwaudit/fleet && \
+	HOME="$(LINTHOME)" XDG_CACHE_HOME="$(LINTHOME)/.cache" XDG_CONFIG_HOME="$(LINTHOME)/.config" \
+	ANSIBLE_HOME="$(LINTHOME)/.ansible" ANSIBLE_LOCAL_TEMP="$(LINTHOME)/.ansible/tmp" \
+	ANSIBLE_COLLECTIONS_PATH="$(CURDIR)/ansible/collections" ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=False \
+	ansible-lint --offline --nocolor; rc=$$?; rm -rf "$(LINTHOME)"; exit $$rc
 
 # Unit tests; `go test` also runs every fuzz target on its seed corpus.
 unit:
@@ -68,7 +78,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 clean:
-	rm -rf bin dist
+	rm -rf bin dist .lint-home
 
 # The Debian package, built with dpkg-deb (packaging/build-deb.sh).
 DEBDIR ?= dist
