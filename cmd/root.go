@@ -77,6 +77,11 @@ func (a *App) warnf(format string, args ...any) {
 	fmt.Fprintf(a.Stderr, "warning: %s\n", msg)
 }
 
+// notef says on stderr what fwaudit chose for the user, and why.
+func (a *App) notef(format string, args ...any) {
+	fmt.Fprintf(a.Stderr, "note: %s\n", fmt.Sprintf(format, args...))
+}
+
 func (a *App) hintf(format string, args ...any) {
 	fmt.Fprintf(a.Stderr, "hint: %s\n", fmt.Sprintf(format, args...))
 }

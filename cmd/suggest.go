@@ -76,7 +76,15 @@ so). --allow SERVICE without =CIDR opens it to everyone (a warning says so).
 
 Formats: iptables (iptables-restore, /etc/iptables/rules.v4), ip6tables
 (rules.v6), nft (one nft -f file, table inet fwaudit), script (a bash
-script of iptables commands, safe to run twice).
+script of iptables commands, safe to run twice), ufw (a script of ufw
+commands for a host ufw manages: it adds the suggestion's rules, sets
+incoming and routed to deny, and deletes every other ufw rule).
+
+Without --format the format follows what manages the rules loaded today
+(stderr says which): ufw commands where ufw's chains are loaded, an nft
+file where the rules are native nftables tables, otherwise iptables. On a
+firewalld host the iptables rules are written with a warning: firewalld's
+next reload replaces them.
 
 Exit codes: 0 the ruleset was written; 1 error (a refusal included);
 2 usage error. With --diff, as diff(1): 0 nothing would change, 1 something
@@ -87,6 +95,7 @@ would, 2 usage error or any other error.`,
   sudo fwaudit suggest --allow postgresql=10.0.0.0/8 --ssh-from 203.0.113.0/24
   sudo fwaudit suggest --format script --persist > fwall-rules
   sudo fwaudit suggest --diff           # what would change, port by port
+  sudo fwaudit suggest --format ufw > harden-ufw.sh && sudo sh harden-ufw.sh
   fwaudit suggest --offline --sockets ss.txt --rules rules.v4 --rules6 rules.v6
   fwaudit suggest --offline --sockets ss.txt --ignore-current --deny 8080/tcp`,
 		Args: noArgs,
@@ -163,6 +172,9 @@ func suggestRun(ctx context.Context, opts *suggestOptions) error {
 		return fmt.Errorf("--diff needs the current rules: %s; %s", in.fw.Err4, in.fw.Err6)
 	}
 	cur := currentOf(in)
+	if !opts.formatGiven {
+		pickFormat(app, opts, cur)
+	}
 	if !opts.ignore {
 		so.Current = cur
 	}
@@ -181,8 +193,10 @@ func suggestRun(ctx context.Context, opts *suggestOptions) error {
 	var current []*firewall.Ruleset
 	current = append(current, in.fw.Sets4...)
 	current = append(current, in.fw.Sets6...)
-	for _, w := range suggest.ForeignChains(current) {
-		app.warnf("%s", w)
+	if opts.format != "ufw" { // ufw commands replace only ufw's own rules
+		for _, w := range suggest.ForeignChains(current) {
+			app.warnf("%s", w)
+		}
 	}
 
 	if err := checkLockout(ctx, opts, p, in.listeners, cur); err != nil {
@@ -247,6 +261,26 @@ func suggestRun(ctx context.Context, opts *suggestOptions) error {
 	// Written in one piece: a failure above leaves stdout empty.
 	_, err = app.Stdout.Write(buf.Bytes())
 	return err
+}
+
+// pickFormat sets the format from what manages the host's rules when
+// --format was not given, and says so on stderr: rules in another
+// language than the manager's are undone by its next reload.
+func pickFormat(app *App, opts *suggestOptions, cur *suggest.Current) {
+	m := suggest.DetectManager(cur)
+	switch m.Name {
+	case "ufw":
+		app.notef("writing ufw commands: %s; --format iptables for raw rules (ufw's next reload discards them)", m.Why)
+	case "nft":
+		app.notef("writing an nft file: %s; it adds table inet fwaudit beside them, and a packet must be accepted by every table, so the suggestion only narrows; delete your own table after loading it to rely on fwaudit's alone", m.Why)
+	case "firewalld":
+		app.warnf("firewalld manages this host (%s): its next reload replaces the iptables rules written here; make the changes with firewall-cmd instead", m.Why)
+		return
+	default:
+		return
+	}
+	opts.format = m.Format
+	opts.formatGiven = true // --diff compares this format alone
 }
 
 // currentOf is the current firewall as suggest compares with it: each

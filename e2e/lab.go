@@ -270,6 +270,24 @@ var ufwHostPaths = []string{"/etc/ufw", "/etc/default/ufw", "/lib/ufw"}
 // fails the test, and so does any change to the host's own files.
 func (lab *Lab) Ufw(args ...string) string {
 	lab.T.Helper()
+	return lab.withUfw("ufw "+strings.Join(args, " "), append([]string{"ufw"}, args...)...)
+}
+
+// UfwScript runs a shell script (fwaudit suggest --format ufw) with sh in
+// the same private mount namespace as lab.Ufw, and returns its output.
+func (lab *Lab) UfwScript(script string) string {
+	lab.T.Helper()
+	f := filepath.Join(lab.Dir, fmt.Sprintf("ufw-script-%d.sh", labSeq.Add(1)))
+	if err := os.WriteFile(f, []byte(script), 0o600); err != nil {
+		lab.T.Fatal(err)
+	}
+	return lab.withUfw("sh "+f, "sh", f)
+}
+
+// withUfw runs argv in the lab's host namespace with the lab's own ufw
+// configuration mounted over the host's (see Ufw).
+func (lab *Lab) withUfw(what string, argv ...string) string {
+	lab.T.Helper()
 	before := hashTree(lab.T, ufwHostPaths...)
 	if lab.ufwDir == "" {
 		lab.ufwDir = filepath.Join(lab.Dir, "ufw")
@@ -279,14 +297,14 @@ func (lab *Lab) Ufw(args ...string) string {
 mount --bind %q /etc/ufw
 mount --bind %q /etc/default/ufw
 mount --bind %q /lib/ufw
-exec ufw "$@"`, filepath.Join(lab.ufwDir, "etc-ufw"), filepath.Join(lab.ufwDir, "default-ufw"), filepath.Join(lab.ufwDir, "lib-ufw"))
-	cmd := append([]string{"unshare", "-m", "--propagation", "private", "sh", "-c", script, "ufw"}, args...)
+exec "$@"`, filepath.Join(lab.ufwDir, "etc-ufw"), filepath.Join(lab.ufwDir, "default-ufw"), filepath.Join(lab.ufwDir, "lib-ufw"))
+	cmd := append([]string{"unshare", "-m", "--propagation", "private", "sh", "-c", script, "ufw"}, argv...)
 	out, stderr, err := lab.Host.Exec(nil, cmd...)
 	if after := hashTree(lab.T, ufwHostPaths...); after != before {
-		lab.T.Errorf("ufw %s changed the host's %s", strings.Join(args, " "), strings.Join(ufwHostPaths, " or "))
+		lab.T.Errorf("%s changed the host's %s", what, strings.Join(ufwHostPaths, " or "))
 	}
 	if err != nil {
-		lab.T.Fatalf("ufw %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
+		lab.T.Fatalf("%s: %v\n%s%s", what, err, out, stderr)
 	}
 	return out
 }

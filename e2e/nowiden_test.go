@@ -32,6 +32,9 @@ type nowidenHost struct {
 	// unchanged: today's rules already admit exactly what the suggestion
 	// does, so suggest --diff exits 0 before loading too
 	unchanged bool
+	// ufw: ufw manages the host, so the suggestion is also run as the ufw
+	// script suggest writes by default there
+	ufw bool
 }
 
 var nowidenHosts = []nowidenHost{
@@ -81,6 +84,7 @@ var nowidenHosts = []nowidenHost{
 	},
 	{
 		name: "ufw",
+		ufw:  true,
 		setup: func(t *testing.T, lab *Lab) {
 			lab.Ufw("default", "deny", "incoming")
 			lab.Ufw("allow", "80/tcp")
@@ -117,7 +121,11 @@ var nowidenHosts = []nowidenHost{
 func TestSuggestNeverWidens(t *testing.T) {
 	RequireRoot(t)
 	for _, h := range nowidenHosts {
-		for _, method := range []string{"restore", "nft"} {
+		methods := []string{"restore", "nft"}
+		if h.ufw {
+			methods = append(methods, "ufw")
+		}
+		for _, method := range methods {
 			t.Run(h.name+"/"+method, func(t *testing.T) {
 				t.Parallel()
 				testNeverWidens(t, h, method)
@@ -215,6 +223,31 @@ func testNeverWidens(t *testing.T, h nowidenHost, method string) {
 		ruleset := gen("nft")
 		lab.Host.Run("nft", "flush", "ruleset")
 		lab.LoadNft(ruleset)
+	case "ufw":
+		// no --format: on a ufw host suggest speaks ufw, and says so
+		script, stderr, code := suggestRun(lab, nil)
+		if code != 0 || !strings.Contains(stderr, "note: writing ufw commands") {
+			t.Fatalf("fwaudit suggest on a ufw host: exit %d, want 0 and a note that it writes ufw commands\nstderr:\n%s", code, stderr)
+		}
+		stderrs = append(stderrs, stderr)
+		if stdout, stderr, code := suggestRun(lab, nil, "--diff"); code != 1 {
+			t.Errorf("suggest --diff (ufw) before running the script: exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+		t.Logf("ufw script output:\n%s", lab.UfwScript(script))
+		// only the suggestion's rules are left, each marked as such
+		status := lab.Ufw("status", "numbered")
+		n := 0
+		for _, line := range strings.Split(status, "\n") {
+			if strings.HasPrefix(line, "[") {
+				n++
+				if !strings.Contains(line, "# fwaudit ") {
+					t.Errorf("ufw kept a rule that is not the suggestion's: %s", line)
+				}
+			}
+		}
+		if n == 0 {
+			t.Errorf("ufw holds no rules after the script:\n%s", status)
+		}
 	}
 	all := strings.NewReplacer(" (ipv4)", "", " (ipv6)", "").Replace(strings.Join(stderrs, "\n"))
 	for _, w := range h.warnings {
@@ -249,7 +282,7 @@ func testNeverWidens(t *testing.T, h nowidenHost, method string) {
 	}
 
 	// Suggesting again on the loaded suggestion changes nothing.
-	if method == "restore" {
+	if method == "restore" || method == "ufw" {
 		stdout, stderr, code := suggestRun(lab, nil, "--diff")
 		if code != 0 || !strings.HasSuffix(stdout, "no changes\n") {
 			t.Errorf("suggest --diff after loading: exit %d, want 0 and \"no changes\"\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)

@@ -82,7 +82,8 @@ func Changes(p *Policy, listeners []scan.Listener, cur *Current, format string) 
 }
 
 // afterLoading is what is loaded in fam once p is loaded in format: ours
-// alone where today's rules are not known; for nft, ours beside every
+// alone where today's rules are not known; for ufw, today's rules with
+// ufw's user rules replaced (ufwAfter); for nft, ours beside every
 // table loaded today but an earlier table inet fwaudit (the output
 // replaces it); for the restore formats, today's rules with the filter
 // table replaced.
@@ -95,6 +96,8 @@ func afterLoading(p *Policy, cur *Current, format string, fam firewall.Family) (
 	switch {
 	case today.Sets == nil:
 		return []*firewall.Ruleset{ours}, nil
+	case format == "ufw":
+		return ufwAfter(p, today.Sets, fam)
 	case format == "nft":
 		if p.onDocker() {
 			if ours, err = nftStandIn(p, fam); err != nil {

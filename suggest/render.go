@@ -7,11 +7,12 @@ import (
 )
 
 // Formats are the renderings Render knows, the first being the default.
-var Formats = []string{"iptables", "ip6tables", "nft", "script"}
+var Formats = []string{"iptables", "ip6tables", "nft", "script", "ufw"}
 
 // Render writes p in format (see Formats) to w. The output is the ruleset
 // only, deterministic for a given policy, and loads with
-// iptables-restore, ip6tables-restore, nft -f or bash respectively.
+// iptables-restore, ip6tables-restore, nft -f, bash or sh (ufw commands)
+// respectively.
 func Render(w io.Writer, p *Policy, format string) error {
 	bw := bufio.NewWriter(w)
 	switch format {
@@ -23,8 +24,12 @@ func Render(w io.Writer, p *Policy, format string) error {
 		renderNft(bw, p)
 	case "script":
 		renderScript(bw, p)
+	case "ufw":
+		if err := renderUfw(bw, p); err != nil {
+			return err
+		}
 	default:
-		return fmt.Errorf("unknown format %q (want iptables, ip6tables, nft or script)", format)
+		return fmt.Errorf("unknown format %q (want iptables, ip6tables, nft, script or ufw)", format)
 	}
 	return bw.Flush()
 }

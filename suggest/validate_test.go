@@ -21,6 +21,7 @@ func TestOutputsLoad(t *testing.T) {
 		"ip6tables": {"unshare", "-n", "ip6tables-restore", "--test"},
 		"nft":       {"unshare", "-n", "nft", "-c", "-f", "-"},
 		"script":    {"bash", "-n"},
+		"ufw":       {"sh", "-n"},
 	}
 	for _, bin := range []string{"unshare", "iptables-restore", "ip6tables-restore", "nft", "bash"} {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -29,7 +30,7 @@ func TestOutputsLoad(t *testing.T) {
 	}
 	// The checkers must be able to say no, or this test proves nothing.
 	for format, argv := range checkers {
-		if format == "script" {
+		if format == "script" || format == "ufw" {
 			continue
 		}
 		cmd := exec.Command(argv[0], argv[1:]...)
@@ -53,12 +54,12 @@ func TestOutputsLoad(t *testing.T) {
 				argv := checkers[format]
 				cmd := exec.Command(argv[0], argv[1:]...)
 				cmd.Stdin = bytes.NewReader(out)
-				if format == "script" {
-					f := filepath.Join(dir, hc.name+".sh")
+				if format == "script" || format == "ufw" {
+					f := filepath.Join(dir, hc.name+"."+format+".sh")
 					if err := os.WriteFile(f, out, 0o644); err != nil {
 						t.Fatal(err)
 					}
-					cmd = exec.Command("bash", "-n", f)
+					cmd = exec.Command(argv[0], argv[1], f)
 				}
 				if msg, err := cmd.CombinedOutput(); err != nil {
 					t.Errorf("%v rejects the %s output: %v\n%s", argv, format, err, msg)

@@ -36,6 +36,16 @@ func (b *builder) verify() error {
 			}
 			continue
 		}
+		if ufwActive(cur.family(fam).Sets, fam) && !b.p.onDocker() {
+			// ufw manages this host: judge what its script leaves too
+			sets, err := ufwAfter(b.p, cur.family(fam).Sets, fam)
+			if err != nil {
+				return fmt.Errorf("checking the suggested %s ufw rules: %w", fam, err)
+			}
+			if err := b.verifyOn(fam, sets, cur.family(fam).Host); err != nil {
+				return err
+			}
+		}
 		rs, err := suggestedRuleset(b.p, fam)
 		if err != nil {
 			return fmt.Errorf("checking the suggested %s ruleset: %w", fam, err)

@@ -1,0 +1,86 @@
+package suggest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/fwaudit/fwaudit/firewall"
+)
+
+// Manager is what keeps a host's firewall rules, as far as the loaded
+// rules tell: a suggestion in another language is undone by its next
+// reload (ufw, firewalld) or lands beside the admin's own table (nft).
+type Manager struct {
+	Name   string // "ufw", "firewalld", "nft" or "iptables"
+	Format string // the format suggest writes for it by default
+	Why    string // what in the loaded rules says so
+}
+
+// DetectManager names the manager of the rules cur holds. ufw and
+// firewalld are known by the chains and tables they create (ufw:
+// ufw-user-input; firewalld: table firewalld with the nftables backend,
+// INPUT_ZONES with the iptables one); a host whose rules are only native
+// nftables tables is managed with nft; anything else with iptables.
+func DetectManager(cur *Current) Manager {
+	if cur == nil {
+		return Manager{Name: "iptables", Format: "iptables", Why: "no rules were read"}
+	}
+	var native []string
+	iptables := false
+	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
+		for _, rs := range cur.family(fam).Sets {
+			for _, t := range rs.Tables {
+				switch {
+				case t.NftFamily == "" && t.Name == "filter" && t.Chain(ufwChain(fam)) != nil:
+					return Manager{Name: "ufw", Format: "ufw", Why: "ufw's chains are loaded (" + ufwChain(fam) + ")"}
+				case t.NftFamily != "" && t.Name == "firewalld",
+					t.NftFamily == "" && t.Chain("INPUT_ZONES") != nil:
+					return Manager{Name: "firewalld", Format: "iptables", Why: "firewalld's rules are loaded (" + tableName(t) + ")"}
+				case t.NftFamily != "" && t.Name != "fwaudit" && hasInputHook(t):
+					if !slices.Contains(native, tableName(t)) {
+						native = append(native, tableName(t))
+					}
+				case t.NftFamily == "" && hasRules(t):
+					iptables = true
+				}
+			}
+		}
+	}
+	if len(native) > 0 && !iptables {
+		return Manager{Name: "nft", Format: "nft", Why: fmt.Sprintf("the rules are native nftables (%s)", joinShort(native))}
+	}
+	return Manager{Name: "iptables", Format: "iptables", Why: "the rules are iptables rules"}
+}
+
+func tableName(t *firewall.Table) string {
+	if t.NftFamily == "" {
+		return "iptables table " + t.Name
+	}
+	return "table " + t.NftFamily + " " + t.Name
+}
+
+func hasInputHook(t *firewall.Table) bool {
+	for _, c := range t.Chains {
+		if c.Hook == "input" {
+			return true
+		}
+	}
+	return false
+}
+
+func hasRules(t *firewall.Table) bool {
+	for _, c := range t.Chains {
+		if len(c.Rules) > 0 || c.Policy == "DROP" {
+			return true
+		}
+	}
+	return false
+}
+
+func joinShort(list []string) string {
+	if len(list) > 3 {
+		return fmt.Sprintf("%s, %s, %s and %d more", list[0], list[1], list[2], len(list)-3)
+	}
+	return strings.Join(list, ", ")
+}
