@@ -82,7 +82,8 @@ incoming and routed to deny, and deletes every other ufw rule).
 
 Without --format the format follows what manages the rules loaded today
 (stderr says which): ufw commands where ufw's chains are loaded, an nft
-file where the rules are native nftables tables, otherwise iptables. On a
+file where the rules are native nftables tables (it replaces the admin's
+filter tables in its transaction, and says so), otherwise iptables. On a
 firewalld host the iptables rules are written with a warning: firewalld's
 next reload replaces them.
 
@@ -272,7 +273,7 @@ func pickFormat(app *App, opts *suggestOptions, cur *suggest.Current) {
 	case "ufw":
 		app.notef("writing ufw commands: %s; --format iptables for raw rules (ufw's next reload discards them)", m.Why)
 	case "nft":
-		app.notef("writing an nft file: %s; it adds table inet fwaudit beside them, and a packet must be accepted by every table, so the suggestion only narrows; delete your own table after loading it to rely on fwaudit's alone", m.Why)
+		app.notef("writing an nft file: %s; loading it replaces your filter tables with table inet fwaudit in one transaction (the file's header names them); --format iptables for iptables rules", m.Why)
 	case "firewalld":
 		app.warnf("firewalld manages this host (%s): its next reload replaces the iptables rules written here; make the changes with firewall-cmd instead", m.Why)
 		return

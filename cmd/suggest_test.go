@@ -136,7 +136,7 @@ func TestSuggestDiff(t *testing.T) {
 				"ipv6 tcp/80: restricted 2001:db8::/32 → restricted 2001:db8::/32 (kept)\n"},
 			last: "2 changes"},
 		{name: "changes in nft", args: keptArgs("--diff", "--format", "nft"), code: 1,
-			stdout: []string{"ipv4 policy input (table inet fwaudit): no chain → drop (added)\n"}, last: "7 changes"},
+			stdout: []string{"ipv4 policy input (table inet fwaudit): no chain → drop (added)\n", "ipv4 policy output (table inet fwaudit): no chain → accept (the same: a hook without a chain accepts)\n"}, last: "5 changes"},
 		{name: "no changes in the family a format leaves alone", args: keptArgs("--diff", "--format", "ip6tables"), code: 0,
 			stdout: []string{"ipv4: not changed: --format ip6tables loads no ipv4 rules\n"}, last: "no changes"},
 		{name: "no changes once loaded", args: loaded, code: 0,

@@ -35,6 +35,10 @@ type nowidenHost struct {
 	// ufw: ufw manages the host, so the suggestion is also run as the ufw
 	// script suggest writes by default there
 	ufw bool
+	// native: the host's rules are native nftables, so the suggestion is
+	// also loaded as the nft file suggest writes by default there, over
+	// today's tables (it replaces them itself)
+	native bool
 }
 
 var nowidenHosts = []nowidenHost{
@@ -104,6 +108,38 @@ var nowidenHosts = []nowidenHost{
 		warnings: []string{"ssh on tcp/22 is admitted over ipv4 today only under runtime conditions"},
 	},
 	{
+		// native nftables: the default suggestion is an nft file that
+		// replaces the admin's table in its own transaction
+		name:   "native-nft",
+		native: true,
+		setup: func(t *testing.T, lab *Lab) {
+			lab.LoadNft(`table inet filter {
+	chain input {
+		type filter hook input priority 0; policy drop;
+		iif "lo" accept
+		ct state established,related accept
+		icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
+		ip saddr 192.0.2.3 tcp dport 80 drop
+		tcp dport { 22, 80 } accept
+		ip saddr 192.0.2.3 tcp dport 5432 accept
+		ip6 saddr 2001:db8::2 udp dport 53 accept
+	}
+	chain forward {
+		type filter hook forward priority 0; policy drop;
+	}
+}
+`)
+		},
+		listeners: []listener{
+			{"sshd", "tcp:[::]:22", "both", "both"},
+			{"nginx", "tcp:[::]:80", ".2", "both"},
+			{"postgres", "tcp:0.0.0.0:5432", ".3", ""},
+			{"named", "udp:[::]:53", "none", ".2"},
+			{"unknownd", "tcp:[::]:9999", "none", "none"},
+		},
+		unchanged: true,
+	},
+	{
 		name: "dual-stack-differs",
 		v4:   "dualstack.rules", v6: "dualstack.rules6",
 		listeners: []listener{
@@ -124,6 +160,9 @@ func TestSuggestNeverWidens(t *testing.T) {
 		methods := []string{"restore", "nft"}
 		if h.ufw {
 			methods = append(methods, "ufw")
+		}
+		if h.native {
+			methods = append(methods, "nft-native")
 		}
 		for _, method := range methods {
 			t.Run(h.name+"/"+method, func(t *testing.T) {
@@ -223,6 +262,25 @@ func testNeverWidens(t *testing.T, h nowidenHost, method string) {
 		ruleset := gen("nft")
 		lab.Host.Run("nft", "flush", "ruleset")
 		lab.LoadNft(ruleset)
+	case "nft-native":
+		// no --format: on a native nft host suggest writes nft, says that
+		// it replaces the admin's table, and --diff counts only real changes
+		ruleset, stderr, code := suggestRun(lab, nil)
+		if code != 0 || !strings.Contains(stderr, "note: writing an nft file") || !strings.Contains(ruleset, "delete table inet filter") {
+			t.Fatalf("fwaudit suggest on a native nft host: exit %d, want 0, a note and a file that replaces table inet filter\nstdout:\n%s\nstderr:\n%s", code, ruleset, stderr)
+		}
+		stderrs = append(stderrs, stderr)
+		want := 1
+		if h.unchanged {
+			want = 0
+		}
+		if stdout, stderr, code := suggestRun(lab, nil, "--diff"); code != want {
+			t.Errorf("suggest --diff (nft) before loading: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, want, stdout, stderr)
+		}
+		lab.LoadNft(ruleset)
+		if tables := lab.Host.Run("nft", "list", "tables"); strings.TrimSpace(tables) != "table inet fwaudit" {
+			t.Errorf("after loading, nft list tables says:\n%s\nwant table inet fwaudit alone", tables)
+		}
 	case "ufw":
 		// no --format: on a ufw host suggest speaks ufw, and says so
 		script, stderr, code := suggestRun(lab, nil)
@@ -282,7 +340,7 @@ func testNeverWidens(t *testing.T, h nowidenHost, method string) {
 	}
 
 	// Suggesting again on the loaded suggestion changes nothing.
-	if method == "restore" || method == "ufw" {
+	if method == "restore" || method == "ufw" || method == "nft-native" {
 		stdout, stderr, code := suggestRun(lab, nil, "--diff")
 		if code != 0 || !strings.HasSuffix(stdout, "no changes\n") {
 			t.Errorf("suggest --diff after loading: exit %d, want 0 and \"no changes\"\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)

@@ -30,6 +30,8 @@ type Change struct {
 func (c Change) String() string {
 	s := c.What + ": " + c.Before + " → " + c.After
 	switch {
+	case !c.Changed && c.Why != "":
+		s += " (" + c.Why + ")"
 	case !c.Changed:
 		s += " (kept)"
 	case c.Why != "":
@@ -75,7 +77,7 @@ func Changes(p *Policy, listeners []scan.Listener, cur *Current, format string) 
 		today := cur.family(fam)
 		after := &Current{}
 		*after.family(fam) = Today{Sets: sets, Host: today.Host}
-		out = append(out, policyChanges(fam, today.Sets, sets, format == "nft", today.Sets == nil)...)
+		out = append(out, p.policyChanges(fam, today.Sets, sets, format == "nft", today.Sets == nil)...)
 		out = append(out, portChanges(p, listeners, cur, after, fam)...)
 	}
 	return out, nil
@@ -105,20 +107,21 @@ func afterLoading(p *Policy, cur *Current, format string, fam firewall.Family) (
 			}
 		}
 		ours.Source = "table inet fwaudit"
-		return append(withoutOurTable(today.Sets), ours), nil
+		return append(p.withoutReplaced(today.Sets), ours), nil
 	case p.noflush(fam):
 		return mergeNoflush(today.Sets, ours), nil
 	}
 	return replaceFilter(today.Sets, ours), nil
 }
 
-// withoutOurTable drops an earlier suggestion's table inet fwaudit.
-func withoutOurTable(sets []*firewall.Ruleset) []*firewall.Ruleset {
+// withoutReplaced drops the tables the nft rendering deletes: an earlier
+// suggestion's table inet fwaudit, and the admin's own tables it replaces.
+func (p *Policy) withoutReplaced(sets []*firewall.Ruleset) []*firewall.Ruleset {
 	var out []*firewall.Ruleset
 	for _, rs := range sets {
 		nrs := &firewall.Ruleset{Family: rs.Family, Source: rs.Source}
 		for _, t := range rs.Tables {
-			if !(t.NftFamily == "inet" && t.Name == "fwaudit") {
+			if !(t.NftFamily == "inet" && t.Name == "fwaudit") && !p.replaced(t) {
 				nrs.Tables = append(nrs.Tables, t)
 			}
 		}
@@ -229,7 +232,11 @@ func isIptables(rs *firewall.Ruleset) bool {
 }
 
 // policyChanges lists the policy of every built-in chain on either side.
-func policyChanges(fam firewall.Family, before, after []*firewall.Ruleset, nft, unknown bool) []Change {
+//
+// With nft, table inet fwaudit and the tables it replaces are compared by
+// hook: the admin's input chain that policy drop replaces is "policy
+// input: drop → drop", no change.
+func (p *Policy) policyChanges(fam firewall.Family, before, after []*firewall.Ruleset, nft, unknown bool) []Change {
 	type chainPolicy struct{ key, label, policy string }
 	collect := func(sets []*firewall.Ruleset) []chainPolicy {
 		var out []chainPolicy
@@ -237,6 +244,17 @@ func policyChanges(fam firewall.Family, before, after []*firewall.Ruleset, nft, 
 			for _, t := range rs.Tables {
 				for _, c := range t.Chains {
 					if c.Policy == "" || c.Policy == "-" {
+						continue
+					}
+					if nft && (rs.Source == "table inet fwaudit" || p.replaced(t) || t.NftFamily == "inet" && t.Name == "fwaudit") {
+						hook := c.Hook
+						if hook == "" { // ours, read back from its iptables twin
+							hook = strings.ToLower(c.Name)
+						}
+						key := "hook\x00" + hook
+						if !slices.ContainsFunc(out, func(x chainPolicy) bool { return x.key == key }) {
+							out = append(out, chainPolicy{key, "policy " + hook + " (table inet fwaudit)", strings.ToLower(c.Policy)})
+						}
 						continue
 					}
 					label := "policy " + t.Name + "/" + c.Name
@@ -266,7 +284,14 @@ func policyChanges(fam firewall.Family, before, after []*firewall.Ruleset, nft, 
 	}
 	var out []Change
 	add := func(label, before, after string) {
-		c := Change{Family: fam, What: label, Before: before, After: after, Changed: before != after}
+		// no base chain on a hook accepts, as a policy accept does
+		same := strings.EqualFold(before, after) ||
+			before == "no chain" && strings.EqualFold(after, "accept") ||
+			after == "no chain" && strings.EqualFold(before, "accept")
+		c := Change{Family: fam, What: label, Before: before, After: after, Changed: !same}
+		if same && !strings.EqualFold(before, after) {
+			c.Why = "the same: a hook without a chain accepts"
+		}
 		if c.Changed && before == "no chain" {
 			c.Why = "added"
 		}

@@ -67,7 +67,7 @@ func TestChanges(t *testing.T) {
 			"ipv4 policy filter/OUTPUT (today.ipv4): ACCEPT → ACCEPT (kept)",
 			"ipv4 policy input (table inet fwaudit): no chain → drop (added)",
 			"ipv4 policy forward (table inet fwaudit): no chain → drop (added)",
-			"ipv4 policy output (table inet fwaudit): no chain → accept (added)",
+			"ipv4 policy output (table inet fwaudit): no chain → accept (the same: a hook without a chain accepts)",
 		}, append(v4Changes[3:], v6Changes...)...)},
 	} {
 		t.Run("format "+c.format, func(t *testing.T) {

@@ -37,7 +37,7 @@ func DetectManager(cur *Current) Manager {
 				case t.NftFamily != "" && t.Name == "firewalld",
 					t.NftFamily == "" && t.Chain("INPUT_ZONES") != nil:
 					return Manager{Name: "firewalld", Format: "iptables", Why: "firewalld's rules are loaded (" + tableName(t) + ")"}
-				case t.NftFamily != "" && t.Name != "fwaudit" && hasInputHook(t):
+				case t.NftFamily != "" && hasInputHook(t): // table inet fwaudit too: loaded from an nft suggestion
 					if !slices.Contains(native, tableName(t)) {
 						native = append(native, tableName(t))
 					}
@@ -83,4 +83,53 @@ func joinShort(list []string) string {
 		return fmt.Sprintf("%s, %s, %s and %d more", list[0], list[1], list[2], len(list)-3)
 	}
 	return strings.Join(list, ", ")
+}
+
+// TableRef names an nftables table.
+type TableRef struct{ Family, Name string }
+
+func (t TableRef) String() string { return "table " + t.Family + " " + t.Name }
+
+// replacedTables are the tables the nft suggestion replaces on a host
+// managed with native nft: the admin's tables whose base chains are all
+// filter chains (an input, forward or output policy, like the filter
+// table the iptables formats replace). A table with a nat or route chain
+// stays, and so does everything on a host with iptables rules or another
+// manager: there the nft suggestion comes in beside the rules.
+func replacedTables(cur *Current) []TableRef {
+	if DetectManager(cur).Name != "nft" {
+		return nil
+	}
+	var out []TableRef
+	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
+		for _, rs := range cur.family(fam).Sets {
+			for _, t := range rs.Tables {
+				ref := TableRef{t.NftFamily, t.Name}
+				if t.NftFamily == "" || t.Name == "fwaudit" || !onlyFilterChains(t) || slices.Contains(out, ref) {
+					continue
+				}
+				out = append(out, ref)
+			}
+		}
+	}
+	return out
+}
+
+func onlyFilterChains(t *firewall.Table) bool {
+	base := 0
+	for _, c := range t.Chains {
+		if c.Hook == "" {
+			continue
+		}
+		base++
+		if c.Type != "filter" || (c.Hook != "input" && c.Hook != "forward" && c.Hook != "output") {
+			return false
+		}
+	}
+	return base > 0
+}
+
+// replaced reports whether t is one of the tables p's nft rendering deletes.
+func (p *Policy) replaced(t *firewall.Table) bool {
+	return t.NftFamily != "" && slices.Contains(p.replaces, TableRef{t.NftFamily, t.Name})
 }

@@ -40,6 +40,11 @@ type Policy struct {
 	// forwarded, sorted like Rules; see docker.go.
 	Forward []Forward
 
+	// replaces are the admin's own nftables tables the nft rendering
+	// deletes in its transaction, on a host managed with native nft
+	// (manager.go): table inet fwaudit takes their place.
+	replaces []TableRef
+
 	decisions []decision               // per listener and family, for Changes
 	noPing    map[firewall.Family]bool // echo-request dropped today in that family: not accepted
 	docker    map[firewall.Family]dockerKind
@@ -127,7 +132,8 @@ func (r Rule) Comment() string {
 // package's evaluator on the rendered rules); everything else it cannot do
 // well is a warning.
 func Build(listeners []scan.Listener, opts Options) (*Policy, []Warning, error) {
-	b := &builder{opts: opts, p: &Policy{Ping: !opts.NoPing, LogDrops: opts.LogDrops, Persist: opts.Persist}}
+	b := &builder{opts: opts, p: &Policy{Ping: !opts.NoPing, LogDrops: opts.LogDrops, Persist: opts.Persist,
+		replaces: replacedTables(opts.Current)}}
 	if err := b.check(); err != nil {
 		return nil, nil, err
 	}
