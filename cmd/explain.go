@@ -145,6 +145,7 @@ type explainStep struct {
 	Line     int    `json:"line"`
 	Handle   int    `json:"handle,omitempty"`
 	Rule     string `json:"rule"`
+	Origin   string `json:"origin,omitempty"` // the rule as its manager names it ("ufw rule 4: ...")
 	Matched  string `json:"matched"`
 	Action   string `json:"action"`
 }
@@ -227,7 +228,7 @@ func explainRun(ctx context.Context, opts *explainOptions) error {
 	for _, s := range d.Trace {
 		doc.Trace = append(doc.Trace, explainStep{
 			Table: s.Table, Chain: s.Chain, Position: pos[stepKey(s.Table, s.Chain, s.Line, s.Handle, s.Rule)],
-			Line: s.Line, Handle: s.Handle, Rule: s.Rule, Matched: s.Matched, Action: s.Action,
+			Line: s.Line, Handle: s.Handle, Rule: s.Rule, Origin: s.Origin, Matched: s.Matched, Action: s.Action,
 		})
 	}
 	if opts.iface == "" {

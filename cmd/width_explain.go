@@ -144,6 +144,9 @@ func (x explainText) stepRow(s explainStep) []string {
 		mark = s.Matched
 	}
 	rule := s.Rule
+	if s.Origin != "" {
+		rule += " (" + s.Origin + ")"
+	}
 	if s.Matched != "no" && s.Action != "" && s.Action != "continue" {
 		rule += " -> " + s.Action
 	}

@@ -116,6 +116,7 @@ type FamilyVerdict struct {
 	Interfaces []string `json:"interfaces"`
 	Reasons    []string `json:"reasons"`
 	Rule       string   `json:"rule"`
+	Origin     string   `json:"origin"`
 }
 
 // Scan runs `fwaudit scan -o json` in the host namespace; a non-zero exit,

@@ -175,7 +175,13 @@ func runCmd(dir string, in []byte, args ...string) (stdout, stderr string, err e
 
 // runCmdEnv is runCmd with env added to the environment.
 func runCmdEnv(dir string, env []string, in []byte, args ...string) (stdout, stderr string, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	return runCmdWithin(cmdTimeout, dir, env, in, args...)
+}
+
+// runCmdWithin is runCmdEnv with its own timeout, for commands that are
+// many commands (a script of ufw commands).
+func runCmdWithin(timeout time.Duration, dir string, env []string, in []byte, args ...string) (stdout, stderr string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Dir = dir
@@ -189,7 +195,7 @@ func runCmdEnv(dir string, env []string, in []byte, args ...string) (stdout, std
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()
 	if ctx.Err() != nil {
-		err = fmt.Errorf("timed out after %v: %w", cmdTimeout, err)
+		err = fmt.Errorf("timed out after %v: %w", timeout, err)
 	}
 	return o.String(), e.String(), err
 }
@@ -270,7 +276,7 @@ var ufwHostPaths = []string{"/etc/ufw", "/etc/default/ufw", "/lib/ufw"}
 // fails the test, and so does any change to the host's own files.
 func (lab *Lab) Ufw(args ...string) string {
 	lab.T.Helper()
-	return lab.withUfw("ufw "+strings.Join(args, " "), append([]string{"ufw"}, args...)...)
+	return lab.withUfw(cmdTimeout, "ufw "+strings.Join(args, " "), append([]string{"ufw"}, args...)...)
 }
 
 // UfwScript runs a shell script (fwaudit suggest --format ufw) with sh in
@@ -281,12 +287,14 @@ func (lab *Lab) UfwScript(script string) string {
 	if err := os.WriteFile(f, []byte(script), 0o600); err != nil {
 		lab.T.Fatal(err)
 	}
-	return lab.withUfw("sh "+f, "sh", f)
+	// each ufw command is a process of its own: a script of twenty takes
+	// its time on a loaded machine
+	return lab.withUfw(5*cmdTimeout, "sh "+f, "sh", f)
 }
 
 // withUfw runs argv in the lab's host namespace with the lab's own ufw
 // configuration mounted over the host's (see Ufw).
-func (lab *Lab) withUfw(what string, argv ...string) string {
+func (lab *Lab) withUfw(timeout time.Duration, what string, argv ...string) string {
 	lab.T.Helper()
 	before := hashTree(lab.T, ufwHostPaths...)
 	if lab.ufwDir == "" {
@@ -299,7 +307,7 @@ mount --bind %q /etc/default/ufw
 mount --bind %q /lib/ufw
 exec "$@"`, filepath.Join(lab.ufwDir, "etc-ufw"), filepath.Join(lab.ufwDir, "default-ufw"), filepath.Join(lab.ufwDir, "lib-ufw"))
 	cmd := append([]string{"unshare", "-m", "--propagation", "private", "sh", "-c", script, "ufw"}, argv...)
-	out, stderr, err := lab.Host.Exec(nil, cmd...)
+	out, stderr, err := runCmdWithin(timeout, lab.Dir, nil, nil, append([]string{"ip", "netns", "exec", lab.Host.Name}, cmd...)...)
 	if after := hashTree(lab.T, ufwHostPaths...); after != before {
 		lab.T.Errorf("%s changed the host's %s", what, strings.Join(ufwHostPaths, " or "))
 	}

@@ -306,6 +306,7 @@ func testNeverWidens(t *testing.T, h nowidenHost, method string) {
 		if n == 0 {
 			t.Errorf("ufw holds no rules after the script:\n%s", status)
 		}
+		checkUfwOrigins(t, lab, status)
 	}
 	all := strings.NewReplacer(" (ipv4)", "", " (ipv6)", "").Replace(strings.Join(stderrs, "\n"))
 	for _, w := range h.warnings {
@@ -353,4 +354,42 @@ func famOf(v6 bool) string {
 		return "ipv6"
 	}
 	return "ipv4"
+}
+
+// checkUfwOrigins runs fwaudit scan where ufw's files are the lab's (its
+// private mount namespace) and requires every verdict decided by a rule
+// of ufw's user chains to name that rule as `ufw status numbered`
+// (status) numbers it.
+func checkUfwOrigins(t *testing.T, lab *Lab, status string) {
+	t.Helper()
+	numbered := map[string]string{} // "4" -> the line's text, spaces squeezed
+	for _, line := range strings.Split(status, "\n") {
+		if !strings.HasPrefix(line, "[") {
+			continue
+		}
+		num, rest, _ := strings.Cut(strings.TrimPrefix(line, "["), "]")
+		numbered[strings.TrimSpace(num)] = strings.Join(strings.Fields(rest), " ")
+	}
+	out := lab.withUfw(cmdTimeout, "fwaudit scan", FwauditBin, "scan", "-o", "json")
+	s := DecodeScan(t, out)
+	named := 0
+	for _, sock := range s.Sockets {
+		if sock.Firewall == nil {
+			continue
+		}
+		for _, fv := range []*FamilyVerdict{sock.Firewall.IPv4, sock.Firewall.IPv6} {
+			if fv == nil || !strings.Contains(fv.Rule, "-user-input ") {
+				continue
+			}
+			num, text, ok := strings.Cut(strings.TrimPrefix(fv.Origin, "ufw rule "), ": ")
+			if !ok || numbered[num] != strings.Join(strings.Fields(text), " ") {
+				t.Errorf("%s/%d: decided by %q, named %q; ufw status numbered says [%s] %q", sock.Proto, sock.Port, fv.Rule, fv.Origin, num, numbered[num])
+				continue
+			}
+			named++
+		}
+	}
+	if named == 0 {
+		t.Errorf("no verdict was decided by a ufw user rule, so none was checked:\n%s", out)
+	}
 }

@@ -234,7 +234,7 @@ func (d *decider) step(c *cchain, cr *crule, matched tri, action string) {
 	}
 	s := Step{Table: c.label(), Chain: c.name, Matched: matched.String(), Action: action}
 	if cr != nil {
-		s.Line, s.Handle, s.Rule = cr.r.Line, cr.r.Handle, cr.r.Text
+		s.Line, s.Handle, s.Rule, s.Origin = cr.r.Line, cr.r.Handle, cr.r.Text, cr.r.Origin
 	} else {
 		s.Rule = "policy " + c.policy
 		if c.policy == "" { // a user chain has no policy: the walk returns

@@ -15,7 +15,10 @@ type Evaluator struct {
 	fam  Family
 	host Host
 	src  []*Ruleset // as given
-	sets []*cruleset
+	// origins names rules by their text as their manager does, for
+	// Result.Origin (nil when no rule has an Origin)
+	origins map[string]string
+	sets    []*cruleset
 	// paths are the base chains of every set in the kernel's order; a
 	// second path holds chains of equal priority the other way round when
 	// their order can matter (orderWhy says which)
@@ -73,6 +76,14 @@ func NewEvaluator(fam Family, rulesets []*Ruleset, host Host) *Evaluator {
 	}
 	if host.Routes != nil {
 		e.rp = newRouteTable(fam, host.Routes, e.local)
+	}
+	for _, rs := range rulesets {
+		for _, r := range rs.managed() {
+			if e.origins == nil {
+				e.origins = map[string]string{}
+			}
+			e.origins[r.Text] = r.Origin
+		}
 	}
 	e.paths, e.orderWhy = buildPaths(e.sets)
 	e.candidates()

@@ -310,6 +310,7 @@ func (e *Evaluator) result(q Query, proto int, w *walker, per []ifaceSets) Resul
 			}
 		}
 	}
+	res.Origin = e.origins[res.Rule]
 	return res
 }
 

@@ -132,3 +132,6 @@ func (ExecRunner) LegacyTables(fam Family) (present, known bool) {
 
 // NftTables lists the nf_tables tables of this network namespace.
 func (ExecRunner) NftTables() ([]NftTable, error) { return listNftTables() }
+
+// ReadFile reads a configuration file a manager keeps (ufw's user rules).
+func (ExecRunner) ReadFile(path string) ([]byte, error) { return os.ReadFile(path) }

@@ -117,6 +117,9 @@ type Rule struct {
 	Text         string // as in the save file, without a [pkts:bytes] prefix; nft: where and what (see nftRuleText)
 	// Native: an nft rule (Text is "family table chain handle N: statements")
 	Native bool
+	// Origin is the rule as its manager names it ("ufw rule 4: 22/tcp
+	// ALLOW IN Anywhere", see AnnotateUfw); "" when nothing names it.
+	Origin string
 	// Part numbers the pieces of an nft rule that matches a set of
 	// concatenations or a verdict map: the evaluator walks one rule per
 	// element (elements never overlap, so at most one piece matches a
@@ -201,6 +204,7 @@ type Result struct {
 	Interfaces []string       // restricted: accepted only on these input interfaces
 	Reasons    []string       // conditional: the matches that depend on runtime state
 	Rule       string         // the deciding rule as in the save file, or "-P INPUT DROP"
+	Origin     string         `json:",omitempty"` // the deciding rule as its manager names it (Rule.Origin), or ""
 }
 
 // Packet is one concrete packet, for Decide and explain.
@@ -218,6 +222,7 @@ type Step struct {
 	Line         int    // the rule's line (iptables)
 	Handle       int    // the rule's handle (nftables)
 	Rule         string // the rule text, or "policy DROP"
+	Origin       string // the rule as its manager names it (Rule.Origin), or ""
 	Matched      string // "yes", "no" or "maybe" (runtime-state match)
 	Action       string // what the walk did next: "accept", "drop", "jump X", "return", "continue"
 }

@@ -78,6 +78,7 @@ func LoadLive(ctx context.Context, r Runner) Live {
 		// nothing else read (iptables-nft-save reads its own tables)
 		native = unreadTables(kernelTables, native[0].reason, l.V4 != nil && hasSource(l.V4, "iptables-nft"), l.V6 != nil && hasSource(l.V6, "ip6tables-nft"))
 	}
+	l.annotateUfw(r)
 	l.Warnings = append(append(append(l.Warnings, w4...), w6...), wn...)
 	l.Unseen, l.Unseen4, l.Unseen6 = append(append(l.Unseen, u4...), u6...), append(l.Unseen4, u4...), append(l.Unseen6, u6...)
 	for _, t := range native {

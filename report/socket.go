@@ -59,6 +59,9 @@ type FamilyVerdict struct {
 	Interfaces []string `json:"interfaces"`
 	Reasons    []string `json:"reasons"`
 	Rule       string   `json:"rule"`
+	// Origin is the deciding rule as the host's firewall manager names it
+	// ("ufw rule 4: 22/tcp ALLOW IN Anywhere"); absent when none does.
+	Origin string `json:"origin,omitempty"`
 }
 
 // Firewall is what is known of the host's rules, per family. A nil
@@ -189,7 +192,7 @@ func familyVerdict(l scan.Listener, addr netip.Addr, ev *firewall.Evaluator, why
 func NewFamilyVerdict(r firewall.Result) *FamilyVerdict {
 	fv := &FamilyVerdict{
 		Verdict: string(r.Verdict), Sources: prefixes(r.Sources), Except: prefixes(r.Except),
-		Interfaces: nonNil(r.Interfaces), Reasons: nonNil(r.Reasons), Rule: r.Rule,
+		Interfaces: nonNil(r.Interfaces), Reasons: nonNil(r.Reasons), Rule: r.Rule, Origin: r.Origin,
 	}
 	return fv
 }
