@@ -91,6 +91,10 @@ type audit struct {
 	// incomplete says what the findings could not cover (see
 	// Summary.Incomplete)
 	incomplete []string
+	// managers holds the findings about a firewall manager's own rules
+	// (firewall.Ruleset.ManagedBy), by manager: not work for the admin,
+	// they are summed up in one finding each (managerFindings)
+	managers map[string][]Finding
 }
 
 type denyResult struct {

@@ -41,6 +41,7 @@ func (a *audit) findings() []Finding {
 		out = append(out, a.dockerBypass(f)...)
 		out = append(out, a.directAccess(f)...)
 	}
+	out = append(out, a.managerFindings()...)
 	if bs, _ := a.backends(); len(bs) > 1 {
 		out = append(out, Finding{
 			ID: "mixed-backends", Severity: Medium,
@@ -327,7 +328,7 @@ func (a *audit) staleRules(f *family) []Finding {
 					if a.listensOn(f.fam, r.Proto, ports, true) {
 						detail += " outside loopback"
 					}
-					out = append(out, Finding{
+					out = a.unlessManaged(out, rs, r, Finding{
 						ID: "stale-rule", Severity: Low, Family: string(f.fam), Proto: r.Proto, Port: pr.Lo,
 						Title:  "ACCEPT rule for a port nobody listens on",
 						Detail: detail,
@@ -421,7 +422,7 @@ func (a *audit) deadRules(f *family) []Finding {
 					fd.Detail += ": the traffic it was meant to block is decided earlier"
 				}
 			}
-			out = append(out, fd)
+			out = a.unlessManaged(out, rs, is.Rule, fd)
 		}
 	}
 	return out
@@ -542,3 +543,49 @@ func bypassRemedy(r *firewall.Rule, port uint16) string {
 }
 
 func blocks(r *firewall.Rule) bool { return r.Target == "DROP" || r.Target == "REJECT" }
+
+// unlessManaged appends fd to out, unless its rule r is one of a firewall
+// manager's own (ufw's before.rules, firewalld's zone dispatch and final
+// reject): those are not the admin's to delete or move, and a manager
+// reload would put them back. They are kept for managerFindings.
+func (a *audit) unlessManaged(out []Finding, rs *firewall.Ruleset, r *firewall.Rule, fd Finding) []Finding {
+	m := rs.ManagedBy(r)
+	if m == "" {
+		return append(out, fd)
+	}
+	if a.managers == nil {
+		a.managers = map[string][]Finding{}
+	}
+	a.managers[m] = append(a.managers[m], fd)
+	return out
+}
+
+// managerFindings sums up, per manager, the findings about its own rules
+// in one informational finding that names them.
+func (a *audit) managerFindings() []Finding {
+	var out []Finding
+	for _, m := range []string{"firewalld", "ufw"} {
+		fs := a.managers[m]
+		if len(fs) == 0 {
+			continue
+		}
+		var ids []string
+		for _, fd := range fs {
+			ids = append(ids, fd.ID)
+		}
+		ids = dedupe(ids)
+		first := fs[0]
+		detail := fmt.Sprintf("%d finding(s) (%s) are about rules %s loads itself, not rules added to it: the first is %s", len(fs), strings.Join(ids, ", "), m, first.Detail)
+		if first.Rule != "" {
+			detail += " (" + first.Rule + ")"
+		}
+		out = append(out, Finding{
+			ID: "manager-rules", Severity: Info,
+			Title:       m + "'s own rules: not listed as work",
+			Detail:      detail,
+			Source:      first.Source,
+			Remediation: "nothing to do: " + m + " puts these rules back on every reload; change them through " + m + "'s own configuration if at all",
+		})
+	}
+	return out
+}
