@@ -22,7 +22,11 @@ type fleetOptions struct {
 	failOn          string
 	allowIncomplete bool
 	baseline        string
+	failOnChange    bool
 }
+
+// exitChanged: fleet --baseline --fail-on-change found a change.
+const exitChanged = 5
 
 func newFleetCmd(app *App, runF func(context.Context, *fleetOptions) error) *cobra.Command {
 	opts := &fleetOptions{app: app}
@@ -38,8 +42,10 @@ its host. A host is named by its report's hostname, or by the file's name
 without .json when the report has none.
 
 With --baseline (an earlier directory of reports) it also shows what
-changed: findings new or resolved on the hosts in both runs, and hosts
-added or removed. A finding is the same across runs when its host, id,
+changed: findings new or resolved on the hosts in both runs, who can
+reach what (per socket and family, as fwaudit diff: widened or narrowed,
+with the sources added and removed, even when no finding changed), and
+hosts added or removed. A finding is the same across runs when its host, id,
 family, protocol, port, address, service and rule text are: line numbers,
 file names and nft handles are not part of it, so inserting a rule above
 another does not make its findings new.
@@ -56,12 +62,15 @@ Exit codes:
   2  usage
   3  a host has a finding at or above --fail-on
   4  with --fail-on: no such finding, but a host's audit is incomplete
-     (checks skipped for lack of input); --allow-incomplete lets it exit 0`,
+     (checks skipped for lack of input); --allow-incomplete lets it exit 0
+  5  with --baseline and --fail-on-change: none of the above, but
+     something changed since the baseline`,
 		Example: `  fwaudit fleet fwaudit-reports/
   fwaudit fleet -o json fwaudit-reports/ > fleet.json
   fwaudit fleet -o html fwaudit-reports/ > fleet.html
   fwaudit fleet --fail-on high fwaudit-reports/ || echo "a host has a high finding"
-  fwaudit fleet --baseline last-week/ fwaudit-reports/`,
+  fwaudit fleet --baseline last-week/ fwaudit-reports/
+  fwaudit fleet --baseline last-week/ --fail-on-change fwaudit-reports/ || mail -s changed admin`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageErrorf("%s takes one or more report files or directories", c.CommandPath())
@@ -73,6 +82,9 @@ Exit codes:
 				if _, err := report.ParseSeverity(opts.failOn); err != nil {
 					return usageErrorf("--fail-on: %v", err)
 				}
+			}
+			if opts.failOnChange && opts.baseline == "" {
+				return usageErrorf("--fail-on-change needs --baseline")
 			}
 			opts.paths = args
 			if runF != nil {
@@ -86,6 +98,7 @@ Exit codes:
 	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when a host has a finding at or above `SEVERITY` (critical, high, medium, low, info)")
 	f.BoolVar(&opts.allowIncomplete, "allow-incomplete", false, "with --fail-on, pass hosts whose audit is incomplete instead of exiting 4")
 	f.StringVar(&opts.baseline, "baseline", "", "earlier reports to compare with: a directory of them or one report `PATH`")
+	f.BoolVar(&opts.failOnChange, "fail-on-change", false, "with --baseline, exit 5 when anything changed (findings, who can reach what, hosts)")
 	var severities []string
 	for _, s := range report.Severities {
 		severities = append(severities, s.String())
@@ -142,6 +155,9 @@ func fleetRun(opts *fleetOptions) error {
 				err:  fmt.Errorf("--fail-on %s: the audit of %s is incomplete, so the fleet cannot pass", opts.failOn, report.Plural(len(fl.Incomplete()), "host")),
 				hint: "--allow-incomplete passes it on the findings alone"}
 		}
+	}
+	if opts.failOnChange && fl.Diff != nil && fl.Diff.Changed() {
+		return &exitErr{code: exitChanged}
 	}
 	return nil
 }

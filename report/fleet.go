@@ -72,14 +72,28 @@ type FleetError struct {
 }
 
 // FleetDiff is what changed since the baseline. New and Resolved hold the
-// findings of hosts present in both runs; a host only in one run is in
-// HostsAdded or HostsRemoved instead. A host whose report cannot be read
-// now is neither removed nor changed: it is in Errors.
+// findings of hosts present in both runs, Exposure the changes of who can
+// reach their sockets (as diff: per family, widened or narrowed, with the
+// sources); a host only in one run is in HostsAdded or HostsRemoved
+// instead. A host whose report cannot be read now is neither removed nor
+// changed: it is in Errors.
 type FleetDiff struct {
-	New          []FleetFinding `json:"new"`
-	Resolved     []FleetFinding `json:"resolved"`
-	HostsAdded   []string       `json:"hosts_added"`
-	HostsRemoved []string       `json:"hosts_removed"`
+	New          []FleetFinding    `json:"new"`
+	Resolved     []FleetFinding    `json:"resolved"`
+	Exposure     []FleetPortChange `json:"exposure"`
+	HostsAdded   []string          `json:"hosts_added"`
+	HostsRemoved []string          `json:"hosts_removed"`
+}
+
+// FleetPortChange is a change of who can reach a socket, with its host.
+type FleetPortChange struct {
+	Host string `json:"host"`
+	PortChange
+}
+
+// Changed reports whether anything changed since the baseline.
+func (d *FleetDiff) Changed() bool {
+	return len(d.New)+len(d.Resolved)+len(d.Exposure)+len(d.HostsAdded)+len(d.HostsRemoved) > 0
 }
 
 // FleetInput is one report file as read: Report, or Err when it could not
@@ -289,7 +303,8 @@ func RuleIdentity(rule string) string {
 // duplicate-rule findings with one identity, and losing one copy resolves
 // one of them.
 func diffFleet(cur, base []hostReport, errs []FleetError) *FleetDiff {
-	d := &FleetDiff{New: []FleetFinding{}, Resolved: []FleetFinding{}, HostsAdded: []string{}, HostsRemoved: []string{}}
+	d := &FleetDiff{New: []FleetFinding{}, Resolved: []FleetFinding{}, Exposure: []FleetPortChange{},
+		HostsAdded: []string{}, HostsRemoved: []string{}}
 	baseBy := map[string]hostReport{}
 	for _, b := range base {
 		baseBy[b.host] = b
@@ -314,6 +329,9 @@ func diffFleet(cur, base []hostReport, errs []FleetError) *FleetDiff {
 		}
 		for _, f := range r {
 			d.Resolved = append(d.Resolved, FleetFinding{Host: c.host, Finding: f})
+		}
+		for _, pc := range ExposureChanges(b.rep, c.rep) {
+			d.Exposure = append(d.Exposure, FleetPortChange{Host: c.host, PortChange: pc})
 		}
 	}
 	for _, b := range base {

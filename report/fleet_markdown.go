@@ -59,9 +59,10 @@ func (fl *Fleet) WriteMarkdown(w io.Writer) error {
 
 	if d := fl.Diff; d != nil {
 		p("\n## Changes since the baseline\n\n")
-		if len(d.New)+len(d.Resolved)+len(d.HostsAdded)+len(d.HostsRemoved) == 0 {
+		if !d.Changed() {
 			p("No change.\n")
-		} else {
+		}
+		if len(d.New)+len(d.Resolved)+len(d.HostsAdded)+len(d.HostsRemoved) > 0 {
 			p("| Change | Host | Severity | Finding | Where |\n|---|---|---|---|---|\n")
 			for _, h := range d.HostsAdded {
 				p("| host added | %s | | | |\n", mdCell(h))
@@ -74,6 +75,13 @@ func (fl *Fleet) WriteMarkdown(w io.Writer) error {
 			}
 			for _, f := range d.Resolved {
 				p("| resolved | %s | %s | %s | %s |\n", mdCell(f.Host), f.Severity, mdCodeCell(f.ID), mdCell(f.stableWhere()))
+			}
+		}
+		if len(d.Exposure) > 0 {
+			p("\n### Who can reach what\n\n| Change | Host | Port | Family | Address | Old | New | Sources |\n|---|---|---|---|---|---|---|---|\n")
+			for _, c := range d.Exposure {
+				p("| %s | %s | %s/%d | %s | %s | %s | %s | %s |\n", c.Change, mdCell(c.Host), c.Proto, c.Port, c.Family, mdCell(c.Address),
+					c.Old, c.New, mdCell(strings.Join(c.lines(), "; ")))
 			}
 		}
 	}

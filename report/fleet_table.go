@@ -57,9 +57,13 @@ func (fl *Fleet) WriteTable(w io.Writer) error {
 	if d := fl.Diff; d != nil {
 		fmt.Fprintf(b, "\nCHANGES SINCE THE BASELINE (%d new, %d resolved, %s added, %d removed)\n",
 			len(d.New), len(d.Resolved), Plural(len(d.HostsAdded), "host"), len(d.HostsRemoved))
-		if len(d.New)+len(d.Resolved)+len(d.HostsAdded)+len(d.HostsRemoved) == 0 {
+		if len(d.Exposure) > 0 {
+			fmt.Fprintf(b, "%s of who can reach what\n", Plural(len(d.Exposure), "change"))
+		}
+		if !d.Changed() {
 			fmt.Fprintln(b, "no change")
-		} else {
+		}
+		if len(d.New)+len(d.Resolved)+len(d.HostsAdded)+len(d.HostsRemoved) > 0 {
 			rows := [][]string{{"CHANGE", "HOST", "SEVERITY", "FINDING", "WHERE"}}
 			for _, h := range d.HostsAdded {
 				rows = append(rows, []string{"host added", h, "", "", ""})
@@ -74,6 +78,12 @@ func (fl *Fleet) WriteTable(w io.Writer) error {
 				rows = append(rows, []string{"resolved", f.Host, f.Severity.String(), f.ID, f.stableWhere()})
 			}
 			writeColumns(b, rows, nil)
+		}
+		if len(d.Exposure) > 0 {
+			fmt.Fprintln(b)
+			for _, c := range d.Exposure {
+				c.write(b, c.Host)
+			}
 		}
 	}
 

@@ -29,10 +29,11 @@ var htmlTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return strings.ToUpper(s[:1]) + s[1:]
 	},
-	"join":    strings.Join,
-	"plural":  Plural,
-	"verdict": socketVerdict,
-	"host":    hostname,
+	"join":        strings.Join,
+	"changeLines": func(c PortChange) []string { return c.lines() },
+	"plural":      Plural,
+	"verdict":     socketVerdict,
+	"host":        hostname,
 	"fleetFinding": func(host string, f Finding) FleetFinding {
 		return FleetFinding{Host: host, Finding: f}
 	},
