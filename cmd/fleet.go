@@ -23,6 +23,7 @@ type fleetOptions struct {
 	allowIncomplete bool
 	baseline        string
 	failOnChange    bool
+	all             bool
 }
 
 // exitChanged: fleet --baseline --fail-on-change found a change.
@@ -41,6 +42,14 @@ the findings per severity and the failed checks; every sensitive service
 its host. A host is named by its report's hostname, or by the file's name
 without .json when the report has none.
 
+A directory that fwaudit report --output-dir DIR --keep N fills holds
+several reports of each host (HOST-TIME.json): the newest of each host is
+the host's, and the older ones are counted; --all lists every report of
+each host in the host table, oldest first (its history), while findings,
+exposed services and --baseline use the newest. Two reports of one host
+are duplicates only when their times match (two machines sharing a
+name), which is an error.
+
 With --baseline (an earlier directory of reports) it also shows what
 changed: findings new or resolved on the hosts in both runs, who can
 reach what (per socket and family, as fwaudit diff: widened or narrowed,
@@ -51,9 +60,9 @@ file names and nft handles are not part of it, so inserting a rule above
 another does not make its findings new.
 
 A report that cannot be read (missing, truncated, not an fwaudit report,
-a second report of the same host) is listed under errors and on stderr,
-never dropped silently, and the exit code is 1. A directory without any
-*.json file is such an error too.
+a second report of the same host at the same time) is listed under errors
+and on stderr, never dropped silently, and the exit code is 1. A
+directory without any *.json file is such an error too.
 
 Exit codes:
   0  every report was read, and no finding is at or above --fail-on
@@ -66,6 +75,7 @@ Exit codes:
   5  with --baseline and --fail-on-change: none of the above, but
      something changed since the baseline`,
 		Example: `  fwaudit fleet fwaudit-reports/
+  fwaudit fleet --all /var/lib/fwaudit/reports/
   fwaudit fleet -o json fwaudit-reports/ > fleet.json
   fwaudit fleet -o html fwaudit-reports/ > fleet.html
   fwaudit fleet --fail-on high fwaudit-reports/ || echo "a host has a high finding"
@@ -98,6 +108,7 @@ Exit codes:
 	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when a host has a finding at or above `SEVERITY` (critical, high, medium, low, info)")
 	f.BoolVar(&opts.allowIncomplete, "allow-incomplete", false, "with --fail-on, pass hosts whose audit is incomplete instead of exiting 4")
 	f.StringVar(&opts.baseline, "baseline", "", "earlier reports to compare with: a directory of them or one report `PATH`")
+	f.BoolVar(&opts.all, "all", false, "list every report of each host (its history), not only the newest")
 	f.BoolVar(&opts.failOnChange, "fail-on-change", false, "with --baseline, exit 5 when anything changed (findings, who can reach what, hosts)")
 	var severities []string
 	for _, s := range report.Severities {
@@ -116,7 +127,7 @@ func fleetRun(opts *fleetOptions) error {
 	if opts.baseline != "" {
 		base = readReports(opts.baseline)
 	}
-	fl := report.NewFleet(cur, base)
+	fl := report.NewFleetOf(cur, base, opts.all)
 	w := opts.app.Stdout
 	var err error
 	switch opts.format {

@@ -14,9 +14,9 @@ func (fl *Fleet) WriteMarkdown(w io.Writer) error {
 	b := bufio.NewWriter(TerminalSafe(w))
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 
-	p("# Firewall audit of %s\n\n", Plural(len(fl.Hosts), "host"))
+	p("# Firewall audit of %s\n\n", Plural(fl.Totals.Hosts, "host"))
 	p("| Hosts | Critical | High | Medium | Low | Info | Exposed | Unreadable |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	p("| %d |", len(fl.Hosts))
+	p("| %d |", fl.Totals.Hosts)
 	for _, sev := range Severities {
 		p(" %d |", fl.Totals.Findings[sev.String()])
 	}
@@ -47,6 +47,9 @@ func (fl *Fleet) WriteMarkdown(w io.Writer) error {
 		}
 	}
 
+	if fl.Older > 0 && len(fl.Hosts) == fl.Totals.Hosts {
+		p("\nThe newest report of each host; %s not shown (`fwaudit fleet --all` lists them).\n", Plural(fl.Older, "older report"))
+	}
 	p("\n## Exposed sensitive services\n\n")
 	if len(fl.Exposed) == 0 {
 		p("No sensitive service is open to the world.\n")

@@ -19,15 +19,20 @@ const fleetWidth = 80
 func (fl *Fleet) WriteTable(w io.Writer) error {
 	b := bufio.NewWriter(TerminalSafe(w))
 	fmt.Fprintf(b, "fwaudit fleet: %s, %s, %d exposed, %s\n",
-		Plural(len(fl.Hosts), "host"), Plural(len(fl.Findings), "finding"), len(fl.Exposed), Plural(len(fl.Errors), "unreadable report"))
+		Plural(fl.Totals.Hosts, "host"), Plural(len(fl.Findings), "finding"), len(fl.Exposed), Plural(len(fl.Errors), "unreadable report"))
 
-	fmt.Fprintf(b, "\nHOSTS (%d)\n", len(fl.Hosts))
+	fmt.Fprintf(b, "\nHOSTS (%d)\n", fl.Totals.Hosts)
 	if len(fl.Hosts) == 0 {
 		fmt.Fprintln(b, "no host")
 	} else {
 		rows := [][]string{{"HOST", "WORST", "CRIT", "HIGH", "MED", "LOW", "INFO", "FAILED CHECKS"}}
+		history := len(fl.Hosts) > fl.Totals.Hosts // fleet --all
 		for _, h := range fl.Hosts {
-			row := []string{h.Host, h.Worst}
+			name := h.Host
+			if history {
+				name += " " + h.GeneratedAt
+			}
+			row := []string{name, h.Worst}
 			for _, sev := range Severities {
 				row = append(row, fmt.Sprint(h.Summary.Findings[sev.String()]))
 			}
@@ -41,6 +46,9 @@ func (fl *Fleet) WriteTable(w io.Writer) error {
 			rows = append(rows, append(row, checks))
 		}
 		writeColumns(b, rows, []bool{false, false, true, true, true, true, true, false})
+	}
+	if fl.Older > 0 && len(fl.Hosts) == fl.Totals.Hosts {
+		fmt.Fprintf(b, "(the newest report of each host; %s not shown: --all lists them)\n", Plural(fl.Older, "older report"))
 	}
 
 	fmt.Fprintf(b, "\nEXPOSED SENSITIVE SERVICES (%d)\n", len(fl.Exposed))
