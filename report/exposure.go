@@ -48,6 +48,7 @@ func NewExposure(family string, fv *FamilyVerdict) Exposure {
 	}
 	e.Verdict = fv.Verdict
 	e.Interfaces = append([]string{}, fv.Interfaces...)
+	e.Reasons = append([]string{}, fv.Reasons...)
 	switch fv.Verdict {
 	case "open":
 		e.Sure = fullSources(v6).minus(parseSources(v6, fv.Except))
@@ -57,12 +58,11 @@ func NewExposure(family string, fv *FamilyVerdict) Exposure {
 		} else {
 			e.Sure = parseSources(v6, fv.Sources)
 		}
+		e.Sure = e.Sure.minus(parseSources(v6, fv.Except))
 	case "conditional":
 		e.Doubt = parseSources(v6, fv.Sources)
-		e.Reasons = append([]string{}, fv.Reasons...)
 	case "unknown":
 		e.Doubt = fullSources(v6)
-		e.Reasons = append([]string{}, fv.Reasons...)
 	}
 	return e
 }
@@ -154,9 +154,9 @@ func unionStrings(a, b []string) []string {
 
 // Who says in words who can reach the socket in this family: the sources
 // ("10.20.0.0/16"), "everyone", "everyone except …", "no one", with the
-// interfaces and, after "may:", the sources in doubt with their reasons.
-// Lists longer than max prefixes are cut and counted ("+12 more"); max 0
-// lists all (--wide).
+// interfaces and, after "perhaps", the sources in doubt with their
+// reasons. Lists longer than max prefixes are cut and counted ("+12
+// more"); max 0 lists all (--wide).
 func (e Exposure) Who(max int) string {
 	var parts []string
 	sure := e.Sure.describe(max)
@@ -167,16 +167,76 @@ func (e Exposure) Who(max int) string {
 		parts = append(parts, sure)
 	}
 	if !e.Doubt.isEmpty() {
-		may := "may: " + e.Doubt.describe(max)
+		may := "perhaps " + e.Doubt.describe(max)
 		if len(e.Reasons) > 0 {
 			may += " (" + strings.Join(e.Reasons, "; ") + ")"
 		}
 		parts = append(parts, may)
 	}
 	if len(parts) == 0 {
-		return "no one"
+		none := "no one"
+		if len(e.Reasons) > 0 {
+			none += " (" + strings.Join(e.Reasons, "; ") + ")"
+		}
+		return none
 	}
 	return strings.Join(parts, "; ")
+}
+
+// Line is the family's verdict and who can reach it, as the human formats
+// show it: "ipv4 restricted: 10.20.0.0/16".
+func (e Exposure) Line(max int) string {
+	return e.Family + " " + e.Verdict + ": " + e.Who(max)
+}
+
+// Counted reports whether Who(max) cuts a list short.
+func (e Exposure) Counted(max int) bool {
+	return max > 0 && (e.Sure.listed() > max || e.Doubt.listed() > max)
+}
+
+// listed is how many prefixes describe lists: the set's, or those of
+// what it lacks when it holds more than half of the family.
+func (s sourceSet) listed() int {
+	if s.isEmpty() {
+		return 0
+	}
+	if s.fraction() > 0.5 {
+		return len(fullSources(s.v6).minus(s).prefixes())
+	}
+	return len(s.prefixes())
+}
+
+// WhoList is who can reach a socket in one family, for the HTML page: one
+// of Everyone (with the prefixes Except) or Sources, and the same for
+// those in Doubt.
+type WhoList struct {
+	Family, Verdict string
+	Everyone        bool
+	Except, Sources []string
+	Interfaces      []string
+	DoubtEveryone   bool
+	DoubtExcept     []string
+	Doubt           []string
+	Reasons         []string
+}
+
+// List is e as a WhoList.
+func (e Exposure) List() WhoList {
+	w := WhoList{Family: e.Family, Verdict: e.Verdict, Interfaces: e.Interfaces, Reasons: e.Reasons}
+	w.Everyone, w.Except, w.Sources = e.Sure.parts()
+	w.DoubtEveryone, w.DoubtExcept, w.Doubt = e.Doubt.parts()
+	return w
+}
+
+// parts is describe's choice as data: everyone but except, or the sources.
+func (s sourceSet) parts() (everyone bool, except, sources []string) {
+	if s.isEmpty() {
+		return false, nil, nil
+	}
+	if s.fraction() > 0.5 {
+		return true, fullSources(s.v6).minus(s).prefixes(), nil
+	}
+	return false, nil, s.prefixes()
 }
 
 // describe is "" for the empty set, "everyone", "everyone except …" for

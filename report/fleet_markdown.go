@@ -93,13 +93,7 @@ func (fl *Fleet) WriteMarkdown(w io.Writer) error {
 	if len(fl.Findings) == 0 {
 		p("No findings.\n")
 	}
-	for _, f := range fl.Findings {
-		p("- **%s** %s %s on %s (%s): %s\n", f.Severity, mdText(f.Title), mdCode(f.ID), mdText(f.Host), mdText(f.where()), mdText(f.Detail))
-		if f.Rule != "" {
-			p("  - Rule: %s\n", mdCode(f.Rule))
-		}
-		p("  - Remediation: %s\n", mdText(f.Remediation))
-	}
+	writeMarkdownFindings(p, GroupFindings(fl.Findings))
 
 	if len(fl.Errors) > 0 {
 		p("\n## Unreadable reports\n\n")

@@ -31,12 +31,20 @@ var htmlTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 	"join":        strings.Join,
 	"changeLines": func(c PortChange) []string { return c.lines() },
-	"plural":      Plural,
-	"verdict":     socketVerdict,
-	"host":        hostname,
-	"fleetFinding": func(host string, f Finding) FleetFinding {
-		return FleetFinding{Host: host, Finding: f}
+	"exposures":   SocketExposures,
+	"groups":      func(fs []Finding) []FindingGroup { return GroupFindings(reportFindings(fs)) },
+	"fleetGroups": GroupFindings,
+	"thousands":   Thousands,
+	"serviceCell": ServiceCell,
+	"firewallCell": func(sf *SocketFirewall) string {
+		if sf == nil {
+			return "not evaluated"
+		}
+		return FirewallCell(sf)
 	},
+	"plural":  Plural,
+	"verdict": socketVerdict,
+	"host":    hostname,
 }).ParseFS(htmlFiles, "html/*.tmpl"))
 
 // socketVerdict is a socket's overall verdict, or "not evaluated" when no
