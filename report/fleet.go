@@ -28,6 +28,34 @@ type Fleet struct {
 	Older int `json:"older"`
 	// Diff is set when a baseline was given.
 	Diff *FleetDiff `json:"diff,omitempty"`
+
+	// reach: the sockets someone can reach, for the human formats (the
+	// JSON reports hold them)
+	reach []FleetSocket
+}
+
+// FleetSocket is a listening socket of a host that some source can, or
+// perhaps can, reach.
+type FleetSocket struct {
+	Host string
+	Socket
+}
+
+// Reachable is every server socket of the hosts' newest reports that some
+// source can reach or perhaps reach, by host then port.
+func (fl *Fleet) Reachable() []FleetSocket { return fl.reach }
+
+// reachable reports whether someone can, or perhaps can, reach s.
+func reachable(s Socket) bool {
+	if s.Client {
+		return false
+	}
+	for _, e := range SocketExposures(s) {
+		if !e.Sure.isEmpty() || !e.Doubt.isEmpty() {
+			return true
+		}
+	}
+	return false
 }
 
 // FleetHost is one host's line: its report's summary, the worst severity
@@ -229,6 +257,11 @@ func (fl *Fleet) add(h hostReport) {
 		fl.Totals.Findings[f.Severity.String()]++
 	}
 	fl.Exposed = append(fl.Exposed, exposed(h.host, r)...)
+	for _, so := range r.Sockets {
+		if reachable(so) {
+			fl.reach = append(fl.reach, FleetSocket{Host: h.host, Socket: so})
+		}
+	}
 }
 
 // hostRow is a report's line in the host table.

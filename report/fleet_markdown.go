@@ -60,6 +60,17 @@ func (fl *Fleet) WriteMarkdown(w io.Writer) error {
 		}
 	}
 
+	p("\n## Who can reach what\n\n")
+	if len(fl.reach) == 0 {
+		p("No socket can be reached from outside.\n")
+	} else {
+		p("| Host | Port | Address | Service | Who can reach it |\n|---|---|---|---|---|\n")
+		for _, so := range fl.reach {
+			p("| %s | %s/%d | %s | %s | %s |\n", mdCell(so.Host), so.Proto, so.Port, mdCell(so.Address), mdCell(ServiceCell(so.Socket)),
+				mdCell(strings.Join(SocketWho(so.Socket, listMost), "; ")))
+		}
+	}
+
 	if d := fl.Diff; d != nil {
 		p("\n## Changes since the baseline\n\n")
 		if !d.Changed() {
