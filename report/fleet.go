@@ -73,12 +73,14 @@ type FleetHost struct {
 // anyone can reach: its exposed-sensitive-service finding on a socket
 // whose verdict is open.
 type Exposed struct {
-	Host     string   `json:"host"`
-	Proto    string   `json:"proto"`
-	Port     uint16   `json:"port"`
-	Address  string   `json:"address"`
-	Service  string   `json:"service"`
-	Severity Severity `json:"severity"`
+	Host    string `json:"host"`
+	Proto   string `json:"proto"`
+	Port    uint16 `json:"port"`
+	Address string `json:"address"`
+	Service string `json:"service"`
+	// ServiceBy is "port" when only the port names Service (a guess).
+	ServiceBy string   `json:"service_by,omitempty"`
+	Severity  Severity `json:"severity"`
 }
 
 // FleetFinding is a finding with the host it was raised on.
@@ -303,7 +305,7 @@ func exposed(host string, r *Report) []Exposed {
 			if s.Proto == f.Proto && s.Port == f.Port && s.Address == f.Address && s.Family == f.Family &&
 				s.Firewall != nil && s.Firewall.Verdict == "open" {
 				out = append(out, Exposed{Host: host, Proto: f.Proto, Port: f.Port, Address: f.Address,
-					Service: f.Service, Severity: f.Severity})
+					Service: f.Service, ServiceBy: f.ServiceBy, Severity: f.Severity})
 				break
 			}
 		}

@@ -56,7 +56,7 @@ func (fl *Fleet) WriteMarkdown(w io.Writer) error {
 	} else {
 		p("| Host | Severity | Port | Service | Address |\n|---|---|---|---|---|\n")
 		for _, e := range fl.Exposed {
-			p("| %s | %s | %s/%d | %s | %s |\n", mdCell(e.Host), e.Severity, e.Proto, e.Port, mdCell(e.Service), mdCell(e.Address))
+			p("| %s | %s | %s/%d | %s | %s |\n", mdCell(e.Host), e.Severity, e.Proto, e.Port, mdCell(serviceLabel(e.Service, e.ServiceBy)), mdCell(e.Address))
 		}
 	}
 

@@ -57,7 +57,7 @@ func (fl *Fleet) WriteTable(w io.Writer) error {
 	} else {
 		rows := [][]string{{"HOST", "SEVERITY", "PORT", "SERVICE", "ADDRESS"}}
 		for _, e := range fl.Exposed {
-			rows = append(rows, []string{e.Host, e.Severity.String(), fmt.Sprintf("%s/%d", e.Proto, e.Port), orDash(e.Service), e.Address})
+			rows = append(rows, []string{e.Host, e.Severity.String(), fmt.Sprintf("%s/%d", e.Proto, e.Port), orDash(serviceLabel(e.Service, e.ServiceBy)), e.Address})
 		}
 		writeColumns(b, rows, nil)
 	}

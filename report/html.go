@@ -29,13 +29,14 @@ var htmlTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return strings.ToUpper(s[:1]) + s[1:]
 	},
-	"join":        strings.Join,
-	"changeLines": func(c PortChange) []string { return c.lines() },
-	"exposures":   SocketExposures,
-	"groups":      func(fs []Finding) []FindingGroup { return GroupFindings(reportFindings(fs)) },
-	"fleetGroups": GroupFindings,
-	"thousands":   Thousands,
-	"serviceCell": ServiceCell,
+	"join":         strings.Join,
+	"changeLines":  func(c PortChange) []string { return c.lines() },
+	"exposures":    SocketExposures,
+	"groups":       func(fs []Finding) []FindingGroup { return GroupFindings(reportFindings(fs)) },
+	"fleetGroups":  GroupFindings,
+	"thousands":    Thousands,
+	"serviceLabel": serviceLabel,
+	"serviceCell":  ServiceCell,
 	"firewallCell": func(sf *SocketFirewall) string {
 		if sf == nil {
 			return "not evaluated"
