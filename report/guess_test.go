@@ -67,4 +67,3 @@ func TestPortGuessedService(t *testing.T) {
 		})
 	}
 }
-
