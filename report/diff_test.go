@@ -190,3 +190,13 @@ func TestExposureChanges(t *testing.T) {
 		})
 	}
 }
+
+// Two processes on one port are one exposure: what either admits.
+func TestExposureMerge(t *testing.T) {
+	a := sock("tcp", 5432, "0.0.0.0", &FamilyVerdict{Verdict: "restricted", Sources: []string{"10.0.0.0/8"}, Interfaces: []string{"eth1"}}, nil)
+	b := sock("tcp", 5432, "0.0.0.0", &FamilyVerdict{Verdict: "conditional", Sources: []string{"10.0.0.0/7"}, Reasons: []string{"-m recent"}}, nil)
+	e := Exposures(exposureReport(a, b))[ExposureKey{Proto: "tcp", Family: "ipv4", Address: "0.0.0.0", Port: 5432}]
+	if got := e.Who(0); e.Verdict != "conditional" || got != "10.0.0.0/8 on eth1; perhaps 11.0.0.0/8 (-m recent)" {
+		t.Errorf("merged: %s %q", e.Verdict, got)
+	}
+}

@@ -126,13 +126,14 @@ func (e Exposure) merge(o Exposure) Exposure {
 	if e.Service == "" {
 		e.Service = o.Service
 	}
+	// no interfaces on an accepting side means every interface
+	everyE := len(e.Interfaces) == 0 && !e.Sure.isEmpty()
+	everyO := len(o.Interfaces) == 0 && !o.Sure.isEmpty()
 	e.Sure = e.Sure.union(o.Sure)
 	e.Doubt = e.Doubt.union(o.Doubt).minus(e.Sure)
-	switch {
-	case len(e.Interfaces) == 0 && !e.Sure.isEmpty() && len(o.Interfaces) > 0:
-	case len(o.Interfaces) == 0 && !o.Sure.isEmpty():
+	if everyE || everyO {
 		e.Interfaces = nil
-	default:
+	} else {
 		e.Interfaces = unionStrings(e.Interfaces, o.Interfaces)
 	}
 	e.Reasons = unionStrings(e.Reasons, o.Reasons)
