@@ -37,15 +37,10 @@ var htmlTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"thousands":    Thousands,
 	"serviceLabel": serviceLabel,
 	"serviceCell":  ServiceCell,
-	"firewallCell": func(sf *SocketFirewall) string {
-		if sf == nil {
-			return "not evaluated"
-		}
-		return FirewallCell(sf)
-	},
-	"plural":  Plural,
-	"verdict": socketVerdict,
-	"host":    hostname,
+	"firewallCell": verdictWords,
+	"plural":       Plural,
+	"verdict":      socketVerdict,
+	"host":         hostname,
 }).ParseFS(htmlFiles, "html/*.tmpl"))
 
 // socketVerdict is a socket's overall verdict, or "not evaluated" when no
@@ -72,4 +67,22 @@ func (r *Report) WriteHTML(w io.Writer) error {
 // "finding" and data-finding, change rows data-change.
 func (fl *Fleet) WriteHTML(w io.Writer) error {
 	return htmlTemplates.ExecuteTemplate(w, "fleet.tmpl", fl)
+}
+
+// verdictWords is a socket's verdict per family, as scan's table says it
+// without the sources: "open", or "v4 open; v6 blocked" when the families
+// differ. Who can reach it is said beside it.
+func verdictWords(sf *SocketFirewall) string {
+	if sf == nil {
+		return "not evaluated"
+	}
+	switch {
+	case sf.IPv4 != nil && sf.IPv6 != nil && sf.IPv4.Verdict != sf.IPv6.Verdict:
+		return "v4 " + sf.IPv4.Verdict + "; v6 " + sf.IPv6.Verdict
+	case sf.IPv4 != nil:
+		return sf.IPv4.Verdict
+	case sf.IPv6 != nil:
+		return sf.IPv6.Verdict
+	}
+	return sf.Verdict
 }

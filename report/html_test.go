@@ -217,3 +217,24 @@ func TestFindingGroups(t *testing.T) {
 		t.Errorf("the JSON has %d findings, want all %d", n, len(fs))
 	}
 }
+
+// A dual-stack socket whose families differ says so in the verdict column,
+// as scan does, and who can reach it per family beside it.
+func TestHTMLDualStackVerdict(t *testing.T) {
+	r := exposureReport(sock("tcp", 443, "::", fv("open", nil, []string{"203.0.113.0/24"}), fv("blocked", nil, nil)))
+	r.Tool.Name = "fwaudit"
+	r.Checks = []Check{}
+	var b bytes.Buffer
+	if err := r.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`>v4 open; v6 blocked</td>`,
+		`<div class="who" data-family="ipv4" data-verdict="open"><span class="fam">ipv4</span> open: <span class="everyone">everyone</span> except <span class="except mono">203.0.113.0/24</span></div>`,
+		`<div class="who" data-family="ipv6" data-verdict="blocked"><span class="fam">ipv6</span> blocked: no one</div>`,
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the page has no %s", want)
+		}
+	}
+}
