@@ -66,6 +66,16 @@ func TestGolden(t *testing.T) {
 		// and the output says where it fares otherwise
 		{"explain-per-interface", nil, []string{"explain", "tcp/8080", "--offline", "--rules", "testdata/iface.rules"}},
 		// a native nft ruleset: rules named by table, chain and handle
+		// a dual-stack socket: walked in IPv4, then IPv6
+		{"explain-dual-stack", nil, []string{"explain", "tcp/8080", "--offline", "--sockets", "../testdata/report/fresh-postgres/ss.txt",
+			"--rules", "../testdata/report/ipv6-unfiltered/rules.v4", "--rules6", "../testdata/report/ipv6-unfiltered/rules.v6"}},
+		// bound to 127.0.0.1: not-applicable, as scan says
+		{"explain-loopback", nil, []string{"explain", "tcp/6379", "--offline", "--sockets", "../testdata/report/fresh-postgres/ss.txt",
+			"--rules", "../testdata/report/ipv6-unfiltered/rules.v4"}},
+		// the family is the address's
+		{"explain-from-ipv6", nil, []string{"explain", "tcp/22", "--offline", "--rules6", "../testdata/report/ipv6-unfiltered/rules.v6", "--from", "2001:db8::5"}},
+		{"explain-ipv4-with-6", nil, []string{"explain", "tcp/22", "-6", "--offline", "--rules6", "../testdata/report/ipv6-unfiltered/rules.v6", "--from", "192.0.2.5"}},
+		{"explain-iface-unnamed", nil, []string{"explain", "tcp/8080", "--offline", "--rules", "testdata/iface.rules", "--iface", "nosuch0"}},
 		{"explain-nft", nil, []string{"explain", "tcp/5432", "--offline", "--nft", "../testdata/report/nft-debian-host/ruleset.json", "--from", "192.0.2.9"}},
 		{"report-json", nil, []string{"report", "--offline", "--sockets", pgDir + "ss.txt", "--rules", pgDir + "rules.v4", "--rules6", pgDir + "rules.v6",
 			"--hostname", "db1", "--time", "2026-11-21T12:00:00Z", "--tool-version", "1.0.0-test"}},

@@ -22,9 +22,20 @@ func newDiffCmd(app *App, runF func(context.Context, *diffOptions) error) *cobra
 	c := &cobra.Command{
 		Use:   "diff [flags] OLD.json NEW.json",
 		Short: "What changed on one host between two of its reports",
-		Long: `Compare two JSON reports of one host (fwaudit report -o json): the
-listening sockets whose firewall verdict changed (or that appeared or went
-away: "absent"), and the findings that are new or resolved.
+		Long: `Compare two JSON reports of one host (fwaudit report -o json): who can
+reach each listening socket, per family (a dual-stack socket is judged
+for IPv4 and IPv6 apart), and the findings that are new or resolved.
+
+Any change of the sources the firewall accepts is a change, in either
+direction and even when the verdict word stays the same: "widened" when
+some address can now reach a socket that could not (restricted to
+10.20.0.0/16 becoming restricted to 0.0.0.0/1, or an address leaving an
+"open except" list), "narrowed" for the reverse, "widened and narrowed"
+for both, "changed" when only the verdict or the interfaces moved. Each
+names who could and who can reach it, and the sources added (+) and
+removed (-); "+?" and "-?" are sources whose access depends on runtime
+state (a conditional verdict). A socket that appeared or went away is
+"absent" on the other side.
 
 A finding is the same in both reports when its id, family, protocol, port,
 address, service and rule text are: line numbers, file names and nft

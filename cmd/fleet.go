@@ -22,7 +22,12 @@ type fleetOptions struct {
 	failOn          string
 	allowIncomplete bool
 	baseline        string
+	failOnChange    bool
+	all             bool
 }
+
+// exitChanged: fleet --baseline --fail-on-change found a change.
+const exitChanged = 5
 
 func newFleetCmd(app *App, runF func(context.Context, *fleetOptions) error) *cobra.Command {
 	opts := &fleetOptions{app: app}
@@ -37,17 +42,27 @@ the findings per severity and the failed checks; every sensitive service
 its host. A host is named by its report's hostname, or by the file's name
 without .json when the report has none.
 
+A directory that fwaudit report --output-dir DIR --keep N fills holds
+several reports of each host (HOST-TIME.json): the newest of each host is
+the host's, and the older ones are counted; --all lists every report of
+each host in the host table, oldest first (its history), while findings,
+exposed services and --baseline use the newest. Two reports of one host
+are duplicates only when their times match (two machines sharing a
+name), which is an error.
+
 With --baseline (an earlier directory of reports) it also shows what
-changed: findings new or resolved on the hosts in both runs, and hosts
-added or removed. A finding is the same across runs when its host, id,
+changed: findings new or resolved on the hosts in both runs, who can
+reach what (per socket and family, as fwaudit diff: widened or narrowed,
+with the sources added and removed, even when no finding changed), and
+hosts added or removed. A finding is the same across runs when its host, id,
 family, protocol, port, address, service and rule text are: line numbers,
 file names and nft handles are not part of it, so inserting a rule above
 another does not make its findings new.
 
 A report that cannot be read (missing, truncated, not an fwaudit report,
-a second report of the same host) is listed under errors and on stderr,
-never dropped silently, and the exit code is 1. A directory without any
-*.json file is such an error too.
+a second report of the same host at the same time) is listed under errors
+and on stderr, never dropped silently, and the exit code is 1. A
+directory without any *.json file is such an error too.
 
 Exit codes:
   0  every report was read, and no finding is at or above --fail-on
@@ -56,12 +71,16 @@ Exit codes:
   2  usage
   3  a host has a finding at or above --fail-on
   4  with --fail-on: no such finding, but a host's audit is incomplete
-     (checks skipped for lack of input); --allow-incomplete lets it exit 0`,
+     (checks skipped for lack of input); --allow-incomplete lets it exit 0
+  5  with --baseline and --fail-on-change: none of the above, but
+     something changed since the baseline`,
 		Example: `  fwaudit fleet fwaudit-reports/
+  fwaudit fleet --all /var/lib/fwaudit/reports/
   fwaudit fleet -o json fwaudit-reports/ > fleet.json
   fwaudit fleet -o html fwaudit-reports/ > fleet.html
   fwaudit fleet --fail-on high fwaudit-reports/ || echo "a host has a high finding"
-  fwaudit fleet --baseline last-week/ fwaudit-reports/`,
+  fwaudit fleet --baseline last-week/ fwaudit-reports/
+  fwaudit fleet --baseline last-week/ --fail-on-change fwaudit-reports/ || mail -s changed admin`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageErrorf("%s takes one or more report files or directories", c.CommandPath())
@@ -73,6 +92,9 @@ Exit codes:
 				if _, err := report.ParseSeverity(opts.failOn); err != nil {
 					return usageErrorf("--fail-on: %v", err)
 				}
+			}
+			if opts.failOnChange && opts.baseline == "" {
+				return usageErrorf("--fail-on-change needs --baseline")
 			}
 			opts.paths = args
 			if runF != nil {
@@ -86,6 +108,8 @@ Exit codes:
 	f.StringVar(&opts.failOn, "fail-on", "", "exit 3 when a host has a finding at or above `SEVERITY` (critical, high, medium, low, info)")
 	f.BoolVar(&opts.allowIncomplete, "allow-incomplete", false, "with --fail-on, pass hosts whose audit is incomplete instead of exiting 4")
 	f.StringVar(&opts.baseline, "baseline", "", "earlier reports to compare with: a directory of them or one report `PATH`")
+	f.BoolVar(&opts.all, "all", false, "list every report of each host (its history), not only the newest")
+	f.BoolVar(&opts.failOnChange, "fail-on-change", false, "with --baseline, exit 5 when anything changed (findings, who can reach what, hosts)")
 	var severities []string
 	for _, s := range report.Severities {
 		severities = append(severities, s.String())
@@ -103,7 +127,7 @@ func fleetRun(opts *fleetOptions) error {
 	if opts.baseline != "" {
 		base = readReports(opts.baseline)
 	}
-	fl := report.NewFleet(cur, base)
+	fl := report.NewFleetOf(cur, base, opts.all)
 	w := opts.app.Stdout
 	var err error
 	switch opts.format {
@@ -142,6 +166,9 @@ func fleetRun(opts *fleetOptions) error {
 				err:  fmt.Errorf("--fail-on %s: the audit of %s is incomplete, so the fleet cannot pass", opts.failOn, report.Plural(len(fl.Incomplete()), "host")),
 				hint: "--allow-incomplete passes it on the findings alone"}
 		}
+	}
+	if opts.failOnChange && fl.Diff != nil && fl.Diff.Changed() {
+		return &exitErr{code: exitChanged}
 	}
 	return nil
 }

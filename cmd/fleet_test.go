@@ -89,7 +89,7 @@ func TestFleetExitCodes(t *testing.T) {
 		{"usage: bad severity", []string{"fleet", "--fail-on", "severe", w1}, exitUsage, false},
 		{"html", []string{"fleet", "-o", "html", w1}, exitOK, true},
 		{"diff: same report", []string{"diff", w1 + "/mail.json", w1 + "/mail.json"}, exitOK, true},
-		{"diff: moved rules only", []string{"diff", w1 + "/web.json", w2 + "/web.json"}, exitOK, true},
+		{"diff: a drop inserted above narrows ssh, http, https", []string{"diff", w1 + "/web.json", w2 + "/web.json"}, 1, true},
 		{"diff: changed", []string{"diff", w1 + "/mail.json", w2 + "/mail.json"}, 1, true},
 		{"diff: changed, json", []string{"diff", "-o", "json", w1 + "/mail.json", w2 + "/mail.json"}, 1, true},
 		{"diff: one argument", []string{"diff", w1 + "/mail.json"}, exitUsage, false},

@@ -147,6 +147,9 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 		err = rep.WriteJSON(w)
 	}
 	if err != nil {
+		if file != nil {
+			return fmt.Errorf("writing report %s: %v", file.final, unwrapPath(err))
+		}
 		return fmt.Errorf("writing report: %w", err)
 	}
 	if file != nil {

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -28,7 +29,7 @@ const reportFileMode = 0o640
 
 func (o *outDirOptions) bind(c *cobra.Command) {
 	f := c.Flags()
-	f.StringVar(&o.dir, "output-dir", "", "write the report to `DIR`/HOST-TIME.json (.md, .txt, .html) instead of stdout, mode 0640, and print a one-line summary")
+	f.StringVar(&o.dir, "output-dir", "", "write the report to `DIR`/HOST-TIME.json (.md, .txt, .html; DIR is created, mode 0750) instead of stdout, mode 0640, and print a one-line summary")
 	f.IntVar(&o.keep, "keep", 0, "with --output-dir, keep only the newest `N` reports of this host there (0 keeps all)")
 	if err := c.MarkFlagDirname("output-dir"); err != nil {
 		panic(err)
@@ -82,17 +83,27 @@ type reportFile struct {
 	done  bool
 }
 
+// reportDirMode is the mode of an output directory fwaudit creates: its
+// reports are not for other users either.
+const reportDirMode = 0o750
+
 func (o *outDirOptions) create(host string, at time.Time, format string) (*reportFile, error) {
 	name := reportFileHost(host) + "-" + at.UTC().Format(time.RFC3339) + reportExt(format)
+	// the directory is created as mkdir -p would (the timer's
+	// /var/lib/fwaudit/reports is made by systemd, a by-hand run makes it)
+	if err := os.MkdirAll(o.dir, reportDirMode); err != nil {
+		return nil, fmt.Errorf("creating --output-dir %s: %v", o.dir, unwrapPath(err))
+	}
 	tmp, err := os.CreateTemp(o.dir, ".fwaudit-report-*.tmp")
 	if err != nil {
-		return nil, fmt.Errorf("writing report to --output-dir: %w", err)
+		// the temporary file's name means nothing to the user: name the directory
+		return nil, fmt.Errorf("writing a report in --output-dir %s: %v", o.dir, unwrapPath(err))
 	}
 	// CreateTemp makes 0600; chmod rather than trust the umask
 	if err := tmp.Chmod(reportFileMode); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
-		return nil, fmt.Errorf("writing report %s: %w", tmp.Name(), err)
+		return nil, fmt.Errorf("writing a report in --output-dir %s: %v", o.dir, unwrapPath(err))
 	}
 	return &reportFile{File: tmp, final: filepath.Join(o.dir, name)}, nil
 }
@@ -107,13 +118,17 @@ func (f *reportFile) abort() {
 
 func (f *reportFile) commit() error {
 	if err := f.File.Sync(); err != nil {
-		return fmt.Errorf("writing report %s: %w", f.final, err)
+		return fmt.Errorf("writing report %s: %v", f.final, unwrapPath(err))
 	}
 	if err := f.File.Close(); err != nil {
-		return fmt.Errorf("writing report %s: %w", f.final, err)
+		return fmt.Errorf("writing report %s: %v", f.final, unwrapPath(err))
 	}
 	if err := os.Rename(f.File.Name(), f.final); err != nil {
-		return fmt.Errorf("writing report %s: %w", f.final, err)
+		var le *os.LinkError
+		if errors.As(err, &le) {
+			err = le.Err
+		}
+		return fmt.Errorf("writing report %s: %v", f.final, err)
 	}
 	f.done = true
 	return nil

@@ -149,7 +149,8 @@ func TestReportOutputDirErrors(t *testing.T) {
 	}{
 		{"keep without dir", []string{"report", "--offline", "--keep", "3"}, exitUsage, "--keep needs --output-dir"},
 		{"negative keep", []string{"report", "--offline", "--output-dir", "x", "--keep", "-1"}, exitUsage, "--keep -1"},
-		{"missing dir", reportArgs("testdata/no-such-dir", "2026-11-21T12:00:00Z"), exitError, "no-such-dir"},
+		{"dir under a file", reportArgs("report_outdir_test.go/reports", "2026-11-21T12:00:00Z"), exitError,
+			"fwaudit: error: creating --output-dir report_outdir_test.go/reports: mkdir: not a directory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,7 +158,115 @@ func TestReportOutputDirErrors(t *testing.T) {
 			if code != tt.code || stdout != "" || !strings.Contains(stderr, tt.stderr) {
 				t.Errorf("exit %d (want %d), stdout %q, stderr %q (want %q in it)", code, tt.code, stdout, stderr, tt.stderr)
 			}
+			if strings.Contains(stderr, ".fwaudit-report-") {
+				t.Errorf("stderr names the temporary file: %q", stderr)
+			}
 		})
+	}
+}
+
+// --output-dir DIR is created when missing, as mkdir -p would, and only
+// its owner's group may read it.
+func TestReportOutputDirCreated(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "var", "lib", "fwaudit", "reports")
+	if _, stderr, code := run(t, nil, reportArgs(dir, "2026-11-21T12:00:00Z")...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.IsDir() || st.Mode().Perm()&^0o750 != 0 {
+		t.Errorf("%s: mode %v, want a directory of at most 0750", dir, st.Mode())
+	}
+	if names := dirNames(t, dir); !slices.Equal(names, []string{"db1-2026-11-21T12:00:00Z.json"}) {
+		t.Errorf("directory holds %q", names)
+	}
+}
+
+// Three runs of report --output-dir D --keep N at three times, as the timer
+// makes them, then fleet D: one host, its newest report; --all lists its
+// history; a copy of a report with the same time is a duplicate.
+func TestFleetReadsOutputDir(t *testing.T) {
+	dir := t.TempDir()
+	times := []string{"2026-11-01T06:00:00Z", "2026-11-08T06:00:00Z", "2026-11-15T06:00:00Z"}
+	for _, at := range times {
+		if _, stderr, code := run(t, nil, reportArgs(dir, at, "--keep", "3")...); code != 0 {
+			t.Fatalf("report --time %s: exit %d: %s", at, code, stderr)
+		}
+	}
+	var fl struct {
+		Hosts []struct {
+			Host        string `json:"host"`
+			File        string `json:"file"`
+			GeneratedAt string `json:"generated_at"`
+		} `json:"hosts"`
+		Older  int `json:"older"`
+		Totals struct {
+			Hosts int `json:"hosts"`
+		} `json:"totals"`
+		Errors []struct {
+			File, Error string
+		} `json:"errors"`
+		Findings []struct {
+			Host string `json:"host"`
+		} `json:"findings"`
+	}
+	decode := func(t *testing.T, args ...string) int {
+		t.Helper()
+		stdout, stderr, code := run(t, nil, append([]string{"fleet", "-o", "json"}, args...)...)
+		fl.Hosts, fl.Errors, fl.Findings = nil, nil, nil
+		if err := json.Unmarshal([]byte(stdout), &fl); err != nil {
+			t.Fatalf("fleet -o json: %v\n%s%s", err, stdout, stderr)
+		}
+		return code
+	}
+	if code := decode(t, dir); code != 0 || len(fl.Errors) != 0 {
+		t.Fatalf("fleet %s: exit %d, errors %+v", dir, code, fl.Errors)
+	}
+	if len(fl.Hosts) != 1 || fl.Hosts[0].Host != "db1" || fl.Hosts[0].GeneratedAt != times[2] || fl.Older != 2 || fl.Totals.Hosts != 1 {
+		t.Errorf("hosts %+v, older %d: want db1 at %s only, 2 older", fl.Hosts, fl.Older, times[2])
+	}
+	if len(fl.Findings) != 3 {
+		t.Errorf("%d findings, want the newest report's 3", len(fl.Findings))
+	}
+	if code := decode(t, "--all", dir); code != 0 || len(fl.Hosts) != 3 || fl.Totals.Hosts != 1 || len(fl.Findings) != 3 {
+		t.Fatalf("fleet --all: exit %d, %d rows for %d hosts, %d findings; want 3 rows for 1 host, 3 findings", code, len(fl.Hosts), fl.Totals.Hosts, len(fl.Findings))
+	}
+	for i, h := range fl.Hosts {
+		if h.Host != "db1" || h.GeneratedAt != times[i] {
+			t.Errorf("row %d: %+v, want db1 at %s (oldest first)", i, h, times[i])
+		}
+	}
+	stdout, _, _ := run(t, nil, "fleet", dir)
+	if !strings.Contains(stdout, "HOSTS (1)") || !strings.Contains(stdout, "2 older reports not shown: --all lists them") {
+		t.Errorf("fleet table:\n%s", stdout)
+	}
+	stdout, _, _ = run(t, nil, "fleet", "--all", dir)
+	for _, at := range times {
+		if !strings.Contains(stdout, "db1 "+at) {
+			t.Errorf("fleet --all does not list db1 at %s:\n%s", at, stdout)
+		}
+	}
+
+	// --keep 2 on a fourth run leaves two; fleet still reads the directory
+	if _, stderr, code := run(t, nil, reportArgs(dir, "2026-11-22T06:00:00Z", "--keep", "2")...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if code := decode(t, dir); code != 0 || len(fl.Hosts) != 1 || fl.Hosts[0].GeneratedAt != "2026-11-22T06:00:00Z" || fl.Older != 1 {
+		t.Errorf("after --keep 2: exit %d, hosts %+v, older %d", code, fl.Hosts, fl.Older)
+	}
+
+	// a copy under another name has the same time: a duplicate, exit 1
+	b, err := os.ReadFile(filepath.Join(dir, "db1-2026-11-22T06:00:00Z.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "copy.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := decode(t, dir); code != exitError || len(fl.Errors) != 1 || !strings.Contains(fl.Errors[0].Error, "at the same time") {
+		t.Errorf("duplicate: exit %d, errors %+v; want 1 and a same-time duplicate", code, fl.Errors)
 	}
 }
 

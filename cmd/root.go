@@ -140,8 +140,9 @@ func newRootCmd(app *App) *cobra.Command {
 		Use:   "fwaudit",
 		Short: "Audit which listening services your firewall lets in, and harden it",
 		Long: `fwaudit lists what listens on this host, names each service, works out from
-the real iptables and ip6tables rules who can reach it (evaluating the rules
-the way the kernel does), and writes a hardened ruleset for what runs.
+the real rules (iptables and ip6tables, legacy or nft backend, and native
+nftables) who can reach it (evaluating them the way the kernel does), and
+writes a hardened ruleset for what runs.
 
 Every live source has a file twin, so captured data from other hosts can be
 audited offline: --sockets (ss -tunlp or netstat -tunlp output), --rules

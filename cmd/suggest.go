@@ -190,6 +190,9 @@ func suggestRun(ctx context.Context, opts *suggestOptions) error {
 	for _, w := range warnings {
 		app.warnf("%s", w)
 	}
+	for _, w := range reviewWarnings(p) {
+		app.warnf("%s", w)
+	}
 
 	var current []*firewall.Ruleset
 	current = append(current, in.fw.Sets4...)
@@ -282,6 +285,49 @@ func pickFormat(app *App, opts *suggestOptions, cur *suggest.Current) {
 	}
 	opts.format = m.Format
 	opts.formatGiven = true // --diff compares this format alone
+}
+
+// reviewWarnings says on stderr what the ruleset's comments say inside
+// the file: a listener of no known service is opened to everyone, and the
+// admin should look at it. One warning per port, its families together.
+func reviewWarnings(p *suggest.Policy) []string {
+	type port struct {
+		proto string
+		port  uint16
+	}
+	fams := map[port][]string{}
+	procs := map[port]string{}
+	var order []port
+	for _, r := range p.Rules {
+		if !r.Review || len(r.Sources) > 0 {
+			continue
+		}
+		k := port{r.Proto, r.Port}
+		if _, ok := fams[k]; !ok {
+			order = append(order, k)
+		}
+		fams[k] = append(fams[k], familyLabel(r.Family))
+		if r.Process != "" {
+			procs[k] = r.Process
+		}
+	}
+	var out []string
+	for _, k := range order {
+		what := "a program fwaudit does not know"
+		if procs[k] != "" {
+			what = procs[k] + ", " + what
+		}
+		out = append(out, fmt.Sprintf("%s/%d (%s) is opened to everyone over %s: review it (its rule's comment says \"review\"); --allow %s/%d=CIDR limits the sources",
+			k.proto, k.port, what, strings.Join(fams[k], " and "), k.proto, k.port))
+	}
+	return out
+}
+
+func familyLabel(f firewall.Family) string {
+	if f == firewall.IPv6 {
+		return "IPv6"
+	}
+	return "IPv4"
 }
 
 // currentOf is the current firewall as suggest compares with it: each

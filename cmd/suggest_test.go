@@ -183,3 +183,28 @@ func TestSuggestDiff(t *testing.T) {
 		})
 	}
 }
+
+// A listener of no known service is opened to everyone: stderr says so and
+// asks for a review, not only the rule's comment inside the file; limited
+// with --allow, it is not said.
+func TestSuggestReviewWarning(t *testing.T) {
+	ss := filepath.Join(t.TempDir(), "ss.txt")
+	text := "Netid State  Recv-Q Send-Q Local Address:Port  Peer Address:Port Process\n" +
+		"tcp   LISTEN 0      128          0.0.0.0:22         0.0.0.0:*     users:((\"sshd\",pid=610,fd=3))\n" +
+		"tcp   LISTEN 0      128          0.0.0.0:9999       0.0.0.0:*     users:((\"lis\",pid=611,fd=3))\n"
+	if err := os.WriteFile(ss, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := `warning: tcp/9999 (lis, a program fwaudit does not know) is opened to everyone over IPv4: review it (its rule's comment says "review"); --allow tcp/9999=CIDR limits the sources`
+	stdout, stderr, code := run(t, nil, "suggest", "--offline", "--sockets", ss, "--ignore-current")
+	if code != 0 || !strings.Contains(stderr, want+"\n") {
+		t.Errorf("exit %d, stderr:\n%s\nwant %q", code, stderr, want)
+	}
+	if !strings.Contains(stdout, `--dport 9999 -m comment --comment "review: unknown service tcp/9999 (lis)" -j ACCEPT`) || strings.Contains(stdout, "warning") {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	_, stderr, _ = run(t, nil, "suggest", "--offline", "--sockets", ss, "--ignore-current", "--allow", "tcp/9999=10.0.0.0/8")
+	if strings.Contains(stderr, "review it") {
+		t.Errorf("a review warning for a port --allow limits:\n%s", stderr)
+	}
+}

@@ -62,7 +62,14 @@ func writeExplainText(app *App, d *explainDoc, x explainText) error {
 	var b bytes.Buffer
 	o := x.o
 	p := d.Packet
-	o.Paragraph(&b, fmt.Sprintf("%s/%d from %s to %s on %s (%s, NEW connection)", p.Proto, p.DPort, p.Src, p.Dst, p.Iface, d.Family))
+	dst, iface := p.Dst, "on "+p.Iface
+	if dst == "" {
+		dst = "this host"
+	}
+	if p.Iface == "" {
+		iface = "on any interface"
+	}
+	o.Paragraph(&b, fmt.Sprintf("%s/%d from %s to %s %s (%s, NEW connection)", p.Proto, p.DPort, p.Src, dst, iface, d.Family))
 	if len(d.Listening) == 0 {
 		o.Paragraph(&b, "listening: nothing known on this port")
 	} else {

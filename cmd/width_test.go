@@ -352,3 +352,45 @@ func TestWidthContent(t *testing.T) {
 		})
 	}
 }
+
+// report -o table says who can reach each socket: long lists are cut and
+// counted, and --wide lists every prefix the JSON has.
+func TestReportTableWho(t *testing.T) {
+	args := []string{"report", "--offline", "-o", "table", "--hostname", "gopher", "--sockets", gopherDir + "ss.txt", "--rules", gopherDir + "rules.v4"}
+	env := map[string]string{"COLUMNS": "80", "LANG": "C.UTF-8"}
+	js, _, _ := run(t, env, "report", "--offline", "--sockets", gopherDir+"ss.txt", "--rules", gopherDir+"rules.v4")
+	var rep struct {
+		Sockets []struct {
+			Port     int `json:"port"`
+			Firewall struct {
+				IPv4 struct {
+					Verdict string   `json:"verdict"`
+					Except  []string `json:"except"`
+				} `json:"ipv4"`
+			} `json:"firewall"`
+		} `json:"sockets"`
+	}
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var except []string
+	for _, s := range rep.Sockets {
+		if s.Port == 22 {
+			except = s.Firewall.IPv4.Except
+		}
+	}
+	if len(except) < 10 {
+		t.Fatalf("ssh's except list has %d prefixes; the test needs a long one", len(except))
+	}
+	cut, _, _ := run(t, env, args...)
+	want := fmt.Sprintf("tcp 0.0.0.0:22 ssh sshd(1400), public; ipv4 open: everyone except\n│ %s, %s, %s, %s,\n│ %s, +%d more",
+		except[0], except[1], except[2], except[3], except[4], len(except)-5)
+	if !strings.Contains(cut, want) || !strings.Contains(cut, "lists of more than 5 are cut and counted") {
+		t.Errorf("the table does not say %q:\n%s", want, cut)
+	}
+	wide, _, _ := run(t, env, append(args, "--wide")...)
+	line := "tcp 0.0.0.0:22 ssh sshd(1400), public; ipv4 open: everyone except " + strings.Join(except, ", ") + "\n"
+	if !strings.Contains(wide, line) {
+		t.Errorf("--wide does not list every prefix of the JSON on one line")
+	}
+}

@@ -234,6 +234,16 @@ func TestDebInstalled(t *testing.T) {
 		if err != nil || !regexp.MustCompile(`^fwaudit \S+\n$`).MatchString(out) || stderr != "" {
 			t.Errorf("fwaudit --version: %v, stdout %q, stderr %q", err, out, stderr)
 		}
+		// the package's version less its Debian revision
+		deb, _ := debPackage(t)
+		v, _, err := runOut(t, nil, "dpkg-deb", "-f", deb, "Version")
+		upstream := strings.TrimSpace(v)
+		if i := strings.LastIndex(upstream, "-"); i > 0 {
+			upstream = upstream[:i]
+		}
+		if err != nil || out != "fwaudit "+upstream+"\n" {
+			t.Errorf("fwaudit --version says %q, the package is version %q (want fwaudit %s)", out, strings.TrimSpace(v), upstream)
+		}
 	})
 
 	t.Run("man", func(t *testing.T) {
@@ -256,7 +266,8 @@ func TestDebInstalled(t *testing.T) {
 				}
 				// man justifies lines: compare with runs of spaces as one
 				flat := strings.Join(strings.Fields(out), " ")
-				for _, want := range []string{strings.ToUpper(name) + "(1)", "NAME " + name + " - ", "SYNOPSIS"} {
+				for _, want := range []string{strings.ToUpper(name) + "(1)", "NAME " + name + " - ", "SYNOPSIS",
+					"EXIT STATUS", "ENVIRONMENT", "FILES", "SEE ALSO"} {
 					if !strings.Contains(flat, want) {
 						t.Errorf("man -l %s: no %q in\n%s", name, want, out)
 					}

@@ -185,3 +185,76 @@ func policyMatches(got, want string) bool {
 	return strings.Contains(g, "-p "+chain) || strings.Contains(g, ":"+chain) ||
 		(strings.Contains(g, "policy") && (strings.Contains(g, chain) || !strings.Contains(g, "-a ")))
 }
+
+// explainFamilies is the part of `explain -o json` that says which family
+// was walked and how the port fares, with the other family's walk.
+type explainFamilies struct {
+	Family  string `json:"family"`
+	Verdict string `json:"verdict"`
+	Packet  struct {
+		Iface string `json:"iface"`
+	} `json:"packet"`
+	Port struct {
+		Verdict string `json:"verdict"`
+	} `json:"port"`
+	Other *explainFamilies `json:"other_family"`
+}
+
+// Live explain as a user types it: a dual-stack port is walked in both
+// families and each verdict is the kernel's; a loopback-bound port is
+// not-applicable, as scan says; an interface the host lacks is refused.
+func TestExplainLiveFamilies(t *testing.T) {
+	lab := NewLab(t)
+	lab.LoadIptables(`*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 443 -j ACCEPT
+COMMIT
+`)
+	lab.LoadIp6tables(`*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+COMMIT
+`)
+	lab.Start(lab.Host, "nginx", "tcp:[::]:443")
+	lab.Start(lab.Host, "redis-server", "tcp:127.0.0.1:6379")
+	kernel(t, lab, "tcp", "192.0.2.2", "192.0.2.1", 443, true)
+	kernel(t, lab, "tcp", "2001:db8::2", "2001:db8::1", 443, false)
+
+	stdout, stderr, code := lab.Fwaudit("explain", "tcp/443", "-o", "json")
+	var ex explainFamilies
+	if code != 0 || json.Unmarshal([]byte(stdout), &ex) != nil {
+		t.Fatalf("explain tcp/443: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if ex.Family != "ipv4" || ex.Verdict != "accept" || ex.Packet.Iface != "veth0" || ex.Other == nil ||
+		ex.Other.Family != "ipv6" || ex.Other.Verdict != "drop" || ex.Other.Port.Verdict != "blocked" {
+		t.Errorf("explain tcp/443 on a dual-stack socket: %s", stdout)
+	}
+	stdout, stderr, code = lab.Fwaudit("explain", "tcp/443", "--from", "2001:db8::2", "-o", "json")
+	ex = explainFamilies{}
+	if code != 0 || json.Unmarshal([]byte(stdout), &ex) != nil || ex.Family != "ipv6" || ex.Verdict != "drop" || ex.Other != nil {
+		t.Errorf("explain --from 2001:db8::2: exit %d, %s%s", code, stdout, stderr)
+	}
+
+	kernel(t, lab, "tcp", "192.0.2.2", "192.0.2.1", 6379, false)
+	stdout, _, code = lab.Fwaudit("explain", "tcp/6379", "-o", "json")
+	ex = explainFamilies{}
+	if code != 0 || json.Unmarshal([]byte(stdout), &ex) != nil || ex.Port.Verdict != "not-applicable" {
+		t.Errorf("explain tcp/6379 (bound to 127.0.0.1): exit %d, %s", code, stdout)
+	}
+	scan := lab.Scan()
+	for _, s := range scan.Find("tcp", "ipv4", 6379) {
+		if s.Firewall == nil || s.Firewall.IPv4 == nil || s.Firewall.IPv4.Verdict != ex.Port.Verdict {
+			t.Errorf("scan says %+v for tcp/6379, explain %s", s.Firewall, ex.Port.Verdict)
+		}
+	}
+
+	_, stderr, code = lab.Fwaudit("explain", "tcp/443", "--iface", "nosuch0")
+	if code != 2 || !strings.Contains(stderr, "--iface nosuch0: this host has no such interface") {
+		t.Errorf("explain --iface nosuch0: exit %d, stderr %q", code, stderr)
+	}
+}

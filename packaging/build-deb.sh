@@ -46,7 +46,10 @@ mkdir -p "$root/DEBIAN" "$root/usr/bin" "$root/usr/share/man/man1" \
 
 # A static binary (no cgo): it runs on any Debian release of its
 # architecture and depends on no library, so the package depends on nothing.
-ldflags="-s -w -X github.com/fwaudit/fwaudit/cmd.version=$VERSION"
+# fwaudit --version and the man pages say the package's upstream version
+# (0~git20261124.c70bca4 for package version 0~git20261124.c70bca4-1), so
+# that what a user runs matches what dpkg -l lists
+ldflags="-s -w -X github.com/fwaudit/fwaudit/cmd.version=$upstream"
 CGO_ENABLED=0 $GO build -trimpath -buildmode=pie -ldflags "$ldflags" -o "$root/usr/bin/fwaudit" ./cmd/fwaudit
 CGO_ENABLED=0 $GO run -trimpath -ldflags "$ldflags" ./scripts/gen-man "$stage/man"
 for f in "$stage"/man/*.1; do

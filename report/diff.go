@@ -6,14 +6,18 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 )
 
 // DiffSchemaVersion is the version of the `diff -o json` document.
-const DiffSchemaVersion = 1
+// Version 2: one entry per family of a socket, with the sources added and
+// removed.
+const DiffSchemaVersion = 2
 
-// Diff is what changed on one host between two of its reports: sockets
-// whose verdict changed (or that appeared or went away), and findings new
-// or resolved by identity (Finding.Key: never by line number).
+// Diff is what changed on one host between two of its reports: who can
+// reach each listening socket, per family (the sources accepted or in
+// doubt, the verdict, the interfaces), and findings new or resolved by
+// identity (Finding.Key: never by line number).
 type Diff struct {
 	SchemaVersion int          `json:"schema_version"`
 	Old           DiffSide     `json:"old"`
@@ -31,25 +35,35 @@ type DiffSide struct {
 	GeneratedAt string `json:"generated_at"`
 }
 
-// PortChange is a listening socket whose verdict differs: Old or New is
-// "absent" when nothing listened there in that report.
+// PortChange is one family of a listening socket whose exposure differs.
+// Old or New is "absent" when nothing listened there in that report.
+// Change is "widened" when some address can now reach it that could not
+// (or could only perhaps), "narrowed" for the reverse, "widened and
+// narrowed" for both, and "changed" when only the verdict word or the
+// interfaces moved. Added and Removed are the sources now certainly
+// accepted that were not, and those no longer certainly accepted;
+// DoubtAdded and DoubtRemoved the same for the sources in doubt.
 type PortChange struct {
-	Proto   string `json:"proto"`
-	Family  string `json:"family"`
-	Address string `json:"address"`
-	Port    uint16 `json:"port"`
-	Service string `json:"service"`
-	Old     string `json:"old"`
-	New     string `json:"new"`
+	Proto         string   `json:"proto"`
+	Family        string   `json:"family"`
+	Address       string   `json:"address"`
+	Port          uint16   `json:"port"`
+	Service       string   `json:"service"`
+	Old           string   `json:"old"`
+	New           string   `json:"new"`
+	Change        string   `json:"change"`
+	Added         []string `json:"added"`
+	Removed       []string `json:"removed"`
+	DoubtAdded    []string `json:"doubt_added"`
+	DoubtRemoved  []string `json:"doubt_removed"`
+	OldInterfaces []string `json:"old_interfaces"`
+	NewInterfaces []string `json:"new_interfaces"`
+
+	was, now Exposure // for the human formats
 }
 
 // Absent is the verdict of a socket that is not in a report.
 const Absent = "absent"
-
-type sockKey struct {
-	proto, family, addr string
-	port                uint16
-}
 
 // NewDiff compares two reports of one host, read from oldFile and newFile.
 func NewDiff(oldFile string, old *Report, newFile string, cur *Report) *Diff {
@@ -57,45 +71,8 @@ func NewDiff(oldFile string, old *Report, newFile string, cur *Report) *Diff {
 		SchemaVersion: DiffSchemaVersion,
 		Old:           DiffSide{File: oldFile, Host: old.Host.Hostname, GeneratedAt: old.GeneratedAt},
 		New:           DiffSide{File: newFile, Host: cur.Host.Hostname, GeneratedAt: cur.GeneratedAt},
-		Ports:         []PortChange{},
+		Ports:         ExposureChanges(old, cur),
 	}
-	before, svc := verdicts(old)
-	after, svc2 := verdicts(cur)
-	for k, s := range svc2 {
-		svc[k] = s
-	}
-	keys := map[sockKey]bool{}
-	for k := range before {
-		keys[k] = true
-	}
-	for k := range after {
-		keys[k] = true
-	}
-	for k := range keys {
-		o, n := before[k], after[k]
-		if o == "" {
-			o = Absent
-		}
-		if n == "" {
-			n = Absent
-		}
-		if o != n {
-			d.Ports = append(d.Ports, PortChange{Proto: k.proto, Family: k.family, Address: k.addr, Port: k.port,
-				Service: svc[k], Old: o, New: n})
-		}
-	}
-	sort.Slice(d.Ports, func(i, j int) bool {
-		a, b := d.Ports[i], d.Ports[j]
-		switch {
-		case a.Port != b.Port:
-			return a.Port < b.Port
-		case a.Proto != b.Proto:
-			return a.Proto < b.Proto
-		case a.Family != b.Family:
-			return a.Family < b.Family
-		}
-		return a.Address < b.Address
-	})
 	d.NewFindings, d.Resolved = DiffFindings(old.Findings, cur.Findings)
 	if d.NewFindings == nil {
 		d.NewFindings = []Finding{}
@@ -107,26 +84,105 @@ func NewDiff(oldFile string, old *Report, newFile string, cur *Report) *Diff {
 	return d
 }
 
-// verdicts maps the report's server sockets to their verdicts; sockets that
-// share a key (one port held by several processes) keep the most
-// permissive (rank, as Overall orders them).
-func verdicts(r *Report) (map[sockKey]string, map[sockKey]string) {
-	v := map[sockKey]string{}
-	svc := map[sockKey]string{}
-	for _, s := range r.Sockets {
-		if s.Client {
-			continue
+// ExposureChanges compares who can reach each socket, per family, in two
+// reports of one host.
+func ExposureChanges(old, cur *Report) []PortChange {
+	before, after := Exposures(old), Exposures(cur)
+	keys := map[ExposureKey]bool{}
+	for k := range before {
+		keys[k] = true
+	}
+	for k := range after {
+		keys[k] = true
+	}
+	out := []PortChange{}
+	for k := range keys {
+		o, ok1 := before[k]
+		n, ok2 := after[k]
+		if !ok1 {
+			o = absentExposure(k)
 		}
-		k := sockKey{s.Proto, s.Family, s.Address, s.Port}
-		nv := socketVerdict(s)
-		if old, ok := v[k]; !ok || rank[nv] > rank[old] {
-			v[k] = nv
+		if !ok2 {
+			n = absentExposure(k)
 		}
-		if s.Service != "" {
-			svc[k] = s.Service
+		if c, changed := compareExposure(o, n); changed {
+			out = append(out, c)
 		}
 	}
-	return v, svc
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		switch {
+		case a.Port != b.Port:
+			return a.Port < b.Port
+		case a.Proto != b.Proto:
+			return a.Proto < b.Proto
+		case a.Family != b.Family:
+			return a.Family < b.Family
+		}
+		return a.Address < b.Address
+	})
+	return out
+}
+
+func absentExposure(k ExposureKey) Exposure {
+	v6 := k.Family == "ipv6"
+	return Exposure{Proto: k.Proto, Family: k.Family, Address: k.Address, Port: k.Port, Verdict: Absent,
+		Sure: sourceSet{v6: v6}, Doubt: sourceSet{v6: v6}}
+}
+
+// compareExposure says how n differs from o, address by address: each
+// source is reached certainly, perhaps, or not; widened when one rises,
+// narrowed when one falls.
+func compareExposure(o, n Exposure) (PortChange, bool) {
+	c := PortChange{Proto: n.Proto, Family: n.Family, Address: n.Address, Port: n.Port, Service: n.Service,
+		Old: o.Verdict, New: n.Verdict,
+		Added: n.Sure.minus(o.Sure).prefixes(), Removed: o.Sure.minus(n.Sure).prefixes(),
+		DoubtAdded: n.Doubt.minus(o.Doubt).prefixes(), DoubtRemoved: o.Doubt.minus(n.Doubt).prefixes(),
+		OldInterfaces: nonNil(o.Interfaces), NewInterfaces: nonNil(n.Interfaces), was: o, now: n}
+	if c.Service == "" {
+		c.Service = o.Service
+	}
+	oAny, nAny := o.Sure.union(o.Doubt), n.Sure.union(n.Doubt)
+	rose := !n.Sure.minus(o.Sure).isEmpty() || !n.Doubt.minus(oAny).isEmpty()
+	fell := !o.Sure.minus(n.Sure).isEmpty() || !o.Doubt.minus(nAny).isEmpty()
+	ifaces := strings.Join(c.OldInterfaces, ",") != strings.Join(c.NewInterfaces, ",")
+	if ifaces && !n.Sure.isEmpty() && !o.Sure.isEmpty() {
+		// no interfaces means every one
+		switch {
+		case len(n.Interfaces) == 0 || len(o.Interfaces) > 0 && subset(o.Interfaces, n.Interfaces):
+			rose = true
+		case len(o.Interfaces) == 0 || subset(n.Interfaces, o.Interfaces):
+			fell = true
+		default:
+			rose, fell = true, true
+		}
+	}
+	switch {
+	case rose && fell:
+		c.Change = "widened and narrowed"
+	case rose:
+		c.Change = "widened"
+	case fell:
+		c.Change = "narrowed"
+	case o.Verdict != n.Verdict || ifaces || len(c.DoubtAdded)+len(c.DoubtRemoved) > 0:
+		c.Change = "changed"
+	default:
+		return c, false
+	}
+	return c, true
+}
+
+func subset(a, b []string) bool {
+	in := map[string]bool{}
+	for _, s := range b {
+		in[s] = true
+	}
+	for _, s := range a {
+		if !in[s] {
+			return false
+		}
+	}
+	return true
 }
 
 // WriteJSON writes the diff as `diff -o json`.
@@ -153,15 +209,13 @@ func (d *Diff) WriteTable(w io.Writer) error {
 		fmt.Fprintln(b, "\nno change")
 		return b.Flush()
 	}
-	fmt.Fprintf(b, "\nPORTS WHOSE VERDICT CHANGED (%d)\n", len(d.Ports))
+	fmt.Fprintf(b, "\nWHO CAN REACH WHAT: CHANGES (%d)\n", len(d.Ports))
 	if len(d.Ports) == 0 {
 		fmt.Fprintln(b, "none")
 	} else {
-		rows := [][]string{{"PORT", "FAMILY", "SERVICE", "OLD", "NEW", "ADDRESS"}}
 		for _, p := range d.Ports {
-			rows = append(rows, []string{fmt.Sprintf("%s/%d", p.Proto, p.Port), p.Family, orDash(p.Service), p.Old, p.New, p.Address})
+			p.write(b, "")
 		}
-		writeColumns(b, rows, nil)
 	}
 	for _, part := range []struct {
 		name string
@@ -179,4 +233,61 @@ func (d *Diff) WriteTable(w io.Writer) error {
 		writeColumns(b, rows, nil)
 	}
 	return b.Flush()
+}
+
+// lines says who could and who can reach the socket, then which sources
+// the change added or removed, one line each: "was: 10.20.0.0/16", "now:
+// 0.0.0.0/1", "+ 0.0.0.0/5, 8.0.0.0/7, 10.0.0.0/12, +12 more", "+?
+// 10.0.0.0/8" (now in doubt), "- everyone except 127.0.0.0/8". The JSON
+// lists every prefix.
+func (p PortChange) lines() []string {
+	out := []string{"was: " + p.was.Who(3), "now: " + p.now.Who(3)}
+	if p.was.Verdict == Absent {
+		out = out[1:]
+	} else if p.now.Verdict == Absent {
+		out = out[:1]
+	}
+	// a list equal to all of was or now says nothing "was:" and "now:" do not
+	for _, l := range []struct {
+		mark string
+		ps   []string
+		news bool
+	}{{"+ ", p.Added, !p.was.Sure.isEmpty()}, {"- ", p.Removed, !p.now.Sure.isEmpty()},
+		{"+? ", p.DoubtAdded, !p.was.Doubt.isEmpty() || !p.was.Sure.isEmpty()},
+		{"-? ", p.DoubtRemoved, !p.now.Doubt.isEmpty() || !p.now.Sure.isEmpty()}} {
+		if len(l.ps) > 0 && l.news {
+			out = append(out, l.mark+parseSources(p.Family == "ipv6", l.ps).describe(3))
+		}
+	}
+	if strings.Join(p.OldInterfaces, ",") != strings.Join(p.NewInterfaces, ",") {
+		out = append(out, "interfaces "+orAll(p.OldInterfaces)+" -> "+orAll(p.NewInterfaces))
+	}
+	return out
+}
+
+// write writes the change as a heading line and its lines indented:
+//
+//	tcp/5432 ipv4 0.0.0.0 postgresql: restricted -> restricted, widened
+//	    was: 10.20.0.0/16
+//	    now: 0.0.0.0/1
+func (p PortChange) write(b *bufio.Writer, host string) {
+	head := fmt.Sprintf("%s/%d %s %s", p.Proto, p.Port, p.Family, p.Address)
+	if host != "" {
+		head = host + " " + head
+	}
+	if p.Service != "" {
+		head += " " + p.Service
+	}
+	writeWrapped(b, fmt.Sprintf("%s: %s -> %s, %s", head, p.Old, p.New, p.Change), "    ")
+	for _, l := range p.lines() {
+		b.WriteString("    ")
+		writeWrapped(b, l, "      ")
+	}
+}
+
+func orAll(ifaces []string) string {
+	if len(ifaces) == 0 {
+		return "all"
+	}
+	return strings.Join(ifaces, ",")
 }

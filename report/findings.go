@@ -91,14 +91,54 @@ func exposedVerdict(s Socket) string {
 func where(s Socket) string {
 	w := fmt.Sprintf("%s/%d on %s", s.Proto, s.Port, s.Address)
 	if s.Service != "" {
-		w += " (" + s.Service + ")"
+		w += " (" + serviceLabel(s.Service, s.ServiceBy) + ")"
 	}
 	return w
 }
 
+// guessed: only the port names the socket's service.
+func guessed(s Socket) bool { return s.Service != "" && s.ServiceBy == scan.ServiceByPort }
+
+// serviceLabel is a service's name as people read it: "snmp?" when only
+// the port names it.
+func serviceLabel(name, by string) string {
+	if name != "" && by == scan.ServiceByPort {
+		return name + "?"
+	}
+	return name
+}
+
+// guessNote says, in a finding's detail, that the service is a guess.
+func guessNote(s Socket) string {
+	if !guessed(s) {
+		return ""
+	}
+	who := "an unnamed process"
+	if s.Process != "" {
+		who = s.Process
+	}
+	return fmt.Sprintf("; it is named %s only from its port (the process is %s), so the severity is one step lower", s.Service, who)
+}
+
+// remedyName is what a remediation tells to bind elsewhere: the service,
+// or for a guess the process that holds the port.
+func remedyName(s Socket) string {
+	if guessed(s) {
+		if s.Process != "" {
+			return fmt.Sprintf("%s (the process on %d/%s)", s.Process, s.Port, s.Proto)
+		}
+		return fmt.Sprintf("the process on %d/%s", s.Port, s.Proto)
+	}
+	return serviceName(s)
+}
+
 func socketFinding(id string, sev Severity, s Socket) Finding {
-	return Finding{ID: id, Severity: sev, Family: s.Family, Proto: s.Proto, Port: s.Port,
+	f := Finding{ID: id, Severity: sev, Family: s.Family, Proto: s.Proto, Port: s.Port,
 		Address: s.Address, Service: s.Service, Process: s.Process}
+	if guessed(s) {
+		f.ServiceBy = scan.ServiceByPort
+	}
+	return f
 }
 
 // openFamilies lists the families in which a socket's verdict is v.
@@ -135,19 +175,26 @@ func (a *audit) socketFindings(s Socket, noFW map[firewall.Family]bool) []Findin
 			// whoever reaches it can read or take over the host.
 			sev = Critical
 		}
+		if guessed(s) {
+			sev-- // the port says snmp; the process may be anything
+		}
 		f := socketFinding("exposed-sensitive-service", sev, s)
 		f.Title = fmt.Sprintf("%s is reachable from the internet", serviceName(s))
-		f.Detail = fmt.Sprintf("%s accepts NEW connections from anyone over %s", where(s), strings.Join(fams, " and "))
+		f.Detail = fmt.Sprintf("%s accepts NEW connections from anyone over %s%s", where(s), strings.Join(fams, " and "), guessNote(s))
 		f.Rule = rule
-		f.Remediation = fmt.Sprintf("bind %s to 127.0.0.1 (or a private address), or accept %d/%s only from the addresses that need it", serviceName(s), s.Port, s.Proto)
+		f.Remediation = fmt.Sprintf("bind %s to 127.0.0.1 (or a private address), or accept %d/%s only from the addresses that need it", remedyName(s), s.Port, s.Proto)
 		out = append(out, f)
 	case sensitive && v == string(firewall.Conditional):
 		_, rule := openFamilies(s, firewall.Conditional)
-		f := socketFinding("exposed-sensitive-service", Medium, s)
+		sev := Medium
+		if guessed(s) {
+			sev--
+		}
+		f := socketFinding("exposed-sensitive-service", sev, s)
 		f.Title = fmt.Sprintf("%s may be reachable from the internet", serviceName(s))
-		f.Detail = fmt.Sprintf("%s is accepted depending on runtime state (%s)", where(s), strings.Join(reasons(s), "; "))
+		f.Detail = fmt.Sprintf("%s is accepted depending on runtime state (%s)%s", where(s), strings.Join(reasons(s), "; "), guessNote(s))
 		f.Rule = rule
-		f.Remediation = fmt.Sprintf("bind %s to 127.0.0.1, or accept %d/%s only from named sources", serviceName(s), s.Port, s.Proto)
+		f.Remediation = fmt.Sprintf("bind %s to 127.0.0.1, or accept %d/%s only from named sources", remedyName(s), s.Port, s.Proto)
 		out = append(out, f)
 	}
 
@@ -209,7 +256,7 @@ func (a *audit) socketFindings(s Socket, noFW map[firewall.Family]bool) []Findin
 
 func serviceName(s Socket) string {
 	if s.Service != "" {
-		return s.Service
+		return serviceLabel(s.Service, s.ServiceBy)
 	}
 	if s.Process != "" {
 		return s.Process

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 )
 
 // FleetSchemaVersion is the version of the `fleet -o json` document;
@@ -21,8 +22,40 @@ type Fleet struct {
 	Findings      []FleetFinding `json:"findings"`
 	Totals        FleetTotals    `json:"totals"`
 	Errors        []FleetError   `json:"errors"`
+	// Older counts the reports left out because a newer report of the
+	// same host was read (a directory that report --output-dir --keep
+	// fills); fleet --all lists them in Hosts.
+	Older int `json:"older"`
 	// Diff is set when a baseline was given.
 	Diff *FleetDiff `json:"diff,omitempty"`
+
+	// reach: the sockets someone can reach, for the human formats (the
+	// JSON reports hold them)
+	reach []FleetSocket
+}
+
+// FleetSocket is a listening socket of a host that some source can, or
+// perhaps can, reach.
+type FleetSocket struct {
+	Host string
+	Socket
+}
+
+// Reachable is every server socket of the hosts' newest reports that some
+// source can reach or perhaps reach, by host then port.
+func (fl *Fleet) Reachable() []FleetSocket { return fl.reach }
+
+// reachable reports whether someone can, or perhaps can, reach s.
+func reachable(s Socket) bool {
+	if s.Client {
+		return false
+	}
+	for _, e := range SocketExposures(s) {
+		if !e.Sure.isEmpty() || !e.Doubt.isEmpty() {
+			return true
+		}
+	}
+	return false
 }
 
 // FleetHost is one host's line: its report's summary, the worst severity
@@ -40,12 +73,14 @@ type FleetHost struct {
 // anyone can reach: its exposed-sensitive-service finding on a socket
 // whose verdict is open.
 type Exposed struct {
-	Host     string   `json:"host"`
-	Proto    string   `json:"proto"`
-	Port     uint16   `json:"port"`
-	Address  string   `json:"address"`
-	Service  string   `json:"service"`
-	Severity Severity `json:"severity"`
+	Host    string `json:"host"`
+	Proto   string `json:"proto"`
+	Port    uint16 `json:"port"`
+	Address string `json:"address"`
+	Service string `json:"service"`
+	// ServiceBy is "port" when only the port names Service (a guess).
+	ServiceBy string   `json:"service_by,omitempty"`
+	Severity  Severity `json:"severity"`
 }
 
 // FleetFinding is a finding with the host it was raised on.
@@ -72,14 +107,28 @@ type FleetError struct {
 }
 
 // FleetDiff is what changed since the baseline. New and Resolved hold the
-// findings of hosts present in both runs; a host only in one run is in
-// HostsAdded or HostsRemoved instead. A host whose report cannot be read
-// now is neither removed nor changed: it is in Errors.
+// findings of hosts present in both runs, Exposure the changes of who can
+// reach their sockets (as diff: per family, widened or narrowed, with the
+// sources); a host only in one run is in HostsAdded or HostsRemoved
+// instead. A host whose report cannot be read now is neither removed nor
+// changed: it is in Errors.
 type FleetDiff struct {
-	New          []FleetFinding `json:"new"`
-	Resolved     []FleetFinding `json:"resolved"`
-	HostsAdded   []string       `json:"hosts_added"`
-	HostsRemoved []string       `json:"hosts_removed"`
+	New          []FleetFinding    `json:"new"`
+	Resolved     []FleetFinding    `json:"resolved"`
+	Exposure     []FleetPortChange `json:"exposure"`
+	HostsAdded   []string          `json:"hosts_added"`
+	HostsRemoved []string          `json:"hosts_removed"`
+}
+
+// FleetPortChange is a change of who can reach a socket, with its host.
+type FleetPortChange struct {
+	Host string `json:"host"`
+	PortChange
+}
+
+// Changed reports whether anything changed since the baseline.
+func (d *FleetDiff) Changed() bool {
+	return len(d.New)+len(d.Resolved)+len(d.Exposure)+len(d.HostsAdded)+len(d.HostsRemoved) > 0
 }
 
 // FleetInput is one report file as read: Report, or Err when it could not
@@ -90,11 +139,18 @@ type FleetInput struct {
 	Err    error
 }
 
-// NewFleet gathers reports into one view. A nil baseline gives no Diff.
-// Every input with an Err is listed in Errors; so is a second report of a
-// host already read (two machines sharing a hostname cannot be told apart
-// across runs).
+// NewFleet gathers reports into one view: the newest report of each host.
+// A nil baseline gives no Diff. Every input with an Err is listed in
+// Errors; so is a second report of a host with the same time (two machines
+// sharing a hostname cannot be told apart across runs).
 func NewFleet(current, baseline []FleetInput) *Fleet {
+	return NewFleetOf(current, baseline, false)
+}
+
+// NewFleetOf is NewFleet; with all, Hosts has a row for every report of
+// each host (its history, oldest first), while findings, exposed services
+// and the baseline comparison still use the newest of each.
+func NewFleetOf(current, baseline []FleetInput, all bool) *Fleet {
 	fl := &Fleet{
 		SchemaVersion: FleetSchemaVersion,
 		Hosts:         []FleetHost{},
@@ -106,17 +162,25 @@ func NewFleet(current, baseline []FleetInput) *Fleet {
 	for _, sev := range Severities {
 		fl.Totals.Findings[sev.String()] = 0
 	}
-	cur, errs := gather(current, false)
+	cur, older, errs := gather(current, false)
 	fl.Errors = append(fl.Errors, errs...)
+	fl.Older = len(older)
 	for _, e := range cur {
+		if all {
+			for _, o := range older {
+				if o.host == e.host {
+					fl.Hosts = append(fl.Hosts, hostRow(o))
+				}
+			}
+		}
 		fl.add(e)
 	}
 	if baseline != nil {
-		base, errs := gather(baseline, true)
+		base, _, errs := gather(baseline, true)
 		fl.Errors = append(fl.Errors, errs...)
 		fl.Diff = diffFleet(cur, base, fl.Errors)
 	}
-	fl.Totals.Hosts = len(fl.Hosts)
+	fl.Totals.Hosts = len(cur)
 	fl.Totals.Exposed = len(fl.Exposed)
 	fl.Totals.Errors = len(fl.Errors)
 	return fl
@@ -126,14 +190,17 @@ func NewFleet(current, baseline []FleetInput) *Fleet {
 type hostReport struct {
 	host, file string
 	rep        *Report
+	at         time.Time
 }
 
 // gather names each report's host (its hostname, else the file's name
-// without .json), sorted by host, and lists what cannot be used.
-func gather(in []FleetInput, baseline bool) ([]hostReport, []FleetError) {
-	var out []hostReport
-	var errs []FleetError
-	seen := map[string]string{}
+// without .json), sorted by host, and lists what cannot be used. Of the
+// reports of one host (a directory that report --output-dir fills), the
+// newest is the host's; the older ones are returned apart, oldest first.
+// Two reports of one host with the same time are one too many: two
+// machines share the name, or a copy was made.
+func gather(in []FleetInput, baseline bool) (newest, older []hostReport, errs []FleetError) {
+	var all []hostReport
 	for _, i := range in {
 		if i.Err != nil || i.Report == nil {
 			msg := "no report"
@@ -147,16 +214,35 @@ func gather(in []FleetInput, baseline bool) ([]hostReport, []FleetError) {
 		if host == "" {
 			host = fileHost(i.File)
 		}
-		if first, ok := seen[host]; ok {
-			errs = append(errs, FleetError{File: i.File, Baseline: baseline,
-				Error: fmt.Sprintf("host %q is already reported by %s (give each host its own name: fwaudit report --hostname)", host, first)})
+		at, _ := time.Parse(time.RFC3339, i.Report.GeneratedAt) // ParseReport checked it
+		all = append(all, hostReport{host: host, file: i.File, rep: i.Report, at: at})
+	}
+	// by host, then time; the order read breaks ties, so the first of two
+	// reports with one time is kept
+	sort.SliceStable(all, func(a, b int) bool {
+		if all[a].host != all[b].host {
+			return all[a].host < all[b].host
+		}
+		return all[a].at.Before(all[b].at)
+	})
+	var uniq []hostReport
+	for _, h := range all {
+		if n := len(uniq); n > 0 && uniq[n-1].host == h.host && uniq[n-1].at.Equal(h.at) {
+			errs = append(errs, FleetError{File: h.file, Baseline: baseline,
+				Error: fmt.Sprintf("host %q is already reported by %s at the same time, %s (two machines with one name? give each its own: fwaudit report --hostname)",
+					h.host, uniq[n-1].file, h.rep.GeneratedAt)})
 			continue
 		}
-		seen[host] = i.File
-		out = append(out, hostReport{host: host, file: i.File, rep: i.Report})
+		uniq = append(uniq, h)
 	}
-	sort.SliceStable(out, func(a, b int) bool { return out[a].host < out[b].host })
-	return out, errs
+	for i, h := range uniq {
+		if i+1 < len(uniq) && uniq[i+1].host == h.host {
+			older = append(older, h)
+		} else {
+			newest = append(newest, h)
+		}
+	}
+	return newest, older, errs
 }
 
 // fileHost is the host a report without a hostname is named after: its
@@ -166,6 +252,22 @@ func fileHost(file string) string {
 }
 
 func (fl *Fleet) add(h hostReport) {
+	r := h.rep
+	fl.Hosts = append(fl.Hosts, hostRow(h))
+	for _, f := range r.Findings {
+		fl.Findings = append(fl.Findings, FleetFinding{Host: h.host, Finding: f})
+		fl.Totals.Findings[f.Severity.String()]++
+	}
+	fl.Exposed = append(fl.Exposed, exposed(h.host, r)...)
+	for _, so := range r.Sockets {
+		if reachable(so) {
+			fl.reach = append(fl.reach, FleetSocket{Host: h.host, Socket: so})
+		}
+	}
+}
+
+// hostRow is a report's line in the host table.
+func hostRow(h hostReport) FleetHost {
 	r := h.rep
 	fh := FleetHost{Host: h.host, File: h.file, GeneratedAt: r.GeneratedAt, Summary: r.Summary,
 		Worst: "none", ChecksFailed: []string{}}
@@ -182,14 +284,11 @@ func (fl *Fleet) add(h hostReport) {
 		if f.Severity > worst {
 			worst = f.Severity
 		}
-		fl.Findings = append(fl.Findings, FleetFinding{Host: h.host, Finding: f})
-		fl.Totals.Findings[f.Severity.String()]++
 	}
 	if worst >= Info {
 		fh.Worst = worst.String()
 	}
-	fl.Hosts = append(fl.Hosts, fh)
-	fl.Exposed = append(fl.Exposed, exposed(h.host, r)...)
+	return fh
 }
 
 // exposed lists a report's sensitive services open to anyone: the
@@ -206,7 +305,7 @@ func exposed(host string, r *Report) []Exposed {
 			if s.Proto == f.Proto && s.Port == f.Port && s.Address == f.Address && s.Family == f.Family &&
 				s.Firewall != nil && s.Firewall.Verdict == "open" {
 				out = append(out, Exposed{Host: host, Proto: f.Proto, Port: f.Port, Address: f.Address,
-					Service: f.Service, Severity: f.Severity})
+					Service: f.Service, ServiceBy: f.ServiceBy, Severity: f.Severity})
 				break
 			}
 		}
@@ -238,10 +337,19 @@ func (fl *Fleet) Exceeds(sev Severity) bool {
 // Incomplete lists the hosts whose audit was incomplete (checks skipped
 // for lack of input).
 func (fl *Fleet) Incomplete() []string {
-	var out []string
+	// with --all a host has a row per report, the newest last
+	newest := map[string]FleetHost{}
+	var order []string
 	for _, h := range fl.Hosts {
-		if len(h.Summary.Incomplete) > 0 {
-			out = append(out, h.Host)
+		if _, ok := newest[h.Host]; !ok {
+			order = append(order, h.Host)
+		}
+		newest[h.Host] = h
+	}
+	var out []string
+	for _, host := range order {
+		if len(newest[host].Summary.Incomplete) > 0 {
+			out = append(out, host)
 		}
 	}
 	return out
@@ -289,7 +397,8 @@ func RuleIdentity(rule string) string {
 // duplicate-rule findings with one identity, and losing one copy resolves
 // one of them.
 func diffFleet(cur, base []hostReport, errs []FleetError) *FleetDiff {
-	d := &FleetDiff{New: []FleetFinding{}, Resolved: []FleetFinding{}, HostsAdded: []string{}, HostsRemoved: []string{}}
+	d := &FleetDiff{New: []FleetFinding{}, Resolved: []FleetFinding{}, Exposure: []FleetPortChange{},
+		HostsAdded: []string{}, HostsRemoved: []string{}}
 	baseBy := map[string]hostReport{}
 	for _, b := range base {
 		baseBy[b.host] = b
@@ -314,6 +423,9 @@ func diffFleet(cur, base []hostReport, errs []FleetError) *FleetDiff {
 		}
 		for _, f := range r {
 			d.Resolved = append(d.Resolved, FleetFinding{Host: c.host, Finding: f})
+		}
+		for _, pc := range ExposureChanges(b.rep, c.rep) {
+			d.Exposure = append(d.Exposure, FleetPortChange{Host: c.host, PortChange: pc})
 		}
 	}
 	for _, b := range base {

@@ -14,9 +14,9 @@ func (fl *Fleet) WriteMarkdown(w io.Writer) error {
 	b := bufio.NewWriter(TerminalSafe(w))
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 
-	p("# Firewall audit of %s\n\n", Plural(len(fl.Hosts), "host"))
+	p("# Firewall audit of %s\n\n", Plural(fl.Totals.Hosts, "host"))
 	p("| Hosts | Critical | High | Medium | Low | Info | Exposed | Unreadable |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	p("| %d |", len(fl.Hosts))
+	p("| %d |", fl.Totals.Hosts)
 	for _, sev := range Severities {
 		p(" %d |", fl.Totals.Findings[sev.String()])
 	}
@@ -47,21 +47,36 @@ func (fl *Fleet) WriteMarkdown(w io.Writer) error {
 		}
 	}
 
+	if fl.Older > 0 && len(fl.Hosts) == fl.Totals.Hosts {
+		p("\nThe newest report of each host; %s not shown (`fwaudit fleet --all` lists them).\n", Plural(fl.Older, "older report"))
+	}
 	p("\n## Exposed sensitive services\n\n")
 	if len(fl.Exposed) == 0 {
 		p("No sensitive service is open to the world.\n")
 	} else {
 		p("| Host | Severity | Port | Service | Address |\n|---|---|---|---|---|\n")
 		for _, e := range fl.Exposed {
-			p("| %s | %s | %s/%d | %s | %s |\n", mdCell(e.Host), e.Severity, e.Proto, e.Port, mdCell(e.Service), mdCell(e.Address))
+			p("| %s | %s | %s/%d | %s | %s |\n", mdCell(e.Host), e.Severity, e.Proto, e.Port, mdCell(serviceLabel(e.Service, e.ServiceBy)), mdCell(e.Address))
+		}
+	}
+
+	p("\n## Who can reach what\n\n")
+	if len(fl.reach) == 0 {
+		p("No socket can be reached from outside.\n")
+	} else {
+		p("| Host | Port | Address | Service | Who can reach it |\n|---|---|---|---|---|\n")
+		for _, so := range fl.reach {
+			p("| %s | %s/%d | %s | %s | %s |\n", mdCell(so.Host), so.Proto, so.Port, mdCell(so.Address), mdCell(ServiceCell(so.Socket)),
+				mdCell(strings.Join(SocketWho(so.Socket, listMost), "; ")))
 		}
 	}
 
 	if d := fl.Diff; d != nil {
 		p("\n## Changes since the baseline\n\n")
-		if len(d.New)+len(d.Resolved)+len(d.HostsAdded)+len(d.HostsRemoved) == 0 {
+		if !d.Changed() {
 			p("No change.\n")
-		} else {
+		}
+		if len(d.New)+len(d.Resolved)+len(d.HostsAdded)+len(d.HostsRemoved) > 0 {
 			p("| Change | Host | Severity | Finding | Where |\n|---|---|---|---|---|\n")
 			for _, h := range d.HostsAdded {
 				p("| host added | %s | | | |\n", mdCell(h))
@@ -76,19 +91,20 @@ func (fl *Fleet) WriteMarkdown(w io.Writer) error {
 				p("| resolved | %s | %s | %s | %s |\n", mdCell(f.Host), f.Severity, mdCodeCell(f.ID), mdCell(f.stableWhere()))
 			}
 		}
+		if len(d.Exposure) > 0 {
+			p("\n### Who can reach what\n\n| Change | Host | Port | Family | Address | Old | New | Sources |\n|---|---|---|---|---|---|---|---|\n")
+			for _, c := range d.Exposure {
+				p("| %s | %s | %s/%d | %s | %s | %s | %s | %s |\n", c.Change, mdCell(c.Host), c.Proto, c.Port, c.Family, mdCell(c.Address),
+					c.Old, c.New, mdCell(strings.Join(c.lines(), "; ")))
+			}
+		}
 	}
 
 	p("\n## Findings\n\n")
 	if len(fl.Findings) == 0 {
 		p("No findings.\n")
 	}
-	for _, f := range fl.Findings {
-		p("- **%s** %s %s on %s (%s): %s\n", f.Severity, mdText(f.Title), mdCode(f.ID), mdText(f.Host), mdText(f.where()), mdText(f.Detail))
-		if f.Rule != "" {
-			p("  - Rule: %s\n", mdCode(f.Rule))
-		}
-		p("  - Remediation: %s\n", mdText(f.Remediation))
-	}
+	writeMarkdownFindings(p, GroupFindings(fl.Findings))
 
 	if len(fl.Errors) > 0 {
 		p("\n## Unreadable reports\n\n")

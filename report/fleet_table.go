@@ -19,15 +19,20 @@ const fleetWidth = 80
 func (fl *Fleet) WriteTable(w io.Writer) error {
 	b := bufio.NewWriter(TerminalSafe(w))
 	fmt.Fprintf(b, "fwaudit fleet: %s, %s, %d exposed, %s\n",
-		Plural(len(fl.Hosts), "host"), Plural(len(fl.Findings), "finding"), len(fl.Exposed), Plural(len(fl.Errors), "unreadable report"))
+		Plural(fl.Totals.Hosts, "host"), Plural(len(fl.Findings), "finding"), len(fl.Exposed), Plural(len(fl.Errors), "unreadable report"))
 
-	fmt.Fprintf(b, "\nHOSTS (%d)\n", len(fl.Hosts))
+	fmt.Fprintf(b, "\nHOSTS (%d)\n", fl.Totals.Hosts)
 	if len(fl.Hosts) == 0 {
 		fmt.Fprintln(b, "no host")
 	} else {
 		rows := [][]string{{"HOST", "WORST", "CRIT", "HIGH", "MED", "LOW", "INFO", "FAILED CHECKS"}}
+		history := len(fl.Hosts) > fl.Totals.Hosts // fleet --all
 		for _, h := range fl.Hosts {
-			row := []string{h.Host, h.Worst}
+			name := h.Host
+			if history {
+				name += " " + h.GeneratedAt
+			}
+			row := []string{name, h.Worst}
 			for _, sev := range Severities {
 				row = append(row, fmt.Sprint(h.Summary.Findings[sev.String()]))
 			}
@@ -42,6 +47,9 @@ func (fl *Fleet) WriteTable(w io.Writer) error {
 		}
 		writeColumns(b, rows, []bool{false, false, true, true, true, true, true, false})
 	}
+	if fl.Older > 0 && len(fl.Hosts) == fl.Totals.Hosts {
+		fmt.Fprintf(b, "(the newest report of each host; %s not shown: --all lists them)\n", Plural(fl.Older, "older report"))
+	}
 
 	fmt.Fprintf(b, "\nEXPOSED SENSITIVE SERVICES (%d)\n", len(fl.Exposed))
 	if len(fl.Exposed) == 0 {
@@ -49,7 +57,7 @@ func (fl *Fleet) WriteTable(w io.Writer) error {
 	} else {
 		rows := [][]string{{"HOST", "SEVERITY", "PORT", "SERVICE", "ADDRESS"}}
 		for _, e := range fl.Exposed {
-			rows = append(rows, []string{e.Host, e.Severity.String(), fmt.Sprintf("%s/%d", e.Proto, e.Port), orDash(e.Service), e.Address})
+			rows = append(rows, []string{e.Host, e.Severity.String(), fmt.Sprintf("%s/%d", e.Proto, e.Port), orDash(serviceLabel(e.Service, e.ServiceBy)), e.Address})
 		}
 		writeColumns(b, rows, nil)
 	}
@@ -57,9 +65,13 @@ func (fl *Fleet) WriteTable(w io.Writer) error {
 	if d := fl.Diff; d != nil {
 		fmt.Fprintf(b, "\nCHANGES SINCE THE BASELINE (%d new, %d resolved, %s added, %d removed)\n",
 			len(d.New), len(d.Resolved), Plural(len(d.HostsAdded), "host"), len(d.HostsRemoved))
-		if len(d.New)+len(d.Resolved)+len(d.HostsAdded)+len(d.HostsRemoved) == 0 {
+		if len(d.Exposure) > 0 {
+			fmt.Fprintf(b, "%s of who can reach what\n", Plural(len(d.Exposure), "change"))
+		}
+		if !d.Changed() {
 			fmt.Fprintln(b, "no change")
-		} else {
+		}
+		if len(d.New)+len(d.Resolved)+len(d.HostsAdded)+len(d.HostsRemoved) > 0 {
 			rows := [][]string{{"CHANGE", "HOST", "SEVERITY", "FINDING", "WHERE"}}
 			for _, h := range d.HostsAdded {
 				rows = append(rows, []string{"host added", h, "", "", ""})
@@ -74,6 +86,12 @@ func (fl *Fleet) WriteTable(w io.Writer) error {
 				rows = append(rows, []string{"resolved", f.Host, f.Severity.String(), f.ID, f.stableWhere()})
 			}
 			writeColumns(b, rows, nil)
+		}
+		if len(d.Exposure) > 0 {
+			fmt.Fprintln(b)
+			for _, c := range d.Exposure {
+				c.write(b, c.Host)
+			}
 		}
 	}
 

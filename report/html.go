@@ -29,13 +29,18 @@ var htmlTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return strings.ToUpper(s[:1]) + s[1:]
 	},
-	"join":    strings.Join,
-	"plural":  Plural,
-	"verdict": socketVerdict,
-	"host":    hostname,
-	"fleetFinding": func(host string, f Finding) FleetFinding {
-		return FleetFinding{Host: host, Finding: f}
-	},
+	"join":         strings.Join,
+	"changeLines":  func(c PortChange) []string { return c.lines() },
+	"exposures":    SocketExposures,
+	"groups":       func(fs []Finding) []FindingGroup { return GroupFindings(reportFindings(fs)) },
+	"fleetGroups":  GroupFindings,
+	"thousands":    Thousands,
+	"serviceLabel": serviceLabel,
+	"serviceCell":  ServiceCell,
+	"firewallCell": verdictWords,
+	"plural":       Plural,
+	"verdict":      socketVerdict,
+	"host":         hostname,
 }).ParseFS(htmlFiles, "html/*.tmpl"))
 
 // socketVerdict is a socket's overall verdict, or "not evaluated" when no
@@ -62,4 +67,22 @@ func (r *Report) WriteHTML(w io.Writer) error {
 // "finding" and data-finding, change rows data-change.
 func (fl *Fleet) WriteHTML(w io.Writer) error {
 	return htmlTemplates.ExecuteTemplate(w, "fleet.tmpl", fl)
+}
+
+// verdictWords is a socket's verdict per family, as scan's table says it
+// without the sources: "open", or "v4 open; v6 blocked" when the families
+// differ. Who can reach it is said beside it.
+func verdictWords(sf *SocketFirewall) string {
+	if sf == nil {
+		return "not evaluated"
+	}
+	switch {
+	case sf.IPv4 != nil && sf.IPv6 != nil && sf.IPv4.Verdict != sf.IPv6.Verdict:
+		return "v4 " + sf.IPv4.Verdict + "; v6 " + sf.IPv6.Verdict
+	case sf.IPv4 != nil:
+		return sf.IPv4.Verdict
+	case sf.IPv6 != nil:
+		return sf.IPv6.Verdict
+	}
+	return sf.Verdict
 }

@@ -2,8 +2,10 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -96,7 +98,11 @@ func TestReportHTML(t *testing.T) {
 		{`<tr class="socket"`, len(r.Sockets)},
 	}
 	for _, c := range counts {
-		if got := strings.Count(page, c.attr); got != c.want || c.want == 0 {
+		got := strings.Count(page, c.attr)
+		if c.attr == `class="finding ` {
+			got += hiddenFindings(page) // in groups cut short
+		}
+		if got != c.want || c.want == 0 {
 			t.Errorf("%d elements with %s, want %d (and more than none)", got, c.attr, c.want)
 		}
 	}
@@ -123,11 +129,112 @@ func TestFleetHTML(t *testing.T) {
 		{`<li class="report-error"`, len(fl.Errors)},
 	}
 	for _, c := range counts {
-		if got := strings.Count(page, c.attr); got != c.want || c.want == 0 {
+		got := strings.Count(page, c.attr)
+		if c.attr == `class="finding ` {
+			got += hiddenFindings(page) // in groups cut short
+		}
+		if got != c.want || c.want == 0 {
 			t.Errorf("%d elements with %s, want %d (and more than none)", got, c.attr, c.want)
 		}
 	}
 	if !strings.Contains(page, "&lt;/code&gt;&lt;script&gt;alert(3)") {
 		t.Error("the hostile rule comment is not shown escaped")
+	}
+}
+
+var dataHidden = regexp.MustCompile(`data-hidden="([0-9]+)"`)
+
+// hiddenFindings is how many findings the page's groups leave out.
+func hiddenFindings(page string) int {
+	n := 0
+	for _, m := range dataHidden.FindAllStringSubmatch(page, -1) {
+		k, _ := strconv.Atoi(m[1])
+		n += k
+	}
+	return n
+}
+
+// A group of many findings of one kind in one chain is one entry with
+// its count and its first findings; the JSON keeps them all.
+func TestFindingGroups(t *testing.T) {
+	var fs []Finding
+	for i := 0; i < 1005; i++ {
+		fs = append(fs, Finding{ID: "stale-rule", Severity: Low, Title: "ACCEPT rule for a port nobody listens on",
+			Detail: fmt.Sprintf("INPUT accepts tcp port %d but nothing listens there", 1000+i), Proto: "tcp", Port: uint16(1000 + i),
+			Rule: fmt.Sprintf("-A INPUT -p tcp -m tcp --dport %d -j ACCEPT", 1000+i), Source: "rules.v4", Line: 10 + i,
+			Remediation: "delete the rule"})
+	}
+	fs = append(fs, Finding{ID: "stale-rule", Severity: Low, Title: "ACCEPT rule for a port nobody listens on", Proto: "tcp", Port: 5432,
+		Rule: "-A SERVICES -s 10.0.0.0/8 -p tcp -m tcp --dport 5432 -j ACCEPT", Source: "rules.v4", Line: 2000, Remediation: "delete the rule"})
+	fs = append(fs, Finding{ID: "stale-rule", Severity: Low, Title: "ACCEPT rule for a port nobody listens on", Proto: "tcp", Port: 22,
+		Rule: "inet filter input handle 7: tcp dport 22 accept", Remediation: "delete the rule"})
+	r := &Report{Tool: Tool{Name: "fwaudit"}, Findings: fs, Sockets: []Socket{}, Checks: []Check{},
+		Summary: Summary{Findings: map[string]int{"low": len(fs)}}}
+	gs := GroupFindings(reportFindings(fs))
+	var got []string
+	for _, g := range gs {
+		got = append(got, fmt.Sprintf("%s|%s|%d|%v", g.ID, g.Chain, len(g.Findings), g.Cut()))
+	}
+	want := []string{"stale-rule|INPUT|1005|true", "stale-rule|SERVICES|1|false", "stale-rule|inet filter input|1|false"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("groups %v, want %v", got, want)
+	}
+	if h := gs[0].Heading(); h != "stale-rule ×1,005 in INPUT, first 5 shown" {
+		t.Errorf("heading %q", h)
+	}
+	var table, md, page bytes.Buffer
+	if err := r.WriteTable(&table, TextOptions{Width: 80, UTF8: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"table": table.String(), "markdown": md.String(), "html": page.String()} {
+		if !strings.Contains(out, "stale-rule ×1,005 in INPUT, first 5 shown") {
+			t.Errorf("%s has no group heading:\n%s", name, out)
+		}
+		if !strings.Contains(out, "1,000 more") {
+			t.Errorf("%s does not count the findings left out", name)
+		}
+		if strings.Contains(out, "port 1005 ") {
+			t.Errorf("%s shows the sixth finding of a cut group", name)
+		}
+		if !strings.Contains(out, "SERVICES") {
+			t.Errorf("%s lost the SERVICES finding", name)
+		}
+	}
+	if n := strings.Count(page.String(), `class="finding `) + hiddenFindings(page.String()); n != len(fs) {
+		t.Errorf("the page accounts for %d findings, want %d", n, len(fs))
+	}
+	var js bytes.Buffer
+	if err := r.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(js.String(), `"id": "stale-rule"`); n != len(fs) {
+		t.Errorf("the JSON has %d findings, want all %d", n, len(fs))
+	}
+}
+
+// A dual-stack socket whose families differ says so in the verdict column,
+// as scan does, and who can reach it per family beside it.
+func TestHTMLDualStackVerdict(t *testing.T) {
+	r := exposureReport(sock("tcp", 443, "::", fv("open", nil, []string{"203.0.113.0/24"}), fv("blocked", nil, nil)))
+	r.Tool.Name = "fwaudit"
+	r.Checks = []Check{}
+	var b bytes.Buffer
+	if err := r.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`>v4 open; v6 blocked</td>`,
+		`<div class="who" data-family="ipv4" data-verdict="open"><span class="fam">ipv4</span> open: <span class="everyone">everyone</span> except <span class="except mono">203.0.113.0/24</span></div>`,
+		`<div class="who" data-family="ipv6" data-verdict="blocked"><span class="fam">ipv6</span> blocked: no one</div>`,
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the page has no %s", want)
+		}
 	}
 }

@@ -53,13 +53,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			continue
 		}
 		p("### %s (%d)\n\n", strings.ToUpper(sev.String()[:1])+sev.String()[1:], len(fs))
-		for _, f := range fs {
-			p("- **%s** `%s` (%s): %s\n", mdText(f.Title), f.ID, mdText(f.where()), mdText(f.Detail))
-			if f.Rule != "" {
-				p("  - Rule: %s\n", mdCode(f.Rule))
-			}
-			p("  - Remediation: %s\n", mdText(f.Remediation))
-		}
+		writeMarkdownFindings(p, GroupFindings(reportFindings(fs)))
 		p("\n")
 	}
 
@@ -67,17 +61,59 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(r.Sockets) == 0 {
 		p("No sockets.\n")
 	} else {
-		p("| Proto | Address | Port | Process | Service | Exposure | Verdict |\n|---|---|---:|---|---|---|---|\n")
+		p("| Proto | Address | Port | Process | Service | Exposure | Who can reach it |\n|---|---|---:|---|---|---|---|\n")
+		counted := false
 		for _, so := range r.Sockets {
-			v := "not evaluated"
-			if so.Firewall != nil {
-				v = so.Firewall.Verdict
+			who := SocketWho(so, listMost)
+			for _, e := range SocketExposures(so) {
+				counted = counted || e.Counted(listMost)
 			}
 			p("| %s | %s | %d | %s | %s | %s | %s |\n", so.Proto, mdCell(so.Address), so.Port,
-				mdCell(ProcessLabel(so)), mdCell(ServiceCell(so)), so.Exposure, v)
+				mdCell(ProcessLabel(so)), mdCell(ServiceCell(so)), so.Exposure, mdCell(strings.Join(who, "; ")))
+		}
+		if counted {
+			p("\nLists of more than %d prefixes are cut and counted; the JSON report lists them.\n", listMost)
 		}
 	}
 	return b.Flush()
+}
+
+// writeMarkdownFindings writes findings as list items; a group cut short
+// is one item, "stale-rule ×1,005 in INPUT, first 5 shown", with the
+// findings shown nested under it and the shared remediation once.
+func writeMarkdownFindings(p func(string, ...any), groups []FindingGroup) {
+	for _, g := range groups {
+		if !g.Cut() {
+			for _, f := range g.Findings {
+				if f.Host != "" { // a fleet's: severity first, then the host
+					p("- **%s** %s %s on %s (%s): %s\n", f.Severity, mdText(f.Title), mdCode(f.ID), mdText(f.Host), mdText(f.where()), mdText(f.Detail))
+				} else {
+					p("- **%s** %s (%s): %s\n", mdText(f.Title), mdCode(f.ID), mdText(f.where()), mdText(f.Detail))
+				}
+				if f.Rule != "" {
+					p("  - Rule: %s\n", mdCode(f.Rule))
+				}
+				p("  - Remediation: %s\n", mdText(f.Remediation))
+			}
+			continue
+		}
+		more := mdText(fmt.Sprintf("%s more in the JSON report", Thousands(g.Hidden())))
+		if g.Host != "" {
+			p("- **%s** %s %s on %s: %s\n", g.Severity, mdText(g.Title()), mdText(g.Heading()), mdText(g.Host), more)
+		} else {
+			p("- **%s** %s: %s\n", mdText(g.Title()), mdText(g.Heading()), more)
+		}
+		fix := g.Remediation()
+		for _, f := range g.Shown() {
+			p("  - %s: %s\n", mdText(f.where()), mdText(f.Detail))
+			if fix == "" {
+				p("    - Remediation: %s\n", mdText(f.Remediation))
+			}
+		}
+		if fix != "" {
+			p("  - Remediation: %s\n", mdText(fix))
+		}
+	}
 }
 
 func statusMark(s Status) string {

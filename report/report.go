@@ -101,20 +101,23 @@ type Check struct {
 // Finding is one problem, tied to a socket (proto, port, address, service)
 // and/or a rule.
 type Finding struct {
-	ID          string   `json:"id"`
-	Severity    Severity `json:"severity"`
-	Title       string   `json:"title"`
-	Detail      string   `json:"detail"`
-	Family      string   `json:"family,omitempty"`
-	Proto       string   `json:"proto,omitempty"`
-	Port        uint16   `json:"port,omitempty"`
-	Address     string   `json:"address,omitempty"`
-	Service     string   `json:"service,omitempty"`
-	Process     string   `json:"process,omitempty"`
-	Rule        string   `json:"rule,omitempty"`
-	Source      string   `json:"source,omitempty"` // the ruleset the rule is in
-	Line        int      `json:"line,omitempty"`   // the rule's line in Source
-	Remediation string   `json:"remediation"`
+	ID       string   `json:"id"`
+	Severity Severity `json:"severity"`
+	Title    string   `json:"title"`
+	Detail   string   `json:"detail"`
+	Family   string   `json:"family,omitempty"`
+	Proto    string   `json:"proto,omitempty"`
+	Port     uint16   `json:"port,omitempty"`
+	Address  string   `json:"address,omitempty"`
+	Service  string   `json:"service,omitempty"`
+	// ServiceBy is "port" when only the port names Service (a guess,
+	// shown with "?"), as Socket.ServiceBy.
+	ServiceBy   string `json:"service_by,omitempty"`
+	Process     string `json:"process,omitempty"`
+	Rule        string `json:"rule,omitempty"`
+	Source      string `json:"source,omitempty"` // the ruleset the rule is in
+	Line        int    `json:"line,omitempty"`   // the rule's line in Source
+	Remediation string `json:"remediation"`
 }
 
 // Build computes the report. It never fails: what cannot be known is a

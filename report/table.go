@@ -8,9 +8,10 @@ import (
 )
 
 // WriteTable writes the report for a terminal, fitted to o: a summary,
-// the checks that did not pass (those that passed as a count), and every
-// finding from the worst down with its rule and remediation. It carries
-// the same checks and findings as the JSON and Markdown reports.
+// the checks that did not pass (those that passed as a count), the
+// findings from the worst down with their rule and remediation, and every
+// socket with who can reach it in each family it receives. It carries the
+// same checks, findings and sockets as the JSON and Markdown reports.
 //
 // Each check and finding is a heading line and an indented body whose
 // lines start with the gutter ("│ ", or "| " when the locale is not
@@ -64,18 +65,111 @@ func (r *Report) WriteTable(w io.Writer, o TextOptions) error {
 	if len(r.Findings) == 0 {
 		b.WriteString("no findings\n")
 	}
-	for i, f := range r.Findings {
-		if i > 0 {
+	first := true
+	for _, g := range GroupFindings(reportFindings(r.Findings)) {
+		if !g.Cut() {
+			for _, f := range g.Findings {
+				if !first {
+					b.WriteByte('\n')
+				}
+				first = false
+				o.paragraph(b, fmt.Sprintf("%s %s (%s): %s", strings.ToUpper(f.Severity.String()), f.ID, f.where(), f.Title))
+				o.block(b, o.gutter()+" ", f.Detail)
+				if f.Rule != "" {
+					o.block(b, o.gutter()+" ", "rule: "+f.Rule)
+				}
+				o.block(b, o.gutter()+" ", "fix: "+f.Remediation)
+			}
+			continue
+		}
+		// many of one kind: a line each for the first, the fix once
+		if !first {
 			b.WriteByte('\n')
 		}
-		o.paragraph(b, fmt.Sprintf("%s %s (%s): %s", strings.ToUpper(f.Severity.String()), f.ID, f.where(), f.Title))
-		o.block(b, o.gutter()+" ", f.Detail)
-		if f.Rule != "" {
-			o.block(b, o.gutter()+" ", "rule: "+f.Rule)
+		first = false
+		o.paragraph(b, fmt.Sprintf("%s %s: %s", strings.ToUpper(g.Severity.String()), g.Heading(), g.Title()))
+		fix := g.Remediation()
+		for _, f := range g.Shown() {
+			o.block(b, o.gutter()+" - ", f.where()+": "+f.Detail)
+			if fix == "" {
+				o.block(b, o.gutter()+"   ", "fix: "+f.Remediation)
+			}
 		}
-		o.block(b, o.gutter()+" ", "fix: "+f.Remediation)
+		if fix != "" {
+			o.block(b, o.gutter()+" ", "fix: "+fix)
+		}
+		o.block(b, o.gutter()+" ", fmt.Sprintf("%s more; -o json lists every finding", Thousands(g.Hidden())))
+	}
+
+	fmt.Fprintf(b, "\nSOCKETS (%d)\n", len(r.Sockets))
+	if len(r.Sockets) == 0 {
+		b.WriteString("no sockets\n")
+	}
+	max := listMost
+	if o.Wide {
+		max = 0
+	}
+	counted := false
+	for _, so := range r.Sockets {
+		lines := SocketWho(so, max)
+		for _, e := range SocketExposures(so) {
+			counted = counted || e.Counted(max)
+		}
+		if len(lines) == 1 {
+			// one line for the socket when its families agree
+			o.paragraph(b, SocketHeading(so)+"; "+lines[0])
+			continue
+		}
+		o.paragraph(b, SocketHeading(so))
+		for _, l := range lines {
+			o.block(b, o.gutter()+" ", l)
+		}
+	}
+	if counted {
+		o.paragraph(b, fmt.Sprintf("lists of more than %d are cut and counted; -o json or --wide lists them", listMost))
 	}
 	return b.Flush()
+}
+
+// SocketWho is who can reach a socket, a line per family ("ipv4
+// restricted: 10.20.0.0/16"); families that agree share one ("ipv4+ipv6
+// blocked: no one").
+func SocketWho(s Socket, max int) []string {
+	es := SocketExposures(s)
+	if len(es) == 2 && es[0].Verdict == es[1].Verdict && es[0].Who(max) == es[1].Who(max) {
+		return []string{es[0].Family + "+" + es[1].Family + " " + es[0].Verdict + ": " + es[0].Who(max)}
+	}
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Line(max))
+	}
+	return out
+}
+
+// listMost is how many prefixes a human format lists for a socket before
+// it counts the rest.
+const listMost = 5
+
+// SocketHeading names a socket for the human formats: "tcp 0.0.0.0:5432
+// postgresql postgres(812), public", with "dual-stack" when an IPv6
+// socket also receives IPv4.
+func SocketHeading(s Socket) string {
+	addr := s.Address
+	if strings.Contains(addr, ":") {
+		addr = "[" + addr + "]"
+	}
+	if s.Device != "" {
+		addr += "%" + s.Device
+	}
+	head := fmt.Sprintf("%s %s:%d", s.Proto, addr, s.Port)
+	if svc := ServiceCell(s); svc != "-" {
+		head += " " + svc
+	}
+	head += " " + processCell(s) + ", " + s.Exposure
+	if s.DualStack {
+		head += ", dual-stack"
+	}
+	return head
 }
 
 // block writes text wrapped to the width less the prefix, every line

@@ -28,8 +28,9 @@ report "$out/week2/fresh.json" $w2 fresh --sockets $rep/fresh-postgres/ss.txt --
 # top, the pop3 accept is deleted and nginx no longer runs
 report "$out/week1/mail.json" $w1 mail --sockets $in/mail.ss.txt --rules $in/mail.rules.v4 --rules6 $in/v6-default-drop.rules
 report "$out/week2/mail.json" $w2 mail --sockets $in/mail-week2.ss.txt --rules $in/mail-week2.rules.v4 --rules6 $in/v6-default-drop.rules
-# native nftables; in week 2 a rule is inserted above the others (the
-# findings' rules move, nothing else changes)
+# native nftables; in week 2 a drop of 203.0.113.0/24 is inserted above
+# the others (the findings' rules move; ssh, http and https no longer
+# admit that range)
 report "$out/week1/web.json" $w1 web --sockets $in/web.ss.txt --nft $in/web.nft
 report "$out/week2/web.json" $w2 web --sockets $in/web.ss.txt --nft $in/web-week2.nft
 # new in week 2: process names and rule comments carrying HTML
