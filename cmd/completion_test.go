@@ -21,7 +21,7 @@ func TestCompletionValues(t *testing.T) {
 		{"report -o", []string{"report", "-o", ""}, "json\ntable\nmarkdown\nhtml\n:4\n"},
 		{"report --format=", []string{"report", "--format="}, "json\ntable\nmarkdown\nhtml\n:4\n"},
 		{"report --fail-on", []string{"report", "--fail-on", ""}, "critical\nhigh\nmedium\nlow\ninfo\n:4\n"},
-		{"suggest --format", []string{"suggest", "--format", ""}, "iptables\nip6tables\nnft\nscript\nufw\n:4\n"},
+		{"suggest --format", []string{"suggest", "--format", ""}, "iptables\nip6tables\nnft\nscript\nufw\nfirewalld\n:4\n"},
 		{"services -o", []string{"services", "-o", ""}, "table\njson\n:4\n"},
 		// file flags keep the shell's file name completion (directive 0)
 		{"scan --rules", []string{"scan", "--rules", ""}, ":0\n"},

@@ -78,14 +78,15 @@ Formats: iptables (iptables-restore, /etc/iptables/rules.v4), ip6tables
 (rules.v6), nft (one nft -f file, table inet fwaudit), script (a bash
 script of iptables commands, safe to run twice), ufw (a script of ufw
 commands for a host ufw manages: it adds the suggestion's rules, sets
-incoming and routed to deny, and deletes every other ufw rule).
+incoming and routed to deny, and deletes every other ufw rule), firewalld
+(firewall-cmd --permanent commands for the default zone: its services,
+ports and rich rules replaced by the suggestion's, then a reload).
 
 Without --format the format follows what manages the rules loaded today
 (stderr says which): ufw commands where ufw's chains are loaded, an nft
 file where the rules are native nftables tables (it replaces the admin's
-filter tables in its transaction, and says so), otherwise iptables. On a
-firewalld host the iptables rules are written with a warning: firewalld's
-next reload replaces them.
+filter tables in its transaction, and says so), firewall-cmd commands
+where firewalld's rules are loaded, otherwise iptables.
 
 Exit codes: 0 the ruleset was written; 1 error (a refusal included);
 2 usage error. With --diff, as diff(1): 0 nothing would change, 1 something
@@ -278,8 +279,7 @@ func pickFormat(app *App, opts *suggestOptions, cur *suggest.Current) {
 	case "nft":
 		app.notef("writing an nft file: %s; loading it replaces your filter tables with table inet fwaudit in one transaction (the file's header names them); --format iptables for iptables rules", m.Why)
 	case "firewalld":
-		app.warnf("firewalld manages this host (%s): its next reload replaces the iptables rules written here; make the changes with firewall-cmd instead", m.Why)
-		return
+		app.notef("writing firewall-cmd commands: %s; --format iptables for raw rules (firewalld's next reload discards them)", m.Why)
 	default:
 		return
 	}

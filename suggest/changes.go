@@ -100,6 +100,8 @@ func afterLoading(p *Policy, cur *Current, format string, fam firewall.Family) (
 		return []*firewall.Ruleset{ours}, nil
 	case format == "ufw":
 		return ufwAfter(p, today.Sets, fam)
+	case format == "firewalld":
+		return firewalldAfter(p, today.Sets, fam)
 	case format == "nft":
 		if p.onDocker() {
 			if ours, err = nftStandIn(p, fam); err != nil {

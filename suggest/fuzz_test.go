@@ -93,8 +93,8 @@ func FuzzSuggestRoundTrip(f *testing.F) {
 		for _, format := range Formats {
 			var buf bytes.Buffer
 			err := Render(&buf, p, format)
-			if format == "ufw" && p.onDocker() {
-				// Docker's chains come before ufw's: refused, with the reason
+			if (format == "ufw" || format == "firewalld") && p.onDocker() {
+				// Docker's chains come before the manager's: refused, with the reason
 				if err == nil || !strings.Contains(err.Error(), "Docker") {
 					t.Fatalf("Render ufw on a Docker host: %v, want a refusal naming Docker", err)
 				}

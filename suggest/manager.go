@@ -36,7 +36,7 @@ func DetectManager(cur *Current) Manager {
 					return Manager{Name: "ufw", Format: "ufw", Why: "ufw's chains are loaded (" + ufwChain(fam) + ")"}
 				case t.NftFamily != "" && t.Name == "firewalld",
 					t.NftFamily == "" && t.Chain("INPUT_ZONES") != nil:
-					return Manager{Name: "firewalld", Format: "iptables", Why: "firewalld's rules are loaded (" + tableName(t) + ")"}
+					return Manager{Name: "firewalld", Format: "firewalld", Why: "firewalld's rules are loaded (" + tableName(t) + ")"}
 				case t.NftFamily != "" && hasInputHook(t): // table inet fwaudit too: loaded from an nft suggestion
 					if !slices.Contains(native, tableName(t)) {
 						native = append(native, tableName(t))
@@ -132,4 +132,18 @@ func onlyFilterChains(t *firewall.Table) bool {
 // replaced reports whether t is one of the tables p's nft rendering deletes.
 func (p *Policy) replaced(t *firewall.Table) bool {
 	return t.NftFamily != "" && slices.Contains(p.replaces, TableRef{t.NftFamily, t.Name})
+}
+
+// currentZone is firewalld's default zone in the rules cur holds, "" when
+// firewalld's rules are not loaded.
+func currentZone(cur *Current) string {
+	if cur == nil {
+		return ""
+	}
+	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
+		if z, _ := firewalldZone(cur.family(fam).Sets); z != "" {
+			return z
+		}
+	}
+	return ""
 }

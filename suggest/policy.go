@@ -44,6 +44,9 @@ type Policy struct {
 	// deletes in its transaction, on a host managed with native nft
 	// (manager.go): table inet fwaudit takes their place.
 	replaces []TableRef
+	// zone is firewalld's default zone, which the firewalld rendering
+	// changes ("" when firewalld's rules are not loaded)
+	zone string
 
 	decisions []decision               // per listener and family, for Changes
 	noPing    map[firewall.Family]bool // echo-request dropped today in that family: not accepted
@@ -133,7 +136,7 @@ func (r Rule) Comment() string {
 // well is a warning.
 func Build(listeners []scan.Listener, opts Options) (*Policy, []Warning, error) {
 	b := &builder{opts: opts, p: &Policy{Ping: !opts.NoPing, LogDrops: opts.LogDrops, Persist: opts.Persist,
-		replaces: replacedTables(opts.Current)}}
+		replaces: replacedTables(opts.Current), zone: currentZone(opts.Current)}}
 	if err := b.check(); err != nil {
 		return nil, nil, err
 	}

@@ -7,12 +7,12 @@ import (
 )
 
 // Formats are the renderings Render knows, the first being the default.
-var Formats = []string{"iptables", "ip6tables", "nft", "script", "ufw"}
+var Formats = []string{"iptables", "ip6tables", "nft", "script", "ufw", "firewalld"}
 
 // Render writes p in format (see Formats) to w. The output is the ruleset
 // only, deterministic for a given policy, and loads with
-// iptables-restore, ip6tables-restore, nft -f, bash or sh (ufw commands)
-// respectively.
+// iptables-restore, ip6tables-restore, nft -f, bash, or sh (ufw or
+// firewall-cmd commands) respectively.
 func Render(w io.Writer, p *Policy, format string) error {
 	bw := bufio.NewWriter(w)
 	switch format {
@@ -28,8 +28,12 @@ func Render(w io.Writer, p *Policy, format string) error {
 		if err := renderUfw(bw, p); err != nil {
 			return err
 		}
+	case "firewalld":
+		if err := renderFirewalld(bw, p); err != nil {
+			return err
+		}
 	default:
-		return fmt.Errorf("unknown format %q (want iptables, ip6tables, nft, script or ufw)", format)
+		return fmt.Errorf("unknown format %q (want iptables, ip6tables, nft, script, ufw or firewalld)", format)
 	}
 	return bw.Flush()
 }

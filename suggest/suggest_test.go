@@ -15,7 +15,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/suggest")
 
 // extensions maps each format to its golden file extension.
-var extensions = map[string]string{"iptables": "rules.v4", "ip6tables": "rules.v6", "nft": "nft", "script": "sh", "ufw": "ufw.sh"}
+var extensions = map[string]string{"iptables": "rules.v4", "ip6tables": "rules.v6", "nft": "nft", "script": "sh", "ufw": "ufw.sh", "firewalld": "firewalld.sh"}
 
 type hostCase struct {
 	name      string

@@ -22,6 +22,7 @@ func TestOutputsLoad(t *testing.T) {
 		"nft":       {"unshare", "-n", "nft", "-c", "-f", "-"},
 		"script":    {"bash", "-n"},
 		"ufw":       {"sh", "-n"},
+		"firewalld": {"sh", "-n"},
 	}
 	for _, bin := range []string{"unshare", "iptables-restore", "ip6tables-restore", "nft", "bash"} {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -30,7 +31,7 @@ func TestOutputsLoad(t *testing.T) {
 	}
 	// The checkers must be able to say no, or this test proves nothing.
 	for format, argv := range checkers {
-		if format == "script" || format == "ufw" {
+		if format == "script" || format == "ufw" || format == "firewalld" {
 			continue
 		}
 		cmd := exec.Command(argv[0], argv[1:]...)
@@ -54,7 +55,7 @@ func TestOutputsLoad(t *testing.T) {
 				argv := checkers[format]
 				cmd := exec.Command(argv[0], argv[1:]...)
 				cmd.Stdin = bytes.NewReader(out)
-				if format == "script" || format == "ufw" {
+				if format == "script" || format == "ufw" || format == "firewalld" {
 					f := filepath.Join(dir, hc.name+"."+format+".sh")
 					if err := os.WriteFile(f, out, 0o644); err != nil {
 						t.Fatal(err)
