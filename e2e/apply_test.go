@@ -1,0 +1,310 @@
+//go:build linux
+
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The apply kernel tests: a host namespace with listeners, today's rules
+// and a peer holding SSH sessions in both families; `fwaudit apply` runs
+// there for real, and what the kernel holds and lets through is checked
+// against the suggestion, and against today's rules after a rollback.
+
+// applyHost starts the lab's daemons, loads today's rules (load) and
+// holds an SSH session per family from PeerV4[0] / PeerV6[0].
+func applyHost(t *testing.T, load func(lab *Lab)) (*Lab, []*Held) {
+	lab := NewLab(t)
+	lab.Start(lab.Host, "sshd", "tcp:[::]:22")
+	lab.Start(lab.Host, "nginx", "tcp:[::]:80")
+	lab.Start(lab.Host, "redis-server", "tcp:[::]:6379")
+	if load != nil {
+		load(lab)
+	}
+	held := []*Held{lab.Hold(PeerV4[0].String(), HostV4.String(), 22), lab.Hold(PeerV6[0].String(), HostV6.String(), 22)}
+	for _, h := range held {
+		if !h.OK {
+			t.Fatal("could not open the SSH sessions to hold")
+		}
+	}
+	return lab, held
+}
+
+// iptablesToday: default DROP with ssh, http open (both families) and
+// redis open to everyone over IPv4, which the suggestion closes.
+func iptablesToday(lab *Lab) {
+	lab.LoadIptables("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n" +
+		"-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n" +
+		"-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT\n" +
+		"-A INPUT -p tcp -m tcp --dport 6379 -j ACCEPT\nCOMMIT\n")
+	lab.LoadIp6tables("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n" +
+		"-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n" +
+		"-A INPUT -p ipv6-icmp -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n" +
+		"-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT\nCOMMIT\n")
+}
+
+// nftToday: the same policy as native nftables only.
+func nftToday(lab *Lab) {
+	lab.LoadNft(`table inet filter {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		ct state established,related accept
+		iif "lo" accept
+		meta l4proto ipv6-icmp accept
+		tcp dport { 22, 80 } accept
+		meta nfproto ipv4 tcp dport 6379 accept
+	}
+}
+`)
+}
+
+// probes are the ports checked from both peer addresses in both families.
+var applyProbes = []ProbeReq{
+	{"tcp", "192.0.2.3", "192.0.2.1", 22}, {"tcp", "2001:db8::3", "2001:db8::1", 22},
+	{"tcp", "192.0.2.3", "192.0.2.1", 80}, {"tcp", "2001:db8::3", "2001:db8::1", 80},
+	{"tcp", "192.0.2.3", "192.0.2.1", 6379}, {"tcp", "2001:db8::3", "2001:db8::1", 6379},
+}
+
+// suggested is what the suggestion lets in of applyProbes: ssh and http
+// (kept), redis (a sensitive service: closed).
+var applySuggested = []bool{true, true, true, true, false, false}
+
+func probeMatch(t *testing.T, lab *Lab, want []bool, what string) {
+	t.Helper()
+	got := lab.ProbeAll(applyProbes)
+	for i, r := range got {
+		if r.OK != want[i] {
+			t.Errorf("%s: %s: got through %v, want %v (%s)", what, applyProbes[i], r.OK, want[i], r.Detail)
+		}
+	}
+}
+
+func sessionsAlive(t *testing.T, held []*Held, what string) {
+	t.Helper()
+	for i, h := range held {
+		if !h.Alive() {
+			t.Errorf("%s: the held SSH session %d was cut", what, i)
+		}
+	}
+}
+
+// TestApplyConfirmed: loaded, confirmed with --confirm from the host
+// after a new connection from the peer got in; both families hold the
+// new rules, the sessions survive, the probes match the suggestion, and
+// --persist wrote files that give the same probes in a fresh namespace.
+func TestApplyConfirmed(t *testing.T) {
+	RequireRoot(t)
+	for _, tc := range []struct {
+		name   string
+		today  func(*Lab)
+		format string
+	}{{"iptables", iptablesToday, "restore"}, {"nft", nftToday, "nft"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			lab, held := applyHost(t, tc.today)
+			before := lab.RulesNow()
+			root := filepath.Join(lab.Dir, "root")
+			a := lab.StartApply("--timeout", "60s", "--persist", "--root", root)
+			if !a.WaitFor("waiting", 30*time.Second) {
+				t.Fatalf("apply did not reach the wait: exit %d\n%s", a.Wait(0), a.Stderr())
+			}
+			if !strings.Contains(a.Stderr(), "load") || !strings.Contains(a.Stderr(), "backup of the current rules written to") {
+				t.Errorf("steps not logged on stderr:\n%s", a.Stderr())
+			}
+			if !lab.Probe("tcp", PeerV4[1].String(), HostV4.String(), 22) {
+				t.Fatal("a new SSH connection does not get in while waiting")
+			}
+			stdout, stderr, code := lab.Fwaudit("apply", "--confirm", "--backup-dir", a.Backup, "--no-journal")
+			if code != 0 || stdout != "" {
+				t.Fatalf("apply --confirm: exit %d, stdout %q\n%s", code, stdout, stderr)
+			}
+			if code := a.Wait(30 * time.Second); code != 0 {
+				t.Fatalf("apply: exit %d after --confirm\n%s", code, a.Stderr())
+			}
+			after := lab.RulesNow()
+			switch tc.format {
+			case "restore":
+				for _, c := range []string{"iptables-nft-save", "ip6tables-nft-save"} {
+					if after[c] == before[c] || strings.Contains(after[c], "6379") || !strings.Contains(after[c], ":INPUT DROP") {
+						t.Errorf("%s: the new rules are not loaded:\n%s", c, after[c])
+					}
+				}
+			case "nft":
+				if !strings.Contains(after["nft list ruleset"], "table inet fwaudit") {
+					t.Errorf("table inet fwaudit not loaded:\n%s", after["nft list ruleset"])
+				}
+			}
+			sessionsAlive(t, held, "after confirming")
+			probeMatch(t, lab, applySuggested, "after confirming")
+			// still so once the deadline has passed: the watchdog stood down
+			time.Sleep(time.Second)
+			for _, d := range a.Dirs() {
+				if _, err := os.Stat(filepath.Join(d, "result")); err == nil {
+					t.Errorf("a rollback ran after the confirmation (%s)", d)
+				}
+			}
+
+			// the persisted files, loaded into a fresh host, let in the same
+			fresh, _ := applyHost(t, nil)
+			switch tc.format {
+			case "restore":
+				for file, restore := range map[string]string{"rules.v4": "iptables-restore", "rules.v6": "ip6tables-restore"} {
+					b, err := os.ReadFile(filepath.Join(root, "etc/iptables", file))
+					if err != nil {
+						t.Fatalf("--persist: %v", err)
+					}
+					fresh.Host.RunInput(b, restore)
+				}
+			case "nft":
+				b, err := os.ReadFile(filepath.Join(root, "etc/nftables.conf"))
+				if err != nil {
+					t.Fatalf("--persist: %v", err)
+				}
+				fresh.LoadNft(string(b))
+			}
+			probeMatch(t, fresh, applySuggested, "loaded from the persisted files")
+		})
+	}
+}
+
+// TestApplyRollback: nobody confirms, or fwaudit is killed with SIGKILL
+// while waiting; at the deadline the watchdog restores today's rules, as
+// every save and nft list ruleset prints them, and the sessions survive.
+func TestApplyRollback(t *testing.T) {
+	RequireRoot(t)
+	for _, tc := range []struct {
+		name  string
+		today func(*Lab)
+		kill  bool
+	}{
+		{"iptables", iptablesToday, false}, {"iptables-killed", iptablesToday, true},
+		{"nft", nftToday, false}, {"nft-killed", nftToday, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			lab, held := applyHost(t, tc.today)
+			before := lab.RulesNow()
+			probeMatch(t, lab, []bool{true, true, true, true, true, false}, "today")
+			a := lab.StartApply("--timeout", "4s")
+			if !a.WaitFor("waiting", 30*time.Second) {
+				t.Fatalf("apply did not reach the wait: exit %d\n%s", a.Wait(0), a.Stderr())
+			}
+			if changed := lab.RulesNow(); changed["iptables-nft-save"] == before["iptables-nft-save"] && changed["nft list ruleset"] == before["nft list ruleset"] {
+				t.Fatal("apply says it loaded, but the rules did not change")
+			}
+			probeMatch(t, lab, applySuggested, "loaded, waiting")
+			if tc.kill {
+				if err := a.cmd.Process.Kill(); err != nil {
+					t.Fatal(err)
+				}
+				if code := a.Wait(10 * time.Second); code != -1 {
+					t.Fatalf("kill -9: exit %d", code)
+				}
+			}
+			if got := a.WaitResult(30 * time.Second); got != "rolled back" {
+				t.Fatalf("rollback result %q\n%s", got, a.Stderr())
+			}
+			if !tc.kill {
+				if code := a.Wait(30 * time.Second); code != 4 {
+					t.Errorf("apply: exit %d, want 4 (not confirmed)\n%s", code, a.Stderr())
+				}
+				if !strings.Contains(a.Stderr(), "not confirmed in time") {
+					t.Errorf("stderr does not say it was not confirmed:\n%s", a.Stderr())
+				}
+			}
+			after := lab.RulesNow()
+			for src, b := range before {
+				if after[src] != b {
+					t.Errorf("%s after the rollback differs (-before +after):\n%s", src, diffLines(b, after[src]))
+				}
+			}
+			sessionsAlive(t, held, "after the rollback")
+			probeMatch(t, lab, []bool{true, true, true, true, true, false}, "after the rollback")
+			stdout, stderr, code := lab.Fwaudit("apply", "--confirm", "--backup-dir", a.Backup, "--no-journal")
+			if code != 1 || !strings.Contains(stderr, "no applied ruleset is waiting") {
+				t.Errorf("--confirm after the rollback: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+			}
+		})
+	}
+}
+
+// TestApplyRefused: a ruleset that would cut the peer's session, and a
+// host another manager owns, are refused before anything is loaded or
+// backed up.
+func TestApplyRefused(t *testing.T) {
+	RequireRoot(t)
+	for _, tc := range []struct {
+		name  string
+		today func(*Lab)
+		args  []string
+		want  string
+	}{
+		{"lockout", iptablesToday, []string{"--ssh-from", "198.51.100.0/24,2001:db8:ffff::/48"},
+			"refusing: the ruleset would cut the SSH session from "},
+		{"ufw", func(lab *Lab) {
+			iptablesToday(lab)
+			lab.LoadIptables("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:ufw-user-input - [0:0]\n-A INPUT -j ufw-user-input\n-A ufw-user-input -p tcp --dport 22 -j ACCEPT\nCOMMIT\n")
+		}, nil, "refusing: ufw manages this firewall (filter/ufw-user-input)"},
+		{"fail2ban", func(lab *Lab) {
+			lab.LoadIptables("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:f2b-sshd - [0:0]\n-A INPUT -p tcp --dport 22 -j f2b-sshd\n-A f2b-sshd -j RETURN\nCOMMIT\n")
+		}, []string{"--format", "restore"}, "refusing: loading the restore files would wipe fail2ban's chains (filter/f2b-sshd)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			lab, held := applyHost(t, tc.today)
+			before := lab.RulesNow()
+			a := lab.StartApply(append([]string{"--timeout", "5s"}, tc.args...)...)
+			code := a.Wait(60 * time.Second)
+			if code != 3 || !strings.Contains(a.Stderr(), tc.want) {
+				t.Errorf("exit %d, want 3 and %q on stderr:\n%s", code, tc.want, a.Stderr())
+			}
+			if d := a.Dirs(); len(d) > 0 {
+				t.Errorf("a refusal wrote backups: %v", d)
+			}
+			after := lab.RulesNow()
+			for src, b := range before {
+				if after[src] != b {
+					t.Errorf("%s changed (-before +after):\n%s", src, diffLines(b, after[src]))
+				}
+			}
+			sessionsAlive(t, held, "after the refusal")
+		})
+	}
+}
+
+// TestApplyDocker: on a host with Docker's chains (a captured ruleset of
+// Docker 20 on iptables-nft, loaded without a daemon), the confirmed
+// apply keeps every Docker chain and its rules.
+func TestApplyDocker(t *testing.T) {
+	lab, held := applyHost(t, func(lab *Lab) {
+		lab.LoadIptables(Testdata(t, "docker/docker20-nft-default.iptables-save"))
+	})
+	before := lab.Host.Run("iptables-save")
+	a := lab.StartApply("--timeout", "60s")
+	if !a.WaitFor("waiting", 30*time.Second) {
+		t.Fatalf("apply did not reach the wait: exit %d\n%s", a.Wait(0), a.Stderr())
+	}
+	if !strings.Contains(a.Stderr(), "Docker's chains stay") {
+		t.Errorf("stderr does not say Docker's chains stay:\n%s", a.Stderr())
+	}
+	if _, stderr, code := lab.Fwaudit("apply", "--confirm", "--backup-dir", a.Backup, "--no-journal"); code != 0 {
+		t.Fatalf("apply --confirm: exit %d\n%s", code, stderr)
+	}
+	if code := a.Wait(30 * time.Second); code != 0 {
+		t.Fatalf("apply: exit %d\n%s", code, a.Stderr())
+	}
+	after := lab.Host.Run("iptables-save")
+	for _, l := range strings.Split(normalizeSave(before), "\n") {
+		if strings.Contains(l, "DOCKER") && !strings.Contains(l, "DOCKER-USER") && !strings.Contains(normalizeSave(after), l) {
+			t.Errorf("Docker's line %q is gone after apply", l)
+		}
+	}
+	if !strings.Contains(after, ":INPUT DROP") {
+		t.Errorf("the new INPUT policy is not loaded:\n%s", after)
+	}
+	sessionsAlive(t, held, "after apply on a Docker host")
+}
