@@ -75,7 +75,7 @@ func Prepare(in Input) (*Plan, error) {
 		format = chooseFormat(cur)
 	}
 	plan := &Plan{Format: format, Persist: in.Persist}
-	if err := plan.checkManagers(in.Policy, cur); err != nil {
+	if err := plan.checkManagers(in.Policy.Noflush, cur); err != nil {
 		return nil, err
 	}
 	proofFormat := "" // both restore files, as suggest judges them
@@ -83,12 +83,7 @@ func Prepare(in Input) (*Plan, error) {
 		proofFormat = "nft"
 	}
 	if err := suggest.CheckLockout(in.Policy, in.Sessions, cur, proofFormat); err != nil {
-		var le *suggest.LockoutError
-		if errors.As(err, &le) {
-			return nil, &Refusal{Reason: fmt.Sprintf("the ruleset would cut the SSH session from %s to port %d (%s): %s",
-				le.Session.Client.Addr(), le.Session.Server.Port(), le.Session.From, le.Why)}
-		}
-		return nil, err
+		return nil, refusal(err)
 	}
 	changes, err := suggest.Changes(in.Policy, in.Listeners, cur, proofFormat)
 	if err != nil {
@@ -110,23 +105,49 @@ func Prepare(in Input) (*Plan, error) {
 		fam    firewall.Family
 		sets   []*firewall.Ruleset
 		format string
-		name   string
-	}{{firewall.IPv4, cur.V4.Sets, "iptables", "rules.v4"}, {firewall.IPv6, cur.V6.Sets, "ip6tables", "rules.v6"}} {
+	}{{firewall.IPv4, cur.V4.Sets, "iptables"}, {firewall.IPv6, cur.V6.Sets, "ip6tables"}} {
 		var buf bytes.Buffer
 		if err := suggest.Render(&buf, in.Policy, f.format); err != nil {
 			return nil, err
 		}
-		prefix := suggest.RestoreSource(f.sets)
-		if !restoreTools[prefix] {
-			prefix = f.format // no tables loaded: the system's default backend
-		}
-		l := Load{Family: f.fam, Name: f.name, Cmd: prefix + "-restore", Save: prefix + "-save", Data: buf.Bytes()}
-		if in.Policy.Noflush(f.fam) {
-			l.Args = []string{"--noflush"}
-		}
-		plan.Loads = append(plan.Loads, l)
+		plan.Loads = append(plan.Loads, restoreLoad(f.fam, f.sets, buf.Bytes(), in.Policy.Noflush(f.fam)))
 	}
 	return plan, nil
+}
+
+// refusal turns a proof's failure into a Refusal.
+func refusal(err error) error {
+	var le *suggest.LockoutError
+	var we *suggest.WiderError
+	switch {
+	case errors.As(err, &le):
+		return &Refusal{Reason: fmt.Sprintf("the ruleset would cut the SSH session from %s to port %d (%s): %s",
+			le.Session.Client.Addr(), le.Session.Server.Port(), le.Session.From, le.Why)}
+	case errors.As(err, &we):
+		return &Refusal{Reason: we.Error()}
+	}
+	return err
+}
+
+// restoreLoad loads data in fam with the restore command of the backend
+// the proofs judged it in (RestoreSource).
+func restoreLoad(fam firewall.Family, today []*firewall.Ruleset, data []byte, noflush bool) Load {
+	prefix, name := suggest.RestoreSource(today), "rules.v4"
+	if fam == firewall.IPv6 {
+		name = "rules.v6"
+	}
+	if !restoreTools[prefix] {
+		// no tables loaded: the system's default backend
+		prefix = "iptables"
+		if fam == firewall.IPv6 {
+			prefix = "ip6tables"
+		}
+	}
+	l := Load{Family: fam, Name: name, Cmd: prefix + "-restore", Save: prefix + "-save", Data: data}
+	if noflush {
+		l.Args = []string{"--noflush"}
+	}
+	return l
 }
 
 // restoreTools are the iptables commands LoadLive names its dumps after.
@@ -184,7 +205,7 @@ func iptablesNft(cur *suggest.Current) bool {
 // restore that would wipe another tool's chains from the filter table;
 // Docker's stay when the restore files are for --noflush (suggest keeps
 // Docker's layout), and every tool's chains stay beside an nft table.
-func (plan *Plan) checkManagers(p *suggest.Policy, cur *suggest.Current) error {
+func (plan *Plan) checkManagers(noflush func(firewall.Family) bool, cur *suggest.Current) error {
 	var sets []*firewall.Ruleset
 	sets = append(append(sets, cur.V4.Sets...), cur.V6.Sets...)
 	for _, m := range suggest.Managers(sets) {
@@ -196,7 +217,7 @@ func (plan *Plan) checkManagers(p *suggest.Policy, cur *suggest.Current) error {
 			return &Refusal{Reason: fmt.Sprintf("kube-proxy manages rules here (%s): %s", chains, m.Keep)}
 		case plan.Format == "nft":
 			plan.Notes = append(plan.Notes, fmt.Sprintf("%s's chains stay (%s): the nft table is loaded beside them", m.Tool, chains))
-		case m.Tool == "Docker" && p.Noflush(firewall.IPv4) || m.Tool == "Docker" && p.Noflush(firewall.IPv6):
+		case m.Tool == "Docker" && (noflush(firewall.IPv4) || noflush(firewall.IPv6)):
 			plan.Notes = append(plan.Notes, fmt.Sprintf("Docker's chains stay (%s): the restore files are loaded with --noflush and rewrite only INPUT and DOCKER-USER", chains))
 		default:
 			return &Refusal{Reason: fmt.Sprintf("loading the restore files would wipe %s's chains (%s) from the filter table; use --format nft, which loads beside them, or %s", m.Tool, chains, m.Keep)}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"time"
 
@@ -23,6 +24,7 @@ const (
 
 type applyOptions struct {
 	app                       *App
+	files                     []string
 	allow, deny, sshFrom      []string
 	noPing, logDrops          bool
 	format                    string
@@ -35,7 +37,7 @@ type applyOptions struct {
 func newApplyCmd(app *App, runF func(context.Context, *applyOptions) error) *cobra.Command {
 	opts := &applyOptions{app: app}
 	c := &cobra.Command{
-		Use:   "apply",
+		Use:   "apply [FILE...]",
 		Short: "Load the suggested ruleset, with a backup and an automatic rollback",
 		Long: `Load what fwaudit suggest would print (it takes the same policy flags), after
 the proofs suggest makes, run on exactly the files loaded beside whatever stays
@@ -69,6 +71,11 @@ Hosts whose rules ufw, firewalld or kube-proxy manage are refused (their next
 reload would discard the rules); so is a restore that would wipe another
 tool's chains (fail2ban: use --format nft).
 
+fwaudit apply FILE... loads reviewed iptables-restore files instead (rules.v4,
+rules.v6: the family is recognised from the content), after the same proofs,
+with nothing widened: a file that admits any source to any listener the
+current rules do not is refused.
+
 Every step is logged on stderr and, where there is one, to the journal. With
 --dry-run the plan and the per-port changes go to stdout and nothing changes.
 
@@ -80,9 +87,17 @@ nothing changed; 2 usage error; 3 refused before anything was loaded;
   sudo fwaudit apply                           # load, then type yes within 60 s
   sudo fwaudit apply --timeout 5m --persist
   sudo fwaudit apply --confirm                 # from a second SSH session
+  sudo fwaudit apply rules.v4 rules.v6         # reviewed files
   sudo fwaudit apply --allow postgresql=10.0.0.0/8 --ssh-from 203.0.113.0/24`,
-		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			opts.files = args
+			if len(args) > 0 {
+				for _, f := range []string{"allow", "deny", "ssh-from", "no-ping", "log-drops", "format"} {
+					if c.Flags().Changed(f) {
+						return usageErrorf("--%s shapes the suggestion: it does not go with FILE arguments", f)
+					}
+				}
+			}
 			if opts.format != "" {
 				if err := checkOutput(opts.format, "format", apply.Formats); err != nil {
 					return err
@@ -159,6 +174,9 @@ func (opts *applyOptions) plan(ctx context.Context) (*apply.Plan, error) {
 		return nil, err
 	}
 	so.Current = currentOf(in)
+	if len(opts.files) > 0 {
+		return opts.planFiles(ctx, in, so.Current)
+	}
 	p, warnings, err := suggest.Build(in.listeners, so)
 	var oe *suggest.OptionError
 	if errors.As(err, &oe) {
@@ -176,6 +194,23 @@ func (opts *applyOptions) plan(ctx context.Context) (*apply.Plan, error) {
 	}
 	return apply.Prepare(apply.Input{Policy: p, Listeners: in.listeners, Current: so.Current,
 		Sessions: sessions, Format: opts.format, Persist: opts.persist})
+}
+
+// planFiles plans loading the reviewed files given as arguments.
+func (opts *applyOptions) planFiles(ctx context.Context, in *inputs, cur *suggest.Current) (*apply.Plan, error) {
+	var files []apply.File
+	for _, name := range opts.files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", name, unwrapPathError(err))
+		}
+		files = append(files, apply.File{Name: name, Data: b})
+	}
+	sessions, err := sshSessions(ctx, opts.app, true, in.listeners)
+	if err != nil {
+		return nil, err
+	}
+	return apply.PrepareFiles(files, in.listeners, cur, sessions, opts.persist)
 }
 
 func (opts *applyOptions) config() (apply.Config, error) {

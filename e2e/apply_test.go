@@ -308,3 +308,73 @@ func TestApplyDocker(t *testing.T) {
 	}
 	sessionsAlive(t, held, "after apply on a Docker host")
 }
+
+// TestApplyFiles: reviewed restore files pass the same proofs; one that
+// admits more than today, or that would cut the peer's session, is
+// refused before anything is loaded; a narrowing one is loaded, confirmed
+// and probed.
+func TestApplyFiles(t *testing.T) {
+	RequireRoot(t)
+	const head = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n" +
+		"-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		code  int
+		want  string
+		probe []bool
+	}{
+		{"wider", map[string]string{"six": head + "-A INPUT -p ipv6-icmp -j ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\n-A INPUT -p tcp --dport 80 -j ACCEPT\n-A INPUT -p tcp --dport 6379 -j ACCEPT\nCOMMIT\n"},
+			3, "refusing: the ruleset would admit sources ", nil},
+		{"lockout", map[string]string{"four": head + "-A INPUT -p icmp -j ACCEPT\n-A INPUT -p tcp --dport 80 -j ACCEPT\nCOMMIT\n"},
+			3, "refusing: the ruleset would cut the SSH session from 192.0.2.2 to port 22", nil},
+		{"narrower", map[string]string{
+			"four": head + "-A INPUT -p icmp -j ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\n-A INPUT -s 192.0.2.2 -p tcp --dport 80 -j ACCEPT\nCOMMIT\n",
+			"six":  head + "-A INPUT -p ipv6-icmp -j ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n"},
+			0, "confirmed", []bool{true, true, false, false, false, false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			lab, held := applyHost(t, iptablesToday)
+			before := lab.RulesNow()
+			args := []string{"--timeout", "60s"}
+			for name, data := range tc.files {
+				p := filepath.Join(lab.Dir, name)
+				if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				args = append(args, p)
+			}
+			a := lab.StartApply(args...)
+			if tc.code == 0 {
+				if !a.WaitFor("waiting", 30*time.Second) {
+					t.Fatalf("apply did not reach the wait: exit %d\n%s", a.Wait(0), a.Stderr())
+				}
+				if _, stderr, code := lab.Fwaudit("apply", "--confirm", "--backup-dir", a.Backup, "--no-journal"); code != 0 {
+					t.Fatalf("apply --confirm: exit %d\n%s", code, stderr)
+				}
+			}
+			code := a.Wait(60 * time.Second)
+			if code != tc.code || !strings.Contains(a.Stderr(), tc.want) {
+				t.Fatalf("exit %d, want %d and %q on stderr:\n%s", code, tc.code, tc.want, a.Stderr())
+			}
+			if tc.code != 0 {
+				if d := a.Dirs(); len(d) > 0 {
+					t.Errorf("a refusal wrote backups: %v", d)
+				}
+				after := lab.RulesNow()
+				for src, b := range before {
+					if after[src] != b {
+						t.Errorf("%s changed (-before +after):\n%s", src, diffLines(b, after[src]))
+					}
+				}
+			} else {
+				probeMatch(t, lab, tc.probe, "the reviewed files, confirmed")
+				if !lab.Probe("tcp", PeerV4[0].String(), HostV4.String(), 80) {
+					t.Error("tcp/80 from 192.0.2.2, which the file accepts, does not get in")
+				}
+			}
+			sessionsAlive(t, held, "after apply FILE")
+		})
+	}
+}
