@@ -107,6 +107,20 @@ func TestApplyConfirmed(t *testing.T) {
 			t.Parallel()
 			lab, held := applyHost(t, tc.today)
 			before := lab.RulesNow()
+
+			// --dry-run: the plan on stdout, nothing changed or written
+			dry := filepath.Join(lab.Dir, "dry")
+			stdout, stderr, code := lab.Fwaudit("apply", "--dry-run", "--backup-dir", dry, "--no-journal")
+			if code != 0 || !strings.Contains(stdout, "load ") || !strings.Contains(stdout, "tcp/6379: open → blocked") {
+				t.Errorf("--dry-run: exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+			}
+			if _, err := os.Stat(dry); err == nil {
+				t.Errorf("--dry-run wrote %s", dry)
+			}
+			if now := lab.RulesNow(); now["iptables-nft-save"] != before["iptables-nft-save"] || now["nft list ruleset"] != before["nft list ruleset"] {
+				t.Errorf("--dry-run changed the rules")
+			}
+
 			root := filepath.Join(lab.Dir, "root")
 			a := lab.StartApply("--timeout", "60s", "--persist", "--root", root)
 			if !a.WaitFor("waiting", 30*time.Second) {
@@ -118,7 +132,7 @@ func TestApplyConfirmed(t *testing.T) {
 			if !lab.Probe("tcp", PeerV4[1].String(), HostV4.String(), 22) {
 				t.Fatal("a new SSH connection does not get in while waiting")
 			}
-			stdout, stderr, code := lab.Fwaudit("apply", "--confirm", "--backup-dir", a.Backup, "--no-journal")
+			stdout, stderr, code = lab.Fwaudit("apply", "--confirm", "--backup-dir", a.Backup, "--no-journal")
 			if code != 0 || stdout != "" {
 				t.Fatalf("apply --confirm: exit %d, stdout %q\n%s", code, stdout, stderr)
 			}
@@ -377,4 +391,37 @@ func TestApplyFiles(t *testing.T) {
 			sessionsAlive(t, held, "after apply FILE")
 		})
 	}
+}
+
+// TestApplyTerminal: "yes" typed on the terminal confirms; the rules
+// stay after the deadline has passed.
+func TestApplyTerminal(t *testing.T) {
+	lab, held := applyHost(t, iptablesToday)
+	a := lab.StartApplyTerminal("--timeout", "3s")
+	if !a.WaitFor("waiting", 30*time.Second) {
+		t.Fatalf("apply did not reach the wait: exit %d\n%s", a.Wait(0), a.Stderr())
+	}
+	if err := a.Type("no\n"); err != nil {
+		t.Fatal(err)
+	}
+	if !a.WaitFor("type yes to keep", 5*time.Second) {
+		t.Errorf("an answer other than yes is not answered:\n%s", a.Stderr())
+	}
+	if err := a.Type("yes\n"); err != nil {
+		t.Fatal(err)
+	}
+	if code := a.Wait(30 * time.Second); code != 0 || !strings.Contains(a.Stderr(), "confirmed on the terminal") {
+		t.Fatalf("apply: exit %d\n%s", code, a.Stderr())
+	}
+	time.Sleep(4 * time.Second) // past the deadline
+	if len(a.Dirs()) != 1 {
+		t.Fatalf("backup directories %v, want one", a.Dirs())
+	}
+	for _, d := range a.Dirs() {
+		if _, err := os.Stat(filepath.Join(d, "result")); err == nil {
+			t.Errorf("a rollback ran after the confirmation (%s)", d)
+		}
+	}
+	probeMatch(t, lab, applySuggested, "confirmed on the terminal")
+	sessionsAlive(t, held, "confirmed on the terminal")
 }

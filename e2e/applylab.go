@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +25,7 @@ type Applying struct {
 	stderr bytes.Buffer
 	done   chan struct{}
 	code   int
+	stdin  io.WriteCloser // the terminal's input (StartApplyTerminal)
 }
 
 func (a *Applying) Write(p []byte) (int, error) {
@@ -39,7 +41,8 @@ func (a *Applying) Stderr() string {
 	return a.stderr.String()
 }
 
-// PID is the fwaudit process's pid (ip netns exec execs it).
+// PID is the fwaudit process's pid (ip netns exec execs it; script(1)'s
+// with StartApplyTerminal).
 func (a *Applying) PID() int { return a.cmd.Process.Pid }
 
 // StartApply starts `fwaudit apply --backup-dir DIR --no-journal ARGS` in
@@ -48,13 +51,42 @@ func (a *Applying) PID() int { return a.cmd.Process.Pid }
 // directory) are killed when the test ends.
 func (lab *Lab) StartApply(args ...string) *Applying {
 	lab.T.Helper()
+	return lab.startApply(false, args)
+}
+
+// StartApplyTerminal is StartApply on a terminal (script(1) gives it a
+// pseudo-terminal): Type writes to it, and everything it shows is Stderr.
+func (lab *Lab) StartApplyTerminal(args ...string) *Applying {
+	lab.T.Helper()
+	return lab.startApply(true, args)
+}
+
+// Type writes s to the terminal of StartApplyTerminal.
+func (a *Applying) Type(s string) error {
+	_, err := io.WriteString(a.stdin, s)
+	return err
+}
+
+func (lab *Lab) startApply(terminal bool, args []string) *Applying {
+	lab.T.Helper()
 	requireFwaudit(lab.T)
 	a := &Applying{Backup: filepath.Join(lab.Dir, "backup"), done: make(chan struct{})}
-	argv := []string{"netns", "exec", lab.Host.Name, "env", "-u", "SSH_CONNECTION",
+	argv := []string{"ip", "netns", "exec", lab.Host.Name, "env", "-u", "SSH_CONNECTION",
 		FwauditBin, "apply", "--backup-dir", a.Backup, "--no-journal"}
-	a.cmd = exec.Command("ip", append(argv, args...)...)
+	argv = append(argv, args...)
+	if terminal {
+		argv = []string{"script", "-qefc", strings.Join(argv, " "), "/dev/null"}
+	}
+	a.cmd = exec.Command(argv[0], argv[1:]...)
 	a.cmd.Dir = lab.Dir
 	a.cmd.Stderr = a
+	if terminal {
+		a.cmd.Stdout = a
+		var err error
+		if a.stdin, err = a.cmd.StdinPipe(); err != nil {
+			lab.T.Fatal(err)
+		}
+	}
 	if err := a.cmd.Start(); err != nil {
 		lab.T.Fatalf("starting fwaudit apply: %v", err)
 	}
