@@ -270,3 +270,22 @@ func TestPersist(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
+
+// TestCheckLoaded decides the sessions on the rules read back.
+func TestCheckLoaded(t *testing.T) {
+	for _, tc := range []struct {
+		name, save string
+		want       string
+	}{
+		{"accepted", today4, ""},
+		{"cut", strings.Replace(today4, "--dport 22", "--dport 2222", 1), "the rules read back after loading would cut the SSH session from 192.0.2.2 to port 22 (sshd pid 1): drop by"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &fakeRunner{out: map[string]string{"iptables-nft-save": tc.save, "ip6tables-nft-save": "", "nft -j list ruleset": `{"nftables": [{"metainfo": {"json_schema_version": 1}}]}`}}
+			err := checkLoaded(context.Background(), r, []suggest.Session{session})
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

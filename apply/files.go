@@ -22,7 +22,7 @@ type File struct {
 // listener is reachable from more sources or interfaces than today (there
 // is no --allow here: a file that widens is refused).
 func PrepareFiles(files []File, listeners []scan.Listener, cur *suggest.Current, sessions []suggest.Session, persist bool) (*Plan, error) {
-	plan := &Plan{Format: "restore", Persist: persist}
+	plan := &Plan{Format: "restore", Persist: persist, Sessions: sessions}
 	after := map[firewall.Family][]*firewall.Ruleset{}
 	byFam := map[firewall.Family]File{}
 	for _, f := range files {

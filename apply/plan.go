@@ -36,6 +36,9 @@ type Plan struct {
 	Changes []suggest.Change
 	Notes   []string // what the plan keeps of other tools' rules
 	Persist bool
+	// Sessions are checked again on the rules read back once loaded
+	// (checkLoaded).
+	Sessions []suggest.Session
 }
 
 // Load is one atomic load: Cmd Args FILE, FILE holding Data.
@@ -74,7 +77,7 @@ func Prepare(in Input) (*Plan, error) {
 	if format == "" {
 		format = chooseFormat(cur)
 	}
-	plan := &Plan{Format: format, Persist: in.Persist}
+	plan := &Plan{Format: format, Persist: in.Persist, Sessions: in.Sessions}
 	if err := plan.checkManagers(in.Policy.Noflush, cur); err != nil {
 		return nil, err
 	}

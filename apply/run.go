@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fwaudit/fwaudit/firewall"
+	"github.com/fwaudit/fwaudit/suggest"
 )
 
 // Config is how Run reaches the host.
@@ -29,12 +30,51 @@ type Config struct {
 	Now      func() time.Time
 }
 
-// NotConfirmed is Run's outcome when nobody confirmed in time: the rules
-// loaded before are back.
-type NotConfirmed struct{ Dir string }
+// NotConfirmed is Run's outcome when the loaded rules were taken back:
+// nobody confirmed in time, or (Why) the rules read back from the kernel
+// failed the session check. The rules loaded before are back.
+type NotConfirmed struct {
+	Dir string
+	Why string
+}
 
 func (e *NotConfirmed) Error() string {
+	if e.Why != "" {
+		return fmt.Sprintf("%s: the previous rules were restored (backup in %s)", e.Why, e.Dir)
+	}
 	return fmt.Sprintf("not confirmed in time: the previous rules were restored (backup in %s)", e.Dir)
+}
+
+// checkLoaded reads the rules back from the kernel once loaded and
+// decides a new connection of every session on them, as the proofs did on
+// the files: what the kernel holds is what counts, beside whatever else
+// stayed loaded there.
+func checkLoaded(ctx context.Context, r firewall.Runner, sessions []suggest.Session) error {
+	if len(sessions) == 0 {
+		return nil
+	}
+	live := firewall.LoadLive(ctx, r)
+	for _, s := range sessions {
+		c := s.Client.Addr()
+		if c.IsLoopback() {
+			continue
+		}
+		fam, sets, unseen, err := firewall.IPv4, live.V4, live.Unseen4, live.Err4
+		if c.Is6() {
+			fam, sets, unseen, err = firewall.IPv6, live.V6, live.Unseen6, live.Err6
+		}
+		if err != nil {
+			return fmt.Errorf("reading the %s rules back after loading: %w", fam, err)
+		}
+		ev := firewall.NewEvaluator(fam, sets, firewall.Host{Unseen: unseen})
+		d := ev.Decide(firewall.Packet{Proto: "tcp", Src: c, Dst: s.Server.Addr(),
+			SPort: s.Client.Port(), DPort: s.Server.Port(), InIface: "eth0"})
+		if d.Verdict != "accept" {
+			return fmt.Errorf("the rules read back after loading would cut the SSH session from %s to port %d (%s): %s by %s",
+				c, s.Server.Port(), s.From, d.Verdict, d.Rule)
+		}
+	}
+	return nil
 }
 
 // Run carries plan out (see the package comment): backup, watchdog,
@@ -76,6 +116,15 @@ func Run(ctx context.Context, cfg Config, plan *Plan) error {
 			}
 		}
 		return err
+	}
+	if err := checkLoaded(ctx, cfg.Runner, plan.Sessions); err != nil {
+		log.Printf("%v: rolling back now", err)
+		if _, won, _ := decide(dir, rolledBack); won {
+			if rerr := finishRollback(ctx, cfg.Runner, dir, st, log); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+		}
+		return &NotConfirmed{Dir: dir, Why: err.Error()}
 	}
 	log.Printf("waiting %s for confirmation: type yes here, or run `fwaudit apply --confirm` from a new SSH session (which proves new sessions get in)", cfg.Timeout.Round(time.Second))
 	return wait(ctx, cfg, dir, st, pid)
