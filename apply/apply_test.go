@@ -289,3 +289,21 @@ func TestCheckLoaded(t *testing.T) {
 		})
 	}
 }
+
+// TestSystemdGuard: where systemd runs, the timer runs the watchdog just
+// after the deadline; elsewhere (a network namespace of its own, as in
+// the kernel tests) nothing is started.
+func TestSystemdGuard(t *testing.T) {
+	defer func(f func() bool) { systemdHere = f }(systemdHere)
+	r := &fakeRunner{out: map[string]string{"systemd-run*": ""}}
+	systemdHere = func() bool { return false }
+	if unit, err := systemdGuard(context.Background(), r, "/usr/bin/fwaudit", "/b/20261204T201249.1Z", time.Now().Add(time.Minute), true); unit != "" || err != nil || len(r.calls) > 0 {
+		t.Fatalf("without systemd: %q, %v, ran %q", unit, err, r.calls)
+	}
+	systemdHere = func() bool { return true }
+	unit, err := systemdGuard(context.Background(), r, "/usr/bin/fwaudit", "/b/20261204T201249.1Z", time.Now().Add(60*time.Second+500*time.Millisecond), false)
+	want := "systemd-run --unit fwaudit-rollback-20261204T201249.1Z --on-active 63s --timer-property AccuracySec=1s -- /usr/bin/fwaudit apply --watchdog /b/20261204T201249.1Z --no-journal"
+	if err != nil || unit != "fwaudit-rollback-20261204T201249.1Z" || len(r.calls) != 1 || r.calls[0] != want {
+		t.Fatalf("got %q, %v, ran %q; want %q", unit, err, r.calls, want)
+	}
+}

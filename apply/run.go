@@ -109,6 +109,11 @@ func Run(ctx context.Context, cfg Config, plan *Plan) error {
 		return err
 	}
 	log.Printf("watchdog started (pid %d): it restores the backup at %s unless the rules are confirmed", pid, st.Deadline.Format(time.RFC3339))
+	if unit, err := systemdGuard(ctx, cfg.Runner, cfg.Exe, dir, st.Deadline, cfg.Journal); err != nil {
+		log.Printf("no systemd timer as a second guard (%v): the watchdog process alone restores the rules", err)
+	} else if unit != "" {
+		log.Printf("systemd timer %s.timer started as a second guard: it runs the watchdog again just after the deadline", unit)
+	}
 	if err := load(ctx, cfg.Runner, dir, st, log); err != nil {
 		if _, won, _ := decide(dir, rolledBack); won {
 			if rerr := finishRollback(ctx, cfg.Runner, dir, st, log); rerr != nil {

@@ -64,8 +64,12 @@ func Watch(ctx context.Context, r firewall.Runner, dir string, log *Logger) erro
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, pidFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
-		return err
+	if time.Now().Before(st.Deadline) {
+		// (the systemd timer's run, after the deadline, leaves the
+		// process watchdog's pid in place)
+		if err := writeAtomic(filepath.Join(dir, pidFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+			return err
+		}
 	}
 	for time.Now().Before(st.Deadline) {
 		if d, _ := decision(dir); d != "" {
@@ -117,4 +121,40 @@ func alive(pid int) bool {
 		return s[i+2] != 'Z' && s[i+2] != 'X'
 	}
 	return true
+}
+
+// systemdHere reports whether systemd is the init of this host
+// (/run/systemd/system exists, as sd_booted(3) tests) and fwaudit runs in
+// its network namespace: a unit it starts restores rules there, so inside
+// another namespace (a container, a test's netns) it must not be used.
+var systemdHere = func() bool {
+	if _, err := os.Stat("/run/systemd/system"); err != nil {
+		return false
+	}
+	self, err1 := os.Readlink("/proc/self/ns/net")
+	pid1, err2 := os.Readlink("/proc/1/ns/net")
+	return err1 == nil && err2 == nil && self == pid1
+}
+
+// systemdGuard, where systemd runs this host, also starts a transient
+// timer that runs the same watchdog shortly after the deadline: a second
+// guard outside the SSH session's processes, for a logind that ends them
+// all with the session (KillUserProcesses=yes) and the process watchdog
+// with them. The decision file keeps the two from both acting. It returns
+// the timer's unit ("" when systemd does not run here).
+func systemdGuard(ctx context.Context, r firewall.Runner, exe, dir string, deadline time.Time, journal bool) (string, error) {
+	if !systemdHere() {
+		return "", nil
+	}
+	unit := "fwaudit-rollback-" + strings.NewReplacer(":", "-", "+", "-").Replace(filepath.Base(dir))
+	after := int(time.Until(deadline).Seconds()) + 3
+	args := []string{"--unit", unit, "--on-active", strconv.Itoa(after) + "s", "--timer-property", "AccuracySec=1s",
+		"--", exe, "apply", "--watchdog", dir}
+	if !journal {
+		args = append(args, "--no-journal")
+	}
+	if _, err := r.Run(ctx, "systemd-run", args...); err != nil {
+		return "", err
+	}
+	return unit, nil
 }

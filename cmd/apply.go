@@ -49,7 +49,8 @@ iptables-legacy, nft) are saved to a new directory under the backup directory,
 named by the time, written in full before it appears. A watchdog is started: a
 detached process in its own session that restores the backup at the deadline
 unless the new rules are confirmed, so the rollback happens even if fwaudit or
-the SSH session dies while waiting. Then each family is loaded in one step
+the SSH session dies while waiting; where systemd runs the host, a transient
+timer runs it again just after the deadline, outside the session. Then each family is loaded in one step
 (iptables-restore, ip6tables-restore; or one nft -f transaction), both or
 neither: when the second fails the first is rolled back.
 
