@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/fwaudit/fwaudit/firewall"
@@ -165,11 +167,25 @@ func wait(ctx context.Context, cfg Config, dir string, st *state, pid int) error
 			}
 		}()
 	}
+	// ^C or a termination request rolls back at once rather than at the
+	// deadline
+	interrupted, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	grace := st.Deadline.Add(30 * time.Second)
 	for {
 		select {
 		case <-typed:
 			return confirmIn(ctx, cfg.Runner, dir, st, cfg.Log, "on the terminal")
+		case <-interrupted.Done():
+			if _, won, _ := decide(dir, rolledBack); won {
+				cfg.Log.Printf("interrupted: rolling back now")
+				if err := finishRollback(ctx, cfg.Runner, dir, st, cfg.Log); err != nil {
+					return err
+				}
+				return &NotConfirmed{Dir: dir, Why: "interrupted"}
+			}
+			stop()
+			interrupted = ctx // decided meanwhile: read it below
 		case <-time.After(pollEvery):
 		}
 		d, err := decision(dir)

@@ -92,6 +92,16 @@ nothing changed; 2 usage error; 3 refused before anything was loaded;
   sudo fwaudit apply --allow postgresql=10.0.0.0/8 --ssh-from 203.0.113.0/24`,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.files = args
+			if opts.confirm {
+				if len(args) > 0 {
+					return usageErrorf("--confirm takes no FILE arguments")
+				}
+				for _, f := range []string{"allow", "deny", "ssh-from", "no-ping", "log-drops", "format", "timeout", "persist", "dry-run", "root"} {
+					if c.Flags().Changed(f) {
+						return usageErrorf("--confirm confirms what a running apply loaded: --%s does not go with it", f)
+					}
+				}
+			}
 			if len(args) > 0 {
 				for _, f := range []string{"allow", "deny", "ssh-from", "no-ping", "log-drops", "format"} {
 					if c.Flags().Changed(f) {

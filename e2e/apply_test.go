@@ -37,14 +37,25 @@ func applyHost(t *testing.T, load func(lab *Lab)) (*Lab, []*Held) {
 // iptablesToday: default DROP with ssh, http open (both families) and
 // redis open to everyone over IPv4, which the suggestion closes.
 func iptablesToday(lab *Lab) {
-	lab.LoadIptables("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n" +
+	lab.LoadIptables(iptablesRules4)
+	lab.LoadIp6tables(iptablesRules6)
+}
+
+const (
+	iptablesRules4 = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n" +
 		"-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n" +
 		"-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT\n" +
-		"-A INPUT -p tcp -m tcp --dport 6379 -j ACCEPT\nCOMMIT\n")
-	lab.LoadIp6tables("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n" +
+		"-A INPUT -p tcp -m tcp --dport 6379 -j ACCEPT\nCOMMIT\n"
+	iptablesRules6 = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n" +
 		"-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n" +
 		"-A INPUT -p ipv6-icmp -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n" +
-		"-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT\nCOMMIT\n")
+		"-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT\nCOMMIT\n"
+)
+
+// legacyToday: iptablesToday loaded with iptables-legacy.
+func legacyToday(lab *Lab) {
+	lab.LoadIptablesLegacy(iptablesRules4)
+	lab.LoadIp6tablesLegacy(iptablesRules6)
 }
 
 // nftToday: the same policy as native nftables only.
@@ -194,21 +205,36 @@ func TestApplyRollback(t *testing.T) {
 		name  string
 		today func(*Lab)
 		kill  bool
+		intr  bool // SIGINT: rolled back at once
 	}{
-		{"iptables", iptablesToday, false}, {"iptables-killed", iptablesToday, true},
-		{"nft", nftToday, false}, {"nft-killed", nftToday, true},
+		{"iptables", iptablesToday, false, false}, {"iptables-killed", iptablesToday, true, false},
+		{"nft", nftToday, false, false}, {"nft-killed", nftToday, true, false},
+		{"legacy", legacyToday, false, false}, {"legacy-killed", legacyToday, true, false},
+		{"iptables-interrupted", iptablesToday, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			lab, held := applyHost(t, tc.today)
 			before := lab.RulesNow()
 			probeMatch(t, lab, []bool{true, true, true, true, true, false}, "today")
-			a := lab.StartApply("--timeout", "4s")
+			timeout := "4s"
+			if tc.intr {
+				timeout = "60s"
+			}
+			a := lab.StartApply("--timeout", timeout)
 			if !a.WaitFor("waiting", 30*time.Second) {
 				t.Fatalf("apply did not reach the wait: exit %d\n%s", a.Wait(0), a.Stderr())
 			}
-			if changed := lab.RulesNow(); changed["iptables-nft-save"] == before["iptables-nft-save"] && changed["nft list ruleset"] == before["nft list ruleset"] {
+			changed := lab.RulesNow()
+			same := true
+			for src := range before {
+				same = same && changed[src] == before[src]
+			}
+			if same {
 				t.Fatal("apply says it loaded, but the rules did not change")
+			}
+			if strings.HasPrefix(tc.name, "legacy") && !strings.Contains(a.Stderr(), "(ip6tables-legacy-restore rules.v6)") {
+				t.Errorf("not loaded with the legacy backend that holds today's rules:\n%s", a.Stderr())
 			}
 			probeMatch(t, lab, applySuggested, "loaded, waiting")
 			if tc.kill {
@@ -219,10 +245,18 @@ func TestApplyRollback(t *testing.T) {
 					t.Fatalf("kill -9: exit %d", code)
 				}
 			}
+			if tc.intr {
+				if err := a.cmd.Process.Signal(os.Interrupt); err != nil {
+					t.Fatal(err)
+				}
+				if code := a.Wait(10 * time.Second); code != 4 || !strings.Contains(a.Stderr(), "interrupted: the previous rules were restored") {
+					t.Fatalf("SIGINT: exit %d, want 4 at once\n%s", code, a.Stderr())
+				}
+			}
 			if got := a.WaitResult(30 * time.Second); got != "rolled back" {
 				t.Fatalf("rollback result %q\n%s", got, a.Stderr())
 			}
-			if !tc.kill {
+			if !tc.kill && !tc.intr {
 				if code := a.Wait(30 * time.Second); code != 4 {
 					t.Errorf("apply: exit %d, want 4 (not confirmed)\n%s", code, a.Stderr())
 				}
