@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fwaudit/fwaudit/firewall"
@@ -91,6 +92,9 @@ func backup(ctx context.Context, r firewall.Runner, root string, now time.Time, 
 		return out, write(fileName(args), out)
 	}
 	for _, args := range backupSources {
+		if noLegacy(r, args[0]) {
+			continue
+		}
 		if _, err := dump(args); err != nil {
 			log.Printf("backup: %s not saved: %v", joinArgs(args), err)
 		}
@@ -144,6 +148,24 @@ func backup(ctx context.Context, r firewall.Runner, root string, now time.Time, 
 	}
 	ok = true
 	return dir, st, nil
+}
+
+// noLegacy: cmd is a legacy dump and the runner knows that no legacy table
+// of its family exists (running it could load the ip_tables module just
+// to print nothing).
+func noLegacy(r firewall.Runner, cmd string) bool {
+	p, ok := r.(interface {
+		LegacyTables(firewall.Family) (present, known bool)
+	})
+	if !ok || !strings.HasSuffix(cmd, "-legacy-save") {
+		return false
+	}
+	fam := firewall.IPv4
+	if strings.HasPrefix(cmd, "ip6") {
+		fam = firewall.IPv6
+	}
+	present, known := p.LegacyTables(fam)
+	return known && !present
 }
 
 // rollbackRestore is a save to restore. A save without a filter table

@@ -43,13 +43,16 @@ func startWatchdog(exe, dir string, journal bool) (int, error) {
 	}
 	pid := cmd.Process.Pid
 	// reaped in the background while fwaudit lives; after that, by init
-	go cmd.Wait()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		if b, err := os.ReadFile(filepath.Join(dir, pidFile)); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(pid) {
 			return pid, nil
 		}
-		if cmd.ProcessState != nil {
-			break
+		select {
+		case <-exited:
+			return 0, fmt.Errorf("the watchdog (pid %d) exited at once; see %s", pid, filepath.Join(dir, "watchdog.log"))
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 	cmd.Process.Kill()
