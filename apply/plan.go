@@ -257,5 +257,12 @@ func (plan *Plan) Describe(w *bytes.Buffer) {
 			n++
 		}
 	}
-	fmt.Fprintf(w, "%d changes\n", n)
+	switch n {
+	case 0:
+		w.WriteString("no changes\n")
+	case 1:
+		w.WriteString("1 change\n")
+	default:
+		fmt.Fprintf(w, "%d changes\n", n)
+	}
 }
