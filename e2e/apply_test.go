@@ -459,3 +459,36 @@ func TestApplyTerminal(t *testing.T) {
 	probeMatch(t, lab, applySuggested, "confirmed on the terminal")
 	sessionsAlive(t, held, "confirmed on the terminal")
 }
+
+// TestApplyBothOrNeither: the IPv6 file passes the proofs but the kernel
+// refuses it (a match no kernel module provides); the IPv4 file, loaded
+// first, is rolled back at once: both families or neither.
+func TestApplyBothOrNeither(t *testing.T) {
+	lab, held := applyHost(t, iptablesToday)
+	before := lab.RulesNow()
+	four := strings.Replace(iptablesRules4, "-A INPUT -p tcp -m tcp --dport 6379 -j ACCEPT\n", "-A INPUT -p icmp -j ACCEPT\n", 1)
+	six := strings.Replace(iptablesRules6, "COMMIT", "-A INPUT -m nosuchmatch --nosuchoption -j DROP\nCOMMIT", 1)
+	var files []string
+	for name, data := range map[string]string{"four": four, "six": six} {
+		p := filepath.Join(lab.Dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	a := lab.StartApply(append([]string{"--timeout", "60s"}, files...)...)
+	code := a.Wait(60 * time.Second)
+	if code != 1 || !strings.Contains(a.Stderr(), "loaded rules.v4") || !strings.Contains(a.Stderr(), "fwaudit: error: loading rules.v6:") {
+		t.Fatalf("exit %d, want 1 after loading rules.v4 and failing rules.v6:\n%s", code, a.Stderr())
+	}
+	if got := a.WaitResult(5 * time.Second); got != "rolled back" {
+		t.Errorf("rollback result %q", got)
+	}
+	after := lab.RulesNow()
+	for src, b := range before {
+		if after[src] != b {
+			t.Errorf("%s after the failed load differs (-before +after):\n%s", src, diffLines(b, after[src]))
+		}
+	}
+	sessionsAlive(t, held, "after the failed load")
+}
