@@ -492,3 +492,50 @@ func TestApplyBothOrNeither(t *testing.T) {
 	}
 	sessionsAlive(t, held, "after the failed load")
 }
+
+// TestApplyDockerd: on a real dockerd (iptables-nft backend) publishing
+// a web container, apply loads the suggestion with --noflush; confirmed,
+// Docker's chains and NAT are all still there, the published port still
+// answers from the peer, and the peer's SSH sessions survive.
+func TestApplyDockerd(t *testing.T) {
+	lab := NewLab(t)
+	lab.Start(lab.Host, "sshd", "tcp:[::]:22")
+	dk := StartDocker(lab, "nft")
+	dk.RunContainer("web", []string{"-p", "8080:80"}, "tcp:80")
+	held := lab.Hold(PeerV4[0].String(), HostV4.String(), 22)
+	if !held.OK {
+		t.Fatal("could not open the SSH session to hold")
+	}
+	if !lab.Probe("tcp", PeerV4[1].String(), HostV4.String(), 8080) {
+		t.Fatal("the published port does not answer before apply")
+	}
+	before := normalizeSave(lab.Host.Run("iptables-nft-save"))
+	a := lab.StartApply("--timeout", "60s")
+	if !a.WaitFor("waiting", 60*time.Second) {
+		t.Fatalf("apply did not reach the wait: exit %d\n%s", a.Wait(0), a.Stderr())
+	}
+	if !strings.Contains(a.Stderr(), "(iptables-nft-restore --noflush rules.v4)") {
+		t.Errorf("not loaded with --noflush:\n%s", a.Stderr())
+	}
+	if _, stderr, code := lab.Fwaudit("apply", "--confirm", "--backup-dir", a.Backup, "--no-journal"); code != 0 {
+		t.Fatalf("apply --confirm: exit %d\n%s", code, stderr)
+	}
+	if code := a.Wait(30 * time.Second); code != 0 {
+		t.Fatalf("apply: exit %d\n%s", code, a.Stderr())
+	}
+	after := normalizeSave(lab.Host.Run("iptables-nft-save"))
+	for _, l := range strings.Split(before, "\n") {
+		if strings.Contains(l, "DOCKER") && !strings.HasPrefix(l, "-A DOCKER-USER") && !strings.Contains(after, l) {
+			t.Errorf("Docker's %q is gone after apply", l)
+		}
+	}
+	if !strings.Contains(after, ":INPUT DROP") {
+		t.Errorf("the new INPUT policy is not loaded:\n%s", after)
+	}
+	if !lab.Probe("tcp", PeerV4[1].String(), HostV4.String(), 8080) {
+		t.Error("the published web port does not answer after apply")
+	}
+	if !held.Alive() {
+		t.Error("the held SSH session was cut")
+	}
+}
