@@ -307,3 +307,16 @@ func TestSystemdGuard(t *testing.T) {
 		t.Fatalf("got %q, %v, ran %q; want %q", unit, err, r.calls, want)
 	}
 }
+
+// TestFirewalldRefused: firewalld's nftables backend is its own table,
+// inet firewalld; its next reload would discard what apply loads.
+func TestFirewalldRefused(t *testing.T) {
+	cur := current(t, today4, "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n")
+	fwd := &firewall.Ruleset{Family: firewall.IPv4, Source: "nft", Tables: []*firewall.Table{{Name: "firewalld", NftFamily: "inet"}}}
+	cur.V4.Sets = append(cur.V4.Sets, fwd)
+	_, err := PrepareFiles([]File{{Name: "x", Data: []byte(strings.Replace(today4, "COMMIT", "-A INPUT -p icmp -j ACCEPT\nCOMMIT", 1))}}, listeners, cur, []suggest.Session{session}, false)
+	var r *Refusal
+	if !errors.As(err, &r) || !strings.Contains(err.Error(), "refusing: firewalld manages this firewall (inet firewalld)") {
+		t.Fatalf("got %v", err)
+	}
+}

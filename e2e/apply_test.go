@@ -297,6 +297,11 @@ func TestApplyRefused(t *testing.T) {
 			iptablesToday(lab)
 			lab.LoadIptables("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:ufw-user-input - [0:0]\n-A INPUT -j ufw-user-input\n-A ufw-user-input -p tcp --dport 22 -j ACCEPT\nCOMMIT\n")
 		}, nil, "refusing: ufw manages this firewall (filter/ufw-user-input)"},
+		{"real-ufw", func(lab *Lab) {
+			lab.Ufw("allow", "22/tcp")
+			lab.Ufw("allow", "80/tcp")
+			lab.Ufw("--force", "enable")
+		}, nil, "refusing: ufw manages this firewall (filter/ufw-"},
 		{"fail2ban", func(lab *Lab) {
 			lab.LoadIptables("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:f2b-sshd - [0:0]\n-A INPUT -p tcp --dport 22 -j f2b-sshd\n-A f2b-sshd -j RETURN\nCOMMIT\n")
 		}, []string{"--format", "restore"}, "refusing: loading the restore files would wipe fail2ban's chains (filter/f2b-sshd)"},
