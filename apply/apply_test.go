@@ -282,7 +282,7 @@ func TestCheckLoaded(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &fakeRunner{out: map[string]string{"iptables-nft-save": tc.save, "ip6tables-nft-save": "", "nft -j list ruleset": `{"nftables": [{"metainfo": {"json_schema_version": 1}}]}`}}
-			err := checkLoaded(context.Background(), r, []suggest.Session{session})
+			err := checkLoaded(context.Background(), r, []suggest.Session{session}, NewLogger(io.Discard, false))
 			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}

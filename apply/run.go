@@ -51,7 +51,9 @@ func (e *NotConfirmed) Error() string {
 // decides a new connection of every session on them, as the proofs did on
 // the files: what the kernel holds is what counts, beside whatever else
 // stayed loaded there.
-func checkLoaded(ctx context.Context, r firewall.Runner, sessions []suggest.Session) error {
+// A conditional decision (runtime state, tables it cannot read) is not a
+// cut: it is logged, and the confirmation from a new session decides.
+func checkLoaded(ctx context.Context, r firewall.Runner, sessions []suggest.Session, log *Logger) error {
 	if len(sessions) == 0 {
 		return nil
 	}
@@ -71,6 +73,10 @@ func checkLoaded(ctx context.Context, r firewall.Runner, sessions []suggest.Sess
 		ev := firewall.NewEvaluator(fam, sets, firewall.Host{Unseen: unseen})
 		d := ev.Decide(firewall.Packet{Proto: "tcp", Src: c, Dst: s.Server.Addr(),
 			SPort: s.Client.Port(), DPort: s.Server.Port(), InIface: "eth0"})
+		if d.Verdict == "conditional" {
+			log.Printf("the rules read back after loading accept a reconnection from %s to port %d only conditionally (%s): confirm from a new session to prove it", c, s.Server.Port(), strings.Join(d.Reasons, "; "))
+			continue
+		}
 		if d.Verdict != "accept" {
 			return fmt.Errorf("the rules read back after loading would cut the SSH session from %s to port %d (%s): %s by %s",
 				c, s.Server.Port(), s.From, d.Verdict, d.Rule)
@@ -124,7 +130,7 @@ func Run(ctx context.Context, cfg Config, plan *Plan) error {
 		}
 		return err
 	}
-	if err := checkLoaded(ctx, cfg.Runner, plan.Sessions); err != nil {
+	if err := checkLoaded(ctx, cfg.Runner, plan.Sessions, log); err != nil {
 		log.Printf("%v: rolling back now", err)
 		if _, won, _ := decide(dir, rolledBack); won {
 			if rerr := finishRollback(ctx, cfg.Runner, dir, st, log); rerr != nil {
