@@ -278,13 +278,18 @@ func TestCheckLoaded(t *testing.T) {
 		want       string
 	}{
 		{"accepted", today4, ""},
+		{"conditional", strings.Replace(today4, "-p tcp -m tcp --dport 22 -j ACCEPT", "-p tcp -m tcp --dport 22 -m recent --rcheck --name ok -j ACCEPT", 1), ""},
 		{"cut", strings.Replace(today4, "--dport 22", "--dport 2222", 1), "the rules read back after loading would cut the SSH session from 192.0.2.2 to port 22 (sshd pid 1): drop by"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &fakeRunner{out: map[string]string{"iptables-nft-save": tc.save, "ip6tables-nft-save": "", "nft -j list ruleset": `{"nftables": [{"metainfo": {"json_schema_version": 1}}]}`}}
-			err := checkLoaded(context.Background(), r, []suggest.Session{session}, NewLogger(io.Discard, false))
+			var logs bytes.Buffer
+			err := checkLoaded(context.Background(), r, []suggest.Session{session}, NewLogger(&logs, false))
 			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+			if cond := strings.Contains(logs.String(), "only conditionally"); cond != (tc.name == "conditional") {
+				t.Errorf("log %q", logs.String())
 			}
 		})
 	}
