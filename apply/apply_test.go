@@ -77,7 +77,7 @@ func TestPrepareFiles(t *testing.T) {
 	}{
 		{"narrower", today4, narrower, ""},
 		{"same", today4, today4, ""},
-		{"wider", narrower, today4, "refusing: the ruleset would admit sources "},
+		{"wider", narrower, today4, "refusing: the ruleset would admit sources 0.0.0.0/2, 64.0.0.0/3, 96.0.0.0/4, 112.0.0.0/5, and 26 more to tcp/80 over ipv4, which the current rules do not (restricted 192.0.2.0/24 today)"},
 		{"lockout", today4, strings.Replace(today4, "--dport 22", "--dport 2222", 1), "refusing: the ruleset would cut the SSH session from 192.0.2.2 to port 22 (sshd pid 1)"},
 		{"ufw", today4 + "*filter\n:ufw-user-input - [0:0]\nCOMMIT\n", today4, "refusing: ufw manages this firewall (filter/ufw-user-input)"},
 		{"fail2ban", strings.Replace(today4, "COMMIT", ":f2b-sshd - [0:0]\nCOMMIT", 1), today4, "would wipe fail2ban's chains (filter/f2b-sshd)"},
