@@ -50,9 +50,12 @@ named by the time, written in full before it appears. A watchdog is started: a
 detached process in its own session that restores the backup at the deadline
 unless the new rules are confirmed, so the rollback happens even if fwaudit or
 the SSH session dies while waiting; where systemd runs the host, a transient
-timer runs it again just after the deadline, outside the session. Then each family is loaded in one step
-(iptables-restore, ip6tables-restore; or one nft -f transaction), both or
-neither: when the second fails the first is rolled back.
+timer runs it again just after the deadline, outside the session. Then each
+family is loaded in one step (iptables-restore, ip6tables-restore; or one
+nft -f transaction), both or neither: when the second fails the first is
+rolled back. The rules are then read back from the kernel and every SSH
+session's reconnection decided on them again; one that would be cut rolls
+back at once.
 
 Confirm by typing yes on the terminal, or by running fwaudit apply --confirm
 from a new SSH session, which proves that new sessions get in. Without
@@ -80,10 +83,11 @@ current rules do not is refused.
 Every step is logged on stderr and, where there is one, to the journal. With
 --dry-run the plan and the per-port changes go to stdout and nothing changes.
 
-Exit codes: 0 loaded and confirmed (or --dry-run, --confirm done); 1 error,
-nothing changed; 2 usage error; 3 refused before anything was loaded;
-4 not confirmed in time, the previous rules are back; 5 the rollback failed
-(the backup directory is named).`,
+Exit codes: 0 loaded and confirmed (or --dry-run, --confirm done); 1 error
+(nothing changed, or a load that failed was rolled back); 2 usage error;
+3 refused before anything was loaded; 4 not confirmed in time (or
+interrupted, or cut on the rules read back): the previous rules are back;
+5 the rollback failed (the backup directory is named).`,
 		Example: `  sudo fwaudit apply --dry-run                 # the plan, changing nothing
   sudo fwaudit apply                           # load, then type yes within 60 s
   sudo fwaudit apply --timeout 5m --persist
