@@ -109,14 +109,8 @@ func lockPending(root, dir string) error {
 		if !errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("marking the apply pending: %w", err)
 		}
-		other, err := pending(root)
-		if err != nil {
+		if err := nonePending(root); err != nil {
 			return err
-		}
-		if d, _ := decision(other); d == "" {
-			if _, err := os.Stat(other); err == nil {
-				return fmt.Errorf("another applied ruleset is waiting for confirmation (%s): confirm it with fwaudit apply --confirm, or wait for its rollback", other)
-			}
 		}
 		os.Remove(link) // decided, or gone: stale
 	}
@@ -128,4 +122,19 @@ func unlockPending(root, dir string) {
 	if name, err := os.Readlink(filepath.Join(root, pendingLink)); err == nil && name == filepath.Base(dir) {
 		os.Remove(filepath.Join(root, pendingLink))
 	}
+}
+
+// nonePending fails while an applied ruleset under root awaits its
+// decision.
+func nonePending(root string) error {
+	other, err := pending(root)
+	if err != nil {
+		return nil
+	}
+	if d, _ := decision(other); d == "" {
+		if _, err := os.Stat(other); err == nil {
+			return fmt.Errorf("another applied ruleset is waiting for confirmation (%s): confirm it with fwaudit apply --confirm, or wait for its rollback", other)
+		}
+	}
+	return nil
 }

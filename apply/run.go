@@ -102,6 +102,9 @@ func Run(ctx context.Context, cfg Config, plan *Plan) error {
 	if cfg.Now != nil {
 		now = cfg.Now
 	}
+	if err := nonePending(cfg.BackupRoot); err != nil {
+		return err // checked again, atomically, by lockPending
+	}
 	dir, st, err := backup(ctx, cfg.Runner, cfg.BackupRoot, now(), cfg.Timeout, plan, cfg.Root, log)
 	if err != nil {
 		return err

@@ -143,6 +143,11 @@ func TestApplyConfirmed(t *testing.T) {
 			if !lab.Probe("tcp", PeerV4[1].String(), HostV4.String(), 22) {
 				t.Fatal("a new SSH connection does not get in while waiting")
 			}
+			// a second apply while this one waits is refused, writing nothing
+			_, stderr, code = lab.Fwaudit("apply", "--backup-dir", a.Backup, "--no-journal")
+			if code != 1 || !strings.Contains(stderr, "another applied ruleset is waiting for confirmation") || len(a.Dirs()) != 1 {
+				t.Errorf("a second apply while waiting: exit %d, %d backups\n%s", code, len(a.Dirs()), stderr)
+			}
 			stdout, stderr, code = lab.Fwaudit("apply", "--confirm", "--backup-dir", a.Backup, "--no-journal")
 			if code != 0 || stdout != "" {
 				t.Fatalf("apply --confirm: exit %d, stdout %q\n%s", code, stdout, stderr)
