@@ -9,7 +9,7 @@ GO       ?= go
 PATH     := $(PATH):/usr/sbin:/sbin
 export PATH
 
-PKGS     := ./cmd/... ./scan/... ./firewall/... ./report/... ./suggest/... ./scripts/gen-man
+PKGS     := ./cmd/... ./scan/... ./firewall/... ./report/... ./suggest/... ./apply/... ./scripts/gen-man
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: all build test deps vet lint unit e2e fuzz fuzz-short bench clean deb

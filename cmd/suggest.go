@@ -136,30 +136,9 @@ would, 2 usage error or any other error.`,
 
 func suggestRun(ctx context.Context, opts *suggestOptions) error {
 	app := opts.app
-	var so suggest.Options
-	for _, s := range opts.allow {
-		sp, err := suggest.ParseSpec(s)
-		if err != nil {
-			return usageErrorf("--allow: %v", err)
-		}
-		so.Allow = append(so.Allow, sp)
-	}
-	for _, s := range opts.deny {
-		sp, err := suggest.ParseSpec(s)
-		if err != nil {
-			return usageErrorf("--deny: %v", err)
-		}
-		if len(sp.Sources) > 0 {
-			return usageErrorf("--deny %q: takes no sources", s)
-		}
-		so.Deny = append(so.Deny, sp)
-	}
-	for _, s := range opts.sshFrom {
-		p, err := suggest.ParsePrefix(s)
-		if err != nil {
-			return usageErrorf("--ssh-from: %v", err)
-		}
-		so.SSHFrom = append(so.SSHFrom, p)
+	so, err := policyOptions(opts.allow, opts.deny, opts.sshFrom)
+	if err != nil {
+		return err
 	}
 	so.NoPing, so.LogDrops, so.Persist = opts.noPing, opts.logDrops, opts.persist
 	if opts.persist && opts.format != "script" {
@@ -392,14 +371,7 @@ func printChanges(app *App, changes []suggest.Change) {
 // checkLockout refuses a policy that would cut the current SSH session or
 // an established sshd connection, unless --force.
 func checkLockout(ctx context.Context, opts *suggestOptions, p *suggest.Policy, ls []scan.Listener, cur *suggest.Current) error {
-	var conns []scan.Conn
-	if !opts.in.offline {
-		var err error
-		if conns, err = scan.Established(ctx); err != nil {
-			opts.app.warnf("cannot list established connections to protect SSH sessions: %v", err)
-		}
-	}
-	sessions, err := suggest.Sessions(opts.app.Getenv("SSH_CONNECTION"), conns, ls)
+	sessions, err := sshSessions(ctx, opts.app, !opts.in.offline, ls)
 	if err != nil {
 		return err
 	}
@@ -416,4 +388,48 @@ func checkLockout(ctx context.Context, opts *suggestOptions, p *suggest.Policy, 
 		return nil
 	}
 	return err
+}
+
+// policyOptions parses the flags suggest and apply share into the
+// policy's options (usage errors).
+func policyOptions(allow, deny, sshFrom []string) (suggest.Options, error) {
+	var so suggest.Options
+	for _, s := range allow {
+		sp, err := suggest.ParseSpec(s)
+		if err != nil {
+			return so, usageErrorf("--allow: %v", err)
+		}
+		so.Allow = append(so.Allow, sp)
+	}
+	for _, s := range deny {
+		sp, err := suggest.ParseSpec(s)
+		if err != nil {
+			return so, usageErrorf("--deny: %v", err)
+		}
+		if len(sp.Sources) > 0 {
+			return so, usageErrorf("--deny %q: takes no sources", s)
+		}
+		so.Deny = append(so.Deny, sp)
+	}
+	for _, s := range sshFrom {
+		p, err := suggest.ParsePrefix(s)
+		if err != nil {
+			return so, usageErrorf("--ssh-from: %v", err)
+		}
+		so.SSHFrom = append(so.SSHFrom, p)
+	}
+	return so, nil
+}
+
+// sshSessions are the SSH sessions a ruleset must keep: $SSH_CONNECTION
+// and, when live, every established sshd connection.
+func sshSessions(ctx context.Context, app *App, live bool, ls []scan.Listener) ([]suggest.Session, error) {
+	var conns []scan.Conn
+	if live {
+		var err error
+		if conns, err = scan.Established(ctx); err != nil {
+			app.warnf("cannot list established connections to protect SSH sessions: %v", err)
+		}
+	}
+	return suggest.Sessions(app.Getenv("SSH_CONNECTION"), conns, ls)
 }

@@ -88,6 +88,13 @@
 //	scan := lab.Scan()                                        // scan -o json, decoded
 //	res := e2e.RunFwaudit(t, dir, "scan", "--offline", ...)   // outside any namespace
 //
+//	a := lab.StartApply("--timeout", "4s")  // fwaudit apply in the background (applylab.go)
+//	a.WaitFor("waiting", d); a.Wait(d); a.WaitResult(d); lab.RulesNow()
+//
+// StartApply writes backups under lab.Dir and kills the process and the
+// watchdog it leaves (by the pid in the backup directory) at cleanup;
+// StartApplyTerminal runs it on a pseudo-terminal (script(1)) to type on.
+//
 // Scan, Socket, SocketFirewall and FamilyVerdict decode `scan -o json`
 // independently of package report, so the tests also check the JSON
 // contract. FamilyVerdict.Admits says which sources a verdict admits.

@@ -29,26 +29,7 @@ var foreignTools = []struct {
 // nft output replaces only table inet fwaudit, but then the other tools'
 // chains still see every packet.
 func ForeignChains(rulesets []*firewall.Ruleset) []string {
-	found := map[string][]string{}
-	for _, rs := range rulesets {
-		if rs == nil {
-			continue
-		}
-		for _, t := range rs.Tables {
-			for _, c := range t.Chains {
-				for _, ft := range foreignTools {
-					for _, pre := range ft.prefixes {
-						if strings.HasPrefix(c.Name, pre) {
-							name := t.Name + "/" + c.Name
-							if !contains(found[ft.tool], name) {
-								found[ft.tool] = append(found[ft.tool], name)
-							}
-						}
-					}
-				}
-			}
-		}
-	}
+	found := foreignChains(rulesets)
 	var out []string
 	for _, ft := range foreignTools {
 		chains := found[ft.tool]
@@ -82,6 +63,32 @@ func dockerIn(rulesets []*firewall.Ruleset) bool {
 		}
 	}
 	return dockerLayout(cur, firewall.IPv4) != noDocker || dockerLayout(cur, firewall.IPv6) != noDocker
+}
+
+// foreignChains lists, per tool of foreignTools, the chains of the
+// rulesets it manages ("filter/DOCKER-USER").
+func foreignChains(rulesets []*firewall.Ruleset) map[string][]string {
+	found := map[string][]string{}
+	for _, rs := range rulesets {
+		if rs == nil {
+			continue
+		}
+		for _, t := range rs.Tables {
+			for _, c := range t.Chains {
+				for _, ft := range foreignTools {
+					for _, pre := range ft.prefixes {
+						if strings.HasPrefix(c.Name, pre) {
+							name := t.Name + "/" + c.Name
+							if !contains(found[ft.tool], name) {
+								found[ft.tool] = append(found[ft.tool], name)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return found
 }
 
 func contains(list []string, s string) bool {

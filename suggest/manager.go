@@ -8,10 +8,10 @@ import (
 	"github.com/fwaudit/fwaudit/firewall"
 )
 
-// Manager is what keeps a host's firewall rules, as far as the loaded
+// HostManager is what keeps a host's firewall rules, as far as the loaded
 // rules tell: a suggestion in another language is undone by its next
 // reload (ufw, firewalld) or lands beside the admin's own table (nft).
-type Manager struct {
+type HostManager struct {
 	Name   string // "ufw", "firewalld", "nft" or "iptables"
 	Format string // the format suggest writes for it by default
 	Why    string // what in the loaded rules says so
@@ -22,9 +22,9 @@ type Manager struct {
 // ufw-user-input; firewalld: table firewalld with the nftables backend,
 // INPUT_ZONES with the iptables one); a host whose rules are only native
 // nftables tables is managed with nft; anything else with iptables.
-func DetectManager(cur *Current) Manager {
+func DetectManager(cur *Current) HostManager {
 	if cur == nil {
-		return Manager{Name: "iptables", Format: "iptables", Why: "no rules were read"}
+		return HostManager{Name: "iptables", Format: "iptables", Why: "no rules were read"}
 	}
 	var native []string
 	iptables := false
@@ -33,10 +33,10 @@ func DetectManager(cur *Current) Manager {
 			for _, t := range rs.Tables {
 				switch {
 				case t.NftFamily == "" && t.Name == "filter" && t.Chain(ufwChain(fam)) != nil:
-					return Manager{Name: "ufw", Format: "ufw", Why: "ufw's chains are loaded (" + ufwChain(fam) + ")"}
+					return HostManager{Name: "ufw", Format: "ufw", Why: "ufw's chains are loaded (" + ufwChain(fam) + ")"}
 				case t.NftFamily != "" && t.Name == "firewalld",
 					t.NftFamily == "" && t.Chain("INPUT_ZONES") != nil:
-					return Manager{Name: "firewalld", Format: "firewalld", Why: "firewalld's rules are loaded (" + tableName(t) + ")"}
+					return HostManager{Name: "firewalld", Format: "firewalld", Why: "firewalld's rules are loaded (" + tableName(t) + ")"}
 				case t.NftFamily != "" && hasInputHook(t): // table inet fwaudit too: loaded from an nft suggestion
 					if !slices.Contains(native, tableName(t)) {
 						native = append(native, tableName(t))
@@ -48,9 +48,9 @@ func DetectManager(cur *Current) Manager {
 		}
 	}
 	if len(native) > 0 && !iptables {
-		return Manager{Name: "nft", Format: "nft", Why: fmt.Sprintf("the rules are native nftables (%s)", joinShort(native))}
+		return HostManager{Name: "nft", Format: "nft", Why: fmt.Sprintf("the rules are native nftables (%s)", joinShort(native))}
 	}
-	return Manager{Name: "iptables", Format: "iptables", Why: "the rules are iptables rules"}
+	return HostManager{Name: "iptables", Format: "iptables", Why: "the rules are iptables rules"}
 }
 
 func tableName(t *firewall.Table) string {

@@ -266,7 +266,7 @@ func TestWider(t *testing.T) {
 	}{
 		{"open within open", open, open, ""},
 		{"blocked within anything", firewall.Result{Verdict: firewall.Blocked}, firewall.Result{Verdict: firewall.Blocked}, ""},
-		{"open beyond blocked", open, firewall.Result{Verdict: firewall.Blocked}, "sources 0.0.0.0/2, 64.0.0.0/3, 96.0.0.0/4, 112.0.0.0/5, and 4 more"},
+		{"open beyond blocked", open, firewall.Result{Verdict: firewall.Blocked}, "every source"},
 		{"loopback does not count", firewall.Result{Verdict: firewall.Restricted, Sources: pfx("127.0.0.0/8")}, firewall.Result{Verdict: firewall.Blocked}, ""},
 		{"blocklist lost", open, firewall.Result{Verdict: firewall.Open, Except: pfx("198.51.100.7/32")}, "sources 198.51.100.7/32"},
 		{"blocklist kept", firewall.Result{Verdict: firewall.Open, Except: pfx("198.51.100.0/24")}, firewall.Result{Verdict: firewall.Open, Except: pfx("198.51.100.7/32")}, ""},

@@ -135,12 +135,16 @@ func admitted(r firewall.Result, fam firewall.Family) (addrs, []string) {
 // when they arrive from outside.
 func wider(after, before firewall.Result, fam firewall.Family) string {
 	a, ai := admitted(after, fam)
+	outside := allAddrs(fam).subtract(addrsOf(loopbackNets[:1])).subtract(addrsOf(loopbackNets[1:]))
 	a = a.subtract(addrsOf(loopbackNets[:1])).subtract(addrsOf(loopbackNets[1:]))
 	if len(a) == 0 {
 		return ""
 	}
 	bs, bi := admitted(before, fam)
 	if extra := a.subtract(bs); len(extra) > 0 {
+		if extra.equal(outside) {
+			return "every source"
+		}
 		return "sources " + shortList(extra.prefixes())
 	}
 	if len(bi) > 0 {
