@@ -86,13 +86,14 @@ func (h hostProc) socketFDs(ctx context.Context) ([]inoPID, int, error) {
 func (h hostProc) ownersOf(fds []inoPID, want map[uint32]struct{}) map[uint32][]Process {
 	owners := make(map[uint32][]Process, len(want))
 	names := map[int32]string{}
+	var buf [64]byte
 	for _, f := range fds {
 		if _, ok := want[f.ino]; !ok {
 			continue
 		}
 		name, ok := names[f.pid]
 		if !ok {
-			name = h.comm(int(f.pid))
+			name = h.comm(int(f.pid), buf[:])
 			names[f.pid] = name
 		}
 		owners[f.ino] = append(owners[f.ino], Process{PID: int(f.pid), Name: name})
@@ -170,19 +171,12 @@ func (h hostProc) socketInodes(pid int, dbuf, lbuf []byte, out []inoPID) ([]inoP
 		return out, err
 	}
 	defer syscall.Close(dir)
-	// denied: a link could not be read (the directory opens with
-	// CAP_DAC_READ_SEARCH, the links need ptrace access): the process
-	// counts as unreadable, so its sockets are not silently ownerless
-	var denied error
 	for range 1 << 20 {
 		n, err := syscall.Getdents(dir, dbuf)
 		if err == syscall.EINTR {
 			continue
 		}
 		if err != nil || n <= 0 {
-			if err == nil {
-				err = denied
-			}
 			return out, err
 		}
 		for off := 0; off+19 < n; {
@@ -200,7 +194,12 @@ func (h hostProc) socketInodes(pid int, dbuf, lbuf []byte, out []inoPID) ([]inoP
 				uintptr(unsafe.Pointer(&dbuf[name])), uintptr(unsafe.Pointer(&lbuf[0])), uintptr(len(lbuf)), 0, 0)
 			if e != 0 {
 				if e == syscall.EACCES || e == syscall.EPERM {
-					denied = e
+					// The directory opens with CAP_DAC_READ_SEARCH,
+					// the links need ptrace access to the process
+					// (proc(5)): one denied, all are. The process
+					// counts as unreadable, so that its sockets are
+					// not silently ownerless.
+					return out, e
 				}
 				continue
 			}
@@ -229,13 +228,27 @@ func socketInodeBytes(b []byte) (uint32, bool) {
 	return uint32(n), true
 }
 
-// comm reads /proc/PID/comm without its newline.
-func (h hostProc) comm(pid int) string {
-	b, err := os.ReadFile(h.root + "/" + strconv.Itoa(pid) + "/comm")
+// comm reads /proc/PID/comm without its newline, into buf (64 bytes:
+// the kernel writes at most TASK_COMM_LEN of them). Three system calls,
+// where os.ReadFile makes six (its fcntl, epoll and fstat are of no use
+// on a proc file), for every process that owns a socket.
+func (h hostProc) comm(pid int, buf []byte) string {
+	var pathBuf [64]byte
+	path := append(append(append(pathBuf[:0], h.root...), '/'), strconv.Itoa(pid)...)
+	fd, err := syscall.Open(string(append(path, "/comm"...)), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return ""
 	}
-	if n := len(b); n > 0 && b[n-1] == '\n' {
+	defer syscall.Close(fd)
+	n, err := syscall.Read(fd, buf)
+	for i := 0; err == syscall.EINTR && i < 8; i++ {
+		n, err = syscall.Read(fd, buf)
+	}
+	if err != nil || n <= 0 {
+		return ""
+	}
+	b := buf[:n]
+	if b[n-1] == '\n' {
 		b = b[:n-1]
 	}
 	return string(b)
