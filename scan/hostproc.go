@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -31,8 +32,10 @@ type inoPID struct {
 
 // socketFDs walks every /proc/PID/fd and returns all socket fds, without
 // knowing yet which sockets matter, so that it can run while the netlink
-// dump is still in flight. Workers split the PIDs (interleaved) when there
-// is more than one CPU. denied counts unreadable fd directories.
+// dump is still in flight. Workers take the PIDs one at a time, in turn,
+// when there is more than one CPU: on a busy host a worker whose thread
+// waits for a CPU holds up one process, not a fixed share of them. denied
+// counts unreadable fd directories.
 func (h hostProc) socketFDs(ctx context.Context) ([]inoPID, int, error) {
 	pids, err := h.pids()
 	if err != nil {
@@ -47,6 +50,7 @@ func (h hostProc) socketFDs(ctx context.Context) ([]inoPID, int, error) {
 	}
 	results := make([][]inoPID, workers)
 	denied := make([]int, workers)
+	var next atomic.Int64 // the index in pids of the next process to walk
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -55,9 +59,10 @@ func (h hostProc) socketFDs(ctx context.Context) ([]inoPID, int, error) {
 			dbuf := make([]byte, 32<<10)
 			lbuf := make([]byte, 64)
 			var out []inoPID
-			for i := w; i < len(pids); i += workers {
-				if i&127 == w && ctx.Err() != nil {
-					return
+			for k := 0; ; k++ {
+				i := int(next.Add(1) - 1)
+				if i >= len(pids) || (k&63 == 0 && ctx.Err() != nil) {
+					break
 				}
 				var err error
 				out, err = h.socketInodes(pids[i], dbuf, lbuf, out)
@@ -72,11 +77,14 @@ func (h hostProc) socketFDs(ctx context.Context) ([]inoPID, int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
-	var all []inoPID
-	n := 0
+	total, n := 0, 0
 	for w := range results {
-		all = append(all, results[w]...)
+		total += len(results[w])
 		n += denied[w]
+	}
+	all := make([]inoPID, 0, total)
+	for _, r := range results {
+		all = append(all, r...)
 	}
 	return all, n, nil
 }
