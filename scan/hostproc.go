@@ -180,15 +180,12 @@ func (h hostProc) socketInodes(pid int, dbuf, lbuf []byte, out []inoPID) ([]inoP
 	}
 	defer syscall.Close(dir)
 	for range 1 << 20 {
-		n, e := rawGetdents(dir, dbuf)
-		if e == syscall.EINTR {
+		n, err := syscall.Getdents(dir, dbuf)
+		if err == syscall.EINTR {
 			continue
 		}
-		if e != 0 {
-			return out, e
-		}
-		if n <= 0 {
-			return out, nil
+		if err != nil || n <= 0 {
+			return out, err
 		}
 		for off := 0; off+19 < n; {
 			reclen := int(*(*uint16)(unsafe.Pointer(&dbuf[off+16])))
@@ -201,7 +198,7 @@ func (h hostProc) socketInodes(pid int, dbuf, lbuf []byte, out []inoPID) ([]inoP
 				continue
 			}
 			// The name is NUL-terminated in place: hand it to readlinkat.
-			r, _, e := syscall.RawSyscall6(syscall.SYS_READLINKAT, uintptr(dir),
+			r, _, e := syscall.Syscall6(syscall.SYS_READLINKAT, uintptr(dir),
 				uintptr(unsafe.Pointer(&dbuf[name])), uintptr(unsafe.Pointer(&lbuf[0])), uintptr(len(lbuf)), 0, 0)
 			if e != 0 {
 				if e == syscall.EACCES || e == syscall.EPERM {
@@ -220,20 +217,6 @@ func (h hostProc) socketInodes(pid int, dbuf, lbuf []byte, out []inoPID) ([]inoP
 		}
 	}
 	return out, nil
-}
-
-// rawGetdents is getdents64 without telling the Go scheduler, like the
-// readlinkat of socketInodes: both only read the kernel's own tables of
-// one process and do not wait for I/O (RawSyscall is for calls that do
-// not block). Announced as system calls that might block, the walk's
-// thousands of calls kept the runtime's monitor thread polling every
-// 20 µs and handing the walkers' CPUs to other threads: at 6,000
-// listeners 1,000 futex and 2,000 nanosleep calls and 550 context
-// switches per scan, against 80, 490 and 210 now; on a busy host each
-// hand-off waits for a CPU.
-func rawGetdents(fd int, buf []byte) (int, syscall.Errno) {
-	n, _, e := syscall.RawSyscall(syscall.SYS_GETDENTS64, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
-	return int(n), e
 }
 
 func socketInodeBytes(b []byte) (uint32, bool) {
