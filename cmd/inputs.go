@@ -87,19 +87,27 @@ func (o *inputOpts) load(ctx context.Context, app *App, wantRules bool) (*inputs
 	in := &inputs{hostname: "offline"}
 	if !o.offline {
 		in.hostname, _ = os.Hostname()
-		in.host = liveHost()
 	}
 	type fwResult struct {
+		host firewall.Host
 		fw   *report.Firewall
 		info report.FirewallInfo
 		warn []string
 		err  error
 	}
+	// The host's interfaces, addresses and routes are for judging rules
+	// (and for explain and suggest, which always read rules): with
+	// --no-firewall they are not read at all, otherwise read with the
+	// rules, while the sockets are listed.
 	fwc := make(chan fwResult, 1)
 	if wantRules && !o.noFirewall {
 		go func() {
-			fw, info, warn, err := o.loadRules(ctx, app, in.host)
-			fwc <- fwResult{fw, info, warn, err}
+			var host firewall.Host
+			if !o.offline {
+				host = liveHost()
+			}
+			fw, info, warn, err := o.loadRules(ctx, app, host)
+			fwc <- fwResult{host, fw, info, warn, err}
 		}()
 	} else {
 		fwc <- fwResult{}
@@ -107,6 +115,7 @@ func (o *inputOpts) load(ctx context.Context, app *App, wantRules bool) (*inputs
 
 	ls, err := o.loadListeners(ctx, app)
 	r := <-fwc
+	in.host = r.host
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"sync"
 )
 
 // The HTML renderings are one self-contained file each: the CSS is inline,
@@ -18,7 +19,7 @@ import (
 //go:embed html/*.tmpl
 var htmlFiles embed.FS
 
-var htmlTemplates = template.Must(template.New("").Funcs(template.FuncMap{
+var htmlFuncs = template.FuncMap{
 	"where":       func(f Finding) string { return f.where() },
 	"stableWhere": func(f Finding) string { return f.stableWhere() },
 	"severities":  func() []Severity { return Severities },
@@ -41,7 +42,14 @@ var htmlTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"plural":       Plural,
 	"verdict":      socketVerdict,
 	"host":         hostname,
-}).ParseFS(htmlFiles, "html/*.tmpl"))
+}
+
+// htmlTemplates parses the templates the first time a page is written:
+// parsed at package init, they cost every command about 1 ms, `scan -o
+// json` included.
+var htmlTemplates = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("").Funcs(htmlFuncs).ParseFS(htmlFiles, "html/*.tmpl"))
+})
 
 // socketVerdict is a socket's overall verdict, or "not evaluated" when no
 // rules were read.
@@ -57,7 +65,7 @@ func socketVerdict(s Socket) string {
 // Finding rows carry class "finding" and data-finding (the finding's id),
 // check rows data-check, socket rows data-socket.
 func (r *Report) WriteHTML(w io.Writer) error {
-	return htmlTemplates.ExecuteTemplate(w, "report.tmpl", r)
+	return htmlTemplates().ExecuteTemplate(w, "report.tmpl", r)
 }
 
 // WriteHTML writes the fleet as one HTML page: totals, the host table,
@@ -66,7 +74,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 // Host rows carry class "host-row" and data-host, finding entries class
 // "finding" and data-finding, change rows data-change.
 func (fl *Fleet) WriteHTML(w io.Writer) error {
-	return htmlTemplates.ExecuteTemplate(w, "fleet.tmpl", fl)
+	return htmlTemplates().ExecuteTemplate(w, "fleet.tmpl", fl)
 }
 
 // verdictWords is a socket's verdict per family, as scan's table says it

@@ -42,7 +42,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.Write(bytes.TrimSuffix(head.Bytes(), []byte("\n}\n")))
 	bw.WriteString(",\n  \"sockets\": [")
-	if err := writeSocketLines(bw, r.Sockets); err != nil {
+	if err := writeSocketLines(bw, r.Sockets, false); err != nil {
 		return err
 	}
 	bw.WriteString("]\n}\n")
@@ -51,11 +51,13 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // writeSocketLines writes the elements of a "sockets" array at indent
 // level one, one compact object per line, and the indent of the closing
-// bracket when there is any element. HTML characters are not escaped.
-func writeSocketLines(bw *bufio.Writer, socks []Socket) error {
+// bracket when there is any element. HTML characters are escaped only with
+// escapeHTML (as `scan -o json` has always done). One encoder and buffer
+// serve every socket: json.Marshal copied each into a fresh slice.
+func writeSocketLines(bw *bufio.Writer, socks []Socket, escapeHTML bool) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
+	enc.SetEscapeHTML(escapeHTML)
 	for i := range socks {
 		buf.Reset()
 		if err := enc.Encode(&socks[i]); err != nil {

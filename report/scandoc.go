@@ -94,19 +94,8 @@ func (d *ScanDoc) WriteJSON(w io.Writer) error {
 	}
 	bw.Write(head[:len(head)-2]) // up to the closing "\n}"
 	bw.WriteString(",\n  \"sockets\": [")
-	for i := range d.Sockets {
-		b, err := json.Marshal(&d.Sockets[i])
-		if err != nil {
-			return err
-		}
-		if i > 0 {
-			bw.WriteByte(',')
-		}
-		bw.WriteString("\n    ")
-		bw.Write(b)
-	}
-	if len(d.Sockets) > 0 {
-		bw.WriteString("\n  ")
+	if err := writeSocketLines(bw, d.Sockets, true); err != nil {
+		return err
 	}
 	bw.WriteString("]\n}\n")
 	return bw.Flush()

@@ -4,8 +4,10 @@
 package report
 
 import (
+	"cmp"
 	"net/netip"
-	"sort"
+	"slices"
+	"strings"
 
 	"github.com/fwaudit/fwaudit/firewall"
 	"github.com/fwaudit/fwaudit/scan"
@@ -88,10 +90,18 @@ type Firewall struct {
 // and address. A nil fw leaves Firewall null (no rules were asked for).
 func Sockets(ls []scan.Listener, fw *Firewall) []Socket {
 	out := make([]Socket, 0, len(ls))
-	for _, l := range ls {
+	// a host's listeners share few addresses: each is formatted once
+	addrs := map[netip.Addr]string{}
+	for i := range ls {
+		l := &ls[i]
+		addr, ok := addrs[l.Address]
+		if !ok {
+			addr = l.Address.String()
+			addrs[l.Address] = addr
+		}
 		s := Socket{
 			Proto: l.Proto, Family: l.Family, DualStack: l.DualStack,
-			Address: l.Address.String(), Port: l.Port, Device: l.Device,
+			Address: addr, Port: l.Port, Device: l.Device,
 			PID: l.PID, Process: l.Process, Service: l.Service, ServiceBy: l.ServiceBy,
 			Exposure: string(l.Exposure), Client: l.Client,
 		}
@@ -101,25 +111,51 @@ func Sockets(ls []scan.Listener, fw *Firewall) []Socket {
 			}
 		}
 		if fw != nil {
-			s.Firewall = judge(l, fw)
+			s.Firewall = judge(*l, fw)
 		}
 		out = append(out, s)
 	}
 	out = withPublished(out, fw)
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Port != b.Port {
-			return a.Port < b.Port
-		}
-		if a.Proto != b.Proto {
-			return a.Proto < b.Proto
-		}
-		if a.Family != b.Family {
-			return a.Family < b.Family
-		}
-		return a.Address < b.Address
-	})
+	sortSockets(out)
 	return out
+}
+
+// sortSockets orders by port, proto, family and address; sockets equal in
+// these keep their order. The scanner's order nearly always is this one
+// already (it differs only between addresses whose text sorts otherwise,
+// "10.0.0.10" before "10.0.0.9"), so a pass that finds them in order is
+// all; otherwise positions are sorted and each socket moved once (a
+// Socket is big, and sort.SliceStable swapped them by value).
+func sortSockets(out []Socket) {
+	compare := func(a, b *Socket) int {
+		if c := cmp.Compare(a.Port, b.Port); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Proto, b.Proto); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Family, b.Family); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Address, b.Address)
+	}
+	i := 1
+	for i < len(out) && compare(&out[i-1], &out[i]) <= 0 {
+		i++
+	}
+	if i >= len(out) {
+		return
+	}
+	idx := make([]int, len(out))
+	for k := range idx {
+		idx[k] = k
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return compare(&out[a], &out[b]) })
+	sorted := make([]Socket, len(out))
+	for k, from := range idx {
+		sorted[k] = out[from]
+	}
+	copy(out, sorted)
 }
 
 // judge computes the per-family verdicts of one listener.

@@ -66,7 +66,7 @@ func BenchmarkParseDiag(b *testing.B) {
 	defer c.close()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.dump(2, 6, 1<<tcpListen, nil); err != nil {
+		if err := c.dump(2, 6, 1<<tcpListen, &sockList{}); err != nil {
 			b.Fatal(err)
 		}
 	}

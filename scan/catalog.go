@@ -408,26 +408,34 @@ func knownProcess(process string) (cands []string, forwarder bool) {
 	// "prometheus-node" for prometheus-node-exporter) matches the known
 	// name it is a prefix of (the first in byte order if several are).
 	if len(process) >= commLen && len(base) >= 4 {
-		bestName := ""
-		for n := range byProcess {
-			if strings.HasPrefix(n, base) && (bestName == "" || n < bestName) {
-				bestName = n
+		// the names with this prefix follow one another in byte order,
+		// the first of them at the first name not below it
+		i, _ := slices.BinarySearch(processNames, base)
+		if i < len(processNames) && strings.HasPrefix(processNames[i], base) {
+			bestName := processNames[i]
+			if c, ok := forwarders[bestName]; ok {
+				return c, true
 			}
-		}
-		for n := range forwarders {
-			if strings.HasPrefix(n, base) && (bestName == "" || n < bestName) {
-				bestName = n
-			}
-		}
-		if c, ok := forwarders[bestName]; ok {
-			return c, true
-		}
-		if bestName != "" {
 			return byProcess[bestName], false
 		}
 	}
 	return nil, false
 }
+
+// processNames are the names of byProcess and forwarders in byte order,
+// for knownProcess's prefix search: a binary search instead of a pass
+// over both maps for every socket of a process with a 15-byte name.
+var processNames = func() []string {
+	names := make([]string, 0, len(byProcess)+len(forwarders))
+	for n := range byProcess {
+		names = append(names, n)
+	}
+	for n := range forwarders {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}()
 
 // knownServer reports whether a process name is one the catalog knows to
 // serve (sshd, nginx) or to forward (docker-proxy). Client-only names

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -31,8 +32,10 @@ type inoPID struct {
 
 // socketFDs walks every /proc/PID/fd and returns all socket fds, without
 // knowing yet which sockets matter, so that it can run while the netlink
-// dump is still in flight. Workers split the PIDs (interleaved) when there
-// is more than one CPU. denied counts unreadable fd directories.
+// dump is still in flight. Workers take the PIDs one at a time, in turn,
+// when there is more than one CPU: on a busy host a worker whose thread
+// waits for a CPU holds up one process, not a fixed share of them. denied
+// counts unreadable fd directories.
 func (h hostProc) socketFDs(ctx context.Context) ([]inoPID, int, error) {
 	pids, err := h.pids()
 	if err != nil {
@@ -47,6 +50,7 @@ func (h hostProc) socketFDs(ctx context.Context) ([]inoPID, int, error) {
 	}
 	results := make([][]inoPID, workers)
 	denied := make([]int, workers)
+	var next atomic.Int64 // the index in pids of the next process to walk
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -55,9 +59,10 @@ func (h hostProc) socketFDs(ctx context.Context) ([]inoPID, int, error) {
 			dbuf := make([]byte, 32<<10)
 			lbuf := make([]byte, 64)
 			var out []inoPID
-			for i := w; i < len(pids); i += workers {
-				if i&127 == w && ctx.Err() != nil {
-					return
+			for k := 0; ; k++ {
+				i := int(next.Add(1) - 1)
+				if i >= len(pids) || (k&63 == 0 && ctx.Err() != nil) {
+					break
 				}
 				var err error
 				out, err = h.socketInodes(pids[i], dbuf, lbuf, out)
@@ -72,11 +77,14 @@ func (h hostProc) socketFDs(ctx context.Context) ([]inoPID, int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
-	var all []inoPID
-	n := 0
+	total, n := 0, 0
 	for w := range results {
-		all = append(all, results[w]...)
+		total += len(results[w])
 		n += denied[w]
+	}
+	all := make([]inoPID, 0, total)
+	for _, r := range results {
+		all = append(all, r...)
 	}
 	return all, n, nil
 }
@@ -86,13 +94,14 @@ func (h hostProc) socketFDs(ctx context.Context) ([]inoPID, int, error) {
 func (h hostProc) ownersOf(fds []inoPID, want map[uint32]struct{}) map[uint32][]Process {
 	owners := make(map[uint32][]Process, len(want))
 	names := map[int32]string{}
+	var buf [64]byte
 	for _, f := range fds {
 		if _, ok := want[f.ino]; !ok {
 			continue
 		}
 		name, ok := names[f.pid]
 		if !ok {
-			name = h.comm(int(f.pid))
+			name = h.comm(int(f.pid), buf[:])
 			names[f.pid] = name
 		}
 		owners[f.ino] = append(owners[f.ino], Process{PID: int(f.pid), Name: name})
@@ -170,19 +179,12 @@ func (h hostProc) socketInodes(pid int, dbuf, lbuf []byte, out []inoPID) ([]inoP
 		return out, err
 	}
 	defer syscall.Close(dir)
-	// denied: a link could not be read (the directory opens with
-	// CAP_DAC_READ_SEARCH, the links need ptrace access): the process
-	// counts as unreadable, so its sockets are not silently ownerless
-	var denied error
 	for range 1 << 20 {
 		n, err := syscall.Getdents(dir, dbuf)
 		if err == syscall.EINTR {
 			continue
 		}
 		if err != nil || n <= 0 {
-			if err == nil {
-				err = denied
-			}
 			return out, err
 		}
 		for off := 0; off+19 < n; {
@@ -200,7 +202,12 @@ func (h hostProc) socketInodes(pid int, dbuf, lbuf []byte, out []inoPID) ([]inoP
 				uintptr(unsafe.Pointer(&dbuf[name])), uintptr(unsafe.Pointer(&lbuf[0])), uintptr(len(lbuf)), 0, 0)
 			if e != 0 {
 				if e == syscall.EACCES || e == syscall.EPERM {
-					denied = e
+					// The directory opens with CAP_DAC_READ_SEARCH,
+					// the links need ptrace access to the process
+					// (proc(5)): one denied, all are. The process
+					// counts as unreadable, so that its sockets are
+					// not silently ownerless.
+					return out, e
 				}
 				continue
 			}
@@ -229,13 +236,27 @@ func socketInodeBytes(b []byte) (uint32, bool) {
 	return uint32(n), true
 }
 
-// comm reads /proc/PID/comm without its newline.
-func (h hostProc) comm(pid int) string {
-	b, err := os.ReadFile(h.root + "/" + strconv.Itoa(pid) + "/comm")
+// comm reads /proc/PID/comm without its newline, into buf (64 bytes:
+// the kernel writes at most TASK_COMM_LEN of them). Three system calls,
+// where os.ReadFile makes six (its fcntl, epoll and fstat are of no use
+// on a proc file), for every process that owns a socket.
+func (h hostProc) comm(pid int, buf []byte) string {
+	var pathBuf [64]byte
+	path := append(append(append(pathBuf[:0], h.root...), '/'), strconv.Itoa(pid)...)
+	fd, err := syscall.Open(string(append(path, "/comm"...)), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return ""
 	}
-	if n := len(b); n > 0 && b[n-1] == '\n' {
+	defer syscall.Close(fd)
+	n, err := syscall.Read(fd, buf)
+	for i := 0; err == syscall.EINTR && i < 8; i++ {
+		n, err = syscall.Read(fd, buf)
+	}
+	if err != nil || n <= 0 {
+		return ""
+	}
+	b := buf[:n]
+	if b[n-1] == '\n' {
 		b = b[:n-1]
 	}
 	return string(b)

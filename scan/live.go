@@ -177,18 +177,18 @@ func diagDump(ctx context.Context, tcpState int, udpState ...int) ([]diagSock, e
 	for _, s := range udpState {
 		reqs = append(reqs, req{syscall.IPPROTO_UDP, s})
 	}
-	var out []diagSock
+	var out sockList
 	for _, r := range reqs {
 		for _, fam := range []uint8{syscall.AF_INET, syscall.AF_INET6} {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			if out, err = c.dump(fam, r.proto, 1<<r.state, out); err != nil {
+			if err := c.dump(fam, r.proto, 1<<r.state, &out); err != nil {
 				return nil, err
 			}
 		}
 	}
-	return out, nil
+	return out.all(), nil
 }
 
 // startOwners starts the /proc walk and returns the function that finds
@@ -307,11 +307,27 @@ func sortListeners(ls []Listener) {
 		}
 		return cmp.Compare(i, j) // equal keys keep their order
 	})
-	sorted := make([]Listener, len(ls))
-	for k, i := range idx {
-		sorted[k] = ls[i]
+	// Move them in place, one cycle of the permutation at a time (a sorted
+	// copy was a second slice of every listener, fresh memory whose page
+	// faults cost more than the sort): position k takes the listener at
+	// idx[k], and idx[k] = k marks k done.
+	for start := range ls {
+		if idx[start] == int32(start) {
+			continue
+		}
+		held := ls[start]
+		k := start
+		for {
+			from := int(idx[k])
+			idx[k] = int32(k)
+			if from == start {
+				ls[k] = held
+				break
+			}
+			ls[k] = ls[from]
+			k = from
+		}
 	}
-	copy(ls, sorted)
 }
 
 // compareListeners orders by port, proto, family, address, device and PID.

@@ -324,6 +324,32 @@ func TestParseDiag(t *testing.T) {
 	})
 }
 
+// TestSockList: sockets added in runs of any length come out once each,
+// in order, across block boundaries.
+func TestSockList(t *testing.T) {
+	for _, runs := range [][]int{nil, {1}, {sockBlock}, {sockBlock - 1, 2}, {3, sockBlock + 5, 0, 2*sockBlock + 1}} {
+		var l sockList
+		var want []uint32
+		for _, n := range runs {
+			socks := make([]diagSock, n)
+			for i := range socks {
+				socks[i].inode = uint32(len(want) + 1)
+				want = append(want, socks[i].inode)
+			}
+			l.add(socks)
+		}
+		got := l.all()
+		if len(got) != len(want) {
+			t.Fatalf("runs %v: %d sockets, want %d", runs, len(got), len(want))
+		}
+		for i, s := range got {
+			if s.inode != want[i] {
+				t.Fatalf("runs %v: socket %d has inode %d, want %d", runs, i, s.inode, want[i])
+			}
+		}
+	}
+}
+
 func FuzzParseDiag(f *testing.F) {
 	msg := make([]byte, nlmsgHdrLen+inetDiagMsgLen+8)
 	native.PutUint32(msg[0:], uint32(len(msg)))

@@ -2,9 +2,10 @@ package scan
 
 import (
 	"bytes"
+	"cmp"
 	"io"
 	"net/netip"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -317,7 +318,8 @@ func newListener(proto string, a netip.Addr, port uint16, device string, dual bo
 // setProcesses sorts owners by PID, drops duplicates (one process holding
 // the socket on several fds) and sets PID/Process to the first.
 func setProcesses(l *Listener, procs []Process) {
-	sort.SliceStable(procs, func(i, j int) bool { return procs[i].PID < procs[j].PID })
+	// no reflection: this runs once per socket
+	slices.SortStableFunc(procs, func(a, b Process) int { return cmp.Compare(a.PID, b.PID) })
 	out := procs[:0]
 	for _, p := range procs {
 		if len(out) > 0 && out[len(out)-1].PID == p.PID {

@@ -1,34 +1,46 @@
 #!/usr/bin/env bash
 # Times `fwaudit scan -o json` and `fwaudit report -o json` against
-# `ss -tunlp` under four socket loads,
-# each in its own throwaway network namespace (loopback only: 127.0.0.1 and
-# ::1), side by side in one run. Needs root, iproute2 and Go. By default a
-# bounded loop runs the commands in turn, RUNS rounds, and reports medians;
-# -H uses hyperfine instead (-i installs it with apt-get), which runs all
-# rounds of one command before the next and so is fooled by load changes
-# on a shared machine.
+# `ss -tunlp`, and against older builds of fwaudit (-b), under four
+# socket loads, each in its own throwaway network namespace (loopback only:
+# 127.0.0.1 and ::1), side by side in one run. Needs root, iproute2 and Go.
+# A bounded loop runs the commands in turn, in an order that rotates every
+# round, RUNS rounds after 2 warm-up rounds, and reports the medians of
+# the times and of the ratios taken round by round.
 #
-#   sudo scripts/bench-scan.sh [-r RUNS] [-H [-i]] [LOAD...]
+#   sudo scripts/bench-scan.sh [-r RUNS] [-b OLD]... [-s] [LOAD...]
 #
 # LOAD is one of small conns listeners huge (default: all four):
 #   small      20 TCP + 4 UDP listeners, 200 connections, 50 processes
 #   conns      50 TCP listeners, 19,900 connections, 10 processes
 #   listeners  5,000 TCP + 1,000 UDP listeners, 100 processes
 #   huge       20,000 TCP listeners, 10 processes
-# FWAUDIT names the binary to time; without it ./cmd/fwaudit is built fresh.
-# Output: one markdown table row per load, medians in seconds.
+# -b OLD     also time OLD's `scan -o json`: a binary, or a commit (any name
+#            git accepts: afccb97, HEAD~3, a tag), built like `make build`
+#            in a temporary worktree that is removed afterwards; -b may be
+#            given several times (e.g. the last commit and a release)
+# -s         with -b: before timing, check that fwaudit and the first OLD print
+#            byte-identical `scan -o json` (with and without --no-firewall)
+#            on every load, and on a "mixed" load of 1,200 sockets (every kind
+#            of address, bound devices, program names that name services,
+#            client sockets) under an iptables and ip6tables ruleset loaded
+#            into its namespace; a difference is an error
+# FWAUDIT names the binary to time; without it ./cmd/fwaudit is built from
+# the working tree like `make build` (CGO_ENABLED=0).
+# Output: one markdown table row per load, medians in seconds; the ratio
+# columns are medians of the per-round ratios; per OLD, its time, its
+# ratio to ss and fwaudit's ratio to it (new/old).
 set -eu
 cd "$(dirname "$0")/.."
 
 runs=30
-install=
-loop=timeloop
-while getopts r:iH opt; do
+olds=()
+same=
+while getopts r:b:s opt; do
 	case $opt in
 	r) runs=$OPTARG ;;
-	i) install=1 ;;
-	H) loop=hyperfineloop ;;
-	*) echo "usage: $0 [-r RUNS] [-H [-i]] [small|conns|listeners|huge ...]" >&2; exit 2 ;;
+	b) olds+=("$OPTARG") ;;
+	s) same=1 ;;
+	*) echo "usage: $0 [-r RUNS] [-b OLD]... [-s] [small|conns|listeners|huge ...]" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -36,21 +48,19 @@ loads=${*:-small conns listeners huge}
 [ "$(id -u)" = 0 ] || { echo "bench-scan: error: needs root (ip netns)" >&2; exit 1; }
 case $runs in '' | *[!0-9]*) echo "bench-scan: error: -r wants a number" >&2; exit 2 ;; esac
 [ "$runs" -ge 1 ] && [ "$runs" -le 1000 ] || { echo "bench-scan: error: -r between 1 and 1000" >&2; exit 2; }
-if [ "$loop" = hyperfineloop ] && ! command -v hyperfine >/dev/null; then
-	if [ -n "$install" ]; then
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null
-	else
-		echo "bench-scan: error: -H needs hyperfine (add -i to install it)" >&2
-		exit 1
-	fi
-fi
+[ -z "$same" ] || [ ${#olds[@]} -gt 0 ] || { echo "bench-scan: error: -s compares with the build given by -b" >&2; exit 2; }
+for load in $loads; do
+	case $load in small | conns | listeners | huge) ;; *) echo "bench-scan: error: unknown load $load" >&2; exit 2 ;; esac
+done
 
 work=$(mktemp -d)
 ns=
 lgpid=
+tree=
 cleanup() {
 	if [ -n "$lgpid" ]; then kill -- "-$lgpid" 2>/dev/null || true; fi
 	if [ -n "$ns" ]; then ip netns del "$ns" 2>/dev/null || true; fi
+	if [ -n "$tree" ]; then git worktree remove --force "$tree" 2>/dev/null || true; fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -58,96 +68,160 @@ trap 'exit 130' INT TERM
 
 fw=${FWAUDIT:-}
 if [ -z "$fw" ]; then
-	go build -o "$work/fwaudit" ./cmd/fwaudit
+	CGO_ENABLED=0 go build -o "$work/fwaudit" ./cmd/fwaudit
 	fw=$work/fwaudit
 fi
 fw=$(cd "$(dirname "$fw")" && pwd)/$(basename "$fw")
+obs=() # the OLD binaries, in the order given
+for old in "${olds[@]}"; do
+	if [ -f "$old" ] && [ -x "$old" ]; then
+		obs+=("$(cd "$(dirname "$old")" && pwd)/$(basename "$old")")
+	elif rev=$(git rev-parse --verify --quiet "$old^{commit}"); then
+		tree=$work/old-tree
+		git worktree add --quiet --detach "$tree" "$rev"
+		(cd "$tree" && CGO_ENABLED=0 go build -o "$work/fwaudit-old${#obs[@]}" ./cmd/fwaudit)
+		git worktree remove --force "$tree"
+		tree=
+		obs+=("$work/fwaudit-old${#obs[@]}")
+	else
+		echo "bench-scan: error: -b $old is neither an executable file nor a commit" >&2
+		exit 2
+	fi
+done
 go build -o "$work/loadgen" ./scripts/loadgen
 ss=$(command -v ss)
 
-# median FILE: the middle of the sorted numbers in FILE, microseconds to seconds.
-median() { sort -n "$1" | awk '{a[NR]=$1} END {if (NR%2) m=a[(NR+1)/2]; else m=(a[NR/2]+a[NR/2+1])/2; printf "%.6f\n", m/1e6}'; }
+# median FILE: the middle of the sorted numbers in FILE.
+median() { sort -g "$1" | awk '{a[NR]=$1} END {if (NR%2) m=a[(NR+1)/2]; else m=(a[NR/2]+a[NR/2+1])/2; printf "%.6f\n", m}'; }
+# ratio A B: the median of A's times over B's, round by round.
+ratio() { paste "$work/$1.us" "$work/$2.us" | awk '{printf "%.6f\n", $1 / $2}' >"$work/ratio"; median "$work/ratio"; }
+# seconds NAME: the median time of NAME in seconds.
+seconds() { awk '{printf "%.6f\n", $1 / 1e6}' "$work/$1.us" >"$work/sec"; median "$work/sec"; }
 
-# timeloop SS FW: runs inside the namespace, so `ip netns exec` is not timed.
-# The four commands take turns within every round (after 2 warm-up
-# rounds), so a load change on a shared machine hits all of them alike.
-# Wall times come from $EPOCHREALTIME: no fork of date(1) in the interval.
+# timeloop SS FW [OLD...]: runs inside the namespace, so `ip netns exec` is not
+# timed. The commands take turns within every round (after 2 warm-up
+# rounds), starting one further along each round, so that a load change on
+# a shared machine, or what one command leaves in the caches for the next,
+# hits all of them alike. Wall times come from $EPOCHREALTIME: no fork of
+# date(1) in the interval.
 timeloop() {
-	local ss=$1 fw=$2 i s e
-	: >"$work/ss.us"
-	: >"$work/fw.us"
-	: >"$work/full.us"
-	: >"$work/report.us"
+	local ss=$1 fw=$2 i k c s e n
+	local -a names=(ss fw full report) cmds=("$ss -tunlp" "$fw scan -o json --no-firewall" "$fw scan -o json" "$fw report -o json")
+	shift 2
+	for ((i = 0; i < $#; i++)); do
+		names+=("old$i")
+		cmds+=("${*:i+1:1} scan -o json")
+	done
+	n=${#names[@]}
+	for c in "${names[@]}"; do : >"$work/$c.us"; done
 	for ((i = -2; i < runs; i++)); do
-		s=$EPOCHREALTIME
-		"$ss" -tunlp >/dev/null 2>&1
-		e=$EPOCHREALTIME
-		((i < 0)) || echo $((${e/./} - ${s/./})) >>"$work/ss.us"
-		s=$EPOCHREALTIME
-		"$fw" scan -o json --no-firewall >/dev/null 2>&1
-		e=$EPOCHREALTIME
-		((i < 0)) || echo $((${e/./} - ${s/./})) >>"$work/fw.us"
-		s=$EPOCHREALTIME
-		"$fw" scan -o json >/dev/null 2>&1
-		e=$EPOCHREALTIME
-		((i < 0)) || echo $((${e/./} - ${s/./})) >>"$work/full.us"
-		s=$EPOCHREALTIME
-		"$fw" report -o json >/dev/null 2>&1
-		e=$EPOCHREALTIME
-		((i < 0)) || echo $((${e/./} - ${s/./})) >>"$work/report.us"
+		for ((k = 0; k < n; k++)); do
+			c=$(((i + 2 + k) % n))
+			s=$EPOCHREALTIME
+			${cmds[c]} >/dev/null 2>&1
+			e=$EPOCHREALTIME
+			((i < 0)) || echo $((${e/./} - ${s/./})) >>"$work/${names[c]}.us"
+		done
 	done
 }
 
-# hyperfineloop SS FW: the same with hyperfine (-H), one command after the other.
-hyperfineloop() {
-	local ss=$1 fw=$2 name
-	hyperfine -N -w 2 -r "$runs" --export-json "$work/h.json" "$ss -tunlp" \
-		"$fw scan -o json --no-firewall" "$fw scan -o json" "$fw report -o json" >/dev/null 2>&1
-	# medians in seconds, in command order
-	grep -o '"median": *[0-9.e-]*' "$work/h.json" | sed 's/.*: *//' >"$work/h.med"
-	for name in ss fw full report; do
-		awk -v n="$name" 'BEGIN {i = (n == "ss") ? 1 : (n == "fw") ? 2 : (n == "full") ? 3 : 4} NR == i {printf "%d\n", $1 * 1e6}' \
-			"$work/h.med" >"$work/$name.us"
+# startload NAME ARGS...: a namespace with loadgen ARGS in it, once ready.
+startload() {
+	local name=$1
+	shift
+	ns=fwaudit-bench-$name-$$
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	rm -f "$work/ready"
+	setsid ip netns exec "$ns" "$work/loadgen" "$@" >"$work/ready" &
+	lgpid=$!
+	for _ in $(seq 600); do
+		grep -q ready "$work/ready" 2>/dev/null && break
+		kill -0 "$lgpid" 2>/dev/null || { echo "bench-scan: error: loadgen failed for $name" >&2; exit 1; }
+		sleep 0.2
+	done
+	grep -q ready "$work/ready" || { echo "bench-scan: error: loadgen not ready for $name" >&2; exit 1; }
+}
+
+stopload() {
+	kill -- "-$lgpid" 2>/dev/null || true
+	wait "$lgpid" 2>/dev/null || true
+	lgpid=
+	ip netns del "$ns"
+	ns=
+}
+
+# samejson NAME: fwaudit and the first OLD print the same scan JSON in the
+# namespace.
+samejson() {
+	local flags
+	for flags in "" "--no-firewall"; do
+		# shellcheck disable=SC2086
+		ip netns exec "$ns" "$fw" scan -o json $flags >"$work/new.json" 2>/dev/null
+		# shellcheck disable=SC2086
+		ip netns exec "$ns" "${obs[0]}" scan -o json $flags >"$work/old.json" 2>/dev/null
+		if ! cmp -s "$work/new.json" "$work/old.json"; then
+			echo "bench-scan: error: $1: scan -o json${flags:+ $flags} differs from ${olds[0]}:" >&2
+			diff "$work/old.json" "$work/new.json" | head -20 >&2
+			exit 1
+		fi
+		echo "bench-scan: $1: scan -o json${flags:+ $flags} is byte-identical to ${olds[0]} ($(wc -c <"$work/new.json") bytes)" >&2
 	done
 }
 
-echo "| load | sockets | ss -tunlp | fwaudit scan -o json --no-firewall | ratio | fwaudit scan -o json | ratio | fwaudit report -o json | ratio |"
-echo "|---|---|---|---|---|---|---|---|---|"
+if [ -n "$same" ]; then
+	startload mixed -tcp 800 -udp 300 -conns 0 -procs 100 -mixed
+	for f in iptables ip6tables; do
+		net=10.0.0.0/8 lo=127.0.0.0/8
+		[ $f = iptables ] || net=fd00::/8 lo=::1/128
+		ip netns exec "$ns" "$f-restore" <<-EOF
+			*filter
+			:INPUT DROP [0:0]
+			:FORWARD DROP [0:0]
+			:OUTPUT ACCEPT [0:0]
+			-A INPUT -i lo -s $lo -p tcp --dport 10000:10299 -j ACCEPT
+			-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+			-A INPUT -p tcp -s $net --dport 10300:10599 -j ACCEPT
+			-A INPUT -p udp --dport 10800:10999 -j ACCEPT
+			COMMIT
+		EOF
+	done
+	samejson mixed
+	stopload
+fi
+
+hdr="| load | sockets | ss -tunlp | fwaudit scan -o json --no-firewall | ratio | fwaudit scan -o json | ratio | fwaudit report -o json | ratio |"
+sep="|---|---|---|---|---|---|---|---|---|"
+for old in "${olds[@]}"; do
+	hdr="$hdr $old scan -o json | ratio | new/old |"
+	sep="$sep---|---|---|"
+done
+echo "$hdr"
+echo "$sep"
 for load in $loads; do
 	case $load in
 	small) args="-tcp 20 -udp 4 -conns 200 -procs 50" expect=24 ;;
 	conns) args="-tcp 50 -udp 0 -conns 19900 -procs 10" expect=50 ;;
 	listeners) args="-tcp 5000 -udp 1000 -conns 0 -procs 100" expect=6000 ;;
 	huge) args="-tcp 20000 -udp 0 -conns 0 -procs 10" expect=20000 ;;
-	*) echo "bench-scan: error: unknown load $load" >&2; exit 2 ;;
 	esac
-	ns=fwaudit-bench-$load-$$
-	ip netns add "$ns"
-	ip -n "$ns" link set lo up
 	# shellcheck disable=SC2086
-	ready=$work/ready-$load
-	rm -f "$ready"
-	setsid ip netns exec "$ns" "$work/loadgen" $args >"$ready" &
-	lgpid=$!
-	for _ in $(seq 600); do
-		grep -q ready "$ready" 2>/dev/null && break
-		kill -0 "$lgpid" 2>/dev/null || { echo "bench-scan: error: loadgen failed for $load" >&2; exit 1; }
-		sleep 0.2
-	done
-	grep -q ready "$ready" || { echo "bench-scan: error: loadgen not ready for $load" >&2; exit 1; }
+	startload "$load" $args
 	nss=$(ip netns exec "$ns" "$ss" -Htunl | wc -l)
-	nfw=$(ip netns exec "$ns" "$fw" scan -o json --no-firewall | grep -o '"proto"' | wc -l)
+	nfw=$(ip netns exec "$ns" "$fw" scan -o json --no-firewall 2>/dev/null | grep -o '"proto"' | wc -l)
 	[ "$nss" = "$expect" ] || { echo "bench-scan: error: $load: ss lists $nss sockets, want $expect" >&2; exit 1; }
 	[ "$nss" = "$nfw" ] || echo "bench-scan: warning: $load: ss lists $nss sockets, fwaudit $nfw" >&2
-	export -f timeloop hyperfineloop
+	[ -z "$same" ] || samejson "$load"
+	export -f timeloop
 	export runs work
-	ip netns exec "$ns" bash -c "$loop '$ss' '$fw'"
-	tss=$(median "$work/ss.us") tfw=$(median "$work/fw.us") tfull=$(median "$work/full.us") trep=$(median "$work/report.us")
-	printf '| %s | %s | %.4f | %.4f | %.2f | %.4f | %.2f | %.4f | %.2f |\n' "$load" "$nss" "$tss" "$tfw" \
-		"$(echo "$tfw / $tss" | bc -l)" "$tfull" "$(echo "$tfull / $tss" | bc -l)" "$trep" "$(echo "$trep / $tss" | bc -l)"
-	kill -- "-$lgpid" 2>/dev/null || true
-	wait "$lgpid" 2>/dev/null || true
-	lgpid=
-	ip netns del "$ns"
-	ns=
+	quoted=
+	for ob in "${obs[@]}"; do quoted="$quoted '$ob'"; done
+	ip netns exec "$ns" bash -c "timeloop '$ss' '$fw'$quoted"
+	row=$(printf '| %s | %s | %.4f | %.4f | %.2f | %.4f | %.2f | %.4f | %.2f |' "$load" "$nss" "$(seconds ss)" \
+		"$(seconds fw)" "$(ratio fw ss)" "$(seconds full)" "$(ratio full ss)" "$(seconds report)" "$(ratio report ss)")
+	for i in "${!obs[@]}"; do
+		row=$(printf '%s %.4f | %.2f | %.2f |' "$row" "$(seconds "old$i")" "$(ratio "old$i" ss)" "$(ratio full "old$i")")
+	done
+	echo "$row"
+	stopload
 done
