@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"slices"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -383,9 +384,13 @@ func (a *analyzer) dimensions() dims {
 			}
 		}
 	})
+	// in order: the first witness to meet an earlier rule names the
+	// shadowing rule, so the order of the classes must not change between
+	// runs
 	for p := range protos {
 		d.protos = append(d.protos, p)
 	}
+	slices.Sort(d.protos)
 	d.dports = capPorts(portClasses(dr, 40001), 256)
 	d.sports = capPorts(portClasses(sr, defaultSPort), 64)
 	d.sampled["dport"] = len(portClasses(dr, 40001)) > 256
@@ -409,6 +414,7 @@ func (a *analyzer) dimensions() dims {
 	for t := range icmp {
 		d.icmp = append(d.icmp, t)
 	}
+	slices.Sort(d.icmp)
 	return d
 }
 
