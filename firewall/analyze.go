@@ -1,8 +1,8 @@
 package firewall
 
 import (
-	"slices"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
