@@ -31,33 +31,45 @@ const heapSlack = 10 << 20
 // (docs/PERFORMANCE.md): the collector then runs more often where a
 // report would otherwise let garbage grow to four times the live heap.
 // A limit close to the live heap would keep the collector running without
-// end: where the heap already holds two thirds of the budget, the 1 GiB
-// limit stays, and after every collection watchHeap lifts the limit
-// again as soon as the live heap passes two thirds of it. The peak may
-// then pass the budget; docs/PERFORMANCE.md says where.
+// end: where the heap already holds two thirds of the budget, the limit
+// is largeHeap instead, and after every collection watchHeap lifts the
+// limit again as soon as the live heap comes close to it or the collector
+// costs too much. The peak may then pass the budget; docs/PERFORMANCE.md
+// says where.
 func boundHeap(inputBytes int64) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
 	limit := 2*inputBytes + 50<<20 - heapSlack
-	if heapBytes("/memory/classes/heap/objects:bytes") > limit*2/3 {
-		return
+	live := limit * 2 / 3 // the live heap that lifts the limit
+	if heapBytes("/memory/classes/heap/objects:bytes") > live {
+		limit = max(limit, largeHeap)
+		if live = limit * 7 / 8; heapBytes("/memory/classes/heap/objects:bytes") > limit*2/3 {
+			return
+		}
 	}
 	debug.SetMemoryLimit(limit)
-	watchHeap(limit)
+	watchHeap(live)
 }
+
+// largeHeap is the soft limit where the compiled rules alone pass the
+// budget (a host with 100,000 rules or a ban set of 100,000 addresses):
+// the report on 100,000 iptables rules holds up to about 160 MiB live
+// while it analyses them, and the collector keeps the peak under 200 MB
+// without costing more time than the garbage it saves paging in.
+const largeHeap = 192<<20 - heapSlack
 
 // watchHeap checks after each collection (a finalizer runs once per
 // cycle on an object nothing else holds) whether the limit costs too
-// much: the live heap past two thirds of it, or the collector past a
+// much: the live heap past live bytes, or the collector past a
 // quarter of the CPU time spent since the limit was set. It then lifts
 // the limit back to 1 GiB.
-func watchHeap(limit int64) {
+func watchHeap(live int64) {
 	gc0, all0 := cpuSeconds()
 	var watch func(*gcCycle)
 	watch = func(*gcCycle) {
 		gc, all := cpuSeconds()
-		if heapBytes("/gc/heap/live:bytes") > limit*2/3 || (all-all0 > 0.02 && gc-gc0 > (all-all0)/4) {
+		if heapBytes("/gc/heap/live:bytes") > live || (all-all0 > 0.02 && gc-gc0 > (all-all0)/4) {
 			debug.SetMemoryLimit(1 << 30)
 			return
 		}

@@ -2,6 +2,8 @@ package firewall
 
 import (
 	"net/netip"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -338,6 +340,9 @@ type dims struct {
 	// sample, so the walk over them proves nothing
 	used    map[string]bool
 	sampled map[string]bool
+	// dportAll, sportAll: every class of ports, one port each, in order
+	// (dports and sports are a sample of them)
+	dportAll, sportAll []uint16
 }
 
 func (a *analyzer) dimensions() dims {
@@ -383,13 +388,18 @@ func (a *analyzer) dimensions() dims {
 			}
 		}
 	})
+	// in order: the first witness to meet an earlier rule names the
+	// shadowing rule, so the order of the classes must not change between
+	// runs
 	for p := range protos {
 		d.protos = append(d.protos, p)
 	}
-	d.dports = capPorts(portClasses(dr, 40001), 256)
-	d.sports = capPorts(portClasses(sr, defaultSPort), 64)
-	d.sampled["dport"] = len(portClasses(dr, 40001)) > 256
-	d.sampled["sport"] = len(portClasses(sr, defaultSPort)) > 64
+	slices.Sort(d.protos)
+	d.dportAll, d.sportAll = portClasses(dr, 40001), portClasses(sr, defaultSPort)
+	d.dports = capPorts(d.dportAll, 256)
+	d.sports = capPorts(d.sportAll, 64)
+	d.sampled["dport"] = len(d.dportAll) > 256
+	d.sampled["sport"] = len(d.sportAll) > 64
 	d.ifaces = append(append([]string{}, e.ifaces...), "lo")
 	for _, x := range e.dsts {
 		d.dsts = append(d.dsts, dstClass{x, atLocal})
@@ -409,7 +419,28 @@ func (a *analyzer) dimensions() dims {
 	for t := range icmp {
 		d.icmp = append(d.icmp, t)
 	}
+	slices.Sort(d.icmp)
 	return d
+}
+
+// ownCap bounds the classes a rule's own match is varied over (a port
+// range spanning more classes makes the rule's witnesses inexact: it is
+// not judged by them).
+const ownCap = 64
+
+// classesIn are the classes of ps (one port each, in order) inside rs.
+func classesIn(ps []uint16, rs []PortRange) []uint16 {
+	var out []uint16
+	for _, r := range rs {
+		i := sort.Search(len(ps), func(k int) bool { return ps[k] >= r.Lo })
+		for ; i < len(ps) && ps[i] <= r.Hi; i++ {
+			out = append(out, ps[i])
+			if len(out) > ownCap {
+				return out
+			}
+		}
+	}
+	return out
 }
 
 func capPorts(ps []uint16, n int) []uint16 {
@@ -451,6 +482,8 @@ func (a *analyzer) witnesses(cr *crule, d dims) (ws []*pktCtx, exact bool) {
 	if m.proto > 0 && !m.protoNeg {
 		fixed["proto"] = true
 	}
+	// own: the classes of ports inside the ranges that fixed a port
+	own := map[string][]uint16{}
 	for _, pm := range m.x.ports {
 		if pm.neg || len(pm.ranges) == 0 {
 			continue
@@ -458,14 +491,18 @@ func (a *analyzer) witnesses(cr *crule, d dims) (ws []*pktCtx, exact bool) {
 		switch pm.kind {
 		case portDst, portEither, portOrigDst:
 			base.dport, fixed["dport"] = pm.ranges[0].Lo, true
+			own["dport"] = classesIn(d.dportAll, pm.ranges)
 		case portSrc:
 			base.sport, fixed["sport"] = pm.ranges[0].Lo, true
+			own["sport"] = classesIn(d.sportAll, pm.ranges)
 		}
 	}
 	if m.in.set && !m.in.neg {
 		base.in, fixed["in"] = m.in.name, true
 		if m.in.wild {
-			base.in += "0"
+			// a name of the wildcard's that no rule names exactly: the
+			// named ones are tried below with the rule's other classes
+			base.in += "\x7f"
 		}
 	}
 	for _, d := range []struct {
@@ -511,11 +548,7 @@ func (a *analyzer) witnesses(cr *crule, d dims) (ws []*pktCtx, exact bool) {
 			}
 		}
 	}
-	type dim struct {
-		name string
-		n    int
-		set  func(p *pktCtx, i int)
-	}
+	type dim = witnessDim
 	all := []dim{
 		{"proto", len(d.protos), func(p *pktCtx, i int) { p.proto = d.protos[i] }},
 		{"in", len(d.ifaces), func(p *pktCtx, i int) { p.in = d.ifaces[i] }},
@@ -531,13 +564,90 @@ func (a *analyzer) witnesses(cr *crule, d dims) (ws []*pktCtx, exact bool) {
 		{"dport", len(d.dports), func(p *pktCtx, i int) { p.dport = d.dports[i] }},
 		{"sport", len(d.sports), func(p *pktCtx, i int) { p.sport = d.sports[i] }},
 	}
-	var free []dim
+	var free, ownDims []dim
 	for _, x := range all {
 		if !fixed[x.name] {
 			free = append(free, x)
 		}
 	}
-	out := []*pktCtx{&base}
+	// a dimension fixed above at the rule's first value still varies over
+	// the other classes the rule's match holds for: a --dport 1000:2000
+	// after a --dport 1000 DROP is reached at 1001, a -i eth+ after a -i
+	// eth0 DROP on eth1, a NEW,ESTABLISHED after a NEW DROP with
+	// ESTABLISHED
+	inexact := false
+	for _, x := range all {
+		if !fixed[x.name] {
+			continue
+		}
+		var vals []func(p *pktCtx)
+		if ps, ok := own[x.name]; ok {
+			for _, v := range ps {
+				if x.name == "dport" {
+					vals = append(vals, func(p *pktCtx) { p.dport = v })
+				} else {
+					vals = append(vals, func(p *pktCtx) { p.sport = v })
+				}
+			}
+		} else {
+			for i := 0; i < x.n; i++ {
+				vals = append(vals, func(p *pktCtx) { x.set(p, i) })
+			}
+		}
+		var keep []func(p *pktCtx)
+		for _, set := range vals {
+			p := base
+			set(&p)
+			if p != base && m.test(&p) != triNo {
+				keep = append(keep, set)
+			}
+		}
+		if len(keep) == 0 {
+			continue // the rule's own value is the only class it matches
+		}
+		if len(keep) > ownCap {
+			inexact = true
+			continue
+		}
+		keep = append([]func(p *pktCtx){func(*pktCtx) {}}, keep...)
+		ownDims = append(ownDims, dim{x.name, len(keep), func(p *pktCtx, i int) { keep[i](p) }})
+	}
+	ws, exact = a.vary(base, free, d, nil)
+	if len(ownDims) == 0 {
+		return ws, exact && !inexact
+	}
+	// the rule's own classes after the witnesses above, in the same
+	// order, so that the first witness to meet an earlier rule (by) stays
+	// the one it was wherever those found one
+	more, exact := a.vary(base, append(free, ownDims...), d, fixed)
+	seen := map[pktCtx]bool{}
+	for _, w := range ws {
+		seen[*w] = true
+	}
+	for _, w := range more {
+		if !seen[*w] {
+			seen[*w] = true
+			ws = append(ws, w)
+		}
+	}
+	return ws, exact && !inexact
+}
+
+// witnessDim is a dimension witnesses vary: n classes, set puts the i-th
+// into a packet.
+type witnessDim struct {
+	name string
+	n    int
+	set  func(p *pktCtx, i int)
+}
+
+// vary builds witnesses from base: each dimension of free varied alone,
+// then pairs of the small ones, then every combination of the classes of
+// the dimensions the rules test where there are few enough; exact says
+// whether that last covers every class. A dimension the rule fixed
+// (fixed) holds the classes its match takes, all of them: not a sample.
+func (a *analyzer) vary(base pktCtx, free []witnessDim, d dims, fixed map[string]bool) (out []*pktCtx, exact bool) {
+	out = []*pktCtx{&base}
 	// one free dimension at a time
 	for _, x := range free {
 		for i := 0; i < x.n; i++ {
@@ -567,14 +677,14 @@ func (a *analyzer) witnesses(cr *crule, d dims) (ws []*pktCtx, exact bool) {
 	}
 	// then every combination of the classes of the dimensions the rules
 	// test, within a budget: only that proves a rule unreachable
-	var prod []dim
+	var prod []witnessDim
 	size := 1
 	exact = true
 	for _, x := range free {
 		if !d.used[x.name] {
 			continue // no rule tells packets apart on it: the base value stands for all
 		}
-		if d.sampled[x.name] {
+		if d.sampled[x.name] && !fixed[x.name] {
 			exact = false
 		}
 		prod = append(prod, x)
@@ -582,7 +692,7 @@ func (a *analyzer) witnesses(cr *crule, d dims) (ws []*pktCtx, exact bool) {
 			return out, false
 		}
 	}
-	if len(prod) > 2 {
+	if len(prod) > 2 || len(prod) == 2 && (prod[0].n > pairCap || prod[1].n > pairCap) {
 		idx := make([]int, len(prod))
 		for {
 			p := base

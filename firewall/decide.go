@@ -37,6 +37,11 @@ func DefaultSource(fam Family) netip.Addr {
 // when the two ways end differently.
 func (e *Evaluator) Decide(p Packet) Decision { return e.decide(p, true) }
 
+// DecideVerdict is Decide without the trace: the verdict, the deciding
+// rule and the reasons, for callers that read nothing else (a trace of a
+// 100,000-rule chain holds a step per rule).
+func (e *Evaluator) DecideVerdict(p Packet) Decision { return e.decide(p, false) }
+
 // decide is Decide; without steps the decision has no trace (the
 // posture probes, which walk a packet per outside interface, read only
 // the verdict and the deciding rule).

@@ -347,7 +347,7 @@ func (a *audit) loopback(f *family) (Status, string) {
 		tried[k] = true
 		// No interface and no destination: Decide uses the outside
 		// interface and the host's address.
-		d := f.ev.Decide(firewall.Packet{Proto: p.proto, Src: lo, DPort: p.port})
+		d := f.ev.DecideVerdict(firewall.Packet{Proto: p.proto, Src: lo, DPort: p.port})
 		if d.Verdict != firewall.DecideDrop {
 			return Fail, fmt.Sprintf("a packet from %s on an outside interface to %s is %s (%s)", lo, p, verb(d.Verdict), ruleOrPolicy(d.Rule))
 		}
