@@ -116,6 +116,8 @@ type FamilyVerdict struct {
 	Interfaces []string `json:"interfaces"`
 	Reasons    []string `json:"reasons"`
 	Rule       string   `json:"rule"`
+	// Destinations: reached only at these of the host's addresses
+	Destinations []string `json:"destinations"`
 }
 
 // Scan runs `fwaudit scan -o json` in the host namespace; a non-zero exit,

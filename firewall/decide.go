@@ -367,8 +367,8 @@ func (d *decider) target(c *cchain, cr *crule, i int) uint8 {
 	case actNAT:
 		d.setDecisive(cr.r.Text)
 		if a, port, ok := d.localDNAT(cr); ok {
-			// translated to an address of this host: the packet goes on
-			// to INPUT with its new destination
+			// translated to this host: the packet goes on to INPUT with
+			// its new destination
 			d.p.origDport, d.p.origDst = d.p.origPort(), d.p.origAddr()
 			d.p.dst, d.p.dport, d.p.dstType = a, port, atLocal
 			d.p.state |= stDNAT
@@ -398,24 +398,10 @@ func (d *decider) target(c *cchain, cr *crule, i int) uint8 {
 	return d.chain(c, i+1)
 }
 
-// localDNAT tells where a DNAT to this host (one of its addresses or a
-// loopback address) sends the packet.
+// localDNAT tells where a translation to this host (REDIRECT, or DNAT to
+// one of its addresses or a loopback address) sends the packet (localTo).
 func (d *decider) localDNAT(cr *crule) (netip.Addr, uint16, bool) {
-	if cr.r.Target != "DNAT" {
-		return netip.Addr{}, 0, false
-	}
-	n := cr.r.m.x.nat
-	if n == nil || n.bad || !n.addr.IsValid() || !(n.addr.IsLoopback() || d.e.local.contains(n.addr)) {
-		return netip.Addr{}, 0, false
-	}
-	p := d.p.dport
-	if n.hasPort {
-		if n.ports.Lo != n.ports.Hi {
-			return netip.Addr{}, 0, false
-		}
-		p = n.ports.Lo
-	}
-	return n.addr, p, true
+	return localTo(cr.r, d.p.dst, d.p.dport, d.e.local.contains)
 }
 
 // base walks base chain h (Decide follows marks rule by rule).

@@ -75,6 +75,15 @@ type natCtx struct {
 	target netip.Addr
 	port   uint16
 	hit    addrSet
+	// follow: the walk is of a packet sent to another port, and the
+	// socket (on port) sees what a translation to this host sends there
+	// (localTo): a REDIRECT or DNAT from the port the client used.
+	// hitDst is where that translation sent it.
+	follow bool
+	hitDst netip.Addr
+	// done: a nat hook already translated the packet; later nat chains
+	// on the way in do not translate it again
+	done bool
 	// away collects the sources a DNAT sent to another host, with where
 	// to: they leave the input path for FORWARD (Docker's published
 	// ports). awayTo is natSame's scratch answer for the rule at hand.
@@ -269,6 +278,16 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		res.drop = res.drop.union(sub.drop)
 		res.ret = res.ret.union(sub.ret)
 	case actNAT:
+		if w.nat.follow {
+			if a, port, ok := localTo(cr.r, w.p.dst, w.p.dport, w.nat.local); ok && port == w.nat.port {
+				res.acc = res.acc.union(matched) // the nat table ends; delivered to the socket
+				w.nat.hit = w.nat.hit.union(matched)
+				w.nat.hit.fam, w.nat.hitDst = w.fam, a
+			} else {
+				w.addDrop(res, matched) // delivered elsewhere, not to this socket
+			}
+			break
+		}
 		w.nat.awayTo = netip.AddrPort{}
 		same, why := w.natSame(cr)
 		if !same && why == "" && w.nat.awayTo.IsValid() {

@@ -59,6 +59,8 @@ type FamilyVerdict struct {
 	Interfaces []string `json:"interfaces"`
 	Reasons    []string `json:"reasons"`
 	Rule       string   `json:"rule"`
+	// Destinations: reached only at these of the host's addresses
+	Destinations []string `json:"destinations,omitempty"`
 }
 
 // Firewall is what is known of the host's rules, per family. A nil
@@ -190,6 +192,9 @@ func NewFamilyVerdict(r firewall.Result) *FamilyVerdict {
 	fv := &FamilyVerdict{
 		Verdict: string(r.Verdict), Sources: prefixes(r.Sources), Except: prefixes(r.Except),
 		Interfaces: nonNil(r.Interfaces), Reasons: nonNil(r.Reasons), Rule: r.Rule,
+	}
+	if len(r.Destinations) > 0 {
+		fv.Destinations = prefixes(r.Destinations)
 	}
 	return fv
 }

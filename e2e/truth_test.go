@@ -1,0 +1,272 @@
+//go:build linux
+
+package e2e
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The truth tests: rules taken from real hosts (firewalld's, a ufw dump)
+// that fwaudit once read otherwise than the kernel does. Each loads the
+// rules in the lab, checks with probes from the peer what the kernel lets
+// in, and holds fwaudit's answer (scan, explain, report, suggest) to it.
+
+// truthProbe is one connection from the peer and whether the kernel must
+// let it in.
+type truthProbe struct {
+	proto, src, dst string
+	port            uint16
+	ok              bool
+}
+
+func (p truthProbe) String() string {
+	return fmt.Sprintf("%s %s -> %s port %d", p.proto, p.src, p.dst, p.port)
+}
+
+// kernelSays runs the probes and fails t now when the kernel answers
+// otherwise than they say: the lab is not what the test is about.
+func kernelSays(t *testing.T, lab *Lab, when string, probes []truthProbe) {
+	t.Helper()
+	reqs := make([]ProbeReq, len(probes))
+	for i, p := range probes {
+		reqs[i] = ProbeReq{p.proto, p.src, p.dst, p.port}
+	}
+	for i, r := range lab.ProbeAll(reqs) {
+		if r.OK != probes[i].ok {
+			t.Errorf("kernel %s: %s: got through %v (%s), want %v", when, probes[i], r.OK, r.Detail, probes[i].ok)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+}
+
+// verdictOf is one family's verdict of the socket proto/family/port in s.
+func verdictOf(t *testing.T, s Scan, proto, family string, port uint16, of string) *FamilyVerdict {
+	t.Helper()
+	socks := s.Find(proto, family, port)
+	if len(socks) != 1 || socks[0].Firewall == nil {
+		t.Fatalf("scan: want one %s %s socket on port %d, got %d", proto, family, port, len(socks))
+	}
+	fv := socks[0].Firewall.IPv4
+	if of == "ipv6" {
+		fv = socks[0].Firewall.IPv6
+	}
+	if fv == nil {
+		t.Fatalf("scan: %s %s/%d has no %s verdict", family, proto, port, of)
+	}
+	return fv
+}
+
+// addHostAddrs gives the host a second address per family on veth0, with
+// the peer's neighbour entries for them.
+func addHostAddrs(t *testing.T, lab *Lab, v4, v6 string) {
+	t.Helper()
+	lab.Host.Run("ip", "addr", "add", v4+"/24", "dev", "veth0")
+	lab.Host.Run("ip", "addr", "add", v6+"/64", "dev", "veth0", "nodad")
+	for _, a := range []string{v4, v6} {
+		lab.Peer.Run("ip", "neigh", "replace", a, "lladdr", hostMAC, "dev", "veth1", "nud", "permanent")
+	}
+}
+
+// suggestLoaded writes the suggestion in format and loads it in place of
+// today's rules: iptables and ip6tables over them (restore replaces the
+// tables it names), nft alone after flushing the ruleset.
+func suggestLoaded(t *testing.T, lab *Lab, format string) string {
+	t.Helper()
+	gen := func(f string) string {
+		stdout, stderr, code := suggestRun(lab, nil, "--format", f)
+		if code != 0 {
+			t.Fatalf("fwaudit suggest --format %s: exit %d\nstderr:\n%s", f, code, stderr)
+		}
+		t.Logf("suggest --format %s stderr:\n%s", f, stderr)
+		return stdout
+	}
+	switch format {
+	case "iptables":
+		v4, v6 := gen("iptables"), gen("ip6tables")
+		lab.Host.Run("nft", "flush", "ruleset")
+		lab.LoadIptables(v4)
+		lab.LoadIp6tables(v6)
+		return v4 + v6
+	default:
+		rs := gen("nft")
+		lab.Host.Run("nft", "flush", "ruleset")
+		lab.LoadNft(rs)
+		return rs
+	}
+}
+
+// TestTruthDestination: a destination match (firewalld's dhcpv6-client
+// service, `ip6 daddr fe80::/64 udp dport 546 accept`; a ufw dump's
+// `-d 192.168.1.3 --dport 4444`) admits a wildcard socket at that address
+// only. The verdict says so (restricted, with its destinations), and the
+// suggestion keeps the match: the other address stays closed after it is
+// loaded.
+func TestTruthDestination(t *testing.T) {
+	const v4b, v6b = "192.0.2.9", "2001:db8::9"
+	rulesets := map[string]func(lab *Lab){
+		"iptables": func(lab *Lab) {
+			lab.LoadIptables(`*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -d 192.0.2.1/32 -p tcp -m tcp --dport 4444 -j ACCEPT
+COMMIT
+`)
+			lab.LoadIp6tables(`*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -d 2001:db8::1/128 -p tcp -m tcp --dport 4444 -j ACCEPT
+COMMIT
+`)
+		},
+		"nft": func(lab *Lab) {
+			lab.LoadNft(`table inet filter {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		iif "lo" accept
+		ct state established,related accept
+		tcp dport 22 accept
+		ip daddr 192.0.2.1 tcp dport 4444 accept
+		ip6 daddr 2001:db8::1/128 tcp dport 4444 accept
+	}
+}
+`)
+		},
+	}
+	for _, front := range []string{"iptables", "nft"} {
+		for _, format := range []string{"iptables", "nft"} {
+			t.Run(front+"/suggest-"+format, func(t *testing.T) {
+				lab := NewLab(t)
+				addHostAddrs(t, lab, v4b, v6b)
+				lab.Start(lab.Host, "sshd", "tcp:[::]:22")
+				lab.Start(lab.Host, "unknownd", "tcp:[::]:4444")
+				rulesets[front](lab)
+				var probes []truthProbe
+				for _, src := range PeerV4 {
+					probes = append(probes, truthProbe{"tcp", src.String(), HostV4.String(), 4444, true},
+						truthProbe{"tcp", src.String(), v4b, 4444, false}, truthProbe{"tcp", src.String(), v4b, 22, true})
+				}
+				for _, src := range PeerV6 {
+					probes = append(probes, truthProbe{"tcp", src.String(), HostV6.String(), 4444, true},
+						truthProbe{"tcp", src.String(), v6b, 4444, false}, truthProbe{"tcp", src.String(), v6b, 22, true})
+				}
+				kernelSays(t, lab, "before", probes)
+
+				s := lab.Scan()
+				for fam, want := range map[string]string{"ipv4": HostV4.String() + "/32", "ipv6": HostV6.String() + "/128"} {
+					fv := verdictOf(t, s, "tcp", "ipv6", 4444, fam)
+					if fv.Verdict != "restricted" || !slices.Equal(fv.Destinations, []string{want}) || len(fv.Sources) != 0 {
+						t.Errorf("tcp/4444 %s: verdict %s to %v from %v, want restricted to %s from everyone", fam, fv.Verdict, fv.Destinations, fv.Sources, want)
+					}
+				}
+				rs := suggestLoaded(t, lab, format)
+				if !strings.Contains(rs, "4444") {
+					t.Errorf("the suggestion does not keep tcp/4444 open where it was:\n%s", rs)
+				}
+				kernelSays(t, lab, "after loading the suggestion", probes)
+			})
+		}
+	}
+}
+
+// TestTruthRedirect: firewalld's forward-port without an address, nft
+// `tcp dport 8022 redirect to :22` with `ct status dnat accept` in input
+// (and iptables' REDIRECT with --ctstate DNAT): everyone reaches sshd
+// through 8022 and nobody on 22 itself. The verdict for sshd is open, not
+// conditional, explain follows the redirect to the accept, and the
+// suggestion keeps ssh reachable.
+func TestTruthRedirect(t *testing.T) {
+	rulesets := map[string]func(lab *Lab){
+		"nft": func(lab *Lab) {
+			lab.LoadNft(`table inet firewalld {
+	chain nat_PREROUTING {
+		type nat hook prerouting priority dstnat + 10; policy accept;
+		tcp dport 8022 redirect to :22
+	}
+	chain filter_INPUT {
+		type filter hook input priority filter + 10; policy accept;
+		ct state established,related accept
+		ct status dnat accept
+		iifname "lo" accept
+		reject with icmpx admin-prohibited
+	}
+}
+`)
+		},
+		"iptables": func(lab *Lab) {
+			for _, load := range []func(string){lab.LoadIptables, lab.LoadIp6tables} {
+				load(`*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -p tcp -m tcp --dport 8022 -j REDIRECT --to-ports 22
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -m conntrack --ctstate DNAT -j ACCEPT
+-A INPUT -i lo -j ACCEPT
+-A INPUT -j REJECT
+COMMIT
+`)
+			}
+		},
+	}
+	for _, front := range []string{"nft", "iptables"} {
+		t.Run(front, func(t *testing.T) {
+			lab := NewLab(t)
+			lab.Start(lab.Host, "sshd", "tcp:[::]:22")
+			rulesets[front](lab)
+			var probes []truthProbe
+			for _, src := range PeerV4 {
+				probes = append(probes, truthProbe{"tcp", src.String(), HostV4.String(), 8022, true},
+					truthProbe{"tcp", src.String(), HostV4.String(), 22, false})
+			}
+			for _, src := range PeerV6 {
+				probes = append(probes, truthProbe{"tcp", src.String(), HostV6.String(), 8022, true},
+					truthProbe{"tcp", src.String(), HostV6.String(), 22, false})
+			}
+			kernelSays(t, lab, "before", probes)
+
+			s := lab.Scan()
+			for _, fam := range []string{"ipv4", "ipv6"} {
+				if fv := verdictOf(t, s, "tcp", "ipv6", 22, fam); fv.Verdict != "open" {
+					t.Errorf("sshd %s: verdict %s (%v), want open: everyone gets in through 8022", fam, fv.Verdict, fv.Reasons)
+				}
+			}
+			out, stderr, code := lab.Fwaudit("explain", "tcp/8022", "--from", PeerV4[0].String())
+			if code != 0 || !strings.Contains(out, "verdict: accept") {
+				t.Errorf("explain tcp/8022: exit %d, want the redirected packet accepted:\n%s\n%s", code, out, stderr)
+			}
+
+			rs := suggestLoaded(t, lab, "nft")
+			if !strings.Contains(rs, "dport 22 accept") {
+				t.Errorf("the suggestion writes no rule for ssh:\n%s", rs)
+			}
+			var after []truthProbe
+			for _, src := range append(append(PeerV4[:0:0], PeerV4...), PeerV6...) {
+				dst := HostV4.String()
+				if src.Is6() {
+					dst = HostV6.String()
+				}
+				after = append(after, truthProbe{"tcp", src.String(), dst, 22, true})
+			}
+			kernelSays(t, lab, "after loading the suggestion (ssh must stay reachable)", after)
+		})
+	}
+}
