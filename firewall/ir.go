@@ -202,8 +202,8 @@ type Result struct {
 	// Destinations: a wildcard bind reached only at these of the host's
 	// addresses (a destination match); nil when at every one
 	Destinations []netip.Prefix `json:",omitempty"`
-	Reasons      []string // conditional: the matches that depend on runtime state
-	Rule         string   // the deciding rule as in the save file, or "-P INPUT DROP"
+	Reasons      []string       // conditional: the matches that depend on runtime state
+	Rule         string         // the deciding rule as in the save file, or "-P INPUT DROP"
 }
 
 // Packet is one concrete packet, for Decide and explain.
