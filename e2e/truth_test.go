@@ -270,3 +270,69 @@ COMMIT
 		})
 	}
 }
+
+// firewalldIptables is what firewalld's iptables backend leaves in the
+// tables it does not filter in (security, mangle: policy ACCEPT, no rules)
+// beside a filter table whose policies accept and whose rules end in a
+// REJECT.
+const firewalldIptables = `*security
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+COMMIT
+*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -i lo -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT
+-A INPUT -j REJECT
+-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -i lo -j ACCEPT
+-A FORWARD -j REJECT
+COMMIT
+`
+
+// TestTruthEmptySecurityTable: an empty security (and mangle) table with
+// policy ACCEPT is not the rule that accepts: ssh is accepted by its own
+// rule (no exposed-by-policy), and forwarded NEW connections, which the
+// filter's REJECT refuses before the security table sees them, pass
+// default-deny.
+func TestTruthEmptySecurityTable(t *testing.T) {
+	lab := NewLab(t)
+	backend := lab.AddBackend()
+	lab.Peer.Run("ip", "route", "add", "198.51.100.0/24", "via", HostV4.String())
+	lab.Start(lab.Host, "sshd", "tcp:0.0.0.0:22")
+	lab.Start(lab.Host, "unknownd", "tcp:0.0.0.0:4444")
+	lab.Start(backend, "nginx", "tcp:0.0.0.0:80")
+	lab.LoadIptables(firewalldIptables)
+	lab.LoadIp6tables(strings.ReplaceAll(firewalldIptables, "-j REJECT", "-j REJECT --reject-with icmp6-adm-prohibited"))
+	var probes []truthProbe
+	for _, src := range PeerV4 {
+		probes = append(probes, truthProbe{"tcp", src.String(), HostV4.String(), 22, true},
+			truthProbe{"tcp", src.String(), HostV4.String(), 4444, false},
+			truthProbe{"tcp", src.String(), BackendV4.String(), 80, false})
+	}
+	kernelSays(t, lab, "with the rules", probes)
+
+	s := lab.Scan()
+	const accept22 = "-A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT"
+	if fv := verdictOf(t, s, "tcp", "ipv4", 22, "ipv4"); fv.Verdict != "open" || fv.Rule != accept22 {
+		t.Errorf("sshd: verdict %s by %q, want open by %q", fv.Verdict, fv.Rule, accept22)
+	}
+	r := runReport(t, lab)
+	r.wantStatus(t, map[string]string{"default-deny-v4": "pass"})
+	if f := r.find("exposed-by-policy", 0); len(f) > 0 {
+		t.Errorf("exposed-by-policy raised, but a rule accepts: %v", f)
+	}
+	// the kernel again: forwarding was on, and was refused
+	kernelSays(t, lab, "after the report", probes)
+}

@@ -162,7 +162,7 @@ func (d *decider) run(pth *path, proto int) (final uint8, dropRule, acceptRule s
 		if o&oDrop != 0 && dropRule == "" {
 			dropRule = d.decisive
 		}
-		if o&oAcc != 0 && (acceptRule == "" || (h.isFinal() && (!d.decisivePolicy || acceptPolicy))) {
+		if o&oAcc != 0 && (acceptRule == "" || (h.isFinal() && !h.passThrough() && (!d.decisivePolicy || acceptPolicy))) {
 			acceptRule, acceptPolicy = d.decisive, d.decisivePolicy
 		}
 		final |= o &^ oRet

@@ -433,6 +433,7 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
 		outside bool // it decided for a packet from outside (see below)
 		filter  bool
 		maybe   bool // every attribution was a rule with a runtime match
+		pass    bool // every attribution was a chain that decides nothing (passThrough)
 		first   int
 	}
 	// Offline, the generic outside interface stands for the internet: the
@@ -453,13 +454,14 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
 		}
 		s := scores[a.rule]
 		if s == nil {
-			s = &score{first: i, maybe: true}
+			s = &score{first: i, maybe: true, pass: true}
 			scores[a.rule] = s
 		}
 		s.size += sz
 		s.outside = s.outside || live || a.iface == genericIface
 		s.filter = s.filter || a.final
 		s.maybe = s.maybe && a.maybe
+		s.pass = s.pass && a.pass
 	}
 	best := ""
 	var bs *score
@@ -467,10 +469,11 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
 		switch {
 		case bs == nil,
 			s.filter && !bs.filter,
-			s.filter == bs.filter && s.outside && !bs.outside,
-			s.filter == bs.filter && s.outside == bs.outside && !s.maybe && bs.maybe,
-			s.filter == bs.filter && s.outside == bs.outside && s.maybe == bs.maybe && s.size > bs.size,
-			s.filter == bs.filter && s.outside == bs.outside && s.maybe == bs.maybe && s.size == bs.size && s.first < bs.first:
+			s.filter == bs.filter && !s.pass && bs.pass,
+			s.filter == bs.filter && s.pass == bs.pass && s.outside && !bs.outside,
+			s.filter == bs.filter && s.pass == bs.pass && s.outside == bs.outside && !s.maybe && bs.maybe,
+			s.filter == bs.filter && s.pass == bs.pass && s.outside == bs.outside && s.maybe == bs.maybe && s.size > bs.size,
+			s.filter == bs.filter && s.pass == bs.pass && s.outside == bs.outside && s.maybe == bs.maybe && s.size == bs.size && s.first < bs.first:
 			best, bs = rule, s
 		}
 	}

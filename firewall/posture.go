@@ -224,6 +224,7 @@ func (e *Evaluator) forwardDeny(port uint16) Check {
 		}
 		if o == oDrop {
 			final = oDrop
+			break // a drop is final: later chains (security) never see it
 		}
 	}
 	d.steps = nil

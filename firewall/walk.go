@@ -19,6 +19,9 @@ type attrib struct {
 	set   addrSet
 	maybe bool   // the rule has a runtime match: it may not have decided
 	iface string // the input interface of the packet it decided
+	// pass: the ACCEPT policy of a chain with no rules (passThrough),
+	// named only when nothing else in as final a chain decided
+	pass bool
 }
 
 // walker walks sets of sources through chains for one packet context.
@@ -140,12 +143,12 @@ func (w *walker) walk(c *cchain, x addrSet) walkRes {
 		case "DROP":
 			if !x.isEmpty() {
 				w.addDrop(&res, x)
-				w.dropBy = append(w.dropBy, attrib{c.policyText(), w.final(), x, false, w.p.in})
+				w.dropBy = append(w.dropBy, attrib{c.policyText(), w.final(), x, false, w.p.in, false})
 			}
 		default:
 			res.acc = res.acc.union(x)
 			if !x.isEmpty() && !w.p.reply {
-				w.accBy = append(w.accBy, attrib{c.policyText(), w.final(), x, false, w.p.in})
+				w.accBy = append(w.accBy, attrib{c.policyText(), w.final(), x, false, w.p.in, c.passThrough()})
 			}
 		}
 	} else {
@@ -260,11 +263,11 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 	case actAccept:
 		res.acc = res.acc.union(matched)
 		if !w.p.reply {
-			w.accBy = append(w.accBy, attrib{cr.r.Text, w.final(), matched, w.uncertain(cr), w.p.in})
+			w.accBy = append(w.accBy, attrib{cr.r.Text, w.final(), matched, w.uncertain(cr), w.p.in, false})
 		}
 	case actDrop:
 		w.addDrop(res, matched)
-		w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.final(), matched, false, w.p.in})
+		w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.final(), matched, false, w.p.in, false})
 	case actReturn:
 		res.ret = res.ret.union(matched)
 	case actJump:
@@ -299,7 +302,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 			w.nat.hit.fam = w.fam
 		} else {
 			w.addDrop(res, matched) // delivered elsewhere, not to this socket
-			w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.final(), matched, false, w.p.in})
+			w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.final(), matched, false, w.p.in, false})
 			if why != "" {
 				w.forked = true
 				w.reasons = append(w.reasons, reason{why, matched})
@@ -308,7 +311,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		}
 	case actUnknown:
 		w.forked = true
-		w.accBy = append(w.accBy, attrib{cr.r.Text, w.final(), matched, true, w.p.in})
+		w.accBy = append(w.accBy, attrib{cr.r.Text, w.final(), matched, true, w.p.in, false})
 		res.acc = res.acc.union(matched)
 		res.drop = res.drop.union(matched)
 		w.reasons = append(w.reasons, reason{cr.why, matched})
