@@ -278,11 +278,11 @@ func (d *decider) chain(c *cchain, i int) uint8 {
 			t = triNo
 		}
 		if c := cr.r.m.x.rpf; c != nil && t != triNo && !d.p.reply {
-			switch {
-			case d.e.rp == nil:
+			switch m, known := rpfMatch(c, d.e.rp, d.p.in, d.e.fam); {
+			case !known:
 				t = triMaybe
 				d.reasons = append(d.reasons, c.why)
-			case !d.e.rp.matching(c, d.p.in, d.e.fam).contains(d.src):
+			case !m.contains(d.src):
 				t = triNo
 			}
 		}

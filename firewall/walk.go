@@ -183,10 +183,10 @@ func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
 	}
 	rpfWhy := ""
 	if c := cr.r.m.x.rpf; c != nil && !w.p.reply {
-		if w.rp == nil {
+		if m, known := rpfMatch(c, w.rp, w.p.in, w.fam); !known {
 			t, rpfWhy = triMaybe, c.why
 		} else {
-			set = set.intersect(w.rp.matching(c, w.p.in, w.fam))
+			set = set.intersect(m)
 		}
 	}
 	matched := x.intersect(set)
@@ -246,7 +246,7 @@ func (w *walker) final() bool { return w.hook != nil && w.hook.isFinal() }
 // uncertain: whether cr matches can depend on runtime state.
 func (w *walker) uncertain(cr *crule) bool {
 	x := cr.r.m.x
-	return len(x.runtime) > 0 || (len(x.marks) > 0 && w.p.markUnsure) || (x.rpf != nil && w.rp == nil)
+	return len(x.runtime) > 0 || (len(x.marks) > 0 && w.p.markUnsure) || (x.rpf != nil && w.rp == nil && w.p.in != "lo")
 }
 
 // addDrop records dropped sources where they can still matter.
