@@ -423,3 +423,45 @@ func TestTruthReversePathOnLoopback(t *testing.T) {
 		t.Errorf("explain tcp/22 from ::1 on lo: exit %d, want accept:\n%s\n%s", code, out, stderr)
 	}
 }
+
+// TestTruthFlagAndFragmentTests: the TCP flag and fragment tests of a
+// real router's input chain are decided for the packet judged (a client's
+// SYN, an unfragmented datagram), and a match on a tcp or ip header never
+// casts doubt on UDP or IPv6: ssh and DNS are open in both families, as
+// the probes find.
+func TestTruthFlagAndFragmentTests(t *testing.T) {
+	lab := NewLab(t)
+	lab.Start(lab.Host, "sshd", "tcp:[::]:22")
+	lab.Start(lab.Host, "named", "udp:[::]:53")
+	lab.LoadNft(`table inet filter {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		ct state established,related accept
+		tcp flags & (fin|syn|rst|psh|ack|urg) == 0x0 drop
+		tcp flags & (fin|syn) == (fin|syn) drop
+		ip frag-off & 0x1fff != 0 drop
+		tcp dport 22 accept
+		udp dport 53 accept
+	}
+}
+`)
+	var probes []truthProbe
+	for _, src := range PeerV4 {
+		probes = append(probes, truthProbe{"tcp", src.String(), HostV4.String(), 22, true}, truthProbe{"udp", src.String(), HostV4.String(), 53, true})
+	}
+	for _, src := range PeerV6 {
+		probes = append(probes, truthProbe{"tcp", src.String(), HostV6.String(), 22, true}, truthProbe{"udp", src.String(), HostV6.String(), 53, true})
+	}
+	kernelSays(t, lab, "with the rules", probes)
+	s := lab.Scan()
+	for _, c := range []struct {
+		proto string
+		port  uint16
+	}{{"tcp", 22}, {"udp", 53}} {
+		for _, fam := range []string{"ipv4", "ipv6"} {
+			if fv := verdictOf(t, s, c.proto, "ipv6", c.port, fam); fv.Verdict != "open" {
+				t.Errorf("%s/%d %s: verdict %s %v, want open", c.proto, c.port, fam, fv.Verdict, fv.Reasons)
+			}
+		}
+	}
+}

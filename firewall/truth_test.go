@@ -1,7 +1,10 @@
 package firewall
 
 import (
+	"context"
 	"net/netip"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -96,6 +99,59 @@ COMMIT
 			}
 			if host.Routes != nil && (!p.Loopback.Pass || !p.Established.Pass) {
 				t.Errorf("live: loopback %+v, established %+v, want both to pass", p.Loopback, p.Established)
+			}
+		})
+	}
+}
+
+// TestUnevaluatedMatchKeepsToItsHeader: a match on a header field that is
+// not evaluated casts doubt only on packets that have that header: a tcp
+// field never on UDP, an ip field never on IPv6 (and the reverse); and the
+// flag and fragment tests firewalld-style hosts carry are decided for the
+// packet judged.
+func TestUnevaluatedMatchKeepsToItsHeader(t *testing.T) {
+	tests := []struct {
+		match string
+		// the queries (family, proto/port) it may make conditional; every
+		// other must not be
+		doubt []string
+	}{
+		{"tcp urgptr 5", []string{"ipv4 tcp", "ipv6 tcp"}},
+		{"tcp sequence 7", []string{"ipv4 tcp", "ipv6 tcp"}},
+		{"udp length 9", []string{"ipv4 udp", "ipv6 udp"}},
+		{"ip ttl 1", []string{"ipv4 tcp", "ipv4 udp"}},
+		{"ip6 hoplimit 1", []string{"ipv6 tcp", "ipv6 udp"}},
+		{"tcp flags & (fin|syn|rst|psh|ack|urg) == 0x0", nil},
+		{"tcp flags & (fin|syn) == fin|syn", nil},
+		{"tcp flags & (syn|rst) == syn|rst", nil},
+		{"ip frag-off & 0x1fff != 0", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.match, func(t *testing.T) {
+			text := "table inet f {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\t" +
+				tt.match + " drop\n\t\ttcp dport 22 accept\n\t\tudp dport 53 accept\n\t}\n}\n"
+			// fwaudit's own reader, or nft itself for what it leaves to nft
+			n, err := ParseNftText([]byte(text), "test.nft", nil)
+			if err != nil {
+				if os.Geteuid() != 0 {
+					t.Skip("SKIPPING: reading this nft text needs nft in a network namespace (root); run `sudo make test`")
+				}
+				if n, err = LoadNftText(context.Background(), ExecRunner{}, []byte(text), "test.nft"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, fam := range []Family{IPv4, IPv6} {
+				e := NewEvaluator(fam, []*Ruleset{n.Family(fam)}, Host{})
+				for _, q := range []Query{{Proto: "tcp", Port: 22}, {Proto: "udp", Port: 53}} {
+					got := e.Evaluate(q).Verdict
+					may := slices.Contains(tt.doubt, string(fam)+" "+q.Proto)
+					switch {
+					case !may && got != Open:
+						t.Errorf("%s %s/%d: %s, want open (the match cannot hold for this packet, or is decided)", fam, q.Proto, q.Port, got)
+					case may && got != Conditional:
+						t.Errorf("%s %s/%d: %s, want conditional (the match is not evaluated)", fam, q.Proto, q.Port, got)
+					}
+				}
 			}
 		})
 	}
