@@ -517,3 +517,20 @@ COMMIT
 		t.Errorf("nginx: %s %v, want blocked", fv.Verdict, fv.Reasons)
 	}
 }
+
+// TestTruthNftNotARuleset: --nft given JSON that is not nft -j output
+// (no metainfo, no table) is an error naming the file, with nothing on
+// stdout, not an empty ruleset that makes every port open.
+func TestTruthNftNotARuleset(t *testing.T) {
+	lab := NewLab(t)
+	lab.Start(lab.Host, "sshd", "tcp:0.0.0.0:22")
+	lab.LoadIptables("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n")
+	kernelSays(t, lab, "with the rules", []truthProbe{{"tcp", PeerV4[0].String(), HostV4.String(), 22, false}})
+	if err := os.WriteFile(filepath.Join(lab.Dir, "odd.json"), []byte(`{"nftables":[{"foo":1}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := lab.Fwaudit("scan", "-o", "json", "--nft", "odd.json")
+	if code == 0 || stdout != "" || !strings.Contains(stderr, "odd.json") || !strings.Contains(stderr, "not nft -j output") {
+		t.Errorf("scan --nft odd.json: exit %d, want an error naming the file and no output\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+}

@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"os"
 	"slices"
@@ -154,5 +155,23 @@ func TestUnevaluatedMatchKeepsToItsHeader(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParseNftJSONNotARuleset: valid JSON with an "nftables" array that
+// holds neither nft's metainfo nor a table is not a ruleset (read as one,
+// it was an empty one: every port open); an empty ruleset as nft writes
+// it (metainfo alone) still is.
+func TestParseNftJSONNotARuleset(t *testing.T) {
+	for _, in := range []string{`{"nftables":[{"foo":1}]}`, `{"nftables":[]}`, `{"nftables":[{"rule":{}}]}`} {
+		_, err := ParseNftJSON(strings.NewReader(in), "in.json")
+		var pe *ParseError
+		if !errors.As(err, &pe) || pe.Source != "in.json" || !strings.Contains(err.Error(), "not nft -j output") {
+			t.Errorf("%s: error %v, want a ParseError naming in.json", in, err)
+		}
+	}
+	n, err := ParseNftJSON(strings.NewReader(`{"nftables":[{"metainfo":{"version":"1.0.6","release_name":"Lester Gooch #5","json_schema_version":1}}]}`), "empty.json")
+	if err != nil || len(n.Tables()) != 0 {
+		t.Errorf("metainfo alone: %v, %v; want an empty ruleset", n, err)
 	}
 }
