@@ -534,3 +534,17 @@ func TestTruthNftNotARuleset(t *testing.T) {
 		t.Errorf("scan --nft odd.json: exit %d, want an error naming the file and no output\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 }
+
+// TestTruthNativeBackendNamed: with firewalld's nftables backend the rules
+// are in table inet firewalld and iptables-nft holds none; the report's
+// single-firewall-backend check names native nftables, not iptables-nft.
+func TestTruthNativeBackendNamed(t *testing.T) {
+	lab := NewLab(t)
+	lab.Start(lab.Host, "sshd", "tcp:[::]:22")
+	lab.LoadNft(firewalldRPF)
+	kernelSays(t, lab, "with the rules", []truthProbe{{"tcp", PeerV4[0].String(), HostV4.String(), 22, true}})
+	r := runReport(t, lab)
+	if got, d := r.status("single-firewall-backend"), r.detail("single-firewall-backend"); got != "pass" || d != "all rules are in native nftables" {
+		t.Errorf("single-firewall-backend: %s (%s), want pass: all rules are in native nftables", got, d)
+	}
+}
