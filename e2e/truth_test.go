@@ -548,3 +548,36 @@ func TestTruthNativeBackendNamed(t *testing.T) {
 		t.Errorf("single-firewall-backend: %s (%s), want pass: all rules are in native nftables", got, d)
 	}
 }
+
+// TestTruthTCPOption: `--tcp-option 64 -j DROP` before ssh's accept does
+// not touch a client's SYN (no such option), and `--tcp-option 2` (MSS,
+// in every SYN Linux sends) drops it: the verdicts are the kernel's, not
+// conditional.
+func TestTruthTCPOption(t *testing.T) {
+	lab := NewLab(t)
+	lab.Start(lab.Host, "sshd", "tcp:0.0.0.0:22")
+	lab.Start(lab.Host, "nginx", "tcp:0.0.0.0:80")
+	lab.LoadIptables(`*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p tcp -m tcp --tcp-option 64 -j DROP
+-A INPUT -p tcp -m tcp --dport 80 --tcp-option 2 -j DROP
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT
+COMMIT
+`)
+	var probes []truthProbe
+	for _, src := range PeerV4 {
+		probes = append(probes, truthProbe{"tcp", src.String(), HostV4.String(), 22, true}, truthProbe{"tcp", src.String(), HostV4.String(), 80, false})
+	}
+	kernelSays(t, lab, "with the rules", probes)
+	s := lab.Scan()
+	if fv := verdictOf(t, s, "tcp", "ipv4", 22, "ipv4"); fv.Verdict != "open" {
+		t.Errorf("sshd: %s %v, want open", fv.Verdict, fv.Reasons)
+	}
+	if fv := verdictOf(t, s, "tcp", "ipv4", 80, "ipv4"); fv.Verdict != "blocked" {
+		t.Errorf("nginx: %s %v, want blocked", fv.Verdict, fv.Reasons)
+	}
+}

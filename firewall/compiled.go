@@ -138,6 +138,11 @@ func (m *matchSet) test(p *pktCtx) tri {
 			return triNo
 		}
 	}
+	for _, o := range m.x.tcpOpts {
+		if p.proto != 6 || !o.test(p.flags) {
+			return triNo
+		}
+	}
 	for _, pc := range m.x.protos {
 		if pc.has(p.proto) == pc.neg {
 			return triNo

@@ -175,3 +175,31 @@ func TestParseNftJSONNotARuleset(t *testing.T) {
 		t.Errorf("metainfo alone: %v, %v; want an empty ruleset", n, err)
 	}
 }
+
+// TestTruthTCPOption: --tcp-option is judged for the SYN a client sends
+// (MSS, SACK-permitted, timestamps, window scale, NOP): option 64 is not
+// in it, MSS is.
+func TestTruthTCPOption(t *testing.T) {
+	rules := func(opt string) string {
+		return filterRules("DROP", "-A INPUT -p tcp -m tcp --tcp-option "+opt+" -j DROP", "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT", "-A INPUT -p udp -m udp --dport 53 -j ACCEPT")
+	}
+	tests := []struct {
+		opt  string
+		q    Query
+		want Verdict
+	}{
+		{"64", tcp(22), Open},
+		{"64", Query{Proto: "udp", Port: 53}, Open},
+		{"2", tcp(22), Blocked},
+		{"! 2", tcp(22), Open},
+		{"! 64", tcp(22), Blocked},
+		{"19", tcp(22), Open}, // MD5 signatures: not a client's
+	}
+	for _, tt := range tests {
+		t.Run(tt.opt+" "+tt.q.Proto, func(t *testing.T) {
+			if got := evalText(t, rules(tt.opt), Host{}, tt.q); got.Verdict != tt.want {
+				t.Errorf("--tcp-option %s, %s/%d: %+v, want %s", tt.opt, tt.q.Proto, tt.q.Port, got, tt.want)
+			}
+		})
+	}
+}
