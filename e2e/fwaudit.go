@@ -116,7 +116,9 @@ type FamilyVerdict struct {
 	Interfaces []string `json:"interfaces"`
 	Reasons    []string `json:"reasons"`
 	Rule       string   `json:"rule"`
-	Origin     string   `json:"origin"`
+	// Destinations: reached only at these of the host's addresses
+	Destinations []string `json:"destinations"`
+	Origin       string   `json:"origin"`
 }
 
 // Scan runs `fwaudit scan -o json` in the host namespace; a non-zero exit,

@@ -419,9 +419,10 @@ var scenarios = []scenario{
 	{
 		name: "nat-redirect",
 		v4:   "nat-redirect.rules",
-		// fwaudit does not follow a REDIRECT from another port into a
-		// listener and says so; its sources are still checked.
-		verdicts: map[string]string{"tcp:0.0.0.0:80": "conditional"},
+		// the REDIRECT from 8080 into nginx is followed: INPUT sees the
+		// packet on port 80, where only 192.0.2.2 is accepted, so 8080
+		// admits no one else (TestTruthRedirect probes a redirect port)
+		verdicts: map[string]string{"tcp:0.0.0.0:80": "restricted"},
 		noExplain: map[string]string{
 			"tcp:0.0.0.0:22": "redirected to a port nobody listens on: the firewall accepts, the stack resets",
 		},

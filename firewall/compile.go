@@ -235,7 +235,7 @@ func (c *ruleCompiler) run() error {
 // finish marks a rule that matches on nothing but its source address.
 func (m *matchSet) finish() {
 	m.srcOnly = m.proto == -1 && !m.in.set && !m.x.out.set && m.frag == 0 && !m.x.hasDst && !m.x.hasOrigDst &&
-		len(m.x.ports) == 0 && len(m.x.states) == 0 && len(m.x.flags) == 0 && len(m.x.icmp) == 0 &&
+		len(m.x.ports) == 0 && len(m.x.states) == 0 && len(m.x.flags) == 0 && len(m.x.tcpOpts) == 0 && len(m.x.icmp) == 0 &&
 		len(m.x.addrtype) == 0 && len(m.x.runtime) == 0 && !m.never && len(m.x.protos) == 0 &&
 		len(m.x.ifaces) == 0 && m.x.actWhy == "" && m.x.rpf == nil && len(m.x.marks) == 0 && m.x.markSet == nil
 }
@@ -668,7 +668,17 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 		} else if p != -1 && (int(m.proto) != p || m.protoNeg != (neg || n)) {
 			c.addRuntime("-m conntrack " + opt)
 		}
-	case "--ctreplsrc", "--ctrepldst", "--ctreplsrcport", "--ctrepldstport", "--ctstatus", "--ctexpire", "--ctdir", "--chunk-types", "--tcp-option":
+	case "--tcp-option":
+		v, n, err := c.value(opt)
+		if err != nil {
+			return err
+		}
+		k, err := strconv.ParseUint(v, 10, 8)
+		if err != nil {
+			return fmt.Errorf("bad tcp option %q", v)
+		}
+		m.x.tcpOpts = append(m.x.tcpOpts, tcpOptMatch{kind: uint8(k), neg: neg || n})
+	case "--ctreplsrc", "--ctrepldst", "--ctreplsrcport", "--ctrepldstport", "--ctstatus", "--ctexpire", "--ctdir", "--chunk-types":
 		c.opaque()
 		c.addRuntime("-m " + mod + " " + opt)
 	case "--comment":

@@ -138,6 +138,11 @@ func (m *matchSet) test(p *pktCtx) tri {
 			return triNo
 		}
 	}
+	for _, o := range m.x.tcpOpts {
+		if p.proto != 6 || !o.test(p.flags) {
+			return triNo
+		}
+	}
 	for _, pc := range m.x.protos {
 		if pc.has(p.proto) == pc.neg {
 			return triNo
@@ -240,8 +245,19 @@ func (c *cchain) policyText() string {
 	if c.nftFamily != "" {
 		return c.nftFamily + " " + c.table + " " + c.name + " policy " + strings.ToLower(c.policy)
 	}
+	if c.table != "" && c.table != "filter" {
+		// the table said, as iptables takes it: a mangle or security
+		// chain's policy is not the filter's
+		return "-t " + c.table + " -P " + c.name + " " + c.policy
+	}
 	return "-P " + c.name + " " + c.policy
 }
+
+// passThrough: a base chain with no rules whose policy accepts (an empty
+// security or mangle table) decides nothing; the packet goes on as if it
+// were not there, so its policy is named as the rule that accepted only
+// when no other chain on the hook decided more.
+func (c *cchain) passThrough() bool { return c.builtin && len(c.rules) == 0 && c.policy != "DROP" }
 
 // isNAT: a nat-type base chain, consulted only for a connection's first
 // packet (and never for an untracked one).

@@ -86,15 +86,16 @@ table ip filter {
 		want  brief
 	}{
 		{"iptables original destination the host address", parseString(t, iptables("-s 192.0.2.0/24 -m conntrack --ctorigdst 10.79.0.1"), IPv4),
-			brief{Verdict: Restricted, Sources: "192.0.2.0/24", Rule: "-A FORWARD -s 192.0.2.0/24 -m conntrack --ctorigdst 10.79.0.1 -j ACCEPT"}},
+			brief{Verdict: Restricted, Sources: "192.0.2.0/24", Rule: "-A FORWARD -s 192.0.2.0/24 -m conntrack --ctorigdst 10.79.0.1 -j ACCEPT", Dsts: "10.79.0.1/32"}},
 		{"iptables original destination another address", parseString(t, iptables("-m conntrack --ctorigdst 10.79.0.2"), IPv4),
 			brief{Verdict: Blocked, Rule: "-P FORWARD DROP"}},
 		{"iptables the container address is not the original", parseString(t, iptables("-m conntrack --ctorigdst 172.17.0.2"), IPv4),
 			brief{Verdict: Blocked, Rule: "-P FORWARD DROP"}},
+		// published at 10.79.0.1 only (the DNAT's ip daddr)
 		{"iptables negated original destination", parseString(t, iptables("-m conntrack ! --ctorigdst 10.79.0.2"), IPv4),
-			brief{Verdict: Open, Rule: "-A FORWARD -m conntrack ! --ctorigdst 10.79.0.2 -j ACCEPT"}},
+			brief{Verdict: Restricted, Rule: "-A FORWARD -m conntrack ! --ctorigdst 10.79.0.2 -j ACCEPT", Dsts: "10.79.0.1/32"}},
 		{"nft ct original ip daddr and saddr", nftRuleset(t, nft("ct original ip saddr 192.0.2.0/24 ct original ip daddr 10.79.0.1")),
-			brief{Verdict: Restricted, Sources: "192.0.2.0/24", Rule: "ip filter forward rule 1: ct original ip saddr 192.0.2.0/24 ct original ip daddr 10.79.0.1 accept"}},
+			brief{Verdict: Restricted, Sources: "192.0.2.0/24", Rule: "ip filter forward rule 1: ct original ip saddr 192.0.2.0/24 ct original ip daddr 10.79.0.1 accept", Dsts: "10.79.0.1/32"}},
 		{"nft ct original ip daddr of the container", nftRuleset(t, nft("ct original ip daddr 172.17.0.2")),
 			brief{Verdict: Blocked, Rule: "ip filter forward policy drop"}},
 	}

@@ -167,7 +167,7 @@ func (d *decider) run(pth *path, proto int) (final uint8, dropRule, acceptRule s
 		if o&oDrop != 0 && dropRule == "" {
 			dropRule = d.decisive
 		}
-		if o&oAcc != 0 && (acceptRule == "" || (h.isFinal() && (!d.decisivePolicy || acceptPolicy))) {
+		if o&oAcc != 0 && (acceptRule == "" || (h.isFinal() && !h.passThrough() && (!d.decisivePolicy || acceptPolicy))) {
 			acceptRule, acceptPolicy = d.decisive, d.decisivePolicy
 		}
 		final |= o &^ oRet
@@ -283,11 +283,11 @@ func (d *decider) chain(c *cchain, i int) uint8 {
 			t = triNo
 		}
 		if c := cr.r.m.x.rpf; c != nil && t != triNo && !d.p.reply {
-			switch {
-			case d.e.rp == nil:
+			switch m, known := rpfMatch(c, d.e.rp, d.p.in, d.e.fam); {
+			case !known:
 				t = triMaybe
 				d.reasons = append(d.reasons, c.why)
-			case !d.e.rp.matching(c, d.p.in, d.e.fam).contains(d.src):
+			case !m.contains(d.src):
 				t = triNo
 			}
 		}
@@ -372,8 +372,8 @@ func (d *decider) target(c *cchain, cr *crule, i int) uint8 {
 	case actNAT:
 		d.setDecisive(cr.r.Text)
 		if a, port, ok := d.localDNAT(cr); ok {
-			// translated to an address of this host: the packet goes on
-			// to INPUT with its new destination
+			// translated to this host: the packet goes on to INPUT with
+			// its new destination
 			d.p.origDport, d.p.origDst = d.p.origPort(), d.p.origAddr()
 			d.p.dst, d.p.dport, d.p.dstType = a, port, atLocal
 			d.p.state |= stDNAT
@@ -403,24 +403,10 @@ func (d *decider) target(c *cchain, cr *crule, i int) uint8 {
 	return d.chain(c, i+1)
 }
 
-// localDNAT tells where a DNAT to this host (one of its addresses or a
-// loopback address) sends the packet.
+// localDNAT tells where a translation to this host (REDIRECT, or DNAT to
+// one of its addresses or a loopback address) sends the packet (localTo).
 func (d *decider) localDNAT(cr *crule) (netip.Addr, uint16, bool) {
-	if cr.r.Target != "DNAT" {
-		return netip.Addr{}, 0, false
-	}
-	n := cr.r.m.x.nat
-	if n == nil || n.bad || !n.addr.IsValid() || !(n.addr.IsLoopback() || d.e.local.contains(n.addr)) {
-		return netip.Addr{}, 0, false
-	}
-	p := d.p.dport
-	if n.hasPort {
-		if n.ports.Lo != n.ports.Hi {
-			return netip.Addr{}, 0, false
-		}
-		p = n.ports.Lo
-	}
-	return n.addr, p, true
+	return localTo(cr.r, d.p.dst, d.p.dport, d.e.local.contains)
 }
 
 // base walks base chain h (Decide follows marks rule by rule).

@@ -40,17 +40,46 @@ type brief struct {
 	Interfaces string
 	Reasons    string
 	Rule       string
+	Dsts       string // Destinations
 }
 
 func briefOf(r Result) brief {
 	return brief{r.Verdict, strings.Join(prefixStrings(r.Sources), " "), strings.Join(prefixStrings(r.Except), " "),
-		strings.Join(r.Interfaces, " "), strings.Join(r.Reasons, "; "), r.Rule}
+		strings.Join(r.Interfaces, " "), strings.Join(r.Reasons, "; "), r.Rule, strings.Join(prefixStrings(r.Destinations), " ")}
 }
 
 func evalText(t *testing.T, text string, host Host, q Query) brief {
 	t.Helper()
 	rs := parseString(t, text, IPv4)
 	return briefOf(NewEvaluator(IPv4, []*Ruleset{rs}, host).Evaluate(q))
+}
+
+// TestEvaluateDestinations: a wildcard socket behind a destination match
+// is reached at the host addresses the match holds, and only there (the
+// kernel test is TestTruthDestination).
+func TestEvaluateDestinations(t *testing.T) {
+	host := Host{Interfaces: []string{"eth0"}, Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("192.0.2.11")}}
+	tests := []struct {
+		name, rules string
+		want        brief
+	}{
+		{"one of the host's addresses", filterRules("DROP", "-A INPUT -d 192.0.2.10/32 -p tcp --dport 22 -j ACCEPT"),
+			brief{Verdict: Restricted, Rule: "-A INPUT -d 192.0.2.10/32 -p tcp --dport 22 -j ACCEPT", Dsts: "192.0.2.10/32"}},
+		{"a -d holding every host address is no restriction", filterRules("DROP", "-A INPUT -d 192.0.2.0/24 -p tcp --dport 22 -j ACCEPT"),
+			brief{Verdict: Open, Rule: "-A INPUT -d 192.0.2.0/24 -p tcp --dport 22 -j ACCEPT"}},
+		{"sources at one address", filterRules("DROP", "-A INPUT -s 198.51.100.0/24 -d 192.0.2.11/32 -p tcp --dport 22 -j ACCEPT"),
+			brief{Verdict: Restricted, Sources: "198.51.100.0/24", Rule: "-A INPUT -s 198.51.100.0/24 -d 192.0.2.11/32 -p tcp --dport 22 -j ACCEPT", Dsts: "192.0.2.11/32"}},
+		{"a drop at one address", filterRules("ACCEPT", "-A INPUT -d 192.0.2.11/32 -p tcp --dport 22 -j DROP"),
+			brief{Verdict: Restricted, Rule: "-P INPUT ACCEPT", Dsts: "192.0.2.10/32"}},
+		{"blocked at both", filterRules("DROP"), brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := evalText(t, tt.rules, host, tcp(22)); got != tt.want {
+				t.Errorf("(-want +got):\n- %+v\n+ %+v", tt.want, got)
+			}
+		})
+	}
 }
 
 func TestEvaluateMatches(t *testing.T) {
@@ -120,8 +149,12 @@ func TestEvaluateMatches(t *testing.T) {
 			Query{Proto: "tcp", Addr: netip.MustParseAddr("192.0.2.10"), Port: 22}, brief{Verdict: Open, Rule: "-A INPUT -d 192.0.2.10/32 -p tcp --dport 22 -j ACCEPT"}},
 		{"specific bind other -d", filterRules("DROP", "-A INPUT -d 192.0.2.10/32 -p tcp --dport 22 -j ACCEPT"),
 			Query{Proto: "tcp", Addr: netip.MustParseAddr("192.0.2.11"), Port: 22}, brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		// reached only at the -d address: a suggestion that left the
+		// match out would open it at every address of the host
 		{"wildcard bind reachable at a -d address", filterRules("DROP", "-A INPUT -d 192.0.2.10/32 -p tcp --dport 22 -j ACCEPT"), tcp(22),
-			brief{Verdict: Open, Rule: "-A INPUT -d 192.0.2.10/32 -p tcp --dport 22 -j ACCEPT"}},
+			brief{Verdict: Restricted, Rule: "-A INPUT -d 192.0.2.10/32 -p tcp --dport 22 -j ACCEPT", Dsts: "192.0.2.10/32"}},
+		{"wildcard bind reachable at a -d range", filterRules("DROP", "-A INPUT -s 192.0.2.0/24 -d 10.0.0.0/8 -p tcp --dport 22 -j ACCEPT"), tcp(22),
+			brief{Verdict: Restricted, Sources: "192.0.2.0/24", Rule: "-A INPUT -s 192.0.2.0/24 -d 10.0.0.0/8 -p tcp --dport 22 -j ACCEPT", Dsts: "10.0.0.0/8"}},
 		{"loopback bind", filterRules("DROP"), Query{Proto: "tcp", Addr: netip.MustParseAddr("127.0.0.1"), Port: 22}, brief{Verdict: NotApplicable}},
 		{"v6 bind on v4 evaluator", filterRules("DROP"), Query{Proto: "tcp", Addr: netip.MustParseAddr("2001:db8::1"), Port: 22}, brief{Verdict: NotApplicable}},
 		{"unknown protocol query", filterRules("DROP"), Query{Proto: "bogus", Port: 1}, brief{Verdict: Unknown, Reasons: `unknown protocol "bogus"`}},
@@ -250,8 +283,18 @@ func TestEvaluateTables(t *testing.T) {
 			brief{Verdict: Open, Rule: "-A INPUT -p tcp --dport 22 -j ACCEPT"}},
 		{"REDIRECT away from the port", "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 22 -j REDIRECT --to-ports 8080\nCOMMIT\n" + filterOpen, tcp(22),
 			brief{Verdict: Blocked, Rule: "-A PREROUTING -p tcp --dport 22 -j REDIRECT --to-ports 8080"}},
-		{"REDIRECT into the port is flagged", "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 80 -j REDIRECT --to-ports 3000\nCOMMIT\n" + filterRules("DROP"), tcp(3000),
-			brief{Verdict: Conditional, Reasons: "nat REDIRECT to port 3000 from other ports not evaluated: -A PREROUTING -p tcp --dport 80 -j REDIRECT --to-ports 3000", Rule: "-P INPUT DROP"}},
+		// a REDIRECT into the port is followed from the port it names:
+		// INPUT sees the packet with its new port (iptables-extensions(8))
+		{"REDIRECT into the port, INPUT drops it", "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 80 -j REDIRECT --to-ports 3000\nCOMMIT\n" + filterRules("DROP"), tcp(3000),
+			brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"REDIRECT into the port, INPUT accepts DNAT", "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -s 192.0.2.0/24 -p tcp --dport 80 -j REDIRECT --to-ports 3000\nCOMMIT\n" +
+			filterRules("DROP", "-A INPUT -m conntrack --ctstate DNAT -j ACCEPT"), tcp(3000),
+			brief{Verdict: Restricted, Sources: "192.0.2.0/24", Rule: "-A INPUT -m conntrack --ctstate DNAT -j ACCEPT"}},
+		{"REDIRECT into the port, INPUT sees the new port", "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 80 -j REDIRECT --to-ports 3000\nCOMMIT\n" +
+			filterRules("DROP", "-A INPUT -p tcp --dport 80 -j ACCEPT", "-A INPUT -s 198.51.100.0/24 -p tcp --dport 3000 -j ACCEPT"), tcp(3000),
+			brief{Verdict: Restricted, Sources: "198.51.100.0/24", Rule: "-A INPUT -s 198.51.100.0/24 -p tcp --dport 3000 -j ACCEPT"}},
+		{"REDIRECT from a range into the port is flagged", "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -j REDIRECT --to-ports 3000\nCOMMIT\n" + filterRules("DROP"), tcp(3000),
+			brief{Verdict: Conditional, Reasons: "nat REDIRECT to port 3000 from other ports not evaluated: -A PREROUTING -p tcp -j REDIRECT --to-ports 3000", Rule: "-P INPUT DROP"}},
 		{"DNAT to another host", "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 22 -j DNAT --to-destination 10.1.1.1:22\nCOMMIT\n" + filterOpen, tcp(22),
 			brief{Verdict: Blocked, Rule: "-P FORWARD DROP"}},
 		// Docker's published ports: the DNAT sends the connection through

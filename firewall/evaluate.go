@@ -41,6 +41,21 @@ func (e *Evaluator) Evaluate(q Query) Result {
 	} else {
 		w.nat.wildcard = true
 	}
+	// ports a translation to this host sends to q.Port: walked too, the
+	// socket seeing what is translated (a wildcard bind receives it
+	// whatever the address the packet came to)
+	nDirect := len(ports)
+	var followed map[*crule]bool
+	if w.nat.wildcard {
+		var origins []uint16
+		origins, followed = e.translatedFrom(proto, q.Port)
+		ports = append(slices.Clone(ports), origins...)
+	}
+	// dstMay: who each destination tried admits, on some interface
+	dstMay := make([]addrSet, len(dsts))
+	for i := range dstMay {
+		dstMay[i] = emptySet(e.fam)
+	}
 	var per []ifaceSets
 	full := fullSet(e.fam)
 	rep := e.ifaceClasses(proto, dsts, ports)
@@ -50,8 +65,12 @@ func (e *Evaluator) Evaluate(q Query) Result {
 			continue // the rules cannot tell it from rep[ii]'s: filled in below
 		}
 		pi := ifaceSets{name: iface, must: emptySet(e.fam), may: emptySet(e.fam)}
-		for _, dst := range dsts {
-			for _, port := range ports {
+		for di, dst := range dsts {
+			for pi2, port := range ports {
+				w.nat.follow = pi2 >= nDirect
+				if w.nat.follow {
+					w.nat.port = q.Port
+				}
 				for _, sp := range e.sports {
 					p := &pktCtx{proto: proto, sport: sp, dport: port, in: iface, dst: dst,
 						dstType: e.dstType(dst), state: stNew, flags: tcpSYN}
@@ -88,17 +107,109 @@ func (e *Evaluator) Evaluate(q Query) Result {
 						must, may = nmust, nmay
 					}
 					pi.must, pi.may = pi.must.union(must), pi.may.union(may)
+					dstMay[di] = dstMay[di].union(may)
 				}
 			}
 		}
 		walked[ii] = pi
 	}
+	w.nat.follow = false
 	for ii, iface := range e.ifaces {
 		pi := walked[rep[ii]]
 		pi.name = iface
 		per = append(per, pi)
 	}
-	return e.result(q, proto, w, per)
+	res := e.result(q, proto, w, per, followed)
+	if w.nat.wildcard {
+		e.limitDestinations(&res, dsts, dstMay)
+	}
+	return res
+}
+
+// translatedFrom lists the ports a nat rule on the input path translates
+// to port on this host (localTo: REDIRECT, DNAT to one of its addresses),
+// from the one port (or the first of the range) its destination-port
+// match names, and the rules it followed so. A rule with no such match,
+// or that translates to a range, is not followed.
+func (e *Evaluator) translatedFrom(proto int, port uint16) ([]uint16, map[*crule]bool) {
+	var out []uint16
+	var followed map[*crule]bool
+	for _, cr := range e.nat {
+		m := &cr.r.m
+		if m.proto != -1 && (int(m.proto) == proto) == m.protoNeg {
+			continue
+		}
+		n := m.x.nat
+		if n == nil || n.bad || !n.hasPort || n.ports != (PortRange{port, port}) {
+			continue
+		}
+		if _, _, ok := localTo(cr.r, netip.Addr{}, port, func(a netip.Addr) bool { return e.local.contains(a) }); !ok {
+			continue
+		}
+		origin, named := uint16(0), false
+		for _, pm := range m.x.ports {
+			if pm.kind == portDst && !pm.neg && len(pm.ranges) > 0 {
+				origin, named = pm.ranges[0].Lo, true
+			}
+		}
+		if !named || origin == port {
+			continue
+		}
+		if followed == nil {
+			followed = map[*crule]bool{}
+		}
+		followed[cr] = true
+		if !slices.Contains(out, origin) {
+			out = append(out, origin)
+		}
+	}
+	return out, followed
+}
+
+// limitDestinations narrows an accepting verdict for a wildcard bind to
+// the destinations tried that admit anyone, when some admit nobody: a
+// destination match (-d, ip6 daddr) lets the port be reached at some of
+// the host's addresses only. Offline, each destination tried stands for
+// the smallest destination match of the rules that holds it.
+func (e *Evaluator) limitDestinations(res *Result, dsts []netip.Addr, dstMay []addrSet) {
+	if len(dsts) < 2 || (res.Verdict != Open && res.Verdict != Restricted && res.Verdict != Conditional) {
+		return
+	}
+	admit := emptySet(e.fam)
+	all := true
+	for i, a := range dsts {
+		if dstMay[i].isEmpty() {
+			all = false
+			continue
+		}
+		admit = admit.union(e.destinationOf(a))
+	}
+	if all || admit.isEmpty() {
+		return
+	}
+	res.Destinations = admit.prefixes()
+	if res.Verdict == Open {
+		// open at some addresses only: restricted, its exceptions kept
+		res.Verdict = Restricted
+	}
+}
+
+// destinationOf is the destination a tried address stands for: itself
+// live; offline, the smallest destination match of the rules holding it.
+func (e *Evaluator) destinationOf(a netip.Addr) addrSet {
+	self := prefixSet(e.fam, netip.PrefixFrom(a, a.BitLen()))
+	if len(e.host.Addrs) > 0 {
+		return self
+	}
+	best, bestSize := self, -1.0
+	e.reachable(func(_ *cchain, cr *crule) {
+		if x := cr.r.m.x; x.hasDst && x.dst.contains(a) {
+			if sz := x.dst.size(); bestSize < 0 || sz < bestSize {
+				best, bestSize = x.dst, sz
+			}
+		}
+	})
+	return best
 }
 
 // ifaceClasses says, for each candidate interface, which one stands for
@@ -212,7 +323,7 @@ type ifaceSets struct {
 	must, may addrSet
 }
 
-func (e *Evaluator) result(q Query, proto int, w *walker, per []ifaceSets) Result {
+func (e *Evaluator) result(q Query, proto int, w *walker, per []ifaceSets, followed map[*crule]bool) Result {
 	must, may := emptySet(e.fam), emptySet(e.fam)
 	var accepting []string
 	// Live, the outside interfaces are known (outsides). Offline, the
@@ -259,7 +370,7 @@ func (e *Evaluator) result(q Query, proto int, w *walker, per []ifaceSets) Resul
 		sort.Strings(reasons)
 	}
 	// accepted through nat from other ports: not evaluated
-	if redirect := e.redirectsTo(proto, q.Port); redirect != "" && may.fraction() <= 0.5 && !w.nat.target.IsValid() {
+	if redirect := e.redirectsTo(proto, q.Port, followed); redirect != "" && may.fraction() <= 0.5 && !w.nat.target.IsValid() {
 		reasons = append(reasons, redirect)
 	}
 	for _, u := range append(append([]string{}, e.host.Unseen...), e.capWhy...) {
@@ -323,6 +434,7 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
 		outside bool // it decided for a packet from outside (see below)
 		filter  bool
 		maybe   bool // every attribution was a rule with a runtime match
+		pass    bool // every attribution was a chain that decides nothing (passThrough)
 		first   int
 	}
 	// Offline, the generic outside interface stands for the internet: the
@@ -343,13 +455,14 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
 		}
 		s := scores[a.rule]
 		if s == nil {
-			s = &score{first: i, maybe: true}
+			s = &score{first: i, maybe: true, pass: true}
 			scores[a.rule] = s
 		}
 		s.size += sz
 		s.outside = s.outside || live || a.iface == genericIface
 		s.filter = s.filter || a.final
 		s.maybe = s.maybe && a.maybe
+		s.pass = s.pass && a.pass
 	}
 	best := ""
 	var bs *score
@@ -357,10 +470,11 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
 		switch {
 		case bs == nil,
 			s.filter && !bs.filter,
-			s.filter == bs.filter && s.outside && !bs.outside,
-			s.filter == bs.filter && s.outside == bs.outside && !s.maybe && bs.maybe,
-			s.filter == bs.filter && s.outside == bs.outside && s.maybe == bs.maybe && s.size > bs.size,
-			s.filter == bs.filter && s.outside == bs.outside && s.maybe == bs.maybe && s.size == bs.size && s.first < bs.first:
+			s.filter == bs.filter && !s.pass && bs.pass,
+			s.filter == bs.filter && s.pass == bs.pass && s.outside && !bs.outside,
+			s.filter == bs.filter && s.pass == bs.pass && s.outside == bs.outside && !s.maybe && bs.maybe,
+			s.filter == bs.filter && s.pass == bs.pass && s.outside == bs.outside && s.maybe == bs.maybe && s.size > bs.size,
+			s.filter == bs.filter && s.pass == bs.pass && s.outside == bs.outside && s.maybe == bs.maybe && s.size == bs.size && s.first < bs.first:
 			best, bs = rule, s
 		}
 	}
@@ -388,9 +502,13 @@ func (e *Evaluator) sizeOf(s addrSet) float64 {
 }
 
 // redirectsTo names a nat rule that sends traffic for another port to
-// port, which the per-port evaluation does not follow.
-func (e *Evaluator) redirectsTo(proto int, port uint16) string {
+// port, which the per-port evaluation did not follow (followed: those it
+// did).
+func (e *Evaluator) redirectsTo(proto int, port uint16, followed map[*crule]bool) string {
 	for _, cr := range e.nat {
+		if followed[cr] {
+			continue // walked from its port (translatedFrom)
+		}
 		if cr.r.m.proto != -1 && (int(cr.r.m.proto) == proto) == cr.r.m.protoNeg {
 			continue
 		}

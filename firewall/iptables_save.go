@@ -251,7 +251,13 @@ func (p *saveParser) parseLine(raw string) error {
 		}
 		var missing []string
 		for _, c := range builtinChains[p.table.Name] {
-			if !p.declared[c] {
+			// a nat chain's policy is ACCEPT whatever the host set:
+			// iptables refuses DROP there ("The "nat" table is not
+			// intended for filtering, the use of DROP is therefore
+			// inhibited"), so leaving it out (as iptables-save of kernels
+			// before 2.6.36 does for nat INPUT, which they lack) says
+			// nothing about what gets in
+			if !p.declared[c] && p.table.Name != "nat" {
 				missing = append(missing, p.table.Name+" "+c)
 			}
 		}

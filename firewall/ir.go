@@ -202,9 +202,12 @@ type Result struct {
 	Sources    []netip.Prefix // restricted: the accepted sources; conditional: those that may be
 	Except     []netip.Prefix // open: the excluded ranges
 	Interfaces []string       // restricted: accepted only on these input interfaces
-	Reasons    []string       // conditional: the matches that depend on runtime state
-	Rule       string         // the deciding rule as in the save file, or "-P INPUT DROP"
-	Origin     string         `json:",omitempty"` // the deciding rule as its manager names it (Rule.Origin), or ""
+	// Destinations: a wildcard bind reached only at these of the host's
+	// addresses (a destination match); nil when at every one
+	Destinations []netip.Prefix `json:",omitempty"`
+	Reasons      []string       // conditional: the matches that depend on runtime state
+	Rule         string         // the deciding rule as in the save file, or "-P INPUT DROP"
+	Origin       string         `json:",omitempty"` // the deciding rule as its manager names it (Rule.Origin), or ""
 }
 
 // Packet is one concrete packet, for Decide and explain.

@@ -40,6 +40,7 @@ type matchExtra struct {
 	ports    []portMatch
 	states   []stateMatch
 	flags    []flagMatch
+	tcpOpts  []tcpOptMatch
 	icmp     []icmpMatch
 	addrtype []addrtypeMatch
 
@@ -117,7 +118,7 @@ func (m *matchSet) andOrigDst(s addrSet) {
 var noExtra = &matchExtra{}
 
 func (x *matchExtra) empty() bool {
-	return !x.hasDst && !x.hasOrigDst && !x.out.set && len(x.ports) == 0 && len(x.states) == 0 && len(x.flags) == 0 &&
+	return !x.hasDst && !x.hasOrigDst && !x.out.set && len(x.ports) == 0 && len(x.states) == 0 && len(x.flags) == 0 && len(x.tcpOpts) == 0 &&
 		len(x.icmp) == 0 && len(x.addrtype) == 0 && len(x.runtime) == 0 && len(x.targetArgs) == 0 && x.nat == nil &&
 		len(x.protos) == 0 && len(x.ifaces) == 0 && x.actWhy == "" && x.rpf == nil &&
 		len(x.marks) == 0 && x.markSet == nil
@@ -212,6 +213,30 @@ type flagMatch struct {
 	mask, comp uint8
 	neg        bool
 	any        bool // nft "tcp flags syn,ack": some bit of mask is set
+}
+
+// tcpOptMatch holds when the TCP header carries (neg: lacks) option kind
+// (iptables-extensions(8), tcp --tcp-option).
+type tcpOptMatch struct {
+	kind uint8
+	neg  bool
+}
+
+// The options of the packets judged, as Linux sends them (the README says
+// so): a client's SYN carries MSS (2), SACK-permitted (4), timestamps (8),
+// NOP (1) padding and window scale (3); later segments carry NOP and
+// timestamps.
+var (
+	synOptions   = [256]bool{1: true, 2: true, 3: true, 4: true, 8: true}
+	laterOptions = [256]bool{1: true, 8: true}
+)
+
+func (o tcpOptMatch) test(flags uint8) bool {
+	has := laterOptions[o.kind]
+	if flags&tcpSYN != 0 {
+		has = synOptions[o.kind]
+	}
+	return has != o.neg
 }
 
 type icmpMatch struct {

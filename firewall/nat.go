@@ -80,3 +80,37 @@ func splitHostPort(s string) (host, port string) {
 	}
 	return s, ""
 }
+
+// localTo says where rule r's translation delivers a packet sent to
+// dst:dport on this host, when it stays on this host: REDIRECT "redirects
+// the packet to the machine itself by changing the destination IP to the
+// primary address of the incoming interface" (iptables-extensions(8),
+// REDIRECT; nft's redirect statement is the same translation, nft(8), NAT
+// STATEMENTS), taken here as the address the packet came to, which a
+// wildcard socket receives alike; DNAT to a loopback address or to one of
+// the host's (local). Without --to-ports the port is unchanged; a port
+// range is not followed (ok false), nor a target not understood.
+func localTo(r *Rule, dst netip.Addr, dport uint16, local func(netip.Addr) bool) (netip.Addr, uint16, bool) {
+	n := r.m.x.nat
+	if n == nil || n.bad {
+		return netip.Addr{}, 0, false
+	}
+	to := dst
+	switch r.Target {
+	case "REDIRECT":
+	case "DNAT":
+		if !n.addr.IsValid() || !(n.addr.IsLoopback() || local(n.addr)) {
+			return netip.Addr{}, 0, false
+		}
+		to = n.addr
+	default:
+		return netip.Addr{}, 0, false
+	}
+	if n.hasPort {
+		if n.ports.Lo != n.ports.Hi {
+			return netip.Addr{}, 0, false
+		}
+		dport = n.ports.Lo
+	}
+	return to, dport, true
+}

@@ -421,10 +421,17 @@ func (nc *nftCompiler) matchParsed(b *branch, l map[string]any, op string, right
 	if c, ok := l["concat"]; ok {
 		return nc.concat(b, c, op, right)
 	}
-	if p, ok := l["payload"]; ok {
-		if f := headerFamily(jField(p, "protocol")); f != "" && f != nc.fam {
+	if proto := payloadProto(l); proto != "" {
+		// nft matches a header field only in packets that have the header
+		// (the dependency nft adds, nft(8), PAYLOAD EXPRESSION): the other
+		// family's header never, a transport header only its protocol,
+		// whether or not the match itself is understood
+		if f := headerFamily(proto); f != "" && f != nc.fam {
 			b.r.m.never = true // the other family's header: never, whatever the set holds
 			return []*branch{b}
+		}
+		if n, ok := transportProtos[proto]; ok {
+			nc.requireProto(b.r, n)
 		}
 	}
 	elems, why := nc.elements(right)

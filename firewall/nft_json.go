@@ -79,6 +79,19 @@ func ParseNftJSON(r io.Reader, name string) (*NftRuleset, error) {
 	if doc.Nftables == nil {
 		return nil, &ParseError{Source: name, Line: 1, Msg: `not nft -j output: no "nftables" array`}
 	}
+	// nft -j list ruleset always writes its metainfo first, even for an
+	// empty ruleset: an array with neither metainfo nor a table is some
+	// other JSON, not a ruleset with nothing in it
+	known := false
+	for _, o := range doc.Nftables {
+		if o["metainfo"] != nil || o["table"] != nil {
+			known = true
+			break
+		}
+	}
+	if !known {
+		return nil, &ParseError{Source: name, Line: 1, Msg: `not nft -j output: the "nftables" array holds no metainfo and no table`}
+	}
 	return nftFromDoc(doc.Nftables, name)
 }
 

@@ -12,10 +12,52 @@ import (
 // lookups and packet marks, each compiled into the model's matches for
 // the family being compiled.
 
+// transportProtos are the payload protocols that are a transport header,
+// by protocol number.
+var transportProtos = map[string]int{"tcp": 6, "udp": 17, "udplite": 136, "sctp": 132, "dccp": 33, "icmp": 1, "icmpv6": 58}
+
+// payloadProto is the header a match's left side reads: a payload field,
+// or one inside a bitwise operation ("tcp flags & (syn|ack)", "ip frag-off
+// & 0x1fff"); "" when it reads none.
+func payloadProto(l map[string]any) string {
+	if p, ok := l["payload"]; ok {
+		return jField(p, "protocol")
+	}
+	for _, op := range []string{"&", "|", "^", ">>", "<<"} {
+		if ops := jList(l[op]); len(ops) > 0 {
+			if inner := jObj(ops[0]); inner != nil {
+				return payloadProto(inner)
+			}
+		}
+	}
+	return ""
+}
+
+// The packet judged is a client's first packet: unfragmented (no MF bit,
+// offset 0), with the DF bit unknown.
+const fragOffsetMF = 0x3fff &^ 0x4000 // the MF bit and the fragment offset
+
 // leaf applies a match of one expression against values; it returns a
 // reason when it cannot.
 func (nc *nftCompiler) leaf(r *Rule, l map[string]any, op string, vals []any) string {
 	neg := op == "!="
+	if op == "!" {
+		// "tcp flags ! fin,syn,...": none of these flags is set (nft
+		// lists "tcp flags & (fin|syn|...) == 0x0" so)
+		if p := jObj(l["payload"]); p != nil && jField(p, "protocol") == "tcp" && jField(p, "field") == "flags" {
+			var mask uint8
+			for _, val := range vals {
+				m, ok := flagMask(val)
+				if !ok {
+					return "tcp flags match not evaluated"
+				}
+				mask |= m
+			}
+			nc.requireProto(r, 6)
+			r.m.x.flags = append(r.m.x.flags, flagMatch{mask: mask, comp: 0})
+			return ""
+		}
+	}
 	if op != "==" && op != "!=" && op != "in" {
 		return nc.ordered(r, l, op, vals)
 	}
@@ -91,6 +133,18 @@ func (nc *nftCompiler) leaf(r *Rule, l map[string]any, op string, vals []any) st
 				r.m.x.flags = append(r.m.x.flags, flagMatch{mask: mask, comp: comp, neg: neg})
 				return ""
 			}
+			if len(operands) == 2 && isFragOff(operands[0]) && len(vals) == 1 {
+				// "ip frag-off & 0x1fff != 0": a fragment test, decided for
+				// the unfragmented packet judged when the mask leaves DF out
+				mask, ok1 := jInt(operands[1])
+				want, ok2 := jInt(vals[0])
+				if ok1 && ok2 && mask&^fragOffsetMF == 0 {
+					if (want == 0) == neg {
+						r.m.never = true
+					}
+					return ""
+				}
+			}
 			return "nft bitwise match " + clip(jText(v)) + " not evaluated"
 		case "exthdr":
 			// a plain SYN or datagram carries no extension header: the
@@ -124,6 +178,12 @@ func (nc *nftCompiler) ordered(r *Rule, l map[string]any, op string, vals []any)
 		}
 	}
 	return "nft match with " + op + " not evaluated"
+}
+
+// isFragOff: the IPv4 header's flags and fragment offset field.
+func isFragOff(v any) bool {
+	p := jObj(jObj(v)["payload"])
+	return p != nil && jField(p, "protocol") == "ip" && jField(p, "field") == "frag-off"
 }
 
 func isTCPFlags(v any) bool {

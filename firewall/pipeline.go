@@ -11,6 +11,7 @@ package firewall
 func (w *walker) pipeline(p *path, x addrSet) (must, may addrSet) {
 	w.forked = false
 	w.nat.away = nil
+	w.nat.done = false
 	return w.pipelineFrom(p.input(), 0, x, emptySet(w.fam))
 }
 
@@ -31,16 +32,22 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 		}
 		drops = drops.union(res.drop)
 		x = res.acc
-		if h.isNAT() && w.nat.target.IsValid() {
-			// a loopback-bound socket sees only what was translated to it
+		if h.isNAT() && (w.nat.target.IsValid() || w.nat.follow) && !w.nat.done {
+			// a loopback-bound socket, or one reached from another port,
+			// sees only what was translated to it
 			missed := x.subtract(w.nat.hit)
-			if !missed.isEmpty() {
-				w.dropBy = append(w.dropBy, attrib{"(not translated to " + w.nat.target.String() + ")", false, missed, false, w.p.in})
+			if !missed.isEmpty() && w.nat.target.IsValid() {
+				w.dropBy = append(w.dropBy, attrib{"(not translated to " + w.nat.target.String() + ")", false, missed, false, w.p.in, false})
 			}
 			x = x.intersect(w.nat.hit)
+			to := w.nat.target
+			if w.nat.follow {
+				to = w.nat.hitDst
+			}
 			w.p.origDport, w.p.origDst = w.p.origPort(), w.p.origAddr()
-			w.p.dst, w.p.dstType, w.p.dport = w.nat.target, atLocal, w.nat.port
+			w.p.dst, w.p.dstType, w.p.dport = to, atLocal, w.nat.port
 			w.p.state |= stDNAT
+			w.nat.done = true
 		}
 		if w.p.reply {
 			continue
@@ -56,9 +63,11 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 			continue
 		}
 		must, may = emptySet(w.fam), emptySet(w.fam)
+		done := w.nat.done
 		for _, c := range classes {
 			saved := *w.p
 			c.applyTo(w.p)
+			w.nat.done = done
 			m, y := w.pipelineFrom(hooks, i+1, c.set, drops)
 			*w.p = saved
 			must, may = must.union(m), may.union(y)

@@ -88,7 +88,7 @@ func (e *Evaluator) Posture() Posture {
 	for _, o := range outs {
 		for _, st := range []string{"ESTABLISHED", "RELATED"} {
 			for _, proto := range []string{"tcp", "udp"} {
-				d := e.decide(Packet{Proto: proto, DPort: port, SPort: 443, InIface: o, State: st}, false)
+				d := e.decide(Packet{Proto: proto, Src: e.sourceVia(o), DPort: port, SPort: 443, InIface: o, State: st}, false)
 				if d.Verdict != DecideAccept {
 					if est {
 						p.Established.Detail = fmt.Sprintf("%s %s packet not accepted (%s)", st, proto, d.Verdict)
@@ -123,6 +123,20 @@ func loopbackAddr(fam Family) netip.Addr {
 		return netip.IPv6Loopback()
 	}
 	return netip.MustParseAddr("127.0.0.1")
+}
+
+// sourceVia is a source whose route back leaves by o, as the peer of a
+// connection made over o has (a strict reverse-path check passes for it);
+// DefaultSource when the routes are not known or none leaves by o.
+func (e *Evaluator) sourceVia(o string) netip.Addr {
+	if e.rp != nil {
+		if s, ok := e.rp.byIface[o]; ok {
+			if a, ok := s.subtract(e.local).intersect(normalSpace(e.fam)).firstAddr(); ok {
+				return a
+			}
+		}
+	}
+	return DefaultSource(e.fam)
 }
 
 // outsides are the interfaces an outsider's packets arrive on: offline the
@@ -224,6 +238,7 @@ func (e *Evaluator) forwardDeny(port uint16) Check {
 		}
 		if o == oDrop {
 			final = oDrop
+			break // a drop is final: later chains (security) never see it
 		}
 	}
 	d.steps = nil

@@ -138,6 +138,29 @@ func newRouteTable(fam Family, routes []Route, local addrSet) *routeTable {
 	return t
 }
 
+// rpfMatch is the set of sources arriving on iface for which check c
+// holds as the rule asks; known is false when that depends on routes not
+// known (rt nil). A packet on lo passes every reverse-path check: the
+// kernel skips the lookup for looped-back packets, xt_rpfilter (iptables
+// -m rpfilter) matching any packet of type PACKET_LOOPBACK or arriving on
+// an IFF_LOOPBACK device as passing (rpfilter_is_loopback in
+// net/ipv4/netfilter/ipt_rpfilter.c and net/ipv6/netfilter/ip6t_rpfilter.c),
+// and nft's fib expression answering such a packet's lookup with its own
+// input interface (nft_fib_is_loopback in include/net/netfilter/nft_fib.h),
+// so that "fib saddr . iif oif missing" never holds for it.
+func rpfMatch(c *rpf, rt *routeTable, iface string, fam Family) (set addrSet, known bool) {
+	if iface == "lo" {
+		if c.failing {
+			return emptySet(fam), true
+		}
+		return fullSet(fam), true
+	}
+	if rt == nil {
+		return addrSet{}, false
+	}
+	return rt.matching(c, iface, fam), true
+}
+
 // matching is the set of sources arriving on iface for which the check
 // holds as the rule asks (passing, or with failing, failing).
 func (t *routeTable) matching(c *rpf, iface string, fam Family) addrSet {

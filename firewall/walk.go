@@ -19,6 +19,9 @@ type attrib struct {
 	set   addrSet
 	maybe bool   // the rule has a runtime match: it may not have decided
 	iface string // the input interface of the packet it decided
+	// pass: the ACCEPT policy of a chain with no rules (passThrough),
+	// named only when nothing else in as final a chain decided
+	pass bool
 }
 
 // walker walks sets of sources through chains for one packet context.
@@ -75,6 +78,15 @@ type natCtx struct {
 	target netip.Addr
 	port   uint16
 	hit    addrSet
+	// follow: the walk is of a packet sent to another port, and the
+	// socket (on port) sees what a translation to this host sends there
+	// (localTo): a REDIRECT or DNAT from the port the client used.
+	// hitDst is where that translation sent it.
+	follow bool
+	hitDst netip.Addr
+	// done: a nat hook already translated the packet; later nat chains
+	// on the way in do not translate it again
+	done bool
 	// away collects the sources a DNAT sent to another host, with where
 	// to: they leave the input path for FORWARD (Docker's published
 	// ports). awayTo is natSame's scratch answer for the rule at hand.
@@ -131,12 +143,12 @@ func (w *walker) walk(c *cchain, x addrSet) walkRes {
 		case "DROP":
 			if !x.isEmpty() {
 				w.addDrop(&res, x)
-				w.dropBy = append(w.dropBy, attrib{c.policyText(), w.final(), x, false, w.p.in})
+				w.dropBy = append(w.dropBy, attrib{c.policyText(), w.final(), x, false, w.p.in, false})
 			}
 		default:
 			res.acc = res.acc.union(x)
 			if !x.isEmpty() && !w.p.reply {
-				w.accBy = append(w.accBy, attrib{c.policyText(), w.final(), x, false, w.p.in})
+				w.accBy = append(w.accBy, attrib{c.policyText(), w.final(), x, false, w.p.in, c.passThrough()})
 			}
 		}
 	} else {
@@ -171,10 +183,10 @@ func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
 	}
 	rpfWhy := ""
 	if c := cr.r.m.x.rpf; c != nil && !w.p.reply {
-		if w.rp == nil {
+		if m, known := rpfMatch(c, w.rp, w.p.in, w.fam); !known {
 			t, rpfWhy = triMaybe, c.why
 		} else {
-			set = set.intersect(w.rp.matching(c, w.p.in, w.fam))
+			set = set.intersect(m)
 		}
 	}
 	matched := x.intersect(set)
@@ -234,7 +246,7 @@ func (w *walker) final() bool { return w.hook != nil && w.hook.isFinal() }
 // uncertain: whether cr matches can depend on runtime state.
 func (w *walker) uncertain(cr *crule) bool {
 	x := cr.r.m.x
-	return len(x.runtime) > 0 || (len(x.marks) > 0 && w.p.markUnsure) || (x.rpf != nil && w.rp == nil)
+	return len(x.runtime) > 0 || (len(x.marks) > 0 && w.p.markUnsure) || (x.rpf != nil && w.rp == nil && w.p.in != "lo")
 }
 
 // addDrop records dropped sources where they can still matter.
@@ -251,11 +263,11 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 	case actAccept:
 		res.acc = res.acc.union(matched)
 		if !w.p.reply {
-			w.accBy = append(w.accBy, attrib{cr.r.Text, w.final(), matched, w.uncertain(cr), w.p.in})
+			w.accBy = append(w.accBy, attrib{cr.r.Text, w.final(), matched, w.uncertain(cr), w.p.in, false})
 		}
 	case actDrop:
 		w.addDrop(res, matched)
-		w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.final(), matched, false, w.p.in})
+		w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.final(), matched, false, w.p.in, false})
 	case actReturn:
 		res.ret = res.ret.union(matched)
 	case actJump:
@@ -269,6 +281,16 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		res.drop = res.drop.union(sub.drop)
 		res.ret = res.ret.union(sub.ret)
 	case actNAT:
+		if w.nat.follow {
+			if a, port, ok := localTo(cr.r, w.p.dst, w.p.dport, w.nat.local); ok && port == w.nat.port {
+				res.acc = res.acc.union(matched) // the nat table ends; delivered to the socket
+				w.nat.hit = w.nat.hit.union(matched)
+				w.nat.hit.fam, w.nat.hitDst = w.fam, a
+			} else {
+				w.addDrop(res, matched) // delivered elsewhere, not to this socket
+			}
+			break
+		}
 		w.nat.awayTo = netip.AddrPort{}
 		same, why := w.natSame(cr)
 		if !same && why == "" && w.nat.awayTo.IsValid() {
@@ -280,7 +302,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 			w.nat.hit.fam = w.fam
 		} else {
 			w.addDrop(res, matched) // delivered elsewhere, not to this socket
-			w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.final(), matched, false, w.p.in})
+			w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.final(), matched, false, w.p.in, false})
 			if why != "" {
 				w.forked = true
 				w.reasons = append(w.reasons, reason{why, matched})
@@ -289,7 +311,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		}
 	case actUnknown:
 		w.forked = true
-		w.accBy = append(w.accBy, attrib{cr.r.Text, w.final(), matched, true, w.p.in})
+		w.accBy = append(w.accBy, attrib{cr.r.Text, w.final(), matched, true, w.p.in, false})
 		res.acc = res.acc.union(matched)
 		res.drop = res.drop.union(matched)
 		w.reasons = append(w.reasons, reason{cr.why, matched})

@@ -514,7 +514,8 @@ func (a *audit) singleBackend() Check {
 }
 
 // backends lists the backends holding rules or a DROP policy
-// ("iptables-legacy", "iptables-nft") and the files rules were read from.
+// ("iptables-legacy", "iptables-nft", "native nftables") and the files
+// rules were read from.
 func (a *audit) backends() (backends, files []string) {
 	fw := a.in.Firewall
 	if fw == nil {
@@ -526,7 +527,11 @@ func (a *audit) backends() (backends, files []string) {
 			if filtersNothing([]*firewall.Ruleset{rs}) {
 				continue
 			}
-			if name := "iptables-" + b; !contains(backends, name) {
+			name := "iptables-" + b
+			if rs.Source == "nft" {
+				name = "native nftables" // nft's own tables, not iptables-nft's
+			}
+			if !contains(backends, name) {
 				backends = append(backends, name)
 			}
 		} else if !contains(files, rs.Source) {

@@ -459,6 +459,17 @@ func TestBackends(t *testing.T) {
 		{"nft tables with ACCEPT policies and no rules", []*firewall.Ruleset{parse("iptables-nft", emptyV4), parse("iptables-legacy", hardenedV4)}, Pass, false},
 		{"a file", []*firewall.Ruleset{parse("rules.v4", hardenedV4)}, Pass, false},
 	}
+	t.Run("native nftables alone is named so", func(t *testing.T) {
+		// firewalld's nftables backend: its rules are in table inet
+		// firewalld, read live as Source "nft", and iptables-nft has none
+		native := parse("nft", hardenedV4)
+		sets := []*firewall.Ruleset{emptyNft, native}
+		fw := &Firewall{Sets4: sets, V4: firewall.NewEvaluator(firewall.IPv4, sets, firewall.Host{}), Err6: "not provided"}
+		r := Build(Inputs{Firewall: fw, Now: testTime})
+		if got, d := checkStatus(r)["single-firewall-backend"], detailOf(r, "single-firewall-backend"); got != Pass || d != "all rules are in native nftables" {
+			t.Errorf("single-firewall-backend = %s (%s), want pass: all rules are in native nftables", got, d)
+		}
+	})
 	t.Run("iptables-nft rules beside a native nftables table", func(t *testing.T) {
 		sets := []*firewall.Ruleset{parse("iptables-nft", hardenedV4)}
 		unseen := []string{"native nftables table inet filter not evaluated"}

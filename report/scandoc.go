@@ -192,6 +192,9 @@ func verdictText(v *FamilyVerdict) string {
 		}
 	case firewall.Restricted:
 		what := append(append([]string{}, v.Sources...), onIfaces(v.Interfaces)...)
+		for _, d := range v.Destinations {
+			what = append(what, "to "+d)
+		}
 		text := "restricted: " + strings.Join(what, ",")
 		if len(v.Except) > 0 {
 			text += " except " + strings.Join(v.Except, ",")

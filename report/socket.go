@@ -61,6 +61,8 @@ type FamilyVerdict struct {
 	Interfaces []string `json:"interfaces"`
 	Reasons    []string `json:"reasons"`
 	Rule       string   `json:"rule"`
+	// Destinations: reached only at these of the host's addresses
+	Destinations []string `json:"destinations,omitempty"`
 	// Origin is the deciding rule as the host's firewall manager names it
 	// ("ufw rule 4: 22/tcp ALLOW IN Anywhere"); absent when none does.
 	Origin string `json:"origin,omitempty"`
@@ -229,6 +231,9 @@ func NewFamilyVerdict(r firewall.Result) *FamilyVerdict {
 	fv := &FamilyVerdict{
 		Verdict: string(r.Verdict), Sources: prefixes(r.Sources), Except: prefixes(r.Except),
 		Interfaces: nonNil(r.Interfaces), Reasons: nonNil(r.Reasons), Rule: r.Rule, Origin: r.Origin,
+	}
+	if len(r.Destinations) > 0 {
+		fv.Destinations = prefixes(r.Destinations)
 	}
 	return fv
 }

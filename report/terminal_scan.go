@@ -137,6 +137,9 @@ func (c *cellFormat) verdict(v *FamilyVerdict) string {
 		if len(v.Interfaces) > 0 {
 			what = append(what, "on "+c.list(v.Interfaces, "interfaces"))
 		}
+		if len(v.Destinations) > 0 {
+			what = append(what, "to "+c.list(v.Destinations, "addresses"))
+		}
 		text := "restricted: " + strings.Join(what, " ")
 		if len(v.Except) > 0 {
 			text += " except " + c.list(v.Except, "ranges")

@@ -301,17 +301,24 @@ func (b *builder) listener(l scan.Listener, ssh bool, allows []Spec, reason stri
 				}
 			}
 		}
+		dsts := []netip.Addr{{}}
+		if len(rc.dsts) > 0 {
+			// today's rules admit it at these addresses only
+			dsts = rc.dsts
+		}
 		for _, in := range ins {
-			r := Rule{Family: fam, Proto: l.Proto, Port: l.Port, Service: l.Service, In: in,
-				Sources: rc.sources, Except: rc.except,
-				Process: sanitize(l.Process), Review: l.Service == "" && !ssh, Reason: reason}
-			if ssh && r.Service == "" {
-				r.Service = "ssh"
+			for _, dst := range dsts {
+				r := Rule{Family: fam, Proto: l.Proto, Port: l.Port, Service: l.Service, In: in,
+					Sources: rc.sources, Except: rc.except, Dst: dst,
+					Process: sanitize(l.Process), Review: l.Service == "" && !ssh, Reason: reason}
+				if ssh && r.Service == "" {
+					r.Service = "ssh"
+				}
+				if l.Exposure == scan.ExposureSpecific {
+					r.Dst = l.Address.Unmap()
+				}
+				b.add(r, ssh)
 			}
-			if l.Exposure == scan.ExposureSpecific {
-				r.Dst = l.Address.Unmap()
-			}
-			b.add(r, ssh)
 		}
 	}
 }

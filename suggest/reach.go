@@ -15,6 +15,7 @@ type reach struct {
 	sources []netip.Prefix // nil: from anywhere (but except)
 	except  []netip.Prefix // dropped before the accept (sources nil)
 	ifaces  []string       // nil: on any interface
+	dsts    []netip.Addr   // nil: at any of the host's addresses
 }
 
 // reachFor decides whom the suggestion admits to l over fam: what a flag
@@ -85,6 +86,18 @@ func (b *builder) reachFor(l scan.Listener, fam firewall.Family, ssh bool, allow
 		return &reach{except: withoutLoopback(res.Except)}, "", false
 	case firewall.Restricted:
 		rc := &reach{ifaces: slices.Clone(res.Interfaces)}
+		if len(res.Destinations) > 0 {
+			dsts, ok := singleAddrs(res.Destinations)
+			if !ok {
+				why := fmt.Sprintf("the current rules admit it only at %s, which the suggestion does not write; kept closed: --allow %s opens it", shortList(res.Destinations), specName(l))
+				if ssh {
+					b.warn(Warning{Msg: fmt.Sprintf("ssh on %s is reachable over %s today only at %s: the suggestion does not open it", port, fam, shortList(res.Destinations)),
+						Hint: "open it with --ssh-from CIDR or --allow ssh=CIDR"})
+				}
+				return nil, why, false
+			}
+			rc.dsts = dsts
+		}
 		if res.Sources != nil {
 			rc.sources = withoutLoopback(res.Sources)
 			if len(rc.sources) == 0 {
@@ -121,6 +134,18 @@ func (b *builder) reachFor(l scan.Listener, fam firewall.Family, ssh bool, allow
 		return nil, fmt.Sprintf("the current rules admit it only under runtime conditions (%s); kept closed: --allow %s opens it", cond, specName(l)), false
 	}
 	return nil, fmt.Sprintf("the current rules give %s", res.Verdict), false
+}
+
+// singleAddrs is the addresses of ps, when each is one address.
+func singleAddrs(ps []netip.Prefix) ([]netip.Addr, bool) {
+	out := make([]netip.Addr, 0, len(ps))
+	for _, p := range ps {
+		if !p.IsSingleIP() {
+			return nil, false
+		}
+		out = append(out, p.Addr().Unmap())
+	}
+	return out, true
 }
 
 // reachOfSet admits the addresses of a: as sources when they are the

@@ -147,6 +147,15 @@ func wider(after, before firewall.Result, fam firewall.Family) string {
 		}
 		return "sources " + shortList(extra.prefixes())
 	}
+	if bd := before.Destinations; len(bd) > 0 {
+		ad := after.Destinations
+		if len(ad) == 0 {
+			return "connections to every address of the host (today only to " + shortList(bd) + ")"
+		}
+		if extra := addrsOf(ad).subtract(addrsOf(bd)); len(extra) > 0 {
+			return "connections to " + shortList(extra.prefixes())
+		}
+	}
 	if len(bi) > 0 {
 		if len(ai) == 0 {
 			return "connections on every interface (today only on " + strings.Join(bi, ", ") + ")"
@@ -191,6 +200,9 @@ func verdictText(r firewall.Result) string {
 		if len(r.Interfaces) > 0 {
 			s += " on " + strings.Join(r.Interfaces, ", ")
 		}
+		if len(r.Destinations) > 0 {
+			s += " to " + shortList(r.Destinations)
+		}
 		return s
 	case firewall.Conditional:
 		s := "conditional"
@@ -208,5 +220,6 @@ func sameVerdict(a, b firewall.Result) bool {
 	return a.Verdict == b.Verdict && (a.Sources == nil) == (b.Sources == nil) &&
 		addrsOf(withoutLoopback(a.Sources)).equal(addrsOf(withoutLoopback(b.Sources))) &&
 		addrsOf(withoutLoopback(a.Except)).equal(addrsOf(withoutLoopback(b.Except))) &&
-		slices.Equal(a.Interfaces, b.Interfaces) && slices.Equal(a.Reasons, b.Reasons)
+		slices.Equal(a.Interfaces, b.Interfaces) && slices.Equal(a.Reasons, b.Reasons) &&
+		slices.Equal(a.Destinations, b.Destinations)
 }
