@@ -81,11 +81,10 @@ func TestPrepareFiles(t *testing.T) {
 		{"lockout", today4, strings.Replace(today4, "--dport 22", "--dport 2222", 1), "refusing: the ruleset would cut the SSH session from 192.0.2.2 to port 22 (sshd pid 1)"},
 		{"ufw", today4 + "*filter\n:ufw-user-input - [0:0]\nCOMMIT\n", today4, "refusing: ufw manages this firewall (filter/ufw-user-input)"},
 		{"fail2ban", strings.Replace(today4, "COMMIT", ":f2b-sshd - [0:0]\nCOMMIT", 1), today4, "would wipe fail2ban's chains (filter/f2b-sshd)"},
-		{"nft file", today4, "table inet fwaudit {\n}\n", "x is an nft file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cur := current(t, tc.today4, "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n")
-			plan, err := PrepareFiles([]File{{Name: "x", Data: []byte(strings.Replace(tc.file, "COMMIT", "-A INPUT -p icmp -j ACCEPT\nCOMMIT", 1))}}, listeners, cur, []suggest.Session{session}, false)
+			plan, err := PrepareFiles([]File{{Name: "x", Data: []byte(strings.Replace(tc.file, "COMMIT", "-A INPUT -p icmp -j ACCEPT\nCOMMIT", 1))}}, listeners, cur, []suggest.Session{session}, false, nil)
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -319,7 +318,7 @@ func TestFirewalldRefused(t *testing.T) {
 	cur := current(t, today4, "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n")
 	fwd := &firewall.Ruleset{Family: firewall.IPv4, Source: "nft", Tables: []*firewall.Table{{Name: "firewalld", NftFamily: "inet"}}}
 	cur.V4.Sets = append(cur.V4.Sets, fwd)
-	_, err := PrepareFiles([]File{{Name: "x", Data: []byte(strings.Replace(today4, "COMMIT", "-A INPUT -p icmp -j ACCEPT\nCOMMIT", 1))}}, listeners, cur, []suggest.Session{session}, false)
+	_, err := PrepareFiles([]File{{Name: "x", Data: []byte(strings.Replace(today4, "COMMIT", "-A INPUT -p icmp -j ACCEPT\nCOMMIT", 1))}}, listeners, cur, []suggest.Session{session}, false, nil)
 	var r *Refusal
 	if !errors.As(err, &r) || !strings.Contains(err.Error(), "refusing: firewalld manages this firewall (inet firewalld)") {
 		t.Fatalf("got %v", err)

@@ -21,7 +21,14 @@ type File struct {
 // family at most, after the proofs: no session in sessions is cut and no
 // listener is reachable from more sources or interfaces than today (there
 // is no --allow here: a file that widens is refused).
-func PrepareFiles(files []File, listeners []scan.Listener, cur *suggest.Current, sessions []suggest.Session, persist bool) (*Plan, error) {
+//
+// An nft file (recognised by its first statement) is loaded alone, in one
+// `nft -f` transaction for both families; readNft reads what it defines
+// (firewall.LoadNftText).
+func PrepareFiles(files []File, listeners []scan.Listener, cur *suggest.Current, sessions []suggest.Session, persist bool, readNft func([]byte, string) (*firewall.NftRuleset, error)) (*Plan, error) {
+	if len(files) == 1 && isNftFile(files[0]) {
+		return prepareNftFile(files[0], listeners, cur, sessions, persist, readNft)
+	}
 	plan := &Plan{Format: "restore", Persist: persist, Sessions: sessions}
 	after := map[firewall.Family][]*firewall.Ruleset{}
 	byFam := map[firewall.Family]File{}
@@ -82,9 +89,8 @@ func restoreFamily(f File) (firewall.Family, error) {
 	switch {
 	case first == "":
 		return "", fmt.Errorf("%s: empty: no ruleset", f.Name)
-	case strings.HasPrefix(first, "table ") || strings.HasPrefix(first, "flush ") || strings.HasPrefix(first, "add ") ||
-		strings.HasPrefix(first, "define ") || strings.HasPrefix(first, "include ") || strings.HasPrefix(first, "delete "):
-		return "", fmt.Errorf("%s is an nft file: apply FILE loads iptables-restore files only (fwaudit apply --format nft loads the suggestion as nft)", f.Name)
+	case nftStatement(first):
+		return "", fmt.Errorf("%s is an nft file: give it alone (one nft -f transaction loads both families)", f.Name)
 	case !strings.HasPrefix(first, "*"):
 		return "", fmt.Errorf("%s: not an iptables-restore file (first line %q; want a table such as *filter)", f.Name, first)
 	}
@@ -108,4 +114,151 @@ func restoreFamily(f File) (firewall.Family, error) {
 		return firewall.IPv4, nil
 	}
 	return "", fmt.Errorf("%s: cannot tell whether it is for iptables-restore or ip6tables-restore (no address or ICMP match says)", f.Name)
+}
+
+// firstStatement is f's first line that is not blank or a comment.
+func firstStatement(f File) string {
+	sc := bufio.NewScanner(bytes.NewReader(f.Data))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
+			return l
+		}
+	}
+	return ""
+}
+
+// nftStatement: line starts a statement of nft's language, not of
+// iptables-restore's.
+func nftStatement(line string) bool {
+	for _, p := range []string{"table ", "flush ", "add ", "define ", "include ", "delete ", "destroy "} {
+		if strings.HasPrefix(line, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func isNftFile(f File) bool { return nftStatement(firstStatement(f)) }
+
+// prepareNftFile plans one nft -f of f. What is loaded after it is judged
+// as nft leaves it: a table the file deletes (or every table nf_tables
+// holds, after "flush ruleset") is gone, the tables the file defines are
+// as it defines them, everything else stays. A table loaded today that
+// the file adds to without deleting or flushing it first would merge
+// with what is there: that is refused, as fwaudit cannot prove it.
+func prepareNftFile(f File, listeners []scan.Listener, cur *suggest.Current, sessions []suggest.Session, persist bool, readNft func([]byte, string) (*firewall.NftRuleset, error)) (*Plan, error) {
+	for _, t := range []struct {
+		fam   firewall.Family
+		today suggest.Today
+	}{{firewall.IPv4, cur.V4}, {firewall.IPv6, cur.V6}} {
+		if t.today.Sets == nil {
+			return nil, &Refusal{Reason: fmt.Sprintf("the current %s rules cannot be read (%s): there would be no backup to roll back to", t.fam, t.today.Why)}
+		}
+	}
+	flushAll, deleted := nftRemovals(f.Data)
+	// nft refuses to delete a table that does not exist: the file is read
+	// in an empty namespace, so each table it deletes is declared first
+	var text bytes.Buffer
+	for _, t := range deleted {
+		text.WriteString("table " + t + " {}\n")
+	}
+	text.Write(f.Data)
+	if readNft == nil {
+		return nil, fmt.Errorf("%s is an nft file, and nft files cannot be read here", f.Name)
+	}
+	n, err := readNft(text.Bytes(), f.Name)
+	if err != nil {
+		return nil, err
+	}
+	plan := &Plan{Format: "nft", Persist: persist, Sessions: sessions}
+	after := map[firewall.Family][]*firewall.Ruleset{}
+	for _, t := range []struct {
+		fam   firewall.Family
+		today []*firewall.Ruleset
+	}{{firewall.IPv4, cur.V4.Sets}, {firewall.IPv6, cur.V6.Sets}} {
+		ours := n.Family(t.fam)
+		var sets []*firewall.Ruleset
+		for _, rs := range t.today {
+			nrs := &firewall.Ruleset{Family: rs.Family, Source: rs.Source}
+			for _, tb := range rs.Tables {
+				name := tb.NftFamily + " " + tb.Name
+				gone := flushAll && (tb.NftFamily != "" || !strings.Contains(rs.Source, "legacy")) ||
+					tb.NftFamily != "" && contains(deleted, name)
+				if gone {
+					continue
+				}
+				if tb.NftFamily != "" && ours != nil && ours.Table(tb.Name) != nil && sameFamilyTable(ours, tb) {
+					return nil, &Refusal{Reason: fmt.Sprintf("%s adds to table %s, which is loaded today, without deleting or flushing it first: what nft makes of the two together is not proved; delete the table first in the file", f.Name, name)}
+				}
+				nrs.Tables = append(nrs.Tables, tb)
+			}
+			if len(nrs.Tables) > 0 || len(rs.Tables) == 0 {
+				sets = append(sets, nrs)
+			}
+		}
+		if ours != nil {
+			ours.Source = f.Name
+			sets = append(sets, ours)
+		}
+		after[t.fam] = sets
+	}
+	if err := plan.checkManagers(func(firewall.Family) bool { return false }, cur); err != nil {
+		return nil, err
+	}
+	if persist && iptablesNft(cur) && !flushAll {
+		return nil, &Refusal{Reason: "--persist with an nft file writes the whole ruleset to nftables.conf, which cannot hold the iptables-nft tables loaded here; persist without fwaudit"}
+	}
+	changes, err := suggest.ProveLoaded(listeners, sessions, cur, after)
+	if err != nil {
+		return nil, refusal(err)
+	}
+	plan.Changes = changes
+	plan.Loads = []Load{{Name: "rules.nft", Cmd: "nft", Args: []string{"-f"}, Data: f.Data}}
+	return plan, nil
+}
+
+// sameFamilyTable: ours holds a table of tb's nft family and name.
+func sameFamilyTable(ours *firewall.Ruleset, tb *firewall.Table) bool {
+	for _, t := range ours.Tables {
+		if t.NftFamily == tb.NftFamily && t.Name == tb.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// nftRemovals reads what an nft file removes before it adds: "flush
+// ruleset", and the tables of "delete table FAMILY NAME" (or destroy),
+// as "FAMILY NAME". "flush table" is not a removal: the table's chains
+// and their policies stay, so a file that flushes a loaded table and
+// adds to it is refused as one that adds to it.
+func nftRemovals(data []byte) (flushAll bool, tables []string) {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(strings.TrimSuffix(strings.TrimSpace(sc.Text()), ";"))
+		switch {
+		case len(f) == 2 && f[0] == "flush" && f[1] == "ruleset":
+			flushAll = true
+		case len(f) >= 3 && (f[0] == "delete" || f[0] == "destroy") && f[1] == "table":
+			fam, name := "ip", f[2]
+			if len(f) >= 4 {
+				fam, name = f[2], f[3]
+			}
+			if !contains(tables, fam+" "+name) {
+				tables = append(tables, fam+" "+name)
+			}
+		}
+	}
+	return flushAll, tables
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

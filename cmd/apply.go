@@ -75,10 +75,13 @@ Hosts whose rules ufw, firewalld or kube-proxy manage are refused (their next
 reload would discard the rules); so is a restore that would wipe another
 tool's chains (fail2ban: use --format nft).
 
-fwaudit apply FILE... loads reviewed iptables-restore files instead (rules.v4,
-rules.v6: the family is recognised from the content), after the same proofs,
-with nothing widened: a file that admits any source to any listener the
-current rules do not is refused.
+fwaudit apply FILE... loads reviewed files instead: iptables-restore files
+(rules.v4, rules.v6: the family is recognised from the content), or one nft
+file (recognised by its statements, loaded with one nft -f for both
+families: the tables it deletes go, the tables it defines come, a table
+loaded today that it adds to without deleting it first is refused), after
+the same proofs, with nothing widened: a file that admits any source to any
+listener the current rules do not is refused.
 
 Every step is logged on stderr and, where there is one, to the journal. With
 --dry-run the plan and the per-port changes go to stdout and nothing changes.
@@ -93,6 +96,7 @@ interrupted, or cut on the rules read back): the previous rules are back;
   sudo fwaudit apply --timeout 5m --persist
   sudo fwaudit apply --confirm                 # from a second SSH session
   sudo fwaudit apply rules.v4 rules.v6         # reviewed files
+  sudo fwaudit apply fwaudit.nft               # a reviewed nft file
   sudo fwaudit apply --allow postgresql=10.0.0.0/8 --ssh-from 203.0.113.0/24`,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.files = args
@@ -225,7 +229,10 @@ func (opts *applyOptions) planFiles(ctx context.Context, in *inputs, cur *sugges
 	if err != nil {
 		return nil, err
 	}
-	return apply.PrepareFiles(files, in.listeners, cur, sessions, opts.persist)
+	readNft := func(b []byte, name string) (*firewall.NftRuleset, error) {
+		return firewall.LoadNftText(ctx, firewall.ExecRunner{}, b, name)
+	}
+	return apply.PrepareFiles(files, in.listeners, cur, sessions, opts.persist, readNft)
 }
 
 func (opts *applyOptions) config() (apply.Config, error) {

@@ -549,3 +549,73 @@ func TestApplyDockerd(t *testing.T) {
 		t.Error("the held SSH session was cut")
 	}
 }
+
+// TestApplyNftFile: a reviewed nft file on a native nftables host is
+// recognised by its content and loaded in one nft -f after the proofs;
+// one that adds to a table loaded today without deleting it first is
+// refused before anything changes.
+func TestApplyNftFile(t *testing.T) {
+	RequireRoot(t)
+	const narrower = `table inet filter {}
+delete table inet filter
+table inet hardened {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		ct state established,related accept
+		iif "lo" accept
+		meta l4proto ipv6-icmp accept
+		tcp dport 22 accept
+		ip saddr 192.0.2.2 tcp dport 80 accept
+	}
+}
+`
+	for _, tc := range []struct {
+		name, file, want string
+		code             int
+		probe            []bool
+	}{
+		{"narrower", narrower, "confirmed", 0, []bool{true, true, false, false, false, false}},
+		{"adds to a loaded table", "table inet filter {\n\tchain input {\n\t\ttcp dport 443 accept\n\t}\n}\n",
+			"rules.nft adds to table inet filter, which is loaded today, without deleting or flushing it first", 3, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			lab, held := applyHost(t, nftToday)
+			before := lab.RulesNow()
+			p := filepath.Join(lab.Dir, "rules.nft")
+			if err := os.WriteFile(p, []byte(tc.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			a := lab.StartApply("--timeout", "60s", p)
+			if tc.code == 0 {
+				if !a.WaitFor("waiting", 30*time.Second) {
+					t.Fatalf("apply did not reach the wait: exit %d\n%s", a.Wait(0), a.Stderr())
+				}
+				if _, stderr, code := lab.Fwaudit("apply", "--confirm", "--backup-dir", a.Backup, "--no-journal"); code != 0 {
+					t.Fatalf("apply --confirm: exit %d\n%s", code, stderr)
+				}
+			}
+			code := a.Wait(60 * time.Second)
+			if code != tc.code || !strings.Contains(a.Stderr(), tc.want) {
+				t.Fatalf("exit %d, want %d and %q on stderr:\n%s", code, tc.code, tc.want, a.Stderr())
+			}
+			if tc.code != 0 {
+				after := lab.RulesNow()
+				for src, b := range before {
+					if after[src] != b {
+						t.Errorf("%s changed (-before +after):\n%s", src, diffLines(b, after[src]))
+					}
+				}
+			} else {
+				probeMatch(t, lab, tc.probe, "the reviewed nft file, confirmed")
+				if !lab.Probe("tcp", PeerV4[0].String(), HostV4.String(), 80) {
+					t.Error("tcp/80 from 192.0.2.2, which the file accepts, does not get in")
+				}
+				if tables := lab.Host.Run("nft", "list", "tables"); strings.TrimSpace(tables) != "table inet hardened" {
+					t.Errorf("after apply, nft list tables:\n%s\nwant table inet hardened alone", tables)
+				}
+			}
+			sessionsAlive(t, held, "after apply FILE (nft)")
+		})
+	}
+}
