@@ -228,6 +228,9 @@ func Build(listeners []scan.Listener, opts Options) (*Policy, []Warning, error) 
 			}
 		}
 	}
+	if b.refusal != nil {
+		return nil, nil, b.refusal
+	}
 	b.ping()
 	slices.SortStableFunc(b.p.SSH, cmpRule)
 	slices.SortStableFunc(b.p.Rules, cmpRule)
@@ -277,33 +280,44 @@ func (b *builder) listener(l scan.Listener, ssh bool, allows []Spec, reason stri
 		if rc == nil || b.isPublished(l) {
 			continue // a published port without a socket is reached through FORWARD only
 		}
-		ins := []string{""}
-		switch {
-		case l.Device != "" && l.Device != "lo" && safeIfaceName(l.Device):
-			// SO_BINDTODEVICE: the socket only hears what arrives there
-			ins = []string{l.Device}
-		case len(rc.ifaces) > 0:
-			ins = nil
-			for _, in := range rc.ifaces {
-				if safeIfaceName(in) {
-					ins = append(ins, in)
-				} else {
-					b.note(fmt.Sprintf("# %s on %s/%d is not opened on interface %q for %s: the name cannot be written safely", nameOf(l), l.Proto, l.Port, in, fam))
-				}
+		parts := []*reach{rc}
+		if rc.each != nil {
+			parts = rc.each
+		}
+		for _, rc := range parts {
+			b.rulesFor(l, fam, rc, ssh, reason)
+		}
+	}
+}
+
+// rulesFor adds the rules that admit rc to l over fam.
+func (b *builder) rulesFor(l scan.Listener, fam firewall.Family, rc *reach, ssh bool, reason string) {
+	ins := []string{""}
+	switch {
+	case l.Device != "" && l.Device != "lo" && safeIfaceName(l.Device):
+		// SO_BINDTODEVICE: the socket only hears what arrives there
+		ins = []string{l.Device}
+	case len(rc.ifaces) > 0:
+		ins = nil
+		for _, in := range rc.ifaces {
+			if safeIfaceName(in) {
+				ins = append(ins, in)
+			} else {
+				b.note(fmt.Sprintf("# %s on %s/%d is not opened on interface %q for %s: the name cannot be written safely", nameOf(l), l.Proto, l.Port, in, fam))
 			}
 		}
-		for _, in := range ins {
-			r := Rule{Family: fam, Proto: l.Proto, Port: l.Port, Service: l.Service, In: in,
-				Sources: rc.sources, Except: rc.except,
-				Process: sanitize(l.Process), Review: l.Service == "" && !ssh, Reason: reason}
-			if ssh && r.Service == "" {
-				r.Service = "ssh"
-			}
-			if l.Exposure == scan.ExposureSpecific {
-				r.Dst = l.Address.Unmap()
-			}
-			b.add(r, ssh)
+	}
+	for _, in := range ins {
+		r := Rule{Family: fam, Proto: l.Proto, Port: l.Port, Service: l.Service, In: in,
+			Sources: rc.sources, Except: rc.except,
+			Process: sanitize(l.Process), Review: l.Service == "" && !ssh, Reason: reason}
+		if ssh && r.Service == "" {
+			r.Service = "ssh"
 		}
+		if l.Exposure == scan.ExposureSpecific {
+			r.Dst = l.Address.Unmap()
+		}
+		b.add(r, ssh)
 	}
 }
 
@@ -317,6 +331,7 @@ type builder struct {
 	warnings []Warning
 	noted    map[string]bool
 	pubs     map[firewall.Family][]publish // Docker's published ports, per family (docker.go)
+	refusal  error                         // the first reason to refuse the whole suggestion
 }
 
 // isPublished: l stands for a published port no socket receives.
