@@ -15,7 +15,8 @@ import (
 // host, 10.(100+i).0.1/24 and 2001:db8:(100+i)::1/64; its peer sends from
 // two sources per family: one on the link (10.(100+i).0.2,
 // 2001:db8:(100+i)::2) and one from afar (198.18.(100+i).2,
-// 2001:db8:(200+i)::2), routed by the host back over the link. The
+// 2001:db8:(200+i)::2), routed by the host back over the link; the
+// peer's default route is the host (for forwarded traffic). The
 // neighbours are permanent (no ARP or neighbour discovery, which a ruleset
 // may drop), and reverse-path filtering by sysctl is off: the rules alone
 // decide.
@@ -85,10 +86,13 @@ func (lab *Lab) AddLink(name string) *Link {
 		{"ip", "-n", p, "link", "set", "lo", "up"},
 		{"ip", "-n", h, "link", "set", name, "up"},
 		{"ip", "-n", p, "link", "set", "up0", "up"},
+		{"ip", "-n", p, "route", "add", "default", "via", l.HostV4.String()},
+		{"ip", "-n", p, "-6", "route", "add", "default", "via", l.HostV6.String()},
 		{"ip", "-n", h, "route", "add", l.SrcV4[1].String() + "/32", "dev", name},
 		{"ip", "-n", h, "route", "add", l.SrcV6[1].String() + "/128", "dev", name},
-		{"ip", "netns", "exec", h, "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0",
-			"net.ipv4.conf." + name + ".rp_filter=0"},
+		// slashes: an interface name may hold a dot (eth2.10)
+		{"ip", "netns", "exec", h, "sysctl", "-q", "-w", "net/ipv4/conf/all/rp_filter=0",
+			"net/ipv4/conf/" + name + "/rp_filter=0"},
 	}
 	for _, a := range []netip.Addr{l.SrcV4[0], l.SrcV4[1], l.SrcV6[0], l.SrcV6[1]} {
 		steps = append(steps, []string{"ip", "-n", h, "neigh", "replace", a.String(),

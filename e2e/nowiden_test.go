@@ -32,6 +32,10 @@ type nowidenHost struct {
 	// unchanged: today's rules already admit exactly what the suggestion
 	// does, so suggest --diff exits 0 before loading too
 	unchanged bool
+	// args are given to every suggest run; without them suggest must
+	// refuse (exit 2) when refuses is set
+	args    []string
+	refuses string
 }
 
 var nowidenHosts = []nowidenHost{
@@ -97,7 +101,9 @@ var nowidenHosts = []nowidenHost{
 			{"postgres", "tcp:0.0.0.0:5432", "none", ""},
 			{"named", "udp:0.0.0.0:53", "none", ""},
 		},
-		warnings: []string{"ssh on tcp/22 is admitted over ipv4 today only under runtime conditions"},
+		// ssh under a rate limit: refused until told who may connect
+		refuses: "ssh on tcp/22 is admitted over ipv4 today only under runtime conditions (-m recent)",
+		args:    []string{"--ssh-from", "192.0.2.0/24,2001:db8::/64"},
 	},
 	{
 		name: "dual-stack-differs",
@@ -190,9 +196,14 @@ func testNeverWidens(t *testing.T, h nowidenHost, method string) {
 
 	// The suggestion, with its per-port account on stderr.
 	var stderrs []string
+	if h.refuses != "" {
+		if _, stderr, code := suggestRun(lab, nil); code != 2 || !strings.Contains(stderr, h.refuses) || !strings.Contains(stderr, "--ssh-from") {
+			t.Errorf("fwaudit suggest without %v: exit %d, want 2 and %q naming --ssh-from\nstderr:\n%s", h.args, code, h.refuses, stderr)
+		}
+	}
 	gen := func(format string) string {
 		t.Helper()
-		stdout, stderr, code := suggestRun(lab, nil, "--format", format)
+		stdout, stderr, code := suggestRun(lab, nil, append([]string{"--format", format}, h.args...)...)
 		if code != 0 {
 			t.Fatalf("fwaudit suggest --format %s: exit %d\nstderr:\n%s", format, code, stderr)
 		}
@@ -206,7 +217,7 @@ func testNeverWidens(t *testing.T, h nowidenHost, method string) {
 		if h.unchanged {
 			want = 0
 		}
-		if stdout, stderr, code := suggestRun(lab, nil, "--diff"); code != want {
+		if stdout, stderr, code := suggestRun(lab, nil, append([]string{"--diff"}, h.args...)...); code != want {
 			t.Errorf("suggest --diff before loading: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, want, stdout, stderr)
 		}
 		lab.LoadIptables(v4)
@@ -250,7 +261,7 @@ func testNeverWidens(t *testing.T, h nowidenHost, method string) {
 
 	// Suggesting again on the loaded suggestion changes nothing.
 	if method == "restore" {
-		stdout, stderr, code := suggestRun(lab, nil, "--diff")
+		stdout, stderr, code := suggestRun(lab, nil, append([]string{"--diff"}, h.args...)...)
 		if code != 0 || !strings.HasSuffix(stdout, "no changes\n") {
 			t.Errorf("suggest --diff after loading: exit %d, want 0 and \"no changes\"\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 		}
