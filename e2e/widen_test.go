@@ -12,9 +12,10 @@ import (
 
 // The never-wider measurement: with today's rules loaded, every port is
 // probed from both sources of each family on every link; each suggestion
-// format is loaded in place of today's rules (after `nft flush ruleset`,
-// or over them with --noflush where the suggestion is written for that, on
-// a Docker host) and every probe runs again. A probe refused before and
+// format is loaded in place of today's rules, alone (after `nft flush
+// ruleset`, as suggest's own check judges it), or over them with --noflush
+// where the suggestion is written for that (beside Docker's rules), and
+// every probe runs again. A probe refused before and
 // accepted after is a widening; ssh accepted before and refused after is a
 // cut. Between formats today's rules are loaded again from scratch.
 
