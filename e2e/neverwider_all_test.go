@@ -60,6 +60,7 @@ var knownWiden = map[string]string{
 	"testdata/rules/ufw-server2-diekmann.iptables-save":           "a source-port restriction is not carried into the suggestion",
 	"e2e/testdata/corpus/ufw-server2-diekmann.iptables-save":      "a source-port restriction is not carried into the suggestion",
 	"testdata/suggest/foreign/ufw-server2-diekmann.iptables-save": "a source-port restriction is not carried into the suggestion",
+	"testdata/report/ufw-server2/rules.v4":                        "a source-port restriction is not carried into the suggestion",
 	// -A PREROUTING -i ppp0 --dport 4081 -j DNAT --to-destination
 	// 172.16.2.34: on ppp0, tcp/4081 goes to another host and the local
 	// socket is never reached; the verdict counts what FORWARD lets through
