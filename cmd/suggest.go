@@ -46,16 +46,19 @@ per public listener, SSH always kept reachable, ICMP echo and the ICMPv6
 types IPv6 needs. Sensitive services (databases, caches, admin interfaces)
 are not opened to everyone unless --allow names them.
 
-Never wider than today: for every listener, source and family, the ruleset
-admits at most what the current rules admit, as fwaudit's evaluator judges
-them. Blocklists and source or interface restrictions are carried over,
-ports blocked today stay blocked, a port admitted today only under runtime
+Never wider than today: for every listener, source, family and input
+interface, the ruleset admits at most what the current rules admit, as
+fwaudit's evaluator judges them. Blocklists and source or interface
+restrictions are carried over (per interface where they differ), ports
+blocked today stay blocked, a port admitted today only under runtime
 conditions (rate limits, recent lists, ipsets) is kept closed, and a
 sensitive service reachable today from some sources only stays so. ssh stays
-reachable from wherever it is reachable now. Only --allow and --ssh-from may
-open more; --ignore-current builds from the listeners alone, as on a host
-without rules. When a family's rules cannot be read (not root, --offline
-without --rules/--rules6), only ssh is opened in it.
+reachable from wherever it is reachable now; when it is admitted only under
+runtime conditions (a port knock, ufw limit), suggest refuses (exit 2) until
+--ssh-from or --allow ssh=CIDR says who may connect. Only --allow and
+--ssh-from may open more; --ignore-current builds from the listeners alone,
+as on a host without rules. When a family's rules cannot be read (not root,
+--offline without --rules/--rules6), only ssh is opened in it.
 
 Only the ruleset goes to stdout. On stderr: warnings, and per port what
 loading the ruleset changes ("tcp/25: open → blocked (nothing listens)").

@@ -47,7 +47,8 @@ type Lab struct {
 
 	mu        sync.Mutex
 	procs     []*Proc
-	extra     []*Netns // namespaces added with AddBackend, deleted on cleanup
+	extra     []*Netns // namespaces added with AddBackend or AddLink, deleted on cleanup
+	links     int      // links added (AddLink)
 	ufwDir    string
 	synOnlyOn bool
 }

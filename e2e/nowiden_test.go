@@ -39,6 +39,10 @@ type nowidenHost struct {
 	// also loaded as the nft file suggest writes by default there, over
 	// today's tables (it replaces them itself)
 	native bool
+	// args are given to every suggest run; without them suggest must
+	// refuse (exit 2) when refuses is set
+	args    []string
+	refuses string
 }
 
 var nowidenHosts = []nowidenHost{
@@ -105,7 +109,9 @@ var nowidenHosts = []nowidenHost{
 			{"postgres", "tcp:0.0.0.0:5432", "none", ""},
 			{"named", "udp:0.0.0.0:53", "none", ""},
 		},
-		warnings: []string{"ssh on tcp/22 is admitted over ipv4 today only under runtime conditions"},
+		// ssh under a rate limit: refused until told who may connect
+		refuses: "ssh on tcp/22 is admitted over ipv4 today only under runtime conditions (-m recent)",
+		args:    []string{"--ssh-from", "192.0.2.0/24,2001:db8::/64"},
 	},
 	{
 		// native nftables: the default suggestion is an nft file that
@@ -237,9 +243,14 @@ func testNeverWidens(t *testing.T, h nowidenHost, method string) {
 
 	// The suggestion, with its per-port account on stderr.
 	var stderrs []string
+	if h.refuses != "" {
+		if _, stderr, code := suggestRun(lab, nil); code != 2 || !strings.Contains(stderr, h.refuses) || !strings.Contains(stderr, "--ssh-from") {
+			t.Errorf("fwaudit suggest without %v: exit %d, want 2 and %q naming --ssh-from\nstderr:\n%s", h.args, code, h.refuses, stderr)
+		}
+	}
 	gen := func(format string) string {
 		t.Helper()
-		stdout, stderr, code := suggestRun(lab, nil, "--format", format)
+		stdout, stderr, code := suggestRun(lab, nil, append([]string{"--format", format}, h.args...)...)
 		if code != 0 {
 			t.Fatalf("fwaudit suggest --format %s: exit %d\nstderr:\n%s", format, code, stderr)
 		}
@@ -253,7 +264,7 @@ func testNeverWidens(t *testing.T, h nowidenHost, method string) {
 		if h.unchanged {
 			want = 0
 		}
-		if stdout, stderr, code := suggestRun(lab, nil, "--diff"); code != want {
+		if stdout, stderr, code := suggestRun(lab, nil, append([]string{"--diff"}, h.args...)...); code != want {
 			t.Errorf("suggest --diff before loading: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, want, stdout, stderr)
 		}
 		lab.LoadIptables(v4)
@@ -265,7 +276,7 @@ func testNeverWidens(t *testing.T, h nowidenHost, method string) {
 	case "nft-native":
 		// no --format: on a native nft host suggest writes nft, says that
 		// it replaces the admin's table, and --diff counts only real changes
-		ruleset, stderr, code := suggestRun(lab, nil)
+		ruleset, stderr, code := suggestRun(lab, nil, h.args...)
 		if code != 0 || !strings.Contains(stderr, "note: writing an nft file") || !strings.Contains(ruleset, "delete table inet filter") {
 			t.Fatalf("fwaudit suggest on a native nft host: exit %d, want 0, a note and a file that replaces table inet filter\nstdout:\n%s\nstderr:\n%s", code, ruleset, stderr)
 		}
@@ -274,7 +285,7 @@ func testNeverWidens(t *testing.T, h nowidenHost, method string) {
 		if h.unchanged {
 			want = 0
 		}
-		if stdout, stderr, code := suggestRun(lab, nil, "--diff"); code != want {
+		if stdout, stderr, code := suggestRun(lab, nil, append([]string{"--diff"}, h.args...)...); code != want {
 			t.Errorf("suggest --diff (nft) before loading: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, want, stdout, stderr)
 		}
 		lab.LoadNft(ruleset)
@@ -283,12 +294,12 @@ func testNeverWidens(t *testing.T, h nowidenHost, method string) {
 		}
 	case "ufw":
 		// no --format: on a ufw host suggest speaks ufw, and says so
-		script, stderr, code := suggestRun(lab, nil)
+		script, stderr, code := suggestRun(lab, nil, h.args...)
 		if code != 0 || !strings.Contains(stderr, "note: writing ufw commands") {
 			t.Fatalf("fwaudit suggest on a ufw host: exit %d, want 0 and a note that it writes ufw commands\nstderr:\n%s", code, stderr)
 		}
 		stderrs = append(stderrs, stderr)
-		if stdout, stderr, code := suggestRun(lab, nil, "--diff"); code != 1 {
+		if stdout, stderr, code := suggestRun(lab, nil, append([]string{"--diff"}, h.args...)...); code != 1 {
 			t.Errorf("suggest --diff (ufw) before running the script: exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 		}
 		t.Logf("ufw script output:\n%s", lab.UfwScript(script))
@@ -342,7 +353,7 @@ func testNeverWidens(t *testing.T, h nowidenHost, method string) {
 
 	// Suggesting again on the loaded suggestion changes nothing.
 	if method == "restore" || method == "ufw" || method == "nft-native" {
-		stdout, stderr, code := suggestRun(lab, nil, "--diff")
+		stdout, stderr, code := suggestRun(lab, nil, append([]string{"--diff"}, h.args...)...)
 		if code != 0 || !strings.HasSuffix(stdout, "no changes\n") {
 			t.Errorf("suggest --diff after loading: exit %d, want 0 and \"no changes\"\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 		}

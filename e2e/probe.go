@@ -76,7 +76,20 @@ func (lab *Lab) ProbeAll(reqs []ProbeReq) []ProbeResult {
 // ProbeSpecs is ProbeAll with source ports.
 func (lab *Lab) ProbeSpecs(reqs []ProbeSpec) []ProbeResult {
 	lab.T.Helper()
-	res := lab.probeOnce(reqs, ProbeTimeout)
+	res, err := probeIn(lab.Peer, reqs)
+	if err != nil {
+		lab.T.Fatal(err)
+	}
+	return res
+}
+
+// probeIn runs reqs from ns, retrying once those that timed out. It does
+// not touch the test, so it may run on any goroutine.
+func probeIn(ns *Netns, reqs []ProbeSpec) ([]ProbeResult, error) {
+	res, err := probeOnceIn(ns, reqs, ProbeTimeout)
+	if err != nil {
+		return nil, err
+	}
 	var again []int
 	for i, r := range res {
 		if r.Detail == "fail timeout" {
@@ -88,11 +101,15 @@ func (lab *Lab) ProbeSpecs(reqs []ProbeSpec) []ProbeResult {
 		for j, i := range again {
 			retry[j] = reqs[i]
 		}
-		for j, r := range lab.probeOnce(retry, RetryTimeout) {
+		again2, err := probeOnceIn(ns, retry, RetryTimeout)
+		if err != nil {
+			return nil, err
+		}
+		for j, r := range again2 {
 			res[again[j]] = r
 		}
 	}
-	return res
+	return res, nil
 }
 
 // ProbeOnce is a single attempt per request, without retries (for counter
@@ -104,21 +121,33 @@ func (lab *Lab) ProbeOnce(reqs []ProbeReq, timeout time.Duration) []ProbeResult 
 
 func (lab *Lab) probeOnce(reqs []ProbeSpec, timeout time.Duration) []ProbeResult {
 	lab.T.Helper()
+	res, err := probeOnceIn(lab.Peer, reqs, timeout)
+	if err != nil {
+		lab.T.Fatal(err)
+	}
+	return res
+}
+
+// probeOnceIn is one attempt per request from ns, in one helper process.
+func probeOnceIn(ns *Netns, reqs []ProbeSpec, timeout time.Duration) ([]ProbeResult, error) {
 	if len(reqs) == 0 {
-		return nil
+		return nil, nil
 	}
 	args := []string{SvcBin, "probe", "-timeout", timeout.String()}
 	for _, r := range reqs {
 		args = append(args, r.arg())
 	}
-	out := lab.Peer.Run(args...)
+	out, stderr, err := ns.Exec(nil, args...)
+	if err != nil {
+		return nil, fmt.Errorf("probe in %s: %v\nstderr: %s", ns.Name, err, stderr)
+	}
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
 	if len(lines) != len(reqs) {
-		lab.T.Fatalf("probe: %d requests, %d answers:\n%s", len(reqs), len(lines), out)
+		return nil, fmt.Errorf("probe in %s: %d requests, %d answers:\n%s", ns.Name, len(reqs), len(lines), out)
 	}
 	res := make([]ProbeResult, len(reqs))
 	for i, l := range lines {
 		res[i] = ProbeResult{OK: l == "ok", Detail: l}
 	}
-	return res
+	return res, nil
 }

@@ -11,7 +11,11 @@ import (
 // (per DESIGN.md's verdicts) accepted on the input path of every ruleset,
 // for a first TCP SYN (or UDP datagram) arriving on any non-loopback
 // interface, from any source port.
-func (e *Evaluator) Evaluate(q Query) Result {
+func (e *Evaluator) Evaluate(q Query) Result { return e.evaluate(q, nil) }
+
+// evaluate answers q; with each, it also appends the answer on every
+// interface alone (EvaluateEach).
+func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 	proto, err := parseProto(q.Proto)
 	if err != nil || proto == -1 {
 		return Result{Verdict: Unknown, Reasons: []string{fmt.Sprintf("unknown protocol %q", q.Proto)}}
@@ -119,11 +123,23 @@ func (e *Evaluator) Evaluate(q Query) Result {
 		pi.name = iface
 		per = append(per, pi)
 	}
-	res := e.result(q, proto, w, per, followed)
-	if w.nat.wildcard {
-		e.limitDestinations(&res, dsts, dstMay)
+	judge := func(per []ifaceSets) Result {
+		res := e.result(q, proto, w, per, followed)
+		if w.nat.wildcard {
+			e.limitDestinations(&res, dsts, dstMay)
+		}
+		return res
 	}
-	return res
+	if each != nil {
+		for _, p := range per {
+			name := p.name
+			if name == genericIface {
+				name = ""
+			}
+			*each = append(*each, IfaceResult{Iface: name, Result: judge([]ifaceSets{p})})
+		}
+	}
+	return judge(per)
 }
 
 // translatedFrom lists the ports a nat rule on the input path translates

@@ -7,10 +7,12 @@
 # package's tests dpkg-deb, lintian, man-db (man), systemd
 # (systemd-analyze) and bash-completion; for the Ansible fleet test
 # ansible-core (ansible-playbook), openssh-server (sshd), openssh-client and
-# ansible-lint (make lint), with no ssh daemon started on this machine.
+# ansible-lint (make lint), and firewalld (firewalld, firewall-cmd; run by
+# the kernel tests in a namespace with a dbus-daemon of their own), with no ssh,
+# dbus or firewalld daemon started on this machine.
 set -eu
 need=()
-for pair in iptables-restore:iptables iptables-legacy:iptables nft:nftables ufw:ufw ip:iproute2 ss:iproute2 netstat:net-tools sysctl:procps unshare:util-linux nsenter:util-linux dockerd:docker.io docker:docker.io containerd:containerd runc:runc containerd-shim-runc-v2:containerd docker-proxy:docker.io chromium:chromium setpriv:util-linux dpkg-deb:dpkg lintian:lintian man:man-db systemd-analyze:systemd ansible-playbook:ansible-core sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client ansible-lint:ansible-lint; do
+for pair in iptables-restore:iptables iptables-legacy:iptables nft:nftables ufw:ufw ip:iproute2 ss:iproute2 netstat:net-tools sysctl:procps unshare:util-linux nsenter:util-linux dockerd:docker.io docker:docker.io containerd:containerd runc:runc containerd-shim-runc-v2:containerd docker-proxy:docker.io chromium:chromium setpriv:util-linux dpkg-deb:dpkg lintian:lintian man:man-db systemd-analyze:systemd ansible-playbook:ansible-core sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client ansible-lint:ansible-lint firewalld:firewalld firewall-cmd:firewalld; do
 	bin=${pair%%:*} pkg=${pair##*:}
 	if ! command -v "$bin" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$bin" ] && ! [ -x "/sbin/$bin" ]; then
 		need+=("$pkg")

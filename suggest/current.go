@@ -98,3 +98,18 @@ func queryAddr(l scan.Listener, fam firewall.Family) netip.Addr {
 	}
 	return a
 }
+
+// each is who today's rules let open a NEW connection to l over fam on
+// every interface alone (firewall.EvaluateEach); nil for a socket bound to
+// a device (it hears one interface) or when the rules are not known.
+func (c *Current) each(l scan.Listener, fam firewall.Family) []firewall.IfaceResult {
+	if l.Device != "" && l.Device != "lo" {
+		return nil
+	}
+	ev := c.evaluator(fam, "")
+	if ev == nil {
+		return nil
+	}
+	_, each := ev.EvaluateEach(firewall.Query{Proto: l.Proto, Addr: queryAddr(l, fam), Port: l.Port})
+	return each
+}

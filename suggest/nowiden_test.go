@@ -128,15 +128,17 @@ func TestNeverWider(t *testing.T) {
 			v4:    rules(":INPUT DROP [0:0]", "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT", "-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT"),
 			v6:    dropAll,
 			rules: []string{"ipv4 tcp/22", "ipv4 tcp/80"}},
-		{name: "conditional today: ssh kept, the rest closed", listeners: []scan.Listener{
+		{name: "conditional today: ssh from --ssh-from, the rest closed", listeners: []scan.Listener{
 			lst("tcp", "0.0.0.0", 22, "sshd", false), lst("tcp", "0.0.0.0", 8080, "myapp", false)},
 			v4: rules(":INPUT DROP [0:0]",
 				"-A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -m recent --update --seconds 60 --hitcount 4 --name ssh --mask 255.255.255.255 --rsource -j DROP",
 				"-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
 				"-A INPUT -p tcp -m tcp --dport 8080 -m hashlimit --hashlimit-upto 5/sec --hashlimit-name web -j ACCEPT"),
-			v6:       dropAll,
-			rules:    []string{"ipv4 tcp/22"},
-			warnings: []string{"ssh on tcp/22 is admitted over ipv4 today only under runtime conditions (-m recent)"}},
+			v6: dropAll,
+			opts: func(t testing.TB) Options {
+				return Options{SSHFrom: mustPrefixes(t, "198.51.100.0/24")}
+			},
+			rules: []string{"ipv4 tcp/22 from 198.51.100.0/24"}},
 		{name: "rules not known: ssh only", listeners: []scan.Listener{sshd, nginx},
 			v4: notRead, v6: dropAll,
 			rules:    []string{"ipv4 tcp/22"},
@@ -144,8 +146,10 @@ func TestNeverWider(t *testing.T) {
 		{name: "interfaces carried over", listeners: []scan.Listener{sshd, lst("tcp", "0.0.0.0", 8080, "myapp", false)},
 			v4: rules(":INPUT DROP [0:0]", "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT", "-A INPUT -i eth1 -p tcp -m tcp --dport 8080 -j ACCEPT",
 				"-A INPUT -i eth2 -s 10.0.0.0/8 -p tcp -m tcp --dport 8080 -j ACCEPT"),
-			v6:    acceptAll,
-			rules: []string{"ipv4 tcp/22", "ipv6 tcp/22", "ipv4 tcp/8080 on eth1", "ipv4 tcp/8080 on eth2"}},
+			v6: acceptAll,
+			// eth2 admits 10.0.0.0/8 alone: the pooled answer (restricted
+			// on eth1, eth2) would open it there to everyone
+			rules: []string{"ipv4 tcp/22", "ipv6 tcp/22", "ipv4 tcp/8080 on eth1", "ipv4 tcp/8080 on eth2 from 10.0.0.0/8"}},
 		{name: "dual-stack socket whose families differ", listeners: []scan.Listener{sshd, nginx,
 			lst("udp", "::", 53, "named", true), lst("tcp", "::", 8080, "unknownd", true)},
 			v4: rules(":INPUT DROP [0:0]", "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT", "-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT",

@@ -237,6 +237,9 @@ func Build(listeners []scan.Listener, opts Options) (*Policy, []Warning, error) 
 			}
 		}
 	}
+	if b.refusal != nil {
+		return nil, nil, b.refusal
+	}
 	b.ping()
 	slices.SortStableFunc(b.p.SSH, cmpRule)
 	slices.SortStableFunc(b.p.Rules, cmpRule)
@@ -286,39 +289,50 @@ func (b *builder) listener(l scan.Listener, ssh bool, allows []Spec, reason stri
 		if rc == nil || b.isPublished(l) {
 			continue // a published port without a socket is reached through FORWARD only
 		}
-		ins := []string{""}
-		switch {
-		case l.Device != "" && l.Device != "lo" && safeIfaceName(l.Device):
-			// SO_BINDTODEVICE: the socket only hears what arrives there
-			ins = []string{l.Device}
-		case len(rc.ifaces) > 0:
-			ins = nil
-			for _, in := range rc.ifaces {
-				if safeIfaceName(in) {
-					ins = append(ins, in)
-				} else {
-					b.note(fmt.Sprintf("# %s on %s/%d is not opened on interface %q for %s: the name cannot be written safely", nameOf(l), l.Proto, l.Port, in, fam))
-				}
+		parts := []*reach{rc}
+		if rc.each != nil {
+			parts = rc.each
+		}
+		for _, rc := range parts {
+			b.rulesFor(l, fam, rc, ssh, reason)
+		}
+	}
+}
+
+// rulesFor adds the rules that admit rc to l over fam.
+func (b *builder) rulesFor(l scan.Listener, fam firewall.Family, rc *reach, ssh bool, reason string) {
+	ins := []string{""}
+	switch {
+	case l.Device != "" && l.Device != "lo" && safeIfaceName(l.Device):
+		// SO_BINDTODEVICE: the socket only hears what arrives there
+		ins = []string{l.Device}
+	case len(rc.ifaces) > 0:
+		ins = nil
+		for _, in := range rc.ifaces {
+			if safeIfaceName(in) {
+				ins = append(ins, in)
+			} else {
+				b.note(fmt.Sprintf("# %s on %s/%d is not opened on interface %q for %s: the name cannot be written safely", nameOf(l), l.Proto, l.Port, in, fam))
 			}
 		}
-		dsts := []netip.Addr{{}}
-		if len(rc.dsts) > 0 {
-			// today's rules admit it at these addresses only
-			dsts = rc.dsts
-		}
-		for _, in := range ins {
-			for _, dst := range dsts {
-				r := Rule{Family: fam, Proto: l.Proto, Port: l.Port, Service: l.Service, In: in,
-					Sources: rc.sources, Except: rc.except, Dst: dst,
-					Process: sanitize(l.Process), Review: l.Service == "" && !ssh, Reason: reason}
-				if ssh && r.Service == "" {
-					r.Service = "ssh"
-				}
-				if l.Exposure == scan.ExposureSpecific {
-					r.Dst = l.Address.Unmap()
-				}
-				b.add(r, ssh)
+	}
+	dsts := []netip.Addr{{}}
+	if len(rc.dsts) > 0 {
+		// today's rules admit it at these addresses only
+		dsts = rc.dsts
+	}
+	for _, in := range ins {
+		for _, dst := range dsts {
+			r := Rule{Family: fam, Proto: l.Proto, Port: l.Port, Service: l.Service, In: in,
+				Sources: rc.sources, Except: rc.except, Dst: dst,
+				Process: sanitize(l.Process), Review: l.Service == "" && !ssh, Reason: reason}
+			if ssh && r.Service == "" {
+				r.Service = "ssh"
 			}
+			if l.Exposure == scan.ExposureSpecific {
+				r.Dst = l.Address.Unmap()
+			}
+			b.add(r, ssh)
 		}
 	}
 }
@@ -333,6 +347,7 @@ type builder struct {
 	warnings []Warning
 	noted    map[string]bool
 	pubs     map[firewall.Family][]publish // Docker's published ports, per family (docker.go)
+	refusal  error                         // the first reason to refuse the whole suggestion
 }
 
 // isPublished: l stands for a published port no socket receives.

@@ -16,6 +16,10 @@ type reach struct {
 	except  []netip.Prefix // dropped before the accept (sources nil)
 	ifaces  []string       // nil: on any interface
 	dsts    []netip.Addr   // nil: at any of the host's addresses
+	// each, when set, replaces the above: today's rules admit different
+	// sources on different interfaces, and each of these admits one
+	// interface's (ifaces holds it; none for any other interface)
+	each []*reach
 }
 
 // reachFor decides whom the suggestion admits to l over fam: what a flag
@@ -83,7 +87,7 @@ func (b *builder) reachFor(l scan.Listener, fam firewall.Family, ssh bool, allow
 		if sensitive {
 			return closeSensitive(", open to everyone today")
 		}
-		return &reach{except: withoutLoopback(res.Except)}, "", false
+		return b.perInterface(l, fam, ssh, &reach{except: withoutLoopback(res.Except)}), "", false
 	case firewall.Restricted:
 		rc := &reach{ifaces: slices.Clone(res.Interfaces)}
 		if len(res.Destinations) > 0 {
@@ -112,7 +116,7 @@ func (b *builder) reachFor(l scan.Listener, fam firewall.Family, ssh bool, allow
 				nameOf(l), l.Proto, l.Port, fam, describe(rc.sources, rc.ifaces)),
 				Hint: fmt.Sprintf("to change who may connect: --allow %s=%s or --deny %s", specName(l), cidrList(rc.sources), specName(l))})
 		}
-		return rc, "", false
+		return b.perInterface(l, fam, ssh, rc), "", false
 	case firewall.Blocked:
 		if ssh {
 			b.warn(Warning{Msg: fmt.Sprintf("ssh on %s is not reachable over %s today and stays closed there", port, fam),
@@ -122,14 +126,11 @@ func (b *builder) reachFor(l scan.Listener, fam firewall.Family, ssh bool, allow
 	case firewall.Conditional:
 		cond := strings.Join(res.Reasons, "; ")
 		if ssh {
-			may := addrsOf(withoutLoopback(res.Sources))
-			rc := reachOfSet(may, fam)
-			if rc == nil {
+			if len(addrsOf(withoutLoopback(res.Sources))) == 0 {
 				return nil, "", false
 			}
-			rc.ifaces = slices.Clone(res.Interfaces)
-			b.warn(Warning{Msg: fmt.Sprintf("ssh on %s is admitted over %s today only under runtime conditions (%s): it stays reachable from where it may be today, without them", port, fam, cond)})
-			return rc, "ssh is kept reachable where the current rules may admit it; their runtime conditions are not carried over", false
+			b.refuseRuntime(port, fam, cond)
+			return nil, "", false
 		}
 		return nil, fmt.Sprintf("the current rules admit it only under runtime conditions (%s); kept closed: --allow %s opens it", cond, specName(l)), false
 	}
@@ -148,6 +149,119 @@ func singleAddrs(ps []netip.Prefix) ([]netip.Addr, bool) {
 	return out, true
 }
 
+// perInterface keeps rc, today's answer over all interfaces together,
+// unless today's rules admit different sources on different interfaces (a
+// blocklist on one of two outside interfaces): then it admits on each
+// interface what today's rules admit there, so that no source gets in on
+// an interface where it is kept out today. An interface the rules do not
+// name (offline) gets what every interface admits, since its rule is
+// also met on the named ones. An interface where the answer depends on
+// runtime state admits no one for sure, so it gets nothing. A port
+// Docker publishes keeps the pooled answer (its forward rules are per
+// port, not per interface).
+func (b *builder) perInterface(l scan.Listener, fam firewall.Family, ssh bool, rc *reach) *reach {
+	if b.publishedTo(l, fam) {
+		return rc
+	}
+	each := b.opts.Current.each(l, fam)
+	if len(each) < 2 {
+		return rc
+	}
+	// the pooled answer is exact when every interface that admits
+	// anyone admits the same, and each is named (it can be written as
+	// iifname)
+	var first addrs
+	exact, seen := true, false
+	every := allAddrs(fam)
+	sets := make([]addrs, len(each))
+	for i, r := range each {
+		var a addrs
+		switch r.Verdict {
+		case firewall.Open, firewall.Restricted, firewall.Blocked:
+			a, _ = admitted(r.Result, fam)
+			a = a.subtract(addrsOf(withoutLoopbackAll(fam)))
+		case firewall.Conditional:
+			exact = false // who gets in there depends on runtime state
+			if ssh && len(addrsOf(withoutLoopback(r.Sources))) > 0 {
+				b.refuseRuntime(fmt.Sprintf("%s/%d on %s", l.Proto, l.Port, ifaceName(r.Iface)), fam, strings.Join(r.Reasons, "; "))
+				return nil
+			}
+		default:
+			return rc
+		}
+		sets[i] = a
+		every = intersect(every, a, fam)
+		if len(a) == 0 {
+			continue
+		}
+		if seen && !a.equal(first) || r.Iface == "" && len(every) == 0 {
+			exact = false
+		}
+		first, seen = a, true
+	}
+	if exact {
+		return rc
+	}
+	out := &reach{}
+	for i, r := range each {
+		if len(sets[i]) == 0 {
+			continue
+		}
+		sub := reachOfSet(sets[i], fam)
+		if r.Iface == "" {
+			sub = reachOfSet(every, fam)
+			if sub == nil {
+				continue
+			}
+		} else {
+			sub.ifaces = []string{r.Iface}
+		}
+		sub.dsts = rc.dsts // today's destination limit holds on every interface
+		out.each = append(out.each, sub)
+	}
+	if len(out.each) == 0 {
+		return nil
+	}
+	return out
+}
+
+// refuseRuntime refuses the suggestion: ssh is admitted today only under
+// runtime conditions (a set filled at runtime, a port knock, a rate
+// limit), which the suggestion cannot carry over. Without them it would
+// admit for sure whom they admit only maybe; closing it could lock the
+// admin out. --ssh-from (or --allow ssh=CIDR) says who may connect.
+func (b *builder) refuseRuntime(where string, fam firewall.Family, cond string) {
+	if b.refusal == nil {
+		b.refusal = optionErrorf("ssh on %s is admitted over %s today only under runtime conditions (%s), which a suggestion cannot keep: without them it would let in for sure whom they let in only maybe, and closing it could lock you out; say who may connect with --ssh-from CIDR[,CIDR...] (or --allow ssh=CIDR)", where, fam, cond)
+	}
+}
+
+// ifaceName names an interface of an answer ("" offline: any other).
+func ifaceName(i string) string {
+	if i == "" {
+		return "any other interface"
+	}
+	return i
+}
+
+// publishedTo: Docker publishes a port to l in fam.
+func (b *builder) publishedTo(l scan.Listener, fam firewall.Family) bool {
+	return slices.ContainsFunc(b.pubs[fam], func(p publish) bool { return p.receives(l) })
+}
+
+// intersect is what a and b both hold.
+func intersect(a, b addrs, fam firewall.Family) addrs {
+	return a.subtract(allAddrs(fam).subtract(b))
+}
+
+// withoutLoopbackAll is the loopback range of fam.
+func withoutLoopbackAll(fam firewall.Family) []netip.Prefix {
+	if fam == firewall.IPv6 {
+		return loopbackNets[1:]
+	}
+	return loopbackNets[:1]
+}
+
 // reachOfSet admits the addresses of a: as sources when they are the
 // smaller side, else as everyone except the rest.
 func reachOfSet(a addrs, fam firewall.Family) *reach {
@@ -155,7 +269,11 @@ func reachOfSet(a addrs, fam firewall.Family) *reach {
 	case len(a) == 0:
 		return nil
 	case a.fraction(fam) > 0.5:
-		return &reach{except: withoutLoopback(allAddrs(fam).subtract(a).prefixes())}
+		ex := withoutLoopback(allAddrs(fam).subtract(a).prefixes())
+		if len(ex) == 0 {
+			return &reach{}
+		}
+		return &reach{except: ex}
 	}
 	return &reach{sources: a.prefixes()}
 }

@@ -106,8 +106,69 @@ func (b *builder) verifyOn(fam firewall.Family, sets []*firewall.Ruleset, h fire
 			return fmt.Errorf("refusing: the suggested ruleset would admit %s to %s over %s, which the current rules do not (%s today); this is a bug in fwaudit, please report it",
 				extra, where(d.l), fam, verdictText(before))
 		}
+		if dev != "" || b.publishedTo(d.l, fam) {
+			continue
+		}
+		// and on every interface alone: the pooled answers say only who
+		// gets in somewhere (a port Docker publishes is judged pooled, as
+		// its forward rules are written)
+		_, afterEach := ev.EvaluateEach(firewall.Query{Proto: d.l.Proto, Addr: queryAddr(d.l, fam), Port: d.l.Port})
+		for _, p := range pairByIface(cur.each(d.l, fam), afterEach) {
+			if extra := wider(p.after, p.before, fam); extra != "" {
+				return fmt.Errorf("refusing: the suggested ruleset would admit %s to %s over %s on %s, which the current rules do not (%s today there); this is a bug in fwaudit, please report it",
+					extra, where(d.l), fam, p.iface, verdictText(p.before))
+			}
+		}
 	}
 	return nil
+}
+
+// ifacePair is one interface's answer today and after loading.
+type ifacePair struct {
+	iface         string
+	before, after firewall.Result
+}
+
+// pairByIface pairs the per-interface answers of two evaluators by name;
+// an interface one side does not name (offline) is answered there by its
+// "any other interface".
+func pairByIface(before, after []firewall.IfaceResult) []ifacePair {
+	find := func(list []firewall.IfaceResult, name string) (firewall.Result, bool) {
+		var other *firewall.Result
+		for i := range list {
+			if list[i].Iface == name {
+				return list[i].Result, true
+			}
+			if list[i].Iface == "" {
+				other = &list[i].Result
+			}
+		}
+		if other != nil {
+			return *other, true
+		}
+		return firewall.Result{}, false
+	}
+	var names []string
+	for _, l := range [][]firewall.IfaceResult{before, after} {
+		for _, r := range l {
+			if !slices.Contains(names, r.Iface) {
+				names = append(names, r.Iface)
+			}
+		}
+	}
+	var out []ifacePair
+	for _, n := range names {
+		b, ok1 := find(before, n)
+		a, ok2 := find(after, n)
+		if ok1 && ok2 {
+			name := n
+			if name == "" {
+				name = "any other interface"
+			}
+			out = append(out, ifacePair{name, b, a})
+		}
+	}
+	return out
 }
 
 // admitted is the set of sources a result lets in, and the interfaces it
