@@ -188,3 +188,21 @@ func (f *Firewalld) Log() string {
 
 // Stop ends firewalld and its dbus-daemon by PID (the lab does too).
 func (f *Firewalld) Stop() { f.proc.kill() }
+
+// Script runs a shell script (fwaudit suggest --format firewalld) with sh
+// in the lab host, its firewall-cmd talking to this firewalld; a failure
+// fails the test. A script is many firewall-cmd runs: it gets the time
+// of several commands.
+func (f *Firewalld) Script(script string) string {
+	f.lab.T.Helper()
+	p := filepath.Join(f.Dir, fmt.Sprintf("script-%d.sh", labSeq.Add(1)))
+	if err := os.WriteFile(p, []byte(script), 0o600); err != nil {
+		f.lab.T.Fatal(err)
+	}
+	out, stderr, err := runCmdWithin(5*cmdTimeout, f.lab.Dir, nil, nil, "ip", "netns", "exec", f.lab.Host.Name,
+		"env", "DBUS_SYSTEM_BUS_ADDRESS="+f.bus, "sh", p)
+	if err != nil {
+		f.lab.T.Fatalf("sh %s: %v\n%s%s", p, err, out, stderr)
+	}
+	return out
+}

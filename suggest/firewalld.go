@@ -66,6 +66,123 @@ func firewalldZone(sets []*firewall.Ruleset) (zone string, nft bool) {
 	return "", false
 }
 
+// firewalldBindings reads which zone each interface is bound to, from
+// the dispatch chain firewalld makes (nft: iifname "eth0" goto
+// filter_IN_internal; iptables: -i eth0 -g IN_internal).
+func firewalldBindings(sets []*firewall.Ruleset) map[string]string {
+	out := map[string]string{}
+	for _, rs := range sets {
+		for _, t := range rs.Tables {
+			name := "INPUT_ZONES"
+			if t.NftFamily != "" {
+				name = "filter_INPUT_ZONES"
+			}
+			c := t.Chain(name)
+			if c == nil {
+				continue
+			}
+			for _, r := range c.Rules {
+				f := strings.Fields(r.Text)
+				iface := ""
+				for i := 0; i+1 < len(f); i++ {
+					if f[i] == "iifname" || f[i] == "-i" {
+						iface = strings.Trim(f[i+1], `"`)
+					}
+				}
+				target := f[len(f)-1]
+				if iface == "" || !(strings.HasPrefix(target, "filter_IN_") || strings.HasPrefix(target, "IN_")) {
+					continue
+				}
+				if _, ok := out[iface]; !ok {
+					out[iface] = strings.TrimPrefix(strings.TrimPrefix(target, "filter_IN_"), "IN_")
+				}
+			}
+		}
+	}
+	return out
+}
+
+// zoneWide turns the rules limited to input interfaces into rules for
+// the whole zone: a zone's rules apply to every interface it holds, so
+// a port is opened in the zone when every interface of the zone admits
+// the same sources to it today. Otherwise it is left out (narrower) with
+// a note; for ssh that could lock the admin out, so it is an error that
+// names --ssh-from.
+// Rules for interfaces of other zones are left out: those zones keep
+// today's settings.
+func zoneWide(rules []Rule, zoneIfaces []string) ([]Rule, []string, error) {
+	type key struct {
+		fam   firewall.Family
+		proto string
+		port  uint16
+		dst   netip.Addr
+	}
+	keyOf := func(r Rule) key { return key{r.Family, r.Proto, r.Port, r.Dst} }
+	on := map[key][]Rule{}      // the rules on the zone's interfaces
+	named := map[key][]string{} // every interface with a rule, for the notes
+	for _, r := range rules {
+		if r.In == "" {
+			continue
+		}
+		named[keyOf(r)] = append(named[keyOf(r)], r.In)
+		if slices.Contains(zoneIfaces, r.In) {
+			on[keyOf(r)] = append(on[keyOf(r)], r)
+		}
+	}
+	var out []Rule
+	var notes []string
+	done := map[key]bool{}
+	for _, r := range rules {
+		if r.In == "" {
+			out = append(out, r)
+			continue
+		}
+		k := keyOf(r)
+		if done[k] {
+			continue
+		}
+		done[k] = true
+		rs := on[k]
+		covered := len(zoneIfaces) > 0
+		var ins []string
+		for _, x := range rs {
+			ins = append(ins, x.In)
+		}
+		for _, i := range zoneIfaces {
+			covered = covered && slices.Contains(ins, i)
+		}
+		if !covered {
+			held := "which interfaces the zone holds is not known"
+			if len(zoneIfaces) > 0 {
+				held = "the zone's rules apply to all of its interfaces (" + strings.Join(zoneIfaces, ", ") + ")"
+			}
+			if r.Service == "ssh" {
+				return nil, nil, fmt.Errorf("ssh on %s/%d over %s is admitted today on %s only, and %s: firewalld's zone cannot say that without locking someone out; use --format iptables or nft, or say who may connect with --ssh-from", r.Proto, r.Port, r.Family, strings.Join(named[k], ", "), held)
+			}
+			notes = append(notes, fmt.Sprintf("# %s/%d over %s is not opened in the zone: today it is admitted on %s only, and %s", r.Proto, r.Port, r.Family, strings.Join(named[k], ", "), held))
+			continue
+		}
+		// the zone admits what each of its interfaces admits today only
+		// when they all admit the same
+		same := true
+		for _, x := range rs[1:] {
+			same = same && addrsOf(x.Sources).equal(addrsOf(rs[0].Sources)) && (x.Sources == nil) == (rs[0].Sources == nil) &&
+				addrsOf(x.Except).equal(addrsOf(rs[0].Except))
+		}
+		if !same {
+			if r.Service == "ssh" {
+				return nil, nil, fmt.Errorf("ssh on %s/%d over %s admits other sources on each of %s today (a reverse-path check, or rules of other tools): firewalld's zone cannot say that without locking someone out; use --format iptables or nft, or say who may connect with --ssh-from", r.Proto, r.Port, r.Family, strings.Join(zoneIfaces, ", "))
+			}
+			notes = append(notes, fmt.Sprintf("# %s/%d over %s is not opened in the zone: today it admits other sources on each of %s", r.Proto, r.Port, r.Family, strings.Join(zoneIfaces, ", ")))
+			continue
+		}
+		z := rs[0]
+		z.In = ""
+		out = append(out, z)
+	}
+	return out, notes, nil
+}
+
 // fwdRule is one setting of the zone the suggestion makes.
 type fwdRule struct {
 	fam     firewall.Family // "" for both (a service or a port)
@@ -79,7 +196,7 @@ type fwdRule struct {
 // firewalldRules lists p's settings for the zone, and the comments for
 // what it cannot say in firewalld's terms (a rule limited to an input
 // interface: firewalld binds interfaces to zones, not rules).
-func firewalldRules(p *Policy) ([]fwdRule, []string) {
+func firewalldRules(p *Policy) ([]fwdRule, []string, error) {
 	var out []fwdRule
 	var notes []string
 	keys, ports := blocklist(append(slices.Clone(p.SSH), p.Rules...))
@@ -93,13 +210,13 @@ func firewalldRules(p *Policy) ([]fwdRule, []string) {
 				args: [][]string{ruleArgs(k.src, k.dst, k.proto, port, "DROP")}})
 		}
 	}
-	rules := append(slices.Clone(p.SSH), p.Rules...)
+	rules, zn, err := zoneWide(append(slices.Clone(p.SSH), p.Rules...), p.zoneIfaces)
+	if err != nil {
+		return nil, nil, err
+	}
+	notes = append(notes, zn...)
 	for i := 0; i < len(rules); i++ {
 		r := rules[i]
-		if r.In != "" {
-			notes = append(notes, fmt.Sprintf("# %s/%d is not opened: today it is admitted on %s only, and firewalld ties interfaces to zones, not rules (put %s in a zone of its own)", r.Proto, r.Port, r.In, r.In))
-			continue
-		}
 		// open to everyone in both families: one service or port
 		if r.Family == firewall.IPv4 && r.Sources == nil && !r.Dst.IsValid() && i+1 < len(rules) {
 			n := rules[i+1]
@@ -125,7 +242,7 @@ func firewalldRules(p *Policy) ([]fwdRule, []string) {
 				args: [][]string{ruleArgs(s, r.Dst, r.Proto, r.Port, "ACCEPT")}})
 		}
 	}
-	return out, notes
+	return out, notes, nil
 }
 
 // richRule is firewalld's rich rule language for one port.
@@ -160,7 +277,10 @@ func renderFirewalld(w *bufio.Writer, p *Policy) error {
 		return fmt.Errorf("the firewalld format cannot keep Docker's published ports: use --format iptables, which keeps Docker's chains")
 	}
 	zone := p.zone
-	rules, notes := firewalldRules(p)
+	rules, notes, err := firewalldRules(p)
+	if err != nil {
+		return err
+	}
 	if zone == "" {
 		zone = "public"
 		notes = append(notes, "# firewalld's rules were not read: zone public, firewalld's usual default, is assumed (ZONE= below)")
@@ -226,7 +346,10 @@ func firewalldAfter(p *Policy, today []*firewall.Ruleset, fam firewall.Family) (
 	if nft {
 		allow, deny = "filter_"+allow, "filter_"+deny
 	}
-	rules, _ := firewalldRules(p)
+	rules, _, err := firewalldRules(p)
+	if err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
 	buf.WriteString("*filter\n:" + allow + " - [0:0]\n:" + deny + " - [0:0]\n")
 	for _, u := range rules {

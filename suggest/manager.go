@@ -134,16 +134,24 @@ func (p *Policy) replaced(t *firewall.Table) bool {
 	return t.NftFamily != "" && slices.Contains(p.replaces, TableRef{t.NftFamily, t.Name})
 }
 
-// currentZone is firewalld's default zone in the rules cur holds, "" when
-// firewalld's rules are not loaded.
-func currentZone(cur *Current) string {
+// currentZone is firewalld's default zone in the rules cur holds, and the
+// host's interfaces it takes in; "" when firewalld's rules are not loaded.
+func currentZone(cur *Current) (string, []string) {
 	if cur == nil {
-		return ""
+		return "", nil
 	}
 	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
-		if z, _ := firewalldZone(cur.family(fam).Sets); z != "" {
-			return z
+		sets := cur.family(fam).Sets
+		if z, _ := firewalldZone(sets); z != "" {
+			bound := firewalldBindings(sets)
+			var in []string
+			for _, i := range cur.family(fam).Host.Interfaces {
+				if zb, ok := bound[i]; !ok || zb == z {
+					in = append(in, i)
+				}
+			}
+			return z, in
 		}
 	}
-	return ""
+	return "", nil
 }

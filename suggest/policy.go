@@ -45,8 +45,10 @@ type Policy struct {
 	// (manager.go): table inet fwaudit takes their place.
 	replaces []TableRef
 	// zone is firewalld's default zone, which the firewalld rendering
-	// changes ("" when firewalld's rules are not loaded)
-	zone string
+	// changes ("" when firewalld's rules are not loaded); zoneIfaces the
+	// host's interfaces it holds (bound to it, or bound to no zone)
+	zone       string
+	zoneIfaces []string
 
 	decisions []decision               // per listener and family, for Changes
 	noPing    map[firewall.Family]bool // echo-request dropped today in that family: not accepted
@@ -136,7 +138,8 @@ func (r Rule) Comment() string {
 // well is a warning.
 func Build(listeners []scan.Listener, opts Options) (*Policy, []Warning, error) {
 	b := &builder{opts: opts, p: &Policy{Ping: !opts.NoPing, LogDrops: opts.LogDrops, Persist: opts.Persist,
-		replaces: replacedTables(opts.Current), zone: currentZone(opts.Current)}}
+		replaces: replacedTables(opts.Current)}}
+	b.p.zone, b.p.zoneIfaces = currentZone(opts.Current)
 	if err := b.check(); err != nil {
 		return nil, nil, err
 	}

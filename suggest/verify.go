@@ -48,12 +48,12 @@ func (b *builder) verify() error {
 		}
 		if z, _ := firewalldZone(cur.family(fam).Sets); z != "" && !b.p.onDocker() {
 			// firewalld manages this host: judge what its reload leaves too
-			sets, err := firewalldAfter(b.p, cur.family(fam).Sets, fam)
-			if err != nil {
-				return fmt.Errorf("checking the suggested %s firewalld rules: %w", fam, err)
-			}
-			if err := b.verifyOn(fam, sets, cur.family(fam).Host); err != nil {
-				return err
+			// (a suggestion the zone cannot say is refused when that format
+			// is asked for: renderFirewalld says why)
+			if sets, err := firewalldAfter(b.p, cur.family(fam).Sets, fam); err == nil {
+				if err := b.verifyOn(fam, sets, cur.family(fam).Host); err != nil {
+					return err
+				}
 			}
 		}
 		rs, err := suggestedRuleset(b.p, fam)

@@ -5,8 +5,8 @@
 # zone has, adds the suggestion's, and reloads. Other zones, and the
 # zone's ICMP, masquerade and forward-port settings, stay as they are.
 # Check it first with: sh -n FILE
-# udp/67 is not opened: today it is admitted on virbr0 only, and firewalld ties interfaces to zones, not rules (put virbr0 in a zone of its own)
-# tcp/8080 is not opened: today it is admitted on eth1 only, and firewalld ties interfaces to zones, not rules (put eth1 in a zone of its own)
+# udp/67 over ipv4 is not opened in the zone: today it is admitted on virbr0 only, and which interfaces the zone holds is not known
+# tcp/8080 over ipv4 is not opened in the zone: today it is admitted on eth1 only, and which interfaces the zone holds is not known
 # firewalld's rules were not read: zone public, firewalld's usual default, is assumed (ZONE= below)
 set -eu
 
