@@ -120,12 +120,23 @@ func backup(ctx context.Context, r firewall.Runner, root string, now time.Time, 
 		st.Rollback = append(st.Rollback, step{Family: l.Family, Cmd: restore, File: file})
 	}
 	if plan.Format == "nft" {
-		// the load adds or replaces table inet fwaudit: the rollback
-		// deletes it and puts back the one there was, in one transaction
+		// the load adds, replaces or deletes the tables it names (table
+		// inet fwaudit, and on a native nftables host the admin's tables
+		// it replaces): the rollback deletes each and puts back the ones
+		// there were, in one transaction
 		var rb bytes.Buffer
-		rb.WriteString("table inet fwaudit\ndelete table inet fwaudit\n")
-		if old, err := r.Run(ctx, "nft", "list", "table", "inet", "fwaudit"); err == nil {
-			rb.Write(old)
+		var data []byte
+		for _, l := range plan.Loads {
+			data = append(data, l.Data...)
+		}
+		for _, t := range nftTablesNamed(data) {
+			rb.WriteString("table " + t + "\ndelete table " + t + "\n")
+		}
+		for _, t := range nftTablesNamed(data) {
+			f := strings.Fields(t)
+			if old, err := r.Run(ctx, "nft", "list", "table", f[0], f[1]); err == nil {
+				rb.Write(old)
+			}
 		}
 		if err := write("rollback-fwaudit.nft", rb.Bytes()); err != nil {
 			return "", nil, err

@@ -157,6 +157,9 @@ func prepareNftFile(f File, listeners []scan.Listener, cur *suggest.Current, ses
 		}
 	}
 	flushAll, deleted := nftRemovals(f.Data)
+	if flushAll {
+		return nil, &Refusal{Reason: fmt.Sprintf("%s flushes the whole ruleset, iptables-nft's tables and other tools' included, which fwaudit cannot roll back table by table; delete the tables it replaces instead", f.Name)}
+	}
 	// nft refuses to delete a table that does not exist: the file is read
 	// in an empty namespace, so each table it deletes is declared first
 	var text bytes.Buffer
@@ -261,4 +264,34 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// nftTablesNamed lists, as "FAMILY NAME", every table an nft file
+// declares, deletes or destroys at its top level, and table inet fwaudit
+// (what a suggestion loads), each once.
+func nftTablesNamed(data []byte) []string {
+	out := []string{"inet fwaudit"}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t") {
+			continue // inside a table
+		}
+		f := strings.Fields(strings.NewReplacer("{", " ", "}", " ", ";", " ").Replace(line))
+		if len(f) >= 2 && (f[0] == "delete" || f[0] == "destroy") {
+			f = f[1:]
+		}
+		if len(f) < 2 || f[0] != "table" {
+			continue
+		}
+		fam, name := "ip", f[1]
+		if len(f) >= 3 {
+			fam, name = f[1], f[2]
+		}
+		if !contains(out, fam+" "+name) {
+			out = append(out, fam+" "+name)
+		}
+	}
+	return out
 }

@@ -266,8 +266,8 @@ func explainFamilies(opts *explainOptions, in *inputs) ([]firewall.Family, error
 // the host's interfaces are not known, it warns when the rules name
 // interfaces but not this one (the packet is then as on any other).
 func checkIface(opts *explainOptions, in *inputs) error {
-	if opts.iface == "" {
-		return nil
+	if opts.iface == "" || opts.iface == "lo" {
+		return nil // every host has lo (Host.Interfaces lists the others)
 	}
 	if len(in.host.Interfaces) > 0 {
 		for _, i := range in.host.Interfaces {

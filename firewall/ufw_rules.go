@@ -97,7 +97,13 @@ func ufwTupleText(tuple string, fam Family) (string, error) {
 	any := "0.0.0.0/0"
 	v6 := ""
 	if fam == IPv6 {
-		any, v6 = "::/0", " (v6)"
+		any = "::/0"
+		// ufw marks a rule (v6) only where no address says it: both
+		// sides anywhere ("22/tcp (v6) ALLOW IN Anywhere (v6)", but
+		// "22/tcp ALLOW IN 2001:db8::/64")
+		if dst == any && src == any {
+			v6 = " (v6)"
+		}
 	}
 	place := func(addr, port, app string) string {
 		var s string
