@@ -273,42 +273,19 @@ COMMIT
 	}
 }
 
-// firewalldIptables is what firewalld's iptables backend leaves in the
-// tables it does not filter in (security, mangle: policy ACCEPT, no rules)
-// beside a filter table whose policies accept and whose rules end in a
-// REJECT.
-const firewalldIptables = `*security
-:INPUT ACCEPT [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-COMMIT
-*mangle
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
-COMMIT
-*filter
-:INPUT ACCEPT [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
--A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A INPUT -i lo -j ACCEPT
--A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT
--A INPUT -j REJECT
--A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A FORWARD -i lo -j ACCEPT
--A FORWARD -j REJECT
-COMMIT
-`
-
 // TestTruthEmptySecurityTable: an empty security (and mangle) table with
 // policy ACCEPT is not the rule that accepts: ssh is accepted by its own
 // rule (no exposed-by-policy), and forwarded NEW connections, which the
 // filter's REJECT refuses before the security table sees them, pass
 // default-deny.
 func TestTruthEmptySecurityTable(t *testing.T) {
+	// firewalld's iptables backend: empty security and mangle tables with
+	// policy ACCEPT beside a filter table ending in a REJECT
+	b, err := os.ReadFile("../testdata/rules/firewalld-iptables-empty-tables.iptables-save")
+	if err != nil {
+		t.Fatal(err)
+	}
+	firewalldIptables := string(b)
 	lab := NewLab(t)
 	backend := lab.AddBackend()
 	lab.Peer.Run("ip", "route", "add", "198.51.100.0/24", "via", HostV4.String())

@@ -13,36 +13,16 @@ import (
 // Rules from real hosts that were once read otherwise than the kernel
 // reads them; each has a kernel test of the same name in e2e/truth_test.go.
 
-// firewalldIptables is what firewalld's iptables backend loads: empty
-// security and mangle tables with policy ACCEPT beside a filter table
-// whose policies accept and whose rules end in a REJECT.
-const firewalldIptables = `*security
-:INPUT ACCEPT [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-COMMIT
-*mangle
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
-COMMIT
-*filter
-:INPUT ACCEPT [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
--A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A INPUT -i lo -j ACCEPT
--A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT
--A INPUT -j REJECT
--A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A FORWARD -i lo -j ACCEPT
--A FORWARD -j REJECT
-COMMIT
-`
-
+// TestTruthEmptySecurityTable reads what firewalld's iptables backend
+// loads: empty security and mangle tables with policy ACCEPT beside a
+// filter table whose policies accept and whose rules end in a REJECT
+// (testdata/rules/SOURCES.md).
 func TestTruthEmptySecurityTable(t *testing.T) {
+	b, err := os.ReadFile("../testdata/rules/firewalld-iptables-empty-tables.iptables-save")
+	if err != nil {
+		t.Fatal(err)
+	}
+	firewalldIptables := string(b)
 	const accept22 = "-A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT"
 	e := NewEvaluator(IPv4, []*Ruleset{parseString(t, firewalldIptables, IPv4)}, Host{})
 	if got := briefOf(e.Evaluate(tcp(22))); got != (brief{Verdict: Open, Rule: accept22}) {
