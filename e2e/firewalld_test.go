@@ -173,6 +173,25 @@ func testFirewalld(t *testing.T, backend string) {
 	var tally fwdTally
 	// scan verdicts
 	sc := lab.Scan()
+	// a verdict decided in a zone's allow or deny chain names the zone
+	named := 0
+	for _, sock := range sc.Sockets {
+		if sock.Firewall == nil {
+			continue
+		}
+		for _, fv := range []*FamilyVerdict{sock.Firewall.IPv4, sock.Firewall.IPv6} {
+			if fv == nil || !(strings.Contains(fv.Rule, "_allow ") || strings.Contains(fv.Rule, "_deny ")) {
+				continue
+			}
+			named++
+			if !strings.HasPrefix(fv.Origin, "firewalld zone ") {
+				t.Errorf("%s/%d: decided by %q in a firewalld zone chain, origin %q", sock.Proto, sock.Port, fv.Rule, fv.Origin)
+			}
+		}
+	}
+	if named == 0 {
+		t.Errorf("no verdict was decided in a firewalld zone chain, so no origin was checked")
+	}
 	for _, port := range fwdPorts {
 		if port.Port == 8022 {
 			continue

@@ -241,7 +241,8 @@ func ufwNormal(line string) string {
 	return strings.Join(parts, "\x00")
 }
 
-// managed lists rs's rules that their manager names (Origin set).
+// managed lists rs's rules that their manager names: Origin set, or a
+// rule of a firewalld zone's allow or deny chain (firewalldOrigin).
 func (rs *Ruleset) managed() []*Rule {
 	var out []*Rule
 	if rs == nil {
@@ -250,6 +251,9 @@ func (rs *Ruleset) managed() []*Rule {
 	for _, t := range rs.Tables {
 		for _, c := range t.Chains {
 			for _, r := range c.Rules {
+				if r.Origin == "" {
+					r.Origin = firewalldOrigin(t, c.Name, r)
+				}
 				if r.Origin != "" {
 					out = append(out, r)
 				}
@@ -257,6 +261,43 @@ func (rs *Ruleset) managed() []*Rule {
 		}
 	}
 	return out
+}
+
+// firewalldOrigin names a rule of firewalld's zone chains by its zone:
+// firewalld writes a zone's services, ports and accepting rich rules into
+// filter_IN_ZONE_allow (IN_ZONE_allow with its iptables backend), and its
+// dropping and rejecting rich rules into filter_IN_ZONE_deny. "" for any
+// other chain.
+func firewalldOrigin(t *Table, chain string, r *Rule) string {
+	name := chain
+	if t.NftFamily != "" {
+		if t.Name != "firewalld" {
+			return ""
+		}
+		name = strings.TrimPrefix(chain, "filter_")
+	} else if t.Chain("INPUT_ZONES") == nil {
+		return ""
+	}
+	zone, ok := strings.CutPrefix(name, "IN_")
+	if !ok {
+		return ""
+	}
+	// a source address is only written by a rich rule
+	rich := strings.Contains(r.Text, "saddr") || strings.Contains(r.Text, " -s ")
+	what := "a service or port"
+	if rich {
+		what = "a rich rule"
+	}
+	if r.Proto != "" && len(r.DPorts) == 1 && r.DPorts[0].Lo == r.DPorts[0].Hi {
+		what += fmt.Sprintf(" (%s/%d)", r.Proto, r.DPorts[0].Lo)
+	}
+	switch {
+	case strings.HasSuffix(zone, "_allow"):
+		return "firewalld zone " + strings.TrimSuffix(zone, "_allow") + ", " + what
+	case strings.HasSuffix(zone, "_deny"):
+		return "firewalld zone " + strings.TrimSuffix(zone, "_deny") + ", a rich rule that drops or rejects"
+	}
+	return ""
 }
 
 // fileReader is a Runner that also reads files: the live loader names
