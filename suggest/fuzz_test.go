@@ -107,6 +107,11 @@ func FuzzSuggestRoundTrip(f *testing.F) {
 				}
 				continue
 			}
+			if format == "firewalld" && err != nil && strings.Contains(err.Error(), "firewalld's zone cannot say that") && strings.Contains(err.Error(), "--ssh-from") {
+				// ssh admitted on some interfaces only: a zone cannot say
+				// that, so the format refuses and names --ssh-from
+				continue
+			}
 			if err != nil {
 				t.Fatalf("Render %s: %v", format, err)
 			}
