@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/fwaudit/fwaudit/firewall"
@@ -47,12 +48,12 @@ func PrepareFiles(files []File, listeners []scan.Listener, cur *suggest.Current,
 		if !ok {
 			continue
 		}
+		if err := backupable(cur, fam); err != nil {
+			return nil, err
+		}
 		today := cur.V4
 		if fam == firewall.IPv6 {
 			today = cur.V6
-		}
-		if today.Sets == nil {
-			return nil, &Refusal{Reason: fmt.Sprintf("the current %s rules cannot be read (%s): there would be no backup to roll back to", fam, today.Why)}
 		}
 		rs, err := firewall.ParseSave(bytes.NewReader(f.Data), f.Name, fam)
 		if err != nil {
@@ -77,15 +78,7 @@ func PrepareFiles(files []File, listeners []scan.Listener, cur *suggest.Current,
 // the family its ICMP matches or fwaudit's header name. An nft file is
 // named as such: apply loads only restore files.
 func restoreFamily(f File) (firewall.Family, error) {
-	first := ""
-	sc := bufio.NewScanner(bytes.NewReader(f.Data))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
-			first = l
-			break
-		}
-	}
+	first := firstStatement(f)
 	switch {
 	case first == "":
 		return "", fmt.Errorf("%s: empty: no ruleset", f.Name)
@@ -148,12 +141,9 @@ func isNftFile(f File) bool { return nftStatement(firstStatement(f)) }
 // the file adds to without deleting or flushing it first would merge
 // with what is there: that is refused, as fwaudit cannot prove it.
 func prepareNftFile(f File, listeners []scan.Listener, cur *suggest.Current, sessions []suggest.Session, persist bool, readNft func([]byte, string) (*firewall.NftRuleset, error)) (*Plan, error) {
-	for _, t := range []struct {
-		fam   firewall.Family
-		today suggest.Today
-	}{{firewall.IPv4, cur.V4}, {firewall.IPv6, cur.V6}} {
-		if t.today.Sets == nil {
-			return nil, &Refusal{Reason: fmt.Sprintf("the current %s rules cannot be read (%s): there would be no backup to roll back to", t.fam, t.today.Why)}
+	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
+		if err := backupable(cur, fam); err != nil {
+			return nil, err
 		}
 	}
 	flushAll, deleted := nftRemovals(f.Data)
@@ -187,7 +177,7 @@ func prepareNftFile(f File, listeners []scan.Listener, cur *suggest.Current, ses
 			for _, tb := range rs.Tables {
 				name := tb.NftFamily + " " + tb.Name
 				gone := flushAll && (tb.NftFamily != "" || !strings.Contains(rs.Source, "legacy")) ||
-					tb.NftFamily != "" && contains(deleted, name)
+					tb.NftFamily != "" && slices.Contains(deleted, name)
 				if gone {
 					continue
 				}
@@ -249,21 +239,12 @@ func nftRemovals(data []byte) (flushAll bool, tables []string) {
 			if len(f) >= 4 {
 				fam, name = f[2], f[3]
 			}
-			if !contains(tables, fam+" "+name) {
+			if !slices.Contains(tables, fam+" "+name) {
 				tables = append(tables, fam+" "+name)
 			}
 		}
 	}
 	return flushAll, tables
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // nftTablesNamed lists, as "FAMILY NAME", every table an nft file
@@ -289,7 +270,7 @@ func nftTablesNamed(data []byte) []string {
 		if len(f) >= 3 {
 			fam, name = f[1], f[2]
 		}
-		if !contains(out, fam+" "+name) {
+		if !slices.Contains(out, fam+" "+name) {
 			out = append(out, fam+" "+name)
 		}
 	}

@@ -65,12 +65,9 @@ func (e *Refusal) Error() string { return "refusing: " + e.Reason }
 // wipe.
 func Prepare(in Input) (*Plan, error) {
 	cur := in.Current
-	for _, t := range []struct {
-		fam   firewall.Family
-		today suggest.Today
-	}{{firewall.IPv4, cur.V4}, {firewall.IPv6, cur.V6}} {
-		if t.today.Sets == nil {
-			return nil, &Refusal{Reason: fmt.Sprintf("the current %s rules cannot be read (%s): there would be no backup to roll back to", t.fam, t.today.Why)}
+	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
+		if err := backupable(cur, fam); err != nil {
+			return nil, err
 		}
 	}
 	format := in.Format
@@ -118,6 +115,19 @@ func Prepare(in Input) (*Plan, error) {
 	return plan, nil
 }
 
+// backupable refuses a family whose current rules cannot be read: there
+// would be no backup to roll back to.
+func backupable(cur *suggest.Current, fam firewall.Family) error {
+	today := cur.V4
+	if fam == firewall.IPv6 {
+		today = cur.V6
+	}
+	if today.Sets == nil {
+		return &Refusal{Reason: fmt.Sprintf("the current %s rules cannot be read (%s): there would be no backup to roll back to", fam, today.Why)}
+	}
+	return nil
+}
+
 // refusal turns a proof's failure into a Refusal.
 func refusal(err error) error {
 	var le *suggest.LockoutError
@@ -159,36 +169,15 @@ var restoreTools = map[string]bool{
 	"ip6tables": true, "ip6tables-nft": true, "ip6tables-legacy": true,
 }
 
-// chooseFormat is nft on a host whose rules are native nftables tables
-// only, the restore files everywhere else (no rules at all included:
-// iptables is what suggest's default output is for).
+// chooseFormat is what suggest writes by default on this host (its
+// manager): nft where the rules are native nftables tables only, the
+// restore files everywhere else (ufw and firewalld hosts are refused
+// before this is asked).
 func chooseFormat(cur *suggest.Current) string {
-	native := false
-	for _, sets := range [][]*firewall.Ruleset{cur.V4.Sets, cur.V6.Sets} {
-		for _, rs := range sets {
-			for _, t := range rs.Tables {
-				if t.NftFamily == "" && hasRules(t) {
-					return "restore"
-				}
-				if t.NftFamily != "" {
-					native = true
-				}
-			}
-		}
-	}
-	if native {
+	if suggest.DetectManager(cur).Name == "nft" {
 		return "nft"
 	}
 	return "restore"
-}
-
-func hasRules(t *firewall.Table) bool {
-	for _, c := range t.Chains {
-		if len(c.Rules) > 0 || (c.Policy != "" && c.Policy != "ACCEPT") {
-			return true
-		}
-	}
-	return false
 }
 
 // iptablesNft reports whether iptables-nft tables are loaded.

@@ -375,25 +375,50 @@ func TestApplyFiles(t *testing.T) {
 	RequireRoot(t)
 	const head = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n" +
 		"-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+	// a reviewed nft file on the nft host: it replaces table inet filter
+	const narrowerNft = `table inet filter {}
+delete table inet filter
+table inet hardened {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		ct state established,related accept
+		iif "lo" accept
+		meta l4proto ipv6-icmp accept
+		tcp dport 22 accept
+		ip saddr 192.0.2.2 tcp dport 80 accept
+	}
+}
+`
 	for _, tc := range []struct {
-		name  string
-		files map[string]string
-		code  int
-		want  string
-		probe []bool
+		name   string
+		today  func(*Lab)
+		files  map[string]string
+		code   int
+		want   string
+		probe  []bool
+		tables string // nft list tables after a confirmed load ("" not checked)
 	}{
-		{"wider", map[string]string{"six": head + "-A INPUT -p ipv6-icmp -j ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\n-A INPUT -p tcp --dport 80 -j ACCEPT\n-A INPUT -p tcp --dport 6379 -j ACCEPT\nCOMMIT\n"},
-			3, "refusing: the ruleset would admit every source to tcp/6379 over ipv6, which the current rules do not (blocked today)", nil},
-		{"lockout", map[string]string{"four": head + "-A INPUT -p icmp -j ACCEPT\n-A INPUT -p tcp --dport 80 -j ACCEPT\nCOMMIT\n"},
-			3, "refusing: the ruleset would cut the SSH session from 192.0.2.2 to port 22", nil},
-		{"narrower", map[string]string{
+		{"wider", nil, map[string]string{"six": head + "-A INPUT -p ipv6-icmp -j ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\n-A INPUT -p tcp --dport 80 -j ACCEPT\n-A INPUT -p tcp --dport 6379 -j ACCEPT\nCOMMIT\n"},
+			3, "refusing: the ruleset would admit every source to tcp/6379 over ipv6, which the current rules do not (blocked today)", nil, ""},
+		{"lockout", nil, map[string]string{"four": head + "-A INPUT -p icmp -j ACCEPT\n-A INPUT -p tcp --dport 80 -j ACCEPT\nCOMMIT\n"},
+			3, "refusing: the ruleset would cut the SSH session from 192.0.2.2 to port 22", nil, ""},
+		{"narrower", nil, map[string]string{
 			"four": head + "-A INPUT -p icmp -j ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\n-A INPUT -s 192.0.2.2 -p tcp --dport 80 -j ACCEPT\nCOMMIT\n",
 			"six":  head + "-A INPUT -p ipv6-icmp -j ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n"},
-			0, "confirmed", []bool{true, true, false, false, false, false}},
+			0, "confirmed", []bool{true, true, false, false, false, false}, ""},
+		// an nft file, recognised by its content, loaded with one nft -f
+		{"nft narrower", nftToday, map[string]string{"rules.nft": narrowerNft},
+			0, "confirmed", []bool{true, true, false, false, false, false}, "table inet hardened"},
+		{"nft adds to a loaded table", nftToday, map[string]string{"rules.nft": "table inet filter {\n\tchain input {\n\t\ttcp dport 443 accept\n\t}\n}\n"},
+			3, "rules.nft adds to table inet filter, which is loaded today, without deleting or flushing it first", nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			lab, held := applyHost(t, iptablesToday)
+			today := tc.today
+			if today == nil {
+				today = iptablesToday
+			}
+			lab, held := applyHost(t, today)
 			before := lab.RulesNow()
 			args := []string{"--timeout", "60s"}
 			for name, data := range tc.files {
@@ -430,6 +455,11 @@ func TestApplyFiles(t *testing.T) {
 				probeMatch(t, lab, tc.probe, "the reviewed files, confirmed")
 				if !lab.Probe("tcp", PeerV4[0].String(), HostV4.String(), 80) {
 					t.Error("tcp/80 from 192.0.2.2, which the file accepts, does not get in")
+				}
+				if tc.tables != "" {
+					if got := lab.Host.Run("nft", "list", "tables"); strings.TrimSpace(got) != tc.tables {
+						t.Errorf("after apply, nft list tables:\n%s\nwant %s alone", got, tc.tables)
+					}
 				}
 			}
 			sessionsAlive(t, held, "after apply FILE")
@@ -547,75 +577,5 @@ func TestApplyDockerd(t *testing.T) {
 	}
 	if !held.Alive() {
 		t.Error("the held SSH session was cut")
-	}
-}
-
-// TestApplyNftFile: a reviewed nft file on a native nftables host is
-// recognised by its content and loaded in one nft -f after the proofs;
-// one that adds to a table loaded today without deleting it first is
-// refused before anything changes.
-func TestApplyNftFile(t *testing.T) {
-	RequireRoot(t)
-	const narrower = `table inet filter {}
-delete table inet filter
-table inet hardened {
-	chain input {
-		type filter hook input priority filter; policy drop;
-		ct state established,related accept
-		iif "lo" accept
-		meta l4proto ipv6-icmp accept
-		tcp dport 22 accept
-		ip saddr 192.0.2.2 tcp dport 80 accept
-	}
-}
-`
-	for _, tc := range []struct {
-		name, file, want string
-		code             int
-		probe            []bool
-	}{
-		{"narrower", narrower, "confirmed", 0, []bool{true, true, false, false, false, false}},
-		{"adds to a loaded table", "table inet filter {\n\tchain input {\n\t\ttcp dport 443 accept\n\t}\n}\n",
-			"rules.nft adds to table inet filter, which is loaded today, without deleting or flushing it first", 3, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			lab, held := applyHost(t, nftToday)
-			before := lab.RulesNow()
-			p := filepath.Join(lab.Dir, "rules.nft")
-			if err := os.WriteFile(p, []byte(tc.file), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			a := lab.StartApply("--timeout", "60s", p)
-			if tc.code == 0 {
-				if !a.WaitFor("waiting", 30*time.Second) {
-					t.Fatalf("apply did not reach the wait: exit %d\n%s", a.Wait(0), a.Stderr())
-				}
-				if _, stderr, code := lab.Fwaudit("apply", "--confirm", "--backup-dir", a.Backup, "--no-journal"); code != 0 {
-					t.Fatalf("apply --confirm: exit %d\n%s", code, stderr)
-				}
-			}
-			code := a.Wait(60 * time.Second)
-			if code != tc.code || !strings.Contains(a.Stderr(), tc.want) {
-				t.Fatalf("exit %d, want %d and %q on stderr:\n%s", code, tc.code, tc.want, a.Stderr())
-			}
-			if tc.code != 0 {
-				after := lab.RulesNow()
-				for src, b := range before {
-					if after[src] != b {
-						t.Errorf("%s changed (-before +after):\n%s", src, diffLines(b, after[src]))
-					}
-				}
-			} else {
-				probeMatch(t, lab, tc.probe, "the reviewed nft file, confirmed")
-				if !lab.Probe("tcp", PeerV4[0].String(), HostV4.String(), 80) {
-					t.Error("tcp/80 from 192.0.2.2, which the file accepts, does not get in")
-				}
-				if tables := lab.Host.Run("nft", "list", "tables"); strings.TrimSpace(tables) != "table inet hardened" {
-					t.Errorf("after apply, nft list tables:\n%s\nwant table inet hardened alone", tables)
-				}
-			}
-			sessionsAlive(t, held, "after apply FILE (nft)")
-		})
 	}
 }

@@ -239,7 +239,7 @@ func (d *decider) step(c *cchain, cr *crule, matched tri, action string) {
 	}
 	s := Step{Table: c.label(), Chain: c.name, Matched: matched.String(), Action: action}
 	if cr != nil {
-		s.Line, s.Handle, s.Rule, s.Origin = cr.r.Line, cr.r.Handle, cr.r.Text, cr.r.Origin
+		s.Line, s.Handle, s.Rule, s.Origin = cr.r.Line, cr.r.Handle, cr.r.Text, d.e.origins[cr.r.Text]
 	} else {
 		s.Rule = "policy " + c.policy
 		if c.policy == "" { // a user chain has no policy: the walk returns

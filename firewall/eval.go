@@ -78,12 +78,12 @@ func NewEvaluator(fam Family, rulesets []*Ruleset, host Host) *Evaluator {
 		e.rp = newRouteTable(fam, host.Routes, e.local)
 	}
 	for _, rs := range rulesets {
-		for _, r := range rs.managed() {
+		rs.origins(func(r *Rule, origin string) {
 			if e.origins == nil {
 				e.origins = map[string]string{}
 			}
-			e.origins[r.Text] = r.Origin
-		}
+			e.origins[r.Text] = origin
+		})
 	}
 	e.paths, e.orderWhy = buildPaths(e.sets)
 	e.candidates()

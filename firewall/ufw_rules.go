@@ -241,26 +241,27 @@ func ufwNormal(line string) string {
 	return strings.Join(parts, "\x00")
 }
 
-// managed lists rs's rules that their manager names: Origin set, or a
-// rule of a firewalld zone's allow or deny chain (firewalldOrigin).
-func (rs *Ruleset) managed() []*Rule {
-	var out []*Rule
+// origins calls f for every rule of rs that its manager names, with the
+// name: Rule.Origin (ufw), or the zone of a firewalld allow or deny chain
+// (firewalldOrigin). The rules themselves are not changed: evaluators may
+// be built side by side over the same rulesets.
+func (rs *Ruleset) origins(f func(r *Rule, origin string)) {
 	if rs == nil {
-		return nil
+		return
 	}
 	for _, t := range rs.Tables {
 		for _, c := range t.Chains {
 			for _, r := range c.Rules {
-				if r.Origin == "" {
-					r.Origin = firewalldOrigin(t, c.Name, r)
+				o := r.Origin
+				if o == "" {
+					o = firewalldOrigin(t, c.Name, r)
 				}
-				if r.Origin != "" {
-					out = append(out, r)
+				if o != "" {
+					f(r, o)
 				}
 			}
 		}
 	}
-	return out
 }
 
 // firewalldOrigin names a rule of firewalld's zone chains by its zone:

@@ -370,36 +370,14 @@ func firewalldAfter(p *Policy, today []*firewall.Ruleset, fam firewall.Family) (
 		return nil, err
 	}
 	ours := rs.Table("filter")
-	out := slices.Clone(today)
-	for i, rs := range today {
-		changed := false
-		nrs := &firewall.Ruleset{Family: rs.Family, Source: rs.Source}
-		for _, t := range rs.Tables {
-			if (nft && (t.NftFamily == "" || t.Name != "firewalld")) || (!nft && (t.NftFamily != "" || t.Name != "filter")) || t.Chain(allow) == nil {
-				nrs.Tables = append(nrs.Tables, t)
-				continue
-			}
-			nt := *t
-			nt.Chains = nil
-			for _, c := range t.Chains {
-				cc := *c
-				if c.Name == allow || c.Name == deny {
-					cc.Rules = nil
-					for _, r := range ours.Chain(c.Name).Rules {
-						nr := *r
-						nr.Table, nr.Chain = t.Name, c.Name
-						cc.Rules = append(cc.Rules, &nr)
-					}
-				}
-				nt.Chains = append(nt.Chains, &cc)
-			}
-			nrs.Tables = append(nrs.Tables, &nt)
-			changed = true
+	isZone := func(t *firewall.Table) bool {
+		if nft {
+			return t.NftFamily != "" && t.Name == "firewalld" && t.Chain(allow) != nil
 		}
-		if changed {
-			out[i] = nrs
-			return out, nil
-		}
+		return t.NftFamily == "" && t.Name == "filter" && t.Chain(allow) != nil
+	}
+	if out, ok := withChains(today, isZone, map[string][]*firewall.Rule{allow: ours.Chain(allow).Rules, deny: ours.Chain(deny).Rules}, nil); ok {
+		return out, nil
 	}
 	return nil, fmt.Errorf("firewalld's zone %s has no allow chain in %s", zone, fam)
 }

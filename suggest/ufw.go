@@ -246,32 +246,9 @@ func ufwAfter(p *Policy, today []*firewall.Ruleset, fam firewall.Family) ([]*fir
 		return nil, err
 	}
 	ours := rs.Table("filter").Chain(chain)
-	out := slices.Clone(today)
-	for i, rs := range today {
-		t := rs.Table("filter")
-		if t == nil || t.NftFamily != "" || t.Chain(chain) == nil {
-			continue
-		}
-		nrs := &firewall.Ruleset{Family: rs.Family, Source: rs.Source}
-		for _, tt := range rs.Tables {
-			if tt != t {
-				nrs.Tables = append(nrs.Tables, tt)
-				continue
-			}
-			nt := &firewall.Table{Name: t.Name}
-			for _, c := range t.Chains {
-				cc := *c
-				switch c.Name {
-				case chain:
-					cc.Rules = ours.Rules
-				case "INPUT", "FORWARD":
-					cc.Policy = "DROP"
-				}
-				nt.Chains = append(nt.Chains, &cc)
-			}
-			nrs.Tables = append(nrs.Tables, nt)
-		}
-		out[i] = nrs
+	isUfw := func(t *firewall.Table) bool { return t.NftFamily == "" && t.Name == "filter" && t.Chain(chain) != nil }
+	if out, ok := withChains(today, isUfw, map[string][]*firewall.Rule{chain: ours.Rules},
+		map[string]string{"INPUT": "DROP", "FORWARD": "DROP"}); ok {
 		return out, nil
 	}
 	return nil, fmt.Errorf("ufw is not active in %s (its chain %s is not loaded): the ufw format is for a host ufw manages; use --format iptables or nft", fam, chain)
@@ -285,4 +262,42 @@ func ufwActive(sets []*firewall.Ruleset, fam firewall.Family) bool {
 		}
 	}
 	return false
+}
+
+// withChains is today's rulesets with the first table pick holds changed
+// as a manager's reload changes it: the chains named in rules hold those
+// rules (copies, placed in that table and chain), and the chains named in
+// policies get that policy; every other chain and table as it is. ok is
+// false when pick holds for no table.
+func withChains(today []*firewall.Ruleset, pick func(*firewall.Table) bool, rules map[string][]*firewall.Rule, policies map[string]string) ([]*firewall.Ruleset, bool) {
+	for i, rs := range today {
+		at := slices.IndexFunc(rs.Tables, pick)
+		if at < 0 {
+			continue
+		}
+		t := rs.Tables[at]
+		nt := *t
+		nt.Chains = nil
+		for _, c := range t.Chains {
+			cc := *c
+			if rs, ok := rules[c.Name]; ok {
+				cc.Rules = nil
+				for _, r := range rs {
+					nr := *r
+					nr.Table, nr.Chain = t.Name, c.Name
+					cc.Rules = append(cc.Rules, &nr)
+				}
+			}
+			if p, ok := policies[c.Name]; ok {
+				cc.Policy = p
+			}
+			nt.Chains = append(nt.Chains, &cc)
+		}
+		nrs := &firewall.Ruleset{Family: rs.Family, Source: rs.Source, Tables: slices.Clone(rs.Tables)}
+		nrs.Tables[at] = &nt
+		out := slices.Clone(today)
+		out[i] = nrs
+		return out, true
+	}
+	return nil, false
 }
