@@ -492,8 +492,8 @@ func ruleWhere(r *firewall.Rule) string {
 func (a *audit) directAccess(f *family) []Finding {
 	var out []Finding
 	seen := map[string]bool{}
-	for _, fd := range forwards(f.fam, f.ev, f.sets) {
-		r, dst := fd.rule, fd.target(fd.ports.Lo)
+	for _, fd := range forwards(f.ev) {
+		r, dst := fd.Rule, fd.Target(fd.Ports.Lo)
 		key := r.Proto + "/" + dst.String()
 		if seen[key] {
 			continue
@@ -511,7 +511,7 @@ func (a *audit) directAccess(f *family) []Finding {
 			ID: "direct-access", Severity: Medium, Family: string(f.fam), Proto: r.Proto, Port: dst.Port(), Address: dst.Addr().String(),
 			Title:  "container reachable by routing straight to its address",
 			Detail: fmt.Sprintf("a neighbour that routes %s to this host reaches %s %s directly, with no DNAT (%s): rules on the published port (DOCKER-USER --ctorigdstport, a publish on 127.0.0.1) do not apply", dst.Addr(), r.Proto, dst, who),
-			Rule:   r.Text, Source: fd.rs.Source, Line: r.Line,
+			Rule:   r.Text, Source: fd.Ruleset.Source, Line: r.Line,
 			Remediation: directRemedy(r, dst.Addr()),
 		}))
 	}
@@ -535,10 +535,10 @@ func (a *audit) dockerBypass(f *family) []Finding {
 	var out []Finding
 	var alone *firewall.Evaluator // the rules with no DNAT, made once
 	seen := map[string]bool{}
-	for _, fd := range forwards(f.fam, f.ev, f.sets) {
-		r, port := fd.rule, fd.ports.Lo
-		q := firewall.Query{Proto: r.Proto, Port: port, Addr: fd.addr}
-		key := r.Proto + "/" + netip.AddrPortFrom(fd.addr, port).String()
+	for _, fd := range forwards(f.ev) {
+		r, port := fd.Rule, fd.Ports.Lo
+		q := firewall.Query{Proto: r.Proto, Port: port, Addr: fd.Addr}
+		key := r.Proto + "/" + netip.AddrPortFrom(fd.Addr, port).String()
 		if seen[key] {
 			continue
 		}
@@ -557,8 +557,8 @@ func (a *audit) dockerBypass(f *family) []Finding {
 		fnd := Finding{
 			ID: "docker-bypass", Severity: Medium, Family: string(f.fam), Proto: r.Proto, Port: port,
 			Title:  "published port is forwarded past the INPUT rules",
-			Detail: fmt.Sprintf("nat %s sends %s %s arriving from outside to another address: FORWARD lets it in (%s) where INPUT alone would say %s", fd.chain.Name, r.Proto, portList(r.DPorts), got.Verdict, in.Verdict),
-			Rule:   r.Text, Source: fd.rs.Source, Line: r.Line,
+			Detail: fmt.Sprintf("nat %s sends %s %s arriving from outside to another address: FORWARD lets it in (%s) where INPUT alone would say %s", fd.Chain.Name, r.Proto, portList(r.DPorts), got.Verdict, in.Verdict),
+			Rule:   r.Text, Source: fd.Ruleset.Source, Line: r.Line,
 			Remediation: bypassRemedy(r, port),
 		}
 		out = append(out, withService(fnd))

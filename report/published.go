@@ -17,49 +17,13 @@ type publish struct {
 	to            netip.AddrPort
 }
 
-// forward is a nat DNAT rule on the prerouting hook that sends a port
-// range to another host (a container): a Docker publish or a port forward.
-type forward struct {
-	rs    *firewall.Ruleset
-	chain *firewall.Chain
-	rule  *firewall.Rule
-	addr  netip.Addr // the host address it applies to; unspecified for all
-	ports firewall.PortRange
-	to    netip.Addr
-	toLo  uint16 // the first port it sends to; 0 keeps the port
-}
-
-// forwards lists fam's forwards to addresses that are not the host's.
-func forwards(fam firewall.Family, ev *firewall.Evaluator, sets []*firewall.Ruleset) []forward {
+// forwards lists fam's forwards to addresses that are not the host's
+// (none when the family's rules are not known).
+func forwards(ev *firewall.Evaluator) []firewall.PortForward {
 	if ev == nil {
 		return nil
 	}
-	var out []forward
-	for _, rs := range sets {
-		for _, c := range natChains(rs) {
-			for _, r := range c.Rules {
-				to, toLo, ok := r.NATTo()
-				if !ok || (r.Proto != "tcp" && r.Proto != "udp" && r.Proto != "sctp") || r.ProtoNeg || len(r.DPorts) == 0 || r.DPortsNeg ||
-					ev.Local(to) || to.IsLoopback() {
-					continue
-				}
-				addr := unspecified(fam)
-				if a, ok := r.DstAddr(); ok {
-					addr = a
-				}
-				out = append(out, forward{rs, c, r, addr, r.DPorts[0], to, toLo})
-			}
-		}
-	}
-	return out
-}
-
-// target is where the forward sends port p of its range.
-func (f forward) target(p uint16) netip.AddrPort {
-	if f.toLo == 0 {
-		return netip.AddrPortFrom(f.to, p)
-	}
-	return netip.AddrPortFrom(f.to, f.toLo+(p-f.ports.Lo))
+	return ev.PortForwards()
 }
 
 // maxPublishRange bounds the ports taken from one DNAT rule with a port
@@ -71,16 +35,15 @@ const maxPublishRange = 64
 func (fw *Firewall) publishes() []publish {
 	var out []publish
 	for _, f := range []struct {
-		fam  firewall.Family
-		ev   *firewall.Evaluator
-		sets []*firewall.Ruleset
-	}{{firewall.IPv4, fw.V4, fw.Sets4}, {firewall.IPv6, fw.V6, fw.Sets6}} {
-		for _, fd := range forwards(f.fam, f.ev, f.sets) {
-			if fd.rule.Proto != "tcp" && fd.rule.Proto != "udp" {
+		fam firewall.Family
+		ev  *firewall.Evaluator
+	}{{firewall.IPv4, fw.V4}, {firewall.IPv6, fw.V6}} {
+		for _, fd := range forwards(f.ev) {
+			if fd.Proto != "tcp" && fd.Proto != "udp" {
 				continue // the socket list has tcp and udp only
 			}
-			for p := int(fd.ports.Lo); p <= int(fd.ports.Hi) && p-int(fd.ports.Lo) < maxPublishRange; p++ {
-				out = append(out, publish{fd.rule.Proto, string(f.fam), fd.addr, uint16(p), fd.target(uint16(p))})
+			for p := int(fd.Ports.Lo); p <= int(fd.Ports.Hi) && p-int(fd.Ports.Lo) < maxPublishRange; p++ {
+				out = append(out, publish{fd.Proto, string(f.fam), fd.Addr, uint16(p), fd.Target(uint16(p))})
 			}
 		}
 	}

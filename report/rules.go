@@ -23,15 +23,6 @@ func inputChains(rs *firewall.Ruleset) []*firewall.Chain {
 	return out
 }
 
-// natChains lists the nat chains on prerouting and the chains they reach.
-func natChains(rs *firewall.Ruleset) []*firewall.Chain {
-	var out []*firewall.Chain
-	for _, h := range rs.NATChains() {
-		out = append(out, h.Reach()...)
-	}
-	return out
-}
-
 // ruleCount is the number of rules in every table of rs.
 func ruleCount(rs *firewall.Ruleset) int {
 	n := 0

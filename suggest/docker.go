@@ -99,34 +99,15 @@ func publishes(cur *Current, fam firewall.Family) []publish {
 		return nil
 	}
 	var out []publish
-	for _, rs := range cur.family(fam).Sets {
-		for _, h := range rs.NATChains() {
-			for _, c := range h.Reach() {
-				for _, r := range c.Rules {
-					to, toPort, ok := r.NATTo()
-					if !ok || (r.Proto != "tcp" && r.Proto != "udp") || r.ProtoNeg || len(r.DPorts) != 1 || r.DPortsNeg ||
-						ev.Local(to) || to.IsLoopback() {
-						continue
-					}
-					addr := netip.IPv4Unspecified()
-					if fam == firewall.IPv6 {
-						addr = netip.IPv6Unspecified()
-					}
-					if a, ok := r.DstAddr(); ok {
-						addr = a
-					}
-					pr := r.DPorts[0]
-					for p := int(pr.Lo); p <= int(pr.Hi) && p-int(pr.Lo) < maxPublishRange; p++ {
-						tp := uint16(p)
-						if toPort != 0 {
-							tp = toPort + uint16(p-int(pr.Lo))
-						}
-						pb := publish{fam, r.Proto, addr, uint16(p), netip.AddrPortFrom(to, tp)}
-						if !slices.Contains(out, pb) {
-							out = append(out, pb)
-						}
-					}
-				}
+	for _, fd := range ev.PortForwards() {
+		r := fd.Rule
+		if (fd.Proto != "tcp" && fd.Proto != "udp") || len(r.DPorts) != 1 {
+			continue
+		}
+		for p := int(fd.Ports.Lo); p <= int(fd.Ports.Hi) && p-int(fd.Ports.Lo) < maxPublishRange; p++ {
+			pb := publish{fam, fd.Proto, fd.Addr, uint16(p), fd.Target(uint16(p))}
+			if !slices.Contains(out, pb) {
+				out = append(out, pb)
 			}
 		}
 	}
