@@ -3,6 +3,7 @@ package firewall
 import (
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // Questions callers ask of a ruleset, in terms of hooks rather than
@@ -169,3 +170,18 @@ func (r *Rule) NATTo() (addr netip.Addr, port uint16, ok bool) {
 
 // Local reports whether a is one of this host's addresses (or loopback).
 func (e *Evaluator) Local(a netip.Addr) bool { return e.local.contains(a.Unmap()) }
+
+// Accepts reports whether r accepts what it matches (its verdict ends the
+// chain's hook with the packet let through).
+func (r *Rule) Accepts() bool { return r.Target == "ACCEPT" }
+
+// Denies reports whether r drops or rejects what it matches.
+func (r *Rule) Denies() bool { return r.Target == "DROP" || r.Target == "REJECT" }
+
+// IsPolicyText tells whether the text an evaluator names as deciding
+// (Result.Rule, Decision.Rule) is a chain's policy rather than a rule:
+// iptables' "-P INPUT DROP", nft's "inet filter input policy drop" (see
+// cchain.policyText).
+func IsPolicyText(rule string) bool {
+	return strings.HasPrefix(rule, "-P ") || (!strings.Contains(rule, ": ") && strings.Contains(rule, " policy "))
+}

@@ -165,26 +165,28 @@ func (a *audit) check(id string, f *family, run func(*family) (Status, string)) 
 	return c
 }
 
-// chainDenies tells whether a NEW packet that no rule of chain accepts is
-// dropped: the chain's policy is DROP, or (with policy ACCEPT) the chain's
-// own rules end every path in a DROP or REJECT. A packet must pass every
-// ruleset of the family, so one denying ruleset is enough.
-func (a *audit) chainDenies(f *family, chain string) denyResult {
-	key := f.tag + " " + chain
+// chainDenies tells whether a NEW packet that no rule of the filter
+// chains on hook ("input", "forward") accepts is dropped: the chain's
+// policy is DROP, or (with policy ACCEPT) the chain's own rules end every
+// path in a DROP or REJECT. A packet must pass every ruleset of the
+// family, so one denying ruleset is enough.
+func (a *audit) chainDenies(f *family, hook string) denyResult {
+	key := f.tag + " " + hook
 	if r, ok := a.deny[key]; ok {
 		return r
 	}
-	r := denyResult{how: "no filter " + chain + " chain (everything is accepted)"}
+	// printed: "no filter INPUT chain"
+	r := denyResult{how: "no filter " + strings.ToUpper(hook) + " chain (everything is accepted)"}
 	for _, rs := range f.sets {
 	chains:
-		for _, h := range rs.FilterChains(strings.ToLower(chain)) {
-			t, c, name := h.Table, h.Chain, h.Name()
+		for _, h := range rs.FilterChains(hook) {
+			c, name := h.Chain, h.Name()
 			if c.Policy == "DROP" {
 				r = denyResult{true, name + " policy DROP" + from(f, rs)}
 				break chains
 			}
-			if rule, ok := catchAll(f, t, c); ok {
-				r = denyResult{true, fmt.Sprintf("%s policy %s, but every packet its rules do not accept is dropped by %s", name, c.Policy, rule) + from(f, rs)}
+			if rule, ok := h.CatchAll(f.fam, f.free); ok {
+				r = denyResult{true, fmt.Sprintf("%s policy %s, but every packet its rules do not accept is dropped by %s", name, c.Policy, rule.Text) + from(f, rs)}
 				break chains
 			}
 			r.how = fmt.Sprintf("%s policy %s with no catch-all DROP or REJECT", name, c.Policy) + from(f, rs)
@@ -205,46 +207,8 @@ func from(f *family, rs *firewall.Ruleset) string {
 	return " (" + rs.Source + ")"
 }
 
-// catchAll finds a rule of c that no packet gets past: from the end, each
-// rule that names no protocol or port and drops, rejects or jumps is tried
-// alone (in a copy of the table where it is the only rule of an INPUT with
-// policy ACCEPT), and the evaluator says whether anything is accepted for a
-// port no rule names. The rule text itself is never inspected.
-func catchAll(f *family, t *firewall.Table, c *firewall.Chain) (string, bool) {
-	var users []*firewall.Chain
-	for _, uc := range t.Chains {
-		if isUserChain(uc) {
-			users = append(users, uc)
-		}
-	}
-	for i := len(c.Rules) - 1; i >= 0; i-- {
-		r := c.Rules[i]
-		if r.Proto != "" || len(r.DPorts) > 0 || len(r.Unknown) > 0 || r.Goto {
-			continue
-		}
-		if r.Target != "DROP" && r.Target != "REJECT" && t.Chain(r.Target) == nil {
-			continue
-		}
-		chains := append([]*firewall.Chain{{Name: "INPUT", Policy: "ACCEPT", Rules: []*firewall.Rule{r}}}, users...)
-		syn := &firewall.Ruleset{Family: f.fam, Source: "catch-all probe", Tables: []*firewall.Table{{Name: "filter", Chains: chains}}}
-		ev := firewall.NewEvaluator(f.fam, []*firewall.Ruleset{syn}, firewall.Host{})
-		blocked := true
-		for _, proto := range []string{"tcp", "udp"} {
-			if ev.Evaluate(firewall.Query{Proto: proto, Addr: unspecified(f.fam), Port: f.free}).Verdict != firewall.Blocked {
-				blocked = false
-			}
-		}
-		if blocked {
-			return r.Text, true
-		}
-	}
-	return "", false
-}
-
-func isUserChain(c *firewall.Chain) bool { return c.Policy == "" || c.Policy == "-" }
-
 func (a *audit) defaultDeny(f *family) (Status, string) {
-	in, fwd := a.chainDenies(f, "INPUT"), a.chainDenies(f, "FORWARD")
+	in, fwd := a.chainDenies(f, "input"), a.chainDenies(f, "forward")
 	// Judged by behaviour, on every source together: a NEW packet from an
 	// arbitrary source to a port no rule names, on an outside interface,
 	// must be dropped. A DROP policy behind an accept-everything rule does

@@ -301,7 +301,7 @@ func (a *audit) ipv6Unfiltered() bool {
 	if v4.skip != "" || v6.skip != "" {
 		return false
 	}
-	if !a.chainDenies(v4, "INPUT").ok || a.chainDenies(v6, "INPUT").ok {
+	if !a.chainDenies(v4, "input").ok || a.chainDenies(v6, "input").ok {
 		return false
 	}
 	for _, s := range a.socks {
@@ -361,7 +361,7 @@ func (a *audit) staleRules(f *family) []Finding {
 				if r.Part > 1 {
 					continue // one finding for an nft rule split per set element
 				}
-				if dead[r] || r.Target != "ACCEPT" || r.MulticastOnly() || r.DPortsNeg || r.ProtoNeg || len(r.DPorts) == 0 || (r.Proto != "tcp" && r.Proto != "udp") {
+				if dead[r] || !r.Accepts() || r.MulticastOnly() || r.DPortsNeg || r.ProtoNeg || len(r.DPorts) == 0 || (r.Proto != "tcp" && r.Proto != "udp") {
 					continue
 				}
 				// One finding per port (or range) of a multiport list that
@@ -589,7 +589,7 @@ func bypassRemedy(r *firewall.Rule, port uint16) string {
 	return "filter it in the DOCKER-USER chain (it sees forwarded traffic before Docker's rules), matching -m conntrack --ctorigdstport " + fmt.Sprint(port) + ", " + local
 }
 
-func blocks(r *firewall.Rule) bool { return r.Target == "DROP" || r.Target == "REJECT" }
+func blocks(r *firewall.Rule) bool { return r.Denies() }
 
 // unlessManaged appends fd to out, unless its rule r is one of a firewall
 // manager's own (ufw's before.rules, firewalld's zone dispatch and final

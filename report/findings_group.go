@@ -94,8 +94,9 @@ func reportFindings(fs []Finding) []FleetFinding {
 	return out
 }
 
-// ruleChain is the chain a finding's rule is in: "INPUT" for "-A INPUT
-// ...", "inet filter input" for an nft rule, "" for none.
+// ruleChain is the chain a finding's rule is in, as its text names it:
+// the first word after "-A " for an iptables rule, "inet filter input"
+// for an nft rule, "" for none.
 func ruleChain(rule string) string {
 	rule = RuleIdentity(rule)
 	if rest, ok := strings.CutPrefix(rule, "-A "); ok {

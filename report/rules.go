@@ -2,7 +2,6 @@ package report
 
 import (
 	"net/netip"
-	"strings"
 
 	"github.com/fwaudit/fwaudit/firewall"
 )
@@ -66,10 +65,8 @@ func backend(rs *firewall.Ruleset) string {
 }
 
 // isPolicy tells whether a Result.Rule names a chain policy rather than a
-// rule: "-P INPUT DROP" (iptables) or "inet filter input policy drop" (nft).
-func isPolicy(rule string) bool {
-	return strings.HasPrefix(rule, "-P ") || (!strings.Contains(rule, ": ") && strings.Contains(rule, " policy "))
-}
+// rule.
+func isPolicy(rule string) bool { return firewall.IsPolicyText(rule) }
 
 // portsNamed collects every destination port any rule of sets names.
 func portsNamed(sets []*firewall.Ruleset) []firewall.PortRange {
