@@ -185,3 +185,20 @@ func (r *Rule) Denies() bool { return r.Target == "DROP" || r.Target == "REJECT"
 func IsPolicyText(rule string) bool {
 	return strings.HasPrefix(rule, "-P ") || (!strings.Contains(rule, ": ") && strings.Contains(rule, " policy "))
 }
+
+// FiltersOnly reports whether t's base chains (at least one) are all
+// filter chains on the input, forward or output hook: a table like
+// iptables' filter table, with no nat, route or prerouting chain.
+func (t *Table) FiltersOnly() bool {
+	base := 0
+	for _, c := range t.Chains {
+		if c.Hook == "" {
+			continue
+		}
+		base++
+		if c.Type != "filter" || (c.Hook != "input" && c.Hook != "forward" && c.Hook != "output") {
+			return false
+		}
+	}
+	return base > 0
+}

@@ -194,43 +194,13 @@ func others(sets []*firewall.Ruleset) string {
 }
 
 // replaceFilter is what a restore of ours leaves: today's rulesets with
-// the filter table of one iptables dump replaced by ours. With both
-// iptables backends loaded the restore goes to the nft one (legacy tables
-// stay); native nftables tables stay whatever happens, so with none but
-// them ours comes in beside them.
+// the filter table of one iptables dump replaced by ours (AfterRestore:
+// ours holds that table only). With both iptables backends loaded the
+// restore goes to the nft one (legacy tables stay); native nftables
+// tables stay whatever happens, so with none but them ours comes in
+// beside them.
 func replaceFilter(today []*firewall.Ruleset, ours *firewall.Ruleset) []*firewall.Ruleset {
-	target := restoreTarget(today)
-	if target < 0 {
-		return append(slices.Clone(today), ours)
-	}
-	out := make([]*firewall.Ruleset, 0, len(today))
-	for i, rs := range today {
-		if i != target {
-			out = append(out, rs)
-			continue
-		}
-		nrs := &firewall.Ruleset{Family: rs.Family, Source: rs.Source}
-		for _, t := range rs.Tables {
-			if t.Name != "filter" {
-				nrs.Tables = append(nrs.Tables, t)
-			}
-		}
-		nrs.Tables = append(nrs.Tables, ours.Table("filter"))
-		out = append(out, nrs)
-	}
-	return out
-}
-
-func isLegacy(rs *firewall.Ruleset) bool { return strings.Contains(rs.Source, "legacy") }
-
-// isIptables: rs is an iptables dump (no native nftables table in it).
-func isIptables(rs *firewall.Ruleset) bool {
-	for _, t := range rs.Tables {
-		if t.NftFamily != "" {
-			return false
-		}
-	}
-	return true
+	return AfterRestore(today, ours)
 }
 
 // policyChanges lists the policy of every built-in chain on either side.

@@ -21,62 +21,27 @@ import (
 // restricts are matched there by the port the client connected to, before
 // the DNAT (conntrack's original tuple).
 
-// dockerKind is how Docker filters forwarded traffic in one family.
-type dockerKind int
+// dockerKind is how Docker filters forwarded traffic in one family
+// (firewall.DockerFiltering).
+type dockerKind = firewall.DockerFiltering
 
 const (
-	noDocker     dockerKind = iota
-	dockerUser              // iptables: Docker's chains, and FORWARD reaches DOCKER-USER
-	dockerChains            // iptables: Docker's chains, but nothing jumps to DOCKER-USER (Docker 20's ip6tables)
-	dockerNft               // Docker 29's nftables backend: table ip/ip6 docker-bridges
+	noDocker     = firewall.NoDocker
+	dockerUser   = firewall.DockerUser   // FORWARD reaches DOCKER-USER
+	dockerChains = firewall.DockerChains // Docker's chains, but nothing jumps to DOCKER-USER
+	dockerNft    = firewall.DockerNft    // Docker's nftables backend
 )
 
-// dockerUserChain is the chain Docker keeps for the administrator's rules
-// and jumps to from FORWARD before its own.
-const dockerUserChain = "DOCKER-USER"
+// dockerUserChain is Docker's chain for the administrator's rules;
+// printed in the rendered rules and warnings.
+const dockerUserChain = firewall.DockerUserChain
 
 // dockerLayout finds Docker in today's rules of fam.
 func dockerLayout(cur *Current, fam firewall.Family) dockerKind {
 	if !cur.known(fam) {
 		return noDocker
 	}
-	kind := noDocker
-	for _, rs := range cur.family(fam).Sets {
-		for _, t := range rs.Tables {
-			if t.NftFamily == "ip" || t.NftFamily == "ip6" {
-				if t.Name == "docker-bridges" && kind == noDocker {
-					kind = dockerNft
-				}
-				continue
-			}
-			if t.NftFamily != "" || t.Name != "filter" {
-				continue
-			}
-			if slices.ContainsFunc(t.Chains, func(c *firewall.Chain) bool { return strings.HasPrefix(c.Name, "DOCKER") }) && kind != dockerUser {
-				kind = dockerChains
-			}
-		}
-		if reachesDockerUser(rs) {
-			kind = dockerUser
-		}
-	}
-	return kind
-}
-
-// reachesDockerUser: rs's iptables FORWARD jumps (maybe through other
-// chains) to DOCKER-USER.
-func reachesDockerUser(rs *firewall.Ruleset) bool {
-	for _, h := range rs.FilterChains("forward") {
-		if h.Table.NftFamily != "" {
-			continue
-		}
-		for _, c := range h.Reach() {
-			if c.Name == dockerUserChain {
-				return true
-			}
-		}
-	}
-	return false
+	return firewall.DockerFilteringOf(cur.family(fam).Sets)
 }
 
 // publish is one port a nat DNAT forwards to another host (a container):
@@ -345,19 +310,7 @@ func (b *builder) dockerSetup(ls []scan.Listener) []scan.Listener {
 // userRules counts today's DOCKER-USER rules other than Docker's own
 // closing RETURN.
 func userRules(cur *Current, fam firewall.Family) int {
-	n := 0
-	for _, rs := range cur.family(fam).Sets {
-		if t := rs.Table("filter"); t != nil && t.NftFamily == "" {
-			if c := t.Chain(dockerUserChain); c != nil {
-				for _, r := range c.Rules {
-					if !(r.Target == "RETURN" && strings.TrimSpace(strings.TrimPrefix(r.Text, "-A DOCKER-USER")) == "-j RETURN") {
-						n++
-					}
-				}
-			}
-		}
-	}
-	return n
+	return firewall.DockerUserRules(cur.family(fam).Sets)
 }
 
 func restoreName(fam firewall.Family) string {

@@ -42,16 +42,10 @@ var firewalldServices = map[string]string{
 func firewalldZone(sets []*firewall.Ruleset) (zone string, nft bool) {
 	for _, rs := range sets {
 		for _, t := range rs.Tables {
-			name := "INPUT_ZONES"
-			if t.NftFamily != "" {
-				if t.Name != "firewalld" {
-					continue
-				}
-				name = "filter_INPUT_ZONES"
-			} else if t.Name != "filter" {
-				continue
+			c := t.IptablesFilterChain("INPUT_ZONES")
+			if t.NftFamily != "" && t.Name == "firewalld" {
+				c = t.Chain("filter_INPUT_ZONES")
 			}
-			c := t.Chain(name)
 			if c == nil || len(c.Rules) == 0 {
 				continue
 			}
@@ -369,14 +363,13 @@ func firewalldAfter(p *Policy, today []*firewall.Ruleset, fam firewall.Family) (
 	if err != nil {
 		return nil, err
 	}
-	ours := rs.Table("filter")
 	isZone := func(t *firewall.Table) bool {
 		if nft {
 			return t.NftFamily != "" && t.Name == "firewalld" && t.Chain(allow) != nil
 		}
-		return t.NftFamily == "" && t.Name == "filter" && t.Chain(allow) != nil
+		return t.IptablesFilterChain(allow) != nil
 	}
-	if out, ok := withChains(today, isZone, map[string][]*firewall.Rule{allow: ours.Chain(allow).Rules, deny: ours.Chain(deny).Rules}, nil); ok {
+	if out, ok := withChains(today, isZone, map[string][]*firewall.Rule{allow: rs.IptablesFilterChain(allow).Rules, deny: rs.IptablesFilterChain(deny).Rules}, nil); ok {
 		return out, nil
 	}
 	return nil, fmt.Errorf("firewalld's zone %s has no allow chain in %s", zone, fam)

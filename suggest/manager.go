@@ -32,7 +32,7 @@ func DetectManager(cur *Current) HostManager {
 		for _, rs := range cur.family(fam).Sets {
 			for _, t := range rs.Tables {
 				switch {
-				case t.NftFamily == "" && t.Name == "filter" && t.Chain(ufwChain(fam)) != nil:
+				case t.IptablesFilterChain(ufwChain(fam)) != nil:
 					return HostManager{Name: "ufw", Format: "ufw", Why: "ufw's chains are loaded (" + ufwChain(fam) + ")"}
 				case t.NftFamily != "" && t.Name == "firewalld",
 					t.NftFamily == "" && t.Chain("INPUT_ZONES") != nil:
@@ -105,7 +105,7 @@ func replacedTables(cur *Current) []TableRef {
 		for _, rs := range cur.family(fam).Sets {
 			for _, t := range rs.Tables {
 				ref := TableRef{t.NftFamily, t.Name}
-				if t.NftFamily == "" || t.Name == "fwaudit" || !onlyFilterChains(t) || slices.Contains(out, ref) {
+				if t.NftFamily == "" || t.Name == "fwaudit" || !t.FiltersOnly() || slices.Contains(out, ref) {
 					continue
 				}
 				out = append(out, ref)
@@ -113,20 +113,6 @@ func replacedTables(cur *Current) []TableRef {
 		}
 	}
 	return out
-}
-
-func onlyFilterChains(t *firewall.Table) bool {
-	base := 0
-	for _, c := range t.Chains {
-		if c.Hook == "" {
-			continue
-		}
-		base++
-		if c.Type != "filter" || (c.Hook != "input" && c.Hook != "forward" && c.Hook != "output") {
-			return false
-		}
-	}
-	return base > 0
 }
 
 // replaced reports whether t is one of the tables p's nft rendering deletes.

@@ -245,10 +245,10 @@ func ufwAfter(p *Policy, today []*firewall.Ruleset, fam firewall.Family) ([]*fir
 	if err != nil {
 		return nil, err
 	}
-	ours := rs.Table("filter").Chain(chain)
-	isUfw := func(t *firewall.Table) bool { return t.NftFamily == "" && t.Name == "filter" && t.Chain(chain) != nil }
+	ours := rs.IptablesFilterChain(chain)
+	isUfw := func(t *firewall.Table) bool { return t.IptablesFilterChain(chain) != nil }
 	if out, ok := withChains(today, isUfw, map[string][]*firewall.Rule{chain: ours.Rules},
-		map[string]string{"INPUT": "DROP", "FORWARD": "DROP"}); ok {
+		map[string]string{"input": "DROP", "forward": "DROP"}); ok {
 		return out, nil
 	}
 	return nil, fmt.Errorf("ufw is not active in %s (its chain %s is not loaded): the ufw format is for a host ufw manages; use --format iptables or nft", fam, chain)
@@ -257,7 +257,7 @@ func ufwAfter(p *Policy, today []*firewall.Ruleset, fam firewall.Family) ([]*fir
 // ufwActive reports whether ufw's chains are loaded in any of sets.
 func ufwActive(sets []*firewall.Ruleset, fam firewall.Family) bool {
 	for _, rs := range sets {
-		if t := rs.Table("filter"); t != nil && t.NftFamily == "" && t.Chain(ufwChain(fam)) != nil {
+		if rs.IptablesFilterChain(ufwChain(fam)) != nil {
 			return true
 		}
 	}
@@ -265,39 +265,8 @@ func ufwActive(sets []*firewall.Ruleset, fam firewall.Family) bool {
 }
 
 // withChains is today's rulesets with the first table pick holds changed
-// as a manager's reload changes it: the chains named in rules hold those
-// rules (copies, placed in that table and chain), and the chains named in
-// policies get that policy; every other chain and table as it is. ok is
-// false when pick holds for no table.
+// as a manager's reload changes it (firewall.WithChains): rules by chain
+// name, policies by hook.
 func withChains(today []*firewall.Ruleset, pick func(*firewall.Table) bool, rules map[string][]*firewall.Rule, policies map[string]string) ([]*firewall.Ruleset, bool) {
-	for i, rs := range today {
-		at := slices.IndexFunc(rs.Tables, pick)
-		if at < 0 {
-			continue
-		}
-		t := rs.Tables[at]
-		nt := *t
-		nt.Chains = nil
-		for _, c := range t.Chains {
-			cc := *c
-			if rs, ok := rules[c.Name]; ok {
-				cc.Rules = nil
-				for _, r := range rs {
-					nr := *r
-					nr.Table, nr.Chain = t.Name, c.Name
-					cc.Rules = append(cc.Rules, &nr)
-				}
-			}
-			if p, ok := policies[c.Name]; ok {
-				cc.Policy = p
-			}
-			nt.Chains = append(nt.Chains, &cc)
-		}
-		nrs := &firewall.Ruleset{Family: rs.Family, Source: rs.Source, Tables: slices.Clone(rs.Tables)}
-		nrs.Tables[at] = &nt
-		out := slices.Clone(today)
-		out[i] = nrs
-		return out, true
-	}
-	return nil, false
+	return firewall.WithChains(today, pick, rules, policies)
 }
