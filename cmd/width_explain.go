@@ -22,7 +22,7 @@ type explainText struct {
 const collapseMin = 4
 
 // stepKey identifies a rule in the trace: its table as the trace names it
-// ("filter", "inet fw"), chain, line or handle, and text. Two dumps read
+// (filter; inet fw), chain, line or handle, and text. Two dumps read
 // together (iptables-legacy and iptables-nft) may share line numbers, not
 // also table, chain and text.
 func stepKey(table, chain string, line, handle int, text string) string {

@@ -31,18 +31,22 @@ var icmpv6Needed = []int{1, 2, 3, 4, 133, 134, 135, 136, 137}
 
 const logPrefix = "fwaudit drop: "
 
+// inputChain is the chain the steps' rules are appended to, printed in
+// the rendered rules ("-A INPUT ...") and read back by the proofs.
+var inputChain = firewall.IptablesChain("input")
+
 // steps lists the policy's INPUT rules in order.
 func (p *Policy) steps() []step {
 	var out []step
 	out = append(out, step{echo: "allowing loopback traffic",
-		v4: [][]string{{"-A", "INPUT", "-i", "lo", "-j", "ACCEPT"}},
-		v6: [][]string{{"-A", "INPUT", "-i", "lo", "-j", "ACCEPT"}}})
+		v4: [][]string{{"-A", inputChain, "-i", "lo", "-j", "ACCEPT"}},
+		v6: [][]string{{"-A", inputChain, "-i", "lo", "-j", "ACCEPT"}}})
 	out = append(out, step{echo: "dropping loopback addresses arriving from outside",
-		v4: [][]string{{"-A", "INPUT", "-s", "127.0.0.0/8", "!", "-i", "lo", "-j", "DROP"}},
-		v6: [][]string{{"-A", "INPUT", "-s", "::1/128", "!", "-i", "lo", "-j", "DROP"}}})
+		v4: [][]string{{"-A", inputChain, "-s", "127.0.0.0/8", "!", "-i", "lo", "-j", "DROP"}},
+		v6: [][]string{{"-A", inputChain, "-s", "::1/128", "!", "-i", "lo", "-j", "DROP"}}})
 	out = append(out, step{echo: "allowing established and related connections",
-		v4: [][]string{{"-A", "INPUT", "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}},
-		v6: [][]string{{"-A", "INPUT", "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}}})
+		v4: [][]string{{"-A", inputChain, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}},
+		v6: [][]string{{"-A", inputChain, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}}})
 	if st, ok := blocklistStep(append(slices.Clone(p.SSH), p.Rules...)); ok {
 		out = append(out, st)
 	}
@@ -53,19 +57,19 @@ func (p *Policy) steps() []step {
 		if t >= 133 {
 			c = "neighbour discovery"
 		}
-		nd.v6 = append(nd.v6, []string{"-A", "INPUT", "-p", "ipv6-icmp", "-m", "icmp6", "--icmpv6-type", strconv.Itoa(t), "-m", "comment", "--comment", c, "-j", "ACCEPT"})
+		nd.v6 = append(nd.v6, []string{"-A", inputChain, "-p", "ipv6-icmp", "-m", "icmp6", "--icmpv6-type", strconv.Itoa(t), "-m", "comment", "--comment", c, "-j", "ACCEPT"})
 	}
 	out = append(out, nd)
 	out = append(out, step{echo: "dropping invalid packets",
-		v4: [][]string{{"-A", "INPUT", "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP"}},
-		v6: [][]string{{"-A", "INPUT", "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP"}}})
+		v4: [][]string{{"-A", inputChain, "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP"}},
+		v6: [][]string{{"-A", inputChain, "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP"}}})
 	if p.Ping {
 		st := step{echo: "allowing ping"}
 		if !p.noPing[firewall.IPv4] {
-			st.v4 = [][]string{{"-A", "INPUT", "-p", "icmp", "-m", "icmp", "--icmp-type", "8", "-m", "comment", "--comment", "ping", "-j", "ACCEPT"}}
+			st.v4 = [][]string{{"-A", inputChain, "-p", "icmp", "-m", "icmp", "--icmp-type", "8", "-m", "comment", "--comment", "ping", "-j", "ACCEPT"}}
 		}
 		if !p.noPing[firewall.IPv6] {
-			st.v6 = [][]string{{"-A", "INPUT", "-p", "ipv6-icmp", "-m", "icmp6", "--icmpv6-type", "128", "-m", "comment", "--comment", "ping", "-j", "ACCEPT"}}
+			st.v6 = [][]string{{"-A", inputChain, "-p", "ipv6-icmp", "-m", "icmp6", "--icmpv6-type", "128", "-m", "comment", "--comment", "ping", "-j", "ACCEPT"}}
 		}
 		switch {
 		case st.v4 == nil && st.v6 == nil:
@@ -81,7 +85,7 @@ func (p *Policy) steps() []step {
 	}
 	out = append(out, groupSteps(p.Rules)...)
 	if p.LogDrops {
-		log := []string{"-A", "INPUT", "-m", "limit", "--limit", "5/min", "-j", "LOG", "--log-prefix", logPrefix}
+		log := []string{"-A", inputChain, "-m", "limit", "--limit", "5/min", "-j", "LOG", "--log-prefix", logPrefix}
 		out = append(out, step{echo: "logging dropped packets (at most 5 a minute)", v4: [][]string{log}, v6: [][]string{log}})
 	}
 	return out
@@ -166,7 +170,7 @@ func blocklistStep(rules []Rule) (step, bool) {
 		ps := ports[k]
 		for i := 0; i < len(ps); i += maxMultiport {
 			chunk := ps[i:min(i+maxMultiport, len(ps))]
-			a := []string{"-A", "INPUT", "-s", k.src.String()}
+			a := []string{"-A", inputChain, "-s", k.src.String()}
 			if k.dst.IsValid() {
 				a = append(a, "-d", netip.PrefixFrom(k.dst, k.dst.BitLen()).String())
 			}
@@ -206,7 +210,7 @@ func (r Rule) args() [][]string {
 	}
 	var out [][]string
 	for _, s := range srcs {
-		a := []string{"-A", "INPUT"}
+		a := []string{"-A", inputChain}
 		if s != "" {
 			a = append(a, "-s", s)
 		}
