@@ -37,10 +37,7 @@ var nftCISRefs = map[string][]string{
 func cisFor(id string, f *family) []string {
 	var ipt, nft bool
 	for _, rs := range f.sets {
-		native := false
-		for _, t := range rs.Tables {
-			native = native || t.NftFamily != ""
-		}
+		native := !rs.IsIptables()
 		nft = nft || native
 		ipt = ipt || !native
 	}
@@ -239,8 +236,8 @@ func (a *audit) defaultDeny(f *family) (Status, string) {
 
 func outputPolicy(f *family) string {
 	for _, rs := range f.sets {
-		for _, h := range rs.FilterChains("output") {
-			return h.Chain.Policy
+		if p, ok := rs.FilterPolicy("output"); ok {
+			return p
 		}
 	}
 	return ""

@@ -356,33 +356,32 @@ func (a *audit) staleRules(f *family) []Finding {
 		for _, is := range a.analyze(rs) {
 			dead[is.Rule] = true
 		}
-		for _, c := range inputChains(rs) {
-			for _, r := range c.Rules {
-				if r.Part > 1 {
-					continue // one finding for an nft rule split per set element
-				}
-				if dead[r] || !r.Accepts() || r.MulticastOnly() || r.DPortsNeg || r.ProtoNeg || len(r.DPorts) == 0 || (r.Proto != "tcp" && r.Proto != "udp") {
+		for _, ia := range rs.InputAccepts() {
+			c, r := ia.Chain, ia.Rule
+			if r.Part > 1 {
+				continue // one finding for an nft rule split per set element
+			}
+			if dead[r] || r.MulticastOnly() || r.DPortsNeg || r.ProtoNeg || len(r.DPorts) == 0 || (r.Proto != "tcp" && r.Proto != "udp") {
+				continue
+			}
+			// One finding per port (or range) of a multiport list that
+			// nobody listens on.
+			for _, pr := range r.DPorts {
+				ports := []firewall.PortRange{pr}
+				if a.listensOn(f.fam, r.Proto, ports, false) {
 					continue
 				}
-				// One finding per port (or range) of a multiport list that
-				// nobody listens on.
-				for _, pr := range r.DPorts {
-					ports := []firewall.PortRange{pr}
-					if a.listensOn(f.fam, r.Proto, ports, false) {
-						continue
-					}
-					detail := fmt.Sprintf("%s accepts %s %s but nothing listens there", c.Name, r.Proto, portList(ports))
-					if a.listensOn(f.fam, r.Proto, ports, true) {
-						detail += " outside loopback"
-					}
-					out = a.unlessManaged(out, rs, r, Finding{
-						ID: "stale-rule", Severity: Low, Family: string(f.fam), Proto: r.Proto, Port: pr.Lo,
-						Title:  "ACCEPT rule for a port nobody listens on",
-						Detail: detail,
-						Rule:   r.Text, Source: rs.Source, Line: r.Line,
-						Remediation: "delete the rule (or the port from it), or keep it only if the service is meant to come back",
-					})
+				detail := fmt.Sprintf("%s accepts %s %s but nothing listens there", c.Name, r.Proto, portList(ports))
+				if a.listensOn(f.fam, r.Proto, ports, true) {
+					detail += " outside loopback"
 				}
+				out = a.unlessManaged(out, rs, r, Finding{
+					ID: "stale-rule", Severity: Low, Family: string(f.fam), Proto: r.Proto, Port: pr.Lo,
+					Title:  "ACCEPT rule for a port nobody listens on",
+					Detail: detail,
+					Rule:   r.Text, Source: rs.Source, Line: r.Line,
+					Remediation: "delete the rule (or the port from it), or keep it only if the service is meant to come back",
+				})
 			}
 		}
 	}

@@ -11,17 +11,6 @@ import (
 // from), answered by firewall in terms of hooks. Questions about what a
 // packet meets are left to the evaluator.
 
-// inputChains lists the chains that filter packets for local sockets
-// (iptables' filter INPUT, nft's filter chains on the input hook) and the
-// chains they reach.
-func inputChains(rs *firewall.Ruleset) []*firewall.Chain {
-	var out []*firewall.Chain
-	for _, h := range rs.FilterChains("input") {
-		out = append(out, h.Reach()...)
-	}
-	return out
-}
-
 // ruleCount is the number of rules in every table of rs.
 func ruleCount(rs *firewall.Ruleset) int {
 	n := 0
@@ -38,15 +27,8 @@ func ruleCount(rs *firewall.Ruleset) int {
 // is accepted.
 func filtersNothing(sets []*firewall.Ruleset) bool {
 	for _, rs := range sets {
-		if ruleCount(rs) > 0 {
+		if !rs.FiltersNothing() {
 			return false
-		}
-		for _, t := range rs.Tables {
-			for _, c := range t.Chains {
-				if c.Policy == "DROP" {
-					return false
-				}
-			}
 		}
 	}
 	return true

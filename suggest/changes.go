@@ -213,34 +213,26 @@ func (p *Policy) policyChanges(fam firewall.Family, before, after []*firewall.Ru
 	collect := func(sets []*firewall.Ruleset) []chainPolicy {
 		var out []chainPolicy
 		for _, rs := range sets {
-			for _, t := range rs.Tables {
-				for _, c := range t.Chains {
-					if c.Policy == "" || c.Policy == "-" {
-						continue
+			for _, cp := range rs.Policies() {
+				t, c := cp.Table, cp.Chain
+				if nft && (rs.Source == "table inet fwaudit" || p.replaced(t) || t.NftFamily == "inet" && t.Name == "fwaudit") {
+					key := "hook\x00" + cp.Hook
+					if !slices.ContainsFunc(out, func(x chainPolicy) bool { return x.key == key }) {
+						out = append(out, chainPolicy{key, "policy " + cp.Hook + " (table inet fwaudit)", strings.ToLower(cp.Policy)})
 					}
-					if nft && (rs.Source == "table inet fwaudit" || p.replaced(t) || t.NftFamily == "inet" && t.Name == "fwaudit") {
-						hook := c.Hook
-						if hook == "" { // ours, read back from its iptables twin
-							hook = strings.ToLower(c.Name)
-						}
-						key := "hook\x00" + hook
-						if !slices.ContainsFunc(out, func(x chainPolicy) bool { return x.key == key }) {
-							out = append(out, chainPolicy{key, "policy " + hook + " (table inet fwaudit)", strings.ToLower(c.Policy)})
-						}
-						continue
-					}
-					label := "policy " + t.Name + "/" + c.Name
-					if t.NftFamily != "" {
-						label = "policy " + t.NftFamily + " " + t.Name + "/" + c.Name
-					}
-					if nft && rs.Source == "table inet fwaudit" {
-						label = "policy " + strings.ToLower(c.Name)
-					}
-					if len(sets) > 1 {
-						label += " (" + rs.Source + ")"
-					}
-					out = append(out, chainPolicy{rs.Source + "\x00" + t.NftFamily + "\x00" + t.Name + "\x00" + c.Name, label, c.Policy})
+					continue
 				}
+				label := "policy " + t.Name + "/" + c.Name
+				if t.NftFamily != "" {
+					label = "policy " + t.NftFamily + " " + t.Name + "/" + c.Name
+				}
+				if nft && rs.Source == "table inet fwaudit" {
+					label = "policy " + cp.Hook
+				}
+				if len(sets) > 1 {
+					label += " (" + rs.Source + ")"
+				}
+				out = append(out, chainPolicy{rs.Source + "\x00" + t.NftFamily + "\x00" + t.Name + "\x00" + c.Name, label, cp.Policy})
 			}
 		}
 		return out
