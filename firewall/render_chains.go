@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -70,11 +71,42 @@ func RestoreTarget(today []*Ruleset) int {
 	return target
 }
 
-// AfterNoflush is what `iptables-restore --noflush` of file leaves loaded
-// when file sets the policy of the filter table's input chain and
-// flushes and rewrites it and DOCKER-USER (the Docker host rendering):
-// today's rules with those two chains' rules (and input's policy)
-// replaced by file's; every other chain and table as it is. The restore
+// NoflushChains are the chains of iptables' filter table that a
+// --noflush rendering for a Docker host owns: it declares and flushes
+// them and writes their rules, and the input chain's declaration sets its
+// policy; every other chain (FORWARD, Docker's) and table stays. With
+// dockerUser (FORWARD reaches DOCKER-USER) DOCKER-USER is one of them.
+func NoflushChains(dockerUser bool) []string {
+	out := []string{IptablesChain("input")}
+	if dockerUser {
+		out = append(out, DockerUserChain)
+	}
+	return out
+}
+
+// NoflushHead starts such a rendering: the filter table, the declaration
+// of each of its chains (the input chain with inputPolicy) and their
+// flushes, which make loading it twice give the same rules.
+func NoflushHead(inputPolicy string, dockerUser bool) string {
+	var b strings.Builder
+	b.WriteString("*filter\n")
+	chains := NoflushChains(dockerUser)
+	for _, c := range chains {
+		policy := "-"
+		if c == IptablesChain("input") {
+			policy = inputPolicy
+		}
+		b.WriteString(":" + c + " " + policy + " [0:0]\n")
+	}
+	for _, c := range chains {
+		b.WriteString("-F " + c + "\n")
+	}
+	return b.String()
+}
+
+// AfterNoflush is what `iptables-restore --noflush` of file, a rendering
+// that begins with NoflushHead, leaves loaded: today's rules with the
+// NoflushChains' rules (and the input chain's policy) replaced by file's; every other chain and table as it is. The restore
 // goes to the iptables ruleset whose FORWARD reaches DOCKER-USER
 // (Docker's backend), else to RestoreTarget's; with no iptables ruleset
 // at all (Docker's nftables backend alone), file comes in beside the
@@ -94,7 +126,7 @@ func AfterNoflush(today []*Ruleset, file *Ruleset) []*Ruleset {
 		return append(slices.Clone(today), file)
 	}
 	input := IptablesChain("input")
-	replaced := func(name string) bool { return name == input || name == DockerUserChain }
+	replaced := func(name string) bool { return slices.Contains(NoflushChains(true), name) }
 	out := slices.Clone(today)
 	rs := today[target]
 	nrs := &Ruleset{Family: rs.Family, Source: rs.Source}
@@ -138,6 +170,18 @@ func AfterNoflush(today []*Ruleset, file *Ruleset) []*Ruleset {
 // before every chain at priority filter on its hook (Docker's forward
 // chains, iptables-nft's FORWARD).
 const PriorityBeforeFilter = -1
+
+// NftPriorityText writes a filter chain's priority in nft's named form:
+// "filter", "filter - 1", "filter + 10".
+func NftPriorityText(prio int) string {
+	switch {
+	case prio < 0:
+		return fmt.Sprintf("filter - %d", -prio)
+	case prio > 0:
+		return fmt.Sprintf("filter + %d", prio)
+	}
+	return "filter"
+}
 
 // AsNftTable re-homes rs, read from iptables-save text of a filter
 // table, as the native nft table family name: each built-in chain a base

@@ -54,14 +54,7 @@ func renderNoflush(w *bufio.Writer, p *Policy, fam firewall.Family, file, restor
 	for _, n := range p.Notes {
 		w.WriteString(n + "\n")
 	}
-	w.WriteString("*filter\n:INPUT DROP [0:0]\n")
-	if user {
-		w.WriteString(":" + dockerUserChain + " - [0:0]\n")
-	}
-	w.WriteString("-F INPUT\n")
-	if user {
-		w.WriteString("-F " + dockerUserChain + "\n")
-	}
+	w.WriteString(firewall.NoflushHead("DROP", user))
 	writeRules(w, p.steps(), fam == firewall.IPv6)
 	if user {
 		writeRules(w, p.dockerUserSteps(), fam == firewall.IPv6)

@@ -85,7 +85,7 @@ table inet fwaudit {
 		// and its accept only hands the packet on to them
 		w.WriteString(`
 	chain forward {
-		type filter hook forward priority filter - 1; policy accept;
+		type filter hook forward priority ` + firewall.NftPriorityText(firewall.PriorityBeforeFilter) + `; policy accept;
 		ct state established,related accept
 `)
 		for _, f := range p.Forward {
