@@ -2,6 +2,7 @@ package suggest
 
 import (
 	"bufio"
+	"io"
 	"strings"
 
 	"github.com/fwaudit/fwaudit/firewall"
@@ -63,7 +64,7 @@ func renderNoflush(w *bufio.Writer, p *Policy, fam firewall.Family, file, restor
 }
 
 // writeRules writes one family's rules of steps as iptables-save lines.
-func writeRules(w *bufio.Writer, steps []step, v6 bool) {
+func writeRules(w io.StringWriter, steps []step, v6 bool) {
 	for _, st := range steps {
 		rules := st.v4
 		if v6 {

@@ -29,7 +29,7 @@ func nftStandIn(p *Policy, fam firewall.Family) (*firewall.Ruleset, error) {
 	var buf bytes.Buffer
 	buf.WriteString("*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n")
 	v6 := fam == firewall.IPv6
-	writeSteps(&buf, p.steps(), v6)
+	writeRules(&buf, p.steps(), v6)
 	buf.WriteString("-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n")
 	for _, f := range p.Forward {
 		if f.Family == fam {
@@ -44,17 +44,4 @@ func nftStandIn(p *Policy, fam firewall.Family) (*firewall.Ruleset, error) {
 		return nil, err
 	}
 	return rs.AsNftTable("inet", "fwaudit", firewall.PriorityBeforeFilter), nil
-}
-
-// writeSteps writes one family's rules of steps as iptables-save lines.
-func writeSteps(buf *bytes.Buffer, steps []step, v6 bool) {
-	for _, st := range steps {
-		rules := st.v4
-		if v6 {
-			rules = st.v6
-		}
-		for _, a := range rules {
-			buf.WriteString(saveLine(a) + "\n")
-		}
-	}
 }
