@@ -7,8 +7,9 @@ import (
 )
 
 // What stays loaded beside a suggestion on a Docker host, for the proofs
-// (verify, CheckLockout, Changes): the one place that says how a
-// --noflush restore and the nft table combine with today's rules.
+// (verify, CheckLockout, Changes): a --noflush restore and the nft table
+// combined with today's rules. Which chains they replace, on which hooks
+// and at which priorities, is firewall's (render_chains.go).
 
 // mergeNoflush is what `iptables-restore --noflush` of ours (the Docker
 // host rendering) leaves loaded (firewall.AfterNoflush).

@@ -119,9 +119,13 @@ func renderScriptDocker(w *bufio.Writer, p *Policy) {
 			w.WriteString("for chain in INPUT FORWARD OUTPUT; do\n\t" + v + " -P \"$chain\" ACCEPT\ndone\n" + v + " -F\n" + v + " -X\n")
 			continue
 		}
-		w.WriteString(v + " -P INPUT ACCEPT\n" + v + " -F INPUT\n")
-		if p.docker[fam] == dockerUser {
-			w.WriteString(v + " -N DOCKER-USER 2>/dev/null || true\n" + v + " -F DOCKER-USER\n")
+		// the chains the --noflush rendering rewrites, in its order
+		for _, c := range firewall.NoflushChains(p.docker[fam] == dockerUser) {
+			if c == inputChain {
+				w.WriteString(v + " -P " + c + " ACCEPT\n" + v + " -F " + c + "\n")
+			} else {
+				w.WriteString(v + " -N " + c + " 2>/dev/null || true\n" + v + " -F " + c + "\n")
+			}
 		}
 	}
 	writeScriptSteps(w, p.steps())
