@@ -8,7 +8,12 @@ import (
 
 // Questions callers ask of a ruleset, in terms of hooks rather than
 // iptables table names, so that report and suggest never walk tables by
-// name and native nft tables answer too.
+// name and native nft tables answer too: here the chains on a hook, the
+// evaluator without DNAT, routed access and a rule's verdict;
+// questions_policy.go policies per hook and what input accepts;
+// questions_default.go a chain's catch-all; questions_forward.go what is
+// forwarded and to where; questions_docker.go how Docker filters. What a
+// restore leaves beside today's chains is render_chains.go's.
 
 // HookChain is a base chain with its table.
 type HookChain struct {
