@@ -111,9 +111,9 @@ func afterLoading(p *Policy, cur *Current, format string, fam firewall.Family) (
 		ours.Source = "table inet fwaudit"
 		return append(p.withoutReplaced(today.Sets), ours), nil
 	case p.noflush(fam):
-		return mergeNoflush(today.Sets, ours), nil
+		return firewall.AfterNoflush(today.Sets, ours), nil
 	}
-	return replaceFilter(today.Sets, ours), nil
+	return AfterRestore(today.Sets, ours), nil // ours holds the filter table only
 }
 
 // withoutReplaced drops the tables the nft rendering deletes: an earlier
@@ -191,16 +191,6 @@ func others(sets []*firewall.Ruleset) string {
 		}
 	}
 	return strings.Join(names, ", ")
-}
-
-// replaceFilter is what a restore of ours leaves: today's rulesets with
-// the filter table of one iptables dump replaced by ours (AfterRestore:
-// ours holds that table only). With both iptables backends loaded the
-// restore goes to the nft one (legacy tables stay); native nftables
-// tables stay whatever happens, so with none but them ours comes in
-// beside them.
-func replaceFilter(today []*firewall.Ruleset, ours *firewall.Ruleset) []*firewall.Ruleset {
-	return AfterRestore(today, ours)
 }
 
 // policyChanges lists the policy of every built-in chain on either side.

@@ -153,7 +153,7 @@ func TestMergeNoflush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := mergeNoflush(today.V4.Sets, ours)
+	got := firewall.AfterNoflush(today.V4.Sets, ours)
 	if len(got) != 1 {
 		t.Fatalf("%d rulesets, want 1", len(got))
 	}

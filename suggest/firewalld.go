@@ -369,7 +369,7 @@ func firewalldAfter(p *Policy, today []*firewall.Ruleset, fam firewall.Family) (
 		}
 		return t.IptablesFilterChain(allow) != nil
 	}
-	if out, ok := withChains(today, isZone, map[string][]*firewall.Rule{allow: rs.IptablesFilterChain(allow).Rules, deny: rs.IptablesFilterChain(deny).Rules}, nil); ok {
+	if out, ok := firewall.WithChains(today, isZone, map[string][]*firewall.Rule{allow: rs.IptablesFilterChain(allow).Rules, deny: rs.IptablesFilterChain(deny).Rules}, nil); ok {
 		return out, nil
 	}
 	return nil, fmt.Errorf("firewalld's zone %s has no allow chain in %s", zone, fam)

@@ -11,12 +11,6 @@ import (
 // combined with today's rules. Which chains they replace, on which hooks
 // and at which priorities, is firewall's (render_chains.go).
 
-// mergeNoflush is what `iptables-restore --noflush` of ours (the Docker
-// host rendering) leaves loaded (firewall.AfterNoflush).
-func mergeNoflush(today []*firewall.Ruleset, ours *firewall.Ruleset) []*firewall.Ruleset {
-	return firewall.AfterNoflush(today, ours)
-}
-
 // restoreTarget is the iptables ruleset a restore goes to: with both
 // backends loaded the nft one (legacy tables stay); -1 when there is none.
 func restoreTarget(today []*firewall.Ruleset) int { return firewall.RestoreTarget(today) }

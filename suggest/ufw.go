@@ -247,7 +247,7 @@ func ufwAfter(p *Policy, today []*firewall.Ruleset, fam firewall.Family) ([]*fir
 	}
 	ours := rs.IptablesFilterChain(chain)
 	isUfw := func(t *firewall.Table) bool { return t.IptablesFilterChain(chain) != nil }
-	if out, ok := withChains(today, isUfw, map[string][]*firewall.Rule{chain: ours.Rules},
+	if out, ok := firewall.WithChains(today, isUfw, map[string][]*firewall.Rule{chain: ours.Rules},
 		map[string]string{"input": "DROP", "forward": "DROP"}); ok {
 		return out, nil
 	}
@@ -262,11 +262,4 @@ func ufwActive(sets []*firewall.Ruleset, fam firewall.Family) bool {
 		}
 	}
 	return false
-}
-
-// withChains is today's rulesets with the first table pick holds changed
-// as a manager's reload changes it (firewall.WithChains): rules by chain
-// name, policies by hook.
-func withChains(today []*firewall.Ruleset, pick func(*firewall.Table) bool, rules map[string][]*firewall.Rule, policies map[string]string) ([]*firewall.Ruleset, bool) {
-	return firewall.WithChains(today, pick, rules, policies)
 }
