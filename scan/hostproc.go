@@ -187,6 +187,12 @@ func (h hostProc) socketInodes(pid int, dbuf, lbuf []byte, out []inoPID) ([]inoP
 		if err != nil || n <= 0 {
 			return out, err
 		}
+		// The kernel fills the buffer with fd entries until the table
+		// ends or the next entry does not fit (proc_readfd_common): a
+		// reply with room left for the longest entry (fd names are at
+		// most 10 digits, 32 bytes) was the table's end, and the call
+		// that would say so is saved, one per process.
+		last := n <= len(dbuf)-fdDirentMax
 		for off := 0; off+19 < n; {
 			reclen := int(*(*uint16)(unsafe.Pointer(&dbuf[off+16])))
 			if reclen == 0 {
@@ -215,9 +221,17 @@ func (h hostProc) socketInodes(pid int, dbuf, lbuf []byte, out []inoPID) ([]inoP
 				out = append(out, inoPID{ino, int32(pid)})
 			}
 		}
+		if last {
+			break
+		}
 	}
 	return out, nil
 }
+
+// fdDirentMax bounds a linux_dirent64 of /proc/PID/fd: 19 bytes of header,
+// a name of at most 10 digits and its NUL, rounded up to 8 bytes, with a
+// margin.
+const fdDirentMax = 64
 
 func socketInodeBytes(b []byte) (uint32, bool) {
 	if len(b) < len(socketPrefix)+2 || string(b[:len(socketPrefix)]) != string(socketPrefix) || b[len(b)-1] != ']' {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/fstest"
 )
@@ -218,6 +219,50 @@ func TestDirentPID(t *testing.T) {
 		pid, ok := direntPID([]byte(tt.in))
 		if pid != tt.pid || ok != tt.isok {
 			t.Errorf("direntPID(%q) = %d, %v; want %d, %v", tt.in, pid, ok, tt.pid, tt.isok)
+		}
+	}
+}
+
+// TestSocketInodesBufferSizes walks this process's fd table with
+// getdents buffers from one entry to all of them: the walk stops at the
+// table's end, not at a reply that left room in the buffer unfilled.
+func TestSocketInodesBufferSizes(t *testing.T) {
+	var fds []int
+	t.Cleanup(func() {
+		for _, fd := range fds {
+			syscall.Close(fd)
+		}
+	})
+	for range 300 {
+		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fds = append(fds, fd)
+	}
+	want := map[uint32]bool{} // the inodes of the sockets opened here
+	for _, fd := range fds {
+		var st syscall.Stat_t
+		if err := syscall.Fstat(fd, &st); err != nil {
+			t.Fatal(err)
+		}
+		want[uint32(st.Ino)] = true
+	}
+	h := newHostProc("/proc")
+	for _, size := range []int{64, 100, 1000, 4096, 8 << 10, 32 << 10} {
+		out, err := h.socketInodes(os.Getpid(), make([]byte, size), make([]byte, 64), nil)
+		if err != nil {
+			t.Fatalf("buffer %d: %v", size, err)
+		}
+		got := map[uint32]bool{}
+		for _, f := range out {
+			got[f.ino] = true
+		}
+		for ino := range want {
+			if !got[ino] {
+				t.Errorf("buffer %d: socket %d of %d not found (%d found)", size, ino, len(want), len(got))
+				break
+			}
 		}
 	}
 }
