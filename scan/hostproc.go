@@ -1,10 +1,12 @@
 package scan
 
 import (
+	"cmp"
 	"context"
 	"io/fs"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -90,21 +92,37 @@ func (h hostProc) socketFDs(ctx context.Context) ([]inoPID, int, error) {
 }
 
 // ownersOf keeps the fds of the wanted sockets and names their processes,
-// reading each owner's comm once.
+// reading each owner's comm once. The owners of all sockets share one
+// array, in order of inode and PID.
 func (h hostProc) ownersOf(fds []inoPID, want map[uint32]struct{}) map[uint32][]Process {
+	kept := make([]inoPID, 0, len(want))
+	for _, f := range fds {
+		if _, ok := want[f.ino]; ok {
+			kept = append(kept, f)
+		}
+	}
+	slices.SortFunc(kept, func(a, b inoPID) int {
+		if c := cmp.Compare(a.ino, b.ino); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.pid, b.pid)
+	})
 	owners := make(map[uint32][]Process, len(want))
+	procs := make([]Process, len(kept))
 	names := map[int32]string{}
 	var buf [64]byte
-	for _, f := range fds {
-		if _, ok := want[f.ino]; !ok {
-			continue
-		}
+	start := 0
+	for i, f := range kept {
 		name, ok := names[f.pid]
 		if !ok {
 			name = h.comm(int(f.pid), buf[:])
 			names[f.pid] = name
 		}
-		owners[f.ino] = append(owners[f.ino], Process{PID: int(f.pid), Name: name})
+		procs[i] = Process{PID: int(f.pid), Name: name}
+		if i+1 == len(kept) || kept[i+1].ino != f.ino {
+			owners[f.ino] = procs[start : i+1 : i+1]
+			start = i + 1
+		}
 	}
 	return owners
 }

@@ -113,7 +113,7 @@ func TestWalkProc(t *testing.T) {
 		if _, _, err := walkProc(context.Background(), fstest.MapFS{}, want); err != nil {
 			t.Fatalf("empty tree: %v", err)
 		}
-		_, w := owners(context.Background(), deniedFS{tree, []string{"1"}}, []diagSock{{inode: 111}})
+		_, w := owners(context.Background(), deniedFS{tree, []string{"1"}}, listOf([]diagSock{{inode: 111}}))
 		if len(w) != 1 || !strings.Contains(w[0], "1 processes (permission denied") {
 			t.Errorf("warnings = %q, want one permission warning", w)
 		}
@@ -176,7 +176,7 @@ func TestHostProcMatchesFS(t *testing.T) {
 		t.Skipf("sock_diag unavailable: %v", err)
 	}
 	want := map[uint32]struct{}{}
-	for _, d := range socks {
+	for _, d := range socks.all() {
 		want[d.inode] = struct{}{}
 	}
 	a, _, err := walkProc(context.Background(), os.DirFS("/proc"), want)
