@@ -248,9 +248,13 @@ func TestSocketInodesBufferSizes(t *testing.T) {
 		}
 		want[uint32(st.Ino)] = true
 	}
-	h := newHostProc("/proc")
+	root, err := newHostProc("/proc").openRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(root)
 	for _, size := range []int{64, 100, 1000, 4096, 8 << 10, 32 << 10} {
-		out, err := h.socketInodes(os.Getpid(), make([]byte, size), make([]byte, 64), nil)
+		out, err := socketInodes(root, os.Getpid(), make([]byte, size), make([]byte, 64), nil)
 		if err != nil {
 			t.Fatalf("buffer %d: %v", size, err)
 		}
