@@ -52,22 +52,20 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // writeSocketLines writes the elements of a "sockets" array at indent
 // level one, one compact object per line, and the indent of the closing
 // bracket when there is any element. HTML characters are escaped only with
-// escapeHTML (as `scan -o json` has always done). One encoder and buffer
-// serve every socket: json.Marshal copied each into a fresh slice.
+// escapeHTML (as `scan -o json` has always done). One buffer serves every
+// socket (appendSocketJSON).
 func writeSocketLines(bw *bufio.Writer, socks []Socket, escapeHTML bool) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(escapeHTML)
+	buf := make([]byte, 0, 1024)
 	for i := range socks {
-		buf.Reset()
-		if err := enc.Encode(&socks[i]); err != nil {
+		buf = buf[:0]
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, "\n    "...)
+		buf = appendSocketJSON(buf, &socks[i], escapeHTML)
+		if _, err := bw.Write(buf); err != nil {
 			return err
 		}
-		if i > 0 {
-			bw.WriteByte(',')
-		}
-		bw.WriteString("\n    ")
-		bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	}
 	if len(socks) > 0 {
 		bw.WriteString("\n  ")

@@ -93,7 +93,7 @@ func withPublished(out []Socket, fw *Firewall) []Socket {
 		out = append(out, Socket{
 			Proto: l.Proto, Family: l.Family, Address: l.Address.String(), Port: l.Port,
 			Service: l.Service, ServiceBy: l.ServiceBy, Exposure: string(l.Exposure),
-			Published: true, ForwardsTo: []string{to}, Firewall: judge(l, fw),
+			Published: true, ForwardsTo: []string{to}, Firewall: judge(&l, fw),
 		})
 	}
 	return out

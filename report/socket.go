@@ -94,6 +94,7 @@ func Sockets(ls []scan.Listener, fw *Firewall) []Socket {
 	out := make([]Socket, 0, len(ls))
 	// a host's listeners share few addresses: each is formatted once
 	addrs := map[netip.Addr]string{}
+	var verdicts verdictCache
 	for i := range ls {
 		l := &ls[i]
 		addr, ok := addrs[l.Address]
@@ -113,7 +114,7 @@ func Sockets(ls []scan.Listener, fw *Firewall) []Socket {
 			}
 		}
 		if fw != nil {
-			s.Firewall = judge(*l, fw)
+			s.Firewall = verdicts.judge(l, fw)
 		}
 		out = append(out, s)
 	}
@@ -160,22 +161,78 @@ func sortSockets(out []Socket) {
 	copy(out, sorted)
 }
 
+// verdictCache hands out one FamilyVerdict, and one SocketFirewall, for
+// each verdict that many sockets share: on a host with thousands of
+// listeners most verdicts are alike ("not-applicable: bound to loopback",
+// "open" by the policy), and one copy each was most of the memory the
+// judging took. A verdict with a list of sources, exceptions, interfaces
+// or destinations is made anew each time. What it hands out is shared:
+// nothing may write to it. The zero value is ready; a nil cache shares
+// nothing.
+type verdictCache struct {
+	family map[familyKey]*FamilyVerdict
+	socket map[[2]*FamilyVerdict]*SocketFirewall
+}
+
+// familyKey is a Result without lists, but for at most one reason.
+type familyKey struct {
+	verdict, reason, rule, origin string
+	reasons                       int
+}
+
+// familyVerdict is NewFamilyVerdict(r), shared when r has no list; shared
+// says whether it is.
+func (c *verdictCache) familyVerdict(r firewall.Result) (fv *FamilyVerdict, shared bool) {
+	if c == nil || len(r.Sources)+len(r.Except)+len(r.Interfaces)+len(r.Destinations) > 0 || len(r.Reasons) > 1 {
+		return NewFamilyVerdict(r), false
+	}
+	k := familyKey{verdict: string(r.Verdict), rule: r.Rule, origin: r.Origin, reasons: len(r.Reasons)}
+	if len(r.Reasons) == 1 {
+		k.reason = r.Reasons[0]
+	}
+	if fv, ok := c.family[k]; ok {
+		return fv, true
+	}
+	if c.family == nil {
+		c.family = map[familyKey]*FamilyVerdict{}
+	}
+	fv = NewFamilyVerdict(r)
+	c.family[k] = fv
+	return fv, true
+}
+
+// judge computes the per-family verdicts of one listener, shared with
+// none.
+func judge(l *scan.Listener, fw *Firewall) *SocketFirewall {
+	return (*verdictCache)(nil).judge(l, fw)
+}
+
 // judge computes the per-family verdicts of one listener.
-func judge(l scan.Listener, fw *Firewall) *SocketFirewall {
-	sf := &SocketFirewall{}
-	v4 := l.Family == "ipv4" || l.DualStack
-	v6 := l.Family == "ipv6"
-	if v4 {
+func (c *verdictCache) judge(l *scan.Listener, fw *Firewall) *SocketFirewall {
+	var v4, v6 *FamilyVerdict
+	shared4, shared6 := true, true
+	if l.Family == "ipv4" || l.DualStack {
 		addr := l.Address
 		if l.Family == "ipv6" { // dual stack: the IPv4 side of "::"
 			addr = netip.IPv4Unspecified()
 		}
-		sf.IPv4 = familyVerdict(l, addr, fw.deviceEvaluator(l.Device, firewall.IPv4), fw.Err4)
+		v4, shared4 = c.familyVerdict(familyResult(l, addr, fw.deviceEvaluator(l.Device, firewall.IPv4), fw.Err4))
 	}
-	if v6 {
-		sf.IPv6 = familyVerdict(l, l.Address, fw.deviceEvaluator(l.Device, firewall.IPv6), fw.Err6)
+	if l.Family == "ipv6" {
+		v6, shared6 = c.familyVerdict(familyResult(l, l.Address, fw.deviceEvaluator(l.Device, firewall.IPv6), fw.Err6))
 	}
-	sf.Verdict = string(Overall(sf.IPv4, sf.IPv6))
+	if c == nil || !shared4 || !shared6 {
+		return &SocketFirewall{Verdict: string(Overall(v4, v6)), IPv4: v4, IPv6: v6}
+	}
+	k := [2]*FamilyVerdict{v4, v6}
+	if sf, ok := c.socket[k]; ok {
+		return sf
+	}
+	if c.socket == nil {
+		c.socket = map[[2]*FamilyVerdict]*SocketFirewall{}
+	}
+	sf := &SocketFirewall{Verdict: string(Overall(v4, v6)), IPv4: v4, IPv6: v6}
+	c.socket[k] = sf
 	return sf
 }
 
@@ -204,17 +261,18 @@ func (fw *Firewall) deviceEvaluator(dev string, fam firewall.Family) *firewall.E
 	return e
 }
 
-func familyVerdict(l scan.Listener, addr netip.Addr, ev *firewall.Evaluator, why string) *FamilyVerdict {
+// familyResult is one family's verdict on l.
+func familyResult(l *scan.Listener, addr netip.Addr, ev *firewall.Evaluator, why string) firewall.Result {
 	notApplicable := firewall.Result{Verdict: firewall.NotApplicable, Reasons: []string{"bound to loopback"}}
 	local := l.Exposure == scan.ExposureLocal
 	// A socket bound to device lo only sees packets that came in on lo. One
 	// bound to a loopback address is out of reach unless a nat DNAT sends
 	// outside traffic to it (with route_localnet): the evaluator knows.
 	if local && (l.Device == "lo" || ev == nil) {
-		return NewFamilyVerdict(notApplicable)
+		return notApplicable
 	}
 	if ev == nil {
-		return NewFamilyVerdict(firewall.Result{Verdict: firewall.Unknown, Reasons: []string{why}})
+		return firewall.Result{Verdict: firewall.Unknown, Reasons: []string{why}}
 	}
 	r := ev.Evaluate(firewall.Query{Proto: l.Proto, Addr: addr, Port: l.Port})
 	if local && r.Verdict == firewall.NotApplicable {
@@ -224,7 +282,7 @@ func familyVerdict(l scan.Listener, addr netip.Addr, ev *firewall.Evaluator, why
 		// accepted, but only ever on the bound device
 		r.Verdict, r.Interfaces = firewall.Restricted, []string{dev}
 	}
-	return NewFamilyVerdict(r)
+	return r
 }
 
 func NewFamilyVerdict(r firewall.Result) *FamilyVerdict {

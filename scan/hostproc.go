@@ -1,10 +1,12 @@
 package scan
 
 import (
+	"cmp"
 	"context"
 	"io/fs"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -37,7 +39,12 @@ type inoPID struct {
 // waits for a CPU holds up one process, not a fixed share of them. denied
 // counts unreadable fd directories.
 func (h hostProc) socketFDs(ctx context.Context) ([]inoPID, int, error) {
-	pids, err := h.pids()
+	root, err := h.openRoot()
+	if err != nil {
+		return nil, 0, err
+	}
+	defer syscall.Close(root)
+	pids, err := h.pids(root)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -65,7 +72,7 @@ func (h hostProc) socketFDs(ctx context.Context) ([]inoPID, int, error) {
 					break
 				}
 				var err error
-				out, err = h.socketInodes(pids[i], dbuf, lbuf, out)
+				out, err = socketInodes(root, pids[i], dbuf, lbuf, out)
 				if err == syscall.EACCES || err == syscall.EPERM {
 					denied[w]++
 				}
@@ -90,21 +97,43 @@ func (h hostProc) socketFDs(ctx context.Context) ([]inoPID, int, error) {
 }
 
 // ownersOf keeps the fds of the wanted sockets and names their processes,
-// reading each owner's comm once.
+// reading each owner's comm once. The owners of all sockets share one
+// array, in order of inode and PID.
 func (h hostProc) ownersOf(fds []inoPID, want map[uint32]struct{}) map[uint32][]Process {
+	kept := make([]inoPID, 0, len(want))
+	for _, f := range fds {
+		if _, ok := want[f.ino]; ok {
+			kept = append(kept, f)
+		}
+	}
+	slices.SortFunc(kept, func(a, b inoPID) int {
+		if c := cmp.Compare(a.ino, b.ino); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.pid, b.pid)
+	})
 	owners := make(map[uint32][]Process, len(want))
+	procs := make([]Process, len(kept))
 	names := map[int32]string{}
 	var buf [64]byte
-	for _, f := range fds {
-		if _, ok := want[f.ino]; !ok {
-			continue
-		}
+	root, err := h.openRoot()
+	if err != nil {
+		root = -1 // no names
+	} else {
+		defer syscall.Close(root)
+	}
+	start := 0
+	for i, f := range kept {
 		name, ok := names[f.pid]
 		if !ok {
-			name = h.comm(int(f.pid), buf[:])
+			name = comm(root, int(f.pid), buf[:])
 			names[f.pid] = name
 		}
-		owners[f.ino] = append(owners[f.ino], Process{PID: int(f.pid), Name: name})
+		procs[i] = Process{PID: int(f.pid), Name: name}
+		if i+1 == len(kept) || kept[i+1].ino != f.ino {
+			owners[f.ino] = procs[start : i+1 : i+1]
+			start = i + 1
+		}
 	}
 	return owners
 }
@@ -118,13 +147,34 @@ func (h hostProc) walkSockets(ctx context.Context, want map[uint32]struct{}) (ma
 	return h.ownersOf(fds, want), denied, nil
 }
 
-// pids lists the numeric entries of /proc.
-func (h hostProc) pids() ([]int, error) {
+// openRoot opens the /proc directory: the files of processes are opened
+// relative to it, so that each open looks up "PID/fd" or "PID/comm" and
+// not the whole path with its mount point again.
+func (h hostProc) openRoot() (int, error) {
 	fd, err := syscall.Open(h.root, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: h.root, Err: err}
+		return -1, &fs.PathError{Op: "open", Path: h.root, Err: err}
 	}
-	defer syscall.Close(fd)
+	return fd, nil
+}
+
+// openPID opens root's PID/name (O_RDONLY and flags) with no allocation.
+func openPID(root, pid int, name string, flags int) (int, syscall.Errno) {
+	var pathBuf [64]byte
+	path := strconv.AppendInt(pathBuf[:0], int64(pid), 10)
+	path = append(append(append(path, '/'), name...), 0)
+	for range 8 {
+		r, _, e := syscall.Syscall6(syscall.SYS_OPENAT, uintptr(root), uintptr(unsafe.Pointer(&path[0])),
+			uintptr(syscall.O_RDONLY|syscall.O_CLOEXEC|flags), 0, 0, 0)
+		if e != syscall.EINTR {
+			return int(r), e
+		}
+	}
+	return -1, syscall.EINTR
+}
+
+// pids lists the numeric entries of the /proc directory open as fd.
+func (h hostProc) pids(fd int) ([]int, error) {
 	buf := make([]byte, 32<<10)
 	pids := make([]int, 0, 512)
 	for range 1 << 20 { // bounded: a getdents64 call returns at least one entry
@@ -169,14 +219,12 @@ func direntPID(name []byte) (int, bool) {
 
 var socketPrefix = []byte("socket:[")
 
-// socketInodes appends the socket fds of process pid to out.
-func (h hostProc) socketInodes(pid int, dbuf, lbuf []byte, out []inoPID) ([]inoPID, error) {
-	var pathBuf [64]byte
-	path := append(append(append(pathBuf[:0], h.root...), '/'), strconv.Itoa(pid)...)
-	path = append(path, "/fd"...)
-	dir, err := syscall.Open(string(path), syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return out, err
+// socketInodes appends the socket fds of process pid to out; root is the
+// /proc directory.
+func socketInodes(root, pid int, dbuf, lbuf []byte, out []inoPID) ([]inoPID, error) {
+	dir, e := openPID(root, pid, "fd", syscall.O_DIRECTORY)
+	if e != 0 {
+		return out, e
 	}
 	defer syscall.Close(dir)
 	for range 1 << 20 {
@@ -187,6 +235,12 @@ func (h hostProc) socketInodes(pid int, dbuf, lbuf []byte, out []inoPID) ([]inoP
 		if err != nil || n <= 0 {
 			return out, err
 		}
+		// The kernel fills the buffer with fd entries until the table
+		// ends or the next entry does not fit (proc_readfd_common): a
+		// reply with room left for the longest entry (fd names are at
+		// most 10 digits, 32 bytes) was the table's end, and the call
+		// that would say so is saved, one per process.
+		last := n <= len(dbuf)-fdDirentMax
 		for off := 0; off+19 < n; {
 			reclen := int(*(*uint16)(unsafe.Pointer(&dbuf[off+16])))
 			if reclen == 0 {
@@ -215,9 +269,17 @@ func (h hostProc) socketInodes(pid int, dbuf, lbuf []byte, out []inoPID) ([]inoP
 				out = append(out, inoPID{ino, int32(pid)})
 			}
 		}
+		if last {
+			break
+		}
 	}
 	return out, nil
 }
+
+// fdDirentMax bounds a linux_dirent64 of /proc/PID/fd: 19 bytes of header,
+// a name of at most 10 digits and its NUL, rounded up to 8 bytes, with a
+// margin.
+const fdDirentMax = 64
 
 func socketInodeBytes(b []byte) (uint32, bool) {
 	if len(b) < len(socketPrefix)+2 || string(b[:len(socketPrefix)]) != string(socketPrefix) || b[len(b)-1] != ']' {
@@ -237,14 +299,16 @@ func socketInodeBytes(b []byte) (uint32, bool) {
 }
 
 // comm reads /proc/PID/comm without its newline, into buf (64 bytes:
-// the kernel writes at most TASK_COMM_LEN of them). Three system calls,
-// where os.ReadFile makes six (its fcntl, epoll and fstat are of no use
-// on a proc file), for every process that owns a socket.
-func (h hostProc) comm(pid int, buf []byte) string {
-	var pathBuf [64]byte
-	path := append(append(append(pathBuf[:0], h.root...), '/'), strconv.Itoa(pid)...)
-	fd, err := syscall.Open(string(append(path, "/comm"...)), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
+// the kernel writes at most TASK_COMM_LEN of them); root is the /proc
+// directory. Three system calls, where os.ReadFile makes six (its fcntl,
+// epoll and fstat are of no use on a proc file), for every process that
+// owns a socket.
+func comm(root, pid int, buf []byte) string {
+	if root < 0 {
+		return ""
+	}
+	fd, e := openPID(root, pid, "comm", 0)
+	if e != 0 {
 		return ""
 	}
 	defer syscall.Close(fd)

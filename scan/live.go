@@ -40,7 +40,7 @@ func (o Options) procFS() fs.FS {
 func Live(ctx context.Context, opts Options) (ls []Listener, warnings []string, err error) {
 	fsys := opts.procFS()
 	ownersOf := startOwners(ctx, fsys)
-	var socks []diagSock
+	var socks *sockList
 	netlink := false
 	if !opts.ForceFallback {
 		socks, err = diagDump(ctx, tcpListen, tcpClose)
@@ -55,10 +55,11 @@ func Live(ctx context.Context, opts Options) (ls []Listener, warnings []string, 
 		}
 	}
 	if !netlink {
-		socks, err = fallbackSockets(true)
+		fallback, err := fallbackSockets(true)
 		if err != nil {
 			return nil, warnings, err
 		}
+		socks = listOf(fallback)
 	}
 	owners, w := ownersOf(socks)
 	warnings = append(warnings, w...)
@@ -68,8 +69,8 @@ func Live(ctx context.Context, opts Options) (ls []Listener, warnings []string, 
 	devs := deviceNames(socks)
 	bindv6only := -1 // read lazily, only for sockets without INET_DIAG_SKV6ONLY
 	sysctlUsed := false
-	ls = make([]Listener, 0, len(socks))
-	for _, s := range socks {
+	ls = make([]Listener, 0, socks.n)
+	for s := range socks.each {
 		a := s.local.Addr()
 		l := Listener{Proto: s.proto, Family: "ipv4", Address: a, Port: s.local.Port()}
 		if s.ifindex != 0 {
@@ -118,7 +119,7 @@ func Established(ctx context.Context) ([]Conn, error) {
 // EstablishedWith is Established with options; warnings as for Live.
 func EstablishedWith(ctx context.Context, opts Options) ([]Conn, []string, error) {
 	var warnings []string
-	var socks []diagSock
+	var socks *sockList
 	var err error
 	ownersOf := startOwners(ctx, opts.procFS())
 	if !opts.ForceFallback {
@@ -131,17 +132,19 @@ func EstablishedWith(ctx context.Context, opts Options) ([]Conn, []string, error
 		if err != nil {
 			warnings = append(warnings, "netlink sock_diag unavailable ("+err.Error()+"); reading /proc/net instead")
 		}
-		if socks, err = fallbackSockets(false); err != nil {
+		fallback, err := fallbackSockets(false)
+		if err != nil {
 			return nil, warnings, err
 		}
+		socks = listOf(fallback)
 	}
 	owners, w := ownersOf(socks)
 	warnings = append(warnings, w...)
 	if err := ctx.Err(); err != nil {
 		return nil, warnings, err
 	}
-	conns := make([]Conn, 0, len(socks))
-	for _, s := range socks {
+	conns := make([]Conn, 0, socks.n)
+	for s := range socks.each {
 		c := Conn{
 			Local:  netip.AddrPortFrom(s.local.Addr().Unmap(), s.local.Port()),
 			Remote: netip.AddrPortFrom(s.remote.Addr().Unmap(), s.remote.Port()),
@@ -163,7 +166,7 @@ func EstablishedWith(ctx context.Context, opts Options) ([]Conn, []string, error
 
 // diagDump lists TCP sockets in tcpState and, if udpState is given, UDP
 // sockets in that state, for IPv4 and IPv6, over one netlink socket.
-func diagDump(ctx context.Context, tcpState int, udpState ...int) ([]diagSock, error) {
+func diagDump(ctx context.Context, tcpState int, udpState ...int) (*sockList, error) {
 	c, err := openDiag()
 	if err != nil {
 		return nil, err
@@ -188,17 +191,17 @@ func diagDump(ctx context.Context, tcpState int, udpState ...int) ([]diagSock, e
 			}
 		}
 	}
-	return out.all(), nil
+	return &out, nil
 }
 
 // startOwners starts the /proc walk and returns the function that finds
 // the owners of a socket list. On the live host (hostProc) the walk runs
 // while the caller does the netlink dump; a fixture fs.FS is walked when
 // the sockets are known.
-func startOwners(ctx context.Context, fsys fs.FS) func([]diagSock) (map[uint32][]Process, []string) {
+func startOwners(ctx context.Context, fsys fs.FS) func(*sockList) (map[uint32][]Process, []string) {
 	h, ok := fsys.(hostProc)
 	if !ok {
-		return func(socks []diagSock) (map[uint32][]Process, []string) { return owners(ctx, fsys, socks) }
+		return func(socks *sockList) (map[uint32][]Process, []string) { return owners(ctx, fsys, socks) }
 	}
 	type walk struct {
 		fds    []inoPID
@@ -210,7 +213,7 @@ func startOwners(ctx context.Context, fsys fs.FS) func([]diagSock) (map[uint32][
 		fds, denied, err := h.socketFDs(ctx)
 		done <- walk{fds, denied, err}
 	}()
-	return func(socks []diagSock) (map[uint32][]Process, []string) {
+	return func(socks *sockList) (map[uint32][]Process, []string) {
 		w := <-done
 		want := wantInodes(socks)
 		if w.err != nil || len(want) == 0 {
@@ -220,9 +223,9 @@ func startOwners(ctx context.Context, fsys fs.FS) func([]diagSock) (map[uint32][
 	}
 }
 
-func wantInodes(socks []diagSock) map[uint32]struct{} {
-	want := make(map[uint32]struct{}, len(socks))
-	for _, s := range socks {
+func wantInodes(socks *sockList) map[uint32]struct{} {
+	want := make(map[uint32]struct{}, socks.n)
+	for s := range socks.each {
 		if s.inode != 0 {
 			want[s.inode] = struct{}{}
 		}
@@ -231,7 +234,7 @@ func wantInodes(socks []diagSock) map[uint32]struct{} {
 }
 
 // owners walks a /proc fs.FS for the sockets' inodes.
-func owners(ctx context.Context, fsys fs.FS, socks []diagSock) (map[uint32][]Process, []string) {
+func owners(ctx context.Context, fsys fs.FS, socks *sockList) (map[uint32][]Process, []string) {
 	want := wantInodes(socks)
 	if len(want) == 0 {
 		return nil, nil
@@ -258,9 +261,9 @@ func ownerWarnings(owners map[uint32][]Process, denied int, err error) (map[uint
 
 // deviceNames maps the bound-device indexes in socks to interface names,
 // asking the kernel only when a socket is bound to a device.
-func deviceNames(socks []diagSock) map[uint32]string {
+func deviceNames(socks *sockList) map[uint32]string {
 	var m map[uint32]string
-	for _, s := range socks {
+	for s := range socks.each {
 		if s.ifindex == 0 {
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/fstest"
 )
@@ -112,7 +113,7 @@ func TestWalkProc(t *testing.T) {
 		if _, _, err := walkProc(context.Background(), fstest.MapFS{}, want); err != nil {
 			t.Fatalf("empty tree: %v", err)
 		}
-		_, w := owners(context.Background(), deniedFS{tree, []string{"1"}}, []diagSock{{inode: 111}})
+		_, w := owners(context.Background(), deniedFS{tree, []string{"1"}}, listOf([]diagSock{{inode: 111}}))
 		if len(w) != 1 || !strings.Contains(w[0], "1 processes (permission denied") {
 			t.Errorf("warnings = %q, want one permission warning", w)
 		}
@@ -175,7 +176,7 @@ func TestHostProcMatchesFS(t *testing.T) {
 		t.Skipf("sock_diag unavailable: %v", err)
 	}
 	want := map[uint32]struct{}{}
-	for _, d := range socks {
+	for _, d := range socks.all() {
 		want[d.inode] = struct{}{}
 	}
 	a, _, err := walkProc(context.Background(), os.DirFS("/proc"), want)
@@ -218,6 +219,54 @@ func TestDirentPID(t *testing.T) {
 		pid, ok := direntPID([]byte(tt.in))
 		if pid != tt.pid || ok != tt.isok {
 			t.Errorf("direntPID(%q) = %d, %v; want %d, %v", tt.in, pid, ok, tt.pid, tt.isok)
+		}
+	}
+}
+
+// TestSocketInodesBufferSizes walks this process's fd table with
+// getdents buffers from one entry to all of them: the walk stops at the
+// table's end, not at a reply that left room in the buffer unfilled.
+func TestSocketInodesBufferSizes(t *testing.T) {
+	var fds []int
+	t.Cleanup(func() {
+		for _, fd := range fds {
+			syscall.Close(fd)
+		}
+	})
+	for range 300 {
+		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fds = append(fds, fd)
+	}
+	want := map[uint32]bool{} // the inodes of the sockets opened here
+	for _, fd := range fds {
+		var st syscall.Stat_t
+		if err := syscall.Fstat(fd, &st); err != nil {
+			t.Fatal(err)
+		}
+		want[uint32(st.Ino)] = true
+	}
+	root, err := newHostProc("/proc").openRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(root)
+	for _, size := range []int{64, 100, 1000, 4096, 8 << 10, 32 << 10} {
+		out, err := socketInodes(root, os.Getpid(), make([]byte, size), make([]byte, 64), nil)
+		if err != nil {
+			t.Fatalf("buffer %d: %v", size, err)
+		}
+		got := map[uint32]bool{}
+		for _, f := range out {
+			got[f.ino] = true
+		}
+		for ino := range want {
+			if !got[ino] {
+				t.Errorf("buffer %d: socket %d of %d not found (%d found)", size, ino, len(want), len(got))
+				break
+			}
 		}
 	}
 }

@@ -75,6 +75,24 @@ func (l *sockList) add(socks []diagSock) {
 	}
 }
 
+// listOf holds socks as one block.
+func listOf(socks []diagSock) *sockList {
+	return &sockList{blocks: [][]diagSock{socks}, n: len(socks)}
+}
+
+// each yields every socket in order, in place: the live scan reads the
+// blocks as they are, with no joined copy of them (at 20,000 sockets
+// 2 MB of fresh memory, 500 page faults).
+func (l *sockList) each(yield func(*diagSock) bool) {
+	for _, b := range l.blocks {
+		for i := range b {
+			if !yield(&b[i]) {
+				return
+			}
+		}
+	}
+}
+
 func (l *sockList) all() []diagSock {
 	if len(l.blocks) == 1 {
 		return l.blocks[0]

@@ -28,7 +28,10 @@
 # the working tree like `make build` (CGO_ENABLED=0).
 # Output: one markdown table row per load, medians in seconds; the ratio
 # columns are medians of the per-round ratios; per OLD, its time, its
-# ratio to ss and fwaudit's ratio to it (new/old).
+# ratio to ss and fwaudit's ratio to it (new/old). Then the same for CPU
+# time (user+sys, bash's `time`, 1 ms resolution) of ss, `scan -o json` and
+# each OLD: on a machine other jobs load, wall time depends on how much of
+# the CPUs a command gets; CPU time says how much work it did.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -93,10 +96,14 @@ ss=$(command -v ss)
 
 # median FILE: the middle of the sorted numbers in FILE.
 median() { sort -g "$1" | awk '{a[NR]=$1} END {if (NR%2) m=a[(NR+1)/2]; else m=(a[NR/2]+a[NR/2+1])/2; printf "%.6f\n", m}'; }
-# ratio A B: the median of A's times over B's, round by round.
-ratio() { paste "$work/$1.us" "$work/$2.us" | awk '{printf "%.6f\n", $1 / $2}' >"$work/ratio"; median "$work/ratio"; }
-# seconds NAME: the median time of NAME in seconds.
-seconds() { awk '{printf "%.6f\n", $1 / 1e6}' "$work/$1.us" >"$work/sec"; median "$work/sec"; }
+# ratio A B [KIND]: the median of A's times over B's, round by round; KIND
+# us (wall, the default) or cus (CPU), in microseconds.
+ratio() { paste "$work/$1.${3:-us}" "$work/$2.${3:-us}" | awk '{printf "%.6f\n", ($2 > 0 ? $1 / $2 : 0)}' >"$work/ratio"; median "$work/ratio"; }
+# seconds NAME [KIND]: the median time of NAME in seconds.
+seconds() { awk '{printf "%.6f\n", $1 / 1e6}' "$work/$1.${2:-us}" >"$work/sec"; median "$work/sec"; }
+# cputimes NAME: NAME's CPU times (bash `time`: user and sys seconds) in
+# microseconds, one round a line.
+cputimes() { awk '{printf "%d\n", ($1 + $2) * 1e6}' "$work/$1.cpu" >"$work/$1.cus"; }
 
 # timeloop SS FW [OLD...]: runs inside the namespace, so `ip netns exec` is not
 # timed. The commands take turns within every round (after 2 warm-up
@@ -105,7 +112,7 @@ seconds() { awk '{printf "%.6f\n", $1 / 1e6}' "$work/$1.us" >"$work/sec"; median
 # hits all of them alike. Wall times come from $EPOCHREALTIME: no fork of
 # date(1) in the interval.
 timeloop() {
-	local ss=$1 fw=$2 i k c s e n
+	local ss=$1 fw=$2 i k c s e n TIMEFORMAT='%3U %3S' cpuf
 	local -a names=(ss fw full report) cmds=("$ss -tunlp" "$fw scan -o json --no-firewall" "$fw scan -o json" "$fw report -o json")
 	shift 2
 	for ((i = 0; i < $#; i++)); do
@@ -113,12 +120,16 @@ timeloop() {
 		cmds+=("${*:i+1:1} scan -o json")
 	done
 	n=${#names[@]}
-	for c in "${names[@]}"; do : >"$work/$c.us"; done
+	for c in "${names[@]}"; do : >"$work/$c.us" && : >"$work/$c.cpu"; done
 	for ((i = -2; i < runs; i++)); do
 		for ((k = 0; k < n; k++)); do
 			c=$(((i + 2 + k) % n))
+			cpuf=/dev/null
+			((i < 0)) || cpuf=$work/${names[c]}.cpu
+			# the `time` keyword reads the child's rusage: no fork
+			# inside the interval
 			s=$EPOCHREALTIME
-			${cmds[c]} >/dev/null 2>&1
+			{ time ${cmds[c]} >/dev/null 2>&1; } 2>>"$cpuf"
 			e=$EPOCHREALTIME
 			((i < 0)) || echo $((${e/./} - ${s/./})) >>"$work/${names[c]}.us"
 		done
@@ -198,6 +209,13 @@ for old in "${olds[@]}"; do
 done
 echo "$hdr"
 echo "$sep"
+cpuhdr="| load | ss -tunlp CPU | fwaudit scan -o json CPU | ratio |"
+cpusep="|---|---|---|---|"
+for old in "${olds[@]}"; do
+	cpuhdr="$cpuhdr $old CPU | new/old |"
+	cpusep="$cpusep---|---|"
+done
+cpurows=()
 for load in $loads; do
 	case $load in
 	small) args="-tcp 20 -udp 4 -conns 200 -procs 50" expect=24 ;;
@@ -223,5 +241,20 @@ for load in $loads; do
 		row=$(printf '%s %.4f | %.2f | %.2f |' "$row" "$(seconds "old$i")" "$(ratio "old$i" ss)" "$(ratio full "old$i")")
 	done
 	echo "$row"
+	for c in ss full "${!obs[@]}"; do
+		case $c in [0-9]*) c=old$c ;; esac
+		cputimes "$c"
+	done
+	row=$(printf '| %s | %.3f | %.3f | %.2f |' "$load" "$(seconds ss cus)" "$(seconds full cus)" "$(ratio full ss cus)")
+	for i in "${!obs[@]}"; do
+		row=$(printf '%s %.3f | %.2f |' "$row" "$(seconds "old$i" cus)" "$(ratio full "old$i" cus)")
+	done
+	cpurows+=("$row")
 	stopload
 done
+echo
+echo "CPU time (user+sys), medians in seconds and of the per-round ratios:"
+echo
+echo "$cpuhdr"
+echo "$cpusep"
+printf '%s\n' "${cpurows[@]}"
