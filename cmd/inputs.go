@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
-	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -104,7 +102,7 @@ func (o *inputOpts) load(ctx context.Context, app *App, wantRules bool) (*inputs
 		go func() {
 			var host firewall.Host
 			if !o.offline {
-				host = liveHost()
+				host = firewall.ReadHost(firewall.HostFS{})
 			}
 			fw, info, warn, err := o.loadRules(ctx, app, host)
 			fwc <- fwResult{host, fw, info, warn, err}
@@ -125,7 +123,7 @@ func (o *inputOpts) load(ctx context.Context, app *App, wantRules bool) (*inputs
 	for _, w := range r.warn {
 		app.warnf("%s", w)
 	}
-	if r.fw != nil && o.readsLive() && len(in.host.Inside) > 0 && bridgeNetfilter("/proc/sys/net/bridge") {
+	if r.fw != nil && o.readsLive() && len(in.host.Inside) > 0 && (firewall.HostFS{}).BridgeNetfilter() {
 		app.warnf("br_netfilter is active (net.bridge.bridge-nf-call-iptables): packets bridged between containers pass the IP hooks again; verdicts judge routed packets only")
 	}
 	in.listeners, in.fw, in.fwInfo = ls, r.fw, r.info
@@ -397,76 +395,4 @@ func unwrapPathError(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// liveHost lists the non-loopback interfaces and addresses of this host (of
-// this network namespace), for the evaluator's -i and -d matches: bridge
-// and bond ports are left out (their bridge or bond is the input
-// interface), and bridges for containers are marked inside.
-func liveHost() firewall.Host {
-	var h firewall.Host
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return h
-	}
-	h.Routes = liveRoutes()
-	byIndex := addrsByIndex()
-	for _, ifc := range ifs {
-		if ifc.Flags&net.FlagLoopback != 0 {
-			continue
-		}
-		switch ifaceRoleOf("/sys/class/net", ifc.Name) {
-		case roleMember:
-			continue // its bridge or bond is the input interface
-		case roleInside:
-			h.Inside = append(h.Inside, ifc.Name)
-		}
-		h.Interfaces = append(h.Interfaces, ifc.Name)
-		if byIndex != nil {
-			h.Addrs = append(h.Addrs, byIndex[ifc.Index]...)
-			continue
-		}
-		addrs, _ := ifc.Addrs()
-		for _, a := range addrs {
-			if p, err := netip.ParsePrefix(a.String()); err == nil {
-				h.Addrs = append(h.Addrs, p.Addr().Unmap())
-			}
-		}
-	}
-	return h
-}
-
-// liveRoutes reads the main routing table of both families, for
-// reverse-path checks; nil when it cannot be read (they are then
-// conditional).
-func liveRoutes() []firewall.Route {
-	routes := []firewall.Route{}
-	for _, f := range []struct {
-		path  string
-		parse func(io.Reader) ([]firewall.Route, error)
-	}{{"/proc/net/route", firewall.ParseProcRoutes}, {"/proc/net/ipv6_route", firewall.ParseProcIPv6Routes}} {
-		fh, err := os.Open(f.path)
-		if err != nil {
-			if os.IsNotExist(err) {
-				continue // no such family
-			}
-			return nil
-		}
-		rs, err := f.parse(fh)
-		fh.Close()
-		if err != nil {
-			return nil
-		}
-		routes = append(routes, rs...)
-	}
-	return routes
-}
-
-// ipv6Disabled reports whether IPv6 is switched off on the live host.
-func ipv6Disabled() bool {
-	b, err := os.ReadFile("/proc/sys/net/ipv6/conf/all/disable_ipv6")
-	if err != nil {
-		return os.IsNotExist(err) // no IPv6 stack at all
-	}
-	return strings.TrimSpace(string(b)) == "1"
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fwaudit/fwaudit/firewall"
 	"github.com/fwaudit/fwaudit/report"
 )
 
@@ -125,7 +126,7 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 		HostSource:   host.Source,
 		Now:          now,
 		Version:      ver,
-		IPv6Disabled: !opts.in.offline && ipv6Disabled(),
+		IPv6Disabled: !opts.in.offline && (firewall.HostFS{}).IPv6Disabled(),
 	})
 	w := opts.app.Stdout
 	var file *reportFile
