@@ -36,12 +36,12 @@ const (
 const dockerUserChain = "DOCKER-USER"
 
 // dockerLayout finds Docker in today's rules of fam.
-func dockerLayout(cur *Current, fam firewall.Family) dockerKind {
-	if !cur.known(fam) {
+func dockerLayout(cur *firewall.Loaded, fam firewall.Family) dockerKind {
+	if !cur.Known(fam) {
 		return noDocker
 	}
 	kind := noDocker
-	for _, rs := range cur.family(fam).Sets {
+	for _, rs := range cur.Of(fam).Sets {
 		for _, t := range rs.Tables {
 			if t.NftFamily == "ip" || t.NftFamily == "ip6" {
 				if t.Name == "docker-bridges" && kind == noDocker {
@@ -93,13 +93,13 @@ type publish struct {
 const maxPublishRange = 64
 
 // publishes lists the ports today's rules of fam forward to other hosts.
-func publishes(cur *Current, fam firewall.Family) []publish {
-	ev := cur.evaluator(fam, "")
+func publishes(cur *firewall.Loaded, fam firewall.Family) []publish {
+	ev := cur.Evaluator(fam, "")
 	if ev == nil {
 		return nil
 	}
 	var out []publish
-	for _, rs := range cur.family(fam).Sets {
+	for _, rs := range cur.Of(fam).Sets {
 		for _, h := range rs.NATChains() {
 			for _, c := range h.Reach() {
 				for _, r := range c.Rules {
@@ -363,9 +363,9 @@ func (b *builder) dockerSetup(ls []scan.Listener) []scan.Listener {
 
 // userRules counts today's DOCKER-USER rules other than Docker's own
 // closing RETURN.
-func userRules(cur *Current, fam firewall.Family) int {
+func userRules(cur *firewall.Loaded, fam firewall.Family) int {
 	n := 0
-	for _, rs := range cur.family(fam).Sets {
+	for _, rs := range cur.Of(fam).Sets {
 		if t := rs.Table("filter"); t != nil && t.NftFamily == "" {
 			if c := t.Chain(dockerUserChain); c != nil {
 				for _, r := range c.Rules {
