@@ -144,7 +144,7 @@ func sortSockets(out []Socket) {
 // IPv4 or dual-stack socket, IPv6 for an IPv6 one.
 func judge(l scan.Listener, fw *firewall.Loaded) *SocketFirewall {
 	sf := &SocketFirewall{}
-	s := SocketOf(l)
+	s := socketOf(l)
 	if l.Family == "ipv4" || l.DualStack {
 		r, _ := fw.Judge(firewall.IPv4, s)
 		sf.IPv4 = NewFamilyVerdict(r)
@@ -157,8 +157,8 @@ func judge(l scan.Listener, fw *firewall.Loaded) *SocketFirewall {
 	return sf
 }
 
-// SocketOf is l as the firewall judges it.
-func SocketOf(l scan.Listener) firewall.Socket {
+// socketOf is l as the firewall judges it.
+func socketOf(l scan.Listener) firewall.Socket {
 	return firewall.Socket{Proto: l.Proto, Addr: l.Address, Port: l.Port, Device: l.Device, Local: l.Exposure == scan.ExposureLocal}
 }
 
