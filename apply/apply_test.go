@@ -53,10 +53,10 @@ func parse(t *testing.T, text string, fam firewall.Family, source string) *firew
 	return rs
 }
 
-func current(t *testing.T, v4, v6 string) *suggest.Current {
-	return &suggest.Current{
-		V4: suggest.Today{Sets: []*firewall.Ruleset{parse(t, v4, firewall.IPv4, "iptables-nft")}},
-		V6: suggest.Today{Sets: []*firewall.Ruleset{parse(t, v6, firewall.IPv6, "ip6tables-nft")}},
+func current(t *testing.T, v4, v6 string) *firewall.Loaded {
+	return &firewall.Loaded{
+		V4: firewall.Rules{Sets: []*firewall.Ruleset{parse(t, v4, firewall.IPv4, "iptables-nft")}},
+		V6: firewall.Rules{Sets: []*firewall.Ruleset{parse(t, v6, firewall.IPv6, "ip6tables-nft")}},
 	}
 }
 

@@ -26,7 +26,7 @@ type File struct {
 // An nft file (recognised by its first statement) is loaded alone, in one
 // `nft -f` transaction for both families; readNft reads what it defines
 // (firewall.LoadNftText).
-func PrepareFiles(files []File, listeners []scan.Listener, cur *suggest.Current, sessions []suggest.Session, persist bool, readNft func([]byte, string) (*firewall.NftRuleset, error)) (*Plan, error) {
+func PrepareFiles(files []File, listeners []scan.Listener, cur *firewall.Loaded, sessions []suggest.Session, persist bool, readNft func([]byte, string) (*firewall.NftRuleset, error)) (*Plan, error) {
 	if len(files) == 1 && isNftFile(files[0]) {
 		return prepareNftFile(files[0], listeners, cur, sessions, persist, readNft)
 	}
@@ -140,7 +140,7 @@ func isNftFile(f File) bool { return nftStatement(firstStatement(f)) }
 // as it defines them, everything else stays. A table loaded today that
 // the file adds to without deleting or flushing it first would merge
 // with what is there: that is refused, as fwaudit cannot prove it.
-func prepareNftFile(f File, listeners []scan.Listener, cur *suggest.Current, sessions []suggest.Session, persist bool, readNft func([]byte, string) (*firewall.NftRuleset, error)) (*Plan, error) {
+func prepareNftFile(f File, listeners []scan.Listener, cur *firewall.Loaded, sessions []suggest.Session, persist bool, readNft func([]byte, string) (*firewall.NftRuleset, error)) (*Plan, error) {
 	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
 		if err := backupable(cur, fam); err != nil {
 			return nil, err

@@ -20,7 +20,7 @@ const todayNft = `table inet filter {
 }
 `
 
-func nftCurrent(t *testing.T) *suggest.Current {
+func nftCurrent(t *testing.T) *firewall.Loaded {
 	t.Helper()
 	n, err := firewall.ParseNftText([]byte(todayNft), "today.nft", nil)
 	if err != nil {
@@ -28,7 +28,7 @@ func nftCurrent(t *testing.T) *suggest.Current {
 	}
 	n4, n6 := n.Family(firewall.IPv4), n.Family(firewall.IPv6)
 	n4.Source, n6.Source = "nft", "nft"
-	return &suggest.Current{V4: suggest.Today{Sets: []*firewall.Ruleset{n4}}, V6: suggest.Today{Sets: []*firewall.Ruleset{n6}}}
+	return &firewall.Loaded{V4: firewall.Rules{Sets: []*firewall.Ruleset{n4}}, V6: firewall.Rules{Sets: []*firewall.Ruleset{n6}}}
 }
 
 func readNftText(b []byte, name string) (*firewall.NftRuleset, error) {

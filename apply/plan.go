@@ -22,7 +22,7 @@ var Formats = []string{"restore", "nft"}
 type Input struct {
 	Policy    *suggest.Policy
 	Listeners []scan.Listener
-	Current   *suggest.Current
+	Current   *firewall.Loaded
 	Sessions  []suggest.Session
 	Format    string // one of Formats; "" chooses (chooseFormat)
 	Persist   bool
@@ -117,7 +117,7 @@ func Prepare(in Input) (*Plan, error) {
 
 // backupable refuses a family whose current rules cannot be read: there
 // would be no backup to roll back to.
-func backupable(cur *suggest.Current, fam firewall.Family) error {
+func backupable(cur *firewall.Loaded, fam firewall.Family) error {
 	today := cur.V4
 	if fam == firewall.IPv6 {
 		today = cur.V6
@@ -173,7 +173,7 @@ var restoreTools = map[string]bool{
 // manager): nft where the rules are native nftables tables only, the
 // restore files everywhere else (ufw and firewalld hosts are refused
 // before this is asked).
-func chooseFormat(cur *suggest.Current) string {
+func chooseFormat(cur *firewall.Loaded) string {
 	if suggest.DetectManager(cur).Name == "nft" {
 		return "nft"
 	}
@@ -181,7 +181,7 @@ func chooseFormat(cur *suggest.Current) string {
 }
 
 // iptablesNft reports whether iptables-nft tables are loaded.
-func iptablesNft(cur *suggest.Current) bool {
+func iptablesNft(cur *firewall.Loaded) bool {
 	for _, sets := range [][]*firewall.Ruleset{cur.V4.Sets, cur.V6.Sets} {
 		for _, rs := range sets {
 			if strings.HasSuffix(rs.Source, "tables-nft") && len(rs.Tables) > 0 {
@@ -197,7 +197,7 @@ func iptablesNft(cur *suggest.Current) bool {
 // restore that would wipe another tool's chains from the filter table;
 // Docker's stay when the restore files are for --noflush (suggest keeps
 // Docker's layout), and every tool's chains stay beside an nft table.
-func (plan *Plan) checkManagers(noflush func(firewall.Family) bool, cur *suggest.Current) error {
+func (plan *Plan) checkManagers(noflush func(firewall.Family) bool, cur *firewall.Loaded) error {
 	var sets []*firewall.Ruleset
 	sets = append(append(sets, cur.V4.Sets...), cur.V6.Sets...)
 	for _, m := range suggest.Managers(sets) {

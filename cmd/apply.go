@@ -192,7 +192,7 @@ func (opts *applyOptions) plan(ctx context.Context) (*apply.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	so.Current = currentOf(in)
+	so.Current = in.fw
 	if len(opts.files) > 0 {
 		return opts.planFiles(ctx, in, so.Current)
 	}
@@ -216,7 +216,7 @@ func (opts *applyOptions) plan(ctx context.Context) (*apply.Plan, error) {
 }
 
 // planFiles plans loading the reviewed files given as arguments.
-func (opts *applyOptions) planFiles(ctx context.Context, in *inputs, cur *suggest.Current) (*apply.Plan, error) {
+func (opts *applyOptions) planFiles(ctx context.Context, in *inputs, cur *firewall.Loaded) (*apply.Plan, error) {
 	var files []apply.File
 	for _, name := range opts.files {
 		b, err := os.ReadFile(name)

@@ -128,6 +128,24 @@ func fleetRun(opts *fleetOptions) error {
 		base = readReports(opts.baseline)
 	}
 	fl := report.NewFleetOf(cur, base, opts.all)
+	if err := opts.write(fl); err != nil {
+		return err
+	}
+	for _, e := range fl.Errors {
+		what := e.File
+		if e.Baseline {
+			what = "baseline " + what
+		}
+		opts.app.warnf("%s: %s", what, e.Error)
+	}
+	if n := len(fl.Errors); n > 0 {
+		return fmt.Errorf("%d of %s could not be read (see errors)", n, report.Plural(len(cur)+len(base), "report"))
+	}
+	return opts.exit(fl)
+}
+
+// write writes the fleet in its format to stdout.
+func (opts *fleetOptions) write(fl *report.Fleet) error {
 	w := opts.app.Stdout
 	var err error
 	switch opts.format {
@@ -143,16 +161,12 @@ func fleetRun(opts *fleetOptions) error {
 	if err != nil {
 		return fmt.Errorf("writing fleet: %w", err)
 	}
-	for _, e := range fl.Errors {
-		what := e.File
-		if e.Baseline {
-			what = "baseline " + what
-		}
-		opts.app.warnf("%s: %s", what, e.Error)
-	}
-	if n := len(fl.Errors); n > 0 {
-		return fmt.Errorf("%d of %s could not be read (see errors)", n, report.Plural(len(cur)+len(base), "report"))
-	}
+	return nil
+}
+
+// exit says on stderr which hosts' audits are incomplete, and fails as
+// --fail-on and --fail-on-change ask.
+func (opts *fleetOptions) exit(fl *report.Fleet) error {
 	if inc := fl.Incomplete(); len(inc) > 0 {
 		opts.app.warnf("audit incomplete on %s: %s", report.Plural(len(inc), "host"), strings.Join(inc, ", "))
 	}

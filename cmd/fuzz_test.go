@@ -91,20 +91,22 @@ func FuzzFlagValues(f *testing.F) {
 		} else if proto != "tcp" && proto != "udp" || port == 0 {
 			t.Errorf("parseProtoPort(%q) = %s/%d", s, proto, port)
 		}
-		for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
-			a, err := parseFamilyAddr(s, "--src", fam)
+		for _, v6 := range []bool{false, true} {
+			opts := &explainOptions{proto: "tcp", port: 22, from: s, to: s, v6: v6}
+			q, err := opts.query()
 			if err != nil {
 				var ee *exitErr
 				if !errors.As(err, &ee) || ee.code != exitUsage {
-					t.Errorf("parseFamilyAddr(%q): %v is not a usage error", s, err)
+					t.Errorf("explain --from %q: %v is not a usage error", s, err)
 				}
 				if r := rawControl(err.Error()); r >= 0 {
-					t.Errorf("parseFamilyAddr(%q, %s): raw %U in the error %q", s, fam, r, err)
+					t.Errorf("explain --from %q (-6 %v): raw %U in the error %q", s, v6, r, err)
 				}
 				continue
 			}
-			if a.Is4() != (fam == firewall.IPv4) || a.Is4In6() || a == (netip.Addr{}) {
-				t.Errorf("parseFamilyAddr(%q, %s) = %v", s, fam, a)
+			a := q.From
+			if a.Is4() != (q.Family == firewall.IPv4) || a.Is4In6() || a == (netip.Addr{}) || (v6 && q.Family != firewall.IPv6) {
+				t.Errorf("explain --from %q (-6 %v): %v in %s", s, v6, a, q.Family)
 			}
 		}
 	})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fwaudit/fwaudit/firewall"
 	"github.com/fwaudit/fwaudit/report"
 )
 
@@ -125,12 +126,21 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 		HostSource:   host.Source,
 		Now:          now,
 		Version:      ver,
-		IPv6Disabled: !opts.in.offline && ipv6Disabled(),
+		IPv6Disabled: !opts.in.offline && (firewall.HostFS{}).IPv6Disabled(),
 	})
+	if err := opts.write(rep, host.Hostname, now); err != nil {
+		return err
+	}
+	return opts.exit(rep)
+}
+
+// write writes the report to stdout, or to a file of --out-dir.
+func (opts *reportOptions) write(rep *report.Report, hostname string, now time.Time) error {
 	w := opts.app.Stdout
 	var file *reportFile
+	var err error
 	if opts.out.dir != "" {
-		if file, err = opts.out.create(host.Hostname, now, opts.format); err != nil {
+		if file, err = opts.out.create(hostname, now, opts.format); err != nil {
 			return err
 		}
 		defer file.abort()
@@ -153,10 +163,14 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 		return fmt.Errorf("writing report: %w", err)
 	}
 	if file != nil {
-		if err := opts.out.save(opts.app, file, host.Hostname, opts.format, rep); err != nil {
-			return err
-		}
+		return opts.out.save(opts.app, file, hostname, opts.format, rep)
 	}
+	return nil
+}
+
+// exit says on stderr when the audit is incomplete, and fails as
+// --fail-on asks.
+func (opts *reportOptions) exit(rep *report.Report) error {
 	if rep.Incomplete() {
 		skipped := ""
 		if n := rep.Summary.ChecksSkipped; n > 0 {

@@ -138,7 +138,6 @@ would, 2 usage error or any other error.`,
 }
 
 func suggestRun(ctx context.Context, opts *suggestOptions) error {
-	app := opts.app
 	so, err := policyOptions(opts.allow, opts.deny, opts.sshFrom)
 	if err != nil {
 		return err
@@ -147,28 +146,44 @@ func suggestRun(ctx context.Context, opts *suggestOptions) error {
 	if opts.persist && opts.format != "script" {
 		return usageErrorf("--persist goes with --format script")
 	}
-
-	in, err := opts.in.load(ctx, app, true)
+	in, err := opts.in.load(ctx, opts.app, true)
 	if err != nil {
 		return err
 	}
-	if opts.diff && in.fw.Sets4 == nil && in.fw.Sets6 == nil {
-		return fmt.Errorf("--diff needs the current rules: %s; %s", in.fw.Err4, in.fw.Err6)
+	if opts.diff && in.fw.V4.Sets == nil && in.fw.V6.Sets == nil {
+		return fmt.Errorf("--diff needs the current rules: %s; %s", in.fw.V4.Why, in.fw.V6.Why)
 	}
-	cur := currentOf(in)
+	p, err := opts.build(in, so)
+	if err != nil {
+		return err
+	}
+	if err := checkLockout(ctx, opts, p, in.listeners, in.fw); err != nil {
+		return err
+	}
+	if opts.diff {
+		return writeSuggestDiff(opts, p, in)
+	}
+	return writeSuggestion(opts, p, in)
+}
+
+// build builds the policy for in's listeners, in the format of the rules
+// loaded today when --format was not given, and says on stderr what the
+// admin should look at.
+func (opts *suggestOptions) build(in *inputs, so suggest.Options) (*suggest.Policy, error) {
+	app := opts.app
 	if !opts.formatGiven {
-		pickFormat(app, opts, cur)
+		pickFormat(app, opts, in.fw)
 	}
 	if !opts.ignore {
-		so.Current = cur
+		so.Current = in.fw
 	}
 	p, warnings, err := suggest.Build(in.listeners, so)
 	var oe *suggest.OptionError
 	if errors.As(err, &oe) {
-		return usageErrorf("%v", err)
+		return nil, usageErrorf("%v", err)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, w := range warnings {
 		app.warnf("%s", w)
@@ -176,68 +191,73 @@ func suggestRun(ctx context.Context, opts *suggestOptions) error {
 	for _, w := range reviewWarnings(p) {
 		app.warnf("%s", w)
 	}
-
 	var current []*firewall.Ruleset
-	current = append(current, in.fw.Sets4...)
-	current = append(current, in.fw.Sets6...)
+	current = append(current, in.fw.V4.Sets...)
+	current = append(current, in.fw.V6.Sets...)
 	if opts.format != "ufw" { // ufw commands replace only ufw's own rules
 		for _, w := range suggest.ForeignChains(current) {
 			app.warnf("%s", w)
 		}
 	}
+	return p, nil
+}
 
-	if err := checkLockout(ctx, opts, p, in.listeners, cur); err != nil {
+// writeSuggestDiff writes what loading p would change (--diff); exit 1
+// when something would.
+func writeSuggestDiff(opts *suggestOptions, p *suggest.Policy, in *inputs) error {
+	var buf bytes.Buffer
+	format := ""
+	if opts.formatGiven {
+		format = opts.format
+	}
+	changes, err := suggest.Changes(p, in.listeners, in.fw, format)
+	if err != nil {
 		return err
 	}
-
-	var buf bytes.Buffer
-	if opts.diff {
-		format := ""
-		if opts.formatGiven {
-			format = opts.format
+	n := 0
+	for _, c := range changes {
+		fmt.Fprintf(&buf, "%s %s\n", c.Family, c)
+		if c.Changed {
+			n++
 		}
-		changes, err := suggest.Changes(p, in.listeners, cur, format)
-		if err != nil {
-			return err
-		}
-		n := 0
-		for _, c := range changes {
-			fmt.Fprintf(&buf, "%s %s\n", c.Family, c)
-			if c.Changed {
-				n++
-			}
-		}
-		for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
-			if !suggest.Touches(format, fam) {
-				fmt.Fprintf(&buf, "%s: not changed: --format %s loads no %s rules\n", fam, format, fam)
-			}
-		}
-		switch n {
-		case 0:
-			buf.WriteString("no changes\n")
-		case 1:
-			buf.WriteString("1 change\n")
-		default:
-			fmt.Fprintf(&buf, "%d changes\n", n)
-		}
-		if _, err := app.Stdout.Write(buf.Bytes()); err != nil {
-			return err
-		}
-		if n > 0 {
-			return &exitErr{code: exitError}
-		}
-		return nil
 	}
+	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
+		if !suggest.Touches(format, fam) {
+			fmt.Fprintf(&buf, "%s: not changed: --format %s loads no %s rules\n", fam, format, fam)
+		}
+	}
+	switch n {
+	case 0:
+		buf.WriteString("no changes\n")
+	case 1:
+		buf.WriteString("1 change\n")
+	default:
+		fmt.Fprintf(&buf, "%d changes\n", n)
+	}
+	if _, err := opts.app.Stdout.Write(buf.Bytes()); err != nil {
+		return err
+	}
+	if n > 0 {
+		return &exitErr{code: exitError}
+	}
+	return nil
+}
+
+// writeSuggestion writes p in its format, and on stderr what loading it
+// changes against the current rules and what stays loaded beside it.
+func writeSuggestion(opts *suggestOptions, p *suggest.Policy, in *inputs) error {
+	app := opts.app
+	var buf bytes.Buffer
 	if err := suggest.Render(&buf, p, opts.format); err != nil {
 		return err
 	}
-	if in.fw.Sets4 != nil || in.fw.Sets6 != nil {
-		changes, err := suggest.Changes(p, in.listeners, cur, opts.format)
+	if in.fw.V4.Sets != nil || in.fw.V6.Sets != nil {
+		changes, err := suggest.Changes(p, in.listeners, in.fw, opts.format)
 		if err != nil {
 			return err
 		}
 		printChanges(app, changes)
-		beside, err := suggest.Beside(p, in.listeners, cur, opts.format)
+		beside, err := suggest.Beside(p, in.listeners, in.fw, opts.format)
 		if err != nil {
 			return err
 		}
@@ -246,14 +266,14 @@ func suggestRun(ctx context.Context, opts *suggestOptions) error {
 		}
 	}
 	// Written in one piece: a failure above leaves stdout empty.
-	_, err = app.Stdout.Write(buf.Bytes())
+	_, err := app.Stdout.Write(buf.Bytes())
 	return err
 }
 
 // pickFormat sets the format from what manages the host's rules when
 // --format was not given, and says so on stderr: rules in another
 // language than the manager's are undone by its next reload.
-func pickFormat(app *App, opts *suggestOptions, cur *suggest.Current) {
+func pickFormat(app *App, opts *suggestOptions, cur *firewall.Loaded) {
 	m := suggest.DetectManager(cur)
 	switch m.Name {
 	case "ufw":
@@ -312,22 +332,6 @@ func familyLabel(f firewall.Family) string {
 	return "IPv4"
 }
 
-// currentOf is the current firewall as suggest compares with it: each
-// family's rules (or why they are not known), seen from this host.
-func currentOf(in *inputs) *suggest.Current {
-	cur := &suggest.Current{}
-	fw := in.fw
-	if fw == nil {
-		cur.V4.Why, cur.V6.Why = "no rules were read", "no rules were read"
-		return cur
-	}
-	h4, h6 := in.host, in.host
-	h4.Unseen, h6.Unseen = fw.Unseen4, fw.Unseen6
-	cur.V4 = suggest.Today{Sets: fw.Sets4, Host: h4, Why: fw.Err4}
-	cur.V6 = suggest.Today{Sets: fw.Sets6, Host: h6, Why: fw.Err6}
-	return cur
-}
-
 // printChanges writes, on stderr, per port what loading the ruleset
 // changes; a port alike in both families is written once.
 func printChanges(app *App, changes []suggest.Change) {
@@ -373,7 +377,7 @@ func printChanges(app *App, changes []suggest.Change) {
 
 // checkLockout refuses a policy that would cut the current SSH session or
 // an established sshd connection, unless --force.
-func checkLockout(ctx context.Context, opts *suggestOptions, p *suggest.Policy, ls []scan.Listener, cur *suggest.Current) error {
+func checkLockout(ctx context.Context, opts *suggestOptions, p *suggest.Policy, ls []scan.Listener, cur *firewall.Loaded) error {
 	sessions, err := sshSessions(ctx, opts.app, !opts.in.offline, ls)
 	if err != nil {
 		return err

@@ -21,44 +21,7 @@ type explainText struct {
 // written as one line (without --full).
 const collapseMin = 4
 
-// stepKey identifies a rule in the trace: its table as the trace names it
-// (filter; inet fw), chain, line or handle, and text. Two dumps read
-// together (iptables-legacy and iptables-nft) may share line numbers, not
-// also table, chain and text.
-func stepKey(table, chain string, line, handle int, text string) string {
-	return table + "\x00" + chain + "\x00" + strconv.Itoa(line) + "\x00" + strconv.Itoa(handle) + "\x00" + text
-}
-
-// rulePositions numbers every rule of sets by its place in its chain,
-// from 1, as iptables -L --line-numbers does (an -I rule counts where it
-// was inserted). The pieces of one nft rule split per set element share
-// its number.
-func rulePositions(sets []*firewall.Ruleset) map[string]int {
-	pos := map[string]int{}
-	for _, rs := range sets {
-		for _, t := range rs.Tables {
-			label := t.Name
-			if t.NftFamily != "" {
-				label = t.NftFamily + " " + t.Name
-			}
-			for _, c := range t.Chains {
-				n := 0
-				for _, r := range c.Rules {
-					if r == nil {
-						continue
-					}
-					if r.Part <= 1 {
-						n++
-					}
-					pos[stepKey(label, c.Name, r.Line, r.Handle, r.Text)] = n
-				}
-			}
-		}
-	}
-	return pos
-}
-
-func writeExplainText(app *App, d *explainDoc, x explainText) error {
+func writeExplainText(app *App, d *report.Explanation, x explainText) error {
 	var b bytes.Buffer
 	o := x.o
 	p := d.Packet
@@ -141,7 +104,7 @@ func writeExplainText(app *App, d *explainDoc, x explainText) error {
 // stepRow is one rule or policy: its number in the chain, its line in
 // the file (when the rules came from one), whether it matched, and the
 // rule with what the walk did next.
-func (x explainText) stepRow(s explainStep) []string {
+func (x explainText) stepRow(s report.ExplainStep) []string {
 	num := "-"
 	if s.Position > 0 {
 		num = "#" + strconv.Itoa(s.Position)
@@ -169,7 +132,7 @@ func (x explainText) stepRow(s explainStep) []string {
 }
 
 // runRow is a run of rules that do not match, said in one line.
-func (x explainText) runRow(run []explainStep, packet string) []string {
+func (x explainText) runRow(run []report.ExplainStep, packet string) []string {
 	first, last := run[0], run[len(run)-1]
 	num := "-"
 	if first.Position > 0 && last.Position > 0 {

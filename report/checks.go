@@ -116,14 +116,10 @@ func newAudit(in Inputs, socks []Socket) *audit {
 			f.skip, f.off = "IPv6 is disabled on this host", true
 		case fw == nil:
 			f.skip = "firewall rules were not read"
-		case fam == firewall.IPv4 && fw.V4 == nil:
-			f.skip = unreadable(fw.Err4)
-		case fam == firewall.IPv6 && fw.V6 == nil:
-			f.skip = unreadable(fw.Err6)
-		case fam == firewall.IPv4:
-			f.ev, f.sets = fw.V4, fw.Sets4
+		case !fw.Known(fam):
+			f.skip = unreadable(fw.Of(fam).Why)
 		default:
-			f.ev, f.sets = fw.V6, fw.Sets6
+			f.ev, f.sets = fw.Evaluator(fam, ""), fw.Of(fam).Sets
 		}
 		f.free = freePort(portsNamed(f.sets), used)
 		a.fams = append(a.fams, f)
@@ -466,7 +462,7 @@ func (a *audit) singleBackend() Check {
 		c.Status, c.Detail = Pass, "all rules are in "+backends[0]
 	case len(files) > 0:
 		c.Status, c.Detail = Pass, "rules read from "+strings.Join(files, ", ")+" (one ruleset per family)"
-	case len(a.in.Firewall.Sets4)+len(a.in.Firewall.Sets6) > 0:
+	case len(a.in.Firewall.V4.Sets)+len(a.in.Firewall.V6.Sets) > 0:
 		c.Status, c.Detail = Pass, "no backend holds any rule"
 	default:
 		c.Status, c.Detail, c.lacking = Skip, "no rules could be read", true
@@ -482,7 +478,7 @@ func (a *audit) backends() (backends, files []string) {
 	if fw == nil {
 		return nil, nil
 	}
-	for _, rs := range append(append([]*firewall.Ruleset{}, fw.Sets4...), fw.Sets6...) {
+	for _, rs := range append(append([]*firewall.Ruleset{}, fw.V4.Sets...), fw.V6.Sets...) {
 		if b := backend(rs); b != "" {
 			// iptables-nft-save always answers; an empty dump is no backend.
 			if filtersNothing([]*firewall.Ruleset{rs}) {
@@ -501,7 +497,7 @@ func (a *audit) backends() (backends, files []string) {
 	}
 	sort.Strings(backends)
 	// native nftables tables the iptables view cannot show filter too
-	for _, u := range append(append([]string{}, fw.Unseen4...), fw.Unseen6...) {
+	for _, u := range append(append([]string{}, fw.V4.Unseen...), fw.V6.Unseen...) {
 		if strings.HasPrefix(u, "native nftables table") && !contains(backends, "native nftables") {
 			backends = append(backends, "native nftables")
 		}

@@ -57,7 +57,7 @@ func loadCase(t *testing.T, dir string) Inputs {
 	if in.Listeners, err = scan.ParseText(f, c.Sockets); err != nil {
 		t.Fatalf("parsing %s: %v", c.Sockets, err)
 	}
-	fw := &Firewall{Err4: c.Err4, Err6: c.Err6}
+	fw := &firewall.Loaded{V4: firewall.Rules{Why: c.Err4}, V6: firewall.Rules{Why: c.Err6}}
 	parse := func(file, source string, fam firewall.Family) *firewall.Ruleset {
 		if source == "" {
 			source = file
@@ -73,10 +73,10 @@ func loadCase(t *testing.T, dir string) Inputs {
 		return rs
 	}
 	for _, r := range c.Rules4 {
-		fw.Sets4 = append(fw.Sets4, parse(r.File, r.Source, firewall.IPv4))
+		fw.V4.Sets = append(fw.V4.Sets, parse(r.File, r.Source, firewall.IPv4))
 	}
 	for _, r := range c.Rules6 {
-		fw.Sets6 = append(fw.Sets6, parse(r.File, r.Source, firewall.IPv6))
+		fw.V6.Sets = append(fw.V6.Sets, parse(r.File, r.Source, firewall.IPv6))
 	}
 	if c.Nft != "" {
 		b, err := os.ReadFile(filepath.Join(dir, c.Nft))
@@ -88,14 +88,8 @@ func loadCase(t *testing.T, dir string) Inputs {
 			t.Fatalf("parsing %s: %v", c.Nft, err)
 		}
 		fw.Nft = n
-		fw.Sets4 = append(fw.Sets4, n.Family(firewall.IPv4))
-		fw.Sets6 = append(fw.Sets6, n.Family(firewall.IPv6))
-	}
-	if fw.Sets4 != nil {
-		fw.V4 = firewall.NewEvaluator(firewall.IPv4, fw.Sets4, firewall.Host{})
-	}
-	if fw.Sets6 != nil {
-		fw.V6 = firewall.NewEvaluator(firewall.IPv6, fw.Sets6, firewall.Host{})
+		fw.V4.Sets = append(fw.V4.Sets, n.Family(firewall.IPv4))
+		fw.V6.Sets = append(fw.V6.Sets, n.Family(firewall.IPv6))
 	}
 	in.Firewall = fw
 	return in

@@ -32,12 +32,12 @@ const maxPublishRange = 64
 
 // publishes lists the ports the rules forward to other hosts, per family,
 // in rule order.
-func (fw *Firewall) publishes() []publish {
+func publishes(fw *firewall.Loaded) []publish {
 	var out []publish
 	for _, f := range []struct {
 		fam firewall.Family
 		ev  *firewall.Evaluator
-	}{{firewall.IPv4, fw.V4}, {firewall.IPv6, fw.V6}} {
+	}{{firewall.IPv4, fw.Evaluator(firewall.IPv4, "")}, {firewall.IPv6, fw.Evaluator(firewall.IPv6, "")}} {
 		for _, fd := range forwards(f.ev) {
 			if fd.Proto != "tcp" && fd.Proto != "udp" {
 				continue // the socket list has tcp and udp only
@@ -64,11 +64,11 @@ func (p publish) receives(s Socket) bool {
 // published port with no host socket at all (Docker with the userland
 // proxy off) is added as a row of its own, judged like a socket bound
 // where the port is published.
-func withPublished(out []Socket, fw *Firewall) []Socket {
+func withPublished(out []Socket, fw *firewall.Loaded) []Socket {
 	if fw == nil {
 		return out
 	}
-	for _, p := range fw.publishes() {
+	for _, p := range publishes(fw) {
 		to := p.to.String()
 		found := false
 		for i := range out {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fwaudit/fwaudit/firewall"
 	"github.com/fwaudit/fwaudit/scan"
 )
 
@@ -21,7 +22,7 @@ type Inputs struct {
 	ListenersErr string
 	// Firewall is what could be read of the rules; nil when the rules were
 	// not asked for (--no-firewall), which skips every firewall check.
-	Firewall *Firewall
+	Firewall *firewall.Loaded
 	Hostname string
 	// HostSource says where Hostname came from (Host.Source)
 	HostSource string

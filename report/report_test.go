@@ -36,24 +36,22 @@ func listener(proto, addr string, port uint16, process string) scan.Listener {
 
 // fwFrom parses one ruleset per family ("" leaves the family unread with
 // the reason "not provided").
-func fwFrom(t *testing.T, v4, v6 string) *Firewall {
+func fwFrom(t *testing.T, v4, v6 string) *firewall.Loaded {
 	t.Helper()
-	fw := &Firewall{Err4: "not provided", Err6: "not provided"}
+	fw := &firewall.Loaded{V4: firewall.Rules{Why: "not provided"}, V6: firewall.Rules{Why: "not provided"}}
 	if v4 != "" {
 		rs, err := firewall.ParseSave(strings.NewReader(v4), "rules.v4", firewall.IPv4)
 		if err != nil {
 			t.Fatalf("parsing rules.v4: %v", err)
 		}
-		fw.Sets4, fw.Err4 = []*firewall.Ruleset{rs}, ""
-		fw.V4 = firewall.NewEvaluator(firewall.IPv4, fw.Sets4, firewall.Host{})
+		fw.V4.Sets, fw.V4.Why = []*firewall.Ruleset{rs}, ""
 	}
 	if v6 != "" {
 		rs, err := firewall.ParseSave(strings.NewReader(v6), "rules.v6", firewall.IPv6)
 		if err != nil {
 			t.Fatalf("parsing rules.v6: %v", err)
 		}
-		fw.Sets6, fw.Err6 = []*firewall.Ruleset{rs}, ""
-		fw.V6 = firewall.NewEvaluator(firewall.IPv6, fw.Sets6, firewall.Host{})
+		fw.V6.Sets, fw.V6.Why = []*firewall.Ruleset{rs}, ""
 	}
 	return fw
 }
@@ -76,7 +74,7 @@ func findingKeys(r *Report) []string {
 }
 
 func TestUnreadableRulesSkipWithReason(t *testing.T) {
-	fw := &Firewall{Err4: "iptables-save: permission denied", Err6: "ip6tables-save: permission denied"}
+	fw := &firewall.Loaded{V4: firewall.Rules{Why: "iptables-save: permission denied"}, V6: firewall.Rules{Why: "ip6tables-save: permission denied"}}
 	r := Build(Inputs{
 		Listeners: []scan.Listener{listener("tcp", "0.0.0.0", 5432, "postgres"), listener("tcp", "0.0.0.0", 22, "sshd")},
 		Firewall:  fw, Hostname: "h", Now: testTime, Version: "test",
@@ -464,7 +462,7 @@ func TestBackends(t *testing.T) {
 		// firewalld, read live as Source "nft", and iptables-nft has none
 		native := parse("nft", hardenedV4)
 		sets := []*firewall.Ruleset{emptyNft, native}
-		fw := &Firewall{Sets4: sets, V4: firewall.NewEvaluator(firewall.IPv4, sets, firewall.Host{}), Err6: "not provided"}
+		fw := &firewall.Loaded{V4: firewall.Rules{Sets: sets}, V6: firewall.Rules{Why: "not provided"}}
 		r := Build(Inputs{Firewall: fw, Now: testTime})
 		if got, d := checkStatus(r)["single-firewall-backend"], detailOf(r, "single-firewall-backend"); got != Pass || d != "all rules are in native nftables" {
 			t.Errorf("single-firewall-backend = %s (%s), want pass: all rules are in native nftables", got, d)
@@ -473,8 +471,7 @@ func TestBackends(t *testing.T) {
 	t.Run("iptables-nft rules beside a native nftables table", func(t *testing.T) {
 		sets := []*firewall.Ruleset{parse("iptables-nft", hardenedV4)}
 		unseen := []string{"native nftables table inet filter not evaluated"}
-		fw := &Firewall{Sets4: sets, V4: firewall.NewEvaluator(firewall.IPv4, sets, firewall.Host{Unseen: unseen}),
-			Unseen4: unseen, Err6: "not provided"}
+		fw := &firewall.Loaded{V4: firewall.Rules{Sets: sets, Unseen: unseen}, V6: firewall.Rules{Why: "not provided"}}
 		r := Build(Inputs{Firewall: fw, Now: testTime})
 		if got := checkStatus(r)["single-firewall-backend"]; got != Fail {
 			t.Errorf("single-firewall-backend = %s, want fail (%s)", got, detailOf(r, "single-firewall-backend"))
@@ -485,7 +482,7 @@ func TestBackends(t *testing.T) {
 	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fw := &Firewall{Sets4: tt.sets, V4: firewall.NewEvaluator(firewall.IPv4, tt.sets, firewall.Host{}), Err6: "not provided"}
+			fw := &firewall.Loaded{V4: firewall.Rules{Sets: tt.sets}, V6: firewall.Rules{Why: "not provided"}}
 			r := Build(Inputs{Firewall: fw, Now: testTime})
 			if got := checkStatus(r)["single-firewall-backend"]; got != tt.wantStatus {
 				t.Errorf("single-firewall-backend = %s, want %s (%s)", got, tt.wantStatus, detailOf(r, "single-firewall-backend"))

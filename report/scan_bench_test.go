@@ -32,11 +32,10 @@ func BenchmarkScanRender(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	fw := &Firewall{Err6: "not provided", Sets4: []*firewall.Ruleset{rs}}
-	fw.V4 = firewall.NewEvaluator(firewall.IPv4, fw.Sets4, firewall.Host{})
+	fw := &firewall.Loaded{V6: firewall.Rules{Why: "not provided"}, V4: firewall.Rules{Sets: []*firewall.Ruleset{rs}}}
 	for _, c := range []struct {
 		name string
-		fw   *Firewall
+		fw   *firewall.Loaded
 	}{{"no-firewall", nil}, {"firewall", fw}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()

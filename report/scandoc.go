@@ -45,8 +45,8 @@ type RulesInfo struct {
 }
 
 // NewFirewallInfo summarises fw for the JSON "firewall" object.
-func NewFirewallInfo(fw *Firewall) FirewallInfo {
-	fi := FirewallInfo{IPv4: rulesInfo(fw.Sets4, fw.Err4), IPv6: rulesInfo(fw.Sets6, fw.Err6)}
+func NewFirewallInfo(fw *firewall.Loaded) FirewallInfo {
+	fi := FirewallInfo{IPv4: rulesInfo(fw.V4.Sets, fw.V4.Why), IPv6: rulesInfo(fw.V6.Sets, fw.V6.Why)}
 	if fw.Nft != nil {
 		fi.Nft = &NftInfo{Source: fw.Nft.Source, Tables: fw.Nft.Tables(), Rules: fw.Nft.RuleCount(), Skipped: fw.Nft.Skipped}
 		if fi.Nft.Tables == nil {

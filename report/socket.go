@@ -68,29 +68,9 @@ type FamilyVerdict struct {
 	Origin string `json:"origin,omitempty"`
 }
 
-// Firewall is what is known of the host's rules, per family. A nil
-// evaluator means the family's rules could not be read; the matching Err
-// says why, and verdicts for that family are "unknown".
-type Firewall struct {
-	V4, V6       *firewall.Evaluator
-	Err4, Err6   string
-	Sets4, Sets6 []*firewall.Ruleset
-	// Host is what the evaluators were built with; sockets bound to one
-	// device are judged by evaluators that see only that interface.
-	Host     firewall.Host
-	byDevice map[string]*firewall.Evaluator
-	// Unseen4 and Unseen6 name filtering that applies to the family but
-	// that the evaluators cannot see (native nftables tables on the input
-	// hook); the evaluators already make accepting verdicts conditional.
-	Unseen4, Unseen6 []string
-	// Nft is the nftables ruleset read (live or --nft), whose native
-	// tables are already among Sets4 and Sets6; nil when none was read.
-	Nft *firewall.NftRuleset
-}
-
 // Sockets judges every listener against fw, sorted by port, proto, family
 // and address. A nil fw leaves Firewall null (no rules were asked for).
-func Sockets(ls []scan.Listener, fw *Firewall) []Socket {
+func Sockets(ls []scan.Listener, fw *firewall.Loaded) []Socket {
 	out := make([]Socket, 0, len(ls))
 	// a host's listeners share few addresses: each is formatted once
 	addrs := map[netip.Addr]string{}
@@ -203,23 +183,22 @@ func (c *verdictCache) familyVerdict(r firewall.Result) (fv *FamilyVerdict, shar
 
 // judge computes the per-family verdicts of one listener, shared with
 // none.
-func judge(l *scan.Listener, fw *Firewall) *SocketFirewall {
+func judge(l *scan.Listener, fw *firewall.Loaded) *SocketFirewall {
 	return (*verdictCache)(nil).judge(l, fw)
 }
 
 // judge computes the per-family verdicts of one listener.
-func (c *verdictCache) judge(l *scan.Listener, fw *Firewall) *SocketFirewall {
+func (c *verdictCache) judge(l *scan.Listener, fw *firewall.Loaded) *SocketFirewall {
 	var v4, v6 *FamilyVerdict
 	shared4, shared6 := true, true
+	s := socketOf(l)
 	if l.Family == "ipv4" || l.DualStack {
-		addr := l.Address
-		if l.Family == "ipv6" { // dual stack: the IPv4 side of "::"
-			addr = netip.IPv4Unspecified()
-		}
-		v4, shared4 = c.familyVerdict(familyResult(l, addr, fw.deviceEvaluator(l.Device, firewall.IPv4), fw.Err4))
+		r, _ := fw.Judge(firewall.IPv4, s)
+		v4, shared4 = c.familyVerdict(r)
 	}
 	if l.Family == "ipv6" {
-		v6, shared6 = c.familyVerdict(familyResult(l, l.Address, fw.deviceEvaluator(l.Device, firewall.IPv6), fw.Err6))
+		r, _ := fw.Judge(firewall.IPv6, s)
+		v6, shared6 = c.familyVerdict(r)
 	}
 	if c == nil || !shared4 || !shared6 {
 		return &SocketFirewall{Verdict: string(Overall(v4, v6)), IPv4: v4, IPv6: v6}
@@ -236,55 +215,12 @@ func (c *verdictCache) judge(l *scan.Listener, fw *Firewall) *SocketFirewall {
 	return sf
 }
 
-// deviceEvaluator is the family's evaluator for a socket bound to dev
-// (SO_BINDTODEVICE): such a socket only receives what arrives on dev, so
-// only that interface is walked. No device: the host's evaluator.
-func (fw *Firewall) deviceEvaluator(dev string, fam firewall.Family) *firewall.Evaluator {
-	ev, sets, unseen := fw.V4, fw.Sets4, fw.Unseen4
-	if fam == firewall.IPv6 {
-		ev, sets, unseen = fw.V6, fw.Sets6, fw.Unseen6
-	}
-	if dev == "" || dev == "lo" || ev == nil {
-		return ev
-	}
-	key := string(fam) + " " + dev
-	if e, ok := fw.byDevice[key]; ok {
-		return e
-	}
-	h := fw.Host
-	h.Interfaces, h.Unseen = []string{dev}, unseen
-	e := firewall.NewEvaluator(fam, sets, h)
-	if fw.byDevice == nil {
-		fw.byDevice = map[string]*firewall.Evaluator{}
-	}
-	fw.byDevice[key] = e
-	return e
+// socketOf is l as the firewall judges it.
+func socketOf(l *scan.Listener) firewall.Socket {
+	return firewall.Socket{Proto: l.Proto, Addr: l.Address, Port: l.Port, Device: l.Device, Local: l.Exposure == scan.ExposureLocal}
 }
 
-// familyResult is one family's verdict on l.
-func familyResult(l *scan.Listener, addr netip.Addr, ev *firewall.Evaluator, why string) firewall.Result {
-	notApplicable := firewall.Result{Verdict: firewall.NotApplicable, Reasons: []string{"bound to loopback"}}
-	local := l.Exposure == scan.ExposureLocal
-	// A socket bound to device lo only sees packets that came in on lo. One
-	// bound to a loopback address is out of reach unless a nat DNAT sends
-	// outside traffic to it (with route_localnet): the evaluator knows.
-	if local && (l.Device == "lo" || ev == nil) {
-		return notApplicable
-	}
-	if ev == nil {
-		return firewall.Result{Verdict: firewall.Unknown, Reasons: []string{why}}
-	}
-	r := ev.Evaluate(firewall.Query{Proto: l.Proto, Addr: addr, Port: l.Port})
-	if local && r.Verdict == firewall.NotApplicable {
-		r = notApplicable
-	}
-	if dev := l.Device; dev != "" && dev != "lo" && (r.Verdict == firewall.Open || r.Verdict == firewall.Restricted) {
-		// accepted, but only ever on the bound device
-		r.Verdict, r.Interfaces = firewall.Restricted, []string{dev}
-	}
-	return r
-}
-
+// NewFamilyVerdict is r in its JSON form.
 func NewFamilyVerdict(r firewall.Result) *FamilyVerdict {
 	fv := &FamilyVerdict{
 		Verdict: string(r.Verdict), Sources: prefixes(r.Sources), Except: prefixes(r.Except),

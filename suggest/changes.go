@@ -60,9 +60,9 @@ func Touches(format string, fam firewall.Family) bool {
 // ip6tables and script formats replace the filter table (other tables
 // stay); nft adds table inet fwaudit beside everything loaded, so both
 // must accept. Format "" is loading both restore files.
-func Changes(p *Policy, listeners []scan.Listener, cur *Current, format string) ([]Change, error) {
+func Changes(p *Policy, listeners []scan.Listener, cur *firewall.Loaded, format string) ([]Change, error) {
 	if cur == nil {
-		cur = &Current{}
+		cur = &firewall.Loaded{}
 	}
 	listeners = append(slices.Clone(listeners), p.published...)
 	var out []Change
@@ -74,9 +74,8 @@ func Changes(p *Policy, listeners []scan.Listener, cur *Current, format string) 
 		if err != nil {
 			return nil, fmt.Errorf("comparing the suggested %s ruleset: %w", fam, err)
 		}
-		today := cur.family(fam)
-		after := &Current{}
-		*after.family(fam) = Today{Sets: sets, Host: today.Host}
+		today := cur.Of(fam)
+		after := cur.With(fam, sets)
 		out = append(out, p.policyChanges(fam, today.Sets, sets, format == "nft", today.Sets == nil)...)
 		out = append(out, portChanges(p, listeners, cur, after, fam)...)
 	}
@@ -89,12 +88,12 @@ func Changes(p *Policy, listeners []scan.Listener, cur *Current, format string) 
 // table loaded today but an earlier table inet fwaudit (the output
 // replaces it); for the restore formats, today's rules with the filter
 // table replaced.
-func afterLoading(p *Policy, cur *Current, format string, fam firewall.Family) ([]*firewall.Ruleset, error) {
+func afterLoading(p *Policy, cur *firewall.Loaded, format string, fam firewall.Family) ([]*firewall.Ruleset, error) {
 	ours, err := suggestedRuleset(p, fam)
 	if err != nil {
 		return nil, err
 	}
-	today := cur.family(fam)
+	today := cur.Of(fam)
 	switch {
 	case today.Sets == nil:
 		return []*firewall.Ruleset{ours}, nil
@@ -139,14 +138,14 @@ func (p *Policy) withoutReplaced(sets []*firewall.Ruleset) []*firewall.Ruleset {
 // on the same hooks: native nft tables, the other iptables backend, nat
 // and mangle), a warning that says so: those tables still drop or
 // accept what the suggestion decides.
-func Beside(p *Policy, listeners []scan.Listener, cur *Current, format string) ([]string, error) {
+func Beside(p *Policy, listeners []scan.Listener, cur *firewall.Loaded, format string) ([]string, error) {
 	if cur == nil {
 		return nil, nil
 	}
 	listeners = append(slices.Clone(listeners), p.published...)
 	var out []string
 	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
-		if !Touches(format, fam) || !cur.known(fam) || p.noflush(fam) || (format == "nft" && p.onDocker()) {
+		if !Touches(format, fam) || !cur.Known(fam) || p.noflush(fam) || (format == "nft" && p.onDocker()) {
 			continue // on a Docker host the suggestion is made to work with Docker's rules
 		}
 		sets, err := afterLoading(p, cur, format, fam)
@@ -160,19 +159,17 @@ func Beside(p *Policy, listeners []scan.Listener, cur *Current, format string) (
 		if len(sets) == 1 {
 			continue // nothing else stays loaded
 		}
-		h := cur.family(fam).Host
-		h.Unseen = nil
-		alone, with := &Current{}, &Current{}
-		*alone.family(fam) = Today{Sets: []*firewall.Ruleset{ours}, Host: h}
-		*with.family(fam) = Today{Sets: sets, Host: cur.family(fam).Host}
+		// ours alone: nothing unseen
+		alone, with := &firewall.Loaded{Host: cur.Host}, cur.With(fam, sets)
+		*alone.Of(fam) = firewall.Rules{Sets: []*firewall.Ruleset{ours}}
 		seen := map[string]bool{}
 		for _, l := range listeners {
 			if l.Exposure == scan.ExposureLocal || l.Client || !slices.Contains(familiesOf(l), fam) || seen[where(l)] {
 				continue
 			}
 			seen[where(l)] = true
-			a, _ := alone.result(l, fam)
-			w, _ := with.result(l, fam)
+			a, _ := result(alone, l, fam)
+			w, _ := result(with, l, fam)
 			if !sameVerdict(a, w) {
 				out = append(out, fmt.Sprintf("%s over %s: the suggestion alone is %s, but with the rules that stay loaded beside it (%s) it is %s",
 					where(l), fam, verdictText(a), others(sets), verdictText(w)))
@@ -276,7 +273,7 @@ func (p *Policy) policyChanges(fam firewall.Family, before, after []*firewall.Ru
 
 // portChanges judges every listener receiving fam, then the ranges of
 // ports nothing listens on that either side admits someone to.
-func portChanges(p *Policy, listeners []scan.Listener, before, after *Current, fam firewall.Family) []Change {
+func portChanges(p *Policy, listeners []scan.Listener, before, after *firewall.Loaded, fam firewall.Family) []Change {
 	var out []Change
 	seen := map[string]bool{}
 	listened := map[string]map[uint16]bool{"tcp": {}, "udp": {}}
@@ -292,8 +289,8 @@ func portChanges(p *Policy, listeners []scan.Listener, before, after *Current, f
 			continue
 		}
 		seen[what] = true
-		b, _ := before.result(l, fam)
-		a, _ := after.result(l, fam)
+		b, _ := result(before, l, fam)
+		a, _ := result(after, l, fam)
 		c := Change{Family: fam, What: what, Before: verdictText(b), After: verdictText(a), Changed: !sameVerdict(b, a)}
 		switch {
 		case c.Changed && l.Client:
@@ -323,10 +320,10 @@ func (p *Policy) why(l scan.Listener, fam firewall.Family) string {
 // port numbers any rule on either side names cut 1-65535 into classes the
 // rules cannot tell apart; one port of each class is judged, and classes
 // with the same answers are shown together.
-func idleChanges(p *Policy, proto string, listened map[uint16]bool, before, after *Current, fam firewall.Family) []Change {
+func idleChanges(p *Policy, proto string, listened map[uint16]bool, before, after *firewall.Loaded, fam firewall.Family) []Change {
 	cuts := map[int]bool{1: true, 65536: true}
-	for _, c := range []*Current{before, after} {
-		for _, rs := range c.family(fam).Sets {
+	for _, c := range []*firewall.Loaded{before, after} {
+		for _, rs := range c.Of(fam).Sets {
 			for _, t := range rs.Tables {
 				for _, ch := range t.Chains {
 					for _, r := range ch.Rules {
@@ -348,7 +345,7 @@ func idleChanges(p *Policy, proto string, listened map[uint16]bool, before, afte
 		}
 	}
 	slices.Sort(bounds)
-	bev, aev := before.evaluator(fam, ""), after.evaluator(fam, "")
+	bev, aev := before.Evaluator(fam, ""), after.Evaluator(fam, "")
 	any := netip.IPv4Unspecified()
 	if fam == firewall.IPv6 {
 		any = netip.IPv6Unspecified()

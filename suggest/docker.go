@@ -37,11 +37,11 @@ const (
 const dockerUserChain = firewall.DockerUserChain
 
 // dockerLayout finds Docker in today's rules of fam.
-func dockerLayout(cur *Current, fam firewall.Family) dockerKind {
-	if !cur.known(fam) {
+func dockerLayout(cur *firewall.Loaded, fam firewall.Family) dockerKind {
+	if !cur.Known(fam) {
 		return noDocker
 	}
-	return firewall.DockerFilteringOf(cur.family(fam).Sets)
+	return firewall.DockerFilteringOf(cur.Of(fam).Sets)
 }
 
 // publish is one port a nat DNAT forwards to another host (a container):
@@ -58,8 +58,8 @@ type publish struct {
 const maxPublishRange = 64
 
 // publishes lists the ports today's rules of fam forward to other hosts.
-func publishes(cur *Current, fam firewall.Family) []publish {
-	ev := cur.evaluator(fam, "")
+func publishes(cur *firewall.Loaded, fam firewall.Family) []publish {
+	ev := cur.Evaluator(fam, "")
 	if ev == nil {
 		return nil
 	}
@@ -309,8 +309,8 @@ func (b *builder) dockerSetup(ls []scan.Listener) []scan.Listener {
 
 // userRules counts today's DOCKER-USER rules other than Docker's own
 // closing RETURN.
-func userRules(cur *Current, fam firewall.Family) int {
-	return firewall.DockerUserRules(cur.family(fam).Sets)
+func userRules(cur *firewall.Loaded, fam firewall.Family) int {
+	return firewall.DockerUserRules(cur.Of(fam).Sets)
 }
 
 func restoreName(fam firewall.Family) string {

@@ -30,14 +30,12 @@ func dockerFile(t *testing.T, name string) string {
 }
 
 // dockerCurrent is today's rules of the lab host, as read live there.
-func dockerCurrent(t *testing.T, v4, v6, bridge string) *Current {
+func dockerCurrent(t *testing.T, v4, v6, bridge string) *firewall.Loaded {
 	t.Helper()
 	cur := currentOf(t, v4, v6)
 	ifs := []string{"veth0", bridge}
-	cur.V4.Host = firewall.Host{Interfaces: ifs, Inside: []string{bridge},
-		Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.10")}}
-	cur.V6.Host = firewall.Host{Interfaces: ifs, Inside: []string{bridge},
-		Addrs: []netip.Addr{netip.MustParseAddr("2001:db8::1")}}
+	cur.Host = firewall.Host{Interfaces: ifs, Inside: []string{bridge},
+		Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("2001:db8::1")}}
 	return cur
 }
 
@@ -53,13 +51,13 @@ func docker20Listeners() []scan.Listener {
 }
 
 // after judges l over fam on what loading p in format leaves loaded.
-func after(t *testing.T, p *Policy, cur *Current, format string, l scan.Listener, fam firewall.Family) string {
+func after(t *testing.T, p *Policy, cur *firewall.Loaded, format string, l scan.Listener, fam firewall.Family) string {
 	t.Helper()
 	sets, err := afterLoading(p, cur, format, fam)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return verdictText(judge(firewall.NewEvaluator(fam, sets, cur.family(fam).Host), l, fam))
+	return verdictText(judgeOn(cur.With(fam, sets), l, fam))
 }
 
 func TestDocker20(t *testing.T) {
@@ -281,12 +279,11 @@ func TestDocker29Nft(t *testing.T) {
 		return n
 	}
 	today := read(golden.String(), "docker29.nft")
-	cur := &Current{}
+	cur := &firewall.Loaded{}
 	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
-		*cur.family(fam) = Today{Sets: []*firewall.Ruleset{today.Family(fam)}}
+		*cur.Of(fam) = firewall.Rules{Sets: []*firewall.Ruleset{today.Family(fam)}}
 	}
-	cur.V4.Host = firewall.Host{Interfaces: []string{"veth0", "br-dummy"}, Inside: []string{"br-dummy"}, Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1")}}
-	cur.V6.Host = firewall.Host{Interfaces: []string{"veth0", "br-dummy"}, Inside: []string{"br-dummy"}, Addrs: []netip.Addr{netip.MustParseAddr("2001:db8::1")}}
+	cur.Host = firewall.Host{Interfaces: []string{"veth0", "br-dummy"}, Inside: []string{"br-dummy"}, Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")}}
 	sshd := lst("tcp", "::", 22, "sshd", true)
 	for _, c := range []struct {
 		name string
@@ -318,7 +315,7 @@ func TestDocker29Nft(t *testing.T) {
 				if fam == firewall.IPv6 {
 					l.Address = netip.IPv6Unspecified()
 				}
-				got := verdictText(judge(firewall.NewEvaluator(fam, []*firewall.Ruleset{both.Family(fam)}, cur.family(fam).Host), l, fam))
+				got := verdictText(judgeOn(cur.With(fam, []*firewall.Ruleset{both.Family(fam)}), l, fam))
 				if got != want {
 					t.Errorf("%s tcp/8080 with Docker's tables and ours (read by nft): %s, want %s\n%s", fam, got, want, out)
 				}
@@ -384,4 +381,10 @@ func TestDockerLockout(t *testing.T) {
 			}
 		}
 	}
+}
+
+// judgeOn is l over fam on cur, as the scan judges it.
+func judgeOn(cur *firewall.Loaded, l scan.Listener, fam firewall.Family) firewall.Result {
+	r, _ := result(cur, l, fam)
+	return r
 }

@@ -27,9 +27,9 @@ func TestFirewalldModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cur := &Current{}
-	cur.V4 = Today{Sets: []*firewall.Ruleset{n.Family(firewall.IPv4)}}
-	cur.V6 = Today{Sets: []*firewall.Ruleset{n.Family(firewall.IPv6)}}
+	cur := &firewall.Loaded{}
+	cur.V4 = firewall.Rules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv4)}}
+	cur.V6 = firewall.Rules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv6)}}
 	if m := DetectManager(cur); m.Name != "firewalld" || m.Format != "firewalld" {
 		t.Fatalf("DetectManager: %+v, want firewalld", m)
 	}

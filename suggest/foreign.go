@@ -55,10 +55,10 @@ func ForeignChains(rulesets []*firewall.Ruleset) []string {
 // dockerIn reports whether Docker filters forwarded traffic in the
 // rulesets (the layouts Build keeps; see docker.go).
 func dockerIn(rulesets []*firewall.Ruleset) bool {
-	cur := &Current{}
+	cur := &firewall.Loaded{}
 	for _, rs := range rulesets {
 		if rs != nil {
-			t := cur.family(rs.Family)
+			t := cur.Of(rs.Family)
 			t.Sets = append(t.Sets, rs)
 		}
 	}

@@ -67,11 +67,11 @@ func FuzzSuggestRoundTrip(f *testing.F) {
 	f.Add(rules(":INPUT DROP [0:0]", "-A INPUT -p tcp -m conntrack [unsupported revision] -j ACCEPT", "-A INPUT -p udp -j ACCEPT"), dropAll, uint32(0xffff))
 	f.Add(rules(":INPUT ACCEPT [0:0]", "-A INPUT -i eth0 -p tcp --dport 80 -j DROP", "-A INPUT -s 10.0.0.0/8 -p tcp -j ACCEPT", "-A INPUT -j DROP"), notRead, uint32(7))
 	f.Fuzz(func(t *testing.T, v4, v6 string, mask uint32) {
-		cur := &Current{}
+		cur := &firewall.Loaded{}
 		for _, s := range []struct {
 			fam  firewall.Family
 			text string
-			t    *Today
+			t    *firewall.Rules
 		}{{firewall.IPv4, v4, &cur.V4}, {firewall.IPv6, v6, &cur.V6}} {
 			rs, err := firewall.ParseSave(strings.NewReader(s.text), "today", s.fam)
 			if err != nil || s.text == notRead || rs.RuleCount() > 500 {
@@ -134,7 +134,7 @@ func FuzzSuggestRoundTrip(f *testing.F) {
 			if err != nil {
 				t.Fatalf("our parser rejects our %s output: %v\n%s", c.format, err, out[c.format])
 			}
-			today := cur.family(c.fam)
+			today := cur.Of(c.fam)
 			if today.Sets == nil {
 				continue
 			}
@@ -284,5 +284,20 @@ func lastOf(p netip.Prefix) netip.Addr {
 		b[i/8] |= 0x80 >> (i % 8)
 	}
 	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+// queryAddr is the bind address to ask about in fam: the IPv4 side of a
+// dual-stack "::" is the IPv4 wildcard; an IPv4-mapped bind is IPv4.
+func queryAddr(l scan.Listener, fam firewall.Family) netip.Addr {
+	a := l.Address
+	if fam == firewall.IPv4 {
+		if a.Is4In6() {
+			return a.Unmap()
+		}
+		if a.Is6() {
+			return netip.IPv4Unspecified()
+		}
+	}
 	return a
 }

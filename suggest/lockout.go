@@ -99,7 +99,7 @@ func (e *LockoutError) Error() string {
 // made on everything loaded once p is (in format, beside what stays of
 // cur: an nft table does not replace the iptables rules, nor they it). It
 // returns a *LockoutError for the first session that would be cut.
-func CheckLockout(p *Policy, sessions []Session, cur *Current, format string) error {
+func CheckLockout(p *Policy, sessions []Session, cur *firewall.Loaded, format string) error {
 	evs := map[firewall.Family]*firewall.Evaluator{}
 	for _, s := range sessions {
 		c, srv := s.Client.Addr(), s.Server.Addr()
@@ -129,9 +129,9 @@ func CheckLockout(p *Policy, sessions []Session, cur *Current, format string) er
 }
 
 // evaluator loads what is loaded in fam once p is into our own evaluator.
-func evaluator(p *Policy, cur *Current, format string, fam firewall.Family) (*firewall.Evaluator, error) {
+func evaluator(p *Policy, cur *firewall.Loaded, format string, fam firewall.Family) (*firewall.Evaluator, error) {
 	if cur == nil {
-		cur = &Current{}
+		cur = &firewall.Loaded{}
 	}
 	sets, err := afterLoading(p, cur, format, fam)
 	if err != nil {

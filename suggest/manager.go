@@ -22,14 +22,14 @@ type HostManager struct {
 // ufw-user-input; firewalld: table firewalld with the nftables backend,
 // INPUT_ZONES with the iptables one); a host whose rules are only native
 // nftables tables is managed with nft; anything else with iptables.
-func DetectManager(cur *Current) HostManager {
+func DetectManager(cur *firewall.Loaded) HostManager {
 	if cur == nil {
 		return HostManager{Name: "iptables", Format: "iptables", Why: "no rules were read"}
 	}
 	var native []string
 	iptables := false
 	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
-		for _, rs := range cur.family(fam).Sets {
+		for _, rs := range cur.Of(fam).Sets {
 			for _, t := range rs.Tables {
 				switch {
 				case t.IptablesFilterChain(ufwChain(fam)) != nil:
@@ -96,13 +96,13 @@ func (t TableRef) String() string { return "table " + t.Family + " " + t.Name }
 // table the iptables formats replace). A table with a nat or route chain
 // stays, and so does everything on a host with iptables rules or another
 // manager: there the nft suggestion comes in beside the rules.
-func replacedTables(cur *Current) []TableRef {
+func replacedTables(cur *firewall.Loaded) []TableRef {
 	if DetectManager(cur).Name != "nft" {
 		return nil
 	}
 	var out []TableRef
 	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
-		for _, rs := range cur.family(fam).Sets {
+		for _, rs := range cur.Of(fam).Sets {
 			for _, t := range rs.Tables {
 				ref := TableRef{t.NftFamily, t.Name}
 				if t.NftFamily == "" || t.Name == "fwaudit" || !t.FiltersOnly() || slices.Contains(out, ref) {
@@ -122,16 +122,16 @@ func (p *Policy) replaced(t *firewall.Table) bool {
 
 // currentZone is firewalld's default zone in the rules cur holds, and the
 // host's interfaces it takes in; "" when firewalld's rules are not loaded.
-func currentZone(cur *Current) (string, []string) {
+func currentZone(cur *firewall.Loaded) (string, []string) {
 	if cur == nil {
 		return "", nil
 	}
 	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
-		sets := cur.family(fam).Sets
+		sets := cur.Of(fam).Sets
 		if z, _ := firewalldZone(sets); z != "" {
 			bound := firewalldBindings(sets)
 			var in []string
-			for _, i := range cur.family(fam).Host.Interfaces {
+			for _, i := range cur.HostOf(fam).Interfaces {
 				if zb, ok := bound[i]; !ok || zb == z {
 					in = append(in, i)
 				}

@@ -14,15 +14,15 @@ import (
 
 // nftCurrent parses today's native nft text, with the host's live
 // interfaces.
-func nftCurrent(t *testing.T, text string, ifaces ...string) *Current {
+func nftCurrent(t *testing.T, text string, ifaces ...string) *firewall.Loaded {
 	t.Helper()
 	n, err := firewall.ParseNftText([]byte(text), "today.nft", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := firewall.Host{Interfaces: ifaces}
-	return &Current{V4: Today{Sets: []*firewall.Ruleset{n.Family(firewall.IPv4)}, Host: h},
-		V6: Today{Sets: []*firewall.Ruleset{n.Family(firewall.IPv6)}, Host: h}}
+	return &firewall.Loaded{V4: firewall.Rules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv4)}},
+		V6: firewall.Rules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv6)}}, Host: h}
 }
 
 // TestNeverWiderPerInterface: a blocklist on one of two outside
@@ -34,23 +34,22 @@ func TestNeverWiderPerInterface(t *testing.T) {
 	ls := []scan.Listener{lst("tcp", "0.0.0.0", 22, "sshd", false), lst("tcp", "0.0.0.0", 80, "nginx", false)}
 	cases := []struct {
 		name string
-		cur  func(t *testing.T) *Current
+		cur  func(t *testing.T) *firewall.Loaded
 		want []string
 		nft  []string // lines of the nft rendering
 	}{
 		{name: "iptables, eth0 and eth1",
-			cur: func(t *testing.T) *Current {
+			cur: func(t *testing.T) *firewall.Loaded {
 				c := currentOf(t, rules(":INPUT DROP [0:0]", "-A INPUT -s 172.16.254.1/32 -i eth0 -j DROP",
 					"-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT", "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT"), dropAll)
-				c.V4.Host = firewall.Host{Interfaces: []string{"eth0", "eth1"}}
-				c.V6.Host = c.V4.Host
+				c.Host = firewall.Host{Interfaces: []string{"eth0", "eth1"}}
 				return c
 			},
 			want: []string{"ipv4 tcp/22 on eth0 except 172.16.254.1/32", "ipv4 tcp/22 on eth1",
 				"ipv4 tcp/80 on eth0 except 172.16.254.1/32", "ipv4 tcp/80 on eth1"},
 			nft: []string{`ip saddr 172.16.254.1/32 iifname "eth0" tcp dport { 22, 80 } drop`}},
 		{name: "nft netdev ingress on eth0, wg0 beside it",
-			cur: func(t *testing.T) *Current {
+			cur: func(t *testing.T) *firewall.Loaded {
 				return nftCurrent(t, `table netdev filter {
 	chain ingress { type filter hook ingress device "eth0" priority -500; ip saddr 172.16.254.1 drop; }
 }
@@ -62,7 +61,7 @@ table inet filter {
 			want: []string{"ipv4 tcp/22 on eth0 except 172.16.254.1/32", "ipv4 tcp/22 on wg0",
 				"ipv4 tcp/80 on eth0 except 172.16.254.1/32", "ipv4 tcp/80 on wg0"}},
 		{name: "offline: a rule naming eth0 only, any other interface",
-			cur: func(t *testing.T) *Current {
+			cur: func(t *testing.T) *firewall.Loaded {
 				return currentOf(t, rules(":INPUT ACCEPT [0:0]", "-A INPUT -i eth0 -p tcp --dport 80 -j DROP",
 					"-A INPUT -s 10.0.0.0/8 -p tcp -j ACCEPT", "-A INPUT -j DROP"), dropAll)
 			},
@@ -95,9 +94,9 @@ table inet filter {
 			if err != nil {
 				t.Fatal(err)
 			}
-			evA := firewall.NewEvaluator(firewall.IPv4, []*firewall.Ruleset{after}, cur.V4.Host)
-			evB := cur.evaluator(firewall.IPv4, "")
-			for _, in := range cur.V4.Host.Interfaces {
+			evA := firewall.NewEvaluator(firewall.IPv4, []*firewall.Ruleset{after}, cur.Host)
+			evB := cur.Evaluator(firewall.IPv4, "")
+			for _, in := range cur.Host.Interfaces {
 				for _, src := range []string{"172.16.254.1", "198.51.100.9"} {
 					pk := firewall.Packet{Proto: "tcp", Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr("192.0.2.1"), SPort: 40000, DPort: 80, InIface: in}
 					b, a := evB.Decide(pk).Verdict, evA.Decide(pk).Verdict
@@ -132,10 +131,10 @@ func TestSSHBehindAKnock(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := firewall.Host{Interfaces: []string{"eth0"}}
-	cur := &Current{V4: Today{Sets: []*firewall.Ruleset{n.Family(firewall.IPv4)}, Host: h},
-		V6: Today{Sets: []*firewall.Ruleset{n.Family(firewall.IPv6)}, Host: h}}
+	cur := &firewall.Loaded{V4: firewall.Rules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv4)}},
+		V6: firewall.Rules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv6)}}, Host: h}
 	ls := []scan.Listener{lst("tcp", "0.0.0.0", 22, "sshd", false), lst("tcp", "0.0.0.0", 80, "nginx", false)}
-	if r, _ := cur.result(ls[0], firewall.IPv4); r.Verdict != firewall.Conditional {
+	if r, _ := result(cur, ls[0], firewall.IPv4); r.Verdict != firewall.Conditional {
 		t.Fatalf("today's ssh over ipv4: %s, want conditional (the knock)", verdictText(r))
 	}
 	_, _, err = Build(ls, Options{Current: cur})

@@ -23,7 +23,7 @@ type Options struct {
 	// source to any listener, in any family, that it does not admit,
 	// unless --allow or --ssh-from names it. Nil builds from the listeners
 	// alone, as on a host without rules (--ignore-current).
-	Current *Current
+	Current *firewall.Loaded
 }
 
 // Policy is the hardened ruleset, independent of its rendering. Every
@@ -263,7 +263,7 @@ func (b *builder) ping() {
 		return
 	}
 	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
-		ev := cur.evaluator(fam, "")
+		ev := cur.Evaluator(fam, "")
 		if ev == nil {
 			continue
 		}

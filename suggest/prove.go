@@ -51,7 +51,7 @@ func AfterRestore(today []*firewall.Ruleset, rs *firewall.Ruleset) []*firewall.R
 // session whose reconnection the rules would not accept is a
 // *LockoutError, a listener reachable from more sources or interfaces
 // than today a *WiderError. It returns what changes per listener.
-func ProveLoaded(listeners []scan.Listener, sessions []Session, cur *Current, after map[firewall.Family][]*firewall.Ruleset) ([]Change, error) {
+func ProveLoaded(listeners []scan.Listener, sessions []Session, cur *firewall.Loaded, after map[firewall.Family][]*firewall.Ruleset) ([]Change, error) {
 	for _, s := range sessions {
 		c := s.Client.Addr()
 		if c.IsLoopback() {
@@ -78,17 +78,16 @@ func ProveLoaded(listeners []scan.Listener, sessions []Session, cur *Current, af
 		if !ok {
 			continue
 		}
-		today := cur.family(fam)
-		next := &Current{}
-		*next.family(fam) = Today{Sets: sets, Host: today.Host}
+		today := cur.Of(fam)
+		next := cur.With(fam, sets)
 		seen := map[string]bool{}
 		for _, l := range listeners {
 			if l.Exposure == scan.ExposureLocal || l.Client || !slices.Contains(familiesOf(l), fam) || seen[where(l)] {
 				continue
 			}
 			seen[where(l)] = true
-			before, known := cur.result(l, fam)
-			a, _ := next.result(l, fam)
+			before, known := result(cur, l, fam)
+			a, _ := result(next, l, fam)
 			if !known {
 				return nil, fmt.Errorf("the current %s rules are not known (%s): cannot prove the ruleset is not wider", fam, today.Why)
 			}

@@ -70,14 +70,14 @@ func (b *builder) reachFor(l scan.Listener, fam firewall.Family, ssh bool, allow
 		}
 		return &reach{}, "", false
 	}
-	res, known := b.opts.Current.result(l, fam)
+	res, known := result(b.opts.Current, l, fam)
 	if !known {
-		why := fmt.Sprintf("the current %s rules are not known: %s", fam, b.opts.Current.family(fam).Why)
+		why := fmt.Sprintf("the current %s rules are not known: %s", fam, b.opts.Current.Of(fam).Why)
 		if ssh {
 			return &reach{}, "ssh is always kept reachable; " + why, false
 		}
 		b.warn(Warning{Msg: fmt.Sprintf("the current %s rules are not known (%s): listeners other than ssh are not opened over %s",
-			fam, b.opts.Current.family(fam).Why, fam),
+			fam, b.opts.Current.Of(fam).Why, fam),
 			Hint: "give the rules (run as root, or --rules/--rules6 FILE), or pass --ignore-current to open what listens without comparing"})
 		return nil, why, false
 	}
@@ -163,7 +163,7 @@ func (b *builder) perInterface(l scan.Listener, fam firewall.Family, ssh bool, r
 	if b.publishedTo(l, fam) {
 		return rc
 	}
-	each := b.opts.Current.each(l, fam)
+	each := each(b.opts.Current, l, fam)
 	if len(each) < 2 {
 		return rc
 	}

@@ -20,7 +20,7 @@ func (b *builder) verify() error {
 		return nil
 	}
 	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
-		if !cur.known(fam) {
+		if !cur.Known(fam) {
 			continue
 		}
 		if b.p.noflush(fam) {
@@ -30,28 +30,28 @@ func (b *builder) verify() error {
 				if err != nil {
 					return fmt.Errorf("checking the suggested %s ruleset: %w", fam, err)
 				}
-				if err := b.verifyOn(fam, sets, cur.family(fam).Host); err != nil {
+				if err := b.verifyOn(fam, sets, cur.HostOf(fam)); err != nil {
 					return err
 				}
 			}
 			continue
 		}
-		if ufwActive(cur.family(fam).Sets, fam) && !b.p.onDocker() {
+		if ufwActive(cur.Of(fam).Sets, fam) && !b.p.onDocker() {
 			// ufw manages this host: judge what its script leaves too
-			sets, err := ufwAfter(b.p, cur.family(fam).Sets, fam)
+			sets, err := ufwAfter(b.p, cur.Of(fam).Sets, fam)
 			if err != nil {
 				return fmt.Errorf("checking the suggested %s ufw rules: %w", fam, err)
 			}
-			if err := b.verifyOn(fam, sets, cur.family(fam).Host); err != nil {
+			if err := b.verifyOn(fam, sets, cur.HostOf(fam)); err != nil {
 				return err
 			}
 		}
-		if z, _ := firewalldZone(cur.family(fam).Sets); z != "" && !b.p.onDocker() {
+		if z, _ := firewalldZone(cur.Of(fam).Sets); z != "" && !b.p.onDocker() {
 			// firewalld manages this host: judge what its reload leaves too
 			// (a suggestion the zone cannot say is refused when that format
 			// is asked for: renderFirewalld says why)
-			if sets, err := firewalldAfter(b.p, cur.family(fam).Sets, fam); err == nil {
-				if err := b.verifyOn(fam, sets, cur.family(fam).Host); err != nil {
+			if sets, err := firewalldAfter(b.p, cur.Of(fam).Sets, fam); err == nil {
+				if err := b.verifyOn(fam, sets, cur.HostOf(fam)); err != nil {
 					return err
 				}
 			}
@@ -61,7 +61,7 @@ func (b *builder) verify() error {
 			return fmt.Errorf("checking the suggested %s ruleset: %w", fam, err)
 		}
 		// Loaded alone: after `nft flush ruleset`, nothing unseen remains.
-		h := cur.family(fam).Host
+		h := cur.HostOf(fam)
 		h.Unseen = nil
 		if err := b.verifyOn(fam, []*firewall.Ruleset{rs}, h); err != nil {
 			return err
@@ -82,38 +82,25 @@ func restoreFormat(fam firewall.Family) string {
 // loaded once the suggestion is) against today's answer.
 func (b *builder) verifyOn(fam firewall.Family, sets []*firewall.Ruleset, h firewall.Host) error {
 	cur := b.opts.Current
-	evs := map[string]*firewall.Evaluator{}
+	loaded := &firewall.Loaded{Host: h}
+	*loaded.Of(fam) = firewall.Rules{Sets: sets, Unseen: h.Unseen}
 	for _, d := range b.p.decisions {
 		if d.fam != fam || d.explicit {
 			continue
 		}
-		before, _ := cur.result(d.l, fam)
-		dev := d.l.Device
-		if dev == "lo" {
-			dev = ""
-		}
-		ev := evs[dev]
-		if ev == nil {
-			hd := h
-			if dev != "" {
-				hd.Interfaces = []string{dev}
-			}
-			ev = firewall.NewEvaluator(fam, sets, hd)
-			evs[dev] = ev
-		}
-		after := judge(ev, d.l, fam)
+		before, _ := result(cur, d.l, fam)
+		after, _ := result(loaded, d.l, fam)
 		if extra := wider(after, before, fam); extra != "" {
 			return fmt.Errorf("refusing: the suggested ruleset would admit %s to %s over %s, which the current rules do not (%s today); this is a bug in fwaudit, please report it",
 				extra, where(d.l), fam, verdictText(before))
 		}
-		if dev != "" || b.publishedTo(d.l, fam) {
+		if (d.l.Device != "" && d.l.Device != "lo") || b.publishedTo(d.l, fam) {
 			continue
 		}
 		// and on every interface alone: the pooled answers say only who
 		// gets in somewhere (a port Docker publishes is judged pooled, as
 		// its forward rules are written)
-		_, afterEach := ev.EvaluateEach(firewall.Query{Proto: d.l.Proto, Addr: queryAddr(d.l, fam), Port: d.l.Port})
-		for _, p := range pairByIface(cur.each(d.l, fam), afterEach) {
+		for _, p := range pairByIface(each(cur, d.l, fam), each(loaded, d.l, fam)) {
 			if extra := wider(p.after, p.before, fam); extra != "" {
 				return fmt.Errorf("refusing: the suggested ruleset would admit %s to %s over %s on %s, which the current rules do not (%s today there); this is a bug in fwaudit, please report it",
 					extra, where(d.l), fam, p.iface, verdictText(p.before))
