@@ -1,5 +1,7 @@
 package firewall
 
+import "net/netip"
+
 // The pipeline: a set of sources walks every base chain of the path in
 // the kernel's order, hook after hook. Where a hook changed some sources'
 // packets (NOTRACK, a mark), each class of sources goes on with its own
@@ -26,9 +28,27 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 		w.nat.hit = emptySet(w.fam)
 		w.markHits = w.markHits[:0]
 		nAway := len(w.nat.away)
+		if w.tr != nil {
+			w.tr.decisive = ""
+		}
 		res := w.walk(h, x)
 		for j := nAway; j < len(w.nat.away); j++ {
 			w.nat.away[j].drops = drops
+		}
+		if w.tr != nil && len(w.nat.away) == nAway {
+			// (a packet sent to another host is FORWARD's to decide)
+			o := fateOf(res, x)
+			if o&oAcc == 0 {
+				o |= oDrop
+			}
+			w.tr.hook(h, o)
+		}
+		if w.nat.hitDst.IsValid() && w.nat.here != nil {
+			// the packet followed was translated to this host
+			w.p.origDport, w.p.origDst = w.p.origPort(), w.p.origAddr()
+			w.p.dst, w.p.dport, w.p.dstType = w.nat.hitDst, w.nat.hitPort, atLocal
+			w.p.state |= stDNAT
+			w.nat.hitDst = netip.Addr{}
 		}
 		drops = drops.union(res.drop)
 		x = res.acc
@@ -73,6 +93,9 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 			must, may = must.union(m), may.union(y)
 		}
 		return must, may
+	}
+	if w.tr != nil && !w.p.reply {
+		w.tr.last = *w.p
 	}
 	return x.subtract(drops), x
 }

@@ -221,27 +221,14 @@ func (e *Evaluator) forwardDeny(port uint16) Check {
 	if e.fam == IPv6 {
 		dst = netip.MustParseAddr("2001:db8:ffff::200")
 	}
-	ctx := &pktCtx{proto: 6, sport: defaultSPort, dport: port, in: e.outside(DefaultSource(e.fam)), dst: dst, dstType: atUnicast, state: stNew, flags: tcpSYN}
-	d := &decider{e: e, p: ctx, src: DefaultSource(e.fam), budget: 1 << 20}
-	d.w = &walker{fam: e.fam, p: ctx, rp: e.rp}
-	final := oAcc
-	rule := ""
+	src := DefaultSource(e.fam)
+	ctx := &pktCtx{proto: 6, sport: defaultSPort, dport: port, in: e.outside(src), dst: dst, dstType: atUnicast, state: stNew, flags: tcpSYN}
+	tr := newTracer(e, false)
+	tr.mode = traceDrops
+	w := &walker{fam: e.fam, p: ctx, rp: e.rp, tr: tr}
 	pth := e.paths[0]
-	for _, h := range append(pth.preNoNAT(), pth.forward...) {
-		d.trace = true
-		d.decisive = ""
-		d.hook = h
-		o := d.base(h)
-		final |= o &^ oRet
-		if o&oDrop != 0 && rule == "" {
-			rule = d.decisive
-		}
-		if o == oDrop {
-			final = oDrop
-			break // a drop is final: later chains (security) never see it
-		}
-	}
-	d.steps = nil
+	must, may := w.pipelineFrom(append(pth.preNoNAT(), pth.forward...), 0, prefixSet(e.fam, netip.PrefixFrom(src, src.BitLen())), emptySet(e.fam))
+	final, rule := fates(must, may, src), tr.dropRule
 	c := Check{Pass: final == oDrop, Rule: rule}
 	if c.Pass {
 		c.Detail = "a forwarded NEW connection is dropped"
