@@ -360,7 +360,7 @@ func explainFamily(opts *explainOptions, in *inputs, fam firewall.Family, ev *fi
 	doc := &explainDoc{
 		Family:  string(fam),
 		Packet:  explainPacket{Proto: opts.proto, Src: from.String(), Dst: dst, DPort: opts.port, Iface: iface, State: "NEW"},
-		Verdict: d.Verdict, Rule: d.Rule, Reasons: nonNil(d.Reasons), Trace: []explainStep{},
+		Verdict: d.Verdict, Rule: d.Rule.String(), Reasons: nonNil(d.Reasons), Trace: []explainStep{},
 		Port:      portVerdict(opts, in, fam, ev, here, bind),
 		Listening: nonNil(listening),
 	}
@@ -391,7 +391,7 @@ func explainFamily(opts *explainOptions, in *inputs, fam firewall.Family, ev *fi
 				if name == "" {
 					name = "(any other interface)"
 				}
-				doc.Elsewhere = append(doc.Elsewhere, explainElsewhere{Iface: name, Verdict: od.Verdict, Rule: od.Rule})
+				doc.Elsewhere = append(doc.Elsewhere, explainElsewhere{Iface: name, Verdict: od.Verdict, Rule: od.Rule.String()})
 			}
 		}
 	}

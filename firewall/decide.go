@@ -77,14 +77,14 @@ func (e *Evaluator) decide(p Packet, steps bool) Decision {
 	var tr *tracer
 	var w *walker
 	var final uint8
-	condRule := ""
+	var condRule RuleRef
 	for i, pth := range e.paths {
 		t := newTracer(e, steps && i == 0)
 		f, wi := e.follow(pth, *ctx, src, t)
 		if i == 0 {
 			tr, w, final = t, wi, f
 			if t.cond != nil {
-				condRule = t.cond.Text
+				condRule = ruleRef(t.cond)
 			}
 			continue
 		}
@@ -92,7 +92,7 @@ func (e *Evaluator) decide(p Packet, steps bool) Decision {
 			// chains of equal priority the other way round end otherwise
 			final |= f
 			w.reasons = append(w.reasons, reason{why: e.orderWhy})
-			if condRule == "" {
+			if condRule.IsZero() {
 				condRule = tr.decisive
 			}
 		}
@@ -105,7 +105,7 @@ func (e *Evaluator) decide(p Packet, steps bool) Decision {
 		dec.Verdict, dec.Rule = DecideAccept, tr.acceptRule
 	default:
 		dec.Verdict, dec.Rule = DecideConditional, condRule
-		if dec.Rule == "" {
+		if dec.Rule.IsZero() {
 			dec.Rule = tr.dropRule
 		}
 	}
@@ -144,9 +144,16 @@ func (e *Evaluator) follow(pth *path, p pktCtx, src netip.Addr, tr *tracer) (uin
 	must, may := w.pipeline(pth, one)
 	last := tr.last
 	forwarded := len(w.nat.away) > 0
-	if forwarded {
+	for i, h := range w.nat.away {
 		// a nat rule sent the packet to another host: FORWARD decides
-		fm, fmay := e.followForward(w, pth, in, w.nat.away[0])
+		// (the first such way is traced; runtime matches may give others)
+		if i > 0 {
+			tr.off++
+		}
+		fm, fmay := e.followForward(w, pth, in, h)
+		if i > 0 {
+			tr.off--
+		}
 		must, may = must.union(fm), may.union(fmay)
 	}
 	if !may.isEmpty() && !forwarded && in.proto == 6 && last.state&(stNew|stUntracked) != 0 && last.flags == tcpSYN && !pth.replyOpen {
@@ -211,18 +218,21 @@ func (e *Evaluator) followForward(w *walker, pth *path, in pktCtx, h awayHit) (m
 		}
 	}
 	tr.off--
-	if tr.steps {
+	if tr.steps && tr.off == 0 {
 		tr.trace = append(tr.trace, Step{Table: h.base.label(), Chain: h.base.name, Matched: "yes",
 			Rule: "forwarded to " + h.to.String() + " (out " + chosen + "): FORWARD decides, not INPUT", Action: "forward"})
+	}
+	if tr.off > 0 {
+		return walk(chosen)
 	}
 	tr.mode = traceLast
 	must, may = walk(chosen)
 	if len(hooks) == 0 {
-		tr.decisive = "-P FORWARD ACCEPT"
+		tr.decisive = RuleRef{text: "-P FORWARD ACCEPT", policy: true}
 	}
 	a, _ := h.set.firstAddr()
 	o := fates(must, may, a)
-	if o&oDrop != 0 && tr.dropRule == "" {
+	if o&oDrop != 0 && tr.dropRule.IsZero() {
 		tr.dropRule = tr.decisive
 	}
 	if o&oAcc != 0 {

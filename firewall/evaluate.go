@@ -437,14 +437,14 @@ func (e *Evaluator) result(q Query, proto int, w *walker, per []ifaceSets, follo
 			}
 		}
 	}
-	res.Origin = e.origins[res.Rule]
+	res.Origin = e.origins[res.Rule.String()]
 	return res
 }
 
 // bestRule is the rule that decided for most of within; ACCEPTs in the
 // filter table come before those of earlier tables (whose policy ACCEPT
 // only lets the packet go on).
-func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
+func (e *Evaluator) bestRule(as []attrib, within addrSet) RuleRef {
 	type score struct {
 		size    float64
 		outside bool // it decided for a packet from outside (see below)
@@ -452,6 +452,7 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
 		maybe   bool // every attribution was a rule with a runtime match
 		pass    bool // every attribution was a chain that decides nothing (passThrough)
 		first   int
+		ref     RuleRef // the first attribution's (the pieces of an nft rule share its text)
 	}
 	// Offline, the generic outside interface stands for the internet: the
 	// rule deciding there is the one a reader wants named (Docker's
@@ -469,10 +470,11 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
 		if sz == 0 {
 			continue
 		}
-		s := scores[a.rule]
+		key := a.rule.String()
+		s := scores[key]
 		if s == nil {
-			s = &score{first: i, maybe: true, pass: true}
-			scores[a.rule] = s
+			s = &score{first: i, maybe: true, pass: true, ref: a.rule}
+			scores[key] = s
 		}
 		s.size += sz
 		s.outside = s.outside || live || a.iface == genericIface
@@ -480,9 +482,9 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
 		s.maybe = s.maybe && a.maybe
 		s.pass = s.pass && a.pass
 	}
-	best := ""
+	var best RuleRef
 	var bs *score
-	for rule, s := range scores {
+	for _, s := range scores {
 		switch {
 		case bs == nil,
 			s.filter && !bs.filter,
@@ -491,7 +493,7 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
 			s.filter == bs.filter && s.pass == bs.pass && s.outside == bs.outside && !s.maybe && bs.maybe,
 			s.filter == bs.filter && s.pass == bs.pass && s.outside == bs.outside && s.maybe == bs.maybe && s.size > bs.size,
 			s.filter == bs.filter && s.pass == bs.pass && s.outside == bs.outside && s.maybe == bs.maybe && s.size == bs.size && s.first < bs.first:
-			best, bs = rule, s
+			best, bs = s.ref, s
 		}
 	}
 	return best

@@ -29,7 +29,7 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 		w.markHits = w.markHits[:0]
 		nAway := len(w.nat.away)
 		if w.tr != nil {
-			w.tr.decisive = ""
+			w.tr.decisive = RuleRef{}
 		}
 		res := w.walk(h, x)
 		for j := nAway; j < len(w.nat.away); j++ {
@@ -57,7 +57,7 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 			// sees only what was translated to it
 			missed := x.subtract(w.nat.hit)
 			if !missed.isEmpty() && w.nat.target.IsValid() {
-				w.dropBy = append(w.dropBy, attrib{"(not translated to " + w.nat.target.String() + ")", false, missed, false, w.p.in, false})
+				w.dropBy = append(w.dropBy, attrib{RuleRef{text: "(not translated to " + w.nat.target.String() + ")"}, false, missed, false, w.p.in, false})
 			}
 			x = x.intersect(w.nat.hit)
 			to := w.nat.target

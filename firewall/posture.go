@@ -11,7 +11,7 @@ import (
 type Check struct {
 	Pass   bool
 	Detail string
-	Rule   string
+	Rule   RuleRef
 }
 
 // Posture answers the questions behind the report's checks, each by
@@ -36,17 +36,17 @@ func (e *Evaluator) Posture() Posture {
 	var p Posture
 	port := e.unlistedPort()
 	var open []string
-	rule := ""
+	var rule RuleRef
 	for _, proto := range []string{"tcp", "udp"} {
 		r := e.Evaluate(Query{Proto: proto, Addr: unspecified(e.fam), Port: port})
 		switch r.Verdict {
 		case Open, Conditional:
 			open = append(open, fmt.Sprintf("%s/%d %s", proto, port, r.Verdict))
-			if rule == "" {
+			if rule.IsZero() {
 				rule = r.Rule
 			}
 		default:
-			if rule == "" {
+			if rule.IsZero() {
 				rule = r.Rule
 			}
 		}
@@ -80,7 +80,7 @@ func (e *Evaluator) Posture() Posture {
 		p.Loopback.Detail = fmt.Sprintf("a packet from %s on %s is not dropped (%s)", loopbackAddr(e.fam), ifaceLabel(spoofIface), ds.Verdict)
 		p.Loopback.Rule = ds.Rule
 	default:
-		p.Loopback.Detail = "lo accepted; loopback sources on other interfaces dropped by " + ds.Rule
+		p.Loopback.Detail = "lo accepted; loopback sources on other interfaces dropped by " + ds.Rule.String()
 	}
 
 	est := true
@@ -98,7 +98,7 @@ func (e *Evaluator) Posture() Posture {
 						p.Established.Rule = d.Rule
 					}
 					est = false
-				} else if p.Established.Rule == "" {
+				} else if p.Established.Rule.IsZero() {
 					p.Established.Rule = d.Rule
 				}
 			}

@@ -23,11 +23,11 @@ type tracer struct {
 	// decisive is the rule or policy that ended the base chain at hand
 	// (decisivePolicy: a policy, which says less than an accepting rule
 	// of an earlier chain)
-	decisive       string
+	decisive       RuleRef
 	decisivePolicy bool
 	// the verdict's rules: the first chain that dropped, and the chain
 	// whose accept is worth naming (see hook)
-	dropRule, acceptRule string
+	dropRule, acceptRule RuleRef
 	acceptPolicy         bool
 	cond                 *Rule     // the first runtime match whose two ways end differently
 	fork                 *addrSet  // set by walkRule: a traced runtime match to walk both ways
@@ -72,7 +72,7 @@ func (t *tracer) record(c *cchain, cr *crule, matched tri, action string) {
 // decide records that rule r decided the packet in the chain at hand.
 func (t *tracer) decide(r *Rule) {
 	if t != nil && t.off == 0 {
-		t.decisive, t.decisivePolicy = r.Text, false
+		t.decisive, t.decisivePolicy = ruleRef(r), false
 	}
 }
 
@@ -80,7 +80,7 @@ func (t *tracer) decide(r *Rule) {
 func (t *tracer) policy(c *cchain) {
 	t.step(c, nil, triYes, strings.ToLower(c.policy))
 	if t.off == 0 {
-		t.decisive, t.decisivePolicy = c.policyText(), true
+		t.decisive, t.decisivePolicy = policyRef(c), true
 	}
 }
 
@@ -96,11 +96,11 @@ func (t *tracer) hook(h *cchain, o uint8) {
 	case traceLast:
 		return // read after the walk
 	case traceIn:
-		if o&oAcc != 0 && (t.acceptRule == "" || (h.isFinal() && !h.passThrough() && (!t.decisivePolicy || t.acceptPolicy))) {
+		if o&oAcc != 0 && (t.acceptRule.IsZero() || (h.isFinal() && !h.passThrough() && (!t.decisivePolicy || t.acceptPolicy))) {
 			t.acceptRule, t.acceptPolicy = t.decisive, t.decisivePolicy
 		}
 	}
-	if o&oDrop != 0 && t.dropRule == "" {
+	if o&oDrop != 0 && t.dropRule.IsZero() {
 		t.dropRule = t.decisive
 	}
 }

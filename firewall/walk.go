@@ -14,7 +14,7 @@ type walkRes struct {
 
 // attrib remembers which rule accepted or dropped which sources.
 type attrib struct {
-	rule  string
+	rule  RuleRef
 	final bool // decided in a chain whose accept is worth naming (cchain.isFinal)
 	set   addrSet
 	maybe bool   // the rule has a runtime match: it may not have decided
@@ -179,12 +179,12 @@ func (w *walker) endChain(c *cchain, x addrSet, res walkRes) walkRes {
 		case "DROP":
 			if !x.isEmpty() {
 				w.addDrop(&res, x)
-				w.dropBy = append(w.dropBy, attrib{c.policyText(), w.final(), x, false, w.p.in, false})
+				w.dropBy = append(w.dropBy, attrib{policyRef(c), w.final(), x, false, w.p.in, false})
 			}
 		default:
 			res.acc = res.acc.union(x)
 			if !x.isEmpty() && !w.p.reply {
-				w.accBy = append(w.accBy, attrib{c.policyText(), w.final(), x, false, w.p.in, c.passThrough()})
+				w.accBy = append(w.accBy, attrib{policyRef(c), w.final(), x, false, w.p.in, c.passThrough()})
 			}
 		}
 	} else {
@@ -370,12 +370,12 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		w.tr.decide(cr.r)
 		res.acc = res.acc.union(matched)
 		if !w.p.reply {
-			w.accBy = append(w.accBy, attrib{cr.r.Text, w.final(), matched, w.uncertain(cr), w.p.in, false})
+			w.accBy = append(w.accBy, attrib{ruleRef(cr.r), w.final(), matched, w.uncertain(cr), w.p.in, false})
 		}
 	case actDrop:
 		w.tr.decide(cr.r)
 		w.addDrop(res, matched)
-		w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.final(), matched, false, w.p.in, false})
+		w.dropBy = append(w.dropBy, attrib{ruleRef(cr.r), w.final(), matched, false, w.p.in, false})
 	case actReturn:
 		res.ret = res.ret.union(matched)
 	case actJump:
@@ -422,7 +422,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 			w.nat.hit.fam = w.fam
 		} else {
 			w.addDrop(res, matched) // delivered elsewhere, not to this socket
-			w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.final(), matched, false, w.p.in, false})
+			w.dropBy = append(w.dropBy, attrib{ruleRef(cr.r), w.final(), matched, false, w.p.in, false})
 			if why != "" {
 				w.forked = true
 				w.reasons = append(w.reasons, reason{why, matched})
@@ -431,7 +431,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		}
 	case actUnknown:
 		w.forked = true
-		w.accBy = append(w.accBy, attrib{cr.r.Text, w.final(), matched, true, w.p.in, false})
+		w.accBy = append(w.accBy, attrib{ruleRef(cr.r), w.final(), matched, true, w.p.in, false})
 		res.acc = res.acc.union(matched)
 		res.drop = res.drop.union(matched)
 		w.reasons = append(w.reasons, reason{cr.why, matched})

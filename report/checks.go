@@ -328,7 +328,7 @@ func receives(l scan.Listener, fam firewall.Family) bool {
 func (a *audit) loopback(f *family) (Status, string) {
 	pc := a.posture(f).Loopback
 	if !pc.Pass {
-		return Fail, withRule(pc.Detail, pc.Rule)
+		return Fail, withRule(pc.Detail, pc.Rule.String())
 	}
 	lo := loopbackAddr(f.fam)
 	// Ports no rule tells apart are decided alike (PortClasses): one
@@ -349,7 +349,7 @@ func (a *audit) loopback(f *family) (Status, string) {
 		// interface and the host's address.
 		d := f.ev.DecideVerdict(firewall.Packet{Proto: p.proto, Src: lo, DPort: p.port})
 		if d.Verdict != firewall.DecideDrop {
-			return Fail, fmt.Sprintf("a packet from %s on an outside interface to %s is %s (%s)", lo, p, verb(d.Verdict), ruleOrPolicy(d.Rule))
+			return Fail, fmt.Sprintf("a packet from %s on an outside interface to %s is %s (%s)", lo, p, verb(d.Verdict), ruleOrPolicy(d.Rule.String()))
 		}
 	}
 	return Pass, pc.Detail
@@ -386,9 +386,9 @@ func ruleOrPolicy(rule string) string {
 func (a *audit) established(f *family) (Status, string) {
 	pc := a.posture(f).Established
 	if !pc.Pass {
-		return Fail, withRule(pc.Detail, pc.Rule)
+		return Fail, withRule(pc.Detail, pc.Rule.String())
 	}
-	return Pass, withRule(pc.Detail, pc.Rule)
+	return Pass, withRule(pc.Detail, pc.Rule.String())
 }
 
 func (a *audit) posture(f *family) firewall.Posture {

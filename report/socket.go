@@ -230,7 +230,7 @@ func familyVerdict(l scan.Listener, addr netip.Addr, ev *firewall.Evaluator, why
 func NewFamilyVerdict(r firewall.Result) *FamilyVerdict {
 	fv := &FamilyVerdict{
 		Verdict: string(r.Verdict), Sources: prefixes(r.Sources), Except: prefixes(r.Except),
-		Interfaces: nonNil(r.Interfaces), Reasons: nonNil(r.Reasons), Rule: r.Rule, Origin: r.Origin,
+		Interfaces: nonNil(r.Interfaces), Reasons: nonNil(r.Reasons), Rule: r.Rule.String(), Origin: r.Origin,
 	}
 	if len(r.Destinations) > 0 {
 		fv.Destinations = prefixes(r.Destinations)
