@@ -232,8 +232,8 @@ type Step struct {
 
 // Decision is the fate of one Packet.
 type Decision struct {
-	InIface string // the input interface the packet was decided on
-	Verdict string // "accept", "drop" or "conditional"
+	InIface string  // the input interface the packet was decided on
+	Verdict string  // "accept", "drop" or "conditional"
 	Rule    RuleRef // the deciding rule or policy
 	Reasons []string
 	Trace   []Step
