@@ -144,16 +144,9 @@ func (e *Evaluator) follow(pth *path, p pktCtx, src netip.Addr, tr *tracer) (uin
 	must, may := w.pipeline(pth, one)
 	last := tr.last
 	forwarded := len(w.nat.away) > 0
-	for i, h := range w.nat.away {
+	if forwarded {
 		// a nat rule sent the packet to another host: FORWARD decides
-		// (the first such way is traced; runtime matches may give others)
-		if i > 0 {
-			tr.off++
-		}
-		fm, fmay := e.followForward(w, pth, in, h)
-		if i > 0 {
-			tr.off--
-		}
+		fm, fmay := e.followForward(w, pth, in, w.nat.away)
 		must, may = must.union(fm), may.union(fmay)
 	}
 	if !may.isEmpty() && !forwarded && in.proto == 6 && last.state&(stNew|stUntracked) != 0 && last.flags == tcpSYN && !pth.replyOpen {
@@ -190,48 +183,33 @@ func fates(must, may addrSet, src netip.Addr) uint8 {
 	return o
 }
 
-// followForward walks the packet a nat rule sent to another host (h)
-// through the FORWARD chains, the way Evaluate does (forward): the route
-// to that host is not known, so every output interface is tried and the
-// first that accepts is the one traced (or the first, when none does).
-func (e *Evaluator) followForward(w *walker, pth *path, in pktCtx, h awayHit) (must, may addrSet) {
-	hooks := pth.forward
+// followForward walks the packet that nat rules sent to other hosts
+// (away) through the FORWARD chains as Evaluate does (forward), then
+// traces the first such way: the route to that host is not known, so the
+// output interface traced is the first that accepts (or the first, when
+// none does).
+func (e *Evaluator) followForward(w *walker, pth *path, in pktCtx, away []awayHit) (must, may addrSet) {
 	tr := w.tr
-	drops := h.drops
-	if drops.fam == "" {
-		drops = emptySet(e.fam)
-	}
-	walk := func(out string) (addrSet, addrSet) {
-		w.p = &pktCtx{proto: in.proto, sport: in.sport, dport: h.to.Port(), in: in.in, out: out,
-			dst: h.to.Addr(), dstType: atUnicast, state: stNew | stDNAT, flags: in.flags, icmpType: in.icmpType,
-			mark: h.mark, markUnsure: h.markUnsure, origDport: in.origPort(), origDst: in.origAddr()}
-		w.forked = false
-		return w.pipelineFrom(hooks, 0, h.set, drops)
-	}
-	outs := e.outIfacesTo(h.to.Addr())
-	chosen := outs[0]
 	tr.off++
-	for _, out := range outs {
-		if _, y := walk(out); !y.isEmpty() {
-			chosen = out
-			break
-		}
-	}
+	must, may, chosen := e.forward(w, pth, &in, away)
 	tr.off--
-	if tr.steps && tr.off == 0 {
+	h := away[0]
+	if chosen == "" {
+		chosen = e.outIfacesTo(h.to.Addr())[0]
+	}
+	if tr.steps {
 		tr.trace = append(tr.trace, Step{Table: h.base.label(), Chain: h.base.name, Matched: "yes",
 			Rule: "forwarded to " + h.to.String() + " (out " + chosen + "): FORWARD decides, not INPUT", Action: "forward"})
 	}
-	if tr.off > 0 {
-		return walk(chosen)
-	}
 	tr.mode = traceLast
-	must, may = walk(chosen)
-	if len(hooks) == 0 {
+	saved := w.p
+	m, y := e.forwardVia(w, pth, &in, h, chosen)
+	w.p = saved
+	if len(pth.forward) == 0 {
 		tr.decisive = RuleRef{text: "-P FORWARD ACCEPT", policy: true}
 	}
 	a, _ := h.set.firstAddr()
-	o := fates(must, may, a)
+	o := fates(m, y, a)
 	if o&oDrop != 0 && tr.dropRule.IsZero() {
 		tr.dropRule = tr.decisive
 	}

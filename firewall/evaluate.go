@@ -95,7 +95,7 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 						*p = saved
 						if away := w.nat.away; len(away) > 0 {
 							// a published port: reachable by what FORWARD lets through
-							fm, fmay := e.forward(w, pth, p, away)
+							fm, fmay, _ := e.forward(w, pth, p, away)
 							m1, m2 = m1.union(fm), m2.union(fmay)
 							*p = saved
 						}
@@ -595,24 +595,38 @@ func (e *Evaluator) Published(proto string, port uint16) []*Rule {
 // to that address is not known, so it is tried on every output interface
 // in outIfaces: what any of them accepts counts. It assumes the host
 // forwards (net.ipv4.ip_forward), as a DNAT to another host implies.
-func (e *Evaluator) forward(w *walker, pth *path, in *pktCtx, away []awayHit) (must, may addrSet) {
+//
+// first is the output interface that first accepts some of away's first
+// hit ("" when none does): the one Decide traces.
+func (e *Evaluator) forward(w *walker, pth *path, in *pktCtx, away []awayHit) (must, may addrSet, first string) {
 	must, may = emptySet(e.fam), emptySet(e.fam)
-	hooks := pth.forward
 	saved := w.p
 	defer func() { w.p = saved }()
-	for _, h := range away {
+	for i, h := range away {
 		for _, out := range e.outIfacesTo(h.to.Addr()) {
-			w.p = &pktCtx{proto: in.proto, sport: in.sport, dport: h.to.Port(), in: in.in, out: out,
-				dst: h.to.Addr(), dstType: atUnicast, state: stNew | stDNAT, flags: in.flags, mark: h.mark, markUnsure: h.markUnsure, origDport: in.origPort(), origDst: in.origAddr()}
-			drops := h.drops
-			if drops.fam == "" {
-				drops = emptySet(e.fam)
+			m, y := e.forwardVia(w, pth, in, h, out)
+			if i == 0 && first == "" && !y.isEmpty() {
+				first = out
 			}
-			m, y := w.pipelineFrom(hooks, 0, h.set, drops)
 			must, may = must.union(m), may.union(y)
 		}
 	}
-	return must, may
+	return must, may, first
+}
+
+// forwardVia walks the packet in that nat rule h sent to another host
+// through the FORWARD chains, leaving by out: a NEW connection in ctstate
+// DNAT to the translated address and port.
+func (e *Evaluator) forwardVia(w *walker, pth *path, in *pktCtx, h awayHit, out string) (must, may addrSet) {
+	w.p = &pktCtx{proto: in.proto, sport: in.sport, dport: h.to.Port(), in: in.in, out: out,
+		dst: h.to.Addr(), dstType: atUnicast, state: stNew | stDNAT, flags: in.flags, icmpType: in.icmpType,
+		mark: h.mark, markUnsure: h.markUnsure, origDport: in.origPort(), origDst: in.origAddr()}
+	w.forked = false
+	drops := h.drops
+	if drops.fam == "" {
+		drops = emptySet(e.fam)
+	}
+	return w.pipelineFrom(pth.forward, 0, h.set, drops)
 }
 
 // outputInterfaces lists the interfaces a forwarded packet may leave by.
