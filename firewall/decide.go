@@ -143,29 +143,23 @@ func (e *Evaluator) follow(pth *path, p pktCtx, src netip.Addr, tr *tracer) (uin
 	w.nat.here = e.local.contains
 	must, may := w.pipeline(pth, one)
 	last := tr.last
-	forwarded := len(w.nat.away) > 0
-	if forwarded {
-		// a nat rule sent the packet to another host: FORWARD decides
-		fm, fmay := e.followForward(w, pth, in, w.nat.away)
-		must, may = must.union(fm), may.union(fmay)
-	}
-	if !may.isEmpty() && !forwarded && in.proto == 6 && last.state&(stNew|stUntracked) != 0 && last.flags == tcpSYN && !pth.replyOpen {
+	if replyChecked(&last, pth) && !may.isEmpty() {
 		// the SYN-ACK must get out through the output chains; its steps
 		// join the trace only when it is dropped
-		reply := func() *pktCtx {
-			return &pktCtx{proto: 6, sport: last.dport, dport: last.sport, out: last.in, reply: true, local: last.dst,
-				dstType: atUnicast, state: stEstablished, flags: tcpSYN | tcpACK}
-		}
 		tr.off++
-		w.p, w.forked = reply(), false
-		rm, rmay := w.pipelineFrom(pth.reply, 0, may, emptySet(e.fam))
+		rm, rmay := e.reply(w, pth, &last, last.dst, last.dport, last.in, may)
 		tr.off--
 		if !rm.contains(src) {
 			tr.mode = traceDrops
-			w.p, w.forked = reply(), false
-			rm, rmay = w.pipelineFrom(pth.reply, 0, may, emptySet(e.fam))
+			rm, rmay = e.reply(w, pth, &last, last.dst, last.dport, last.in, may)
+			tr.mode = traceIn
 		}
 		must, may = must.intersect(rm), may.intersect(rmay)
+	}
+	if len(w.nat.away) > 0 {
+		// a nat rule sent the packet to another host: FORWARD decides
+		fm, fmay := e.followForward(w, pth, in, w.nat.away)
+		must, may = must.union(fm), may.union(fmay)
 	}
 	return fates(must, may, src), w
 }

@@ -86,11 +86,12 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 						w.p = p
 						saved := *p
 						m1, m2 := w.pipeline(pth, full)
-						if proto == 6 && !pth.replyOpen && !m2.isEmpty() {
+						if replyChecked(p, pth) && !m2.isEmpty() {
 							// the SYN-ACK must get out too (OUTPUT policy DROP)
 							local := w.p.dst
 							*p = saved
-							m1, m2 = e.reply(w, pth, p, local, q.Port, iface, m1, m2)
+							rm, rmay := e.reply(w, pth, p, local, q.Port, iface, m2)
+							m1, m2 = m1.intersect(rm), m2.intersect(rmay)
 						}
 						*p = saved
 						if away := w.nat.away; len(away) > 0 {
@@ -285,10 +286,18 @@ func (e *Evaluator) ifaceClasses(proto int, dsts []netip.Addr, ports []uint16) [
 	return rep
 }
 
-// reply walks the SYN-ACK of an accepted connection through the output
-// chains: the sources are now its destination. It returns must and may
-// narrowed to the sources whose reply gets out.
-func (e *Evaluator) reply(w *walker, pth *path, in *pktCtx, local netip.Addr, port uint16, iface string, must, may addrSet) (addrSet, addrSet) {
+// replyChecked: a connection p opens is accepted only if its SYN-ACK also
+// gets out through the output chains (a TCP SYN of a new or untracked
+// connection, where those chains may drop something).
+func replyChecked(p *pktCtx, pth *path) bool {
+	return p.proto == 6 && p.state&(stNew|stUntracked) != 0 && p.flags == tcpSYN && !pth.replyOpen
+}
+
+// reply walks the SYN-ACK of connection in, accepted from the sources
+// may at local:port on iface, through the output chains: the sources are
+// now its destination. It returns those whose reply surely (must) and
+// possibly (may) gets out.
+func (e *Evaluator) reply(w *walker, pth *path, in *pktCtx, local netip.Addr, port uint16, iface string, may addrSet) (addrSet, addrSet) {
 	rp := &pktCtx{proto: in.proto, sport: port, dport: in.sport, out: iface, reply: true, local: local,
 		dstType: atUnicast, state: stEstablished, flags: tcpSYN | tcpACK}
 	saved := w.p
@@ -296,7 +305,7 @@ func (e *Evaluator) reply(w *walker, pth *path, in *pktCtx, local netip.Addr, po
 	w.forked = false
 	rm, rmay := w.pipelineFrom(pth.reply, 0, may, emptySet(e.fam))
 	w.p = saved
-	return must.intersect(rm), may.intersect(rmay)
+	return rm, rmay
 }
 
 // dnatOrigins are the original destination ports of nat rules that DNAT
