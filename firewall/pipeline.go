@@ -45,9 +45,7 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 		}
 		if w.nat.hitDst.IsValid() && w.nat.here != nil {
 			// the packet followed was translated to this host
-			w.p.origDport, w.p.origDst = w.p.origPort(), w.p.origAddr()
-			w.p.dst, w.p.dport, w.p.dstType = w.nat.hitDst, w.nat.hitPort, atLocal
-			w.p.state |= stDNAT
+			w.p.translate(w.nat.hitDst, w.nat.hitPort)
 			w.nat.hitDst = netip.Addr{}
 		}
 		drops = drops.union(res.drop)
@@ -64,9 +62,7 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 			if w.nat.follow {
 				to = w.nat.hitDst
 			}
-			w.p.origDport, w.p.origDst = w.p.origPort(), w.p.origAddr()
-			w.p.dst, w.p.dstType, w.p.dport = to, atLocal, w.nat.port
-			w.p.state |= stDNAT
+			w.p.translate(to, w.nat.port)
 			w.nat.done = true
 		}
 		if w.p.reply {
@@ -172,4 +168,12 @@ func (w *walker) classes(x addrSet, untracked bool) []pktClass {
 		out = []pktClass{{set: x, untracked: w.p.state&stUntracked != 0, mark: w.p.mark, markUnsure: w.p.markUnsure}}
 	}
 	return out
+}
+
+// translate moves p to a destination on this host (a DNAT or REDIRECT to
+// it), remembering where it was sent first.
+func (p *pktCtx) translate(to netip.Addr, port uint16) {
+	p.origDport, p.origDst = p.origPort(), p.origAddr()
+	p.dst, p.dstType, p.dport = to, atLocal, port
+	p.state |= stDNAT
 }
