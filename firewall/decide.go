@@ -13,14 +13,6 @@ const (
 	DecideConditional = "conditional"
 )
 
-// outcome bits of a concrete walk; several bits mean a runtime match could
-// go either way.
-const (
-	oAcc uint8 = 1 << iota
-	oDrop
-	oRet
-)
-
 // DefaultSource is the source Decide uses when the packet names none.
 func DefaultSource(fam Family) netip.Addr {
 	if fam == IPv6 {
@@ -82,48 +74,53 @@ func (e *Evaluator) decide(p Packet, steps bool) Decision {
 	if proto == 1 || proto == 58 {
 		ctx.icmpType = int(p.DPort)
 	}
-	var d *decider
+	var tr *tracer
+	var w *walker
 	var final uint8
-	var dropRule, acceptRule string
+	var condRule RuleRef
 	for i, pth := range e.paths {
-		p := *ctx
-		di := &decider{e: e, p: &p, src: src, budget: 1 << 20, trace: i == 0, noSteps: !steps}
-		di.w = &walker{fam: e.fam, p: &p, rp: e.rp}
-		di.w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
-		f, dr, ar := di.run(pth, proto)
+		t := newTracer(e, steps && i == 0)
+		f, wi := e.follow(pth, *ctx, src, t)
 		if i == 0 {
-			d, final, dropRule, acceptRule = di, f, dr, ar
+			tr, w, final = t, wi, f
+			if t.cond != nil {
+				condRule = ruleRef(t.cond)
+			}
 			continue
 		}
 		if f != final {
 			// chains of equal priority the other way round end otherwise
 			final |= f
-			d.reasons = append(d.reasons, e.orderWhy)
-			if d.condRule == "" {
-				d.condRule = d.decisive
+			w.reasons = append(w.reasons, reason{why: e.orderWhy})
+			if condRule.IsZero() {
+				condRule = tr.decisive
 			}
 		}
 	}
 	dec := Decision{InIface: ctx.in}
 	switch final {
 	case oDrop:
-		dec.Verdict, dec.Rule = DecideDrop, dropRule
+		dec.Verdict, dec.Rule = DecideDrop, tr.dropRule
 	case oAcc:
-		dec.Verdict, dec.Rule = DecideAccept, acceptRule
+		dec.Verdict, dec.Rule = DecideAccept, tr.acceptRule
 	default:
-		dec.Verdict, dec.Rule = DecideConditional, d.condRule
-		if dec.Rule == "" {
-			dec.Rule = dropRule
+		dec.Verdict, dec.Rule = DecideConditional, condRule
+		if dec.Rule.IsZero() {
+			dec.Rule = tr.dropRule
 		}
 	}
-	dec.Trace = d.steps
+	dec.Trace = tr.trace
+	var reasons []string
+	for _, r := range w.reasons {
+		reasons = append(reasons, r.why)
+	}
 	if dec.Verdict == DecideAccept && len(e.host.Unseen) > 0 {
 		dec.Verdict = DecideConditional
-		d.reasons = append(d.reasons, e.host.Unseen...)
+		reasons = append(reasons, e.host.Unseen...)
 	}
 	if dec.Verdict == DecideConditional {
 		seen := map[string]bool{}
-		for _, r := range d.reasons {
+		for _, r := range reasons {
 			if !seen[r] {
 				seen[r] = true
 				dec.Reasons = append(dec.Reasons, r)
@@ -134,359 +131,85 @@ func (e *Evaluator) decide(p Packet, steps bool) Decision {
 	return dec
 }
 
-// run walks d.p along pth: every base chain of the way in, FORWARD when a
-// nat rule sends the packet to another host, and the SYN-ACK's way out.
-func (d *decider) run(pth *path, proto int) (final uint8, dropRule, acceptRule string) {
-	ctx := d.p
-	final = oAcc
-	forwarded := false
-	acceptPolicy := false
-	for _, h := range pth.input() {
-		if h.isNAT() && ctx.state&stUntracked != 0 {
-			continue // untracked packets skip the nat chains
+// follow walks the packet p from src along pth with the set walker, its
+// source the one address: every base chain of the way in, FORWARD when a
+// nat rule sends it to another host, and the SYN-ACK's way out. It
+// returns the packet's possible fates and the walker (its reasons).
+func (e *Evaluator) follow(pth *path, p pktCtx, src netip.Addr, tr *tracer) (uint8, *walker) {
+	one := prefixSet(e.fam, netip.PrefixFrom(src, src.BitLen()))
+	in := p
+	w := &walker{fam: e.fam, p: &p, rp: e.rp, tr: tr}
+	w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
+	w.nat.here = e.local.contains
+	must, may := w.pipeline(pth, one)
+	last := tr.last
+	if replyChecked(&last, pth) && !may.isEmpty() {
+		// the SYN-ACK must get out through the output chains; its steps
+		// join the trace only when it is dropped
+		tr.off++
+		rm, rmay := e.reply(w, pth, &last, last.dst, last.dport, last.in, may)
+		tr.off--
+		if !rm.contains(src) {
+			tr.mode = traceDrops
+			rm, rmay = e.reply(w, pth, &last, last.dst, last.dport, last.in, may)
+			tr.mode = traceIn
 		}
-		d.decisive = ""
-		d.away = netip.AddrPort{}
-		d.hook = h
-		o := d.base(h)
-		if d.away.IsValid() {
-			o = d.forward(pth, h)
-			if o&oDrop != 0 && dropRule == "" {
-				dropRule = d.decisive
-			}
-			if o&oAcc != 0 {
-				acceptRule = d.decisive
-			}
-			final |= o &^ oRet
-			if o == oDrop {
-				final = oDrop
-			}
-			forwarded = true
-			break
-		}
-		if o&oDrop != 0 && dropRule == "" {
-			dropRule = d.decisive
-		}
-		if o&oAcc != 0 && (acceptRule == "" || (h.isFinal() && !h.passThrough() && (!d.decisivePolicy || acceptPolicy))) {
-			acceptRule, acceptPolicy = d.decisive, d.decisivePolicy
-		}
-		final |= o &^ oRet
-		if o == oDrop {
-			final = oDrop
-			break
-		}
+		must, may = must.intersect(rm), may.intersect(rmay)
 	}
-	if final&oAcc != 0 && !forwarded && proto == 6 && ctx.state&(stNew|stUntracked) != 0 && ctx.flags == tcpSYN && !pth.replyOpen {
-		// the SYN-ACK must get out through the output chains
-		reply := func() *pktCtx {
-			return &pktCtx{proto: 6, sport: ctx.dport, dport: ctx.sport, out: ctx.in, reply: true, local: ctx.dst,
-				dstType: atUnicast, state: stEstablished, flags: tcpSYN | tcpACK}
-		}
-		d.p = reply()
-		// the reply's steps join the trace only when it is dropped
-		saved := d.trace
-		d.trace = false
-		var o uint8
-		for _, h := range pth.reply {
-			if o = d.chain(h, 0); o&oDrop != 0 {
-				break
-			}
-		}
-		d.trace = saved
-		if o&oDrop != 0 {
-			d.p = reply()
-			for _, h := range pth.reply {
-				d.decisive = ""
-				o := d.chain(h, 0)
-				if o&oDrop != 0 && dropRule == "" {
-					dropRule = d.decisive
-				}
-				final |= o & oDrop
-				if o == oDrop {
-					final = oDrop
-					break
-				}
-			}
-		}
-		d.p = ctx
+	if len(w.nat.away) > 0 {
+		// a nat rule sent the packet to another host: FORWARD decides
+		fm, fmay := e.followForward(w, pth, in, w.nat.away)
+		must, may = must.union(fm), may.union(fmay)
 	}
-	return final, dropRule, acceptRule
+	return fates(must, may, src), w
 }
 
-type decider struct {
-	e        *Evaluator
-	w        *walker
-	p        *pktCtx
-	src      netip.Addr
-	budget   int
-	trace    bool
-	noSteps  bool // trace the deciding rule only, not every step
-	steps    []Step
-	reasons  []string
-	decisive string // the rule or policy that ended the current hook
-	// decisivePolicy: decisive is a chain's policy, which says less than
-	// an accepting rule of an earlier chain
-	decisivePolicy bool
-	condRule       string // the first runtime match whose two ways differ
-	depth          int
-	away           netip.AddrPort // set when a nat rule forwarded the packet to another host
-	hook           *cchain        // the base chain being walked
-}
-
-func (d *decider) step(c *cchain, cr *crule, matched tri, action string) {
-	if !d.trace || d.noSteps {
-		return
+// fates are the outcome bits of a packet from src given the sources
+// surely (must) and possibly (may) accepted.
+func fates(must, may addrSet, src netip.Addr) uint8 {
+	var o uint8
+	if may.contains(src) {
+		o |= oAcc
 	}
-	s := Step{Table: c.label(), Chain: c.name, Matched: matched.String(), Action: action}
-	if cr != nil {
-		s.Line, s.Handle, s.Rule, s.Origin = cr.r.Line, cr.r.Handle, cr.r.Text, d.e.origins[cr.r.Text]
-	} else {
-		s.Rule = "policy " + c.policy
-		if c.policy == "" { // a user chain has no policy: the walk returns
-			s.Rule = "end of chain"
-		}
-		s.Matched = "yes"
+	if !must.contains(src) {
+		o |= oDrop
 	}
-	d.steps = append(d.steps, s)
-}
-
-func (d *decider) setDecisive(text string) {
-	if d.trace {
-		d.decisive, d.decisivePolicy = text, false
-	}
-}
-
-// setPolicy records that c's policy ended the walk.
-func (d *decider) setPolicy(c *cchain) {
-	if d.trace {
-		d.decisive, d.decisivePolicy = c.policyText(), true
-	}
-}
-
-// chain walks c from rule i and returns the possible outcomes.
-func (d *decider) chain(c *cchain, i int) uint8 {
-	if d.depth >= maxDepth || d.budget <= 0 {
-		d.reasons = append(d.reasons, "rules too deep or too many runtime branches to follow")
-		return oAcc | oDrop
-	}
-	d.depth++
-	defer func() { d.depth-- }()
-	for ; i < len(c.rules); i++ {
-		d.budget--
-		cr := &c.rules[i]
-		t := cr.r.m.test(d.p)
-		set := cr.src
-		if d.p.reply {
-			set = cr.dst // the reply goes back to the source
-		}
-		if t != triNo && !set.contains(d.src) {
-			t = triNo
-		}
-		if c := cr.r.m.x.rpf; c != nil && t != triNo && !d.p.reply {
-			switch m, known := rpfMatch(c, d.e.rp, d.p.in, d.e.fam); {
-			case !known:
-				t = triMaybe
-				d.reasons = append(d.reasons, c.why)
-			case !m.contains(d.src):
-				t = triNo
-			}
-		}
-		if t == triNo {
-			d.step(c, cr, t, "continue")
-			continue
-		}
-		if op := cr.r.m.x.markSet; op != nil && !d.p.reply {
-			if t == triYes && !op.unknown {
-				d.p.mark = op.apply(d.p.mark)
-			} else {
-				d.p.markUnsure = true
-			}
-		}
-		if cr.act == actSkip {
-			if d.hook != nil && d.hook.beforeConntrack() && isNotrack(cr.r) && t == triYes {
-				d.p.state = stUntracked // connection tracking is off from here
-				d.step(c, cr, t, "notrack")
-				continue
-			}
-			d.step(c, cr, t, "continue")
-			continue
-		}
-		if t == triMaybe {
-			d.step(c, cr, t, "maybe "+actionName(cr))
-			saved := d.trace
-			d.trace = false
-			o1 := d.target(c, cr, i)
-			d.trace = saved
-			o2 := d.chain(c, i+1)
-			if o1 != o2 {
-				d.reasons = append(d.reasons, cr.r.m.x.runtime...)
-				if len(cr.r.m.x.marks) > 0 && d.p.markUnsure {
-					d.reasons = append(d.reasons, markWhy)
-				}
-				if d.condRule == "" {
-					d.condRule = cr.r.Text
-				}
-			}
-			return o1 | o2
-		}
-		d.step(c, cr, t, actionName(cr))
-		return d.target(c, cr, i)
-	}
-	if c.builtin {
-		d.step(c, nil, triYes, strings.ToLower(c.policy))
-		d.setPolicy(c)
-		if c.policy == "DROP" {
-			return oDrop
-		}
-		return oAcc
-	}
-	d.step(c, nil, triYes, "return")
-	return oRet
-}
-
-// target applies cr (rule i of c, matched) and continues as the kernel
-// would after it.
-func (d *decider) target(c *cchain, cr *crule, i int) uint8 {
-	switch cr.act {
-	case actAccept:
-		d.setDecisive(cr.r.Text)
-		return oAcc
-	case actDrop:
-		d.setDecisive(cr.r.Text)
-		return oDrop
-	case actReturn:
-		return d.endOfChain(c, oRet)
-	case actJump:
-		sub := d.chain(cr.to, 0)
-		out := sub &^ oRet
-		if sub&oRet != 0 {
-			out |= d.chain(c, i+1)
-		}
-		return out
-	case actGoto:
-		sub := d.chain(cr.to, 0)
-		if sub&oRet != 0 && c.builtin {
-			sub = sub&^oRet | d.endOfChain(c, oRet)
-		}
-		return sub
-	case actNAT:
-		d.setDecisive(cr.r.Text)
-		if a, port, ok := d.localDNAT(cr); ok {
-			// translated to this host: the packet goes on to INPUT with
-			// its new destination
-			d.p.origDport, d.p.origDst = d.p.origPort(), d.p.origAddr()
-			d.p.dst, d.p.dport, d.p.dstType = a, port, atLocal
-			d.p.state |= stDNAT
-			return oAcc
-		}
-		d.w.nat.awayTo = netip.AddrPort{}
-		same, why := d.w.natSame(cr)
-		if same {
-			return oAcc
-		}
-		if why == "" && d.w.nat.awayTo.IsValid() {
-			// forwarded to another host: the nat table is done, and
-			// FORWARD decides instead of INPUT (see Decide)
-			d.away = d.w.nat.awayTo
-			return oAcc
-		}
-		if why != "" {
-			d.reasons = append(d.reasons, why)
-			return oAcc | oDrop
-		}
-		d.reasons = append(d.reasons, "translated by "+cr.r.Text+": not delivered to this socket")
-		return oDrop
-	case actUnknown:
-		d.reasons = append(d.reasons, cr.why)
-		return oAcc | oDrop | d.chain(c, i+1)
-	}
-	return d.chain(c, i+1)
-}
-
-// localDNAT tells where a translation to this host (REDIRECT, or DNAT to
-// one of its addresses or a loopback address) sends the packet (localTo).
-func (d *decider) localDNAT(cr *crule) (netip.Addr, uint16, bool) {
-	return localTo(cr.r, d.p.dst, d.p.dport, d.e.local.contains)
-}
-
-// base walks base chain h (Decide follows marks rule by rule).
-func (d *decider) base(h *cchain) uint8 { return d.chain(h, 0) }
-
-// endOfChain is what a RETURN means in c: the policy for a built-in chain.
-func (d *decider) endOfChain(c *cchain, o uint8) uint8 {
-	if !c.builtin {
-		return o
-	}
-	d.step(c, nil, triYes, strings.ToLower(c.policy))
-	d.setPolicy(c)
-	if c.policy == "DROP" {
-		return oDrop
-	}
-	return oAcc
-}
-
-func actionName(cr *crule) string {
-	switch cr.act {
-	case actAccept:
-		return "accept"
-	case actDrop:
-		if cr.r.Target == "REJECT" {
-			return "reject"
-		}
-		return "drop"
-	case actReturn:
-		return "return"
-	case actJump:
-		return "jump " + cr.to.name
-	case actGoto:
-		return "goto " + cr.to.name
-	case actNAT:
-		return strings.ToLower(cr.r.Target)
-	case actUnknown:
-		return "unknown " + cr.r.Target
-	}
-	return "continue"
-}
-
-// forward walks a packet that a nat rule of hook h sent to d.away (another
-// host) through the FORWARD chains, the way Evaluate does: the route to
-// that host is not known, so every output interface is tried and the first
-// that accepts is the one shown (or the first, when none does).
-func (d *decider) forward(pth *path, h *cchain) uint8 {
-	hooks := pth.forward
-	in := *d.p
-	walk := func(out string) uint8 {
-		*d.p = pktCtx{proto: in.proto, sport: in.sport, dport: d.away.Port(), in: in.in, out: out,
-			dst: d.away.Addr(), dstType: atUnicast, state: stNew | stDNAT, flags: in.flags, icmpType: in.icmpType,
-			mark: in.mark, markUnsure: in.markUnsure, origDport: in.origPort(), origDst: in.origAddr()}
-		o := oAcc
-		for _, c := range hooks {
-			d.decisive = ""
-			if o = d.base(c); o&oDrop != 0 && o&oAcc == 0 {
-				break
-			}
-		}
-		if len(hooks) == 0 {
-			d.decisive = "-P FORWARD ACCEPT"
-		}
-		return o
-	}
-	outs := d.e.outIfacesTo(d.away.Addr())
-	chosen := outs[0]
-	tracing := d.trace
-	d.trace = false
-	for _, out := range outs {
-		if walk(out)&oAcc != 0 {
-			chosen = out
-			break
-		}
-	}
-	d.trace = tracing
-	if d.trace && !d.noSteps {
-		d.steps = append(d.steps, Step{Table: h.label(), Chain: h.name, Matched: "yes",
-			Rule: "forwarded to " + d.away.String() + " (out " + chosen + "): FORWARD decides, not INPUT", Action: "forward"})
-	}
-	o := walk(chosen)
-	*d.p = in
 	return o
+}
+
+// followForward walks the packet that nat rules sent to other hosts
+// (away) through the FORWARD chains as Evaluate does (forward), then
+// traces the first such way: the route to that host is not known, so the
+// output interface traced is the first that accepts (or the first, when
+// none does).
+func (e *Evaluator) followForward(w *walker, pth *path, in pktCtx, away []awayHit) (must, may addrSet) {
+	tr := w.tr
+	tr.off++
+	must, may, chosen := e.forward(w, pth, &in, away)
+	tr.off--
+	h := away[0]
+	if chosen == "" {
+		chosen = e.outIfacesTo(h.to.Addr())[0]
+	}
+	if tr.steps {
+		tr.trace = append(tr.trace, Step{Table: h.base.label(), Chain: h.base.name, Matched: "yes",
+			Rule: "forwarded to " + h.to.String() + " (out " + chosen + "): FORWARD decides, not INPUT", Action: "forward"})
+	}
+	tr.mode = traceLast
+	saved := w.p
+	m, y := e.forwardVia(w, pth, &in, h, chosen)
+	w.p = saved
+	if len(pth.forward) == 0 {
+		tr.decisive = RuleRef{text: "-P FORWARD ACCEPT", policy: true}
+	}
+	a, _ := h.set.firstAddr()
+	o := fates(m, y, a)
+	if o&oDrop != 0 && tr.dropRule.IsZero() {
+		tr.dropRule = tr.decisive
+	}
+	if o&oAcc != 0 {
+		tr.acceptRule = tr.decisive
+	}
+	tr.mode = traceIn
+	return must, may
 }

@@ -44,7 +44,7 @@ func TestDecide(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := e.Decide(tt.p)
-			if d.Verdict != tt.verdict || d.Rule != tt.rule || !reflect.DeepEqual(d.Reasons, tt.reasons) {
+			if d.Verdict != tt.verdict || d.Rule.String() != tt.rule || !reflect.DeepEqual(d.Reasons, tt.reasons) {
 				t.Errorf("(-want +got):\n- %s %q %v\n+ %s %q %v", tt.verdict, tt.rule, tt.reasons, d.Verdict, d.Rule, d.Reasons)
 			}
 			if tt.steps == nil {

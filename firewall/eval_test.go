@@ -45,7 +45,7 @@ type brief struct {
 
 func briefOf(r Result) brief {
 	return brief{r.Verdict, strings.Join(prefixStrings(r.Sources), " "), strings.Join(prefixStrings(r.Except), " "),
-		strings.Join(r.Interfaces, " "), strings.Join(r.Reasons, "; "), r.Rule, strings.Join(prefixStrings(r.Destinations), " ")}
+		strings.Join(r.Interfaces, " "), strings.Join(r.Reasons, "; "), r.Rule.String(), strings.Join(prefixStrings(r.Destinations), " ")}
 }
 
 func evalText(t *testing.T, text string, host Host, q Query) brief {

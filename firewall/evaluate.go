@@ -86,16 +86,17 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 						w.p = p
 						saved := *p
 						m1, m2 := w.pipeline(pth, full)
-						if proto == 6 && !pth.replyOpen && !m2.isEmpty() {
+						if replyChecked(p, pth) && !m2.isEmpty() {
 							// the SYN-ACK must get out too (OUTPUT policy DROP)
 							local := w.p.dst
 							*p = saved
-							m1, m2 = e.reply(w, pth, p, local, q.Port, iface, m1, m2)
+							rm, rmay := e.reply(w, pth, p, local, q.Port, iface, m2)
+							m1, m2 = m1.intersect(rm), m2.intersect(rmay)
 						}
 						*p = saved
 						if away := w.nat.away; len(away) > 0 {
 							// a published port: reachable by what FORWARD lets through
-							fm, fmay := e.forward(w, pth, p, away)
+							fm, fmay, _ := e.forward(w, pth, p, away)
 							m1, m2 = m1.union(fm), m2.union(fmay)
 							*p = saved
 						}
@@ -285,10 +286,18 @@ func (e *Evaluator) ifaceClasses(proto int, dsts []netip.Addr, ports []uint16) [
 	return rep
 }
 
-// reply walks the SYN-ACK of an accepted connection through the output
-// chains: the sources are now its destination. It returns must and may
-// narrowed to the sources whose reply gets out.
-func (e *Evaluator) reply(w *walker, pth *path, in *pktCtx, local netip.Addr, port uint16, iface string, must, may addrSet) (addrSet, addrSet) {
+// replyChecked: a connection p opens is accepted only if its SYN-ACK also
+// gets out through the output chains (a TCP SYN of a new or untracked
+// connection, where those chains may drop something).
+func replyChecked(p *pktCtx, pth *path) bool {
+	return p.proto == 6 && p.state&(stNew|stUntracked) != 0 && p.flags == tcpSYN && !pth.replyOpen
+}
+
+// reply walks the SYN-ACK of connection in, accepted from the sources
+// may at local:port on iface, through the output chains: the sources are
+// now its destination. It returns those whose reply surely (must) and
+// possibly (may) gets out.
+func (e *Evaluator) reply(w *walker, pth *path, in *pktCtx, local netip.Addr, port uint16, iface string, may addrSet) (addrSet, addrSet) {
 	rp := &pktCtx{proto: in.proto, sport: port, dport: in.sport, out: iface, reply: true, local: local,
 		dstType: atUnicast, state: stEstablished, flags: tcpSYN | tcpACK}
 	saved := w.p
@@ -296,7 +305,7 @@ func (e *Evaluator) reply(w *walker, pth *path, in *pktCtx, local netip.Addr, po
 	w.forked = false
 	rm, rmay := w.pipelineFrom(pth.reply, 0, may, emptySet(e.fam))
 	w.p = saved
-	return must.intersect(rm), may.intersect(rmay)
+	return rm, rmay
 }
 
 // dnatOrigins are the original destination ports of nat rules that DNAT
@@ -437,14 +446,14 @@ func (e *Evaluator) result(q Query, proto int, w *walker, per []ifaceSets, follo
 			}
 		}
 	}
-	res.Origin = e.origins[res.Rule]
+	res.Origin = e.origins[res.Rule.String()]
 	return res
 }
 
 // bestRule is the rule that decided for most of within; ACCEPTs in the
 // filter table come before those of earlier tables (whose policy ACCEPT
 // only lets the packet go on).
-func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
+func (e *Evaluator) bestRule(as []attrib, within addrSet) RuleRef {
 	type score struct {
 		size    float64
 		outside bool // it decided for a packet from outside (see below)
@@ -452,6 +461,7 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
 		maybe   bool // every attribution was a rule with a runtime match
 		pass    bool // every attribution was a chain that decides nothing (passThrough)
 		first   int
+		ref     RuleRef // the first attribution's (the pieces of an nft rule share its text)
 	}
 	// Offline, the generic outside interface stands for the internet: the
 	// rule deciding there is the one a reader wants named (Docker's
@@ -469,10 +479,11 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
 		if sz == 0 {
 			continue
 		}
-		s := scores[a.rule]
+		key := a.rule.String()
+		s := scores[key]
 		if s == nil {
-			s = &score{first: i, maybe: true, pass: true}
-			scores[a.rule] = s
+			s = &score{first: i, maybe: true, pass: true, ref: a.rule}
+			scores[key] = s
 		}
 		s.size += sz
 		s.outside = s.outside || live || a.iface == genericIface
@@ -480,9 +491,9 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
 		s.maybe = s.maybe && a.maybe
 		s.pass = s.pass && a.pass
 	}
-	best := ""
+	var best RuleRef
 	var bs *score
-	for rule, s := range scores {
+	for _, s := range scores {
 		switch {
 		case bs == nil,
 			s.filter && !bs.filter,
@@ -491,7 +502,7 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) string {
 			s.filter == bs.filter && s.pass == bs.pass && s.outside == bs.outside && !s.maybe && bs.maybe,
 			s.filter == bs.filter && s.pass == bs.pass && s.outside == bs.outside && s.maybe == bs.maybe && s.size > bs.size,
 			s.filter == bs.filter && s.pass == bs.pass && s.outside == bs.outside && s.maybe == bs.maybe && s.size == bs.size && s.first < bs.first:
-			best, bs = rule, s
+			best, bs = s.ref, s
 		}
 	}
 	return best
@@ -593,24 +604,38 @@ func (e *Evaluator) Published(proto string, port uint16) []*Rule {
 // to that address is not known, so it is tried on every output interface
 // in outIfaces: what any of them accepts counts. It assumes the host
 // forwards (net.ipv4.ip_forward), as a DNAT to another host implies.
-func (e *Evaluator) forward(w *walker, pth *path, in *pktCtx, away []awayHit) (must, may addrSet) {
+//
+// first is the output interface that first accepts some of away's first
+// hit ("" when none does): the one Decide traces.
+func (e *Evaluator) forward(w *walker, pth *path, in *pktCtx, away []awayHit) (must, may addrSet, first string) {
 	must, may = emptySet(e.fam), emptySet(e.fam)
-	hooks := pth.forward
 	saved := w.p
 	defer func() { w.p = saved }()
-	for _, h := range away {
+	for i, h := range away {
 		for _, out := range e.outIfacesTo(h.to.Addr()) {
-			w.p = &pktCtx{proto: in.proto, sport: in.sport, dport: h.to.Port(), in: in.in, out: out,
-				dst: h.to.Addr(), dstType: atUnicast, state: stNew | stDNAT, flags: in.flags, mark: h.mark, markUnsure: h.markUnsure, origDport: in.origPort(), origDst: in.origAddr()}
-			drops := h.drops
-			if drops.fam == "" {
-				drops = emptySet(e.fam)
+			m, y := e.forwardVia(w, pth, in, h, out)
+			if i == 0 && first == "" && !y.isEmpty() {
+				first = out
 			}
-			m, y := w.pipelineFrom(hooks, 0, h.set, drops)
 			must, may = must.union(m), may.union(y)
 		}
 	}
-	return must, may
+	return must, may, first
+}
+
+// forwardVia walks the packet in that nat rule h sent to another host
+// through the FORWARD chains, leaving by out: a NEW connection in ctstate
+// DNAT to the translated address and port.
+func (e *Evaluator) forwardVia(w *walker, pth *path, in *pktCtx, h awayHit, out string) (must, may addrSet) {
+	w.p = &pktCtx{proto: in.proto, sport: in.sport, dport: h.to.Port(), in: in.in, out: out,
+		dst: h.to.Addr(), dstType: atUnicast, state: stNew | stDNAT, flags: in.flags, icmpType: in.icmpType,
+		mark: h.mark, markUnsure: h.markUnsure, origDport: in.origPort(), origDst: in.origAddr()}
+	w.forked = false
+	drops := h.drops
+	if drops.fam == "" {
+		drops = emptySet(e.fam)
+	}
+	return w.pipelineFrom(pth.forward, 0, h.set, drops)
 }
 
 // outputInterfaces lists the interfaces a forwarded packet may leave by.

@@ -206,7 +206,7 @@ type Result struct {
 	// addresses (a destination match); nil when at every one
 	Destinations []netip.Prefix `json:",omitempty"`
 	Reasons      []string       // conditional: the matches that depend on runtime state
-	Rule         string         // the deciding rule as in the save file, or "-P INPUT DROP"
+	Rule         RuleRef        // the deciding rule (its text as in the save file) or policy ("-P INPUT DROP")
 	Origin       string         `json:",omitempty"` // the deciding rule as its manager names it (Rule.Origin), or ""
 }
 
@@ -232,9 +232,9 @@ type Step struct {
 
 // Decision is the fate of one Packet.
 type Decision struct {
-	InIface string // the input interface the packet was decided on
-	Verdict string // "accept", "drop" or "conditional"
-	Rule    string // the deciding rule or policy
+	InIface string  // the input interface the packet was decided on
+	Verdict string  // "accept", "drop" or "conditional"
+	Rule    RuleRef // the deciding rule or policy
 	Reasons []string
 	Trace   []Step
 }

@@ -147,7 +147,7 @@ func TestNftVerdicts(t *testing.T) {
 			if tt.verdict == Open && !reflect.DeepEqual(r.Except, tt.except) {
 				t.Errorf("except %v, want %v", r.Except, tt.except)
 			}
-			if !strings.Contains(r.Rule, tt.rule) {
+			if !strings.Contains(r.Rule.String(), tt.rule) {
 				t.Errorf("rule %q, want it to contain %q", r.Rule, tt.rule)
 			}
 			if tt.reason != "" && !strings.Contains(strings.Join(r.Reasons, "; "), tt.reason) {
@@ -198,7 +198,7 @@ func TestNftTextAndJSONAgree(t *testing.T) {
 					for _, port := range []uint16{22, 25, 53, 80, 123, 443, 5432, 8443, 10001} {
 						q := Query{Proto: proto, Port: port}
 						a, b := et.Evaluate(q), ej.Evaluate(q)
-						a.Rule, b.Rule = "", "" // handles differ from positions
+						a.Rule, b.Rule = RuleRef{}, RuleRef{} // handles differ from positions
 						if !reflect.DeepEqual(a, b) {
 							t.Errorf("%s %s/%d: text %+v, json %+v", fam, proto, port, a, b)
 						}

@@ -288,7 +288,7 @@ func compareNftText(t *testing.T, file string) bool {
 			for _, q := range queryGrid(ktree, fam) {
 				a, b := ke.Evaluate(q), me.Evaluate(q)
 				if !normalized {
-					a.Rule, b.Rule = "", ""
+					a.Rule, b.Rule = RuleRef{}, RuleRef{}
 				}
 				if !reflect.DeepEqual(a, b) && bad < 3 {
 					bad++

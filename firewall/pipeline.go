@@ -1,5 +1,7 @@
 package firewall
 
+import "net/netip"
+
 // The pipeline: a set of sources walks every base chain of the path in
 // the kernel's order, hook after hook. Where a hook changed some sources'
 // packets (NOTRACK, a mark), each class of sources goes on with its own
@@ -26,9 +28,25 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 		w.nat.hit = emptySet(w.fam)
 		w.markHits = w.markHits[:0]
 		nAway := len(w.nat.away)
+		if w.tr != nil {
+			w.tr.decisive = RuleRef{}
+		}
 		res := w.walk(h, x)
 		for j := nAway; j < len(w.nat.away); j++ {
 			w.nat.away[j].drops = drops
+		}
+		if w.tr != nil && len(w.nat.away) == nAway {
+			// (a packet sent to another host is FORWARD's to decide)
+			o := fateOf(res, x)
+			if o&oAcc == 0 {
+				o |= oDrop
+			}
+			w.tr.hook(h, o)
+		}
+		if w.nat.hitDst.IsValid() && w.nat.here != nil {
+			// the packet followed was translated to this host
+			w.p.translate(w.nat.hitDst, w.nat.hitPort)
+			w.nat.hitDst = netip.Addr{}
 		}
 		drops = drops.union(res.drop)
 		x = res.acc
@@ -37,16 +55,14 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 			// sees only what was translated to it
 			missed := x.subtract(w.nat.hit)
 			if !missed.isEmpty() && w.nat.target.IsValid() {
-				w.dropBy = append(w.dropBy, attrib{"(not translated to " + w.nat.target.String() + ")", false, missed, false, w.p.in, false})
+				w.dropBy = append(w.dropBy, attrib{RuleRef{text: "(not translated to " + w.nat.target.String() + ")"}, false, missed, false, w.p.in, false})
 			}
 			x = x.intersect(w.nat.hit)
 			to := w.nat.target
 			if w.nat.follow {
 				to = w.nat.hitDst
 			}
-			w.p.origDport, w.p.origDst = w.p.origPort(), w.p.origAddr()
-			w.p.dst, w.p.dstType, w.p.dport = to, atLocal, w.nat.port
-			w.p.state |= stDNAT
+			w.p.translate(to, w.nat.port)
 			w.nat.done = true
 		}
 		if w.p.reply {
@@ -73,6 +89,9 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 			must, may = must.union(m), may.union(y)
 		}
 		return must, may
+	}
+	if w.tr != nil && !w.p.reply {
+		w.tr.last = *w.p
 	}
 	return x.subtract(drops), x
 }
@@ -149,4 +168,12 @@ func (w *walker) classes(x addrSet, untracked bool) []pktClass {
 		out = []pktClass{{set: x, untracked: w.p.state&stUntracked != 0, mark: w.p.mark, markUnsure: w.p.markUnsure}}
 	}
 	return out
+}
+
+// translate moves p to a destination on this host (a DNAT or REDIRECT to
+// it), remembering where it was sent first.
+func (p *pktCtx) translate(to netip.Addr, port uint16) {
+	p.origDport, p.origDst = p.origPort(), p.origAddr()
+	p.dst, p.dstType, p.dport = to, atLocal, port
+	p.state |= stDNAT
 }

@@ -11,7 +11,7 @@ import (
 type Check struct {
 	Pass   bool
 	Detail string
-	Rule   string
+	Rule   RuleRef
 }
 
 // Posture answers the questions behind the report's checks, each by
@@ -36,17 +36,17 @@ func (e *Evaluator) Posture() Posture {
 	var p Posture
 	port := e.unlistedPort()
 	var open []string
-	rule := ""
+	var rule RuleRef
 	for _, proto := range []string{"tcp", "udp"} {
 		r := e.Evaluate(Query{Proto: proto, Addr: unspecified(e.fam), Port: port})
 		switch r.Verdict {
 		case Open, Conditional:
 			open = append(open, fmt.Sprintf("%s/%d %s", proto, port, r.Verdict))
-			if rule == "" {
+			if rule.IsZero() {
 				rule = r.Rule
 			}
 		default:
-			if rule == "" {
+			if rule.IsZero() {
 				rule = r.Rule
 			}
 		}
@@ -80,7 +80,7 @@ func (e *Evaluator) Posture() Posture {
 		p.Loopback.Detail = fmt.Sprintf("a packet from %s on %s is not dropped (%s)", loopbackAddr(e.fam), ifaceLabel(spoofIface), ds.Verdict)
 		p.Loopback.Rule = ds.Rule
 	default:
-		p.Loopback.Detail = "lo accepted; loopback sources on other interfaces dropped by " + ds.Rule
+		p.Loopback.Detail = "lo accepted; loopback sources on other interfaces dropped by " + ds.Rule.String()
 	}
 
 	est := true
@@ -98,7 +98,7 @@ func (e *Evaluator) Posture() Posture {
 						p.Established.Rule = d.Rule
 					}
 					est = false
-				} else if p.Established.Rule == "" {
+				} else if p.Established.Rule.IsZero() {
 					p.Established.Rule = d.Rule
 				}
 			}
@@ -221,27 +221,14 @@ func (e *Evaluator) forwardDeny(port uint16) Check {
 	if e.fam == IPv6 {
 		dst = netip.MustParseAddr("2001:db8:ffff::200")
 	}
-	ctx := &pktCtx{proto: 6, sport: defaultSPort, dport: port, in: e.outside(DefaultSource(e.fam)), dst: dst, dstType: atUnicast, state: stNew, flags: tcpSYN}
-	d := &decider{e: e, p: ctx, src: DefaultSource(e.fam), budget: 1 << 20}
-	d.w = &walker{fam: e.fam, p: ctx, rp: e.rp}
-	final := oAcc
-	rule := ""
+	src := DefaultSource(e.fam)
+	ctx := &pktCtx{proto: 6, sport: defaultSPort, dport: port, in: e.outside(src), dst: dst, dstType: atUnicast, state: stNew, flags: tcpSYN}
+	tr := newTracer(e, false)
+	tr.mode = traceDrops
+	w := &walker{fam: e.fam, p: ctx, rp: e.rp, tr: tr}
 	pth := e.paths[0]
-	for _, h := range append(pth.preNoNAT(), pth.forward...) {
-		d.trace = true
-		d.decisive = ""
-		d.hook = h
-		o := d.base(h)
-		final |= o &^ oRet
-		if o&oDrop != 0 && rule == "" {
-			rule = d.decisive
-		}
-		if o == oDrop {
-			final = oDrop
-			break // a drop is final: later chains (security) never see it
-		}
-	}
-	d.steps = nil
+	must, may := w.pipelineFrom(append(pth.preNoNAT(), pth.forward...), 0, prefixSet(e.fam, netip.PrefixFrom(src, src.BitLen())), emptySet(e.fam))
+	final, rule := fates(must, may, src), tr.dropRule
 	c := Check{Pass: final == oDrop, Rule: rule}
 	if c.Pass {
 		c.Detail = "a forwarded NEW connection is dropped"

@@ -28,11 +28,11 @@ func TestTruthEmptySecurityTable(t *testing.T) {
 	if got := briefOf(e.Evaluate(tcp(22))); got != (brief{Verdict: Open, Rule: accept22}) {
 		t.Errorf("tcp/22: got %+v, want open by %s", got, accept22)
 	}
-	if d := e.Decide(Packet{Proto: "tcp", DPort: 22}); d.Verdict != DecideAccept || d.Rule != accept22 {
+	if d := e.Decide(Packet{Proto: "tcp", DPort: 22}); d.Verdict != DecideAccept || d.Rule.String() != accept22 {
 		t.Errorf("Decide tcp/22: %s by %q, want accept by %q", d.Verdict, d.Rule, accept22)
 	}
 	p := e.Posture()
-	if !p.ForwardDefaultDeny.Pass || p.ForwardDefaultDeny.Rule != "-A FORWARD -j REJECT" {
+	if !p.ForwardDefaultDeny.Pass || p.ForwardDefaultDeny.Rule.String() != "-A FORWARD -j REJECT" {
 		t.Errorf("forward default deny: %+v, want pass by -A FORWARD -j REJECT", p.ForwardDefaultDeny)
 	}
 	if !p.DefaultDeny.Pass {
@@ -40,7 +40,7 @@ func TestTruthEmptySecurityTable(t *testing.T) {
 	}
 	// an empty filter table's policy still names itself
 	open := NewEvaluator(IPv4, []*Ruleset{parseString(t, "*security\n:INPUT ACCEPT [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n", IPv4)}, Host{})
-	if got := open.Evaluate(tcp(22)); got.Verdict != Open || got.Rule != "-P INPUT ACCEPT" {
+	if got := open.Evaluate(tcp(22)); got.Verdict != Open || got.Rule.String() != "-P INPUT ACCEPT" {
 		t.Errorf("no rules at all: %s by %q, want open by -P INPUT ACCEPT", got.Verdict, got.Rule)
 	}
 }
@@ -71,7 +71,7 @@ COMMIT
 		t.Run(name, func(t *testing.T) {
 			e := NewEvaluator(IPv6, []*Ruleset{parseString(t, rules, IPv6)}, host)
 			lo := Packet{Proto: "tcp", Src: netip.IPv6Loopback(), Dst: netip.IPv6Loopback(), DPort: 4444, InIface: "lo"}
-			if d := e.Decide(lo); d.Verdict != DecideAccept || d.Rule != "-A INPUT -i lo -j ACCEPT" {
+			if d := e.Decide(lo); d.Verdict != DecideAccept || d.Rule.String() != "-A INPUT -i lo -j ACCEPT" {
 				t.Errorf("::1 on lo: %s by %q (%v), want accept by -A INPUT -i lo -j ACCEPT", d.Verdict, d.Rule, d.Reasons)
 			}
 			p := e.Posture()

@@ -14,7 +14,7 @@ type walkRes struct {
 
 // attrib remembers which rule accepted or dropped which sources.
 type attrib struct {
-	rule  string
+	rule  RuleRef
 	final bool // decided in a chain whose accept is worth naming (cchain.isFinal)
 	set   addrSet
 	maybe bool   // the rule has a runtime match: it may not have decided
@@ -54,6 +54,10 @@ type walker struct {
 	// shadow analysis: called for every rule reached with a non-empty
 	// matching set
 	onMatch func(cr *crule)
+	// tr traces the walk of one packet (Decide): every rule it meets,
+	// the rule or policy that decided each base chain, and each runtime
+	// match's two ways walked apart. Batches are off while it traces.
+	tr *tracer
 }
 
 // markHit is a set of sources a rule set the mark of.
@@ -92,12 +96,18 @@ type natCtx struct {
 	// ports). awayTo is natSame's scratch answer for the rule at hand.
 	away   []awayHit
 	awayTo netip.AddrPort
+	// here, set when one packet is followed (Decide): a translation to
+	// this host (localTo, with here telling its addresses) moves the
+	// packet to hitDst:hitPort, and it goes on to INPUT
+	here    func(a netip.Addr) bool
+	hitPort uint16
 }
 
 // awayHit is a set of sources a nat rule forwarded to another host.
 type awayHit struct {
 	to   netip.AddrPort
 	rule *crule
+	base *cchain // the base chain it is in
 	set  addrSet
 	// drops are the sources that may have been dropped before the nat
 	// hook (raw, mangle): they are not surely forwarded
@@ -112,69 +122,103 @@ const maxDepth = 64
 func (w *walker) empty() addrSet { return emptySet(w.fam) }
 
 func (w *walker) walk(c *cchain, x addrSet) walkRes {
-	res := walkRes{acc: w.empty(), drop: w.empty(), ret: w.empty()}
-	if w.depth >= maxDepth {
+	return w.walkFrom(c, 0, x, walkRes{acc: w.empty(), drop: w.empty(), ret: w.empty()})
+}
+
+// walkFrom walks x through the rules of c from rule k on, adding to res
+// what becomes of it, and ends the chain as the kernel does (a base
+// chain's policy, a regular chain's return).
+func (w *walker) walkFrom(c *cchain, k int, x addrSet, res walkRes) walkRes {
+	if w.depth >= maxDepth || (w.tr != nil && w.tr.budget <= 0) {
 		// iptables refuses loops; a file given to us may still hold one
-		res.acc, res.drop = x, x
-		w.reasons = append(w.reasons, reason{"chain " + c.name + " nested too deep (loop?)", x})
+		res.acc, res.drop = res.acc.union(x), res.drop.union(x)
+		why := "chain " + c.name + " nested too deep (loop?)"
+		if w.tr != nil {
+			why = "rules too deep or too many runtime branches to follow"
+		}
+		w.reasons = append(w.reasons, reason{why, x})
 		return res
 	}
 	w.depth++
 	defer func() { w.depth-- }()
 	for si := range c.segs {
+		s := &c.segs[si]
 		if x.isEmpty() {
 			break
 		}
-		s := &c.segs[si]
-		if (s.hi-s.lo > 1 || s.swept) && !w.p.reply {
+		if s.hi <= k {
+			continue
+		}
+		if k <= s.lo && (s.hi-s.lo > 1 || s.swept) && !w.p.reply && w.tr == nil {
 			x = w.walkBatch(c, s, x, &res)
 			continue
 		}
-		for k := s.lo; k < s.hi && !x.isEmpty(); k++ {
-			x = w.walkRule(&c.rules[k], x, &res)
+		for k = max(k, s.lo); k < s.hi && !x.isEmpty(); k++ {
+			x = w.walkRule(c, k, x, &res)
+			if w.tr != nil && w.tr.fork != nil {
+				// a runtime match: its two ways are walked to the end
+				// of the chain one after the other (see fork)
+				return w.fork(c, k, x, res)
+			}
 		}
 	}
+	return w.endChain(c, x, res)
+}
+
+// endChain ends c for the sources x that reached its end: a base chain's
+// policy takes them and those a RETURN sent back (or a chain it went to
+// with -g), a regular chain returns them.
+func (w *walker) endChain(c *cchain, x addrSet, res walkRes) walkRes {
 	if c.builtin {
-		// RETURN from a built-in chain (or from a chain it went to with
-		// -g) applies the policy
 		x = x.union(res.ret)
 		res.ret = w.empty()
+		if !x.isEmpty() && w.tr != nil {
+			w.tr.policy(c)
+		}
 		switch c.policy {
 		case "DROP":
 			if !x.isEmpty() {
 				w.addDrop(&res, x)
-				w.dropBy = append(w.dropBy, attrib{c.policyText(), w.final(), x, false, w.p.in, false})
+				w.dropBy = append(w.dropBy, attrib{policyRef(c), w.final(), x, false, w.p.in, false})
 			}
 		default:
 			res.acc = res.acc.union(x)
 			if !x.isEmpty() && !w.p.reply {
-				w.accBy = append(w.accBy, attrib{c.policyText(), w.final(), x, false, w.p.in, c.passThrough()})
+				w.accBy = append(w.accBy, attrib{policyRef(c), w.final(), x, false, w.p.in, c.passThrough()})
 			}
 		}
 	} else {
+		if !x.isEmpty() && w.tr != nil {
+			w.tr.step(c, nil, triYes, "return")
+		}
 		res.ret = res.ret.union(x)
 	}
 	return res
 }
 
-// walkRule passes x through one rule and returns what continues.
-func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
+// walkRule passes x through rule k of c and returns what continues.
+func (w *walker) walkRule(c *cchain, k int, x addrSet, res *walkRes) addrSet {
+	cr := &c.rules[k]
 	if len(cr.r.m.x.marks) > 0 && len(w.markHits) > 0 && !w.inClass {
 		// a mark set earlier on this hook: each source is matched with
 		// the mark it has now
 		rest := w.empty()
 		saved := *w.p
 		w.inClass = true
-		for _, c := range w.classes(x, false) {
-			w.p.mark, w.p.markUnsure = c.mark, c.markUnsure
-			rest = rest.union(w.walkRule(cr, c.set, res))
+		for _, cl := range w.classes(x, false) {
+			w.p.mark, w.p.markUnsure = cl.mark, cl.markUnsure
+			rest = rest.union(w.walkRule(c, k, cl.set, res))
 		}
 		w.inClass = false
 		*w.p = saved
 		return rest
 	}
+	if w.tr != nil {
+		w.tr.budget--
+	}
 	t := cr.r.m.test(w.p)
 	if t == triNo {
+		w.tr.step(c, cr, triNo, "continue")
 		return x
 	}
 	set := cr.src
@@ -182,15 +226,16 @@ func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
 		set = cr.dst
 	}
 	rpfWhy := ""
-	if c := cr.r.m.x.rpf; c != nil && !w.p.reply {
-		if m, known := rpfMatch(c, w.rp, w.p.in, w.fam); !known {
-			t, rpfWhy = triMaybe, c.why
+	if rc := cr.r.m.x.rpf; rc != nil && !w.p.reply {
+		if m, known := rpfMatch(rc, w.rp, w.p.in, w.fam); !known {
+			t, rpfWhy = triMaybe, rc.why
 		} else {
 			set = set.intersect(m)
 		}
 	}
 	matched := x.intersect(set)
 	if matched.isEmpty() {
+		w.tr.step(c, cr, triNo, "continue")
 		return x
 	}
 	if w.onMatch != nil {
@@ -203,33 +248,94 @@ func (w *walker) walkRule(cr *crule, x addrSet, res *walkRes) addrSet {
 		if w.hook != nil && w.hook.beforeConntrack() && isNotrack(cr.r) {
 			w.untracked = w.untracked.union(matched)
 			w.untracked.fam = w.fam
+			if t == triYes {
+				w.tr.step(c, cr, t, "notrack")
+				return x
+			}
 		}
+		w.tr.step(c, cr, t, "continue")
 		return x // its match result cannot change the outcome
 	}
 	if t == triMaybe {
 		w.forked = true
-		for _, why := range cr.r.m.x.runtime {
-			w.reasons = append(w.reasons, reason{why, matched})
-		}
 		if rpfWhy != "" {
 			w.reasons = append(w.reasons, reason{rpfWhy, matched})
 		}
-		if len(cr.r.m.x.marks) > 0 && w.p.markUnsure {
-			w.reasons = append(w.reasons, reason{markWhy, matched})
+		if w.tr != nil {
+			// traced: the rule's two ways are walked apart (fork)
+			w.tr.step(c, cr, t, "maybe "+actionName(cr))
+			w.tr.fork = &matched
+			return x
 		}
+		w.runtimeReasons(cr, matched)
 	} else if cr.act == actJump {
+		w.tr.step(c, cr, t, actionName(cr))
 		cont := w.act(cr, matched, res)
 		if len(cont.r) == len(matched.r) && cont.equal(matched) {
 			return x // the chain returned every source: nothing changes
 		}
 		return x.subtract(set).union(cont)
 	} else {
+		w.tr.step(c, cr, t, actionName(cr))
 		x = x.subtract(set)
 	}
 	if cont := w.act(cr, matched, res); !cont.isEmpty() {
 		x = x.union(cont)
 	}
 	return x
+}
+
+// runtimeReasons records why cr's match depends on runtime state, for the
+// sources it matched.
+func (w *walker) runtimeReasons(cr *crule, matched addrSet) {
+	for _, why := range cr.r.m.x.runtime {
+		w.reasons = append(w.reasons, reason{why, matched})
+	}
+	if len(cr.r.m.x.marks) > 0 && w.p.markUnsure {
+		w.reasons = append(w.reasons, reason{markWhy, matched})
+	}
+}
+
+// fork walks the two ways of rule k of c, a runtime match traced: first
+// the rule's target (untraced), then the rest of the chain, each to the
+// chain's end. Where they end differently, the match's runtime state
+// decides, and the first such rule is the one a conditional answer names.
+func (w *walker) fork(c *cchain, k int, x addrSet, res walkRes) walkRes {
+	matched := *w.tr.fork
+	w.tr.fork = nil
+	cr := &c.rules[k]
+	w.tr.off++
+	taken := walkRes{acc: w.empty(), drop: w.empty(), ret: w.empty()}
+	cont := w.act(cr, matched, &taken)
+	taken = w.walkFrom(c, k+1, cont, taken)
+	w.tr.off--
+	passed := w.walkFrom(c, k+1, x, walkRes{acc: w.empty(), drop: w.empty(), ret: w.empty()})
+	if fateOf(taken, matched) != fateOf(passed, matched) {
+		w.runtimeReasons(cr, matched)
+		if w.tr.cond == nil {
+			w.tr.cond = cr.r
+		}
+	}
+	res.acc = res.acc.union(taken.acc).union(passed.acc)
+	res.drop = res.drop.union(taken.drop).union(passed.drop)
+	res.ret = res.ret.union(taken.ret).union(passed.ret)
+	return res
+}
+
+// fateOf is what became of the sources x in r: accepted, dropped or
+// returned (several when a runtime match went both ways).
+func fateOf(r walkRes, x addrSet) uint8 {
+	var o uint8
+	if r.acc.overlaps(x) {
+		o |= oAcc
+	}
+	if r.drop.overlaps(x) {
+		o |= oDrop
+	}
+	if r.ret.overlaps(x) {
+		o |= oRet
+	}
+	return o
 }
 
 // isNotrack: the raw-table targets that switch connection tracking off.
@@ -251,7 +357,7 @@ func (w *walker) uncertain(cr *crule) bool {
 
 // addDrop records dropped sources where they can still matter.
 func (w *walker) addDrop(res *walkRes, set addrSet) {
-	if w.forked {
+	if w.forked || w.tr != nil {
 		res.drop = res.drop.union(set)
 	}
 }
@@ -261,13 +367,15 @@ func (w *walker) addDrop(res *walkRes, set addrSet) {
 func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 	switch cr.act {
 	case actAccept:
+		w.tr.decide(cr.r)
 		res.acc = res.acc.union(matched)
 		if !w.p.reply {
-			w.accBy = append(w.accBy, attrib{cr.r.Text, w.final(), matched, w.uncertain(cr), w.p.in, false})
+			w.accBy = append(w.accBy, attrib{ruleRef(cr.r), w.final(), matched, w.uncertain(cr), w.p.in, false})
 		}
 	case actDrop:
+		w.tr.decide(cr.r)
 		w.addDrop(res, matched)
-		w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.final(), matched, false, w.p.in, false})
+		w.dropBy = append(w.dropBy, attrib{ruleRef(cr.r), w.final(), matched, false, w.p.in, false})
 	case actReturn:
 		res.ret = res.ret.union(matched)
 	case actJump:
@@ -281,6 +389,18 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		res.drop = res.drop.union(sub.drop)
 		res.ret = res.ret.union(sub.ret)
 	case actNAT:
+		w.tr.decide(cr.r)
+		if w.nat.here != nil {
+			if a, port, ok := localTo(cr.r, w.p.dst, w.p.dport, w.nat.here); ok {
+				// the packet followed (Decide) is translated to this
+				// host: it goes on to INPUT with its new destination
+				// (see pipelineFrom)
+				res.acc = res.acc.union(matched)
+				w.nat.hit = w.nat.hit.union(matched)
+				w.nat.hit.fam, w.nat.hitDst, w.nat.hitPort = w.fam, a, port
+				break
+			}
+		}
 		if w.nat.follow {
 			if a, port, ok := localTo(cr.r, w.p.dst, w.p.dport, w.nat.local); ok && port == w.nat.port {
 				res.acc = res.acc.union(matched) // the nat table ends; delivered to the socket
@@ -294,7 +414,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		w.nat.awayTo = netip.AddrPort{}
 		same, why := w.natSame(cr)
 		if !same && why == "" && w.nat.awayTo.IsValid() {
-			w.nat.away = append(w.nat.away, awayHit{to: w.nat.awayTo, rule: cr, set: matched, mark: w.p.mark, markUnsure: w.p.markUnsure})
+			w.nat.away = append(w.nat.away, awayHit{to: w.nat.awayTo, rule: cr, base: w.hook, set: matched, mark: w.p.mark, markUnsure: w.p.markUnsure})
 		}
 		if same {
 			res.acc = res.acc.union(matched) // the nat table ends; delivery unchanged
@@ -302,7 +422,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 			w.nat.hit.fam = w.fam
 		} else {
 			w.addDrop(res, matched) // delivered elsewhere, not to this socket
-			w.dropBy = append(w.dropBy, attrib{cr.r.Text, w.final(), matched, false, w.p.in, false})
+			w.dropBy = append(w.dropBy, attrib{ruleRef(cr.r), w.final(), matched, false, w.p.in, false})
 			if why != "" {
 				w.forked = true
 				w.reasons = append(w.reasons, reason{why, matched})
@@ -311,7 +431,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		}
 	case actUnknown:
 		w.forked = true
-		w.accBy = append(w.accBy, attrib{cr.r.Text, w.final(), matched, true, w.p.in, false})
+		w.accBy = append(w.accBy, attrib{ruleRef(cr.r), w.final(), matched, true, w.p.in, false})
 		res.acc = res.acc.union(matched)
 		res.drop = res.drop.union(matched)
 		w.reasons = append(w.reasons, reason{cr.why, matched})

@@ -75,8 +75,7 @@ type family struct {
 	off  bool
 	free uint16 // a port no rule names and nobody listens on
 
-	posture *firewall.Posture         // the evaluator's probes, once computed
-	rules   map[string]*firewall.Rule // by text, for the rules Results name
+	posture *firewall.Posture // the evaluator's probes, once computed
 }
 
 type audit struct {
@@ -285,7 +284,7 @@ func receives(l scan.Listener, fam firewall.Family) bool {
 func (a *audit) loopback(f *family) (Status, string) {
 	pc := a.posture(f).Loopback
 	if !pc.Pass {
-		return Fail, withRule(pc.Detail, pc.Rule)
+		return Fail, withRule(pc.Detail, pc.Rule.String())
 	}
 	lo := loopbackAddr(f.fam)
 	// Ports no rule tells apart are decided alike (PortClasses): one
@@ -306,7 +305,7 @@ func (a *audit) loopback(f *family) (Status, string) {
 		// interface and the host's address.
 		d := f.ev.DecideVerdict(firewall.Packet{Proto: p.proto, Src: lo, DPort: p.port})
 		if d.Verdict != firewall.DecideDrop {
-			return Fail, fmt.Sprintf("a packet from %s on an outside interface to %s is %s (%s)", lo, p, verb(d.Verdict), ruleOrPolicy(d.Rule))
+			return Fail, fmt.Sprintf("a packet from %s on an outside interface to %s is %s (%s)", lo, p, verb(d.Verdict), ruleOrPolicy(d.Rule.String()))
 		}
 	}
 	return Pass, pc.Detail
@@ -343,9 +342,9 @@ func ruleOrPolicy(rule string) string {
 func (a *audit) established(f *family) (Status, string) {
 	pc := a.posture(f).Established
 	if !pc.Pass {
-		return Fail, withRule(pc.Detail, pc.Rule)
+		return Fail, withRule(pc.Detail, pc.Rule.String())
 	}
-	return Pass, withRule(pc.Detail, pc.Rule)
+	return Pass, withRule(pc.Detail, pc.Rule.String())
 }
 
 func (a *audit) posture(f *family) firewall.Posture {
@@ -385,7 +384,7 @@ func (a *audit) openPortsHaveRules(f *family) (Status, string) {
 		}
 		seen[key] = true
 		n++
-		switch r := f.rule(fv.Rule); {
+		switch r := fv.ref.Rule(); {
 		case fv.Rule == "" || isPolicy(fv.Rule):
 			missing = append(missing, fmt.Sprintf("%s (%s)", key, policyWord(fv)))
 		case r != nil && catchAllRule(r) && (blocks(r) || fv.Verdict == string(firewall.Open)):
@@ -407,25 +406,6 @@ func (a *audit) openPortsHaveRules(f *family) (Status, string) {
 // catchAllRule names neither protocol nor port: it decides a port without
 // being a rule for it.
 func catchAllRule(r *firewall.Rule) bool { return r.Proto == "" && len(r.DPorts) == 0 }
-
-// rule finds the parsed rule whose text the evaluator named as deciding.
-func (f *family) rule(text string) *firewall.Rule {
-	if f.rules == nil {
-		f.rules = map[string]*firewall.Rule{}
-		for _, rs := range f.sets {
-			for _, t := range rs.Tables {
-				for _, c := range t.Chains {
-					for _, r := range c.Rules {
-						if _, dup := f.rules[r.Text]; !dup {
-							f.rules[r.Text] = r
-						}
-					}
-				}
-			}
-		}
-	}
-	return f.rules[text]
-}
 
 func policyWord(fv *FamilyVerdict) string {
 	if fv.Verdict == string(firewall.Open) {

@@ -173,7 +173,7 @@ func explainFamily(fw *firewall.Loaded, ls []scan.Listener, q ExplainQuery, fam 
 	doc := &Explanation{
 		Family:  string(fam),
 		Packet:  ExplainPacket{Proto: q.Proto, Src: from.String(), Dst: dst, DPort: q.Port, Iface: iface, State: "NEW"},
-		Verdict: d.Verdict, Rule: d.Rule, Reasons: nonNil(d.Reasons), Trace: []ExplainStep{},
+		Verdict: d.Verdict, Rule: d.Rule.String(), Reasons: nonNil(d.Reasons), Trace: []ExplainStep{},
 		Port:      portVerdict(fw, q, fam, ev, here, bind),
 		Listening: listening,
 	}
@@ -226,7 +226,7 @@ func elsewhere(fw *firewall.Loaded, ev *firewall.Evaluator, pkt firewall.Packet,
 			if name == "" {
 				name = "(any other interface)"
 			}
-			out = append(out, ExplainElsewhere{Iface: name, Verdict: od.Verdict, Rule: od.Rule})
+			out = append(out, ExplainElsewhere{Iface: name, Verdict: od.Verdict, Rule: od.Rule.String()})
 		}
 	}
 	return out

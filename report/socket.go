@@ -55,6 +55,9 @@ type SocketFirewall struct {
 
 // FamilyVerdict is a firewall.Result in its JSON form.
 type FamilyVerdict struct {
+	// ref is the deciding rule itself, when the verdict was judged here
+	// (zero for one read back from JSON)
+	ref        firewall.RuleRef
 	Verdict    string   `json:"verdict"`
 	Sources    []string `json:"sources"`
 	Except     []string `json:"except"`
@@ -156,8 +159,9 @@ type verdictCache struct {
 
 // familyKey is a Result without lists, but for at most one reason.
 type familyKey struct {
-	verdict, reason, rule, origin string
-	reasons                       int
+	verdict, reason, origin string
+	rule                    firewall.RuleRef
+	reasons                 int
 }
 
 // familyVerdict is NewFamilyVerdict(r), shared when r has no list; shared
@@ -224,7 +228,8 @@ func socketOf(l *scan.Listener) firewall.Socket {
 func NewFamilyVerdict(r firewall.Result) *FamilyVerdict {
 	fv := &FamilyVerdict{
 		Verdict: string(r.Verdict), Sources: prefixes(r.Sources), Except: prefixes(r.Except),
-		Interfaces: nonNil(r.Interfaces), Reasons: nonNil(r.Reasons), Rule: r.Rule, Origin: r.Origin,
+		Interfaces: nonNil(r.Interfaces), Reasons: nonNil(r.Reasons), Rule: r.Rule.String(), Origin: r.Origin,
+		ref: r.Rule,
 	}
 	if len(r.Destinations) > 0 {
 		fv.Destinations = prefixes(r.Destinations)

@@ -71,6 +71,9 @@ func fill(r *rand.Rand, v reflect.Value, depth int) {
 		}
 	case reflect.Struct:
 		for i := range v.NumField() {
+			if !v.Type().Field(i).IsExported() {
+				continue // not written to JSON
+			}
 			fill(r, v.Field(i), depth+1)
 		}
 	default:
