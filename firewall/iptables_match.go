@@ -787,3 +787,9 @@ func parseRange(s string, fam Family) (addrSet, error) {
 	}
 	return rangeSet(fam, a.Addr(), b.Addr()), nil
 }
+
+// token is one word of a rule; quoted words are never options.
+type token struct {
+	s      string
+	quoted bool
+}

@@ -200,6 +200,14 @@ type Host struct {
 	Unseen []string
 }
 
+// Route is one route of the host's main routing table: packets to Prefix
+// leave by Iface ("" for a route that sends nowhere: blackhole,
+// unreachable, prohibit).
+type Route struct {
+	Prefix netip.Prefix
+	Iface  string
+}
+
 // Query asks who can open a NEW connection to one listening socket.
 type Query struct {
 	Proto string     // "tcp" or "udp"

@@ -397,25 +397,6 @@ func parseCIDR(s string, fam Family) (netip.Prefix, error) {
 	return p, nil
 }
 
-func maskBits(m netip.Addr) int {
-	b := m.AsSlice()
-	n := 0
-	seenZero := false
-	for _, x := range b {
-		for i := 7; i >= 0; i-- {
-			if x&(1<<uint(i)) != 0 {
-				if seenZero {
-					return -1
-				}
-				n++
-			} else {
-				seenZero = true
-			}
-		}
-	}
-	return n
-}
-
 // icmp type names (iptables -p icmp --help, RFC 792/4443).
 var icmpTypes = map[string][3]int{ // type, codeLo, codeHi
 	"any": {-1, 0, 255}, "echo-reply": {0, 0, 255}, "pong": {0, 0, 255},

@@ -12,14 +12,6 @@ import (
 	"strings"
 )
 
-// Route is one route of the host's main routing table: packets to Prefix
-// leave by Iface ("" for a route that sends nowhere: blackhole,
-// unreachable, prohibit).
-type Route struct {
-	Prefix netip.Prefix
-	Iface  string
-}
-
 // ParseProcRoutes reads /proc/net/route (IPv4: Iface, Destination,
 // Gateway, Flags, ..., Mask, in little-endian hex).
 func ParseProcRoutes(r io.Reader) ([]Route, error) {
