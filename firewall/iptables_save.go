@@ -449,11 +449,11 @@ func (p *saveParser) parseRule(raw, text string, toks []token, counters bool) er
 	return nil
 }
 
+// table returns the named table, made with its built-in chains when the
+// ruleset has none of that name yet.
 func (rs *Ruleset) table(name string) *Table {
-	for _, t := range rs.Tables {
-		if t.Name == name {
-			return t
-		}
+	if t := rs.Table(name); t != nil {
+		return t
 	}
 	t := &Table{Name: name}
 	for _, c := range builtinChains[name] {

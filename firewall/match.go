@@ -116,6 +116,20 @@ func (m *matchSet) andOrigDst(s addrSet) {
 	m.x.hasOrigDst, m.x.origDst = true, s
 }
 
+// andAddrs ands an address match into the rule: set, or its complement
+// when neg, into the source when src, else through toDst (andDst for the
+// packet's destination, andOrigDst for the connection's original one).
+func (m *matchSet) andAddrs(set addrSet, neg, src bool, toDst func(*matchSet, addrSet)) {
+	if neg {
+		set = set.complement()
+	}
+	if src {
+		m.andSrc(set)
+	} else {
+		toDst(m, set)
+	}
+}
+
 // noExtra is the shared empty matchExtra of rules that need none.
 var noExtra = &matchExtra{}
 

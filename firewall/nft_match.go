@@ -252,14 +252,7 @@ func (nc *nftCompiler) payload(r *Rule, proto, field string, neg bool, vals []an
 		if err != "" {
 			return err
 		}
-		if neg {
-			set = set.complement()
-		}
-		if field == "saddr" {
-			r.m.andSrc(set)
-		} else {
-			r.m.andDst(set)
-		}
+		r.m.andAddrs(set, neg, field == "saddr", (*matchSet).andDst)
 		return ""
 	case (proto == "ip" && field == "protocol") || (proto == "ip6" && field == "nexthdr"):
 		return nc.protoMatch(r, neg, vals)
@@ -605,14 +598,7 @@ func (nc *nftCompiler) ct(r *Rule, key, dir, op string, vals []any) string {
 		if err != "" {
 			return err
 		}
-		if neg {
-			set = set.complement()
-		}
-		if field == "saddr" {
-			r.m.andSrc(set)
-		} else {
-			r.m.andOrigDst(set)
-		}
+		r.m.andAddrs(set, neg, field == "saddr", (*matchSet).andOrigDst)
 		return ""
 	}
 	if dir == "original" && (key == "proto-dst" || key == "proto-src") && op != "<" && op != ">" {

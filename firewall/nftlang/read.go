@@ -522,6 +522,23 @@ func (p *ntParser) skipNL() {
 	}
 }
 
+// inBlock skips the blank lines and semicolons between the statements
+// of a { } block; false once it has read the block's closing brace.
+func (p *ntParser) inBlock() bool {
+	for {
+		p.skipNL()
+		if !p.isPunct(";") {
+			break
+		}
+		p.next()
+	}
+	if p.isPunct("}") {
+		p.next()
+		return false
+	}
+	return true
+}
+
 // endStmt ends a statement: a line end or ';'; '}' or the input's end
 // only where allowed.
 func (p *ntParser) endStmt(closeOK bool) error {
@@ -625,13 +642,7 @@ func (p *ntParser) tableCmd(kw ntok, create bool) error {
 	}
 	p.next()
 	for {
-		p.skipNL()
-		if p.isPunct(";") {
-			p.next()
-			continue
-		}
-		if p.isPunct("}") {
-			p.next()
+		if !p.inBlock() {
 			return nil
 		}
 		w, err := p.word()
@@ -815,13 +826,7 @@ func (p *ntParser) chainDecl(tb *ntTable, n ntok, create bool) error {
 	}
 	p.next()
 	for {
-		p.skipNL()
-		if p.isPunct(";") {
-			p.next()
-			continue
-		}
-		if p.isPunct("}") {
-			p.next()
+		if !p.inBlock() {
 			return nil
 		}
 		t := p.peek()

@@ -586,13 +586,7 @@ func (p *ntParser) setDecl(tb *ntTable, n ntok, isMap, create bool) error {
 	var pendingElems *ntok
 	autoMerge, mergeFirst := false, false
 	for {
-		p.skipNL()
-		if p.isPunct(";") {
-			p.next()
-			continue
-		}
-		if p.isPunct("}") {
-			p.next()
+		if !p.inBlock() {
 			break
 		}
 		w, err := p.word()
