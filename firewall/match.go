@@ -116,6 +116,14 @@ func (m *matchSet) andOrigDst(s addrSet) {
 	m.x.hasOrigDst, m.x.origDst = true, s
 }
 
+// rpf is a reverse-path check: nft "fib saddr [. iif] oif missing" and
+// iptables "-m rpfilter [--loose] [--invert]".
+type rpf struct {
+	loose   bool // any route back will do, not only one out of the input interface
+	failing bool // the match holds for packets that fail the check
+	why     string
+}
+
 // andAddrs ands an address match into the rule: set, or its complement
 // when neg, into the source when src, else through toDst (andDst for the
 // packet's destination, andOrigDst for the connection's original one).

@@ -90,14 +90,6 @@ func ParseProcIPv6Routes(r io.Reader) ([]Route, error) {
 	return out, sc.Err()
 }
 
-// rpf is a reverse-path check: nft "fib saddr [. iif] oif missing" and
-// iptables "-m rpfilter [--loose] [--invert]".
-type rpf struct {
-	loose   bool // any route back will do, not only one out of the input interface
-	failing bool // the match holds for packets that fail the check
-	why     string
-}
-
 // routeTable answers reverse-path checks from the host's routes.
 type routeTable struct {
 	byIface map[string]addrSet // sources whose best route leaves by the interface
