@@ -529,3 +529,24 @@ func (s addrSet) firstAddr() (netip.Addr, bool) {
 	}
 	return uToAddr(s.r[0].lo, s.fam), true
 }
+
+// maskBits is the prefix length of a netmask (255.255.255.0 is 24), -1
+// when the mask is not contiguous.
+func maskBits(m netip.Addr) int {
+	b := m.AsSlice()
+	n := 0
+	seenZero := false
+	for _, x := range b {
+		for i := 7; i >= 0; i-- {
+			if x&(1<<uint(i)) != 0 {
+				if seenZero {
+					return -1
+				}
+				n++
+			} else {
+				seenZero = true
+			}
+		}
+	}
+	return n
+}

@@ -70,6 +70,16 @@ func (c clipped) Format(f fmt.State, verb rune) {
 	io.WriteString(f, out)
 }
 
+// clip is s on one line and cut at 80 bytes, for a message that quotes
+// what it did not understand.
+func clip(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}
+
 // ParseSave parses iptables-save or ip6tables-save output (with or without
 // -c counters), or an iptables-restore file such as ufw's before.rules.
 // name is used in errors and as the Ruleset's Source.
@@ -439,11 +449,11 @@ func (p *saveParser) parseRule(raw, text string, toks []token, counters bool) er
 	return nil
 }
 
+// table returns the named table, made with its built-in chains when the
+// ruleset has none of that name yet.
 func (rs *Ruleset) table(name string) *Table {
-	for _, t := range rs.Tables {
-		if t.Name == name {
-			return t
-		}
+	if t := rs.Table(name); t != nil {
+		return t
 	}
 	t := &Table{Name: name}
 	for _, c := range builtinChains[name] {
@@ -485,12 +495,6 @@ func (rs *Ruleset) RuleCount() int {
 		}
 	}
 	return n
-}
-
-// token is one word of a rule; quoted words are never options.
-type token struct {
-	s      string
-	quoted bool
 }
 
 type tokenizer struct{ buf []token }

@@ -1,18 +1,29 @@
 // Package firewall owns the model of netfilter rules and their meaning.
-// It reads like the path a packet takes through it:
+// A reader finds it in the order a ruleset travels through it:
 //
-//   - front ends: iptables-save / ip6tables-save text (iptables_save.go,
-//     compile.go, iptables_ir.go for the built-in chains' hooks and
-//     priorities) and nftables JSON (nft_json.go, nft_ir.go, nft_match.go;
-//     nft text through nft itself, nft_load.go), reading the live host
-//     through one exec seam (live.go, exec.go);
-//   - one model (this file): base chains with a hook, priority and type,
-//     regular chains, and rules with their origin in the user's own terms;
-//   - one path (path.go) and one pipeline (pipeline.go, walk.go, batch.go):
-//     every source's base chains in the kernel's order, walked with sources
-//     as sets; Evaluate (evaluate.go) and Decide (decide.go) are two uses
-//     of it;
-//   - questions callers ask (questions.go, posture.go, analyze.go).
+//   - front ends read each source into the one model. iptables-save and
+//     ip6tables-save text: iptables_save.go splits and checks the lines,
+//     iptables_match.go compiles a rule's matches and target, iptables_ir.go
+//     gives the built-in chains their hooks and priorities. nftables JSON
+//     (`nft -j list ruleset`): nft_json.go reads the document, nft_ir.go
+//     compiles chains and statements, nft_match.go the matches, and
+//     nft_render.go names a rule in nft's own words. nft's own language is
+//     read by package nftlang into that same JSON tree (nft_load.go; nft
+//     itself reads what nftlang declines). ufw_rules.go and managers.go name
+//     the ufw and firewalld rules a rule came from. The live host is read
+//     through one exec seam (live.go, exec.go, nft_netlink.go).
+//   - the model (this file): base chains with a family, hook, priority,
+//     type and policy; regular chains; rules with typed matches (match.go,
+//     marks.go, nat.go, over the address sets of addrset.go) and their
+//     origin in the user's own terms; the host's interfaces and routes
+//     (routes.go).
+//   - the walker: each ruleset compiled into chains (compiled_chains.go),
+//     every source's base chains put in the kernel's order per hook
+//     (path.go) and walked with sources as sets (pipeline.go, walk.go,
+//     batch.go). Evaluate (eval.go, evaluate.go) and Decide (decide.go)
+//     are uses of it.
+//   - questions callers ask (questions.go, posture.go, analyze.go,
+//     portclass.go), so that callers never walk tables by name.
 //
 // It knows nothing of sockets or services.
 //
@@ -187,6 +198,14 @@ type Host struct {
 	// becomes conditional with these as reasons; blocked stays blocked,
 	// since a drop in one base chain is final.
 	Unseen []string
+}
+
+// Route is one route of the host's main routing table: packets to Prefix
+// leave by Iface ("" for a route that sends nowhere: blackhole,
+// unreachable, prohibit).
+type Route struct {
+	Prefix netip.Prefix
+	Iface  string
 }
 
 // Query asks who can open a NEW connection to one listening socket.

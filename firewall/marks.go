@@ -102,10 +102,3 @@ func nftMarkOp(v any) *markOp {
 func isMetaMark(v any) bool {
 	return jField(jObj(v)["meta"], "key") == "mark"
 }
-
-// marksSet: c, or a chain it reaches, sets a mark.
-func marksSet(c *cchain) bool {
-	found := false
-	visitRules([]*cchain{c}, func(_ *cchain, cr *crule) { found = found || cr.r.m.x.markSet != nil })
-	return found
-}

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/fwaudit/fwaudit/firewall/services"
 )
 
 // matchSet is a rule compiled for evaluation. The source address is kept
@@ -112,6 +114,28 @@ func (m *matchSet) andOrigDst(s addrSet) {
 		s = s.intersect(m.x.origDst)
 	}
 	m.x.hasOrigDst, m.x.origDst = true, s
+}
+
+// rpf is a reverse-path check: nft "fib saddr [. iif] oif missing" and
+// iptables "-m rpfilter [--loose] [--invert]".
+type rpf struct {
+	loose   bool // any route back will do, not only one out of the input interface
+	failing bool // the match holds for packets that fail the check
+	why     string
+}
+
+// andAddrs ands an address match into the rule: set, or its complement
+// when neg, into the source when src, else through toDst (andDst for the
+// packet's destination, andOrigDst for the connection's original one).
+func (m *matchSet) andAddrs(set addrSet, neg, src bool, toDst func(*matchSet, addrSet)) {
+	if neg {
+		set = set.complement()
+	}
+	if src {
+		m.andSrc(set)
+	} else {
+		toDst(m, set)
+	}
 }
 
 // noExtra is the shared empty matchExtra of rules that need none.
@@ -299,16 +323,6 @@ func parseProto(s string) (int, error) {
 	return n, nil
 }
 
-// services names the ports iptables accepts by name in restore files.
-var services = map[string]uint16{
-	"ftp-data": 20, "ftp": 21, "ssh": 22, "telnet": 23, "smtp": 25, "domain": 53, "bootps": 67,
-	"bootpc": 68, "tftp": 69, "http": 80, "www": 80, "pop3": 110, "sunrpc": 111, "ident": 113, "auth": 113,
-	"ntp": 123, "netbios-ns": 137, "netbios-dgm": 138, "netbios-ssn": 139, "imap": 143, "imap2": 143,
-	"snmp": 161, "bgp": 179, "ldap": 389, "https": 443, "microsoft-ds": 445, "isakmp": 500,
-	"syslog": 514, "submission": 587, "ldaps": 636, "rsync": 873, "imaps": 993, "pop3s": 995,
-	"openvpn": 1194, "mysql": 3306, "postgresql": 5432, "domain-s": 853, "ipp": 631,
-}
-
 func parsePort(s string) (uint16, error) {
 	if s == "" {
 		return 0, fmt.Errorf("empty port")
@@ -316,7 +330,7 @@ func parsePort(s string) (uint16, error) {
 	if n, err := strconv.ParseUint(s, 10, 16); err == nil {
 		return uint16(n), nil
 	}
-	if p, ok := services[strings.ToLower(s)]; ok {
+	if p, ok := services.Port(strings.ToLower(s)); ok {
 		return p, nil
 	}
 	return 0, fmt.Errorf("bad port %q", s)
@@ -403,25 +417,6 @@ func parseCIDR(s string, fam Family) (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("bad prefix %q", s)
 	}
 	return p, nil
-}
-
-func maskBits(m netip.Addr) int {
-	b := m.AsSlice()
-	n := 0
-	seenZero := false
-	for _, x := range b {
-		for i := 7; i >= 0; i-- {
-			if x&(1<<uint(i)) != 0 {
-				if seenZero {
-					return -1
-				}
-				n++
-			} else {
-				seenZero = true
-			}
-		}
-	}
-	return n
 }
 
 // icmp type names (iptables -p icmp --help, RFC 792/4443).

@@ -381,3 +381,45 @@ func shortErr(err error) string {
 	}
 	return s
 }
+
+// nftStmt is one statement of a rule.
+type nftStmt struct {
+	raw   any
+	text  string // a bare string (nft 1.0.6's anonymous chain)
+	isStr bool
+	key   string // the statement's one key ("match", "accept", ...)
+	val   any
+	bad   bool // not one key
+	// a match's parts
+	op          string
+	left        map[string]any
+	right       any
+	matchBroken bool
+}
+
+// statements splits the rule's statements into their parts (once: both
+// families read them; the families are compiled one after the other).
+func (r *nftRule) statements() []nftStmt {
+	if r.stmts != nil {
+		return r.stmts
+	}
+	r.stmts = make([]nftStmt, len(r.exprs))
+	for i, raw := range r.exprs {
+		st := nftStmt{raw: raw}
+		if s, ok := jStr(raw); ok {
+			st.text, st.isStr = s, true
+			r.stmts[i] = st
+			continue
+		}
+		k, v, ok := jOne(raw)
+		st.key, st.val, st.bad = k, v, !ok
+		if k == "match" {
+			m := jObj(v)
+			st.op, _ = jStr(m["op"])
+			st.left, st.right = jObj(m["left"]), m["right"]
+			st.matchBroken = m == nil || len(st.left) != 1
+		}
+		r.stmts[i] = st
+	}
+	return r.stmts
+}

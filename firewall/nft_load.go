@@ -6,7 +6,43 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/fwaudit/fwaudit/firewall/nftlang"
 )
+
+// ErrNftTextUnsupported: the text uses something the built-in reader
+// (package nftlang) does not handle; nft itself must read it.
+var ErrNftTextUnsupported = nftlang.ErrUnsupported
+
+// NftTextFiles reads the files an nft text includes.
+type NftTextFiles = nftlang.Files
+
+// ParseNftText reads nft text into a ruleset without running nft. name is
+// the file's path (includes are found relative to its directory) or a
+// label such as "stdin". The error wraps ErrNftTextUnsupported when the
+// text must be read by nft instead.
+func ParseNftText(text []byte, name string, files NftTextFiles) (*NftRuleset, error) {
+	doc, err := nftlang.Tree(text, name, files)
+	if err != nil {
+		return nil, err
+	}
+	// the tree is what decoding nft -j output gives: build from it
+	// directly, with the JSON front end's own checks
+	objs := make([]map[string]any, len(doc))
+	for i, o := range doc {
+		m, ok := o.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s: object %d of the reading is not an object", name, i)
+		}
+		objs[i] = m
+	}
+	n, err := nftFromDoc(objs, name)
+	if err != nil {
+		return nil, err
+	}
+	n.positions = true
+	return n, nil
+}
 
 // LoadNftText reads nft's own language (the text of `nft list ruleset`,
 // or an /etc/nftables.conf) with the built-in reader (ParseNftText) and,
@@ -20,7 +56,7 @@ func LoadNftText(ctx context.Context, r Runner, text []byte, name string) (*NftR
 	if len(bytes.TrimSpace(text)) == 0 {
 		return nil, &ParseError{Source: name, Line: 1, Msg: "empty input: no nft ruleset"}
 	}
-	// the built-in reader first (nft_text_parse.go); nft itself reads
+	// the built-in reader first (package nftlang); nft itself reads
 	// what that one does not handle, and reports the errors
 	if n, err := ParseNftText(text, name, nil); err == nil {
 		return n, nil

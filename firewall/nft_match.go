@@ -12,6 +12,17 @@ import (
 // lookups and packet marks, each compiled into the model's matches for
 // the family being compiled.
 
+// nftCompiler compiles one rule of an nft chain into rules of the model:
+// its statements and verdicts (nft_ir.go) and its matches (this file).
+type nftCompiler struct {
+	pos       int  // the rule's place in its chain, from 1
+	positions bool // name the rule by pos rather than handle
+	fam       Family
+	t         *nftTable
+	c         *nftChain
+	r         *nftRule
+}
+
 // transportProtos are the payload protocols that are a transport header,
 // by protocol number.
 var transportProtos = map[string]int{"tcp": 6, "udp": 17, "udplite": 136, "sctp": 132, "dccp": 33, "icmp": 1, "icmpv6": 58}
@@ -218,28 +229,6 @@ func flagMask(v any) (uint8, bool) {
 	return m, true
 }
 
-// atomStrings flattens a value that may be a list or an OR of names.
-func atomStrings(v any) []string {
-	if s, ok := jStr(v); ok {
-		return []string{s}
-	}
-	if n, ok := jNumberText(v); ok {
-		return []string{n}
-	}
-	list := jList(v)
-	if list == nil {
-		list = jList(jObj(v)["|"])
-	}
-	if list != nil {
-		var out []string
-		for _, e := range list {
-			out = append(out, atomStrings(e)...)
-		}
-		return out
-	}
-	return []string{jText(v)}
-}
-
 // headerFamily says which address family a protocol name's header belongs
 // to ("" for either).
 func headerFamily(proto string) Family {
@@ -263,14 +252,7 @@ func (nc *nftCompiler) payload(r *Rule, proto, field string, neg bool, vals []an
 		if err != "" {
 			return err
 		}
-		if neg {
-			set = set.complement()
-		}
-		if field == "saddr" {
-			r.m.andSrc(set)
-		} else {
-			r.m.andDst(set)
-		}
+		r.m.andAddrs(set, neg, field == "saddr", (*matchSet).andDst)
 		return ""
 	case (proto == "ip" && field == "protocol") || (proto == "ip6" && field == "nexthdr"):
 		return nc.protoMatch(r, neg, vals)
@@ -616,14 +598,7 @@ func (nc *nftCompiler) ct(r *Rule, key, dir, op string, vals []any) string {
 		if err != "" {
 			return err
 		}
-		if neg {
-			set = set.complement()
-		}
-		if field == "saddr" {
-			r.m.andSrc(set)
-		} else {
-			r.m.andOrigDst(set)
-		}
+		r.m.andAddrs(set, neg, field == "saddr", (*matchSet).andOrigDst)
 		return ""
 	}
 	if dir == "original" && (key == "proto-dst" || key == "proto-src") && op != "<" && op != ">" {
@@ -695,12 +670,4 @@ func setOf(fam Family, rs []rng) addrSet {
 		out = appendRange(out, r)
 	}
 	return addrSet{fam: fam, r: out}
-}
-
-func clip(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 80 {
-		return s[:80] + "…"
-	}
-	return s
 }

@@ -15,12 +15,14 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/fwaudit/fwaudit/firewall/nftlang"
 )
 
 // The built-in reader of nft text against nft itself: each file is
 // loaded into a throwaway network namespace and listed back with
 // `nft -j list ruleset` (what the kernel took), and read by
-// nftTextTree. The two trees must be equal after the normalization
+// nftlang.Tree. The two trees must be equal after the normalization
 // below, and compile into the same rules with the same verdicts.
 
 // needNft skips a test that runs nft in a new network namespace.
@@ -126,7 +128,7 @@ func normValue(v any) any {
 func sortByJSON(l []any) {
 	keys := make([]string, len(l))
 	for i, e := range l {
-		keys[i] = jTextFast(e)
+		keys[i] = nftlang.Compact(e)
 	}
 	idx := make([]int, len(l))
 	for i := range idx {
@@ -142,7 +144,7 @@ func sortByJSON(l []any) {
 func treeRuleset(t testing.TB, tree []any, name string) *NftRuleset {
 	t.Helper()
 	var b bytes.Buffer
-	writeJSONValue(&b, map[string]any{"nftables": tree})
+	nftlang.WriteJSON(&b, map[string]any{"nftables": tree})
 	n, err := ParseNftJSON(bytes.NewReader(b.Bytes()), name)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
@@ -237,7 +239,7 @@ func compareNftText(t *testing.T, file string) bool {
 		t.Fatal(err)
 	}
 	ktree, kerr := kernelTree(t, file)
-	mine, merr := nftTextTree(text, file, nil)
+	mine, merr := nftlang.Tree(text, file, nil)
 	if kerr != nil {
 		if merr == nil {
 			t.Errorf("nft refuses the file, the built-in reader takes it: %v", kerr)
@@ -259,7 +261,7 @@ func compareNftText(t *testing.T, file string) bool {
 	for i := 0; i < len(kn) && i < len(mn); i++ {
 		if !reflect.DeepEqual(kn[i], mn[i]) && shown < 5 {
 			shown++
-			t.Errorf("object %d differs:\n nft:  %s\n ours: %s", i, jTextFast(kn[i]), jTextFast(mn[i]))
+			t.Errorf("object %d differs:\n nft:  %s\n ours: %s", i, nftlang.Compact(kn[i]), nftlang.Compact(mn[i]))
 		}
 	}
 	// compiled: the same rules, the same verdicts

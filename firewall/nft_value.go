@@ -74,3 +74,25 @@ func jNumberText(v any) (string, bool) {
 	}
 	return "", false
 }
+
+// atomStrings flattens a value that may be a list or an OR of names.
+func atomStrings(v any) []string {
+	if s, ok := jStr(v); ok {
+		return []string{s}
+	}
+	if n, ok := jNumberText(v); ok {
+		return []string{n}
+	}
+	list := jList(v)
+	if list == nil {
+		list = jList(jObj(v)["|"])
+	}
+	if list != nil {
+		var out []string
+		for _, e := range list {
+			out = append(out, atomStrings(e)...)
+		}
+		return out
+	}
+	return []string{jText(v)}
+}

@@ -12,14 +12,6 @@ import (
 	"strings"
 )
 
-// Route is one route of the host's main routing table: packets to Prefix
-// leave by Iface ("" for a route that sends nowhere: blackhole,
-// unreachable, prohibit).
-type Route struct {
-	Prefix netip.Prefix
-	Iface  string
-}
-
 // ParseProcRoutes reads /proc/net/route (IPv4: Iface, Destination,
 // Gateway, Flags, ..., Mask, in little-endian hex).
 func ParseProcRoutes(r io.Reader) ([]Route, error) {
@@ -96,14 +88,6 @@ func ParseProcIPv6Routes(r io.Reader) ([]Route, error) {
 		out = append(out, Route{netip.PrefixFrom(netip.AddrFrom16([16]byte(b)), int(plen)).Masked(), iface})
 	}
 	return out, sc.Err()
-}
-
-// rpf is a reverse-path check: nft "fib saddr [. iif] oif missing" and
-// iptables "-m rpfilter [--loose] [--invert]".
-type rpf struct {
-	loose   bool // any route back will do, not only one out of the input interface
-	failing bool // the match holds for packets that fail the check
-	why     string
 }
 
 // routeTable answers reverse-path checks from the host's routes.

@@ -1,4 +1,15 @@
-package firewall
+// Package nftlang reads nft's own language (the text of `nft list
+// ruleset`, or an /etc/nftables.conf) into the very tree `nft -j list
+// ruleset` would print for it: the decoded libnftables JSON array, made
+// of map[string]any, []any, string, json.Number, bool and nil. It
+// builds nothing else; the firewall package compiles that tree with the
+// same front end that reads nft's JSON, so one compiler reads both.
+//
+// It knows a part of the language only: every construct it does not
+// know, and every input where it cannot be sure the kernel would take
+// what it took, ends in an error that wraps ErrUnsupported (at file:line),
+// and the caller hands the text to nft itself instead. It never guesses.
+package nftlang
 
 import (
 	"bytes"
@@ -12,88 +23,45 @@ import (
 	"unicode/utf8"
 )
 
-// A reader of nft's own language (the text of `nft list ruleset`, or an
-// /etc/nftables.conf) that builds the very tree `nft -j list ruleset`
-// would print for it, so that the one nft compiler reads both. It knows
-// a part of the language only: every construct it does not know, and
-// every input where it cannot be sure the kernel would take what it
-// took, ends in ErrNftTextUnsupported, and the caller loads the text
-// with nft itself instead (LoadNftText). It never guesses.
-
-// ErrNftTextUnsupported: the text uses something this reader does not
+// ErrUnsupported: the text uses something this reader does not
 // handle; nft itself must read it.
-var ErrNftTextUnsupported = errors.New("nft text construct not handled by the built-in reader")
+var ErrUnsupported = errors.New("nft text construct not handled by the built-in reader")
 
-// nftTextError is an error of the built-in reader, at file:line.
-type nftTextError struct {
+// textError is an error of the reader, at file:line.
+type textError struct {
 	file string
 	line int
 	msg  string
 }
 
-func (e *nftTextError) Error() string {
+func (e *textError) Error() string {
 	return fmt.Sprintf("%s:%d: %s", e.file, e.line, e.msg)
 }
 
-func (e *nftTextError) Unwrap() error { return ErrNftTextUnsupported }
+func (e *textError) Unwrap() error { return ErrUnsupported }
 
-// NftTextFiles reads the files an nft text includes.
-type NftTextFiles interface {
+// Files reads the files an nft text includes.
+type Files interface {
 	ReadFile(path string) ([]byte, error)
 	Glob(pattern string) ([]string, error)
 }
 
-// nftIncludeDir is where nft looks for an include's relative path.
-const nftIncludeDir = "/etc"
+// includeDir is where nft looks for an include's relative path.
+const includeDir = "/etc"
 
-type osNftFiles struct{}
+type osFiles struct{}
 
-func (osNftFiles) ReadFile(p string) ([]byte, error)     { return os.ReadFile(p) }
-func (osNftFiles) Glob(pattern string) ([]string, error) { return filepath.Glob(pattern) }
+func (osFiles) ReadFile(p string) ([]byte, error)     { return os.ReadFile(p) }
+func (osFiles) Glob(pattern string) ([]string, error) { return filepath.Glob(pattern) }
 
-// ParseNftText reads nft text into a ruleset without running nft. name is
+// Tree is the text as the decoded `nft -j list ruleset` array. name is
 // the file's path (includes are found relative to its directory) or a
-// label such as "stdin". The error wraps ErrNftTextUnsupported when the
-// text must be read by nft instead.
-func ParseNftText(text []byte, name string, files NftTextFiles) (*NftRuleset, error) {
-	doc, err := nftTextTree(text, name, files)
-	if err != nil {
-		return nil, err
-	}
-	// the tree is what decoding nft -j output gives: build from it
-	// directly, with the JSON front end's own checks
-	objs := make([]map[string]any, len(doc))
-	for i, o := range doc {
-		m, ok := o.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("%s: object %d of the reading is not an object", name, i)
-		}
-		objs[i] = m
-	}
-	n, err := nftFromDoc(objs, name)
-	if err != nil {
-		return nil, err
-	}
-	n.positions = true
-	return n, nil
-}
-
-// nftTextJSON is the text as `nft -j list ruleset` output.
-func nftTextJSON(text []byte, name string, files NftTextFiles) ([]byte, error) {
-	doc, err := nftTextTree(text, name, files)
-	if err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	b.Grow(len(text) * 4)
-	writeJSONValue(&b, map[string]any{"nftables": doc})
-	return b.Bytes(), nil
-}
-
-// nftTextTree is the text as the decoded `nft -j list ruleset` array.
-func nftTextTree(text []byte, name string, files NftTextFiles) ([]any, error) {
+// label such as "stdin"; files reads includes (nil: the host's files).
+// The error wraps ErrUnsupported when the text must be read by nft
+// instead.
+func Tree(text []byte, name string, files Files) ([]any, error) {
 	if files == nil {
-		files = osNftFiles{}
+		files = osFiles{}
 	}
 	p := &ntParser{files: files, defines: map[string][]ntok{}, sels: map[[2]string]map[string]any{}}
 	toks, err := p.lexFile(text, name, 0)
@@ -108,6 +76,18 @@ func nftTextTree(text []byte, name string, files NftTextFiles) ([]any, error) {
 		return nil, err
 	}
 	return p.emit(), nil
+}
+
+// JSON is the text as `nft -j list ruleset` prints it.
+func JSON(text []byte, name string, files Files) ([]byte, error) {
+	doc, err := Tree(text, name, files)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.Grow(len(text) * 4)
+	WriteJSON(&b, map[string]any{"nftables": doc})
+	return b.Bytes(), nil
 }
 
 // token kinds
@@ -128,7 +108,7 @@ type ntok struct {
 }
 
 type ntParser struct {
-	files   NftTextFiles
+	files   Files
 	names   []string // files read, by index
 	defines map[string][]ntok
 	toks    []ntok
@@ -143,17 +123,17 @@ type ntParser struct {
 }
 
 func (p *ntParser) errAt(t ntok, format string, args ...any) error {
-	return &nftTextError{file: p.names[t.file], line: int(t.line), msg: fmt.Sprintf(format, args...)}
+	return &textError{file: p.names[t.file], line: int(t.line), msg: fmt.Sprintf(format, args...)}
 }
 
 // lexFile splits one file into tokens, splicing in the files it includes
 // and expanding defines as they come.
 func (p *ntParser) lexFile(text []byte, name string, nest int) ([]ntok, error) {
 	if nest > 16 {
-		return nil, &nftTextError{file: name, line: 1, msg: "includes nested too deep"}
+		return nil, &textError{file: name, line: 1, msg: "includes nested too deep"}
 	}
 	if !utf8.Valid(text) || bytes.IndexByte(text, 0) >= 0 {
-		return nil, &nftTextError{file: name, line: 1, msg: "not UTF-8 text"}
+		return nil, &textError{file: name, line: 1, msg: "not UTF-8 text"}
 	}
 	fi := int32(len(p.names))
 	p.names = append(p.names, name)
@@ -182,12 +162,12 @@ func (p *ntParser) lexFile(text []byte, name string, nest int) ([]ntok, error) {
 			}
 			if i == len(s) {
 				// nft refuses a comment that the input's end cuts off
-				return nil, &nftTextError{file: name, line: int(line), msg: "comment without a line end"}
+				return nil, &textError{file: name, line: int(line), msg: "comment without a line end"}
 			}
 		case c == '"':
 			j := strings.IndexByte(s[i+1:], '"')
 			if j < 0 || strings.IndexByte(s[i+1:i+1+j], '\n') >= 0 {
-				return nil, &nftTextError{file: name, line: int(line), msg: "unterminated string"}
+				return nil, &textError{file: name, line: int(line), msg: "unterminated string"}
 			}
 			emit(tkString, s[i+1:i+1+j])
 			i += j + 2
@@ -203,7 +183,7 @@ func (p *ntParser) lexFile(text []byte, name string, nest int) ([]ntok, error) {
 			switch op {
 			case "==", "!=", "<", ">", "<=", ">=", "=":
 			default:
-				return nil, &nftTextError{file: name, line: int(line), msg: "operator " + op + " not handled"}
+				return nil, &textError{file: name, line: int(line), msg: "operator " + op + " not handled"}
 			}
 			emit(tkOp, op)
 			i = j
@@ -211,7 +191,7 @@ func (p *ntParser) lexFile(text []byte, name string, nest int) ([]ntok, error) {
 			j := i
 			for j < len(s) && strings.IndexByte(" \t\r\n#\"{};,()|&!=<>", s[j]) < 0 {
 				if s[j] == '\\' {
-					return nil, &nftTextError{file: name, line: int(line), msg: "backslash not handled"}
+					return nil, &textError{file: name, line: int(line), msg: "backslash not handled"}
 				}
 				j++
 			}
@@ -338,7 +318,7 @@ func (p *ntParser) include(t ntok, from string, nest int) ([]ntok, error) {
 	case strings.HasPrefix(path, "./") || strings.HasPrefix(path, "../"):
 		return nil, p.errAt(t, "include %q relative to the directory nft runs in not handled", path)
 	default:
-		path = filepath.Join(nftIncludeDir, path)
+		path = filepath.Join(includeDir, path)
 	}
 	var paths []string
 	if strings.ContainsAny(path, "*?[") {
@@ -542,6 +522,23 @@ func (p *ntParser) skipNL() {
 	}
 }
 
+// inBlock skips the blank lines and semicolons between the statements
+// of a { } block; false once it has read the block's closing brace.
+func (p *ntParser) inBlock() bool {
+	for {
+		p.skipNL()
+		if !p.isPunct(";") {
+			break
+		}
+		p.next()
+	}
+	if p.isPunct("}") {
+		p.next()
+		return false
+	}
+	return true
+}
+
 // endStmt ends a statement: a line end or ';'; '}' or the input's end
 // only where allowed.
 func (p *ntParser) endStmt(closeOK bool) error {
@@ -645,13 +642,7 @@ func (p *ntParser) tableCmd(kw ntok, create bool) error {
 	}
 	p.next()
 	for {
-		p.skipNL()
-		if p.isPunct(";") {
-			p.next()
-			continue
-		}
-		if p.isPunct("}") {
-			p.next()
+		if !p.inBlock() {
 			return nil
 		}
 		w, err := p.word()
@@ -835,13 +826,7 @@ func (p *ntParser) chainDecl(tb *ntTable, n ntok, create bool) error {
 	}
 	p.next()
 	for {
-		p.skipNL()
-		if p.isPunct(";") {
-			p.next()
-			continue
-		}
-		if p.isPunct("}") {
-			p.next()
+		if !p.inBlock() {
 			return nil
 		}
 		t := p.peek()

@@ -444,3 +444,10 @@ const bigSet = 64
 // minBatch is the run length from which consecutive rules are swept
 // together instead of one set operation per rule.
 var minBatch = 4
+
+// marksSet: c, or a chain it reaches, sets a mark.
+func marksSet(c *cchain) bool {
+	found := false
+	visitRules([]*cchain{c}, func(_ *cchain, cr *crule) { found = found || cr.r.m.x.markSet != nil })
+	return found
+}

@@ -142,14 +142,7 @@ func (c *ruleCompiler) run() error {
 			if err != nil {
 				return err
 			}
-			if neg || n {
-				set = set.complement()
-			}
-			if opt == "-s" || opt == "--source" || opt == "--src" {
-				c.addSrc(set)
-			} else {
-				c.addDst(set)
-			}
+			c.m.andAddrs(set, neg || n, opt == "-s" || opt == "--source" || opt == "--src", (*matchSet).andDst)
 		case "-i", "--in-interface", "-o", "--out-interface":
 			v, n, err := c.value(opt)
 			if err != nil {
@@ -381,10 +374,6 @@ func cNumber(s string) (uint64, bool) {
 	n, err := strconv.ParseUint(s, base, 32)
 	return n, err == nil
 }
-
-func (c *ruleCompiler) addSrc(s addrSet) { c.m.andSrc(s) }
-
-func (c *ruleCompiler) addDst(s addrSet) { c.m.andDst(s) }
 
 func (c *ruleCompiler) addRuntime(reason string) {
 	for _, r := range c.m.x.runtime {
@@ -629,14 +618,7 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 		if err != nil {
 			return err
 		}
-		if neg || n {
-			set = set.complement()
-		}
-		if opt == "--ctorigsrc" {
-			c.m.andSrc(set)
-		} else {
-			c.m.andOrigDst(set)
-		}
+		c.m.andAddrs(set, neg || n, opt == "--ctorigsrc", (*matchSet).andOrigDst)
 	case "--ctorigsrcport", "--ctorigdstport":
 		v, n, err := c.value(opt)
 		if err != nil {
@@ -711,14 +693,7 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 		if err != nil {
 			return err
 		}
-		if neg || n {
-			set = set.complement()
-		}
-		if opt == "--src-range" {
-			c.addSrc(set)
-		} else {
-			c.addDst(set)
-		}
+		c.m.andAddrs(set, neg || n, opt == "--src-range", (*matchSet).andDst)
 	case "--pkt-type":
 		v, n, err := c.value(opt)
 		if err != nil {
@@ -786,4 +761,10 @@ func parseRange(s string, fam Family) (addrSet, error) {
 		return addrSet{}, fmt.Errorf("bad address range %q", s)
 	}
 	return rangeSet(fam, a.Addr(), b.Addr()), nil
+}
+
+// token is one word of a rule; quoted words are never options.
+type token struct {
+	s      string
+	quoted bool
 }

@@ -1,4 +1,4 @@
-package firewall
+package nftlang
 
 import (
 	"slices"
@@ -164,12 +164,12 @@ func (p *ntParser) metaSel(k string) ntSel {
 
 // fibHooks: where the kernel allows a fib lookup.
 func fibHooks(e any) []string {
-	f := jObj(jObj(e)["fib"])
-	flags := atomStrings(f["flags"])
-	if f["result"] != "type" || slices.Contains(flags, "iif") {
+	f := obj(obj(e)["fib"])
+	flags, _ := f["flags"].([]any) // the reader's own: a list of names
+	if f["result"] != "type" || slices.Contains(flags, any("iif")) {
 		return []string{"prerouting", "input", "forward"}
 	}
-	if slices.Contains(flags, "oif") {
+	if slices.Contains(flags, any("oif")) {
 		return []string{"output", "postrouting", "forward"}
 	}
 	return []string{"prerouting", "input", "forward", "output", "postrouting"}
@@ -236,16 +236,16 @@ func (p *ntParser) restrict(c *ntChain, t ntok, what string, nat bool, hooks ...
 }
 
 func isSingleMatch(e any, key string) (string, bool) {
-	m := jObj(jObj(e)["match"])
+	m := obj(obj(e)["match"])
 	if m == nil || m["op"] != "==" {
 		return "", false
 	}
-	l := jObj(m["left"])
+	l := obj(m["left"])
 	var k string
-	if x := jObj(l["meta"]); x != nil {
-		k = "meta " + jField(x, "key")
-	} else if x := jObj(l["payload"]); x != nil {
-		k = jField(x, "protocol") + " " + jField(x, "field")
+	if x := obj(l["meta"]); x != nil {
+		k = "meta " + str(x, "key")
+	} else if x := obj(l["payload"]); x != nil {
+		k = str(x, "protocol") + " " + str(x, "field")
 	}
 	if k != key {
 		return "", false
@@ -284,8 +284,8 @@ func (p *ntParser) statement(tb *ntTable, c *ntChain, r *ntRule) ([]any, bool, e
 				if v, ok := isSingleMatch(e, "meta l4proto"); ok && v == "tcp" {
 					hasTCP = true
 				}
-				if m := jObj(jObj(e)["match"]); m != nil {
-					if pl := jObj(jObj(m["left"])["payload"]); pl != nil && pl["protocol"] == "tcp" && m["op"] != "!=" {
+				if m := obj(obj(e)["match"]); m != nil {
+					if pl := obj(obj(m["left"])["payload"]); pl != nil && pl["protocol"] == "tcp" && m["op"] != "!=" {
 						hasTCP = true
 					}
 				}
@@ -599,7 +599,7 @@ func (p *ntParser) selectorStmt(tb *ntTable, c *ntChain, r *ntRule) ([]any, bool
 	if err != nil {
 		return nil, false, err
 	}
-	if jObj(sel.expr)["fib"] != nil {
+	if obj(sel.expr)["fib"] != nil {
 		p.restrict(c, start, "fib", false, fibHooks(sel.expr)...)
 	}
 	if p.isWord("vmap") {
@@ -682,7 +682,7 @@ func (p *ntParser) selectorStmt(tb *ntTable, c *ntChain, r *ntRule) ([]any, bool
 		if op == "" {
 			op = "=="
 		}
-		if _, isSet := jObj(right)["set"]; !isSet && bitmaskType[sel.ty] {
+		if _, isSet := obj(right)["set"]; !isSet && bitmaskType[sel.ty] {
 			return nil, false, p.errAt(start, "a one-element set of %s not handled", sel.ty)
 		}
 	case p.peek().kind == tkWord && strings.HasPrefix(p.peek().s, "@"):
@@ -884,7 +884,7 @@ func (p *ntParser) noOverlap(es []*ntElem, sel ntSel, t ntok) error {
 	seen := map[string]bool{}
 	var ivals []*ntElem
 	for _, e := range es {
-		k := jTextFast(e.key())
+		k := Compact(e.key())
 		if seen[k] {
 			return p.errAt(e.tok, "a key named twice")
 		}

@@ -1,4 +1,4 @@
-package firewall
+package nftlang
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/fwaudit/fwaudit/firewall/services"
 )
 
 // Values of nft text, typed by what they are compared with, and the
@@ -200,7 +202,7 @@ func (p *ntParser) value(ty string, t ntok) (ntVal, error) {
 			if n, ok := numberWord(x, 65535); ok {
 				return n, true
 			}
-			if n, ok := services[x]; ok && x == strings.ToLower(x) {
+			if n, ok := services.Port(x); ok && x == strings.ToLower(x) {
 				return uint64(n), true
 			}
 			return 0, false
@@ -584,13 +586,7 @@ func (p *ntParser) setDecl(tb *ntTable, n ntok, isMap, create bool) error {
 	var pendingElems *ntok
 	autoMerge, mergeFirst := false, false
 	for {
-		p.skipNL()
-		if p.isPunct(";") {
-			p.next()
-			continue
-		}
-		if p.isPunct("}") {
-			p.next()
+		if !p.inBlock() {
 			break
 		}
 		w, err := p.word()
@@ -777,10 +773,10 @@ func (p *ntParser) addElems(tb *ntTable, s *ntSet, autoMerge bool) error {
 		return nil
 	}
 	for _, old := range s.plain {
-		seen[jTextFast(old.key())] = true
+		seen[Compact(old.key())] = true
 	}
 	for _, e := range es {
-		k := jTextFast(e.key())
+		k := Compact(e.key())
 		if seen[k] {
 			return p.errAt(e.tok, "element listed twice")
 		}
@@ -790,15 +786,29 @@ func (p *ntParser) addElems(tb *ntTable, s *ntSet, autoMerge bool) error {
 	return nil
 }
 
-func jTextFast(v any) string {
+// obj is v as an object (nil when it is not one).
+func obj(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+// str is the string field k of object m.
+func str(m map[string]any, k string) string {
+	s, _ := m[k].(string)
+	return s
+}
+
+// Compact is a tree's value (maps, lists, strings, json.Number, bool,
+// nil) as compact JSON; object keys in any order.
+func Compact(v any) string {
 	var b bytes.Buffer
-	writeJSONValue(&b, v)
+	WriteJSON(&b, v)
 	return b.String()
 }
 
-// writeJSONValue writes a decoded JSON value (maps, lists, strings,
-// json.Number, bool, nil) as JSON; object keys in any order.
-func writeJSONValue(b *bytes.Buffer, v any) {
+// WriteJSON writes a tree's value (maps, lists, strings, json.Number,
+// bool, nil) as JSON; object keys in any order.
+func WriteJSON(b *bytes.Buffer, v any) {
 	switch x := v.(type) {
 	case nil:
 		b.WriteString("null")
@@ -818,7 +828,7 @@ func writeJSONValue(b *bytes.Buffer, v any) {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			writeJSONValue(b, e)
+			WriteJSON(b, e)
 		}
 		b.WriteByte(']')
 	case map[string]any:
@@ -831,7 +841,7 @@ func writeJSONValue(b *bytes.Buffer, v any) {
 			first = false
 			writeJSONString(b, k)
 			b.WriteByte(':')
-			writeJSONValue(b, e)
+			WriteJSON(b, e)
 		}
 		b.WriteByte('}')
 	default:
