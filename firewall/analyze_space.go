@@ -184,11 +184,18 @@ type setPass struct {
 	cl      spaceClasses
 	parts   map[*crule]*rulePart
 	reached map[*crule]bool
-	// work counts box operations; past AnalysisWork the pass stops and cut
+	// work counts box operations; past AnalysisWork (at boxOpCost each)
+	// the pass stops and cut
 	// names the rule it was at
 	work int
 	cut  *crule
 }
+
+// boxOpCost is what one box operation counts for against AnalysisWork,
+// in rules walked: about their ratio in time (a box operation is some
+// microseconds, a rule walked some tens of nanoseconds), so that the bound
+// stops the set pass after about as many seconds as the witness walks.
+const boxOpCost = 20
 
 // spaceable reports whether the set pass models the input path of e: one
 // filter chain on the input hook decides, every other chain on the way has
@@ -622,7 +629,7 @@ func (sp *setPass) walk(c *cchain, r region, depth int) region {
 			break
 		}
 		cr := &c.rules[i]
-		if sp.work >= AnalysisWork {
+		if sp.work*boxOpCost >= AnalysisWork {
 			sp.cut = cr
 			return ret
 		}
