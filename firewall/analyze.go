@@ -138,6 +138,11 @@ func shadowed(rs *Ruleset) []Issue {
 		a.scope += len(c.rules)
 	}
 	dims := a.dimensions()
+	sp, byPass := spacePass(e, dims)
+	if byPass {
+		a.reached = sp.reached
+		a.cut = sp.cut
+	}
 	var out []Issue
 	for _, c := range chains {
 		cv := &cover{fam: a.e.fam}
@@ -173,6 +178,20 @@ func shadowed(rs *Ruleset) []Issue {
 			}
 			if a.cut != nil {
 				continue // out of budget: only the proofs above
+			}
+			if byPass {
+				if !sp.active(cr) {
+					continue
+				}
+				// no packet of any class reaches it. Reported where
+				// witnesses trying every class could show it, as they did
+				// before the set pass: where they could not (too many
+				// classes), the rule is left unjudged, so the answers stay
+				// the ones they were
+				if ws, exact := a.witnesses(cr, dims); exact {
+					out = append(out, Issue{Kind: "shadowed", Rule: cr.r, By: a.by(c, i, ws)})
+				}
+				continue
 			}
 			ws, exact := a.witnesses(cr, dims)
 			if !exact {

@@ -1,0 +1,701 @@
+package firewall
+
+import (
+	"encoding/binary"
+	"slices"
+)
+
+// The set pass of the rule analysis: the chains judged are walked once per
+// place they are entered, carrying the packets still unmatched as a set
+// (a union of boxes over the dimensions the rules tell packets apart by),
+// and a rule is reached when the packets that come to it meet its
+// matches. Where the witnesses tried every class of packet, this is what
+// they find; it costs a pass per chain instead of a walk of every chain
+// per class.
+
+// The small dimensions of a box, each a set of classes (bit k: class k).
+const (
+	dimProto = iota
+	dimIn
+	dimState
+	dimDst
+	dimFlags
+	dimICMP
+	nDims
+)
+
+// maxClasses is the most classes a small dimension may have (one word).
+const maxClasses = 64
+
+// spaceClasses are the classes of each small dimension: the values the
+// witnesses take, and each rule's own.
+type spaceClasses struct {
+	protos []int
+	ifaces []string
+	states []uint8
+	dsts   []dstClass
+	flags  []uint8
+	icmp   [][2]int // type, code
+	all    [nDims]uint64
+}
+
+// portSet is a sorted list of disjoint port ranges.
+type portSet []PortRange
+
+var allPorts = portSet{{0, 65535}}
+
+func (s portSet) intersect(t portSet) portSet {
+	var out portSet
+	i, j := 0, 0
+	for i < len(s) && j < len(t) {
+		lo, hi := max(s[i].Lo, t[j].Lo), min(s[i].Hi, t[j].Hi)
+		if lo <= hi {
+			out = append(out, PortRange{lo, hi})
+		}
+		if s[i].Hi < t[j].Hi {
+			i++
+		} else {
+			j++
+		}
+	}
+	return out
+}
+
+func (s portSet) overlaps(t portSet) bool {
+	i, j := 0, 0
+	for i < len(s) && j < len(t) {
+		if max(s[i].Lo, t[j].Lo) <= min(s[i].Hi, t[j].Hi) {
+			return true
+		}
+		if s[i].Hi < t[j].Hi {
+			i++
+		} else {
+			j++
+		}
+	}
+	return false
+}
+
+func (s portSet) complement() portSet {
+	var out portSet
+	next := 0
+	for _, r := range s {
+		if int(r.Lo) > next {
+			out = append(out, PortRange{uint16(next), r.Lo - 1})
+		}
+		next = int(r.Hi) + 1
+	}
+	if next <= 65535 {
+		out = append(out, PortRange{uint16(next), 65535})
+	}
+	return out
+}
+
+func (s portSet) subtract(t portSet) portSet { return s.intersect(t.complement()) }
+
+func (s portSet) isAll() bool { return len(s) == 1 && s[0] == allPorts[0] }
+
+// normPorts sorts and merges ranges into a portSet.
+func normPorts(rs []PortRange) portSet {
+	rs = slices.Clone(rs)
+	slices.SortFunc(rs, func(a, b PortRange) int { return int(a.Lo) - int(b.Lo) })
+	var out portSet
+	for _, r := range rs {
+		if n := len(out); n > 0 && int(r.Lo) <= int(out[n-1].Hi)+1 {
+			out[n-1].Hi = max(out[n-1].Hi, r.Hi)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// box is the packets with a class of each small dimension in m, ports in
+// dport and sport, and a source in src.
+type box struct {
+	m            [nDims]uint64
+	dport, sport portSet
+	src          addrSet
+}
+
+// othersMeet: a and b share packets but for the source.
+func (a *box) othersMeet(b *box) bool {
+	for d := range a.m {
+		if a.m[d]&b.m[d] == 0 {
+			return false
+		}
+	}
+	return a.dport.overlaps(b.dport) && a.sport.overlaps(b.sport)
+}
+
+// region is a set of packets: the union of its boxes, less the sources in
+// gone (taken by rules that match on the source alone; kept apart so that
+// such a rule costs one union, not one subtraction per box).
+type region struct {
+	boxes []box
+	gone  goneSet
+	// merged is the number of boxes after the last merge
+	merged int
+}
+
+// merge joins the boxes of r that differ in their sources only (the
+// pieces of a split that a jump's return brings back, say), so that the
+// boxes stay about as many as the classes and ports rules name.
+func (sp *setPass) merge(r *region) {
+	at := make(map[string]int, len(r.boxes))
+	out := r.boxes[:0]
+	var key []byte
+	for _, b := range r.boxes {
+		sp.work++
+		key = key[:0]
+		for _, w := range b.m {
+			key = binary.LittleEndian.AppendUint64(key, w)
+		}
+		for _, ps := range []portSet{b.dport, b.sport} {
+			for _, x := range ps {
+				key = binary.LittleEndian.AppendUint16(key, x.Lo)
+				key = binary.LittleEndian.AppendUint16(key, x.Hi)
+			}
+			key = append(key, 0xff, 0xff, 0, 0)
+		}
+		if k, ok := at[string(key)]; ok {
+			out[k].src = out[k].src.union(b.src)
+			continue
+		}
+		at[string(key)] = len(out)
+		out = append(out, b)
+	}
+	r.boxes = out
+	r.merged = len(out)
+}
+
+// rulePart is a rule's match as boxes (one, or two for a port match on
+// either port), the source set apart; maybe: it depends on runtime state.
+type rulePart struct {
+	boxes  []box
+	src    addrSet
+	maybe  bool
+	srcAll bool // the boxes hold every class and port: a match on the source alone
+}
+
+// setPass walks the chains judged with sets of packets.
+type setPass struct {
+	fam     Family
+	cl      spaceClasses
+	parts   map[*crule]*rulePart
+	reached map[*crule]bool
+	// work counts box operations; past AnalysisWork (at boxOpCost each)
+	// the pass stops and cut
+	// names the rule it was at
+	work int
+	cut  *crule
+}
+
+// boxOpCost is what one box operation counts for against AnalysisWork,
+// in rules walked: about their ratio in time (a box operation is some
+// microseconds, a rule walked some tens of nanoseconds), so that the bound
+// stops the set pass after about as many seconds as the witness walks.
+const boxOpCost = 20
+
+// spaceable reports whether the set pass models the input path of e: one
+// filter chain on the input hook decides, every other chain on the way has
+// no rules and accepts, and no rule in the chains judged sets a mark, is
+// a reverse-path check, a NAT or a NOTRACK (rules that change the packet
+// or its later matches are left to the witness walks).
+func spaceable(e *Evaluator) (*cchain, bool) {
+	var root *cchain
+	for _, c := range e.paths[0].input() {
+		if c.passThrough() {
+			continue
+		}
+		if root != nil || !c.isFinal() {
+			return nil, false
+		}
+		root = c
+	}
+	if root == nil {
+		return nil, false
+	}
+	ok := true
+	visitRules([]*cchain{root}, func(_ *cchain, cr *crule) {
+		x := cr.r.m.x
+		if x.markSet != nil || x.rpf != nil || cr.act == actNAT || isNotrack(cr.r) || x.nat != nil {
+			ok = false
+		}
+	})
+	return root, ok
+}
+
+// classesFor lists the classes of each small dimension: those of d (the
+// witnesses' values) and each rule's own first value, as the witnesses
+// fix it. ok is false when a dimension has more than maxClasses.
+func classesFor(e *Evaluator, d dims) (cl spaceClasses, ok bool) {
+	cl.protos = slices.Clone(d.protos)
+	cl.ifaces = slices.Clone(d.ifaces)
+	cl.states = slices.Clone(d.states)
+	cl.dsts = slices.Clone(d.dsts)
+	cl.flags = slices.Clone(d.flags)
+	for _, t := range d.icmp {
+		cl.icmp = append(cl.icmp, [2]int{t, 0})
+	}
+	addIface := func(n string) {
+		if !slices.Contains(cl.ifaces, n) {
+			cl.ifaces = append(cl.ifaces, n)
+		}
+	}
+	e.reachable(func(_ *cchain, cr *crule) {
+		m := &cr.r.m
+		if m.in.set && !m.in.neg {
+			if m.in.wild {
+				addIface(m.in.name + "\x7f")
+			} else {
+				addIface(m.in.name)
+			}
+		}
+		for _, dd := range []struct {
+			has bool
+			set addrSet
+		}{{m.x.hasDst, m.x.dst}, {m.x.hasOrigDst, m.x.origDst}} {
+			if dd.has {
+				if x, ok := dd.set.intersect(normalSpace(e.fam)).firstAddr(); ok && !slices.Contains(cl.dsts, dstClass{x, atLocal}) {
+					cl.dsts = append(cl.dsts, dstClass{x, atLocal})
+				}
+			}
+		}
+		for _, s := range m.x.states {
+			if !s.neg {
+				for b := uint8(1); b != 0; b <<= 1 {
+					if s.mask&b != 0 {
+						if !slices.Contains(cl.states, b) {
+							cl.states = append(cl.states, b)
+						}
+						break
+					}
+				}
+			}
+		}
+		for _, f := range m.x.flags {
+			if !f.neg && !slices.Contains(cl.flags, f.comp) {
+				cl.flags = append(cl.flags, f.comp)
+			}
+		}
+		for _, ic := range m.x.icmp {
+			if !ic.neg && ic.typ >= 0 {
+				if k := [2]int{ic.typ, ic.codeLo}; !slices.Contains(cl.icmp, k) {
+					cl.icmp = append(cl.icmp, k)
+				}
+			}
+		}
+	})
+	n := [nDims]int{len(cl.protos), len(cl.ifaces), len(cl.states), len(cl.dsts), len(cl.flags), len(cl.icmp)}
+	for d, k := range n {
+		if k > maxClasses || k == 0 {
+			return cl, false
+		}
+		cl.all[d] = mask64n(k)
+	}
+	return cl, true
+}
+
+func mask64n(k int) uint64 {
+	if k >= 64 {
+		return ^uint64(0)
+	}
+	return 1<<k - 1
+}
+
+// part is cr's match as boxes, or nil when it matches no packet of any
+// class.
+func (sp *setPass) part(cr *crule) *rulePart {
+	if p, ok := sp.parts[cr]; ok {
+		return p
+	}
+	p := sp.makePart(cr)
+	sp.parts[cr] = p
+	return p
+}
+
+func (sp *setPass) makePart(cr *crule) *rulePart {
+	m := &cr.r.m
+	x := m.x
+	cl := &sp.cl
+	if m.never || m.frag == 1 || !x.out.test("") {
+		return nil
+	}
+	var b box
+	for k, pr := range cl.protos {
+		ok := m.proto == -1 || (pr == int(m.proto)) != m.protoNeg
+		for _, pc := range x.protos {
+			ok = ok && pc.has(pr) != pc.neg
+		}
+		if len(x.ports) > 0 && !portProtos[pr] || (len(x.flags) > 0 || len(x.tcpOpts) > 0) && pr != 6 ||
+			len(x.icmp) > 0 && pr != 1 && pr != 58 {
+			ok = false
+		}
+		if ok {
+			b.m[dimProto] |= 1 << k
+		}
+	}
+	for k, n := range cl.ifaces {
+		ok := m.in.test(n)
+		for _, ic := range x.ifaces {
+			ok = ok && ic.test(n, "")
+		}
+		if ok {
+			b.m[dimIn] |= 1 << k
+		}
+	}
+	for k, s := range cl.states {
+		ok := true
+		for _, c := range x.states {
+			ok = ok && (s&c.mask != 0) != c.neg
+		}
+		if ok {
+			b.m[dimState] |= 1 << k
+		}
+	}
+	for k, dc := range cl.dsts {
+		ok := (!x.hasDst || x.dst.contains(dc.addr)) && (!x.hasOrigDst || x.origDst.contains(dc.addr))
+		for _, a := range x.addrtype {
+			ok = ok && (a.dst == 0 || (dc.typ&a.dst != 0) != a.dstNeg)
+		}
+		if ok {
+			b.m[dimDst] |= 1 << k
+		}
+	}
+	for k, fl := range cl.flags {
+		ok := true
+		for _, f := range x.flags {
+			hit := fl&f.mask == f.comp
+			if f.any {
+				hit = fl&f.mask != 0
+			}
+			ok = ok && hit != f.neg
+		}
+		for _, o := range x.tcpOpts {
+			ok = ok && o.test(fl)
+		}
+		if ok {
+			b.m[dimFlags] |= 1 << k
+		}
+	}
+	for k, tc := range cl.icmp {
+		ok := true
+		for _, ic := range x.icmp {
+			hit := (ic.typ == -1 || ic.typ == tc[0]) && tc[1] >= ic.codeLo && tc[1] <= ic.codeHi
+			if ic.set != nil {
+				t := tc[0]
+				hit = t >= 0 && t < 256 && ic.set[t/64]&(1<<(t%64)) != 0
+			}
+			ok = ok && hit != ic.neg
+		}
+		if ok {
+			b.m[dimICMP] |= 1 << k
+		}
+	}
+	for _, mm := range x.marks {
+		if !mm.test(0) {
+			return nil // no rule on the way sets a mark (spaceable)
+		}
+	}
+	for d := range b.m {
+		if b.m[d] == 0 {
+			return nil
+		}
+	}
+	b.dport, b.sport = allPorts, allPorts
+	var either []portSet
+	for _, pm := range x.ports {
+		s := normPorts(pm.ranges)
+		if pm.neg {
+			s = s.complement()
+		}
+		switch {
+		case pm.kind == portSrc:
+			b.sport = b.sport.intersect(s)
+		case pm.kind == portEither && !pm.neg:
+			either = append(either, s)
+		case pm.kind == portEither:
+			b.dport, b.sport = b.dport.intersect(s), b.sport.intersect(s)
+		default: // portDst, portOrigDst: no translation on the way (spaceable)
+			b.dport = b.dport.intersect(s)
+		}
+	}
+	boxes := []box{b}
+	for _, s := range either {
+		// the destination port in s, or (not) and the source port in s
+		var next []box
+		for _, o := range boxes {
+			d := o
+			d.dport = o.dport.intersect(s)
+			e := o
+			e.dport = o.dport.subtract(s)
+			e.sport = o.sport.intersect(s)
+			next = append(next, d, e)
+		}
+		boxes = next
+	}
+	var keep []box
+	for _, o := range boxes {
+		if len(o.dport) > 0 && len(o.sport) > 0 {
+			keep = append(keep, o)
+		}
+	}
+	if len(keep) == 0 {
+		return nil
+	}
+	p := &rulePart{boxes: keep, src: cr.src, maybe: len(x.runtime) > 0}
+	p.srcAll = len(keep) == 1 && keep[0].m == cl.all && keep[0].dport.isAll() && keep[0].sport.isAll()
+	return p
+}
+
+// meets reports whether some packet of r is in p: a box of r shares
+// classes and ports with one of p and a source of p that r still holds.
+func (sp *setPass) meets(r *region, p *rulePart) bool {
+	for i := range r.boxes {
+		a := &r.boxes[i]
+		for j := range p.boxes {
+			sp.work++
+			if a.othersMeet(&p.boxes[j]) && srcMeets(a.src, p.src, &r.gone) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// srcMeets: some address is in a and b and not in gone.
+func srcMeets(a, b addrSet, gone *goneSet) bool {
+	found := false
+	if len(a.r) > len(b.r) {
+		a, b = b, a
+	}
+	for _, x := range a.r {
+		lo, hi := b.span(x.lo, x.hi)
+		for k := lo; k < hi; k++ {
+			y := b.r[k]
+			r := rng{maxU128(x.lo, y.lo), minU128(x.hi, y.hi)}
+			if r.hi.less(r.lo) {
+				continue
+			}
+			if gone == nil || !gone.covers(r) {
+				found = true
+				return found
+			}
+		}
+	}
+	return found
+}
+
+func maxU128(a, b u128) u128 {
+	if a.less(b) {
+		return b
+	}
+	return a
+}
+
+func minU128(a, b u128) u128 {
+	if a.less(b) {
+		return a
+	}
+	return b
+}
+
+// take returns the packets of r that p matches (only when keep; less r's
+// gone, as their region's up) and, when cut, r less them.
+func (sp *setPass) take(r *region, p *rulePart, cut, keep bool) (matched region) {
+	if cut && p.srcAll && !keep {
+		r.gone.add(p.src)
+		return matched
+	}
+	matched.gone.up = &r.gone
+	// boxes p does not touch stay where they are; the pieces of the
+	// others go after them
+	kept := r.boxes[:0]
+	var added []box
+	for i := range r.boxes {
+		a := r.boxes[i]
+		sp.work++
+		touched := false
+		for j := range p.boxes {
+			if a.othersMeet(&p.boxes[j]) && a.src.overlaps(p.src) {
+				touched = true
+				break
+			}
+		}
+		if !touched {
+			if cut {
+				kept = append(kept, a)
+			}
+			continue
+		}
+		pieces := []box{a}
+		for j := range p.boxes {
+			var next []box
+			for _, o := range pieces {
+				sp.work++
+				in, out := splitBox(o, &p.boxes[j], p.src)
+				next = append(next, out...)
+				if in != nil && keep {
+					// its sources less r's gone: the walk they go to sees
+					// r's gone as its own up
+					matched.boxes = append(matched.boxes, *in)
+				}
+			}
+			pieces = next
+		}
+		if cut {
+			added = append(added, pieces...)
+		}
+	}
+	if cut {
+		r.boxes = append(kept, added...)
+	}
+	return matched
+}
+
+// splitBox divides a into the packets in b with a source in src (in) and
+// the rest (out, as disjoint boxes); in is nil when they share none.
+func splitBox(a box, b *box, src addrSet) (in *box, out []box) {
+	if !a.othersMeet(b) || !a.src.overlaps(src) {
+		return nil, []box{a}
+	}
+	cur := a
+	for d := range cur.m {
+		if rest := cur.m[d] &^ b.m[d]; rest != 0 {
+			o := cur
+			o.m[d] = rest
+			out = append(out, o)
+			cur.m[d] &= b.m[d]
+		}
+	}
+	if !b.dport.isAll() {
+		if rest := cur.dport.subtract(b.dport); len(rest) > 0 {
+			o := cur
+			o.dport = rest
+			out = append(out, o)
+		}
+		cur.dport = cur.dport.intersect(b.dport)
+	}
+	if !b.sport.isAll() {
+		if rest := cur.sport.subtract(b.sport); len(rest) > 0 {
+			o := cur
+			o.sport = rest
+			out = append(out, o)
+		}
+		cur.sport = cur.sport.intersect(b.sport)
+	}
+	if !src.isFull() {
+		if rest := cur.src.subtract(src); !rest.isEmpty() {
+			o := cur
+			o.src = rest
+			out = append(out, o)
+		}
+		cur.src = cur.src.intersect(src)
+	}
+	return &cur, out
+}
+
+// materialize applies the sources r's walk has lost (not those of the
+// chains that called it) to its boxes: they are then as the caller holds
+// its own.
+func (sp *setPass) materialize(r region) []box {
+	if len(r.gone.layers) == 0 {
+		return r.boxes
+	}
+	var out []box
+	for _, b := range r.boxes {
+		sp.work++
+		if s := r.gone.fromOwn(b.src); !s.isEmpty() {
+			b.src = s
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// walk passes r through chain c and returns what returns from it (for a
+// base chain: nothing). It marks every rule r reaches.
+func (sp *setPass) walk(c *cchain, r region, depth int) region {
+	var ret region
+	if depth >= maxDepth {
+		return ret // a loop: the walker stops there too
+	}
+	for i := 0; i < len(c.rules); i++ {
+		if sp.cut != nil {
+			return ret
+		}
+		if len(r.boxes) == 0 {
+			break
+		}
+		cr := &c.rules[i]
+		if sp.work*boxOpCost >= AnalysisWork {
+			sp.cut = cr
+			return ret
+		}
+		if k := sp.srcRun(c, i, &r); k > i {
+			i = k - 1
+			continue
+		}
+		p := sp.part(cr)
+		if len(r.boxes) > 2*r.merged+64 {
+			sp.merge(&r)
+		}
+		if p == nil || !sp.meets(&r, p) {
+			continue
+		}
+		sp.reached[cr] = true
+		if cr.act == actSkip {
+			continue
+		}
+		cut := !p.maybe && cr.act != actUnknown
+		switch cr.act {
+		case actAccept, actDrop:
+			if cut {
+				sp.take(&r, p, true, false)
+			}
+		case actReturn:
+			m := sp.take(&r, p, cut, true)
+			ret.boxes = append(ret.boxes, sp.materialize(region{boxes: m.boxes, gone: r.gone})...)
+		case actJump, actGoto:
+			m := sp.take(&r, p, cut, true)
+			back := sp.walk(cr.to, m, depth+1)
+			if !cut {
+				continue // what comes back is still in r
+			}
+			// what comes back is as this walk holds it (less its gone)
+			if cr.act == actJump {
+				r.boxes = append(r.boxes, back.boxes...)
+				sp.merge(&r)
+			} else {
+				// a goto: it returns to this chain's caller, which does
+				// not see this walk's gone
+				ret.boxes = append(ret.boxes, sp.materialize(region{boxes: back.boxes, gone: r.gone})...)
+			}
+		}
+	}
+	if !c.builtin {
+		ret.boxes = append(ret.boxes, sp.materialize(r)...)
+	}
+	return ret
+}
+
+// spacePass runs the set pass over root; ok is false where it does not
+// model the input path (spaceable) or a dimension has too many classes.
+func spacePass(e *Evaluator, d dims) (sp *setPass, ok bool) {
+	root, ok := spaceable(e)
+	if !ok {
+		return nil, false
+	}
+	cl, ok := classesFor(e, d)
+	if !ok {
+		return nil, false
+	}
+	sp = &setPass{fam: e.fam, cl: cl, parts: map[*crule]*rulePart{}, reached: map[*crule]bool{}}
+	all := box{m: cl.all, dport: allPorts, sport: allPorts, src: fullSet(e.fam)}
+	sp.walk(root, region{boxes: []box{all}}, 0)
+	return sp, true
+}
+
+// active: some packet of some class matches cr, the source aside.
+func (sp *setPass) active(cr *crule) bool { return sp.part(cr) != nil }
