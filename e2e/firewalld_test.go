@@ -52,13 +52,6 @@ var firewalldKnown = []struct{ pattern, why string }{
 	{"*/scan/tcp/80/ipv4/eth1/10.101.0.2", "item 2: a source zone hides an interface restriction"},
 	{"*/scan/udp/53/ipv4/eth1/10.101.0.2", "item 2: a source zone hides an interface restriction"},
 	{"*/scan/udp/53/ipv4/eth2/*", "item 2: a source zone hides an interface restriction"},
-	// forward-port 8022 to 22 without toaddr with the iptables backend
-	// (DNAT --to-destination :22, a port alone) is not followed: explain
-	// ends at the nat rule as a drop, tcp/22 is conditional, and suggest
-	// (rightly, for ssh admitted under conditions it cannot judge) refuses
-	// without --ssh-from. The nftables backend's redirect is followed.
-	{"iptables/explain/tcp/8022/ipv4/eth2/*", "item 3: a forward-port DNAT to a port alone is not followed"},
-	{"iptables/suggest/*/refused", "item 3: a forward-port DNAT to a port alone is not followed (tcp/22 conditional)"},
 	// The check's other half: a packet from 127.0.0.0/8 arriving on an
 	// outside interface. No rule drops it, so the report fails the check;
 	// the kernel drops such a martian source before any rule. Not probed

@@ -141,6 +141,7 @@ func (e *Evaluator) follow(pth *path, p pktCtx, src netip.Addr, tr *tracer) (uin
 	w := &walker{fam: e.fam, p: &p, rp: e.rp, tr: tr}
 	w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
 	w.nat.here = e.local.contains
+	w.nat.dstHere = len(e.host.Addrs) == 0 || e.local.contains(p.dst)
 	must, may := w.pipeline(pth, one)
 	last := tr.last
 	if replyChecked(&last, pth) && !may.isEmpty() {

@@ -160,7 +160,7 @@ func (e *Evaluator) translatedFrom(proto int, port uint16) ([]uint16, map[*crule
 		if n == nil || n.bad || !n.hasPort || n.ports != (PortRange{port, port}) {
 			continue
 		}
-		if _, _, ok := localTo(cr.r, netip.Addr{}, port, func(a netip.Addr) bool { return e.local.contains(a) }); !ok {
+		if _, _, ok := localTo(cr.r, netip.Addr{}, port, func(a netip.Addr) bool { return e.local.contains(a) }, true); !ok {
 			continue
 		}
 		origin, named := uint16(0), false

@@ -88,9 +88,11 @@ func splitHostPort(s string) (host, port string) {
 // REDIRECT; nft's redirect statement is the same translation, nft(8), NAT
 // STATEMENTS), taken here as the address the packet came to, which a
 // wildcard socket receives alike; DNAT to a loopback address or to one of
-// the host's (local). Without --to-ports the port is unchanged; a port
+// the host's (local), or to a port alone, which keeps the address and so
+// stays on this host when the packet was sent to it (dstHere).
+// Without --to-ports the port is unchanged; a port
 // range is not followed (ok false), nor a target not understood.
-func localTo(r *Rule, dst netip.Addr, dport uint16, local func(netip.Addr) bool) (netip.Addr, uint16, bool) {
+func localTo(r *Rule, dst netip.Addr, dport uint16, local func(netip.Addr) bool, dstHere bool) (netip.Addr, uint16, bool) {
 	n := r.m.x.nat
 	if n == nil || n.bad {
 		return netip.Addr{}, 0, false
@@ -99,7 +101,16 @@ func localTo(r *Rule, dst netip.Addr, dport uint16, local func(netip.Addr) bool)
 	switch r.Target {
 	case "REDIRECT":
 	case "DNAT":
-		if !n.addr.IsValid() || !(n.addr.IsLoopback() || local(n.addr)) {
+		if !n.addr.IsValid() {
+			// a port alone (--to-destination :22, nft "dnat to :22"):
+			// the kernel maps no address (no NF_NAT_RANGE_MAP_IPS), so
+			// the packet keeps its destination, on this host when it was
+			if !n.hasPort || !dstHere {
+				return netip.Addr{}, 0, false
+			}
+			break
+		}
+		if !(n.addr.IsLoopback() || local(n.addr)) {
 			return netip.Addr{}, 0, false
 		}
 		to = n.addr

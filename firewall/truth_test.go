@@ -183,3 +183,46 @@ func TestTruthTCPOption(t *testing.T) {
 		})
 	}
 }
+
+// TestTruthDNATPortAlone: firewalld's iptables backend writes a
+// forward-port without an address as "-j DNAT --to-destination :22"; the
+// kernel maps no address, so a connection to 8022 reaches the socket on
+// 22 at the address it was sent to, and the DNAT state lets it in. A port
+// alone on a packet that is not for this host is not followed here.
+func TestTruthDNATPortAlone(t *testing.T) {
+	const rules = `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -p tcp -m tcp --dport 8022 -j DNAT --to-destination :22
+COMMIT
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT
+COMMIT
+`
+	host := Host{Interfaces: []string{"eth0"}, Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1")}}
+	for _, h := range []Host{{}, host} {
+		e := NewEvaluator(IPv4, []*Ruleset{parseString(t, rules, IPv4)}, h)
+		if got := e.Evaluate(tcp(22)); got.Verdict != Open || got.Rule.String() != "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -j ACCEPT" {
+			t.Errorf("host %v: tcp/22: %s by %q (%v), want open through the DNAT from 8022", h.Addrs, got.Verdict, got.Rule, got.Reasons)
+		}
+		if d := e.Decide(Packet{Proto: "tcp", DPort: 8022}); d.Verdict != DecideAccept {
+			t.Errorf("host %v: Decide tcp/8022: %s by %q, want accept (translated to 22)", h.Addrs, d.Verdict, d.Rule)
+		}
+		if got := e.Evaluate(tcp(8022)); got.Verdict != Blocked {
+			t.Errorf("host %v: tcp/8022: %s by %q, want blocked (a socket on 8022 gets nothing: the packet goes to 22)", h.Addrs, got.Verdict, got.Rule)
+		}
+	}
+	// sent to another host, the packet keeps that address and is
+	// forwarded: FORWARD's policy drops it
+	e := NewEvaluator(IPv4, []*Ruleset{parseString(t, rules, IPv4)}, host)
+	away := Packet{Proto: "tcp", Dst: netip.MustParseAddr("198.51.100.9"), DPort: 8022, InIface: "eth0"}
+	if d := e.Decide(away); d.Verdict != DecideDrop {
+		t.Errorf("Decide tcp/8022 to another host: %s by %q, want drop (forwarded)", d.Verdict, d.Rule)
+	}
+}

@@ -101,6 +101,9 @@ type natCtx struct {
 	// packet to hitDst:hitPort, and it goes on to INPUT
 	here    func(a netip.Addr) bool
 	hitPort uint16
+	// dstHere: the followed packet is sent to this host (one of its
+	// addresses, or any offline, where they are not known)
+	dstHere bool
 }
 
 // awayHit is a set of sources a nat rule forwarded to another host.
@@ -391,7 +394,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 	case actNAT:
 		w.tr.decide(cr.r)
 		if w.nat.here != nil {
-			if a, port, ok := localTo(cr.r, w.p.dst, w.p.dport, w.nat.here); ok {
+			if a, port, ok := localTo(cr.r, w.p.dst, w.p.dport, w.nat.here, w.nat.dstHere); ok {
 				// the packet followed (Decide) is translated to this
 				// host: it goes on to INPUT with its new destination
 				// (see pipelineFrom)
@@ -402,7 +405,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 			}
 		}
 		if w.nat.follow {
-			if a, port, ok := localTo(cr.r, w.p.dst, w.p.dport, w.nat.local); ok && port == w.nat.port {
+			if a, port, ok := localTo(cr.r, w.p.dst, w.p.dport, w.nat.local, true); ok && port == w.nat.port {
 				res.acc = res.acc.union(matched) // the nat table ends; delivered to the socket
 				w.nat.hit = w.nat.hit.union(matched)
 				w.nat.hit.fam, w.nat.hitDst = w.fam, a
