@@ -451,3 +451,35 @@ func marksSet(c *cchain) bool {
 	visitRules([]*cchain{c}, func(_ *cchain, cr *crule) { found = found || cr.r.m.x.markSet != nil })
 	return found
 }
+
+// visitRules calls f for every rule of the chains in roots and of the
+// chains they jump or go to, visiting each chain once.
+func visitRules(roots []*cchain, f func(c *cchain, cr *crule)) {
+	seen := map[*cchain]bool{}
+	var visit func(c *cchain)
+	visit = func(c *cchain) {
+		if c == nil || seen[c] {
+			return
+		}
+		seen[c] = true
+		for i := range c.rules {
+			cr := &c.rules[i]
+			f(c, cr)
+			if cr.to != nil {
+				visit(cr.to)
+			}
+		}
+	}
+	for _, c := range roots {
+		visit(c)
+	}
+}
+
+// isNotrack: the raw-table targets that switch connection tracking off.
+func isNotrack(r *Rule) bool {
+	if r.Target == "NOTRACK" {
+		return true
+	}
+	_, ok := r.m.x.targetArgs["--notrack"]
+	return r.Target == "CT" && ok
+}

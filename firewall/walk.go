@@ -338,15 +338,6 @@ func fateOf(r walkRes, x addrSet) uint8 {
 	return o
 }
 
-// isNotrack: the raw-table targets that switch connection tracking off.
-func isNotrack(r *Rule) bool {
-	if r.Target == "NOTRACK" {
-		return true
-	}
-	_, ok := r.m.x.targetArgs["--notrack"]
-	return r.Target == "CT" && ok
-}
-
 func (w *walker) final() bool { return w.hook != nil && w.hook.isFinal() }
 
 // uncertain: whether cr matches can depend on runtime state.
@@ -714,4 +705,74 @@ func ownersTaking(owners []piece, x addrSet) []int32 {
 		}
 	}
 	return out
+}
+
+// natSame tells whether a DNAT/REDIRECT/NETMAP rule leaves the packet for
+// the queried socket (same local address and port). why is set when it
+// cannot tell.
+func (w *walker) natSame(cr *crule) (bool, string) {
+	n := cr.r.m.x.nat
+	if n == nil {
+		return false, "-j " + cr.r.Target + " not evaluated"
+	}
+	if n.bad {
+		return false, n.text + " not understood"
+	}
+	switch cr.r.Target {
+	case "REDIRECT":
+		if w.nat.target.IsValid() {
+			return false, "" // to the interface address, not the loopback one
+		}
+		if !n.hasPort {
+			return true, ""
+		}
+		if n.ports == (PortRange{w.p.dport, w.p.dport}) {
+			return true, ""
+		}
+		if inRanges([]PortRange{n.ports}, w.p.dport) {
+			return false, n.text
+		}
+		return false, ""
+	case "DNAT":
+		a := n.addr
+		if a.IsValid() && !w.nat.target.IsValid() && !a.IsLoopback() && a != w.p.dst && (w.nat.local == nil || !w.nat.local(a)) {
+			// forwarded to another host, whatever the port
+			tport := w.p.dport
+			if n.hasPort {
+				tport = n.ports.Lo
+			}
+			w.nat.awayTo = netip.AddrPortFrom(a, tport)
+			return false, ""
+		}
+		want := w.p.dport
+		if w.nat.target.IsValid() {
+			want = w.nat.port
+		}
+		if n.hasPort {
+			if n.ports != (PortRange{want, want}) {
+				if inRanges([]PortRange{n.ports}, want) {
+					return false, n.text
+				}
+				return false, ""
+			}
+		} else if w.p.dport != want {
+			return false, ""
+		}
+		if a.IsValid() {
+			switch {
+			case w.nat.target.IsValid():
+				return a == w.nat.target, ""
+			case a.IsLoopback():
+				// delivered on this host to whatever listens on the
+				// loopback address (route_localnet): a wildcard socket
+				return w.nat.wildcard, ""
+			case a != w.p.dst && (w.nat.local == nil || !w.nat.local(a)):
+				return false, "" // forwarded to another host
+			}
+		} else if w.nat.target.IsValid() {
+			return false, ""
+		}
+		return true, ""
+	}
+	return false, "-j " + cr.r.Target + " not evaluated"
 }
