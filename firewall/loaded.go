@@ -122,8 +122,8 @@ func (s Socket) query(fam Family) Query {
 	return Query{Proto: s.Proto, Addr: s.queryAddr(fam), Port: s.Port}
 }
 
-// bound reports whether s hears one interface only.
-func (s Socket) bound() bool { return s.Device != "" && s.Device != "lo" }
+// deviceBound reports whether s hears one interface only.
+func (s Socket) deviceBound() bool { return s.Device != "" && s.Device != "lo" }
 
 // Judge is who the family's rules let open a NEW connection to s. known
 // is false when the family's rules could not be read (the verdict is then
@@ -145,7 +145,7 @@ func (l *Loaded) Judge(fam Family, s Socket) (r Result, known bool) {
 	if s.Local && r.Verdict == NotApplicable {
 		r = notApplicable
 	}
-	if s.bound() && (r.Verdict == Open || r.Verdict == Restricted) {
+	if s.deviceBound() && (r.Verdict == Open || r.Verdict == Restricted) {
 		// accepted, but only ever on the bound device; Except stays:
 		// those sources are still kept out there
 		r.Verdict, r.Interfaces = Restricted, []string{s.Device}
@@ -157,7 +157,7 @@ func (l *Loaded) Judge(fam Family, s Socket) (r Result, known bool) {
 // interface alone (EvaluateEach); nil for a socket bound to a device (it
 // hears one interface) or when the rules are not known.
 func (l *Loaded) Each(fam Family, s Socket) []IfaceResult {
-	if s.bound() {
+	if s.deviceBound() {
 		return nil
 	}
 	ev := l.Evaluator(fam, "")

@@ -1,5 +1,69 @@
 package firewall
 
+import "net/netip"
+
+// Verdict is the answer for one port and family, as DESIGN.md defines it.
+type Verdict string
+
+const (
+	Open          Verdict = "open"
+	Restricted    Verdict = "restricted"
+	Blocked       Verdict = "blocked"
+	Conditional   Verdict = "conditional"
+	NotApplicable Verdict = "not-applicable"
+	Unknown       Verdict = "unknown"
+)
+
+// Query asks who can open a NEW connection to one listening socket.
+type Query struct {
+	Proto string     // "tcp" or "udp"
+	Addr  netip.Addr // bind address; the unspecified address for a wildcard bind
+	Port  uint16
+}
+
+// Result is the answer to a Query for one family.
+type Result struct {
+	Verdict    Verdict
+	Sources    []netip.Prefix // restricted: the accepted sources; conditional: those that may be
+	Except     []netip.Prefix // open: the excluded ranges
+	Interfaces []string       // restricted: accepted only on these input interfaces
+	// Destinations: a wildcard bind reached only at these of the host's
+	// addresses (a destination match); nil when at every one
+	Destinations []netip.Prefix `json:",omitempty"`
+	Reasons      []string       // conditional: the matches that depend on runtime state
+	Rule         RuleRef        // the deciding rule (its text as in the save file) or policy ("-P INPUT DROP")
+	Origin       string         `json:",omitempty"` // the deciding rule as its manager names it (Rule.Origin), or ""
+}
+
+// Packet is one concrete packet, for Decide and explain.
+type Packet struct {
+	Proto        string
+	Src, Dst     netip.Addr
+	SPort, DPort uint16
+	InIface      string
+	State        string // conntrack state; "" means NEW
+}
+
+// Step is one rule or policy visited while deciding a packet.
+type Step struct {
+	Table, Chain string // the table ("filter", "inet fw") and chain
+	Line         int    // the rule's line (iptables)
+	Handle       int    // the rule's handle (nftables)
+	Rule         string // the rule text, or "policy DROP"
+	Origin       string // the rule as its manager names it (Rule.Origin), or ""
+	Matched      string // "yes", "no" or "maybe" (runtime-state match)
+	Action       string // what the walk did next: "accept", "drop", "jump X", "return", "continue"
+}
+
+// Decision is the fate of one Packet.
+type Decision struct {
+	InIface string  // the input interface the packet was decided on
+	Verdict string  // "accept", "drop" or "conditional"
+	Rule    RuleRef // the deciding rule or policy
+	Reasons []string
+	Trace   []Step
+}
+
 // RuleRef names what decided a verdict: a rule, or the policy of a base
 // chain. It prints (and encodes in JSON) as the rule's text as in the save
 // file ("-A INPUT -p tcp --dport 22 -j ACCEPT", nft: where and what) or the
