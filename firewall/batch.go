@@ -52,7 +52,7 @@ func (b *batch) recall(x addrSet, active []int32) *split {
 }
 
 // remember keeps sp as the split of x with the rules active matching,
-// while the chain's splits kept so far hold fewer than memoRanges ranges:
+// while the chain's splits kept so far hold fewer than maxMemoRanges ranges:
 // a long chain of blocklists would otherwise keep a copy of the sources
 // left after every batch.
 func (c *cchain) remember(b *batch, x addrSet, active []int32, sp *split) {
@@ -65,7 +65,7 @@ func (c *cchain) remember(b *batch, x addrSet, active []int32, sp *split) {
 	}
 	n += len(sp.took) / 4        // 4-byte indexes against 32-byte ranges
 	old := b.memo[b.next].ranges // the entry this one replaces
-	if c.memoRanges-old+n > memoRanges {
+	if c.memoRanges-old+n > maxMemoRanges {
 		return
 	}
 	c.memoRanges += n - old
@@ -73,9 +73,9 @@ func (c *cchain) remember(b *batch, x addrSet, active []int32, sp *split) {
 	b.next = (b.next + 1) % memoSize
 }
 
-// memoRanges bounds the address ranges a chain's remembered splits hold
+// maxMemoRanges bounds the address ranges a chain's remembered splits hold
 // (32 bytes each: 16 MiB).
-const memoRanges = 1 << 19
+const maxMemoRanges = 1 << 19
 
 // split is what a batch does to a set of sources: the part each group
 // takes, the rule standing for each group, and what goes on.

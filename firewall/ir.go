@@ -16,25 +16,32 @@
 //     type and policy; regular chains; rules with typed matches (match.go,
 //     marks.go, nat.go, over the address sets of addrset.go) and their
 //     origin in the user's own terms; the host's interfaces and routes
-//     (routes.go).
+//     (routes.go reads them).
 //   - the walker: each ruleset compiled into chains (compiled_chains.go),
 //     every source's base chains put in the kernel's order per hook
-//     (path.go) and walked with sources as sets (pipeline.go, walk.go,
-//     batch.go). Evaluate (eval.go, evaluate.go) and Decide (decide.go)
-//     are uses of it.
-//   - questions callers ask (questions.go, posture.go, analyze.go,
-//     portclass.go), so that callers never walk tables by name.
+//     (path.go), and the one loop over hooks (hooks.go) walking each
+//     chain with sources as sets (walk.go; batch.go walks runs of rules
+//     at once). The Evaluator (evaluator.go) holds the compiled chains and
+//     what the host tells; Evaluate (evaluate.go) and Decide (decide.go,
+//     with trace.go) are uses of the walker, answering with a verdict and
+//     the deciding rule (verdict.go).
+//   - questions callers ask (questions*.go, posture.go, analyze.go,
+//     port_classes.go, positions.go; render_chains.go writes a ruleset
+//     that keeps today's chains), so that callers never walk tables by
+//     name. Loaded (load.go, loaded.go) is what was read from a host.
 //
-// It knows nothing of sockets or services.
+// It lists no sockets and names no services: a caller brings the
+// listener it asks about.
 //
 // Choices the evaluator makes, each pinned by tests:
-//   - Source addresses are sets. The other free variables are enumerated: the input
-//     interface (the host's, or offline the ones the rules name plus one
-//     generic outside interface), the destination address of a wildcard
-//     bind (the host's, or offline the addresses the rules name plus one
-//     generic address) and the source port (one per class the source-port
-//     matches cut). A source is accepted if some combination lets it in;
-//     an interface restriction is reported when only named interfaces do.
+//   - Source addresses are sets. The other free variables are
+//     enumerated: the input interface (the host's, or offline the ones
+//     the rules name plus one generic outside interface), the
+//     destination address of a wildcard bind (the host's, or offline
+//     the addresses the rules name plus one generic address) and the
+//     source port (one per class the source-port matches cut). A source
+//     is accepted if some combination lets it in; an interface
+//     restriction is reported when only named interfaces do.
 //   - Runtime-state matches (-m recent, limit, set, string, unknown
 //     modules and options; nft limit, quota, ct count, meters, sets the
 //     packet path fills, unknown expressions) are explored both ways ("may"
