@@ -264,6 +264,18 @@ func overlay(a, b []piece, top u128, emit func(k int32, lo, hi u128)) {
 	i, j := 0, 0
 	var pos u128
 	started := false
+	// lowest is where the next piece of either list starts
+	lowest := func() u128 {
+		switch {
+		case i >= len(a):
+			return b[j].r.lo
+		case j >= len(b):
+			return a[i].r.lo
+		case a[i].r.lo.less(b[j].r.lo):
+			return a[i].r.lo
+		}
+		return b[j].r.lo
+	}
 	for {
 		for i < len(a) && started && a[i].r.hi.less(pos) {
 			i++
@@ -276,30 +288,12 @@ func overlay(a, b []piece, top u128, emit func(k int32, lo, hi u128)) {
 		}
 		if !started {
 			started = true
-			switch {
-			case i >= len(a):
-				pos = b[j].r.lo
-			case j >= len(b):
-				pos = a[i].r.lo
-			case a[i].r.lo.less(b[j].r.lo):
-				pos = a[i].r.lo
-			default:
-				pos = b[j].r.lo
-			}
+			pos = lowest()
 		}
 		ca := i < len(a) && !pos.less(a[i].r.lo)
 		cb := j < len(b) && !pos.less(b[j].r.lo)
 		if !ca && !cb {
-			switch {
-			case i >= len(a):
-				pos = b[j].r.lo
-			case j >= len(b):
-				pos = a[i].r.lo
-			case a[i].r.lo.less(b[j].r.lo):
-				pos = a[i].r.lo
-			default:
-				pos = b[j].r.lo
-			}
+			pos = lowest()
 			continue
 		}
 		var owner int32
