@@ -39,7 +39,7 @@ func (s Sources) ReadsLive() bool {
 }
 
 // Load reads each family from its file, the live host, or nowhere; a
-// family that cannot be read has no rules and a reason (Rules.Why), and
+// family that cannot be read has no rules and a reason (FamilyRules.Why), and
 // is judged unknown. host is the host the rules run on. Warnings are for
 // the user; err is a file that could not be read or parsed.
 func Load(ctx context.Context, src Sources, host Host) (*Loaded, []string, error) {

@@ -11,7 +11,7 @@ import (
 // run on (interfaces, addresses, routes) and the nftables ruleset as read.
 // It judges listeners; report, suggest and explain all ask it.
 type Loaded struct {
-	V4, V6 Rules
+	V4, V6 FamilyRules
 	// Host is what the evaluators see of the host: interfaces, addresses
 	// and routes (each family's Unseen is added by HostOf).
 	Host Host
@@ -23,8 +23,8 @@ type Loaded struct {
 	evs map[string]*Evaluator // per family and bound device
 }
 
-// Rules is one family's loaded rules.
-type Rules struct {
+// FamilyRules is one family's loaded rules.
+type FamilyRules struct {
 	Sets []*Ruleset // nil: the rules are not known (Why says why)
 	// Unseen names filtering that applies to the family but that its
 	// evaluators cannot see (native nftables tables on the input hook, the
@@ -35,7 +35,7 @@ type Rules struct {
 }
 
 // Of is the family's rules.
-func (l *Loaded) Of(fam Family) *Rules {
+func (l *Loaded) Of(fam Family) *FamilyRules {
 	if fam == IPv6 {
 		return &l.V6
 	}
@@ -60,7 +60,7 @@ func (l *Loaded) HostOf(fam Family) Host {
 // would leave, for comparing with today.
 func (l *Loaded) With(fam Family, sets []*Ruleset) *Loaded {
 	n := &Loaded{Host: l.Host}
-	*n.Of(fam) = Rules{Sets: sets, Unseen: l.Of(fam).Unseen}
+	*n.Of(fam) = FamilyRules{Sets: sets, Unseen: l.Of(fam).Unseen}
 	return n
 }
 

@@ -161,7 +161,7 @@ func Beside(p *Policy, listeners []scan.Listener, cur *firewall.Loaded, format s
 		}
 		// ours alone: nothing unseen
 		alone, with := &firewall.Loaded{Host: cur.Host}, cur.With(fam, sets)
-		*alone.Of(fam) = firewall.Rules{Sets: []*firewall.Ruleset{ours}}
+		*alone.Of(fam) = firewall.FamilyRules{Sets: []*firewall.Ruleset{ours}}
 		for _, l := range heardIn(listeners, fam) {
 			a, _ := result(alone, l, fam)
 			w, _ := result(with, l, fam)
