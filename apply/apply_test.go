@@ -55,8 +55,8 @@ func parse(t *testing.T, text string, fam firewall.Family, source string) *firew
 
 func current(t *testing.T, v4, v6 string) *firewall.Loaded {
 	return &firewall.Loaded{
-		V4: firewall.Rules{Sets: []*firewall.Ruleset{parse(t, v4, firewall.IPv4, "iptables-nft")}},
-		V6: firewall.Rules{Sets: []*firewall.Ruleset{parse(t, v6, firewall.IPv6, "ip6tables-nft")}},
+		V4: firewall.FamilyRules{Sets: []*firewall.Ruleset{parse(t, v4, firewall.IPv4, "iptables-nft")}},
+		V6: firewall.FamilyRules{Sets: []*firewall.Ruleset{parse(t, v6, firewall.IPv6, "ip6tables-nft")}},
 	}
 }
 

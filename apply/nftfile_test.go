@@ -28,7 +28,7 @@ func nftCurrent(t *testing.T) *firewall.Loaded {
 	}
 	n4, n6 := n.Family(firewall.IPv4), n.Family(firewall.IPv6)
 	n4.Source, n6.Source = "nft", "nft"
-	return &firewall.Loaded{V4: firewall.Rules{Sets: []*firewall.Ruleset{n4}}, V6: firewall.Rules{Sets: []*firewall.Ruleset{n6}}}
+	return &firewall.Loaded{V4: firewall.FamilyRules{Sets: []*firewall.Ruleset{n4}}, V6: firewall.FamilyRules{Sets: []*firewall.Ruleset{n6}}}
 }
 
 func readNftText(b []byte, name string) (*firewall.NftRuleset, error) {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/fwaudit/fwaudit/apply"
 	"github.com/fwaudit/fwaudit/firewall"
-	"github.com/fwaudit/fwaudit/suggest"
 )
 
 // apply's exit codes beyond 0, 1 and 2.
@@ -25,8 +24,7 @@ const (
 type applyOptions struct {
 	app                       *App
 	files                     []string
-	allow, deny, sshFrom      []string
-	noPing, logDrops          bool
+	policy                    policyFlags
 	format                    string
 	timeout                   time.Duration
 	confirm, persist, dryRun  bool
@@ -135,12 +133,7 @@ interrupted, or cut on the rules read back): the previous rules are back;
 		},
 	}
 	f := c.Flags()
-	f.StringArrayVar(&opts.allow, "allow", nil, "open `SPEC`, even a sensitive one, as suggest --allow (repeatable)")
-	f.StringArrayVar(&opts.deny, "deny", nil, "keep `SPEC` closed, as suggest --deny (repeatable)")
-	completeSpecs(c, "allow", "deny")
-	f.StringSliceVar(&opts.sshFrom, "ssh-from", nil, "accept SSH only from these `CIDR`s (comma-separated, repeatable)")
-	f.BoolVar(&opts.noPing, "no-ping", false, "do not accept ICMP echo-request")
-	f.BoolVar(&opts.logDrops, "log-drops", false, "log dropped packets (rate-limited) before the final drop")
+	opts.policy.bind(c, "open `SPEC`, even a sensitive one, as suggest --allow (repeatable)", "keep `SPEC` closed, as suggest --deny (repeatable)")
 	f.StringVar(&opts.format, "format", "", "load as `FORMAT`: restore (both restore files) or nft (default: nft on a native nftables host)")
 	completeValues(c, "format", apply.Formats)
 	f.DurationVar(&opts.timeout, "timeout", 60*time.Second, "roll back unless confirmed within `DURATION`")
@@ -183,11 +176,10 @@ func applyRun(ctx context.Context, opts *applyOptions) error {
 // plan builds the policy as suggest does, from the live host, and plans
 // loading it.
 func (opts *applyOptions) plan(ctx context.Context) (*apply.Plan, error) {
-	so, err := policyOptions(opts.allow, opts.deny, opts.sshFrom)
+	so, err := opts.policy.options()
 	if err != nil {
 		return nil, err
 	}
-	so.NoPing, so.LogDrops = opts.noPing, opts.logDrops
 	in, err := (&inputOpts{}).load(ctx, opts.app, true)
 	if err != nil {
 		return nil, err
@@ -196,16 +188,9 @@ func (opts *applyOptions) plan(ctx context.Context) (*apply.Plan, error) {
 	if len(opts.files) > 0 {
 		return opts.planFiles(ctx, in, so.Current)
 	}
-	p, warnings, err := suggest.Build(in.listeners, so)
-	var oe *suggest.OptionError
-	if errors.As(err, &oe) {
-		return nil, usageErrorf("%v", err)
-	}
+	p, err := buildPolicy(opts.app, in.listeners, so)
 	if err != nil {
 		return nil, err
-	}
-	for _, w := range warnings {
-		opts.app.warnf("%s", w)
 	}
 	sessions, err := sshSessions(ctx, opts.app, true, in.listeners)
 	if err != nil {

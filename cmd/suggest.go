@@ -19,18 +19,14 @@ import (
 const exitDiffTrouble = 2
 
 type suggestOptions struct {
-	app      *App
-	in       inputOpts
-	format   string
-	allow    []string
-	deny     []string
-	sshFrom  []string
-	noPing   bool
-	logDrops bool
-	persist  bool
-	force    bool
-	diff     bool
-	ignore   bool
+	app     *App
+	in      inputOpts
+	format  string
+	policy  policyFlags
+	persist bool
+	force   bool
+	diff    bool
+	ignore  bool
 
 	formatGiven bool // --format was given (--diff then loads only that format)
 }
@@ -123,12 +119,8 @@ would, 2 usage error or any other error.`,
 	}
 	f := c.Flags()
 	bindOutput(c, &opts.format, suggest.Formats[0], suggest.Formats)
-	f.StringArrayVar(&opts.allow, "allow", nil, "open `SPEC`, even a sensitive one: PORT, PORT/PROTO, PROTO/PORT or SERVICE, with =CIDR,... to limit the sources (repeatable)")
-	f.StringArrayVar(&opts.deny, "deny", nil, "keep `SPEC` closed: PORT, PORT/PROTO, PROTO/PORT or SERVICE (repeatable)")
-	completeSpecs(c, "allow", "deny")
-	f.StringSliceVar(&opts.sshFrom, "ssh-from", nil, "accept SSH only from these `CIDR`s (comma-separated, repeatable)")
-	f.BoolVar(&opts.noPing, "no-ping", false, "do not accept ICMP echo-request")
-	f.BoolVar(&opts.logDrops, "log-drops", false, "log dropped packets (rate-limited) before the final drop")
+	opts.policy.bind(c, "open `SPEC`, even a sensitive one: PORT, PORT/PROTO, PROTO/PORT or SERVICE, with =CIDR,... to limit the sources (repeatable)",
+		"keep `SPEC` closed: PORT, PORT/PROTO, PROTO/PORT or SERVICE (repeatable)")
 	f.BoolVar(&opts.persist, "persist", false, "script format: also save to /etc/iptables/rules.v4 and rules.v6")
 	f.BoolVar(&opts.force, "force", false, "print the ruleset even if it would cut a current SSH session")
 	f.BoolVar(&opts.diff, "diff", false, "print what loading the ruleset would change, per port and policy, instead of the ruleset (exit 1 when something would)")
@@ -138,11 +130,11 @@ would, 2 usage error or any other error.`,
 }
 
 func suggestRun(ctx context.Context, opts *suggestOptions) error {
-	so, err := policyOptions(opts.allow, opts.deny, opts.sshFrom)
+	so, err := opts.policy.options()
 	if err != nil {
 		return err
 	}
-	so.NoPing, so.LogDrops, so.Persist = opts.noPing, opts.logDrops, opts.persist
+	so.Persist = opts.persist
 	if opts.persist && opts.format != "script" {
 		return usageErrorf("--persist goes with --format script")
 	}
@@ -166,6 +158,23 @@ func suggestRun(ctx context.Context, opts *suggestOptions) error {
 	return writeSuggestion(opts, p, in)
 }
 
+// buildPolicy builds the policy for listeners, saying its warnings on
+// stderr; a bad option is a usage error.
+func buildPolicy(app *App, listeners []scan.Listener, so suggest.Options) (*suggest.Policy, error) {
+	p, warnings, err := suggest.Build(listeners, so)
+	var oe *suggest.OptionError
+	if errors.As(err, &oe) {
+		return nil, usageErrorf("%v", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		app.warnf("%s", w)
+	}
+	return p, nil
+}
+
 // build builds the policy for in's listeners, in the format of the rules
 // loaded today when --format was not given, and says on stderr what the
 // admin should look at.
@@ -177,16 +186,9 @@ func (opts *suggestOptions) build(in *inputs, so suggest.Options) (*suggest.Poli
 	if !opts.ignore {
 		so.Current = in.fw
 	}
-	p, warnings, err := suggest.Build(in.listeners, so)
-	var oe *suggest.OptionError
-	if errors.As(err, &oe) {
-		return nil, usageErrorf("%v", err)
-	}
+	p, err := buildPolicy(app, in.listeners, so)
 	if err != nil {
 		return nil, err
-	}
-	for _, w := range warnings {
-		app.warnf("%s", w)
 	}
 	for _, w := range reviewWarnings(p) {
 		app.warnf("%s", w)
@@ -397,18 +399,35 @@ func checkLockout(ctx context.Context, opts *suggestOptions, p *suggest.Policy, 
 	return err
 }
 
-// policyOptions parses the flags suggest and apply share into the
-// policy's options (usage errors).
-func policyOptions(allow, deny, sshFrom []string) (suggest.Options, error) {
-	var so suggest.Options
-	for _, s := range allow {
+// policyFlags are the wishes suggest and apply both take.
+type policyFlags struct {
+	allow, deny, sshFrom []string
+	noPing, logDrops     bool
+}
+
+// bind adds the flags to c, with each command's words for --allow and
+// --deny.
+func (p *policyFlags) bind(c *cobra.Command, allowHelp, denyHelp string) {
+	f := c.Flags()
+	f.StringArrayVar(&p.allow, "allow", nil, allowHelp)
+	f.StringArrayVar(&p.deny, "deny", nil, denyHelp)
+	completeSpecs(c, "allow", "deny")
+	f.StringSliceVar(&p.sshFrom, "ssh-from", nil, "accept SSH only from these `CIDR`s (comma-separated, repeatable)")
+	f.BoolVar(&p.noPing, "no-ping", false, "do not accept ICMP echo-request")
+	f.BoolVar(&p.logDrops, "log-drops", false, "log dropped packets (rate-limited) before the final drop")
+}
+
+// options parses the flags into the policy's options (usage errors).
+func (p *policyFlags) options() (suggest.Options, error) {
+	so := suggest.Options{NoPing: p.noPing, LogDrops: p.logDrops}
+	for _, s := range p.allow {
 		sp, err := suggest.ParseSpec(s)
 		if err != nil {
 			return so, usageErrorf("--allow: %v", err)
 		}
 		so.Allow = append(so.Allow, sp)
 	}
-	for _, s := range deny {
+	for _, s := range p.deny {
 		sp, err := suggest.ParseSpec(s)
 		if err != nil {
 			return so, usageErrorf("--deny: %v", err)
@@ -418,7 +437,7 @@ func policyOptions(allow, deny, sshFrom []string) (suggest.Options, error) {
 		}
 		so.Deny = append(so.Deny, sp)
 	}
-	for _, s := range sshFrom {
+	for _, s := range p.sshFrom {
 		p, err := suggest.ParsePrefix(s)
 		if err != nil {
 			return so, usageErrorf("--ssh-from: %v", err)

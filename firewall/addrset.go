@@ -550,3 +550,20 @@ func maskBits(m netip.Addr) int {
 	}
 	return n
 }
+
+// normalSpace is the unicast space a packet from outside can be addressed
+// to: not unspecified, loopback, multicast or reserved.
+func normalSpace(fam Family) addrSet {
+	if fam == IPv4 {
+		s := fullSet(fam)
+		for _, p := range []string{"0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4"} {
+			s = s.subtract(prefixSet(fam, netip.MustParsePrefix(p)))
+		}
+		return s
+	}
+	s := fullSet(fam)
+	for _, p := range []string{"::/127", "ff00::/8"} {
+		s = s.subtract(prefixSet(fam, netip.MustParsePrefix(p)))
+	}
+	return s
+}

@@ -52,7 +52,7 @@ func (b *batch) recall(x addrSet, active []int32) *split {
 }
 
 // remember keeps sp as the split of x with the rules active matching,
-// while the chain's splits kept so far hold fewer than memoRanges ranges:
+// while the chain's splits kept so far hold fewer than maxMemoRanges ranges:
 // a long chain of blocklists would otherwise keep a copy of the sources
 // left after every batch.
 func (c *cchain) remember(b *batch, x addrSet, active []int32, sp *split) {
@@ -65,7 +65,7 @@ func (c *cchain) remember(b *batch, x addrSet, active []int32, sp *split) {
 	}
 	n += len(sp.took) / 4        // 4-byte indexes against 32-byte ranges
 	old := b.memo[b.next].ranges // the entry this one replaces
-	if c.memoRanges-old+n > memoRanges {
+	if c.memoRanges-old+n > maxMemoRanges {
 		return
 	}
 	c.memoRanges += n - old
@@ -73,9 +73,9 @@ func (c *cchain) remember(b *batch, x addrSet, active []int32, sp *split) {
 	b.next = (b.next + 1) % memoSize
 }
 
-// memoRanges bounds the address ranges a chain's remembered splits hold
+// maxMemoRanges bounds the address ranges a chain's remembered splits hold
 // (32 bytes each: 16 MiB).
-const memoRanges = 1 << 19
+const maxMemoRanges = 1 << 19
 
 // split is what a batch does to a set of sources: the part each group
 // takes, the rule standing for each group, and what goes on.
@@ -264,6 +264,18 @@ func overlay(a, b []piece, top u128, emit func(k int32, lo, hi u128)) {
 	i, j := 0, 0
 	var pos u128
 	started := false
+	// lowest is where the next piece of either list starts
+	lowest := func() u128 {
+		switch {
+		case i >= len(a):
+			return b[j].r.lo
+		case j >= len(b):
+			return a[i].r.lo
+		case a[i].r.lo.less(b[j].r.lo):
+			return a[i].r.lo
+		}
+		return b[j].r.lo
+	}
 	for {
 		for i < len(a) && started && a[i].r.hi.less(pos) {
 			i++
@@ -276,30 +288,12 @@ func overlay(a, b []piece, top u128, emit func(k int32, lo, hi u128)) {
 		}
 		if !started {
 			started = true
-			switch {
-			case i >= len(a):
-				pos = b[j].r.lo
-			case j >= len(b):
-				pos = a[i].r.lo
-			case a[i].r.lo.less(b[j].r.lo):
-				pos = a[i].r.lo
-			default:
-				pos = b[j].r.lo
-			}
+			pos = lowest()
 		}
 		ca := i < len(a) && !pos.less(a[i].r.lo)
 		cb := j < len(b) && !pos.less(b[j].r.lo)
 		if !ca && !cb {
-			switch {
-			case i >= len(a):
-				pos = b[j].r.lo
-			case j >= len(b):
-				pos = a[i].r.lo
-			case a[i].r.lo.less(b[j].r.lo):
-				pos = a[i].r.lo
-			default:
-				pos = b[j].r.lo
-			}
+			pos = lowest()
 			continue
 		}
 		var owner int32
@@ -370,4 +364,341 @@ func (h *minHeap) pop() {
 		j = m
 	}
 	*h = a
+}
+
+// segment is a run of rules handled together: a batch of determinate
+// ACCEPT/DROP/RETURN/goto/NAT rules, or a single other rule.
+type segment struct {
+	lo, hi int // rule indexes [lo, hi)
+	batch  *batch
+	swept  bool // a single rule swept as a batch
+}
+
+// segmentChain groups consecutive determinate rules into batches.
+func segmentChain(rules []crule) []segment {
+	var segs []segment
+	batchable := func(c *crule) bool {
+		if c.r.m.never {
+			return true // never matches (an ip6 rule in the IPv4 walk): no effect on a run
+		}
+		if len(c.r.m.x.runtime) > 0 || c.r.m.x.rpf != nil || len(c.r.m.x.marks) > 0 || c.r.m.x.markSet != nil {
+			return false
+		}
+		switch c.act {
+		case actAccept, actDrop, actReturn, actGoto, actNAT:
+			return true
+		}
+		return false
+	}
+	big := func(c *crule) bool { return batchable(c) && len(c.src.r) >= bigSet }
+	for i := 0; i < len(rules); {
+		if big(&rules[i]) {
+			// a rule with a large source set (a ban set) is swept alone,
+			// so that its split of every source is kept between queries
+			segs = append(segs, segment{lo: i, hi: i + 1, swept: true})
+			i++
+			continue
+		}
+		j := i
+		for j < len(rules) && batchable(&rules[j]) && !big(&rules[j]) {
+			j++
+		}
+		if j-i >= minBatch {
+			segs = append(segs, segment{lo: i, hi: j})
+			i = j
+			continue
+		}
+		if j == i {
+			j = i + 1
+		}
+		for k := i; k < j; k++ {
+			segs = append(segs, segment{lo: k, hi: k + 1})
+		}
+		i = j
+	}
+	return segs
+}
+
+// bigSet is the number of source ranges from which one rule is swept as
+// a batch of its own.
+const bigSet = 64
+
+// minBatch is the run length from which consecutive rules are swept
+// together instead of one set operation per rule.
+var minBatch = 4
+
+func (w *walker) walkBatch(c *cchain, s *segment, x addrSet, res *walkRes) addrSet {
+	b := c.batchOf(s)
+	n := s.hi - s.lo
+	if cap(w.isActive) < n {
+		w.isActive = make([]bool, n)
+	}
+	isActive := w.isActive[:n]
+	active := w.active[:0]
+	for _, k := range b.dynRules {
+		if c.rules[s.lo+int(k)].r.m.test(w.p) == triYes {
+			isActive[k] = true
+			active = append(active, k)
+		}
+	}
+	w.active = active
+	sp := b.recall(x, active)
+	if sp != nil && w.onMatch != nil && !sp.tookKnown {
+		sp = nil // the rule analysis needs the rules that took sources
+	}
+	if sp == nil {
+		sp = w.split(b, x, isActive, len(active) > 0)
+		c.remember(b, x, active, sp)
+	}
+	for _, k := range active {
+		isActive[k] = false
+	}
+	if w.onMatch != nil {
+		for _, k := range sp.took {
+			w.onMatch(&c.rules[s.lo+int(k)])
+		}
+	}
+	for g := 0; g < b.nGroups; g++ {
+		if !sp.matched[g].isEmpty() {
+			w.act(&c.rules[s.lo+int(sp.best[g])], sp.matched[g], res)
+		}
+	}
+	return sp.rest
+}
+
+// split divides x among the groups of batch b, given which of its
+// per-query rules match the packet (isActive, any of them: anyDyn).
+func (w *walker) split(b *batch, x addrSet, isActive []bool, anyDyn bool) *split {
+	top := maxU(w.fam)
+	var dyn []piece
+	if anyDyn {
+		sweep(b.dynItems, isActive, top, func(k int32, lo, hi u128) {
+			dyn = append(dyn, piece{k, rng{lo, hi}})
+		})
+	}
+	if x.isFull() && len(dyn) <= 1024 && w.onMatch == nil && patchCost(b, dyn) <= 4096 {
+		if b.full == nil {
+			b.full = w.splitBy(b, b.static, x)
+		}
+		if len(dyn) > 0 {
+			return w.patch(b, b.full, dyn)
+		}
+		return b.full
+	}
+	owners := b.static
+	if len(dyn) > 0 {
+		owners = make([]piece, 0, len(b.static)+len(dyn))
+		overlay(b.static, dyn, top, func(k int32, lo, hi u128) {
+			owners = append(owners, piece{k, rng{lo, hi}})
+		})
+	}
+	sp := w.splitBy(b, owners, x)
+	if w.onMatch != nil {
+		sp.took, sp.tookKnown = ownersTaking(owners, x), true
+	}
+	return sp
+}
+
+// splitBy divides x among the owners' groups. A first pass counts the
+// ranges each group takes (an upper bound: touching pieces merge), so that
+// every group's ranges are cut from one array of the size needed.
+func (w *walker) splitBy(b *batch, owners []piece, x addrSet) *split {
+	counts := make([]int, b.nGroups+1) // the last counts what goes on
+	w.cutOwners(b, owners, x, func(g int32, _ int32, _ rng) { counts[g]++ }, func(rng) { counts[b.nGroups]++ })
+	total := 0
+	for _, n := range counts[:b.nGroups] {
+		total += n
+	}
+	if total == 0 {
+		// no owner holds any of x: it all goes on, as it is
+		return &split{matched: make([]addrSet, b.nGroups), best: slices.Clone(b.groupRule), rest: x}
+	}
+	total += counts[b.nGroups]
+	buf := make([]rng, 0, total)
+	matched := make([][]rng, b.nGroups)
+	for g, n := range counts[:b.nGroups] {
+		matched[g] = buf[len(buf) : len(buf) : len(buf)+n]
+		buf = buf[:len(buf)+n]
+	}
+	rest := buf[len(buf) : len(buf) : len(buf)+counts[b.nGroups]]
+	sp := &split{matched: make([]addrSet, b.nGroups), best: make([]int32, b.nGroups)}
+	bestSize := make([]u128, b.nGroups)
+	for g := range sp.best {
+		sp.best[g] = b.groupRule[g]
+	}
+	w.cutOwners(b, owners, x, func(g int32, k int32, r rng) {
+		matched[g] = appendRange(matched[g], r)
+		if sz := (u128{r.hi.hi - r.lo.hi, r.hi.lo - r.lo.lo}); bestSize[g].less(sz) {
+			sp.best[g], bestSize[g] = k, sz
+		}
+	}, func(r rng) { rest = appendRange(rest, r) })
+	for g := range matched {
+		sp.matched[g] = addrSet{fam: w.fam, r: matched[g]}
+	}
+	sp.rest = addrSet{fam: w.fam, r: rest}
+	return sp
+}
+
+// cutOwners cuts x along the owners (sorted, disjoint pieces): take gets
+// each part an owner holds, with the owner's group and rule, and rest each
+// part no owner holds, both in address order.
+func (w *walker) cutOwners(b *batch, owners []piece, x addrSet, take func(g, k int32, r rng), rest func(rng)) {
+	xi := 0
+	var cur rng
+	if len(x.r) > 0 {
+		cur = x.r[0]
+	}
+	for _, pc := range owners {
+		for xi < len(x.r) && cur.hi.less(pc.r.lo) {
+			rest(cur)
+			xi++
+			if xi < len(x.r) {
+				cur = x.r[xi]
+			}
+		}
+		for xi < len(x.r) && !pc.r.hi.less(cur.lo) {
+			if cur.lo.less(pc.r.lo) {
+				rest(rng{cur.lo, pc.r.lo.dec()})
+				cur.lo = pc.r.lo
+			}
+			hi := cur.hi
+			if pc.r.hi.less(hi) {
+				hi = pc.r.hi
+			}
+			take(b.group[pc.k], pc.k, rng{cur.lo, hi})
+			if pc.r.hi.less(cur.hi) {
+				cur.lo = pc.r.hi.inc()
+				break
+			}
+			xi++
+			if xi < len(x.r) {
+				cur = x.r[xi]
+			}
+		}
+	}
+	if xi < len(x.r) {
+		rest(cur)
+		for _, r := range x.r[xi+1:] {
+			rest(r)
+		}
+	}
+}
+
+// patch applies a few per-query rules (dyn, sorted, disjoint) on top of
+// the cached split of the static rules over every source: where a dyn rule
+// comes first, its group takes the addresses.
+func (w *walker) patch(b *batch, full *split, dyn []piece) *split {
+	taken := make([]addrSet, b.nGroups)
+	all := emptySet(w.fam)
+	for _, d := range dyn {
+		// static pieces overlapping d with a lower rule index keep theirs
+		var mine addrSet
+		if b.staticBefore(d.k) == len(b.static) {
+			// every static rule comes before d: d takes what none of
+			// them holds (full split the whole address space)
+			mine = full.rest.intersect(addrSet{fam: w.fam, r: []rng{d.r}})
+		} else {
+			keep := b.keepBelow(d)
+			mine = addrSet{fam: w.fam, r: []rng{d.r}}.subtract(addrSet{fam: w.fam, r: keep})
+		}
+		g := b.group[d.k]
+		taken[g] = taken[g].union(mine)
+		taken[g].fam = w.fam
+		all = all.union(mine)
+	}
+	sp := &split{matched: make([]addrSet, b.nGroups), best: append([]int32(nil), full.best...)}
+	for g := range sp.matched {
+		m := full.matched[g]
+		m.fam = w.fam
+		if m.overlaps(all) {
+			m = m.subtract(all)
+		}
+		if !taken[g].isEmpty() {
+			if taken[g].size() >= m.size() {
+				// the per-query rules decide most of this group
+				best, bestSize := int32(-1), -1.0
+				for _, d := range dyn {
+					if b.group[d.k] == int32(g) {
+						if sz := (addrSet{fam: w.fam, r: []rng{d.r}}).size(); sz > bestSize {
+							best, bestSize = d.k, sz
+						}
+					}
+				}
+				sp.best[g] = best
+			}
+			m = m.union(taken[g])
+		}
+		sp.matched[g] = m
+	}
+	sp.rest = full.rest.subtract(all)
+	return sp
+}
+
+// patchCost is the number of static pieces patch looks at for dyn (see
+// keepBelow).
+func patchCost(b *batch, dyn []piece) int {
+	n := 0
+	for _, d := range dyn {
+		before := b.staticBefore(d.k)
+		if before == len(b.static) {
+			continue // see patch
+		}
+		i, j := b.staticSpan(d.r)
+		n += min(j-i, before)
+	}
+	return n
+}
+
+// staticSpan is the index range of the static pieces that overlap r.
+func (b *batch) staticSpan(r rng) (int, int) {
+	i := sortSearch(len(b.static), func(k int) bool { return !b.static[k].r.hi.less(r.lo) })
+	j := sortSearch(len(b.static), func(k int) bool { return r.hi.less(b.static[k].r.lo) })
+	return i, j
+}
+
+// staticBefore is the number of static pieces of rules before rule k.
+func (b *batch) staticBefore(k int32) int {
+	return sortSearch(len(b.byRule), func(i int) bool { return b.static[b.byRule[i]].k >= k })
+}
+
+// keepBelow is, in address order, the parts of d's range that static
+// pieces of earlier rules own: d does not take those. It looks at the
+// static pieces d's range overlaps or at those of earlier rules, whichever
+// are fewer: a rule with no source match early in a long blocklist
+// overlaps every piece but comes after few of them.
+func (b *batch) keepBelow(d piece) []rng {
+	var keep []rng
+	i, j := b.staticSpan(d.r)
+	if n := b.staticBefore(d.k); n < j-i {
+		for _, si := range b.byRule[:n] {
+			if r := b.static[si].r; !r.hi.less(d.r.lo) && !d.r.hi.less(r.lo) {
+				keep = append(keep, r)
+			}
+		}
+		slices.SortFunc(keep, func(x, y rng) int { return x.lo.cmp(y.lo) })
+		// pieces of different rules may touch: merge them as a set's are
+		out := keep[:0]
+		for _, r := range keep {
+			out = appendRange(out, r)
+		}
+		return out
+	}
+	for ; i < j; i++ {
+		if b.static[i].k < d.k {
+			keep = appendRange(keep, b.static[i].r)
+		}
+	}
+	return keep
+}
+
+// ownersTaking lists, in the owners' order, the rule of each owner piece
+// that takes some of x (a rule holding several pieces is listed for each).
+func ownersTaking(owners []piece, x addrSet) []int32 {
+	var out []int32
+	for _, pc := range owners {
+		if x.overlaps(addrSet{fam: x.fam, r: []rng{pc.r}}) {
+			out = append(out, pc.k)
+		}
+	}
+	return out
 }

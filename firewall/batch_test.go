@@ -139,8 +139,8 @@ func TestSplitMemo(t *testing.T) {
 	}
 	hits := 0
 	for _, c := range shared.sets[0].all {
-		if c.memoRanges > memoRanges {
-			t.Errorf("chain %s keeps %d ranges in remembered splits, bound %d", c.name, c.memoRanges, memoRanges)
+		if c.memoRanges > maxMemoRanges {
+			t.Errorf("chain %s keeps %d ranges in remembered splits, bound %d", c.name, c.memoRanges, maxMemoRanges)
 		}
 		for i := range c.segs {
 			if bt := c.segs[i].batch; bt != nil && bt.memo[0].sp != nil {

@@ -263,14 +263,6 @@ func (c *cchain) passThrough() bool { return c.builtin && len(c.rules) == 0 && c
 // packet (and never for an untracked one).
 func (c *cchain) isNAT() bool { return c.base.typ == "nat" }
 
-// segment is a run of rules handled together: a batch of determinate
-// ACCEPT/DROP/RETURN/goto/NAT rules, or a single other rule.
-type segment struct {
-	lo, hi int // rule indexes [lo, hi)
-	batch  *batch
-	swept  bool // a single rule swept as a batch
-}
-
 // cruleset is one ruleset compiled: its base chains, and every chain by
 // table for lookups.
 type cruleset struct {
@@ -392,62 +384,41 @@ func mustPrefixSet(fam Family, v4, v6 string) addrSet {
 	return prefixSet(fam, netip.MustParsePrefix(v6))
 }
 
-// segmentChain groups consecutive determinate rules into batches.
-func segmentChain(rules []crule) []segment {
-	var segs []segment
-	batchable := func(c *crule) bool {
-		if c.r.m.never {
-			return true // never matches (an ip6 rule in the IPv4 walk): no effect on a run
-		}
-		if len(c.r.m.x.runtime) > 0 || c.r.m.x.rpf != nil || len(c.r.m.x.marks) > 0 || c.r.m.x.markSet != nil {
-			return false
-		}
-		switch c.act {
-		case actAccept, actDrop, actReturn, actGoto, actNAT:
-			return true
-		}
-		return false
-	}
-	big := func(c *crule) bool { return batchable(c) && len(c.src.r) >= bigSet }
-	for i := 0; i < len(rules); {
-		if big(&rules[i]) {
-			// a rule with a large source set (a ban set) is swept alone,
-			// so that its split of every source is kept between queries
-			segs = append(segs, segment{lo: i, hi: i + 1, swept: true})
-			i++
-			continue
-		}
-		j := i
-		for j < len(rules) && batchable(&rules[j]) && !big(&rules[j]) {
-			j++
-		}
-		if j-i >= minBatch {
-			segs = append(segs, segment{lo: i, hi: j})
-			i = j
-			continue
-		}
-		if j == i {
-			j = i + 1
-		}
-		for k := i; k < j; k++ {
-			segs = append(segs, segment{lo: k, hi: k + 1})
-		}
-		i = j
-	}
-	return segs
-}
-
-// bigSet is the number of source ranges from which one rule is swept as
-// a batch of its own.
-const bigSet = 64
-
-// minBatch is the run length from which consecutive rules are swept
-// together instead of one set operation per rule.
-var minBatch = 4
-
 // marksSet: c, or a chain it reaches, sets a mark.
 func marksSet(c *cchain) bool {
 	found := false
 	visitRules([]*cchain{c}, func(_ *cchain, cr *crule) { found = found || cr.r.m.x.markSet != nil })
 	return found
+}
+
+// visitRules calls f for every rule of the chains in roots and of the
+// chains they jump or go to, visiting each chain once.
+func visitRules(roots []*cchain, f func(c *cchain, cr *crule)) {
+	seen := map[*cchain]bool{}
+	var visit func(c *cchain)
+	visit = func(c *cchain) {
+		if c == nil || seen[c] {
+			return
+		}
+		seen[c] = true
+		for i := range c.rules {
+			cr := &c.rules[i]
+			f(c, cr)
+			if cr.to != nil {
+				visit(cr.to)
+			}
+		}
+	}
+	for _, c := range roots {
+		visit(c)
+	}
+}
+
+// isNotrack: the raw-table targets that switch connection tracking off.
+func isNotrack(r *Rule) bool {
+	if r.Target == "NOTRACK" {
+		return true
+	}
+	_, ok := r.m.x.targetArgs["--notrack"]
+	return r.Target == "CT" && ok
 }

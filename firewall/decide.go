@@ -148,11 +148,11 @@ func (e *Evaluator) follow(pth *path, p pktCtx, src netip.Addr, tr *tracer) (uin
 		// the SYN-ACK must get out through the output chains; its steps
 		// join the trace only when it is dropped
 		tr.off++
-		rm, rmay := e.reply(w, pth, &last, last.dst, last.dport, last.in, may)
+		rm, rmay := e.replyLeg(w, pth, &last, last.dst, last.dport, last.in, may)
 		tr.off--
 		if !rm.contains(src) {
 			tr.mode = traceDrops
-			rm, rmay = e.reply(w, pth, &last, last.dst, last.dport, last.in, may)
+			rm, rmay = e.replyLeg(w, pth, &last, last.dst, last.dport, last.in, may)
 			tr.mode = traceIn
 		}
 		must, may = must.intersect(rm), may.intersect(rmay)
@@ -186,7 +186,7 @@ func fates(must, may addrSet, src netip.Addr) uint8 {
 func (e *Evaluator) followForward(w *walker, pth *path, in pktCtx, away []awayHit) (must, may addrSet) {
 	tr := w.tr
 	tr.off++
-	must, may, chosen := e.forward(w, pth, &in, away)
+	must, may, chosen := e.forwardLeg(w, pth, &in, away)
 	tr.off--
 	h := away[0]
 	if chosen == "" {

@@ -90,13 +90,13 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 							// the SYN-ACK must get out too (OUTPUT policy DROP)
 							local := w.p.dst
 							*p = saved
-							rm, rmay := e.reply(w, pth, p, local, q.Port, iface, m2)
+							rm, rmay := e.replyLeg(w, pth, p, local, q.Port, iface, m2)
 							m1, m2 = m1.intersect(rm), m2.intersect(rmay)
 						}
 						*p = saved
 						if away := w.nat.away; len(away) > 0 {
 							// a published port: reachable by what FORWARD lets through
-							fm, fmay, _ := e.forward(w, pth, p, away)
+							fm, fmay, _ := e.forwardLeg(w, pth, p, away)
 							m1, m2 = m1.union(fm), m2.union(fmay)
 							*p = saved
 						}
@@ -229,63 +229,6 @@ func (e *Evaluator) destinationOf(a netip.Addr) addrSet {
 	return best
 }
 
-// ifaceClasses says, for each candidate interface, which one stands for
-// it in this query: itself, or an interface after it that no rule tells
-// it apart from (every rule that tests an interface decides alike for
-// both, for every destination, port and source port tried). Only the
-// input path may test interfaces for this (e.ifaceGrouping); the one
-// walked for a class is its last member, so the generic outside
-// interface stands for its class offline.
-func (e *Evaluator) ifaceClasses(proto int, dsts []netip.Addr, ports []uint16) []int {
-	rep := make([]int, len(e.ifaces))
-	for i := range rep {
-		rep[i] = i
-	}
-	if !e.ifaceGrouping || len(e.ifaces) < 2 {
-		return rep
-	}
-	// each interface's signature, keyed as bytes: the last interface with
-	// a signature stands for every earlier one with the same. It holds
-	// the answers of the rules that do not name one interface exactly,
-	// then the place and answer of each rule naming this interface that
-	// does not answer no: every other named rule answers no (its input
-	// interface differs), alike for every interface, so the signatures of
-	// two interfaces are equal exactly when all their answers are. Each
-	// rule is thus tested for at most every interface or for its own one.
-	last := map[string]int{}
-	var sig []byte
-	for i := len(e.ifaces) - 1; i >= 0; i-- {
-		sig = sig[:0]
-		named := e.ifaceNamed[e.ifaces[i]]
-		for _, dst := range dsts {
-			for _, port := range ports {
-				for _, sp := range e.sports {
-					p := pktCtx{proto: proto, sport: sp, dport: port, in: e.ifaces[i], dst: dst,
-						dstType: e.dstType(dst), state: stNew, flags: tcpSYN}
-					for _, k := range e.ifaceOther {
-						sig = append(sig, byte(e.ifaceRules[k].r.m.test(&p)))
-					}
-					at, n := len(sig), 0
-					sig = append(sig, 0, 0, 0, 0) // how many follow
-					for _, k := range named {
-						if t := e.ifaceRules[k].r.m.test(&p); t != triNo {
-							sig = append(sig, byte(k), byte(k>>8), byte(k>>16), byte(k>>24), byte(t))
-							n++
-						}
-					}
-					sig[at], sig[at+1], sig[at+2], sig[at+3] = byte(n), byte(n>>8), byte(n>>16), byte(n>>24)
-				}
-			}
-		}
-		if j, ok := last[string(sig)]; ok {
-			rep[i] = j
-		} else {
-			last[string(sig)] = i
-		}
-	}
-	return rep
-}
-
 // replyChecked: a connection p opens is accepted only if its SYN-ACK also
 // gets out through the output chains (a TCP SYN of a new or untracked
 // connection, where those chains may drop something).
@@ -293,11 +236,11 @@ func replyChecked(p *pktCtx, pth *path) bool {
 	return p.proto == 6 && p.state&(stNew|stUntracked) != 0 && p.flags == tcpSYN && !pth.replyOpen
 }
 
-// reply walks the SYN-ACK of connection in, accepted from the sources
+// replyLeg walks the SYN-ACK of connection in, accepted from the sources
 // may at local:port on iface, through the output chains: the sources are
 // now its destination. It returns those whose reply surely (must) and
 // possibly (may) gets out.
-func (e *Evaluator) reply(w *walker, pth *path, in *pktCtx, local netip.Addr, port uint16, iface string, may addrSet) (addrSet, addrSet) {
+func (e *Evaluator) replyLeg(w *walker, pth *path, in *pktCtx, local netip.Addr, port uint16, iface string, may addrSet) (addrSet, addrSet) {
 	rp := &pktCtx{proto: in.proto, sport: port, dport: in.sport, out: iface, reply: true, local: local,
 		dstType: atUnicast, state: stEstablished, flags: tcpSYN | tcpACK}
 	saved := w.p
@@ -508,11 +451,6 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) RuleRef {
 	return best
 }
 
-type sizeKey struct {
-	p *rng
-	n int
-}
-
 // sizeOf remembers the size of large sets, which batches share between
 // queries (sets are immutable, so the first range's address is a key).
 func (e *Evaluator) sizeOf(s addrSet) float64 {
@@ -598,7 +536,7 @@ func (e *Evaluator) Published(proto string, port uint16) []*Rule {
 	return out
 }
 
-// forward walks the sources a nat DNAT sent to another host (Docker's
+// forwardLeg walks the sources a nat DNAT sent to another host (Docker's
 // published ports, port forwards) through the FORWARD chains, as a NEW
 // connection in ctstate DNAT to the translated address and port. The route
 // to that address is not known, so it is tried on every output interface
@@ -607,7 +545,7 @@ func (e *Evaluator) Published(proto string, port uint16) []*Rule {
 //
 // first is the output interface that first accepts some of away's first
 // hit ("" when none does): the one Decide traces.
-func (e *Evaluator) forward(w *walker, pth *path, in *pktCtx, away []awayHit) (must, may addrSet, first string) {
+func (e *Evaluator) forwardLeg(w *walker, pth *path, in *pktCtx, away []awayHit) (must, may addrSet, first string) {
 	must, may = emptySet(e.fam), emptySet(e.fam)
 	saved := w.p
 	defer func() { w.p = saved }()
@@ -638,77 +576,20 @@ func (e *Evaluator) forwardVia(w *walker, pth *path, in *pktCtx, h awayHit, out 
 	return w.pipelineFrom(pth.forward, 0, h.set, drops)
 }
 
-// outputInterfaces lists the interfaces a forwarded packet may leave by.
-func (e *Evaluator) outputInterfaces() []string {
-	if len(e.host.Interfaces) > 0 {
-		var out []string
-		for _, i := range e.host.Interfaces {
-			if i != "lo" {
-				out = append(out, i)
-			}
-		}
-		return out
-	}
-	names := map[string]bool{}
-	for _, cs := range e.sets {
-		for _, c := range cs.all {
-			for i := range c.rules {
-				if x := c.rules[i].r.m.x; x != nil && x.out.set && !x.out.neg {
-					n := x.out.name
-					if x.out.wild {
-						n += "0"
-					}
-					if n != "lo" && n != "0" {
-						names[n] = true
-					}
-				}
-			}
-		}
-	}
-	out := make([]string, 0, len(names)+1)
-	for n := range names {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	if len(out) > maxCandidates {
-		e.capWhy = append(e.capWhy, fmt.Sprintf("the rules name %d output interfaces; only %d were tried offline", len(out), maxCandidates))
-		out = out[:maxCandidates]
-	}
-	return append(out, genericIface)
+// IfaceResult is the answer to a Query for packets arriving on one input
+// interface.
+type IfaceResult struct {
+	Iface string // the interface; "" offline for any the rules do not name
+	Result
 }
 
-// route is a destination set a FORWARD rule sends out one interface.
-type route struct {
-	dst  addrSet
-	name string
-}
-
-// forwardRoutes collects, once per evaluator, the "-d ... -o name" pairs of
-// the rules on the forward path (Docker's "-d 172.17.0.2/32 -o docker0 ...
-// -j ACCEPT").
-func (e *Evaluator) forwardRoutes() []route {
-	var out []route
-	visitRules(e.paths[0].forward, func(_ *cchain, cr *crule) {
-		if x := cr.r.m.x; x != nil && x.hasDst && x.out.set && !x.out.neg && !x.out.wild && !x.dst.isFull() {
-			out = append(out, route{x.dst, x.out.name})
-		}
-	})
-	return out
-}
-
-// outIfacesTo narrows outIfaces for a forwarded packet to a: the rules
-// that name a as destination together with an output interface say where
-// its route goes. Without such a rule every output interface is tried.
-func (e *Evaluator) outIfacesTo(a netip.Addr) []string {
-	var out []string
-	for _, r := range e.routes {
-		if r.dst.contains(a) && !slices.Contains(out, r.name) {
-			out = append(out, r.name)
-		}
-	}
-	if len(out) == 0 {
-		return e.outIfaces
-	}
-	sort.Strings(out)
-	return out
+// EvaluateEach answers q as Evaluate does, and on every interface the
+// evaluator tells apart (Interfaces), each alone: an accept that holds on
+// one interface and a drop on another are kept apart there, where the
+// pooled answer says only who gets in somewhere. The list is empty when q
+// does not apply to the family.
+func (e *Evaluator) EvaluateEach(q Query) (Result, []IfaceResult) {
+	var each []IfaceResult
+	r := e.evaluate(q, &each)
+	return r, each
 }

@@ -16,25 +16,32 @@
 //     type and policy; regular chains; rules with typed matches (match.go,
 //     marks.go, nat.go, over the address sets of addrset.go) and their
 //     origin in the user's own terms; the host's interfaces and routes
-//     (routes.go).
+//     (routes.go reads them).
 //   - the walker: each ruleset compiled into chains (compiled_chains.go),
 //     every source's base chains put in the kernel's order per hook
-//     (path.go) and walked with sources as sets (pipeline.go, walk.go,
-//     batch.go). Evaluate (eval.go, evaluate.go) and Decide (decide.go)
-//     are uses of it.
-//   - questions callers ask (questions.go, posture.go, analyze.go,
-//     portclass.go), so that callers never walk tables by name.
+//     (path.go), and the one loop over hooks (hooks.go) walking each
+//     chain with sources as sets (walk.go; batch.go walks runs of rules
+//     at once). The Evaluator (evaluator.go) holds the compiled chains and
+//     what the host tells; Evaluate (evaluate.go) and Decide (decide.go,
+//     with trace.go) are uses of the walker, answering with a verdict and
+//     the deciding rule (verdict.go).
+//   - questions callers ask (questions*.go, posture.go, analyze.go,
+//     port_classes.go, positions.go; render_chains.go writes a ruleset
+//     that keeps today's chains), so that callers never walk tables by
+//     name. Loaded (load.go, loaded.go) is what was read from a host.
 //
-// It knows nothing of sockets or services.
+// It lists no sockets and names no services: a caller brings the
+// listener it asks about.
 //
 // Choices the evaluator makes, each pinned by tests:
-//   - Sources are sets. The other free variables are enumerated: the input
-//     interface (the host's, or offline the ones the rules name plus one
-//     generic outside interface), the destination address of a wildcard
-//     bind (the host's, or offline the addresses the rules name plus one
-//     generic address) and the source port (one per class the source-port
-//     matches cut). A source is accepted if some combination lets it in;
-//     an interface restriction is reported when only named interfaces do.
+//   - Source addresses are sets. The other free variables are
+//     enumerated: the input interface (the host's, or offline the ones
+//     the rules name plus one generic outside interface), the
+//     destination address of a wildcard bind (the host's, or offline
+//     the addresses the rules name plus one generic address) and the
+//     source port (one per class the source-port matches cut). A source
+//     is accepted if some combination lets it in; an interface
+//     restriction is reported when only named interfaces do.
 //   - Runtime-state matches (-m recent, limit, set, string, unknown
 //     modules and options; nft limit, quota, ct count, meters, sets the
 //     packet path fills, unknown expressions) are explored both ways ("may"
@@ -167,18 +174,6 @@ func (r *Rule) Statements() string {
 	return body
 }
 
-// Verdict is the answer for one port and family, as DESIGN.md defines it.
-type Verdict string
-
-const (
-	Open          Verdict = "open"
-	Restricted    Verdict = "restricted"
-	Blocked       Verdict = "blocked"
-	Conditional   Verdict = "conditional"
-	NotApplicable Verdict = "not-applicable"
-	Unknown       Verdict = "unknown"
-)
-
 // Host is what the evaluator knows of the machine the rules run on. The zero
 // Host is an offline audit: the interfaces the rules name plus one generic
 // outside interface, and any destination address the rules allow.
@@ -206,54 +201,4 @@ type Host struct {
 type Route struct {
 	Prefix netip.Prefix
 	Iface  string
-}
-
-// Query asks who can open a NEW connection to one listening socket.
-type Query struct {
-	Proto string     // "tcp" or "udp"
-	Addr  netip.Addr // bind address; the unspecified address for a wildcard bind
-	Port  uint16
-}
-
-// Result is the answer to a Query for one family.
-type Result struct {
-	Verdict    Verdict
-	Sources    []netip.Prefix // restricted: the accepted sources; conditional: those that may be
-	Except     []netip.Prefix // open: the excluded ranges
-	Interfaces []string       // restricted: accepted only on these input interfaces
-	// Destinations: a wildcard bind reached only at these of the host's
-	// addresses (a destination match); nil when at every one
-	Destinations []netip.Prefix `json:",omitempty"`
-	Reasons      []string       // conditional: the matches that depend on runtime state
-	Rule         RuleRef        // the deciding rule (its text as in the save file) or policy ("-P INPUT DROP")
-	Origin       string         `json:",omitempty"` // the deciding rule as its manager names it (Rule.Origin), or ""
-}
-
-// Packet is one concrete packet, for Decide and explain.
-type Packet struct {
-	Proto        string
-	Src, Dst     netip.Addr
-	SPort, DPort uint16
-	InIface      string
-	State        string // conntrack state; "" means NEW
-}
-
-// Step is one rule or policy visited while deciding a packet.
-type Step struct {
-	Table, Chain string // the table ("filter", "inet fw") and chain
-	Line         int    // the rule's line (iptables)
-	Handle       int    // the rule's handle (nftables)
-	Rule         string // the rule text, or "policy DROP"
-	Origin       string // the rule as its manager names it (Rule.Origin), or ""
-	Matched      string // "yes", "no" or "maybe" (runtime-state match)
-	Action       string // what the walk did next: "accept", "drop", "jump X", "return", "continue"
-}
-
-// Decision is the fate of one Packet.
-type Decision struct {
-	InIface string  // the input interface the packet was decided on
-	Verdict string  // "accept", "drop" or "conditional"
-	Rule    RuleRef // the deciding rule or policy
-	Reasons []string
-	Trace   []Step
 }

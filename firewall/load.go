@@ -39,7 +39,7 @@ func (s Sources) ReadsLive() bool {
 }
 
 // Load reads each family from its file, the live host, or nowhere; a
-// family that cannot be read has no rules and a reason (Rules.Why), and
+// family that cannot be read has no rules and a reason (FamilyRules.Why), and
 // is judged unknown. host is the host the rules run on. Warnings are for
 // the user; err is a file that could not be read or parsed.
 func Load(ctx context.Context, src Sources, host Host) (*Loaded, []string, error) {
@@ -71,7 +71,7 @@ func Load(ctx context.Context, src Sources, host Host) (*Loaded, []string, error
 	}{{IPv4, src.Rules, live.V4, live.Err4, live.Unseen4}, {IPv6, src.Rules6, live.V6, live.Err6, live.Unseen6}} {
 		r := l.Of(f.fam)
 		var err error
-		r.Sets, r.Why, notes[i], err = src.family(f.fam, f.file, f.live, f.liveErr, l.Nft)
+		r.Sets, r.Why, notes[i], err = src.rulesetsFor(f.fam, f.file, f.live, f.liveErr, l.Nft)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -139,9 +139,9 @@ func notesOf(rs *Ruleset, info SaveInfo) fileNotes {
 	return n
 }
 
-// family reads one family's rules: its file (with the Nft file's tables
+// rulesetsFor reads one family's rules: its file (with the Nft file's tables
 // of the family beside it), the Nft file alone, the live host's, or none.
-func (src Sources) family(fam Family, file string, live []*Ruleset, liveErr error, nft *NftRuleset) ([]*Ruleset, string, fileNotes, error) {
+func (src Sources) rulesetsFor(fam Family, file string, live []*Ruleset, liveErr error, nft *NftRuleset) ([]*Ruleset, string, fileNotes, error) {
 	flag := map[Family]string{IPv4: "--rules", IPv6: "--rules6"}[fam] // printed
 	var native []*Ruleset
 	if src.Nft != "" {
@@ -153,7 +153,7 @@ func (src Sources) family(fam Family, file string, live []*Ruleset, liveErr erro
 	case file != "":
 		var rs *Ruleset
 		var info SaveInfo
-		err := src.read(file, func(r io.Reader, name string) error {
+		err := src.readSource(file, func(r io.Reader, name string) error {
 			var err error
 			rs, info, err = ParseSaveInfo(r, name, fam)
 			return err
@@ -173,8 +173,8 @@ func (src Sources) family(fam Family, file string, live []*Ruleset, liveErr erro
 	return live, "", fileNotes{}, nil
 }
 
-// read opens a named input and hands it to parse with its display name.
-func (src Sources) read(file string, parse func(io.Reader, string) error) error {
+// readSource opens a named input and hands it to parse with its display name.
+func (src Sources) readSource(file string, parse func(io.Reader, string) error) error {
 	r, name, err := src.Open(file)
 	if err != nil {
 		return err
@@ -188,7 +188,7 @@ func (src Sources) read(file string, parse func(io.Reader, string) error) error 
 func (src Sources) loadNftFile(ctx context.Context) (*NftRuleset, string, error) {
 	var b []byte
 	var name string
-	err := src.read(src.Nft, func(r io.Reader, display string) error {
+	err := src.readSource(src.Nft, func(r io.Reader, display string) error {
 		var err error
 		name = display
 		if b, err = io.ReadAll(r); err != nil {

@@ -11,7 +11,7 @@ import (
 // run on (interfaces, addresses, routes) and the nftables ruleset as read.
 // It judges listeners; report, suggest and explain all ask it.
 type Loaded struct {
-	V4, V6 Rules
+	V4, V6 FamilyRules
 	// Host is what the evaluators see of the host: interfaces, addresses
 	// and routes (each family's Unseen is added by HostOf).
 	Host Host
@@ -23,8 +23,8 @@ type Loaded struct {
 	evs map[string]*Evaluator // per family and bound device
 }
 
-// Rules is one family's loaded rules.
-type Rules struct {
+// FamilyRules is one family's loaded rules.
+type FamilyRules struct {
 	Sets []*Ruleset // nil: the rules are not known (Why says why)
 	// Unseen names filtering that applies to the family but that its
 	// evaluators cannot see (native nftables tables on the input hook, the
@@ -35,7 +35,7 @@ type Rules struct {
 }
 
 // Of is the family's rules.
-func (l *Loaded) Of(fam Family) *Rules {
+func (l *Loaded) Of(fam Family) *FamilyRules {
 	if fam == IPv6 {
 		return &l.V6
 	}
@@ -60,7 +60,7 @@ func (l *Loaded) HostOf(fam Family) Host {
 // would leave, for comparing with today.
 func (l *Loaded) With(fam Family, sets []*Ruleset) *Loaded {
 	n := &Loaded{Host: l.Host}
-	*n.Of(fam) = Rules{Sets: sets, Unseen: l.Of(fam).Unseen}
+	*n.Of(fam) = FamilyRules{Sets: sets, Unseen: l.Of(fam).Unseen}
 	return n
 }
 
@@ -122,8 +122,8 @@ func (s Socket) query(fam Family) Query {
 	return Query{Proto: s.Proto, Addr: s.queryAddr(fam), Port: s.Port}
 }
 
-// bound reports whether s hears one interface only.
-func (s Socket) bound() bool { return s.Device != "" && s.Device != "lo" }
+// deviceBound reports whether s hears one interface only.
+func (s Socket) deviceBound() bool { return s.Device != "" && s.Device != "lo" }
 
 // Judge is who the family's rules let open a NEW connection to s. known
 // is false when the family's rules could not be read (the verdict is then
@@ -145,7 +145,7 @@ func (l *Loaded) Judge(fam Family, s Socket) (r Result, known bool) {
 	if s.Local && r.Verdict == NotApplicable {
 		r = notApplicable
 	}
-	if s.bound() && (r.Verdict == Open || r.Verdict == Restricted) {
+	if s.deviceBound() && (r.Verdict == Open || r.Verdict == Restricted) {
 		// accepted, but only ever on the bound device; Except stays:
 		// those sources are still kept out there
 		r.Verdict, r.Interfaces = Restricted, []string{s.Device}
@@ -157,7 +157,7 @@ func (l *Loaded) Judge(fam Family, s Socket) (r Result, known bool) {
 // interface alone (EvaluateEach); nil for a socket bound to a device (it
 // hears one interface) or when the rules are not known.
 func (l *Loaded) Each(fam Family, s Socket) []IfaceResult {
-	if s.bound() {
+	if s.deviceBound() {
 		return nil
 	}
 	ev := l.Evaluator(fam, "")

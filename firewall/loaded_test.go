@@ -119,7 +119,7 @@ func TestJudge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &Loaded{V4: Rules{Sets: []*Ruleset{rs}}, V6: Rules{Why: "ipv6 rules not provided"},
+	l := &Loaded{V4: FamilyRules{Sets: []*Ruleset{rs}}, V6: FamilyRules{Why: "ipv6 rules not provided"},
 		Host: Host{Interfaces: []string{"eth0", "eth1"}}}
 	a := netip.MustParseAddr
 	for _, c := range []struct {
@@ -175,7 +175,7 @@ func TestJudge(t *testing.T) {
 		}
 	})
 	t.Run("with", func(t *testing.T) {
-		l := &Loaded{V4: Rules{Sets: []*Ruleset{rs}, Unseen: []string{"native nftables table inet f not evaluated"}}, Host: Host{Interfaces: []string{"eth0"}}}
+		l := &Loaded{V4: FamilyRules{Sets: []*Ruleset{rs}, Unseen: []string{"native nftables table inet f not evaluated"}}, Host: Host{Interfaces: []string{"eth0"}}}
 		open, err := ParseSave(strings.NewReader("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n"), "open.v4", IPv4)
 		if err != nil {
 			t.Fatal(err)

@@ -3,7 +3,6 @@ package firewall
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 )
 
 // Check is the answer to one posture question, with the rule that decided
@@ -111,13 +110,6 @@ func (e *Evaluator) Posture() Posture {
 	return p
 }
 
-func unspecified(fam Family) netip.Addr {
-	if fam == IPv6 {
-		return netip.IPv6Unspecified()
-	}
-	return netip.IPv4Unspecified()
-}
-
 func loopbackAddr(fam Family) netip.Addr {
 	if fam == IPv6 {
 		return netip.IPv6Loopback()
@@ -137,59 +129,6 @@ func (e *Evaluator) sourceVia(o string) netip.Addr {
 		}
 	}
 	return DefaultSource(e.fam)
-}
-
-// outsides are the interfaces an outsider's packets arrive on: offline the
-// generic outside one; live every interface of the host that is not
-// inside (a bridge for containers), by name, so that no check depends on
-// the order the host lists them in. A host with no outside interface at
-// all is judged on every one it has. Computed once, by candidates.
-func (e *Evaluator) outsides() []string { return e.outs }
-
-func (e *Evaluator) computeOutsides() []string {
-	if len(e.host.Interfaces) == 0 || len(e.ifaces) == 0 {
-		return []string{genericIface}
-	}
-	var out []string
-	for _, i := range e.ifaces {
-		if !slices.Contains(e.host.Inside, i) {
-			out = append(out, i)
-		}
-	}
-	if len(out) == 0 {
-		out = slices.Clone(e.ifaces)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// Interfaces lists the input interfaces the evaluator tells apart: the
-// host's (by name), or offline the ones the rules name and "" for any
-// other.
-func (e *Evaluator) Interfaces() []string {
-	var out []string
-	for _, i := range e.ifaces {
-		if i == genericIface {
-			i = ""
-		}
-		out = append(out, i)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// outside is the interface a packet from src arrives on: the one the route
-// back to src leaves by (the host's routes), else the first outside
-// interface by name (the generic one offline).
-func (e *Evaluator) outside(src netip.Addr) string {
-	if e.rp != nil && src.IsValid() {
-		for _, o := range e.outsides() {
-			if s, ok := e.rp.byIface[o]; ok && s.contains(src) {
-				return o
-			}
-		}
-	}
-	return e.outsides()[0]
 }
 
 // unlistedPort is a high port no destination-port match of the input path

@@ -2,7 +2,6 @@ package firewall
 
 import (
 	"net/netip"
-	"slices"
 )
 
 // walkRes is the fate of a set of sources entering a chain, as "may" sets:
@@ -341,15 +340,6 @@ func fateOf(r walkRes, x addrSet) uint8 {
 	return o
 }
 
-// isNotrack: the raw-table targets that switch connection tracking off.
-func isNotrack(r *Rule) bool {
-	if r.Target == "NOTRACK" {
-		return true
-	}
-	_, ok := r.m.x.targetArgs["--notrack"]
-	return r.Target == "CT" && ok
-}
-
 func (w *walker) final() bool { return w.hook != nil && w.hook.isFinal() }
 
 // uncertain: whether cr matches can depend on runtime state.
@@ -443,278 +433,154 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 	return w.empty()
 }
 
-func (w *walker) walkBatch(c *cchain, s *segment, x addrSet, res *walkRes) addrSet {
-	b := c.batchOf(s)
-	n := s.hi - s.lo
-	if cap(w.isActive) < n {
-		w.isActive = make([]bool, n)
+// natSame tells whether a DNAT/REDIRECT/NETMAP rule leaves the packet for
+// the queried socket (same local address and port). why is set when it
+// cannot tell.
+func (w *walker) natSame(cr *crule) (bool, string) {
+	n := cr.r.m.x.nat
+	if n == nil {
+		return false, "-j " + cr.r.Target + " not evaluated"
 	}
-	isActive := w.isActive[:n]
-	active := w.active[:0]
-	for _, k := range b.dynRules {
-		if c.rules[s.lo+int(k)].r.m.test(w.p) == triYes {
-			isActive[k] = true
-			active = append(active, k)
+	if n.bad {
+		return false, n.text + " not understood"
+	}
+	switch cr.r.Target {
+	case "REDIRECT":
+		if w.nat.target.IsValid() {
+			return false, "" // to the interface address, not the loopback one
 		}
-	}
-	w.active = active
-	sp := b.recall(x, active)
-	if sp != nil && w.onMatch != nil && !sp.tookKnown {
-		sp = nil // the rule analysis needs the rules that took sources
-	}
-	if sp == nil {
-		sp = w.split(b, x, isActive, len(active) > 0)
-		c.remember(b, x, active, sp)
-	}
-	for _, k := range active {
-		isActive[k] = false
-	}
-	if w.onMatch != nil {
-		for _, k := range sp.took {
-			w.onMatch(&c.rules[s.lo+int(k)])
+		if !n.hasPort {
+			return true, ""
 		}
-	}
-	for g := 0; g < b.nGroups; g++ {
-		if !sp.matched[g].isEmpty() {
-			w.act(&c.rules[s.lo+int(sp.best[g])], sp.matched[g], res)
+		if n.ports == (PortRange{w.p.dport, w.p.dport}) {
+			return true, ""
 		}
+		if inRanges([]PortRange{n.ports}, w.p.dport) {
+			return false, n.text
+		}
+		return false, ""
+	case "DNAT":
+		a := n.addr
+		if a.IsValid() && !w.nat.target.IsValid() && !a.IsLoopback() && a != w.p.dst && (w.nat.local == nil || !w.nat.local(a)) {
+			// forwarded to another host, whatever the port
+			tport := w.p.dport
+			if n.hasPort {
+				tport = n.ports.Lo
+			}
+			w.nat.awayTo = netip.AddrPortFrom(a, tport)
+			return false, ""
+		}
+		want := w.p.dport
+		if w.nat.target.IsValid() {
+			want = w.nat.port
+		}
+		if n.hasPort {
+			if n.ports != (PortRange{want, want}) {
+				if inRanges([]PortRange{n.ports}, want) {
+					return false, n.text
+				}
+				return false, ""
+			}
+		} else if w.p.dport != want {
+			return false, ""
+		}
+		if a.IsValid() {
+			switch {
+			case w.nat.target.IsValid():
+				return a == w.nat.target, ""
+			case a.IsLoopback():
+				// delivered on this host to whatever listens on the
+				// loopback address (route_localnet): a wildcard socket
+				return w.nat.wildcard, ""
+			case a != w.p.dst && (w.nat.local == nil || !w.nat.local(a)):
+				return false, "" // forwarded to another host
+			}
+		} else if w.nat.target.IsValid() {
+			return false, ""
+		}
+		return true, ""
 	}
-	return sp.rest
+	return false, "-j " + cr.r.Target + " not evaluated"
 }
 
-// split divides x among the groups of batch b, given which of its
-// per-query rules match the packet (isActive, any of them: anyDyn).
-func (w *walker) split(b *batch, x addrSet, isActive []bool, anyDyn bool) *split {
-	top := maxU(w.fam)
-	var dyn []piece
-	if anyDyn {
-		sweep(b.dynItems, isActive, top, func(k int32, lo, hi u128) {
-			dyn = append(dyn, piece{k, rng{lo, hi}})
-		})
-	}
-	if x.isFull() && len(dyn) <= 1024 && w.onMatch == nil && patchCost(b, dyn) <= 4096 {
-		if b.full == nil {
-			b.full = w.splitBy(b, b.static, x)
-		}
-		if len(dyn) > 0 {
-			return w.patch(b, b.full, dyn)
-		}
-		return b.full
-	}
-	owners := b.static
-	if len(dyn) > 0 {
-		owners = make([]piece, 0, len(b.static)+len(dyn))
-		overlay(b.static, dyn, top, func(k int32, lo, hi u128) {
-			owners = append(owners, piece{k, rng{lo, hi}})
-		})
-	}
-	sp := w.splitBy(b, owners, x)
-	if w.onMatch != nil {
-		sp.took, sp.tookKnown = ownersTaking(owners, x), true
-	}
-	return sp
+// pktClass is a set of sources whose packets are alike after a hook.
+type pktClass struct {
+	set        addrSet
+	untracked  bool
+	mark       uint32
+	markUnsure bool
 }
 
-// splitBy divides x among the owners' groups. A first pass counts the
-// ranges each group takes (an upper bound: touching pieces merge), so that
-// every group's ranges are cut from one array of the size needed.
-func (w *walker) splitBy(b *batch, owners []piece, x addrSet) *split {
-	counts := make([]int, b.nGroups+1) // the last counts what goes on
-	w.cutOwners(b, owners, x, func(g int32, _ int32, _ rng) { counts[g]++ }, func(rng) { counts[b.nGroups]++ })
-	total := 0
-	for _, n := range counts[:b.nGroups] {
-		total += n
-	}
-	if total == 0 {
-		// no owner holds any of x: it all goes on, as it is
-		return &split{matched: make([]addrSet, b.nGroups), best: slices.Clone(b.groupRule), rest: x}
-	}
-	total += counts[b.nGroups]
-	buf := make([]rng, 0, total)
-	matched := make([][]rng, b.nGroups)
-	for g, n := range counts[:b.nGroups] {
-		matched[g] = buf[len(buf) : len(buf) : len(buf)+n]
-		buf = buf[:len(buf)+n]
-	}
-	rest := buf[len(buf) : len(buf) : len(buf)+counts[b.nGroups]]
-	sp := &split{matched: make([]addrSet, b.nGroups), best: make([]int32, b.nGroups)}
-	bestSize := make([]u128, b.nGroups)
-	for g := range sp.best {
-		sp.best[g] = b.groupRule[g]
-	}
-	w.cutOwners(b, owners, x, func(g int32, k int32, r rng) {
-		matched[g] = appendRange(matched[g], r)
-		if sz := (u128{r.hi.hi - r.lo.hi, r.hi.lo - r.lo.lo}); bestSize[g].less(sz) {
-			sp.best[g], bestSize[g] = k, sz
-		}
-	}, func(r rng) { rest = appendRange(rest, r) })
-	for g := range matched {
-		sp.matched[g] = addrSet{fam: w.fam, r: matched[g]}
-	}
-	sp.rest = addrSet{fam: w.fam, r: rest}
-	return sp
+func (c pktClass) same(p *pktCtx) bool {
+	return c.untracked == (p.state&stUntracked != 0) && c.mark == p.mark && c.markUnsure == p.markUnsure
 }
 
-// cutOwners cuts x along the owners (sorted, disjoint pieces): take gets
-// each part an owner holds, with the owner's group and rule, and rest each
-// part no owner holds, both in address order.
-func (w *walker) cutOwners(b *batch, owners []piece, x addrSet, take func(g, k int32, r rng), rest func(rng)) {
-	xi := 0
-	var cur rng
-	if len(x.r) > 0 {
-		cur = x.r[0]
+func (c pktClass) applyTo(p *pktCtx) {
+	if c.untracked {
+		p.state = stUntracked
 	}
-	for _, pc := range owners {
-		for xi < len(x.r) && cur.hi.less(pc.r.lo) {
-			rest(cur)
-			xi++
-			if xi < len(x.r) {
-				cur = x.r[xi]
-			}
+	p.mark, p.markUnsure = c.mark, c.markUnsure
+}
+
+// classes splits x by what the hook did to each source's packet so far:
+// the marks rules set (w.markHits, in order) and, once the hook is done
+// (untracked), NOTRACK (w.untracked).
+func (w *walker) classes(x addrSet, untracked bool) []pktClass {
+	cur := []pktClass{{set: x, untracked: w.p.state&stUntracked != 0, mark: w.p.mark, markUnsure: w.p.markUnsure}}
+	if untracked && !w.untracked.isEmpty() && !cur[0].untracked {
+		if ut := x.intersect(w.untracked); !ut.isEmpty() {
+			cur = []pktClass{{set: x.subtract(w.untracked), mark: w.p.mark, markUnsure: w.p.markUnsure},
+				{set: ut, untracked: true, mark: w.p.mark, markUnsure: w.p.markUnsure}}
 		}
-		for xi < len(x.r) && !pc.r.hi.less(cur.lo) {
-			if cur.lo.less(pc.r.lo) {
-				rest(rng{cur.lo, pc.r.lo.dec()})
-				cur.lo = pc.r.lo
+	}
+	for _, h := range w.markHits {
+		var next []pktClass
+		for _, c := range cur {
+			in := c.set.intersect(h.set)
+			if in.isEmpty() {
+				next = append(next, c)
+				continue
 			}
-			hi := cur.hi
-			if pc.r.hi.less(hi) {
-				hi = pc.r.hi
+			hit := c
+			hit.set = in
+			if h.maybe || h.op.unknown {
+				hit.markUnsure = true
+			} else {
+				hit.mark = h.op.apply(c.mark)
 			}
-			take(b.group[pc.k], pc.k, rng{cur.lo, hi})
-			if pc.r.hi.less(cur.hi) {
-				cur.lo = pc.r.hi.inc()
+			if rest := c.set.subtract(h.set); !rest.isEmpty() {
+				c.set = rest
+				next = append(next, c)
+			}
+			next = append(next, hit)
+		}
+		cur = next
+	}
+	// one class per packet
+	var out []pktClass
+	for _, c := range cur {
+		merged := false
+		for i := range out {
+			if out[i].untracked == c.untracked && out[i].mark == c.mark && out[i].markUnsure == c.markUnsure {
+				out[i].set = out[i].set.union(c.set)
+				merged = true
 				break
 			}
-			xi++
-			if xi < len(x.r) {
-				cur = x.r[xi]
-			}
+		}
+		if !merged && !c.set.isEmpty() {
+			out = append(out, c)
 		}
 	}
-	if xi < len(x.r) {
-		rest(cur)
-		for _, r := range x.r[xi+1:] {
-			rest(r)
-		}
-	}
-}
-
-// patch applies a few per-query rules (dyn, sorted, disjoint) on top of
-// the cached split of the static rules over every source: where a dyn rule
-// comes first, its group takes the addresses.
-func (w *walker) patch(b *batch, full *split, dyn []piece) *split {
-	taken := make([]addrSet, b.nGroups)
-	all := emptySet(w.fam)
-	for _, d := range dyn {
-		// static pieces overlapping d with a lower rule index keep theirs
-		var mine addrSet
-		if b.staticBefore(d.k) == len(b.static) {
-			// every static rule comes before d: d takes what none of
-			// them holds (full split the whole address space)
-			mine = full.rest.intersect(addrSet{fam: w.fam, r: []rng{d.r}})
-		} else {
-			keep := b.keepBelow(d)
-			mine = addrSet{fam: w.fam, r: []rng{d.r}}.subtract(addrSet{fam: w.fam, r: keep})
-		}
-		g := b.group[d.k]
-		taken[g] = taken[g].union(mine)
-		taken[g].fam = w.fam
-		all = all.union(mine)
-	}
-	sp := &split{matched: make([]addrSet, b.nGroups), best: append([]int32(nil), full.best...)}
-	for g := range sp.matched {
-		m := full.matched[g]
-		m.fam = w.fam
-		if m.overlaps(all) {
-			m = m.subtract(all)
-		}
-		if !taken[g].isEmpty() {
-			if taken[g].size() >= m.size() {
-				// the per-query rules decide most of this group
-				best, bestSize := int32(-1), -1.0
-				for _, d := range dyn {
-					if b.group[d.k] == int32(g) {
-						if sz := (addrSet{fam: w.fam, r: []rng{d.r}}).size(); sz > bestSize {
-							best, bestSize = d.k, sz
-						}
-					}
-				}
-				sp.best[g] = best
-			}
-			m = m.union(taken[g])
-		}
-		sp.matched[g] = m
-	}
-	sp.rest = full.rest.subtract(all)
-	return sp
-}
-
-// patchCost is the number of static pieces patch looks at for dyn (see
-// keepBelow).
-func patchCost(b *batch, dyn []piece) int {
-	n := 0
-	for _, d := range dyn {
-		before := b.staticBefore(d.k)
-		if before == len(b.static) {
-			continue // see patch
-		}
-		i, j := b.staticSpan(d.r)
-		n += min(j-i, before)
-	}
-	return n
-}
-
-// staticSpan is the index range of the static pieces that overlap r.
-func (b *batch) staticSpan(r rng) (int, int) {
-	i := sortSearch(len(b.static), func(k int) bool { return !b.static[k].r.hi.less(r.lo) })
-	j := sortSearch(len(b.static), func(k int) bool { return r.hi.less(b.static[k].r.lo) })
-	return i, j
-}
-
-// staticBefore is the number of static pieces of rules before rule k.
-func (b *batch) staticBefore(k int32) int {
-	return sortSearch(len(b.byRule), func(i int) bool { return b.static[b.byRule[i]].k >= k })
-}
-
-// keepBelow is, in address order, the parts of d's range that static
-// pieces of earlier rules own: d does not take those. It looks at the
-// static pieces d's range overlaps or at those of earlier rules, whichever
-// are fewer: a rule with no source match early in a long blocklist
-// overlaps every piece but comes after few of them.
-func (b *batch) keepBelow(d piece) []rng {
-	var keep []rng
-	i, j := b.staticSpan(d.r)
-	if n := b.staticBefore(d.k); n < j-i {
-		for _, si := range b.byRule[:n] {
-			if r := b.static[si].r; !r.hi.less(d.r.lo) && !d.r.hi.less(r.lo) {
-				keep = append(keep, r)
-			}
-		}
-		slices.SortFunc(keep, func(x, y rng) int { return x.lo.cmp(y.lo) })
-		// pieces of different rules may touch: merge them as a set's are
-		out := keep[:0]
-		for _, r := range keep {
-			out = appendRange(out, r)
-		}
-		return out
-	}
-	for ; i < j; i++ {
-		if b.static[i].k < d.k {
-			keep = appendRange(keep, b.static[i].r)
-		}
-	}
-	return keep
-}
-
-// ownersTaking lists, in the owners' order, the rule of each owner piece
-// that takes some of x (a rule holding several pieces is listed for each).
-func ownersTaking(owners []piece, x addrSet) []int32 {
-	var out []int32
-	for _, pc := range owners {
-		if x.overlaps(addrSet{fam: x.fam, r: []rng{pc.r}}) {
-			out = append(out, pc.k)
-		}
+	if len(out) == 0 {
+		out = []pktClass{{set: x, untracked: w.p.state&stUntracked != 0, mark: w.p.mark, markUnsure: w.p.markUnsure}}
 	}
 	return out
+}
+
+// translate moves p to a destination on this host (a DNAT or REDIRECT to
+// it), remembering where it was sent first.
+func (p *pktCtx) translate(to netip.Addr, port uint16) {
+	p.origDport, p.origDst = p.origPort(), p.origAddr()
+	p.dst, p.dstType, p.dport = to, atLocal, port
+	p.state |= stDNAT
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -109,18 +110,7 @@ func ExposureChanges(old, cur *Report) []PortChange {
 			out = append(out, c)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		switch {
-		case a.Port != b.Port:
-			return a.Port < b.Port
-		case a.Proto != b.Proto:
-			return a.Proto < b.Proto
-		case a.Family != b.Family:
-			return a.Family < b.Family
-		}
-		return a.Address < b.Address
-	})
+	sort.Slice(out, func(i, j int) bool { return out[i].place().compare(out[j].place()) < 0 })
 	return out
 }
 
@@ -291,3 +281,17 @@ func orAll(ifaces []string) string {
 	}
 	return strings.Join(ifaces, ",")
 }
+
+// place is where a listener is, in the order reports list listeners: by
+// port, protocol, family, then address.
+type place struct {
+	port                   uint16
+	proto, family, address string
+}
+
+func (a place) compare(b place) int {
+	return cmp.Or(cmp.Compare(a.port, b.port), strings.Compare(a.proto, b.proto),
+		strings.Compare(a.family, b.family), strings.Compare(a.address, b.address))
+}
+
+func (c PortChange) place() place { return place{c.Port, c.Proto, c.Family, c.Address} }

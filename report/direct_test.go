@@ -86,7 +86,7 @@ func TestDirectAccessDocker29(t *testing.T) {
 				t.Fatal(err)
 			}
 			sets := []*firewall.Ruleset{n.Family(firewall.IPv4)}
-			fw := &firewall.Loaded{V4: firewall.Rules{Sets: sets}, V6: firewall.Rules{Why: "not provided"}}
+			fw := &firewall.Loaded{V4: firewall.FamilyRules{Sets: sets}, V6: firewall.FamilyRules{Why: "not provided"}}
 			r := Build(Inputs{Listeners: []scan.Listener{listener("tcp", "0.0.0.0", 8080, "docker-proxy")}, Firewall: fw, Now: testTime})
 			if d := diffLines(c.want, directKeys(r)); d != "" {
 				t.Errorf("direct-access findings (-want +got):\n%s", d)

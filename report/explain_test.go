@@ -24,7 +24,7 @@ COMMIT
 		t.Fatal(err)
 	}
 	a := netip.MustParseAddr
-	fw := &firewall.Loaded{V4: firewall.Rules{Sets: []*firewall.Ruleset{rs}}, V6: firewall.Rules{Why: "ipv6 rules not provided"},
+	fw := &firewall.Loaded{V4: firewall.FamilyRules{Sets: []*firewall.Ruleset{rs}}, V6: firewall.FamilyRules{Why: "ipv6 rules not provided"},
 		Host: firewall.Host{Interfaces: []string{"eth0", "eth1"}, Addrs: []netip.Addr{a("fe80::1"), a("192.0.2.5"), a("198.51.100.5")}}}
 	sshd := scan.Listener{Proto: "tcp", Family: "ipv6", DualStack: true, Address: a("::"), Port: 22, Process: "sshd", Exposure: scan.ExposurePublic}
 

@@ -83,6 +83,9 @@ type Exposed struct {
 	Severity  Severity `json:"severity"`
 }
 
+// place: an exposure names no family.
+func (e Exposed) place() place { return place{e.Port, e.Proto, "", e.Address} }
+
 // FleetFinding is a finding with the host it was raised on.
 type FleetFinding struct {
 	Host string `json:"host"`
@@ -310,16 +313,7 @@ func exposed(host string, r *Report) []Exposed {
 			}
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		switch {
-		case a.Port != b.Port:
-			return a.Port < b.Port
-		case a.Proto != b.Proto:
-			return a.Proto < b.Proto
-		}
-		return a.Address < b.Address
-	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].place().compare(out[j].place()) < 0 })
 	return out
 }
 

@@ -57,7 +57,7 @@ func loadCase(t *testing.T, dir string) Inputs {
 	if in.Listeners, err = scan.ParseText(f, c.Sockets); err != nil {
 		t.Fatalf("parsing %s: %v", c.Sockets, err)
 	}
-	fw := &firewall.Loaded{V4: firewall.Rules{Why: c.Err4}, V6: firewall.Rules{Why: c.Err6}}
+	fw := &firewall.Loaded{V4: firewall.FamilyRules{Why: c.Err4}, V6: firewall.FamilyRules{Why: c.Err6}}
 	parse := func(file, source string, fam firewall.Family) *firewall.Ruleset {
 		if source == "" {
 			source = file

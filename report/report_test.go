@@ -38,7 +38,7 @@ func listener(proto, addr string, port uint16, process string) scan.Listener {
 // the reason "not provided").
 func fwFrom(t *testing.T, v4, v6 string) *firewall.Loaded {
 	t.Helper()
-	fw := &firewall.Loaded{V4: firewall.Rules{Why: "not provided"}, V6: firewall.Rules{Why: "not provided"}}
+	fw := &firewall.Loaded{V4: firewall.FamilyRules{Why: "not provided"}, V6: firewall.FamilyRules{Why: "not provided"}}
 	if v4 != "" {
 		rs, err := firewall.ParseSave(strings.NewReader(v4), "rules.v4", firewall.IPv4)
 		if err != nil {
@@ -74,7 +74,7 @@ func findingKeys(r *Report) []string {
 }
 
 func TestUnreadableRulesSkipWithReason(t *testing.T) {
-	fw := &firewall.Loaded{V4: firewall.Rules{Why: "iptables-save: permission denied"}, V6: firewall.Rules{Why: "ip6tables-save: permission denied"}}
+	fw := &firewall.Loaded{V4: firewall.FamilyRules{Why: "iptables-save: permission denied"}, V6: firewall.FamilyRules{Why: "ip6tables-save: permission denied"}}
 	r := Build(Inputs{
 		Listeners: []scan.Listener{listener("tcp", "0.0.0.0", 5432, "postgres"), listener("tcp", "0.0.0.0", 22, "sshd")},
 		Firewall:  fw, Hostname: "h", Now: testTime, Version: "test",
@@ -462,7 +462,7 @@ func TestBackends(t *testing.T) {
 		// firewalld, read live as Source "nft", and iptables-nft has none
 		native := parse("nft", hardenedV4)
 		sets := []*firewall.Ruleset{emptyNft, native}
-		fw := &firewall.Loaded{V4: firewall.Rules{Sets: sets}, V6: firewall.Rules{Why: "not provided"}}
+		fw := &firewall.Loaded{V4: firewall.FamilyRules{Sets: sets}, V6: firewall.FamilyRules{Why: "not provided"}}
 		r := Build(Inputs{Firewall: fw, Now: testTime})
 		if got, d := checkStatus(r)["single-firewall-backend"], detailOf(r, "single-firewall-backend"); got != Pass || d != "all rules are in native nftables" {
 			t.Errorf("single-firewall-backend = %s (%s), want pass: all rules are in native nftables", got, d)
@@ -471,7 +471,7 @@ func TestBackends(t *testing.T) {
 	t.Run("iptables-nft rules beside a native nftables table", func(t *testing.T) {
 		sets := []*firewall.Ruleset{parse("iptables-nft", hardenedV4)}
 		unseen := []string{"native nftables table inet filter not evaluated"}
-		fw := &firewall.Loaded{V4: firewall.Rules{Sets: sets, Unseen: unseen}, V6: firewall.Rules{Why: "not provided"}}
+		fw := &firewall.Loaded{V4: firewall.FamilyRules{Sets: sets, Unseen: unseen}, V6: firewall.FamilyRules{Why: "not provided"}}
 		r := Build(Inputs{Firewall: fw, Now: testTime})
 		if got := checkStatus(r)["single-firewall-backend"]; got != Fail {
 			t.Errorf("single-firewall-backend = %s, want fail (%s)", got, detailOf(r, "single-firewall-backend"))
@@ -482,7 +482,7 @@ func TestBackends(t *testing.T) {
 	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fw := &firewall.Loaded{V4: firewall.Rules{Sets: tt.sets}, V6: firewall.Rules{Why: "not provided"}}
+			fw := &firewall.Loaded{V4: firewall.FamilyRules{Sets: tt.sets}, V6: firewall.FamilyRules{Why: "not provided"}}
 			r := Build(Inputs{Firewall: fw, Now: testTime})
 			if got := checkStatus(r)["single-firewall-backend"]; got != tt.wantStatus {
 				t.Errorf("single-firewall-backend = %s, want %s (%s)", got, tt.wantStatus, detailOf(r, "single-firewall-backend"))

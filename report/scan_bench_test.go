@@ -32,7 +32,7 @@ func BenchmarkScanRender(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	fw := &firewall.Loaded{V6: firewall.Rules{Why: "not provided"}, V4: firewall.Rules{Sets: []*firewall.Ruleset{rs}}}
+	fw := &firewall.Loaded{V6: firewall.FamilyRules{Why: "not provided"}, V4: firewall.FamilyRules{Sets: []*firewall.Ruleset{rs}}}
 	for _, c := range []struct {
 		name string
 		fw   *firewall.Loaded

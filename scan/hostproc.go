@@ -217,8 +217,6 @@ func direntPID(name []byte) (int, bool) {
 	return 0, false
 }
 
-var socketPrefix = []byte("socket:[")
-
 // socketInodes appends the socket fds of process pid to out; root is the
 // /proc directory.
 func socketInodes(root, pid int, dbuf, lbuf []byte, out []inoPID) ([]inoPID, error) {
@@ -265,7 +263,7 @@ func socketInodes(root, pid int, dbuf, lbuf []byte, out []inoPID) ([]inoPID, err
 				}
 				continue
 			}
-			if ino, ok := socketInodeBytes(lbuf[:r]); ok {
+			if ino, ok := socketInode(lbuf[:r]); ok {
 				out = append(out, inoPID{ino, int32(pid)})
 			}
 		}
@@ -280,23 +278,6 @@ func socketInodes(root, pid int, dbuf, lbuf []byte, out []inoPID) ([]inoPID, err
 // a name of at most 10 digits and its NUL, rounded up to 8 bytes, with a
 // margin.
 const fdDirentMax = 64
-
-func socketInodeBytes(b []byte) (uint32, bool) {
-	if len(b) < len(socketPrefix)+2 || string(b[:len(socketPrefix)]) != string(socketPrefix) || b[len(b)-1] != ']' {
-		return 0, false
-	}
-	var n uint64
-	for _, c := range b[len(socketPrefix) : len(b)-1] {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + uint64(c-'0')
-		if n > 1<<32-1 {
-			return 0, false
-		}
-	}
-	return uint32(n), true
-}
 
 // comm reads /proc/PID/comm without its newline, into buf (64 bytes:
 // the kernel writes at most TASK_COMM_LEN of them); root is the /proc

@@ -39,31 +39,9 @@ func (o Options) procFS() fs.FS {
 // nothing could be listed.
 func Live(ctx context.Context, opts Options) (ls []Listener, warnings []string, err error) {
 	fsys := opts.procFS()
-	ownersOf := startOwners(ctx, fsys)
-	var socks *sockList
-	netlink := false
-	if !opts.ForceFallback {
-		socks, err = diagDump(ctx, tcpListen, tcpClose)
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, nil, ctxErr
-		}
-		if err == nil {
-			netlink = true
-		} else {
-			warnings = append(warnings, "netlink sock_diag unavailable ("+err.Error()+
-				"); reading /proc/net instead, where bound devices and IPV6_V6ONLY are not visible")
-		}
-	}
-	if !netlink {
-		fallback, err := fallbackSockets(true)
-		if err != nil {
-			return nil, warnings, err
-		}
-		socks = listOf(fallback)
-	}
-	owners, w := ownersOf(socks)
-	warnings = append(warnings, w...)
-	if err := ctx.Err(); err != nil {
+	socks, owners, warnings, err := dump(ctx, fsys, opts.ForceFallback, true,
+		", where bound devices and IPV6_V6ONLY are not visible", tcpListen, tcpClose)
+	if err != nil {
 		return nil, warnings, err
 	}
 	devs := deviceNames(socks)
@@ -118,29 +96,8 @@ func Established(ctx context.Context) ([]Conn, error) {
 
 // EstablishedWith is Established with options; warnings as for Live.
 func EstablishedWith(ctx context.Context, opts Options) ([]Conn, []string, error) {
-	var warnings []string
-	var socks *sockList
-	var err error
-	ownersOf := startOwners(ctx, opts.procFS())
-	if !opts.ForceFallback {
-		socks, err = diagDump(ctx, tcpEstablished)
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, nil, ctxErr
-		}
-	}
-	if opts.ForceFallback || err != nil {
-		if err != nil {
-			warnings = append(warnings, "netlink sock_diag unavailable ("+err.Error()+"); reading /proc/net instead")
-		}
-		fallback, err := fallbackSockets(false)
-		if err != nil {
-			return nil, warnings, err
-		}
-		socks = listOf(fallback)
-	}
-	owners, w := ownersOf(socks)
-	warnings = append(warnings, w...)
-	if err := ctx.Err(); err != nil {
+	socks, owners, warnings, err := dump(ctx, opts.procFS(), opts.ForceFallback, false, "", tcpEstablished)
+	if err != nil {
 		return nil, warnings, err
 	}
 	conns := make([]Conn, 0, socks.n)
@@ -162,6 +119,39 @@ func EstablishedWith(ctx context.Context, opts Options) ([]Conn, []string, error
 		return conns[i].Remote.Compare(conns[j].Remote) < 0
 	})
 	return conns, warnings, nil
+}
+
+// dump lists the sockets in the given states over netlink sock_diag, or
+// from /proc/net when netlink is unavailable or force is set (listening
+// picks which /proc/net sockets; unseen ends the warning with what
+// /proc/net does not show), with their owners read from fsys.
+func dump(ctx context.Context, fsys fs.FS, force, listening bool, unseen string, tcpState int, udpState ...int) (*sockList, map[uint32][]Process, []string, error) {
+	var warnings []string
+	var socks *sockList
+	var err error
+	ownersOf := startOwners(ctx, fsys)
+	if !force {
+		socks, err = diagDump(ctx, tcpState, udpState...)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, nil, nil, ctxErr
+		}
+	}
+	if force || err != nil {
+		if err != nil {
+			warnings = append(warnings, "netlink sock_diag unavailable ("+err.Error()+"); reading /proc/net instead"+unseen)
+		}
+		fallback, err := fallbackSockets(listening)
+		if err != nil {
+			return nil, nil, warnings, err
+		}
+		socks = listOf(fallback)
+	}
+	owners, w := ownersOf(socks)
+	warnings = append(warnings, w...)
+	if err := ctx.Err(); err != nil {
+		return nil, nil, warnings, err
+	}
+	return socks, owners, warnings, nil
 }
 
 // diagDump lists TCP sockets in tcpState and, if udpState is given, UDP

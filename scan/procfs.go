@@ -68,14 +68,16 @@ func walkProc(ctx context.Context, fsys fs.FS, want map[uint32]struct{}) (owners
 	return owners, denied, nil
 }
 
-// socketInode parses a /proc/PID/fd link target "socket:[12345]".
-func socketInode(s string) (uint32, bool) {
+// socketInode parses a /proc/PID/fd link target "socket:[12345]", as
+// text or as the bytes readlink wrote.
+func socketInode[T string | []byte](s T) (uint32, bool) {
 	const prefix = "socket:["
-	if len(s) < len(prefix)+2 || s[:len(prefix)] != prefix || s[len(s)-1] != ']' {
+	if len(s) < len(prefix)+2 || string(s[:len(prefix)]) != prefix || s[len(s)-1] != ']' {
 		return 0, false
 	}
 	var n uint64
-	for _, c := range []byte(s[len(prefix) : len(s)-1]) {
+	for i := len(prefix); i < len(s)-1; i++ {
+		c := s[i]
 		if c < '0' || c > '9' {
 			return 0, false
 		}

@@ -161,13 +161,8 @@ func Beside(p *Policy, listeners []scan.Listener, cur *firewall.Loaded, format s
 		}
 		// ours alone: nothing unseen
 		alone, with := &firewall.Loaded{Host: cur.Host}, cur.With(fam, sets)
-		*alone.Of(fam) = firewall.Rules{Sets: []*firewall.Ruleset{ours}}
-		seen := map[string]bool{}
-		for _, l := range listeners {
-			if l.Exposure == scan.ExposureLocal || l.Client || !slices.Contains(familiesOf(l), fam) || seen[where(l)] {
-				continue
-			}
-			seen[where(l)] = true
+		*alone.Of(fam) = firewall.FamilyRules{Sets: []*firewall.Ruleset{ours}}
+		for _, l := range heardIn(listeners, fam) {
 			a, _ := result(alone, l, fam)
 			w, _ := result(with, l, fam)
 			if !sameVerdict(a, w) {

@@ -281,7 +281,7 @@ func TestDocker29Nft(t *testing.T) {
 	today := read(golden.String(), "docker29.nft")
 	cur := &firewall.Loaded{}
 	for _, fam := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
-		*cur.Of(fam) = firewall.Rules{Sets: []*firewall.Ruleset{today.Family(fam)}}
+		*cur.Of(fam) = firewall.FamilyRules{Sets: []*firewall.Ruleset{today.Family(fam)}}
 	}
 	cur.Host = firewall.Host{Interfaces: []string{"veth0", "br-dummy"}, Inside: []string{"br-dummy"}, Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")}}
 	sshd := lst("tcp", "::", 22, "sshd", true)

@@ -28,8 +28,8 @@ func TestFirewalldModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	cur := &firewall.Loaded{}
-	cur.V4 = firewall.Rules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv4)}}
-	cur.V6 = firewall.Rules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv6)}}
+	cur.V4 = firewall.FamilyRules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv4)}}
+	cur.V6 = firewall.FamilyRules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv6)}}
 	if m := DetectManager(cur); m.Name != "firewalld" || m.Format != "firewalld" {
 		t.Fatalf("DetectManager: %+v, want firewalld", m)
 	}

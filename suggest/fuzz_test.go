@@ -71,7 +71,7 @@ func FuzzSuggestRoundTrip(f *testing.F) {
 		for _, s := range []struct {
 			fam  firewall.Family
 			text string
-			t    *firewall.Rules
+			t    *firewall.FamilyRules
 		}{{firewall.IPv4, v4, &cur.V4}, {firewall.IPv6, v6, &cur.V6}} {
 			rs, err := firewall.ParseSave(strings.NewReader(s.text), "today", s.fam)
 			if err != nil || s.text == notRead || rs.RuleCount() > 500 {

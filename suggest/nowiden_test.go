@@ -25,7 +25,7 @@ func currentOf(t testing.TB, v4, v6 string) *firewall.Loaded {
 	for _, f := range []struct {
 		fam  firewall.Family
 		text string
-		t    *firewall.Rules
+		t    *firewall.FamilyRules
 	}{{firewall.IPv4, v4, &c.V4}, {firewall.IPv6, v6, &c.V6}} {
 		if f.text == notRead {
 			f.t.Why = string(f.fam) + " rules not provided (test)"
@@ -334,7 +334,7 @@ func TestNativeNftToday(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cur := &firewall.Loaded{V4: firewall.Rules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv4)}}, V6: firewall.Rules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv6)}}}
+	cur := &firewall.Loaded{V4: firewall.FamilyRules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv4)}}, V6: firewall.FamilyRules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv6)}}}
 	ls := []scan.Listener{lst("tcp", "::", 22, "sshd", true), lst("tcp", "::", 80, "nginx", true),
 		lst("tcp", "0.0.0.0", 5432, "postgres", false), lst("tcp", "0.0.0.0", 8099, "myapp", false)}
 	p, _, err := Build(ls, Options{Current: cur})

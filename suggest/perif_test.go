@@ -21,8 +21,8 @@ func nftCurrent(t *testing.T, text string, ifaces ...string) *firewall.Loaded {
 		t.Fatal(err)
 	}
 	h := firewall.Host{Interfaces: ifaces}
-	return &firewall.Loaded{V4: firewall.Rules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv4)}},
-		V6: firewall.Rules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv6)}}, Host: h}
+	return &firewall.Loaded{V4: firewall.FamilyRules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv4)}},
+		V6: firewall.FamilyRules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv6)}}, Host: h}
 }
 
 // TestNeverWiderPerInterface: a blocklist on one of two outside
@@ -131,8 +131,8 @@ func TestSSHBehindAKnock(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := firewall.Host{Interfaces: []string{"eth0"}}
-	cur := &firewall.Loaded{V4: firewall.Rules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv4)}},
-		V6: firewall.Rules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv6)}}, Host: h}
+	cur := &firewall.Loaded{V4: firewall.FamilyRules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv4)}},
+		V6: firewall.FamilyRules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv6)}}, Host: h}
 	ls := []scan.Listener{lst("tcp", "0.0.0.0", 22, "sshd", false), lst("tcp", "0.0.0.0", 80, "nginx", false)}
 	if r, _ := result(cur, ls[0], firewall.IPv4); r.Verdict != firewall.Conditional {
 		t.Fatalf("today's ssh over ipv4: %s, want conditional (the knock)", verdictText(r))

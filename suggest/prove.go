@@ -80,12 +80,7 @@ func ProveLoaded(listeners []scan.Listener, sessions []Session, cur *firewall.Lo
 		}
 		today := cur.Of(fam)
 		next := cur.With(fam, sets)
-		seen := map[string]bool{}
-		for _, l := range listeners {
-			if l.Exposure == scan.ExposureLocal || l.Client || !slices.Contains(familiesOf(l), fam) || seen[where(l)] {
-				continue
-			}
-			seen[where(l)] = true
+		for _, l := range heardIn(listeners, fam) {
 			before, known := result(cur, l, fam)
 			a, _ := result(next, l, fam)
 			if !known {
@@ -98,4 +93,19 @@ func ProveLoaded(listeners []scan.Listener, sessions []Session, cur *firewall.Lo
 		}
 	}
 	return changes, nil
+}
+
+// heardIn lists the listeners whose verdicts in fam a ruleset decides: not
+// reachable only from this host, not clients, heard in fam, one per place.
+func heardIn(listeners []scan.Listener, fam firewall.Family) []scan.Listener {
+	var out []scan.Listener
+	seen := map[string]bool{}
+	for _, l := range listeners {
+		if l.Exposure == scan.ExposureLocal || l.Client || !slices.Contains(familiesOf(l), fam) || seen[where(l)] {
+			continue
+		}
+		seen[where(l)] = true
+		out = append(out, l)
+	}
+	return out
 }

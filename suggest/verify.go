@@ -83,7 +83,7 @@ func restoreFormat(fam firewall.Family) string {
 func (b *builder) verifyOn(fam firewall.Family, sets []*firewall.Ruleset, h firewall.Host) error {
 	cur := b.opts.Current
 	loaded := &firewall.Loaded{Host: h}
-	*loaded.Of(fam) = firewall.Rules{Sets: sets, Unseen: h.Unseen}
+	*loaded.Of(fam) = firewall.FamilyRules{Sets: sets, Unseen: h.Unseen}
 	for _, d := range b.p.decisions {
 		if d.fam != fam || d.explicit {
 			continue

@@ -51,7 +51,7 @@ type Evaluator struct {
 	outIfaces []string
 	// routes are the FORWARD rules' "-d set -o name" pairs: where a
 	// forwarded destination leaves (see outIfacesTo)
-	routes []route
+	routes []forwardRoute
 	dsts   []netip.Addr
 	sports []uint16
 	nat    []*crule // DNAT/REDIRECT rules of the nat table on the input path
@@ -97,29 +97,6 @@ func (e *Evaluator) Family() Family { return e.fam }
 // reachable calls f for every rule of the input path of every ruleset.
 func (e *Evaluator) reachable(f func(c *cchain, cr *crule)) {
 	visitRules(e.paths[0].input(), f)
-}
-
-// visitRules calls f for every rule of the chains in roots and of the
-// chains they jump or go to, visiting each chain once.
-func visitRules(roots []*cchain, f func(c *cchain, cr *crule)) {
-	seen := map[*cchain]bool{}
-	var visit func(c *cchain)
-	visit = func(c *cchain) {
-		if c == nil || seen[c] {
-			return
-		}
-		seen[c] = true
-		for i := range c.rules {
-			cr := &c.rules[i]
-			f(c, cr)
-			if cr.to != nil {
-				visit(cr.to)
-			}
-		}
-	}
-	for _, c := range roots {
-		visit(c)
-	}
 }
 
 // candidates picks the interfaces, destination addresses and source-port
@@ -259,23 +236,6 @@ func (e *Evaluator) groupInterfaces() {
 	}
 }
 
-// normalSpace is the unicast space a packet from outside can be addressed
-// to: not unspecified, loopback, multicast or reserved.
-func normalSpace(fam Family) addrSet {
-	if fam == IPv4 {
-		s := fullSet(fam)
-		for _, p := range []string{"0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4"} {
-			s = s.subtract(prefixSet(fam, netip.MustParsePrefix(p)))
-		}
-		return s
-	}
-	s := fullSet(fam)
-	for _, p := range []string{"::/127", "ff00::/8"} {
-		s = s.subtract(prefixSet(fam, netip.MustParsePrefix(p)))
-	}
-	return s
-}
-
 // portClasses splits 0-65535 at every range boundary and returns one port
 // of each class; with no ranges it returns def alone.
 func portClasses(rs []PortRange, def uint16) []uint16 {
@@ -326,72 +286,204 @@ func (e *Evaluator) dstType(a netip.Addr) uint16 {
 	return atLocal
 }
 
-// natSame tells whether a DNAT/REDIRECT/NETMAP rule leaves the packet for
-// the queried socket (same local address and port). why is set when it
-// cannot tell.
-func (w *walker) natSame(cr *crule) (bool, string) {
-	n := cr.r.m.x.nat
-	if n == nil {
-		return false, "-j " + cr.r.Target + " not evaluated"
+func unspecified(fam Family) netip.Addr {
+	if fam == IPv6 {
+		return netip.IPv6Unspecified()
 	}
-	if n.bad {
-		return false, n.text + " not understood"
+	return netip.IPv4Unspecified()
+}
+
+// outsides are the interfaces an outsider's packets arrive on: offline the
+// generic outside one; live every interface of the host that is not
+// inside (a bridge for containers), by name, so that no check depends on
+// the order the host lists them in. A host with no outside interface at
+// all is judged on every one it has. Computed once, by candidates.
+func (e *Evaluator) outsides() []string { return e.outs }
+
+func (e *Evaluator) computeOutsides() []string {
+	if len(e.host.Interfaces) == 0 || len(e.ifaces) == 0 {
+		return []string{genericIface}
 	}
-	switch cr.r.Target {
-	case "REDIRECT":
-		if w.nat.target.IsValid() {
-			return false, "" // to the interface address, not the loopback one
+	var out []string
+	for _, i := range e.ifaces {
+		if !slices.Contains(e.host.Inside, i) {
+			out = append(out, i)
 		}
-		if !n.hasPort {
-			return true, ""
+	}
+	if len(out) == 0 {
+		out = slices.Clone(e.ifaces)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Interfaces lists the input interfaces the evaluator tells apart: the
+// host's (by name), or offline the ones the rules name and "" for any
+// other.
+func (e *Evaluator) Interfaces() []string {
+	var out []string
+	for _, i := range e.ifaces {
+		if i == genericIface {
+			i = ""
 		}
-		if n.ports == (PortRange{w.p.dport, w.p.dport}) {
-			return true, ""
-		}
-		if inRanges([]PortRange{n.ports}, w.p.dport) {
-			return false, n.text
-		}
-		return false, ""
-	case "DNAT":
-		a := n.addr
-		if a.IsValid() && !w.nat.target.IsValid() && !a.IsLoopback() && a != w.p.dst && (w.nat.local == nil || !w.nat.local(a)) {
-			// forwarded to another host, whatever the port
-			tport := w.p.dport
-			if n.hasPort {
-				tport = n.ports.Lo
+		out = append(out, i)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// outside is the interface a packet from src arrives on: the one the route
+// back to src leaves by (the host's routes), else the first outside
+// interface by name (the generic one offline).
+func (e *Evaluator) outside(src netip.Addr) string {
+	if e.rp != nil && src.IsValid() {
+		for _, o := range e.outsides() {
+			if s, ok := e.rp.byIface[o]; ok && s.contains(src) {
+				return o
 			}
-			w.nat.awayTo = netip.AddrPortFrom(a, tport)
-			return false, ""
 		}
-		want := w.p.dport
-		if w.nat.target.IsValid() {
-			want = w.nat.port
+	}
+	return e.outsides()[0]
+}
+
+// defaultSPort is the source port a packet gets when none is given
+// (Decide, the evaluator's source-port classes, the probes): a port equal
+// to it is a class of its own.
+const defaultSPort = 40000
+
+// forwardRoute is a destination set a FORWARD rule sends out one interface.
+type forwardRoute struct {
+	dst  addrSet
+	name string
+}
+
+// forwardRoutes collects, once per evaluator, the "-d ... -o name" pairs of
+// the rules on the forward path (Docker's "-d 172.17.0.2/32 -o docker0 ...
+// -j ACCEPT").
+func (e *Evaluator) forwardRoutes() []forwardRoute {
+	var out []forwardRoute
+	visitRules(e.paths[0].forward, func(_ *cchain, cr *crule) {
+		if x := cr.r.m.x; x != nil && x.hasDst && x.out.set && !x.out.neg && !x.out.wild && !x.dst.isFull() {
+			out = append(out, forwardRoute{x.dst, x.out.name})
 		}
-		if n.hasPort {
-			if n.ports != (PortRange{want, want}) {
-				if inRanges([]PortRange{n.ports}, want) {
-					return false, n.text
+	})
+	return out
+}
+
+// outputInterfaces lists the interfaces a forwarded packet may leave by.
+func (e *Evaluator) outputInterfaces() []string {
+	if len(e.host.Interfaces) > 0 {
+		var out []string
+		for _, i := range e.host.Interfaces {
+			if i != "lo" {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	names := map[string]bool{}
+	for _, cs := range e.sets {
+		for _, c := range cs.all {
+			for i := range c.rules {
+				if x := c.rules[i].r.m.x; x != nil && x.out.set && !x.out.neg {
+					n := x.out.name
+					if x.out.wild {
+						n += "0"
+					}
+					if n != "lo" && n != "0" {
+						names[n] = true
+					}
 				}
-				return false, ""
 			}
-		} else if w.p.dport != want {
-			return false, ""
 		}
-		if a.IsValid() {
-			switch {
-			case w.nat.target.IsValid():
-				return a == w.nat.target, ""
-			case a.IsLoopback():
-				// delivered on this host to whatever listens on the
-				// loopback address (route_localnet): a wildcard socket
-				return w.nat.wildcard, ""
-			case a != w.p.dst && (w.nat.local == nil || !w.nat.local(a)):
-				return false, "" // forwarded to another host
-			}
-		} else if w.nat.target.IsValid() {
-			return false, ""
-		}
-		return true, ""
 	}
-	return false, "-j " + cr.r.Target + " not evaluated"
+	out := make([]string, 0, len(names)+1)
+	for n := range names {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	if len(out) > maxCandidates {
+		e.capWhy = append(e.capWhy, fmt.Sprintf("the rules name %d output interfaces; only %d were tried offline", len(out), maxCandidates))
+		out = out[:maxCandidates]
+	}
+	return append(out, genericIface)
+}
+
+// outIfacesTo narrows outIfaces for a forwarded packet to a: the rules
+// that name a as destination together with an output interface say where
+// its route goes. Without such a rule every output interface is tried.
+func (e *Evaluator) outIfacesTo(a netip.Addr) []string {
+	var out []string
+	for _, r := range e.routes {
+		if r.dst.contains(a) && !slices.Contains(out, r.name) {
+			out = append(out, r.name)
+		}
+	}
+	if len(out) == 0 {
+		return e.outIfaces
+	}
+	sort.Strings(out)
+	return out
+}
+
+type sizeKey struct {
+	p *rng
+	n int
+}
+
+// ifaceClasses says, for each candidate interface, which one stands for
+// it in this query: itself, or an interface after it that no rule tells
+// it apart from (every rule that tests an interface decides alike for
+// both, for every destination, port and source port tried). Only the
+// input path may test interfaces for this (e.ifaceGrouping); the one
+// walked for a class is its last member, so the generic outside
+// interface stands for its class offline.
+func (e *Evaluator) ifaceClasses(proto int, dsts []netip.Addr, ports []uint16) []int {
+	rep := make([]int, len(e.ifaces))
+	for i := range rep {
+		rep[i] = i
+	}
+	if !e.ifaceGrouping || len(e.ifaces) < 2 {
+		return rep
+	}
+	// each interface's signature, keyed as bytes: the last interface with
+	// a signature stands for every earlier one with the same. It holds
+	// the answers of the rules that do not name one interface exactly,
+	// then the place and answer of each rule naming this interface that
+	// does not answer no: every other named rule answers no (its input
+	// interface differs), alike for every interface, so the signatures of
+	// two interfaces are equal exactly when all their answers are. Each
+	// rule is thus tested for at most every interface or for its own one.
+	last := map[string]int{}
+	var sig []byte
+	for i := len(e.ifaces) - 1; i >= 0; i-- {
+		sig = sig[:0]
+		named := e.ifaceNamed[e.ifaces[i]]
+		for _, dst := range dsts {
+			for _, port := range ports {
+				for _, sp := range e.sports {
+					p := pktCtx{proto: proto, sport: sp, dport: port, in: e.ifaces[i], dst: dst,
+						dstType: e.dstType(dst), state: stNew, flags: tcpSYN}
+					for _, k := range e.ifaceOther {
+						sig = append(sig, byte(e.ifaceRules[k].r.m.test(&p)))
+					}
+					at, n := len(sig), 0
+					sig = append(sig, 0, 0, 0, 0) // how many follow
+					for _, k := range named {
+						if t := e.ifaceRules[k].r.m.test(&p); t != triNo {
+							sig = append(sig, byte(k), byte(k>>8), byte(k>>16), byte(k>>24), byte(t))
+							n++
+						}
+					}
+					sig[at], sig[at+1], sig[at+2], sig[at+3] = byte(n), byte(n>>8), byte(n>>16), byte(n>>24)
+				}
+			}
+		}
+		if j, ok := last[string(sig)]; ok {
+			rep[i] = j
+		} else {
+			last[string(sig)] = i
+		}
+	}
+	return rep
 }

@@ -13,11 +13,6 @@ type PortClasses struct {
 	cuts []uint32 // sorted: a class starts at each cut
 }
 
-// defaultSPort is the source port a packet gets when none is given
-// (Decide, the evaluator's source-port classes, the probes): a port equal
-// to it is a class of its own.
-const defaultSPort = 40000
-
 // PortClasses reads the classes off every rule of every ruleset. A rule's
 // DPorts repeat one of its port matches, so the port matches are all.
 func (e *Evaluator) PortClasses() PortClasses {

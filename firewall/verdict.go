@@ -1,0 +1,112 @@
+package firewall
+
+import "net/netip"
+
+// Verdict is the answer for one port and family, as DESIGN.md defines it.
+type Verdict string
+
+const (
+	Open          Verdict = "open"
+	Restricted    Verdict = "restricted"
+	Blocked       Verdict = "blocked"
+	Conditional   Verdict = "conditional"
+	NotApplicable Verdict = "not-applicable"
+	Unknown       Verdict = "unknown"
+)
+
+// Query asks who can open a NEW connection to one listening socket.
+type Query struct {
+	Proto string     // "tcp" or "udp"
+	Addr  netip.Addr // bind address; the unspecified address for a wildcard bind
+	Port  uint16
+}
+
+// Result is the answer to a Query for one family.
+type Result struct {
+	Verdict    Verdict
+	Sources    []netip.Prefix // restricted: the accepted sources; conditional: those that may be
+	Except     []netip.Prefix // open: the excluded ranges
+	Interfaces []string       // restricted: accepted only on these input interfaces
+	// Destinations: a wildcard bind reached only at these of the host's
+	// addresses (a destination match); nil when at every one
+	Destinations []netip.Prefix `json:",omitempty"`
+	Reasons      []string       // conditional: the matches that depend on runtime state
+	Rule         RuleRef        // the deciding rule (its text as in the save file) or policy ("-P INPUT DROP")
+	Origin       string         `json:",omitempty"` // the deciding rule as its manager names it (Rule.Origin), or ""
+}
+
+// Packet is one concrete packet, for Decide and explain.
+type Packet struct {
+	Proto        string
+	Src, Dst     netip.Addr
+	SPort, DPort uint16
+	InIface      string
+	State        string // conntrack state; "" means NEW
+}
+
+// Step is one rule or policy visited while deciding a packet.
+type Step struct {
+	Table, Chain string // the table ("filter", "inet fw") and chain
+	Line         int    // the rule's line (iptables)
+	Handle       int    // the rule's handle (nftables)
+	Rule         string // the rule text, or "policy DROP"
+	Origin       string // the rule as its manager names it (Rule.Origin), or ""
+	Matched      string // "yes", "no" or "maybe" (runtime-state match)
+	Action       string // what the walk did next: "accept", "drop", "jump X", "return", "continue"
+}
+
+// Decision is the fate of one Packet.
+type Decision struct {
+	InIface string  // the input interface the packet was decided on
+	Verdict string  // "accept", "drop" or "conditional"
+	Rule    RuleRef // the deciding rule or policy
+	Reasons []string
+	Trace   []Step
+}
+
+// RuleRef names what decided a verdict: a rule, or the policy of a base
+// chain. It prints (and encodes in JSON) as the rule's text as in the save
+// file ("-A INPUT -p tcp --dport 22 -j ACCEPT", nft: where and what) or the
+// policy as its front end writes it ("-P INPUT DROP", "inet filter input
+// policy drop"); the zero RuleRef names nothing and prints as "".
+type RuleRef struct {
+	rule *Rule
+	// text is a policy's (policy set), or a note standing for a rule
+	// where no rule decided ("(not translated to 127.0.0.1)")
+	text   string
+	policy bool
+}
+
+// ruleRef names r.
+func ruleRef(r *Rule) RuleRef { return RuleRef{rule: r} }
+
+// policyRef names base chain c's policy.
+func policyRef(c *cchain) RuleRef { return RuleRef{text: c.policyText(), policy: true} }
+
+// Rule is the rule named; nil for a policy or nothing.
+func (r RuleRef) Rule() *Rule { return r.rule }
+
+// IsPolicy tells whether a base chain's policy decided.
+func (r RuleRef) IsPolicy() bool { return r.policy }
+
+// IsZero tells whether r names nothing.
+func (r RuleRef) IsZero() bool { return r.rule == nil && r.text == "" }
+
+// String is the rule's text or the policy's.
+func (r RuleRef) String() string {
+	if r.rule != nil {
+		return r.rule.Text
+	}
+	return r.text
+}
+
+// MarshalText encodes r as its text, so JSON holds the string it always
+// held.
+func (r RuleRef) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText reads a rule's text back (from JSON written earlier): the
+// text alone, with no rule behind it.
+func (r *RuleRef) UnmarshalText(b []byte) error {
+	*r = RuleRef{text: string(b)}
+	return nil
+}
