@@ -137,7 +137,7 @@ func shadowed(rs *Ruleset) []Issue {
 	for _, c := range chains {
 		a.scope += len(c.rules)
 	}
-	dims := a.dimensions()
+	dims := a.witnessDims()
 	sp, byPass := spacePass(e, dims)
 	if byPass {
 		a.reached = sp.reached
@@ -170,7 +170,7 @@ func shadowed(rs *Ruleset) []Issue {
 			if endsAlways(cr) {
 				first[key] = cr.r
 			}
-			if r := cv.by(c, i); r != nil {
+			if r := cv.coveredBy(c, i); r != nil {
 				// earlier rules that test nothing but the source, and end
 				// the walk, take every source of this one: proven
 				out = append(out, Issue{Kind: "shadowed", Rule: cr.r, By: r})
@@ -188,12 +188,12 @@ func shadowed(rs *Ruleset) []Issue {
 				// before the set pass: where they could not (too many
 				// classes), the rule is left unjudged, so the answers stay
 				// the ones they were
-				if ws, exact := a.witnesses(cr, dims); exact {
-					out = append(out, Issue{Kind: "shadowed", Rule: cr.r, By: a.by(c, i, ws)})
+				if ws, exact := a.witnessesFor(cr, dims); exact {
+					out = append(out, Issue{Kind: "shadowed", Rule: cr.r, By: a.shadower(c, i, ws)})
 				}
 				continue
 			}
-			ws, exact := a.witnesses(cr, dims)
+			ws, exact := a.witnessesFor(cr, dims)
 			if !exact {
 				// its witnesses do not cover every class: walking them
 				// could not prove it shadowed
@@ -212,14 +212,14 @@ func shadowed(rs *Ruleset) []Issue {
 					break
 				}
 				a.walked[*w] = true
-				a.run(w)
+				a.walkOne(w)
 				if a.reached[cr] {
 					break
 				}
 			}
 			if a.active[cr] && !a.reached[cr] && a.cut != cr {
 				// no packet of any class the rules tell apart reaches it
-				out = append(out, Issue{Kind: "shadowed", Rule: cr.r, By: a.by(c, i, ws)})
+				out = append(out, Issue{Kind: "shadowed", Rule: cr.r, By: a.shadower(c, i, ws)})
 			}
 		}
 	}
@@ -228,15 +228,6 @@ func shadowed(rs *Ruleset) []Issue {
 	}
 	return out
 }
-
-// AnalysisWork bounds the shadow analysis of one ruleset, in rules
-// walked (a variable so that tests can lower it): each packet tried costs
-// a walk of the chains in scope, and a large ruleset with many classes of
-// packets would otherwise take minutes. 200 million is a few seconds; 2,000 generated nft rules need
-// 160 million. Past it, rules are still checked for duplicates and for
-// shadowing by earlier rules' sources, not with packets (Issue
-// "unfinished").
-var AnalysisWork = 200_000_000
 
 // endsAlways: the rule accepts or drops every packet its matches take,
 // whatever the runtime state (no limit, recent list, set the packet path
@@ -261,7 +252,7 @@ type cover struct {
 // by returns the earlier rule of c that completes the cover of rule i's
 // sources (nil when they are not covered): the first j < i where the
 // sources of rules 0..j hold them all.
-func (cv *cover) by(c *cchain, i int) *Rule {
+func (cv *cover) coveredBy(c *cchain, i int) *Rule {
 	ends := func(o *crule) bool { return o.r.m.srcOnly && (o.act == actAccept || o.act == actDrop) }
 	if cv.covered.fam == "" {
 		cv.covered = emptySet(cv.fam)
@@ -301,14 +292,14 @@ func (cv *cover) by(c *cchain, i int) *Rule {
 // (other than LOG and the like) that the first witness to reach any
 // earlier rule matched. Only a shadowed rule asks, so its witnesses are
 // walked again here rather than keeping what every walk matched.
-func (a *analyzer) by(c *cchain, i int, ws []*pktCtx) *Rule {
+func (a *analyzer) shadower(c *cchain, i int, ws []*pktCtx) *Rule {
 	defer func() { a.seen = nil }()
 	for _, w := range ws {
 		if c.rules[i].r.m.test(w) == triNo {
 			continue
 		}
 		a.seen = map[*cchain][]int{}
-		a.run(w)
+		a.walkOne(w)
 		var by *Rule
 		for _, j := range a.seen[c] {
 			if j < i && c.rules[j].act != actSkip {
@@ -322,7 +313,7 @@ func (a *analyzer) by(c *cchain, i int, ws []*pktCtx) *Rule {
 	return nil
 }
 
-func (a *analyzer) run(p *pktCtx) {
+func (a *analyzer) walkOne(p *pktCtx) {
 	a.work += a.scope
 	q := *p // a walk may translate its packet: the witness stays as it was
 	w := &walker{fam: a.e.fam, p: &q, rp: a.e.rp}
@@ -340,31 +331,7 @@ func (a *analyzer) run(p *pktCtx) {
 	w.pipeline(a.e.paths[0], fullSet(a.e.fam))
 }
 
-type dstClass struct {
-	addr netip.Addr
-	typ  uint16
-}
-
-type dims struct {
-	protos []int
-	dports []uint16
-	sports []uint16
-	ifaces []string
-	dsts   []dstClass
-	states []uint8
-	flags  []uint8
-	icmp   []int
-	// used: the dimensions some rule tests (the others cannot tell two
-	// packets apart); sampled: a dimension whose classes were cut to a
-	// sample, so the walk over them proves nothing
-	used    map[string]bool
-	sampled map[string]bool
-	// dportAll, sportAll: every class of ports, one port each, in order
-	// (dports and sports are a sample of them)
-	dportAll, sportAll []uint16
-}
-
-func (a *analyzer) dimensions() dims {
+func (a *analyzer) witnessDims() dims {
 	e := a.e
 	var d dims
 	protos := map[int]bool{6: true, 17: true, 1: true, 253: true}
@@ -483,7 +450,7 @@ const exhaustive = 4096
 // then (where it is small enough) every combination of the classes of the
 // dimensions the rules test. exact says whether that last walk covers
 // every class, so that a rule none of them reaches can never be reached.
-func (a *analyzer) witnesses(cr *crule, d dims) (ws []*pktCtx, exact bool) {
+func (a *analyzer) witnessesFor(cr *crule, d dims) (ws []*pktCtx, exact bool) {
 	m := &cr.r.m
 	// start from the generic interface and address: they match no rule
 	// that names one

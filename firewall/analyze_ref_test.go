@@ -110,7 +110,7 @@ func shadowedRef(rs *Ruleset) []Issue {
 			if endsAlways(cr) {
 				first[key] = cr.r
 			}
-			if r := cv.by(c, i); r != nil {
+			if r := cv.coveredBy(c, i); r != nil {
 				// earlier rules that test nothing but the source, and end
 				// the walk, take every source of this one: proven
 				out = append(out, Issue{Kind: "shadowed", Rule: cr.r, By: r})
@@ -604,7 +604,7 @@ func TestAnalyzeAgainstRef(t *testing.T) {
 func reachedByClass(rs *Ruleset, rule *Rule) (reached bool, tried int) {
 	e := NewEvaluator(rs.Family, []*Ruleset{rs}, Host{})
 	a := &analyzer{e: e}
-	d := a.dimensions()
+	d := a.witnessDims()
 	cl, ok := classesFor(e, d)
 	if !ok {
 		panic("too many classes for the exhaustive walk")

@@ -1,7 +1,9 @@
 package firewall
 
 import (
+	"container/heap"
 	"encoding/binary"
+	"net/netip"
 	"slices"
 )
 
@@ -12,6 +14,42 @@ import (
 // matches. Where the witnesses tried every class of packet, this is what
 // they find; it costs a pass per chain instead of a walk of every chain
 // per class.
+
+// AnalysisWork bounds the shadow analysis of one ruleset, in rules
+// walked (a variable so that tests can lower it): each packet tried costs
+// a walk of the chains in scope, and a large ruleset with many classes of
+// packets would otherwise take minutes. 200 million is a few seconds; 2,000 generated nft rules need
+// 160 million. Past it, rules are still checked for duplicates and for
+// shadowing by earlier rules' sources, not with packets (Issue
+// "unfinished").
+var AnalysisWork = 200_000_000
+
+// dstClass is a class of destinations: an address standing for it and
+// its address type.
+type dstClass struct {
+	addr netip.Addr
+	typ  uint16
+}
+
+// dims are the classes of packets the witnesses try, per dimension.
+type dims struct {
+	protos []int
+	dports []uint16
+	sports []uint16
+	ifaces []string
+	dsts   []dstClass
+	states []uint8
+	flags  []uint8
+	icmp   []int
+	// used: the dimensions some rule tests (the others cannot tell two
+	// packets apart); sampled: a dimension whose classes were cut to a
+	// sample, so the walk over them proves nothing
+	used    map[string]bool
+	sampled map[string]bool
+	// dportAll, sportAll: every class of ports, one port each, in order
+	// (dports and sports are a sample of them)
+	dportAll, sportAll []uint16
+}
 
 // The small dimensions of a box, each a set of classes (bit k: class k).
 const (
@@ -699,3 +737,207 @@ func spacePass(e *Evaluator, d dims) (sp *setPass, ok bool) {
 
 // active: some packet of some class matches cr, the source aside.
 func (sp *setPass) active(cr *crule) bool { return sp.part(cr) != nil }
+
+// A run of rules that match on the source alone and accept or drop (a
+// blocklist of 100,000 -s x/32 -j DROP) is taken in one sweep: a rule is
+// reached where it is the first of the run to hold an address the region
+// still has, and the region loses the union of their sources at once.
+// Taken one by one, each rule would cost a pass over every source taken
+// before it.
+
+// srcRunRule: cr's match is its source alone and it ends the walk for
+// whatever it matches.
+func (sp *setPass) srcRunRule(cr *crule) bool {
+	p := sp.part(cr)
+	return p != nil && p.srcAll && !p.maybe && (cr.act == actAccept || cr.act == actDrop)
+}
+
+// srcRun takes the rules of c from i on that srcRunRule holds for (and
+// rules that match nothing, between them) and returns the index after
+// them; runs shorter than minSrcRun are left to the rule-by-rule walk
+// (returns i).
+func (sp *setPass) srcRun(c *cchain, i int, r *region) int {
+	j := i
+	n := 0
+	for j < len(c.rules) {
+		cr := &c.rules[j]
+		if sp.part(cr) == nil {
+			j++
+			continue
+		}
+		if !sp.srcRunRule(cr) {
+			break
+		}
+		n++
+		j++
+	}
+	if n < minSrcRun {
+		return i
+	}
+	sp.work += len(r.boxes) + (j - i)
+	type piece struct {
+		rng
+		k int
+	}
+	var ps []piece
+	var all []rng
+	for k := i; k < j; k++ {
+		if p := sp.part(&c.rules[k]); p != nil {
+			for _, x := range p.src.r {
+				ps = append(ps, piece{x, k})
+			}
+			all = append(all, p.src.r...)
+		}
+	}
+	sp.work += len(ps)
+	slices.SortFunc(ps, func(a, b piece) int { return a.lo.cmp(b.lo) })
+	// sweep the pieces' bounds: between two, the first rule of the run
+	// holding the addresses owns them
+	top := maxU(sp.fam)
+	bounds := make([]u128, 0, 2*len(ps))
+	for _, p := range ps {
+		bounds = append(bounds, p.lo)
+		if p.hi != top {
+			bounds = append(bounds, p.hi.inc())
+		}
+	}
+	slices.SortFunc(bounds, func(a, b u128) int { return a.cmp(b) })
+	bounds = slices.Compact(bounds)
+	var act ownerHeap
+	at := 0
+	for bi, lo := range bounds {
+		for at < len(ps) && ps[at].lo.cmp(lo) <= 0 {
+			heap.Push(&act, ownerItem{ps[at].hi, ps[at].k})
+			at++
+		}
+		for len(act) > 0 && act[0].hi.less(lo) {
+			heap.Pop(&act)
+		}
+		if len(act) == 0 {
+			continue
+		}
+		hi := top
+		if bi+1 < len(bounds) {
+			hi = bounds[bi+1].dec()
+		}
+		if cr := &c.rules[act[0].k]; !sp.reached[cr] {
+			// reached if some box still holds some of [lo, hi]
+			seg := addrSet{fam: sp.fam, r: []rng{{lo, hi}}}
+			for b := range r.boxes {
+				sp.work++
+				if srcMeets(seg, r.boxes[b].src, &r.gone) {
+					sp.reached[cr] = true
+					break
+				}
+			}
+		}
+	}
+	r.gone.add(setOf(sp.fam, all))
+	return j
+}
+
+// minSrcRun is the shortest run of source-only rules swept together.
+const minSrcRun = 8
+
+// ownerItem is a piece of a rule's sources in the sweep: it ends at hi.
+type ownerItem struct {
+	hi u128
+	k  int
+}
+
+// ownerHeap orders the pieces covering the sweep's position by rule, so
+// that the first is the owner; pieces that ended are dropped lazily.
+type ownerHeap []ownerItem
+
+func (h ownerHeap) Len() int           { return len(h) }
+func (h ownerHeap) Less(i, j int) bool { return h[i].k < h[j].k }
+func (h ownerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *ownerHeap) Push(x any)        { *h = append(*h, x.(ownerItem)) }
+func (h *ownerHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// goneSet is the sources a region has lost to rules that match on the
+// source alone: sorted sets in layers, each at most half the size of the
+// one before, so that adding a blocklist's worth of them in many small
+// runs costs about n log n, not n per run.
+//
+// A chain walked from a jump sees what its caller has lost too (up), but
+// adds only to its own layers, so that what it returns can be put back
+// into the caller's region as the caller holds it.
+type goneSet struct {
+	layers []addrSet
+	up     *goneSet
+}
+
+// add puts s among the sources gone.
+func (g *goneSet) add(s addrSet) {
+	if s.isEmpty() {
+		return
+	}
+	g.layers = append(g.layers, s)
+	for n := len(g.layers); n >= 2 && 2*len(g.layers[n-1].r) >= len(g.layers[n-2].r); n = len(g.layers) {
+		g.layers[n-2] = g.layers[n-2].union(g.layers[n-1])
+		g.layers = g.layers[:n-1]
+	}
+}
+
+// fromOwn is s less the sources gone in this chain's walk (not up).
+func (g *goneSet) fromOwn(s addrSet) addrSet {
+	for _, l := range g.layers {
+		if s.isEmpty() {
+			break
+		}
+		if len(s.r)*8 < len(l.r) {
+			s = addrSet{fam: s.fam, r: cutOut(s.r, l)}
+		} else {
+			s = s.subtract(l)
+		}
+	}
+	return s
+}
+
+// cutOut is rs less l, found by searching l for each range of rs (rs
+// is much the smaller); touching pieces stay apart only where they were.
+func cutOut(rs []rng, l addrSet) []rng {
+	var out []rng
+	for _, x := range rs {
+		lo, hi := l.span(x.lo, x.hi)
+		cur := x
+		done := false
+		for k := lo; k < hi; k++ {
+			y := l.r[k]
+			if y.hi.less(cur.lo) || cur.hi.less(y.lo) {
+				continue // touches only
+			}
+			if cur.lo.less(y.lo) {
+				out = append(out, rng{cur.lo, y.lo.dec()})
+			}
+			if !y.hi.less(cur.hi) {
+				done = true
+				break
+			}
+			cur.lo = y.hi.inc()
+		}
+		if !done {
+			out = append(out, cur)
+		}
+	}
+	return out
+}
+
+// covers: every address of r is gone.
+func (g *goneSet) covers(r rng) bool {
+	left := []rng{r}
+	for ; g != nil; g = g.up {
+		for _, l := range g.layers {
+			if left = cutOut(left, l); len(left) == 0 {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -20,7 +20,7 @@ func TestSetPassAgainstWalks(t *testing.T) {
 		for _, text := range []string{randomAnalysisRuleset(r, 4+r.Intn(16)), randomRuleset(r, 4+r.Intn(16))} {
 			rs := parseString(t, text, IPv4)
 			e := NewEvaluator(rs.Family, []*Ruleset{rs}, Host{})
-			sp, ok := spacePass(e, (&analyzer{e: e}).dimensions())
+			sp, ok := spacePass(e, (&analyzer{e: e}).witnessDims())
 			if !ok {
 				t.Fatalf("the set pass does not take a filter-only ruleset:\n%s", text)
 			}
@@ -64,7 +64,7 @@ func TestSetPassSourceRun(t *testing.T) {
 	b.WriteString("COMMIT\n")
 	rs := parseString(t, b.String(), IPv4)
 	e := NewEvaluator(rs.Family, []*Ruleset{rs}, Host{})
-	sp, ok := spacePass(e, (&analyzer{e: e}).dimensions())
+	sp, ok := spacePass(e, (&analyzer{e: e}).witnessDims())
 	if !ok {
 		t.Fatal("the set pass does not take a filter-only ruleset")
 	}
