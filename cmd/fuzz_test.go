@@ -39,7 +39,7 @@ func FuzzFlagValues(f *testing.F) {
 		"22", "tcp/22", "22/udp", "UDP/53", "ssh", "tcp/ssh", "postgresql=192.0.2.0/24,2001:db8::/32",
 		"mysql=10.1.2.3", "5432/tcp=::ffff:192.0.2.0/120", "http=", "=", "/", "0", "65536", "tcp/0",
 		"192.0.2.1", "2001:db8::1/64", "fe80::1%eth0", "fe80::1%\x1b[31m", "::ffff:10.0.0.1/104",
-		"10.0.0.0/33", " 22 / tcp ", "sctp/22", "a=b=c", "ssh=,,,", "\x00", "tcp/\x1b]0;x\x07",
+		"", "10.0.0.0/33", " 22 / tcp ", "sctp/22", "a=b=c", "ssh=,,,", "\x00", "tcp/\x1b]0;x\x07",
 	} {
 		f.Add(s)
 	}
@@ -105,6 +105,14 @@ func FuzzFlagValues(f *testing.F) {
 				continue
 			}
 			a := q.From
+			if s == "" {
+				// no --from or --to: the explanation picks its own
+				// addresses, in the family -6 asks for
+				if a.IsValid() || q.To.IsValid() || (v6 && q.Family != firewall.IPv6) || (!v6 && q.Family != "") {
+					t.Errorf("explain without --from (-6 %v): %v in %q", v6, a, q.Family)
+				}
+				continue
+			}
 			if a.Is4() != (q.Family == firewall.IPv4) || a.Is4In6() || a == (netip.Addr{}) || (v6 && q.Family != firewall.IPv6) {
 				t.Errorf("explain --from %q (-6 %v): %v in %s", s, v6, a, q.Family)
 			}
