@@ -11,12 +11,12 @@ type batch struct {
 	group      []int32 // per rule: its group (rules with the same effect)
 	groupRule  []int32 // per group: a rule of the group, for its action
 	nGroups    int
-	static     []piece // owners of the source-only rules, in address order
-	byRule     []int32 // indexes into static, in rule order (see keepBelow)
-	dynItems   []bitem // source ranges of the other rules, sorted by start
-	dynRules   []int32 // indexes of the other rules
+	static     []ownerPiece // owners of the source-only rules, in address order
+	byRule     []int32      // indexes into static, in rule order (see keepBelow)
+	dynItems   []bitem      // source ranges of the other rules, sorted by start
+	dynRules   []int32      // indexes of the other rules
 	staticRule []bool
-	full       *split // the static rules applied to every source (cached)
+	full       *batchSplit // the static rules applied to every source (cached)
 	// memo holds the last few splits with what they depended on (see
 	// recall); next is the entry the next one replaces
 	memo [memoSize]splitMemo
@@ -31,7 +31,7 @@ type batch struct {
 type splitMemo struct {
 	x      addrSet
 	active []int32
-	sp     *split
+	sp     *batchSplit
 	ranges int // the ranges it holds (see remember)
 }
 
@@ -41,7 +41,7 @@ const memoSize = 4
 
 // recall returns the split remembered for sources x with the per-query
 // rules active matching, or nil.
-func (b *batch) recall(x addrSet, active []int32) *split {
+func (b *batch) recall(x addrSet, active []int32) *batchSplit {
 	for i := range b.memo {
 		m := &b.memo[i]
 		if m.sp != nil && slices.Equal(m.active, active) && (x.same(m.x) || x.equal(m.x)) {
@@ -55,7 +55,7 @@ func (b *batch) recall(x addrSet, active []int32) *split {
 // while the chain's splits kept so far hold fewer than maxMemoRanges ranges:
 // a long chain of blocklists would otherwise keep a copy of the sources
 // left after every batch.
-func (c *cchain) remember(b *batch, x addrSet, active []int32, sp *split) {
+func (c *cchain) remember(b *batch, x addrSet, active []int32, sp *batchSplit) {
 	n := len(x.r)
 	if !sp.rest.same(x) {
 		n += len(sp.rest.r)
@@ -79,7 +79,7 @@ const maxMemoRanges = 1 << 19
 
 // split is what a batch does to a set of sources: the part each group
 // takes, the rule standing for each group, and what goes on.
-type split struct {
+type batchSplit struct {
 	matched []addrSet
 	best    []int32
 	rest    addrSet
@@ -95,7 +95,7 @@ type bitem struct {
 	k      int32 // rule index within the segment
 }
 
-type piece struct {
+type ownerPiece struct {
 	k int32
 	r rng
 }
@@ -113,7 +113,7 @@ func (c *cchain) batchOf(s *segment) *batch {
 	n := s.hi - s.lo
 	b := &batch{group: make([]int32, n), staticRule: make([]bool, n)}
 	staticItems := make([]bitem, 0, n)
-	b.static = make([]piece, 0, n+1)
+	b.static = make([]ownerPiece, 0, n+1)
 	groups := map[groupKey]int32{}
 	simple := [actUnknown + 1]int32{} // group+1 of ACCEPT, DROP, RETURN
 	for k := 0; k < n; k++ {
@@ -167,7 +167,7 @@ func (c *cchain) batchOf(s *segment) *batch {
 	}
 	top := maxU(c.rules[s.lo].src.fam)
 	sweep(staticItems, all, top, func(k int32, lo, hi u128) {
-		b.static = append(b.static, piece{k, rng{lo, hi}})
+		b.static = append(b.static, ownerPiece{k, rng{lo, hi}})
 	})
 	b.byRule = make([]int32, len(b.static))
 	for i := range b.byRule {
@@ -260,7 +260,7 @@ func sweep(items []bitem, isActive []bool, top u128, emit func(k int32, lo, hi u
 
 // overlay merges two owner lists (each sorted and disjoint) into one,
 // giving each address to the lower rule index.
-func overlay(a, b []piece, top u128, emit func(k int32, lo, hi u128)) {
+func overlay(a, b []ownerPiece, top u128, emit func(k int32, lo, hi u128)) {
 	i, j := 0, 0
 	var pos u128
 	started := false
@@ -447,7 +447,7 @@ func (w *walker) walkBatch(c *cchain, s *segment, x addrSet, res *walkRes) addrS
 		sp = nil // the rule analysis needs the rules that took sources
 	}
 	if sp == nil {
-		sp = w.split(b, x, isActive, len(active) > 0)
+		sp = w.splitBatch(b, x, isActive, len(active) > 0)
 		c.remember(b, x, active, sp)
 	}
 	for _, k := range active {
@@ -468,12 +468,12 @@ func (w *walker) walkBatch(c *cchain, s *segment, x addrSet, res *walkRes) addrS
 
 // split divides x among the groups of batch b, given which of its
 // per-query rules match the packet (isActive, any of them: anyDyn).
-func (w *walker) split(b *batch, x addrSet, isActive []bool, anyDyn bool) *split {
+func (w *walker) splitBatch(b *batch, x addrSet, isActive []bool, anyDyn bool) *batchSplit {
 	top := maxU(w.fam)
-	var dyn []piece
+	var dyn []ownerPiece
 	if anyDyn {
 		sweep(b.dynItems, isActive, top, func(k int32, lo, hi u128) {
-			dyn = append(dyn, piece{k, rng{lo, hi}})
+			dyn = append(dyn, ownerPiece{k, rng{lo, hi}})
 		})
 	}
 	if x.isFull() && len(dyn) <= 1024 && w.onMatch == nil && patchCost(b, dyn) <= 4096 {
@@ -487,9 +487,9 @@ func (w *walker) split(b *batch, x addrSet, isActive []bool, anyDyn bool) *split
 	}
 	owners := b.static
 	if len(dyn) > 0 {
-		owners = make([]piece, 0, len(b.static)+len(dyn))
+		owners = make([]ownerPiece, 0, len(b.static)+len(dyn))
 		overlay(b.static, dyn, top, func(k int32, lo, hi u128) {
-			owners = append(owners, piece{k, rng{lo, hi}})
+			owners = append(owners, ownerPiece{k, rng{lo, hi}})
 		})
 	}
 	sp := w.splitBy(b, owners, x)
@@ -502,7 +502,7 @@ func (w *walker) split(b *batch, x addrSet, isActive []bool, anyDyn bool) *split
 // splitBy divides x among the owners' groups. A first pass counts the
 // ranges each group takes (an upper bound: touching pieces merge), so that
 // every group's ranges are cut from one array of the size needed.
-func (w *walker) splitBy(b *batch, owners []piece, x addrSet) *split {
+func (w *walker) splitBy(b *batch, owners []ownerPiece, x addrSet) *batchSplit {
 	counts := make([]int, b.nGroups+1) // the last counts what goes on
 	w.cutOwners(b, owners, x, func(g int32, _ int32, _ rng) { counts[g]++ }, func(rng) { counts[b.nGroups]++ })
 	total := 0
@@ -511,7 +511,7 @@ func (w *walker) splitBy(b *batch, owners []piece, x addrSet) *split {
 	}
 	if total == 0 {
 		// no owner holds any of x: it all goes on, as it is
-		return &split{matched: make([]addrSet, b.nGroups), best: slices.Clone(b.groupRule), rest: x}
+		return &batchSplit{matched: make([]addrSet, b.nGroups), best: slices.Clone(b.groupRule), rest: x}
 	}
 	total += counts[b.nGroups]
 	buf := make([]rng, 0, total)
@@ -521,7 +521,7 @@ func (w *walker) splitBy(b *batch, owners []piece, x addrSet) *split {
 		buf = buf[:len(buf)+n]
 	}
 	rest := buf[len(buf) : len(buf) : len(buf)+counts[b.nGroups]]
-	sp := &split{matched: make([]addrSet, b.nGroups), best: make([]int32, b.nGroups)}
+	sp := &batchSplit{matched: make([]addrSet, b.nGroups), best: make([]int32, b.nGroups)}
 	bestSize := make([]u128, b.nGroups)
 	for g := range sp.best {
 		sp.best[g] = b.groupRule[g]
@@ -542,7 +542,7 @@ func (w *walker) splitBy(b *batch, owners []piece, x addrSet) *split {
 // cutOwners cuts x along the owners (sorted, disjoint pieces): take gets
 // each part an owner holds, with the owner's group and rule, and rest each
 // part no owner holds, both in address order.
-func (w *walker) cutOwners(b *batch, owners []piece, x addrSet, take func(g, k int32, r rng), rest func(rng)) {
+func (w *walker) cutOwners(b *batch, owners []ownerPiece, x addrSet, take func(g, k int32, r rng), rest func(rng)) {
 	xi := 0
 	var cur rng
 	if len(x.r) > 0 {
@@ -587,7 +587,7 @@ func (w *walker) cutOwners(b *batch, owners []piece, x addrSet, take func(g, k i
 // patch applies a few per-query rules (dyn, sorted, disjoint) on top of
 // the cached split of the static rules over every source: where a dyn rule
 // comes first, its group takes the addresses.
-func (w *walker) patch(b *batch, full *split, dyn []piece) *split {
+func (w *walker) patch(b *batch, full *batchSplit, dyn []ownerPiece) *batchSplit {
 	taken := make([]addrSet, b.nGroups)
 	all := emptySet(w.fam)
 	for _, d := range dyn {
@@ -606,7 +606,7 @@ func (w *walker) patch(b *batch, full *split, dyn []piece) *split {
 		taken[g].fam = w.fam
 		all = all.union(mine)
 	}
-	sp := &split{matched: make([]addrSet, b.nGroups), best: append([]int32(nil), full.best...)}
+	sp := &batchSplit{matched: make([]addrSet, b.nGroups), best: append([]int32(nil), full.best...)}
 	for g := range sp.matched {
 		m := full.matched[g]
 		m.fam = w.fam
@@ -636,7 +636,7 @@ func (w *walker) patch(b *batch, full *split, dyn []piece) *split {
 
 // patchCost is the number of static pieces patch looks at for dyn (see
 // keepBelow).
-func patchCost(b *batch, dyn []piece) int {
+func patchCost(b *batch, dyn []ownerPiece) int {
 	n := 0
 	for _, d := range dyn {
 		before := b.staticBefore(d.k)
@@ -666,7 +666,7 @@ func (b *batch) staticBefore(k int32) int {
 // static pieces d's range overlaps or at those of earlier rules, whichever
 // are fewer: a rule with no source match early in a long blocklist
 // overlaps every piece but comes after few of them.
-func (b *batch) keepBelow(d piece) []rng {
+func (b *batch) keepBelow(d ownerPiece) []rng {
 	var keep []rng
 	i, j := b.staticSpan(d.r)
 	if n := b.staticBefore(d.k); n < j-i {
@@ -693,7 +693,7 @@ func (b *batch) keepBelow(d piece) []rng {
 
 // ownersTaking lists, in the owners' order, the rule of each owner piece
 // that takes some of x (a rule holding several pieces is listed for each).
-func ownersTaking(owners []piece, x addrSet) []int32 {
+func ownersTaking(owners []ownerPiece, x addrSet) []int32 {
 	var out []int32
 	for _, pc := range owners {
 		if x.overlaps(addrSet{fam: x.fam, r: []rng{pc.r}}) {

@@ -54,7 +54,7 @@ func (e *Evaluator) decide(p Packet, steps bool) Decision {
 		src = DefaultSource(e.fam)
 	}
 	if ctx.in == "" {
-		ctx.in = e.outside(src)
+		ctx.in = e.outsideIfaceFor(src)
 	}
 	if !ctx.dst.IsValid() && len(e.dsts) > 0 {
 		ctx.dst = e.dsts[0]
@@ -91,7 +91,7 @@ func (e *Evaluator) decide(p Packet, steps bool) Decision {
 		if f != final {
 			// chains of equal priority the other way round end otherwise
 			final |= f
-			w.reasons = append(w.reasons, reason{why: e.orderWhy})
+			w.reasons = append(w.reasons, runtimeReason{why: e.orderWhy})
 			if condRule.IsZero() {
 				condRule = tr.decisive
 			}

@@ -107,7 +107,7 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 						// chains of equal priority the other way round
 						nmust, nmay := must.intersect(m1), may.union(m2)
 						if d := nmay.subtract(nmust); !nmust.equal(must) || !nmay.equal(may) {
-							w.reasons = append(w.reasons, reason{e.orderWhy, d})
+							w.reasons = append(w.reasons, runtimeReason{e.orderWhy, d})
 						}
 						must, may = nmust, nmay
 					}
@@ -125,7 +125,7 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 		per = append(per, pi)
 	}
 	judge := func(per []ifaceSets) Result {
-		res := e.result(q, proto, w, per, followed)
+		res := e.resultOf(q, proto, w, per, followed)
 		if w.nat.wildcard {
 			e.limitDestinations(&res, dsts, dstMay)
 		}
@@ -291,7 +291,7 @@ type ifaceSets struct {
 	must, may addrSet
 }
 
-func (e *Evaluator) result(q Query, proto int, w *walker, per []ifaceSets, followed map[*crule]bool) Result {
+func (e *Evaluator) resultOf(q Query, proto int, w *walker, per []ifaceSets, followed map[*crule]bool) Result {
 	must, may := emptySet(e.fam), emptySet(e.fam)
 	var accepting []string
 	// Live, the outside interfaces are known (outsides). Offline, the

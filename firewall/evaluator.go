@@ -335,7 +335,7 @@ func (e *Evaluator) Interfaces() []string {
 // outside is the interface a packet from src arrives on: the one the route
 // back to src leaves by (the host's routes), else the first outside
 // interface by name (the generic one offline).
-func (e *Evaluator) outside(src netip.Addr) string {
+func (e *Evaluator) outsideIfaceFor(src netip.Addr) string {
 	if e.rp != nil && src.IsValid() {
 		for _, o := range e.outsides() {
 			if s, ok := e.rp.byIface[o]; ok && s.contains(src) {

@@ -41,7 +41,7 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 			if o&oAcc == 0 {
 				o |= oDrop
 			}
-			w.tr.hook(h, o)
+			w.tr.hookStep(h, o)
 		}
 		if w.nat.hitDst.IsValid() && w.nat.here != nil {
 			// the packet followed was translated to this host
@@ -75,7 +75,7 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 			continue // nothing on this hook changed any packet
 		}
 		classes := w.classes(x, true)
-		if len(classes) == 1 && classes[0].same(w.p) {
+		if len(classes) == 1 && classes[0].matches(w.p) {
 			continue
 		}
 		must, may = emptySet(w.fam), emptySet(w.fam)

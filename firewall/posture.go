@@ -161,7 +161,7 @@ func (e *Evaluator) forwardDeny(port uint16) Check {
 		dst = netip.MustParseAddr("2001:db8:ffff::200")
 	}
 	src := DefaultSource(e.fam)
-	ctx := &pktCtx{proto: 6, sport: defaultSPort, dport: port, in: e.outside(src), dst: dst, dstType: atUnicast, state: stNew, flags: tcpSYN}
+	ctx := &pktCtx{proto: 6, sport: defaultSPort, dport: port, in: e.outsideIfaceFor(src), dst: dst, dstType: atUnicast, state: stNew, flags: tcpSYN}
 	tr := newTracer(e, false)
 	tr.mode = traceDrops
 	w := &walker{fam: e.fam, p: ctx, rp: e.rp, tr: tr}

@@ -132,7 +132,7 @@ func (e *Evaluator) Routed(proto string, dst netip.Addr, port uint16) Result {
 	hooks := append(pth.preNoNAT(), pth.forward...)
 	must, may := emptySet(e.fam), emptySet(e.fam)
 	var reasons []string
-	in := e.outside(DefaultSource(e.fam))
+	in := e.outsideIfaceFor(DefaultSource(e.fam))
 	for _, out := range e.outIfacesTo(dst) {
 		ctx := &pktCtx{proto: p, sport: defaultSPort, dport: port, in: in, out: out, dst: dst, dstType: atUnicast, state: stNew, flags: tcpSYN}
 		if p != 6 {

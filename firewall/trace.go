@@ -77,7 +77,7 @@ func (t *tracer) decide(r *Rule) {
 }
 
 // policy records that base chain c's policy took the packet.
-func (t *tracer) policy(c *cchain) {
+func (t *tracer) policyStep(c *cchain) {
 	t.step(c, nil, triYes, strings.ToLower(c.policy))
 	if t.off == 0 {
 		t.decisive, t.decisivePolicy = policyRef(c), true
@@ -88,7 +88,7 @@ func (t *tracer) policy(c *cchain) {
 // names the first chain that dropped it and, of those that accepted, the
 // latest whose accept is worth naming (a final chain's rule before an
 // earlier chain's, a policy only after nothing better).
-func (t *tracer) hook(h *cchain, o uint8) {
+func (t *tracer) hookStep(h *cchain, o uint8) {
 	if t.off > 0 {
 		return
 	}

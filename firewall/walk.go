@@ -28,7 +28,7 @@ type walker struct {
 	fam     Family
 	p       *pktCtx
 	nat     natCtx
-	reasons []reason
+	reasons []runtimeReason
 	accBy   []attrib
 	dropBy  []attrib
 	depth   int
@@ -66,7 +66,7 @@ type markHit struct {
 	maybe bool // the rule's match depended on runtime state
 }
 
-type reason struct {
+type runtimeReason struct {
 	why string
 	set addrSet
 }
@@ -121,10 +121,10 @@ type awayHit struct {
 
 const maxDepth = 64
 
-func (w *walker) empty() addrSet { return emptySet(w.fam) }
+func (w *walker) noSources() addrSet { return emptySet(w.fam) }
 
 func (w *walker) walk(c *cchain, x addrSet) walkRes {
-	return w.walkFrom(c, 0, x, walkRes{acc: w.empty(), drop: w.empty(), ret: w.empty()})
+	return w.walkFrom(c, 0, x, walkRes{acc: w.noSources(), drop: w.noSources(), ret: w.noSources()})
 }
 
 // walkFrom walks x through the rules of c from rule k on, adding to res
@@ -138,7 +138,7 @@ func (w *walker) walkFrom(c *cchain, k int, x addrSet, res walkRes) walkRes {
 		if w.tr != nil {
 			why = "rules too deep or too many runtime branches to follow"
 		}
-		w.reasons = append(w.reasons, reason{why, x})
+		w.reasons = append(w.reasons, runtimeReason{why, x})
 		return res
 	}
 	w.depth++
@@ -173,9 +173,9 @@ func (w *walker) walkFrom(c *cchain, k int, x addrSet, res walkRes) walkRes {
 func (w *walker) endChain(c *cchain, x addrSet, res walkRes) walkRes {
 	if c.builtin {
 		x = x.union(res.ret)
-		res.ret = w.empty()
+		res.ret = w.noSources()
 		if !x.isEmpty() && w.tr != nil {
-			w.tr.policy(c)
+			w.tr.policyStep(c)
 		}
 		switch c.policy {
 		case "DROP":
@@ -204,7 +204,7 @@ func (w *walker) walkRule(c *cchain, k int, x addrSet, res *walkRes) addrSet {
 	if len(cr.r.m.x.marks) > 0 && len(w.markHits) > 0 && !w.inClass {
 		// a mark set earlier on this hook: each source is matched with
 		// the mark it has now
-		rest := w.empty()
+		rest := w.noSources()
 		saved := *w.p
 		w.inClass = true
 		for _, cl := range w.classes(x, false) {
@@ -261,7 +261,7 @@ func (w *walker) walkRule(c *cchain, k int, x addrSet, res *walkRes) addrSet {
 	if t == triMaybe {
 		w.forked = true
 		if rpfWhy != "" {
-			w.reasons = append(w.reasons, reason{rpfWhy, matched})
+			w.reasons = append(w.reasons, runtimeReason{rpfWhy, matched})
 		}
 		if w.tr != nil {
 			// traced: the rule's two ways are walked apart (fork)
@@ -291,10 +291,10 @@ func (w *walker) walkRule(c *cchain, k int, x addrSet, res *walkRes) addrSet {
 // sources it matched.
 func (w *walker) runtimeReasons(cr *crule, matched addrSet) {
 	for _, why := range cr.r.m.x.runtime {
-		w.reasons = append(w.reasons, reason{why, matched})
+		w.reasons = append(w.reasons, runtimeReason{why, matched})
 	}
 	if len(cr.r.m.x.marks) > 0 && w.p.markUnsure {
-		w.reasons = append(w.reasons, reason{markWhy, matched})
+		w.reasons = append(w.reasons, runtimeReason{markWhy, matched})
 	}
 }
 
@@ -307,11 +307,11 @@ func (w *walker) fork(c *cchain, k int, x addrSet, res walkRes) walkRes {
 	w.tr.fork = nil
 	cr := &c.rules[k]
 	w.tr.off++
-	taken := walkRes{acc: w.empty(), drop: w.empty(), ret: w.empty()}
+	taken := walkRes{acc: w.noSources(), drop: w.noSources(), ret: w.noSources()}
 	cont := w.act(cr, matched, &taken)
 	taken = w.walkFrom(c, k+1, cont, taken)
 	w.tr.off--
-	passed := w.walkFrom(c, k+1, x, walkRes{acc: w.empty(), drop: w.empty(), ret: w.empty()})
+	passed := w.walkFrom(c, k+1, x, walkRes{acc: w.noSources(), drop: w.noSources(), ret: w.noSources()})
 	if fateOf(taken, matched) != fateOf(passed, matched) {
 		w.runtimeReasons(cr, matched)
 		if w.tr.cond == nil {
@@ -418,7 +418,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 			w.dropBy = append(w.dropBy, attrib{ruleRef(cr.r), w.final(), matched, false, w.p.in, false})
 			if why != "" {
 				w.forked = true
-				w.reasons = append(w.reasons, reason{why, matched})
+				w.reasons = append(w.reasons, runtimeReason{why, matched})
 				res.acc = res.acc.union(matched)
 			}
 		}
@@ -427,10 +427,10 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		w.accBy = append(w.accBy, attrib{ruleRef(cr.r), w.final(), matched, true, w.p.in, false})
 		res.acc = res.acc.union(matched)
 		res.drop = res.drop.union(matched)
-		w.reasons = append(w.reasons, reason{cr.why, matched})
+		w.reasons = append(w.reasons, runtimeReason{cr.why, matched})
 		return matched
 	}
-	return w.empty()
+	return w.noSources()
 }
 
 // natSame tells whether a DNAT/REDIRECT/NETMAP rule leaves the packet for
@@ -511,7 +511,7 @@ type pktClass struct {
 	markUnsure bool
 }
 
-func (c pktClass) same(p *pktCtx) bool {
+func (c pktClass) matches(p *pktCtx) bool {
 	return c.untracked == (p.state&stUntracked != 0) && c.mark == p.mark && c.markUnsure == p.markUnsure
 }
 
