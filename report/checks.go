@@ -385,7 +385,7 @@ func (a *audit) openPortsHaveRules(f *family) (Status, string) {
 		seen[key] = true
 		n++
 		switch r := fv.ref.Rule(); {
-		case fv.Rule == "" || isPolicy(fv.Rule):
+		case fv.Rule == "" || firewall.IsPolicyText(fv.Rule):
 			missing = append(missing, fmt.Sprintf("%s (%s)", key, policyWord(fv)))
 		case r != nil && catchAllRule(r) && (blocks(r) || fv.Verdict == string(firewall.Open)):
 			missing = append(missing, fmt.Sprintf("%s (%s by the catch-all %s)", key, fv.Verdict, r.Text))

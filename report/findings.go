@@ -203,7 +203,7 @@ func (a *audit) socketFindings(s Socket, noFW map[firewall.Family]bool) []Findin
 			fam firewall.Family
 			v   *FamilyVerdict
 		}{{firewall.IPv4, s.Firewall.IPv4}, {firewall.IPv6, s.Firewall.IPv6}} {
-			if fv.v == nil || fv.v.Verdict != string(firewall.Open) || !isPolicy(fv.v.Rule) || noFW[fv.fam] {
+			if fv.v == nil || fv.v.Verdict != string(firewall.Open) || !firewall.IsPolicyText(fv.v.Rule) || noFW[fv.fam] {
 				continue
 			}
 			if fv.fam == firewall.IPv6 && a.ipv6Unfiltered() {

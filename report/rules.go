@@ -46,10 +46,6 @@ func backend(rs *firewall.Ruleset) string {
 	return ""
 }
 
-// isPolicy tells whether a Result.Rule names a chain policy rather than a
-// rule.
-func isPolicy(rule string) bool { return firewall.IsPolicyText(rule) }
-
 // portsNamed collects every destination port any rule of sets names.
 func portsNamed(sets []*firewall.Ruleset) []firewall.PortRange {
 	var out []firewall.PortRange

@@ -16,7 +16,7 @@ func (p *Policy) Noflush(fam firewall.Family) bool { return p.noflush(fam) }
 // "ip6tables-legacy", ...): with both backends loaded the nft one, as
 // Changes and CheckLockout judge it; "" when no iptables dump is loaded.
 func RestoreSource(today []*firewall.Ruleset) string {
-	if i := restoreTarget(today); i >= 0 {
+	if i := firewall.RestoreTarget(today); i >= 0 {
 		return today[i].Source
 	}
 	return ""

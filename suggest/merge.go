@@ -11,10 +11,6 @@ import (
 // combined with today's rules. Which chains they replace, on which hooks
 // and at which priorities, is firewall's (render_chains.go).
 
-// restoreTarget is the iptables ruleset a restore goes to: with both
-// backends loaded the nft one (legacy tables stay); -1 when there is none.
-func restoreTarget(today []*firewall.Ruleset) int { return firewall.RestoreTarget(today) }
-
 // nftStandIn is table inet fwaudit of the nft rendering on a Docker host,
 // in the firewall package's model: the same rules as the restore
 // rendering, read back by its iptables parser, placed on the hooks and

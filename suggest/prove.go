@@ -29,7 +29,7 @@ func (e *WiderError) Error() string {
 // rulesets with every table rs names replaced in the dump the restore goes
 // to (RestoreSource), or rs beside them when no iptables dump is loaded.
 func AfterRestore(today []*firewall.Ruleset, rs *firewall.Ruleset) []*firewall.Ruleset {
-	target := restoreTarget(today)
+	target := firewall.RestoreTarget(today)
 	if target < 0 {
 		return append(slices.Clone(today), rs)
 	}
