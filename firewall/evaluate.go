@@ -338,12 +338,20 @@ func (e *Evaluator) resultOf(q Query, proto int, w *walker, per []ifaceSets, fol
 		sort.Strings(reasons)
 	}
 	// accepted through nat from other ports: not evaluated
+	nDiff := len(reasons)
 	if redirect := e.redirectsTo(proto, q.Port, followed); redirect != "" && may.fraction() <= 0.5 && !w.nat.target.IsValid() {
 		reasons = append(reasons, redirect)
 	}
+	// reasons past nDiff cast doubt on every source, not on diff alone
 	for _, u := range append(append([]string{}, e.host.Unseen...), e.capWhy...) {
 		if !may.isEmpty() {
 			reasons = append(reasons, u)
+		}
+	}
+	if nDiff > 0 && len(reasons) == nDiff && !must.isEmpty() {
+		if res, ok := e.certainPart(q, proto, w, per, followed); ok {
+			res.Doubtful, res.Reasons = diff.prefixes(), reasons
+			return res
 		}
 	}
 	switch {
@@ -391,6 +399,19 @@ func (e *Evaluator) resultOf(q Query, proto int, w *walker, per []ifaceSets, fol
 	}
 	res.Origin = e.origins[res.Rule.String()]
 	return res
+}
+
+// certainPart is the verdict of what per's interfaces certainly admit,
+// when a runtime match puts only some of the sources in doubt: a port open
+// to everyone but 10.49.0.0/16, where a rate limit decides, is open (the
+// doubt goes in Result.Doubtful). ok is false when nothing is certain.
+func (e *Evaluator) certainPart(q Query, proto int, w *walker, per []ifaceSets, followed map[*crule]bool) (Result, bool) {
+	sure := make([]ifaceSets, len(per))
+	for i, p := range per {
+		sure[i] = ifaceSets{name: p.name, must: p.must, may: p.must}
+	}
+	res := e.resultOf(q, proto, w, sure, followed)
+	return res, res.Verdict == Open || res.Verdict == Restricted
 }
 
 // bestRule is the rule that decided for most of within; ACCEPTs in the

@@ -41,11 +41,13 @@ type brief struct {
 	Reasons    string
 	Rule       string
 	Dsts       string // Destinations
+	Doubtful   string
 }
 
 func briefOf(r Result) brief {
 	return brief{r.Verdict, strings.Join(prefixStrings(r.Sources), " "), strings.Join(prefixStrings(r.Except), " "),
-		strings.Join(r.Interfaces, " "), strings.Join(r.Reasons, "; "), r.Rule.String(), strings.Join(prefixStrings(r.Destinations), " ")}
+		strings.Join(r.Interfaces, " "), strings.Join(r.Reasons, "; "), r.Rule.String(), strings.Join(prefixStrings(r.Destinations), " "),
+		strings.Join(prefixStrings(r.Doubtful), " ")}
 }
 
 func evalText(t *testing.T, text string, host Host, q Query) brief {
@@ -194,7 +196,19 @@ func TestEvaluateRuntimeMatches(t *testing.T) {
 		{"limited jump to a returning chain", filterRules("DROP", "-A INPUT -m limit --limit 1/s -j LOGGING", acc22, "-A LOGGING -j LOG"), tcp(22),
 			brief{Verdict: Open, Rule: acc22}},
 		{"ipset blocks some sources", filterRules("DROP", "-A INPUT -s 10.0.0.0/8 -m set --match-set bad src -j DROP", acc22), tcp(22),
-			brief{Verdict: Conditional, Sources: "0.0.0.0/0", Reasons: "-m set", Rule: acc22}},
+			brief{Verdict: Open, Except: "10.0.0.0/8", Doubtful: "10.0.0.0/8", Reasons: "-m set", Rule: acc22}},
+		// the certain part decides the word: restricted to the fixed
+		// source, everyone else in doubt (a knock list)
+		{"recent list beside a fixed source", filterRules("DROP", "-A INPUT -s 192.0.2.10/32 -p tcp --dport 22 -j ACCEPT", "-A INPUT -p tcp --dport 22 -m recent --rcheck --name knock -j ACCEPT"), tcp(22),
+			brief{Verdict: Restricted, Sources: "192.0.2.10/32", Doubtful: "0.0.0.0/1 128.0.0.0/2 192.0.0.0/23 192.0.2.0/29 192.0.2.8/31 192.0.2.11/32 192.0.2.12/30 192.0.2.16/28 192.0.2.32/27 192.0.2.64/26 192.0.2.128/25 192.0.3.0/24 192.0.4.0/22 192.0.8.0/21 192.0.16.0/20 192.0.32.0/19 192.0.64.0/18 192.0.128.0/17 192.1.0.0/16 192.2.0.0/15 192.4.0.0/14 192.8.0.0/13 192.16.0.0/12 192.32.0.0/11 192.64.0.0/10 192.128.0.0/9 193.0.0.0/8 194.0.0.0/7 196.0.0.0/6 200.0.0.0/5 208.0.0.0/4 224.0.0.0/3",
+				Reasons: "-m recent", Rule: "-A INPUT -s 192.0.2.10/32 -p tcp --dport 22 -j ACCEPT"}},
+		// a rate limit on part of the sources of an accept that follows:
+		// those sources are in doubt, the rest certainly open
+		{"limit drop for some sources", filterRules("DROP", "-A INPUT -s 10.49.0.0/16 -p tcp --dport 22 -m limit --limit 1/s -j DROP", acc22), tcp(22),
+			brief{Verdict: Open, Except: "10.49.0.0/16", Doubtful: "10.49.0.0/16", Reasons: "-m limit", Rule: acc22}},
+		// a drop of replies to part of the sources, by the socket's owner
+		{"owner match on the reply path", filterRules("DROP", acc22, "-A OUTPUT -d 10.49.0.0/16 -m owner --gid-owner 15000 -j DROP"), tcp(22),
+			brief{Verdict: Open, Except: "10.49.0.0/16", Doubtful: "10.49.0.0/16", Reasons: "-m owner", Rule: acc22}},
 		{"mac match", filterRules("DROP", "-A INPUT -m mac --mac-source 00:11:22:33:44:55 -j ACCEPT"), tcp(22),
 			brief{Verdict: Conditional, Sources: "0.0.0.0/0", Reasons: "-m mac", Rule: "-A INPUT -m mac --mac-source 00:11:22:33:44:55 -j ACCEPT"}},
 		{"unknown option", filterRules("DROP", "-A INPUT -p tcp -m tcp --dport 22 --frobnicate -j ACCEPT"), tcp(22),

@@ -117,6 +117,16 @@ func TestFffuuOracle(t *testing.T) {
 					// runtime state, so a conditional verdict is a gap of ours
 					msg = append(msg, fmt.Sprintf("conditional (%s) where fffuu's bounds coincide", strings.Join(res.Reasons, "; ")))
 				}
+				if lower.equal(upper) && len(res.Doubtful) > 0 {
+					msg = append(msg, fmt.Sprintf("%s in doubt (%s) where fffuu's bounds coincide", prefixStrings(res.Doubtful), strings.Join(res.Reasons, "; ")))
+				}
+				// the certain part of a verdict with sources in doubt is
+				// surely accepted (where fffuu saw the whole path)
+				if sure, _ := resultSources(Result{Verdict: res.Verdict, Sources: res.Sources, Except: res.Except}); len(res.Doubtful) > 0 && !rawNotAnalysed[name].keep {
+					if extra := sure.minus(lower); !extra.empty() {
+						msg = append(msg, fmt.Sprintf("certainly accepted by fwaudit but not surely: %s", extra))
+					}
+				}
 				if miss := lower.minus(got); !miss.empty() {
 					msg = append(msg, fmt.Sprintf("surely accepted but not by fwaudit: %s", miss))
 				}
@@ -209,6 +219,9 @@ func TestFffuuOracle(t *testing.T) {
 					}
 					if len(res.Interfaces) > 0 {
 						switch {
+						case len(res.Doubtful) > 0:
+							// the interfaces limit the certain part; the
+							// doubt may be anywhere
 						case res.Verdict != Restricted:
 							msg = append(msg, fmt.Sprintf("%s limited to interfaces", res.Verdict))
 						case genericAccepts:
@@ -704,16 +717,17 @@ func fffuuDestinations(bounds []*fffuuAnswer) []netip.Addr {
 // resultSources is the set of sources r accepts: for a conditional verdict
 // those that may be accepted.
 func resultSources(r Result) (ivSet, bool) {
+	// what r may admit: with Doubtful, the certain part and the doubtful
 	switch r.Verdict {
 	case Blocked:
 		return nil, true
 	case Open:
-		return ivFull.minus(prefixesIv(r.Except)), true
+		return ivFull.minus(prefixesIv(r.Except)).union(prefixesIv(r.Doubtful)), true
 	case Restricted:
 		if r.Sources == nil {
-			return ivFull.minus(prefixesIv(r.Except)), true
+			return ivFull.minus(prefixesIv(r.Except)).union(prefixesIv(r.Doubtful)), true
 		}
-		return prefixesIv(r.Sources), true
+		return prefixesIv(r.Sources).union(prefixesIv(r.Doubtful)), true
 	case Conditional:
 		return prefixesIv(r.Sources), true
 	}

@@ -270,7 +270,7 @@ func TestParseChainDevices(t *testing.T) {
 }
 
 // TestIngressChain: a netdev ingress chain sees only its device's packets;
-// where nft's JSON leaves the device out, what it drops is conditional.
+// where nft's JSON leaves the device out, what it drops is in doubt.
 func TestIngressChain(t *testing.T) {
 	doc := `{"nftables": [{"table": {"family": "netdev", "name": "edge"}},
 	{"chain": {"family": "netdev", "table": "edge", "name": "ingress", "handle": 1, "type": "filter", "hook": "ingress", "prio": -500, "policy": "accept"}},
@@ -283,8 +283,10 @@ func TestIngressChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := Query{Proto: "tcp", Port: 22}
-	if r := NewEvaluator(IPv4, []*Ruleset{n.Family(IPv4)}, Host{Interfaces: []string{"veth0"}}).Evaluate(q); r.Verdict != Conditional {
-		t.Errorf("device unknown: got %+v, want conditional", r)
+	// everyone but 192.0.2.2 is certainly admitted; 192.0.2.2 is in doubt
+	if r := NewEvaluator(IPv4, []*Ruleset{n.Family(IPv4)}, Host{Interfaces: []string{"veth0"}}).Evaluate(q); r.Verdict != Open ||
+		fmt.Sprint(r.Except) != "[192.0.2.2/32]" || fmt.Sprint(r.Doubtful) != "[192.0.2.2/32]" || len(r.Reasons) != 1 {
+		t.Errorf("device unknown: got %+v, want open except 192.0.2.2, in doubt", r)
 	}
 	n.setDevices("netdev", "edge", "ingress", []string{"veth0"})
 	r := NewEvaluator(IPv4, []*Ruleset{n.Family(IPv4)}, Host{Interfaces: []string{"veth0"}}).Evaluate(q)

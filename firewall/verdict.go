@@ -30,9 +30,14 @@ type Result struct {
 	// Destinations: a wildcard bind reached only at these of the host's
 	// addresses (a destination match); nil when at every one
 	Destinations []netip.Prefix `json:",omitempty"`
-	Reasons      []string       // conditional: the matches that depend on runtime state
-	Rule         RuleRef        // the deciding rule (its text as in the save file) or policy ("-P INPUT DROP")
-	Origin       string         `json:",omitempty"` // the deciding rule as its manager names it (Rule.Origin), or ""
+	// Doubtful: open or restricted, the sources a runtime match may also
+	// admit (disjoint from what the verdict admits); nil when none is in
+	// doubt. The verdict word is what is certain; conditional is the
+	// verdict only where nothing is.
+	Doubtful []netip.Prefix `json:",omitempty"`
+	Reasons  []string       // conditional, or with Doubtful: the matches that depend on runtime state
+	Rule     RuleRef        // the deciding rule (its text as in the save file) or policy ("-P INPUT DROP")
+	Origin   string         `json:",omitempty"` // the deciding rule as its manager names it (Rule.Origin), or ""
 }
 
 // Packet is one concrete packet, for Decide and explain.

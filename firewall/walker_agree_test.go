@@ -174,7 +174,7 @@ func agreeOn(t *testing.T, name string, sets []*Ruleset, host Host) {
 				cond = cond || v == DecideConditional
 			}
 			switch {
-			case ir.Verdict == Conditional && in:
+			case (ir.Verdict == Conditional || doubtHolds(ir, pr.src)) && in:
 				if !acc && !cond {
 					t.Errorf("%s/%d to %s from %s on %s: Evaluate may accept (conditional %v), Decide %v", proto, port, dst, pr.src, pr.iface, ir.Reasons, dv)
 				}
@@ -199,6 +199,9 @@ func agreeOn(t *testing.T, name string, sets []*Ruleset, host Host) {
 // resultHolds: r's accepted (or, conditional, possibly accepted) sources
 // hold a.
 func resultHolds(r *Result, a netip.Addr) bool {
+	if doubtHolds(r, a) {
+		return true
+	}
 	switch r.Verdict {
 	case Open:
 		for _, p := range r.Except {
@@ -215,6 +218,16 @@ func resultHolds(r *Result, a netip.Addr) bool {
 			if p.Contains(a) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// doubtHolds: a is among r's sources in doubt.
+func doubtHolds(r *Result, a netip.Addr) bool {
+	for _, p := range r.Doubtful {
+		if p.Contains(a) {
+			return true
 		}
 	}
 	return false

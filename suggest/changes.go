@@ -418,5 +418,5 @@ func (p *Policy) reasonFor(proto string, port uint16, fam firewall.Family) strin
 
 // resultKey is a result in full, for grouping.
 func resultKey(r firewall.Result) string {
-	return fmt.Sprint(r.Verdict, withoutLoopback(r.Sources), withoutLoopback(r.Except), r.Interfaces, r.Reasons)
+	return fmt.Sprint(r.Verdict, withoutLoopback(r.Sources), withoutLoopback(r.Except), r.Interfaces, r.Reasons, withoutLoopback(r.Doubtful))
 }

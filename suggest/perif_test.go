@@ -134,8 +134,8 @@ func TestSSHBehindAKnock(t *testing.T) {
 	cur := &firewall.Loaded{V4: firewall.FamilyRules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv4)}},
 		V6: firewall.FamilyRules{Sets: []*firewall.Ruleset{n.Family(firewall.IPv6)}}, Host: h}
 	ls := []scan.Listener{lst("tcp", "0.0.0.0", 22, "sshd", false), lst("tcp", "0.0.0.0", 80, "nginx", false)}
-	if r, _ := result(cur, ls[0], firewall.IPv4); r.Verdict != firewall.Conditional {
-		t.Fatalf("today's ssh over ipv4: %s, want conditional (the knock)", verdictText(r))
+	if r, _ := result(cur, ls[0], firewall.IPv4); r.Verdict != firewall.Restricted || len(r.Doubtful) == 0 {
+		t.Fatalf("today's ssh over ipv4: %s, want restricted to 192.0.2.10 and the rest in doubt (the knock)", verdictText(r))
 	}
 	_, _, err = Build(ls, Options{Current: cur})
 	var oe *OptionError

@@ -82,6 +82,18 @@ func (b *builder) reachFor(l scan.Listener, fam firewall.Family, ssh bool, allow
 		return nil, why, false
 	}
 	port := fmt.Sprintf("%s/%d", l.Proto, l.Port)
+	if doubt := withoutLoopback(res.Doubtful); len(doubt) > 0 {
+		// what today's rules admit only maybe stays out: a suggestion
+		// keeps the certain part
+		cond := strings.Join(res.Reasons, "; ")
+		if ssh {
+			b.refuseRuntime(port, fam, cond)
+			return nil, "", false
+		}
+		b.warn(Warning{Msg: fmt.Sprintf("%s on %s admits %s over %s today only under runtime conditions (%s): the suggestion does not admit them",
+			nameOf(l), port, shortList(doubt), fam, cond),
+			Hint: fmt.Sprintf("to admit them for sure: --allow %s=CIDR", specName(l))})
+	}
 	switch res.Verdict {
 	case firewall.Open:
 		if sensitive {
@@ -178,7 +190,11 @@ func (b *builder) perInterface(l scan.Listener, fam firewall.Family, ssh bool, r
 		var a addrs
 		switch r.Verdict {
 		case firewall.Open, firewall.Restricted, firewall.Blocked:
-			a, _ = admitted(r.Result, fam)
+			if ssh && len(withoutLoopback(r.Doubtful)) > 0 {
+				b.refuseRuntime(fmt.Sprintf("%s/%d on %s", l.Proto, l.Port, ifaceName(r.Iface)), fam, strings.Join(r.Reasons, "; "))
+				return nil
+			}
+			a, _ = admitted(r.Result, fam) // the certain part
 			a = a.subtract(addrsOf(withoutLoopbackAll(fam)))
 		case firewall.Conditional:
 			exact = false // who gets in there depends on runtime state

@@ -237,9 +237,9 @@ func verdictText(r firewall.Result) string {
 	switch r.Verdict {
 	case firewall.Open:
 		if ex := withoutLoopback(r.Except); len(ex) > 0 {
-			return "open except " + shortList(ex)
+			return "open except " + shortList(ex) + doubtText(r)
 		}
-		return "open"
+		return "open" + doubtText(r)
 	case firewall.Restricted:
 		s := "restricted"
 		if r.Sources != nil {
@@ -251,7 +251,7 @@ func verdictText(r firewall.Result) string {
 		if len(r.Destinations) > 0 {
 			s += " to " + shortList(r.Destinations)
 		}
-		return s
+		return s + doubtText(r)
 	case firewall.Conditional:
 		s := "conditional"
 		if len(r.Reasons) > 0 {
@@ -262,6 +262,20 @@ func verdictText(r firewall.Result) string {
 	return string(r.Verdict)
 }
 
+// doubtText is what a result admits only maybe, after its verdictText:
+// "; conditional for 10.49.0.0/16 (-m limit)", or "".
+func doubtText(r firewall.Result) string {
+	d := withoutLoopback(r.Doubtful)
+	if len(d) == 0 {
+		return ""
+	}
+	s := "; conditional for " + shortList(d)
+	if len(r.Reasons) > 0 {
+		s += " (" + strings.Join(r.Reasons, "; ") + ")"
+	}
+	return s
+}
+
 // sameVerdict compares two results in full (verdictText shortens lists).
 func sameVerdict(a, b firewall.Result) bool {
 	// nil Sources (restricted by interface alone) is not an empty list
@@ -269,5 +283,6 @@ func sameVerdict(a, b firewall.Result) bool {
 		addrsOf(withoutLoopback(a.Sources)).equal(addrsOf(withoutLoopback(b.Sources))) &&
 		addrsOf(withoutLoopback(a.Except)).equal(addrsOf(withoutLoopback(b.Except))) &&
 		slices.Equal(a.Interfaces, b.Interfaces) && slices.Equal(a.Reasons, b.Reasons) &&
-		slices.Equal(a.Destinations, b.Destinations)
+		slices.Equal(a.Destinations, b.Destinations) &&
+		addrsOf(withoutLoopback(a.Doubtful)).equal(addrsOf(withoutLoopback(b.Doubtful)))
 }
