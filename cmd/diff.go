@@ -34,7 +34,8 @@ some address can now reach a socket that could not (restricted to
 for both, "changed" when only the verdict or the interfaces moved. Each
 names who could and who can reach it, and the sources added (+) and
 removed (-); "+?" and "-?" are sources whose access depends on runtime
-state (a conditional verdict). A socket that appeared or went away is
+state (a conditional verdict, or the doubtful sources of an open or
+restricted one). A socket that appeared or went away is
 "absent" on the other side.
 
 A finding is the same in both reports when its id, family, protocol, port,

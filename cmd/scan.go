@@ -30,6 +30,9 @@ service and exposure, and the firewall's verdict for it per address family:
   restricted   accepted only from some sources and/or on some interfaces
   blocked      accepted from nowhere
   conditional  depends on runtime state (rate limits, recent lists, ipsets)
+               for every source; where it does for some only, the verdict
+               says what is certain and adds "; conditional for SOURCES"
+               (JSON: "doubtful")
   not-applicable  bound to loopback; the firewall does not matter
   unknown      the rules could not be read; the reason is given
 

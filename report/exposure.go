@@ -14,8 +14,9 @@ import (
 //
 // From a family's verdict: open admits everyone but its except list;
 // restricted admits its sources (everyone when it lists none: the limit
-// is the interfaces); conditional may admit its sources; unknown may admit
-// anyone; blocked and not-applicable admit no one.
+// is the interfaces), and either may admit its doubtful sources;
+// conditional may admit its sources; unknown may admit anyone; blocked
+// and not-applicable admit no one.
 type Exposure struct {
 	Proto      string
 	Port       uint16
@@ -61,6 +62,11 @@ func NewExposure(family string, fv *FamilyVerdict) Exposure {
 		e.Sure = e.Sure.minus(parseSources(v6, fv.Except))
 	case "conditional":
 		e.Doubt = parseSources(v6, fv.Sources)
+	}
+	switch fv.Verdict {
+	case "open", "restricted":
+		// the sources a runtime match may admit beside the certain ones
+		e.Doubt = parseSources(v6, fv.Doubtful).minus(e.Sure)
 	case "unknown":
 		e.Doubt = fullSources(v6)
 	}
@@ -275,4 +281,38 @@ func commas(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// doubtParts says in parts who an open or restricted family verdict admits
+// only maybe (its Doubtful sources): rest, when that is more than half of
+// the family and everyone its certain part does not admit ("everyone
+// else"); else everyone but the prefixes in list, or (not everyone) the
+// prefixes in list.
+func doubtParts(fv *FamilyVerdict) (rest, everyone bool, list []string) {
+	if len(fv.Doubtful) == 0 {
+		return false, false, nil
+	}
+	fam := "ipv4"
+	if strings.Contains(fv.Doubtful[0], ":") {
+		fam = "ipv6"
+	}
+	e := NewExposure(fam, fv)
+	if e.Doubt.fraction() > 0.5 && fullSources(e.Sure.v6).minus(e.Sure.union(e.Doubt)).isEmpty() {
+		return true, false, nil
+	}
+	everyone, except, sources := e.Doubt.parts()
+	if everyone {
+		return false, true, except
+	}
+	return false, false, sources
+}
+
+// certainlyExcept is the except list of an open or restricted family
+// verdict without its doubtful sources: the ranges certainly kept out.
+func certainlyExcept(fv *FamilyVerdict) []string {
+	if len(fv.Doubtful) == 0 || len(fv.Except) == 0 {
+		return fv.Except
+	}
+	v6 := strings.Contains(fv.Except[0], ":")
+	return parseSources(v6, fv.Except).minus(parseSources(v6, fv.Doubtful)).prefixes()
 }

@@ -88,6 +88,25 @@ func exposedVerdict(s Socket) string {
 	return s.Firewall.Verdict
 }
 
+// mayBeOpen: a family of s is restricted for sure, and with the sources a
+// runtime match may also admit, more than half of the address space may
+// get in (a knock list beside one fixed source): it may be reachable from
+// the internet, as a conditional verdict may.
+func mayBeOpen(s Socket) bool {
+	for _, f := range []struct {
+		name string
+		v    *FamilyVerdict
+	}{{"ipv4", s.Firewall.IPv4}, {"ipv6", s.Firewall.IPv6}} {
+		if f.v == nil || f.v.Verdict != string(firewall.Restricted) || len(f.v.Doubtful) == 0 {
+			continue
+		}
+		if e := NewExposure(f.name, f.v); e.Sure.union(e.Doubt).fraction() > 0.5 {
+			return true
+		}
+	}
+	return false
+}
+
 func where(s Socket) string {
 	w := fmt.Sprintf("%s/%d on %s", s.Proto, s.Port, s.Address)
 	if s.Service != "" {
@@ -184,8 +203,11 @@ func (a *audit) socketFindings(s Socket, noFW map[firewall.Family]bool) []Findin
 		f.Rule = rule
 		f.Remediation = fmt.Sprintf("bind %s to 127.0.0.1 (or a private address), or accept %d/%s only from the addresses that need it", remedyName(s), s.Port, s.Proto)
 		out = append(out, f)
-	case sensitive && v == string(firewall.Conditional):
+	case sensitive && (v == string(firewall.Conditional) || mayBeOpen(s)):
 		_, rule := openFamilies(s, firewall.Conditional)
+		if rule == "" {
+			_, rule = openFamilies(s, firewall.Restricted)
+		}
 		sev := Medium
 		if guessed(s) {
 			sev--
@@ -244,7 +266,7 @@ func (a *audit) socketFindings(s Socket, noFW map[firewall.Family]bool) []Findin
 		out = append(out, f)
 	}
 
-	if known && svc.Cleartext && (v == string(firewall.Open) || v == string(firewall.Conditional)) {
+	if known && svc.Cleartext && (v == string(firewall.Open) || v == string(firewall.Conditional) || mayBeOpen(s)) {
 		f := socketFinding("cleartext-service", Info, s)
 		f.Title = fmt.Sprintf("%s speaks plain text to the network", serviceName(s))
 		f.Detail = fmt.Sprintf("%s is reachable from outside and its protocol carries credentials in clear text", where(s))

@@ -187,25 +187,50 @@ func FirewallCell(sf *SocketFirewall) string {
 func verdictText(v *FamilyVerdict) string {
 	switch firewall.Verdict(v.Verdict) {
 	case firewall.Open:
-		if len(v.Except) > 0 {
-			return "open except " + strings.Join(v.Except, ",")
+		text := "open"
+		if ex := certainlyExcept(v); len(ex) > 0 {
+			text += " except " + strings.Join(ex, ",")
 		}
+		return text + doubtText(v)
 	case firewall.Restricted:
 		what := append(append([]string{}, v.Sources...), onIfaces(v.Interfaces)...)
 		for _, d := range v.Destinations {
 			what = append(what, "to "+d)
 		}
 		text := "restricted: " + strings.Join(what, ",")
-		if len(v.Except) > 0 {
-			text += " except " + strings.Join(v.Except, ",")
+		if ex := certainlyExcept(v); len(ex) > 0 {
+			text += " except " + strings.Join(ex, ",")
 		}
-		return text
+		return text + doubtText(v)
 	case firewall.Conditional, firewall.Unknown:
 		if len(v.Reasons) > 0 {
 			return v.Verdict + ": " + strings.Join(v.Reasons, ", ")
 		}
 	}
 	return v.Verdict
+}
+
+// doubtText is what an open or restricted verdict admits only maybe, in
+// full: "; conditional for 10.49.0.0/16: -m limit", or "".
+func doubtText(v *FamilyVerdict) string {
+	if len(v.Doubtful) == 0 {
+		return ""
+	}
+	who := "everyone else"
+	switch rest, everyone, list := doubtParts(v); {
+	case rest:
+	case everyone && len(list) == 0:
+		who = "everyone"
+	case everyone:
+		who = "everyone except " + strings.Join(list, ",")
+	default:
+		who = strings.Join(list, ",")
+	}
+	text := "; conditional for " + who
+	if len(v.Reasons) > 0 {
+		text += ": " + strings.Join(v.Reasons, ", ")
+	}
+	return text
 }
 
 func onIfaces(ifs []string) []string {

@@ -62,8 +62,11 @@ type FamilyVerdict struct {
 	Sources    []string `json:"sources"`
 	Except     []string `json:"except"`
 	Interfaces []string `json:"interfaces"`
-	Reasons    []string `json:"reasons"`
-	Rule       string   `json:"rule"`
+	// Doubtful: open or restricted, the sources a runtime match may also
+	// admit, beside those the verdict admits for sure (Reasons says why)
+	Doubtful []string `json:"doubtful,omitempty"`
+	Reasons  []string `json:"reasons"`
+	Rule     string   `json:"rule"`
 	// Destinations: reached only at these of the host's addresses
 	Destinations []string `json:"destinations,omitempty"`
 	// Origin is the deciding rule as the host's firewall manager names it
@@ -167,7 +170,7 @@ type familyKey struct {
 // familyVerdict is NewFamilyVerdict(r), shared when r has no list; shared
 // says whether it is.
 func (c *verdictCache) familyVerdict(r firewall.Result) (fv *FamilyVerdict, shared bool) {
-	if c == nil || len(r.Sources)+len(r.Except)+len(r.Interfaces)+len(r.Destinations) > 0 || len(r.Reasons) > 1 {
+	if c == nil || len(r.Sources)+len(r.Except)+len(r.Interfaces)+len(r.Destinations)+len(r.Doubtful) > 0 || len(r.Reasons) > 1 {
 		return NewFamilyVerdict(r), false
 	}
 	k := familyKey{verdict: string(r.Verdict), rule: r.Rule, origin: r.Origin, reasons: len(r.Reasons)}
@@ -233,6 +236,9 @@ func NewFamilyVerdict(r firewall.Result) *FamilyVerdict {
 	}
 	if len(r.Destinations) > 0 {
 		fv.Destinations = prefixes(r.Destinations)
+	}
+	if len(r.Doubtful) > 0 {
+		fv.Doubtful = prefixes(r.Doubtful)
 	}
 	return fv
 }

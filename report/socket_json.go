@@ -91,6 +91,10 @@ func appendFamilyVerdictJSON(b []byte, v *FamilyVerdict, escapeHTML bool) []byte
 	b = appendJSONStrings(b, v.Except, escapeHTML)
 	b = append(b, `,"interfaces":`...)
 	b = appendJSONStrings(b, v.Interfaces, escapeHTML)
+	if len(v.Doubtful) > 0 {
+		b = append(b, `,"doubtful":`...)
+		b = appendJSONStrings(b, v.Doubtful, escapeHTML)
+	}
 	b = append(b, `,"reasons":`...)
 	b = appendJSONStrings(b, v.Reasons, escapeHTML)
 	b = append(b, `,"rule":`...)

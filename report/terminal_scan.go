@@ -126,9 +126,11 @@ func (c *cellFormat) list(items []string, what string) string {
 func (c *cellFormat) verdict(v *FamilyVerdict) string {
 	switch firewall.Verdict(v.Verdict) {
 	case firewall.Open:
-		if len(v.Except) > 0 {
-			return "open except " + c.list(v.Except, "ranges")
+		text := "open"
+		if ex := certainlyExcept(v); len(ex) > 0 {
+			text += " except " + c.list(ex, "ranges")
 		}
+		return text + c.doubt(v)
 	case firewall.Restricted:
 		var what []string
 		if len(v.Sources) > 0 {
@@ -141,32 +143,52 @@ func (c *cellFormat) verdict(v *FamilyVerdict) string {
 			what = append(what, "to "+c.list(v.Destinations, "addresses"))
 		}
 		text := "restricted: " + strings.Join(what, " ")
-		if len(v.Except) > 0 {
-			text += " except " + c.list(v.Except, "ranges")
+		if ex := certainlyExcept(v); len(ex) > 0 {
+			text += " except " + c.list(ex, "ranges")
 		}
-		return text
+		return text + c.doubt(v)
 	case firewall.Conditional, firewall.Unknown:
 		if len(v.Reasons) == 0 {
 			break
 		}
-		var inline, refs []string
-		for _, r := range v.Reasons {
-			if c.inline {
-				inline = append(inline, r)
-			} else {
-				refs = append(refs, c.note(r))
-			}
-		}
-		text := v.Verdict
-		if len(inline) > 0 {
-			text += ": " + strings.Join(inline, ", ")
-		}
-		if len(refs) > 0 {
-			text += " [" + strings.Join(refs, ",") + "]"
-		}
-		return text
+		return v.Verdict + c.reasons(v.Reasons)
 	}
 	return v.Verdict
+}
+
+// reasons names a verdict's reasons after its word: " [1,2]", or inline
+// ": -m recent, -m limit".
+func (c *cellFormat) reasons(rs []string) string {
+	if len(rs) == 0 {
+		return ""
+	}
+	if c.inline {
+		return ": " + strings.Join(rs, ", ")
+	}
+	refs := make([]string, len(rs))
+	for i, r := range rs {
+		refs[i] = c.note(r)
+	}
+	return " [" + strings.Join(refs, ",") + "]"
+}
+
+// doubt is what an open or restricted verdict admits only maybe, after
+// what it admits for sure: "; conditional for 10.49.0.0/16 [1]", or "".
+func (c *cellFormat) doubt(v *FamilyVerdict) string {
+	if len(v.Doubtful) == 0 {
+		return ""
+	}
+	who := "everyone else"
+	switch rest, everyone, list := doubtParts(v); {
+	case rest:
+	case everyone && len(list) == 0:
+		who = "everyone"
+	case everyone:
+		who = "everyone except " + c.list(list, "ranges")
+	default:
+		who = c.list(list, "sources")
+	}
+	return "; conditional for " + who + c.reasons(v.Reasons)
 }
 
 // Thousands writes n with commas between groups of three digits: 19,990.
