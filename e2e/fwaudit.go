@@ -114,8 +114,10 @@ type FamilyVerdict struct {
 	Sources    []string `json:"sources"`
 	Except     []string `json:"except"`
 	Interfaces []string `json:"interfaces"`
-	Reasons    []string `json:"reasons"`
-	Rule       string   `json:"rule"`
+	// Doubtful: sources a runtime match may also admit (open, restricted)
+	Doubtful []string `json:"doubtful"`
+	Reasons  []string `json:"reasons"`
+	Rule     string   `json:"rule"`
 	// Destinations: reached only at these of the host's addresses
 	Destinations []string `json:"destinations"`
 	Origin       string   `json:"origin"`
@@ -170,8 +172,10 @@ func (s Scan) Find(proto, family string, port uint16) []Socket {
 //	            empty, nobody
 //	blocked:    nobody
 //	not-applicable: nobody (a loopback socket the network cannot reach)
+//
+// A source among Doubtful is not decided.
 func (fv *FamilyVerdict) Admits(src netip.Addr, iface string) (admitted, decided bool) {
-	if fv == nil {
+	if fv == nil || inAny(src, fv.Doubtful) {
 		return false, false
 	}
 	switch fv.Verdict {
