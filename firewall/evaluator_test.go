@@ -561,3 +561,37 @@ func TestDecideKernelPaths(t *testing.T) {
 		}
 	})
 }
+
+// TestEvaluateDoubtNft: nft runtime matches (a rate limit, a conntrack
+// mark) on part of the sources put only those in doubt; a match that
+// covers every source leaves nothing certain (conditional).
+func TestEvaluateDoubtNft(t *testing.T) {
+	const head = "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n"
+	tests := []struct {
+		name, rules string
+		want        brief
+	}{
+		{"limit on part of the sources", "\t\tip saddr 10.49.0.0/16 limit rate over 10/second drop\n\t\ttcp dport 22 accept\n",
+			brief{Verdict: Open, Except: "10.49.0.0/16", Doubtful: "10.49.0.0/16", Reasons: "nft limit limit rate over 10/second burst 5 packets"}},
+		{"ct mark on part of the sources", "\t\tip saddr 10.49.0.0/16 ct mark 0x1 drop\n\t\ttcp dport 22 accept\n",
+			brief{Verdict: Open, Except: "10.49.0.0/16", Doubtful: "10.49.0.0/16"}},
+		{"limit on every source", "\t\ttcp dport 22 limit rate 10/second accept\n",
+			brief{Verdict: Conditional, Sources: "0.0.0.0/0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, err := ParseNftText([]byte(head+tt.rules+"\t}\n}\n"), "test.nft", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := briefOf(NewEvaluator(IPv4, []*Ruleset{n.Family(IPv4)}, Host{}).Evaluate(tcp(22)))
+			got.Rule = ""
+			if tt.want.Reasons == "" {
+				got.Reasons = "" // the match's text as nft lists it
+			}
+			if tt.want != got {
+				t.Errorf("(-want +got):\n- %+v\n+ %+v", tt.want, got)
+			}
+		})
+	}
+}

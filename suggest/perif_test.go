@@ -151,3 +151,50 @@ func TestSSHBehindAKnock(t *testing.T) {
 		t.Errorf("rules (-want +got):\n-%s\n+%s", strings.Join(want, "\n-"), strings.Join(got, "\n+"))
 	}
 }
+
+// TestDoubtfulSourcesLeftOut: nginx admitted by everyone, 10.49.0.0/16
+// only while a rate limit lets it through: the suggestion admits the
+// certain part (everyone but 10.49.0.0/16) and says what it leaves out;
+// ssh with sources in doubt is refused until --ssh-from says who may
+// connect.
+func TestDoubtfulSourcesLeftOut(t *testing.T) {
+	const v4 = `*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -s 10.49.0.0/16 -m limit --limit 1/s -j DROP
+-A INPUT -p tcp --dport 22 -j ACCEPT
+-A INPUT -p tcp --dport 80 -j ACCEPT
+COMMIT
+`
+	rs, err := firewall.ParseSave(strings.NewReader(v4), "rules.v4", firewall.IPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := &firewall.Loaded{V4: firewall.FamilyRules{Sets: []*firewall.Ruleset{rs}}, V6: firewall.FamilyRules{Why: "not provided"},
+		Host: firewall.Host{Interfaces: []string{"eth0"}}}
+	ssh, web := lst("tcp", "0.0.0.0", 22, "sshd", false), lst("tcp", "0.0.0.0", 80, "nginx", false)
+	if r, _ := result(cur, web, firewall.IPv4); verdictText(r) != "open except 10.49.0.0/16; conditional for 10.49.0.0/16 (-m limit)" {
+		t.Fatalf("today's http: %s", verdictText(r))
+	}
+	_, _, err = Build([]scan.Listener{ssh, web}, Options{Current: cur})
+	var oe *OptionError
+	if !errors.As(err, &oe) || !strings.Contains(err.Error(), "--ssh-from") {
+		t.Fatalf("Build: err %v, want a refusal naming --ssh-from", err)
+	}
+	p, warns, err := Build([]scan.Listener{ssh, web}, Options{Current: cur, SSHFrom: mustPrefixes(t, "192.0.2.0/24")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ipv4 tcp/22 from 192.0.2.0/24", "ipv4 tcp/80 except 10.49.0.0/16"}
+	if got := ruleKeys(p); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("rules (-want +got):\n-%s\n+%s", strings.Join(want, "\n-"), strings.Join(got, "\n+"))
+	}
+	found := false
+	for _, w := range warns {
+		found = found || strings.Contains(w.Msg, "10.49.0.0/16") && strings.Contains(w.Msg, "runtime conditions")
+	}
+	if !found {
+		t.Errorf("no warning names the sources left out: %v", warns)
+	}
+}
