@@ -728,7 +728,8 @@ func checkVerdicts(t *testing.T, sc scenario, cases []*probeCase) {
 				if ok != c.got.OK {
 					problem = "FWAUDIT DISAGREES WITH KERNEL"
 				}
-			case c.fv.Verdict == "conditional":
+			case c.fv.Verdict == "conditional" || inAny(c.src, c.fv.Doubtful):
+				// conditional, or a source in doubt beside a certain part
 				admits = "maybe"
 				switch {
 				case len(c.fv.Reasons) == 0:
@@ -736,7 +737,7 @@ func checkVerdicts(t *testing.T, sc scenario, cases []*probeCase) {
 				case sc.verdicts[c.l.spec] != "conditional":
 					problem = fmt.Sprintf("CONDITIONAL (%s) WHERE THE KERNEL IS DETERMINISTIC", strings.Join(c.fv.Reasons, ", "))
 				}
-				if len(c.fv.Sources) > 0 && c.got.OK && !inAny(c.src, c.fv.Sources) {
+				if c.fv.Verdict == "conditional" && len(c.fv.Sources) > 0 && c.got.OK && !inAny(c.src, c.fv.Sources) {
 					problem = "got in from outside the conditional's sources"
 				}
 			default:
