@@ -74,6 +74,7 @@ func TestDoubtfulSourcesKeptApart(t *testing.T) {
 	if !strings.Contains(b.String(), `"except":["10.49.0.0/16"],"interfaces":[],"doubtful":["10.49.0.0/16"],"reasons":["-m owner"]`) {
 		t.Errorf("JSON lacks ssh's doubtful sources:\n%s", b.String())
 	}
+	validate(t, compileSchema(t), "a report with sources in doubt", b.Bytes())
 	var back Report
 	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
 		t.Fatal(err)
