@@ -54,26 +54,12 @@ var neverWiderSubset = []string{
 // FAILURE, with every widening), not failed. Remove an entry once its fix
 // lands.
 var knownWiden = map[string]string{
-	// -A ufw-before-input -p udp --sport 67 --dport 68 -j ACCEPT: only
-	// DHCP servers' replies get in; the verdict joins every source port
-	// (open), and the suggestion opens udp/68 from any source port
-	"testdata/rules/ufw-server2-diekmann.iptables-save":           "a source-port restriction is not carried into the suggestion",
-	"e2e/testdata/corpus/ufw-server2-diekmann.iptables-save":      "a source-port restriction is not carried into the suggestion",
-	"testdata/suggest/foreign/ufw-server2-diekmann.iptables-save": "a source-port restriction is not carried into the suggestion",
-	"testdata/report/ufw-server2/rules.v4":                        "a source-port restriction is not carried into the suggestion",
 	// -A PREROUTING -i ppp0 --dport 4081 -j DNAT --to-destination
 	// 172.16.2.34: on ppp0, tcp/4081 goes to another host and the local
 	// socket is never reached; the verdict counts what FORWARD lets through
 	// as admitted to the local socket, and the suggestion loaded alone
 	// (without the nat rule) lets ppp0 reach it
 	"testdata/rules/medium-company-nat-diekmann.iptables-save": "a port DNATed away from the host counts as admitted to the local socket",
-	// -A INPUT -p tcp --sport 80 -j ACCEPT: the same class as ufw's udp/68
-	"e2e/testdata/sport.rules": "a source-port restriction is not carried into the suggestion",
-	// -A INPUT -d 2001:db8::1/128 -p udp --dport 53 -j ACCEPT (and -d
-	// 192.0.2.1 --dport 8080): the lab's addresses are others, and the
-	// suggestion accepts the port on every address
-	"e2e/testdata/v6only.rules": "item 1: a destination match is ignored",
-	"e2e/testdata/sets.rules":   "item 1: a destination match is ignored",
 	// tcp/8080 DNATed to 198.51.100.2 (a backend): as medium-company's
 	"e2e/testdata/nft/legacy-dnat-nat.rules": "a port DNATed away from the host counts as admitted to the local socket",
 	"e2e/testdata/nft/dnat-forward.nft":      "a port DNATed away from the host counts as admitted to the local socket",

@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"fmt"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -546,4 +547,34 @@ func TestDecideKernelPaths(t *testing.T) {
 			t.Errorf("got %+v", d)
 		}
 	})
+}
+
+// TestEvaluateSourcePorts: a rule that tests the source port admits its
+// sources from those ports only; the verdict names them, so that a
+// suggestion keeps the restriction (the kernel test is the never-wider
+// measurement of e2e/testdata/sport.rules and ufw's DHCP rule).
+func TestEvaluateSourcePorts(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		rules []string
+		q     Query
+		want  string
+	}{
+		{"ufw dhcp reply", []string{"-A INPUT -p udp -m udp --sport 67 --dport 68 -j ACCEPT"}, udp(68), "[{67 67}]"},
+		{"replies from any port", []string{"-A INPUT -p tcp -m tcp --sport 80 -j ACCEPT"}, tcp(8080), "[{80 80}]"},
+		{"no source port test", []string{"-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT"}, tcp(22), "[]"},
+		{"sport makes no difference to this port", []string{"-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT", "-A INPUT -p udp -m udp --sport 67 -j ACCEPT"}, tcp(22), "[]"},
+		{"an anti-scan drop of port 0", []string{"-A INPUT -p tcp -m tcp --sport 0 -j DROP", "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT"}, tcp(22), "[{1 65535}]"},
+		{"ephemeral only", []string{"-A INPUT -p tcp -m tcp --sport 1024:65535 --dport 22 -j ACCEPT"}, tcp(22), "[{1024 65535}]"},
+		{"some sources from one port, all from another", []string{"-A INPUT -s 10.0.0.0/8 -p udp -m udp --dport 68 -j ACCEPT", "-A INPUT -p udp -m udp --sport 67 --dport 68 -j ACCEPT"}, udp(68), "[{67 67}]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := parseString(t, filterRules("DROP", tc.rules...), IPv4)
+			got := NewEvaluator(IPv4, []*Ruleset{rs}, Host{}).Evaluate(tc.q)
+			s := fmt.Sprint(got.SourcePorts)
+			if s != tc.want {
+				t.Errorf("SourcePorts = %s, want %s (verdict %v)", s, tc.want, got.Verdict)
+			}
+		})
+	}
 }

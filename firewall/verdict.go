@@ -30,9 +30,13 @@ type Result struct {
 	// Destinations: a wildcard bind reached only at these of the host's
 	// addresses (a destination match); nil when at every one
 	Destinations []netip.Prefix `json:",omitempty"`
-	Reasons      []string       // conditional: the matches that depend on runtime state
-	Rule         RuleRef        // the deciding rule (its text as in the save file) or policy ("-P INPUT DROP")
-	Origin       string         `json:",omitempty"` // the deciding rule as its manager names it (Rule.Origin), or ""
+	// SourcePorts: admitted (Sources, Except) only from these source
+	// ports, others getting fewer; nil when the source port makes no
+	// difference
+	SourcePorts []PortRange `json:",omitempty"`
+	Reasons     []string    // conditional: the matches that depend on runtime state
+	Rule        RuleRef     // the deciding rule (its text as in the save file) or policy ("-P INPUT DROP")
+	Origin      string      `json:",omitempty"` // the deciding rule as its manager names it (Rule.Origin), or ""
 }
 
 // Packet is one concrete packet, for Decide and explain.

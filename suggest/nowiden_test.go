@@ -169,6 +169,18 @@ func TestNeverWider(t *testing.T) {
 			},
 			rules:    []string{"ipv4 tcp/22", "ipv6 tcp/22 from 2001:db8::/32", "ipv4 tcp/8099 from 192.0.2.0/24"},
 			warnings: []string{"--ssh-from names no ipv4 source: ssh over ipv4 stays reachable as the current rules allow"}},
+		{name: "source ports carried over", listeners: []scan.Listener{sshd, lst("udp", "0.0.0.0", 68, "dhclient", false),
+			lst("tcp", "0.0.0.0", 8080, "myapp", false)},
+			// ufw's DHCP replies, and stateless "replies" from port 80 or
+			// 53 or 1000 to 2000: from any other source port nobody gets in
+			v4: rules(":INPUT DROP [0:0]", "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+				"-A INPUT -p udp -m udp --sport 67 --dport 68 -j ACCEPT",
+				"-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --sport 80 -j ACCEPT",
+				"-A INPUT -s 192.0.2.0/24 -p tcp -m multiport --sports 53,1000:2000 -j ACCEPT"),
+			v6:     dropAll,
+			rules:  []string{"ipv4 tcp/22", "ipv4 udp/68 sport 67", "ipv4 tcp/8080 from 192.0.2.0/24 sport 53,80,1000:2000"},
+			render: []string{`-A INPUT -p udp -m udp --sport 67 --dport 68 -m comment`, `-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 8080 -m multiport --sports 53,80,1000:2000 -m comment`},
+			nft:    []string{`ip saddr 192.0.2.0/24 tcp sport { 53, 80, 1000-2000 } tcp dport 8080 accept`, `meta nfproto ipv4 udp sport 67 udp dport 68 accept`}},
 		{name: "no sshd found: 22 as today", listeners: []scan.Listener{nginx},
 			v4:       rules(":INPUT DROP [0:0]", "-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 22 -j ACCEPT", "-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT"),
 			v6:       dropAll,

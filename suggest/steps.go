@@ -220,8 +220,15 @@ func (r Rule) args() [][]string {
 		if r.In != "" {
 			a = append(a, "-i", r.In)
 		}
-		a = append(a, "-p", r.Proto, "-m", r.Proto, "--dport", strconv.Itoa(int(r.Port)),
-			"-m", "comment", "--comment", limitBytes(r.Comment(), maxIptComment), "-j", "ACCEPT")
+		a = append(a, "-p", r.Proto, "-m", r.Proto)
+		if len(r.SPorts) == 1 {
+			a = append(a, "--sport", portRangeText(r.SPorts[0], ":"))
+		}
+		a = append(a, "--dport", strconv.Itoa(int(r.Port)))
+		if len(r.SPorts) > 1 {
+			a = append(a, "-m", "multiport", "--sports", portList(r.SPorts, ":"))
+		}
+		a = append(a, "-m", "comment", "--comment", limitBytes(r.Comment(), maxIptComment), "-j", "ACCEPT")
 		out = append(out, a)
 	}
 	return out
@@ -288,4 +295,22 @@ func appendNew(list []string, s string) []string {
 		}
 	}
 	return append(list, s)
+}
+
+// portRangeText is one range of ports, its ends joined by sep (":" for
+// iptables and ufw, "-" for nft).
+func portRangeText(r firewall.PortRange, sep string) string {
+	if r.Lo == r.Hi {
+		return strconv.Itoa(int(r.Lo))
+	}
+	return strconv.Itoa(int(r.Lo)) + sep + strconv.Itoa(int(r.Hi))
+}
+
+// portList is ranges as a comma-separated list.
+func portList(rs []firewall.PortRange, sep string) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = portRangeText(r, sep)
+	}
+	return strings.Join(s, ",")
 }
