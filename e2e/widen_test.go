@@ -164,7 +164,13 @@ func loadSuggestion(lab *Lab, format string, texts map[string]string, noflush bo
 	case "nft":
 		return run(texts["nft"], "nft", "-f", "-")
 	}
-	return run(texts["script"], "bash", "-s")
+	// the script runs one command per rule: a long blocklist takes
+	// minutes on a busy machine
+	args := []string{"ip", "netns", "exec", lab.Host.Name, "bash", "-s"}
+	if _, stderr, err := runCmdWithin(5*cmdTimeout, lab.Dir, nil, []byte(texts["script"]), args...); err != nil {
+		return fmt.Errorf("bash -s: %v: %s", err, stderr)
+	}
+	return nil
 }
 
 // startPorts starts a listener on every port, dual-stack: sshd on tcp/22,

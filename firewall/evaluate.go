@@ -97,7 +97,7 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 							m1, m2 = m1.intersect(rm), m2.intersect(rmay)
 						}
 						*p = saved
-						if away := w.nat.away; len(away) > 0 {
+						if away := w.nat.away; len(away) > 0 && !q.SocketOnly {
 							// a published port: reachable by what FORWARD lets through
 							fm, fmay, _ := e.forwardLeg(w, pth, p, away)
 							m1, m2 = m1.union(fm), m2.union(fmay)

@@ -578,3 +578,40 @@ func TestEvaluateSourcePorts(t *testing.T) {
 		})
 	}
 }
+
+// TestEvaluateSocketOnly: a connection a port forward sends on to another
+// host never reaches the local socket on that port (the kernel routes it
+// out after PREROUTING's DNAT); asked for the socket alone, what FORWARD
+// lets through does not count, and what reaches INPUT on other interfaces
+// still does (the kernel test is the never-wider measurement of
+// medium-company-nat and e2e/testdata/nft/dnat-forward.nft).
+func TestEvaluateSocketOnly(t *testing.T) {
+	nat := "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -i ppp0 -p tcp -m tcp --dport 4081 -j DNAT --to-destination 172.16.2.34\nCOMMIT\n"
+	for _, tc := range []struct {
+		name         string
+		filter       string
+		port, socket brief
+	}{
+		{"FORWARD accepts, INPUT drops", filterRules("DROP", "-A FORWARD -d 172.16.2.34/32 -p tcp -m tcp --dport 4081 -j ACCEPT"),
+			brief{Verdict: Restricted, Interfaces: "ppp0", Rule: "-A FORWARD -d 172.16.2.34/32 -p tcp -m tcp --dport 4081 -j ACCEPT"},
+			brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"FORWARD accepts, INPUT accepts on eth0", filterRules("DROP", "-A FORWARD -d 172.16.2.34/32 -p tcp -m tcp --dport 4081 -j ACCEPT",
+			"-A INPUT -i eth0 -p tcp -m tcp --dport 4081 -j ACCEPT"),
+			brief{Verdict: Open, Rule: "-A FORWARD -d 172.16.2.34/32 -p tcp -m tcp --dport 4081 -j ACCEPT"},
+			brief{Verdict: Restricted, Interfaces: "eth0", Rule: "-A INPUT -i eth0 -p tcp -m tcp --dport 4081 -j ACCEPT"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := parseString(t, nat+tc.filter, IPv4)
+			host := Host{Interfaces: []string{"lo", "ppp0", "eth0"}, Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("10.0.0.1")}}
+			e := NewEvaluator(IPv4, []*Ruleset{rs}, host)
+			q := tcp(4081)
+			if got := briefOf(e.Evaluate(q)); got != tc.port {
+				t.Errorf("port:\n got %+v\nwant %+v", got, tc.port)
+			}
+			q.SocketOnly = true
+			if got := briefOf(e.Evaluate(q)); got != tc.socket {
+				t.Errorf("socket alone:\n got %+v\nwant %+v", got, tc.socket)
+			}
+		})
+	}
+}

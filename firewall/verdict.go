@@ -19,6 +19,11 @@ type Query struct {
 	Proto string     // "tcp" or "udp"
 	Addr  netip.Addr // bind address; the unspecified address for a wildcard bind
 	Port  uint16
+	// SocketOnly asks who reaches the socket itself: a connection a nat
+	// rule sends on to another host (a port forward) never gets to it,
+	// so what FORWARD lets through does not count. Otherwise it counts,
+	// the socket standing for the port published there (Docker's).
+	SocketOnly bool
 }
 
 // Result is the answer to a Query for one family.

@@ -181,6 +181,14 @@ func TestNeverWider(t *testing.T) {
 			rules:  []string{"ipv4 tcp/22", "ipv4 udp/68 sport 67", "ipv4 tcp/8080 from 192.0.2.0/24 sport 53,80,1000:2000"},
 			render: []string{`-A INPUT -p udp -m udp --sport 67 --dport 68 -m comment`, `-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 8080 -m multiport --sports 53,80,1000:2000 -m comment`},
 			nft:    []string{`ip saddr 192.0.2.0/24 tcp sport { 53, 80, 1000-2000 } tcp dport 8080 accept`, `meta nfproto ipv4 udp sport 67 udp dport 68 accept`}},
+		{name: "a port forwarded to another host is not opened on the socket", listeners: []scan.Listener{sshd, lst("tcp", "0.0.0.0", 4081, "unknownd", false)},
+			// on ppp0 tcp/4081 goes to 172.16.2.34 and never reaches the
+			// socket; INPUT admits it nowhere
+			v4: "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -i ppp0 -p tcp -m tcp --dport 4081 -j DNAT --to-destination 172.16.2.34\nCOMMIT\n" +
+				rules(":INPUT DROP [0:0]", ":FORWARD DROP [0:0]", "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+					"-A FORWARD -d 172.16.2.34/32 -p tcp -m tcp --dport 4081 -j ACCEPT"),
+			v6:    dropAll,
+			rules: []string{"ipv4 tcp/22"}},
 		{name: "no sshd found: 22 as today", listeners: []scan.Listener{nginx},
 			v4:       rules(":INPUT DROP [0:0]", "-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 22 -j ACCEPT", "-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT"),
 			v6:       dropAll,
