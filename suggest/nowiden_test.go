@@ -382,3 +382,20 @@ func TestNativeNftToday(t *testing.T) {
 		}
 	}
 }
+
+// TestMultiportChunks: -m multiport takes at most 15 ports, a range
+// counting as two (iptables-extensions(8)).
+func TestMultiportChunks(t *testing.T) {
+	var rs []firewall.PortRange
+	for p := uint16(1); p <= 20; p++ {
+		rs = append(rs, firewall.PortRange{Lo: p * 10, Hi: p * 10})
+	}
+	rs = append(rs, firewall.PortRange{Lo: 1000, Hi: 2000})
+	got := multiportChunks(rs)
+	if len(got) != 2 || len(got[0]) != 15 || len(got[1]) != 6 {
+		t.Fatalf("chunks %v", got)
+	}
+	if c := multiportChunks(nil); len(c) != 1 || c[0] != nil {
+		t.Fatalf("no source ports: %v", c)
+	}
+}
