@@ -17,7 +17,9 @@ import (
 // where the suggestion is written for that (beside Docker's rules), and
 // every probe runs again. A probe refused before and
 // accepted after is a widening; ssh accepted before and refused after is a
-// cut. Between formats today's rules are loaded again from scratch.
+// cut. Every format's suggestion is made from today's rules before any is
+// loaded; between formats the host is emptied, and today's rules loaded
+// again where a suggestion stays beside them.
 
 // widenFormats are the suggestion formats loaded in turn.
 var widenFormats = []string{"restore", "nft", "script"}
@@ -67,14 +69,12 @@ func (w *widenRun) measure(t *testing.T) WidenStats {
 	var st WidenStats
 	w.probes = LinkProbes(w.links, w.ports)
 	w.before = lab.ProbeLinks(w.probes)
-	for fi, format := range widenFormats {
-		if fi > 0 {
-			w.flushAll()
-			if err := w.load(); err != nil {
-				t.Fatalf("reloading today's rules: %v", err)
-			}
-		}
-		texts := map[string]string{}
+	// every format's suggestion is made from today's rules first: the
+	// host then needs today's rules again only where a suggestion stays
+	// beside them (--noflush)
+	texts := map[string]map[string]string{}
+	for _, format := range widenFormats {
+		texts[format] = map[string]string{}
 		args := w.args
 		for _, f := range formatFiles(format) {
 			stdout, stderr, code := suggestRun(lab, nil, append([]string{"--format", f}, args...)...)
@@ -88,17 +88,24 @@ func (w *widenRun) measure(t *testing.T) WidenStats {
 			if code != 0 {
 				t.Fatalf("fwaudit suggest --format %s %v: exit %d\n%s", f, args, code, stderr)
 			}
-			texts[f] = stdout
+			texts[format][f] = stdout
 		}
 		// a suggestion written to stay beside Docker's rules (the restore
 		// files say --noflush) is loaded so in every format
-		w.noflush = w.noflush || strings.Contains(texts["iptables"], "--noflush") ||
-			strings.Contains(texts["script"], "rewrites only INPUT and DOCKER-USER")
-		noflush := w.noflush
-		if !noflush {
+		w.noflush = w.noflush || strings.Contains(texts[format]["iptables"], "--noflush") ||
+			strings.Contains(texts[format]["script"], "rewrites only INPUT and DOCKER-USER")
+	}
+	for fi, format := range widenFormats {
+		switch {
+		case !w.noflush:
 			w.flushAll()
+		case fi > 0:
+			w.flushAll()
+			if err := w.load(); err != nil {
+				t.Fatalf("reloading today's rules: %v", err)
+			}
 		}
-		if err := loadSuggestion(lab, format, texts, noflush); err != nil {
+		if err := loadSuggestion(lab, format, texts[format], w.noflush); err != nil {
 			t.Fatalf("loading the %s suggestion: %v", format, err)
 		}
 		after := lab.ProbeLinks(w.probes)
@@ -164,7 +171,13 @@ func loadSuggestion(lab *Lab, format string, texts map[string]string, noflush bo
 	case "nft":
 		return run(texts["nft"], "nft", "-f", "-")
 	}
-	return run(texts["script"], "bash", "-s")
+	// the script runs one command per rule: a long blocklist takes
+	// minutes on a busy machine
+	args := []string{"ip", "netns", "exec", lab.Host.Name, "bash", "-s"}
+	if _, stderr, err := runCmdWithin(5*cmdTimeout, lab.Dir, nil, []byte(texts["script"]), args...); err != nil {
+		return fmt.Errorf("bash -s: %v: %s", err, stderr)
+	}
+	return nil
 }
 
 // startPorts starts a listener on every port, dual-stack: sshd on tcp/22,

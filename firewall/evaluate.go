@@ -68,14 +68,17 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 		if rep[ii] != ii {
 			continue // the rules cannot tell it from rep[ii]'s: filled in below
 		}
-		pi := ifaceSets{name: iface, must: emptySet(e.fam), may: emptySet(e.fam)}
+		pi := ifaceSets{name: iface, must: emptySet(e.fam), may: emptySet(e.fam), bySport: make([]addrSet, len(e.sports))}
+		for k := range pi.bySport {
+			pi.bySport[k] = emptySet(e.fam)
+		}
 		for di, dst := range dsts {
 			for pi2, port := range ports {
 				w.nat.follow = pi2 >= nDirect
 				if w.nat.follow {
 					w.nat.port = q.Port
 				}
-				for _, sp := range e.sports {
+				for si, sp := range e.sports {
 					p := &pktCtx{proto: proto, sport: sp, dport: port, in: iface, dst: dst,
 						dstType: e.dstType(dst), state: stNew, flags: tcpSYN}
 					if proto == 1 || proto == 58 {
@@ -94,7 +97,7 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 							m1, m2 = m1.intersect(rm), m2.intersect(rmay)
 						}
 						*p = saved
-						if away := w.nat.away; len(away) > 0 {
+						if away := w.nat.away; len(away) > 0 && !q.SocketOnly {
 							// a published port: reachable by what FORWARD lets through
 							fm, fmay, _ := e.forwardLeg(w, pth, p, away)
 							m1, m2 = m1.union(fm), m2.union(fmay)
@@ -112,6 +115,7 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 						must, may = nmust, nmay
 					}
 					pi.must, pi.may = pi.must.union(must), pi.may.union(may)
+					pi.bySport[si] = pi.bySport[si].union(may)
 					dstMay[di] = dstMay[di].union(may)
 				}
 			}
@@ -129,6 +133,7 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 		if w.nat.wildcard {
 			e.limitDestinations(&res, dsts, dstMay)
 		}
+		e.limitSourcePorts(&res, per)
 		return res
 	}
 	if each != nil {
@@ -289,6 +294,47 @@ func (e *Evaluator) dnatOrigins(proto int, addr netip.Addr, port uint16) []uint1
 type ifaceSets struct {
 	name      string
 	must, may addrSet
+	bySport   []addrSet // who may get in from each source-port class (e.sports)
+}
+
+// limitSourcePorts names the source ports an accepting verdict holds for
+// when they make a difference: a rule that tests the source port
+// (`--sport 67 --dport 68 -j ACCEPT`, ufw's DHCP replies) admits its
+// sources from those ports only, and a client's usual ephemeral port gets
+// less. The verdict's sources are what any source port gets (a sender
+// chooses its port); SourcePorts are the classes of ports that get all of
+// them, so that admitting those sources from those ports alone admits
+// nothing today's rules refuse.
+func (e *Evaluator) limitSourcePorts(res *Result, per []ifaceSets) {
+	if len(e.sports) < 2 || (res.Verdict != Open && res.Verdict != Restricted && res.Verdict != Conditional) {
+		return
+	}
+	got := make([]addrSet, len(e.sports))
+	all := emptySet(e.fam)
+	for k := range got {
+		got[k] = emptySet(e.fam)
+		for _, p := range per {
+			got[k] = got[k].union(p.bySport[k])
+		}
+		all = all.union(got[k])
+	}
+	var full []PortRange
+	differ := false
+	for k, g := range got {
+		if !g.equal(all) {
+			differ = true
+			continue
+		}
+		r := e.sportRanges[k]
+		if n := len(full); n > 0 && uint32(full[n-1].Hi)+1 == uint32(r.Lo) {
+			full[n-1].Hi = r.Hi
+			continue
+		}
+		full = append(full, r)
+	}
+	if differ {
+		res.SourcePorts = full
+	}
 }
 
 func (e *Evaluator) resultOf(q Query, proto int, w *walker, per []ifaceSets, followed map[*crule]bool) Result {

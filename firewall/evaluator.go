@@ -54,8 +54,10 @@ type Evaluator struct {
 	routes []forwardRoute
 	dsts   []netip.Addr
 	sports []uint16
-	nat    []*crule // DNAT/REDIRECT rules of the nat table on the input path
-	sizes  sync.Map // sizeKey -> float64
+	// sportRanges[i] is the class of source ports sports[i] stands for
+	sportRanges []PortRange
+	nat         []*crule // DNAT/REDIRECT rules of the nat table on the input path
+	sizes       sync.Map // sizeKey -> float64
 }
 
 // NewEvaluator compiles rulesets (of family fam) for evaluation. host says
@@ -194,6 +196,21 @@ func (e *Evaluator) candidates() {
 		}
 	}
 	e.sports = portClasses(sranges, defaultSPort)
+	e.sportRanges = []PortRange{{0, 65535}}
+	if len(sranges) > 0 {
+		cuts := portCuts(sranges, 0)
+		e.sportRanges = e.sportRanges[:0]
+		for i, c := range cuts {
+			if c > 65535 {
+				break
+			}
+			hi := uint32(65535)
+			if i+1 < len(cuts) {
+				hi = min(cuts[i+1]-1, 65535)
+			}
+			e.sportRanges = append(e.sportRanges, PortRange{uint16(c), uint16(hi)})
+		}
+	}
 }
 
 // maxCandidates bounds the interfaces and destination addresses tried

@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"fmt"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -591,6 +592,73 @@ func TestEvaluateDoubtNft(t *testing.T) {
 			}
 			if tt.want != got {
 				t.Errorf("(-want +got):\n- %+v\n+ %+v", tt.want, got)
+			}
+		})
+	}
+}
+
+// TestEvaluateSourcePorts: a rule that tests the source port admits its
+// sources from those ports only; the verdict names them, so that a
+// suggestion keeps the restriction (the kernel test is the never-wider
+// measurement of e2e/testdata/sport.rules and ufw's DHCP rule).
+func TestEvaluateSourcePorts(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		rules []string
+		q     Query
+		want  string
+	}{
+		{"ufw dhcp reply", []string{"-A INPUT -p udp -m udp --sport 67 --dport 68 -j ACCEPT"}, udp(68), "[{67 67}]"},
+		{"replies from any port", []string{"-A INPUT -p tcp -m tcp --sport 80 -j ACCEPT"}, tcp(8080), "[{80 80}]"},
+		{"no source port test", []string{"-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT"}, tcp(22), "[]"},
+		{"sport makes no difference to this port", []string{"-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT", "-A INPUT -p udp -m udp --sport 67 -j ACCEPT"}, tcp(22), "[]"},
+		{"an anti-scan drop of port 0", []string{"-A INPUT -p tcp -m tcp --sport 0 -j DROP", "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT"}, tcp(22), "[{1 65535}]"},
+		{"ephemeral only", []string{"-A INPUT -p tcp -m tcp --sport 1024:65535 --dport 22 -j ACCEPT"}, tcp(22), "[{1024 65535}]"},
+		{"some sources from one port, all from another", []string{"-A INPUT -s 10.0.0.0/8 -p udp -m udp --dport 68 -j ACCEPT", "-A INPUT -p udp -m udp --sport 67 --dport 68 -j ACCEPT"}, udp(68), "[{67 67}]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := parseString(t, filterRules("DROP", tc.rules...), IPv4)
+			got := NewEvaluator(IPv4, []*Ruleset{rs}, Host{}).Evaluate(tc.q)
+			s := fmt.Sprint(got.SourcePorts)
+			if s != tc.want {
+				t.Errorf("SourcePorts = %s, want %s (verdict %v)", s, tc.want, got.Verdict)
+			}
+		})
+	}
+}
+
+// TestEvaluateSocketOnly: a connection a port forward sends on to another
+// host never reaches the local socket on that port (the kernel routes it
+// out after PREROUTING's DNAT); asked for the socket alone, what FORWARD
+// lets through does not count, and what reaches INPUT on other interfaces
+// still does (the kernel test is the never-wider measurement of
+// medium-company-nat and e2e/testdata/nft/dnat-forward.nft).
+func TestEvaluateSocketOnly(t *testing.T) {
+	nat := "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -i ppp0 -p tcp -m tcp --dport 4081 -j DNAT --to-destination 172.16.2.34\nCOMMIT\n"
+	for _, tc := range []struct {
+		name         string
+		filter       string
+		port, socket brief
+	}{
+		{"FORWARD accepts, INPUT drops", filterRules("DROP", "-A FORWARD -d 172.16.2.34/32 -p tcp -m tcp --dport 4081 -j ACCEPT"),
+			brief{Verdict: Restricted, Interfaces: "ppp0", Rule: "-A FORWARD -d 172.16.2.34/32 -p tcp -m tcp --dport 4081 -j ACCEPT"},
+			brief{Verdict: Blocked, Rule: "-P INPUT DROP"}},
+		{"FORWARD accepts, INPUT accepts on eth0", filterRules("DROP", "-A FORWARD -d 172.16.2.34/32 -p tcp -m tcp --dport 4081 -j ACCEPT",
+			"-A INPUT -i eth0 -p tcp -m tcp --dport 4081 -j ACCEPT"),
+			brief{Verdict: Open, Rule: "-A FORWARD -d 172.16.2.34/32 -p tcp -m tcp --dport 4081 -j ACCEPT"},
+			brief{Verdict: Restricted, Interfaces: "eth0", Rule: "-A INPUT -i eth0 -p tcp -m tcp --dport 4081 -j ACCEPT"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := parseString(t, nat+tc.filter, IPv4)
+			host := Host{Interfaces: []string{"lo", "ppp0", "eth0"}, Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("10.0.0.1")}}
+			e := NewEvaluator(IPv4, []*Ruleset{rs}, host)
+			q := tcp(4081)
+			if got := briefOf(e.Evaluate(q)); got != tc.port {
+				t.Errorf("port:\n got %+v\nwant %+v", got, tc.port)
+			}
+			q.SocketOnly = true
+			if got := briefOf(e.Evaluate(q)); got != tc.socket {
+				t.Errorf("socket alone:\n got %+v\nwant %+v", got, tc.socket)
 			}
 		})
 	}

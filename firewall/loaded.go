@@ -101,6 +101,9 @@ type Socket struct {
 	Port   uint16
 	Device string // the device it is bound to (SO_BINDTODEVICE); "" none
 	Local  bool   // bound to loopback (a loopback address or device lo)
+	// Only: what reaches this socket alone (Query.SocketOnly), not what
+	// a port forward sends on to another host
+	Only bool
 }
 
 // queryAddr is the bind address to ask about in fam: the IPv4 side of a
@@ -119,7 +122,7 @@ func (s Socket) queryAddr(fam Family) netip.Addr {
 }
 
 func (s Socket) query(fam Family) Query {
-	return Query{Proto: s.Proto, Addr: s.queryAddr(fam), Port: s.Port}
+	return Query{Proto: s.Proto, Addr: s.queryAddr(fam), Port: s.Port, SocketOnly: s.Only}
 }
 
 // deviceBound reports whether s hears one interface only.

@@ -19,6 +19,11 @@ type Query struct {
 	Proto string     // "tcp" or "udp"
 	Addr  netip.Addr // bind address; the unspecified address for a wildcard bind
 	Port  uint16
+	// SocketOnly asks who reaches the socket itself: a connection a nat
+	// rule sends on to another host (a port forward) never gets to it,
+	// so what FORWARD lets through does not count. Otherwise it counts,
+	// the socket standing for the port published there (Docker's).
+	SocketOnly bool
 }
 
 // Result is the answer to a Query for one family.
@@ -35,9 +40,13 @@ type Result struct {
 	// doubt. The verdict word is what is certain; conditional is the
 	// verdict only where nothing is.
 	Doubtful []netip.Prefix `json:",omitempty"`
-	Reasons  []string       // conditional, or with Doubtful: the matches that depend on runtime state
-	Rule     RuleRef        // the deciding rule (its text as in the save file) or policy ("-P INPUT DROP")
-	Origin   string         `json:",omitempty"` // the deciding rule as its manager names it (Rule.Origin), or ""
+	// SourcePorts: admitted (Sources, Except) only from these source
+	// ports, others getting fewer; nil when the source port makes no
+	// difference
+	SourcePorts []PortRange `json:",omitempty"`
+	Reasons     []string    // conditional, or with Doubtful: the matches that depend on runtime state
+	Rule        RuleRef     // the deciding rule (its text as in the save file) or policy ("-P INPUT DROP")
+	Origin      string      `json:",omitempty"` // the deciding rule as its manager names it (Rule.Origin), or ""
 }
 
 // Packet is one concrete packet, for Decide and explain.

@@ -34,6 +34,9 @@ func ruleKeys(p *Policy) []string {
 			}
 			k += " except " + strings.Join(s, ",")
 		}
+		if r.SPorts != nil {
+			k += " sport " + portList(r.SPorts, ":")
+		}
 		out = append(out, k)
 	}
 	return out

@@ -209,8 +209,12 @@ func firewalldRules(p *Policy) ([]fwdRule, []string, error) {
 		return nil, nil, err
 	}
 	notes = append(notes, zn...)
+	notes = append(notes, sportNotes(p, "firewalld")...)
 	for i := 0; i < len(rules); i++ {
 		r := rules[i]
+		if r.SPorts != nil {
+			continue // not written (sportNotes)
+		}
 		// open to everyone in both families: one service or port
 		if r.Family == firewall.IPv4 && r.Sources == nil && !r.Dst.IsValid() && i+1 < len(rules) {
 			n := rules[i+1]

@@ -118,7 +118,7 @@ func nftRules(rules []Rule) []string {
 		both := false
 		if r.Family == firewall.IPv4 && !r.Dst.IsValid() && r.Sources == nil && i+1 < len(rules) {
 			n := rules[i+1]
-			if n.Family == firewall.IPv6 && n.Port == r.Port && n.Proto == r.Proto && !n.Dst.IsValid() && n.Sources == nil && n.In == r.In {
+			if n.Family == firewall.IPv6 && n.Port == r.Port && n.Proto == r.Proto && !n.Dst.IsValid() && n.Sources == nil && n.In == r.In && slices.Equal(n.SPorts, r.SPorts) {
 				both = true
 				i++
 			}
@@ -147,6 +147,12 @@ func nftRules(rules []Rule) []string {
 		}
 		if r.Dst.IsValid() {
 			parts = append(parts, ip+" daddr "+r.Dst.String())
+		}
+		switch {
+		case len(r.SPorts) == 1:
+			parts = append(parts, r.Proto+" sport "+portRangeText(r.SPorts[0], "-"))
+		case len(r.SPorts) > 1:
+			parts = append(parts, r.Proto+" sport { "+strings.ReplaceAll(portList(r.SPorts, "-"), ",", ", ")+" }")
 		}
 		parts = append(parts, fmt.Sprintf("%s dport %d accept comment %s", r.Proto, r.Port, nftQuote(r.Comment())))
 		out = append(out, strings.Join(parts, " "))

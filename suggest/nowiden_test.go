@@ -169,6 +169,26 @@ func TestNeverWider(t *testing.T) {
 			},
 			rules:    []string{"ipv4 tcp/22", "ipv6 tcp/22 from 2001:db8::/32", "ipv4 tcp/8099 from 192.0.2.0/24"},
 			warnings: []string{"--ssh-from names no ipv4 source: ssh over ipv4 stays reachable as the current rules allow"}},
+		{name: "source ports carried over", listeners: []scan.Listener{sshd, lst("udp", "0.0.0.0", 68, "dhclient", false),
+			lst("tcp", "0.0.0.0", 8080, "myapp", false)},
+			// ufw's DHCP replies, and stateless "replies" from port 80 or
+			// 53 or 1000 to 2000: from any other source port nobody gets in
+			v4: rules(":INPUT DROP [0:0]", "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+				"-A INPUT -p udp -m udp --sport 67 --dport 68 -j ACCEPT",
+				"-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --sport 80 -j ACCEPT",
+				"-A INPUT -s 192.0.2.0/24 -p tcp -m multiport --sports 53,1000:2000 -j ACCEPT"),
+			v6:     dropAll,
+			rules:  []string{"ipv4 tcp/22", "ipv4 udp/68 sport 67", "ipv4 tcp/8080 from 192.0.2.0/24 sport 53,80,1000:2000"},
+			render: []string{`-A INPUT -p udp -m udp --sport 67 --dport 68 -m comment`, `-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 8080 -m multiport --sports 53,80,1000:2000 -m comment`},
+			nft:    []string{`ip saddr 192.0.2.0/24 tcp sport { 53, 80, 1000-2000 } tcp dport 8080 accept`, `meta nfproto ipv4 udp sport 67 udp dport 68 accept`}},
+		{name: "a port forwarded to another host is not opened on the socket", listeners: []scan.Listener{sshd, lst("tcp", "0.0.0.0", 4081, "unknownd", false)},
+			// on ppp0 tcp/4081 goes to 172.16.2.34 and never reaches the
+			// socket; INPUT admits it nowhere
+			v4: "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -i ppp0 -p tcp -m tcp --dport 4081 -j DNAT --to-destination 172.16.2.34\nCOMMIT\n" +
+				rules(":INPUT DROP [0:0]", ":FORWARD DROP [0:0]", "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+					"-A FORWARD -d 172.16.2.34/32 -p tcp -m tcp --dport 4081 -j ACCEPT"),
+			v6:    dropAll,
+			rules: []string{"ipv4 tcp/22"}},
 		{name: "no sshd found: 22 as today", listeners: []scan.Listener{nginx},
 			v4:       rules(":INPUT DROP [0:0]", "-A INPUT -s 192.0.2.0/24 -p tcp -m tcp --dport 22 -j ACCEPT", "-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT"),
 			v6:       dropAll,
@@ -360,5 +380,48 @@ func TestNativeNftToday(t *testing.T) {
 		if !strings.Contains(got, w) {
 			t.Errorf("no line %q in:\n%s", w, got)
 		}
+	}
+}
+
+// TestMultiportChunks: -m multiport takes at most 15 ports, a range
+// counting as two (iptables-extensions(8)).
+func TestMultiportChunks(t *testing.T) {
+	var rs []firewall.PortRange
+	for p := uint16(1); p <= 20; p++ {
+		rs = append(rs, firewall.PortRange{Lo: p * 10, Hi: p * 10})
+	}
+	rs = append(rs, firewall.PortRange{Lo: 1000, Hi: 2000})
+	got := multiportChunks(rs)
+	if len(got) != 2 || len(got[0]) != 15 || len(got[1]) != 6 {
+		t.Fatalf("chunks %v", got)
+	}
+	if c := multiportChunks(nil); len(c) != 1 || c[0] != nil {
+		t.Fatalf("no source ports: %v", c)
+	}
+}
+
+// TestSourcePortsNotWritten: the ufw and firewalld scripts, whose rules do
+// not carry a source-port test here, leave such a port closed and say so;
+// the script format writes the test as iptables does.
+func TestSourcePortsNotWritten(t *testing.T) {
+	ls := []scan.Listener{lst("tcp", "::", 22, "sshd", true), lst("udp", "0.0.0.0", 68, "dhclient", false)}
+	opts := Options{Current: currentOf(t, rules(":INPUT DROP [0:0]", "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+		"-A INPUT -p udp -m udp --sport 67 --dport 68 -j ACCEPT"), dropAll)}
+	p, _, err := Build(ls, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	note := "# udp/68 over ipv4 is admitted today only from source ports 67, which this "
+	for _, f := range []string{"ufw", "firewalld"} {
+		out := string(render(t, p, f))
+		if !strings.Contains(out, note+f+" script does not write: not opened") {
+			t.Errorf("%s: no note on udp/68:\n%s", f, out)
+		}
+		if strings.Contains(out, "port 68") || strings.Contains(out, "68/udp") || strings.Contains(out, "port=\"68\"") {
+			t.Errorf("%s: opens udp/68:\n%s", f, out)
+		}
+	}
+	if out := string(render(t, p, "script")); !strings.Contains(out, "--sport 67 --dport 68") {
+		t.Errorf("script: no source-port test on udp/68:\n%s", out)
 	}
 }

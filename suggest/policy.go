@@ -65,10 +65,13 @@ type Rule struct {
 	In      string         // only arriving on this interface (a bound device, or today's -i); "" for any
 	Sources []netip.Prefix // only from these (of Family); nil for anywhere
 	Except  []netip.Prefix // from anywhere but these (Sources nil): today's blocklist, dropped first
-	Service string         // catalog name, "" when unknown
-	Process string         // sanitized process name, "" when unknown
-	Review  bool           // unknown service: opened, but the admin should look
-	Reason  string         // why the rule exists, for --diff
+	// SPorts: only from these source ports (today's rules admit the
+	// sources from these alone); nil for any
+	SPorts  []firewall.PortRange
+	Service string // catalog name, "" when unknown
+	Process string // sanitized process name, "" when unknown
+	Review  bool   // unknown service: opened, but the admin should look
+	Reason  string // why the rule exists, for --diff
 }
 
 // decision is what the policy does for one listener in one family, and why.
@@ -327,7 +330,7 @@ func (b *builder) rulesFor(l scan.Listener, fam firewall.Family, rc *reach, ssh 
 	for _, in := range ins {
 		for _, dst := range dsts {
 			r := Rule{Family: fam, Proto: l.Proto, Port: l.Port, Service: l.Service, In: in,
-				Sources: rc.sources, Except: rc.except, Dst: dst,
+				Sources: rc.sources, Except: rc.except, Dst: dst, SPorts: rc.sports,
 				Process: sanitize(l.Process), Review: l.Service == "" && !ssh, Reason: reason}
 			if ssh && r.Service == "" {
 				r.Service = "ssh"
@@ -408,7 +411,7 @@ func (b *builder) add(r Rule, ssh bool) {
 	}
 	kept := (*list)[:0]
 	for _, o := range *list {
-		same := o.Family == r.Family && o.Proto == r.Proto && o.Port == r.Port
+		same := o.Family == r.Family && o.Proto == r.Proto && o.Port == r.Port && slices.Equal(o.SPorts, r.SPorts)
 		alike := slices.Equal(o.Sources, r.Sources) && slices.Equal(o.Except, r.Except) && (o.Sources == nil) == (r.Sources == nil)
 		switch {
 		case same && o.In == r.In && o.Dst == r.Dst && (alike || o.Except == nil && r.Except == nil):
@@ -575,4 +578,19 @@ func safeIfaceName(n string) bool {
 		}
 	}
 	return true
+}
+
+// sportNotes names the rules a format that cannot test the source port
+// beside the destination port (ufw's and firewalld's zone rules) leaves
+// out: today's rules admit them only from some source ports, and without
+// that test the rule would admit every source port.
+func sportNotes(p *Policy, format string) []string {
+	var out []string
+	for _, r := range append(slices.Clone(p.SSH), p.Rules...) {
+		if r.SPorts != nil {
+			out = append(out, fmt.Sprintf("# %s/%d over %s is admitted today only from source ports %s, which this %s script does not write: not opened",
+				r.Proto, r.Port, r.Family, portList(r.SPorts, ":"), format))
+		}
+	}
+	return slices.Compact(out)
 }

@@ -12,10 +12,11 @@ import (
 
 // reach is whom one listener's rule admits in one family.
 type reach struct {
-	sources []netip.Prefix // nil: from anywhere (but except)
-	except  []netip.Prefix // dropped before the accept (sources nil)
-	ifaces  []string       // nil: on any interface
-	dsts    []netip.Addr   // nil: at any of the host's addresses
+	sources []netip.Prefix       // nil: from anywhere (but except)
+	except  []netip.Prefix       // dropped before the accept (sources nil)
+	ifaces  []string             // nil: on any interface
+	dsts    []netip.Addr         // nil: at any of the host's addresses
+	sports  []firewall.PortRange // nil: from any source port
 	// each, when set, replaces the above: today's rules admit different
 	// sources on different interfaces, and each of these admits one
 	// interface's (ifaces holds it; none for any other interface)
@@ -99,9 +100,9 @@ func (b *builder) reachFor(l scan.Listener, fam firewall.Family, ssh bool, allow
 		if sensitive {
 			return closeSensitive(", open to everyone today")
 		}
-		return b.perInterface(l, fam, ssh, &reach{except: withoutLoopback(res.Except)}), "", false
+		return b.perInterface(l, fam, ssh, &reach{except: withoutLoopback(res.Except), sports: res.SourcePorts}), "", false
 	case firewall.Restricted:
-		rc := &reach{ifaces: slices.Clone(res.Interfaces)}
+		rc := &reach{ifaces: slices.Clone(res.Interfaces), sports: res.SourcePorts}
 		if len(res.Destinations) > 0 {
 			dsts, ok := singleAddrs(res.Destinations)
 			if !ok {
@@ -233,6 +234,7 @@ func (b *builder) perInterface(l scan.Listener, fam firewall.Family, ssh bool, r
 			sub.ifaces = []string{r.Iface}
 		}
 		sub.dsts = rc.dsts // today's destination limit holds on every interface
+		sub.sports = r.SourcePorts
 		out.each = append(out.each, sub)
 	}
 	if len(out.each) == 0 {

@@ -210,21 +210,52 @@ func (r Rule) args() [][]string {
 	}
 	var out [][]string
 	for _, s := range srcs {
-		a := []string{"-A", inputChain}
-		if s != "" {
-			a = append(a, "-s", s)
+		for _, sports := range multiportChunks(r.SPorts) {
+			a := []string{"-A", inputChain}
+			if s != "" {
+				a = append(a, "-s", s)
+			}
+			if r.Dst.IsValid() {
+				a = append(a, "-d", netip.PrefixFrom(r.Dst, r.Dst.BitLen()).String())
+			}
+			if r.In != "" {
+				a = append(a, "-i", r.In)
+			}
+			a = append(a, "-p", r.Proto, "-m", r.Proto)
+			if len(sports) == 1 {
+				a = append(a, "--sport", portRangeText(sports[0], ":"))
+			}
+			a = append(a, "--dport", strconv.Itoa(int(r.Port)))
+			if len(sports) > 1 {
+				a = append(a, "-m", "multiport", "--sports", portList(sports, ":"))
+			}
+			a = append(a, "-m", "comment", "--comment", limitBytes(r.Comment(), maxIptComment), "-j", "ACCEPT")
+			out = append(out, a)
 		}
-		if r.Dst.IsValid() {
-			a = append(a, "-d", netip.PrefixFrom(r.Dst, r.Dst.BitLen()).String())
-		}
-		if r.In != "" {
-			a = append(a, "-i", r.In)
-		}
-		a = append(a, "-p", r.Proto, "-m", r.Proto, "--dport", strconv.Itoa(int(r.Port)),
-			"-m", "comment", "--comment", limitBytes(r.Comment(), maxIptComment), "-j", "ACCEPT")
-		out = append(out, a)
 	}
 	return out
+}
+
+// multiportChunks splits source ports into lists -m multiport takes (at
+// most 15 ports, a range counting as two); nil stays one chunk (any port).
+func multiportChunks(rs []firewall.PortRange) [][]firewall.PortRange {
+	if len(rs) == 0 {
+		return [][]firewall.PortRange{nil}
+	}
+	var out [][]firewall.PortRange
+	var cur []firewall.PortRange
+	n := 0
+	for _, r := range rs {
+		w := 1
+		if r.Lo != r.Hi {
+			w = 2
+		}
+		if n+w > 15 {
+			out, cur, n = append(out, cur), nil, 0
+		}
+		cur, n = append(cur, r), n+w
+	}
+	return append(out, cur)
 }
 
 // echoFor says what a group of rules (one port and protocol) allows.
@@ -288,4 +319,22 @@ func appendNew(list []string, s string) []string {
 		}
 	}
 	return append(list, s)
+}
+
+// portRangeText is one range of ports, its ends joined by sep (":" for
+// iptables and ufw, "-" for nft).
+func portRangeText(r firewall.PortRange, sep string) string {
+	if r.Lo == r.Hi {
+		return strconv.Itoa(int(r.Lo))
+	}
+	return strconv.Itoa(int(r.Lo)) + sep + strconv.Itoa(int(r.Hi))
+}
+
+// portList is ranges as a comma-separated list.
+func portList(rs []firewall.PortRange, sep string) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = portRangeText(r, sep)
+	}
+	return strings.Join(s, ",")
 }

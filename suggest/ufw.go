@@ -70,6 +70,9 @@ func ufwRules(p *Policy) []ufwRule {
 		}
 	}
 	for _, r := range append(slices.Clone(p.SSH), p.Rules...) {
+		if r.SPorts != nil {
+			continue // not written (sportNotes)
+		}
 		base := ufwRule{fam: r.Family, in: r.In, proto: r.Proto, dst: r.Dst, port: r.Port, comment: r.Comment()}
 		if r.Sources == nil {
 			out = append(out, base)
@@ -187,7 +190,7 @@ func renderUfw(w *bufio.Writer, p *Policy) error {
 	if !p.Ping {
 		w.WriteString("# ufw answers ping from /etc/ufw/before.rules (and before6.rules); this script\n# does not change them: remove the echo-request lines there to stop it.\n")
 	}
-	for _, n := range p.Notes {
+	for _, n := range append(slices.Clone(p.Notes), sportNotes(p, "ufw")...) {
 		w.WriteString(n + "\n")
 	}
 	w.WriteString(`set -eu

@@ -204,6 +204,12 @@ func wider(after, before firewall.Result, fam firewall.Family) string {
 			return "connections to " + shortList(extra.prefixes())
 		}
 	}
+	if bp := before.SourcePorts; len(bp) > 0 && !portsWithin(after.SourcePorts, bp) {
+		if len(after.SourcePorts) == 0 {
+			return "connections from every source port (today only from " + portList(bp, ":") + ")"
+		}
+		return "connections from source ports " + portList(after.SourcePorts, ":") + " (today only from " + portList(bp, ":") + ")"
+	}
 	if len(bi) > 0 {
 		if len(ai) == 0 {
 			return "connections on every interface (today only on " + strings.Join(bi, ", ") + ")"
@@ -215,6 +221,23 @@ func wider(after, before firewall.Result, fam firewall.Family) string {
 		}
 	}
 	return ""
+}
+
+// portsWithin: every port of a (nil: every port) is in one of b's ranges.
+func portsWithin(a, b []firewall.PortRange) bool {
+	if a == nil {
+		a = []firewall.PortRange{{Lo: 0, Hi: 65535}}
+	}
+	for _, r := range a {
+		for p := uint32(r.Lo); p <= uint32(r.Hi); {
+			i := slices.IndexFunc(b, func(x firewall.PortRange) bool { return uint32(x.Lo) <= p && p <= uint32(x.Hi) })
+			if i < 0 {
+				return false
+			}
+			p = uint32(b[i].Hi) + 1
+		}
+	}
+	return true
 }
 
 // where names a listener's port and, for a specific or device bind, where.
