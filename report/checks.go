@@ -283,8 +283,14 @@ func receives(l scan.Listener, fam firewall.Family) bool {
 // 127.0.0.0/8 (::1) drop to hold before any accept.
 func (a *audit) loopback(f *family) (Status, string) {
 	pc := a.posture(f).Loopback
+	// without the host's route_localnet, the kernel's martian drop is
+	// not assumed and a failure says so
+	assumed := ""
+	if a := f.ev.RouteLocalnetAssumed(); a != "" {
+		assumed = "; " + a
+	}
 	if !pc.Pass {
-		return Fail, withRule(pc.Detail, pc.Rule.String())
+		return Fail, withRule(pc.Detail, pc.Rule.String()) + assumed
 	}
 	lo := loopbackAddr(f.fam)
 	// Ports no rule tells apart are decided alike (PortClasses): one
@@ -305,7 +311,7 @@ func (a *audit) loopback(f *family) (Status, string) {
 		// interface and the host's address.
 		d := f.ev.DecideVerdict(firewall.Packet{Proto: p.proto, Src: lo, DPort: p.port})
 		if d.Verdict != firewall.DecideDrop {
-			return Fail, fmt.Sprintf("a packet from %s on an outside interface to %s is %s (%s)", lo, p, verb(d.Verdict), ruleOrPolicy(d.Rule.String()))
+			return Fail, fmt.Sprintf("a packet from %s on an outside interface to %s is %s (%s)", lo, p, verb(d.Verdict), ruleOrPolicy(d.Rule.String())) + assumed
 		}
 	}
 	return Pass, pc.Detail
