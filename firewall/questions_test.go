@@ -63,6 +63,29 @@ func TestPortForwards(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("PortForwards:\n got %q\nwant %q", got, want)
 	}
+
+	// published on loopback only (-p 127.0.0.1:8083:80, and [::1] in
+	// IPv6): the forward applies to that address, not to all
+	for _, c := range []struct {
+		fam       Family
+		rule, out string
+	}{
+		{IPv4, "-A DOCKER -d 127.0.0.1/32 ! -i docker0 -p tcp -m tcp --dport 8083 -j DNAT --to-destination 172.17.0.2:80", "tcp 127.0.0.1:8083"},
+		{IPv6, "-A DOCKER -d ::1/128 ! -i docker0 -p tcp -m tcp --dport 8083 -j DNAT --to-destination [fd00::2]:80", "tcp [::1]:8083"},
+	} {
+		text := "*nat\n:PREROUTING ACCEPT [0:0]\n:DOCKER - [0:0]\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n" + c.rule + "\nCOMMIT\n"
+		rs, err := ParseSave(strings.NewReader(text), "rules", c.fam)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range NewEvaluator(c.fam, []*Ruleset{rs}, Host{}).PortForwards() {
+			got = append(got, f.Proto+" "+netip.AddrPortFrom(f.Addr, f.Ports.Lo).String())
+		}
+		if !slices.Equal(got, []string{c.out}) {
+			t.Errorf("PortForwards of %q = %q, want %q", c.rule, got, c.out)
+		}
+	}
 }
 
 func TestCatchAllAndPolicies(t *testing.T) {
