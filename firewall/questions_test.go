@@ -216,12 +216,24 @@ func TestWithChainsPoliciesByHook(t *testing.T) {
 func TestIsPolicyText(t *testing.T) {
 	for text, want := range map[string]bool{
 		"-P INPUT DROP":                        true,
+		"-t mangle -P INPUT DROP":              true,
+		"-t security -P FORWARD DROP":          true,
 		"inet filter input policy drop":        true,
 		"-A INPUT -j DROP":                     false,
+		"-t mangle -A INPUT -j DROP":           false,
 		`inet filter input: tcp dport 22 drop`: false,
 	} {
 		if IsPolicyText(text) != want {
 			t.Errorf("IsPolicyText(%q) = %v", text, !want)
 		}
+	}
+	// what the evaluator names when a mangle chain's policy decides
+	rs, err := ParseSave(strings.NewReader("*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT DROP [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n"), "rules.v4", IPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewEvaluator(IPv4, []*Ruleset{rs}, Host{}).DecideVerdict(Packet{Proto: "tcp", DPort: 22})
+	if d.Verdict != DecideDrop || d.Rule.String() != "-t mangle -P INPUT DROP" || !IsPolicyText(d.Rule.String()) {
+		t.Errorf("mangle INPUT policy DROP: %s by %q, IsPolicyText %v; want drop by the policy, recognised", d.Verdict, d.Rule, IsPolicyText(d.Rule.String()))
 	}
 }
