@@ -88,6 +88,33 @@ func TestPortForwards(t *testing.T) {
 	}
 }
 
+// TestPortForwardsFree5gc: Docker's published ports on a captured host
+// (a free5gc compose project beside tailscale) are the forwards, and a
+// port only INPUT decides is none.
+func TestPortForwardsFree5gc(t *testing.T) {
+	rs := loadFixture(t, "docker-nft-free5gc-tailscale.iptables-save")
+	e := NewEvaluator(IPv4, []*Ruleset{rs}, Host{})
+	for _, tt := range []struct {
+		proto string
+		port  uint16
+		want  []string
+	}{
+		{"tcp", 5000, []string{"-A DOCKER ! -i br-free5gc -p tcp -m tcp --dport 5000 -j DNAT --to-destination 10.100.200.5:5000"}},
+		{"udp", 8805, []string{"-A DOCKER ! -i br-free5gc -p udp -m udp --dport 8805 -j DNAT --to-destination 10.100.200.7:8805"}},
+		{"tcp", 22, nil},
+	} {
+		var got []string
+		for _, f := range e.PortForwards() {
+			if f.Proto == tt.proto && f.Ports.Lo <= tt.port && tt.port <= f.Ports.Hi {
+				got = append(got, f.Rule.Text)
+			}
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s/%d: forwarded by %q, want %q", tt.proto, tt.port, got, tt.want)
+		}
+	}
+}
+
 func TestCatchAllAndPolicies(t *testing.T) {
 	rs := parseDockerish(t, dockerish)
 	in := rs.FilterChains("input")
