@@ -71,6 +71,28 @@ func TestMartianLoopbackSource(t *testing.T) {
 			}
 		})
 	}
+
+	// route_localnet is per interface: 0 on veth0, 1 on a second outside
+	// interface (named to sort after veth0, the one Decide picks when
+	// given none), where a rule accepting ssh lets the source in; the
+	// check must find it there, whatever veth0 does.
+	t.Run("one of two interfaces", func(t *testing.T) {
+		wan := lab.AddLink("wan1")
+		lab.Host.Run("sysctl", "-q", "-w", "net.ipv4.conf.all.route_localnet=0", "net.ipv4.conf.veth0.route_localnet=0", "net.ipv4.conf.wan1.route_localnet=1")
+		lab.LoadIptables("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -s 127.0.0.0/8 -i wan1 -p tcp -m tcp --dport 22\nCOMMIT\n" +
+			"*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -s 127.0.0.0/8 -i wan1 -p tcp -m tcp --dport 22\n-A INPUT -i lo -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n")
+		if err := sendSYN(wan.Peer, spoofed, wan.HostV4, 22); err != nil {
+			t.Fatal(err)
+		}
+		ctr := lab.ReadCounters("iptables-save")
+		if raw, in := ctr["raw"]["PREROUTING"].Rules[0].Pkts, ctr["filter"]["INPUT"].Rules[0].Pkts; raw != 1 || in != 1 {
+			t.Fatalf("kernel: from %s on wan1, raw PREROUTING counted %d and INPUT %d, want 1 and 1", spoofed, raw, in)
+		}
+		r := runReport(t, lab)
+		if got, d := r.status("loopback-v4"), r.detail("loopback-v4"); got != "fail" || !strings.Contains(d, "on wan1") {
+			t.Errorf("loopback-v4 = %s (%s), want fail on wan1", got, d)
+		}
+	})
 }
 
 // sendSYN sends one TCP SYN from src (any address, written into the IP
