@@ -15,7 +15,9 @@ import (
 // container's addresses, the way Docker wires a container. The container
 // listens on tcp/80 and tcp/81; the rules publish 80 on host port 8080.
 // Docker 29 with the userland proxy also listens on the host port; a
-// helper stands in for docker-proxy there.
+// helper stands in for docker-proxy there. The "-noproxy" cases have none
+// (the userland proxy off): a port published on 127.0.0.1 is then a row of
+// its own, and must read as bound there, not as published on 0.0.0.0.
 var (
 	d29CtrV4 = netip.MustParseAddr("192.168.0.2")
 	d29CtrV6 = netip.MustParseAddr("fd49:efd7:54aa::1")
@@ -79,7 +81,7 @@ func TestDocker29Golden(t *testing.T) {
 		name      string
 		files     []string
 		extra     string // more nft rules
-		proxyAddr string // where the stand-in for docker-proxy listens (IPv4)
+		proxyAddr string // where the stand-in for docker-proxy listens (IPv4); "": none
 		v6        bool
 		inputDrop bool
 		probes    []probe
@@ -91,6 +93,9 @@ func TestDocker29Golden(t *testing.T) {
 		{"nat-bindlh", []string{"docker29-nftabler-nat-bindlh.ip.nft"}, "", "127.0.0.1", false, false, cat(
 			all("ipv4", HostV4, 8080, false, no),
 			all("ipv4", d29CtrV4, 80, true, no))},
+		{"nat-bindlh-noproxy", []string{"docker29-nftabler-nat-bindlh.ip.nft"}, "", "", false, false, cat(
+			all("ipv4", HostV4, 8080, false, no),
+			all("ipv4", d29CtrV4, 80, true, no))},
 		{"routed", []string{"docker29-nftabler-routed.ip.nft"}, "", "0.0.0.0", false, false, cat(
 			all("ipv4", HostV4, 8080, false, yes),
 			all("ipv4", d29CtrV4, 80, true, yes), all("ipv4", d29CtrV4, 81, true, no))},
@@ -98,6 +103,9 @@ func TestDocker29Golden(t *testing.T) {
 			all("ipv4", HostV4, 8080, false, yes),
 			all("ipv4", d29CtrV4, 80, true, no), all("ipv4", d29CtrV4, 81, true, no))},
 		{"d28-nat-bindlh", []string{"docker28-iptabler-nat-bindlh.iptables-save"}, "", "127.0.0.1", false, false, cat(
+			all("ipv4", HostV4, 8080, false, no),
+			all("ipv4", d29CtrV4, 80, true, no))},
+		{"d28-nat-bindlh-noproxy", []string{"docker28-iptabler-nat-bindlh.iptables-save"}, "", "", false, false, cat(
 			all("ipv4", HostV4, 8080, false, no),
 			all("ipv4", d29CtrV4, 80, true, no))},
 		{"nat-admin-chain", []string{"docker29-nftabler-nat.ip.nft", "docker29-nftabler-nat.ip6.nft"}, d29UserTable, "0.0.0.0", true, true, cat(
@@ -114,11 +122,16 @@ func TestDocker29Golden(t *testing.T) {
 			lab.Start(ctr, "nginx", "tcp:[::]:80", "tcp:[::]:81")
 			lab.Start(lab.Host, "sshd", "tcp:[::]:22")
 			lab.Start(lab.Host, "unknownd", "tcp:[::]:9999")
-			specs := []string{"tcp:" + c.proxyAddr + ":8080"}
+			var specs []string
+			if c.proxyAddr != "" {
+				specs = append(specs, "tcp:"+c.proxyAddr+":8080")
+			}
 			if c.v6 {
 				specs = append(specs, "tcp6only:[::]:8080")
 			}
-			lab.Start(lab.Host, "unknownd", specs...)
+			if len(specs) > 0 {
+				lab.Start(lab.Host, "unknownd", specs...)
+			}
 			var rules strings.Builder
 			for _, f := range c.files {
 				if strings.HasSuffix(f, ".iptables-save") {

@@ -104,6 +104,11 @@ func NewLab(t testing.TB) *Lab {
 	}
 	h, p := lab.Host.Name, lab.Peer.Name
 	steps := [][]string{
+		// a new namespace takes its IPv4 settings from the machine's
+		// (net.core.devconf_inherit_init_net 0): the kernel's default,
+		// that 127.0.0.0/8 from outside is a martian, whatever the machine
+		// says (kube-proxy sets route_localnet 1)
+		{"ip", "netns", "exec", h, "sysctl", "-q", "-w", "net.ipv4.conf.all.route_localnet=0", "net.ipv4.conf.default.route_localnet=0"},
 		{"ip", "-n", h, "link", "add", "veth0", "address", hostMAC, "type", "veth",
 			"peer", "name", "veth1", "address", peerMAC, "netns", p},
 		{"ip", "-n", h, "link", "set", "veth0", "addrgenmode", "none"},

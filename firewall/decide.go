@@ -56,6 +56,9 @@ func (e *Evaluator) decide(p Packet, steps bool) Decision {
 	if ctx.in == "" {
 		ctx.in = e.outsideIfaceFor(src)
 	}
+	if ref, ok := e.martianDrop(src, ctx.in); ok {
+		return Decision{InIface: ctx.in, Verdict: DecideDrop, Rule: ref}
+	}
 	if !ctx.dst.IsValid() && len(e.dsts) > 0 {
 		ctx.dst = e.dsts[0]
 	}

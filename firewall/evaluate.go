@@ -568,41 +568,6 @@ func ifaceLabel(s string) string {
 	return s
 }
 
-// Published lists the nat rules on the input path that DNAT (or NETMAP)
-// new connections for proto/port to another address: traffic they match
-// is forwarded (Docker's published ports) and judged by FORWARD, not by
-// INPUT. The report uses it for the docker-bypass finding.
-func (e *Evaluator) Published(proto string, port uint16) []*Rule {
-	p, err := parseProto(proto)
-	if err != nil {
-		return nil
-	}
-	var out []*Rule
-	for _, cr := range e.nat {
-		m := &cr.r.m
-		if cr.r.Target == "REDIRECT" {
-			continue // stays on this host
-		}
-		if m.proto != -1 && (int(m.proto) == p) == m.protoNeg {
-			continue
-		}
-		ok := true
-		for _, pm := range m.x.ports {
-			if pm.kind == portDst && inRanges(pm.ranges, port) == pm.neg {
-				ok = false
-			}
-		}
-		if !ok {
-			continue
-		}
-		if n := m.x.nat; cr.r.Target == "DNAT" && n != nil && n.addr.IsValid() && e.local.contains(n.addr) && !n.addr.IsLoopback() {
-			continue // to one of our own addresses
-		}
-		out = append(out, cr.r)
-	}
-	return out
-}
-
 // forwardLeg walks the sources a nat DNAT sent to another host (Docker's
 // published ports, port forwards) through the FORWARD chains, as a NEW
 // connection in ctstate DNAT to the translated address and port. The route

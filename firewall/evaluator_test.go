@@ -413,31 +413,6 @@ func TestEvaluateHostAndBackends(t *testing.T) {
 	})
 }
 
-func TestPublished(t *testing.T) {
-	rs := loadFixture(t, "docker-nft-free5gc-tailscale.iptables-save")
-	e := NewEvaluator(IPv4, []*Ruleset{rs}, Host{})
-	tests := []struct {
-		q    string
-		want []string
-	}{
-		{"tcp/5000", []string{"-A DOCKER ! -i br-free5gc -p tcp -m tcp --dport 5000 -j DNAT --to-destination 10.100.200.5:5000"}},
-		{"udp/8805", []string{"-A DOCKER ! -i br-free5gc -p udp -m udp --dport 8805 -j DNAT --to-destination 10.100.200.7:8805"}},
-		{"tcp/22", nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.q, func(t *testing.T) {
-			q := parseQuery(t, tt.q, IPv4)
-			var got []string
-			for _, r := range e.Published(q.Proto, q.Port) {
-				got = append(got, r.Text)
-			}
-			if !reflect.DeepEqual(tt.want, got) {
-				t.Errorf("(-want +got):\n- %q\n+ %q", tt.want, got)
-			}
-		})
-	}
-}
-
 // FuzzEvaluate asks random questions of real rulesets: the evaluator must
 // answer every one with a verdict, and Decide must agree with Evaluate
 // whenever both are determinate.

@@ -73,7 +73,37 @@ func ReadHost(h HostFS) Host {
 		host.Interfaces = append(host.Interfaces, l.Name)
 		host.Addrs = append(host.Addrs, l.Addrs...)
 	}
+	host.RouteLocalnet = readRouteLocalnet(h.proc(), host.Interfaces)
 	return host
+}
+
+// readRouteLocalnet reads route_localnet (sys/net/ipv4/conf/NAME under
+// proc) for "all" and each of names; nil when all's cannot be read (no
+// IPv4, or proc not mounted). An interface whose file cannot be read is
+// left out: nothing is known of it.
+func readRouteLocalnet(proc fs.FS, names []string) map[string]bool {
+	read := func(name string) (bool, bool) {
+		if !fs.ValidPath(name) || strings.Contains(name, "/") {
+			return false, false
+		}
+		b, err := fs.ReadFile(proc, "sys/net/ipv4/conf/"+name+"/route_localnet")
+		if err != nil {
+			return false, false
+		}
+		v := strings.TrimSpace(string(b))
+		return v != "0", true
+	}
+	all, ok := read("all")
+	if !ok {
+		return nil
+	}
+	out := map[string]bool{"all": all}
+	for _, n := range names {
+		if v, ok := read(n); ok {
+			out[n] = v
+		}
+	}
+	return out
 }
 
 // kernelLinks lists this network namespace's interfaces (RTM_GETLINK) and

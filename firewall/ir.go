@@ -188,6 +188,12 @@ type Host struct {
 	// Routes is the main routing table, for reverse-path checks (nil when
 	// not read: such checks then make verdicts conditional)
 	Routes []Route
+	// RouteLocalnet is net.ipv4.conf.NAME.route_localnet by interface
+	// name, "all" included (nil when not read). Where neither an
+	// interface's value nor all's is set, the kernel drops a packet from
+	// 127.0.0.0/8 arriving on it as a martian source, in routing, before
+	// the input chains see it.
+	RouteLocalnet map[string]bool
 	// Unseen names filtering the evaluator cannot see (Live.Unseen: native
 	// nftables tables on the input hook). Any verdict that accepts someone
 	// becomes conditional with these as reasons; blocked stays blocked,

@@ -478,13 +478,15 @@ var nonUnicast = map[Family]addrSet{
 }
 
 // DstAddr is the first address of the rule's destination match (-d, ip
-// daddr), when it has one.
+// daddr) that a connection can be made to, loopback included (Docker's
+// "-p 127.0.0.1:8083:80" is "-d 127.0.0.1/32"), when it has one.
 func (r *Rule) DstAddr() (netip.Addr, bool) {
 	x := r.m.x
 	if x == nil || !x.hasDst {
 		return netip.Addr{}, false
 	}
-	return x.dst.intersect(normalSpace(x.dst.fam)).firstAddr()
+	fam := x.dst.fam
+	return x.dst.intersect(normalSpace(fam).union(mustPrefixSet(fam, "127.0.0.0/8", "::1/128"))).firstAddr()
 }
 
 // MulticastOnly reports whether the rule only matches packets sent to

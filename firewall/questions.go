@@ -185,9 +185,14 @@ func (r *Rule) Denies() bool { return r.Target == "DROP" || r.Target == "REJECT"
 
 // IsPolicyText tells whether the text an evaluator names as deciding
 // (Result.Rule, Decision.Rule) is a chain's policy rather than a rule:
-// iptables' "-P INPUT DROP", nft's "inet filter input policy drop" (see
-// cchain.policyText).
+// iptables' "-P INPUT DROP" ("-t mangle -P INPUT DROP" outside the filter
+// table), nft's "inet filter input policy drop" (see cchain.policyText).
 func IsPolicyText(rule string) bool {
+	if t, ok := strings.CutPrefix(rule, "-t "); ok {
+		if _, rest, ok := strings.Cut(t, " "); ok && strings.HasPrefix(rest, "-P ") {
+			return true
+		}
+	}
 	return strings.HasPrefix(rule, "-P ") || (!strings.Contains(rule, ": ") && strings.Contains(rule, " policy "))
 }
 

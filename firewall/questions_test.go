@@ -63,6 +63,56 @@ func TestPortForwards(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("PortForwards:\n got %q\nwant %q", got, want)
 	}
+
+	// published on loopback only (-p 127.0.0.1:8083:80, and [::1] in
+	// IPv6): the forward applies to that address, not to all
+	for _, c := range []struct {
+		fam       Family
+		rule, out string
+	}{
+		{IPv4, "-A DOCKER -d 127.0.0.1/32 ! -i docker0 -p tcp -m tcp --dport 8083 -j DNAT --to-destination 172.17.0.2:80", "tcp 127.0.0.1:8083"},
+		{IPv6, "-A DOCKER -d ::1/128 ! -i docker0 -p tcp -m tcp --dport 8083 -j DNAT --to-destination [fd00::2]:80", "tcp [::1]:8083"},
+	} {
+		text := "*nat\n:PREROUTING ACCEPT [0:0]\n:DOCKER - [0:0]\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n" + c.rule + "\nCOMMIT\n"
+		rs, err := ParseSave(strings.NewReader(text), "rules", c.fam)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range NewEvaluator(c.fam, []*Ruleset{rs}, Host{}).PortForwards() {
+			got = append(got, f.Proto+" "+netip.AddrPortFrom(f.Addr, f.Ports.Lo).String())
+		}
+		if !slices.Equal(got, []string{c.out}) {
+			t.Errorf("PortForwards of %q = %q, want %q", c.rule, got, c.out)
+		}
+	}
+}
+
+// TestPortForwardsFree5gc: Docker's published ports on a captured host
+// (a free5gc compose project beside tailscale) are the forwards, and a
+// port only INPUT decides is none.
+func TestPortForwardsFree5gc(t *testing.T) {
+	rs := loadFixture(t, "docker-nft-free5gc-tailscale.iptables-save")
+	e := NewEvaluator(IPv4, []*Ruleset{rs}, Host{})
+	for _, tt := range []struct {
+		proto string
+		port  uint16
+		want  []string
+	}{
+		{"tcp", 5000, []string{"-A DOCKER ! -i br-free5gc -p tcp -m tcp --dport 5000 -j DNAT --to-destination 10.100.200.5:5000"}},
+		{"udp", 8805, []string{"-A DOCKER ! -i br-free5gc -p udp -m udp --dport 8805 -j DNAT --to-destination 10.100.200.7:8805"}},
+		{"tcp", 22, nil},
+	} {
+		var got []string
+		for _, f := range e.PortForwards() {
+			if f.Proto == tt.proto && f.Ports.Lo <= tt.port && tt.port <= f.Ports.Hi {
+				got = append(got, f.Rule.Text)
+			}
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s/%d: forwarded by %q, want %q", tt.proto, tt.port, got, tt.want)
+		}
+	}
 }
 
 func TestCatchAllAndPolicies(t *testing.T) {
@@ -193,12 +243,24 @@ func TestWithChainsPoliciesByHook(t *testing.T) {
 func TestIsPolicyText(t *testing.T) {
 	for text, want := range map[string]bool{
 		"-P INPUT DROP":                        true,
+		"-t mangle -P INPUT DROP":              true,
+		"-t security -P FORWARD DROP":          true,
 		"inet filter input policy drop":        true,
 		"-A INPUT -j DROP":                     false,
+		"-t mangle -A INPUT -j DROP":           false,
 		`inet filter input: tcp dport 22 drop`: false,
 	} {
 		if IsPolicyText(text) != want {
 			t.Errorf("IsPolicyText(%q) = %v", text, !want)
 		}
+	}
+	// what the evaluator names when a mangle chain's policy decides
+	rs, err := ParseSave(strings.NewReader("*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT DROP [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n"), "rules.v4", IPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewEvaluator(IPv4, []*Ruleset{rs}, Host{}).DecideVerdict(Packet{Proto: "tcp", DPort: 22})
+	if d.Verdict != DecideDrop || d.Rule.String() != "-t mangle -P INPUT DROP" || !IsPolicyText(d.Rule.String()) {
+		t.Errorf("mangle INPUT policy DROP: %s by %q, IsPolicyText %v; want drop by the policy, recognised", d.Verdict, d.Rule, IsPolicyText(d.Rule.String()))
 	}
 }

@@ -283,8 +283,14 @@ func receives(l scan.Listener, fam firewall.Family) bool {
 // 127.0.0.0/8 (::1) drop to hold before any accept.
 func (a *audit) loopback(f *family) (Status, string) {
 	pc := a.posture(f).Loopback
+	// without the host's route_localnet, the kernel's martian drop is
+	// not assumed and a failure says so
+	assumed := ""
+	if a := f.ev.RouteLocalnetAssumed(); a != "" {
+		assumed = "; " + a
+	}
 	if !pc.Pass {
-		return Fail, withRule(pc.Detail, pc.Rule.String())
+		return Fail, withRule(pc.Detail, pc.Rule.String()) + assumed
 	}
 	lo := loopbackAddr(f.fam)
 	// Ports no rule tells apart are decided alike (PortClasses): one
@@ -295,20 +301,45 @@ func (a *audit) loopback(f *family) (Status, string) {
 		n     int
 	}
 	tried := map[class]bool{}
+	ifaces := a.outsideIfaces()
 	for _, p := range a.probes(f) {
 		k := class{p.proto, classes.Of(p.port)}
 		if tried[k] {
 			continue
 		}
 		tried[k] = true
-		// No interface and no destination: Decide uses the outside
-		// interface and the host's address.
-		d := f.ev.DecideVerdict(firewall.Packet{Proto: p.proto, Src: lo, DPort: p.port})
-		if d.Verdict != firewall.DecideDrop {
-			return Fail, fmt.Sprintf("a packet from %s on an outside interface to %s is %s (%s)", lo, p, verb(d.Verdict), ruleOrPolicy(d.Rule.String()))
+		for _, iface := range ifaces {
+			// No destination: Decide uses the host's address (and with
+			// no interface, the outside one it picks).
+			d := f.ev.DecideVerdict(firewall.Packet{Proto: p.proto, Src: lo, DPort: p.port, InIface: iface})
+			if d.Verdict != firewall.DecideDrop {
+				on := "an outside interface"
+				if iface != "" {
+					on = iface
+				}
+				return Fail, fmt.Sprintf("a packet from %s on %s to %s is %s (%s)", lo, on, p, verb(d.Verdict), ruleOrPolicy(d.Rule.String())) + assumed
+			}
 		}
 	}
 	return Pass, pc.Detail
+}
+
+// outsideIfaces are the host's interfaces that are not inside (the kernel
+// may route 127.0.0.0/8 on one and not another: route_localnet is per
+// interface), or, with no host read, "" for the one Decide picks.
+func (a *audit) outsideIfaces() []string {
+	var out []string
+	if fw := a.in.Firewall; fw != nil {
+		for _, i := range fw.Host.Interfaces {
+			if !contains(fw.Host.Inside, i) {
+				out = append(out, i)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return []string{""}
+	}
+	return out
 }
 
 func withRule(detail, rule string) string {

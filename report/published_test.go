@@ -17,6 +17,7 @@ func TestPublishedContainerSide(t *testing.T) {
 -A PREROUTING -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80
 -A PREROUTING -d 10.79.0.1/32 -p tcp -m tcp --dport 8082 -j DNAT --to-destination 172.17.0.3:80
 -A PREROUTING -p udp -m udp --dport 5353 -j DNAT --to-destination 172.17.0.4:53
+-A PREROUTING -d 127.0.0.1/32 -p tcp -m tcp --dport 8083 -j DNAT --to-destination 172.17.0.2:80
 COMMIT
 *filter
 :INPUT DROP [0:0]
@@ -44,6 +45,8 @@ COMMIT
 		"tcp 10.79.0.2:8082": "other |  | blocked ",
 		"tcp 10.79.0.1:8082": "(published) → 172.17.0.3:80 | 172.17.0.3:80 | blocked ",
 		"udp 0.0.0.0:5353":   "(published) → 172.17.0.4:53 | 172.17.0.4:53 | restricted 192.0.2.0/24",
+		// -p 127.0.0.1:8083:80: published on loopback, not on every address
+		"tcp 127.0.0.1:8083": "(published) → 172.17.0.2:80 | 172.17.0.2:80 | not-applicable ",
 	}
 	for k, w := range want {
 		if got[k] != w {

@@ -1,0 +1,39 @@
+package firewall
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// loopbackNet is the source range the kernel calls martian on any
+// interface but lo unless route_localnet lets it be routed.
+var loopbackNet = netip.MustParsePrefix("127.0.0.0/8")
+
+// martianDrop tells whether the kernel drops an IPv4 packet from src
+// arriving on in before the input chains: ip_route_input_slow treats a
+// 127.0.0.0/8 source on an interface whose route_localnet is 0 (and all's
+// too) as a martian source and drops it; the prerouting hooks have seen it,
+// no input or forward chain does. The note names why, in place of a rule.
+// Offline (route_localnet not read), or on an interface not read, nothing
+// is assumed dropped.
+func (e *Evaluator) martianDrop(src netip.Addr, in string) (RuleRef, bool) {
+	if e.fam != IPv4 || in == "lo" || !loopbackNet.Contains(src.Unmap()) {
+		return RuleRef{}, false
+	}
+	rl := e.host.RouteLocalnet
+	on, known := rl[in]
+	if rl == nil || !known || on || rl["all"] {
+		return RuleRef{}, false
+	}
+	return RuleRef{text: fmt.Sprintf("(the kernel: martian source, route_localnet is 0 on %s and all)", in)}, true
+}
+
+// RouteLocalnetAssumed says, for a verdict that lets a loopback source in on
+// an outside interface, what was assumed of the kernel: "" when the
+// host's route_localnet was read.
+func (e *Evaluator) RouteLocalnetAssumed() string {
+	if e.fam != IPv4 || e.host.RouteLocalnet != nil {
+		return ""
+	}
+	return "route_localnet not read: assuming the kernel routes 127.0.0.0/8 from outside interfaces"
+}

@@ -1,0 +1,99 @@
+package firewall
+
+import (
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func TestReadRouteLocalnet(t *testing.T) {
+	links := func() ([]Link, bool) {
+		return []Link{{Name: "lo", Loopback: true}, {Name: "eth0"}, {Name: "eth1"}, {Name: "wg0"}}, true
+	}
+	conf := func(kv ...string) fstest.MapFS {
+		fs := fstest.MapFS{}
+		for i := 0; i < len(kv); i += 2 {
+			fs["sys/net/ipv4/conf/"+kv[i]+"/route_localnet"] = &fstest.MapFile{Data: []byte(kv[i+1] + "\n")}
+		}
+		return fs
+	}
+	for _, c := range []struct {
+		name string
+		proc fstest.MapFS
+		want map[string]bool
+	}{
+		{"all off", conf("all", "0", "eth0", "0", "eth1", "0", "wg0", "0"), map[string]bool{"all": false, "eth0": false, "eth1": false, "wg0": false}},
+		{"one on", conf("all", "0", "eth0", "0", "eth1", "1", "wg0", "0"), map[string]bool{"all": false, "eth0": false, "eth1": true, "wg0": false}},
+		{"all on", conf("all", "1", "eth0", "0", "eth1", "0", "wg0", "0"), map[string]bool{"all": true, "eth0": false, "eth1": false, "wg0": false}},
+		// an interface whose file is missing is not known
+		{"one missing", conf("all", "0", "eth0", "0", "eth1", "0"), map[string]bool{"all": false, "eth0": false, "eth1": false}},
+		{"no ipv4 conf", fstest.MapFS{}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := ReadHost(HostFS{Proc: c.proc, Net: fstest.MapFS{}, Links: links}).RouteLocalnet
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("RouteLocalnet = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// A packet from 127.0.0.0/8 on an interface other than lo is a martian
+// source for the kernel unless route_localnet is set on the interface or
+// on all: dropped in routing, whatever the input chains say (measured in
+// e2e TestMartianLoopbackSource).
+func TestDecideMartianLoopbackSource(t *testing.T) {
+	rs, err := ParseSave(strings.NewReader("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"), "rules.v4", IPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := netip.MustParseAddr
+	for _, c := range []struct {
+		name    string
+		rl      map[string]bool
+		src     string
+		iface   string
+		want    string
+		note    bool // decided by the kernel's note, not by a rule
+		posture bool // the posture's loopback check passes (its own probes)
+	}{
+		{"route_localnet 0", map[string]bool{"all": false, "eth0": false}, "127.0.0.1", "eth0", DecideDrop, true, true},
+		{"the whole 127/8", map[string]bool{"all": false, "eth0": false}, "127.1.2.3", "eth0", DecideDrop, true, true},
+		{"on the interface", map[string]bool{"all": false, "eth0": true}, "127.0.0.1", "eth0", DecideAccept, false, false},
+		{"on all", map[string]bool{"all": true, "eth0": false}, "127.0.0.1", "eth0", DecideAccept, false, false},
+		{"not read", nil, "127.0.0.1", "eth0", DecideAccept, false, false},
+		{"interface not read", map[string]bool{"all": false}, "127.0.0.1", "eth0", DecideAccept, false, false},
+		{"another source", map[string]bool{"all": false, "eth0": false}, "192.0.2.9", "eth0", DecideAccept, false, true},
+		{"on lo", map[string]bool{"all": false, "eth0": false}, "127.0.0.1", "lo", DecideAccept, false, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			host := Host{Interfaces: []string{"eth0"}, Addrs: []netip.Addr{a("192.0.2.1")}, RouteLocalnet: c.rl}
+			e := NewEvaluator(IPv4, []*Ruleset{rs}, host)
+			d := e.Decide(Packet{Proto: "tcp", Src: a(c.src), Dst: a("192.0.2.1"), DPort: 22, InIface: c.iface})
+			if d.Verdict != c.want {
+				t.Fatalf("Decide = %s (%s), want %s", d.Verdict, d.Rule, c.want)
+			}
+			if got := strings.Contains(d.Rule.String(), "route_localnet is 0 on eth0"); got != c.note {
+				t.Errorf("rule %q: names the kernel's martian drop = %v, want %v", d.Rule, got, c.note)
+			}
+			if p := e.Posture().Loopback; p.Pass != c.posture {
+				t.Errorf("posture loopback pass = %v (%s), want %v", p.Pass, p.Detail, c.posture)
+			}
+			if got := e.RouteLocalnetAssumed() != ""; got != (c.rl == nil) {
+				t.Errorf("RouteLocalnetAssumed = %q with route_localnet %v", e.RouteLocalnetAssumed(), c.rl)
+			}
+		})
+	}
+	t.Run("ipv6", func(t *testing.T) {
+		rs6, err := ParseSave(strings.NewReader("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n"), "rules.v6", IPv6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := NewEvaluator(IPv6, []*Ruleset{rs6}, Host{Interfaces: []string{"eth0"}, RouteLocalnet: map[string]bool{"all": false, "eth0": false}})
+		if e.RouteLocalnetAssumed() != "" {
+			t.Errorf("IPv6 assumes %q", e.RouteLocalnetAssumed())
+		}
+	})
+}
