@@ -43,15 +43,6 @@ import (
 // kernel today, and why. Remove an entry when its fix lands: a known
 // check that agrees is logged.
 var firewalldKnown = []struct{ pattern, why string }{
-	// the trusted source zone: its source is accepted on every interface,
-	// and the pooled IPv4 verdict reads open where the other sources are
-	// kept out (block's eth1, http on internal's eth0, dns outside internal)
-	// (10.101.0.2 is eth1's other source; the trusted one is 198.18.101.2)
-	{"*/scan/tcp/22/ipv4/eth1/10.101.0.2", "item 2: a source zone hides an interface restriction"},
-	{"*/scan/tcp/80/ipv4/eth0/*", "item 2: a source zone hides an interface restriction"},
-	{"*/scan/tcp/80/ipv4/eth1/10.101.0.2", "item 2: a source zone hides an interface restriction"},
-	{"*/scan/udp/53/ipv4/eth1/10.101.0.2", "item 2: a source zone hides an interface restriction"},
-	{"*/scan/udp/53/ipv4/eth2/*", "item 2: a source zone hides an interface restriction"},
 	// The check's other half: a packet from 127.0.0.0/8 arriving on an
 	// outside interface. No rule drops it, so the report fails the check;
 	// the kernel drops such a martian source before any rule. Not probed
