@@ -50,6 +50,9 @@ func TestVerdictByInterfaceFirewalld(t *testing.T) {
 	if got := SocketExposures(r.Sockets[0])[0].Who(3); got != words {
 		t.Errorf("Who %q, want %q", got, words)
 	}
+	if got := SocketExposures(r.Sockets[0])[0].List().Each; got != words {
+		t.Errorf("the HTML page's list %q, want %q", got, words)
+	}
 }
 
 // A sensitive service open to everyone on one interface and to a subnet on

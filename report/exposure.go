@@ -288,16 +288,22 @@ type WhoList struct {
 	Everyone        bool
 	Except, Sources []string
 	Interfaces      []string
-	DoubtEveryone   bool
-	DoubtExcept     []string
-	Doubt           []string
-	Reasons         []string
+	// Each: who is certainly accepted on each interface, in words
+	// (Exposure.Each), in place of the above
+	Each          string
+	DoubtEveryone bool
+	DoubtExcept   []string
+	Doubt         []string
+	Reasons       []string
 }
 
 // List is e as a WhoList.
 func (e Exposure) List() WhoList {
 	w := WhoList{Family: e.Family, Verdict: e.Verdict, Interfaces: e.Interfaces, Reasons: e.Reasons}
 	w.Everyone, w.Except, w.Sources = e.Sure.parts()
+	if len(e.Each) > 0 {
+		w.Each = e.eachWho(0)
+	}
 	w.DoubtEveryone, w.DoubtExcept, w.Doubt = e.Doubt.parts()
 	return w
 }
