@@ -151,3 +151,22 @@ func TestSSHBehindAKnock(t *testing.T) {
 		t.Errorf("rules (-want +got):\n-%s\n+%s", strings.Join(want, "\n-"), strings.Join(got, "\n+"))
 	}
 }
+
+// TestVerdictTextByInterface: where today's verdict says who gets in on
+// each interface, the changes on stderr say it too, and two verdicts that
+// differ on one interface only are not the same.
+func TestVerdictTextByInterface(t *testing.T) {
+	c := currentOf(t, rules(":INPUT DROP [0:0]", "-A INPUT -i eth0 -p tcp -m tcp --dport 80 -j ACCEPT",
+		"-A INPUT -s 10.0.0.0/8 -i eth1 -p tcp -m tcp --dport 80 -j ACCEPT"), dropAll)
+	c.Host = firewall.Host{Interfaces: []string{"eth0", "eth1"}}
+	r, _ := c.Judge(firewall.IPv4, firewall.Socket{Proto: "tcp", Addr: netip.IPv4Unspecified(), Port: 80})
+	if got, want := verdictText(r), "restricted (eth0 open; eth1 restricted 10.0.0.0/8)"; got != want {
+		t.Errorf("verdictText %q, want %q", got, want)
+	}
+	other := r
+	other.ByInterface = append([]firewall.IfaceResult{}, r.ByInterface...)
+	other.ByInterface[1].Result.Sources = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}
+	if !sameVerdict(r, r) || sameVerdict(r, other) {
+		t.Errorf("sameVerdict: the same %v, differing on eth1 %v; want true, false", sameVerdict(r, r), sameVerdict(r, other))
+	}
+}
