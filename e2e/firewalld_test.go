@@ -42,17 +42,7 @@ import (
 // "BACKEND/KIND/PROTO/PORT/FAMILY/IFACE/SOURCE") that disagree with the
 // kernel today, and why. Remove an entry when its fix lands: a known
 // check that agrees is logged.
-var firewalldKnown = []struct{ pattern, why string }{
-	// the trusted source zone: its source is accepted on every interface,
-	// and the pooled IPv4 verdict reads open where the other sources are
-	// kept out (block's eth1, http on internal's eth0, dns outside internal)
-	// (10.101.0.2 is eth1's other source; the trusted one is 198.18.101.2)
-	{"*/scan/tcp/22/ipv4/eth1/10.101.0.2", "item 2: a source zone hides an interface restriction"},
-	{"*/scan/tcp/80/ipv4/eth0/*", "item 2: a source zone hides an interface restriction"},
-	{"*/scan/tcp/80/ipv4/eth1/10.101.0.2", "item 2: a source zone hides an interface restriction"},
-	{"*/scan/udp/53/ipv4/eth1/10.101.0.2", "item 2: a source zone hides an interface restriction"},
-	{"*/scan/udp/53/ipv4/eth2/*", "item 2: a source zone hides an interface restriction"},
-}
+var firewalldKnown = []struct{ pattern, why string }{}
 
 // fwdPorts are the ports probed; 8022 is forwarded to 22.
 var fwdPorts = []PortSpec{{"tcp", 22}, {"tcp", 80}, {"tcp", 8080}, {"udp", 53}, {"udp", 546}, {"tcp", 8022}}

@@ -121,6 +121,14 @@ type FamilyVerdict struct {
 	// Destinations: reached only at these of the host's addresses
 	Destinations []string `json:"destinations"`
 	Origin       string   `json:"origin"`
+	// ByInterface: each outside interface's own verdict, when they differ
+	ByInterface []IfaceVerdict `json:"by_interface"`
+}
+
+// IfaceVerdict is the verdict on one interface ("" offline: any other).
+type IfaceVerdict struct {
+	Interface string `json:"interface"`
+	FamilyVerdict
 }
 
 // Scan runs `fwaudit scan -o json` in the host namespace; a non-zero exit,
@@ -174,9 +182,27 @@ func (s Scan) Find(proto, family string, port uint16) []Socket {
 //	not-applicable: nobody (a loopback socket the network cannot reach)
 //
 // A source among Doubtful is not decided.
+//
+// With a per-interface breakdown, iface's own verdict decides (that of
+// "", any other interface, when iface is not listed).
 func (fv *FamilyVerdict) Admits(src netip.Addr, iface string) (admitted, decided bool) {
 	if fv == nil || inAny(src, fv.Doubtful) {
 		return false, false
+	}
+	if len(fv.ByInterface) > 0 {
+		var other *FamilyVerdict
+		for i := range fv.ByInterface {
+			x := &fv.ByInterface[i]
+			if x.Interface == iface {
+				return x.FamilyVerdict.Admits(src, iface)
+			}
+			if x.Interface == "" {
+				other = &x.FamilyVerdict
+			}
+		}
+		if other != nil {
+			return other.Admits(src, iface)
+		}
 	}
 	switch fv.Verdict {
 	case "open":

@@ -145,7 +145,9 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 			*each = append(*each, IfaceResult{Iface: name, Result: judge([]ifaceSets{p})})
 		}
 	}
-	return judge(per)
+	res := judge(per)
+	e.byInterface(&res, per, judge)
+	return res
 }
 
 // translatedFrom lists the ports a nat rule on the input path translates

@@ -43,12 +43,30 @@ type brief struct {
 	Rule       string
 	Dsts       string // Destinations
 	Doubtful   string
+	// Each: ByInterface, as "eth0 open; eth1 restricted 10.0.0.0/8
+	// except ..." ("*" for any other interface)
+	Each string
 }
 
 func briefOf(r Result) brief {
+	var each []string
+	for _, x := range r.ByInterface {
+		name := x.Iface
+		if name == "" {
+			name = "*"
+		}
+		s := name + " " + string(x.Verdict)
+		if len(x.Sources) > 0 {
+			s += " " + strings.Join(prefixStrings(x.Sources), " ")
+		}
+		if len(x.Except) > 0 {
+			s += " except " + strings.Join(prefixStrings(x.Except), " ")
+		}
+		each = append(each, s)
+	}
 	return brief{r.Verdict, strings.Join(prefixStrings(r.Sources), " "), strings.Join(prefixStrings(r.Except), " "),
 		strings.Join(r.Interfaces, " "), strings.Join(r.Reasons, "; "), r.Rule.String(), strings.Join(prefixStrings(r.Destinations), " "),
-		strings.Join(prefixStrings(r.Doubtful), " ")}
+		strings.Join(prefixStrings(r.Doubtful), " "), strings.Join(each, "; ")}
 }
 
 func evalText(t *testing.T, text string, host Host, q Query) brief {

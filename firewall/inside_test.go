@@ -30,7 +30,11 @@ func TestInsideInterfaces(t *testing.T) {
 		{"every outside interface but not the bridge", 8080, brief{Verdict: Open, Rule: "-A INPUT ! -i docker0 -p tcp -m tcp --dport 8080 -j ACCEPT"}},
 		{"only the bridge", 8081, brief{Verdict: Restricted, Interfaces: "docker0", Rule: "-A INPUT -i docker0 -p tcp -m tcp --dport 8081 -j ACCEPT"}},
 		{"one of two outside interfaces", 8082, brief{Verdict: Restricted, Interfaces: "eth0", Rule: "-A INPUT -i eth0 -p tcp -m tcp --dport 8082 -j ACCEPT"}},
-		{"everyone on eth0, a subnet on eth1", 8083, brief{Verdict: Open, Rule: "-A INPUT -i eth0 -p tcp -m tcp --dport 8083 -j ACCEPT"}},
+		// not open: eth1 keeps all but 10.0.0.0/8 out (the kernel test is
+		// e2e TestVerdictPerInterface, in its shape)
+		{"everyone on eth0, a subnet on eth1", 8083, brief{Verdict: Restricted,
+			Rule: "-A INPUT -i eth0 -p tcp -m tcp --dport 8083 -j ACCEPT",
+			Each: "eth0 open; eth1 restricted 10.0.0.0/8"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

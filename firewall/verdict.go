@@ -47,6 +47,11 @@ type Result struct {
 	Reasons     []string    // conditional, or with Doubtful: the matches that depend on runtime state
 	Rule        RuleRef     // the deciding rule (its text as in the save file) or policy ("-P INPUT DROP")
 	Origin      string      `json:",omitempty"` // the deciding rule as its manager names it (Rule.Origin), or ""
+	// ByInterface: each outside interface's own answer, when they differ
+	// in a way the fields above cannot say (one admits everyone, another
+	// a few); nil when those fields hold on every outside interface. See
+	// byInterface.
+	ByInterface []IfaceResult `json:",omitempty"`
 }
 
 // Packet is one concrete packet, for Decide and explain.

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,6 +29,17 @@ type Exposure struct {
 	Doubt      sourceSet // may be accepted, not certainly (disjoint from Sure)
 	Interfaces []string  // accepted only on these (none: on every interface)
 	Reasons    []string  // why Doubt is in doubt
+	// Each: who is certainly accepted on each outside interface, when the
+	// verdict says it per interface (FamilyVerdict.ByInterface); Sure is
+	// then who gets in on some interface
+	Each []IfaceExposure
+}
+
+// IfaceExposure is who is certainly accepted on one interface ("" offline:
+// any interface the rules do not name).
+type IfaceExposure struct {
+	Iface string
+	Sure  sourceSet
 }
 
 // ExposureKey names a socket's family: host is implied by the report.
@@ -69,6 +81,10 @@ func NewExposure(family string, fv *FamilyVerdict) Exposure {
 		e.Doubt = parseSources(v6, fv.Doubtful).minus(e.Sure)
 	case "unknown":
 		e.Doubt = fullSources(v6)
+	}
+	for i := range fv.ByInterface {
+		x := &fv.ByInterface[i]
+		e.Each = append(e.Each, IfaceExposure{Iface: x.Interface, Sure: NewExposure(family, &x.FamilyVerdict).Sure})
 	}
 	return e
 }
@@ -126,6 +142,7 @@ func Exposures(r *Report) map[ExposureKey]Exposure {
 }
 
 func (e Exposure) merge(o Exposure) Exposure {
+	before := e
 	if rank[o.Verdict] > rank[e.Verdict] {
 		e.Verdict = o.Verdict
 	}
@@ -143,7 +160,46 @@ func (e Exposure) merge(o Exposure) Exposure {
 		e.Interfaces = unionStrings(e.Interfaces, o.Interfaces)
 	}
 	e.Reasons = unionStrings(e.Reasons, o.Reasons)
+	e.Each = mergeEach(before, o)
 	return e
+}
+
+// mergeEach is the per-interface answers of two merged exposures: on each
+// interface either lists, the union of what each admits there; nil when
+// neither lists any.
+func mergeEach(a, b Exposure) []IfaceExposure {
+	var names []string
+	for _, x := range append(append([]IfaceExposure{}, a.Each...), b.Each...) {
+		if !slices.Contains(names, x.Iface) {
+			names = append(names, x.Iface)
+		}
+	}
+	var out []IfaceExposure
+	for _, n := range names {
+		out = append(out, IfaceExposure{Iface: n, Sure: a.sureOn(n).union(b.sureOn(n))})
+	}
+	return out
+}
+
+// sureOn is who is certainly accepted on interface name ("" offline: any
+// the rules do not name).
+func (e Exposure) sureOn(name string) sourceSet {
+	if len(e.Each) > 0 {
+		other := sourceSet{v6: e.Sure.v6}
+		for _, x := range e.Each {
+			if x.Iface == name {
+				return x.Sure
+			}
+			if x.Iface == "" {
+				other = x.Sure
+			}
+		}
+		return other
+	}
+	if len(e.Interfaces) == 0 || slices.Contains(e.Interfaces, name) {
+		return e.Sure
+	}
+	return sourceSet{v6: e.Sure.v6}
 }
 
 func unionStrings(a, b []string) []string {
@@ -167,6 +223,9 @@ func unionStrings(a, b []string) []string {
 func (e Exposure) Who(max int) string {
 	var parts []string
 	sure := e.Sure.describe(max)
+	if len(e.Each) > 0 {
+		sure = e.eachWho(max)
+	}
 	if sure != "" {
 		if len(e.Interfaces) > 0 {
 			sure += " on " + strings.Join(e.Interfaces, ",")
@@ -188,6 +247,20 @@ func (e Exposure) Who(max int) string {
 		return none
 	}
 	return strings.Join(parts, "; ")
+}
+
+// eachWho is who is certainly accepted on each interface, interfaces with
+// the same answer together (perInterfaceWords).
+func (e Exposure) eachWho(max int) string {
+	names := make([]string, len(e.Each))
+	whos := make([]string, len(e.Each))
+	for i, x := range e.Each {
+		names[i], whos[i] = x.Iface, x.Sure.describe(max)
+		if whos[i] == "" {
+			whos[i] = "no one"
+		}
+	}
+	return perInterfaceWords(names, whos, func(n []string) string { return strings.Join(n, ",") })
 }
 
 // Line is the family's verdict and who can reach it, as the human formats
@@ -221,16 +294,22 @@ type WhoList struct {
 	Everyone        bool
 	Except, Sources []string
 	Interfaces      []string
-	DoubtEveryone   bool
-	DoubtExcept     []string
-	Doubt           []string
-	Reasons         []string
+	// Each: who is certainly accepted on each interface, in words
+	// (Exposure.Each), in place of the above
+	Each          string
+	DoubtEveryone bool
+	DoubtExcept   []string
+	Doubt         []string
+	Reasons       []string
 }
 
 // List is e as a WhoList.
 func (e Exposure) List() WhoList {
 	w := WhoList{Family: e.Family, Verdict: e.Verdict, Interfaces: e.Interfaces, Reasons: e.Reasons}
 	w.Everyone, w.Except, w.Sources = e.Sure.parts()
+	if len(e.Each) > 0 {
+		w.Each = e.eachWho(0)
+	}
 	w.DoubtEveryone, w.DoubtExcept, w.Doubt = e.Doubt.parts()
 	return w
 }

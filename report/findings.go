@@ -160,6 +160,38 @@ func socketFinding(id string, sev Severity, s Socket) Finding {
 	return f
 }
 
+// openInterfaces lists, for the families whose verdict is restricted but
+// open on some interface (FamilyVerdict.ByInterface), "IPv4 on eth0",
+// with the rule that accepts there first.
+func openInterfaces(s Socket) (fams []string, rule string) {
+	for _, fv := range []struct {
+		name string
+		v    *FamilyVerdict
+	}{{"IPv4", s.Firewall.IPv4}, {"IPv6", s.Firewall.IPv6}} {
+		if fv.v == nil || fv.v.Verdict != string(firewall.Restricted) {
+			continue
+		}
+		var on []string
+		for _, x := range fv.v.ByInterface {
+			if x.Verdict != string(firewall.Open) {
+				continue
+			}
+			name := x.Interface
+			if name == "" {
+				name = "any other interface"
+			}
+			on = append(on, name)
+			if rule == "" {
+				rule = x.Rule
+			}
+		}
+		if len(on) > 0 {
+			fams = append(fams, fv.name+" on "+strings.Join(on, ", "))
+		}
+	}
+	return fams, rule
+}
+
 // openFamilies lists the families in which a socket's verdict is v.
 func openFamilies(s Socket, v firewall.Verdict) (fams []string, rule string) {
 	for _, fv := range []struct {
@@ -185,9 +217,14 @@ func (a *audit) socketFindings(s Socket, noFW map[firewall.Family]bool) []Findin
 	svc, known := serviceOf(s)
 	sensitive := known && svc.Sensitive
 
+	openOn, openRule := openInterfaces(s)
 	switch {
-	case sensitive && v == string(firewall.Open):
+	case sensitive && (v == string(firewall.Open) || v == string(firewall.Restricted) && len(openOn) > 0):
 		fams, rule := openFamilies(s, firewall.Open)
+		if len(fams) == 0 {
+			// open to everyone on some interfaces (ByInterface)
+			fams, rule = openOn, openRule
+		}
 		sev := High
 		if svc.Cleartext {
 			// Sensitive and unencrypted (the Docker API on 2375, SNMP):
@@ -266,7 +303,7 @@ func (a *audit) socketFindings(s Socket, noFW map[firewall.Family]bool) []Findin
 		out = append(out, f)
 	}
 
-	if known && svc.Cleartext && (v == string(firewall.Open) || v == string(firewall.Conditional) || mayBeOpen(s)) {
+	if known && svc.Cleartext && (v == string(firewall.Open) || v == string(firewall.Conditional) || mayBeOpen(s) || len(openOn) > 0) {
 		f := socketFinding("cleartext-service", Info, s)
 		f.Title = fmt.Sprintf("%s speaks plain text to the network", serviceName(s))
 		f.Detail = fmt.Sprintf("%s is reachable from outside and its protocol carries credentials in clear text", where(s))

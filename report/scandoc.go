@@ -185,6 +185,9 @@ func FirewallCell(sf *SocketFirewall) string {
 }
 
 func verdictText(v *FamilyVerdict) string {
+	if each := byInterfaceText(v, joinList); each != "" {
+		return v.Verdict + ": " + each
+	}
 	switch firewall.Verdict(v.Verdict) {
 	case firewall.Open:
 		text := "open"

@@ -72,6 +72,19 @@ type FamilyVerdict struct {
 	// Origin is the deciding rule as the host's firewall manager names it
 	// ("ufw rule 4: 22/tcp ALLOW IN Anywhere"); absent when none does.
 	Origin string `json:"origin,omitempty"`
+	// ByInterface: each outside interface's own answer, when they differ
+	// in a way the fields above cannot say (everyone on eth0, one source
+	// on eth1). The fields above then say who gets in on some interface
+	// and who is kept out on all; absent when they hold on every one.
+	ByInterface []IfaceVerdict `json:"by_interface,omitempty"`
+}
+
+// IfaceVerdict is the verdict for packets arriving on one interface.
+type IfaceVerdict struct {
+	// Interface is its name; "" offline for any interface the rules do
+	// not name
+	Interface string `json:"interface"`
+	FamilyVerdict
 }
 
 // Sockets judges every listener against fw, sorted by port, proto, family
@@ -170,7 +183,7 @@ type familyKey struct {
 // familyVerdict is NewFamilyVerdict(r), shared when r has no list; shared
 // says whether it is.
 func (c *verdictCache) familyVerdict(r firewall.Result) (fv *FamilyVerdict, shared bool) {
-	if c == nil || len(r.Sources)+len(r.Except)+len(r.Interfaces)+len(r.Destinations)+len(r.Doubtful) > 0 || len(r.Reasons) > 1 {
+	if c == nil || len(r.Sources)+len(r.Except)+len(r.Interfaces)+len(r.Destinations)+len(r.Doubtful)+len(r.ByInterface) > 0 || len(r.Reasons) > 1 {
 		return NewFamilyVerdict(r), false
 	}
 	k := familyKey{verdict: string(r.Verdict), rule: r.Rule, origin: r.Origin, reasons: len(r.Reasons)}
@@ -239,6 +252,9 @@ func NewFamilyVerdict(r firewall.Result) *FamilyVerdict {
 	}
 	if len(r.Doubtful) > 0 {
 		fv.Doubtful = prefixes(r.Doubtful)
+	}
+	for _, x := range r.ByInterface {
+		fv.ByInterface = append(fv.ByInterface, IfaceVerdict{Interface: x.Iface, FamilyVerdict: *NewFamilyVerdict(x.Result)})
 	}
 	return fv
 }

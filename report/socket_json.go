@@ -83,7 +83,13 @@ func appendFamilyVerdictJSON(b []byte, v *FamilyVerdict, escapeHTML bool) []byte
 	if v == nil {
 		return append(b, "null"...)
 	}
-	b = append(b, `{"verdict":`...)
+	b = append(b, '{')
+	return append(appendFamilyVerdictFields(b, v, escapeHTML), '}')
+}
+
+// appendFamilyVerdictFields appends v's fields, without braces.
+func appendFamilyVerdictFields(b []byte, v *FamilyVerdict, escapeHTML bool) []byte {
+	b = append(b, `"verdict":`...)
 	b = appendJSONString(b, v.Verdict, escapeHTML)
 	b = append(b, `,"sources":`...)
 	b = appendJSONStrings(b, v.Sources, escapeHTML)
@@ -107,7 +113,22 @@ func appendFamilyVerdictJSON(b []byte, v *FamilyVerdict, escapeHTML bool) []byte
 		b = append(b, `,"origin":`...)
 		b = appendJSONString(b, v.Origin, escapeHTML)
 	}
-	return append(b, '}')
+	if len(v.ByInterface) > 0 {
+		b = append(b, `,"by_interface":[`...)
+		for i := range v.ByInterface {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			x := &v.ByInterface[i]
+			b = append(b, `{"interface":`...)
+			b = appendJSONString(b, x.Interface, escapeHTML)
+			b = append(b, ',')
+			b = appendFamilyVerdictFields(b, &x.FamilyVerdict, escapeHTML)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return b
 }
 
 // appendJSONStrings appends a list of strings; nil is null, as in

@@ -124,6 +124,9 @@ func (c *cellFormat) list(items []string, what string) string {
 }
 
 func (c *cellFormat) verdict(v *FamilyVerdict) string {
+	if each := byInterfaceText(v, c.list); each != "" {
+		return v.Verdict + ": " + each
+	}
 	switch firewall.Verdict(v.Verdict) {
 	case firewall.Open:
 		text := "open"

@@ -90,8 +90,10 @@ func FuzzSuggestRoundTrip(f *testing.F) {
 		var oe *OptionError
 		if errors.As(err, &oe) && strings.Contains(err.Error(), "only under runtime conditions") {
 			// ssh behind a knock or a limit: refused until told who may
-			// connect, which the check below leaves aside (it is ssh)
-			p, _, err = Build(ls, Options{Current: cur, SSHFrom: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}})
+			// connect, which the check below leaves aside (it is ssh),
+			// in each family (firewalld's reverse-path check is a
+			// runtime match over IPv6)
+			p, _, err = Build(ls, Options{Current: cur, SSHFrom: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8::/32")}})
 		}
 		if err != nil {
 			t.Fatalf("Build: %v", err)

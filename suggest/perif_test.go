@@ -198,3 +198,50 @@ COMMIT
 		t.Errorf("no warning names the sources left out: %v", warns)
 	}
 }
+
+// TestVerdictTextByInterface: where today's verdict says who gets in on
+// each interface, the changes on stderr say it too, and two verdicts that
+// differ on one interface only are not the same.
+func TestVerdictTextByInterface(t *testing.T) {
+	c := currentOf(t, rules(":INPUT DROP [0:0]", "-A INPUT -i eth0 -p tcp -m tcp --dport 80 -j ACCEPT",
+		"-A INPUT -s 10.0.0.0/8 -i eth1 -p tcp -m tcp --dport 80 -j ACCEPT"), dropAll)
+	c.Host = firewall.Host{Interfaces: []string{"eth0", "eth1"}}
+	r, _ := c.Judge(firewall.IPv4, firewall.Socket{Proto: "tcp", Addr: netip.IPv4Unspecified(), Port: 80})
+	if got, want := verdictText(r), "restricted (eth0 open; eth1 restricted 10.0.0.0/8)"; got != want {
+		t.Errorf("verdictText %q, want %q", got, want)
+	}
+	other := r
+	other.ByInterface = append([]firewall.IfaceResult{}, r.ByInterface...)
+	other.ByInterface[1].Result.Sources = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}
+	if !sameVerdict(r, r) || sameVerdict(r, other) {
+		t.Errorf("sameVerdict: the same %v, differing on eth1 %v; want true, false", sameVerdict(r, r), sameVerdict(r, other))
+	}
+}
+
+// TestSensitiveOpenOnOneInterface: a sensitive service open to everyone on
+// eth0 and to a subnet on eth1 is not opened, as when it is open on every
+// interface.
+func TestSensitiveOpenOnOneInterface(t *testing.T) {
+	c := currentOf(t, rules(":INPUT DROP [0:0]", "-A INPUT -i eth0 -p tcp -m tcp --dport 5432 -j ACCEPT",
+		"-A INPUT -s 10.0.0.0/8 -i eth1 -p tcp -m tcp --dport 5432 -j ACCEPT", "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT"), dropAll)
+	c.Host = firewall.Host{Interfaces: []string{"eth0", "eth1"}}
+	ls := []scan.Listener{lst("tcp", "0.0.0.0", 22, "sshd", false), lst("tcp", "0.0.0.0", 5432, "postgres", false)}
+	p, warns, err := Build(ls, Options{Current: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := Render(&out, p, "iptables"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "--dport 5432 -j ACCEPT") {
+		t.Errorf("postgresql is opened:\n%s", out.String())
+	}
+	found := false
+	for _, w := range warns {
+		found = found || strings.Contains(w.Msg, "open to everyone on eth0 today")
+	}
+	if !found {
+		t.Errorf("no warning that postgresql is open to everyone on eth0 today: %+v", warns)
+	}
+}

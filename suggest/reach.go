@@ -102,6 +102,10 @@ func (b *builder) reachFor(l scan.Listener, fam firewall.Family, ssh bool, allow
 		}
 		return b.perInterface(l, fam, ssh, &reach{except: withoutLoopback(res.Except), sports: res.SourcePorts}), "", false
 	case firewall.Restricted:
+		if on := openOn(res); sensitive && len(on) > 0 {
+			// open to everyone on some interfaces: as open there
+			return closeSensitive(", open to everyone on " + strings.Join(on, ", ") + " today")
+		}
 		rc := &reach{ifaces: slices.Clone(res.Interfaces), sports: res.SourcePorts}
 		if len(res.Destinations) > 0 {
 			dsts, ok := singleAddrs(res.Destinations)
@@ -148,6 +152,17 @@ func (b *builder) reachFor(l scan.Listener, fam firewall.Family, ssh bool, allow
 		return nil, fmt.Sprintf("the current rules admit it only under runtime conditions (%s); kept closed: --allow %s opens it", cond, specName(l)), false
 	}
 	return nil, fmt.Sprintf("the current rules give %s", res.Verdict), false
+}
+
+// openOn lists the interfaces on which res, said per interface, is open.
+func openOn(res firewall.Result) []string {
+	var out []string
+	for _, x := range res.ByInterface {
+		if x.Verdict == firewall.Open {
+			out = append(out, ifaceName(x.Iface))
+		}
+	}
+	return out
 }
 
 // singleAddrs is the addresses of ps, when each is one address.

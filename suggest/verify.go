@@ -257,6 +257,15 @@ func where(l scan.Listener) string {
 // Loopback ranges are left out: every suggestion drops them from outside,
 // and the kernel does too (martian sources).
 func verdictText(r firewall.Result) string {
+	if len(r.ByInterface) > 0 {
+		// each interface's own: "restricted (eth0 open; eth1 restricted
+		// 10.0.0.0/8)"
+		each := make([]string, len(r.ByInterface))
+		for i, x := range r.ByInterface {
+			each[i] = ifaceName(x.Iface) + " " + verdictText(x.Result)
+		}
+		return string(r.Verdict) + " (" + strings.Join(each, "; ") + ")"
+	}
 	switch r.Verdict {
 	case firewall.Open:
 		if ex := withoutLoopback(r.Except); len(ex) > 0 {
@@ -307,5 +316,8 @@ func sameVerdict(a, b firewall.Result) bool {
 		addrsOf(withoutLoopback(a.Except)).equal(addrsOf(withoutLoopback(b.Except))) &&
 		slices.Equal(a.Interfaces, b.Interfaces) && slices.Equal(a.Reasons, b.Reasons) &&
 		slices.Equal(a.Destinations, b.Destinations) &&
-		addrsOf(withoutLoopback(a.Doubtful)).equal(addrsOf(withoutLoopback(b.Doubtful)))
+		addrsOf(withoutLoopback(a.Doubtful)).equal(addrsOf(withoutLoopback(b.Doubtful))) &&
+		slices.EqualFunc(a.ByInterface, b.ByInterface, func(x, y firewall.IfaceResult) bool {
+			return x.Iface == y.Iface && sameVerdict(x.Result, y.Result)
+		})
 }
