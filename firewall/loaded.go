@@ -101,6 +101,9 @@ type Socket struct {
 	Port   uint16
 	Device string // the device it is bound to (SO_BINDTODEVICE); "" none
 	Local  bool   // bound to loopback (a loopback address or device lo)
+	// UID is the socket's owner uid, where UIDKnown (see Query)
+	UID      uint32
+	UIDKnown bool
 }
 
 // queryAddr is the bind address to ask about in fam: the IPv4 side of a
@@ -119,7 +122,7 @@ func (s Socket) queryAddr(fam Family) netip.Addr {
 }
 
 func (s Socket) query(fam Family) Query {
-	return Query{Proto: s.Proto, Addr: s.queryAddr(fam), Port: s.Port}
+	return Query{Proto: s.Proto, Addr: s.queryAddr(fam), Port: s.Port, UID: s.UID, UIDKnown: s.UIDKnown}
 }
 
 // deviceBound reports whether s hears one interface only.

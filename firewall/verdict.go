@@ -19,6 +19,11 @@ type Query struct {
 	Proto string     // "tcp" or "udp"
 	Addr  netip.Addr // bind address; the unspecified address for a wildcard bind
 	Port  uint16
+	// UID is the listener's owner uid (the scan's), where UIDKnown: it
+	// decides an owner match (-m owner --uid-owner, meta skuid) on the
+	// reply the listener sends
+	UID      uint32
+	UIDKnown bool
 }
 
 // Result is the answer to a Query for one family.

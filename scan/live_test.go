@@ -190,7 +190,7 @@ func TestLiveFallbackAgrees(t *testing.T) {
 		m := map[string]string{}
 		for _, l := range ls {
 			k := l.Proto + " " + netip.AddrPortFrom(l.Address, l.Port).String()
-			m[k] += l.Family + " " + l.Process + ";"
+			m[k] += l.Family + " " + l.Process + " uid " + strconv.FormatUint(uint64(l.UID), 10) + " " + strconv.FormatBool(l.UIDKnown) + ";"
 		}
 		return m
 	}
@@ -281,8 +281,8 @@ func TestLiveNotRoot(t *testing.T) {
 }
 
 func TestParseDiag(t *testing.T) {
-	// One NLMSG of a TCP/IPv6 dump: [::]:22 bound to ifindex 1, inode 4242,
-	// with INET_DIAG_SKV6ONLY=1; then NLMSG_DONE.
+	// One NLMSG of a TCP/IPv6 dump: [::]:22 bound to ifindex 1, uid 1000,
+	// inode 4242, with INET_DIAG_SKV6ONLY=1; then NLMSG_DONE.
 	msg := make([]byte, nlmsgHdrLen+inetDiagMsgLen+8)
 	native.PutUint32(msg[0:], uint32(len(msg)))
 	native.PutUint16(msg[4:], sockDiagByFamily)
@@ -291,6 +291,7 @@ func TestParseDiag(t *testing.T) {
 	m[0], m[1] = syscall.AF_INET6, tcpListen
 	m[4], m[5] = 0, 22
 	native.PutUint32(m[40:], 1)
+	native.PutUint32(m[64:], 1000)
 	native.PutUint32(m[68:], 4242)
 	native.PutUint16(m[72:], 5)
 	native.PutUint16(m[74:], inetDiagSKV6Only)
@@ -300,7 +301,7 @@ func TestParseDiag(t *testing.T) {
 	native.PutUint16(done[4:], syscall.NLMSG_DONE)
 	native.PutUint32(done[8:], 7)
 	got, fin, err := parseDiag(append(msg, done...), 7, "tcp", nil)
-	want := diagSock{proto: "tcp", local: netip.MustParseAddrPort("[::]:22"), remote: netip.MustParseAddrPort("[::]:0"), ifindex: 1, inode: 4242, v6only: 1}
+	want := diagSock{proto: "tcp", local: netip.MustParseAddrPort("[::]:22"), remote: netip.MustParseAddrPort("[::]:0"), ifindex: 1, uid: 1000, inode: 4242, v6only: 1}
 	if err != nil || !fin || len(got) != 1 || got[0] != want {
 		t.Errorf("parseDiag = %+v, %v, %v; want [%+v], true, nil", got, fin, err, want)
 	}

@@ -11,7 +11,8 @@ import (
 
 // socketOf is l as the firewall judges it.
 func socketOf(l scan.Listener) firewall.Socket {
-	return firewall.Socket{Proto: l.Proto, Addr: l.Address, Port: l.Port, Device: l.Device, Local: l.Exposure == scan.ExposureLocal}
+	return firewall.Socket{Proto: l.Proto, Addr: l.Address, Port: l.Port, Device: l.Device, Local: l.Exposure == scan.ExposureLocal,
+		UID: l.UID, UIDKnown: l.UIDKnown}
 }
 
 // result is who cur's rules let open a NEW connection to l over fam,
