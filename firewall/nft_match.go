@@ -558,11 +558,14 @@ func (nc *nftCompiler) meta(r *Rule, key string, neg bool, vals []any) string {
 		u, ok := uidValues(vals)
 		if !ok || o.why != why {
 			o.unsure = true
-		} else {
-			u.neg = neg
-			o.uids = append(o.uids, u)
+			return why // not understood: said so
 		}
-		return why
+		u.neg = neg
+		o.uids = append(o.uids, u)
+		if !slices.Contains(r.m.x.runtime, why) {
+			r.m.x.runtime = append(r.m.x.runtime, why) // understood, decided where the uid is known
+		}
+		return ""
 	}
 	return "meta " + key
 }
