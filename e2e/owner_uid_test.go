@@ -96,11 +96,13 @@ func TestOwnerUIDOnReplyPath(t *testing.T) {
 		checkCertain(t, "tcp/2222", verdictOf(t, s, "tcp", "ipv4", 2222, "ipv4"), []string{doubtIn + "/32"}, false)
 		checkCertain(t, "tcp/8080", verdictOf(t, s, "tcp", "ipv4", 8080, "ipv4"), nil, true)
 	}
-	t.Run("iptables", func(t *testing.T) {
-		lab := NewLab(t)
-		startWithUid(lab, lab.Host, "sshd", 15000, "tcp:0.0.0.0:2222")
-		startWithUid(lab, lab.Host, "nginx", 15001, "tcp:0.0.0.0:8080")
-		lab.LoadIptables(fmt.Sprintf(`*filter
+	// the same split by a uid, and by a negated range that leaves 15000 out
+	for name, match := range map[string]string{"iptables": "--uid-owner 15000", "iptables negated range": "! --uid-owner 15001-15009"} {
+		t.Run(name, func(t *testing.T) {
+			lab := NewLab(t)
+			startWithUid(lab, lab.Host, "sshd", 15000, "tcp:0.0.0.0:2222")
+			startWithUid(lab, lab.Host, "nginx", 15001, "tcp:0.0.0.0:8080")
+			lab.LoadIptables(fmt.Sprintf(`*filter
 :INPUT DROP [0:0]
 :FORWARD DROP [0:0]
 :OUTPUT ACCEPT [0:0]
@@ -108,12 +110,13 @@ func TestOwnerUIDOnReplyPath(t *testing.T) {
 -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 -A INPUT -p tcp -m tcp --dport 2222 -j ACCEPT
 -A INPUT -p tcp -m tcp --dport 8080 -j ACCEPT
--A OUTPUT -d %s/32 -m owner --uid-owner 15000 -j DROP
+-A OUTPUT -d %s/32 -m owner %s -j DROP
 COMMIT
-`, doubtIn))
-		lab.LoadIp6tables("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n")
-		check(t, lab)
-	})
+`, doubtIn, match))
+			lab.LoadIp6tables("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n")
+			check(t, lab)
+		})
+	}
 	t.Run("nft", func(t *testing.T) {
 		lab := NewLab(t)
 		startWithUid(lab, lab.Host, "sshd", 15000, "tcp:0.0.0.0:2222")

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -448,5 +449,64 @@ func TestLiveCanceled(t *testing.T) {
 	}
 	if _, err := Established(ctx); err != context.Canceled {
 		t.Errorf("Established(canceled) error = %v, want context.Canceled", err)
+	}
+}
+
+// TestLiveUID: a listener's owner uid is the one its socket was created
+// with (the fsuid at socket()), as sock_diag and /proc/net/tcp both show
+// it. The socket is created on a thread of its own with another fsuid.
+func TestLiveUID(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create a socket as another uid")
+	}
+	const uid = 15002
+	type made struct {
+		fd  int
+		err error
+	}
+	ch := make(chan made)
+	go func() {
+		// the thread's fsuid is changed and never put back: it ends with
+		// this goroutine, locked
+		runtime.LockOSThread()
+		syscall.RawSyscall(syscall.SYS_SETFSUID, uid, 0, 0)
+		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		ch <- made{fd, err}
+	}()
+	m := <-ch
+	if m.err != nil {
+		t.Fatal(m.err)
+	}
+	defer syscall.Close(m.fd)
+	if err := syscall.Bind(m.fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(m.fd, 1); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(m.fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := uint16(sa.(*syscall.SockaddrInet4).Port)
+	for _, fallback := range []bool{false, true} {
+		ls, _, err := Live(context.Background(), Options{ForceFallback: fallback})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, l := range ls {
+			if l.Proto == "tcp" && l.Port == port && l.Address == netip.MustParseAddr("127.0.0.1") {
+				found = true
+				if !l.UIDKnown || l.UID != uid {
+					t.Errorf("fallback %v: uid %d (known %v), want %d", fallback, l.UID, l.UIDKnown, uid)
+				}
+			} else if l.Proto == "tcp" && !l.UIDKnown {
+				t.Errorf("fallback %v: %v:%d with no uid", fallback, l.Address, l.Port)
+			}
+		}
+		if !found {
+			t.Errorf("fallback %v: 127.0.0.1:%d not listed", fallback, port)
+		}
 	}
 }
