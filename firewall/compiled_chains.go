@@ -49,6 +49,10 @@ type pktCtx struct {
 	// origDst is the destination address the client used, where a DNAT
 	// changed dst (invalid: unchanged)
 	origDst netip.Addr
+	// uid: on a reply, the owner of the socket that sends it, where the
+	// scan saw it (uidKnown)
+	uid      uint32
+	uidKnown bool
 }
 
 // origAddr is the destination address before any DNAT.
@@ -181,7 +185,10 @@ func (m *matchSet) test(p *pktCtx) tri {
 			}
 		}
 	}
-	if len(m.x.runtime) > 0 {
+	if o := m.x.owner; o.decided(p) && !o.holds(p) {
+		return triNo
+	}
+	if m.x.runtimeLeft(p) {
 		return triMaybe
 	}
 	return triYes

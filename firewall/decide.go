@@ -151,11 +151,11 @@ func (e *Evaluator) follow(pth *path, p pktCtx, src netip.Addr, tr *tracer) (uin
 		// the SYN-ACK must get out through the output chains; its steps
 		// join the trace only when it is dropped
 		tr.off++
-		rm, rmay := e.replyLeg(w, pth, &last, last.dst, last.dport, last.in, may)
+		rm, rmay := e.replyLeg(w, pth, &last, last.dst, Query{Port: last.dport}, last.in, may)
 		tr.off--
 		if !rm.contains(src) {
 			tr.mode = traceDrops
-			rm, rmay = e.replyLeg(w, pth, &last, last.dst, last.dport, last.in, may)
+			rm, rmay = e.replyLeg(w, pth, &last, last.dst, Query{Port: last.dport}, last.in, may)
 			tr.mode = traceIn
 		}
 		must, may = must.intersect(rm), may.intersect(rmay)

@@ -93,7 +93,7 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 							// the SYN-ACK must get out too (OUTPUT policy DROP)
 							local := w.p.dst
 							*p = saved
-							rm, rmay := e.replyLeg(w, pth, p, local, q.Port, iface, m2)
+							rm, rmay := e.replyLeg(w, pth, p, local, q, iface, m2)
 							m1, m2 = m1.intersect(rm), m2.intersect(rmay)
 						}
 						*p = saved
@@ -244,12 +244,13 @@ func replyChecked(p *pktCtx, pth *path) bool {
 }
 
 // replyLeg walks the SYN-ACK of connection in, accepted from the sources
-// may at local:port on iface, through the output chains: the sources are
-// now its destination. It returns those whose reply surely (must) and
-// possibly (may) gets out.
-func (e *Evaluator) replyLeg(w *walker, pth *path, in *pktCtx, local netip.Addr, port uint16, iface string, may addrSet) (addrSet, addrSet) {
-	rp := &pktCtx{proto: in.proto, sport: port, dport: in.sport, out: iface, reply: true, local: local,
-		dstType: atUnicast, state: stEstablished, flags: tcpSYN | tcpACK}
+// may at local:q.Port on iface, through the output chains: the sources
+// are now its destination. The listener sends it, so an owner match tests
+// the listener's uid where q knows it. It returns those whose reply
+// surely (must) and possibly (may) gets out.
+func (e *Evaluator) replyLeg(w *walker, pth *path, in *pktCtx, local netip.Addr, q Query, iface string, may addrSet) (addrSet, addrSet) {
+	rp := &pktCtx{proto: in.proto, sport: q.Port, dport: in.sport, out: iface, reply: true, local: local,
+		dstType: atUnicast, state: stEstablished, flags: tcpSYN | tcpACK, uid: q.UID, uidKnown: q.UIDKnown}
 	saved := w.p
 	w.p = rp
 	w.forked = false

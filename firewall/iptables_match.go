@@ -179,6 +179,9 @@ func (c *ruleCompiler) run() error {
 				m.never = true
 			case runtimeModules[v]:
 				c.addRuntime("-m " + v)
+				if v == "owner" && m.x.owner == nil {
+					m.x.owner = &ownerMatch{why: "-m owner"}
+				}
 			default:
 				r.Unknown = append(r.Unknown, "-m "+v)
 				c.addRuntime("-m " + v)
@@ -220,6 +223,9 @@ func (c *ruleCompiler) run() error {
 	}
 	if c.recentRuntime {
 		c.addRuntime("-m recent")
+	}
+	if o := m.x.owner; o != nil && len(o.uids) == 0 {
+		o.unsure = true
 	}
 	m.finish()
 	return nil
@@ -469,6 +475,7 @@ var moduleOptions = map[string][]string{
 	"pkttype":   {"--pkt-type"},
 	"rpfilter":  {"--loose", "--validmark", "--accept-local", "--invert"},
 	"mark":      {"--mark"},
+	"owner":     {"--uid-owner", "--gid-owner", "--suppl-groups", "--socket-exists"},
 	"recent":    {"--name", "--set", "--rcheck", "--update", "--remove", "--seconds", "--hitcount", "--rttl", "--rsource", "--rdest", "--reap", "--mask"},
 }
 
@@ -502,6 +509,9 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 		return nil
 	case extHeaderModules[mod]:
 		c.opaque()
+		return nil
+	case mod == "owner" && m.x.owner != nil:
+		c.ownerOption(opt, neg)
 		return nil
 	case !knownModules[mod] && mod != "recent":
 		c.opaque() // already a runtime reason: "-m mod"
@@ -767,4 +777,27 @@ func parseRange(s string, fam Family) (addrSet, error) {
 type token struct {
 	s      string
 	quoted bool
+}
+
+// ownerOption reads an option of -m owner: --uid-owner N or N-M (as
+// iptables-save prints it, numeric) is kept to be decided on a reply of a
+// socket of known uid; anything else leaves the match unsure.
+func (c *ruleCompiler) ownerOption(opt string, neg bool) {
+	o := c.m.x.owner
+	vals := c.opaque()
+	if opt != "--uid-owner" || len(vals) != 1 {
+		o.unsure = true
+		return
+	}
+	lo, hi, ok := strings.Cut(vals[0], "-")
+	if !ok {
+		hi = lo
+	}
+	a, err1 := strconv.ParseUint(lo, 10, 32)
+	b, err2 := strconv.ParseUint(hi, 10, 32)
+	if err1 != nil || err2 != nil || a > b {
+		o.unsure = true // a user name, or a form not read
+		return
+	}
+	o.uids = append(o.uids, uidMatch{ranges: [][2]uint32{{uint32(a), uint32(b)}}, neg: neg})
 }

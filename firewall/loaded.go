@@ -104,6 +104,9 @@ type Socket struct {
 	// Only: what reaches this socket alone (Query.SocketOnly), not what
 	// a port forward sends on to another host
 	Only bool
+	// UID is the socket's owner uid, where UIDKnown (see Query)
+	UID      uint32
+	UIDKnown bool
 }
 
 // queryAddr is the bind address to ask about in fam: the IPv4 side of a
@@ -122,7 +125,7 @@ func (s Socket) queryAddr(fam Family) netip.Addr {
 }
 
 func (s Socket) query(fam Family) Query {
-	return Query{Proto: s.Proto, Addr: s.queryAddr(fam), Port: s.Port, SocketOnly: s.Only}
+	return Query{Proto: s.Proto, Addr: s.queryAddr(fam), Port: s.Port, SocketOnly: s.Only, UID: s.UID, UIDKnown: s.UIDKnown}
 }
 
 // deviceBound reports whether s hears one interface only.

@@ -61,6 +61,58 @@ type matchExtra struct {
 	// actWhy: the rule's action is not understood (nft: an anonymous
 	// chain, a queue); any verdict that depends on it is conditional
 	actWhy string
+	// owner: a match on the sending socket's owner (-m owner, meta
+	// skuid); its reason is also in runtime, dropped where it is decided
+	owner *ownerMatch
+}
+
+// ownerMatch is a match on the owner of the socket that sends a packet:
+// iptables -m owner --uid-owner, nft meta skuid. Both test the fsuid of
+// the credentials the socket's file was opened with (xt_owner.c,
+// nft_meta.c), which is the uid the socket's inode takes at socket() and
+// the one /proc/net/tcp and sock_diag report (sock_i_uid). Only on a
+// reply of a listener whose uid the scan saw is it decided; a group
+// match (--gid-owner, --suppl-groups, meta skgid: the groups of those
+// credentials, which /proc does not show), --socket-exists, a name or a
+// form not read leave it unsure, as every match on runtime state.
+type ownerMatch struct {
+	why    string     // its runtime reason: "-m owner", "meta skuid"
+	uids   []uidMatch // each must hold
+	unsure bool
+}
+
+// uidMatch holds when the uid is (not, neg) in one of ranges.
+type uidMatch struct {
+	ranges [][2]uint32
+	neg    bool
+}
+
+// decided: the match is known for p, a reply of a socket of known uid.
+func (o *ownerMatch) decided(p *pktCtx) bool {
+	return o != nil && !o.unsure && len(o.uids) > 0 && p.reply && p.uidKnown
+}
+
+// holds: every uid match holds for p's socket (decided(p) assumed).
+func (o *ownerMatch) holds(p *pktCtx) bool {
+	for _, u := range o.uids {
+		in := false
+		for _, r := range u.ranges {
+			in = in || (p.uid >= r[0] && p.uid <= r[1])
+		}
+		if in == u.neg {
+			return false
+		}
+	}
+	return true
+}
+
+// runtimeLeft: some runtime reason of x is not decided for p.
+func (x *matchExtra) runtimeLeft(p *pktCtx) bool {
+	n := len(x.runtime)
+	if n > 0 && x.owner.decided(p) {
+		n-- // the owner's reason is in runtime once
+	}
+	return n > 0
 }
 
 // protoCond holds when the packet's protocol is (not) one of a set.

@@ -545,8 +545,56 @@ func (nc *nftCompiler) meta(r *Rule, key string, neg bool, vals []any) string {
 			r.m.never = true
 		}
 		return ""
+	case "skuid":
+		// kept to be decided on a reply of a socket of known uid
+		// (ownerMatch); its reason stays where it is not
+		why := "meta skuid"
+		o := &ownerMatch{why: why} // anew: a rule's branches share the old one
+		if old := r.m.x.owner; old != nil {
+			*o = *old
+			o.uids = slices.Clone(old.uids)
+		}
+		r.m.x.owner = o
+		u, ok := uidValues(vals)
+		if !ok || o.why != why {
+			o.unsure = true
+			return why // not understood: said so
+		}
+		u.neg = neg
+		o.uids = append(o.uids, u)
+		if !slices.Contains(r.m.x.runtime, why) {
+			r.m.x.runtime = append(r.m.x.runtime, why) // understood, decided where the uid is known
+		}
+		return ""
 	}
 	return "meta " + key
+}
+
+// uidValues reads the values of a meta skuid match: numbers and ranges
+// (nft prints a user name only when asked to).
+func uidValues(vals []any) (uidMatch, bool) {
+	var u uidMatch
+	num := func(v any) (uint32, bool) {
+		n, ok := jInt(v)
+		return uint32(n), ok && n >= 0 && n <= 1<<32-1
+	}
+	for _, v := range vals {
+		if n, ok := num(v); ok {
+			u.ranges = append(u.ranges, [2]uint32{n, n})
+			continue
+		}
+		rg := jList(jObj(v)["range"])
+		if len(rg) != 2 {
+			return u, false
+		}
+		lo, ok1 := num(rg[0])
+		hi, ok2 := num(rg[1])
+		if !ok1 || !ok2 || lo > hi {
+			return u, false
+		}
+		u.ranges = append(u.ranges, [2]uint32{lo, hi})
+	}
+	return u, len(u.ranges) > 0
 }
 
 // ctStatusBits: the conntrack status bits a NEW connection may carry.

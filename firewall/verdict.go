@@ -24,6 +24,11 @@ type Query struct {
 	// so what FORWARD lets through does not count. Otherwise it counts,
 	// the socket standing for the port published there (Docker's).
 	SocketOnly bool
+	// UID is the listener's owner uid (the scan's), where UIDKnown: it
+	// decides an owner match (-m owner --uid-owner, meta skuid) on the
+	// reply the listener sends
+	UID      uint32
+	UIDKnown bool
 }
 
 // Result is the answer to a Query for one family.

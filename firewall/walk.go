@@ -290,7 +290,11 @@ func (w *walker) walkRule(c *cchain, k int, x addrSet, res *walkRes) addrSet {
 // runtimeReasons records why cr's match depends on runtime state, for the
 // sources it matched.
 func (w *walker) runtimeReasons(cr *crule, matched addrSet) {
-	for _, why := range cr.r.m.x.runtime {
+	x := cr.r.m.x
+	for _, why := range x.runtime {
+		if x.owner.decided(w.p) && why == x.owner.why {
+			continue
+		}
 		w.reasons = append(w.reasons, runtimeReason{why, matched})
 	}
 	if len(cr.r.m.x.marks) > 0 && w.p.markUnsure {
@@ -345,7 +349,7 @@ func (w *walker) final() bool { return w.hook != nil && w.hook.isFinal() }
 // uncertain: whether cr matches can depend on runtime state.
 func (w *walker) uncertain(cr *crule) bool {
 	x := cr.r.m.x
-	return len(x.runtime) > 0 || (len(x.marks) > 0 && w.p.markUnsure) || (x.rpf != nil && w.rp == nil && w.p.in != "lo")
+	return x.runtimeLeft(w.p) || (len(x.marks) > 0 && w.p.markUnsure) || (x.rpf != nil && w.rp == nil && w.p.in != "lo")
 }
 
 // addDrop records dropped sources where they can still matter.

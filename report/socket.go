@@ -237,7 +237,8 @@ func (c *verdictCache) judge(l *scan.Listener, fw *firewall.Loaded) *SocketFirew
 
 // socketOf is l as the firewall judges it.
 func socketOf(l *scan.Listener) firewall.Socket {
-	return firewall.Socket{Proto: l.Proto, Addr: l.Address, Port: l.Port, Device: l.Device, Local: l.Exposure == scan.ExposureLocal}
+	return firewall.Socket{Proto: l.Proto, Addr: l.Address, Port: l.Port, Device: l.Device, Local: l.Exposure == scan.ExposureLocal,
+		UID: l.UID, UIDKnown: l.UIDKnown}
 }
 
 // NewFamilyVerdict is r in its JSON form.

@@ -49,6 +49,12 @@ type Listener struct {
 	// the client side of a conversation, nothing to open or to flag. See
 	// MarkClients.
 	Client bool
+
+	// UID is the socket's owner uid (sock_diag's idiag_uid, the uid
+	// column of /proc/net/tcp), where UIDKnown: a live scan knows it, a
+	// listing read from ss or netstat text does not. Not in the JSON.
+	UID      uint32
+	UIDKnown bool
 }
 
 // Conn is an established TCP connection, used to keep live sessions alive.

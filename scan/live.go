@@ -50,7 +50,7 @@ func Live(ctx context.Context, opts Options) (ls []Listener, warnings []string, 
 	ls = make([]Listener, 0, socks.n)
 	for s := range socks.each {
 		a := s.local.Addr()
-		l := Listener{Proto: s.proto, Family: "ipv4", Address: a, Port: s.local.Port()}
+		l := Listener{Proto: s.proto, Family: "ipv4", Address: a, Port: s.local.Port(), UID: s.uid, UIDKnown: true}
 		if s.ifindex != 0 {
 			l.Device = devs[s.ifindex]
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -190,7 +191,7 @@ func TestLiveFallbackAgrees(t *testing.T) {
 		m := map[string]string{}
 		for _, l := range ls {
 			k := l.Proto + " " + netip.AddrPortFrom(l.Address, l.Port).String()
-			m[k] += l.Family + " " + l.Process + ";"
+			m[k] += l.Family + " " + l.Process + " uid " + strconv.FormatUint(uint64(l.UID), 10) + " " + strconv.FormatBool(l.UIDKnown) + ";"
 		}
 		return m
 	}
@@ -281,8 +282,8 @@ func TestLiveNotRoot(t *testing.T) {
 }
 
 func TestParseDiag(t *testing.T) {
-	// One NLMSG of a TCP/IPv6 dump: [::]:22 bound to ifindex 1, inode 4242,
-	// with INET_DIAG_SKV6ONLY=1; then NLMSG_DONE.
+	// One NLMSG of a TCP/IPv6 dump: [::]:22 bound to ifindex 1, uid 1000,
+	// inode 4242, with INET_DIAG_SKV6ONLY=1; then NLMSG_DONE.
 	msg := make([]byte, nlmsgHdrLen+inetDiagMsgLen+8)
 	native.PutUint32(msg[0:], uint32(len(msg)))
 	native.PutUint16(msg[4:], sockDiagByFamily)
@@ -291,6 +292,7 @@ func TestParseDiag(t *testing.T) {
 	m[0], m[1] = syscall.AF_INET6, tcpListen
 	m[4], m[5] = 0, 22
 	native.PutUint32(m[40:], 1)
+	native.PutUint32(m[64:], 1000)
 	native.PutUint32(m[68:], 4242)
 	native.PutUint16(m[72:], 5)
 	native.PutUint16(m[74:], inetDiagSKV6Only)
@@ -300,7 +302,7 @@ func TestParseDiag(t *testing.T) {
 	native.PutUint16(done[4:], syscall.NLMSG_DONE)
 	native.PutUint32(done[8:], 7)
 	got, fin, err := parseDiag(append(msg, done...), 7, "tcp", nil)
-	want := diagSock{proto: "tcp", local: netip.MustParseAddrPort("[::]:22"), remote: netip.MustParseAddrPort("[::]:0"), ifindex: 1, inode: 4242, v6only: 1}
+	want := diagSock{proto: "tcp", local: netip.MustParseAddrPort("[::]:22"), remote: netip.MustParseAddrPort("[::]:0"), ifindex: 1, uid: 1000, inode: 4242, v6only: 1}
 	if err != nil || !fin || len(got) != 1 || got[0] != want {
 		t.Errorf("parseDiag = %+v, %v, %v; want [%+v], true, nil", got, fin, err, want)
 	}
@@ -447,5 +449,64 @@ func TestLiveCanceled(t *testing.T) {
 	}
 	if _, err := Established(ctx); err != context.Canceled {
 		t.Errorf("Established(canceled) error = %v, want context.Canceled", err)
+	}
+}
+
+// TestLiveUID: a listener's owner uid is the one its socket was created
+// with (the fsuid at socket()), as sock_diag and /proc/net/tcp both show
+// it. The socket is created on a thread of its own with another fsuid.
+func TestLiveUID(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create a socket as another uid")
+	}
+	const uid = 15002
+	type made struct {
+		fd  int
+		err error
+	}
+	ch := make(chan made)
+	go func() {
+		// the thread's fsuid is changed and never put back: it ends with
+		// this goroutine, locked
+		runtime.LockOSThread()
+		syscall.RawSyscall(syscall.SYS_SETFSUID, uid, 0, 0)
+		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		ch <- made{fd, err}
+	}()
+	m := <-ch
+	if m.err != nil {
+		t.Fatal(m.err)
+	}
+	defer syscall.Close(m.fd)
+	if err := syscall.Bind(m.fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(m.fd, 1); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(m.fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := uint16(sa.(*syscall.SockaddrInet4).Port)
+	for _, fallback := range []bool{false, true} {
+		ls, _, err := Live(context.Background(), Options{ForceFallback: fallback})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, l := range ls {
+			if l.Proto == "tcp" && l.Port == port && l.Address == netip.MustParseAddr("127.0.0.1") {
+				found = true
+				if !l.UIDKnown || l.UID != uid {
+					t.Errorf("fallback %v: uid %d (known %v), want %d", fallback, l.UID, l.UIDKnown, uid)
+				}
+			} else if l.Proto == "tcp" && !l.UIDKnown {
+				t.Errorf("fallback %v: %v:%d with no uid", fallback, l.Address, l.Port)
+			}
+		}
+		if !found {
+			t.Errorf("fallback %v: 127.0.0.1:%d not listed", fallback, port)
+		}
 	}
 }

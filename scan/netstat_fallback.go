@@ -55,7 +55,7 @@ func fallbackSockets(listening bool) ([]diagSock, error) {
 }
 
 func fromNetstat(proto string, e *netstat.SockTabEntry) diagSock {
-	s := diagSock{proto: proto, v6only: -1}
+	s := diagSock{proto: proto, uid: e.UID, v6only: -1}
 	if e.LocalAddr != nil {
 		s.local = netip.AddrPortFrom(addrFromIP(e.LocalAddr.IP), e.LocalAddr.Port)
 	}

@@ -37,7 +37,8 @@ type diagSock struct {
 	remote  netip.AddrPort
 	ifindex uint32
 	inode   uint32
-	v6only  int8 // -1 unknown (no INET_DIAG_SKV6ONLY), 0, 1
+	uid     uint32 // the socket's owner (idiag_uid, the uid column of /proc/net/tcp)
+	v6only  int8   // -1 unknown (no INET_DIAG_SKV6ONLY), 0, 1
 }
 
 var native = binary.NativeEndian
@@ -215,6 +216,7 @@ func parseDiagMsg(m []byte, proto string) (diagSock, bool) {
 		return diagSock{}, false
 	}
 	s.ifindex = native.Uint32(m[40:])
+	s.uid = native.Uint32(m[64:])
 	s.inode = native.Uint32(m[68:])
 	for a := m[inetDiagMsgLen:]; len(a) >= 4; {
 		l := int(native.Uint16(a[0:]))

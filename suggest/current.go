@@ -19,7 +19,8 @@ import (
 // suggestion writes for the socket, loaded without that nat rule, must
 // not let it in there.
 func socketOf(cur *firewall.Loaded, l scan.Listener, fam firewall.Family) firewall.Socket {
-	s := firewall.Socket{Proto: l.Proto, Addr: l.Address, Port: l.Port, Device: l.Device, Local: l.Exposure == scan.ExposureLocal}
+	s := firewall.Socket{Proto: l.Proto, Addr: l.Address, Port: l.Port, Device: l.Device, Local: l.Exposure == scan.ExposureLocal,
+		UID: l.UID, UIDKnown: l.UIDKnown}
 	s.Only = dockerLayout(cur, fam) == noDocker || !slices.ContainsFunc(publishes(cur, fam), func(p publish) bool { return p.receives(l) })
 	return s
 }
