@@ -280,7 +280,9 @@ func (s addrSet) overlaps(t addrSet) bool {
 }
 
 func (s addrSet) union(t addrSet) addrSet {
-	if len(t.r) == 0 || s.same(t) {
+	// equal sets: the union of what each interface admits is most often
+	// one set of 100,000 ranges met again; comparing costs no memory
+	if len(t.r) == 0 || s.same(t) || len(s.r) == len(t.r) && s.equal(t) {
 		return s
 	}
 	if len(s.r) == 0 {

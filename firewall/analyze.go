@@ -277,10 +277,10 @@ func (cv *cover) coveredBy(c *cchain, i int) *Rule {
 	covered := emptySet(cv.fam)
 	for j := 0; j < i; j++ {
 		o := &c.rules[j]
-		if !ends(o) || !o.src.overlaps(cr.src) {
+		if !ends(o) || !o.src.overlaps(*cr.src) {
 			continue
 		}
-		covered = covered.union(o.src)
+		covered = covered.union(*o.src)
 		if cr.src.within(covered) {
 			return o.r
 		}

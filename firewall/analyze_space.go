@@ -482,7 +482,7 @@ func (sp *setPass) makePart(cr *crule) *rulePart {
 	if len(keep) == 0 {
 		return nil
 	}
-	p := &rulePart{boxes: keep, src: cr.src, maybe: len(x.runtime) > 0}
+	p := &rulePart{boxes: keep, src: *cr.src, maybe: len(x.runtime) > 0}
 	p.srcAll = len(keep) == 1 && keep[0].m == cl.all && keep[0].dport.isAll() && keep[0].sport.isAll()
 	return p
 }

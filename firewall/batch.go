@@ -1,6 +1,9 @@
 package firewall
 
-import "slices"
+import (
+	"slices"
+	"sort"
+)
 
 // batch is a run of determinate ACCEPT/DROP/RETURN/goto/NAT rules walked
 // as one: the first rule whose source set holds an address decides it.
@@ -548,7 +551,16 @@ func (w *walker) cutOwners(b *batch, owners []ownerPiece, x addrSet, take func(g
 	if len(x.r) > 0 {
 		cur = x.r[0]
 	}
-	for _, pc := range owners {
+	// Owners wholly below what is left of x take nothing: they are
+	// skipped by galloping, so that a witness packet's few sources cost
+	// a search of a ban set's owners, not a pass over them.
+	for oi := 0; oi < len(owners) && xi < len(x.r); oi++ {
+		if owners[oi].r.hi.less(cur.lo) {
+			if oi = gallop(len(owners), oi, func(i int) bool { return owners[i].r.hi.less(cur.lo) }); oi == len(owners) {
+				break
+			}
+		}
+		pc := owners[oi]
 		for xi < len(x.r) && cur.hi.less(pc.r.lo) {
 			rest(cur)
 			xi++
@@ -695,10 +707,36 @@ func (b *batch) keepBelow(d ownerPiece) []rng {
 // that takes some of x (a rule holding several pieces is listed for each).
 func ownersTaking(owners []ownerPiece, x addrSet) []int32 {
 	var out []int32
-	for _, pc := range owners {
-		if x.overlaps(addrSet{fam: x.fam, r: []rng{pc.r}}) {
+	xi := 0
+	for oi := 0; oi < len(owners) && xi < len(x.r); {
+		pc := owners[oi]
+		switch {
+		case pc.r.hi.less(x.r[xi].lo):
+			oi = gallop(len(owners), oi, func(i int) bool { return owners[i].r.hi.less(x.r[xi].lo) })
+		case x.r[xi].hi.less(pc.r.lo):
+			xi = gallop(len(x.r), xi, func(i int) bool { return x.r[i].hi.less(pc.r.lo) })
+		default: // they overlap
 			out = append(out, pc.k)
+			oi++
 		}
 	}
 	return out
+}
+
+// gallop returns the first index i >= from, below n, for which below(i)
+// is false (n if none), below being true and then false: it looks at
+// from+1, +2, +4... and then searches the last step, so that skipping d
+// elements costs about 2 log d tests.
+func gallop(n, from int, below func(int) bool) int {
+	if from >= n || !below(from) {
+		return from
+	}
+	lo, step := from, 1 // below(lo) holds
+	hi := from + step
+	for hi < n && below(hi) {
+		lo, step = hi, step*2
+		hi = from + step
+	}
+	hi = min(hi, n) // the answer is in (lo, hi]
+	return lo + 1 + sort.Search(hi-lo-1, func(j int) bool { return !below(lo + 1 + j) })
 }

@@ -217,13 +217,20 @@ var nonTerminating = map[string]bool{
 }
 
 type crule struct {
-	r   *Rule
-	src addrSet // the rule's source set (full when it has none)
-	dst addrSet // its destination set, the free variable of reply packets
-	act actKind
-	to  *cchain
-	why string // actUnknown: the reason
+	r *Rule
+	// src is the rule's source set (full when it has none), dst its
+	// destination set, the free variable of reply packets. Both point at
+	// the rule's own sets (or one full set per family): a chain of
+	// 100,000 rules holds its sets once.
+	src, dst *addrSet
+	to       *cchain
+	why      string // actUnknown: the reason
+	act      actKind
 }
+
+// fullSets are the full sets compiled rules without an address match
+// point at; sets are never changed in place.
+var fullSets = map[Family]*addrSet{IPv4: {fam: IPv4, r: full4}, IPv6: {fam: IPv6, r: full6}}
 
 type cchain struct {
 	table, name string
@@ -313,16 +320,22 @@ func compileAction(r *Rule, chains map[string]*cchain, srcLocal addrSet, fam Fam
 	if r.m.x == nil {
 		r.m.x = noExtra // a Rule not made by the parser matches everything
 	}
-	cr := crule{r: r, src: fullSet(fam), dst: fullSet(fam)}
+	full := fullSets[fam]
+	if full == nil {
+		s := fullSet(fam)
+		full = &s
+	}
+	cr := crule{r: r, src: full, dst: full}
 	if r.m.hasSrc {
-		cr.src = r.m.src
+		cr.src = &r.m.src
 	}
 	if r.m.x.hasDst {
-		cr.dst = r.m.x.dst
+		cr.dst = &r.m.x.dst
 	}
 	for _, a := range r.m.x.addrtype {
 		if a.src != 0 {
-			cr.src = cr.src.intersect(srcTypeSet(fam, a.src, a.srcNeg, srcLocal))
+			s := cr.src.intersect(srcTypeSet(fam, a.src, a.srcNeg, srcLocal))
+			cr.src = &s
 		}
 	}
 	t := r.Target

@@ -127,14 +127,13 @@ type PortRange struct{ Lo, Hi uint16 }
 
 // Rule is one "-A" line. The exported fields are a summary for callers that
 // reason about rules (stale, duplicate rules); the evaluator uses its own
-// compiled form.
+// compiled form. The booleans sit together so that they share a word: a
+// host may hold 100,000 rules.
 type Rule struct {
 	Table, Chain string
 	Line         int    // line number in the source (iptables)
 	Handle       int    // the rule's handle (nftables)
 	Text         string // as in the save file, without a [pkts:bytes] prefix; nft: where and what (see nftRuleText)
-	// Native: an nft rule (Text is "family table chain handle N: statements")
-	Native bool
 	// Origin is the rule as its manager names it ("ufw rule 4: 22/tcp
 	// ALLOW IN Anywhere", see AnnotateUfw); "" when nothing names it.
 	Origin string
@@ -144,13 +143,16 @@ type Rule struct {
 	// packet). 0 for a whole rule.
 	Part int
 
-	Proto     string // "" for any; lower-case name ("tcp", "udp", "icmp") or number
+	Proto   string      // "" for any; lower-case name ("tcp", "udp", "icmp") or number
+	DPorts  []PortRange // nil: any destination port (from --dport, --dports, --ports)
+	Target  string      // ACCEPT, DROP, REJECT, RETURN, LOG, DNAT, a user chain; "" for none (nft rules use the same names)
+	Unknown []string    // options not understood; any verdict depending on them is conditional
+
+	// Native: an nft rule (Text is "family table chain handle N: statements")
+	Native    bool
 	ProtoNeg  bool
-	DPorts    []PortRange // nil: any destination port (from --dport, --dports, --ports)
 	DPortsNeg bool
-	Target    string   // ACCEPT, DROP, REJECT, RETURN, LOG, DNAT, a user chain; "" for none (nft rules use the same names)
-	Goto      bool     // -g rather than -j
-	Unknown   []string // options not understood; any verdict depending on them is conditional
+	Goto      bool // -g rather than -j
 
 	m matchSet // compiled matches, filled by the parser
 }

@@ -13,20 +13,22 @@ import (
 // apart (src) because the evaluator treats it as a set; every other match
 // is tested against one concrete packet context.
 type matchSet struct {
-	hasSrc bool
-	src    addrSet // -s and --src-range, negations applied
+	src addrSet // -s and --src-range, negations applied
+	in  ifaceMatch
 
+	// x holds the matches a blocklist rule does not use, so that the
+	// common rule stays small; it is never nil for a parsed rule
+	x *matchExtra
+
+	// the small fields last, packed in one word: a blocklist of 100,000
+	// rules holds 100,000 of these
 	proto    int16 // -1: any
+	hasSrc   bool
 	protoNeg bool
 	frag     int8 // 1: -f (non-first fragments), -1: ! -f
 	never    bool // a match that cannot hold for traffic to this host
 	goTo     bool
 	srcOnly  bool // nothing but a source match
-	in       ifaceMatch
-
-	// x holds the matches a blocklist rule does not use, so that the
-	// common rule stays small; it is never nil for a parsed rule
-	x *matchExtra
 }
 
 // matchExtra is the less common part of a compiled rule.
@@ -201,9 +203,8 @@ func (x *matchExtra) empty() bool {
 }
 
 type ifaceMatch struct {
-	set, neg bool
-	name     string // without a trailing '+'
-	wild     bool
+	name           string // without a trailing '+'
+	set, neg, wild bool
 }
 
 // generic is the name used for "an interface no rule names".

@@ -223,9 +223,9 @@ func (w *walker) walkRule(c *cchain, k int, x addrSet, res *walkRes) addrSet {
 		w.tr.step(c, cr, triNo, "continue")
 		return x
 	}
-	set := cr.src
+	set := *cr.src
 	if w.p.reply {
-		set = cr.dst
+		set = *cr.dst
 	}
 	rpfWhy := ""
 	if rc := cr.r.m.x.rpf; rc != nil && !w.p.reply {

@@ -8,8 +8,11 @@
 #             rules), against `iptables-restore --test` on the same file
 #   nft10k    scripts/gennft -rules 10000: table inet filter with 10,000
 #             rules (interfaces, port sets, jumps), against `nft -c -f`
-#   ban100k   scripts/gennft -banset 100000: 1,000-odd rules and an
-#             interval set of 100,000 elements, against `nft -c -f`
+#   ban100k   scripts/gennft -banset 100000: 8 rules and an interval set
+#             of 100,000 elements, against `nft -c -f`
+#   rban100k  scripts/gennft -rules 1000 -banset 100000: the 1,000 rules of
+#             nft10k's kind, one of them dropping the sources of an interval
+#             set of 100,000 elements, against `nft -c -f`
 #   scan100k  `fwaudit scan` on ipt100k, against `iptables-restore --test`
 # Every fwaudit run is `--offline -o json` (report or scan) and must exit
 # 0; each report's summary.incomplete must be empty (the rule analysis
@@ -22,7 +25,7 @@
 #
 #   sudo scripts/bench-report.sh [-r RUNS] [INPUT...]
 #
-# INPUT (default: all): ipt100k nft10k ban100k scan100k.
+# INPUT (default: all): ipt100k nft10k ban100k rban100k scan100k.
 # FWAUDIT names the binary to time; without it ./cmd/fwaudit is built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,11 +35,11 @@ runs=5
 while getopts r: opt; do
 	case $opt in
 	r) runs=$OPTARG ;;
-	*) echo "usage: $0 [-r RUNS] [ipt100k|nft10k|ban100k|scan100k ...]" >&2; exit 2 ;;
+	*) echo "usage: $0 [-r RUNS] [ipt100k|nft10k|ban100k|rban100k|scan100k ...]" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
-inputs=${*:-ipt100k nft10k ban100k scan100k}
+inputs=${*:-ipt100k nft10k ban100k rban100k scan100k}
 case $runs in '' | *[!0-9]*) echo "bench-report: error: -r wants a number" >&2; exit 2 ;; esac
 [ "$runs" -ge 1 ] && [ "$runs" -le 100 ] || { echo "bench-report: error: -r between 1 and 100" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "bench-report: error: needs root (unshare -n for the reference tools)" >&2; exit 1; }
@@ -117,12 +120,12 @@ for in in $inputs; do
 			"$fw" "$cmd" --offline --sockets "$work/ss.txt" --rules "$work/r100k.v4" --rules6 "$work/rules.v6" -o json -- \
 			unshare -n iptables-restore --test "$work/r100k.v4"
 		;;
-	nft10k | ban100k)
-		if [ "$in" = nft10k ]; then
-			"$work/gennft" -rules 10000 >"$work/$in.nft"
-		else
-			"$work/gennft" -banset 100000 >"$work/$in.nft"
-		fi
+	nft10k | ban100k | rban100k)
+		case $in in
+		nft10k) "$work/gennft" -rules 10000 >"$work/$in.nft" ;;
+		ban100k) "$work/gennft" -banset 100000 >"$work/$in.nft" ;;
+		rban100k) "$work/gennft" -rules 1000 -banset 100000 >"$work/$in.nft" ;;
+		esac
 		row "$in (report vs nft -c -f)" "$work/$in.nft" -- \
 			"$fw" report --offline --sockets "$work/ssn.txt" --nft "$work/$in.nft" -o json -- \
 			unshare -n nft -c -f "$work/$in.nft"

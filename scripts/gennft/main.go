@@ -4,6 +4,8 @@
 //
 //	gennft -rules 10000 > rules.nft    # table inet filter, 10,000 rules
 //	gennft -banset 100000 > ban.nft    # a 100,000-element interval set
+//	gennft -rules 1000 -banset 100000  # both: 1,000 rules, one of them
+//	                                   # dropping the set's sources
 //	gennft -sockets 50 > ss.txt        # 50 listeners as ss -tunlp prints them
 //
 // The rule ruleset mixes what hand-written host firewalls hold: per-port
@@ -12,7 +14,10 @@
 // address drops and jumps to regular chains that end in return. The ban
 // set holds non-overlapping, non-adjacent /32s and prefixes from /29 to
 // /16. Ports come half from the listener list, so rules decide something
-// about the listeners the benchmark evaluates.
+// about the listeners the benchmark evaluates. With both -rules and
+// -banset the rule ruleset also holds the ban set, dropped right after
+// the conntrack rules (where fail2ban and CrowdSec put theirs); -rules
+// then counts that rule among its rules.
 package main
 
 import (
@@ -41,17 +46,19 @@ func main() {
 			set++
 		}
 	}
-	if set != 1 || flag.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "usage: gennft [-seed N] -rules N | -banset N | -sockets N")
+	both := set == 2 && *rules > 0 && *banset > 0
+	if (set != 1 && !both) || flag.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, "usage: gennft [-seed N] -rules N | -banset N | -rules N -banset N | -sockets N")
 		os.Exit(2)
 	}
 	g := &gen{rng: rand.New(rand.NewPCG(*seed, 0x6e6674)), w: bufio.NewWriterSize(os.Stdout, 1<<20)}
 	switch {
 	case *rules > 0:
-		if *rules < 8 {
-			fail("-rules needs at least 8 (the fixed head and tail of the input chain)")
+		var ban []string
+		if *banset > 0 {
+			ban = g.banElems(*banset)
 		}
-		g.rules(*rules)
+		g.rules(*rules, ban)
 	case *banset > 0:
 		g.banset(*banset)
 	default:
@@ -203,18 +210,27 @@ func (g *gen) chainBody(n int) []string {
 }
 
 // rules writes a table inet filter with n rules in all its chains (set
-// elements not counted).
-func (g *gen) rules(n int) {
+// elements not counted); with ban elements, also the set banned and a rule
+// that drops its sources.
+func (g *gen) rules(n int, ban []string) {
 	head := []string{
 		`iifname "lo" accept`,
 		`ct state established,related accept`,
 		`ct state invalid drop`,
+	}
+	if ban != nil {
+		head = append(head, `ip saddr @banned drop`)
+	}
+	head = append(head,
 		`meta l4proto icmp accept`,
 		`meta l4proto ipv6-icmp accept`,
 		`tcp dport @web_ports accept`,
 		`ip saddr @admin_v4 tcp dport 22 accept`,
-	}
+	)
 	tail := []string{`tcp dport 22 ct state new accept`}
+	if n < len(head)+len(tail) {
+		fail(fmt.Sprintf("-rules needs at least %d (the fixed head and tail of the input chain)", len(head)+len(tail)))
+	}
 	type chain struct {
 		name  string
 		rules []string
@@ -239,8 +255,15 @@ func (g *gen) rules(n int) {
 		left--
 	}
 	w := g.w
-	fmt.Fprintf(w, "# gennft -rules %d: %d rules in table inet filter\n", n, n)
+	if ban != nil {
+		fmt.Fprintf(w, "# gennft -rules %d -banset %d: %d rules in table inet filter and an interval set of %d IPv4 addresses and prefixes\n", n, len(ban), n, len(ban))
+	} else {
+		fmt.Fprintf(w, "# gennft -rules %d: %d rules in table inet filter\n", n, n)
+	}
 	fmt.Fprintln(w, "table inet filter {")
+	if ban != nil {
+		g.writeBanSet(ban)
+	}
 	fmt.Fprintln(w, "\tset web_ports {\n\t\ttype inet_service\n\t\telements = { 80, 443, 8080, 8443 }\n\t}")
 	fmt.Fprintln(w, "\tset admin_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 192.0.2.0/24, 198.51.100.0/25 }\n\t}")
 	fmt.Fprintln(w, "\tchain input {\n\t\ttype filter hook input priority filter; policy drop;")
@@ -260,11 +283,34 @@ func (g *gen) rules(n int) {
 	fmt.Fprintln(w, "}")
 }
 
-// banset writes a table inet filter whose set banned has n elements: about
-// nine in ten /32s, the rest prefixes from /29 to /16, in address order
-// with a gap after each (nft rejects overlapping intervals), avoiding 0/8,
-// 10/8, 127/8 and 224/3.
+// banset writes a table inet filter whose set banned has n elements
+// (banElems) and 8 rules, one of them dropping the set's sources.
 func (g *gen) banset(n int) {
+	elems := g.banElems(n)
+	w := g.w
+	fmt.Fprintf(w, "# gennft -banset %d: an interval set of %d IPv4 addresses and prefixes\n", n, n)
+	fmt.Fprintln(w, "table inet filter {")
+	g.writeBanSet(elems)
+	fmt.Fprintln(w, "\tchain input {\n\t\ttype filter hook input priority filter; policy drop;")
+	for _, r := range []string{
+		`iifname "lo" accept`,
+		`ct state established,related accept`,
+		`ct state invalid drop`,
+		`ip saddr @banned drop`,
+		`tcp dport { 22, 80, 443 } accept`,
+		`udp dport { 53, 123 } accept`,
+		`ip6 saddr 2001:db8::/32 tcp dport 5432 accept`,
+		`meta l4proto ipv6-icmp accept`,
+	} {
+		fmt.Fprintf(w, "\t\t%s\n", r)
+	}
+	fmt.Fprintln(w, "\t}\n}")
+}
+
+// banElems returns n elements of a ban set: about nine in ten /32s, the
+// rest prefixes from /29 to /16, in address order with a gap after each
+// (nft rejects overlapping intervals), avoiding 0/8, 10/8, 127/8 and 224/3.
+func (g *gen) banElems(n int) []string {
 	// The largest gap keeps n elements inside 1.0.0.0-223.255.255.255:
 	// prefixes take about n/10 * 4,096 addresses on average.
 	space := uint64(222) << 24
@@ -299,9 +345,12 @@ func (g *gen) banset(n int) {
 		}
 		cur += size + 1 + uint64(g.rng.Int64N(int64(avg/2)))
 	}
+	return elems
+}
+
+// writeBanSet writes the set banned with elems, eight to a line.
+func (g *gen) writeBanSet(elems []string) {
 	w := g.w
-	fmt.Fprintf(w, "# gennft -banset %d: an interval set of %d IPv4 addresses and prefixes\n", n, n)
-	fmt.Fprintln(w, "table inet filter {")
 	fmt.Fprintln(w, "\tset banned {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = {")
 	for i := 0; i < len(elems); i += 8 {
 		line := elems[i:min(i+8, len(elems))]
@@ -312,20 +361,6 @@ func (g *gen) banset(n int) {
 		fmt.Fprintf(w, "\t\t\t%s%s\n", strings.Join(line, ", "), sep)
 	}
 	fmt.Fprintln(w, "\t\t}\n\t}")
-	fmt.Fprintln(w, "\tchain input {\n\t\ttype filter hook input priority filter; policy drop;")
-	for _, r := range []string{
-		`iifname "lo" accept`,
-		`ct state established,related accept`,
-		`ct state invalid drop`,
-		`ip saddr @banned drop`,
-		`tcp dport { 22, 80, 443 } accept`,
-		`udp dport { 53, 123 } accept`,
-		`ip6 saddr 2001:db8::/32 tcp dport 5432 accept`,
-		`meta l4proto ipv6-icmp accept`,
-	} {
-		fmt.Fprintf(w, "\t\t%s\n", r)
-	}
-	fmt.Fprintln(w, "\t}\n}")
 }
 
 // sockets writes n listeners the way `ss -tunlp` (iproute2 6.1) prints
