@@ -77,3 +77,27 @@ func TestSensitiveOpenOnOneInterface(t *testing.T) {
 		t.Errorf("exposed-sensitive-service: %+v, want a high finding naming IPv4 on eth0", found)
 	}
 }
+
+// TestPolicyOpenOnOneInterface: the INPUT policy ACCEPT admits everyone on
+// eth0 while eth1 keeps all but 10.0.0.0/8 out: the verdict is restricted
+// with each interface's answer, and the port is still reported as reachable
+// only because of the policy (on eth0), as when it is open on every
+// interface.
+func TestPolicyOpenOnOneInterface(t *testing.T) {
+	fw := fwFrom(t, "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"+
+		"-A INPUT -i eth1 ! -s 10.0.0.0/8 -j DROP\nCOMMIT\n", "")
+	fw.Host = firewall.Host{Interfaces: []string{"eth0", "eth1"}, Addrs: []netip.Addr{netip.MustParseAddr("203.0.113.10")}}
+	r := Build(Inputs{Listeners: []scan.Listener{listener("tcp", "0.0.0.0", 80, "nginx")}, Firewall: fw, Hostname: "h", Now: testTime, Version: "test"})
+	if v := r.Sockets[0].Firewall.IPv4; v.Verdict != "restricted" || len(v.ByInterface) != 2 {
+		t.Fatalf("tcp/80: %+v, want restricted with two interfaces' answers", v)
+	}
+	var found *Finding
+	for i := range r.Findings {
+		if r.Findings[i].ID == "exposed-by-policy" && r.Findings[i].Family == "ipv4" {
+			found = &r.Findings[i]
+		}
+	}
+	if found == nil || !firewall.IsPolicyText(found.Rule) {
+		t.Errorf("exposed-by-policy over IPv4: %+v, want a finding naming the policy; findings %+v", found, r.Findings)
+	}
+}

@@ -192,6 +192,24 @@ func openInterfaces(s Socket) (fams []string, rule string) {
 	return fams, rule
 }
 
+// openSomewhere is fv when it is open, else the first of its interfaces'
+// own verdicts (ByInterface) that is open; nil when fv admits everyone on
+// no interface.
+func openSomewhere(fv *FamilyVerdict) *FamilyVerdict {
+	if fv == nil || fv.Verdict == string(firewall.Open) {
+		return fv
+	}
+	if fv.Verdict != string(firewall.Restricted) {
+		return nil
+	}
+	for i := range fv.ByInterface {
+		if x := &fv.ByInterface[i].FamilyVerdict; x.Verdict == string(firewall.Open) {
+			return x
+		}
+	}
+	return nil
+}
+
 // openFamilies lists the families in which a socket's verdict is v.
 func openFamilies(s Socket, v firewall.Verdict) (fams []string, rule string) {
 	for _, fv := range []struct {
@@ -257,12 +275,15 @@ func (a *audit) socketFindings(s Socket, noFW map[firewall.Family]bool) []Findin
 		out = append(out, f)
 	}
 
-	if v == string(firewall.Open) && !sensitive {
+	if (v == string(firewall.Open) || len(openOn) > 0) && !sensitive {
 		for _, fv := range []struct {
 			fam firewall.Family
 			v   *FamilyVerdict
 		}{{firewall.IPv4, s.Firewall.IPv4}, {firewall.IPv6, s.Firewall.IPv6}} {
-			if fv.v == nil || fv.v.Verdict != string(firewall.Open) || !firewall.IsPolicyText(fv.v.Rule) || noFW[fv.fam] {
+			// open on every interface, or on some (ByInterface): the
+			// verdict of an interface that admits everyone
+			o := openSomewhere(fv.v)
+			if o == nil || !firewall.IsPolicyText(o.Rule) || noFW[fv.fam] {
 				continue
 			}
 			if fv.fam == firewall.IPv6 && a.ipv6Unfiltered() {
@@ -271,23 +292,23 @@ func (a *audit) socketFindings(s Socket, noFW map[firewall.Family]bool) []Findin
 			f := socketFinding("exposed-by-policy", Medium, s)
 			f.Family = string(fv.fam)
 			f.Title = "reachable only because of a permissive default policy"
-			f.Detail = fmt.Sprintf("no rule accepts %s over %s; the chain policy does (%s)", where(s), familyName(fv.fam), fv.v.Rule)
-			f.Rule = fv.v.Rule
+			f.Detail = fmt.Sprintf("no rule accepts %s over %s; the chain policy does (%s)", where(s), familyName(fv.fam), o.Rule)
+			f.Rule = o.Rule
 			f.Remediation = fmt.Sprintf("add an explicit ACCEPT for %d/%s (from the sources that need it) and set the INPUT policy to DROP", s.Port, s.Proto)
 			out = append(out, f)
 		}
 	}
 
-	if a.ipv6Unfiltered() && s.Firewall.IPv6 != nil && s.Firewall.IPv6.Verdict == string(firewall.Open) {
+	if o6 := openSomewhere(s.Firewall.IPv6); a.ipv6Unfiltered() && o6 != nil {
 		f := socketFinding("ipv6-unfiltered", High, s)
 		f.Family = string(firewall.IPv6)
 		f.Title = "IPv4 is filtered but IPv6 is not"
-		by := s.Firewall.IPv6.Rule
+		by := o6.Rule
 		if by == "" {
 			by = "no ip6tables rules are loaded"
 		}
 		f.Detail = fmt.Sprintf("INPUT denies by default for IPv4, but %s accepts anyone over IPv6 (%s)", where(s), by)
-		f.Rule = s.Firewall.IPv6.Rule
+		f.Rule = o6.Rule
 		f.Remediation = "load an ip6tables ruleset with the same policy (fwaudit suggest --format ip6tables), or disable IPv6"
 		out = append(out, f)
 	}
@@ -364,7 +385,7 @@ func (a *audit) ipv6Unfiltered() bool {
 		return false
 	}
 	for _, s := range a.socks {
-		if exposedVerdict(s) != "" && s.Firewall.IPv6 != nil && s.Firewall.IPv6.Verdict == string(firewall.Open) {
+		if exposedVerdict(s) != "" && openSomewhere(s.Firewall.IPv6) != nil {
 			return true
 		}
 	}
@@ -375,7 +396,7 @@ func (a *audit) noFirewall(f *family) Finding {
 	sev := Medium
 	var ports []string
 	for _, s := range a.socks {
-		if fv := familyOf(s, f.fam); fv != nil && exposedVerdict(s) != "" && fv.Verdict == string(firewall.Open) {
+		if fv := familyOf(s, f.fam); exposedVerdict(s) != "" && openSomewhere(fv) != nil {
 			ports = append(ports, fmt.Sprintf("%s/%d", s.Proto, s.Port))
 		}
 	}
