@@ -172,6 +172,7 @@ type setPass struct {
 	within  map[partIn]*rulePart
 	reached map[*crule]bool
 	stamp   uint64
+	inlined int // jumps walked within the jump (for tests)
 	// work counts box operations; past AnalysisWork (at boxOpCost each)
 	// the pass stops and cut
 	// names the rule it was at
@@ -676,6 +677,7 @@ func (sp *setPass) walk(c *cchain, r *region, ctx *rulePart, depth int) region {
 			ret.runs = sp.unionRuns(ret.runs, sp.materialize(region{runs: m.runs, gone: r.gone}))
 		case actJump, actGoto:
 			if cut && cr.act == actJump && sp.inlineable(cr.to) {
+				sp.inlined++
 				sp.walk(cr.to, r, p, depth+1)
 				continue
 			}
