@@ -300,6 +300,7 @@ func (cv *cover) coveredBy(c *cchain, i int) *Rule {
 // them and names no rule, so skipping it names the same rule.
 func (a *analyzer) shadower(c *cchain, i int, ws []*pktCtx, byPass bool) *Rule {
 	defer func() { a.seen = nil }()
+	byPass = byPass && skipWalks
 	var cands []*crule
 	if byPass {
 		for j := 0; j < i; j++ {
@@ -332,6 +333,10 @@ func (a *analyzer) shadower(c *cchain, i int, ws []*pktCtx, byPass bool) *Rule {
 	}
 	return nil
 }
+
+// skipWalks lets shadower skip the walks that name no rule (a variable
+// so that tests can compare with walking them all).
+var skipWalks = true
 
 func (a *analyzer) walkOne(p *pktCtx) {
 	a.work += a.scope
