@@ -32,9 +32,9 @@ const heapSlack = 10 << 20
 // report would otherwise let garbage grow to four times the live heap.
 // A limit close to the live heap would keep the collector running without
 // end: where the heap already holds two thirds of the budget, the limit
-// is twice that heap and some room instead (at most largeHeap), and after
-// every collection watchHeap lifts the limit again as soon as the live
-// heap comes close to it or the collector costs too much. The peak may then pass the budget; docs/PERFORMANCE.md
+// is largeHeap instead, and after every collection watchHeap lifts the
+// limit again as soon as the live heap comes close to it or the collector
+// costs too much. The peak may then pass the budget; docs/PERFORMANCE.md
 // says where.
 func boundHeap(inputBytes int64) {
 	if os.Getenv("GOMEMLIMIT") != "" {
@@ -42,10 +42,8 @@ func boundHeap(inputBytes int64) {
 	}
 	limit := 2*inputBytes + 50<<20 - heapSlack
 	live := limit * 2 / 3 // the live heap that lifts the limit
-	if objs := heapBytes("/memory/classes/heap/objects:bytes"); objs > live {
-		// room for the analysis to double what the compiled rules hold
-		// (10,000 nft rules: about 45 MiB, and a peak of about 115 MB)
-		limit = max(limit, min(largeHeap, 2*objs+16<<20))
+	if heapBytes("/memory/classes/heap/objects:bytes") > live {
+		limit = max(limit, largeHeap)
 		if live = limit * 7 / 8; heapBytes("/memory/classes/heap/objects:bytes") > limit*2/3 {
 			return
 		}
