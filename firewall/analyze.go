@@ -189,7 +189,7 @@ func shadowed(rs *Ruleset) []Issue {
 				// classes), the rule is left unjudged, so the answers stay
 				// the ones they were
 				if ws, exact := a.witnessesFor(cr, dims); exact {
-					out = append(out, Issue{Kind: "shadowed", Rule: cr.r, By: a.shadower(c, i, ws)})
+					out = append(out, Issue{Kind: "shadowed", Rule: cr.r, By: a.shadower(c, i, ws, true)})
 				}
 				continue
 			}
@@ -219,7 +219,7 @@ func shadowed(rs *Ruleset) []Issue {
 			}
 			if a.active[cr] && !a.reached[cr] && a.cut != cr {
 				// no packet of any class the rules tell apart reaches it
-				out = append(out, Issue{Kind: "shadowed", Rule: cr.r, By: a.shadower(c, i, ws)})
+				out = append(out, Issue{Kind: "shadowed", Rule: cr.r, By: a.shadower(c, i, ws, false)})
 			}
 		}
 	}
@@ -292,10 +292,31 @@ func (cv *cover) coveredBy(c *cchain, i int) *Rule {
 // (other than LOG and the like) that the first witness to reach any
 // earlier rule matched. Only a shadowed rule asks, so its witnesses are
 // walked again here rather than keeping what every walk matched.
-func (a *analyzer) shadower(c *cchain, i int, ws []*pktCtx) *Rule {
+//
+// With byPass (the set pass decided which rules are reached, and no rule
+// on the path changes a packet or its marks: spaceable), a witness is
+// walked only where one of those earlier rules is reached and its matches
+// can hold for the witness: a walk of any other witness matches none of
+// them and names no rule, so skipping it names the same rule.
+func (a *analyzer) shadower(c *cchain, i int, ws []*pktCtx, byPass bool) *Rule {
 	defer func() { a.seen = nil }()
+	byPass = byPass && skipWalks
+	var cands []*crule
+	if byPass {
+		for j := 0; j < i; j++ {
+			if o := &c.rules[j]; o.act != actSkip && a.reached[o] {
+				cands = append(cands, o)
+			}
+		}
+		if len(cands) == 0 {
+			return nil
+		}
+	}
 	for _, w := range ws {
 		if c.rules[i].r.m.test(w) == triNo {
+			continue
+		}
+		if byPass && !slices.ContainsFunc(cands, func(o *crule) bool { return o.r.m.test(w) != triNo }) {
 			continue
 		}
 		a.seen = map[*cchain][]int{}
@@ -312,6 +333,10 @@ func (a *analyzer) shadower(c *cchain, i int, ws []*pktCtx) *Rule {
 	}
 	return nil
 }
+
+// skipWalks lets shadower skip the walks that name no rule (a variable
+// so that tests can compare with walking them all).
+var skipWalks = true
 
 func (a *analyzer) walkOne(p *pktCtx) {
 	a.work += a.scope

@@ -2,7 +2,6 @@ package firewall
 
 import (
 	"container/heap"
-	"encoding/binary"
 	"net/netip"
 	"slices"
 )
@@ -148,80 +147,32 @@ func normPorts(rs []PortRange) portSet {
 	return out
 }
 
-// box is the packets with a class of each small dimension in m, ports in
-// dport and sport, and a source in src.
-type box struct {
-	m            [nDims]uint64
-	dport, sport portSet
-	src          addrSet
-}
-
-// othersMeet: a and b share packets but for the source.
-func (a *box) othersMeet(b *box) bool {
-	for d := range a.m {
-		if a.m[d]&b.m[d] == 0 {
-			return false
-		}
-	}
-	return a.dport.overlaps(b.dport) && a.sport.overlaps(b.sport)
-}
-
-// region is a set of packets: the union of its boxes, less the sources in
-// gone (taken by rules that match on the source alone; kept apart so that
-// such a rule costs one union, not one subtraction per box).
-type region struct {
-	boxes []box
-	gone  goneSet
-	// merged is the number of boxes after the last merge
-	merged int
-}
-
-// merge joins the boxes of r that differ in their sources only (the
-// pieces of a split that a jump's return brings back, say), so that the
-// boxes stay about as many as the classes and ports rules name.
-func (sp *setPass) merge(r *region) {
-	at := make(map[string]int, len(r.boxes))
-	out := r.boxes[:0]
-	var key []byte
-	for _, b := range r.boxes {
-		sp.work++
-		key = key[:0]
-		for _, w := range b.m {
-			key = binary.LittleEndian.AppendUint64(key, w)
-		}
-		for _, ps := range []portSet{b.dport, b.sport} {
-			for _, x := range ps {
-				key = binary.LittleEndian.AppendUint16(key, x.Lo)
-				key = binary.LittleEndian.AppendUint16(key, x.Hi)
-			}
-			key = append(key, 0xff, 0xff, 0, 0)
-		}
-		if k, ok := at[string(key)]; ok {
-			out[k].src = out[k].src.union(b.src)
-			continue
-		}
-		at[string(key)] = len(out)
-		out = append(out, b)
-	}
-	r.boxes = out
-	r.merged = len(out)
-}
-
 // rulePart is a rule's match as boxes (one, or two for a port match on
 // either port), the source set apart; maybe: it depends on runtime state.
 type rulePart struct {
-	boxes  []box
+	boxes  []pbox
 	src    addrSet
 	maybe  bool
 	srcAll bool // the boxes hold every class and port: a match on the source alone
+}
+
+// pbox is a box of a rule's match: the box, for the destination ports
+// of the classes in dport.
+type pbox struct {
+	box
+	dport portSet // classes of destination ports (dportClasses)
 }
 
 // setPass walks the chains judged with sets of packets.
 type setPass struct {
 	fam     Family
 	cl      spaceClasses
+	dc      dportClasses
 	parts   map[*crule]*rulePart
+	within  map[partIn]*rulePart
 	reached map[*crule]bool
+	stamp   uint64
+	inlined int // jumps walked within the jump (for tests)
 	// work counts box operations; past AnalysisWork (at boxOpCost each)
 	// the pass stops and cut
 	// names the rule it was at
@@ -360,7 +311,7 @@ func (sp *setPass) makePart(cr *crule) *rulePart {
 	if m.never || m.frag == 1 || !x.out.test("") {
 		return nil
 	}
-	var b box
+	var b pbox
 	for k, pr := range cl.protos {
 		ok := m.proto == -1 || (pr == int(m.proto)) != m.protoNeg
 		for _, pc := range x.protos {
@@ -459,10 +410,10 @@ func (sp *setPass) makePart(cr *crule) *rulePart {
 			b.dport = b.dport.intersect(s)
 		}
 	}
-	boxes := []box{b}
+	boxes := []pbox{b}
 	for _, s := range either {
 		// the destination port in s, or (not) and the source port in s
-		var next []box
+		var next []pbox
 		for _, o := range boxes {
 			d := o
 			d.dport = o.dport.intersect(s)
@@ -473,7 +424,7 @@ func (sp *setPass) makePart(cr *crule) *rulePart {
 		}
 		boxes = next
 	}
-	var keep []box
+	var keep []pbox
 	for _, o := range boxes {
 		if len(o.dport) > 0 && len(o.sport) > 0 {
 			keep = append(keep, o)
@@ -484,18 +435,86 @@ func (sp *setPass) makePart(cr *crule) *rulePart {
 	}
 	p := &rulePart{boxes: keep, src: *cr.src, maybe: len(x.runtime) > 0}
 	p.srcAll = len(keep) == 1 && keep[0].m == cl.all && keep[0].dport.isAll() && keep[0].sport.isAll()
+	for i := range keep {
+		// the bounds of every rule's ports are the classes' (spacePass)
+		keep[i].dport = sp.dc.classes(keep[i].dport)
+	}
 	return p
 }
 
-// meets reports whether some packet of r is in p: a box of r shares
-// classes and ports with one of p and a source of p that r still holds.
+// partIn is a rule walked within a jump whose match is ctx.
+type partIn struct {
+	cr  *crule
+	ctx *rulePart
+}
+
+// partOf is cr's match as boxes where its chain is walked within a jump
+// whose match is ctx (nil: none), or nil when they share no packet.
+func (sp *setPass) partOf(cr *crule, ctx *rulePart) *rulePart {
+	p := sp.part(cr)
+	if ctx == nil || p == nil {
+		return p
+	}
+	k := partIn{cr, ctx}
+	if q, ok := sp.within[k]; ok {
+		return q
+	}
+	q := p.and(ctx)
+	sp.within[k] = q
+	return q
+}
+
+// and is the packets of p and of q, or nil when there are none.
+func (p *rulePart) and(q *rulePart) *rulePart {
+	src := p.src.intersect(q.src)
+	if src.isEmpty() {
+		return nil
+	}
+	var boxes []pbox
+	for _, a := range p.boxes {
+		for _, b := range q.boxes {
+			var o pbox
+			ok := true
+			for d := range o.m {
+				o.m[d] = a.m[d] & b.m[d]
+				ok = ok && o.m[d] != 0
+			}
+			o.dport, o.sport = a.dport.intersect(b.dport), a.sport.intersect(b.sport)
+			if ok && len(o.dport) > 0 && len(o.sport) > 0 {
+				boxes = append(boxes, o)
+			}
+		}
+	}
+	if len(boxes) == 0 {
+		return nil
+	}
+	return &rulePart{boxes: boxes, src: src, maybe: p.maybe || q.maybe, srcAll: p.srcAll && q.srcAll}
+}
+
+// meets reports whether some packet of r is in p: a box of r, in a class
+// of destination ports of a box of p, shares the other classes and ports
+// with it and a source of p that r still holds.
 func (sp *setPass) meets(r *region, p *rulePart) bool {
-	for i := range r.boxes {
-		a := &r.boxes[i]
-		for j := range p.boxes {
-			sp.work++
-			if a.othersMeet(&p.boxes[j]) && srcMeets(a.src, p.src, &r.gone) {
-				return true
+	for j := range p.boxes {
+		pb := &p.boxes[j]
+		sp.stamp++
+		for _, sr := range pb.dport {
+			if sr.Lo > sp.dc.last() {
+				break
+			}
+			a, b := runAt(r.runs, sr.Lo), runAt(r.runs, min(sr.Hi, sp.dc.last()))
+			for i := a; i <= b; i++ {
+				bk := r.runs[i].b
+				if bk == nil || bk.seen == sp.stamp {
+					continue
+				}
+				bk.seen = sp.stamp
+				for k := range bk.boxes {
+					sp.work++
+					if bk.boxes[k].othersMeet(&pb.box) && srcMeets(bk.boxes[k].src, p.src, &r.gone) {
+						return true
+					}
+				}
 			}
 		}
 	}
@@ -547,114 +566,75 @@ func (sp *setPass) take(r *region, p *rulePart, cut, keep bool) (matched region)
 		return matched
 	}
 	matched.gone.up = &r.gone
-	// boxes p does not touch stay where they are; the pieces of the
-	// others go after them
-	kept := r.boxes[:0]
-	var added []box
-	for i := range r.boxes {
-		a := r.boxes[i]
-		sp.work++
-		touched := false
-		for j := range p.boxes {
-			if a.othersMeet(&p.boxes[j]) && a.src.overlaps(p.src) {
-				touched = true
-				break
-			}
-		}
-		if !touched {
-			if cut {
-				kept = append(kept, a)
-			}
-			continue
-		}
-		pieces := []box{a}
-		for j := range p.boxes {
-			var next []box
-			for _, o := range pieces {
+	if keep {
+		matched.runs = []run{{0, nil}}
+	}
+	for j := range p.boxes {
+		pb := &p.boxes[j]
+		ins := sp.mapRuns(r, pb.dport, keep, func(bk *bucket) (in, out *bucket) {
+			var inB, outB []box
+			touched := false
+			for _, a := range bk.boxes {
 				sp.work++
-				in, out := splitBox(o, &p.boxes[j], p.src)
-				next = append(next, out...)
-				if in != nil && keep {
-					// its sources less r's gone: the walk they go to sees
-					// r's gone as its own up
-					matched.boxes = append(matched.boxes, *in)
+				i, o := splitBox(a, &pb.box, p.src)
+				if i == nil {
+					outB = append(outB, a)
+					continue
+				}
+				touched = true
+				outB = append(outB, o...)
+				if keep {
+					inB = append(inB, *i)
 				}
 			}
-			pieces = next
+			if keep {
+				in = sp.newBucket(inB, 0)
+			}
+			if !cut || !touched {
+				return in, bk
+			}
+			return in, sp.newBucket(outB, bk.merged)
+		})
+		if keep {
+			// the pieces of p's boxes are disjoint: their in parts add up
+			matched.runs = sp.union(matched.runs, ins)
 		}
-		if cut {
-			added = append(added, pieces...)
-		}
-	}
-	if cut {
-		r.boxes = append(kept, added...)
 	}
 	return matched
 }
 
-// splitBox divides a into the packets in b with a source in src (in) and
-// the rest (out, as disjoint boxes); in is nil when they share none.
-func splitBox(a box, b *box, src addrSet) (in *box, out []box) {
-	if !a.othersMeet(b) || !a.src.overlaps(src) {
-		return nil, []box{a}
-	}
-	cur := a
-	for d := range cur.m {
-		if rest := cur.m[d] &^ b.m[d]; rest != 0 {
-			o := cur
-			o.m[d] = rest
-			out = append(out, o)
-			cur.m[d] &= b.m[d]
+// inlineable: a chain walked from a jump that ends the walk for what it
+// matches can be walked within the jump, on the caller's region: it has
+// no goto and no return but, perhaps, one that is its last rule and
+// matches every packet.
+func (sp *setPass) inlineable(c *cchain) bool {
+	for i := range c.rules {
+		cr := &c.rules[i]
+		switch cr.act {
+		case actGoto:
+			return false
+		case actReturn:
+			if i != len(c.rules)-1 || !sp.matchesAll(cr) {
+				return false
+			}
 		}
 	}
-	if !b.dport.isAll() {
-		if rest := cur.dport.subtract(b.dport); len(rest) > 0 {
-			o := cur
-			o.dport = rest
-			out = append(out, o)
-		}
-		cur.dport = cur.dport.intersect(b.dport)
-	}
-	if !b.sport.isAll() {
-		if rest := cur.sport.subtract(b.sport); len(rest) > 0 {
-			o := cur
-			o.sport = rest
-			out = append(out, o)
-		}
-		cur.sport = cur.sport.intersect(b.sport)
-	}
-	if !src.isFull() {
-		if rest := cur.src.subtract(src); !rest.isEmpty() {
-			o := cur
-			o.src = rest
-			out = append(out, o)
-		}
-		cur.src = cur.src.intersect(src)
-	}
-	return &cur, out
+	return true
 }
 
-// materialize applies the sources r's walk has lost (not those of the
-// chains that called it) to its boxes: they are then as the caller holds
-// its own.
-func (sp *setPass) materialize(r region) []box {
-	if len(r.gone.layers) == 0 {
-		return r.boxes
-	}
-	var out []box
-	for _, b := range r.boxes {
-		sp.work++
-		if s := r.gone.fromOwn(b.src); !s.isEmpty() {
-			b.src = s
-			out = append(out, b)
-		}
-	}
-	return out
+// matchesAll: cr matches every packet, whatever the runtime state.
+func (sp *setPass) matchesAll(cr *crule) bool {
+	p := sp.part(cr)
+	return p != nil && p.srcAll && !p.maybe && p.src.isFull()
 }
 
 // walk passes r through chain c and returns what returns from it (for a
-// base chain: nothing). It marks every rule r reaches.
-func (sp *setPass) walk(c *cchain, r region, depth int) region {
+// base chain: nothing). It marks every rule r reaches. With ctx, c is
+// walked within a jump whose match is ctx, on the caller's region: each
+// rule matches what it and ctx both match, what it takes leaves the
+// caller's region, and what falls off c's end is still there (nothing
+// is returned).
+func (sp *setPass) walk(c *cchain, r *region, ctx *rulePart, depth int) region {
 	var ret region
 	if depth >= maxDepth {
 		return ret // a loop: the walker stops there too
@@ -663,7 +643,7 @@ func (sp *setPass) walk(c *cchain, r region, depth int) region {
 		if sp.cut != nil {
 			return ret
 		}
-		if len(r.boxes) == 0 {
+		if r.empty() {
 			break
 		}
 		cr := &c.rules[i]
@@ -671,15 +651,12 @@ func (sp *setPass) walk(c *cchain, r region, depth int) region {
 			sp.cut = cr
 			return ret
 		}
-		if k := sp.srcRun(c, i, &r); k > i {
+		if k := sp.srcRun(c, i, r, ctx); k > i {
 			i = k - 1
 			continue
 		}
-		p := sp.part(cr)
-		if len(r.boxes) > 2*r.merged+64 {
-			sp.merge(&r)
-		}
-		if p == nil || !sp.meets(&r, p) {
+		p := sp.partOf(cr, ctx)
+		if p == nil || !sp.meets(r, p) {
 			continue
 		}
 		sp.reached[cr] = true
@@ -690,32 +667,50 @@ func (sp *setPass) walk(c *cchain, r region, depth int) region {
 		switch cr.act {
 		case actAccept, actDrop:
 			if cut {
-				sp.take(&r, p, true, false)
+				sp.take(r, p, true, false)
 			}
 		case actReturn:
-			m := sp.take(&r, p, cut, true)
-			ret.boxes = append(ret.boxes, sp.materialize(region{boxes: m.boxes, gone: r.gone})...)
+			if ctx != nil {
+				return ret // the last rule (inlineable): the rest goes on in the caller
+			}
+			m := sp.take(r, p, cut, true)
+			ret.runs = sp.unionRuns(ret.runs, sp.materialize(region{runs: m.runs, gone: r.gone}))
 		case actJump, actGoto:
-			m := sp.take(&r, p, cut, true)
-			back := sp.walk(cr.to, m, depth+1)
+			if cut && cr.act == actJump && sp.inlineable(cr.to) {
+				sp.inlined++
+				sp.walk(cr.to, r, p, depth+1)
+				continue
+			}
+			m := sp.take(r, p, cut, true)
+			back := sp.walk(cr.to, &m, nil, depth+1)
 			if !cut {
 				continue // what comes back is still in r
 			}
 			// what comes back is as this walk holds it (less its gone)
 			if cr.act == actJump {
-				r.boxes = append(r.boxes, back.boxes...)
-				sp.merge(&r)
+				r.runs = sp.unionRuns(r.runs, back.runs)
 			} else {
 				// a goto: it returns to this chain's caller, which does
 				// not see this walk's gone
-				ret.boxes = append(ret.boxes, sp.materialize(region{boxes: back.boxes, gone: r.gone})...)
+				ret.runs = sp.unionRuns(ret.runs, sp.materialize(region{runs: back.runs, gone: r.gone}))
 			}
 		}
 	}
-	if !c.builtin {
-		ret.boxes = append(ret.boxes, sp.materialize(r)...)
+	if !c.builtin && ctx == nil {
+		ret.runs = sp.unionRuns(ret.runs, sp.materialize(*r))
 	}
 	return ret
+}
+
+// unionRuns is union where either may be no runs at all (nothing).
+func (sp *setPass) unionRuns(a, b []run) []run {
+	switch {
+	case len(a) == 0:
+		return b
+	case len(b) == 0:
+		return a
+	}
+	return sp.union(a, b)
 }
 
 // spacePass runs the set pass over root; ok is false where it does not
@@ -729,9 +724,20 @@ func spacePass(e *Evaluator, d dims) (sp *setPass, ok bool) {
 	if !ok {
 		return nil, false
 	}
-	sp = &setPass{fam: e.fam, cl: cl, parts: map[*crule]*rulePart{}, reached: map[*crule]bool{}}
-	all := box{m: cl.all, dport: allPorts, sport: allPorts, src: fullSet(e.fam)}
-	sp.walk(root, region{boxes: []box{all}}, 0)
+	// the classes of destination ports: cut at the bounds of every port
+	// match a rule in scope has on them
+	var bounds []PortRange
+	visitRules([]*cchain{root}, func(_ *cchain, cr *crule) {
+		for _, pm := range cr.r.m.x.ports {
+			if pm.kind != portSrc {
+				bounds = append(bounds, pm.ranges...)
+			}
+		}
+	})
+	sp = &setPass{fam: e.fam, cl: cl, dc: newDportClasses(bounds), parts: map[*crule]*rulePart{}, within: map[partIn]*rulePart{}, reached: map[*crule]bool{}}
+	all := box{m: cl.all, sport: allPorts, src: fullSet(e.fam)}
+	r := region{runs: []run{{0, &bucket{boxes: []box{all}, merged: 1}}}}
+	sp.walk(root, &r, nil, 0)
 	return sp, true
 }
 
@@ -747,8 +753,8 @@ func (sp *setPass) active(cr *crule) bool { return sp.part(cr) != nil }
 
 // srcRunRule: cr's match is its source alone and it ends the walk for
 // whatever it matches.
-func (sp *setPass) srcRunRule(cr *crule) bool {
-	p := sp.part(cr)
+func (sp *setPass) srcRunRule(cr *crule, ctx *rulePart) bool {
+	p := sp.partOf(cr, ctx)
 	return p != nil && p.srcAll && !p.maybe && (cr.act == actAccept || cr.act == actDrop)
 }
 
@@ -756,16 +762,16 @@ func (sp *setPass) srcRunRule(cr *crule) bool {
 // rules that match nothing, between them) and returns the index after
 // them; runs shorter than minSrcRun are left to the rule-by-rule walk
 // (returns i).
-func (sp *setPass) srcRun(c *cchain, i int, r *region) int {
+func (sp *setPass) srcRun(c *cchain, i int, r *region, ctx *rulePart) int {
 	j := i
 	n := 0
 	for j < len(c.rules) {
 		cr := &c.rules[j]
-		if sp.part(cr) == nil {
+		if sp.partOf(cr, ctx) == nil {
 			j++
 			continue
 		}
-		if !sp.srcRunRule(cr) {
+		if !sp.srcRunRule(cr, ctx) {
 			break
 		}
 		n++
@@ -774,7 +780,8 @@ func (sp *setPass) srcRun(c *cchain, i int, r *region) int {
 	if n < minSrcRun {
 		return i
 	}
-	sp.work += len(r.boxes) + (j - i)
+	boxes := sp.boxesOf(r)
+	sp.work += len(boxes) + (j - i)
 	type piece struct {
 		rng
 		k int
@@ -782,7 +789,7 @@ func (sp *setPass) srcRun(c *cchain, i int, r *region) int {
 	var ps []piece
 	var all []rng
 	for k := i; k < j; k++ {
-		if p := sp.part(&c.rules[k]); p != nil {
+		if p := sp.partOf(&c.rules[k], ctx); p != nil {
 			for _, x := range p.src.r {
 				ps = append(ps, piece{x, k})
 			}
@@ -823,9 +830,9 @@ func (sp *setPass) srcRun(c *cchain, i int, r *region) int {
 		if cr := &c.rules[act[0].k]; !sp.reached[cr] {
 			// reached if some box still holds some of [lo, hi]
 			seg := addrSet{fam: sp.fam, r: []rng{{lo, hi}}}
-			for b := range r.boxes {
+			for b := range boxes {
 				sp.work++
-				if srcMeets(seg, r.boxes[b].src, &r.gone) {
+				if srcMeets(seg, boxes[b].src, &r.gone) {
 					sp.reached[cr] = true
 					break
 				}
@@ -834,6 +841,22 @@ func (sp *setPass) srcRun(c *cchain, i int, r *region) int {
 	}
 	r.gone.add(setOf(sp.fam, all))
 	return j
+}
+
+// boxesOf is the boxes of r's buckets, each bucket once.
+func (sp *setPass) boxesOf(r *region) []*box {
+	sp.stamp++
+	var out []*box
+	for _, x := range r.runs {
+		if x.b == nil || x.b.seen == sp.stamp {
+			continue
+		}
+		x.b.seen = sp.stamp
+		for k := range x.b.boxes {
+			out = append(out, &x.b.boxes[k])
+		}
+	}
+	return out
 }
 
 // minSrcRun is the shortest run of source-only rules swept together.

@@ -185,3 +185,32 @@ func BenchmarkNftText(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAnalyzeNftText runs the rule analysis (both families) on the
+// *.nft in FWAUDIT_NFT_BENCH_DIR (scripts/gennft -rules 10000 writes the
+// one the report benchmark uses): with -cpuprofile or -memprofile it
+// profiles what `fwaudit report` adds to a scan.
+func BenchmarkAnalyzeNftText(b *testing.B) {
+	dir := os.Getenv("FWAUDIT_NFT_BENCH_DIR")
+	if dir == "" {
+		b.Skip("FWAUDIT_NFT_BENCH_DIR names no directory of *.nft")
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.nft"))
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, err := ParseNftText(data, path, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		v4, v6 := n.Family(IPv4), n.Family(IPv6)
+		b.Run(filepath.Base(path), func(b *testing.B) {
+			for b.Loop() {
+				Analyze(v4)
+				Analyze(v6)
+			}
+		})
+	}
+}
