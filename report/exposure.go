@@ -386,6 +386,26 @@ func doubtParts(fv *FamilyVerdict) (rest, everyone bool, list []string) {
 	return false, false, sources
 }
 
+// doubtWho names the sources an open or restricted verdict admits only
+// maybe ("everyone else", "everyone except ...", or the sources), each
+// list written by list (what says whether it holds ranges or sources);
+// "" when nothing is in doubt.
+func doubtWho(v *FamilyVerdict, list func(items []string, what string) string) string {
+	if len(v.Doubtful) == 0 {
+		return ""
+	}
+	switch rest, everyone, items := doubtParts(v); {
+	case rest:
+		return "everyone else"
+	case everyone && len(items) == 0:
+		return "everyone"
+	case everyone:
+		return "everyone except " + list(items, "ranges")
+	default:
+		return list(items, "sources")
+	}
+}
+
 // certainlyExcept is the except list of an open or restricted family
 // verdict without its doubtful sources: the ranges certainly kept out.
 func certainlyExcept(fv *FamilyVerdict) []string {

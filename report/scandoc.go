@@ -216,18 +216,9 @@ func verdictText(v *FamilyVerdict) string {
 // doubtText is what an open or restricted verdict admits only maybe, in
 // full: "; conditional for 10.49.0.0/16: -m limit", or "".
 func doubtText(v *FamilyVerdict) string {
-	if len(v.Doubtful) == 0 {
+	who := doubtWho(v, func(items []string, _ string) string { return strings.Join(items, ",") })
+	if who == "" {
 		return ""
-	}
-	who := "everyone else"
-	switch rest, everyone, list := doubtParts(v); {
-	case rest:
-	case everyone && len(list) == 0:
-		who = "everyone"
-	case everyone:
-		who = "everyone except " + strings.Join(list, ",")
-	default:
-		who = strings.Join(list, ",")
 	}
 	text := "; conditional for " + who
 	if len(v.Reasons) > 0 {

@@ -178,18 +178,9 @@ func (c *cellFormat) reasons(rs []string) string {
 // doubt is what an open or restricted verdict admits only maybe, after
 // what it admits for sure: "; conditional for 10.49.0.0/16 [1]", or "".
 func (c *cellFormat) doubt(v *FamilyVerdict) string {
-	if len(v.Doubtful) == 0 {
+	who := doubtWho(v, c.list)
+	if who == "" {
 		return ""
-	}
-	who := "everyone else"
-	switch rest, everyone, list := doubtParts(v); {
-	case rest:
-	case everyone && len(list) == 0:
-		who = "everyone"
-	case everyone:
-		who = "everyone except " + c.list(list, "ranges")
-	default:
-		who = c.list(list, "sources")
 	}
 	return "; conditional for " + who + c.reasons(v.Reasons)
 }
