@@ -22,6 +22,10 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 	}
 	dsts := e.dsts
 	ports := []uint16{q.Port}
+	// loDst: q is a loopback address asked about as the packet's own
+	// destination; sawAway: some packet was forwarded to another host
+	loDst, sawAway, allMartian := false, false, true
+	var assumed string
 	w := &walker{fam: e.fam, rp: e.rp}
 	w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
 	if a := q.Addr.Unmap(); q.Addr.IsValid() && !a.IsUnspecified() {
@@ -32,13 +36,17 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 			return Result{Verdict: NotApplicable}
 		}
 		if a.IsLoopback() {
-			// reachable from outside only through a DNAT to it
-			// (route_localnet, as kube-proxy once set)
-			origins := e.dnatOrigins(proto, a, q.Port)
-			if len(origins) == 0 {
+			// reachable from outside through a DNAT to it, or, in
+			// IPv4, as sent to it: forwarded by a DNAT from it to
+			// another host (published on loopback) or, where
+			// route_localnet is 1, delivered (martianDst)
+			if origins := e.dnatOrigins(proto, a, q.Port); len(origins) > 0 {
+				w.nat.target, w.nat.port, ports = a, q.Port, origins
+			} else if e.fam == IPv4 {
+				dsts, loDst = []netip.Addr{a}, true
+			} else {
 				return Result{Verdict: NotApplicable}
 			}
-			w.nat.target, w.nat.port, ports = a, q.Port, origins
 		} else {
 			dsts = []netip.Addr{a}
 		}
@@ -63,6 +71,12 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 	var per []ifaceSets
 	full := fullSet(e.fam)
 	rep := e.ifaceClasses(proto, dsts, ports)
+	if loDst {
+		// the kernel tells interfaces apart by route_localnet
+		for i := range rep {
+			rep[i] = i
+		}
+	}
 	walked := make([]ifaceSets, len(e.ifaces))
 	for ii, iface := range e.ifaces {
 		if rep[ii] != ii {
@@ -89,6 +103,17 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 						w.p = p
 						saved := *p
 						m1, m2 := w.pipeline(pth, full)
+						if loDst {
+							// not translated away: routing sees 127/8
+							if drop, why := e.martianDst(iface); drop {
+								m1, m2 = emptySet(e.fam), emptySet(e.fam)
+								if why != "" {
+									assumed = why
+								}
+							} else {
+								allMartian = false
+							}
+						}
 						if replyChecked(p, pth) && !m2.isEmpty() {
 							// the SYN-ACK must get out too (OUTPUT policy DROP)
 							local := w.p.dst
@@ -98,6 +123,7 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 						}
 						*p = saved
 						if away := w.nat.away; len(away) > 0 && !q.SocketOnly {
+							sawAway = true
 							// a published port: reachable by what FORWARD lets through
 							fm, fmay, _ := e.forwardLeg(w, pth, p, away)
 							m1, m2 = m1.union(fm), m2.union(fmay)
@@ -134,6 +160,13 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 			e.limitDestinations(&res, dsts, dstMay)
 		}
 		e.limitSourcePorts(&res, per)
+		if loDst && !sawAway && allMartian && res.Verdict == Blocked {
+			// nothing forwards it and the kernel drops what is sent to it
+			res = Result{Verdict: NotApplicable}
+		}
+		if loDst && assumed != "" && res.Verdict != Blocked {
+			res.Reasons = append(res.Reasons, assumed)
+		}
 		return res
 	}
 	if each != nil {
