@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Evaluate returns who can open a NEW connection to q: the set of sources
@@ -24,8 +25,9 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 	ports := []uint16{q.Port}
 	// loDst: q is a loopback address asked about as the packet's own
 	// destination; sawAway: some packet was forwarded to another host
-	loDst, sawAway, allMartian := false, false, true
+	loDst, sawAway := false, false
 	var assumed string
+	var lets []string // interfaces whose route_localnet lets 127/8 in
 	w := &walker{fam: e.fam, rp: e.rp}
 	w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
 	if a := q.Addr.Unmap(); q.Addr.IsValid() && !a.IsUnspecified() {
@@ -38,8 +40,9 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 		if a.IsLoopback() {
 			// reachable from outside through a DNAT to it, or, in
 			// IPv4, as sent to it: forwarded by a DNAT from it to
-			// another host (published on loopback) or, where
-			// route_localnet is 1, delivered (martianDst)
+			// another host (published on loopback), which routing
+			// never calls martian; delivered only where
+			// route_localnet is 1 (martianDst)
 			if origins := e.dnatOrigins(proto, a, q.Port); len(origins) > 0 {
 				w.nat.target, w.nat.port, ports = a, q.Port, origins
 			} else if e.fam == IPv4 {
@@ -104,15 +107,20 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 						saved := *p
 						m1, m2 := w.pipeline(pth, full)
 						if loDst {
-							// not translated away: routing sees 127/8
-							if drop, why := e.martianDst(iface); drop {
-								m1, m2 = emptySet(e.fam), emptySet(e.fam)
-								if why != "" {
-									assumed = why
+							// not translated away: routing sees 127/8,
+							// dropped unless route_localnet. Where it is
+							// 1 the packet reaches the input chains; that
+							// direct path is not judged yet (the verdict
+							// stays with the forward path) and the result
+							// says so
+							if drop, why := e.martianDst(iface); !drop {
+								if !m2.isEmpty() && !slices.Contains(lets, iface) {
+									lets = append(lets, iface)
 								}
-							} else {
-								allMartian = false
+							} else if why != "" {
+								assumed = why
 							}
+							m1, m2 = emptySet(e.fam), emptySet(e.fam)
 						}
 						if replyChecked(p, pth) && !m2.isEmpty() {
 							// the SYN-ACK must get out too (OUTPUT policy DROP)
@@ -160,9 +168,12 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 			e.limitDestinations(&res, dsts, dstMay)
 		}
 		e.limitSourcePorts(&res, per)
-		if loDst && !sawAway && allMartian && res.Verdict == Blocked {
-			// nothing forwards it and the kernel drops what is sent to it
+		if loDst && !sawAway && res.Verdict == Blocked {
+			// nothing forwards it to another host
 			res = Result{Verdict: NotApplicable}
+		}
+		if loDst && len(lets) > 0 {
+			res.Reasons = append(res.Reasons, fmt.Sprintf("route_localnet is 1 on %s: a packet sent there to %s reaches the input chains, which admit some, not judged here", strings.Join(lets, ", "), q.Addr))
 		}
 		if loDst && assumed != "" && res.Verdict != Blocked {
 			res.Reasons = append(res.Reasons, assumed)

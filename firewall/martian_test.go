@@ -123,8 +123,10 @@ func TestMartianDestination(t *testing.T) {
 		ifs   string // Interfaces, joined
 	}{
 		{"socket, route_localnet 0", rules, off, lo, NotApplicable, ""},
-		{"socket, route_localnet 1 on eth1", rules, on1, lo, Restricted, "eth1"},
-		{"socket, route_localnet 1 on all", rules, all, lo, Open, ""},
+		// the direct path where route_localnet is 1 is not judged:
+		// the verdict says nothing forwards it, the reasons say the rest
+		{"socket, route_localnet 1 on eth1", rules, on1, lo, NotApplicable, ""},
+		{"socket, route_localnet 1 on all", rules, all, lo, NotApplicable, ""},
 		{"published, route_localnet 0", rules, off, pub, Open, ""},
 		{"published, route_localnet 1 on eth1", rules, on1, pub, Open, ""},
 		{"published, FORWARD drops it", closed, off, pub, Blocked, ""},
@@ -135,6 +137,10 @@ func TestMartianDestination(t *testing.T) {
 			got := NewEvaluator(IPv4, []*Ruleset{rs}, host(c.rl)).Evaluate(c.q)
 			if got.Verdict != c.want || strings.Join(got.Interfaces, ",") != c.ifs {
 				t.Errorf("got %s on %v (%v), want %s on %q", got.Verdict, got.Interfaces, got.Reasons, c.want, c.ifs)
+			}
+			lets := strings.Contains(strings.Join(got.Reasons, " "), "route_localnet is 1 on")
+			if want := c.q == lo && (c.rl["all"] || c.rl["eth1"]); lets != want {
+				t.Errorf("reasons %v: naming route_localnet 1 = %v, want %v", got.Reasons, lets, want)
 			}
 			if c.rl != nil && len(got.Reasons) > 0 && strings.Contains(strings.Join(got.Reasons, " "), "not read") {
 				t.Errorf("route_localnet read, yet assumed: %v", got.Reasons)
