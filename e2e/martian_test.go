@@ -100,15 +100,22 @@ func TestMartianLoopbackSource(t *testing.T) {
 // answer. The raw socket is opened inside ns on a locked thread that is
 // thrown away afterwards, as pingFrom does.
 func sendSYN(ns *Netns, src, dst netip.Addr, port uint16) error {
+	return sendSYNVia(ns, src, dst, dst, port)
+}
+
+// sendSYNVia is sendSYN with the packet routed in ns as if it went to via
+// (the next hop's address) while its IP header says dst: how a neighbour
+// puts a packet for 127.0.0.1 on the wire to the host.
+func sendSYNVia(ns *Netns, src, dst, via netip.Addr, port uint16) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		errc <- sendSYNIn(ns.Name, src, dst, port)
+		errc <- sendSYNIn(ns.Name, src, dst, via, port)
 	}()
 	return <-errc
 }
 
-func sendSYNIn(nsName string, src, dst netip.Addr, port uint16) error {
+func sendSYNIn(nsName string, src, dst, via netip.Addr, port uint16) error {
 	f, err := os.Open("/run/netns/" + nsName)
 	if err != nil {
 		return err
@@ -134,7 +141,7 @@ func sendSYNIn(nsName string, src, dst netip.Addr, port uint16) error {
 	ip := []byte{0x45, 0, 0, byte(20 + len(tcp)), 0, 1, 0, 0, 64, 6, 0, 0}
 	ip = append(append(ip, s[:]...), d[:]...)
 	binary.BigEndian.PutUint16(ip[10:], checksum(ip))
-	if err := unix.Sendto(fd, append(ip, tcp...), 0, &unix.SockaddrInet4{Addr: d}); err != nil {
+	if err := unix.Sendto(fd, append(ip, tcp...), 0, &unix.SockaddrInet4{Addr: via.As4()}); err != nil {
 		return fmt.Errorf("sending a SYN from %s to %s:%d: %w", src, dst, port, err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Evaluate returns who can open a NEW connection to q: the set of sources
@@ -22,6 +23,11 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 	}
 	dsts := e.dsts
 	ports := []uint16{q.Port}
+	// loDst: q is a loopback address asked about as the packet's own
+	// destination; sawAway: some packet was forwarded to another host
+	loDst, sawAway := false, false
+	var assumed string
+	var lets []string // interfaces whose route_localnet lets 127/8 in
 	w := &walker{fam: e.fam, rp: e.rp}
 	w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
 	if a := q.Addr.Unmap(); q.Addr.IsValid() && !a.IsUnspecified() {
@@ -32,13 +38,18 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 			return Result{Verdict: NotApplicable}
 		}
 		if a.IsLoopback() {
-			// reachable from outside only through a DNAT to it
-			// (route_localnet, as kube-proxy once set)
-			origins := e.dnatOrigins(proto, a, q.Port)
-			if len(origins) == 0 {
+			// reachable from outside through a DNAT to it, or, in
+			// IPv4, as sent to it: forwarded by a DNAT from it to
+			// another host (published on loopback), which routing
+			// never calls martian; delivered only where
+			// route_localnet is 1 (martianDst)
+			if origins := e.dnatOrigins(proto, a, q.Port); len(origins) > 0 {
+				w.nat.target, w.nat.port, ports = a, q.Port, origins
+			} else if e.fam == IPv4 {
+				dsts, loDst = []netip.Addr{a}, true
+			} else {
 				return Result{Verdict: NotApplicable}
 			}
-			w.nat.target, w.nat.port, ports = a, q.Port, origins
 		} else {
 			dsts = []netip.Addr{a}
 		}
@@ -63,6 +74,12 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 	var per []ifaceSets
 	full := fullSet(e.fam)
 	rep := e.ifaceClasses(proto, dsts, ports)
+	if loDst {
+		// the kernel tells interfaces apart by route_localnet
+		for i := range rep {
+			rep[i] = i
+		}
+	}
 	walked := make([]ifaceSets, len(e.ifaces))
 	for ii, iface := range e.ifaces {
 		if rep[ii] != ii {
@@ -89,6 +106,22 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 						w.p = p
 						saved := *p
 						m1, m2 := w.pipeline(pth, full)
+						if loDst {
+							// not translated away: routing sees 127/8,
+							// dropped unless route_localnet. Where it is
+							// 1 the packet reaches the input chains; that
+							// direct path is not judged yet (the verdict
+							// stays with the forward path) and the result
+							// says so
+							if drop, why := e.martianDst(iface); !drop {
+								if !m2.isEmpty() && !slices.Contains(lets, iface) {
+									lets = append(lets, iface)
+								}
+							} else if why != "" {
+								assumed = why
+							}
+							m1, m2 = emptySet(e.fam), emptySet(e.fam)
+						}
 						if replyChecked(p, pth) && !m2.isEmpty() {
 							// the SYN-ACK must get out too (OUTPUT policy DROP)
 							local := w.p.dst
@@ -98,6 +131,7 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 						}
 						*p = saved
 						if away := w.nat.away; len(away) > 0 && !q.SocketOnly {
+							sawAway = true
 							// a published port: reachable by what FORWARD lets through
 							fm, fmay, _ := e.forwardLeg(w, pth, p, away)
 							m1, m2 = m1.union(fm), m2.union(fmay)
@@ -134,6 +168,16 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 			e.limitDestinations(&res, dsts, dstMay)
 		}
 		e.limitSourcePorts(&res, per)
+		if loDst && !sawAway && res.Verdict == Blocked {
+			// nothing forwards it to another host
+			res = Result{Verdict: NotApplicable}
+		}
+		if loDst && len(lets) > 0 {
+			res.Reasons = append(res.Reasons, fmt.Sprintf("route_localnet is 1 on %s: a packet sent there to %s reaches the input chains, which admit some, not judged here", strings.Join(lets, ", "), q.Addr))
+		}
+		if loDst && assumed != "" && res.Verdict != Blocked {
+			res.Reasons = append(res.Reasons, assumed)
+		}
 		return res
 	}
 	if each != nil {

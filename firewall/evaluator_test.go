@@ -176,7 +176,7 @@ func TestEvaluateMatches(t *testing.T) {
 			brief{Verdict: Restricted, Rule: "-A INPUT -d 192.0.2.10/32 -p tcp --dport 22 -j ACCEPT", Dsts: "192.0.2.10/32"}},
 		{"wildcard bind reachable at a -d range", filterRules("DROP", "-A INPUT -s 192.0.2.0/24 -d 10.0.0.0/8 -p tcp --dport 22 -j ACCEPT"), tcp(22),
 			brief{Verdict: Restricted, Sources: "192.0.2.0/24", Rule: "-A INPUT -s 192.0.2.0/24 -d 10.0.0.0/8 -p tcp --dport 22 -j ACCEPT", Dsts: "10.0.0.0/8"}},
-		{"loopback bind", filterRules("DROP"), Query{Proto: "tcp", Addr: netip.MustParseAddr("127.0.0.1"), Port: 22}, brief{Verdict: NotApplicable}},
+		{"loopback bind", filterRules("DROP"), Query{Proto: "tcp", Addr: netip.MustParseAddr("127.0.0.1"), Port: 22}, brief{Verdict: NotApplicable, Reasons: "route_localnet not read: assuming the kernel's default (0), which drops a packet for 127.0.0.0/8 from outside interfaces"}},
 		{"v6 bind on v4 evaluator", filterRules("DROP"), Query{Proto: "tcp", Addr: netip.MustParseAddr("2001:db8::1"), Port: 22}, brief{Verdict: NotApplicable}},
 		{"unknown protocol query", filterRules("DROP"), Query{Proto: "bogus", Port: 1}, brief{Verdict: Unknown, Reasons: `unknown protocol "bogus"`}},
 	}
@@ -504,7 +504,7 @@ func TestEvaluateKernelPaths(t *testing.T) {
 		{"output drop does not judge udp delivery", outputDrop, udp(53), brief{Verdict: Open, Rule: "-P INPUT ACCEPT"}},
 		{"DNAT to a loopback-bound socket", dnatLo, lo(6379), brief{Verdict: Restricted, Interfaces: "veth0", Rule: "-A INPUT -d 127.0.0.1/32 -p tcp --dport 6379 -j ACCEPT"}},
 		{"DNAT from another port to loopback", dnatLo, lo(9090), brief{Verdict: Open, Rule: "-A INPUT -p tcp --dport 9090 -j ACCEPT"}},
-		{"loopback socket nobody DNATs to", dnatLo, lo(11211), brief{Verdict: NotApplicable}},
+		{"loopback socket nobody DNATs to", dnatLo, lo(11211), brief{Verdict: NotApplicable, Reasons: "route_localnet not read: assuming the kernel's default (0), which drops a packet for 127.0.0.0/8 from outside interfaces"}},
 		{"ipv6 routing header match never holds", "", tcp(0), brief{}},
 	}
 	for _, tt := range tests {

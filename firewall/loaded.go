@@ -134,8 +134,9 @@ func (s Socket) deviceBound() bool { return s.Device != "" && s.Device != "lo" }
 // Judge is who the family's rules let open a NEW connection to s. known
 // is false when the family's rules could not be read (the verdict is then
 // unknown, with the reason). A socket bound to loopback is out of reach
-// (not-applicable) unless a nat DNAT sends outside traffic to it (with
-// route_localnet), which the evaluator knows; one bound to device lo only
+// (not-applicable) unless a nat DNAT sends outside traffic to it or from
+// it to another host, or route_localnet lets it in (martianDst), which
+// the evaluator knows; one bound to device lo only
 // sees packets that came in on lo. A socket bound to a device is reached
 // at most on that device.
 func (l *Loaded) Judge(fam Family, s Socket) (r Result, known bool) {

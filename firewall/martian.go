@@ -37,3 +37,28 @@ func (e *Evaluator) RouteLocalnetAssumed() string {
 	}
 	return "route_localnet not read: assuming the kernel routes 127.0.0.0/8 from outside interfaces"
 }
+
+// martianDst tells whether the kernel drops an IPv4 packet arriving on in
+// whose destination, when routing looks at it, is in 127.0.0.0/8:
+// ip_route_input_slow calls it a martian destination unless route_localnet
+// is 1 on in or on all. Routing looks after the nat prerouting chains, so
+// a DNAT from a loopback address to another host (a port published on
+// 127.0.0.1) is never such a packet and is not asked about here: it is
+// forwarded whatever route_localnet says (measured:
+// TestMartianLoopbackDestination). Offline (route_localnet not read) or on
+// an interface not read, the kernel's default, 0, is assumed and assumed
+// says so.
+func (e *Evaluator) martianDst(in string) (drop bool, assumed string) {
+	if e.fam != IPv4 || in == "lo" {
+		return false, ""
+	}
+	rl := e.host.RouteLocalnet
+	on, known := rl[in]
+	if rl["all"] || (known && on) {
+		return false, ""
+	}
+	if !known {
+		return true, "route_localnet not read: assuming the kernel's default (0), which drops a packet for 127.0.0.0/8 from outside interfaces"
+	}
+	return true, ""
+}

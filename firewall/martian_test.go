@@ -97,3 +97,54 @@ func TestDecideMartianLoopbackSource(t *testing.T) {
 		}
 	})
 }
+
+// TestMartianDestination: a packet sent to 127.0.0.1 from outside reaches
+// a socket bound there only on an interface whose route_localnet is 1; a
+// DNAT from 127.0.0.1 to another host forwards it whatever route_localnet
+// says (the kernel test is TestMartianLoopbackDestination).
+func TestMartianDestination(t *testing.T) {
+	lo := Query{Proto: "tcp", Addr: netip.MustParseAddr("127.0.0.1"), Port: 9000}
+	pub := Query{Proto: "tcp", Addr: netip.MustParseAddr("127.0.0.1"), Port: 8080}
+	rules := "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -d 127.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80\nCOMMIT\n" +
+		"*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j ACCEPT\nCOMMIT\n"
+	closed := strings.Replace(rules, "-A FORWARD -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j ACCEPT\n", "", 1)
+	host := func(rl map[string]bool) Host {
+		return Host{Interfaces: []string{"eth0", "eth1"}, Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.10")}, RouteLocalnet: rl}
+	}
+	off := map[string]bool{"all": false, "eth0": false, "eth1": false}
+	on1 := map[string]bool{"all": false, "eth0": false, "eth1": true}
+	all := map[string]bool{"all": true, "eth0": false, "eth1": false}
+	for _, c := range []struct {
+		name  string
+		rules string
+		rl    map[string]bool
+		q     Query
+		want  Verdict
+		ifs   string // Interfaces, joined
+	}{
+		{"socket, route_localnet 0", rules, off, lo, NotApplicable, ""},
+		// the direct path where route_localnet is 1 is not judged:
+		// the verdict says nothing forwards it, the reasons say the rest
+		{"socket, route_localnet 1 on eth1", rules, on1, lo, NotApplicable, ""},
+		{"socket, route_localnet 1 on all", rules, all, lo, NotApplicable, ""},
+		{"published, route_localnet 0", rules, off, pub, Open, ""},
+		{"published, route_localnet 1 on eth1", rules, on1, pub, Open, ""},
+		{"published, FORWARD drops it", closed, off, pub, Blocked, ""},
+		{"published offline", rules, nil, pub, Open, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rs := parseString(t, c.rules, IPv4)
+			got := NewEvaluator(IPv4, []*Ruleset{rs}, host(c.rl)).Evaluate(c.q)
+			if got.Verdict != c.want || strings.Join(got.Interfaces, ",") != c.ifs {
+				t.Errorf("got %s on %v (%v), want %s on %q", got.Verdict, got.Interfaces, got.Reasons, c.want, c.ifs)
+			}
+			lets := strings.Contains(strings.Join(got.Reasons, " "), "route_localnet is 1 on")
+			if want := c.q == lo && (c.rl["all"] || c.rl["eth1"]); lets != want {
+				t.Errorf("reasons %v: naming route_localnet 1 = %v, want %v", got.Reasons, lets, want)
+			}
+			if c.rl != nil && len(got.Reasons) > 0 && strings.Contains(strings.Join(got.Reasons, " "), "not read") {
+				t.Errorf("route_localnet read, yet assumed: %v", got.Reasons)
+			}
+		})
+	}
+}
