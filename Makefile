@@ -12,7 +12,7 @@ export PATH
 PKGS     := ./cmd/... ./scan/... ./firewall/... ./report/... ./suggest/... ./apply/... ./scripts/gen-man
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test deps vet lint unit e2e fuzz fuzz-short bench clean deb
+.PHONY: all build test deps vet lint unit e2e e2e-all-rulesets fuzz fuzz-short bench clean deb
 
 all: build
 
@@ -49,6 +49,11 @@ e2e:
 	$(GO) test -count=1 -timeout 30m ./e2e/...
 
 test: deps vet lint unit fuzz-short e2e
+
+# Never wider over every ruleset of testdata/ and e2e/testdata/ (make test
+# runs a fixed subset; docs/TESTING.md says why and how long this takes).
+e2e-all-rulesets:
+	FWAUDIT_NEVERWIDER_ALL=1 $(GO) test -count=1 -timeout 60m -run TestNeverWiderEveryRuleset -parallel 4 -v ./e2e/
 
 # Every fuzz target of every package, one at a time, one worker each
 # (docs/TESTING.md). `make fuzz` runs each for FUZZTIME; `make test` runs
