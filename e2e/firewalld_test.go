@@ -232,9 +232,9 @@ func testFirewalld(t *testing.T, backend string) {
 	// report checks whose claims are about traffic: loopback accepted on
 	// lo, replies to the host's own connections accepted, forwarded NEW
 	// connections denied (eth2's peer to a listener behind eth0). The
-	// loopback check's other half, 127.0.0.0/8 on an outside interface, is
-	// dropped by the kernel here (route_localnet 0), as
-	// TestMartianLoopbackSource measures.
+	// loopback check's other half, 127.0.0.0/8 or ::1 on an outside
+	// interface, is dropped by the kernel here (route_localnet 0; ::1
+	// always), as TestMartianLoopbackSource measures.
 	truth := map[string]bool{}
 	for _, v6 := range []bool{false, true} {
 		fam := "v4"

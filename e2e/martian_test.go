@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -93,6 +94,54 @@ func TestMartianLoopbackSource(t *testing.T) {
 			t.Errorf("loopback-v4 = %s (%s), want fail on wan1", got, d)
 		}
 	})
+
+	// IPv6 has no route_localnet: the kernel drops a packet from ::1
+	// received on any interface but lo on receipt (ip6_rcv_core, counted in
+	// Ip6InHdrErrors), before raw PREROUTING. The same SYN from the peer's
+	// own address is counted in both chains, so the probe is seen to
+	// arrive. With INPUT accepting everyone and no rule for ::1, the
+	// report's loopback-v6 passes.
+	t.Run("ipv6 ::1", func(t *testing.T) {
+		peer := PeerV6[0]
+		lab.LoadIp6tables("*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n" +
+			"-A PREROUTING -s ::1/128 -i veth0 -p tcp -m tcp --dport 22\n-A PREROUTING -s " + peer.String() + "/128 -i veth0 -p tcp -m tcp --dport 22\nCOMMIT\n" +
+			"*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n" +
+			"-A INPUT -s ::1/128 -i veth0 -p tcp -m tcp --dport 22\n-A INPUT -s " + peer.String() + "/128 -i veth0 -p tcp -m tcp --dport 22\nCOMMIT\n")
+		hdrErrs := func() int {
+			for _, l := range strings.Split(lab.Host.Run("cat", "/proc/net/snmp6"), "\n") {
+				if f := strings.Fields(l); len(f) == 2 && f[0] == "Ip6InHdrErrors" {
+					n, err := strconv.Atoi(f[1])
+					if err != nil {
+						t.Fatalf("snmp6: %q: %v", l, err)
+					}
+					return n
+				}
+			}
+			t.Fatal("snmp6: no Ip6InHdrErrors")
+			return 0
+		}
+		before := hdrErrs()
+		for _, src := range []netip.Addr{netip.IPv6Loopback(), peer} {
+			if err := sendSYN(lab.Peer, src, HostV6, 22); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := hdrErrs() - before; n != 1 {
+			t.Errorf("kernel: Ip6InHdrErrors rose by %d, want 1 (the packet from ::1)", n)
+		}
+		ctr := lab.ReadCounters("ip6tables-save")
+		raw, in := ctr["raw"]["PREROUTING"].Rules, ctr["filter"]["INPUT"].Rules
+		if raw[1].Pkts != 1 || in[1].Pkts != 1 {
+			t.Fatalf("kernel: from %s, raw PREROUTING counted %d and INPUT %d, want 1 and 1 (the probe did not arrive)", peer, raw[1].Pkts, in[1].Pkts)
+		}
+		if raw[0].Pkts != 0 || in[0].Pkts != 0 {
+			t.Fatalf("kernel: from ::1, raw PREROUTING counted %d and INPUT %d, want 0 and 0", raw[0].Pkts, in[0].Pkts)
+		}
+		r := runReport(t, lab)
+		if got, d := r.status("loopback-v6"), r.detail("loopback-v6"); got != "pass" || !strings.Contains(d, "::1 as source is dropped") {
+			t.Errorf("loopback-v6 = %s (%s), want pass by the kernel's drop", got, d)
+		}
+	})
 }
 
 // sendSYN sends one TCP SYN from src (any address, written into the IP
@@ -124,6 +173,9 @@ func sendSYNIn(nsName string, src, dst, via netip.Addr, port uint16) error {
 	if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
 		return fmt.Errorf("entering %s: %w", nsName, err)
 	}
+	if src.Is6() {
+		return sendSYN6(src, dst, port)
+	}
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW)
 	if err != nil {
 		return fmt.Errorf("raw socket: %w", err)
@@ -143,6 +195,38 @@ func sendSYNIn(nsName string, src, dst, via netip.Addr, port uint16) error {
 	binary.BigEndian.PutUint16(ip[10:], checksum(ip))
 	if err := unix.Sendto(fd, append(ip, tcp...), 0, &unix.SockaddrInet4{Addr: via.As4()}); err != nil {
 		return fmt.Errorf("sending a SYN from %s to %s:%d: %w", src, dst, port, err)
+	}
+	return nil
+}
+
+// synSegment is a TCP SYN from port 40000 to port, its checksum over
+// pseudo (the IP family's pseudo-header without the segment).
+func synSegment(port uint16, pseudo []byte) []byte {
+	tcp := make([]byte, 20)
+	binary.BigEndian.PutUint16(tcp[0:], 40000)
+	binary.BigEndian.PutUint16(tcp[2:], port)
+	binary.BigEndian.PutUint32(tcp[4:], 1) // sequence number
+	tcp[12], tcp[13] = 5<<4, 0x02          // header length 20, SYN
+	binary.BigEndian.PutUint16(tcp[14:], 64240)
+	binary.BigEndian.PutUint16(tcp[16:], checksum(append(append([]byte{}, pseudo...), tcp...)))
+	return tcp
+}
+
+// sendSYN6 is sendSYN for IPv6, in the namespace already entered: an
+// AF_INET6 IPPROTO_RAW socket sends the IPv6 header as written.
+func sendSYN6(src, dst netip.Addr, port uint16) error {
+	fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW)
+	if err != nil {
+		return fmt.Errorf("raw IPv6 socket: %w", err)
+	}
+	defer unix.Close(fd)
+	s, d := src.As16(), dst.As16()
+	pseudo := append(append(append([]byte{}, s[:]...), d[:]...), 0, 0, 0, 20, 0, 0, 0, 6)
+	tcp := synSegment(port, pseudo)
+	ip := []byte{0x60, 0, 0, 0, 0, byte(len(tcp)), 6, 64} // version 6, payload length, next header TCP, hop limit
+	ip = append(append(ip, s[:]...), d[:]...)
+	if err := unix.Sendto(fd, append(ip, tcp...), 0, &unix.SockaddrInet6{Addr: d}); err != nil {
+		return fmt.Errorf("sending a SYN from %s to [%s]:%d: %w", src, dst, port, err)
 	}
 	return nil
 }

@@ -211,9 +211,10 @@ func TestReportFreshHostPostgres(t *testing.T) {
 	kernel(t, lab, "tcp", "192.0.2.2", "192.0.2.1", 5432, true)
 
 	r := runReport(t, lab)
-	// loopback-v4 passes: lo is accepted, and the kernel drops 127.0.0.0/8
-	// from veth0 itself (route_localnet 0, TestMartianLoopbackSource)
-	r.wantStatus(t, map[string]string{"default-deny-v4": "fail", "default-deny-v6": "fail", "loopback-v4": "pass"})
+	// loopback-v4 and -v6 pass: lo is accepted, and the kernel drops
+	// 127.0.0.0/8 (route_localnet 0) and ::1 from veth0 itself
+	// (TestMartianLoopbackSource)
+	r.wantStatus(t, map[string]string{"default-deny-v4": "fail", "default-deny-v6": "fail", "loopback-v4": "pass", "loopback-v6": "pass"})
 	es := r.find("exposed-sensitive-service", 5432)
 	if len(es) != 1 || es[0].Severity != "high" {
 		t.Errorf("exposed-sensitive-service on 5432 = %v, want one, high\n%s", es, r.dump())

@@ -148,3 +148,58 @@ func TestMartianDestination(t *testing.T) {
 		})
 	}
 }
+
+// An IPv6 packet from ::1 on an interface other than lo is dropped by the
+// kernel on receipt (ip6_rcv_core), before any chain and whatever a sysctl
+// says, offline as well (measured in e2e TestMartianLoopbackSource).
+func TestDecideLoopbackSourceV6(t *testing.T) {
+	rs, err := ParseSave(strings.NewReader("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"), "rules.v6", IPv6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := Host{Interfaces: []string{"eth0", "eth1"}, Addrs: []netip.Addr{netip.MustParseAddr("2001:db8::1")}}
+	for _, c := range []struct {
+		name    string
+		host    Host
+		src     string
+		iface   string
+		want    string
+		note    bool // decided by the kernel's note, not by a rule
+		posture bool // the posture's loopback check passes
+	}{
+		{"::1 on eth0", live, "::1", "eth0", DecideDrop, true, true},
+		{"::1 on eth1", live, "::1", "eth1", DecideDrop, true, true},
+		{"::1, interface picked", live, "::1", "", DecideDrop, true, true},
+		{"offline", Host{}, "::1", "", DecideDrop, true, true},
+		{"::1 on lo", live, "::1", "lo", DecideAccept, false, true},
+		{"another source", live, "2001:db8::9", "eth0", DecideAccept, false, true},
+		// only ::1: the mapped 127.0.0.1 is not the kernel's loopback check
+		{"::ffff:127.0.0.1", live, "::ffff:127.0.0.1", "eth0", DecideAccept, false, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := NewEvaluator(IPv6, []*Ruleset{rs}, c.host)
+			d := e.Decide(Packet{Proto: "tcp", Src: netip.MustParseAddr(c.src), DPort: 22, InIface: c.iface})
+			if d.Verdict != c.want {
+				t.Fatalf("Decide = %s (%s), want %s", d.Verdict, d.Rule, c.want)
+			}
+			if got := strings.Contains(d.Rule.String(), "::1 as source is dropped on any interface but lo"); got != c.note {
+				t.Errorf("rule %q: names the kernel's drop = %v, want %v", d.Rule, got, c.note)
+			}
+			if p := e.Posture().Loopback; p.Pass != c.posture {
+				t.Errorf("posture loopback pass = %v (%s), want %v", p.Pass, p.Detail, c.posture)
+			}
+		})
+	}
+	// a rule accepting ::1 does not bring it back: the kernel drops it
+	// before the chains
+	t.Run("a rule accepts ::1", func(t *testing.T) {
+		rs, err := ParseSave(strings.NewReader("*filter\n:INPUT DROP [0:0]\n-A INPUT -s ::1/128 -j ACCEPT\nCOMMIT\n"), "rules.v6", IPv6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := NewEvaluator(IPv6, []*Ruleset{rs}, live)
+		if d := e.Decide(Packet{Proto: "tcp", Src: netip.IPv6Loopback(), DPort: 22, InIface: "eth0"}); d.Verdict != DecideDrop {
+			t.Errorf("Decide = %s (%s), want drop", d.Verdict, d.Rule)
+		}
+	})
+}

@@ -68,3 +68,34 @@ func TestLoopbackCheckRouteLocalnet(t *testing.T) {
 		})
 	}
 }
+
+// TestLoopbackCheckV6: the kernel drops ::1 arriving on any interface but
+// lo itself (no sysctl), so loopback-v6 passes with no rule for it, live or
+// offline, as long as lo is accepted.
+func TestLoopbackCheckV6(t *testing.T) {
+	dropAll := "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+	for _, c := range []struct {
+		name   string
+		v6     string
+		host   firewall.Host
+		want   Status
+		detail string
+	}{
+		{"live, no rule", emptyV6, firewall.Host{Interfaces: []string{"eth0"}, Addrs: []netip.Addr{netip.MustParseAddr("2001:db8::1")}}, Pass, "::1 as source is dropped on any interface but lo"},
+		{"offline, no rule", emptyV6, firewall.Host{}, Pass, "::1 as source is dropped on any interface but lo"},
+		// the check still asks that lo be accepted
+		{"lo not accepted", dropAll, firewall.Host{}, Fail, "traffic on lo is not accepted"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fw := fwFrom(t, "", c.v6)
+			fw.Host = c.host
+			r := Build(Inputs{Listeners: []scan.Listener{listener("tcp", "::v6only", 22, "sshd")}, Firewall: fw, Now: testTime})
+			if got := checkStatus(r)["loopback-v6"]; got != c.want {
+				t.Errorf("loopback-v6 = %s (%s), want %s", got, detailOf(r, "loopback-v6"), c.want)
+			}
+			if d := detailOf(r, "loopback-v6"); !strings.Contains(d, c.detail) {
+				t.Errorf("detail %q, want it to say %q", d, c.detail)
+			}
+		})
+	}
+}
