@@ -613,7 +613,7 @@ func (p *pktCtx) translate(to netip.Addr, port uint16) {
 // what they take without B (see splitBy), as the walk of x - B would.
 func (w *walker) walkPastBan(c *cchain, s *segment, x addrSet, res walkRes) (walkRes, bool) {
 	cr := &c.rules[s.lo]
-	if !s.swept || w.minus != nil || w.onMatch != nil || cr.act != actDrop || !cr.r.m.srcOnly || cr.r.m.never ||
+	if !banPass || !s.swept || w.minus != nil || w.onMatch != nil || cr.act != actDrop || !cr.r.m.srcOnly || cr.r.m.never ||
 		!res.ret.isEmpty() || len(cr.src.r) < bigSet || !x.overlaps(*cr.src) {
 		return res, false
 	}
@@ -632,6 +632,9 @@ func (w *walker) walkPastBan(c *cchain, s *segment, x addrSet, res walkRes) (wal
 		w.forked, w.untracked, w.nat.hit = forked, untracked, hit
 		return res, false
 	}
+	if banPassed != nil {
+		banPassed()
+	}
 	b := s.batch
 	w.accBy = b.withoutBan(w.accBy, nAcc1, *ban)
 	w.dropBy = b.withoutBan(w.dropBy, nDrop1, *ban)
@@ -640,6 +643,13 @@ func (w *walker) walkPastBan(c *cchain, s *segment, x addrSet, res walkRes) (wal
 	res.ret = res.ret.union(b.without1(sub.ret, *ban))
 	return res, true
 }
+
+// banPass lets walkPastBan walk past a ban set; banPassed, when set, is
+// called for each walk it so makes (tests compare the two ways).
+var (
+	banPass   = true
+	banPassed func()
+)
 
 // withoutBan takes ban from the sets of the attributions from the from-th
 // on, dropping those left empty (a walk of the sources without ban would
