@@ -415,17 +415,17 @@ func (s addrSet) mergeSubtract(t addrSet) addrSet {
 	if len(s.r) == 0 || len(t.r) == 0 {
 		return s
 	}
-	// a range of t cuts at most one range of s in two; a large t (a ban
-	// set) taken from a few ranges rarely cuts them all, and out grows
-	// past this if it does
-	out := make([]rng, 0, len(s.r)+min(len(t.r), len(s.r)+8))
-	j := 0
+	// a range of t cuts at most one range of s in two, so out holds at
+	// most a range more than s per range of t within s's span; the ranges
+	// of t below a range of s are skipped by galloping, so that a few
+	// ranges taken from a large t (a ban set) cost searches, not a pass
+	ti, tj := t.span(s.r[0].lo, s.r[len(s.r)-1].hi)
+	out := make([]rng, 0, len(s.r)+tj-ti)
+	j := ti
 	for _, a := range s.r {
 		cur := a
 		alive := true
-		for j < len(t.r) && t.r[j].hi.less(cur.lo) {
-			j++
-		}
+		j = gallop(len(t.r), j, func(k int) bool { return t.r[k].hi.less(cur.lo) })
 		k := j
 		for k < len(t.r) && !cur.hi.less(t.r[k].lo) {
 			b := t.r[k]
@@ -451,12 +451,36 @@ func (s addrSet) mergeSubtract(t addrSet) addrSet {
 func (s addrSet) size() float64 {
 	var n float64
 	for _, r := range s.r {
-		d := u128{r.hi.hi - r.lo.hi, r.hi.lo - r.lo.lo}
-		if r.hi.lo < r.lo.lo {
-			d.hi--
-		}
-		n += float64(d.hi)*18446744073709551616.0 + float64(d.lo) + 1
+		n += r.size()
 	}
+	return n
+}
+
+func (r rng) size() float64 {
+	d := u128{r.hi.hi - r.lo.hi, r.hi.lo - r.lo.lo}
+	if r.hi.lo < r.lo.lo {
+		d.hi--
+	}
+	return float64(d.hi)*18446744073709551616.0 + float64(d.lo) + 1
+}
+
+// intersectSize is s.intersect(t).size(), without making the intersection
+// (its ranges are met in the same order, so the sum is the same).
+func (s addrSet) intersectSize(t addrSet) float64 {
+	switch {
+	case len(s.r) == 0 || len(t.r) == 0:
+		return 0
+	case s.same(t) || t.isFull():
+		return s.size()
+	case s.isFull():
+		return t.size()
+	}
+	if len(t.r) < len(s.r) {
+		s, t = t, s // narrow the larger one to the smaller one's span
+	}
+	i, j := t.span(s.r[0].lo, s.r[len(s.r)-1].hi)
+	var n float64
+	s.eachIntersection(addrSet{fam: t.fam, r: t.r[i:j]}, func(r rng) { n += r.size() })
 	return n
 }
 

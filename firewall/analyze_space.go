@@ -952,15 +952,30 @@ func cutOut(rs []rng, l addrSet) []rng {
 	return out
 }
 
-// covers: every address of r is gone.
+// covers: every address of r is gone. It steps from r's first address
+// to the furthest end of a gone range holding it, and on from the address
+// after that, so that the first address not gone ends the search: a
+// range of the whole space that a ban set leaves in pieces costs a few
+// searches, not a copy of the pieces.
 func (g *goneSet) covers(r rng) bool {
-	left := []rng{r}
-	for ; g != nil; g = g.up {
-		for _, l := range g.layers {
-			if left = cutOut(left, l); len(left) == 0 {
-				return true
+	pos := r.lo
+	for {
+		var end u128
+		held := false
+		for h := g; h != nil; h = h.up {
+			for _, l := range h.layers {
+				i := sortSearch(len(l.r), func(k int) bool { return !l.r[k].hi.less(pos) })
+				if i < len(l.r) && !pos.less(l.r[i].lo) && (!held || end.less(l.r[i].hi)) {
+					end, held = l.r[i].hi, true
+				}
 			}
 		}
+		if !held {
+			return false
+		}
+		if !end.less(r.hi) {
+			return true
+		}
+		pos = end.inc()
 	}
-	return false
 }

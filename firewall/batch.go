@@ -24,6 +24,12 @@ type batch struct {
 	// recall); next is the entry the next one replaces
 	memo [memoSize]splitMemo
 	next int
+	// without remembers, for the ban rule walkPastBan passes, the sets
+	// taken without its sources, by the set each was taken from (the
+	// remembered splits give every query the same sets); withoutRanges
+	// counts the ranges both hold
+	without       map[withoutKey]addrSet
+	withoutRanges int
 }
 
 // A split depends on nothing but the sources that enter the batch and
@@ -34,6 +40,7 @@ type batch struct {
 type splitMemo struct {
 	x      addrSet
 	active []int32
+	minus  *addrSet // the walker's minus when it was made (see splitBy)
 	sp     *batchSplit
 	ranges int // the ranges it holds (see remember)
 }
@@ -43,11 +50,11 @@ type splitMemo struct {
 const memoSize = 4
 
 // recall returns the split remembered for sources x with the per-query
-// rules active matching, or nil.
-func (b *batch) recall(x addrSet, active []int32) *batchSplit {
+// rules active matching, made with the walker's minus, or nil.
+func (b *batch) recall(x addrSet, active []int32, minus *addrSet) *batchSplit {
 	for i := range b.memo {
 		m := &b.memo[i]
-		if m.sp != nil && slices.Equal(m.active, active) && (x.same(m.x) || x.equal(m.x)) {
+		if m.sp != nil && m.minus == minus && slices.Equal(m.active, active) && (x.same(m.x) || x.equal(m.x)) {
 			return m.sp
 		}
 	}
@@ -58,7 +65,7 @@ func (b *batch) recall(x addrSet, active []int32) *batchSplit {
 // while the chain's splits kept so far hold fewer than maxMemoRanges ranges:
 // a long chain of blocklists would otherwise keep a copy of the sources
 // left after every batch.
-func (c *cchain) remember(b *batch, x addrSet, active []int32, sp *batchSplit) {
+func (c *cchain) remember(b *batch, x addrSet, active []int32, minus *addrSet, sp *batchSplit) {
 	n := len(x.r)
 	if !sp.rest.same(x) {
 		n += len(sp.rest.r)
@@ -72,7 +79,7 @@ func (c *cchain) remember(b *batch, x addrSet, active []int32, sp *batchSplit) {
 		return
 	}
 	c.memoRanges += n - old
-	b.memo[b.next] = splitMemo{x: x, active: slices.Clone(active), sp: sp, ranges: n}
+	b.memo[b.next] = splitMemo{x: x, active: slices.Clone(active), minus: minus, sp: sp, ranges: n}
 	b.next = (b.next + 1) % memoSize
 }
 
@@ -445,13 +452,13 @@ func (w *walker) walkBatch(c *cchain, s *segment, x addrSet, res *walkRes) addrS
 		}
 	}
 	w.active = active
-	sp := b.recall(x, active)
+	sp := b.recall(x, active, w.minus)
 	if sp != nil && w.onMatch != nil && !sp.tookKnown {
 		sp = nil // the rule analysis needs the rules that took sources
 	}
 	if sp == nil {
 		sp = w.splitBatch(b, x, isActive, len(active) > 0)
-		c.remember(b, x, active, sp)
+		c.remember(b, x, active, w.minus, sp)
 	}
 	for _, k := range active {
 		isActive[k] = false
@@ -479,7 +486,7 @@ func (w *walker) splitBatch(b *batch, x addrSet, isActive []bool, anyDyn bool) *
 			dyn = append(dyn, ownerPiece{k, rng{lo, hi}})
 		})
 	}
-	if x.isFull() && len(dyn) <= 1024 && w.onMatch == nil && patchCost(b, dyn) <= 4096 {
+	if x.isFull() && len(dyn) <= 1024 && w.onMatch == nil && w.minus == nil && patchCost(b, dyn) <= 4096 {
 		if b.full == nil {
 			b.full = w.splitBy(b, b.static, x)
 		}
@@ -505,6 +512,11 @@ func (w *walker) splitBatch(b *batch, x addrSet, isActive []bool, anyDyn bool) *
 // splitBy divides x among the owners' groups. A first pass counts the
 // ranges each group takes (an upper bound: touching pieces merge), so that
 // every group's ranges are cut from one array of the size needed.
+//
+// The rule standing for a group is the one that takes its largest range.
+// While the walker's minus is set (walkPastBan), x still holds the
+// addresses of minus, and the ranges compared are those each part leaves
+// without them: those a walk of x without minus would have cut.
 func (w *walker) splitBy(b *batch, owners []ownerPiece, x addrSet) *batchSplit {
 	counts := make([]int, b.nGroups+1) // the last counts what goes on
 	w.cutOwners(b, owners, x, func(g int32, _ int32, _ rng) { counts[g]++ }, func(rng) { counts[b.nGroups]++ })
@@ -531,7 +543,14 @@ func (w *walker) splitBy(b *batch, owners []ownerPiece, x addrSet) *batchSplit {
 	}
 	w.cutOwners(b, owners, x, func(g int32, k int32, r rng) {
 		matched[g] = appendRange(matched[g], r)
-		if sz := (u128{r.hi.hi - r.lo.hi, r.hi.lo - r.lo.lo}); bestSize[g].less(sz) {
+		sz := rangeSpan(r)
+		if w.minus != nil {
+			var ok bool
+			if sz, ok = widestOutside(r, *w.minus); !ok {
+				return
+			}
+		}
+		if bestSize[g].less(sz) {
 			sp.best[g], bestSize[g] = k, sz
 		}
 	}, func(r rng) { rest = appendRange(rest, r) })
@@ -540,6 +559,35 @@ func (w *walker) splitBy(b *batch, owners []ownerPiece, x addrSet) *batchSplit {
 	}
 	sp.rest = addrSet{fam: w.fam, r: rest}
 	return sp
+}
+
+// rangeSpan is the size of r less one, as splitBy compares ranges.
+func rangeSpan(r rng) u128 { return u128{r.hi.hi - r.lo.hi, r.hi.lo - r.lo.lo} }
+
+// widestOutside is the rangeSpan of the widest range of r that set t does
+// not hold (the first of equal ones), and false when t holds all of r.
+func widestOutside(r rng, t addrSet) (u128, bool) {
+	var best u128
+	found := false
+	see := func(p rng) {
+		if sz := rangeSpan(p); !found || best.less(sz) {
+			best, found = sz, true
+		}
+	}
+	i := sortSearch(len(t.r), func(k int) bool { return !t.r[k].hi.less(r.lo) })
+	pos := r.lo
+	for ; i < len(t.r) && !r.hi.less(t.r[i].lo); i++ {
+		b := t.r[i]
+		if pos.less(b.lo) {
+			see(rng{pos, b.lo.dec()})
+		}
+		if !b.hi.less(r.hi) {
+			return best, found // t holds the rest of r
+		}
+		pos = b.hi.inc()
+	}
+	see(rng{pos, r.hi})
+	return best, found
 }
 
 // cutOwners cuts x along the owners (sorted, disjoint pieces): take gets

@@ -531,7 +531,7 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) RuleRef {
 		if within.isFull() {
 			sz = e.sizeOf(a.set)
 		} else {
-			sz = a.set.intersect(within).size()
+			sz = a.set.intersectSize(within)
 		}
 		if sz == 0 {
 			continue

@@ -57,6 +57,10 @@ type walker struct {
 	// the rule or policy that decided each base chain, and each runtime
 	// match's two ways walked apart. Batches are off while it traces.
 	tr *tracer
+	// minus, while the rules after a ban set are walked (see
+	// walkPastBan), is the ban set: the sources walked still hold it,
+	// and everything the walk finds is taken without it
+	minus *addrSet
 }
 
 // markHit is a set of sources a rule set the mark of.
@@ -152,6 +156,9 @@ func (w *walker) walkFrom(c *cchain, k int, x addrSet, res walkRes) walkRes {
 			continue
 		}
 		if k <= s.lo && (s.hi-s.lo > 1 || s.swept) && !w.p.reply && w.tr == nil {
+			if r, ok := w.walkPastBan(c, s, x, res); ok {
+				return r
+			}
 			x = w.walkBatch(c, s, x, &res)
 			continue
 		}
@@ -587,4 +594,108 @@ func (p *pktCtx) translate(to netip.Addr, port uint16) {
 	p.origDport, p.origDst = p.origPort(), p.origAddr()
 	p.dst, p.dstType, p.dport = to, atLocal, port
 	p.state |= stDNAT
+}
+
+// walkPastBan walks the rules of c after segment s, a rule that drops the
+// sources of a large set B and tests nothing else (a ban set), with the
+// sources x as they were before it, and takes B from everything found.
+// Each source goes its own way through the rules, so what becomes of
+// x - B is what becomes of x, without B. Walking x instead of x - B keeps
+// the sets split by every later rule as few ranges as x has, not as many
+// as B leaves: one subtraction per result instead of a copy of x - B at
+// every rule.
+//
+// Only what the walk records as sets is taken back: when it notes
+// anything else (a runtime reason, a fork, marks, a translation,
+// untracked sources), ok is false and the caller walks x - B as before.
+// The rule analysis (onMatch) needs every rule reached: it walks as before.
+// Splits of batches made meanwhile name the rule that decides most of
+// what they take without B (see splitBy), as the walk of x - B would.
+func (w *walker) walkPastBan(c *cchain, s *segment, x addrSet, res walkRes) (walkRes, bool) {
+	cr := &c.rules[s.lo]
+	if !banPass || !s.swept || w.minus != nil || w.onMatch != nil || cr.act != actDrop || !cr.r.m.srcOnly || cr.r.m.never ||
+		!res.ret.isEmpty() || len(cr.src.r) < bigSet || !x.overlaps(*cr.src) {
+		return res, false
+	}
+	ban := cr.src
+	nAcc, nDrop, nReasons, nMarks, nAway := len(w.accBy), len(w.dropBy), len(w.reasons), len(w.markHits), len(w.nat.away)
+	forked, untracked, hit := w.forked, w.untracked, w.nat.hit
+	// the rule itself drops x ∩ B: walked as a batch of one, as before
+	w.walkBatch(c, s, x, &res)
+	nAcc1, nDrop1 := len(w.accBy), len(w.dropBy)
+	w.minus = ban
+	sub := w.walkFrom(c, s.hi, x, walkRes{acc: w.noSources(), drop: w.noSources(), ret: w.noSources()})
+	w.minus = nil
+	if len(w.reasons) != nReasons || w.forked != forked || len(w.markHits) != nMarks || len(w.nat.away) != nAway ||
+		!w.untracked.same(untracked) || !w.nat.hit.same(hit) {
+		w.accBy, w.dropBy, w.reasons, w.markHits, w.nat.away = w.accBy[:nAcc], w.dropBy[:nDrop], w.reasons[:nReasons], w.markHits[:nMarks], w.nat.away[:nAway]
+		w.forked, w.untracked, w.nat.hit = forked, untracked, hit
+		return res, false
+	}
+	if banPassed != nil {
+		banPassed()
+	}
+	b := s.batch
+	w.accBy = b.withoutBan(w.accBy, nAcc1, *ban)
+	w.dropBy = b.withoutBan(w.dropBy, nDrop1, *ban)
+	res.acc = res.acc.union(b.without1(sub.acc, *ban))
+	res.drop = res.drop.union(b.without1(sub.drop, *ban))
+	res.ret = res.ret.union(b.without1(sub.ret, *ban))
+	return res, true
+}
+
+// banPass lets walkPastBan walk past a ban set; banPassed, when set, is
+// called for each walk it so makes (tests compare the two ways).
+var (
+	banPass   = true
+	banPassed func()
+)
+
+// withoutBan takes ban from the sets of the attributions from the from-th
+// on, dropping those left empty (a walk of the sources without ban would
+// not have made them).
+func (b *batch) withoutBan(as []attrib, from int, ban addrSet) []attrib {
+	out := as[:from]
+	for _, a := range as[from:] {
+		a.set = b.without1(a.set, ban)
+		if !a.set.isEmpty() {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// without1 is x without ban, remembered while what b keeps so holds fewer
+// than maxMemoRanges ranges: sets of a few ranges by their ranges, as each
+// query makes them anew, larger ones by their first range's address.
+func (b *batch) without1(x, ban addrSet) addrSet {
+	if x.isEmpty() || !x.overlaps(ban) {
+		return x
+	}
+	var k withoutKey
+	if len(x.r) <= 16 {
+		k.ranges = [16]rng(append(x.r[:len(x.r):len(x.r)], make([]rng, 16-len(x.r))...))
+	} else {
+		k.p = &x.r[0]
+	}
+	k.n = len(x.r)
+	if y, ok := b.without[k]; ok {
+		return y
+	}
+	y := x.subtract(ban)
+	if n := len(x.r) + len(y.r); b.withoutRanges+n <= maxMemoRanges {
+		if b.without == nil {
+			b.without = map[withoutKey]addrSet{}
+		}
+		b.without[k] = y
+		b.withoutRanges += n
+	}
+	return y
+}
+
+// withoutKey names a set for batch.without.
+type withoutKey struct {
+	p      *rng
+	n      int
+	ranges [16]rng
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/fwaudit/fwaudit/firewall"
 	"github.com/fwaudit/fwaudit/scan"
@@ -279,11 +280,56 @@ func Overall(fams ...*FamilyVerdict) firewall.Verdict {
 }
 
 func prefixes(ps []netip.Prefix) []string {
+	if len(ps) >= bigList {
+		if out := bigLists.find(ps); out != nil {
+			return out
+		}
+	}
 	out := make([]string, 0, len(ps))
 	for _, p := range ps {
 		out = append(out, p.String())
 	}
+	if len(ps) >= bigList {
+		bigLists.keep(ps, out)
+	}
 	return out
+}
+
+// bigLists shares the text of the last few large lists of prefixes made:
+// behind a ban set, every listener and interface open to everyone else
+// gets the same 100,000 exceptions, which would otherwise be held once
+// each until the document is written (32 bytes a prefix). The lists
+// are read, never changed, once made.
+var bigLists prefixTexts
+
+// bigList is the length from which a list of prefixes is shared.
+const bigList = 4096
+
+type prefixTexts struct {
+	mu   sync.Mutex
+	ps   [4][]netip.Prefix
+	text [4][]string
+	next int
+}
+
+// find is the text kept for a list equal to ps, or nil.
+func (t *prefixTexts) find(ps []netip.Prefix) []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, kept := range t.ps {
+		if slices.Equal(kept, ps) {
+			return t.text[i]
+		}
+	}
+	return nil
+}
+
+// keep remembers text as the text of ps, in place of the oldest kept.
+func (t *prefixTexts) keep(ps []netip.Prefix, text []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.ps[t.next], t.text[t.next] = ps, text
+	t.next = (t.next + 1) % len(t.ps)
 }
 
 func nonNil(s []string) []string {
