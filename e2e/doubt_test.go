@@ -20,18 +20,26 @@ func startWithGid(lab *Lab, ns *Netns, name string, gid int, specs ...string) *P
 	if err != nil {
 		lab.T.Fatal(err)
 	}
-	args := append([]string{"setpriv", fmt.Sprintf("--regid=%d", gid), "--clear-groups", path, "listen"}, specs...)
+	return startSetpriv(lab, ns, name, path, "Gid:", gid, []string{fmt.Sprintf("--regid=%d", gid)}, specs)
+}
+
+// startSetpriv runs the helper bin as name under setpriv with ids (and no
+// supplementary groups), waits until it is ready, and checks that the
+// filesystem id on field's line of /proc/PID/status ("Uid:", "Gid:") is id.
+func startSetpriv(lab *Lab, ns *Netns, name, bin, field string, id int, ids, specs []string) *Proc {
+	lab.T.Helper()
+	args := append(append(append([]string{"setpriv"}, ids...), "--clear-groups", bin, "listen"), specs...)
 	p, err := lab.spawn(ns, name, args)
 	if err != nil {
-		lab.T.Fatalf("starting %s with gid %d: %v", name, gid, err)
+		lab.T.Fatalf("starting %s with %s %d: %v", name, field, id, err)
 	}
 	if line, err := p.next(readyTimeout); err != nil || line != "ready" {
-		lab.T.Fatalf("starting %s with gid %d in %s: %q %v", name, gid, ns.Name, line, err)
+		lab.T.Fatalf("starting %s with %s %d in %s: %q %v", name, field, id, ns.Name, line, err)
 	}
 	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.PID))
 	for _, l := range strings.Split(string(status), "\n") {
-		if f := strings.Fields(l); len(f) == 5 && f[0] == "Gid:" && f[4] != fmt.Sprint(gid) {
-			lab.T.Fatalf("%s runs with fs gid %s, want %d", name, f[4], gid)
+		if f := strings.Fields(l); len(f) == 5 && f[0] == field && f[4] != fmt.Sprint(id) {
+			lab.T.Fatalf("%s runs with fs %s %s, want %d", name, field, f[4], id)
 		}
 	}
 	return p

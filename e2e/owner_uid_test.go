@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -38,21 +37,7 @@ func startWithUid(lab *Lab, ns *Netns, name string, uid int, specs ...string) *P
 	if err := os.Chmod(dir, 0o755); err != nil {
 		lab.T.Fatal(err)
 	}
-	args := append([]string{"setpriv", fmt.Sprintf("--reuid=%d", uid), fmt.Sprintf("--regid=%d", uid), "--clear-groups", bin, "listen"}, specs...)
-	p, err := lab.spawn(ns, name, args)
-	if err != nil {
-		lab.T.Fatalf("starting %s with uid %d: %v", name, uid, err)
-	}
-	if line, err := p.next(readyTimeout); err != nil || line != "ready" {
-		lab.T.Fatalf("starting %s with uid %d in %s: %q %v", name, uid, ns.Name, line, err)
-	}
-	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.PID))
-	for _, l := range strings.Split(string(status), "\n") {
-		if f := strings.Fields(l); len(f) == 5 && f[0] == "Uid:" && f[4] != fmt.Sprint(uid) {
-			lab.T.Fatalf("%s runs with fs uid %s, want %d", name, f[4], uid)
-		}
-	}
-	return p
+	return startSetpriv(lab, ns, name, bin, "Uid:", uid, []string{fmt.Sprintf("--reuid=%d", uid), fmt.Sprintf("--regid=%d", uid)}, specs)
 }
 
 // checkCertain asserts that fv is open with no source in doubt, keeps out
