@@ -3,6 +3,7 @@ package firewall
 import (
 	"slices"
 	"sort"
+	"sync"
 )
 
 // batch is a run of determinate ACCEPT/DROP/RETURN/goto/NAT rules walked
@@ -198,9 +199,26 @@ func sortItems(items []bitem) {
 			keys[i] = it.lo.lo<<32 | uint64(i)
 		}
 		slices.Sort(keys)
-		old := slices.Clone(items)
-		for i, key := range keys {
-			items[i] = old[uint32(key)]
+		// place items[keys[i]] at i, one cycle of the permutation at a
+		// time, rather than copying them all: a 100,000-rule blocklist
+		// holds 4 MB of items
+		done := make([]uint64, (len(items)+63)/64)
+		for i := range items {
+			if done[i/64]&(1<<(i%64)) != 0 {
+				continue
+			}
+			first := items[i]
+			j := i
+			for {
+				done[j/64] |= 1 << (j % 64)
+				from := int(uint32(keys[j]))
+				if from == i {
+					items[j] = first
+					break
+				}
+				items[j] = items[from]
+				j = from
+			}
 		}
 		return
 	}
@@ -433,6 +451,12 @@ func segmentChain(rules []crule) []segment {
 // a batch of its own.
 const bigSet = 64
 
+// activeBufs holds the per-rule flags walkBatch marks the rules that
+// match the packet in, all false between uses: every query walks the
+// same batches, and a flag per rule of a 100,000-rule batch for each
+// query's walker would be garbage.
+var activeBufs = sync.Pool{New: func() any { return new([]bool) }}
+
 // minBatch is the run length from which consecutive rules are swept
 // together instead of one set operation per rule.
 var minBatch = 4
@@ -440,10 +464,12 @@ var minBatch = 4
 func (w *walker) walkBatch(c *cchain, s *segment, x addrSet, res *walkRes) addrSet {
 	b := c.batchOf(s)
 	n := s.hi - s.lo
-	if cap(w.isActive) < n {
-		w.isActive = make([]bool, n)
+	buf := activeBufs.Get().(*[]bool)
+	defer activeBufs.Put(buf)
+	if cap(*buf) < n {
+		*buf = make([]bool, n)
 	}
-	isActive := w.isActive[:n]
+	isActive := (*buf)[:n]
 	active := w.active[:0]
 	for _, k := range b.dynRules {
 		if c.rules[s.lo+int(k)].r.m.test(w.p) == triYes {

@@ -224,10 +224,10 @@ func (e *Evaluator) groupInterfaces() {
 		m := &cr.r.m
 		return m.in.set || m.x.out.set || len(m.x.ifaces) > 0 || m.x.rpf != nil
 	}
-	inInput := map[*crule]bool{}
+	inInput := map[*crule]bool{} // of the rules that test an interface
 	visitRules(e.paths[0].input(), func(_ *cchain, cr *crule) {
-		inInput[cr] = true
 		if testsIface(cr) {
+			inInput[cr] = true
 			e.ifaceRules = append(e.ifaceRules, cr)
 		}
 	})

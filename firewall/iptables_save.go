@@ -426,7 +426,10 @@ func (p *saveParser) parseRule(raw, text string, toks []token, counters bool) er
 	insert := toks[0].s == "-I" || toks[0].s == "--insert"
 	pos := 0
 	if insert && len(rest) > 0 && isDigits(rest[0].s) {
-		fmt.Sscan(rest[0].s, &pos)
+		// base 0 as iptables' strtoul: "010" is 8 (a number out of range
+		// or unread inserts first, below)
+		n, _ := strconv.ParseInt(rest[0].s, 0, 0)
+		pos = int(n)
 		rest = rest[1:]
 	}
 	r := p.newRule()

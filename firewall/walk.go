@@ -48,8 +48,7 @@ type walker struct {
 	markHits []markHit
 	inClass  bool
 	// scratch for batches
-	isActive []bool
-	active   []int32
+	active []int32
 	// shadow analysis: called for every rule reached with a non-empty
 	// matching set
 	onMatch func(cr *crule)
