@@ -65,7 +65,7 @@ func ruleKey(r *Rule) string {
 		if i := strings.Index(body, " comment \""); i >= 0 {
 			body = body[:i]
 		}
-		return body + "\x00" + strconv.Itoa(r.Part)
+		return body + "\x00" + strconv.Itoa(r.Part())
 	}
 	var tk tokenizer
 	toks, err := tk.split(r.Text)

@@ -361,7 +361,7 @@ func prepareForFffuu(t *testing.T, name string, rs *Ruleset, withRaw bool) {
 				canDrop = true
 			}
 			for _, r := range c.Rules {
-				if r.Proto != "" && r.Proto != "tcp" && r.Proto != "6" && !r.ProtoNeg {
+				if r.Proto() != "" && r.Proto() != "tcp" && r.Proto() != "6" && !r.ProtoNeg() {
 					continue // cannot touch a tcp packet
 				}
 				switch {

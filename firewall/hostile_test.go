@@ -194,8 +194,8 @@ func TestHostileUnsupportedRevisionUnknown(t *testing.T) {
 	rs := parseString(t, filterRules("DROP", "-A INPUT -p tcp -m conntrack [unsupported revision] -j MARK [unsupported revision]"), IPv4)
 	r := onlyRule(t, rs)
 	want := []string{"-m conntrack [unsupported revision]", "-j MARK [unsupported revision]"}
-	if !reflect.DeepEqual(r.Unknown, want) {
-		t.Errorf("Unknown = %q, want %q", r.Unknown, want)
+	if !reflect.DeepEqual(r.Unknown(), want) {
+		t.Errorf("Unknown = %q, want %q", r.Unknown(), want)
 	}
 }
 

@@ -106,7 +106,7 @@ func (c *ruleCompiler) run() error {
 			if len(c.mods) > 0 {
 				why = "-m " + c.mods[len(c.mods)-1] + " " + why
 			}
-			r.Unknown = append(r.Unknown, why)
+			r.set().unknown = append(r.Unknown(), why)
 			c.addRuntime(why)
 			continue
 		}
@@ -126,12 +126,13 @@ func (c *ruleCompiler) run() error {
 				return err
 			}
 			m.proto, m.protoNeg = int16(p), neg || n
-			r.Proto, r.ProtoNeg = strings.ToLower(v), m.protoNeg
+			more := r.set()
+			more.proto, more.protoNeg = strings.ToLower(v), m.protoNeg
 			if name, ok := protoName[p]; ok {
-				r.Proto = name
+				more.proto = name
 			}
 			if p == -1 {
-				r.Proto = ""
+				more.proto = ""
 			}
 		case "-s", "--source", "--src", "-d", "--destination", "--dst":
 			v, n, err := c.value(opt)
@@ -183,7 +184,7 @@ func (c *ruleCompiler) run() error {
 					m.x.owner = &ownerMatch{why: "-m owner"}
 				}
 			default:
-				r.Unknown = append(r.Unknown, "-m "+v)
+				r.set().unknown = append(r.Unknown(), "-m "+v)
 				c.addRuntime("-m " + v)
 			}
 		case "-j", "--jump", "-g", "--goto":
@@ -411,7 +412,7 @@ func (c *ruleCompiler) targetArgs() {
 	for c.i < len(c.toks) {
 		if c.unsupportedRevision() {
 			why := "-j " + c.r.Target + " [unsupported revision]"
-			c.r.Unknown = append(c.r.Unknown, why)
+			c.r.set().unknown = append(c.r.Unknown(), why)
 			if !revisionKeepsFate[c.r.Target] {
 				c.m.x.actWhy = why
 			}
@@ -504,7 +505,7 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 	switch {
 	case mod == "":
 		c.opaque()
-		c.r.Unknown = append(c.r.Unknown, opt)
+		c.r.set().unknown = append(c.r.Unknown(), opt)
 		c.addRuntime(fmt.Sprintf("unknown option %q", opt))
 		return nil
 	case extHeaderModules[mod]:
@@ -739,7 +740,8 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 func (c *ruleCompiler) addPorts(pm portMatch) {
 	c.m.x.ports = append(c.m.x.ports, pm)
 	if pm.kind != portSrc {
-		c.r.DPorts, c.r.DPortsNeg = pm.ranges, pm.neg
+		more := c.r.set()
+		more.dports, more.dportsNeg = pm.ranges, pm.neg
 	}
 }
 

@@ -133,6 +133,7 @@ func ParseSaveInfo(r io.Reader, name string, fam Family) (*Ruleset, SaveInfo, er
 		return nil, SaveInfo{}, fmt.Errorf("reading %s: %w", name, err)
 	}
 	text := sb.String()
+	p.lines = strings.Count(text, "\n") + 1
 	for len(text) > 0 {
 		line := text
 		if i := strings.IndexByte(text, '\n'); i >= 0 {
@@ -160,6 +161,7 @@ type saveParser struct {
 	name   string
 	fam    Family
 	line   int
+	lines  int // in the whole input
 	table  *Table
 	chains map[string]*Chain
 	// declared: the built-in chains of the open table given a policy;
@@ -447,6 +449,12 @@ func (p *saveParser) parseRule(raw, text string, toks []token, counters bool) er
 		copy(c.Rules[pos:], c.Rules[pos-1:])
 		c.Rules[pos-1] = r
 		return nil
+	}
+	if n := len(c.Rules); n == cap(c.Rules) && n >= 1024 {
+		// a long chain doubles, or grows by the lines left: append's
+		// growth by a quarter would copy the pointers of a
+		// 100,000-rule chain a dozen times over
+		c.Rules = slices.Grow(c.Rules, min(n, p.lines-p.line+1))
 	}
 	c.Rules = append(c.Rules, r)
 	return nil

@@ -68,8 +68,8 @@ func TestParseRuleFields(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rs := parseString(t, "*filter\n:INPUT DROP [0:0]\n"+tt.rule+"\nCOMMIT\n", IPv4)
 			r := onlyRule(t, rs)
-			got := fields{Chain: r.Chain, Text: r.Text, Proto: r.Proto, Target: r.Target, ProtoNeg: r.ProtoNeg,
-				DPortsNeg: r.DPortsNeg, Goto: r.Goto, DPorts: r.DPorts, Unknown: r.Unknown, Line: r.Line}
+			got := fields{Chain: r.Chain, Text: r.Text, Proto: r.Proto(), Target: r.Target, ProtoNeg: r.ProtoNeg(),
+				DPortsNeg: r.DPortsNeg(), Goto: r.Goto, DPorts: r.DPorts(), Unknown: r.Unknown(), Line: r.Line}
 			if !reflect.DeepEqual(tt.want, got) {
 				t.Errorf("(-want +got):\n- %+v\n+ %+v", tt.want, got)
 			}
@@ -195,7 +195,7 @@ func TestParseFixtures(t *testing.T) {
 			for _, tb := range rs.Tables {
 				for _, c := range tb.Chains {
 					for _, r := range c.Rules {
-						for _, u := range r.Unknown {
+						for _, u := range r.Unknown() {
 							unknown = append(unknown, strconv.Itoa(r.Line)+" "+u)
 						}
 					}

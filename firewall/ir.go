@@ -125,37 +125,83 @@ type Chain struct {
 // PortRange is an inclusive port range; a single port has Lo == Hi.
 type PortRange struct{ Lo, Hi uint16 }
 
-// Rule is one "-A" line. The exported fields are a summary for callers that
-// reason about rules (stale, duplicate rules); the evaluator uses its own
-// compiled form. The booleans sit together so that they share a word: a
-// host may hold 100,000 rules.
+// Rule is one "-A" line. The exported fields and the methods below are a
+// summary for callers that reason about rules (stale, duplicate rules); the
+// evaluator uses its own compiled form. A host may hold 100,000 rules, most
+// of them a bare "-s ADDR -j DROP": what such a rule lacks (a protocol,
+// ports, options not understood, a manager's name, an nft rule's part) is
+// kept behind one pointer, and the booleans sit together so that they
+// share a word.
 type Rule struct {
 	Table, Chain string
 	Line         int    // line number in the source (iptables)
 	Handle       int    // the rule's handle (nftables)
 	Text         string // as in the save file, without a [pkts:bytes] prefix; nft: where and what (see nftRuleText)
-	// Origin is the rule as its manager names it ("ufw rule 4: 22/tcp
-	// ALLOW IN Anywhere", see AnnotateUfw); "" when nothing names it.
-	Origin string
-	// Part numbers the pieces of an nft rule that matches a set of
-	// concatenations or a verdict map: the evaluator walks one rule per
-	// element (elements never overlap, so at most one piece matches a
-	// packet). 0 for a whole rule.
-	Part int
-
-	Proto   string      // "" for any; lower-case name ("tcp", "udp", "icmp") or number
-	DPorts  []PortRange // nil: any destination port (from --dport, --dports, --ports)
-	Target  string      // ACCEPT, DROP, REJECT, RETURN, LOG, DNAT, a user chain; "" for none (nft rules use the same names)
-	Unknown []string    // options not understood; any verdict depending on them is conditional
+	Target       string // ACCEPT, DROP, REJECT, RETURN, LOG, DNAT, a user chain; "" for none (nft rules use the same names)
 
 	// Native: an nft rule (Text is "family table chain handle N: statements")
-	Native    bool
-	ProtoNeg  bool
-	DPortsNeg bool
-	Goto      bool // -g rather than -j
+	Native bool
+	Goto   bool // -g rather than -j
+
+	more *ruleMore // nil while none of its fields is set
 
 	m matchSet // compiled matches, filled by the parser
 }
+
+// ruleMore is the part of a Rule that a blocklist rule lacks.
+type ruleMore struct {
+	origin    string
+	part      int
+	proto     string
+	dports    []PortRange
+	unknown   []string
+	protoNeg  bool
+	dportsNeg bool
+}
+
+// noMore is what a rule without a ruleMore reads.
+var noMore ruleMore
+
+func (r *Rule) get() *ruleMore {
+	if r.more == nil {
+		return &noMore
+	}
+	return r.more
+}
+
+// set returns the rule's ruleMore to write, made on first use.
+func (r *Rule) set() *ruleMore {
+	if r.more == nil {
+		r.more = &ruleMore{}
+	}
+	return r.more
+}
+
+// Origin is the rule as its manager names it ("ufw rule 4: 22/tcp ALLOW
+// IN Anywhere", see AnnotateUfw); "" when nothing names it.
+func (r *Rule) Origin() string { return r.get().origin }
+
+// Part numbers the pieces of an nft rule that matches a set of
+// concatenations or a verdict map: the evaluator walks one rule per
+// element (elements never overlap, so at most one piece matches a
+// packet). 0 for a whole rule.
+func (r *Rule) Part() int { return r.get().part }
+
+// Proto is the protocol matched: "" for any; a lower-case name ("tcp",
+// "udp", "icmp") or number. ProtoNeg: the match is negated.
+func (r *Rule) Proto() string { return r.get().proto }
+
+func (r *Rule) ProtoNeg() bool { return r.get().protoNeg }
+
+// DPorts are the destination ports matched (from --dport, --dports,
+// --ports); nil: any. DPortsNeg: the match is negated.
+func (r *Rule) DPorts() []PortRange { return r.get().dports }
+
+func (r *Rule) DPortsNeg() bool { return r.get().dportsNeg }
+
+// Unknown are the options not understood; any verdict depending on them
+// is conditional.
+func (r *Rule) Unknown() []string { return r.get().unknown }
 
 // Where names the rule's place: "INPUT line 12" for an iptables rule,
 // "inet filter input handle 7" for an nft one.

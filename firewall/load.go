@@ -218,10 +218,10 @@ func unknownOptionWarnings(sets []*Ruleset) []string {
 		for _, t := range rs.Tables {
 			for _, c := range t.Chains {
 				for _, r := range c.Rules {
-					if len(r.Unknown) == 0 {
+					if len(r.Unknown()) == 0 {
 						continue
 					}
-					if r.Part > 1 {
+					if r.Part() > 1 {
 						continue // one nft rule split per set element: said once
 					}
 					if n < most {
@@ -230,7 +230,7 @@ func unknownOptionWarnings(sets []*Ruleset) []string {
 							where = r.Where()
 						}
 						out = append(out, fmt.Sprintf("%s: not understood: %s (verdicts that depend on this rule are conditional)",
-							where, PrintableText(strings.Join(r.Unknown, " "))))
+							where, PrintableText(strings.Join(r.Unknown(), " "))))
 					}
 					n++
 				}

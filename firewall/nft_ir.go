@@ -73,7 +73,7 @@ func ingressGate(t *nftTable, c *nftChain, fam Family) *Rule {
 	} else {
 		why := fmt.Sprintf("the device of ingress chain %s %s %s is not known (nft -j before 1.0.7 does not print it)", t.family, t.name, c.name)
 		r.m.x.runtime = []string{why}
-		r.Unknown = []string{why}
+		r.set().unknown = []string{why}
 		r.Text = fmt.Sprintf("%s %s %s: (bound to a device not known)", t.family, t.name, c.name)
 	}
 	r.m.finish()
@@ -114,7 +114,7 @@ func (nc *nftCompiler) compile() []*Rule {
 	for i, b := range bs {
 		r := b.r
 		if len(bs) > 1 {
-			r.Part = i + 1
+			r.set().part = i + 1
 		}
 		r.m.finish()
 		out = append(out, r)
@@ -134,7 +134,11 @@ func cloneRule(r *Rule) *Rule {
 	x.protos = slices.Clone(x.protos)
 	x.ifaces = slices.Clone(x.ifaces)
 	x.marks = slices.Clone(x.marks)
-	c.DPorts = slices.Clone(c.DPorts)
+	if c.more != nil {
+		more := *c.more
+		more.dports = slices.Clone(more.dports)
+		c.more = &more
+	}
 	c.m.x = &x
 	return &c
 }
@@ -209,7 +213,7 @@ func (nc *nftCompiler) runtime(r *Rule, why string) {
 	if !slices.Contains(r.m.x.runtime, why) {
 		r.m.x.runtime = append(r.m.x.runtime, why)
 	}
-	r.Unknown = appendNew(r.Unknown, why)
+	r.set().unknown = appendNew(r.Unknown(), why)
 }
 
 func appendNew(s []string, v string) []string {

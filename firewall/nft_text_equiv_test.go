@@ -223,7 +223,7 @@ func ruleTexts(rs *Ruleset) []string {
 		for _, c := range tb.Chains {
 			out = append(out, fmt.Sprintf("%s %s %s hook=%q prio=%d policy=%s type=%s", tb.NftFamily, tb.Name, c.Name, c.Hook, c.Priority, c.Policy, c.Type))
 			for _, r := range c.Rules {
-				out = append(out, fmt.Sprintf("  %s -> %s goto=%v part=%d unknown=%q", r.Text, r.Target, r.Goto, r.Part, r.Unknown))
+				out = append(out, fmt.Sprintf("  %s -> %s goto=%v part=%d unknown=%q", r.Text, r.Target, r.Goto, r.Part(), r.Unknown()))
 			}
 		}
 	}

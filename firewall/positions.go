@@ -15,7 +15,7 @@ func (e *Evaluator) Positions() Positions {
 		for _, c := range rs.all {
 			n := 0
 			for _, r := range c.rules {
-				if r.r.Part <= 1 {
+				if r.r.Part() <= 1 {
 					n++
 				}
 				pos[stepKey(c.label(), c.name, r.r.Line, r.r.Handle, r.r.Text)] = n

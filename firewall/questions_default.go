@@ -27,7 +27,7 @@ func (h HookChain) CatchAll(fam Family, port uint16) (*Rule, bool) {
 	rules := h.Chain.Rules
 	for i := len(rules) - 1; i >= 0; i-- {
 		r := rules[i]
-		if r.Proto != "" || len(r.DPorts) > 0 || len(r.Unknown) > 0 || r.Goto {
+		if r.Proto() != "" || len(r.DPorts()) > 0 || len(r.Unknown()) > 0 || r.Goto {
 			continue
 		}
 		if r.Target != "DROP" && r.Target != "REJECT" && h.Table.Chain(r.Target) == nil {

@@ -43,7 +43,7 @@ func (e *Evaluator) PortForwards() []PortForward {
 			for _, c := range h.Reach() {
 				for _, r := range c.Rules {
 					to, toPort, ok := r.NATTo()
-					if !ok || (r.Proto != "tcp" && r.Proto != "udp" && r.Proto != "sctp") || r.ProtoNeg || len(r.DPorts) == 0 || r.DPortsNeg ||
+					if !ok || (r.Proto() != "tcp" && r.Proto() != "udp" && r.Proto() != "sctp") || r.ProtoNeg() || len(r.DPorts()) == 0 || r.DPortsNeg() ||
 						e.Local(to) || to.IsLoopback() {
 						continue
 					}
@@ -54,7 +54,7 @@ func (e *Evaluator) PortForwards() []PortForward {
 					if a, ok := r.DstAddr(); ok {
 						addr = a
 					}
-					out = append(out, PortForward{rs, c, r, r.Proto, addr, r.DPorts[0], to, toPort})
+					out = append(out, PortForward{rs, c, r, r.Proto(), addr, r.DPorts()[0], to, toPort})
 				}
 			}
 		}

@@ -227,6 +227,10 @@ func WithChains(today []*Ruleset, pick func(*Table) bool, rules map[string][]*Ru
 				for _, r := range rs {
 					nr := *r
 					nr.Table, nr.Chain = t.Name, c.Name
+					if r.more != nil {
+						more := *r.more // a copy to write to, as the rule's own fields
+						nr.more = &more
+					}
 					cc.Rules = append(cc.Rules, &nr)
 				}
 			}

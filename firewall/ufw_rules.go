@@ -201,7 +201,7 @@ func (rs *Ruleset) AnnotateUfw(user []UfwRule) bool {
 		}
 	}
 	for i, r := range c.Rules {
-		r.Origin = fmt.Sprintf("ufw rule %d: %s", ws[i].ur.Number, ws[i].ur.Text)
+		r.set().origin = fmt.Sprintf("ufw rule %d: %s", ws[i].ur.Number, ws[i].ur.Text)
 	}
 	return true
 }
@@ -252,7 +252,7 @@ func (rs *Ruleset) origins(f func(r *Rule, origin string)) {
 	for _, t := range rs.Tables {
 		for _, c := range t.Chains {
 			for _, r := range c.Rules {
-				o := r.Origin
+				o := r.Origin()
 				if o == "" {
 					o = firewalldOrigin(t, c.Name, r)
 				}
@@ -289,8 +289,8 @@ func firewalldOrigin(t *Table, chain string, r *Rule) string {
 	if rich {
 		what = "a rich rule"
 	}
-	if r.Proto != "" && len(r.DPorts) == 1 && r.DPorts[0].Lo == r.DPorts[0].Hi {
-		what += fmt.Sprintf(" (%s/%d)", r.Proto, r.DPorts[0].Lo)
+	if r.Proto() != "" && len(r.DPorts()) == 1 && r.DPorts()[0].Lo == r.DPorts()[0].Hi {
+		what += fmt.Sprintf(" (%s/%d)", r.Proto(), r.DPorts()[0].Lo)
 	}
 	switch {
 	case strings.HasSuffix(zone, "_allow"):

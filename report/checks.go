@@ -436,7 +436,7 @@ func (a *audit) openPortsHaveRules(f *family) (Status, string) {
 
 // catchAllRule names neither protocol nor port: it decides a port without
 // being a rule for it.
-func catchAllRule(r *firewall.Rule) bool { return r.Proto == "" && len(r.DPorts) == 0 }
+func catchAllRule(r *firewall.Rule) bool { return r.Proto() == "" && len(r.DPorts()) == 0 }
 
 func policyWord(fv *FamilyVerdict) string {
 	if fv.Verdict == string(firewall.Open) {

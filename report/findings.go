@@ -438,25 +438,25 @@ func (a *audit) staleRules(f *family) []Finding {
 		}
 		for _, ia := range rs.InputAccepts() {
 			c, r := ia.Chain, ia.Rule
-			if r.Part > 1 {
+			if r.Part() > 1 {
 				continue // one finding for an nft rule split per set element
 			}
-			if dead[r] || r.MulticastOnly() || r.DPortsNeg || r.ProtoNeg || len(r.DPorts) == 0 || (r.Proto != "tcp" && r.Proto != "udp") {
+			if dead[r] || r.MulticastOnly() || r.DPortsNeg() || r.ProtoNeg() || len(r.DPorts()) == 0 || (r.Proto() != "tcp" && r.Proto() != "udp") {
 				continue
 			}
 			// One finding per port (or range) of a multiport list that
 			// nobody listens on.
-			for _, pr := range r.DPorts {
+			for _, pr := range r.DPorts() {
 				ports := []firewall.PortRange{pr}
-				if a.listensOn(f.fam, r.Proto, ports, false) {
+				if a.listensOn(f.fam, r.Proto(), ports, false) {
 					continue
 				}
-				detail := fmt.Sprintf("%s accepts %s %s but nothing listens there", c.Name, r.Proto, portList(ports))
-				if a.listensOn(f.fam, r.Proto, ports, true) {
+				detail := fmt.Sprintf("%s accepts %s %s but nothing listens there", c.Name, r.Proto(), portList(ports))
+				if a.listensOn(f.fam, r.Proto(), ports, true) {
 					detail += " outside loopback"
 				}
 				out = a.unlessManaged(out, rs, r, Finding{
-					ID: "stale-rule", Severity: Low, Family: string(f.fam), Proto: r.Proto, Port: pr.Lo,
+					ID: "stale-rule", Severity: Low, Family: string(f.fam), Proto: r.Proto(), Port: pr.Lo,
 					Title:  "ACCEPT rule for a port nobody listens on",
 					Detail: detail,
 					Rule:   r.Text, Source: rs.Source, Line: r.Line,
@@ -524,9 +524,9 @@ func (a *audit) deadRules(f *family) []Finding {
 				continue
 			}
 			fd := Finding{Family: string(f.fam), Rule: is.Rule.Text, Source: rs.Source, Line: is.Rule.Line,
-				Proto: is.Rule.Proto}
-			if len(is.Rule.DPorts) > 0 && !is.Rule.DPortsNeg {
-				fd.Port = is.Rule.DPorts[0].Lo
+				Proto: is.Rule.Proto()}
+			if len(is.Rule.DPorts()) > 0 && !is.Rule.DPortsNeg() {
+				fd.Port = is.Rule.DPorts()[0].Lo
 			}
 			by := ""
 			if is.By != nil {
@@ -573,12 +573,12 @@ func (a *audit) directAccess(f *family) []Finding {
 	seen := map[string]bool{}
 	for _, fd := range forwards(f.ev) {
 		r, dst := fd.Rule, fd.Target(fd.Ports.Lo)
-		key := r.Proto + "/" + dst.String()
+		key := r.Proto() + "/" + dst.String()
 		if seen[key] {
 			continue
 		}
 		seen[key] = true
-		got := f.ev.Routed(r.Proto, dst.Addr(), dst.Port())
+		got := f.ev.Routed(r.Proto(), dst.Addr(), dst.Port())
 		if got.Verdict == firewall.Blocked {
 			continue
 		}
@@ -587,9 +587,9 @@ func (a *audit) directAccess(f *family) []Finding {
 			who += " to " + strings.Join(prefixes(got.Sources), ", ")
 		}
 		out = append(out, withService(Finding{
-			ID: "direct-access", Severity: Medium, Family: string(f.fam), Proto: r.Proto, Port: dst.Port(), Address: dst.Addr().String(),
+			ID: "direct-access", Severity: Medium, Family: string(f.fam), Proto: r.Proto(), Port: dst.Port(), Address: dst.Addr().String(),
 			Title:  "container reachable by routing straight to its address",
-			Detail: fmt.Sprintf("a neighbour that routes %s to this host reaches %s %s directly, with no DNAT (%s): rules on the published port (DOCKER-USER --ctorigdstport, a publish on 127.0.0.1) do not apply", dst.Addr(), r.Proto, dst, who),
+			Detail: fmt.Sprintf("a neighbour that routes %s to this host reaches %s %s directly, with no DNAT (%s): rules on the published port (DOCKER-USER --ctorigdstport, a publish on 127.0.0.1) do not apply", dst.Addr(), r.Proto(), dst, who),
 			Rule:   r.Text, Source: fd.Ruleset.Source, Line: r.Line,
 			Remediation: directRemedy(r, dst.Addr()),
 		}))
@@ -616,8 +616,8 @@ func (a *audit) dockerBypass(f *family) []Finding {
 	seen := map[string]bool{}
 	for _, fd := range forwards(f.ev) {
 		r, port := fd.Rule, fd.Ports.Lo
-		q := firewall.Query{Proto: r.Proto, Port: port, Addr: fd.Addr}
-		key := r.Proto + "/" + netip.AddrPortFrom(fd.Addr, port).String()
+		q := firewall.Query{Proto: r.Proto(), Port: port, Addr: fd.Addr}
+		key := r.Proto() + "/" + netip.AddrPortFrom(fd.Addr, port).String()
 		if seen[key] {
 			continue
 		}
@@ -634,9 +634,9 @@ func (a *audit) dockerBypass(f *family) []Finding {
 		}
 		seen[key] = true
 		fnd := Finding{
-			ID: "docker-bypass", Severity: Medium, Family: string(f.fam), Proto: r.Proto, Port: port,
+			ID: "docker-bypass", Severity: Medium, Family: string(f.fam), Proto: r.Proto(), Port: port,
 			Title:  "published port is forwarded past the INPUT rules",
-			Detail: fmt.Sprintf("nat %s sends %s %s arriving from outside to another address: FORWARD lets it in (%s) where INPUT alone would say %s", fd.Chain.Name, r.Proto, portList(r.DPorts), got.Verdict, in.Verdict),
+			Detail: fmt.Sprintf("nat %s sends %s %s arriving from outside to another address: FORWARD lets it in (%s) where INPUT alone would say %s", fd.Chain.Name, r.Proto(), portList(r.DPorts()), got.Verdict, in.Verdict),
 			Rule:   r.Text, Source: fd.Ruleset.Source, Line: r.Line,
 			Remediation: bypassRemedy(r, port),
 		}

@@ -53,7 +53,7 @@ func portsNamed(sets []*firewall.Ruleset) []firewall.PortRange {
 		for _, t := range rs.Tables {
 			for _, c := range t.Chains {
 				for _, r := range c.Rules {
-					out = append(out, r.DPorts...)
+					out = append(out, r.DPorts()...)
 				}
 			}
 		}

@@ -322,7 +322,7 @@ func idleChanges(p *Policy, proto string, listened map[uint16]bool, before, afte
 			for _, t := range rs.Tables {
 				for _, ch := range t.Chains {
 					for _, r := range ch.Rules {
-						for _, pr := range r.DPorts {
+						for _, pr := range r.DPorts() {
 							cuts[int(pr.Lo)], cuts[int(pr.Hi)+1] = true, true
 						}
 					}

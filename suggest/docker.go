@@ -66,7 +66,7 @@ func publishes(cur *firewall.Loaded, fam firewall.Family) []publish {
 	var out []publish
 	for _, fd := range ev.PortForwards() {
 		r := fd.Rule
-		if (fd.Proto != "tcp" && fd.Proto != "udp") || len(r.DPorts) != 1 {
+		if (fd.Proto != "tcp" && fd.Proto != "udp") || len(r.DPorts()) != 1 {
 			continue
 		}
 		for p := int(fd.Ports.Lo); p <= int(fd.Ports.Hi) && p-int(fd.Ports.Lo) < maxPublishRange; p++ {
