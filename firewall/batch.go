@@ -123,7 +123,6 @@ func (c *cchain) batchOf(s *segment) *batch {
 	}
 	n := s.hi - s.lo
 	b := &batch{group: make([]int32, n), staticRule: make([]bool, n)}
-	staticItems := make([]bitem, 0, n)
 	b.static = make([]ownerPiece, 0, n+1)
 	groups := map[groupKey]int32{}
 	simple := [actUnknown + 1]int32{} // group+1 of ACCEPT, DROP, RETURN
@@ -158,11 +157,10 @@ func (c *cchain) batchOf(s *segment) *batch {
 		b.group[k] = g
 		b.staticRule[k] = cr.r.m.srcOnly
 		for _, r := range cr.src.r {
-			it := bitem{r.lo, r.hi, int32(k)}
 			if cr.r.m.srcOnly {
-				staticItems = append(staticItems, it)
+				b.static = append(b.static, ownerPiece{int32(k), r})
 			} else {
-				b.dynItems = append(b.dynItems, it)
+				b.dynItems = append(b.dynItems, bitem{r.lo, r.hi, int32(k)})
 			}
 		}
 		if !cr.r.m.srcOnly {
@@ -170,16 +168,25 @@ func (c *cchain) batchOf(s *segment) *batch {
 		}
 	}
 	b.nGroups = len(b.groupRule)
-	sortItems(staticItems)
+	sortItems(b.static)
 	sortItems(b.dynItems)
-	all := make([]bool, n)
-	for i := range all {
-		all[i] = true
+	if !disjoint(b.static) {
+		// the source-only rules' ranges overlap: each address goes to
+		// the first rule that holds it. Where they do not (a blocklist of
+		// single addresses), every range is a piece of its own already.
+		items := make([]bitem, len(b.static))
+		for i, p := range b.static {
+			items[i] = bitem{p.r.lo, p.r.hi, p.k}
+		}
+		all := make([]bool, n)
+		for i := range all {
+			all[i] = true
+		}
+		b.static = b.static[:0]
+		sweep(items, all, maxU(c.rules[s.lo].src.fam), func(k int32, lo, hi u128) {
+			b.static = append(b.static, ownerPiece{k, rng{lo, hi}})
+		})
 	}
-	top := maxU(c.rules[s.lo].src.fam)
-	sweep(staticItems, all, top, func(k int32, lo, hi u128) {
-		b.static = append(b.static, ownerPiece{k, rng{lo, hi}})
-	})
 	b.byRule = make([]int32, len(b.static))
 	for i := range b.byRule {
 		b.byRule[i] = int32(i)
@@ -189,14 +196,31 @@ func (c *cchain) batchOf(s *segment) *batch {
 	return b
 }
 
-func sortItems(items []bitem) {
+// disjoint: each of ps (sorted by start) ends before the next starts.
+func disjoint(ps []ownerPiece) bool {
+	for i := 1; i < len(ps); i++ {
+		if !ps[i-1].r.hi.less(ps[i].r.lo) {
+			return false
+		}
+	}
+	return true
+}
+
+// start is where an item's range starts, and its rule.
+func (it bitem) start() (u128, int32)     { return it.lo, it.k }
+func (p ownerPiece) start() (u128, int32) { return p.r.lo, p.k }
+
+// sortItems sorts items (appended in rule order) by start address, then
+// rule index.
+func sortItems[T interface{ start() (u128, int32) }](items []T) {
 	if len(items) > 64 && len(items) < 1<<32 && allV4(items) {
 		// IPv4 start and item index fit one integer key, and items were
 		// appended in rule order, so the index breaks ties as the rule
 		// index would: a plain integer sort is several times faster
 		keys := make([]uint64, len(items))
 		for i, it := range items {
-			keys[i] = it.lo.lo<<32 | uint64(i)
+			lo, _ := it.start()
+			keys[i] = lo.lo<<32 | uint64(i)
 		}
 		slices.Sort(keys)
 		// place items[keys[i]] at i, one cycle of the permutation at a
@@ -222,17 +246,19 @@ func sortItems(items []bitem) {
 		}
 		return
 	}
-	slices.SortFunc(items, func(a, b bitem) int {
-		if c := a.lo.cmp(b.lo); c != 0 {
+	slices.SortFunc(items, func(a, b T) int {
+		alo, ak := a.start()
+		blo, bk := b.start()
+		if c := alo.cmp(blo); c != 0 {
 			return c
 		}
-		return int(a.k - b.k)
+		return int(ak - bk)
 	})
 }
 
-func allV4(items []bitem) bool {
+func allV4[T interface{ start() (u128, int32) }](items []T) bool {
 	for _, it := range items {
-		if it.lo.hi != 0 || it.lo.lo > 0xffffffff {
+		if lo, _ := it.start(); lo.hi != 0 || lo.lo > 0xffffffff {
 			return false
 		}
 	}
