@@ -106,7 +106,7 @@ func (c *ruleCompiler) run() error {
 			if len(c.mods) > 0 {
 				why = "-m " + c.mods[len(c.mods)-1] + " " + why
 			}
-			r.set().unknown = append(r.Unknown(), why)
+			r.writeMore().unknown = append(r.Unknown(), why)
 			c.addRuntime(why)
 			continue
 		}
@@ -126,7 +126,7 @@ func (c *ruleCompiler) run() error {
 				return err
 			}
 			m.proto, m.protoNeg = int16(p), neg || n
-			more := r.set()
+			more := r.writeMore()
 			more.proto, more.protoNeg = strings.ToLower(v), m.protoNeg
 			if name, ok := protoName[p]; ok {
 				more.proto = name
@@ -184,7 +184,7 @@ func (c *ruleCompiler) run() error {
 					m.x.owner = &ownerMatch{why: "-m owner"}
 				}
 			default:
-				r.set().unknown = append(r.Unknown(), "-m "+v)
+				r.writeMore().unknown = append(r.Unknown(), "-m "+v)
 				c.addRuntime("-m " + v)
 			}
 		case "-j", "--jump", "-g", "--goto":
@@ -412,7 +412,7 @@ func (c *ruleCompiler) targetArgs() {
 	for c.i < len(c.toks) {
 		if c.unsupportedRevision() {
 			why := "-j " + c.r.Target + " [unsupported revision]"
-			c.r.set().unknown = append(c.r.Unknown(), why)
+			c.r.writeMore().unknown = append(c.r.Unknown(), why)
 			if !revisionKeepsFate[c.r.Target] {
 				c.m.x.actWhy = why
 			}
@@ -505,7 +505,7 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 	switch {
 	case mod == "":
 		c.opaque()
-		c.r.set().unknown = append(c.r.Unknown(), opt)
+		c.r.writeMore().unknown = append(c.r.Unknown(), opt)
 		c.addRuntime(fmt.Sprintf("unknown option %q", opt))
 		return nil
 	case extHeaderModules[mod]:
@@ -740,7 +740,7 @@ func (c *ruleCompiler) modOption(opt string, neg bool) error {
 func (c *ruleCompiler) addPorts(pm portMatch) {
 	c.m.x.ports = append(c.m.x.ports, pm)
 	if pm.kind != portSrc {
-		more := c.r.set()
+		more := c.r.writeMore()
 		more.dports, more.dportsNeg = pm.ranges, pm.neg
 	}
 }

@@ -159,18 +159,19 @@ type ruleMore struct {
 	dportsNeg bool
 }
 
-// noMore is what a rule without a ruleMore reads.
+// noMore is what a rule without a ruleMore reads; never written.
 var noMore ruleMore
 
-func (r *Rule) get() *ruleMore {
+// readMore is the rule's ruleMore to read.
+func (r *Rule) readMore() *ruleMore {
 	if r.more == nil {
 		return &noMore
 	}
 	return r.more
 }
 
-// set returns the rule's ruleMore to write, made on first use.
-func (r *Rule) set() *ruleMore {
+// writeMore is the rule's ruleMore to write, made on first use.
+func (r *Rule) writeMore() *ruleMore {
 	if r.more == nil {
 		r.more = &ruleMore{}
 	}
@@ -179,29 +180,29 @@ func (r *Rule) set() *ruleMore {
 
 // Origin is the rule as its manager names it ("ufw rule 4: 22/tcp ALLOW
 // IN Anywhere", see AnnotateUfw); "" when nothing names it.
-func (r *Rule) Origin() string { return r.get().origin }
+func (r *Rule) Origin() string { return r.readMore().origin }
 
 // Part numbers the pieces of an nft rule that matches a set of
 // concatenations or a verdict map: the evaluator walks one rule per
 // element (elements never overlap, so at most one piece matches a
 // packet). 0 for a whole rule.
-func (r *Rule) Part() int { return r.get().part }
+func (r *Rule) Part() int { return r.readMore().part }
 
 // Proto is the protocol matched: "" for any; a lower-case name ("tcp",
 // "udp", "icmp") or number. ProtoNeg: the match is negated.
-func (r *Rule) Proto() string { return r.get().proto }
+func (r *Rule) Proto() string { return r.readMore().proto }
 
-func (r *Rule) ProtoNeg() bool { return r.get().protoNeg }
+func (r *Rule) ProtoNeg() bool { return r.readMore().protoNeg }
 
 // DPorts are the destination ports matched (from --dport, --dports,
 // --ports); nil: any. DPortsNeg: the match is negated.
-func (r *Rule) DPorts() []PortRange { return r.get().dports }
+func (r *Rule) DPorts() []PortRange { return r.readMore().dports }
 
-func (r *Rule) DPortsNeg() bool { return r.get().dportsNeg }
+func (r *Rule) DPortsNeg() bool { return r.readMore().dportsNeg }
 
 // Unknown are the options not understood; any verdict depending on them
 // is conditional.
-func (r *Rule) Unknown() []string { return r.get().unknown }
+func (r *Rule) Unknown() []string { return r.readMore().unknown }
 
 // Where names the rule's place: "INPUT line 12" for an iptables rule,
 // "inet filter input handle 7" for an nft one.

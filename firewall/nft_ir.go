@@ -73,7 +73,7 @@ func ingressGate(t *nftTable, c *nftChain, fam Family) *Rule {
 	} else {
 		why := fmt.Sprintf("the device of ingress chain %s %s %s is not known (nft -j before 1.0.7 does not print it)", t.family, t.name, c.name)
 		r.m.x.runtime = []string{why}
-		r.set().unknown = []string{why}
+		r.writeMore().unknown = []string{why}
 		r.Text = fmt.Sprintf("%s %s %s: (bound to a device not known)", t.family, t.name, c.name)
 	}
 	r.m.finish()
@@ -114,7 +114,7 @@ func (nc *nftCompiler) compile() []*Rule {
 	for i, b := range bs {
 		r := b.r
 		if len(bs) > 1 {
-			r.set().part = i + 1
+			r.writeMore().part = i + 1
 		}
 		r.m.finish()
 		out = append(out, r)
@@ -213,7 +213,7 @@ func (nc *nftCompiler) runtime(r *Rule, why string) {
 	if !slices.Contains(r.m.x.runtime, why) {
 		r.m.x.runtime = append(r.m.x.runtime, why)
 	}
-	r.set().unknown = appendNew(r.Unknown(), why)
+	r.writeMore().unknown = appendNew(r.Unknown(), why)
 }
 
 func appendNew(s []string, v string) []string {

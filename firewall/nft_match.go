@@ -425,7 +425,7 @@ func (nc *nftCompiler) ports(r *Rule, proto, field string, neg bool, rs []PortRa
 	}
 	r.m.x.ports = append(r.m.x.ports, portMatch{kind: kind, neg: neg, ranges: rs})
 	if kind == portDst && !neg && r.DPorts() == nil {
-		r.set().dports = rs
+		r.writeMore().dports = rs
 	}
 	return ""
 }
@@ -438,9 +438,9 @@ func (nc *nftCompiler) requireProto(r *Rule, p int) {
 	case m.proto == -1:
 		m.proto, m.protoNeg = int16(p), false
 		if name, ok := protoName[p]; ok {
-			r.set().proto = name
+			r.writeMore().proto = name
 		} else {
-			r.set().proto = strconv.Itoa(p)
+			r.writeMore().proto = strconv.Itoa(p)
 		}
 	default:
 		var c protoCond

@@ -201,7 +201,7 @@ func (rs *Ruleset) AnnotateUfw(user []UfwRule) bool {
 		}
 	}
 	for i, r := range c.Rules {
-		r.set().origin = fmt.Sprintf("ufw rule %d: %s", ws[i].ur.Number, ws[i].ur.Text)
+		r.writeMore().origin = fmt.Sprintf("ufw rule %d: %s", ws[i].ur.Number, ws[i].ur.Text)
 	}
 	return true
 }
