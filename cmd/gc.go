@@ -9,22 +9,24 @@ import (
 
 // fwaudit runs for a fraction of a second to a few seconds and allocates
 // many times what it keeps: the compiled rules stay, the analysis'
-// intermediate sets do not. The runtime's default (collect when the heap
-// has doubled since the last collection) lets a report on 10,000 nft rules
-// (about 55 MiB live) reach 140 MB, while collecting at a fixed small
-// margin makes the report on a 100,000-element ban set (up to 300 MiB live,
-// gigabytes allocated) collect hundreds of times.
+// intermediate sets do not. Collecting when the heap has doubled since
+// the last collection (the runtime's default) lets a report on 10,000 nft
+// rules (about 55 MiB live) reach 140 MB; collecting at a small fixed
+// margin makes the report on a 100,000-element ban set (up to 300 MiB
+// live, gigabytes allocated) collect hundreds of times.
 //
 // One rule paces the collector instead, from the first collection on:
 // after each one, the next comes when the heap has grown by the larger of
-// 32 MiB and half the live heap it found (paceHeap). A small heap (inputs
-// still being read, a few hundred rules) is not collected every few MiB;
-// past 64 MiB live the margin grows with the heap, so that the collector's
-// work per byte allocated (it marks the live heap once per cycle) stays
-// bounded. Measured with scripts/bench-report.sh (docs/PERFORMANCE.md):
-// 10,000 nft rules peak at about 115 MB, 100,000 iptables rules (about
-// 100 MiB live) at 160-175 MB, the ban-set report at about 500 MB, in
-// the time the runtime's lazier GOGC 400 took.
+// 32 MiB and half the live heap that collection found, but by no more
+// than the live heap itself (paceHeap). Small heaps (inputs being read,
+// a few thousand listeners) are collected as the runtime's default would;
+// between 32 and 64 MiB live the margin stays 32 MiB, so that the
+// collector does not run every few MiB; past 64 MiB it grows with the
+// heap, so that the collector's work per byte allocated (it marks the
+// live heap once per cycle) stays bounded. Measured with
+// scripts/bench-report.sh (docs/PERFORMANCE.md): 10,000 nft rules peak at
+// 110-120 MB, 100,000 iptables rules (about 100 MiB live) at 150-180 MB,
+// the ban-set report at about 500 MB in the time GOGC 400 took.
 //
 // GOGC in the environment replaces the rule (the runtime then paces as
 // it says). GOMEMLIMIT keeps its meaning: the runtime collects at the
@@ -37,16 +39,20 @@ func init() {
 	runtime.SetFinalizer(new(gcCycle), nextCycle)
 }
 
-// paceHeap is the GOGC that starts the next collection once the heap
-// has grown by max(32 MiB, live/2) past live bytes. It is at most 400:
-// the runtime also holds the heap to at least 4 MiB × GOGC/100, which a
-// larger value would lift past the margin while the heap is small.
+// paceHeap is the GOGC that starts the next collection once the heap has
+// grown past live bytes by max(32 MiB, live/2), at most by live: a GOGC
+// between 50 and 100. Not more than 100, because the runtime scales two
+// other bounds with GOGC: the smallest heap it collects (4 MiB ×
+// GOGC/100) and how far past its goal it lets a growing heap go within
+// one cycle (GOGC% of the goal). Under GOGC 400 the first collection of
+// the report on 10,000 nft rules, started at 16 MiB, could end with 80
+// MiB in the heap, all of it counted live.
 func paceHeap(live int64) int {
-	const floor, most = 32 << 20, 400
+	const floor = 32 << 20
 	if live <= 0 {
-		return most
+		return 100
 	}
-	return int(min(most, 100*max(floor, live/2)/live))
+	return int(min(100, 100*max(floor, live/2)/live))
 }
 
 // nextCycle runs once after each collection (a finalizer on an object
