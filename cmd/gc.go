@@ -17,11 +17,11 @@ import (
 //
 // One rule paces the collector instead, from the first collection on:
 // after each one, the next comes when the heap has grown by the larger of
-// 32 MiB and half the live heap that collection found, but by no more
+// 24 MiB and half the live heap that collection found, but by no more
 // than the live heap itself (paceHeap). Small heaps (inputs being read,
 // a few thousand listeners) are collected as the runtime's default would;
-// between 32 and 64 MiB live the margin stays 32 MiB, so that the
-// collector does not run every few MiB; past 64 MiB it grows with the
+// between 24 and 48 MiB live the margin stays 24 MiB, so that the
+// collector does not run every few MiB; past 48 MiB it grows with the
 // heap, so that the collector's work per byte allocated (it marks the
 // live heap once per cycle) stays bounded. Measured with
 // scripts/bench-report.sh (docs/PERFORMANCE.md): 10,000 nft rules peak at
@@ -40,7 +40,7 @@ func init() {
 }
 
 // paceHeap is the GOGC that starts the next collection once the heap has
-// grown past live bytes by max(32 MiB, live/2), at most by live: a GOGC
+// grown past live bytes by max(24 MiB, live/2), at most by live: a GOGC
 // between 50 and 100. Not more than 100, because the runtime scales two
 // other bounds with GOGC: the smallest heap it collects (4 MiB ×
 // GOGC/100) and how far past its goal it lets a growing heap go within
@@ -48,7 +48,7 @@ func init() {
 // the report on 10,000 nft rules, started at 16 MiB, could end with 80
 // MiB in the heap, all of it counted live.
 func paceHeap(live int64) int {
-	const floor = 32 << 20
+	const floor = 24 << 20
 	if live <= 0 {
 		return 100
 	}
