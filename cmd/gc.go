@@ -11,22 +11,25 @@ import (
 // many times what it keeps: the compiled rules stay, the analysis'
 // intermediate sets do not. Collecting when the heap has doubled since
 // the last collection (the runtime's default) lets a report on 10,000 nft
-// rules (about 55 MiB live) reach 140 MB; collecting at a small fixed
-// margin makes the report on a 100,000-element ban set (up to 300 MiB
-// live, gigabytes allocated) collect hundreds of times.
+// rules (about 55 MiB live) reach 140 MB; collecting when it has grown by
+// a quarter (GOGC 25) makes the report on a 100,000-element ban set (up
+// to 300 MiB live, gigabytes allocated) take half as much CPU time again.
 //
 // One rule paces the collector instead, from the first collection on:
 // after each one, the next comes when the heap has grown by the larger of
 // 24 MiB and half the live heap that collection found, but by no more
 // than the live heap itself (paceHeap). Small heaps (inputs being read,
-// a few thousand listeners) are collected as the runtime's default would;
-// between 24 and 48 MiB live the margin stays 24 MiB, so that the
-// collector does not run every few MiB; past 48 MiB it grows with the
-// heap, so that the collector's work per byte allocated (it marks the
-// live heap once per cycle) stays bounded. Measured with
-// scripts/bench-report.sh (docs/PERFORMANCE.md): 10,000 nft rules peak at
-// 110-120 MB, 100,000 iptables rules (about 100 MiB live) at 150-180 MB,
-// the ban-set report at about 500 MB in the time GOGC 400 took.
+// a report on 20,000 listeners: 13 MiB) are collected as the runtime's
+// default would; between 24 and 48 MiB live the margin stays 24 MiB, so
+// that the collector does not run every few MiB; past 48 MiB it grows
+// with the heap, so that the collector's work per byte allocated (it
+// marks the live heap once per cycle) stays bounded. Measured with
+// scripts/bench-report.sh (docs/PERFORMANCE.md): the report on 10,000 nft
+// rules peaks at 100-116 MB for about a fifth more CPU time than when it
+// may grow to 180 MB, the one on 100,000 iptables rules (about 100 MiB
+// live) at 155-185 MB, the ban-set report at about 500 MB instead of 1 GB in no
+// more time (at this size a larger heap costs as much in page faults as
+// the collector saves).
 //
 // GOGC in the environment replaces the rule (the runtime then paces as
 // it says). GOMEMLIMIT keeps its meaning: the runtime collects at the
