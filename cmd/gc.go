@@ -7,113 +7,77 @@ import (
 	"runtime/metrics"
 )
 
-// fwaudit runs for a fraction of a second and builds most of its memory
-// once (the compiled rules): collecting garbage as eagerly as a server
-// would costs up to a quarter of its time on large rulesets. It collects
-// at four times the live heap instead, within a soft limit of 1 GiB until
-// the inputs are read (boundHeap), unless GOGC or GOMEMLIMIT says
-// otherwise.
+// fwaudit runs for a fraction of a second to a few seconds and allocates
+// many times what it keeps: the compiled rules stay, the analysis'
+// intermediate sets do not. Collecting when the heap has doubled since
+// the last collection (the runtime's default) lets a report on 10,000 nft
+// rules (about 55 MiB live) reach 140 MB; collecting when it has grown by
+// a quarter (GOGC 25) makes the report on a 100,000-element ban set (up
+// to 300 MiB live, gigabytes allocated) take half as much CPU time again.
+//
+// One rule paces the collector instead, from the first collection on:
+// after each one, the next comes when the heap has grown by the larger of
+// 24 MiB and half the live heap that collection found, but by no more
+// than the live heap itself (paceHeap). Small heaps (inputs being read,
+// a report on 20,000 listeners: 13 MiB) are collected as the runtime's
+// default would; between 24 and 48 MiB live the margin stays 24 MiB, so
+// that the collector does not run every few MiB; past 48 MiB it grows
+// with the heap, so that the collector's work per byte allocated (it
+// marks the live heap once per cycle) stays bounded. Measured with
+// scripts/bench-report.sh (docs/PERFORMANCE.md): the report on 10,000 nft
+// rules peaks at 100-116 MB for about a fifth more CPU time than when it
+// may grow to 180 MB, the one on 100,000 iptables rules (about 100 MiB
+// live) at 155-185 MB, the ban-set report at about 500 MB instead of 1 GB in no
+// more time (at this size a larger heap costs as much in page faults as
+// the collector saves).
+//
+// GOGC in the environment replaces the rule (the runtime then paces as
+// it says). GOMEMLIMIT keeps its meaning: the runtime collects at the
+// lower of the rule's goal and the limit.
 func init() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(1 << 30)
-	}
-}
-
-// heapSlack is what the process holds outside the Go heap's limit: the
-// binary's pages, thread stacks and the runtime's own structures.
-const heapSlack = 10 << 20
-
-// boundHeap sets the soft memory limit once the inputs are read and the
-// rules compiled, so that the peak stays below twice the input plus 50 MiB
-// (docs/PERFORMANCE.md): the collector then runs more often where a
-// report would otherwise let garbage grow to four times the live heap.
-// A limit close to the live heap would keep the collector running without
-// end: where the heap already holds two thirds of the budget, the limit
-// is largeHeap instead, and after every collection watchHeap lifts the
-// limit again as soon as the live heap comes close to it or the collector
-// costs too much. The peak may then pass the budget; docs/PERFORMANCE.md
-// says where.
-func boundHeap(inputBytes int64) {
-	if os.Getenv("GOMEMLIMIT") != "" {
+	if os.Getenv("GOGC") != "" {
 		return
 	}
-	limit := 2*inputBytes + 50<<20 - heapSlack
-	live := limit * 2 / 3 // the live heap that lifts the limit
-	if heapBytes("/memory/classes/heap/objects:bytes") > live {
-		limit = max(limit, largeHeap)
-		if live = limit * 7 / 8; heapBytes("/memory/classes/heap/objects:bytes") > limit*2/3 {
-			return
-		}
-	}
-	debug.SetMemoryLimit(limit)
-	watchHeap(live)
+	debug.SetGCPercent(paceHeap(0))
+	runtime.SetFinalizer(new(gcCycle), nextCycle)
 }
 
-// largeHeap is the soft limit where the compiled rules alone pass the
-// budget (a host with 100,000 rules or a ban set of 100,000 addresses):
-// the report on 100,000 iptables rules holds up to about 160 MiB live
-// while it analyses them, and the collector keeps the peak under 200 MB
-// without costing more time than the garbage it saves paging in.
-const largeHeap = 192<<20 - heapSlack
-
-// watchHeap checks after each collection (a finalizer runs once per
-// cycle on an object nothing else holds) whether the limit costs too
-// much: the live heap past live bytes, or the collector past a
-// quarter of the CPU time spent since the limit was set. It then lifts
-// the limit back to 1 GiB.
-func watchHeap(live int64) {
-	gc0, all0 := cpuSeconds()
-	var watch func(*gcCycle)
-	watch = func(*gcCycle) {
-		gc, all := cpuSeconds()
-		if heapBytes("/gc/heap/live:bytes") > live || (all-all0 > 0.02 && gc-gc0 > (all-all0)/4) {
-			debug.SetMemoryLimit(1 << 30)
-			return
-		}
-		runtime.SetFinalizer(new(gcCycle), watch)
+// paceHeap is the GOGC that starts the next collection once the heap has
+// grown past live bytes by max(24 MiB, live/2), at most by live: a GOGC
+// between 50 and 100. Not more than 100, because the runtime scales two
+// other bounds with GOGC: the smallest heap it collects (4 MiB ×
+// GOGC/100) and how far past its goal it lets a growing heap go within
+// one cycle (GOGC% of the goal). Under GOGC 400 the first collection of
+// the report on 10,000 nft rules, started at 16 MiB, could end with 80
+// MiB in the heap, all of it counted live.
+func paceHeap(live int64) int {
+	const floor = 24 << 20
+	if live <= 0 {
+		return 100
 	}
-	runtime.SetFinalizer(new(gcCycle), watch)
+	return int(min(100, 100*max(floor, live/2)/live))
 }
 
-// cpuSeconds is the CPU time the collector and the whole process have
-// spent, as the runtime estimates them.
-func cpuSeconds() (gc, all float64) {
-	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/total:cpu-seconds"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() == metrics.KindFloat64 && s[1].Value.Kind() == metrics.KindFloat64 {
-		return s[0].Value.Float64(), s[1].Value.Float64()
-	}
-	return 0, 0
+// nextCycle runs once after each collection (a finalizer on an object
+// nothing else holds runs after the cycle that finds it unreachable),
+// paces the next one from the live heap that collection found, and sets
+// itself on a new object for the cycle after.
+func nextCycle(*gcCycle) {
+	debug.SetGCPercent(paceHeap(liveHeap()))
+	runtime.SetFinalizer(new(gcCycle), nextCycle)
 }
 
-// gcCycle is what watchHeap's finalizer is set on: 16 bytes, so that it
-// is an object of its own (smaller pointer-free objects share a block,
-// whose finalizers may never run).
+// gcCycle is what nextCycle is set on: 16 bytes, so that it is an object
+// of its own (smaller pointer-free objects share a block, whose
+// finalizers may never run).
 type gcCycle struct{ _ [2]int64 }
 
-func heapBytes(name string) int64 {
-	s := []metrics.Sample{{Name: name}}
+// liveHeap is the heap the last collection marked live, in bytes.
+func liveHeap() int64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindUint64 {
 		return 0
 	}
 	return int64(s[0].Value.Uint64())
-}
-
-// inputSize is the size of the regular files among names ("" and "-"
-// count nothing: stdin's size is not known beforehand).
-func inputSize(names ...string) int64 {
-	var n int64
-	for _, name := range names {
-		if name == "" || name == "-" {
-			continue
-		}
-		if fi, err := os.Stat(name); err == nil && fi.Mode().IsRegular() {
-			n += fi.Size()
-		}
-	}
-	return n
 }

@@ -124,9 +124,6 @@ func (o *inputOpts) load(ctx context.Context, app *App, wantRules bool) (*inputs
 		in.fwInfo = report.NewFirewallInfo(r.fw)
 	}
 	in.liveRules = src.ReadsLive()
-	if app.BoundHeap {
-		boundHeap(inputSize(o.sockets, o.rules, o.rules6, o.nft))
-	}
 	return in, nil
 }
 

@@ -57,9 +57,6 @@ type App struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
-	// BoundHeap: set the process's memory limit from the inputs' size
-	// (boundHeap); only the process's own command line does
-	BoundHeap bool
 
 	warned map[string]bool
 }
@@ -88,7 +85,7 @@ func (a *App) hintf(format string, args ...any) {
 
 // Main runs fwaudit with the process's arguments and returns its exit code.
 func Main() int {
-	app := &App{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, BoundHeap: true}
+	app := &App{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
 	return app.Run(context.Background(), os.Args[1:])
 }
 
