@@ -92,22 +92,22 @@ func appendFamilyVerdictFields(b []byte, v *FamilyVerdict, escapeHTML bool) []by
 	b = append(b, `"verdict":`...)
 	b = appendJSONString(b, v.Verdict, escapeHTML)
 	b = append(b, `,"sources":`...)
-	b = appendJSONStrings(b, v.Sources, escapeHTML)
+	b = v.Sources.appendJSON(b, escapeHTML)
 	b = append(b, `,"except":`...)
-	b = appendJSONStrings(b, v.Except, escapeHTML)
+	b = v.Except.appendJSON(b, escapeHTML)
 	b = append(b, `,"interfaces":`...)
 	b = appendJSONStrings(b, v.Interfaces, escapeHTML)
-	if len(v.Doubtful) > 0 {
+	if v.Doubtful != nil {
 		b = append(b, `,"doubtful":`...)
-		b = appendJSONStrings(b, v.Doubtful, escapeHTML)
+		b = v.Doubtful.appendJSON(b, escapeHTML)
 	}
 	b = append(b, `,"reasons":`...)
 	b = appendJSONStrings(b, v.Reasons, escapeHTML)
 	b = append(b, `,"rule":`...)
 	b = appendJSONString(b, v.Rule, escapeHTML)
-	if len(v.Destinations) > 0 {
+	if v.Destinations != nil {
 		b = append(b, `,"destinations":`...)
-		b = appendJSONStrings(b, v.Destinations, escapeHTML)
+		b = v.Destinations.appendJSON(b, escapeHTML)
 	}
 	if v.Origin != "" {
 		b = append(b, `,"origin":`...)
