@@ -501,7 +501,17 @@ func (s addrSet) prefixes() []netip.Prefix {
 	if len(s.r) == 0 {
 		return nil
 	}
-	out := make([]netip.Prefix, 0, len(s.r))
+	// counted first: the list of a ban set's 100,000 ranges is large
+	n := 0
+	s.eachPrefix(width, func(u128, int) { n++ })
+	out := make([]netip.Prefix, 0, n)
+	s.eachPrefix(width, func(lo u128, bits int) { out = append(out, netip.PrefixFrom(uToAddr(lo, s.fam), bits)) })
+	return out
+}
+
+// eachPrefix calls f with the start and length of each prefix of the
+// minimal list covering s, in address order.
+func (s addrSet) eachPrefix(width int, f func(lo u128, bits int)) {
 	for _, r := range s.r {
 		lo := r.lo
 		for {
@@ -514,7 +524,7 @@ func (s addrSet) prefixes() []netip.Prefix {
 					break
 				}
 			}
-			out = append(out, netip.PrefixFrom(uToAddr(lo, s.fam), width-n))
+			f(lo, width-n)
 			end := addBlock(lo, n)
 			if !end.less(r.hi) {
 				break
@@ -522,7 +532,6 @@ func (s addrSet) prefixes() []netip.Prefix {
 			lo = end.inc()
 		}
 	}
-	return out
 }
 
 // addBlock is lo + 2^n - 1 (lo is aligned to 2^n).
@@ -592,4 +601,76 @@ func normalSpace(fam Family) addrSet {
 		s = s.subtract(prefixSet(fam, netip.MustParsePrefix(p)))
 	}
 	return s
+}
+
+// unionAll is the union of sets, made in one pass over them all and held
+// in one list of the size it needs: what each interface admits is, behind
+// a ban set, about 100,000 ranges, and uniting nine of them two at a time
+// copied 100,000 ranges eight times. A set met again (the same list, or
+// an equal one) counts once; when one set is left it is the answer.
+func unionAll(fam Family, sets []addrSet) addrSet {
+	var distinct []addrSet
+	for _, s := range sets {
+		if s.isEmpty() {
+			continue
+		}
+		dup := false
+		for _, d := range distinct {
+			if d.same(s) || d.equal(s) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			distinct = append(distinct, s)
+		}
+	}
+	switch len(distinct) {
+	case 0:
+		return emptySet(fam)
+	case 1:
+		return addrSet{fam: fam, r: distinct[0].r}
+	case 2:
+		return distinct[0].union(distinct[1])
+	}
+	n := 0
+	mergeEach(distinct, func(rng) { n++ })
+	out := make([]rng, 0, n)
+	mergeEach(distinct, func(r rng) { out = append(out, r) })
+	return addrSet{fam: fam, r: out}
+}
+
+// mergeEach calls f with each range of the union of sets, in address
+// order, ranges that overlap or touch merged (as appendRange does).
+func mergeEach(sets []addrSet, f func(rng)) {
+	next := make([]int, len(sets))
+	var cur rng
+	have := false
+	for {
+		k := -1
+		for i, s := range sets {
+			if next[i] < len(s.r) && (k < 0 || s.r[next[i]].lo.less(sets[k].r[next[k]].lo)) {
+				k = i
+			}
+		}
+		if k < 0 {
+			break
+		}
+		r := sets[k].r[next[k]]
+		next[k]++
+		switch {
+		case !have:
+			cur, have = r, true
+		case cur.hi.hi == math.MaxUint64 && cur.hi.lo == math.MaxUint64 || !cur.hi.inc().less(r.lo):
+			if cur.hi.less(r.hi) {
+				cur.hi = r.hi
+			}
+		default:
+			f(cur)
+			cur = r
+		}
+	}
+	if have {
+		f(cur)
+	}
 }

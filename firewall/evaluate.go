@@ -385,26 +385,30 @@ func (e *Evaluator) limitSourcePorts(res *Result, per []ifaceSets) {
 }
 
 func (e *Evaluator) resultOf(q Query, proto int, w *walker, per []ifaceSets, followed map[*crule]bool) Result {
-	must, may := emptySet(e.fam), emptySet(e.fam)
 	var accepting []string
 	// Live, the outside interfaces are known (outsides). Offline, the
 	// interfaces the rules name may lead anywhere, so what they admit
 	// counts as admitted from outside, and the generic one alone decides
 	// whether the accept is limited to named interfaces.
 	live := len(e.host.Interfaces) > 0
-	outMust := emptySet(e.fam) // admitted from outside
 	everyOutsideAdmits := true
+	musts, mays, outMusts := make([]addrSet, 0, len(per)), make([]addrSet, 0, len(per)), make([]addrSet, 0, len(per))
 	for _, p := range per {
-		must, may = must.union(p.must), may.union(p.may)
+		musts, mays = append(musts, p.must), append(mays, p.may)
 		isOut := e.isOut[p.name]
 		if isOut || !live {
-			outMust = outMust.union(p.must)
+			outMusts = append(outMusts, p.must)
 		}
 		if !p.may.isEmpty() {
 			accepting = append(accepting, p.name)
 		} else if isOut {
 			everyOutsideAdmits = false
 		}
+	}
+	must, may := unionAll(e.fam, musts), unionAll(e.fam, mays)
+	outMust := must // admitted from outside
+	if len(outMusts) < len(per) {
+		outMust = unionAll(e.fam, outMusts)
 	}
 	var res Result
 	diff := emptySet(e.fam)
@@ -443,14 +447,14 @@ func (e *Evaluator) resultOf(q Query, proto int, w *walker, per []ifaceSets, fol
 	}
 	if nDiff > 0 && len(reasons) == nDiff && !must.isEmpty() {
 		if res, ok := e.certainPart(q, proto, w, per, followed); ok {
-			res.Doubtful, res.Reasons = diff.prefixes(), reasons
+			res.Doubtful, res.Reasons = w.prefixesOf(diff, false), reasons
 			return res
 		}
 	}
 	switch {
 	case len(reasons) > 0:
 		res.Verdict, res.Reasons = Conditional, reasons
-		res.Sources = may.prefixes()
+		res.Sources = w.prefixesOf(may, false)
 		res.Rule = e.bestRule(w.accBy, may)
 		if may.isEmpty() {
 			res.Rule = e.bestRule(w.dropBy, fullSet(e.fam))
@@ -469,7 +473,7 @@ func (e *Evaluator) resultOf(q Query, proto int, w *walker, per []ifaceSets, fol
 		res.Rule = e.bestRule(w.accBy, must)
 		if everyOutsideAdmits && outMust.fraction() > 0.5 {
 			res.Verdict = Open
-			res.Except = outMust.complement().prefixes()
+			res.Except = w.prefixesOf(outMust, true)
 			break
 		}
 		res.Verdict = Restricted
@@ -480,7 +484,7 @@ func (e *Evaluator) resultOf(q Query, proto int, w *walker, per []ifaceSets, fol
 			res.Rule = e.bestRule(w.accBy, src)
 		}
 		if !src.isFull() {
-			res.Sources = src.prefixes()
+			res.Sources = w.prefixesOf(src, false)
 		}
 		if !everyOutsideAdmits {
 			for _, a := range accepting {

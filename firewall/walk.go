@@ -61,6 +61,43 @@ type walker struct {
 	// walkPastBan), is the ban set: the sources walked still hold it,
 	// and everything the walk finds is taken without it
 	minus *addrSet
+	// lists: the lists of prefixes made for the answer to one query
+	// (prefixesOf)
+	lists []listMemo
+}
+
+// listMemo is the list of prefixes of a set, or of what it lacks.
+type listMemo struct {
+	set        addrSet
+	complement bool
+	ps         []netip.Prefix
+}
+
+// prefixesOf is the list of prefixes of s, or with complement of what s
+// lacks, made once for each set a query's answer meets: the answer over
+// every interface and each interface's own (byInterface) most often
+// list one set, of 100,000 prefixes behind a ban set. Those answers
+// share the list; nothing may change it.
+func (w *walker) prefixesOf(s addrSet, complement bool) []netip.Prefix {
+	if len(s.r) < 64 {
+		if complement {
+			s = s.complement()
+		}
+		return s.prefixes()
+	}
+	for _, m := range w.lists {
+		if m.complement == complement && (m.set.same(s) || m.set.equal(s)) {
+			return m.ps
+		}
+	}
+	var ps []netip.Prefix
+	if complement {
+		ps = s.complement().prefixes()
+	} else {
+		ps = s.prefixes()
+	}
+	w.lists = append(w.lists, listMemo{s, complement, ps})
+	return ps
 }
 
 // markHit is a set of sources a rule set the mark of.
