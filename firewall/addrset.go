@@ -447,6 +447,40 @@ func (s addrSet) mergeSubtract(t addrSet) addrSet {
 	return addrSet{fam: s.fam, r: out}
 }
 
+// eachDifference calls f with each range of s without t, in address
+// order: the ranges s.subtract(t) holds, without making the list.
+func (s addrSet) eachDifference(t addrSet, f func(rng)) {
+	if len(s.r) == 0 {
+		return
+	}
+	j := 0
+	if len(t.r) > 0 {
+		j, _ = t.span(s.r[0].lo, s.r[len(s.r)-1].hi)
+	}
+	for _, a := range s.r {
+		cur := a
+		j = gallop(len(t.r), j, func(k int) bool { return t.r[k].hi.less(cur.lo) })
+		k := j
+		alive := true
+		for k < len(t.r) && !cur.hi.less(t.r[k].lo) {
+			b := t.r[k]
+			if cur.lo.less(b.lo) {
+				f(rng{cur.lo, b.lo.dec()})
+			}
+			if b.hi.less(cur.hi) {
+				cur.lo = b.hi.inc()
+				k++
+				continue
+			}
+			alive = false
+			break
+		}
+		if alive {
+			f(cur)
+		}
+	}
+}
+
 // size is the number of addresses, as a float (IPv6 sets are large).
 func (s addrSet) size() float64 {
 	var n float64

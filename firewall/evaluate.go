@@ -532,9 +532,12 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) RuleRef {
 	scores := map[string]*score{}
 	for i, a := range as {
 		var sz float64
-		if within.isFull() {
+		switch {
+		case a.minus != nil:
+			sz = e.sizeWithout(a.set, *a.minus, within)
+		case within.isFull():
 			sz = e.sizeOf(a.set)
-		} else {
+		default:
 			sz = a.set.intersectSize(within)
 		}
 		if sz == 0 {
@@ -582,6 +585,62 @@ func (e *Evaluator) sizeOf(s addrSet) float64 {
 	v := s.size()
 	e.sizes.Store(k, v)
 	return v
+}
+
+// sizeWithout is the size of (s without minus) ∩ within, summed over the
+// same ranges in the same order as the size of that set made would be
+// (bestRule compares sums), without making it; the size over every
+// address is remembered, as sizeOf does.
+func (e *Evaluator) sizeWithout(s, minus, within addrSet) float64 {
+	full := within.isFull()
+	var k minusSizeKey
+	if full {
+		k.n, k.minus = len(s.r), &minus.r[0]
+		if len(s.r) <= len(k.r) {
+			copy(k.r[:], s.r)
+		} else {
+			k.p = &s.r[0]
+		}
+		if v, ok := e.sizes.Load(k); ok {
+			return v.(float64)
+		}
+	}
+	var n float64
+	j := 0
+	s.eachDifference(minus, func(r rng) {
+		if full {
+			n += r.size()
+			return
+		}
+		// the ranges of within that meet r, as eachIntersection
+		for j < len(within.r) && within.r[j].hi.less(r.lo) {
+			j++
+		}
+		for k := j; k < len(within.r) && !r.hi.less(within.r[k].lo); k++ {
+			lo, hi := r.lo, r.hi
+			if lo.less(within.r[k].lo) {
+				lo = within.r[k].lo
+			}
+			if within.r[k].hi.less(hi) {
+				hi = within.r[k].hi
+			}
+			n += rng{lo, hi}.size()
+		}
+	})
+	if full {
+		e.sizes.Store(k, n)
+	}
+	return n
+}
+
+// minusSizeKey names a set without a ban set, for sizeWithout: a set of
+// a few ranges by its ranges (each query makes them anew), a larger one
+// and the ban set by their first range's address.
+type minusSizeKey struct {
+	r     [4]rng
+	n     int
+	p     *rng
+	minus *rng
 }
 
 // redirectsTo names a nat rule that sends traffic for another port to

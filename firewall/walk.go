@@ -21,6 +21,11 @@ type attrib struct {
 	// pass: the ACCEPT policy of a chain with no rules (passThrough),
 	// named only when nothing else in as final a chain decided
 	pass bool
+	// minus, when set, is taken from set: the rule decided for set
+	// without it (a ban set walkPastBan walked past). It is not taken
+	// out in a new list: behind a ban set of 100,000 ranges each rule
+	// after it would hold one of its own.
+	minus *addrSet
 }
 
 // walker walks sets of sources through chains for one packet context.
@@ -225,12 +230,12 @@ func (w *walker) endChain(c *cchain, x addrSet, res walkRes) walkRes {
 		case "DROP":
 			if !x.isEmpty() {
 				w.addDrop(&res, x)
-				w.dropBy = append(w.dropBy, attrib{policyRef(c), w.final(), x, false, w.p.in, false})
+				w.dropBy = append(w.dropBy, attrib{policyRef(c), w.final(), x, false, w.p.in, false, nil})
 			}
 		default:
 			res.acc = res.acc.union(x)
 			if !x.isEmpty() && !w.p.reply {
-				w.accBy = append(w.accBy, attrib{policyRef(c), w.final(), x, false, w.p.in, c.passThrough()})
+				w.accBy = append(w.accBy, attrib{policyRef(c), w.final(), x, false, w.p.in, c.passThrough(), nil})
 			}
 		}
 	} else {
@@ -411,12 +416,12 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		w.tr.decide(cr.r)
 		res.acc = res.acc.union(matched)
 		if !w.p.reply {
-			w.accBy = append(w.accBy, attrib{ruleRef(cr.r), w.final(), matched, w.uncertain(cr), w.p.in, false})
+			w.accBy = append(w.accBy, attrib{ruleRef(cr.r), w.final(), matched, w.uncertain(cr), w.p.in, false, nil})
 		}
 	case actDrop:
 		w.tr.decide(cr.r)
 		w.addDrop(res, matched)
-		w.dropBy = append(w.dropBy, attrib{ruleRef(cr.r), w.final(), matched, false, w.p.in, false})
+		w.dropBy = append(w.dropBy, attrib{ruleRef(cr.r), w.final(), matched, false, w.p.in, false, nil})
 	case actReturn:
 		res.ret = res.ret.union(matched)
 	case actJump:
@@ -463,7 +468,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 			w.nat.hit.fam = w.fam
 		} else {
 			w.addDrop(res, matched) // delivered elsewhere, not to this socket
-			w.dropBy = append(w.dropBy, attrib{ruleRef(cr.r), w.final(), matched, false, w.p.in, false})
+			w.dropBy = append(w.dropBy, attrib{ruleRef(cr.r), w.final(), matched, false, w.p.in, false, nil})
 			if why != "" {
 				w.forked = true
 				w.reasons = append(w.reasons, runtimeReason{why, matched})
@@ -472,7 +477,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		}
 	case actUnknown:
 		w.forked = true
-		w.accBy = append(w.accBy, attrib{ruleRef(cr.r), w.final(), matched, true, w.p.in, false})
+		w.accBy = append(w.accBy, attrib{ruleRef(cr.r), w.final(), matched, true, w.p.in, false, nil})
 		res.acc = res.acc.union(matched)
 		res.drop = res.drop.union(matched)
 		w.reasons = append(w.reasons, runtimeReason{cr.why, matched})
@@ -673,8 +678,8 @@ func (w *walker) walkPastBan(c *cchain, s *segment, x addrSet, res walkRes) (wal
 		banPassed()
 	}
 	b := s.batch
-	w.accBy = b.withoutBan(w.accBy, nAcc1, *ban)
-	w.dropBy = b.withoutBan(w.dropBy, nDrop1, *ban)
+	w.accBy = withoutBan(w.accBy, nAcc1, ban)
+	w.dropBy = withoutBan(w.dropBy, nDrop1, ban)
 	res.acc = res.acc.union(b.without1(sub.acc, *ban))
 	res.drop = res.drop.union(b.without1(sub.drop, *ban))
 	res.ret = res.ret.union(b.without1(sub.ret, *ban))
@@ -689,15 +694,18 @@ var (
 )
 
 // withoutBan takes ban from the sets of the attributions from the from-th
-// on, dropping those left empty (a walk of the sources without ban would
-// not have made them).
-func (b *batch) withoutBan(as []attrib, from int, ban addrSet) []attrib {
+// on (attrib.minus), dropping those left empty (a walk of the sources
+// without ban would not have made them).
+func withoutBan(as []attrib, from int, ban *addrSet) []attrib {
 	out := as[:from]
 	for _, a := range as[from:] {
-		a.set = b.without1(a.set, ban)
-		if !a.set.isEmpty() {
-			out = append(out, a)
+		if a.set.isEmpty() || a.set.within(*ban) {
+			continue
 		}
+		if a.set.overlaps(*ban) {
+			a.minus = ban
+		}
+		out = append(out, a)
 	}
 	return out
 }
