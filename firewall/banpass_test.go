@@ -183,3 +183,43 @@ func withoutMinus(as []attrib) []attrib {
 	}
 	return out
 }
+
+// TestBanPassAnalysisMatchesPlainWalk: the rule analysis walks past a ban
+// set too, and finds the same rules shadowed, named by the same rules, as
+// walking what the ban leaves through every later rule.
+func TestBanPassAnalysisMatchesPlainWalk(t *testing.T) {
+	r := rand.New(rand.NewSource(22))
+	defer func(p bool, f func()) { banPass, banPassed = p, f }(banPass, banPassed)
+	passed, issues := 0, 0
+	for iter := 0; iter < 300; iter++ {
+		text := randomBanRuleset(r, 30)
+		n, err := ParseNftText([]byte(text), "ban.nft", nil)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, text)
+		}
+		rs := n.Family(IPv4)
+		banPass, banPassed = false, nil
+		plain := Analyze(rs)
+		banPass, banPassed = true, func() { passed++ }
+		past := Analyze(rs)
+		if !reflect.DeepEqual(plain, past) {
+			t.Fatalf("ruleset:\n%s\n(-plain +past the ban):\n- %s\n+ %s", text, issueList(plain), issueList(past))
+		}
+		issues += len(plain)
+	}
+	if passed < 300 || issues < 300 {
+		t.Errorf("the analysis walked past the ban %d times and found %d issues in 300 rulesets; want at least 300 of each", passed, issues)
+	}
+}
+
+func issueList(is []Issue) string {
+	var b strings.Builder
+	for _, i := range is {
+		by := ""
+		if i.By != nil {
+			by = i.By.Text
+		}
+		fmt.Fprintf(&b, "\n  %s %q by %q", i.Kind, i.Rule.Text, by)
+	}
+	return b.String()
+}

@@ -289,7 +289,8 @@ func (w *walker) walkRule(c *cchain, k int, x addrSet, res *walkRes) addrSet {
 		w.tr.step(c, cr, triNo, "continue")
 		return x
 	}
-	if w.onMatch != nil {
+	if w.onMatch != nil && (w.minus == nil || !matched.within(*w.minus)) {
+		// reached by a source the walk past a ban set still holds
 		w.onMatch(cr)
 	}
 	if op := cr.r.m.x.markSet; op != nil && !w.p.reply {
@@ -650,24 +651,33 @@ func (p *pktCtx) translate(to netip.Addr, port uint16) {
 // Only what the walk records as sets is taken back: when it notes
 // anything else (a runtime reason, a fork, marks, a translation,
 // untracked sources), ok is false and the caller walks x - B as before.
-// The rule analysis (onMatch) needs every rule reached: it walks as before.
+// The rule analysis (onMatch) is told of a rule reached only by sources
+// outside B, and only once the walk is taken back: on a walk given up, the
+// caller's walk of x - B tells it.
 // Splits of batches made meanwhile name the rule that decides most of
 // what they take without B (see splitBy), as the walk of x - B would.
 func (w *walker) walkPastBan(c *cchain, s *segment, x addrSet, res walkRes) (walkRes, bool) {
 	cr := &c.rules[s.lo]
-	if !banPass || !s.swept || w.minus != nil || w.onMatch != nil || cr.act != actDrop || !cr.r.m.srcOnly || cr.r.m.never ||
+	if !banPass || !s.swept || w.minus != nil || cr.act != actDrop || !cr.r.m.srcOnly || cr.r.m.never ||
 		!res.ret.isEmpty() || len(cr.src.r) < bigSet || !x.overlaps(*cr.src) {
 		return res, false
 	}
 	ban := cr.src
 	nAcc, nDrop, nReasons, nMarks, nAway := len(w.accBy), len(w.dropBy), len(w.reasons), len(w.markHits), len(w.nat.away)
 	forked, untracked, hit := w.forked, w.untracked, w.nat.hit
+	// the rules reached, in order, told to the analysis once taken back
+	onMatch := w.onMatch
+	var reached []*crule
+	if onMatch != nil {
+		w.onMatch = func(cr *crule) { reached = append(reached, cr) }
+	}
 	// the rule itself drops x ∩ B: walked as a batch of one, as before
 	w.walkBatch(c, s, x, &res)
 	nAcc1, nDrop1 := len(w.accBy), len(w.dropBy)
 	w.minus = ban
 	sub := w.walkFrom(c, s.hi, x, walkRes{acc: w.noSources(), drop: w.noSources(), ret: w.noSources()})
 	w.minus = nil
+	w.onMatch = onMatch
 	if len(w.reasons) != nReasons || w.forked != forked || len(w.markHits) != nMarks || len(w.nat.away) != nAway ||
 		!w.untracked.same(untracked) || !w.nat.hit.same(hit) {
 		w.accBy, w.dropBy, w.reasons, w.markHits, w.nat.away = w.accBy[:nAcc], w.dropBy[:nDrop], w.reasons[:nReasons], w.markHits[:nMarks], w.nat.away[:nAway]
@@ -676,6 +686,9 @@ func (w *walker) walkPastBan(c *cchain, s *segment, x addrSet, res walkRes) (wal
 	}
 	if banPassed != nil {
 		banPassed()
+	}
+	for _, cr := range reached {
+		onMatch(cr)
 	}
 	b := s.batch
 	w.accBy = withoutBan(w.accBy, nAcc1, ban)
