@@ -119,40 +119,63 @@ func (p *Prefixes) hash() uint64 {
 	return h
 }
 
+// decimal is the text of 0 to 255: a ban set's 100,000 prefixes are
+// written for each listener open behind it.
+var decimal = func() (t [256]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
 // appendV4 appends a packed IPv4 prefix as text: "10.0.0.0/8".
 func appendV4(b []byte, x uint64) []byte {
-	a := uint32(x >> 8)
-	b = strconv.AppendUint(b, uint64(a>>24), 10)
+	b = append(b, decimal[x>>32&0xff]...)
 	b = append(b, '.')
-	b = strconv.AppendUint(b, uint64(a>>16&0xff), 10)
+	b = append(b, decimal[x>>24&0xff]...)
 	b = append(b, '.')
-	b = strconv.AppendUint(b, uint64(a>>8&0xff), 10)
+	b = append(b, decimal[x>>16&0xff]...)
 	b = append(b, '.')
-	b = strconv.AppendUint(b, uint64(a&0xff), 10)
+	b = append(b, decimal[x>>8&0xff]...)
 	b = append(b, '/')
-	return strconv.AppendUint(b, x&0xff, 10)
+	return append(b, decimal[x&0xff]...)
 }
 
 // appendJSON appends p as a JSON array of strings (null for nil), as
 // encoding/json writes a []string.
 func (p *Prefixes) appendJSON(b []byte, escapeHTML bool) []byte {
-	if p == nil {
-		return append(b, "null"...)
+	o := jsonOut{b: b}
+	p.writeJSON(&o, escapeHTML)
+	return o.b
+}
+
+// writeJSON appends p to o as appendJSON does, spilling o every 1,024
+// prefixes.
+func (p *Prefixes) writeJSON(o *jsonOut, escapeHTML bool) {
+	switch {
+	case p == nil:
+		o.b = append(o.b, "null"...)
+		return
+	case p.text != nil:
+		o.b = appendJSONStrings(o.b, p.text, escapeHTML)
+		return
 	}
-	if p.text != nil {
-		return appendJSONStrings(b, p.text, escapeHTML)
-	}
-	b = append(b, '[')
+	b := append(o.b, '[')
 	for i, x := range p.v4 {
 		if i > 0 {
 			b = append(b, ',')
+			if i%1024 == 0 {
+				o.b = b
+				o.spill()
+				b = o.b
+			}
 		}
 		// the text of an IPv4 prefix needs no escaping
 		b = append(b, '"')
 		b = appendV4(b, x)
 		b = append(b, '"')
 	}
-	return append(b, ']')
+	o.b = append(b, ']')
 }
 
 // MarshalJSON writes p as a list of strings.

@@ -102,4 +102,24 @@ func TestVerdictCacheSharesEqualLists(t *testing.T) {
 			t.Errorf("result %d: written %.300s\nencoding/json %.300s", i, want, enc)
 		}
 	}
+	// the lines writer spills a long list as it goes: the same bytes
+	socks := make([]Socket, len(shared))
+	var want bytes.Buffer
+	for i := range shared {
+		socks[i] = Socket{Firewall: &SocketFirewall{IPv4: shared[i], IPv6: alone[i]}}
+		if i > 0 {
+			want.WriteByte(',')
+		}
+		want.WriteString("\n    ")
+		want.Write(encodingJSON(t, &socks[i], true))
+	}
+	want.WriteString("\n  ")
+	var got bytes.Buffer
+	bw := newTestWriter(&got)
+	if err := writeSocketLines(bw, socks, true); err != nil || bw.Flush() != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Errorf("lines written differ from encoding/json's (%d bytes, want %d)", got.Len(), want.Len())
+	}
 }
