@@ -464,8 +464,14 @@ func (w *walker) walkBatch(c *cchain, s *segment, x addrSet, res *walkRes) addrS
 		isActive[k] = false
 	}
 	if w.onMatch != nil {
+		// a rule is listed for each piece it took (a ban set's rule,
+		// 100,000 times): told once for a run of its pieces
+		prev := int32(-1)
 		for _, k := range sp.took {
-			w.onMatch(&c.rules[s.lo+int(k)])
+			if k != prev {
+				w.onMatch(&c.rules[s.lo+int(k)])
+			}
+			prev = k
 		}
 	}
 	for g := 0; g < b.nGroups; g++ {
