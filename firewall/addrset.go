@@ -552,10 +552,16 @@ func (s addrSet) eachPrefix(width int, f func(lo u128, bits int)) {
 			// the largest block starting at lo that stays within r
 			tz := trailingZeros(lo, width)
 			var n int
-			for n = tz; n > 0; n-- {
-				end := addBlock(lo, n)
-				if !r.hi.less(end) {
-					break
+			if lo.hi == r.hi.hi && r.hi.lo-lo.lo < math.MaxUint64 {
+				// the range left is hi-lo+1 addresses: the largest
+				// power of two in it, if lo is aligned to it
+				n = min(tz, bits.Len64(r.hi.lo-lo.lo+1)-1)
+			} else {
+				for n = tz; n > 0; n-- {
+					end := addBlock(lo, n)
+					if !r.hi.less(end) {
+						break
+					}
 				}
 			}
 			f(lo, width-n)
