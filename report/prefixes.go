@@ -160,11 +160,25 @@ func (p *Prefixes) writeJSON(o *jsonOut, escapeHTML bool) {
 		o.b = appendJSONStrings(o.b, p.text, escapeHTML)
 		return
 	}
-	b := append(o.b, '[')
-	for i, x := range p.v4 {
+	if o.w != nil && len(p.v4) >= bigList && len(p.v4) <= keptList {
+		if o.last != p {
+			o.last, o.lastText = p, appendV4List(o.lastText[:0], p.v4, nil)
+		}
+		o.b = append(o.b, o.lastText...)
+		o.spill()
+		return
+	}
+	o.b = appendV4List(o.b, p.v4, o)
+}
+
+// appendV4List appends packed IPv4 prefixes as a JSON array of strings,
+// spilling o (when not nil) every 1,024 prefixes.
+func appendV4List(b []byte, v4 []uint64, o *jsonOut) []byte {
+	b = append(b, '[')
+	for i, x := range v4 {
 		if i > 0 {
 			b = append(b, ',')
-			if i%1024 == 0 {
+			if o != nil && i%1024 == 0 {
 				o.b = b
 				o.spill()
 				b = o.b
@@ -175,7 +189,7 @@ func (p *Prefixes) writeJSON(o *jsonOut, escapeHTML bool) {
 		b = appendV4(b, x)
 		b = append(b, '"')
 	}
-	o.b = append(b, ']')
+	return append(b, ']')
 }
 
 // MarshalJSON writes p as a list of strings.

@@ -27,7 +27,15 @@ func appendSocketJSON(b []byte, s *Socket, escapeHTML bool) []byte {
 type jsonOut struct {
 	b []byte
 	w *bufio.Writer
+	// last is the last long list written (to w) and lastText its text:
+	// the answer over every interface and each interface's own most
+	// often share one list, written again as it is
+	last     *Prefixes
+	lastText []byte
 }
+
+// keptList is the longest list whose text jsonOut keeps (about 4 MB).
+const keptList = 1 << 18
 
 const spillSize = 64 << 10
 
