@@ -455,13 +455,13 @@ func (e *Evaluator) resultOf(q Query, proto int, w *walker, per []ifaceSets, fol
 	case len(reasons) > 0:
 		res.Verdict, res.Reasons = Conditional, reasons
 		res.Sources = w.prefixesOf(may, false)
-		res.Rule = e.bestRule(w.accBy, may)
+		res.Rule = e.bestRule(w, w.accBy, may)
 		if may.isEmpty() {
-			res.Rule = e.bestRule(w.dropBy, fullSet(e.fam))
+			res.Rule = e.bestRule(w, w.dropBy, fullSet(e.fam))
 		}
 	case must.isEmpty():
 		res.Verdict = Blocked
-		res.Rule = e.bestRule(w.dropBy, fullSet(e.fam))
+		res.Rule = e.bestRule(w, w.dropBy, fullSet(e.fam))
 	default:
 		// open: every outside interface admits someone, and together they
 		// admit more than half of the address space. Restricted by
@@ -470,7 +470,7 @@ func (e *Evaluator) resultOf(q Query, proto int, w *walker, per []ifaceSets, fol
 		// for every outsider. What only a bridge for containers admits
 		// never makes a port open; where it admits everyone while the
 		// outside interfaces admit a few, the sources are the outsiders'.
-		res.Rule = e.bestRule(w.accBy, must)
+		res.Rule = e.bestRule(w, w.accBy, must)
 		if everyOutsideAdmits && outMust.fraction() > 0.5 {
 			res.Verdict = Open
 			res.Except = w.prefixesOf(outMust, true)
@@ -481,7 +481,7 @@ func (e *Evaluator) resultOf(q Query, proto int, w *walker, per []ifaceSets, fol
 		if src.isFull() && live && everyOutsideAdmits {
 			// a container bridge admits everyone: say what outsiders get
 			src = outMust
-			res.Rule = e.bestRule(w.accBy, src)
+			res.Rule = e.bestRule(w, w.accBy, src)
 		}
 		if !src.isFull() {
 			res.Sources = w.prefixesOf(src, false)
@@ -514,7 +514,7 @@ func (e *Evaluator) certainPart(q Query, proto int, w *walker, per []ifaceSets, 
 // bestRule is the rule that decided for most of within; ACCEPTs in the
 // filter table come before those of earlier tables (whose policy ACCEPT
 // only lets the packet go on).
-func (e *Evaluator) bestRule(as []attrib, within addrSet) RuleRef {
+func (e *Evaluator) bestRule(w *walker, as []attrib, within addrSet) RuleRef {
 	type score struct {
 		size    float64
 		outside bool // it decided for a packet from outside (see below)
@@ -534,7 +534,7 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) RuleRef {
 		var sz float64
 		switch {
 		case a.minus != nil:
-			sz = e.sizeWithout(a.set, *a.minus, within)
+			sz = e.sizeWithout(w, a.set, *a.minus, within)
 		case within.isFull():
 			sz = e.sizeOf(a.set)
 		default:
@@ -590,19 +590,29 @@ func (e *Evaluator) sizeOf(s addrSet) float64 {
 // sizeWithout is the size of (s without minus) ∩ within, summed over the
 // same ranges in the same order as the size of that set made would be
 // (bestRule compares sums), without making it; the size over every
-// address is remembered, as sizeOf does.
-func (e *Evaluator) sizeWithout(s, minus, within addrSet) float64 {
+// address is remembered, as sizeOf does, and the size within a set for
+// the rest of w's query (the answer over every interface and each
+// interface's own ask of the same sets).
+func (e *Evaluator) sizeWithout(w *walker, s, minus, within addrSet) float64 {
+	if within.isEmpty() {
+		return 0
+	}
 	full := within.isFull()
 	var k minusSizeKey
+	k.n, k.minus = len(s.r), &minus.r[0]
+	if len(s.r) <= len(k.r) {
+		copy(k.r[:], s.r)
+	} else {
+		k.p = &s.r[0]
+	}
 	if full {
-		k.n, k.minus = len(s.r), &minus.r[0]
-		if len(s.r) <= len(k.r) {
-			copy(k.r[:], s.r)
-		} else {
-			k.p = &s.r[0]
-		}
 		if v, ok := e.sizes.Load(k); ok {
 			return v.(float64)
+		}
+	} else if w != nil {
+		k.within, k.withinN = &within.r[0], len(within.r)
+		if v, ok := w.sizes[k]; ok {
+			return v
 		}
 	}
 	var n float64
@@ -627,8 +637,14 @@ func (e *Evaluator) sizeWithout(s, minus, within addrSet) float64 {
 			n += rng{lo, hi}.size()
 		}
 	})
-	if full {
+	switch {
+	case full:
 		e.sizes.Store(k, n)
+	case w != nil:
+		if w.sizes == nil {
+			w.sizes = map[minusSizeKey]float64{}
+		}
+		w.sizes[k] = n
 	}
 	return n
 }
@@ -641,6 +657,9 @@ type minusSizeKey struct {
 	n     int
 	p     *rng
 	minus *rng
+	// within, for the sizes a query remembers (walker.sizes)
+	within  *rng
+	withinN int
 }
 
 // redirectsTo names a nat rule that sends traffic for another port to

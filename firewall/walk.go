@@ -69,6 +69,9 @@ type walker struct {
 	// lists: the lists of prefixes made for the answer to one query
 	// (prefixesOf)
 	lists []listMemo
+	// sizes: the sizes of attributions past a ban set within the sets
+	// the query's answer asks of (sizeWithout)
+	sizes map[minusSizeKey]float64
 }
 
 // listMemo is the list of prefixes of a set, or of what it lacks.
