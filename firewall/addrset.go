@@ -447,6 +447,40 @@ func (s addrSet) mergeSubtract(t addrSet) addrSet {
 	return addrSet{fam: s.fam, r: out}
 }
 
+// eachDifference calls f with each range of s without t, in address
+// order: the ranges s.subtract(t) holds, without making the list.
+func (s addrSet) eachDifference(t addrSet, f func(rng)) {
+	if len(s.r) == 0 {
+		return
+	}
+	j := 0
+	if len(t.r) > 0 {
+		j, _ = t.span(s.r[0].lo, s.r[len(s.r)-1].hi)
+	}
+	for _, a := range s.r {
+		cur := a
+		j = gallop(len(t.r), j, func(k int) bool { return t.r[k].hi.less(cur.lo) })
+		k := j
+		alive := true
+		for k < len(t.r) && !cur.hi.less(t.r[k].lo) {
+			b := t.r[k]
+			if cur.lo.less(b.lo) {
+				f(rng{cur.lo, b.lo.dec()})
+			}
+			if b.hi.less(cur.hi) {
+				cur.lo = b.hi.inc()
+				k++
+				continue
+			}
+			alive = false
+			break
+		}
+		if alive {
+			f(cur)
+		}
+	}
+}
+
 // size is the number of addresses, as a float (IPv6 sets are large).
 func (s addrSet) size() float64 {
 	var n float64
@@ -501,20 +535,36 @@ func (s addrSet) prefixes() []netip.Prefix {
 	if len(s.r) == 0 {
 		return nil
 	}
-	out := make([]netip.Prefix, 0, len(s.r))
+	// counted first: the list of a ban set's 100,000 ranges is large
+	n := 0
+	s.eachPrefix(width, func(u128, int) { n++ })
+	out := make([]netip.Prefix, 0, n)
+	s.eachPrefix(width, func(lo u128, bits int) { out = append(out, netip.PrefixFrom(uToAddr(lo, s.fam), bits)) })
+	return out
+}
+
+// eachPrefix calls f with the start and length of each prefix of the
+// minimal list covering s, in address order.
+func (s addrSet) eachPrefix(width int, f func(lo u128, bits int)) {
 	for _, r := range s.r {
 		lo := r.lo
 		for {
 			// the largest block starting at lo that stays within r
 			tz := trailingZeros(lo, width)
 			var n int
-			for n = tz; n > 0; n-- {
-				end := addBlock(lo, n)
-				if !r.hi.less(end) {
-					break
+			if lo.hi == r.hi.hi && r.hi.lo-lo.lo < math.MaxUint64 {
+				// the range left is hi-lo+1 addresses: the largest
+				// power of two in it, if lo is aligned to it
+				n = min(tz, bits.Len64(r.hi.lo-lo.lo+1)-1)
+			} else {
+				for n = tz; n > 0; n-- {
+					end := addBlock(lo, n)
+					if !r.hi.less(end) {
+						break
+					}
 				}
 			}
-			out = append(out, netip.PrefixFrom(uToAddr(lo, s.fam), width-n))
+			f(lo, width-n)
 			end := addBlock(lo, n)
 			if !end.less(r.hi) {
 				break
@@ -522,7 +572,6 @@ func (s addrSet) prefixes() []netip.Prefix {
 			lo = end.inc()
 		}
 	}
-	return out
 }
 
 // addBlock is lo + 2^n - 1 (lo is aligned to 2^n).
@@ -592,4 +641,76 @@ func normalSpace(fam Family) addrSet {
 		s = s.subtract(prefixSet(fam, netip.MustParsePrefix(p)))
 	}
 	return s
+}
+
+// unionAll is the union of sets, made in one pass over them all and held
+// in one list of the size it needs: what each interface admits is, behind
+// a ban set, about 100,000 ranges, and uniting nine of them two at a time
+// copied 100,000 ranges eight times. A set met again (the same list, or
+// an equal one) counts once; when one set is left it is the answer.
+func unionAll(fam Family, sets []addrSet) addrSet {
+	var distinct []addrSet
+	for _, s := range sets {
+		if s.isEmpty() {
+			continue
+		}
+		dup := false
+		for _, d := range distinct {
+			if d.same(s) || d.equal(s) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			distinct = append(distinct, s)
+		}
+	}
+	switch len(distinct) {
+	case 0:
+		return emptySet(fam)
+	case 1:
+		return addrSet{fam: fam, r: distinct[0].r}
+	case 2:
+		return distinct[0].union(distinct[1])
+	}
+	n := 0
+	mergeEach(distinct, func(rng) { n++ })
+	out := make([]rng, 0, n)
+	mergeEach(distinct, func(r rng) { out = append(out, r) })
+	return addrSet{fam: fam, r: out}
+}
+
+// mergeEach calls f with each range of the union of sets, in address
+// order, ranges that overlap or touch merged (as appendRange does).
+func mergeEach(sets []addrSet, f func(rng)) {
+	next := make([]int, len(sets))
+	var cur rng
+	have := false
+	for {
+		k := -1
+		for i, s := range sets {
+			if next[i] < len(s.r) && (k < 0 || s.r[next[i]].lo.less(sets[k].r[next[k]].lo)) {
+				k = i
+			}
+		}
+		if k < 0 {
+			break
+		}
+		r := sets[k].r[next[k]]
+		next[k]++
+		switch {
+		case !have:
+			cur, have = r, true
+		case cur.hi.hi == math.MaxUint64 && cur.hi.lo == math.MaxUint64 || !cur.hi.inc().less(r.lo):
+			if cur.hi.less(r.hi) {
+				cur.hi = r.hi
+			}
+		default:
+			f(cur)
+			cur = r
+		}
+	}
+	if have {
+		f(cur)
+	}
 }

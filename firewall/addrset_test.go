@@ -4,6 +4,7 @@ import (
 	"math/rand"
 	"net/netip"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -209,5 +210,55 @@ func TestAddrSetOverlaps(t *testing.T) {
 				t.Errorf("overlaps = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestPrefixesLargestBlocks: the prefixes of random sets in both
+// families are those of the search for the largest aligned block within
+// each range that remains, block by block.
+func TestPrefixesLargestBlocks(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	slow := func(s addrSet, width int) []netip.Prefix {
+		var out []netip.Prefix
+		for _, rg := range s.r {
+			lo := rg.lo
+			for {
+				n := trailingZeros(lo, width)
+				for ; n > 0 && rg.hi.less(addBlock(lo, n)); n-- {
+				}
+				out = append(out, netip.PrefixFrom(uToAddr(lo, s.fam), width-n))
+				end := addBlock(lo, n)
+				if !end.less(rg.hi) {
+					break
+				}
+				lo = end.inc()
+			}
+		}
+		return out
+	}
+	for i := 0; i < 3000; i++ {
+		fam, width := IPv4, 32
+		if i%2 == 1 {
+			fam, width = IPv6, 128
+		}
+		s := emptySet(fam)
+		for range 1 + r.Intn(6) {
+			a, b := u128{r.Uint64(), r.Uint64()}, u128{r.Uint64(), r.Uint64()}
+			if fam == IPv4 {
+				a, b = u128{0, uint64(r.Uint32())}, u128{0, uint64(r.Uint32())}
+			} else if r.Intn(2) == 0 {
+				b.hi = a.hi // within one half
+			}
+			if b.less(a) {
+				a, b = b, a
+			}
+			s = s.union(addrSet{fam: fam, r: []rng{{a, b}}})
+		}
+		if r.Intn(5) == 0 {
+			s = s.complement()
+		}
+		if got, want := s.prefixes(), slow(s, width); !slices.Equal(got, want) {
+			t.Fatalf("%v: prefixes %v, want %v", s.r, got, want)
+		}
 	}
 }

@@ -516,8 +516,14 @@ func (w *walker) walkBatch(c *cchain, s *segment, x addrSet, res *walkRes) addrS
 		isActive[k] = false
 	}
 	if w.onMatch != nil {
+		// a rule is listed for each piece it took (a ban set's rule,
+		// 100,000 times): told once for a run of its pieces
+		prev := int32(-1)
 		for _, k := range sp.took {
-			w.onMatch(&c.rules[s.lo+int(k)])
+			if k != prev {
+				w.onMatch(&c.rules[s.lo+int(k)])
+			}
+			prev = k
 		}
 	}
 	for g := 0; g < b.nGroups; g++ {
@@ -556,7 +562,7 @@ func (w *walker) splitBatch(b *batch, x addrSet, isActive []bool, anyDyn bool) *
 	}
 	sp := w.splitBy(b, owners, x)
 	if w.onMatch != nil {
-		sp.took, sp.tookKnown = ownersTaking(owners, x), true
+		sp.took, sp.tookKnown = ownersTaking(owners, x, w.minus), true
 	}
 	return sp
 }
@@ -805,7 +811,7 @@ func (b *batch) keepBelow(d ownerPiece) []rng {
 
 // ownersTaking lists, in the owners' order, the rule of each owner piece
 // that takes some of x (a rule holding several pieces is listed for each).
-func ownersTaking(owners []ownerPiece, x addrSet) []int32 {
+func ownersTaking(owners []ownerPiece, x addrSet, minus *addrSet) []int32 {
 	var out []int32
 	xi := 0
 	for oi := 0; oi < len(owners) && xi < len(x.r); {
@@ -815,12 +821,33 @@ func ownersTaking(owners []ownerPiece, x addrSet) []int32 {
 			oi = gallop(len(owners), oi, func(i int) bool { return owners[i].r.hi.less(x.r[xi].lo) })
 		case x.r[xi].hi.less(pc.r.lo):
 			xi = gallop(len(x.r), xi, func(i int) bool { return x.r[i].hi.less(pc.r.lo) })
+		case minus != nil && overlapWithin(pc.r, x.r[xi], *minus):
+			// what they share is all in minus (walkPastBan): x without
+			// minus does not meet this piece here
+			if pc.r.hi.less(x.r[xi].hi) {
+				oi++
+			} else {
+				xi++
+			}
 		default: // they overlap
 			out = append(out, pc.k)
 			oi++
 		}
 	}
 	return out
+}
+
+// overlapWithin reports whether the addresses two overlapping ranges
+// share are all in t.
+func overlapWithin(a, b rng, t addrSet) bool {
+	lo, hi := a.lo, a.hi
+	if lo.less(b.lo) {
+		lo = b.lo
+	}
+	if b.hi.less(hi) {
+		hi = b.hi
+	}
+	return addrSet{fam: t.fam, r: []rng{{lo, hi}}}.within(t)
 }
 
 // gallop returns the first index i >= from, below n, for which below(i)

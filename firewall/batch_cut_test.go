@@ -76,7 +76,7 @@ func TestCutOwnersSkips(t *testing.T) {
 				t.Fatalf("round %d: address %d went to %d, want %d", round, a, got[a], g)
 			}
 		}
-		if took := ownersTaking(owners, x); !slices.Equal(took, wantTook) {
+		if took := ownersTaking(owners, x, nil); !slices.Equal(took, wantTook) {
 			t.Fatalf("round %d: ownersTaking = %v, want %v", round, took, wantTook)
 		}
 	}

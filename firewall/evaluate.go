@@ -385,26 +385,30 @@ func (e *Evaluator) limitSourcePorts(res *Result, per []ifaceSets) {
 }
 
 func (e *Evaluator) resultOf(q Query, proto int, w *walker, per []ifaceSets, followed map[*crule]bool) Result {
-	must, may := emptySet(e.fam), emptySet(e.fam)
 	var accepting []string
 	// Live, the outside interfaces are known (outsides). Offline, the
 	// interfaces the rules name may lead anywhere, so what they admit
 	// counts as admitted from outside, and the generic one alone decides
 	// whether the accept is limited to named interfaces.
 	live := len(e.host.Interfaces) > 0
-	outMust := emptySet(e.fam) // admitted from outside
 	everyOutsideAdmits := true
+	musts, mays, outMusts := make([]addrSet, 0, len(per)), make([]addrSet, 0, len(per)), make([]addrSet, 0, len(per))
 	for _, p := range per {
-		must, may = must.union(p.must), may.union(p.may)
+		musts, mays = append(musts, p.must), append(mays, p.may)
 		isOut := e.isOut[p.name]
 		if isOut || !live {
-			outMust = outMust.union(p.must)
+			outMusts = append(outMusts, p.must)
 		}
 		if !p.may.isEmpty() {
 			accepting = append(accepting, p.name)
 		} else if isOut {
 			everyOutsideAdmits = false
 		}
+	}
+	must, may := unionAll(e.fam, musts), unionAll(e.fam, mays)
+	outMust := must // admitted from outside
+	if len(outMusts) < len(per) {
+		outMust = unionAll(e.fam, outMusts)
 	}
 	var res Result
 	diff := emptySet(e.fam)
@@ -443,21 +447,21 @@ func (e *Evaluator) resultOf(q Query, proto int, w *walker, per []ifaceSets, fol
 	}
 	if nDiff > 0 && len(reasons) == nDiff && !must.isEmpty() {
 		if res, ok := e.certainPart(q, proto, w, per, followed); ok {
-			res.Doubtful, res.Reasons = diff.prefixes(), reasons
+			res.Doubtful, res.Reasons = w.prefixesOf(diff, false), reasons
 			return res
 		}
 	}
 	switch {
 	case len(reasons) > 0:
 		res.Verdict, res.Reasons = Conditional, reasons
-		res.Sources = may.prefixes()
-		res.Rule = e.bestRule(w.accBy, may)
+		res.Sources = w.prefixesOf(may, false)
+		res.Rule = e.bestRule(w, w.accBy, may)
 		if may.isEmpty() {
-			res.Rule = e.bestRule(w.dropBy, fullSet(e.fam))
+			res.Rule = e.bestRule(w, w.dropBy, fullSet(e.fam))
 		}
 	case must.isEmpty():
 		res.Verdict = Blocked
-		res.Rule = e.bestRule(w.dropBy, fullSet(e.fam))
+		res.Rule = e.bestRule(w, w.dropBy, fullSet(e.fam))
 	default:
 		// open: every outside interface admits someone, and together they
 		// admit more than half of the address space. Restricted by
@@ -466,10 +470,10 @@ func (e *Evaluator) resultOf(q Query, proto int, w *walker, per []ifaceSets, fol
 		// for every outsider. What only a bridge for containers admits
 		// never makes a port open; where it admits everyone while the
 		// outside interfaces admit a few, the sources are the outsiders'.
-		res.Rule = e.bestRule(w.accBy, must)
+		res.Rule = e.bestRule(w, w.accBy, must)
 		if everyOutsideAdmits && outMust.fraction() > 0.5 {
 			res.Verdict = Open
-			res.Except = outMust.complement().prefixes()
+			res.Except = w.prefixesOf(outMust, true)
 			break
 		}
 		res.Verdict = Restricted
@@ -477,10 +481,10 @@ func (e *Evaluator) resultOf(q Query, proto int, w *walker, per []ifaceSets, fol
 		if src.isFull() && live && everyOutsideAdmits {
 			// a container bridge admits everyone: say what outsiders get
 			src = outMust
-			res.Rule = e.bestRule(w.accBy, src)
+			res.Rule = e.bestRule(w, w.accBy, src)
 		}
 		if !src.isFull() {
-			res.Sources = src.prefixes()
+			res.Sources = w.prefixesOf(src, false)
 		}
 		if !everyOutsideAdmits {
 			for _, a := range accepting {
@@ -510,7 +514,7 @@ func (e *Evaluator) certainPart(q Query, proto int, w *walker, per []ifaceSets, 
 // bestRule is the rule that decided for most of within; ACCEPTs in the
 // filter table come before those of earlier tables (whose policy ACCEPT
 // only lets the packet go on).
-func (e *Evaluator) bestRule(as []attrib, within addrSet) RuleRef {
+func (e *Evaluator) bestRule(w *walker, as []attrib, within addrSet) RuleRef {
 	type score struct {
 		size    float64
 		outside bool // it decided for a packet from outside (see below)
@@ -528,9 +532,12 @@ func (e *Evaluator) bestRule(as []attrib, within addrSet) RuleRef {
 	scores := map[string]*score{}
 	for i, a := range as {
 		var sz float64
-		if within.isFull() {
+		switch {
+		case a.minus != nil:
+			sz = e.sizeWithout(w, a.set, *a.minus, within)
+		case within.isFull():
 			sz = e.sizeOf(a.set)
-		} else {
+		default:
 			sz = a.set.intersectSize(within)
 		}
 		if sz == 0 {
@@ -578,6 +585,81 @@ func (e *Evaluator) sizeOf(s addrSet) float64 {
 	v := s.size()
 	e.sizes.Store(k, v)
 	return v
+}
+
+// sizeWithout is the size of (s without minus) ∩ within, summed over the
+// same ranges in the same order as the size of that set made would be
+// (bestRule compares sums), without making it; the size over every
+// address is remembered, as sizeOf does, and the size within a set for
+// the rest of w's query (the answer over every interface and each
+// interface's own ask of the same sets).
+func (e *Evaluator) sizeWithout(w *walker, s, minus, within addrSet) float64 {
+	if within.isEmpty() {
+		return 0
+	}
+	full := within.isFull()
+	var k minusSizeKey
+	k.n, k.minus = len(s.r), &minus.r[0]
+	if len(s.r) <= len(k.r) {
+		copy(k.r[:], s.r)
+	} else {
+		k.p = &s.r[0]
+	}
+	if full {
+		if v, ok := e.sizes.Load(k); ok {
+			return v.(float64)
+		}
+	} else if w != nil {
+		k.within, k.withinN = &within.r[0], len(within.r)
+		if v, ok := w.sizes[k]; ok {
+			return v
+		}
+	}
+	var n float64
+	j := 0
+	s.eachDifference(minus, func(r rng) {
+		if full {
+			n += r.size()
+			return
+		}
+		// the ranges of within that meet r, as eachIntersection
+		for j < len(within.r) && within.r[j].hi.less(r.lo) {
+			j++
+		}
+		for k := j; k < len(within.r) && !r.hi.less(within.r[k].lo); k++ {
+			lo, hi := r.lo, r.hi
+			if lo.less(within.r[k].lo) {
+				lo = within.r[k].lo
+			}
+			if within.r[k].hi.less(hi) {
+				hi = within.r[k].hi
+			}
+			n += rng{lo, hi}.size()
+		}
+	})
+	switch {
+	case full:
+		e.sizes.Store(k, n)
+	case w != nil:
+		if w.sizes == nil {
+			w.sizes = map[minusSizeKey]float64{}
+		}
+		w.sizes[k] = n
+	}
+	return n
+}
+
+// minusSizeKey names a set without a ban set, for sizeWithout: a set of
+// a few ranges by its ranges (each query makes them anew), a larger one
+// and the ban set by their first range's address.
+type minusSizeKey struct {
+	r     [4]rng
+	n     int
+	p     *rng
+	minus *rng
+	// within, for the sizes a query remembers (walker.sizes)
+	within  *rng
+	withinN int
 }
 
 // redirectsTo names a nat rule that sends traffic for another port to

@@ -55,7 +55,7 @@ func (w *walker) pipelineFrom(hooks []*cchain, i int, x, drops addrSet) (must, m
 			// sees only what was translated to it
 			missed := x.subtract(w.nat.hit)
 			if !missed.isEmpty() && w.nat.target.IsValid() {
-				w.dropBy = append(w.dropBy, attrib{RuleRef{text: "(not translated to " + w.nat.target.String() + ")"}, false, missed, false, w.p.in, false})
+				w.dropBy = append(w.dropBy, attrib{RuleRef{text: "(not translated to " + w.nat.target.String() + ")"}, false, missed, false, w.p.in, false, nil})
 			}
 			x = x.intersect(w.nat.hit)
 			to := w.nat.target

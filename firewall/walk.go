@@ -21,6 +21,11 @@ type attrib struct {
 	// pass: the ACCEPT policy of a chain with no rules (passThrough),
 	// named only when nothing else in as final a chain decided
 	pass bool
+	// minus, when set, is taken from set: the rule decided for set
+	// without it (a ban set walkPastBan walked past). It is not taken
+	// out in a new list: behind a ban set of 100,000 ranges each rule
+	// after it would hold one of its own.
+	minus *addrSet
 }
 
 // walker walks sets of sources through chains for one packet context.
@@ -60,6 +65,46 @@ type walker struct {
 	// walkPastBan), is the ban set: the sources walked still hold it,
 	// and everything the walk finds is taken without it
 	minus *addrSet
+	// lists: the lists of prefixes made for the answer to one query
+	// (prefixesOf)
+	lists []listMemo
+	// sizes: the sizes of attributions past a ban set within the sets
+	// the query's answer asks of (sizeWithout)
+	sizes map[minusSizeKey]float64
+}
+
+// listMemo is the list of prefixes of a set, or of what it lacks.
+type listMemo struct {
+	set        addrSet
+	complement bool
+	ps         []netip.Prefix
+}
+
+// prefixesOf is the list of prefixes of s, or with complement of what s
+// lacks, made once for each set a query's answer meets: the answer over
+// every interface and each interface's own (byInterface) most often
+// list one set, of 100,000 prefixes behind a ban set. Those answers
+// share the list; nothing may change it.
+func (w *walker) prefixesOf(s addrSet, complement bool) []netip.Prefix {
+	if len(s.r) < 64 {
+		if complement {
+			s = s.complement()
+		}
+		return s.prefixes()
+	}
+	for _, m := range w.lists {
+		if m.complement == complement && (m.set.same(s) || m.set.equal(s)) {
+			return m.ps
+		}
+	}
+	var ps []netip.Prefix
+	if complement {
+		ps = s.complement().prefixes()
+	} else {
+		ps = s.prefixes()
+	}
+	w.lists = append(w.lists, listMemo{s, complement, ps})
+	return ps
 }
 
 // markHit is a set of sources a rule set the mark of.
@@ -187,12 +232,12 @@ func (w *walker) endChain(c *cchain, x addrSet, res walkRes) walkRes {
 		case "DROP":
 			if !x.isEmpty() {
 				w.addDrop(&res, x)
-				w.dropBy = append(w.dropBy, attrib{policyRef(c), w.final(), x, false, w.p.in, false})
+				w.dropBy = append(w.dropBy, attrib{policyRef(c), w.final(), x, false, w.p.in, false, nil})
 			}
 		default:
 			res.acc = res.acc.union(x)
 			if !x.isEmpty() && !w.p.reply {
-				w.accBy = append(w.accBy, attrib{policyRef(c), w.final(), x, false, w.p.in, c.passThrough()})
+				w.accBy = append(w.accBy, attrib{policyRef(c), w.final(), x, false, w.p.in, c.passThrough(), nil})
 			}
 		}
 	} else {
@@ -246,7 +291,8 @@ func (w *walker) walkRule(c *cchain, k int, x addrSet, res *walkRes) addrSet {
 		w.tr.step(c, cr, triNo, "continue")
 		return x
 	}
-	if w.onMatch != nil {
+	if w.onMatch != nil && (w.minus == nil || !matched.within(*w.minus)) {
+		// reached by a source the walk past a ban set still holds
 		w.onMatch(cr)
 	}
 	if op := cr.r.m.x.markSet; op != nil && !w.p.reply {
@@ -373,12 +419,12 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		w.tr.decide(cr.r)
 		res.acc = res.acc.union(matched)
 		if !w.p.reply {
-			w.accBy = append(w.accBy, attrib{ruleRef(cr.r), w.final(), matched, w.uncertain(cr), w.p.in, false})
+			w.accBy = append(w.accBy, attrib{ruleRef(cr.r), w.final(), matched, w.uncertain(cr), w.p.in, false, nil})
 		}
 	case actDrop:
 		w.tr.decide(cr.r)
 		w.addDrop(res, matched)
-		w.dropBy = append(w.dropBy, attrib{ruleRef(cr.r), w.final(), matched, false, w.p.in, false})
+		w.dropBy = append(w.dropBy, attrib{ruleRef(cr.r), w.final(), matched, false, w.p.in, false, nil})
 	case actReturn:
 		res.ret = res.ret.union(matched)
 	case actJump:
@@ -425,7 +471,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 			w.nat.hit.fam = w.fam
 		} else {
 			w.addDrop(res, matched) // delivered elsewhere, not to this socket
-			w.dropBy = append(w.dropBy, attrib{ruleRef(cr.r), w.final(), matched, false, w.p.in, false})
+			w.dropBy = append(w.dropBy, attrib{ruleRef(cr.r), w.final(), matched, false, w.p.in, false, nil})
 			if why != "" {
 				w.forked = true
 				w.reasons = append(w.reasons, runtimeReason{why, matched})
@@ -434,7 +480,7 @@ func (w *walker) act(cr *crule, matched addrSet, res *walkRes) addrSet {
 		}
 	case actUnknown:
 		w.forked = true
-		w.accBy = append(w.accBy, attrib{ruleRef(cr.r), w.final(), matched, true, w.p.in, false})
+		w.accBy = append(w.accBy, attrib{ruleRef(cr.r), w.final(), matched, true, w.p.in, false, nil})
 		res.acc = res.acc.union(matched)
 		res.drop = res.drop.union(matched)
 		w.reasons = append(w.reasons, runtimeReason{cr.why, matched})
@@ -607,24 +653,33 @@ func (p *pktCtx) translate(to netip.Addr, port uint16) {
 // Only what the walk records as sets is taken back: when it notes
 // anything else (a runtime reason, a fork, marks, a translation,
 // untracked sources), ok is false and the caller walks x - B as before.
-// The rule analysis (onMatch) needs every rule reached: it walks as before.
+// The rule analysis (onMatch) is told of a rule reached only by sources
+// outside B, and only once the walk is taken back: on a walk given up, the
+// caller's walk of x - B tells it.
 // Splits of batches made meanwhile name the rule that decides most of
 // what they take without B (see splitBy), as the walk of x - B would.
 func (w *walker) walkPastBan(c *cchain, s *segment, x addrSet, res walkRes) (walkRes, bool) {
 	cr := &c.rules[s.lo]
-	if !banPass || !s.swept || w.minus != nil || w.onMatch != nil || cr.act != actDrop || !cr.r.m.srcOnly || cr.r.m.never ||
+	if !banPass || !s.swept || w.minus != nil || cr.act != actDrop || !cr.r.m.srcOnly || cr.r.m.never ||
 		!res.ret.isEmpty() || len(cr.src.r) < bigSet || !x.overlaps(*cr.src) {
 		return res, false
 	}
 	ban := cr.src
 	nAcc, nDrop, nReasons, nMarks, nAway := len(w.accBy), len(w.dropBy), len(w.reasons), len(w.markHits), len(w.nat.away)
 	forked, untracked, hit := w.forked, w.untracked, w.nat.hit
+	// the rules reached, in order, told to the analysis once taken back
+	onMatch := w.onMatch
+	var reached []*crule
+	if onMatch != nil {
+		w.onMatch = func(cr *crule) { reached = append(reached, cr) }
+	}
 	// the rule itself drops x ∩ B: walked as a batch of one, as before
 	w.walkBatch(c, s, x, &res)
 	nAcc1, nDrop1 := len(w.accBy), len(w.dropBy)
 	w.minus = ban
 	sub := w.walkFrom(c, s.hi, x, walkRes{acc: w.noSources(), drop: w.noSources(), ret: w.noSources()})
 	w.minus = nil
+	w.onMatch = onMatch
 	if len(w.reasons) != nReasons || w.forked != forked || len(w.markHits) != nMarks || len(w.nat.away) != nAway ||
 		!w.untracked.same(untracked) || !w.nat.hit.same(hit) {
 		w.accBy, w.dropBy, w.reasons, w.markHits, w.nat.away = w.accBy[:nAcc], w.dropBy[:nDrop], w.reasons[:nReasons], w.markHits[:nMarks], w.nat.away[:nAway]
@@ -634,9 +689,12 @@ func (w *walker) walkPastBan(c *cchain, s *segment, x addrSet, res walkRes) (wal
 	if banPassed != nil {
 		banPassed()
 	}
+	for _, cr := range reached {
+		onMatch(cr)
+	}
 	b := s.batch
-	w.accBy = b.withoutBan(w.accBy, nAcc1, *ban)
-	w.dropBy = b.withoutBan(w.dropBy, nDrop1, *ban)
+	w.accBy = withoutBan(w.accBy, nAcc1, ban)
+	w.dropBy = withoutBan(w.dropBy, nDrop1, ban)
 	res.acc = res.acc.union(b.without1(sub.acc, *ban))
 	res.drop = res.drop.union(b.without1(sub.drop, *ban))
 	res.ret = res.ret.union(b.without1(sub.ret, *ban))
@@ -651,15 +709,18 @@ var (
 )
 
 // withoutBan takes ban from the sets of the attributions from the from-th
-// on, dropping those left empty (a walk of the sources without ban would
-// not have made them).
-func (b *batch) withoutBan(as []attrib, from int, ban addrSet) []attrib {
+// on (attrib.minus), dropping those left empty (a walk of the sources
+// without ban would not have made them).
+func withoutBan(as []attrib, from int, ban *addrSet) []attrib {
 	out := as[:from]
 	for _, a := range as[from:] {
-		a.set = b.without1(a.set, ban)
-		if !a.set.isEmpty() {
-			out = append(out, a)
+		if a.set.isEmpty() || a.set.within(*ban) {
+			continue
 		}
+		if a.set.overlaps(*ban) {
+			a.minus = ban
+		}
+		out = append(out, a)
 	}
 	return out
 }

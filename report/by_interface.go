@@ -71,19 +71,19 @@ func whoOn(v *FamilyVerdict, list func(items []string, what string) string) stri
 		s = "everyone"
 	case firewall.Restricted:
 		s = "everyone"
-		if len(v.Sources) > 0 {
-			s = list(v.Sources, "sources")
+		if v.Sources.Len() > 0 {
+			s = list(v.Sources.Strings(), "sources")
 		}
-		if len(v.Destinations) > 0 {
-			s += " to " + list(v.Destinations, "addresses")
+		if v.Destinations.Len() > 0 {
+			s += " to " + list(v.Destinations.Strings(), "addresses")
 		}
 	case firewall.Blocked:
 		return "no one"
 	default:
 		return v.Verdict
 	}
-	if len(v.Except) > 0 {
-		s += " except " + list(v.Except, "ranges")
+	if v.Except.Len() > 0 {
+		s += " except " + list(v.Except.Strings(), "ranges")
 	}
 	return s
 }

@@ -38,7 +38,7 @@ func TestVerdictByInterfaceFirewalld(t *testing.T) {
 	}
 	var each []string
 	for _, x := range v4.ByInterface {
-		each = append(each, x.Interface+" "+x.Verdict+" "+strings.Join(x.Sources, ","))
+		each = append(each, x.Interface+" "+x.Verdict+" "+strings.Join(x.Sources.Strings(), ","))
 	}
 	if want := []string{"eth0 open ", "eth1 restricted 198.18.101.2/32", "eth2 open ", "veth0 open "}; !slices.Equal(each, want) {
 		t.Errorf("by_interface %q, want %q", each, want)

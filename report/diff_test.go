@@ -103,7 +103,7 @@ func sock(proto string, port uint16, addr string, v4, v6 *FamilyVerdict) Socket 
 }
 
 func fv(verdict string, sources, except []string) *FamilyVerdict {
-	return &FamilyVerdict{Verdict: verdict, Sources: sources, Except: except}
+	return &FamilyVerdict{Verdict: verdict, Sources: textPrefixes(sources), Except: textPrefixes(except)}
 }
 
 // TestExposureChanges holds each kind of change: any change of who can
@@ -145,9 +145,9 @@ func TestExposureChanges(t *testing.T) {
 			sock("tcp", 443, "::", fv("open", nil, nil), fv("restricted", []string{"8000::/1"}, nil)),
 			[]string{"ipv6 open->restricted narrowed + -::/1 ?+ ?-"}},
 		{"blocked to conditional", sock("tcp", 5432, "0.0.0.0", fv("blocked", nil, nil), nil),
-			sock("tcp", 5432, "0.0.0.0", &FamilyVerdict{Verdict: "conditional", Sources: []string{"10.0.0.0/8"}, Reasons: []string{"-m recent"}}, nil),
+			sock("tcp", 5432, "0.0.0.0", &FamilyVerdict{Verdict: "conditional", Sources: textPrefixes([]string{"10.0.0.0/8"}), Reasons: []string{"-m recent"}}, nil),
 			[]string{"ipv4 blocked->conditional widened + - ?+10.0.0.0/8 ?-"}},
-		{"conditional to open", sock("tcp", 5432, "0.0.0.0", &FamilyVerdict{Verdict: "conditional", Sources: []string{"0.0.0.0/0"}, Reasons: []string{"-m recent"}}, nil),
+		{"conditional to open", sock("tcp", 5432, "0.0.0.0", &FamilyVerdict{Verdict: "conditional", Sources: textPrefixes([]string{"0.0.0.0/0"}), Reasons: []string{"-m recent"}}, nil),
 			sock("tcp", 5432, "0.0.0.0", fv("open", nil, nil), nil),
 			[]string{"ipv4 conditional->open widened +0.0.0.0/0 - ?+ ?-0.0.0.0/0"}},
 		{"restricted to another interface", sock("tcp", 5432, "0.0.0.0", &FamilyVerdict{Verdict: "restricted", Interfaces: []string{"eth1"}}, nil),
@@ -193,8 +193,8 @@ func TestExposureChanges(t *testing.T) {
 
 // Two processes on one port are one exposure: what either admits.
 func TestExposureMerge(t *testing.T) {
-	a := sock("tcp", 5432, "0.0.0.0", &FamilyVerdict{Verdict: "restricted", Sources: []string{"10.0.0.0/8"}, Interfaces: []string{"eth1"}}, nil)
-	b := sock("tcp", 5432, "0.0.0.0", &FamilyVerdict{Verdict: "conditional", Sources: []string{"10.0.0.0/7"}, Reasons: []string{"-m recent"}}, nil)
+	a := sock("tcp", 5432, "0.0.0.0", &FamilyVerdict{Verdict: "restricted", Sources: textPrefixes([]string{"10.0.0.0/8"}), Interfaces: []string{"eth1"}}, nil)
+	b := sock("tcp", 5432, "0.0.0.0", &FamilyVerdict{Verdict: "conditional", Sources: textPrefixes([]string{"10.0.0.0/7"}), Reasons: []string{"-m recent"}}, nil)
 	e := Exposures(exposureReport(a, b))[ExposureKey{Proto: "tcp", Family: "ipv4", Address: "0.0.0.0", Port: 5432}]
 	if got := e.Who(0); e.Verdict != "conditional" || got != "10.0.0.0/8 on eth1; perhaps 11.0.0.0/8 (-m recent)" {
 		t.Errorf("merged: %s %q", e.Verdict, got)

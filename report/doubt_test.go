@@ -53,11 +53,11 @@ func TestDoubtfulSourcesKeptApart(t *testing.T) {
 		if fv == nil {
 			t.Fatalf("tcp/%d: no ipv4 verdict", port)
 		}
-		if fv.Verdict != w.verdict || strings.Join(fv.Except, " ") != w.except || strings.Join(fv.Sources, " ") != w.sources ||
+		if fv.Verdict != w.verdict || strings.Join(fv.Except.Strings(), " ") != w.except || strings.Join(fv.Sources.Strings(), " ") != w.sources ||
 			strings.Join(fv.Reasons, "; ") != w.reasons {
 			t.Errorf("tcp/%d: got %s except %v sources %v reasons %v, want %+v", port, fv.Verdict, fv.Except, fv.Sources, fv.Reasons, w)
 		}
-		if w.doubtful != "" && strings.Join(fv.Doubtful, " ") != w.doubtful {
+		if w.doubtful != "" && strings.Join(fv.Doubtful.Strings(), " ") != w.doubtful {
 			t.Errorf("tcp/%d: doubtful %v, want %s", port, fv.Doubtful, w.doubtful)
 		}
 	}
@@ -141,7 +141,7 @@ COMMIT
 `
 	r := Build(Inputs{Listeners: []scan.Listener{listener("tcp", "0.0.0.0", 5432, "postgres")}, Firewall: fwFrom(t, v4, ""), Now: testTime})
 	fv := r.Sockets[0].Firewall.IPv4
-	if fv.Verdict != string(firewall.Restricted) || strings.Join(fv.Doubtful, " ") != "10.49.0.0/16" {
+	if fv.Verdict != string(firewall.Restricted) || strings.Join(fv.Doubtful.Strings(), " ") != "10.49.0.0/16" {
 		t.Fatalf("got %+v", fv)
 	}
 	for _, f := range r.Findings {

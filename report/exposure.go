@@ -64,21 +64,21 @@ func NewExposure(family string, fv *FamilyVerdict) Exposure {
 	e.Reasons = append([]string{}, fv.Reasons...)
 	switch fv.Verdict {
 	case "open":
-		e.Sure = fullSources(v6).minus(parseSources(v6, fv.Except))
+		e.Sure = fullSources(v6).minus(fv.Except.set(v6))
 	case "restricted":
-		if len(fv.Sources) == 0 {
+		if fv.Sources.Len() == 0 {
 			e.Sure = fullSources(v6)
 		} else {
-			e.Sure = parseSources(v6, fv.Sources)
+			e.Sure = fv.Sources.set(v6)
 		}
-		e.Sure = e.Sure.minus(parseSources(v6, fv.Except))
+		e.Sure = e.Sure.minus(fv.Except.set(v6))
 	case "conditional":
-		e.Doubt = parseSources(v6, fv.Sources)
+		e.Doubt = fv.Sources.set(v6)
 	}
 	switch fv.Verdict {
 	case "open", "restricted":
 		// the sources a runtime match may admit beside the certain ones
-		e.Doubt = parseSources(v6, fv.Doubtful).minus(e.Sure)
+		e.Doubt = fv.Doubtful.set(v6).minus(e.Sure)
 	case "unknown":
 		e.Doubt = fullSources(v6)
 	}
@@ -368,11 +368,11 @@ func commas(n int) string {
 // else"); else everyone but the prefixes in list, or (not everyone) the
 // prefixes in list.
 func doubtParts(fv *FamilyVerdict) (rest, everyone bool, list []string) {
-	if len(fv.Doubtful) == 0 {
+	if fv.Doubtful.Len() == 0 {
 		return false, false, nil
 	}
 	fam := "ipv4"
-	if strings.Contains(fv.Doubtful[0], ":") {
+	if strings.Contains(fv.Doubtful.At(0), ":") {
 		fam = "ipv6"
 	}
 	e := NewExposure(fam, fv)
@@ -391,7 +391,7 @@ func doubtParts(fv *FamilyVerdict) (rest, everyone bool, list []string) {
 // list written by list (what says whether it holds ranges or sources);
 // "" when nothing is in doubt.
 func doubtWho(v *FamilyVerdict, list func(items []string, what string) string) string {
-	if len(v.Doubtful) == 0 {
+	if v.Doubtful.Len() == 0 {
 		return ""
 	}
 	switch rest, everyone, items := doubtParts(v); {
@@ -409,9 +409,9 @@ func doubtWho(v *FamilyVerdict, list func(items []string, what string) string) s
 // certainlyExcept is the except list of an open or restricted family
 // verdict without its doubtful sources: the ranges certainly kept out.
 func certainlyExcept(fv *FamilyVerdict) []string {
-	if len(fv.Doubtful) == 0 || len(fv.Except) == 0 {
-		return fv.Except
+	if fv.Doubtful.Len() == 0 || fv.Except.Len() == 0 {
+		return fv.Except.Strings()
 	}
-	v6 := strings.Contains(fv.Except[0], ":")
-	return parseSources(v6, fv.Except).minus(parseSources(v6, fv.Doubtful)).prefixes()
+	v6 := strings.Contains(fv.Except.At(0), ":")
+	return fv.Except.set(v6).minus(fv.Doubtful.set(v6)).prefixes()
 }

@@ -97,7 +97,7 @@ func mayBeOpen(s Socket) bool {
 		name string
 		v    *FamilyVerdict
 	}{{"ipv4", s.Firewall.IPv4}, {"ipv6", s.Firewall.IPv6}} {
-		if f.v == nil || f.v.Verdict != string(firewall.Restricted) || len(f.v.Doubtful) == 0 {
+		if f.v == nil || f.v.Verdict != string(firewall.Restricted) || f.v.Doubtful.Len() == 0 {
 			continue
 		}
 		if e := NewExposure(f.name, f.v); e.Sure.union(e.Doubt).fraction() > 0.5 {
@@ -584,7 +584,7 @@ func (a *audit) directAccess(f *family) []Finding {
 		}
 		who := string(got.Verdict)
 		if got.Verdict == firewall.Restricted {
-			who += " to " + strings.Join(prefixes(got.Sources), ", ")
+			who += " to " + strings.Join(prefixStrings(got.Sources), ", ")
 		}
 		out = append(out, withService(Finding{
 			ID: "direct-access", Severity: Medium, Family: string(f.fam), Proto: r.Proto(), Port: dst.Port(), Address: dst.Addr().String(),

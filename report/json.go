@@ -53,17 +53,18 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // level one, one compact object per line, and the indent of the closing
 // bracket when there is any element. HTML characters are escaped only with
 // escapeHTML (as `scan -o json` has always done). One buffer serves every
-// socket (appendSocketJSON).
+// socket (appendSocketJSON), written out as it passes 64 KiB within a
+// long list of prefixes (jsonOut).
 func writeSocketLines(bw *bufio.Writer, socks []Socket, escapeHTML bool) error {
-	buf := make([]byte, 0, 1024)
+	o := jsonOut{b: make([]byte, 0, 1024), w: bw}
 	for i := range socks {
-		buf = buf[:0]
+		o.b = o.b[:0]
 		if i > 0 {
-			buf = append(buf, ',')
+			o.b = append(o.b, ',')
 		}
-		buf = append(buf, "\n    "...)
-		buf = appendSocketJSON(buf, &socks[i], escapeHTML)
-		if _, err := bw.Write(buf); err != nil {
+		o.b = append(o.b, "\n    "...)
+		o.socket(&socks[i], escapeHTML)
+		if _, err := bw.Write(o.b); err != nil {
 			return err
 		}
 	}

@@ -36,7 +36,7 @@ COMMIT
 	for _, s := range socks {
 		v := ""
 		if s.Firewall != nil && s.Firewall.IPv4 != nil {
-			v = s.Firewall.IPv4.Verdict + " " + strings.Join(s.Firewall.IPv4.Sources, ",")
+			v = s.Firewall.IPv4.Verdict + " " + strings.Join(s.Firewall.IPv4.Sources.Strings(), ",")
 		}
 		got[s.Proto+" "+s.Address+":"+strconv.Itoa(int(s.Port))] = ProcessLabel(s) + " | " + strings.Join(s.ForwardsTo, ",") + " | " + v
 	}

@@ -196,8 +196,8 @@ func verdictText(v *FamilyVerdict) string {
 		}
 		return text + doubtText(v)
 	case firewall.Restricted:
-		what := append(append([]string{}, v.Sources...), onIfaces(v.Interfaces)...)
-		for _, d := range v.Destinations {
+		what := append(v.Sources.Strings(), onIfaces(v.Interfaces)...)
+		for _, d := range v.Destinations.Strings() {
 			what = append(what, "to "+d)
 		}
 		text := "restricted: " + strings.Join(what, ",")

@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/fwaudit/fwaudit/firewall"
 	"github.com/fwaudit/fwaudit/scan"
@@ -59,17 +58,17 @@ type FamilyVerdict struct {
 	// ref is the deciding rule itself, when the verdict was judged here
 	// (zero for one read back from JSON)
 	ref        firewall.RuleRef
-	Verdict    string   `json:"verdict"`
-	Sources    []string `json:"sources"`
-	Except     []string `json:"except"`
-	Interfaces []string `json:"interfaces"`
+	Verdict    string    `json:"verdict"`
+	Sources    *Prefixes `json:"sources"`
+	Except     *Prefixes `json:"except"`
+	Interfaces []string  `json:"interfaces"`
 	// Doubtful: open or restricted, the sources a runtime match may also
 	// admit, beside those the verdict admits for sure (Reasons says why)
-	Doubtful []string `json:"doubtful,omitempty"`
-	Reasons  []string `json:"reasons"`
-	Rule     string   `json:"rule"`
+	Doubtful *Prefixes `json:"doubtful,omitempty"`
+	Reasons  []string  `json:"reasons"`
+	Rule     string    `json:"rule"`
 	// Destinations: reached only at these of the host's addresses
-	Destinations []string `json:"destinations,omitempty"`
+	Destinations *Prefixes `json:"destinations,omitempty"`
 	// Origin is the deciding rule as the host's firewall manager names it
 	// ("ufw rule 4: 22/tcp ALLOW IN Anywhere"); absent when none does.
 	Origin string `json:"origin,omitempty"`
@@ -166,12 +165,39 @@ func sortSockets(out []Socket) {
 // listeners most verdicts are alike ("not-applicable: bound to loopback",
 // "open" by the policy), and one copy each was most of the memory the
 // judging took. A verdict with a list of sources, exceptions, interfaces
-// or destinations is made anew each time. What it hands out is shared:
+// or destinations is made anew each time, but its long lists of prefixes
+// are shared with every equal one (lists). What it hands out is shared:
 // nothing may write to it. The zero value is ready; a nil cache shares
 // nothing.
 type verdictCache struct {
 	family map[familyKey]*FamilyVerdict
 	socket map[[2]*FamilyVerdict]*SocketFirewall
+	// lists: the lists of at least bigList prefixes made so far, by the
+	// hash of their content
+	lists map[uint64][]*Prefixes
+}
+
+// bigList is the length from which equal lists of prefixes are shared.
+const bigList = 4096
+
+// prefixes is ps as a list, the one made before when an equal list of
+// bigList prefixes or more was.
+func (c *verdictCache) prefixes(ps []netip.Prefix) *Prefixes {
+	l := newPrefixes(ps)
+	if c == nil || len(ps) < bigList {
+		return l
+	}
+	h := l.hash()
+	for _, kept := range c.lists[h] {
+		if kept.equal(l) {
+			return kept
+		}
+	}
+	if c.lists == nil {
+		c.lists = map[uint64][]*Prefixes{}
+	}
+	c.lists[h] = append(c.lists[h], l)
+	return l
 }
 
 // familyKey is a Result without lists, but for at most one reason.
@@ -185,7 +211,7 @@ type familyKey struct {
 // says whether it is.
 func (c *verdictCache) familyVerdict(r firewall.Result) (fv *FamilyVerdict, shared bool) {
 	if c == nil || len(r.Sources)+len(r.Except)+len(r.Interfaces)+len(r.Destinations)+len(r.Doubtful)+len(r.ByInterface) > 0 || len(r.Reasons) > 1 {
-		return NewFamilyVerdict(r), false
+		return c.newFamilyVerdict(r), false
 	}
 	k := familyKey{verdict: string(r.Verdict), rule: r.Rule, origin: r.Origin, reasons: len(r.Reasons)}
 	if len(r.Reasons) == 1 {
@@ -197,7 +223,7 @@ func (c *verdictCache) familyVerdict(r firewall.Result) (fv *FamilyVerdict, shar
 	if c.family == nil {
 		c.family = map[familyKey]*FamilyVerdict{}
 	}
-	fv = NewFamilyVerdict(r)
+	fv = c.newFamilyVerdict(r)
 	c.family[k] = fv
 	return fv, true
 }
@@ -244,19 +270,25 @@ func socketOf(l *scan.Listener) firewall.Socket {
 
 // NewFamilyVerdict is r in its JSON form.
 func NewFamilyVerdict(r firewall.Result) *FamilyVerdict {
+	return (*verdictCache)(nil).newFamilyVerdict(r)
+}
+
+// newFamilyVerdict is r in its JSON form, its long lists shared with
+// equal ones made before.
+func (c *verdictCache) newFamilyVerdict(r firewall.Result) *FamilyVerdict {
 	fv := &FamilyVerdict{
-		Verdict: string(r.Verdict), Sources: prefixes(r.Sources), Except: prefixes(r.Except),
+		Verdict: string(r.Verdict), Sources: c.prefixes(r.Sources), Except: c.prefixes(r.Except),
 		Interfaces: nonNil(r.Interfaces), Reasons: nonNil(r.Reasons), Rule: r.Rule.String(), Origin: r.Origin,
 		ref: r.Rule,
 	}
 	if len(r.Destinations) > 0 {
-		fv.Destinations = prefixes(r.Destinations)
+		fv.Destinations = c.prefixes(r.Destinations)
 	}
 	if len(r.Doubtful) > 0 {
-		fv.Doubtful = prefixes(r.Doubtful)
+		fv.Doubtful = c.prefixes(r.Doubtful)
 	}
 	for _, x := range r.ByInterface {
-		fv.ByInterface = append(fv.ByInterface, IfaceVerdict{Interface: x.Iface, FamilyVerdict: *NewFamilyVerdict(x.Result)})
+		fv.ByInterface = append(fv.ByInterface, IfaceVerdict{Interface: x.Iface, FamilyVerdict: *c.newFamilyVerdict(x.Result)})
 	}
 	return fv
 }
@@ -277,59 +309,6 @@ func Overall(fams ...*FamilyVerdict) firewall.Verdict {
 		}
 	}
 	return firewall.Verdict(best)
-}
-
-func prefixes(ps []netip.Prefix) []string {
-	if len(ps) >= bigList {
-		if out := bigLists.find(ps); out != nil {
-			return out
-		}
-	}
-	out := make([]string, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, p.String())
-	}
-	if len(ps) >= bigList {
-		bigLists.keep(ps, out)
-	}
-	return out
-}
-
-// bigLists shares the text of the last few large lists of prefixes made:
-// behind a ban set, every listener and interface open to everyone else
-// gets the same 100,000 exceptions, which would otherwise be held once
-// each until the document is written (32 bytes a prefix). The lists
-// are read, never changed, once made.
-var bigLists prefixTexts
-
-// bigList is the length from which a list of prefixes is shared.
-const bigList = 4096
-
-type prefixTexts struct {
-	mu   sync.Mutex
-	ps   [4][]netip.Prefix
-	text [4][]string
-	next int
-}
-
-// find is the text kept for a list equal to ps, or nil.
-func (t *prefixTexts) find(ps []netip.Prefix) []string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for i, kept := range t.ps {
-		if slices.Equal(kept, ps) {
-			return t.text[i]
-		}
-	}
-	return nil
-}
-
-// keep remembers text as the text of ps, in place of the oldest kept.
-func (t *prefixTexts) keep(ps []netip.Prefix, text []string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.ps[t.next], t.text[t.next] = ps, text
-	t.next = (t.next + 1) % len(t.ps)
 }
 
 func nonNil(s []string) []string {

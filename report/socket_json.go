@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"strconv"
 	"unicode/utf8"
 )
@@ -14,6 +15,40 @@ import (
 // SocketFirewall, FamilyVerdict or Process must be added here too (the
 // test fills every field, and fails on one this function leaves out).
 func appendSocketJSON(b []byte, s *Socket, escapeHTML bool) []byte {
+	o := jsonOut{b: b}
+	o.socket(s, escapeHTML)
+	return o.b
+}
+
+// jsonOut is where a socket's JSON is appended: b, written out to w
+// (when set) as a long list of prefixes passes spillSize bytes, so that
+// a socket behind a ban set (a list of 1.2 million sources, nine lists of
+// 100,000 exceptions) is not held whole.
+type jsonOut struct {
+	b []byte
+	w *bufio.Writer
+	// last is the last long list written (to w) and lastText its text:
+	// the answer over every interface and each interface's own most
+	// often share one list, written again as it is
+	last     *Prefixes
+	lastText []byte
+}
+
+// keptList is the longest list whose text jsonOut keeps (about 4 MB).
+const keptList = 1 << 18
+
+const spillSize = 64 << 10
+
+// spill writes b out once it holds spillSize bytes, when w is set.
+func (o *jsonOut) spill() {
+	if o.w != nil && len(o.b) >= spillSize {
+		o.w.Write(o.b) // an error stays with w, and its next Write returns it
+		o.b = o.b[:0]
+	}
+}
+
+func (o *jsonOut) socket(s *Socket, escapeHTML bool) {
+	b := o.b
 	b = append(b, `{"proto":`...)
 	b = appendJSONString(b, s.Proto, escapeHTML)
 	b = append(b, `,"family":`...)
@@ -71,43 +106,56 @@ func appendSocketJSON(b []byte, s *Socket, escapeHTML bool) []byte {
 		b = append(b, `{"verdict":`...)
 		b = appendJSONString(b, f.Verdict, escapeHTML)
 		b = append(b, `,"ipv4":`...)
-		b = appendFamilyVerdictJSON(b, f.IPv4, escapeHTML)
-		b = append(b, `,"ipv6":`...)
-		b = appendFamilyVerdictJSON(b, f.IPv6, escapeHTML)
-		b = append(b, '}')
+		o.b = b
+		o.familyVerdict(f.IPv4, escapeHTML)
+		b = append(o.b, `,"ipv6":`...)
+		o.b = b
+		o.familyVerdict(f.IPv6, escapeHTML)
+		b = append(o.b, '}')
 	}
-	return append(b, '}')
+	o.b = append(b, '}')
 }
 
-func appendFamilyVerdictJSON(b []byte, v *FamilyVerdict, escapeHTML bool) []byte {
+func (o *jsonOut) familyVerdict(v *FamilyVerdict, escapeHTML bool) {
 	if v == nil {
-		return append(b, "null"...)
+		o.b = append(o.b, "null"...)
+		return
 	}
-	b = append(b, '{')
-	return append(appendFamilyVerdictFields(b, v, escapeHTML), '}')
+	o.b = append(o.b, '{')
+	o.familyVerdictFields(v, escapeHTML)
+	o.b = append(o.b, '}')
 }
 
-// appendFamilyVerdictFields appends v's fields, without braces.
-func appendFamilyVerdictFields(b []byte, v *FamilyVerdict, escapeHTML bool) []byte {
+// familyVerdictFields appends v's fields, without braces.
+func (o *jsonOut) familyVerdictFields(v *FamilyVerdict, escapeHTML bool) {
+	b := o.b
 	b = append(b, `"verdict":`...)
 	b = appendJSONString(b, v.Verdict, escapeHTML)
 	b = append(b, `,"sources":`...)
-	b = appendJSONStrings(b, v.Sources, escapeHTML)
+	o.b = b
+	v.Sources.writeJSON(o, escapeHTML)
+	b = o.b
 	b = append(b, `,"except":`...)
-	b = appendJSONStrings(b, v.Except, escapeHTML)
+	o.b = b
+	v.Except.writeJSON(o, escapeHTML)
+	b = o.b
 	b = append(b, `,"interfaces":`...)
 	b = appendJSONStrings(b, v.Interfaces, escapeHTML)
-	if len(v.Doubtful) > 0 {
+	if v.Doubtful != nil {
 		b = append(b, `,"doubtful":`...)
-		b = appendJSONStrings(b, v.Doubtful, escapeHTML)
+		o.b = b
+		v.Doubtful.writeJSON(o, escapeHTML)
+		b = o.b
 	}
 	b = append(b, `,"reasons":`...)
 	b = appendJSONStrings(b, v.Reasons, escapeHTML)
 	b = append(b, `,"rule":`...)
 	b = appendJSONString(b, v.Rule, escapeHTML)
-	if len(v.Destinations) > 0 {
+	if v.Destinations != nil {
 		b = append(b, `,"destinations":`...)
-		b = appendJSONStrings(b, v.Destinations, escapeHTML)
+		o.b = b
+		v.Destinations.writeJSON(o, escapeHTML)
+		b = o.b
 	}
 	if v.Origin != "" {
 		b = append(b, `,"origin":`...)
@@ -123,12 +171,13 @@ func appendFamilyVerdictFields(b []byte, v *FamilyVerdict, escapeHTML bool) []by
 			b = append(b, `{"interface":`...)
 			b = appendJSONString(b, x.Interface, escapeHTML)
 			b = append(b, ',')
-			b = appendFamilyVerdictFields(b, &x.FamilyVerdict, escapeHTML)
-			b = append(b, '}')
+			o.b = b
+			o.familyVerdictFields(&x.FamilyVerdict, escapeHTML)
+			b = append(o.b, '}')
 		}
 		b = append(b, ']')
 	}
-	return b
+	o.b = b
 }
 
 // appendJSONStrings appends a list of strings; nil is null, as in

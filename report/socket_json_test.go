@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"net/netip"
 	"reflect"
 	"testing"
 )
@@ -33,6 +34,10 @@ var jsonTrickyStrings = []string{
 // jsonTrickyStrings or random bytes, slices nil, empty or filled, pointers
 // nil or set.
 func fill(r *rand.Rand, v reflect.Value, depth int) {
+	if v.Type() == reflect.TypeFor[*Prefixes]() {
+		v.Set(reflect.ValueOf(randomPrefixes(r)))
+		return
+	}
 	switch v.Kind() {
 	case reflect.String:
 		if r.IntN(3) == 0 {
@@ -79,6 +84,38 @@ func fill(r *rand.Rand, v reflect.Value, depth int) {
 	default:
 		panic("fill: no case for " + v.Type().String())
 	}
+}
+
+// randomPrefixes is nil, an empty list, or a list of a few prefixes,
+// either as text (tricky or random strings) or judged (IPv4 or IPv6).
+func randomPrefixes(r *rand.Rand) *Prefixes {
+	switch r.IntN(5) {
+	case 0:
+		return nil
+	case 1:
+		return newPrefixes(nil)
+	case 2:
+		ss := make([]string, 1+r.IntN(3))
+		for i := range ss {
+			fill(r, reflect.ValueOf(&ss[i]).Elem(), 0)
+		}
+		return textPrefixes(ss)
+	}
+	ps := make([]netip.Prefix, 1+r.IntN(4))
+	for i := range ps {
+		var a netip.Addr
+		if r.IntN(4) == 0 {
+			var b [16]byte
+			for k := range b {
+				b[k] = byte(r.IntN(256))
+			}
+			a = netip.AddrFrom16(b)
+		} else {
+			a = netip.AddrFrom4([4]byte{byte(r.IntN(256)), byte(r.IntN(256)), byte(r.IntN(256)), byte(r.IntN(256))})
+		}
+		ps[i] = netip.PrefixFrom(a, r.IntN(a.BitLen()+1))
+	}
+	return newPrefixes(ps)
 }
 
 func TestSocketJSONMatchesEncodingJSON(t *testing.T) {
@@ -146,8 +183,8 @@ func FuzzSocketJSON(f *testing.F) {
 			ForwardsTo: []string{a, b}, Published: !flag,
 			Processes: []Process{{PID: int(port), Name: b}},
 			Firewall: &SocketFirewall{Verdict: a, IPv4: &FamilyVerdict{
-				Verdict: b, Sources: []string{a}, Except: []string{}, Reasons: []string{b, a},
-				Rule: a, Destinations: []string{b}, Origin: a,
+				Verdict: b, Sources: textPrefixes([]string{a}), Except: textPrefixes([]string{}), Reasons: []string{b, a},
+				Rule: a, Destinations: textPrefixes([]string{b}), Origin: a,
 			}},
 		}
 		for _, html := range []bool{true, false} {

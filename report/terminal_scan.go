@@ -136,14 +136,14 @@ func (c *cellFormat) verdict(v *FamilyVerdict) string {
 		return text + c.doubt(v)
 	case firewall.Restricted:
 		var what []string
-		if len(v.Sources) > 0 {
-			what = append(what, c.list(v.Sources, "sources"))
+		if v.Sources.Len() > 0 {
+			what = append(what, c.list(v.Sources.Strings(), "sources"))
 		}
 		if len(v.Interfaces) > 0 {
 			what = append(what, "on "+c.list(v.Interfaces, "interfaces"))
 		}
-		if len(v.Destinations) > 0 {
-			what = append(what, "to "+c.list(v.Destinations, "addresses"))
+		if v.Destinations.Len() > 0 {
+			what = append(what, "to "+c.list(v.Destinations.Strings(), "addresses"))
 		}
 		text := "restricted: " + strings.Join(what, " ")
 		if ex := certainlyExcept(v); len(ex) > 0 {
