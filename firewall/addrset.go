@@ -536,11 +536,35 @@ func (s addrSet) prefixes() []netip.Prefix {
 		return nil
 	}
 	// counted first: the list of a ban set's 100,000 ranges is large
-	n := 0
-	s.eachPrefix(width, func(u128, int) { n++ })
-	out := make([]netip.Prefix, 0, n)
+	out := make([]netip.Prefix, 0, s.prefixCount())
 	s.eachPrefix(width, func(lo u128, bits int) { out = append(out, netip.PrefixFrom(uToAddr(lo, s.fam), bits)) })
 	return out
+}
+
+// prefixCount is the length of s.prefixes().
+func (s addrSet) prefixCount() int {
+	n := 0
+	s.eachPrefix(s.width(), func(u128, int) { n++ })
+	return n
+}
+
+// packedPrefixes is s.prefixes() of an IPv4 set, each prefix packed as
+// its address<<8 | its length (PackedLists); nil for an empty set.
+func (s addrSet) packedPrefixes() []uint64 {
+	if len(s.r) == 0 {
+		return nil
+	}
+	out := make([]uint64, 0, s.prefixCount())
+	s.eachPrefix(32, func(lo u128, bits int) { out = append(out, uint64(uint32(lo.lo))<<8|uint64(bits)) })
+	return out
+}
+
+// width is the family's address length in bits.
+func (s addrSet) width() int {
+	if s.fam == IPv6 {
+		return 128
+	}
+	return 32
 }
 
 // eachPrefix calls f with the start and length of each prefix of the

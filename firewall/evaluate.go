@@ -28,7 +28,7 @@ func (e *Evaluator) evaluate(q Query, each *[]IfaceResult) Result {
 	loDst, sawAway := false, false
 	var assumed string
 	var lets []string // interfaces whose route_localnet lets 127/8 in
-	w := &walker{fam: e.fam, rp: e.rp}
+	w := &walker{fam: e.fam, rp: e.rp, packed: q.Packed}
 	w.nat.local = func(a netip.Addr) bool { return e.local.contains(a) && !a.IsLoopback() }
 	if a := q.Addr.Unmap(); q.Addr.IsValid() && !a.IsUnspecified() {
 		if e.fam == IPv6 {
@@ -384,6 +384,42 @@ func (e *Evaluator) limitSourcePorts(res *Result, per []ifaceSets) {
 	}
 }
 
+// listKind names a list of a Result, for listInto.
+type listKind int
+
+const (
+	listSources listKind = iota
+	listExcept
+	listDoubtful
+)
+
+// listInto sets res's list of kind k to the prefixes of s (with
+// complement, of what s lacks), in Result.Packed where it comes packed
+// (prefixesOf).
+func (w *walker) listInto(res *Result, k listKind, s addrSet, complement bool) {
+	ps, packed := w.prefixesOf(s, complement)
+	if packed != nil && res.Packed == nil {
+		res.Packed = &PackedLists{}
+	}
+	switch k {
+	case listSources:
+		res.Sources = ps
+		if packed != nil {
+			res.Packed.Sources = packed
+		}
+	case listExcept:
+		res.Except = ps
+		if packed != nil {
+			res.Packed.Except = packed
+		}
+	case listDoubtful:
+		res.Doubtful = ps
+		if packed != nil {
+			res.Packed.Doubtful = packed
+		}
+	}
+}
+
 func (e *Evaluator) resultOf(q Query, proto int, w *walker, per []ifaceSets, followed map[*crule]bool) Result {
 	var accepting []string
 	// Live, the outside interfaces are known (outsides). Offline, the
@@ -447,14 +483,15 @@ func (e *Evaluator) resultOf(q Query, proto int, w *walker, per []ifaceSets, fol
 	}
 	if nDiff > 0 && len(reasons) == nDiff && !must.isEmpty() {
 		if res, ok := e.certainPart(q, proto, w, per, followed); ok {
-			res.Doubtful, res.Reasons = w.prefixesOf(diff, false), reasons
+			w.listInto(&res, listDoubtful, diff, false)
+			res.Reasons = reasons
 			return res
 		}
 	}
 	switch {
 	case len(reasons) > 0:
 		res.Verdict, res.Reasons = Conditional, reasons
-		res.Sources = w.prefixesOf(may, false)
+		w.listInto(&res, listSources, may, false)
 		res.Rule = e.bestRule(w, w.accBy, may)
 		if may.isEmpty() {
 			res.Rule = e.bestRule(w, w.dropBy, fullSet(e.fam))
@@ -473,7 +510,7 @@ func (e *Evaluator) resultOf(q Query, proto int, w *walker, per []ifaceSets, fol
 		res.Rule = e.bestRule(w, w.accBy, must)
 		if everyOutsideAdmits && outMust.fraction() > 0.5 {
 			res.Verdict = Open
-			res.Except = w.prefixesOf(outMust, true)
+			w.listInto(&res, listExcept, outMust, true)
 			break
 		}
 		res.Verdict = Restricted
@@ -484,7 +521,7 @@ func (e *Evaluator) resultOf(q Query, proto int, w *walker, per []ifaceSets, fol
 			res.Rule = e.bestRule(w, w.accBy, src)
 		}
 		if !src.isFull() {
-			res.Sources = w.prefixesOf(src, false)
+			w.listInto(&res, listSources, src, false)
 		}
 		if !everyOutsideAdmits {
 			for _, a := range accepting {

@@ -107,6 +107,8 @@ type Socket struct {
 	// UID is the socket's owner uid, where UIDKnown (see Query)
 	UID      uint32
 	UIDKnown bool
+	// Packed: long IPv4 lists come packed (Query.Packed)
+	Packed bool
 }
 
 // queryAddr is the bind address to ask about in fam: the IPv4 side of a
@@ -125,7 +127,7 @@ func (s Socket) queryAddr(fam Family) netip.Addr {
 }
 
 func (s Socket) query(fam Family) Query {
-	return Query{Proto: s.Proto, Addr: s.queryAddr(fam), Port: s.Port, SocketOnly: s.Only, UID: s.UID, UIDKnown: s.UIDKnown}
+	return Query{Proto: s.Proto, Addr: s.queryAddr(fam), Port: s.Port, SocketOnly: s.Only, UID: s.UID, UIDKnown: s.UIDKnown, Packed: s.Packed}
 }
 
 // deviceBound reports whether s hears one interface only.

@@ -29,6 +29,10 @@ type Query struct {
 	// reply the listener sends
 	UID      uint32
 	UIDKnown bool
+	// Packed asks for long IPv4 lists packed (Result.Packed) instead of
+	// as []netip.Prefix: a list behind a ban set of 100,000 addresses
+	// holds a million prefixes, 32 bytes each as netip.Prefix, 8 packed
+	Packed bool
 }
 
 // Result is the answer to a Query for one family.
@@ -57,7 +61,23 @@ type Result struct {
 	// a few); nil when those fields hold on every outside interface. See
 	// byInterface.
 	ByInterface []IfaceResult `json:",omitempty"`
+	// Packed: where the query asked for it (Query.Packed), the IPv4
+	// lists of packedMin prefixes or more, which then leave Sources,
+	// Except or Doubtful nil; nil when there is none
+	Packed *PackedLists `json:"-"`
 }
+
+// PackedLists are a Result's long IPv4 lists of prefixes, each prefix
+// the address<<8 | its length, in address order: the lists Sources,
+// Except and Doubtful would hold. Several answers may share one list:
+// nothing may change it.
+type PackedLists struct {
+	Sources, Except, Doubtful []uint64
+}
+
+// packedMin is the length from which a list is packed (Query.Packed);
+// a variable for tests only.
+var packedMin = 4096
 
 // Packet is one concrete packet, for Decide and explain.
 type Packet struct {

@@ -68,43 +68,52 @@ type walker struct {
 	// lists: the lists of prefixes made for the answer to one query
 	// (prefixesOf)
 	lists []listMemo
+	// packed: the query takes long IPv4 lists packed (Query.Packed)
+	packed bool
 	// sizes: the sizes of attributions past a ban set within the sets
 	// the query's answer asks of (sizeWithout)
 	sizes map[minusSizeKey]float64
 }
 
-// listMemo is the list of prefixes of a set, or of what it lacks.
+// listMemo is the list of prefixes of a set, or of what it lacks: as
+// prefixes, or packed.
 type listMemo struct {
 	set        addrSet
 	complement bool
 	ps         []netip.Prefix
+	packed     []uint64
 }
 
 // prefixesOf is the list of prefixes of s, or with complement of what s
 // lacks, made once for each set a query's answer meets: the answer over
 // every interface and each interface's own (byInterface) most often
 // list one set, of 100,000 prefixes behind a ban set. Those answers
-// share the list; nothing may change it.
-func (w *walker) prefixesOf(s addrSet, complement bool) []netip.Prefix {
+// share the list; nothing may change it. Where the query takes long
+// IPv4 lists packed (w.packed), a list of packedMin prefixes or more
+// comes packed instead, ps nil.
+func (w *walker) prefixesOf(s addrSet, complement bool) (ps []netip.Prefix, packed []uint64) {
 	if len(s.r) < 64 {
 		if complement {
 			s = s.complement()
 		}
-		return s.prefixes()
+		return s.prefixes(), nil
 	}
 	for _, m := range w.lists {
 		if m.complement == complement && (m.set.same(s) || m.set.equal(s)) {
-			return m.ps
+			return m.ps, m.packed
 		}
 	}
-	var ps []netip.Prefix
+	x := s
 	if complement {
-		ps = s.complement().prefixes()
-	} else {
-		ps = s.prefixes()
+		x = s.complement()
 	}
-	w.lists = append(w.lists, listMemo{s, complement, ps})
-	return ps
+	if w.packed && x.fam == IPv4 && x.prefixCount() >= packedMin {
+		packed = x.packedPrefixes()
+	} else {
+		ps = x.prefixes()
+	}
+	w.lists = append(w.lists, listMemo{s, complement, ps, packed})
+	return ps, packed
 }
 
 // markHit is a set of sources a rule set the mark of.

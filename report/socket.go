@@ -183,8 +183,23 @@ const bigList = 4096
 // prefixes is ps as a list, the one made before when an equal list of
 // bigList prefixes or more was.
 func (c *verdictCache) prefixes(ps []netip.Prefix) *Prefixes {
-	l := newPrefixes(ps)
-	if c == nil || len(ps) < bigList {
+	return c.share(newPrefixes(ps))
+}
+
+// list is the list the judge gave as ps, or packed (firewall.PackedLists)
+// where packed is not nil, the one made before when an equal list of
+// bigList prefixes or more was.
+func (c *verdictCache) list(ps []netip.Prefix, packed []uint64) *Prefixes {
+	if packed != nil {
+		return c.share(&Prefixes{v4: packed})
+	}
+	return c.prefixes(ps)
+}
+
+// share is l, or the list equal to it made before when it holds bigList
+// prefixes or more.
+func (c *verdictCache) share(l *Prefixes) *Prefixes {
+	if c == nil || l.Len() < bigList {
 		return l
 	}
 	h := l.hash()
@@ -210,7 +225,7 @@ type familyKey struct {
 // familyVerdict is NewFamilyVerdict(r), shared when r has no list; shared
 // says whether it is.
 func (c *verdictCache) familyVerdict(r firewall.Result) (fv *FamilyVerdict, shared bool) {
-	if c == nil || len(r.Sources)+len(r.Except)+len(r.Interfaces)+len(r.Destinations)+len(r.Doubtful)+len(r.ByInterface) > 0 || len(r.Reasons) > 1 {
+	if c == nil || len(r.Sources)+len(r.Except)+len(r.Interfaces)+len(r.Destinations)+len(r.Doubtful)+len(r.ByInterface) > 0 || r.Packed != nil || len(r.Reasons) > 1 {
 		return c.newFamilyVerdict(r), false
 	}
 	k := familyKey{verdict: string(r.Verdict), rule: r.Rule, origin: r.Origin, reasons: len(r.Reasons)}
@@ -239,6 +254,7 @@ func (c *verdictCache) judge(l *scan.Listener, fw *firewall.Loaded) *SocketFirew
 	var v4, v6 *FamilyVerdict
 	shared4, shared6 := true, true
 	s := socketOf(l)
+	s.Packed = true // newFamilyVerdict takes long lists packed
 	if l.Family == "ipv4" || l.DualStack {
 		r, _ := fw.Judge(firewall.IPv4, s)
 		v4, shared4 = c.familyVerdict(r)
@@ -276,16 +292,20 @@ func NewFamilyVerdict(r firewall.Result) *FamilyVerdict {
 // newFamilyVerdict is r in its JSON form, its long lists shared with
 // equal ones made before.
 func (c *verdictCache) newFamilyVerdict(r firewall.Result) *FamilyVerdict {
+	var packed firewall.PackedLists
+	if r.Packed != nil {
+		packed = *r.Packed
+	}
 	fv := &FamilyVerdict{
-		Verdict: string(r.Verdict), Sources: c.prefixes(r.Sources), Except: c.prefixes(r.Except),
+		Verdict: string(r.Verdict), Sources: c.list(r.Sources, packed.Sources), Except: c.list(r.Except, packed.Except),
 		Interfaces: nonNil(r.Interfaces), Reasons: nonNil(r.Reasons), Rule: r.Rule.String(), Origin: r.Origin,
 		ref: r.Rule,
 	}
 	if len(r.Destinations) > 0 {
 		fv.Destinations = c.prefixes(r.Destinations)
 	}
-	if len(r.Doubtful) > 0 {
-		fv.Doubtful = c.prefixes(r.Doubtful)
+	if len(r.Doubtful) > 0 || packed.Doubtful != nil {
+		fv.Doubtful = c.list(r.Doubtful, packed.Doubtful)
 	}
 	for _, x := range r.ByInterface {
 		fv.ByInterface = append(fv.ByInterface, IfaceVerdict{Interface: x.Iface, FamilyVerdict: *c.newFamilyVerdict(x.Result)})

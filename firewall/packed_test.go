@@ -1,0 +1,86 @@
+package firewall
+
+import (
+	"math/rand"
+	"net/netip"
+	"reflect"
+	"testing"
+)
+
+// unpacked is r with its packed lists (Result.Packed) put back as
+// prefixes, in r and in each interface's answer.
+func unpacked(t *testing.T, r Result) Result {
+	t.Helper()
+	if p := r.Packed; p != nil {
+		for _, l := range []struct {
+			packed []uint64
+			ps     *[]netip.Prefix
+		}{{p.Sources, &r.Sources}, {p.Except, &r.Except}, {p.Doubtful, &r.Doubtful}} {
+			if l.packed == nil {
+				continue
+			}
+			if *l.ps != nil {
+				t.Fatalf("a list both packed and not: %v", *l.ps)
+			}
+			for _, v := range l.packed {
+				a := uint32(v >> 8)
+				*l.ps = append(*l.ps, netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), int(v&0xff)))
+			}
+		}
+		r.Packed = nil
+	}
+	if r.ByInterface != nil {
+		each := make([]IfaceResult, len(r.ByInterface))
+		for i, x := range r.ByInterface {
+			each[i] = IfaceResult{Iface: x.Iface, Result: unpacked(t, x.Result)}
+		}
+		r.ByInterface = each
+	}
+	return r
+}
+
+// A query that takes its long lists packed gets the lists of one that
+// does not, packed: on random rulesets behind a ban set, with every list
+// packed (packedMin 1), offline and on a host with two interfaces.
+func TestPackedListsMatchPrefixes(t *testing.T) {
+	defer func(n int) { packedMin = n }(packedMin)
+	packedMin = 1
+	r := rand.New(rand.NewSource(7))
+	queries := []Query{tcp(22), tcp(80), tcp(443), udp(53), tcp(9)}
+	hosts := []Host{{}, {Interfaces: []string{"eth0", "eth1"}}}
+	packed := 0
+	for iter := 0; iter < 150; iter++ {
+		text := randomBanRuleset(r, 30)
+		n, err := ParseNftText([]byte(text), "ban.nft", nil)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, text)
+		}
+		for _, h := range hosts {
+			e := NewEvaluator(IPv4, []*Ruleset{n.Family(IPv4)}, h)
+			for _, q := range queries {
+				want := e.Evaluate(q)
+				q.Packed = true
+				got := e.Evaluate(q)
+				if got.Packed != nil {
+					packed++
+				}
+				if u := unpacked(t, got); !reflect.DeepEqual(u, want) {
+					t.Fatalf("ruleset:\n%s\nquery %+v, host %+v:\npacked   %+v\nunpacked %+v", text, q, h, u, want)
+				}
+			}
+		}
+	}
+	if packed < 100 {
+		t.Fatalf("only %d answers had a packed list", packed)
+	}
+	// IPv6 lists never come packed
+	n, err := ParseNftText([]byte("table inet f {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\tip6 saddr 2001:db8::/32 tcp dport 22 accept\n\t}\n}\n"), "v6.nft", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := tcp(22)
+	q.Packed = true
+	if got := NewEvaluator(IPv6, []*Ruleset{n.Family(IPv6)}, Host{}).Evaluate(q); got.Packed != nil || len(got.Sources) != 1 {
+		t.Fatalf("IPv6 answer %+v", got)
+	}
+}
