@@ -98,8 +98,10 @@ type denyResult struct {
 	how string
 }
 
-func newAudit(in Inputs, socks []Socket) *audit {
-	a := &audit{in: in, socks: socks, deny: map[string]denyResult{}}
+// newAudit is the audit of in, its sockets (audit.socks) still to be
+// judged.
+func newAudit(in Inputs) *audit {
+	a := &audit{in: in, deny: map[string]denyResult{}}
 	used := map[uint16]bool{}
 	for _, l := range in.Listeners {
 		used[l.Port] = true

@@ -510,6 +510,19 @@ func (a *audit) analyze(rs *firewall.Ruleset) []firewall.Issue {
 	return is
 }
 
+// analyzeAll runs the rule analysis of every ruleset findings asks of
+// (staleRules, deadRules), ahead of them.
+func (a *audit) analyzeAll() {
+	for _, f := range a.fams {
+		if f.skip != "" {
+			continue
+		}
+		for _, rs := range f.sets {
+			a.analyze(rs)
+		}
+	}
+}
+
 // deadRules reports firewall.Analyze's duplicate and shadowed rules.
 func (a *audit) deadRules(f *family) []Finding {
 	var out []Finding

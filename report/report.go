@@ -124,8 +124,13 @@ type Finding struct {
 // Build computes the report. It never fails: what cannot be known is a
 // skipped check or an "unknown" verdict with the reason.
 func Build(in Inputs) *Report {
+	a := newAudit(in)
+	// the rule analysis first: what it holds while it works is let go
+	// before the answer is made, which behind a large ban set is large
+	// (a list of 100,000 prefixes for each listener open to the world)
+	a.analyzeAll()
 	socks := Sockets(in.Listeners, in.Firewall)
-	a := newAudit(in, socks)
+	a.socks = socks
 	r := &Report{
 		SchemaVersion: SchemaVersion,
 		Tool:          Tool{Name: "fwaudit", Version: in.Version},
