@@ -11,25 +11,23 @@ import (
 // many times what it keeps: the compiled rules stay, the analysis'
 // intermediate sets do not. Collecting when the heap has doubled since
 // the last collection (the runtime's default) lets a report on 10,000 nft
-// rules (about 55 MiB live) reach 140 MB; collecting when it has grown by
-// a quarter (GOGC 25) makes the report on a 100,000-element ban set (up
-// to 300 MiB live, gigabytes allocated) take half as much CPU time again.
+// rules (about 55 MiB live) reach 140 MB.
 //
 // One rule paces the collector instead, from the first collection on:
 // after each one, the next comes when the heap has grown by the larger of
-// 24 MiB and half the live heap that collection found, but by no more
-// than the live heap itself (paceHeap). Small heaps (inputs being read,
-// a report on 20,000 listeners: 13 MiB) are collected as the runtime's
-// default would; between 24 and 48 MiB live the margin stays 24 MiB, so
-// that the collector does not run every few MiB; past 48 MiB it grows
-// with the heap, so that the collector's work per byte allocated (it
-// marks the live heap once per cycle) stays bounded. Measured with
+// 24 MiB and a third of the live heap that collection found, but by no
+// more than the live heap itself (paceHeap). Small heaps (inputs being
+// read, a report on 20,000 listeners: 13 MiB) are collected as the
+// runtime's default would; between 24 and 72 MiB live the margin stays 24
+// MiB, so that the collector does not run every few MiB; past 72 MiB it
+// grows with the heap, so that the collector's work per byte allocated
+// (it marks the live heap once per cycle) stays bounded. Measured with
 // scripts/bench-report.sh (docs/PERFORMANCE.md): the report on 10,000 nft
-// rules peaks at 100-116 MB for about a fifth more CPU time than when it
-// may grow to 180 MB, the one on 100,000 iptables rules (about 100 MiB
-// live) at 155-185 MB, the ban-set report at about 500 MB instead of 1 GB in no
-// more time (at this size a larger heap costs as much in page faults as
-// the collector saves).
+// rules peaks at about 105 MB for about a fifth more CPU time than when it
+// may grow to 180 MB, the one on 100,000 iptables rules at about 130 MB,
+// the one on 1,000 rules behind a 100,000-element set (about 75 MiB live)
+// at about 122 MB; a margin of half the live heap let that one reach 130-137
+// MB for a tenth less CPU time.
 //
 // GOGC in the environment replaces the rule (the runtime then paces as
 // it says). GOMEMLIMIT keeps its meaning: the runtime collects at the
@@ -43,8 +41,8 @@ func init() {
 }
 
 // paceHeap is the GOGC that starts the next collection once the heap has
-// grown past live bytes by max(24 MiB, live/2), at most by live: a GOGC
-// between 50 and 100. Not more than 100, because the runtime scales two
+// grown past live bytes by max(24 MiB, live/3), at most by live: a GOGC
+// between 33 and 100. Not more than 100, because the runtime scales two
 // other bounds with GOGC: the smallest heap it collects (4 MiB ×
 // GOGC/100) and how far past its goal it lets a growing heap go within
 // one cycle (GOGC% of the goal). Under GOGC 400 the first collection of
@@ -55,7 +53,7 @@ func paceHeap(live int64) int {
 	if live <= 0 {
 		return 100
 	}
-	return int(min(100, 100*max(floor, live/2)/live))
+	return int(min(100, 100*max(floor, live/3)/live))
 }
 
 // nextCycle runs once after each collection (a finalizer on an object

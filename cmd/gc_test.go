@@ -19,8 +19,9 @@ func TestPaceHeap(t *testing.T) {
 		{"small heap: the runtime's default", 10 * MiB, 100},
 		{"24 MiB: still the default", 24 * MiB, 100},
 		{"32 MiB: a margin of 24 MiB", 32 * MiB, 75},
-		{"48 MiB: half the live heap", 48 * MiB, 50},
-		{"300 MiB: half the live heap", 300 * MiB, 50},
+		{"48 MiB: still a margin of 24 MiB", 48 * MiB, 50},
+		{"72 MiB: a third of the live heap", 72 * MiB, 33},
+		{"300 MiB: a third of the live heap", 300 * MiB, 33},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := paceHeap(tc.live); got != tc.want {

@@ -11,7 +11,7 @@ func environment(page string) []item {
 	items := []item{
 		{"COLUMNS", "the width of table output when it is not a terminal's; --wide ignores it"},
 		{"LC_ALL, LC_CTYPE, LANG", "a UTF-8 locale lets tables draw with box-drawing characters, any other draws with ASCII"},
-		{"GOGC, GOMEMLIMIT", "the Go runtime's garbage collection; when GOGC is unset, fwaudit collects each time the heap has grown by 32 MiB or half its live size, whichever is more, and by no more than its live size; GOMEMLIMIT still caps it"},
+		{"GOGC, GOMEMLIMIT", "the Go runtime's garbage collection; when GOGC is unset, fwaudit collects each time the heap has grown by 24 MiB or a third of its live size, whichever is more, and by no more than its live size; GOMEMLIMIT still caps it"},
 	}
 	switch {
 	case page == "fwaudit-suggest":
