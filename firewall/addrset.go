@@ -419,31 +419,10 @@ func (s addrSet) mergeSubtract(t addrSet) addrSet {
 	// most a range more than s per range of t within s's span; the ranges
 	// of t below a range of s are skipped by galloping, so that a few
 	// ranges taken from a large t (a ban set) cost searches, not a pass
+	// (eachDifference)
 	ti, tj := t.span(s.r[0].lo, s.r[len(s.r)-1].hi)
 	out := make([]rng, 0, len(s.r)+tj-ti)
-	j := ti
-	for _, a := range s.r {
-		cur := a
-		alive := true
-		j = gallop(len(t.r), j, func(k int) bool { return t.r[k].hi.less(cur.lo) })
-		k := j
-		for k < len(t.r) && !cur.hi.less(t.r[k].lo) {
-			b := t.r[k]
-			if cur.lo.less(b.lo) {
-				out = append(out, rng{cur.lo, b.lo.dec()})
-			}
-			if b.hi.less(cur.hi) {
-				cur.lo = b.hi.inc()
-				k++
-				continue
-			}
-			alive = false
-			break
-		}
-		if alive {
-			out = append(out, cur)
-		}
-	}
+	s.eachDifference(t, func(r rng) { out = append(out, r) })
 	return addrSet{fam: s.fam, r: out}
 }
 
