@@ -245,8 +245,12 @@ func endsAlways(cr *crule) bool {
 // pass per unreached rule.
 type cover struct {
 	fam     Family
-	next    int     // rules before next are folded into covered
-	covered addrSet // the union of their sources
+	next    int     // rules before next are folded into covered or recent
+	covered addrSet // the union of their sources, but for recent
+	// recent: sources folded in since covered was last made, kept apart
+	// while they are few against it, so that one more rule's source does
+	// not copy a covered set that holds a ban set's 100,000 ranges
+	recent addrSet
 }
 
 // by returns the earlier rule of c that completes the cover of rule i's
@@ -255,7 +259,7 @@ type cover struct {
 func (cv *cover) coveredBy(c *cchain, i int) *Rule {
 	ends := func(o *crule) bool { return o.r.m.srcOnly && (o.act == actAccept || o.act == actDrop) }
 	if cv.covered.fam == "" {
-		cv.covered = emptySet(cv.fam)
+		cv.covered, cv.recent = emptySet(cv.fam), emptySet(cv.fam)
 	}
 	if cv.next < i {
 		var rs []rng
@@ -266,11 +270,15 @@ func (cv *cover) coveredBy(c *cchain, i int) *Rule {
 		}
 		cv.next = i
 		if len(rs) > 0 {
-			cv.covered = cv.covered.union(setOf(cv.fam, rs))
+			cv.recent = cv.recent.union(setOf(cv.fam, rs))
+			if len(cv.recent.r) > max(64, len(cv.covered.r)/8) {
+				cv.covered, cv.recent = cv.covered.union(cv.recent), emptySet(cv.fam)
+			}
 		}
 	}
+	// within covered ∪ recent: what recent leaves of it within covered
 	cr := &c.rules[i]
-	if cr.src.isEmpty() || !cr.src.within(cv.covered) {
+	if cr.src.isEmpty() || !cr.src.subtract(cv.recent).within(cv.covered) {
 		return nil
 	}
 	// rare (a proven shadow): find the rule that completed the cover
