@@ -182,14 +182,7 @@ func sendSYNIn(nsName string, src, dst, via netip.Addr, port uint16) error {
 	}
 	defer unix.Close(fd)
 	s, d := src.As4(), dst.As4()
-	tcp := make([]byte, 20)
-	binary.BigEndian.PutUint16(tcp[0:], 40000)
-	binary.BigEndian.PutUint16(tcp[2:], port)
-	binary.BigEndian.PutUint32(tcp[4:], 1) // sequence number
-	tcp[12], tcp[13] = 5<<4, 0x02          // header length 20, SYN
-	binary.BigEndian.PutUint16(tcp[14:], 64240)
-	pseudo := append(append(append([]byte{}, s[:]...), d[:]...), 0, 6, 0, byte(len(tcp)))
-	binary.BigEndian.PutUint16(tcp[16:], checksum(append(pseudo, tcp...)))
+	tcp := synSegment(port, append(append(append([]byte{}, s[:]...), d[:]...), 0, 6, 0, 20))
 	ip := []byte{0x45, 0, 0, byte(20 + len(tcp)), 0, 1, 0, 0, 64, 6, 0, 0}
 	ip = append(append(ip, s[:]...), d[:]...)
 	binary.BigEndian.PutUint16(ip[10:], checksum(ip))

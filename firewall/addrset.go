@@ -507,16 +507,12 @@ func (s addrSet) fraction() float64 {
 
 // prefixes is the minimal list of CIDR prefixes covering exactly s.
 func (s addrSet) prefixes() []netip.Prefix {
-	width := 32
-	if s.fam == IPv6 {
-		width = 128
-	}
 	if len(s.r) == 0 {
 		return nil
 	}
 	// counted first: the list of a ban set's 100,000 ranges is large
 	out := make([]netip.Prefix, 0, s.prefixCount())
-	s.eachPrefix(width, func(lo u128, bits int) { out = append(out, netip.PrefixFrom(uToAddr(lo, s.fam), bits)) })
+	s.eachPrefix(s.width(), func(lo u128, bits int) { out = append(out, netip.PrefixFrom(uToAddr(lo, s.fam), bits)) })
 	return out
 }
 

@@ -67,12 +67,7 @@ func TestSensitiveOpenOnOneInterface(t *testing.T) {
 	if v := r.Sockets[0].Firewall.IPv4; v.Verdict != "restricted" || len(v.ByInterface) != 2 {
 		t.Fatalf("tcp/5432: %+v, want restricted with two interfaces' answers", v)
 	}
-	var found *Finding
-	for i := range r.Findings {
-		if r.Findings[i].ID == "exposed-sensitive-service" {
-			found = &r.Findings[i]
-		}
-	}
+	found := findingOf(r, "exposed-sensitive-service", "")
 	if found == nil || found.Severity != High || !strings.Contains(found.Detail, "over IPv4 on eth0") {
 		t.Errorf("exposed-sensitive-service: %+v, want a high finding naming IPv4 on eth0", found)
 	}
@@ -91,13 +86,20 @@ func TestPolicyOpenOnOneInterface(t *testing.T) {
 	if v := r.Sockets[0].Firewall.IPv4; v.Verdict != "restricted" || len(v.ByInterface) != 2 {
 		t.Fatalf("tcp/80: %+v, want restricted with two interfaces' answers", v)
 	}
-	var found *Finding
-	for i := range r.Findings {
-		if r.Findings[i].ID == "exposed-by-policy" && r.Findings[i].Family == "ipv4" {
-			found = &r.Findings[i]
-		}
-	}
+	found := findingOf(r, "exposed-by-policy", "ipv4")
 	if found == nil || !firewall.IsPolicyText(found.Rule) {
 		t.Errorf("exposed-by-policy over IPv4: %+v, want a finding naming the policy; findings %+v", found, r.Findings)
 	}
+}
+
+// findingOf is r's last finding with the ID, of the family unless family
+// is ""; nil when there is none.
+func findingOf(r *Report, id, family string) *Finding {
+	var found *Finding
+	for i := range r.Findings {
+		if f := &r.Findings[i]; f.ID == id && (family == "" || f.Family == family) {
+			found = f
+		}
+	}
+	return found
 }
