@@ -62,8 +62,8 @@ type Result struct {
 	// byInterface.
 	ByInterface []IfaceResult `json:",omitempty"`
 	// Packed: where the query asked for it (Query.Packed), the IPv4
-	// lists of packedMin prefixes or more, which then leave Sources,
-	// Except or Doubtful nil; nil when there is none
+	// lists of sets of packedMin ranges or more, which then leave
+	// Sources, Except or Doubtful nil; nil when there is none
 	Packed *PackedLists `json:"-"`
 }
 
@@ -75,8 +75,8 @@ type PackedLists struct {
 	Sources, Except, Doubtful []uint64
 }
 
-// packedMin is the length from which a list is packed (Query.Packed);
-// a variable for tests only.
+// packedMin is the number of ranges from which a set's list is packed
+// (Query.Packed); a variable for tests only.
 var packedMin = 4096
 
 // Packet is one concrete packet, for Decide and explain.

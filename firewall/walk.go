@@ -89,8 +89,8 @@ type listMemo struct {
 // every interface and each interface's own (byInterface) most often
 // list one set, of 100,000 prefixes behind a ban set. Those answers
 // share the list; nothing may change it. Where the query takes long
-// IPv4 lists packed (w.packed), a list of packedMin prefixes or more
-// comes packed instead, ps nil.
+// IPv4 lists packed (w.packed), the list of a set of packedMin ranges or
+// more (as many prefixes at least) comes packed instead, ps nil.
 func (w *walker) prefixesOf(s addrSet, complement bool) (ps []netip.Prefix, packed []uint64) {
 	if len(s.r) < 64 {
 		if complement {
@@ -107,7 +107,7 @@ func (w *walker) prefixesOf(s addrSet, complement bool) (ps []netip.Prefix, pack
 	if complement {
 		x = s.complement()
 	}
-	if w.packed && x.fam == IPv4 && x.prefixCount() >= packedMin {
+	if w.packed && x.fam == IPv4 && len(x.r) >= packedMin {
 		packed = x.packedPrefixes()
 	} else {
 		ps = x.prefixes()
