@@ -523,15 +523,24 @@ func (s addrSet) prefixCount() int {
 	return n
 }
 
-// packedPrefixes is s.prefixes() of an IPv4 set, each prefix packed as
-// its address<<8 | its length (PackedLists); nil for an empty set.
-func (s addrSet) packedPrefixes() []uint64 {
+// packedRanges is an IPv4 set's ranges, each packed as its first
+// address<<32 | its last (PackedLists); nil for an empty set.
+func (s addrSet) packedRanges() []uint64 {
 	if len(s.r) == 0 {
 		return nil
 	}
-	out := make([]uint64, 0, s.prefixCount())
-	s.eachPrefix(32, func(lo u128, bits int) { out = append(out, uint64(uint32(lo.lo))<<8|uint64(bits)) })
+	out := make([]uint64, len(s.r))
+	for i, r := range s.r {
+		out[i] = r.lo.lo<<32 | r.hi.lo
+	}
 	return out
+}
+
+// EachPackedPrefix calls f with each prefix of the minimal list of CIDR
+// prefixes covering the packed IPv4 range x (PackedLists), in address
+// order, each packed as its address<<8 | its length.
+func EachPackedPrefix(x uint64, f func(p uint64)) {
+	eachRangePrefix(rng{u128{0, x >> 32}, u128{0, x & 0xffffffff}}, 32, func(lo u128, bits int) { f(lo.lo<<8 | uint64(bits)) })
 }
 
 // width is the family's address length in bits.
@@ -546,30 +555,36 @@ func (s addrSet) width() int {
 // minimal list covering s, in address order.
 func (s addrSet) eachPrefix(width int, f func(lo u128, bits int)) {
 	for _, r := range s.r {
-		lo := r.lo
-		for {
-			// the largest block starting at lo that stays within r
-			tz := trailingZeros(lo, width)
-			var n int
-			if lo.hi == r.hi.hi && r.hi.lo-lo.lo < math.MaxUint64 {
-				// the range left is hi-lo+1 addresses: the largest
-				// power of two in it, if lo is aligned to it
-				n = min(tz, bits.Len64(r.hi.lo-lo.lo+1)-1)
-			} else {
-				for n = tz; n > 0; n-- {
-					end := addBlock(lo, n)
-					if !r.hi.less(end) {
-						break
-					}
+		eachRangePrefix(r, width, f)
+	}
+}
+
+// eachRangePrefix calls f with the start and length of each prefix of
+// the minimal list covering r, in address order.
+func eachRangePrefix(r rng, width int, f func(lo u128, bits int)) {
+	lo := r.lo
+	for {
+		// the largest block starting at lo that stays within r
+		tz := trailingZeros(lo, width)
+		var n int
+		if lo.hi == r.hi.hi && r.hi.lo-lo.lo < math.MaxUint64 {
+			// the range left is hi-lo+1 addresses: the largest
+			// power of two in it, if lo is aligned to it
+			n = min(tz, bits.Len64(r.hi.lo-lo.lo+1)-1)
+		} else {
+			for n = tz; n > 0; n-- {
+				end := addBlock(lo, n)
+				if !r.hi.less(end) {
+					break
 				}
 			}
-			f(lo, width-n)
-			end := addBlock(lo, n)
-			if !end.less(r.hi) {
-				break
-			}
-			lo = end.inc()
 		}
+		f(lo, width-n)
+		end := addBlock(lo, n)
+		if !end.less(r.hi) {
+			return
+		}
+		lo = end.inc()
 	}
 }
 

@@ -22,9 +22,14 @@ func unpacked(t *testing.T, r Result) Result {
 			if *l.ps != nil {
 				t.Fatalf("a list both packed and not: %v", *l.ps)
 			}
-			for _, v := range l.packed {
-				a := uint32(v >> 8)
-				*l.ps = append(*l.ps, netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), int(v&0xff)))
+			for i, x := range l.packed {
+				if i > 0 && l.packed[i-1]&0xffffffff+1 >= x>>32 {
+					t.Fatalf("packed ranges %#x and %#x overlap, touch or are out of order", l.packed[i-1], x)
+				}
+				EachPackedPrefix(x, func(v uint64) {
+					a := uint32(v >> 8)
+					*l.ps = append(*l.ps, netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), int(v&0xff)))
+				})
 			}
 		}
 		r.Packed = nil

@@ -31,7 +31,8 @@ type Query struct {
 	UIDKnown bool
 	// Packed asks for long IPv4 lists packed (Result.Packed) instead of
 	// as []netip.Prefix: a list behind a ban set of 100,000 addresses
-	// holds a million prefixes, 32 bytes each as netip.Prefix, 8 packed
+	// holds a million prefixes, 32 bytes each as netip.Prefix, but only
+	// 100,000 ranges, 8 bytes each packed
 	Packed bool
 }
 
@@ -67,10 +68,14 @@ type Result struct {
 	Packed *PackedLists `json:"-"`
 }
 
-// PackedLists are a Result's long IPv4 lists of prefixes, each prefix
-// the address<<8 | its length, in address order: the lists Sources,
-// Except and Doubtful would hold. Several answers may share one list:
-// nothing may change it.
+// PackedLists are a Result's long IPv4 lists: the lists of prefixes
+// Sources, Except and Doubtful would hold, each given as the ranges of
+// addresses they cover, in address order, each range its first
+// address<<32 | its last. A range stands for the minimal list of prefixes
+// covering it (EachPackedPrefix); ranges neither overlap nor touch. Behind
+// a ban set of 100,000 single addresses the complement of the set is
+// 100,000 ranges but some 1.2 million prefixes. Several answers may share
+// one list: nothing may change it.
 type PackedLists struct {
 	Sources, Except, Doubtful []uint64
 }

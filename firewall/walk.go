@@ -89,8 +89,8 @@ type listMemo struct {
 // every interface and each interface's own (byInterface) most often
 // list one set, of 100,000 prefixes behind a ban set. Those answers
 // share the list; nothing may change it. Where the query takes long
-// IPv4 lists packed (w.packed), the list of a set of packedMin ranges or
-// more (as many prefixes at least) comes packed instead, ps nil.
+// IPv4 lists packed (w.packed), a set of packedMin ranges or more (as
+// many prefixes at least) comes as its packed ranges instead, ps nil.
 func (w *walker) prefixesOf(s addrSet, complement bool) (ps []netip.Prefix, packed []uint64) {
 	if len(s.r) < 64 {
 		if complement {
@@ -108,7 +108,7 @@ func (w *walker) prefixesOf(s addrSet, complement bool) (ps []netip.Prefix, pack
 		x = s.complement()
 	}
 	if w.packed && x.fam == IPv4 && len(x.r) >= packedMin {
-		packed = x.packedPrefixes()
+		packed = x.packedRanges()
 	} else {
 		ps = x.prefixes()
 	}

@@ -6,19 +6,29 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+
+	"github.com/fwaudit/fwaudit/firewall"
 )
 
 // Prefixes is a list of address prefixes, written as their text
 // ("10.0.0.0/8"): a verdict's sources, exceptions, doubtful sources and
-// destinations. A list judged here keeps IPv4 prefixes packed in 8 bytes
-// each and is formatted only when it is written; one read back from JSON
-// keeps the text it was read as. Behind a ban set of 100,000 addresses
-// every listener open to the rest of the world has about 100,000
-// exceptions, most of them alike: verdictCache makes lists equal in
-// content one list, so a list is shared and nothing may change it once
-// made. A nil *Prefixes is no list (JSON null); an empty one is [].
+// destinations. A list judged here keeps IPv4 prefixes as ranges of
+// addresses, 8 bytes each, and is formatted only when it is written; one
+// read back from JSON keeps the text it was read as. A range stands for
+// the minimal list of prefixes covering it (firewall.EachPackedPrefix):
+// behind a ban set of 100,000 single addresses, the rest of the world is
+// 100,000 ranges but 1.2 million prefixes. Every listener open to the rest
+// of the world has about 100,000 exceptions, most of them alike:
+// verdictCache makes lists equal in content one list, and one that
+// differs from a list made before in a few ranges a patch of it (rebase),
+// so a list is shared and nothing may change it once made. A nil
+// *Prefixes is no list (JSON null); an empty one is [].
 type Prefixes struct {
-	v4   []uint64 // address<<8 | bits, when every prefix is an IPv4 one
+	// v4: when every prefix is an IPv4 one, the ranges in address order,
+	// each its first address<<32 | its last, in pieces that may be parts
+	// of another list's; n is the number of prefixes they stand for
+	v4   [][]uint64
+	n    int
 	text []string // otherwise
 }
 
@@ -26,13 +36,25 @@ type Prefixes struct {
 func newPrefixes(ps []netip.Prefix) *Prefixes {
 	v4 := make([]uint64, 0, len(ps))
 	for _, p := range ps {
-		if !p.Addr().Is4() || !p.IsValid() {
+		if !p.Addr().Is4() || !p.IsValid() || p.Masked() != p {
 			return &Prefixes{text: prefixStrings(ps)}
 		}
+		// a prefix's range stands for the prefix itself
 		a := p.Addr().As4()
-		v4 = append(v4, (uint64(a[0])<<24|uint64(a[1])<<16|uint64(a[2])<<8|uint64(a[3]))<<8|uint64(p.Bits()))
+		lo := uint64(a[0])<<24 | uint64(a[1])<<16 | uint64(a[2])<<8 | uint64(a[3])
+		v4 = append(v4, lo<<32|lo|(1<<(32-p.Bits())-1))
 	}
-	return &Prefixes{v4: v4}
+	return &Prefixes{v4: [][]uint64{v4}, n: len(ps)}
+}
+
+// packedPrefixes is a list of packed IPv4 ranges (firewall.PackedLists);
+// never nil.
+func packedPrefixes(ranges []uint64) *Prefixes {
+	n := 0
+	for _, x := range ranges {
+		firewall.EachPackedPrefix(x, func(uint64) { n++ })
+	}
+	return &Prefixes{v4: [][]uint64{ranges}, n: n}
 }
 
 // textPrefixes is a list of prefixes as written; nil stays nil.
@@ -60,7 +82,25 @@ func (p *Prefixes) Len() int {
 	if p.text != nil {
 		return len(p.text)
 	}
-	return len(p.v4)
+	return p.n
+}
+
+// eachV4 calls f with each IPv4 prefix, packed as its address<<8 | its
+// length, until f returns false.
+func (p *Prefixes) eachV4(f func(x uint64) bool) {
+	more := true
+	for _, piece := range p.v4 {
+		for _, r := range piece {
+			firewall.EachPackedPrefix(r, func(x uint64) {
+				if more {
+					more = f(x)
+				}
+			})
+			if !more {
+				return
+			}
+		}
+	}
 }
 
 // At is the text of the i-th prefix.
@@ -68,7 +108,16 @@ func (p *Prefixes) At(i int) string {
 	if p.text != nil {
 		return p.text[i]
 	}
-	return string(appendV4(nil, p.v4[i]))
+	var s string
+	p.eachV4(func(x uint64) bool {
+		if i == 0 {
+			s = string(appendV4(nil, x))
+			return false
+		}
+		i--
+		return true
+	})
+	return s
 }
 
 // Strings is the text of every prefix, a list of its own; nil for nil.
@@ -79,12 +128,31 @@ func (p *Prefixes) Strings() []string {
 	if p.text != nil {
 		return slices.Clone(p.text)
 	}
-	out := make([]string, len(p.v4))
+	out := make([]string, 0, p.n)
 	var buf [18]byte
-	for i, x := range p.v4 {
-		out[i] = string(appendV4(buf[:0], x))
-	}
+	p.eachV4(func(x uint64) bool {
+		out = append(out, string(appendV4(buf[:0], x)))
+		return true
+	})
 	return out
+}
+
+// ranges is a cursor over the IPv4 ranges of a list, whatever its pieces.
+type ranges struct {
+	pieces [][]uint64
+	i, j   int
+}
+
+// next is the next range; ok is false past the last.
+func (c *ranges) next() (x uint64, ok bool) {
+	for c.i < len(c.pieces) {
+		if c.j < len(c.pieces[c.i]) {
+			c.j++
+			return c.pieces[c.i][c.j-1], true
+		}
+		c.i, c.j = c.i+1, 0
+	}
+	return 0, false
 }
 
 // equal reports whether p and q hold the same prefixes in the same form.
@@ -95,7 +163,23 @@ func (p *Prefixes) equal(q *Prefixes) bool {
 	if p == nil || q == nil || (p.text == nil) != (q.text == nil) {
 		return false
 	}
-	return slices.Equal(p.v4, q.v4) && slices.Equal(p.text, q.text)
+	if p.text != nil {
+		return slices.Equal(p.text, q.text)
+	}
+	if p.n != q.n {
+		return false
+	}
+	a, b := ranges{pieces: p.v4}, ranges{pieces: q.v4}
+	for {
+		x, okx := a.next()
+		y, oky := b.next()
+		if okx != oky || x != y {
+			return false
+		}
+		if !okx {
+			return true
+		}
+	}
 }
 
 // hash is a hash of p's content, for verdictCache.
@@ -106,9 +190,11 @@ func (p *Prefixes) hash() uint64 {
 		h *= 1099511628211
 		h ^= h >> 29
 	}
-	mix(uint64(len(p.v4)))
-	for _, x := range p.v4 {
-		mix(x)
+	mix(uint64(p.n))
+	for _, piece := range p.v4 {
+		for _, x := range piece {
+			mix(x)
+		}
 	}
 	for _, s := range p.text {
 		for i := 0; i < len(s); i++ {
@@ -117,6 +203,60 @@ func (p *Prefixes) hash() uint64 {
 		mix(0x100)
 	}
 	return h
+}
+
+// rebase is l made of pieces of base where the two hold the same ranges,
+// and ok true, when l is one piece and differs from base in few enough
+// ranges (a sixteenth of its own) for that to be smaller.
+func rebase(l *Prefixes, base []uint64) (*Prefixes, bool) {
+	if l.text != nil || len(l.v4) != 1 {
+		return l, false
+	}
+	ranges := l.v4[0]
+	// a run: ranges[from:to], base[at:at+to-from] when shared
+	type run struct {
+		from, to, at int
+		shared       bool
+	}
+	var runs []run
+	budget := len(ranges) / 16
+	i := 0
+	for j := 0; j < len(ranges); j++ {
+		for i < len(base) && base[i] < ranges[j] {
+			i++
+		}
+		shared := i < len(base) && base[i] == ranges[j]
+		if k := len(runs) - 1; k >= 0 && runs[k].to == j && runs[k].shared == shared && (!shared || runs[k].at+j-runs[k].from == i) {
+			runs[k].to++
+		} else {
+			runs = append(runs, run{from: j, to: j + 1, at: i, shared: shared})
+			budget -= 3 // a piece costs as much as three ranges
+		}
+		if shared {
+			i++
+		} else {
+			budget--
+		}
+		if budget < 0 {
+			return l, false
+		}
+	}
+	var own []uint64 // the ranges base lacks, one array for every piece
+	for _, r := range runs {
+		if !r.shared {
+			own = append(own, ranges[r.from:r.to]...)
+		}
+	}
+	pieces := make([][]uint64, 0, len(runs))
+	for _, r := range runs {
+		if r.shared {
+			pieces = append(pieces, base[r.at:r.at+r.to-r.from:r.at+r.to-r.from])
+		} else {
+			pieces = append(pieces, own[:r.to-r.from:r.to-r.from])
+			own = own[r.to-r.from:]
+		}
+	}
+	return &Prefixes{v4: pieces, n: l.n}, true
 }
 
 // decimal is the text of 0 to 255: a ban set's 100,000 prefixes are
@@ -160,22 +300,23 @@ func (p *Prefixes) writeJSON(o *jsonOut, escapeHTML bool) {
 		o.b = appendJSONStrings(o.b, p.text, escapeHTML)
 		return
 	}
-	if o.w != nil && len(p.v4) >= bigList && len(p.v4) <= keptList {
+	if o.w != nil && p.n >= bigList && p.n <= keptList {
 		if o.last != p {
-			o.last, o.lastText = p, appendV4List(o.lastText[:0], p.v4, nil)
+			o.last, o.lastText = p, p.appendV4List(o.lastText[:0], nil)
 		}
 		o.b = append(o.b, o.lastText...)
 		o.spill()
 		return
 	}
-	o.b = appendV4List(o.b, p.v4, o)
+	o.b = p.appendV4List(o.b, o)
 }
 
-// appendV4List appends packed IPv4 prefixes as a JSON array of strings,
+// appendV4List appends p's IPv4 prefixes as a JSON array of strings,
 // spilling o (when not nil) every 1,024 prefixes.
-func appendV4List(b []byte, v4 []uint64, o *jsonOut) []byte {
+func (p *Prefixes) appendV4List(b []byte, o *jsonOut) []byte {
 	b = append(b, '[')
-	for i, x := range v4 {
+	i := 0
+	p.eachV4(func(x uint64) bool {
 		if i > 0 {
 			b = append(b, ',')
 			if o != nil && i%1024 == 0 {
@@ -184,11 +325,13 @@ func appendV4List(b []byte, v4 []uint64, o *jsonOut) []byte {
 				b = o.b
 			}
 		}
+		i++
 		// the text of an IPv4 prefix needs no escaping
 		b = append(b, '"')
 		b = appendV4(b, x)
 		b = append(b, '"')
-	}
+		return true
+	})
 	return append(b, ']')
 }
 
@@ -222,11 +365,15 @@ func (p *Prefixes) set(v6 bool) sourceSet {
 	if v6 {
 		return s
 	}
-	s.r = make([]addrRange, 0, len(p.v4))
-	for _, x := range p.v4 {
-		bits := int(x & 0xff)
-		lo := u128{0, x >> 8 &^ ones(32-bits).lo}
-		s.r = append(s.r, addrRange{lo, lo.or(ones(32 - bits))})
+	n := 0
+	for _, piece := range p.v4 {
+		n += len(piece)
+	}
+	s.r = make([]addrRange, 0, n)
+	for _, piece := range p.v4 {
+		for _, x := range piece {
+			s.r = append(s.r, addrRange{u128{0, x >> 32}, u128{0, x & 0xffffffff}})
+		}
 	}
 	return s.normal()
 }

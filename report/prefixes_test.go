@@ -123,3 +123,79 @@ func TestVerdictCacheSharesEqualLists(t *testing.T) {
 		t.Errorf("lines written differ from encoding/json's (%d bytes, want %d)", got.Len(), want.Len())
 	}
 }
+
+// TestRebaseKeepsTheList: a list made a patch of another (rebase) says,
+// writes, hashes and stands for what it did whole, and is a patch only
+// when it differs from its base in few ranges; on random lists of ranges
+// with random edits (ranges dropped, added, merged with the next).
+func TestRebaseKeepsTheList(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	patched := 0
+	for i := range 300 {
+		var base []uint64
+		var at uint64
+		for range 200 + r.IntN(2000) {
+			at += 2 + uint64(r.IntN(1<<16))
+			end := at + uint64(r.IntN(300))
+			if end > 0xffffffff {
+				break
+			}
+			base = append(base, at<<32|end)
+			at = end
+		}
+		edits := r.IntN(1 + len(base)/[]int{4, 40, 400}[i%3])
+		l := slices.Clone(base)
+		for range edits {
+			if len(l) < 3 {
+				break
+			}
+			k := r.IntN(len(l) - 1)
+			switch r.IntN(3) {
+			case 0: // dropped
+				l = slices.Delete(l, k, k+1)
+			case 1: // merged with the next
+				l[k] = l[k]&^0xffffffff | l[k+1]&0xffffffff
+				l = slices.Delete(l, k+1, k+2)
+			case 2: // shorter by one address, or a range of its own after
+				if lo, hi := l[k]>>32, l[k]&0xffffffff; hi > lo {
+					l[k] = lo<<32 | (hi - 1)
+				} else if next := l[k+1] >> 32; next-hi > 3 {
+					l = slices.Insert(l, k+1, (hi+2)<<32|(hi+2))
+				}
+			}
+		}
+		whole := packedPrefixes(slices.Clone(l))
+		got, ok := rebase(packedPrefixes(l), base)
+		if !ok {
+			if len(got.v4) != 1 {
+				t.Fatalf("a list not patched is in %d pieces", len(got.v4))
+			}
+			continue
+		}
+		patched++
+		if !got.equal(whole) || !whole.equal(got) || got.hash() != whole.hash() || got.Len() != whole.Len() {
+			t.Fatalf("list %d (%d edits): the patch is not the list it was made from", i, edits)
+		}
+		if !slices.Equal(got.Strings(), whole.Strings()) || !bytes.Equal(got.appendJSON(nil, false), whole.appendJSON(nil, false)) {
+			t.Fatalf("list %d (%d edits): the patch says or writes other prefixes", i, edits)
+		}
+		if a, b := got.set(false), whole.set(false); !slices.Equal(a.r, b.r) {
+			t.Fatalf("list %d: the patch stands for other addresses", i)
+		}
+		if k := whole.Len() / 2; got.At(k) != whole.At(k) {
+			t.Fatalf("list %d: At(%d) %q, want %q", i, k, got.At(k), whole.At(k))
+		}
+		own := 0
+		for _, piece := range got.v4 {
+			if k, found := slices.BinarySearch(base, piece[0]); !found || &base[k] != &piece[0] {
+				own += len(piece) // not a part of base
+			}
+		}
+		if own+3*len(got.v4) > len(l)/16+3 {
+			t.Fatalf("list %d: a patch of %d pieces and %d ranges of its own, of %d", i, len(got.v4), own, len(l))
+		}
+	}
+	if patched < 100 || patched > 250 {
+		t.Errorf("%d of 300 lists patched: the edits are not what the test means", patched)
+	}
+}

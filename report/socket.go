@@ -175,7 +175,14 @@ type verdictCache struct {
 	// lists: the lists of at least bigList prefixes made so far, by the
 	// hash of their content
 	lists map[uint64][]*Prefixes
+	// bases: the ranges of the lists among them kept whole, the first
+	// maxBases, which later lists are made patches of (rebase)
+	bases [][]uint64
 }
+
+// maxBases is the number of lists later lists are compared with to be
+// made patches of them.
+const maxBases = 8
 
 // bigList is the length from which equal lists of prefixes are shared.
 const bigList = 4096
@@ -191,13 +198,14 @@ func (c *verdictCache) prefixes(ps []netip.Prefix) *Prefixes {
 // bigList prefixes or more was.
 func (c *verdictCache) list(ps []netip.Prefix, packed []uint64) *Prefixes {
 	if packed != nil {
-		return c.share(&Prefixes{v4: packed})
+		return c.share(packedPrefixes(packed))
 	}
 	return c.prefixes(ps)
 }
 
-// share is l, or the list equal to it made before when it holds bigList
-// prefixes or more.
+// share is l, or the list equal to it made before, when it holds bigList
+// prefixes or more; a new list is made a patch of one made before where
+// it differs from it in a few ranges.
 func (c *verdictCache) share(l *Prefixes) *Prefixes {
 	if c == nil || l.Len() < bigList {
 		return l
@@ -210,6 +218,15 @@ func (c *verdictCache) share(l *Prefixes) *Prefixes {
 	}
 	if c.lists == nil {
 		c.lists = map[uint64][]*Prefixes{}
+	}
+	patched := false
+	for _, base := range c.bases {
+		if l, patched = rebase(l, base); patched {
+			break
+		}
+	}
+	if !patched && l.text == nil && len(c.bases) < maxBases {
+		c.bases = append(c.bases, l.v4[0])
 	}
 	c.lists[h] = append(c.lists[h], l)
 	return l
