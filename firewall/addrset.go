@@ -523,24 +523,59 @@ func (s addrSet) prefixCount() int {
 	return n
 }
 
-// packedRanges is an IPv4 set's ranges, each packed as its first
-// address<<32 | its last (PackedLists); nil for an empty set.
-func (s addrSet) packedRanges() []uint64 {
-	if len(s.r) == 0 {
-		return nil
+// packedRanges is an IPv4 set's ranges, or with complement those of
+// what it lacks, each packed as its first address<<32 | its last
+// (PackedLists); nil for none.
+func (s addrSet) packedRanges(complement bool) []uint64 {
+	if !complement {
+		if len(s.r) == 0 {
+			return nil
+		}
+		out := make([]uint64, len(s.r))
+		for i, r := range s.r {
+			out[i] = r.lo.lo<<32 | r.hi.lo
+		}
+		return out
 	}
-	out := make([]uint64, len(s.r))
-	for i, r := range s.r {
-		out[i] = r.lo.lo<<32 | r.hi.lo
+	out := make([]uint64, 0, len(s.r)+1)
+	next := uint64(0) // the first address not yet past
+	for _, r := range s.r {
+		if next < r.lo.lo {
+			out = append(out, next<<32|(r.lo.lo-1))
+		}
+		next = r.hi.lo + 1
+	}
+	if next <= 0xffffffff {
+		out = append(out, next<<32|0xffffffff)
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }
 
 // EachPackedPrefix calls f with each prefix of the minimal list of CIDR
 // prefixes covering the packed IPv4 range x (PackedLists), in address
-// order, each packed as its address<<8 | its length.
+// order, each packed as its address<<8 | its length: what
+// addrSet.prefixes gives for the range, in 64-bit arithmetic.
 func EachPackedPrefix(x uint64, f func(p uint64)) {
-	eachRangePrefix(rng{u128{0, x >> 32}, u128{0, x & 0xffffffff}}, 32, func(lo u128, bits int) { f(lo.lo<<8 | uint64(bits)) })
+	lo, end := x>>32, x&0xffffffff+1
+	for lo < end {
+		// the largest block lo is aligned to that ends within the range
+		n := min(bits.TrailingZeros64(lo), bits.Len64(end-lo)-1)
+		f(lo<<8 | uint64(32-n))
+		lo += 1 << n
+	}
+}
+
+// PackedPrefixCount is the number of prefixes EachPackedPrefix gives for
+// x. With the range [a, b) and k the highest bit in which a and b differ,
+// c = b with the bits below k cleared splits it: [a, c) takes a block for
+// each bit of c-a, [c, b) one for each bit of b-c.
+func PackedPrefixCount(x uint64) int {
+	a, b := x>>32, x&0xffffffff+1
+	c := b &^ (1<<(bits.Len64(a^b)-1) - 1)
+	return bits.OnesCount64(c-a) + bits.OnesCount64(b-c)
 }
 
 // width is the family's address length in bits.

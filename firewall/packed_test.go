@@ -89,3 +89,34 @@ func TestPackedListsMatchPrefixes(t *testing.T) {
 		t.Fatalf("IPv6 answer %+v", got)
 	}
 }
+
+// EachPackedPrefix and PackedPrefixCount give what addrSet.prefixes does
+// for one range, on random ranges of every size and the edges of the
+// address space.
+func TestEachPackedPrefix(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	cases := [][2]uint64{{0, 0xffffffff}, {0, 0}, {0xffffffff, 0xffffffff}, {1, 0xfffffffe}, {0, 0x7fffffff}, {0x80000000, 0xffffffff}}
+	for range 20000 {
+		lo := uint64(r.Uint32())
+		if r.Intn(4) == 0 {
+			lo &^= 1<<r.Intn(32) - 1
+		}
+		hi := lo + uint64(r.Int63n(1<<r.Intn(33)))
+		cases = append(cases, [2]uint64{lo, min(hi, 0xffffffff)})
+	}
+	for _, c := range cases {
+		x := c[0]<<32 | c[1]
+		var got []netip.Prefix
+		EachPackedPrefix(x, func(p uint64) {
+			a := uint32(p >> 8)
+			got = append(got, netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), int(p&0xff)))
+		})
+		want := addrSet{fam: IPv4, r: []rng{{u128{0, c[0]}, u128{0, c[1]}}}}.prefixes()
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("range %#x-%#x: EachPackedPrefix gives %v, prefixes %v", c[0], c[1], got, want)
+		}
+		if n := PackedPrefixCount(x); n != len(want) {
+			t.Fatalf("range %#x-%#x: PackedPrefixCount %d, want %d", c[0], c[1], n, len(want))
+		}
+	}
+}

@@ -103,13 +103,16 @@ func (w *walker) prefixesOf(s addrSet, complement bool) (ps []netip.Prefix, pack
 			return m.ps, m.packed
 		}
 	}
-	x := s
-	if complement {
-		x = s.complement()
+	if w.packed && s.fam == IPv4 && len(s.r)+1 >= packedMin {
+		// what s lacks has as many ranges as s, one more or one fewer
+		packed = s.packedRanges(complement)
 	}
-	if w.packed && x.fam == IPv4 && len(x.r) >= packedMin {
-		packed = x.packedRanges()
-	} else {
+	if len(packed) < packedMin {
+		packed = nil
+		x := s
+		if complement {
+			x = s.complement()
+		}
 		ps = x.prefixes()
 	}
 	w.lists = append(w.lists, listMemo{s, complement, ps, packed})

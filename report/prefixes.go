@@ -52,7 +52,7 @@ func newPrefixes(ps []netip.Prefix) *Prefixes {
 func packedPrefixes(ranges []uint64) *Prefixes {
 	n := 0
 	for _, x := range ranges {
-		firewall.EachPackedPrefix(x, func(uint64) { n++ })
+		n += firewall.PackedPrefixCount(x)
 	}
 	return &Prefixes{v4: [][]uint64{ranges}, n: n}
 }
@@ -86,19 +86,11 @@ func (p *Prefixes) Len() int {
 }
 
 // eachV4 calls f with each IPv4 prefix, packed as its address<<8 | its
-// length, until f returns false.
-func (p *Prefixes) eachV4(f func(x uint64) bool) {
-	more := true
+// length.
+func (p *Prefixes) eachV4(f func(x uint64)) {
 	for _, piece := range p.v4 {
 		for _, r := range piece {
-			firewall.EachPackedPrefix(r, func(x uint64) {
-				if more {
-					more = f(x)
-				}
-			})
-			if !more {
-				return
-			}
+			firewall.EachPackedPrefix(r, f)
 		}
 	}
 }
@@ -108,16 +100,23 @@ func (p *Prefixes) At(i int) string {
 	if p.text != nil {
 		return p.text[i]
 	}
-	var s string
-	p.eachV4(func(x uint64) bool {
-		if i == 0 {
-			s = string(appendV4(nil, x))
-			return false
+	for _, piece := range p.v4 {
+		for _, r := range piece {
+			if n := firewall.PackedPrefixCount(r); i >= n {
+				i -= n
+				continue
+			}
+			var s string
+			firewall.EachPackedPrefix(r, func(x uint64) {
+				if i == 0 {
+					s = string(appendV4(nil, x))
+				}
+				i--
+			})
+			return s
 		}
-		i--
-		return true
-	})
-	return s
+	}
+	panic("report: Prefixes.At past the end")
 }
 
 // Strings is the text of every prefix, a list of its own; nil for nil.
@@ -130,10 +129,7 @@ func (p *Prefixes) Strings() []string {
 	}
 	out := make([]string, 0, p.n)
 	var buf [18]byte
-	p.eachV4(func(x uint64) bool {
-		out = append(out, string(appendV4(buf[:0], x)))
-		return true
-	})
+	p.eachV4(func(x uint64) { out = append(out, string(appendV4(buf[:0], x))) })
 	return out
 }
 
@@ -316,7 +312,7 @@ func (p *Prefixes) writeJSON(o *jsonOut, escapeHTML bool) {
 func (p *Prefixes) appendV4List(b []byte, o *jsonOut) []byte {
 	b = append(b, '[')
 	i := 0
-	p.eachV4(func(x uint64) bool {
+	p.eachV4(func(x uint64) {
 		if i > 0 {
 			b = append(b, ',')
 			if o != nil && i%1024 == 0 {
@@ -330,7 +326,6 @@ func (p *Prefixes) appendV4List(b []byte, o *jsonOut) []byte {
 		b = append(b, '"')
 		b = appendV4(b, x)
 		b = append(b, '"')
-		return true
 	})
 	return append(b, ']')
 }
