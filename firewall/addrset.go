@@ -339,7 +339,52 @@ func (s addrSet) intersect(t addrSet) addrSet {
 		i, j := t.span(s.r[0].lo, s.r[len(s.r)-1].hi)
 		return s.mergeIntersect(addrSet{fam: t.fam, r: t.r[i:j]})
 	}
+	if len(s.r)*fewOf <= len(t.r) {
+		return s.intersectFew(t)
+	}
+	if len(t.r)*fewOf <= len(s.r) {
+		return t.intersectFew(s)
+	}
 	return s.mergeIntersect(t)
+}
+
+// fewOf: a set of at most 1/fewOf the ranges of another is intersected
+// with it range by range (intersectFew).
+const fewOf = 32
+
+// intersectFew is s ∩ t for an s of far fewer ranges than t: for each
+// range of s, the ranges of t it overlaps, found by binary search and
+// copied as they are, the two at its ends cut to it. A set of 100 ranges
+// within a ban set's complement of 100,000 costs 200 searches and a copy,
+// where a merge calls a function for every range.
+func (s addrSet) intersectFew(t addrSet) addrSet {
+	type run struct{ i, j int }
+	runs := make([]run, len(s.r))
+	n := 0
+	for k, a := range s.r {
+		// the ranges of t that end at or after a's start and start at
+		// or before its end
+		i := sortSearch(len(t.r), func(m int) bool { return !t.r[m].hi.less(a.lo) })
+		j := i + sortSearch(len(t.r)-i, func(m int) bool { return a.hi.less(t.r[i+m].lo) })
+		runs[k] = run{i, j}
+		n += j - i
+	}
+	out := make([]rng, 0, n)
+	for k, a := range s.r {
+		i, j := runs[k].i, runs[k].j
+		if i == j {
+			continue
+		}
+		out = append(out, t.r[i:j]...)
+		first, last := &out[len(out)-(j-i)], &out[len(out)-1]
+		if first.lo.less(a.lo) {
+			first.lo = a.lo
+		}
+		if a.hi.less(last.hi) {
+			last.hi = a.hi
+		}
+	}
+	return addrSet{fam: s.fam, r: out}
 }
 
 func (s addrSet) mergeIntersect(t addrSet) addrSet {

@@ -262,3 +262,45 @@ func TestPrefixesLargestBlocks(t *testing.T) {
 		}
 	}
 }
+
+// intersectFew gives what the merge does, on sets of a few ranges against
+// sets of thousands, the edges of the address space among them.
+func TestIntersectFewAgainstMerge(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	random := func(n int, width uint64) addrSet {
+		var rs []rng
+		for range n {
+			lo := uint64(r.Int63n(int64(1) << 32))
+			hi := min(lo+uint64(r.Int63n(int64(width))), 0xffffffff)
+			if r.Intn(4*n) == 0 {
+				lo = 0
+			}
+			if r.Intn(4*n) == 0 {
+				hi = 0xffffffff
+			}
+			rs = append(rs, rng{u128{0, lo}, u128{0, hi}})
+		}
+		return setOf(IPv4, rs)
+	}
+	few := 0
+	for i := range 400 {
+		big := random(2000+r.Intn(3000), 1<<16)
+		small := random(1+r.Intn(60), []uint64{1 << 8, 1 << 24, 1 << 31}[i%3])
+		if i%7 == 0 {
+			big = big.complement()
+		}
+		want := small.mergeIntersect(big)
+		for _, got := range []addrSet{small.intersectFew(big), small.intersect(big), big.intersect(small)} {
+			checkInvariant(t, got)
+			if !got.equal(want) {
+				t.Fatalf("case %d: %d ranges within %d: intersectFew %d ranges, merge %d", i, len(small.r), len(big.r), len(got.r), len(want.r))
+			}
+		}
+		if len(small.r) > smallOp && len(small.r)*fewOf <= len(big.r) {
+			few++
+		}
+	}
+	if few < 100 {
+		t.Errorf("intersect took intersectFew in %d of 400 cases", few)
+	}
+}

@@ -31,6 +31,10 @@ type batch struct {
 	// counts the ranges both hold
 	without       map[withoutKey]addrSet
 	withoutRanges int
+	// rest is what the ban rule's sources (banned) lack, made at the
+	// first set taken without them: a set without the ban is the set
+	// within rest (without1)
+	banned, rest addrSet
 }
 
 // A split depends on nothing but the sources that enter the batch and

@@ -754,7 +754,13 @@ func (b *batch) without1(x, ban addrSet) addrSet {
 	if y, ok := b.without[k]; ok {
 		return y
 	}
-	y := x.subtract(ban)
+	// within what the ban lacks: the ranges of rest within each range
+	// of x are taken as they are (intersect), where a subtraction would
+	// pass over every range of the ban; x holding everything is rest
+	if !b.banned.same(ban) {
+		b.banned, b.rest = ban, ban.complement()
+	}
+	y := x.intersect(b.rest)
 	if n := len(x.r) + len(y.r); b.withoutRanges+n <= maxWithoutRanges {
 		if b.without == nil {
 			b.without = map[withoutKey]addrSet{}
