@@ -202,7 +202,7 @@ func (s addrSet) within(t addrSet) bool {
 func appendRange(out []rng, r rng) []rng {
 	if n := len(out); n > 0 {
 		last := &out[n-1]
-		if last.hi.hi == math.MaxUint64 && last.hi.lo == math.MaxUint64 || !last.hi.inc().less(r.lo) {
+		if joins(*last, r) {
 			if last.hi.less(r.hi) {
 				last.hi = r.hi
 			}
@@ -210,6 +210,12 @@ func appendRange(out []rng, r rng) []rng {
 		}
 	}
 	return append(out, r)
+}
+
+// joins tells whether r, starting no lower than last, overlaps or
+// touches it: the two are one range.
+func joins(last, r rng) bool {
+	return last.hi.hi == math.MaxUint64 && last.hi.lo == math.MaxUint64 || !last.hi.inc().less(r.lo)
 }
 
 // smallOp is the operand size below which set operations on a large set
@@ -304,7 +310,14 @@ func (s addrSet) mergeUnion(t addrSet) addrSet {
 	if len(s.r) == 0 {
 		return addrSet{fam: t.fam, r: t.r}
 	}
-	out := make([]rng, 0, len(s.r)+len(t.r))
+	n := len(s.r) + len(t.r)
+	if n > exactFrom {
+		// two sets of 100,000 ranges most often share most of them:
+		// counted first, the list is not made twice as long as it needs
+		n = 0
+		s.eachUnion(t, func(*rng) { n++ })
+	}
+	out := make([]rng, 0, n)
 	i, j := 0, 0
 	for i < len(s.r) || j < len(t.r) {
 		if j >= len(t.r) || (i < len(s.r) && s.r[i].lo.less(t.r[j].lo)) {
@@ -316,6 +329,42 @@ func (s addrSet) mergeUnion(t addrSet) addrSet {
 		}
 	}
 	return addrSet{fam: s.fam, r: out}
+}
+
+// exactFrom is the number of ranges from which mergeUnion counts its
+// output before making it.
+const exactFrom = 1 << 14
+
+// eachUnion calls f with each range of s ∪ t, in address order: the
+// ranges s.mergeUnion(t) holds, without making the list.
+func (s addrSet) eachUnion(t addrSet, f func(*rng)) {
+	var cur rng
+	started := false
+	i, j := 0, 0
+	for i < len(s.r) || j < len(t.r) {
+		var r rng
+		if j >= len(t.r) || (i < len(s.r) && s.r[i].lo.less(t.r[j].lo)) {
+			r = s.r[i]
+			i++
+		} else {
+			r = t.r[j]
+			j++
+		}
+		switch {
+		case !started:
+			cur, started = r, true
+		case joins(cur, r):
+			if cur.hi.less(r.hi) {
+				cur.hi = r.hi
+			}
+		default:
+			f(&cur)
+			cur = r
+		}
+	}
+	if started {
+		f(&cur)
+	}
 }
 
 func (s addrSet) intersect(t addrSet) addrSet {

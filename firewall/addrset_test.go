@@ -304,3 +304,38 @@ func TestIntersectFewAgainstMerge(t *testing.T) {
 		t.Errorf("intersect took intersectFew in %d of 400 cases", few)
 	}
 }
+
+// A union of two large sets is the set of both's ranges, in a list no
+// longer than it: counted first (exactFrom).
+func TestLargeUnionExact(t *testing.T) {
+	r := rand.New(rand.NewSource(11))
+	for i := range 20 {
+		var a, b []rng
+		for range exactFrom/2 + r.Intn(exactFrom) {
+			lo := uint64(r.Int63n(1 << 32))
+			hi := min(lo+uint64(r.Intn(1<<12)), 0xffffffff)
+			if i%4 == 0 && len(a) == 0 {
+				lo, hi = 0, 1<<20 // the first address
+			}
+			a = append(a, rng{u128{0, lo}, u128{0, hi}})
+			if r.Intn(3) > 0 { // most ranges in both
+				b = append(b, rng{u128{0, lo}, u128{0, hi}})
+			} else {
+				b = append(b, rng{u128{0, hi &^ 0xff}, u128{0, min(hi|0xfff, 0xffffffff)}})
+			}
+		}
+		if i%5 == 0 {
+			b = append(b, rng{u128{0, 0xfffff000}, u128{0, 0xffffffff}}) // the last
+		}
+		sa, sb := setOf(IPv4, slices.Clone(a)), setOf(IPv4, slices.Clone(b))
+		got := sa.mergeUnion(sb)
+		want := setOf(IPv4, append(slices.Clone(a), b...))
+		checkInvariant(t, got)
+		if !got.equal(want) {
+			t.Fatalf("case %d: union of %d and %d ranges: %d ranges, want %d", i, len(sa.r), len(sb.r), len(got.r), len(want.r))
+		}
+		if len(sa.r)+len(sb.r) > exactFrom && cap(got.r) != len(got.r) {
+			t.Fatalf("case %d: a union of %d ranges made in a list of %d", i, len(got.r), cap(got.r))
+		}
+	}
+}
