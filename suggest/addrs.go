@@ -74,15 +74,22 @@ func (a addrs) normalize() addrs {
 	return out
 }
 
-// subtract is a without b.
+// subtract is a without b, in one pass over both (sorted): behind a ban
+// set either holds 100,000 ranges.
 func (a addrs) subtract(b addrs) addrs {
 	var out addrs
+	j := 0
 	for _, r := range a {
+		// b's ranges below r are below every later range of a too
+		for j < len(b) && b[j].hi.Compare(r.lo) < 0 {
+			j++
+		}
 		lo := r.lo
 		done := false
-		for _, x := range b {
-			if x.hi.Compare(lo) < 0 || x.lo.Compare(r.hi) > 0 {
-				continue
+		// one of b's ranges may reach into the next range of a: j stays
+		for _, x := range b[j:] {
+			if x.lo.Compare(r.hi) > 0 {
+				break
 			}
 			if x.lo.Compare(lo) > 0 {
 				out = append(out, span{lo, x.lo.Prev()})

@@ -208,18 +208,33 @@ func nftBlocklist(rules []Rule) []string {
 	return out
 }
 
-// outermost keeps the prefixes no other one of ps contains.
+// outermost keeps the prefixes no other one of ps contains (of equal
+// ones, the first), in their order. In address order a prefix's
+// containers come before it and the prefixes kept are disjoint, so the
+// last one kept is the only one that can contain the next: one sort and
+// one pass, where a ban set gives 100,000 prefixes.
 func outermost(ps []netip.Prefix) []netip.Prefix {
+	order := make([]int, len(ps))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int {
+		if c := ps[i].Masked().Addr().Compare(ps[j].Masked().Addr()); c != 0 {
+			return c
+		}
+		return ps[i].Bits() - ps[j].Bits()
+	})
+	keep := make([]bool, len(ps))
+	last := -1
+	for _, i := range order {
+		if last >= 0 && ps[last].Bits() <= ps[i].Bits() && ps[last].Contains(ps[i].Addr()) {
+			continue
+		}
+		keep[i], last = true, i
+	}
 	var out []netip.Prefix
 	for i, p := range ps {
-		inside := false
-		for j, q := range ps {
-			if i != j && q.Bits() <= p.Bits() && q.Contains(p.Addr()) && (q.Bits() < p.Bits() || j < i) {
-				inside = true
-				break
-			}
-		}
-		if !inside {
+		if keep[i] {
 			out = append(out, p)
 		}
 	}
