@@ -25,9 +25,9 @@ import (
 // scripts/bench-report.sh (docs/PERFORMANCE.md): the report on 10,000 nft
 // rules peaks at about 105 MB for about a fifth more CPU time than when it
 // may grow to 180 MB, the one on 100,000 iptables rules at about 130 MB,
-// the one on 1,000 rules behind a 100,000-element set (about 75 MiB live)
-// at about 122 MB; a margin of half the live heap let that one reach 130-137
-// MB for a tenth less CPU time.
+// the one on 1,000 rules behind a 100,000-element set (about 51 MiB live)
+// at about 95 MB; when that one held 75 MiB, a margin of half the live
+// heap let it reach 130-137 MB for a tenth less CPU time.
 //
 // GOGC in the environment replaces the rule (the runtime then paces as
 // it says). GOMEMLIMIT keeps its meaning: the runtime collects at the
