@@ -318,16 +318,7 @@ func (s addrSet) mergeUnion(t addrSet) addrSet {
 		s.eachUnion(t, func(*rng) { n++ })
 	}
 	out := make([]rng, 0, n)
-	i, j := 0, 0
-	for i < len(s.r) || j < len(t.r) {
-		if j >= len(t.r) || (i < len(s.r) && s.r[i].lo.less(t.r[j].lo)) {
-			out = appendRange(out, s.r[i])
-			i++
-		} else {
-			out = appendRange(out, t.r[j])
-			j++
-		}
-	}
+	s.eachUnion(t, func(r *rng) { out = append(out, *r) })
 	return addrSet{fam: s.fam, r: out}
 }
 
@@ -380,18 +371,10 @@ func (s addrSet) intersect(t addrSet) addrSet {
 	if s.isFull() {
 		return addrSet{fam: s.fam, r: t.r}
 	}
-	if len(t.r) <= smallOp && len(s.r) > 4*smallOp {
-		i, j := s.span(t.r[0].lo, t.r[len(t.r)-1].hi)
-		return addrSet{fam: s.fam, r: s.r[i:j]}.mergeIntersect(t)
-	}
-	if len(s.r) <= smallOp && len(t.r) > 4*smallOp {
-		i, j := t.span(s.r[0].lo, s.r[len(s.r)-1].hi)
-		return s.mergeIntersect(addrSet{fam: t.fam, r: t.r[i:j]})
-	}
-	if len(s.r)*fewOf <= len(t.r) {
+	if s.fewAgainst(t) {
 		return s.intersectFew(t)
 	}
-	if len(t.r)*fewOf <= len(s.r) {
+	if t.fewAgainst(s) {
 		return t.intersectFew(s)
 	}
 	return s.mergeIntersect(t)
@@ -400,6 +383,13 @@ func (s addrSet) intersect(t addrSet) addrSet {
 // fewOf: a set of at most 1/fewOf the ranges of another is intersected
 // with it range by range (intersectFew).
 const fewOf = 32
+
+// fewAgainst tells whether s is intersected with t range by range: it
+// holds at most smallOp ranges against more than 4*smallOp, or at most
+// 1/fewOf of t's.
+func (s addrSet) fewAgainst(t addrSet) bool {
+	return len(s.r) <= smallOp && len(t.r) > 4*smallOp || len(s.r)*fewOf <= len(t.r)
+}
 
 // intersectFew is s ∩ t for an s of far fewer ranges than t: for each
 // range of s, the ranges of t it overlaps, found by binary search and
@@ -470,23 +460,25 @@ func (s addrSet) eachIntersection(t addrSet, f func(rng)) {
 
 func (s addrSet) complement() addrSet {
 	out := make([]rng, 0, len(s.r)+1)
+	s.eachGap(func(r rng) { out = append(out, r) })
+	return addrSet{fam: s.fam, r: out}
+}
+
+// eachGap calls f with each range of what s lacks, in address order: the
+// ranges s.complement() holds, without making the list.
+func (s addrSet) eachGap(f func(rng)) {
 	next := u128{}
 	top := maxU(s.fam)
-	done := false
 	for _, r := range s.r {
 		if next.less(r.lo) {
-			out = append(out, rng{next, r.lo.dec()})
+			f(rng{next, r.lo.dec()})
 		}
 		if r.hi == top {
-			done = true
-			break
+			return
 		}
 		next = r.hi.inc()
 	}
-	if !done {
-		out = append(out, rng{next, top})
-	}
-	return addrSet{fam: s.fam, r: out}
+	f(rng{next, top})
 }
 
 func (s addrSet) subtract(t addrSet) addrSet {
@@ -621,26 +613,14 @@ func (s addrSet) prefixCount() int {
 // what it lacks, each packed as its first address<<32 | its last
 // (PackedLists); nil for none.
 func (s addrSet) packedRanges(complement bool) []uint64 {
-	if !complement {
-		if len(s.r) == 0 {
-			return nil
-		}
-		out := make([]uint64, len(s.r))
-		for i, r := range s.r {
-			out[i] = r.lo.lo<<32 | r.hi.lo
-		}
-		return out
-	}
 	out := make([]uint64, 0, len(s.r)+1)
-	next := uint64(0) // the first address not yet past
-	for _, r := range s.r {
-		if next < r.lo.lo {
-			out = append(out, next<<32|(r.lo.lo-1))
+	pack := func(r rng) { out = append(out, r.lo.lo<<32|r.hi.lo) }
+	if complement {
+		s.eachGap(pack)
+	} else {
+		for _, r := range s.r {
+			pack(r)
 		}
-		next = r.hi.lo + 1
-	}
-	if next <= 0xffffffff {
-		out = append(out, next<<32|0xffffffff)
 	}
 	if len(out) == 0 {
 		return nil

@@ -398,25 +398,12 @@ const (
 // (prefixesOf).
 func (w *walker) listInto(res *Result, k listKind, s addrSet, complement bool) {
 	ps, packed := w.prefixesOf(s, complement)
-	if packed != nil && res.Packed == nil {
-		res.Packed = &PackedLists{}
-	}
-	switch k {
-	case listSources:
-		res.Sources = ps
-		if packed != nil {
-			res.Packed.Sources = packed
+	*[...]*[]netip.Prefix{&res.Sources, &res.Except, &res.Doubtful}[k] = ps
+	if packed != nil {
+		if res.Packed == nil {
+			res.Packed = &PackedLists{}
 		}
-	case listExcept:
-		res.Except = ps
-		if packed != nil {
-			res.Packed.Except = packed
-		}
-	case listDoubtful:
-		res.Doubtful = ps
-		if packed != nil {
-			res.Packed.Doubtful = packed
-		}
+		*[...]*[]uint64{&res.Packed.Sources, &res.Packed.Except, &res.Packed.Doubtful}[k] = packed
 	}
 }
 
